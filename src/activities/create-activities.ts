@@ -1,0 +1,9 @@
+import { makeRunIntegration, type ActivityDeps } from './run-integration';
+
+/** The worker's activities; the workflow side sees only their types. */
+export function createActivities(deps: ActivityDeps) {
+  return { runIntegration: makeRunIntegration(deps) };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps };

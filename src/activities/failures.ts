@@ -1,0 +1,14 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { isPermanent, PermanentError } from '../errors';
+
+/** Permanent errors fail the run at once with their class name as the failure type; the rest retry. */
+export function toFailure(err: unknown): unknown {
+  if (err instanceof ApplicationFailure || !isPermanent(err)) return err;
+  const e = err as Error & { code?: string };
+  const type = err instanceof PermanentError ? e.name : `PostgresError${e.code ?? ''}`;
+  return ApplicationFailure.create({ message: e.message, type, nonRetryable: true });
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,133 @@
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type pg from 'pg';
+import { getIntegration, resolveEnvRefs, type Config } from '../config';
+import type { Cursor } from '../cursor/cursor';
+import { closeQuietly, connect } from '../db/connect';
+import { migrate } from '../db/migrate';
+import * as state from '../db/state';
+import { PostgresSink } from '../sinks/postgres-sink';
+import { createSource } from '../sources/create-source';
+import type { Source } from '../sources/source';
+import { errorMessage, toFailure } from './failures';
+import { ProgressMeter } from './progress';
+import { startPosition } from './start-position';
+import type { Progress, RunInput, RunResult } from './types';
+
+export interface ActivityDeps {
+  /** The worker's config; read per run so a reloaded config applies to the next run. */
+  config: () => Config;
+  env?: NodeJS.ProcessEnv;
+  /** How long a sync waits for the integration lock before reporting "busy" (ms). */
+  syncLockWaitMs?: number;
+}
+
+const LOCK_POLL_MS = 1_000;
+
+/**
+ * The one long-running activity: page through the source in cursor order, write each page and its
+ * checkpoint in one transaction, heartbeat progress after each, stop at a batch boundary when
+ * cancelled or out of time budget, and return the final cursor.
+ */
+export function makeRunIntegration(deps: ActivityDeps) {
+  return async function runIntegration(input: RunInput): Promise<RunResult> {
+    const ctx = Context.current();
+    const started = Date.now();
+    let stateDb: pg.Client | undefined;
+    let source: Source | undefined;
+    let locked = false;
+    let runRow = false;
+    try {
+      const it = getIntegration(deps.config(), input.integration);
+      const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
+      const sourceUrl = resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, deps.env);
+      stateDb = await connect(sinkUrl, { applicationName: state.lockTag(input.runKey, ctx.info.attempt) });
+      await migrate(stateDb, sinkUrl);
+      locked = await acquireLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
+      if (!locked) {
+        log.warn('integration busy: another run holds its lock; this sync run is skipped', { integration: it.id });
+        await state.startRun(stateDb, input.runKey, it.id, input.mode, input.after ?? null);
+        await state.finishRun(stateDb, input.runKey, 'skipped', 'another run of this integration was writing');
+        return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
+      }
+      source = await createSource(it.source, sourceUrl);
+      const hb = ctx.info.heartbeatDetails as Progress | undefined;
+      const start = await startPosition(stateDb, source, input, hb?.cursor);
+      await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
+      runRow = true;
+      const sink = new PostgresSink(stateDb, it.sink);
+      await sink.prepare(start.plan.columns);
+      const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
+      const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.rowsDone);
+      log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
+      ctx.heartbeat(meter.snapshot(start.cursor));
+
+      let cursor: Cursor = start.cursor;
+      let stoppedBy: RunResult['stoppedBy'];
+      for await (const page of source.pages(cursor, { limit: it.batchSize })) {
+        await state.countRowsRead(stateDb, input.runKey, page.rows.length);
+        await sink.writeBatch(page.rows, async (tx, res) => {
+          await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.rows.length);
+          await state.recordBatch(tx, input.runKey, page.rows.length, res.written, page.cursor);
+        });
+        cursor = page.cursor;
+        meter.add(page.rows.length);
+        ctx.heartbeat(meter.snapshot(cursor));
+        if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, meter.rows);
+        if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
+          stoppedBy = 'time-budget';
+          break;
+        }
+      }
+      const done = stoppedBy === undefined;
+      if (done) {
+        await state.finishCheckpoint(stateDb, it.id, start.slot, input.runKey);
+        if (input.mode !== 'sync' && cursor !== null) await state.seedSyncCheckpoint(stateDb, it.id, cursor);
+      }
+      await state.finishRun(stateDb, input.runKey, done ? 'completed' : 'partial');
+      log.info('run finished', { integration: it.id, rows: meter.rows, done, stoppedBy });
+      return { cursor, rows: meter.rows, done, ...(stoppedBy ? { stoppedBy } : {}) };
+    } catch (err) {
+      const failure = toFailure(err);
+      if (stateDb && runRow && !(err instanceof CancelledFailure)) {
+        const final = failure instanceof ApplicationFailure && failure.nonRetryable;
+        // A retryable failure leaves the run 'running': the next attempt continues it.
+        await state.finishRun(stateDb, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
+      }
+      throw failure;
+    } finally {
+      if (locked && stateDb) await state.unlockIntegration(stateDb, input.integration).catch(() => undefined);
+      await source?.close();
+      await closeQuietly(stateDb);
+    }
+  };
+}
+
+/**
+ * Sync runs give way quickly (the next scheduled run will catch up); backfills and resumes wait,
+ * heartbeating, because the holder may be a hung previous attempt whose connection is about to die.
+ */
+async function acquireLock(ctx: Context, db: pg.Client, input: RunInput, syncWaitMs: number): Promise<boolean> {
+  const deadline = Date.now() + syncWaitMs;
+  for (;;) {
+    if (await state.tryLockIntegration(db, input.integration)) return true;
+    if (await state.evictStaleAttempt(db, input.integration, input.runKey, ctx.info.attempt)) {
+      log.warn('took over from a hung earlier attempt of this run', { integration: input.integration });
+      continue;
+    }
+    if (input.mode === 'sync' && Date.now() >= deadline) return false;
+    ctx.heartbeat(ctx.info.heartbeatDetails);
+    await ctx.sleep(LOCK_POLL_MS);
+  }
+}
+
+/** Called only at a batch boundary, so the checkpoint already covers everything written. */
+async function stopForCancellation(ctx: Context, db: pg.Client, runKey: string, rows: number): Promise<never> {
+  const details = ctx.cancellationDetails;
+  if (details?.workerShutdown) {
+    await state.finishRun(db, runKey, 'running', 'worker shut down; the run continues on the next attempt');
+    throw ApplicationFailure.retryable(`worker shutting down after ${rows} rows; the next attempt resumes from the checkpoint`, 'WorkerShutdown');
+  }
+  await state.finishRun(db, runKey, 'cancelled', details?.timedOut ? 'activity timed out' : 'cancelled');
+  throw new CancelledFailure(`cancelled at a batch boundary after ${rows} rows; the checkpoint is consistent`);
+}

@@ -1,0 +1,54 @@
+import type pg from 'pg';
+import type { Cursor } from '../cursor/cursor';
+import { claimCheckpoint, readCheckpoint } from '../db/state';
+import { PermanentError } from '../errors';
+import type { Source, SourcePlan } from '../sources/source';
+import type { RunInput } from './types';
+
+export class NothingToResumeError extends PermanentError {
+  override readonly name = 'NothingToResumeError';
+}
+
+export interface StartPosition {
+  slot: string;
+  cursor: Cursor;
+  plan: SourcePlan;
+  /** rows already committed by earlier attempts of this run */
+  rowsDone: number;
+}
+
+/**
+ * Where a run starts, and the claim of its checkpoint slot:
+ * - sync: the later of the 'sync' checkpoint and the previous run's result, with a fresh high-water mark;
+ * - backfill: `from` (or the start) with a fresh high-water mark, unless this very run owns the slot
+ *   already (a retried attempt), which continues from the slot's cursor and keeps its high-water mark;
+ * - resume: the existing 'backfill' slot, its cursor and high-water mark, taken over by this run.
+ * In every case the newer heartbeat cursor of a previous attempt wins over an older checkpoint.
+ */
+export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
+  const slot = input.mode === 'sync' ? 'sync' : 'backfill';
+  const cp = await readCheckpoint(state, input.integration, slot);
+  const own = cp?.owner === input.runKey;
+  let plan: SourcePlan;
+  let cursor: Cursor;
+  if (input.mode === 'sync') {
+    plan = await source.prepare({});
+    cursor = await source.later(source.parseCursor(cp?.cursor ?? null), source.parseCursor(input.after ?? null));
+  } else if (input.mode === 'backfill' && !own) {
+    plan = await source.prepare({});
+    cursor = source.parseCursor(input.from ?? null);
+  } else {
+    if (!cp) throw new NothingToResumeError(`no backfill of "${input.integration}" to resume: start one with \`tidemark backfill ${input.integration}\``);
+    if (cp.status === 'done' && !own) {
+      throw new NothingToResumeError(`the last backfill of "${input.integration}" already completed (${cp.updatedAt}); start a new one with \`tidemark backfill ${input.integration}\``);
+    }
+    plan = await source.prepare({ highWater: cp.highWater });
+    cursor = source.parseCursor(cp.cursor);
+  }
+  if (own && cp) cursor = await source.later(cursor, source.parseCursor(cp.cursor));
+  if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
+  // A new run restarts the slot's counters; a retried attempt or a resume keeps them.
+  const reset = !own && input.mode !== 'resume';
+  await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
+  return { slot, cursor, plan, rowsDone: own && cp ? cp.rowsDone : 0 };
+}

@@ -1,0 +1,57 @@
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import type { RunResult } from './activities/types';
+import { temporalSettings } from './config/temporal-env';
+import type { BackfillInput, SyncInput } from './workflows/validate-input';
+
+export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
+  const s = temporalSettings(env);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: s.address, connectTimeout: '5 seconds' });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`);
+  }
+  return new Client({ connection, namespace: s.namespace });
+}
+
+/** One id per integration for manual runs, so two of them can never write the same integration at once. */
+export function workflowIdFor(integration: string): string {
+  return `tidemark-${integration}`;
+}
+
+export class IntegrationBusyError extends Error {
+  override readonly name = 'IntegrationBusyError';
+  constructor(
+    readonly integration: string,
+    readonly workflowId: string,
+  ) {
+    super(`integration "${integration}" is busy: workflow ${workflowId} is running; wait for it (\`tidemark status ${integration} --watch\`) or stop it (\`tidemark cancel ${integration}\`)`);
+  }
+}
+
+export type RunKind = 'sync' | 'backfill';
+
+export async function startIntegrationRun(
+  client: Client,
+  kind: RunKind,
+  input: SyncInput | BackfillInput,
+  taskQueue = temporalSettings().taskQueue,
+): Promise<WorkflowHandle> {
+  const workflowId = workflowIdFor(input.integration);
+  try {
+    return await client.workflow.start(kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) throw new IntegrationBusyError(input.integration, workflowId);
+    throw err;
+  }
+}
+
+export async function waitForResult(handle: WorkflowHandle): Promise<RunResult> {
+  return (await handle.result()) as RunResult;
+}

@@ -1,0 +1,61 @@
+import { PermanentError } from '../errors';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, issuesFromZod } from './errors';
+import { type Config, type Integration, configSchema } from './schema';
+
+export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.json'];
+
+/** Finds the config file: the given one, else tidemark.yaml, then tidemark.json, in the working directory. */
+export function findConfigFile(file?: string, cwd = process.cwd()): string {
+  if (file) {
+    const p = resolve(cwd, file);
+    if (!existsSync(p)) throw new ConfigError(file, [{ path: '', message: `file not found: ${p}` }]);
+    return p;
+  }
+  for (const name of DEFAULT_CONFIG_FILES) {
+    const p = resolve(cwd, name);
+    if (existsSync(p)) return p;
+  }
+  throw new ConfigError('tidemark.yaml', [
+    { path: '', message: `no config file: create tidemark.yaml (or tidemark.json) in ${cwd}, or pass --config FILE` },
+  ]);
+}
+
+export function parseConfigText(text: string, source: string): Config {
+  let raw: unknown;
+  try {
+    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(source, [{ path: '', message: `not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
+  }
+  return parseConfig(raw, source);
+}
+
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(source, issuesFromZod(result.error));
+  return result.data;
+}
+
+export function loadConfig(file?: string, cwd?: string): Config {
+  const path = findConfigFile(file, cwd);
+  return parseConfigText(readFileSync(path, 'utf8'), path);
+}
+
+export class UnknownIntegrationError extends PermanentError {
+  override readonly name = 'UnknownIntegrationError';
+  constructor(
+    readonly integration: string,
+    readonly known: string[],
+  ) {
+    super(`unknown integration "${integration}": the config defines ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'none'}`);
+  }
+}
+
+export function getIntegration(config: Config, id: string): Integration {
+  const found = config.integrations.find((i) => i.id === id);
+  if (!found) throw new UnknownIntegrationError(id, config.integrations.map((i) => i.id));
+  return found;
+}

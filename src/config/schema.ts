@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+import { identifier, tableName } from './identifiers';
+
+/**
+ * The whole config shape, in one place; types are inferred from these schemas.
+ * Strings may hold `${NAME}` references: they stay unresolved here and are read from the worker's
+ * environment only inside activities (see env-refs.ts), so secrets never enter workflow history.
+ */
+
+export const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+export const postgresSourceSchema = z.strictObject({
+  kind: z.literal('postgres'),
+  url: nonEmpty,
+  table: tableName,
+  cursor: z.array(identifier).min(1, 'needs at least one column (the last one unique)'),
+  /** Rows whose first cursor column is newer than now() - lag wait for the next run (late commits). */
+  lag: duration.default(0),
+  /** Columns to copy; default all columns of the table. */
+  columns: z.array(identifier).min(1).optional(),
+});
+
+export const postgresSinkSchema = z.strictObject({
+  kind: z.literal('postgres').default('postgres'),
+  url: nonEmpty.default('${DATABASE_URL}'),
+  table: tableName,
+  key: z.array(identifier).min(1, 'needs at least one key column'),
+  create: z.boolean().default(false),
+});
+
+export const scheduleSchema = z.union([
+  z.strictObject({ every: duration, offset: duration.optional() }),
+  z.strictObject({ cron: nonEmpty }),
+]);
+
+export const sourceSchema = z.discriminatedUnion('kind', [postgresSourceSchema], {
+  error: (issue) =>
+    issue.code === 'invalid_union' ? 'unknown source kind: use "postgres"' : undefined,
+});
+
+export const integrationSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must match [a-z0-9][a-z0-9_-]* (lower case, at most 63 characters)'),
+  source: sourceSchema,
+  sink: postgresSinkSchema,
+  batchSize: z.number().int().min(1).max(100_000).default(5000),
+  schedule: scheduleSchema.optional(),
+  maxRunDuration: duration.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    integrations: z.array(integrationSchema).min(1, 'must list at least one integration'),
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Map<string, number>();
+    cfg.integrations.forEach((it, i) => {
+      const first = seen.get(it.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${it.id}" (also integrations[${first}])` });
+      } else seen.set(it.id, i);
+    });
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type Integration = z.infer<typeof integrationSchema>;
+export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+export type PostgresSinkConfig = z.infer<typeof postgresSinkSchema>;
+export type ScheduleConfig = z.infer<typeof scheduleSchema>;

@@ -1,0 +1,65 @@
+import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifiers';
+
+/**
+ * Keyset pagination SQL. For cursor [updated_at, id] on public.orders it generates:
+ *
+ *   SELECT "id", "updated_at", ... FROM "public"."orders"
+ *   WHERE ("updated_at", "id") > ($1::timestamp with time zone, $2::bigint)   -- after the cursor (open)
+ *     AND "updated_at" < $3::timestamp with time zone                         -- before the high-water mark (open)
+ *   ORDER BY "updated_at", "id"
+ *   LIMIT $4
+ *
+ * A row comparison, not `a > $1 OR (a = $1 AND b > $2)`, so a btree index on (updated_at, id) serves
+ * it directly. Rows with equal updated_at are ordered by id, which is unique: none missed, none repeated.
+ * The first page omits the cursor predicate; the upper bound is present only when the run has one.
+ */
+export interface KeysetColumn {
+  name: string;
+  /** SQL type as printed by format_type(), used for explicit parameter casts. */
+  type: string;
+}
+
+export interface KeysetQueryInput {
+  table: QualifiedName;
+  select: readonly string[];
+  cursor: readonly KeysetColumn[];
+  after: readonly string[] | null;
+  /** Exclusive upper bound on the first cursor column (text), or null for none. */
+  upper: string | null;
+  limit: number;
+}
+
+export interface SqlQuery {
+  text: string;
+  values: (string | number)[];
+}
+
+export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
+  if (q.cursor.length === 0) throw new Error('keyset pagination needs at least one cursor column');
+  const values: (string | number)[] = [];
+  const param = (v: string | number, type?: string) => {
+    values.push(v);
+    return type ? `$${values.length}::${type}` : `$${values.length}`;
+  };
+  const cols = q.cursor.map((c) => quoteIdent(c.name));
+  const where: string[] = [];
+  if (q.after) {
+    if (q.after.length !== q.cursor.length) throw new Error(`cursor has ${q.after.length} values for ${q.cursor.length} columns`);
+    const params = q.cursor.map((c, i) => param(q.after![i] as string, c.type));
+    where.push(q.cursor.length === 1 ? `${cols[0]} > ${params[0]}` : `(${cols.join(', ')}) > (${params.join(', ')})`);
+  }
+  const first = q.cursor[0] as KeysetColumn;
+  if (q.upper !== null) where.push(`${quoteIdent(first.name)} < ${param(q.upper, first.type)}`);
+  const text =
+    `SELECT ${q.select.map(quoteIdent).join(', ')} FROM ${quoteTable(q.table)}` +
+    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+    ` ORDER BY ${cols.join(', ')} LIMIT ${param(q.limit)}`;
+  return { text, values };
+}
+
+/** SQL comparing two cursors in the source's own types and collation: true when a > b. */
+export function cursorGreaterQuery(cursor: readonly KeysetColumn[], a: readonly string[], b: readonly string[]): SqlQuery {
+  const values: string[] = [...a, ...b];
+  const row = (offset: number) => `ROW(${cursor.map((c, i) => `$${offset + i + 1}::${c.type}`).join(', ')})`;
+  return { text: `SELECT ${row(0)} > ${row(cursor.length)} AS greater`, values };
+}

@@ -1,0 +1,49 @@
+import pg from 'pg';
+
+/**
+ * Every value stays text: identity parsers (text in, text out) keep timestamps exact to the
+ * microsecond, numerics exact, and cost no parsing. Session settings make that text canonical.
+ */
+const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+const SESSION_SETUP = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+
+export interface ConnectOptions {
+  applicationName?: string;
+  /** Raw typed values instead of text (for tidemark's own state queries). */
+  typed?: boolean;
+}
+
+export async function connect(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: url,
+    application_name: opts.applicationName ?? 'tidemark',
+    types: opts.typed ? undefined : textTypes,
+    keepAlive: true,
+  });
+  // A dropped connection emits 'error' on the client; without a listener that would crash the worker.
+  client.on('error', () => undefined);
+  await client.connect();
+  await client.query(SESSION_SETUP);
+  return client;
+}
+
+export async function closeQuietly(client: pg.Client | undefined): Promise<void> {
+  if (!client) return;
+  try {
+    await client.end();
+  } catch {
+    /* already closed */
+  }
+}
+
+/** Redacts the password of a postgres URL for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}

@@ -1,0 +1,36 @@
+import type pg from 'pg';
+import { MIGRATIONS } from './migrations';
+
+// A fixed advisory-lock key: every tidemark process migrating the same database queues on it,
+// so concurrent workers starting at once apply each migration exactly once.
+const MIGRATION_LOCK_KEY = '7461646d61726b01';
+
+const applied = new Set<string>();
+
+/** Brings schema `tidemark` up to date; safe to call concurrently and repeatedly. */
+export async function migrate(client: pg.Client, cacheKey?: string): Promise<number> {
+  if (cacheKey && applied.has(cacheKey)) return 0;
+  let count = 0;
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(('x' || $1::text)::bit(64)::bigint)`, [MIGRATION_LOCK_KEY]);
+    await client.query('CREATE SCHEMA IF NOT EXISTS tidemark');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS tidemark.migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = await client.query<{ id: string | number }>('SELECT id FROM tidemark.migrations');
+    const have = new Set(done.rows.map((r) => Number(r.id)));
+    for (const m of MIGRATIONS) {
+      if (have.has(m.id)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO tidemark.migrations (id, name) VALUES ($1::int, $2::text)', [m.id, m.name]);
+      count++;
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  if (cacheKey) applied.add(cacheKey);
+  return count;
+}

@@ -1,0 +1,21 @@
+import type pg from 'pg';
+
+export async function finishCheckpoint(client: pg.Client, integration: string, slot: string, owner: string): Promise<void> {
+  await client.query(
+    `UPDATE tidemark.checkpoints SET status = 'done', updated_at = now()
+      WHERE integration = $1::text AND slot = $2::text AND owner = $3::text`,
+    [integration, slot, owner],
+  );
+}
+
+/** Hand-off: the first incremental run after a backfill continues from where the backfill read to. */
+export async function seedSyncCheckpoint(client: pg.Client, integration: string, cursor: unknown): Promise<boolean> {
+  const r = await client.query(
+    `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, status)
+     VALUES ($1::text, 'sync', $2::jsonb, $2::jsonb, 'done')
+     ON CONFLICT (integration, slot) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()
+      WHERE tidemark.checkpoints.cursor IS NULL OR tidemark.checkpoints.cursor = 'null'::jsonb`,
+    [integration, JSON.stringify(cursor)],
+  );
+  return (r.rowCount ?? 0) > 0;
+}

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * One writer per integration: a session advisory lock on the state connection. A crashed worker's
+ * connection closes and releases it. A hung attempt (its heartbeat timed out, so Temporal already
+ * retried it) still holds its connection: the retry of the same run terminates that backend, which
+ * rolls back any half-written batch, and takes the lock. A different run's holder is never killed.
+ */
+const KEY = `hashtextextended('tidemark:' || $1::text, 0)`;
+
+/** application_name of a run's state connection: identifies the run and attempt that holds the lock. */
+export function lockTag(runKey: string, attempt: number): string {
+  return `tm:${createHash('sha1').update(runKey).digest('hex').slice(0, 16)}:${attempt}`;
+}
+
+export async function tryLockIntegration(client: pg.Client, integration: string): Promise<boolean> {
+  const r = await client.query<{ ok: string }>(`SELECT pg_try_advisory_lock(${KEY})::text AS ok`, [integration]);
+  return r.rows[0]?.ok === 'true';
+}
+
+export async function unlockIntegration(client: pg.Client, integration: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(${KEY})`, [integration]);
+}
+
+/** Terminates the holder of the lock when it is an earlier attempt of the same run; true if it did. */
+export async function evictStaleAttempt(client: pg.Client, integration: string, runKey: string, attempt: number): Promise<boolean> {
+  const r = await client.query<{ pid: string; application_name: string }>(
+    `SELECT a.pid::text, a.application_name
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.classid = ((${KEY} >> 32) & 4294967295)::oid AND l.objid = (${KEY} & 4294967295)::oid`,
+    [integration],
+  );
+  const prefix = lockTag(runKey, 0).replace(/0$/, '');
+  let evicted = false;
+  for (const h of r.rows) {
+    const holderAttempt = h.application_name.startsWith(prefix) ? Number(h.application_name.slice(prefix.length)) : NaN;
+    if (holderAttempt < attempt) {
+      await client.query('SELECT pg_terminate_backend($1::int)', [Number(h.pid)]);
+      evicted = true;
+    }
+  }
+  return evicted;
+}

@@ -1,0 +1,28 @@
+import type pg from 'pg';
+
+export interface RunRow {
+  run_id: string;
+  kind: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  attempts: string;
+  rows_read: string;
+  rows_committed: string;
+  rows_written: string;
+  rows_rejected: string;
+  pages: string;
+  start_cursor: string | null;
+  end_cursor: string | null;
+  error: string | null;
+}
+
+export async function listRuns(client: pg.Client, integration: string, limit = 20): Promise<RunRow[]> {
+  const r = await client.query<RunRow>(
+    `SELECT run_id, kind, status, started_at::text, finished_at::text, attempts::text, rows_read::text, rows_committed::text,
+            rows_written::text, rows_rejected::text, pages::text, start_cursor::text, end_cursor::text, error
+       FROM tidemark.runs WHERE integration = $1::text ORDER BY started_at DESC LIMIT $2::int`,
+    [integration, limit],
+  );
+  return r.rows;
+}

@@ -1,0 +1,12 @@
+import type pg from 'pg';
+import type { Cursor } from '../../cursor/cursor';
+
+/** Inside the batch transaction: the run's counters move with the data. */
+export async function recordBatch(client: pg.Client, runId: string, rows: number, written: number, cursor: Cursor): Promise<void> {
+  await client.query(
+    `UPDATE tidemark.runs SET rows_committed = rows_committed + $2::bigint, rows_written = rows_written + $3::bigint,
+            pages = pages + 1, end_cursor = $4::jsonb
+      WHERE run_id = $1::text`,
+    [runId, rows, written, JSON.stringify(cursor)],
+  );
+}

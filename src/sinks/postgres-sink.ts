@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { PostgresSinkConfig } from '../config/schema';
+import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
+import { PermanentError } from '../errors';
+import { describeTable } from '../sources/postgres/describe-table';
+import { TableNotFoundError } from '../sources/postgres/describe-table';
+import type { ColumnSpec } from '../sources/source';
+import { encodeCopyRows } from './copy-text';
+import { createTableSql, upsertFromStageSql } from './upsert-sql';
+
+export class SinkSetupError extends PermanentError {
+  override readonly name = 'SinkSetupError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+export interface BatchResult {
+  /** Rows inserted or changed; unchanged rows are not rewritten. */
+  written: number;
+}
+
+/**
+ * Writes batches into a PostgreSQL table: COPY into a temporary staging table, then one
+ * INSERT … ON CONFLICT from it, in a transaction that also runs the caller's state updates
+ * (the checkpoint), so a batch and the cursor that covers it commit together or not at all.
+ */
+export class PostgresSink {
+  private readonly table: QualifiedName;
+  private columns: string[] = [];
+  private stage = '';
+  private upsertSql = '';
+
+  constructor(
+    readonly client: pg.Client,
+    private readonly cfg: PostgresSinkConfig,
+  ) {
+    this.table = splitTableName(cfg.table);
+  }
+
+  async prepare(sourceColumns: readonly ColumnSpec[]): Promise<void> {
+    const names = sourceColumns.map((c) => c.name);
+    for (const [i, k] of this.cfg.key.entries()) {
+      if (!names.includes(k)) throw new SinkSetupError(`sink.key[${i}]`, `column "${k}" is not among the source's columns (${names.join(', ')})`);
+    }
+    const target = quoteTable(this.table);
+    let info = await describeTable(this.client, this.table, 'sink');
+    if (!info) {
+      if (!this.cfg.create) throw new TableNotFoundError(this.cfg.table, 'sink');
+      await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.table.schema)}`);
+      await this.client.query(createTableSql(target, sourceColumns, this.cfg.key));
+      info = await describeTable(this.client, this.table, 'sink');
+      if (!info) throw new TableNotFoundError(this.cfg.table, 'sink');
+    }
+    const have = new Set(info.columns.map((c) => c.name));
+    const missing = names.filter((n) => !have.has(n));
+    if (missing.length) {
+      throw new SinkSetupError('sink.table', `${this.cfg.table} has no column for source column(s) ${missing.join(', ')}: add them (ALTER TABLE … ADD COLUMN) or list source.columns`);
+    }
+    const keySet = [...this.cfg.key].sort().join(',');
+    if (!info.uniqueKeys.some((k) => [...k].sort().join(',') === keySet)) {
+      throw new SinkSetupError(
+        'sink.key',
+        `${this.cfg.table} has no primary key or unique index on (${this.cfg.key.join(', ')}), which the upsert needs: CREATE UNIQUE INDEX ON ${this.cfg.table} (${this.cfg.key.join(', ')})`,
+      );
+    }
+    this.columns = names;
+    this.stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
+    const cols = names.map(quoteIdent).join(', ');
+    await this.client.query(`DROP TABLE IF EXISTS pg_temp.${this.stage}`);
+    await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
+    await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
+    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key);
+  }
+
+  /** One transaction: stage the rows, upsert them, run `alsoInTx` (checkpoint, run counters), commit. */
+  async writeBatch(rows: ReadonlyArray<ReadonlyArray<string | null>>, alsoInTx: (client: pg.Client, result: BatchResult) => Promise<void>): Promise<BatchResult> {
+    if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writeBatch()');
+    await this.client.query('BEGIN');
+    try {
+      const copy = this.client.query(copyFrom(`COPY pg_temp.${this.stage} (${this.columns.map(quoteIdent).join(', ')}) FROM STDIN`));
+      await pipeline(Readable.from([encodeCopyRows(rows)]), copy);
+      const res = await this.client.query(this.upsertSql);
+      const result = { written: res.rowCount ?? 0 };
+      await alsoInTx(this.client, result);
+      await this.client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import type { PostgresSourceConfig } from '../../config/schema';
+import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../../config/identifiers';
+import { parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
+import { cursorGreaterQuery, keysetPageQuery, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
+import { closeQuietly } from '../../db/connect';
+import { PermanentError } from '../../errors';
+import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import { requireTable } from './describe-table';
+
+export class SourceSetupError extends PermanentError {
+  override readonly name = 'SourceSetupError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+const TIME_TYPES: Record<string, string> = {
+  'timestamp with time zone': 'now()',
+  'timestamp without time zone': 'localtimestamp',
+};
+
+/** Reads a PostgreSQL table in keyset order (see cursor/keyset-sql.ts for the SQL). */
+export class PostgresSource implements Source {
+  readonly kind = 'postgres';
+  private readonly table: QualifiedName;
+  private keyset: KeysetColumn[] = [];
+  private select: string[] = [];
+  private cursorIndex: number[] = [];
+  private highWater: string | null = null;
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly cfg: PostgresSourceConfig,
+  ) {
+    this.table = splitTableName(cfg.table);
+  }
+
+  async prepare(opts: PrepareOptions): Promise<SourcePlan> {
+    const info = await requireTable(this.client, this.table, 'source');
+    const byName = new Map(info.columns.map((c) => [c.name, c]));
+    const known = info.columns.map((c) => c.name).join(', ');
+    for (const [i, name] of this.cfg.cursor.entries()) {
+      if (!byName.has(name)) throw new SourceSetupError(`source.cursor[${i}]`, `column "${name}" does not exist in ${this.cfg.table} (columns: ${known})`);
+    }
+    for (const [i, name] of (this.cfg.columns ?? []).entries()) {
+      if (!byName.has(name)) throw new SourceSetupError(`source.columns[${i}]`, `column "${name}" does not exist in ${this.cfg.table} (columns: ${known})`);
+    }
+    const columns: ColumnSpec[] = this.cfg.columns ? this.cfg.columns.map((n) => byName.get(n) as ColumnSpec) : info.columns;
+    const missing = this.cfg.cursor.filter((c) => !columns.some((col) => col.name === c));
+    if (missing.length) throw new SourceSetupError('source.columns', `must include the cursor columns (missing ${missing.join(', ')})`);
+    // The keyset must be unique, or rows sharing a cursor value at a page boundary would be skipped.
+    if (!info.uniqueKeys.some((key) => key.every((k) => this.cfg.cursor.includes(k)))) {
+      throw new SourceSetupError(
+        'source.cursor',
+        `[${this.cfg.cursor.join(', ')}] is not unique in ${this.cfg.table}: end it with a unique column (e.g. [${this.cfg.cursor[0]}, id]) backed by a unique index or primary key`,
+      );
+    }
+    this.keyset = this.cfg.cursor.map((n) => ({ name: n, type: (byName.get(n) as ColumnSpec).type }));
+    this.select = columns.map((c) => c.name);
+    this.cursorIndex = this.cfg.cursor.map((n) => this.select.indexOf(n));
+    await this.checkNoNulls(byName);
+    this.highWater = opts.highWater !== undefined ? opts.highWater : await this.computeHighWater();
+    const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}`;
+    return { columns, highWater: this.highWater, describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}` };
+  }
+
+  /** A NULL never compares greater than a cursor, so such rows would silently never be read. */
+  private async checkNoNulls(byName: Map<string, ColumnSpec>): Promise<void> {
+    for (const name of this.cfg.cursor) {
+      if ((byName.get(name) as ColumnSpec).notNull) continue;
+      const r = await this.client.query(`SELECT 1 FROM ${quoteTable(this.table)} WHERE ${quoteIdent(name)} IS NULL LIMIT 1`);
+      if (r.rowCount) {
+        throw new SourceSetupError(
+          'source.cursor',
+          `${this.cfg.table} has rows where cursor column "${name}" is NULL; they could never be read: set a value and make the column NOT NULL`,
+        );
+      }
+    }
+  }
+
+  private async computeHighWater(): Promise<string | null> {
+    const first = this.keyset[0] as KeysetColumn;
+    const clock = TIME_TYPES[first.type];
+    if (!clock) {
+      if (this.cfg.lag > 0) {
+        throw new SourceSetupError('source.lag', `needs a timestamp as the first cursor column, but "${first.name}" is ${first.type}: remove lag or put a timestamp column first`);
+      }
+      return null;
+    }
+    const r = await this.client.query<{ hw: string }>(`SELECT (${clock} - $1::interval)::text AS hw`, [`${this.cfg.lag} milliseconds`]);
+    return (r.rows[0] as { hw: string }).hw;
+  }
+
+  parseCursor(value: unknown): KeysetCursor {
+    return parseKeysetCursor(value, this.cfg.cursor);
+  }
+
+  async later(a: Cursor, b: Cursor): Promise<Cursor> {
+    const x = this.parseCursor(a);
+    const y = this.parseCursor(b);
+    if (!x) return y;
+    if (!y) return x;
+    const q = cursorGreaterQuery(this.keyset, x, y);
+    const r = await this.client.query<{ greater: string }>(q.text, q.values);
+    return r.rows[0]?.greater === 'true' ? x : y;
+  }
+
+  async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
+    let cursor = this.parseCursor(after);
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const q = this.pageQuery(cursor, opts.limit);
+      const res = await this.client.query<(string | null)[]>({ name: statementName(q), text: q.text, values: q.values, rowMode: 'array' });
+      const rows = res.rows;
+      const last = rows[rows.length - 1];
+      if (!last) return;
+      cursor = this.cursorIndex.map((i) => last[i] as string);
+      yield { rows, cursor };
+      if (rows.length < opts.limit) return;
+    }
+  }
+
+  async estimateRemaining(after: Cursor): Promise<number> {
+    const q = this.pageQuery(this.parseCursor(after), 0);
+    const where = q.text.slice(q.text.indexOf(' FROM '), q.text.indexOf(' ORDER BY '));
+    const r = await this.client.query<{ n: string }>(`SELECT count(*)::text AS n ${where}`, q.values.slice(0, -1));
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
+  private pageQuery(after: KeysetCursor, limit: number): SqlQuery {
+    return keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after, upper: this.highWater, limit });
+  }
+
+  async close(): Promise<void> {
+    await closeQuietly(this.client);
+  }
+}
+
+// Named statements are planned once per connection; the name follows the text so they never clash.
+function statementName(q: SqlQuery): string {
+  return `tm_${createHash('sha1').update(q.text).digest('hex').slice(0, 16)}`;
+}

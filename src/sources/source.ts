@@ -1,0 +1,52 @@
+import type { Cursor } from '../cursor/cursor';
+
+/**
+ * The one contract every source implements (built-in kinds and custom ones alike):
+ * after a given cursor, yield pages of rows in cursor order, each with the cursor after its last row.
+ * The caller commits a page, then asks for more; a source never reads ahead unboundedly.
+ */
+export interface ColumnSpec {
+  name: string;
+  /** SQL type for the target column, e.g. "timestamp with time zone", "bigint", "jsonb". */
+  type: string;
+  notNull: boolean;
+}
+
+export interface Page {
+  /** Values aligned with SourcePlan.columns: strings in PostgreSQL text format, or null. */
+  rows: (string | null)[][];
+  /** Position after the last row of this page (exclusive lower bound of the next read). */
+  cursor: Cursor;
+}
+
+export interface PrepareOptions {
+  /** Reuse this upper bound (a resumed backfill keeps the one it started with); otherwise computed now. */
+  highWater?: string | null;
+}
+
+export interface SourcePlan {
+  columns: ColumnSpec[];
+  /** Exclusive upper bound of this run, in source terms (e.g. now() - lag); null when unbounded. */
+  highWater: string | null;
+  /** Human description of the read, for logs. */
+  describe: string;
+}
+
+export interface ReadOptions {
+  limit: number;
+  signal?: AbortSignal;
+}
+
+export interface Source {
+  readonly kind: string;
+  prepare(opts: PrepareOptions): Promise<SourcePlan>;
+  /** Validates a cursor from outside (workflow input, checkpoint); throws InvalidCursorError. */
+  parseCursor(value: unknown): Cursor;
+  /** The later of two cursors, in the source's own order. */
+  later(a: Cursor, b: Cursor): Promise<Cursor>;
+  /** Pages after `after` (null = from the start) up to the plan's high-water mark. */
+  pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page>;
+  /** Rows left after `after`, when the source can tell cheaply (bounded). */
+  estimateRemaining?(after: Cursor): Promise<number | undefined>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,32 @@
+import { extname, join } from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities/create-activities';
+import { temporalSettings } from './config/temporal-env';
+
+/** The workflows module, next to this file (index.ts under tsx/vitest, index.js from dist). */
+export const workflowsPath = join(__dirname, 'workflows', `index${extname(__filename)}`);
+
+export interface CreateWorkerOptions extends ActivityDeps {
+  connection?: NativeConnection;
+  taskQueue?: string;
+  namespace?: string;
+  /** Extra Worker options (tests: a prebuilt bundle, concurrency limits). */
+  worker?: Partial<WorkerOptions>;
+}
+
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const settings = temporalSettings(opts.env);
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: settings.address }));
+  const { worker, connection: _c, taskQueue, namespace, ...deps } = opts;
+  return await Worker.create({
+    connection,
+    namespace: namespace ?? settings.namespace,
+    taskQueue: taskQueue ?? settings.taskQueue,
+    ...(worker?.workflowBundle ? {} : { workflowsPath }),
+    activities: createActivities(deps),
+    // Graceful shutdown: running activities see the cancellation at their next batch boundary.
+    shutdownGraceTime: '30 seconds',
+    maxConcurrentActivityTaskExecutions: 8,
+    ...worker,
+  });
+}

@@ -1,0 +1,33 @@
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+
+/**
+ * One long-running activity per run. The heartbeat timeout is what notices a dead or hung worker
+ * (about 30 s, well within a minute); retries resume from the checkpoint, so they are unlimited for
+ * backfills. Cancellation waits for the activity to stop at a batch boundary.
+ */
+export const NON_RETRYABLE = [
+  'ConfigError',
+  'UnknownIntegrationError',
+  'MissingEnvError',
+  'InvalidCursorError',
+  'TableNotFoundError',
+  'SourceSetupError',
+  'SinkSetupError',
+  'NothingToResumeError',
+  'LostOwnershipError',
+];
+
+export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {
+  return {
+    startToCloseTimeout: kind === 'sync' ? '24 hours' : '30 days',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: kind === 'sync' ? 20 : 0,
+      nonRetryableErrorTypes: NON_RETRYABLE,
+    },
+  };
+}

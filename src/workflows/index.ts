@@ -1,0 +1,2 @@
+export * from './backfill-workflow';
+export * from './sync-workflow';
