@@ -1,4 +1,4 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { RunResult } from './activities/types';
 import { temporalSettings } from './config/temporal-env';
 import type { BackfillInput, SyncInput } from './workflows/validate-input';
@@ -36,7 +36,7 @@ export async function startIntegrationRun(
   kind: RunKind,
   input: SyncInput | BackfillInput,
   taskQueue = temporalSettings().taskQueue,
-): Promise<WorkflowHandle> {
+): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workflowId = workflowIdFor(input.integration);
   try {
     return await client.workflow.start(kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow', {

@@ -27,6 +27,10 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // Graceful shutdown: running activities see the cancellation at their next batch boundary.
     shutdownGraceTime: '30 seconds',
     maxConcurrentActivityTaskExecutions: 8,
+    // Progress in the UI and `tidemark status` comes from heartbeat details: send them every ~2 s,
+    // not the default 0.8 x heartbeat timeout; this also delivers a cancel within a couple of seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
+    defaultHeartbeatThrottleInterval: '2 seconds',
     ...worker,
   });
 }

@@ -10,8 +10,9 @@ export class ProgressMeter {
 
   constructor(
     private readonly base: { integration: string; slot: string; attempt: number },
-    private readonly total?: number,
-    initialRows = 0,
+    /** rows left after the start cursor when this attempt began */
+    private readonly remainingAtStart?: number,
+    private readonly initialRows = 0,
   ) {
     this.rows = initialRows;
   }
@@ -25,14 +26,14 @@ export class ProgressMeter {
   snapshot(cursor: Cursor): Progress {
     const secs = Math.max((Date.now() - this.started) / 1000, 0.001);
     const rate = Math.round(this.attemptRows / secs);
-    const remaining = this.total === undefined ? undefined : Math.max(this.total - this.attemptRows, 0);
+    const remaining = this.remainingAtStart === undefined ? undefined : Math.max(this.remainingAtStart - this.attemptRows, 0);
     return {
       ...this.base,
       cursor,
       rows: this.rows,
       pages: this.pages,
       rate,
-      total: this.total,
+      total: this.remainingAtStart === undefined ? undefined : this.initialRows + this.remainingAtStart,
       remaining,
       etaSeconds: remaining !== undefined && rate > 0 ? Math.round(remaining / rate) : undefined,
       updatedAt: new Date().toISOString(),

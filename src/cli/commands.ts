@@ -1,6 +1,15 @@
 import type { Command } from 'commander';
+import { registerCancel } from './cancel-command';
+import { registerRunCommands } from './run-commands';
+import { registerRuns } from './runs-command';
+import { registerStatus } from './status-command';
+import { registerWorker } from './worker-command';
 
 /** One line per command; each lives in its own file. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerWorker(program);
+  registerRunCommands(program);
+  registerStatus(program);
+  registerCancel(program);
+  registerRuns(program);
 }

@@ -26,7 +26,7 @@ export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {
       initialInterval: '1 second',
       backoffCoefficient: 2,
       maximumInterval: '30 seconds',
-      maximumAttempts: kind === 'sync' ? 20 : 0,
+      ...(kind === 'sync' ? { maximumAttempts: 20 } : {}),
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
   };

@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { isPortFree } from '../dev/free-port';
+import { startStack } from '../dev/stack';
+
+interface DevOptions {
+  dataDir: string;
+  temporalPort: number;
+  uiPort?: number;
+  pgPort: number;
+}
+
+/** `tidemark dev`: Temporal dev server (with UI) + PostgreSQL in the foreground until Ctrl-C. */
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('run a local Temporal dev server and PostgreSQL in the foreground; Ctrl-C stops both')
+    .option('--data-dir <dir>', 'keep Temporal and PostgreSQL data here across runs', '.tidemark/dev')
+    .option('--temporal-port <port>', 'Temporal gRPC port', parsePort, 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port (default: Temporal port + 1000)', parsePort)
+    .option('--pg-port <port>', 'PostgreSQL port (unused when DATABASE_URL is set)', parsePort, 5432)
+    .action((opts: DevOptions) => runDev(opts));
+}
+
+async function runDev(opts: DevOptions): Promise<void> {
+  const uiPort = opts.uiPort ?? opts.temporalPort + 1000;
+  const ports: [number, string, string][] = [
+    [opts.temporalPort, 'Temporal gRPC', '--temporal-port'],
+    [uiPort, 'Temporal Web UI', '--ui-port'],
+  ];
+  if (!process.env.DATABASE_URL) ports.push([opts.pgPort, 'PostgreSQL', '--pg-port']);
+  for (const [port, what, flag] of ports) {
+    if (!(await isPortFree(port))) {
+      throw new Error(`Port ${port} (${what}) is already in use: pass ${flag} <port> to use another one`);
+    }
+  }
+
+  // Listen before starting, so a Ctrl-C during start-up still stops whatever did start.
+  let requestStop = (): void => undefined;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  let signals = 0;
+  const onSignal = (): void => {
+    if (++signals > 1) {
+      process.stderr.write('tidemark: second signal, exiting without a clean stop\n');
+      process.exit(1);
+    }
+    requestStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const stack = await startStack({
+      dataDir: path.resolve(opts.dataDir),
+      temporalPort: opts.temporalPort,
+      uiPort,
+      pgPort: opts.pgPort,
+      ui: true,
+      onLog: (text) => process.stderr.write(text),
+    });
+    if (signals === 0) {
+      const lines = [`TEMPORAL_ADDRESS=${stack.temporalAddress}`, `DATABASE_URL=${stack.databaseUrl}`];
+      if (stack.uiUrl) lines.push(`TEMPORAL_UI=${stack.uiUrl}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stderr.write(`tidemark: dev stack running, data in ${opts.dataDir} (Ctrl-C to stop)\n`);
+    }
+    await stopRequested;
+    process.stderr.write('tidemark: stopping…\n');
+    await stack.stop();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('expected a port number between 1 and 65535');
+  }
+  return port;
+}

@@ -1,0 +1,73 @@
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import type { RunResult } from '../activities/types';
+import { connectClient, startIntegrationRun } from '../client';
+import { loadIntegration } from './context';
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`not valid JSON: ${value} (a cursor is e.g. '["2024-05-01 10:00:00+00","42"]')`);
+  }
+}
+
+function parseShards(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64');
+  return n;
+}
+
+/** Prints the outcome; exit code 0 only when the workflow completed. */
+export async function waitAndReport(handle: WorkflowHandle): Promise<void> {
+  try {
+    const r = (await handle.result()) as RunResult;
+    const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
+    console.log(`completed: ${r.rows} rows, cursor ${JSON.stringify(r.cursor)}, ${how}`);
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? (err.cause?.cause ?? err.cause ?? err) : err;
+    console.error(`failed: ${(cause as Error).message}`);
+    process.exitCode = 1;
+  }
+}
+
+async function startAndMaybeWait(cmd: Command, kind: 'sync' | 'backfill', input: Record<string, unknown> & { integration: string }, wait: boolean): Promise<void> {
+  loadIntegration(cmd, input.integration);
+  const client = await connectClient();
+  try {
+    const handle = await startIntegrationRun(client, kind, input);
+    console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+    if (wait) await waitAndReport(handle);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('sync <id>')
+    .description('one incremental run of integration <id> now, from its checkpoint')
+    .option('--wait', 'block until the run ends; exit 0 only if it completed')
+    .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
+      await startAndMaybeWait(cmd, 'sync', { integration: id }, !!opts.wait);
+    });
+
+  program
+    .command('backfill <id>')
+    .description('a full re-read from the start (or after --from), resumable and idempotent')
+    .option('--from <cursor-json>', 'start after this cursor (JSON)', parseJson)
+    .option('--shards <n>', 'split the key range into N parallel parts', parseShards)
+    .option('--wait', 'block until the run ends; exit 0 only if it completed')
+    .action(async (id: string, opts: { from?: unknown; shards?: number; wait?: boolean }, cmd: Command) => {
+      const input = { integration: id, ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.shards ? { shards: opts.shards } : {}) };
+      await startAndMaybeWait(cmd, 'backfill', input, !!opts.wait);
+    });
+
+  program
+    .command('resume <id>')
+    .description('continue a stalled, failed, cancelled or terminated backfill from its checkpoint')
+    .option('--wait', 'block until the run ends; exit 0 only if it completed')
+    .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
+      await startAndMaybeWait(cmd, 'backfill', { integration: id, resume: true }, !!opts.wait);
+    });
+}

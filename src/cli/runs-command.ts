@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { closeQuietly, connect } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { listRuns } from '../db/state';
+import { loadIntegration, stateUrl } from './context';
+
+export function registerRuns(program: Command): void {
+  program
+    .command('runs <id>')
+    .description('the run history of <id> (table tidemark.runs)')
+    .option('--limit <n>', 'how many runs', (v) => Number(v), 20)
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
+      const { integration } = loadIntegration(cmd, id);
+      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
+      try {
+        await migrate(db);
+        const runs = await listRuns(db, id, opts.limit);
+        if (opts.json) return console.log(JSON.stringify(runs, null, 2));
+        if (!runs.length) return console.log(`${id}: no runs yet`);
+        console.table(
+          runs.map((r) => ({
+            started: r.started_at.slice(0, 19),
+            kind: r.kind,
+            status: r.status,
+            attempts: Number(r.attempts),
+            read: Number(r.rows_read),
+            committed: Number(r.rows_committed),
+            written: Number(r.rows_written),
+            rejected: Number(r.rows_rejected),
+            pages: Number(r.pages),
+            end_cursor: r.end_cursor ?? '',
+            error: r.error ?? '',
+          })),
+        );
+      } finally {
+        await closeQuietly(db);
+      }
+    });
+}

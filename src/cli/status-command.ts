@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { connectClient, workflowIdFor } from '../client';
+import { closeQuietly, connect } from '../db/connect';
+import { listRuns, readCheckpoint } from '../db/state';
+import { loadIntegration, stateUrl } from './context';
+import { ProgressBar } from './progress-bar';
+import { describeRun, progressLine } from './run-progress';
+
+const WATCH_MS = 500;
+
+export function registerStatus(program: Command): void {
+  program
+    .command('status <id>')
+    .description('rows done, rate, cursor, ETA of integration <id>; --watch draws a progress bar until the run ends')
+    .option('--watch', 'redraw a live progress bar until the run ends')
+    .action(async (id: string, opts: { watch?: boolean }, cmd: Command) => {
+      const { integration } = loadIntegration(cmd, id);
+      const client = await connectClient();
+      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
+      try {
+        const handle = client.workflow.getHandle(workflowIdFor(id));
+        const view = await describeRun(client, handle);
+        console.log(`${id}: ${view ? `${view.type} ${view.workflowId} ${view.status}` : 'no manual run recorded in Temporal'}`);
+        if (view?.progress) console.log(`  progress   ${progressLine(view.progress)}`);
+        if (view?.lastFailure) console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+        if (db) {
+          for (const slot of ['backfill', 'sync']) {
+            const cp = await readCheckpoint(db, id, slot).catch(() => undefined);
+            if (cp) console.log(`  ${slot.padEnd(10)} ${cp.status}, ${cp.rowsDone} rows, cursor ${JSON.stringify(cp.cursor)}, updated ${cp.updatedAt}`);
+          }
+          const [last] = await listRuns(db, id, 1).catch(() => []);
+          if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);
+        }
+        if (opts.watch && view?.status === 'RUNNING') {
+          const bar = new ProgressBar();
+          for (;;) {
+            const v = await describeRun(client, handle);
+            if (v?.progress) bar.update(v.progress);
+            if (!v || v.status !== 'RUNNING') {
+              bar.stop();
+              console.log(`${id}: ${v?.status ?? 'gone'}`);
+              break;
+            }
+            await new Promise((r) => setTimeout(r, WATCH_MS));
+          }
+        }
+      } finally {
+        await closeQuietly(db);
+        await client.connection.close();
+      }
+    });
+}
