@@ -20,6 +20,8 @@ export interface ActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** How long a sync waits for the integration lock before reporting "busy" (ms). */
   syncLockWaitMs?: number;
+  /** Called after each committed batch: fault injection in tests (hang, crash) and embedding hooks. */
+  afterBatch?: (info: { integration: string; attempt: number; pages: number; rows: number; signal: AbortSignal }) => Promise<void>;
 }
 
 const LOCK_POLL_MS = 1_000;
@@ -42,7 +44,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
       const sourceUrl = resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, deps.env);
       stateDb = await connect(sinkUrl, { applicationName: state.lockTag(input.runKey, ctx.info.attempt) });
-      await migrate(stateDb, sinkUrl);
+      await migrate(stateDb);
       locked = await acquireLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
       if (!locked) {
         log.warn('integration busy: another run holds its lock; this sync run is skipped', { integration: it.id });
@@ -73,6 +75,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
         cursor = page.cursor;
         meter.add(page.rows.length);
         ctx.heartbeat(meter.snapshot(cursor));
+        await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal });
         if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, meter.rows);
         if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
           stoppedBy = 'time-budget';

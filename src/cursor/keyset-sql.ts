@@ -61,5 +61,5 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
 export function cursorGreaterQuery(cursor: readonly KeysetColumn[], a: readonly string[], b: readonly string[]): SqlQuery {
   const values: string[] = [...a, ...b];
   const row = (offset: number) => `ROW(${cursor.map((c, i) => `$${offset + i + 1}::${c.type}`).join(', ')})`;
-  return { text: `SELECT ${row(0)} > ${row(cursor.length)} AS greater`, values };
+  return { text: `SELECT (${row(0)} > ${row(cursor.length)})::text AS greater`, values };
 }

@@ -5,11 +5,11 @@ import { MIGRATIONS } from './migrations';
 // so concurrent workers starting at once apply each migration exactly once.
 const MIGRATION_LOCK_KEY = '7461646d61726b01';
 
-const applied = new Set<string>();
-
-/** Brings schema `tidemark` up to date; safe to call concurrently and repeatedly. */
-export async function migrate(client: pg.Client, cacheKey?: string): Promise<number> {
-  if (cacheKey && applied.has(cacheKey)) return 0;
+/**
+ * Brings schema `tidemark` up to date; safe to call concurrently and repeatedly. Runs at the start of
+ * every run (one lock and one small query when nothing is pending), so no process caches stale state.
+ */
+export async function migrate(client: pg.Client): Promise<number> {
   let count = 0;
   await client.query('BEGIN');
   try {
@@ -31,6 +31,5 @@ export async function migrate(client: pg.Client, cacheKey?: string): Promise<num
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
-  if (cacheKey) applied.add(cacheKey);
   return count;
 }

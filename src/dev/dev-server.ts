@@ -1,0 +1,172 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { freePort, isPortFree, waitForPort } from './free-port';
+import { ensureTemporalCli } from './temporal-cli';
+
+export interface DevServerOptions {
+  /** gRPC port; a free one when omitted. */
+  port?: number;
+  /** Web UI port; a free one when omitted and `ui` is on. */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts; in-memory when omitted. */
+  dbFile?: string;
+  /** Serve the Web UI. Default: on when `uiPort` is given. */
+  ui?: boolean;
+  /** A `temporal` binary to use instead of ensureTemporalCli() ('' means: resolve it). */
+  cliPath?: string;
+  /** Receives the server's own (warn-level) log output; kept only for error messages otherwise. */
+  onLog?: (text: string) => void;
+}
+
+export interface RunningDevServer {
+  /** host:port of the frontend gRPC service */
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 60_000;
+const STOP_GRACE_MS = 10_000;
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/**
+ * Runs `temporal server start-dev` and resolves once the `default` namespace answers. Without a
+ * CLI (no Go to build one) it falls back to the SDK's own download via TestWorkflowEnvironment.
+ */
+export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
+  const cli = opts.cliPath || (await ensureTemporalCli());
+  const port = opts.port ?? (await freePort());
+  const ui = opts.ui ?? opts.uiPort !== undefined;
+  const uiPort = ui ? (opts.uiPort ?? (await freePort())) : undefined;
+  // Otherwise we might wait on, and then hand out, some other server that holds the port.
+  for (const [p, what] of [[port, 'gRPC'], [uiPort, 'Web UI']] as const) {
+    if (p !== undefined && !(await isPortFree(p, HOST))) {
+      throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
+    }
+  }
+  if (opts.dbFile) await fs.mkdir(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
+  if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile);
+
+  const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
+  args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort)] : ['--headless']));
+  if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
+  args.push('--log-level', 'warn');
+
+  // Own process group, so a terminal's Ctrl-C reaches only us and we stop it in order.
+  const child = spawn(cli, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(child);
+  let output = '';
+  let exitError: Error | undefined;
+  let stopRequested = false;
+  const onData = (chunk: Buffer): void => {
+    const text = chunk.toString('utf8');
+    // Keep the start (a Go panic's reason) and the end of what the server said, for errors.
+    output = output.length < 6000 ? output + text : output.slice(0, 3000) + (output + text).slice(-3000);
+    // Shutting down makes the server log connection errors of its own system workers: noise.
+    if (!stopRequested) opts.onLog?.(text);
+  };
+  child.stdout?.on('data', onData);
+  child.stderr?.on('data', onData);
+  const exited = new Promise<void>((resolve) => {
+    child.on('error', (err) => {
+      exitError = new Error(`could not run ${cli}: ${err.message}`);
+      resolve();
+    });
+    child.on('close', (code, signal) => {
+      exitError ??= new Error(`temporal server start-dev exited (${signal ?? `exit ${code}`}):\n${output.trim()}`);
+      resolve();
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      stopRequested = true;
+      if (!exitError) {
+        killGroup(child, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), STOP_GRACE_MS);
+        await exited;
+        clearTimeout(timer);
+      }
+      children.delete(child);
+    })());
+
+  const address = `${HOST}:${port}`;
+  try {
+    await waitForPort(port, { host: HOST, timeoutMs: READY_TIMEOUT_MS, what: 'Temporal dev server', failed: () => exitError });
+    await waitForDefaultNamespace(address, () => exitError);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { address, uiUrl: uiPort !== undefined ? `http://${HOST}:${uiPort}` : undefined, stop };
+}
+
+/** The frontend listens before the namespace exists; workers need the namespace. */
+async function waitForDefaultNamespace(address: string, failed: () => Error | undefined): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let connection: Connection | undefined;
+  try {
+    for (;;) {
+      const err = failed();
+      if (err) throw err;
+      try {
+        connection ??= await Connection.connect({ address, connectTimeout: '5s' });
+        await connection.workflowService.describeNamespace({ namespace: 'default' });
+        return;
+      } catch (e) {
+        if (Date.now() > deadline) {
+          throw new Error(`Temporal dev server at ${address} has no usable 'default' namespace: ${(e as Error).message}`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  } finally {
+    await connection?.close();
+  }
+}
+
+async function startWithSdkDownload(port: number, uiPort: number | undefined, dbFile: string | undefined): Promise<RunningDevServer> {
+  // Dev-only dependency, loaded only on this path.
+  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'cached-download' },
+      ip: HOST,
+      port,
+      ui: uiPort !== undefined,
+      uiPort,
+      dbFilename: dbFile ? path.resolve(dbFile) : undefined,
+    },
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    address: env.address,
+    uiUrl: uiPort !== undefined ? `http://${HOST}:${uiPort}` : undefined,
+    stop: () => (stopping ??= env.teardown()),
+  };
+}
+
+function trackChild(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    // If our process exits without stop(), don't leave servers behind (their group is detached).
+    process.on('exit', () => {
+      for (const c of children) killGroup(c, 'SIGTERM');
+    });
+  }
+  children.add(child);
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    /* already gone */
+  }
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { startDevServer, type RunningDevServer } from './dev-server';
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
+
+export interface StackOptions {
+  /** Keeps Temporal's SQLite file (temporal.sqlite) and the PostgreSQL cluster (pg/) here across runs. */
+  dataDir?: string;
+  temporalPort?: number;
+  /** Web UI port (with `ui`); a free one when omitted. */
+  uiPort?: number;
+  pgPort?: number;
+  ui?: boolean;
+  /** Receives the Temporal server's log output. */
+  onLog?: (text: string) => void;
+}
+
+export interface RunningStack {
+  temporalAddress: string;
+  databaseUrl: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Temporal dev server plus PostgreSQL ($DATABASE_URL when set, else an embedded cluster). */
+export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
+  const externalDb = process.env.DATABASE_URL;
+  const [temporal, postgres] = await Promise.allSettled([
+    startDevServer({
+      port: opts.temporalPort,
+      uiPort: opts.uiPort,
+      ui: opts.ui,
+      dbFile: dataDir ? path.join(dataDir, 'temporal.sqlite') : undefined,
+      onLog: opts.onLog,
+    }),
+    externalDb
+      ? Promise.resolve(undefined)
+      : startEmbeddedPostgres({ port: opts.pgPort, dataDir: dataDir ? path.join(dataDir, 'pg') : undefined }),
+  ]);
+  if (temporal.status === 'rejected' || postgres.status === 'rejected') {
+    // Don't leave the half that did start running.
+    await Promise.all([
+      temporal.status === 'fulfilled' ? temporal.value.stop() : undefined,
+      postgres.status === 'fulfilled' ? postgres.value?.stop() : undefined,
+    ]);
+    throw temporal.status === 'rejected' ? temporal.reason : (postgres as PromiseRejectedResult).reason;
+  }
+  const server: RunningDevServer = temporal.value;
+  const db: RunningPostgres | undefined = postgres.value;
+  let stopping: Promise<void> | undefined;
+  return {
+    temporalAddress: server.address,
+    databaseUrl: db?.url ?? (externalDb as string),
+    uiUrl: server.uiUrl,
+    stop: () => (stopping ??= Promise.all([server.stop(), db?.stop()]).then(() => undefined)),
+  };
+}

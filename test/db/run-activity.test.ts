@@ -1,0 +1,165 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, type Progress, type RunInput } from '../../src/activities';
+import type { Config } from '../../src/config';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+
+let src: TestDatabase;
+let dst: TestDatabase;
+const ROWS = 5_000;
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('act_src'), createTestDatabase('act_dst')]);
+  await seedOrders(src.url, { rows: ROWS });
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+beforeEach(async () => {
+  await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
+});
+
+function activities(config: Config = ordersConfig(), extra: Partial<Parameters<typeof createActivities>[0]> = {}) {
+  return createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: dst.url }, ...extra });
+}
+
+function run(input: Partial<RunInput> & { runKey: string }, env = new MockActivityEnvironment(), config?: Config, extra = {}) {
+  return env.run(activities(config, extra).runIntegration, { integration: 'orders', mode: 'backfill', ...input });
+}
+
+/** xmin per target row: a changed xmin means the row was rewritten. */
+async function versions(): Promise<Map<string, string>> {
+  const rows = await sql<{ id: string; x: string }>(dst.url, 'SELECT id::text, xmin::text AS x FROM copy.orders');
+  return new Map(rows.map((r) => [r.id, r.x]));
+}
+
+describe('runIntegration activity (real PostgreSQL)', () => {
+  it('backfills everything, heartbeating progress after every batch', async () => {
+    const env = new MockActivityEnvironment();
+    const beats: Progress[] = [];
+    env.on('heartbeat', (d: Progress) => beats.push(d));
+    const r = await run({ runKey: 'wf/1' }, env);
+    expect(r).toMatchObject({ rows: ROWS, done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const last = beats[beats.length - 1]!;
+    expect(last).toMatchObject({ rows: ROWS, pages: ROWS / 1000, total: ROWS, remaining: 0, slot: 'backfill' });
+    expect(last.cursor).toEqual(r.cursor);
+  });
+
+  it('a retried attempt resumes after the heartbeat cursor and writes nothing twice', async () => {
+    // Attempt 1 commits 2 batches, then its worker "dies".
+    const crash = new Error('worker died');
+    await expect(
+      run({ runKey: 'wf/2' }, new MockActivityEnvironment(), undefined, {
+        afterBatch: async ({ pages }: { pages: number }) => {
+          if (pages === 2) throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
+    const before = await versions();
+    expect(before.size).toBe(2000);
+    const [cp] = await sql<{ cursor: string[] }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    // Attempt 2 carries the last heartbeat details, as Temporal delivers them.
+    const hb: Partial<Progress> = { cursor: cp!.cursor, rows: 2000 };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: hb });
+    const r = await run({ runKey: 'wf/2' }, env);
+    expect(r).toMatchObject({ rows: ROWS, done: true });
+    const after = await versions();
+    for (const [id, x] of before) expect(after.get(id), `row ${id} rewritten`).toBe(x);
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const [runRow] = await sql(dst.url, `SELECT attempts::text, rows_read::text, rows_committed::text FROM tidemark.runs WHERE run_id = 'wf/2'`);
+    expect(runRow).toEqual({ attempts: '2', rows_read: String(ROWS), rows_committed: String(ROWS) });
+  });
+
+  it('starts from the durable checkpoint when it is newer than the heartbeat details', async () => {
+    await expect(
+      run({ runKey: 'wf/3' }, new MockActivityEnvironment(), undefined, {
+        afterBatch: async ({ pages }: { pages: number }) => {
+          if (pages === 3) throw new Error('died before the heartbeat reached the server');
+        },
+      }),
+    ).rejects.toThrow();
+    const stale: Partial<Progress> = { cursor: ['2024-01-01 00:01:40.000123+00', '1000'], rows: 1000 };
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: stale });
+    const beats: Progress[] = [];
+    env.on('heartbeat', (d: Progress) => beats.push(d));
+    await run({ runKey: 'wf/3' }, env);
+    expect(beats[0]!.rows).toBe(3000);
+    const [r] = await sql(dst.url, `SELECT rows_read::text FROM tidemark.runs WHERE run_id = 'wf/3'`);
+    expect(r!.rows_read).toBe(String(ROWS));
+  });
+
+  it('a new backfill starts from `from`, not from an older backfill checkpoint', async () => {
+    await run({ runKey: 'wf/4a' });
+    const r = await run({ runKey: 'wf/4b', from: ['2024-01-01 00:08:00.000123+00', '4800'] });
+    expect(r.rows).toBe(ROWS - 4800); // ids 4801..4809 share the cursor's second, then the rest
+  });
+
+  it('sync picks up only changed and new rows, from the later of checkpoint and previous result', async () => {
+    await run({ runKey: 'wf/5a' });
+    const before = await versions();
+    await sql(src.url, `UPDATE public.orders SET status = 'paid', updated_at = '2025-01-01' WHERE id IN (10, 20, 30)`);
+    await insertOrders(src.url, ROWS + 1, ROWS + 5, { start: '2025-02-01' });
+    const r = await run({ runKey: 'wf/5b', mode: 'sync' });
+    expect(r).toMatchObject({ rows: 8, done: true });
+    const after = await versions();
+    const rewritten = [...after].filter(([id, x]) => before.get(id) !== x).map(([id]) => Number(id)).sort((a, b) => a - b);
+    expect(rewritten).toEqual([10, 20, 30, ROWS + 1, ROWS + 2, ROWS + 3, ROWS + 4, ROWS + 5]);
+    expect(await run({ runKey: 'wf/5c', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
+    await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}; UPDATE public.orders SET status = 'new', updated_at = '2024-01-01 00:00:00.000123+00'::timestamptz + ((id / 10) * interval '1 second') WHERE id IN (10, 20, 30)`);
+  });
+
+  it('cancellation stops at a batch boundary with the checkpoint matching what was written', async () => {
+    const env = new MockActivityEnvironment();
+    const p = run({ runKey: 'wf/6' }, env, undefined, {
+      afterBatch: async ({ pages }: { pages: number }) => {
+        if (pages === 2) env.cancel();
+      },
+    });
+    await expect(p).rejects.toBeInstanceOf(CancelledFailure);
+    const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    const [{ n }] = (await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.orders')) as [{ n: string }];
+    expect(cp!.rows_done).toBe(n);
+    expect(Number(n) % 1000).toBe(0);
+    const [r] = await sql(dst.url, `SELECT status FROM tidemark.runs WHERE run_id = 'wf/6'`);
+    expect(r!.status).toBe('cancelled');
+  });
+
+  it('maxRunDuration stops cleanly and the next run continues the backlog', async () => {
+    const cfg = ordersConfig({}, { maxRunDuration: 1, batchSize: 500 });
+    const first = await run({ runKey: 'wf/7a', mode: 'sync' }, undefined, cfg);
+    expect(first).toMatchObject({ rows: 500, done: false, stoppedBy: 'time-budget' });
+    const second = await run({ runKey: 'wf/7b', mode: 'sync', after: first.cursor }, undefined, cfg);
+    expect(second.rows).toBe(500);
+    const rest = await run({ runKey: 'wf/7c', mode: 'sync' });
+    expect(rest).toMatchObject({ rows: ROWS - 1000, done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
+  it('collapses duplicate keys within a batch (last wins)', async () => {
+    await sql(src.url, `CREATE TABLE public.events (seq bigint PRIMARY KEY, order_id bigint NOT NULL, status text NOT NULL);
+      INSERT INTO public.events VALUES (1, 1, 'a'), (2, 2, 'a'), (3, 1, 'b'), (4, 1, 'c'), (5, 2, 'b')`);
+    const cfg = ordersConfig({ table: 'public.events', cursor: ['seq'] });
+    cfg.integrations[0]!.sink = { kind: 'postgres', url: '${DST_URL}', table: 'copy.latest', key: ['order_id'], create: true };
+    await run({ runKey: 'wf/8' }, undefined, cfg);
+    expect(await sql(dst.url, 'SELECT order_id::text, status, seq::text FROM copy.latest ORDER BY order_id')).toEqual([
+      { order_id: '1', status: 'c', seq: '4' },
+      { order_id: '2', status: 'b', seq: '5' },
+    ]);
+  });
+
+  it('fails with a clear, permanent error for a missing sink table or unknown integration, writing nothing', async () => {
+    await expect(run({ runKey: 'wf/11', mode: 'resume' })).rejects.toMatchObject({ nonRetryable: true, type: 'NothingToResumeError' });
+    const cfg = ordersConfig();
+    cfg.integrations[0]!.sink.create = false;
+    await expect(run({ runKey: 'wf/9' }, undefined, cfg)).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'TableNotFoundError',
+      message: expect.stringMatching(/sink table copy.orders does not exist: create it, or set sink.create: true/),
+    });
+    await expect(run({ runKey: 'wf/10', integration: 'nope' })).rejects.toMatchObject({ nonRetryable: true, type: 'UnknownIntegrationError' });
+    expect(await sql(dst.url, `SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = 'copy'`)).toEqual([{ n: '0' }]);
+  });
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig, parseDuration, resolveEnvRefs, MissingEnvError } from '../../src/config';
+
+const valid = {
+  integrations: [
+    {
+      id: 'orders',
+      source: { kind: 'postgres', url: '${SRC}', table: 'public.orders', cursor: ['updated_at', 'id'], lag: '2s' },
+      sink: { url: '${DATABASE_URL}', table: 'public.orders_copy', key: ['id'], create: true },
+      batchSize: 5000,
+      schedule: { every: '5m' },
+      maxRunDuration: '9m',
+    },
+  ],
+};
+
+function issuesOf(raw: unknown): string[] {
+  try {
+    parseConfig(raw, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function withIntegration(patch: (it: Record<string, any>) => void): unknown {
+  const copy = structuredClone(valid) as { integrations: Record<string, any>[] };
+  patch(copy.integrations[0] as Record<string, any>);
+  return copy;
+}
+
+describe('config', () => {
+  it('parses the contract example with defaults and durations in ms', () => {
+    const cfg = parseConfig(valid);
+    const it0 = cfg.integrations[0]!;
+    expect(it0.source).toMatchObject({ kind: 'postgres', lag: 2000 });
+    expect(it0.sink).toMatchObject({ kind: 'postgres', create: true });
+    expect(it0.schedule).toEqual({ every: 300_000 });
+    expect(it0.maxRunDuration).toBe(540_000);
+  });
+
+  it('keeps ${ENV} references unresolved (they are read in the worker only)', () => {
+    expect(parseConfig(valid).integrations[0]!.source.url).toBe('${SRC}');
+    expect(resolveEnvRefs('postgres://u:${PW}@h/db', 'source.url', { PW: 's3cret' })).toBe('postgres://u:s3cret@h/db');
+    expect(() => resolveEnvRefs('${NOPE}', 'source.url', {})).toThrow(MissingEnvError);
+    expect(() => resolveEnvRefs('${NOPE}', 'source.url', {})).toThrow(/source.url refers to \$\{NOPE\}/);
+  });
+
+  it.each([
+    ['orders; DROP TABLE x', 'integrations[0].source.table'],
+    ['public.orders"; --', 'integrations[0].source.table'],
+    ['a.b.c', 'integrations[0].source.table'],
+  ])('rejects table name %j naming the field', (table, path) => {
+    expect(issuesOf(withIntegration((i) => (i.source.table = table))).join('\n')).toContain(path);
+  });
+
+  it('rejects injected column names, bad ids, kinds, durations and duplicate ids, each naming its field', () => {
+    expect(issuesOf(withIntegration((i) => (i.source.cursor = ['updated_at', 'id) OR 1=1 --'])))[0]).toMatch(/^integrations\[0\]\.source\.cursor\[1\]: must be a plain SQL identifier/);
+    expect(issuesOf(withIntegration((i) => (i.id = 'Orders!')))[0]).toMatch(/^integrations\[0\]\.id: must match/);
+    expect(issuesOf(withIntegration((i) => (i.source.kind = 'mysql')))[0]).toMatch(/^integrations\[0\]\.source(\.kind)?: .*unknown source kind/);
+    expect(issuesOf(withIntegration((i) => (i.source.lag = 'soon')))[0]).toMatch(/^integrations\[0\]\.source\.lag: "soon" is not a duration/);
+    expect(issuesOf(withIntegration((i) => (i.batchSize = 0)))[0]).toMatch(/^integrations\[0\]\.batchSize: /);
+    expect(issuesOf(withIntegration((i) => (i.sink.key = [])))[0]).toMatch(/^integrations\[0\]\.sink\.key: needs at least one key column/);
+    expect(issuesOf(withIntegration((i) => (i.surprise = 1)))[0]).toMatch(/^integrations\[0\]: .*surprise/);
+    expect(issuesOf({ integrations: [valid.integrations[0], valid.integrations[0]] })[0]).toMatch(/^integrations\[1\]\.id: duplicate id "orders"/);
+    expect(issuesOf({})[0]).toMatch(/^integrations: /);
+  });
+
+  it('loads YAML and JSON files and reports syntax errors with the file name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tm-config-'));
+    writeFileSync(join(dir, 'tidemark.yaml'), 'integrations:\n  - id: orders\n    source: {kind: postgres, url: x, table: t, cursor: [id]}\n    sink: {table: t2, key: [id]}\n');
+    expect(loadConfig(undefined, dir).integrations[0]!.sink.url).toBe('${DATABASE_URL}');
+    writeFileSync(join(dir, 'bad.json'), '{ "integrations": [ }');
+    expect(() => loadConfig('bad.json', dir)).toThrow(/bad\.json[\s\S]*not valid JSON/);
+    expect(() => loadConfig('missing.yaml', dir)).toThrow(/file not found/);
+    expect(() => loadConfig(undefined, mkdtempSync(join(tmpdir(), 'tm-empty-')))).toThrow(/no config file/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('5 minutes')).toBeUndefined();
+  });
+});
