@@ -1,0 +1,116 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/activities';
+import { createWorker, workflowsPath } from '../../src/worker';
+import { createTestDatabase, timeSkippingEnv, type TestDatabase } from '../setup/database';
+import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+
+let env: TestWorkflowEnvironment;
+let bundle: WorkflowBundleWithSourceMap;
+let src: TestDatabase;
+let dst: TestDatabase;
+const ROWS = 4_000;
+let queue = 0;
+
+beforeAll(async () => {
+  [env, bundle, src, dst] = await Promise.all([
+    timeSkippingEnv(),
+    bundleWorkflowCode({ workflowsPath, logger: { log: () => undefined, info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined } as never }),
+    createTestDatabase('ts_src'),
+    createTestDatabase('ts_dst'),
+  ]);
+  await seedOrders(src.url, { rows: ROWS });
+});
+afterAll(async () => {
+  await env?.teardown();
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+beforeEach(async () => {
+  await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
+});
+
+async function worker(taskQueue: string, extra: Partial<Parameters<typeof createWorker>[0]> = {}): Promise<Worker> {
+  return await createWorker({
+    connection: env.nativeConnection,
+    namespace: env.namespace ?? 'default',
+    taskQueue,
+    config: () => ordersConfig(),
+    env: { SRC_URL: src.url, DST_URL: dst.url },
+    worker: { workflowBundle: bundle },
+    ...extra,
+  });
+}
+
+describe('workflows on the time-skipping test server', () => {
+  it('a hung worker is noticed by the heartbeat timeout; the retry resumes from the checkpoint, not from zero', async () => {
+    const taskQueue = `ts-${++queue}`;
+    const w = await worker(taskQueue, {
+      afterBatch: async ({ attempt, pages, signal }) => {
+        // Attempt 1 hangs after its second batch: no more heartbeats, like a stuck source query.
+        if (attempt === 1 && pages === 2) await new Promise((resolve) => signal.addEventListener('abort', resolve));
+      },
+    });
+    const result = (await w.runUntil(
+      env.client.workflow.execute('backfillWorkflow', { taskQueue, workflowId: 'hang-1', args: [{ integration: 'orders' }] }),
+    )) as RunResult;
+    expect(result).toMatchObject({ rows: ROWS, done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const [run] = await sql(dst.url, `SELECT attempts::text, rows_read::text, rows_committed::text, status FROM tidemark.runs`);
+    // attempt 2 read only what attempt 1 had not committed: nothing was read twice
+    expect(run).toEqual({ attempts: '2', rows_read: String(ROWS), rows_committed: String(ROWS), status: 'completed' });
+    const history = await env.client.workflow.getHandle('hang-1').fetchHistory();
+    expect(history.events?.length).toBeLessThanOrEqual(15);
+  });
+
+  it('a cron run chain passes the cursor from run to run (lastResult)', async () => {
+    const taskQueue = `ts-${++queue}`;
+    const w = await worker(taskQueue);
+    await w.runUntil(async () => {
+      const handle = await env.client.workflow.start('syncWorkflow', {
+        taskQueue,
+        workflowId: 'cron-1',
+        cronSchedule: '*/5 * * * *',
+        args: [{ integration: 'orders' }],
+      });
+      const completed = async (n: number) => {
+        for (let i = 0; i < 100; i++) {
+          const rows = await sql(dst.url, `SELECT run_id, rows_committed::text, start_cursor::text, end_cursor::text FROM tidemark.runs WHERE status = 'completed' ORDER BY started_at`).catch(() => []);
+          if (rows.length >= n) return rows;
+          await env.sleep('1 minute');
+        }
+        throw new Error(`fewer than ${n} cron runs completed`);
+      };
+      const [first] = await completed(1);
+      expect(first!.rows_committed).toBe(String(ROWS));
+      // Only the previous run's result can tell run 2 where to start: the durable checkpoint is gone.
+      await sql(dst.url, `DELETE FROM tidemark.checkpoints WHERE slot = 'sync'`);
+      await insertOrders(src.url, ROWS + 1, ROWS + 50, { start: '2025-01-01' });
+      const runs = await completed(2);
+      expect(runs[1]!.start_cursor).toBe(first!.end_cursor);
+      expect(runs[1]!.rows_committed).toBe('50');
+      await handle.terminate('test done');
+    });
+    await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}`);
+  });
+
+  it('bad input fails the workflow at once, non-retryable, naming the field', async () => {
+    const taskQueue = `ts-${++queue}`;
+    const w = await worker(taskQueue);
+    await w.runUntil(async () => {
+      const bad = env.client.workflow.execute('syncWorkflow', { taskQueue, workflowId: 'bad-1', args: [{ integration: 'Orders; DROP TABLE x' }] });
+      const err = await bad.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect((err as WorkflowFailedError).cause).toMatchObject({ type: 'InvalidWorkflowInput', nonRetryable: true, message: expect.stringContaining('integration: must be an integration id') });
+      const shards = await env.client.workflow
+        .execute('backfillWorkflow', { taskQueue, workflowId: 'bad-2', args: [{ integration: 'orders', shards: 'many' }] })
+        .catch((e: unknown) => e);
+      expect((shards as WorkflowFailedError).cause?.message).toMatch(/shards: must be a whole number/);
+      const unknown = await env.client.workflow
+        .execute('syncWorkflow', { taskQueue, workflowId: 'bad-3', args: [{ integration: 'nope' }] })
+        .catch((e: unknown) => e);
+      expect((unknown as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'UnknownIntegrationError', message: expect.stringContaining('unknown integration "nope"') });
+    });
+  });
+});
