@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { Client } from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { canConnect, freePort } from '../../src/dev/free-port';
+
+const root = path.resolve(__dirname, '../..');
+// `tidemark dev` as main.ts would run it, without depending on commands.ts wiring.
+const script = `
+const { Command } = require('commander');
+const { registerDev } = require(${JSON.stringify(path.join(root, 'src/cli/dev.ts'))});
+const program = new Command('tidemark').exitOverride();
+registerDev(program);
+program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((err) => {
+  console.error(err.message);
+  process.exit(1);
+});`;
+
+function runDev(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script, 'dev', ...args], { cwd: root, env });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('tidemark dev', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0)) await fn();
+  });
+
+  it('prints the three lines when ready and exits 0 on SIGTERM', async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-cli-dev-'));
+    await fs.chmod(dataDir, 0o755); // PostgreSQL runs as the `postgres` user when we are root
+    cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
+    const [temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+    const dev = runDev(['--data-dir', dataDir, '--temporal-port', `${temporalPort}`, '--ui-port', `${uiPort}`, '--pg-port', `${pgPort}`]);
+    cleanups.push(async () => dev.child.exitCode === null && dev.child.kill('SIGKILL'));
+
+    await waitFor(() => dev.stdout().includes('TEMPORAL_UI=') || dev.child.exitCode !== null, 'the ready lines');
+    expect(dev.stdout().split('\n').filter(Boolean), dev.stderr()).toEqual([
+      `TEMPORAL_ADDRESS=127.0.0.1:${temporalPort}`,
+      `DATABASE_URL=postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres`,
+      `TEMPORAL_UI=http://127.0.0.1:${uiPort}`,
+    ]);
+
+    const pg = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${pgPort}/postgres` });
+    await pg.connect();
+    expect((await pg.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    await pg.end();
+    const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    await connection.workflowService.describeNamespace({ namespace: 'default' });
+    await connection.close();
+
+    dev.child.kill('SIGTERM');
+    expect(await dev.exit).toBe(0);
+    expect(await canConnect(temporalPort)).toBe(false);
+    expect(await canConnect(pgPort)).toBe(false);
+    await fs.access(path.join(dataDir, 'temporal.sqlite'));
+    await fs.access(path.join(dataDir, 'pg', 'PG_VERSION'));
+  });
+
+  it('fails clearly, naming the flag, when a port is busy', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+    const busy = (blocker.address() as net.AddressInfo).port;
+    const dev = runDev(['--temporal-port', `${busy}`]);
+    expect(await dev.exit).toBe(1);
+    expect(dev.stderr()).toContain(`Port ${busy} (Temporal gRPC) is already in use: pass --temporal-port <port>`);
+  });
+});
