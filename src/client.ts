@@ -9,7 +9,7 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   try {
     connection = await Connection.connect({ address: s.address, connectTimeout: '5 seconds' });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`);
+    throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
   }
   return new Client({ connection, namespace: s.namespace });
 }

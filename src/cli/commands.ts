@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCancel } from './cancel-command';
+import { registerDemo } from './demo-command';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
 import { registerStatus } from './status-command';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerCancel(program);
   registerRuns(program);
+  registerDemo(program);
 }

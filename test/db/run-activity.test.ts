@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createActivities, type Progress, type RunInput } from '../../src/activities';
+import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
 import type { Config } from '../../src/config';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
@@ -25,8 +25,9 @@ function activities(config: Config = ordersConfig(), extra: Partial<Parameters<t
   return createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: dst.url }, ...extra });
 }
 
-function run(input: Partial<RunInput> & { runKey: string }, env = new MockActivityEnvironment(), config?: Config, extra = {}) {
-  return env.run(activities(config, extra).runIntegration, { integration: 'orders', mode: 'backfill', ...input });
+function run(input: Partial<RunInput> & { runKey: string }, env = new MockActivityEnvironment(), config?: Config, extra = {}): Promise<RunResult> {
+  const full: RunInput = { integration: 'orders', mode: 'backfill', ...input };
+  return env.run(activities(config, extra).runIntegration, full) as Promise<RunResult>;
 }
 
 /** xmin per target row: a changed xmin means the row was rewritten. */
