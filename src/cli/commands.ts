@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerCancel } from './cancel-command';
 import { registerDemo } from './demo-command';
+import { registerDev } from './dev';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
 import { registerStatus } from './status-command';
@@ -14,4 +15,5 @@ export function registerCommands(program: Command): void {
   registerCancel(program);
   registerRuns(program);
   registerDemo(program);
+  registerDev(program);
 }

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/dev';
+import { runCli } from '../helpers/cli';
+
+let cwd: string;
+let deadTemporal: string;
+
+beforeAll(async () => {
+  cwd = mkdtempSync(join(tmpdir(), 'tm-cli-'));
+  writeFileSync(
+    join(cwd, 'tidemark.yaml'),
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC}", table: public.orders, cursor: [updated_at, id]}\n    sink: {table: public.orders_copy, key: [id]}\n',
+  );
+  writeFileSync(
+    join(cwd, 'bad.yaml'),
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: x, table: "orders; DROP TABLE x", cursor: []}\n    sink: {table: t, key: [id]}\n    batchSize: -5\n',
+  );
+  deadTemporal = `127.0.0.1:${await freePort()}`;
+});
+
+describe('CLI errors: non-zero exit, a message naming the problem, nothing started', () => {
+  it('invalid config names every bad field', async () => {
+    const r = await runCli(['sync', 'orders', '--config', 'bad.yaml'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('integrations[0].source.table: must be "table" or "schema.table"');
+    expect(r.stderr).toContain('integrations[0].source.cursor: needs at least one column');
+    expect(r.stderr).toContain('integrations[0].batchSize');
+    expect(r.stderr).not.toContain('cannot reach Temporal');
+  });
+
+  it('an unknown integration is named, with the ones that exist', async () => {
+    const r = await runCli(['backfill', 'nope'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown integration "nope": the config defines "orders"/);
+  });
+
+  it('a bad --from or --shards is rejected by argument parsing', async () => {
+    const r = await runCli(['backfill', 'orders', '--from', '{not json'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/--from.*not valid JSON/);
+    const s = await runCli(['backfill', 'orders', '--shards', '0'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(s.code).not.toBe(0);
+    expect(s.stderr).toMatch(/--shards.*whole number from 1 to 64/);
+  });
+
+  it('a missing config file and an unreachable Temporal say what to do', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tm-cli-empty-'));
+    const none = await runCli(['sync', 'orders'], {}, empty);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toMatch(/no config file: create tidemark.yaml/);
+    const dead = await runCli(['sync', 'orders'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(dead.code).not.toBe(0);
+    expect(dead.stderr).toMatch(/cannot reach Temporal at 127.0.0.1:\d+.*tidemark dev/);
+  });
+});
