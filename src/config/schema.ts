@@ -40,10 +40,24 @@ export const postgresSinkSchema = z.strictObject({
   create: z.boolean().default(false),
 });
 
-export const scheduleSchema = z.union([
-  z.strictObject({ every: duration, offset: duration.optional() }),
-  z.strictObject({ cron: nonEmpty }),
-]);
+/** What a Schedule does when a run is still going at the next tick (Temporal's ScheduleOverlapPolicy). */
+export const overlapPolicy = z.enum(['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all']);
+
+const schedulePolicies = {
+  /** default skip: a run still going means the next tick is skipped (and counted, see `schedule list`) */
+  overlap: overlapPolicy.default('skip'),
+  /** how late a missed tick (server down) may still start; default 1 minute */
+  catchupWindow: duration.default(60_000),
+  paused: z.boolean().default(false),
+};
+
+export const scheduleSchema = z.union(
+  [
+    z.strictObject({ every: duration.refine((ms) => ms >= 1000, 'must be at least 1s'), offset: duration.optional(), ...schedulePolicies }),
+    z.strictObject({ cron: nonEmpty, ...schedulePolicies }),
+  ],
+  { error: () => 'must be { every: <duration> } or { cron: "<expression>" }, with optional overlap, catchupWindow, paused' },
+);
 
 export const sourceSchema = z.discriminatedUnion('kind', [postgresSourceSchema], {
   error: (issue) =>
@@ -57,6 +71,8 @@ export const integrationSchema = z.strictObject({
   batchSize: z.number().int().min(1).max(100_000).default(5000),
   schedule: scheduleSchema.optional(),
   maxRunDuration: duration.optional(),
+  /** Upper bound on rows read per second (a throttle for a busy source); unlimited when absent. */
+  rateLimit: z.number().positive().optional(),
 });
 
 export const configSchema = z

@@ -39,7 +39,7 @@ describe('config', () => {
     const it0 = cfg.integrations[0]!;
     expect(it0.source).toMatchObject({ kind: 'postgres', lag: 2000 });
     expect(it0.sink).toMatchObject({ kind: 'postgres', create: true });
-    expect(it0.schedule).toEqual({ every: 300_000 });
+    expect(it0.schedule).toEqual({ every: 300_000, overlap: 'skip', catchupWindow: 60_000, paused: false });
     expect(it0.maxRunDuration).toBe(540_000);
   });
 
@@ -84,5 +84,14 @@ describe('config', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('5 minutes')).toBeUndefined();
+  });
+});
+
+describe('schedule config', () => {
+  it('accepts every or cron with policies, and rejects anything else naming the field', () => {
+    const cron = parseConfig(withIntegration((i) => (i.schedule = { cron: '*/5 * * * *', overlap: 'buffer_one', catchupWindow: '10m' })));
+    expect(cron.integrations[0]!.schedule).toEqual({ cron: '*/5 * * * *', overlap: 'buffer_one', catchupWindow: 600_000, paused: false });
+    expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5m', overlap: 'sometimes' })))[0]).toMatch(/^integrations\[0\]\.schedule/);
+    expect(issuesOf(withIntegration((i) => (i.schedule = { hourly: true })))[0]).toMatch(/^integrations\[0\]\.schedule: must be \{ every/);
   });
 });
