@@ -31,18 +31,25 @@ export class IntegrationBusyError extends Error {
 
 export type RunKind = 'sync' | 'backfill';
 
+/** Id of the cron workflow of an integration (`tidemark sync <id> --cron …`). */
+export function cronWorkflowIdFor(integration: string): string {
+  return `tidemark-${integration}-cron`;
+}
+
 export async function startIntegrationRun(
   client: Client,
   kind: RunKind,
   input: SyncInput | BackfillInput,
   taskQueue = temporalSettings().taskQueue,
+  opts: { cronSchedule?: string } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
-  const workflowId = workflowIdFor(input.integration);
+  const workflowId = opts.cronSchedule ? cronWorkflowIdFor(input.integration) : workflowIdFor(input.integration);
   try {
     return await client.workflow.start(kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow', {
       taskQueue,
       workflowId,
       args: [input],
+      ...(opts.cronSchedule ? { cronSchedule: opts.cronSchedule } : {}),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });

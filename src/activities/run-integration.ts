@@ -8,6 +8,7 @@ import { migrate } from '../db/migrate';
 import * as state from '../db/state';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { createSource } from '../sources/create-source';
+import { throttle } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
 import { errorMessage, toFailure } from './failures';
 import { ProgressMeter } from './progress';
@@ -53,10 +54,12 @@ export function makeRunIntegration(deps: ActivityDeps) {
         return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
       }
       source = await createSource(it.source, sourceUrl);
+      if (it.rateLimit) source = throttle(source, { rowsPerSecond: it.rateLimit });
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
       const start = await startPosition(stateDb, source, input, hb?.cursor);
       await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
       runRow = true;
+      if (input.mode === 'resume') await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
       const sink = new PostgresSink(stateDb, it.sink);
       await sink.prepare(start.plan.columns);
       const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
@@ -66,7 +69,8 @@ export function makeRunIntegration(deps: ActivityDeps) {
 
       let cursor: Cursor = start.cursor;
       let stoppedBy: RunResult['stoppedBy'];
-      for await (const page of source.pages(cursor, { limit: it.batchSize })) {
+      const onIdle = () => ctx.heartbeat(meter.snapshot(cursor));
+      for await (const page of source.pages(cursor, { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle })) {
         await state.countRowsRead(stateDb, input.runKey, page.rows.length);
         await sink.writeBatch(page.rows, async (tx, res) => {
           await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.rows.length);

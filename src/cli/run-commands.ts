@@ -31,12 +31,19 @@ export async function waitAndReport(handle: WorkflowHandle): Promise<void> {
   }
 }
 
-async function startAndMaybeWait(cmd: Command, kind: 'sync' | 'backfill', input: Record<string, unknown> & { integration: string }, wait: boolean): Promise<void> {
+async function startAndMaybeWait(
+  cmd: Command,
+  kind: 'sync' | 'backfill',
+  input: Record<string, unknown> & { integration: string },
+  wait: boolean,
+  cronSchedule?: string,
+): Promise<void> {
   loadIntegration(cmd, input.integration);
   const client = await connectClient();
   try {
-    const handle = await startIntegrationRun(client, kind, input);
-    console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+    const handle = await startIntegrationRun(client, kind, input, undefined, { cronSchedule });
+    const what = cronSchedule ? `cron workflow (${cronSchedule}) ` : '';
+    console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     if (wait) await waitAndReport(handle);
   } finally {
     await client.connection.close();
@@ -48,8 +55,10 @@ export function registerRunCommands(program: Command): void {
     .command('sync <id>')
     .description('one incremental run of integration <id> now, from its checkpoint')
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
-    .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
-      await startAndMaybeWait(cmd, 'sync', { integration: id }, !!opts.wait);
+    .option('--cron <expression>', 'instead: start a cron workflow that runs the sync on this schedule (each run continues from the last)')
+    .action(async (id: string, opts: { wait?: boolean; cron?: string }, cmd: Command) => {
+      if (opts.cron && opts.wait) throw new InvalidArgumentError('--wait and --cron do not go together: a cron workflow never ends on its own');
+      await startAndMaybeWait(cmd, 'sync', { integration: id }, !!opts.wait, opts.cron);
     });
 
   program

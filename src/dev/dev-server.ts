@@ -39,18 +39,31 @@ let exitHookInstalled = false;
  */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
   const cli = opts.cliPath || (await ensureTemporalCli());
-  const port = opts.port ?? (await freePort());
   const ui = opts.ui ?? opts.uiPort !== undefined;
-  const uiPort = ui ? (opts.uiPort ?? (await freePort())) : undefined;
-  // Otherwise we might wait on, and then hand out, some other server that holds the port.
-  for (const [p, what] of [[port, 'gRPC'], [uiPort, 'Web UI']] as const) {
-    if (p !== undefined && !(await isPortFree(p, HOST))) {
-      throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
+  if (opts.dbFile) await fs.mkdir(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const uiPort = ui ? (opts.uiPort ?? (await freePort())) : undefined;
+    // Otherwise we might wait on, and then hand out, some other server that holds the port.
+    for (const [p, what] of [[port, 'gRPC'], [uiPort, 'Web UI']] as const) {
+      if (p !== undefined && !(await isPortFree(p, HOST))) {
+        throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
+      }
+    }
+    if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile);
+    try {
+      return await launch(cli, port, uiPort, opts);
+    } catch (err) {
+      // The server also picks internal ports itself; losing such a race to another process
+      // kills it during start-up, and a fresh start fixes that.
+      if (!(err instanceof ServerExited) || attempt >= 3) throw err;
     }
   }
-  if (opts.dbFile) await fs.mkdir(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
-  if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile);
+}
 
+class ServerExited extends Error {}
+
+async function launch(cli: string, port: number, uiPort: number | undefined, opts: DevServerOptions): Promise<RunningDevServer> {
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
   args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort)] : ['--headless']));
   if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
@@ -65,7 +78,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
   const onData = (chunk: Buffer): void => {
     const text = chunk.toString('utf8');
     // Keep the start (a Go panic's reason) and the end of what the server said, for errors.
-    output = output.length < 6000 ? output + text : output.slice(0, 3000) + (output + text).slice(-3000);
+    const all = output + text;
+    output = all.length <= 6000 ? all : `${all.slice(0, 3000)}\n…\n${all.slice(-3000)}`;
     // Shutting down makes the server log connection errors of its own system workers: noise.
     if (!stopRequested) opts.onLog?.(text);
   };
@@ -77,7 +91,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
       resolve();
     });
     child.on('close', (code, signal) => {
-      exitError ??= new Error(`temporal server start-dev exited (${signal ?? `exit ${code}`}):\n${output.trim()}`);
+      exitError ??= new ServerExited(`temporal server start-dev exited (${signal ?? `exit ${code}`}):\n${output.trim()}`);
       resolve();
     });
   });
@@ -120,7 +134,9 @@ async function waitForDefaultNamespace(address: string, failed: () => Error | un
         return;
       } catch (e) {
         if (Date.now() > deadline) {
-          throw new Error(`Temporal dev server at ${address} has no usable 'default' namespace: ${(e as Error).message}`);
+          throw new Error(`Temporal dev server at ${address} has no usable 'default' namespace: ${(e as Error).message}`, {
+            cause: e,
+          });
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 200));

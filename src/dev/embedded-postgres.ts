@@ -100,7 +100,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   } catch (err) {
     await cleanup();
     const reason = err instanceof Error ? err.message : 'postgres exited during start';
-    throw new Error(`PostgreSQL failed to start in ${databaseDir} on port ${port}: ${reason}\n${logTail.join('\n')}`);
+    throw new Error(`PostgreSQL failed to start in ${databaseDir} on port ${port}: ${reason}\n${logTail.join('\n')}`, {
+      cause: err,
+    });
   }
 
   let stopping: Promise<void> | undefined;

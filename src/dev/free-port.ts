@@ -1,17 +1,39 @@
 import net from 'node:net';
 
-/** A TCP port that was free a moment ago (the OS picks it; there is a small race until it is used). */
+/**
+ * A TCP port that nothing listens on, for a server we are about to start.
+ *
+ * Servers that pick their own ports (the Temporal CLI picks several internal ones) ask the OS
+ * for port 0 too, and Linux may hand out a just-released port again at once. As the Temporal CLI
+ * does, we connect to the port and close the server side first: the port then sits in TIME_WAIT,
+ * which keeps bind(0) from handing it out again for a while, while an explicit bind with
+ * SO_REUSEADDR (Node, Go, PostgreSQL all set it) still succeeds.
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not determine a free port'))));
-    });
+  const server = net.createServer();
+  server.unref();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, resolve);
   });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    if (!port) throw new Error('could not determine a free port');
+    const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+    const client = net.connect({ port, host });
+    const clientClosed = new Promise<void>((resolve) => {
+      client.once('close', () => resolve());
+      client.once('error', () => resolve());
+    });
+    const serverSide = await accepted;
+    serverSide.destroy(); // server side closes first, so the TIME_WAIT is on this port
+    client.end();
+    await clientClosed;
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return port;
 }
 
 /** True if nothing listens on `port` (we can bind it ourselves). */

@@ -37,6 +37,7 @@ export async function ensureTemporalCli(): Promise<string | undefined> {
       throw new Error(
         `Installing the Temporal CLI failed: ${(err as Error).message}\n` +
           `Install Go ≥1.25 (or let GOTOOLCHAIN=auto fetch it), or set TIDEMARK_TEMPORAL_CLI to a temporal binary.`,
+        { cause: err },
       );
     }
     if (!(await pathExists(path.join(tmpDir, BINARY)))) {

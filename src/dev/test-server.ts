@@ -85,6 +85,7 @@ async function installJars(tmpDir: string, finalDir: string, java: string, mvn: 
     throw new Error(
       `Installing the Temporal test server failed: ${(err as Error).message}\n` +
         `Check that Maven can reach Maven Central, or set TIDEMARK_TEST_SERVER to a test-server executable.`,
+      { cause: err },
     );
   }
   await fs.rm(pomDir, { recursive: true, force: true });

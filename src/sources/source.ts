@@ -34,7 +34,10 @@ export interface SourcePlan {
 
 export interface ReadOptions {
   limit: number;
+  /** Aborted when the run is being cancelled: stop waiting (the caller stops at the next batch boundary). */
   signal?: AbortSignal;
+  /** Called every few seconds while a source or combinator waits on purpose (throttle), so the caller can heartbeat. */
+  onIdle?: () => void;
 }
 
 export interface Source {

@@ -23,7 +23,7 @@ describe('startEmbeddedPostgres', () => {
 
   it('starts a throwaway cluster that answers queries and is removed on stop', async () => {
     const pg = await startEmbeddedPostgres({});
-    let dataDir = '';
+    let dataDir: string;
     try {
       expect(pg.url).toBe(`postgres://postgres:postgres@127.0.0.1:${pg.port}/postgres`);
       expect(await query(pg.url, 'select 1 as one')).toEqual([{ one: 1 }]);

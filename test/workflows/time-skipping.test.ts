@@ -1,26 +1,20 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/activities';
-import { createWorker, workflowsPath } from '../../src/worker';
+import type { CreateWorkerOptions } from '../../src/worker';
 import { createTestDatabase, timeSkippingEnv, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { testWorker, uniqueQueue } from '../helpers/temporal';
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
 let src: TestDatabase;
 let dst: TestDatabase;
 const ROWS = 4_000;
-let queue = 0;
 
 beforeAll(async () => {
-  [env, bundle, src, dst] = await Promise.all([
-    timeSkippingEnv(),
-    bundleWorkflowCode({ workflowsPath, logger: { log: () => undefined, info: () => undefined, warn: () => undefined, error: console.error, debug: () => undefined, trace: () => undefined } as never }),
-    createTestDatabase('ts_src'),
-    createTestDatabase('ts_dst'),
-  ]);
+  [env, src, dst] = await Promise.all([timeSkippingEnv(), createTestDatabase('ts_src'), createTestDatabase('ts_dst')]);
   await seedOrders(src.url, { rows: ROWS });
 });
 afterAll(async () => {
@@ -31,21 +25,13 @@ beforeEach(async () => {
   await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
 });
 
-async function worker(taskQueue: string, extra: Partial<Parameters<typeof createWorker>[0]> = {}): Promise<Worker> {
-  return await createWorker({
-    connection: env.nativeConnection,
-    namespace: env.namespace ?? 'default',
-    taskQueue,
-    config: () => ordersConfig(),
-    env: { SRC_URL: src.url, DST_URL: dst.url },
-    worker: { workflowBundle: bundle },
-    ...extra,
-  });
+function worker(taskQueue: string, extra: Partial<CreateWorkerOptions> = {}): Promise<Worker> {
+  return testWorker(env, taskQueue, ordersConfig(), { SRC_URL: src.url, DST_URL: dst.url }, extra);
 }
 
 describe('workflows on the time-skipping test server', () => {
   it('a hung worker is noticed by the heartbeat timeout; the retry resumes from the checkpoint, not from zero', async () => {
-    const taskQueue = `ts-${++queue}`;
+    const taskQueue = uniqueQueue('ts');
     const w = await worker(taskQueue, {
       afterBatch: async ({ attempt, pages, signal }) => {
         // Attempt 1 hangs after its second batch: no more heartbeats, like a stuck source query.
@@ -65,7 +51,7 @@ describe('workflows on the time-skipping test server', () => {
   });
 
   it('a cron run chain passes the cursor from run to run (lastResult)', async () => {
-    const taskQueue = `ts-${++queue}`;
+    const taskQueue = uniqueQueue('ts');
     const w = await worker(taskQueue);
     await w.runUntil(async () => {
       const handle = await env.client.workflow.start('syncWorkflow', {
@@ -96,7 +82,7 @@ describe('workflows on the time-skipping test server', () => {
   });
 
   it('bad input fails the workflow at once, non-retryable, naming the field', async () => {
-    const taskQueue = `ts-${++queue}`;
+    const taskQueue = uniqueQueue('ts');
     const w = await worker(taskQueue);
     await w.runUntil(async () => {
       const bad = env.client.workflow.execute('syncWorkflow', { taskQueue, workflowId: 'bad-1', args: [{ integration: 'Orders; DROP TABLE x' }] });

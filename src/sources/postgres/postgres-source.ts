@@ -113,7 +113,6 @@ export class PostgresSource implements Source {
   async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
     let cursor = this.parseCursor(after);
     for (;;) {
-      opts.signal?.throwIfAborted();
       const q = this.pageQuery(cursor, opts.limit);
       const res = await this.client.query<(string | null)[]>({ name: statementName(q), text: q.text, values: q.values, rowMode: 'array' });
       const rows = res.rows;

@@ -1,0 +1,58 @@
+import type { Cursor } from '../../cursor/cursor';
+import type { Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+
+const IDLE_TICK_MS = 5_000;
+
+/** A mutable limit, so a running backfill can be retuned without a restart. */
+export interface RateLimit {
+  rowsPerSecond: number | undefined;
+}
+
+/**
+ * Wraps a source so it yields at most `limit.rowsPerSecond` rows per second on average, sleeping
+ * between pages (in ticks that call onIdle, so the activity keeps heartbeating while it waits).
+ */
+export function throttle(inner: Source, limit: RateLimit): Source {
+  return {
+    kind: inner.kind,
+    prepare: (opts: PrepareOptions): Promise<SourcePlan> => inner.prepare(opts),
+    parseCursor: (v: unknown) => inner.parseCursor(v),
+    later: (a: Cursor, b: Cursor) => inner.later(a, b),
+    estimateRemaining: inner.estimateRemaining?.bind(inner),
+    close: () => inner.close(),
+    async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
+      let windowStart = Date.now();
+      let rows = 0;
+      let rate = limit.rowsPerSecond;
+      for await (const page of inner.pages(after, opts)) {
+        if (limit.rowsPerSecond !== rate) {
+          rate = limit.rowsPerSecond; // retuned: measure from here
+          windowStart = Date.now();
+          rows = 0;
+        }
+        rows += page.rows.length;
+        if (rate) {
+          const due = windowStart + (rows / rate) * 1000;
+          // On abort, stop waiting and hand the page over: the caller decides at the batch boundary.
+          while (Date.now() < due && !opts.signal?.aborted) {
+            await sleep(Math.min(due - Date.now(), IDLE_TICK_MS), opts.signal);
+            opts.onIdle?.();
+          }
+        }
+        yield page;
+      }
+    },
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, Math.max(ms, 0));
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
