@@ -135,6 +135,11 @@ async function stopForCancellation(ctx: Context, db: pg.Client, runKey: string, 
     await state.finishRun(db, runKey, 'running', 'worker shut down; the run continues on the next attempt');
     throw ApplicationFailure.retryable(`worker shutting down after ${rows} rows; the next attempt resumes from the checkpoint`, 'WorkerShutdown');
   }
-  await state.finishRun(db, runKey, 'cancelled', details?.timedOut ? 'activity timed out' : 'cancelled');
+  if (details?.notFound) {
+    // The workflow is gone (terminated, timed out, reset): `tidemark resume` continues from the checkpoint.
+    await state.finishRun(db, runKey, 'failed', 'its workflow was terminated or timed out; stopped at a batch boundary');
+  } else {
+    await state.finishRun(db, runKey, 'cancelled', details?.timedOut ? 'activity timed out' : 'cancelled');
+  }
   throw new CancelledFailure(`cancelled at a batch boundary after ${rows} rows; the checkpoint is consistent`);
 }
