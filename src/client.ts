@@ -62,3 +62,25 @@ export async function startIntegrationRun(
 export async function waitForResult(handle: WorkflowHandle): Promise<RunResult> {
   return (await handle.result()) as RunResult;
 }
+
+/** Scheduled runs get this id plus "-<timestamp>" from Temporal. */
+export function scheduledWorkflowIdPrefix(integration: string): string {
+  return `tidemark-${integration}-scheduled`;
+}
+
+/**
+ * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
+ * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
+ * consistent, so the manual id is also checked directly.
+ */
+export async function runningWorkflowsOf(client: Client, integration: string): Promise<WorkflowHandle[]> {
+  const ids = new Set<string>();
+  const manual = client.workflow.getHandle(workflowIdFor(integration));
+  const d = await manual.describe().catch(() => undefined);
+  if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
+  const query =
+    `(WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' ` +
+    `OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-') AND ExecutionStatus = 'Running'`;
+  for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
+  return [...ids].map((id) => client.workflow.getHandle(id));
+}

@@ -63,7 +63,8 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const sink = new PostgresSink(stateDb, it.sink);
       await sink.prepare(start.plan.columns);
       const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
-      const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.rowsDone);
+      const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
+      const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
       log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
       ctx.heartbeat(meter.snapshot(start.cursor));
 
@@ -80,7 +81,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
         meter.add(page.rows.length);
         ctx.heartbeat(meter.snapshot(cursor));
         await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal });
-        if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, meter.rows);
+        if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, rowsOfThisRun());
         if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
           stoppedBy = 'time-budget';
           break;
@@ -92,8 +93,8 @@ export function makeRunIntegration(deps: ActivityDeps) {
         if (input.mode !== 'sync' && cursor !== null) await state.seedSyncCheckpoint(stateDb, it.id, cursor);
       }
       await state.finishRun(stateDb, input.runKey, done ? 'completed' : 'partial');
-      log.info('run finished', { integration: it.id, rows: meter.rows, done, stoppedBy });
-      return { cursor, rows: meter.rows, done, ...(stoppedBy ? { stoppedBy } : {}) };
+      log.info('run finished', { integration: it.id, rows: rowsOfThisRun(), done, stoppedBy });
+      return { cursor, rows: rowsOfThisRun(), done, ...(stoppedBy ? { stoppedBy } : {}) };
     } catch (err) {
       const failure = toFailure(err);
       if (stateDb && runRow && !(err instanceof CancelledFailure)) {

@@ -13,8 +13,10 @@ export interface StartPosition {
   slot: string;
   cursor: Cursor;
   plan: SourcePlan;
-  /** rows already committed by earlier attempts of this run */
-  rowsDone: number;
+  /** rows already committed by earlier attempts of this run (its result counts them) */
+  runRowsBefore: number;
+  /** rows already in the slot: for a resume, what the backfill it continues had done (progress counts them) */
+  slotRowsBefore: number;
 }
 
 /**
@@ -50,5 +52,6 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   // A new run restarts the slot's counters; a retried attempt or a resume keeps them.
   const reset = !own && input.mode !== 'resume';
   await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
-  return { slot, cursor, plan, rowsDone: own && cp ? cp.rowsDone : 0 };
+  const kept = cp && (own || input.mode === 'resume') ? cp.rowsDone : 0;
+  return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept };
 }

@@ -1,24 +1,25 @@
 import type { Command } from 'commander';
-import { connectClient, workflowIdFor } from '../client';
+import { connectClient, runningWorkflowsOf } from '../client';
 import { loadIntegration } from './context';
 
 export function registerCancel(program: Command): void {
   program
     .command('cancel <id>')
-    .description('stop the running workflow of <id> at the next batch boundary; the checkpoint stays consistent')
+    .description('stop the running workflows of <id> (manual, cron, scheduled) at the next batch boundary; the checkpoint stays consistent')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       loadIntegration(cmd, id);
       const client = await connectClient();
       try {
-        const handle = client.workflow.getHandle(workflowIdFor(id));
-        const d = await handle.describe().catch(() => undefined);
-        if (!d || d.status.name !== 'RUNNING') {
-          console.error(`${id}: no running workflow (${workflowIdFor(id)}) to cancel`);
+        const running = await runningWorkflowsOf(client, id);
+        if (!running.length) {
+          console.error(`${id}: no running workflow to cancel`);
           process.exitCode = 1;
           return;
         }
-        await handle.cancel();
-        console.log(`${id}: cancellation requested for ${d.workflowId}; it stops after the batch in flight commits`);
+        for (const handle of running) {
+          await handle.cancel();
+          console.log(`${id}: cancellation requested for ${handle.workflowId}; it stops after the batch in flight commits`);
+        }
       } finally {
         await client.connection.close();
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { connectClient, workflowIdFor } from '../client';
+import { connectClient, runningWorkflowsOf, workflowIdFor } from '../client';
 import { closeQuietly, connect } from '../db/connect';
 import { listRuns, readCheckpoint } from '../db/state';
 import { loadIntegration, stateUrl } from './context';
@@ -18,11 +18,21 @@ export function registerStatus(program: Command): void {
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
-        const handle = client.workflow.getHandle(workflowIdFor(id));
-        const view = await describeRun(client, handle);
-        console.log(`${id}: ${view ? `${view.type} ${view.workflowId} ${view.status}` : 'no manual run recorded in Temporal'}`);
-        if (view?.progress) console.log(`  progress   ${progressLine(view.progress)}`);
-        if (view?.lastFailure) console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+        // The running workflows (manual, cron, scheduled), else the last manual one.
+        const running = await runningWorkflowsOf(client, id);
+        const handles = running.length ? running : [client.workflow.getHandle(workflowIdFor(id))];
+        let watched: { handle: (typeof handles)[number]; running: boolean } | undefined;
+        for (const handle of handles) {
+          const view = await describeRun(client, handle);
+          if (!view) {
+            console.log(`${id}: no run in Temporal yet`);
+            continue;
+          }
+          console.log(`${id}: ${view.type} ${view.workflowId} ${view.status}`);
+          if (view.progress) console.log(`  progress   ${progressLine(view.progress)}`);
+          if (view.lastFailure) console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+          watched ??= { handle, running: view.status === 'RUNNING' };
+        }
         if (db) {
           for (const slot of ['backfill', 'sync']) {
             const cp = await readCheckpoint(db, id, slot).catch(() => undefined);
@@ -31,10 +41,10 @@ export function registerStatus(program: Command): void {
           const [last] = await listRuns(db, id, 1).catch(() => []);
           if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);
         }
-        if (opts.watch && view?.status === 'RUNNING') {
+        if (opts.watch && watched?.running) {
           const bar = new ProgressBar();
           for (;;) {
-            const v = await describeRun(client, handle);
+            const v = await describeRun(client, watched.handle);
             if (v?.progress) bar.update(v.progress);
             if (!v || v.status !== 'RUNNING') {
               bar.stop();

@@ -1,0 +1,105 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { workflowIdFor } from '../../src/client';
+import { loadConfig } from '../../src/config';
+import type { RunningDevServer } from '../../src/dev';
+import { createWorker } from '../../src/worker';
+import { runCli } from '../helpers/cli';
+import { digest, seedOrders, sql } from '../helpers/fixtures';
+import { sleep, workflowBundle } from '../helpers/temporal';
+import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+
+const ROWS = 20_000;
+const QUEUE = 'operator-cli';
+let server: RunningDevServer;
+let src: TestDatabase;
+let dst: TestDatabase;
+let cwd: string;
+let env: NodeJS.ProcessEnv;
+let worker: Worker;
+let running: Promise<void>;
+let client: Client;
+
+beforeAll(async () => {
+  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('op_src'), createTestDatabase('op_dst')]);
+  await seedOrders(src.url, { rows: ROWS });
+  cwd = mkdtempSync(join(tmpdir(), 'tm-op-'));
+  writeFileSync(
+    join(cwd, 'tidemark.yaml'),
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 500\n',
+  );
+  env = { TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: QUEUE, SRC_URL: src.url, DST_URL: dst.url };
+  const config = loadConfig(undefined, cwd);
+  worker = await createWorker({
+    connection: await NativeConnection.connect({ address: server.address }),
+    taskQueue: QUEUE,
+    config: () => config,
+    env,
+    afterBatch: () => sleep(150), // about 6 s for the table: time to look at it and act
+    worker: { workflowBundle: await workflowBundle() },
+  });
+  running = worker.run();
+  client = new Client({ connection: await Connection.connect({ address: server.address }) });
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await client?.connection.close();
+  await server?.stop();
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+describe('operator commands against a backfill started with `temporal workflow start`', () => {
+  it('status shows progress; status --watch follows it to the end', async () => {
+    const cli = inject('temporalCliPath');
+    expect(cli, 'the Temporal CLI is installed by global setup').not.toBe('');
+    await promisify(execFile)(cli, [
+      'workflow', 'start', '--address', server.address, '--type', 'backfillWorkflow', '--task-queue', QUEUE,
+      '--workflow-id', workflowIdFor('orders'), '--input', '{"integration":"orders"}',
+    ]);
+    // The first heartbeat (0 rows, no rate yet) comes before the first page: ask until progress shows.
+    const progress = /progress +[\d,]+ \/ 20,000 \(\d+%\) rows, [\d,]+ rows\/s, ETA \d+s, cursor \["2024-/;
+    let status = await runCli(['status', 'orders'], env, cwd);
+    for (let i = 0; i < 10 && !progress.test(status.stdout); i++) status = await runCli(['status', 'orders'], env, cwd);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/orders: backfillWorkflow tidemark-orders RUNNING/);
+    expect(status.stdout).toMatch(progress);
+    const watch = await runCli(['status', 'orders', '--watch'], env, cwd);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stdout).toMatch(/\d+\/20000 rows \| [\d,]+ rows\/s \| ETA/);
+    expect(watch.stdout).toMatch(/orders: COMPLETED/);
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
+  it('cancel stops a running backfill; resume --wait finishes it from the checkpoint', async () => {
+    await sql(dst.url, 'TRUNCATE copy.orders');
+    const started = await runCli(['backfill', 'orders'], env, cwd);
+    expect(started.code, started.stderr).toBe(0);
+    const busy = await runCli(['backfill', 'orders'], env, cwd);
+    expect(busy.code).not.toBe(0);
+    expect(busy.stderr).toMatch(/integration "orders" is busy: workflow tidemark-orders is running/);
+    const done = async () => Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders'))[0]!.n);
+    while ((await done()) < 3000) await sleep(50);
+    const cancel = await runCli(['cancel', 'orders'], env, cwd);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/cancellation requested for tidemark-orders/);
+    await client.workflow.getHandle(workflowIdFor('orders')).result().catch(() => undefined);
+    const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    const atCancel = await done();
+    expect(Number(cp!.rows_done)).toBe(atCancel);
+    expect(atCancel).toBeLessThan(ROWS);
+    const resume = await runCli(['resume', 'orders', '--wait'], env, cwd);
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(resume.stdout).toContain(`completed: ${ROWS - atCancel} rows`);
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const runs = await runCli(['runs', 'orders'], env, cwd);
+    expect(runs.stdout).toMatch(/resume[\s\S]*completed[\s\S]*backfill[\s\S]*cancelled/);
+  });
+});
