@@ -8,6 +8,8 @@ import { migrate } from '../db/migrate';
 import * as state from '../db/state';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { createSource } from '../sources/create-source';
+import { asCopyPages } from '../sinks/copy-text';
+import { prefetch } from '../sources/combinators/prefetch';
 import { throttle } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
 import { errorMessage, toFailure } from './failures';
@@ -71,14 +73,17 @@ export function makeRunIntegration(deps: ActivityDeps) {
       let cursor: Cursor = start.cursor;
       let stoppedBy: RunResult['stoppedBy'];
       const onIdle = () => ctx.heartbeat(meter.snapshot(cursor));
-      for await (const page of source.pages(cursor, { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle })) {
-        await state.countRowsRead(stateDb, input.runKey, page.rows.length);
-        await sink.writeBatch(page.rows, async (tx, res) => {
-          await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.rows.length);
-          await state.recordBatch(tx, input.runKey, page.rows.length, res.written, page.cursor);
+      const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle };
+      // COPY text straight through when the source can produce it; rows are encoded otherwise.
+      const pages = source.copyPages ? source.copyPages(cursor, readOpts) : asCopyPages(source.pages(cursor, readOpts));
+      for await (const page of prefetch(pages)) {
+        await state.countRowsRead(stateDb, input.runKey, page.count);
+        await sink.writeCopy(page.data, page.count, async (tx, res) => {
+          await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.count);
+          await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor);
         });
         cursor = page.cursor;
-        meter.add(page.rows.length);
+        meter.add(page.count);
         ctx.heartbeat(meter.snapshot(cursor));
         await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal });
         if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, rowsOfThisRun());

@@ -27,6 +27,11 @@ export interface KeysetQueryInput {
   /** Exclusive upper bound on the first cursor column (text), or null for none. */
   upper: string | null;
   limit: number;
+  /**
+   * Inline values as typed literals instead of $n parameters: COPY (SELECT …) TO STDOUT takes no
+   * parameters. Literals are '…' with quotes doubled (the session sets standard_conforming_strings).
+   */
+  inline?: boolean;
 }
 
 export interface SqlQuery {
@@ -38,6 +43,7 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
   if (q.cursor.length === 0) throw new Error('keyset pagination needs at least one cursor column');
   const values: (string | number)[] = [];
   const param = (v: string | number, type?: string) => {
+    if (q.inline) return typeof v === 'number' ? String(Math.trunc(v)) : `${quoteLiteral(v)}::${type ?? 'text'}`;
     values.push(v);
     return type ? `$${values.length}::${type}` : `$${values.length}`;
   };
@@ -55,6 +61,11 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${cols.join(', ')} LIMIT ${param(q.limit)}`;
   return { text, values };
+}
+
+export function quoteLiteral(v: string): string {
+  if (v.includes('\0')) throw new Error('a cursor value cannot contain a NUL character');
+  return `'${v.replace(/'/g, "''")}'`;
 }
 
 /** SQL comparing two cursors in the source's own types and collation: true when a > b. */

@@ -6,7 +6,9 @@ import pg from 'pg';
  */
 const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
-const SESSION_SETUP = "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3";
+// standard_conforming_strings: literals inlined into COPY (which takes no parameters) escape only quotes.
+const SESSION_SETUP =
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET standard_conforming_strings = on";
 
 export interface ConnectOptions {
   applicationName?: string;

@@ -1,3 +1,5 @@
+import type { CopyPage, Page } from '../sources/source';
+
 /**
  * Encodes rows for `COPY … FROM STDIN` in PostgreSQL's text format: tab-separated, `\N` for NULL,
  * backslash escapes for backslash, newline, carriage return and tab. Values are already in
@@ -21,4 +23,33 @@ export function encodeCopyRows(rows: ReadonlyArray<ReadonlyArray<string | null>>
     lines[i] = line;
   }
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+const UNESCAPE: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' };
+
+/** Decodes one field of COPY TO text output (the inverse of the escapes PostgreSQL writes); `\N` is NULL. */
+export function decodeCopyValue(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/g, (_, c: string) => UNESCAPE[c] ?? c);
+}
+
+/** The fields of the last line of a COPY text buffer (the page's last row, for its cursor). */
+export function lastCopyLine(data: Buffer): string[] {
+  if (data.length === 0) return [];
+  const end = data[data.length - 1] === 0x0a ? data.length - 1 : data.length;
+  const start = data.lastIndexOf(0x0a, end - 1) + 1;
+  return data.toString('utf8', start, end).split('\t');
+}
+
+/** Rows in a COPY text buffer: escaped newlines inside values are `\\n`, so every raw newline ends a row. */
+export function countCopyLines(data: Buffer): number {
+  let n = 0;
+  for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
+/** Row pages as COPY pages, for sources without a COPY fast path. */
+export async function* asCopyPages(pages: AsyncIterable<Page>): AsyncGenerator<CopyPage> {
+  for await (const p of pages) yield { data: Buffer.from(encodeCopyRows(p.rows)), count: p.rows.length, cursor: p.cursor };
 }

@@ -22,6 +22,10 @@ export class SinkSetupError extends PermanentError {
   }
 }
 
+const UNIQUE_VIOLATION = '23505';
+
+export type InTx = (client: pg.Client, result: BatchResult) => Promise<void>;
+
 export interface BatchResult {
   /** Rows inserted or changed; unchanged rows are not rewritten. */
   written: number;
@@ -37,6 +41,9 @@ export class PostgresSink {
   private columns: string[] = [];
   private stage = '';
   private upsertSql = '';
+  private copyColumns = '';
+  /** Target empty when the run began: COPY straight into it until the first conflict. */
+  private direct = false;
 
   constructor(
     readonly client: pg.Client,
@@ -45,7 +52,7 @@ export class PostgresSink {
     this.table = splitTableName(cfg.table);
   }
 
-  async prepare(sourceColumns: readonly ColumnSpec[]): Promise<void> {
+  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean } = {}): Promise<void> {
     const names = sourceColumns.map((c) => c.name);
     for (const [i, k] of this.cfg.key.entries()) {
       if (!names.includes(k)) throw new SinkSetupError(`sink.key[${i}]`, `column "${k}" is not among the source's columns (${names.join(', ')})`);
@@ -78,17 +85,56 @@ export class PostgresSink {
     await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
     await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
     this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key);
+    this.copyColumns = names.map(quoteIdent).join(', ');
+    // An initial load needs no upsert: nothing is there to conflict with. Checked once per run; a
+    // retry after a crash finds rows and takes the upsert path, which makes a replayed page harmless.
+    const empty = await this.client.query<{ empty: string }>(`SELECT (NOT EXISTS (SELECT 1 FROM ${target}))::text AS empty`);
+    this.direct = opts.allowDirect !== false && empty.rows[0]?.empty === 'true';
   }
 
-  /** One transaction: stage the rows, upsert them, run `alsoInTx` (checkpoint, run counters), commit. */
-  async writeBatch(rows: ReadonlyArray<ReadonlyArray<string | null>>, alsoInTx: (client: pg.Client, result: BatchResult) => Promise<void>): Promise<BatchResult> {
-    if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writeBatch()');
+  /** Whether batches currently go straight into the target (initial load) rather than through the upsert. */
+  get directLoad(): boolean {
+    return this.direct;
+  }
+
+  /** Rows as arrays of PostgreSQL text values, aligned with the prepared columns. */
+  writeBatch(rows: ReadonlyArray<ReadonlyArray<string | null>>, alsoInTx: InTx): Promise<BatchResult> {
+    return this.writeCopy(Buffer.from(encodeCopyRows(rows)), rows.length, alsoInTx);
+  }
+
+  /**
+   * One transaction: the page (COPY text, `count` rows) into the target, then `alsoInTx` (checkpoint,
+   * run counters), then commit. Initial load: COPY into the target itself; otherwise, or at the first
+   * conflict (the whole transaction rolls back), COPY into staging and upsert from it.
+   */
+  async writeCopy(data: Buffer, count: number, alsoInTx: InTx): Promise<BatchResult> {
+    if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writing');
+    if (this.direct) {
+      try {
+        return await this.inTx(async () => {
+          await this.copyIn(`${quoteTable(this.table)} (${this.copyColumns})`, data);
+          return { written: count };
+        }, alsoInTx);
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        this.direct = false; // rows are there after all (or a key repeats within the page): upsert from now on
+      }
+    }
+    return await this.inTx(async () => {
+      await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data);
+      const res = await this.client.query(this.upsertSql);
+      return { written: res.rowCount ?? 0 };
+    }, alsoInTx);
+  }
+
+  private async copyIn(into: string, data: Buffer): Promise<void> {
+    await pipeline(Readable.from([data]), this.client.query(copyFrom(`COPY ${into} FROM STDIN`)));
+  }
+
+  private async inTx(write: () => Promise<BatchResult>, alsoInTx: InTx): Promise<BatchResult> {
     await this.client.query('BEGIN');
     try {
-      const copy = this.client.query(copyFrom(`COPY pg_temp.${this.stage} (${this.columns.map(quoteIdent).join(', ')}) FROM STDIN`));
-      await pipeline(Readable.from([encodeCopyRows(rows)]), copy);
-      const res = await this.client.query(this.upsertSql);
-      const result = { written: res.rowCount ?? 0 };
+      const result = await write();
       await alsoInTx(this.client, result);
       await this.client.query('COMMIT');
       return result;

@@ -19,6 +19,16 @@ export interface Page {
   cursor: Cursor;
 }
 
+/**
+ * A page already in PostgreSQL's COPY text format (one line per row, columns as in SourcePlan.columns):
+ * the fast path from a PostgreSQL source to a PostgreSQL sink, with no per-row work in JavaScript.
+ */
+export interface CopyPage {
+  data: Buffer;
+  count: number;
+  cursor: Cursor;
+}
+
 export interface PrepareOptions {
   /** Reuse this upper bound (a resumed backfill keeps the one it started with); otherwise computed now. */
   highWater?: string | null;
@@ -49,6 +59,8 @@ export interface Source {
   later(a: Cursor, b: Cursor): Promise<Cursor>;
   /** Pages after `after` (null = from the start) up to the plan's high-water mark. */
   pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page>;
+  /** Optional fast path: the same pages as `pages`, as COPY text. Used when no per-record transform applies. */
+  copyPages?(after: Cursor, opts: ReadOptions): AsyncIterable<CopyPage>;
   /** Rows left after `after`, when the source can tell cheaply (bounded). */
   estimateRemaining?(after: Cursor): Promise<number | undefined>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidCursorError, keysetPageQuery, parseKeysetCursor, cursorGreaterQuery } from '../../src/cursor';
-import { encodeCopyRows } from '../../src/sinks/copy-text';
+import { countCopyLines, decodeCopyValue, encodeCopyRows, lastCopyLine } from '../../src/sinks/copy-text';
+import { prefetch } from '../../src/sources/combinators/prefetch';
 import { upsertFromStageSql } from '../../src/sinks/upsert-sql';
 
 const cursor = [
@@ -62,5 +63,47 @@ describe('sink SQL', () => {
   it('COPY text encoding escapes specials and NULL', () => {
     expect(encodeCopyRows([['1', null, 'a\tb\nc\\d\re']])).toBe('1\t\\N\ta\\tb\\nc\\\\d\\re\n');
     expect(encodeCopyRows([])).toBe('');
+  });
+});
+
+describe('COPY fast path pieces', () => {
+  it('inlines cursor values as quoted, typed literals for COPY (which takes no parameters)', () => {
+    const q = keysetPageQuery({ table, select: ['id'], cursor, after: ["2024-01-01 00:00:00+00", "4'2"], upper: null, limit: 10, inline: true });
+    expect(q.text).toBe(
+      `SELECT "id" FROM "public"."orders" WHERE ("updated_at", "id") > ('2024-01-01 00:00:00+00'::timestamp with time zone, '4''2'::bigint) ORDER BY "updated_at", "id" LIMIT 10`,
+    );
+    expect(q.values).toEqual([]);
+  });
+
+  it('decodes COPY text fields and finds the last line and the row count', () => {
+    expect(decodeCopyValue('a\\tb\\nc\\\\d')).toBe('a\tb\nc\\d');
+    expect(decodeCopyValue('\\N')).toBeNull();
+    const data = Buffer.from('1\tx\n2\ty\\nz\n3\t\\N\n');
+    expect(countCopyLines(data)).toBe(3);
+    expect(lastCopyLine(data)).toEqual(['3', '\\N']);
+    expect(lastCopyLine(Buffer.from('7\tq'))).toEqual(['7', 'q']);
+  });
+
+  it('prefetch yields every page once, in order, and stops the source when the caller stops', async () => {
+    let reads = 0;
+    let closed = false;
+    async function* pages() {
+      try {
+        for (let i = 1; i <= 5; i++) {
+          reads++;
+          yield i;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const seen: number[] = [];
+    for await (const p of prefetch(pages())) seen.push(p);
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    reads = 0;
+    closed = false;
+    for await (const p of prefetch(pages())) if (p === 2) break;
+    expect(reads).toBe(3); // one page ahead, no more
+    expect(closed).toBe(true);
   });
 });

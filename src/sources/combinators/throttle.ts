@@ -1,5 +1,5 @@
 import type { Cursor } from '../../cursor/cursor';
-import type { Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import type { CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 
 const IDLE_TICK_MS = 5_000;
 
@@ -20,29 +20,34 @@ export function throttle(inner: Source, limit: RateLimit): Source {
     later: (a: Cursor, b: Cursor) => inner.later(a, b),
     estimateRemaining: inner.estimateRemaining?.bind(inner),
     close: () => inner.close(),
-    async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
-      let windowStart = Date.now();
-      let rows = 0;
-      let rate = limit.rowsPerSecond;
-      for await (const page of inner.pages(after, opts)) {
-        if (limit.rowsPerSecond !== rate) {
-          rate = limit.rowsPerSecond; // retuned: measure from here
-          windowStart = Date.now();
-          rows = 0;
-        }
-        rows += page.rows.length;
-        if (rate) {
-          const due = windowStart + (rows / rate) * 1000;
-          // On abort, stop waiting and hand the page over: the caller decides at the batch boundary.
-          while (Date.now() < due && !opts.signal?.aborted) {
-            await sleep(Math.min(due - Date.now(), IDLE_TICK_MS), opts.signal);
-            opts.onIdle?.();
-          }
-        }
-        yield page;
-      }
-    },
+    pages: (after: Cursor, opts: ReadOptions) => paced<Page>(inner.pages(after, opts), (p) => p.rows.length, limit, opts),
+    ...(inner.copyPages
+      ? { copyPages: (after: Cursor, opts: ReadOptions) => paced<CopyPage>(inner.copyPages!(after, opts), (p) => p.count, limit, opts) }
+      : {}),
   };
+}
+
+async function* paced<T>(pages: AsyncIterable<T>, count: (page: T) => number, limit: RateLimit, opts: ReadOptions): AsyncGenerator<T> {
+  let windowStart = Date.now();
+  let rows = 0;
+  let rate = limit.rowsPerSecond;
+  for await (const page of pages) {
+    if (limit.rowsPerSecond !== rate) {
+      rate = limit.rowsPerSecond; // retuned: measure from here
+      windowStart = Date.now();
+      rows = 0;
+    }
+    rows += count(page);
+    if (rate) {
+      const due = windowStart + (rows / rate) * 1000;
+      // On abort, stop waiting and hand the page over: the caller decides at the batch boundary.
+      while (Date.now() < due && !opts.signal?.aborted) {
+        await sleep(Math.min(due - Date.now(), IDLE_TICK_MS), opts.signal);
+        opts.onIdle?.();
+      }
+    }
+    yield page;
+  }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -5,8 +5,10 @@ import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../.
 import { parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
 import { cursorGreaterQuery, keysetPageQuery, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
 import { closeQuietly } from '../../db/connect';
+import { copyOut } from '../../db/copy-out';
+import { countCopyLines, decodeCopyValue, lastCopyLine } from '../../sinks/copy-text';
 import { PermanentError } from '../../errors';
-import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { requireTable } from './describe-table';
 
 export class SourceSetupError extends PermanentError {
@@ -121,6 +123,21 @@ export class PostgresSource implements Source {
       cursor = this.cursorIndex.map((i) => last[i] as string);
       yield { rows, cursor };
       if (rows.length < opts.limit) return;
+    }
+  }
+
+  /** The same pages as COPY text: PostgreSQL formats the rows, JavaScript only finds the last one. */
+  async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
+    let cursor = this.parseCursor(after);
+    for (;;) {
+      const q = keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after: cursor, upper: this.highWater, limit: opts.limit, inline: true });
+      const data = await copyOut(this.client, `COPY (${q.text}) TO STDOUT`);
+      const count = countCopyLines(data);
+      if (count === 0) return;
+      const last = lastCopyLine(data);
+      cursor = this.cursorIndex.map((i) => decodeCopyValue(last[i] ?? '') as string);
+      yield { data, count, cursor };
+      if (count < opts.limit) return;
     }
   }
 
