@@ -20,9 +20,3 @@ export function loadIntegration(cmd: Command, id: string): { config: Config; int
 export function stateUrl(integration: Integration): string {
   return resolveEnvRefs(integration.sink.url, `integrations[${integration.id}].sink.url`);
 }
-
-export function fail(message: string, code = 1): never {
-  const err = new Error(message) as Error & { exitCode: number };
-  err.exitCode = code;
-  throw err;
-}

@@ -100,6 +100,7 @@ describe('COPY fast path pieces', () => {
     const seen: number[] = [];
     for await (const p of prefetch(pages())) seen.push(p);
     expect(seen).toEqual([1, 2, 3, 4, 5]);
+    expect(closed).toBe(true);
     reads = 0;
     closed = false;
     for await (const p of prefetch(pages())) if (p === 2) break;
