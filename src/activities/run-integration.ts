@@ -8,7 +8,8 @@ import { migrate } from '../db/migrate';
 import * as state from '../db/state';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { createSource } from '../sources/create-source';
-import { asCopyPages } from '../sinks/copy-text';
+import { asCopyPages, type EncodedPage } from '../sinks/copy-text';
+import { RecordPipeline } from '../transform/record-pipeline';
 import { prefetch } from '../sources/combinators/prefetch';
 import { throttle } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
@@ -62,8 +63,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
       await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
       runRow = true;
       if (input.mode === 'resume') await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
+      const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
       const sink = new PostgresSink(stateDb, it.sink);
-      await sink.prepare(start.plan.columns);
+      await sink.prepare(pipeline?.columns ?? start.plan.columns);
       const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
       const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
       const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
@@ -74,13 +76,16 @@ export function makeRunIntegration(deps: ActivityDeps) {
       let stoppedBy: RunResult['stoppedBy'];
       const onIdle = () => ctx.heartbeat(meter.snapshot(cursor));
       const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle };
-      // COPY text straight through when the source can produce it; rows are encoded otherwise.
-      const pages = source.copyPages ? source.copyPages(cursor, readOpts) : asCopyPages(source.pages(cursor, readOpts));
+      // COPY text straight through when the source can produce it and nothing transforms records;
+      // otherwise rows are mapped, validated (rejects go to dead letters) and encoded.
+      const pages: AsyncIterable<EncodedPage> = source.copyPages && !pipeline ? source.copyPages(cursor, readOpts) : asCopyPages(source.pages(cursor, readOpts), pipeline);
       for await (const page of prefetch(pages)) {
         await state.countRowsRead(stateDb, input.runKey, page.count);
-        await sink.writeCopy(page.data, page.count, async (tx, res) => {
+        const rejected = page.rejected ?? [];
+        await sink.writeCopy(page.data, page.count - rejected.length, async (tx, res) => {
+          await state.insertDeadLetters(tx, it.id, input.runKey, page.cursor, rejected);
           await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.count);
-          await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor);
+          await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor, rejected.length);
         });
         cursor = page.cursor;
         meter.add(page.count);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCancel } from './cancel-command';
+import { registerDeadLetters } from './dead-letters-command';
 import { registerDemo } from './demo-command';
 import { registerDev } from './dev';
 import { registerRunCommands } from './run-commands';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerCancel(program);
   registerRuns(program);
+  registerDeadLetters(program);
   registerDemo(program);
   registerDev(program);
 }

@@ -5,3 +5,4 @@ export * from './identifiers';
 export * from './load-config';
 export * from './schema';
 export * from './temporal-env';
+export * from './transform-schema';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { identifier, tableName } from './identifiers';
+import { mappingSchema, recordSchemaSchema } from './transform-schema';
 
 /**
  * The whole config shape, in one place; types are inferred from these schemas.
@@ -73,6 +74,10 @@ export const integrationSchema = z.strictObject({
   maxRunDuration: duration.optional(),
   /** Upper bound on rows read per second (a throttle for a busy source); unlimited when absent. */
   rateLimit: z.number().positive().optional(),
+  /** Target column → source field (+ transform); without it, source columns are copied as they are. */
+  mapping: mappingSchema.optional(),
+  /** Rules per target column; failing records go to tidemark.dead_letters and the run goes on. */
+  validate: recordSchemaSchema.optional(),
 });
 
 export const configSchema = z

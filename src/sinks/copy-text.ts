@@ -1,4 +1,5 @@
 import type { CopyPage, Page } from '../sources/source';
+import type { Rejected, RecordPipeline } from '../transform/record-pipeline';
 
 /**
  * Encodes rows for `COPY … FROM STDIN` in PostgreSQL's text format: tab-separated, `\N` for NULL,
@@ -49,7 +50,19 @@ export function countCopyLines(data: Buffer): number {
   return n;
 }
 
-/** Row pages as COPY pages, for sources without a COPY fast path. */
-export async function* asCopyPages(pages: AsyncIterable<Page>): AsyncGenerator<CopyPage> {
-  for await (const p of pages) yield { data: Buffer.from(encodeCopyRows(p.rows)), count: p.rows.length, cursor: p.cursor };
+/** A COPY page built from rows, with the records a pipeline rejected (they are not in `data`). */
+export interface EncodedPage extends CopyPage {
+  rejected?: Rejected[];
+}
+
+/** Row pages as COPY pages (through the mapping/validation pipeline when there is one). */
+export async function* asCopyPages(pages: AsyncIterable<Page>, pipeline?: RecordPipeline): AsyncGenerator<EncodedPage> {
+  for await (const p of pages) {
+    if (!pipeline) {
+      yield { data: Buffer.from(encodeCopyRows(p.rows)), count: p.rows.length, cursor: p.cursor };
+      continue;
+    }
+    const { good, rejected } = pipeline.process(p.rows);
+    yield { data: Buffer.from(encodeCopyRows(good)), count: p.rows.length, cursor: p.cursor, rejected };
+  }
 }

@@ -1,3 +1,4 @@
+export * from './dead-letters';
 export * from './abandon-runs';
 export * from './claim-checkpoint';
 export * from './count-rows-read';

@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { closeQuietly, connect } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { listDeadLetters } from '../db/state';
+import { retryDeadLetters } from '../transform/retry-dead-letters';
+import { loadIntegration, stateUrl } from './context';
+
+export function registerDeadLetters(program: Command): void {
+  program
+    .command('dead-letters <id>')
+    .description('records of <id> that failed validation or mapping; --retry re-processes them with the current config')
+    .option('--retry', 're-process pending dead letters (after fixing the config or the data)')
+    .option('--all', 'list retried letters too')
+    .option('--limit <n>', 'how many to list', (v) => Number(v), 50)
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { retry?: boolean; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
+      const { integration } = loadIntegration(cmd, id);
+      if (opts.retry) {
+        const r = await retryDeadLetters(integration);
+        if (opts.json) return console.log(JSON.stringify(r, null, 2));
+        console.log(`${id}: ${r.pending} pending dead letter(s) re-processed: ${r.pending - r.stillFailing.length} now pass (${r.written} rows written), ${r.stillFailing.length} still failing`);
+        for (const f of r.stillFailing.slice(0, opts.limit)) console.log(`  #${f.id}: ${f.reason}`);
+        if (r.stillFailing.length) process.exitCode = 1;
+        return;
+      }
+      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
+      try {
+        await migrate(db);
+        const letters = await listDeadLetters(db, id, { pendingOnly: !opts.all, limit: opts.limit });
+        if (opts.json) return console.log(JSON.stringify(letters.map((l) => ({ ...l, record: JSON.parse(l.record), cursor: l.cursor && JSON.parse(l.cursor) })), null, 2));
+        if (!letters.length) return console.log(`${id}: no ${opts.all ? '' : 'pending '}dead letters`);
+        for (const l of letters) {
+          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (retried ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}\n  reason: ${l.reason}\n  record: ${l.record}`);
+        }
+      } finally {
+        await closeQuietly(db);
+      }
+    });
+}

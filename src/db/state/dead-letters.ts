@@ -1,0 +1,52 @@
+import type pg from 'pg';
+import type { Cursor } from '../../cursor/cursor';
+
+export interface DeadLetterInput {
+  record: Record<string, unknown>;
+  reason: string;
+}
+
+/** Inside the batch transaction: rejected records are kept exactly when their page commits. */
+export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
+  if (!letters.length) return;
+  await client.query(
+    `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason)
+     SELECT $1::text, $2::text, $3::jsonb, r, x FROM unnest($4::jsonb[], $5::text[]) AS u(r, x)`,
+    [integration, runId, JSON.stringify(cursor), letters.map((l) => JSON.stringify(l.record)), letters.map((l) => l.reason)],
+  );
+}
+
+export interface DeadLetterRow {
+  id: string;
+  run_id: string | null;
+  cursor: string | null;
+  record: string;
+  reason: string;
+  created_at: string;
+  retried_at: string | null;
+}
+
+export async function listDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean; limit?: number } = {}): Promise<DeadLetterRow[]> {
+  const r = await client.query<DeadLetterRow>(
+    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text
+       FROM tidemark.dead_letters
+      WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
+      ORDER BY id LIMIT $3::int`,
+    [integration, opts.pendingOnly ?? false, opts.limit ?? 1000],
+  );
+  return r.rows;
+}
+
+/** After a successful re-process: the letters stay for the record, marked as retried. */
+export async function markDeadLettersRetried(client: pg.Client, ids: readonly string[]): Promise<void> {
+  if (!ids.length) return;
+  await client.query('UPDATE tidemark.dead_letters SET retried_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+export async function updateDeadLetterReasons(client: pg.Client, letters: ReadonlyArray<{ id: string; reason: string }>): Promise<void> {
+  if (!letters.length) return;
+  await client.query(
+    `UPDATE tidemark.dead_letters d SET reason = u.reason FROM unnest($1::bigint[], $2::text[]) AS u(id, reason) WHERE d.id = u.id`,
+    [letters.map((l) => l.id), letters.map((l) => l.reason)],
+  );
+}

@@ -1,0 +1,105 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { parseConfig, type Config } from '../../src/config';
+import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
+import { runCli } from '../helpers/cli';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+let src: TestDatabase;
+let dst: TestDatabase;
+const vars = () => ({ SRC_URL: src.url, DST_URL: dst.url });
+
+function config(ageMin: number): Config {
+  return parseConfig({
+    integrations: [
+      {
+        id: 'customers',
+        source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.customers', cursor: ['updated_at', 'id'] },
+        sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.customers_clean', key: ['id'], create: true },
+        batchSize: 100,
+        mapping: {
+          id: 'id',
+          email: { from: 'email', transform: 'lower' },
+          city: { from: 'profile.address.city' },
+          age: { from: 'age', type: 'integer' },
+          updated_at: 'updated_at',
+        },
+        validate: { email: { required: true, pattern: '@' }, age: { type: 'integer', min: ageMin } },
+      },
+    ],
+  });
+}
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('dl_src'), createTestDatabase('dl_dst')]);
+  // 1000 customers: 40 ids (divisible by 20, not by 50) have age -1, which a rule change below makes
+  // valid; 20 ids (divisible by 50) have no email, never valid.
+  await sql(
+    src.url,
+    `CREATE TABLE public.customers (id int PRIMARY KEY, email text, profile jsonb NOT NULL, age text, updated_at timestamptz NOT NULL);
+     INSERT INTO public.customers
+     SELECT g, CASE WHEN g % 50 = 0 THEN NULL ELSE 'User' || g || '@Example.COM' END,
+            jsonb_build_object('address', jsonb_build_object('city', 'City ' || (g % 7))),
+            CASE WHEN g % 20 = 0 AND g % 50 <> 0 THEN '-1' ELSE (20 + g % 50)::text END,
+            '2024-01-01'::timestamptz + g * interval '1 second'
+       FROM generate_series(1, 1000) g`,
+  );
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+describe('mapping, validation and dead letters', () => {
+  it('maps and validates records; failures go to dead letters with the reason and the run goes on', async () => {
+    const acts = createActivities({ config: () => config(0), env: vars() });
+    const input: RunInput = { integration: 'customers', mode: 'backfill', runKey: 'dl/1' };
+    const r = (await new MockActivityEnvironment().run(acts.runIntegration, input)) as RunResult;
+    expect(r).toMatchObject({ rows: 1000, done: true });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_clean')).toEqual([{ n: '940' }]);
+    expect(await sql(dst.url, `SELECT email, city, age::text FROM public.customers_clean WHERE id = 7`)).toEqual([{ email: 'user7@example.com', city: 'City 0', age: '27' }]);
+    const letters = await sql<{ reason: string; n: string }>(dst.url, `SELECT reason, count(*)::text AS n FROM tidemark.dead_letters GROUP BY reason ORDER BY reason`);
+    expect(letters).toEqual([
+      { reason: 'age: must be ≥ 0 (got "-1")', n: '40' },
+      { reason: 'email: is required', n: '20' },
+    ]);
+    const [letter] = await sql<{ record: Record<string, unknown>; cursor: string[] }>(dst.url, `SELECT record, cursor FROM tidemark.dead_letters ORDER BY id LIMIT 1`);
+    expect(letter!.record).toMatchObject({ id: '20', age: '-1', email: 'User20@Example.COM' });
+    expect(letter!.cursor).toHaveLength(2);
+    expect(await sql(dst.url, `SELECT rows_committed::text, rows_rejected::text, status FROM tidemark.runs`)).toEqual([{ rows_committed: '1000', rows_rejected: '60', status: 'completed' }]);
+  });
+
+  it('dead-letters lists them; --retry re-processes after a fix, keeping what still fails', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'tm-dl-'));
+    writeFileSync(join(cwd, 'tidemark.json'), JSON.stringify({ integrations: [{ ...config(-5).integrations[0], source: { ...config(-5).integrations[0]!.source, lag: '0s' } }] }));
+    const list = await runCli(['dead-letters', 'customers', '--limit', '2'], vars(), cwd);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/#\d+ .* at cursor \[.*\]\n  reason: age: must be ≥ 0 \(got "-1"\)\n  record: \{.*"id": "20"/);
+    const retry = await runCli(['dead-letters', 'customers', '--retry'], vars(), cwd);
+    expect(retry.stdout).toMatch(/60 pending dead letter\(s\) re-processed: 40 now pass \(40 rows written\), 20 still failing/);
+    expect(retry.code).toBe(1); // some still fail
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_clean')).toEqual([{ n: '980' }]);
+    expect(await sql(dst.url, `SELECT age::text FROM public.customers_clean WHERE id = 20`)).toEqual([{ age: '-1' }]);
+    const again = await retryDeadLetters(config(-5).integrations[0]!, vars());
+    expect(again).toMatchObject({ pending: 20, written: 0 });
+    expect(again.stillFailing.every((f) => f.reason === 'email: is required')).toBe(true);
+  });
+
+  it('rejects a mapping that names a missing source field, before writing anything', async () => {
+    const bad = config(0);
+    bad.integrations[0]!.mapping = { id: 'id', nope: 'missing_col' };
+    bad.integrations[0]!.sink.table = 'public.never_created';
+    const acts = createActivities({ config: () => bad, env: vars() });
+    const input: RunInput = { integration: 'customers', mode: 'backfill', runKey: 'dl/2' };
+    await expect(new MockActivityEnvironment().run(acts.runIntegration, input)).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'MappingError',
+      message: expect.stringContaining('mapping.nope: source field "missing_col" does not exist'),
+    });
+    expect(await sql(dst.url, `SELECT to_regclass('public.never_created')::text AS t`)).toEqual([{ t: null }]);
+  });
+});
