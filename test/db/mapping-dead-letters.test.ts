@@ -78,7 +78,7 @@ describe('mapping, validation and dead letters', () => {
     writeFileSync(join(cwd, 'tidemark.json'), JSON.stringify({ integrations: [{ ...config(-5).integrations[0], source: { ...config(-5).integrations[0]!.source, lag: '0s' } }] }));
     const list = await runCli(['dead-letters', 'customers', '--limit', '2'], vars(), cwd);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/#\d+ .* at cursor \[.*\]\n  reason: age: must be ≥ 0 \(got "-1"\)\n  record: \{.*"id": "20"/);
+    expect(list.stdout).toMatch(/#\d+ .* at cursor \[.*\]\n {2}reason: age: must be ≥ 0 \(got "-1"\)\n {2}record: \{.*"id": "20"/);
     const retry = await runCli(['dead-letters', 'customers', '--retry'], vars(), cwd);
     expect(retry.stdout).toMatch(/60 pending dead letter\(s\) re-processed: 40 now pass \(40 rows written\), 20 still failing/);
     expect(retry.code).toBe(1); // some still fail
