@@ -1,0 +1,8 @@
+// The public API of the tidemark package (re-exports only).
+export { createActivities, type Activities, type Progress, type RunInput, type RunResult } from './activities';
+export { connectClient, startIntegrationRun, workflowIdFor, IntegrationBusyError } from './client';
+export { loadConfig, parseConfig, getIntegration, ConfigError, type Config, type Integration } from './config';
+export type { Cursor, JsonValue } from './cursor/cursor';
+export type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './sources/source';
+export { PermanentError } from './errors';
+export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
