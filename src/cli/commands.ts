@@ -6,6 +6,7 @@ import { registerDev } from './dev';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
 import { registerStatus } from './status-command';
+import { registerVerify } from './verify-command';
 import { registerWorker } from './worker-command';
 
 /** One line per command; each lives in its own file. */
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerCancel(program);
   registerRuns(program);
   registerDeadLetters(program);
+  registerVerify(program);
   registerDemo(program);
   registerDev(program);
 }

@@ -1,0 +1,2 @@
+export * from './range-sql';
+export * from './verify-integration';
