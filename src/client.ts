@@ -1,5 +1,6 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { RunResult } from './activities/types';
+import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalSettings } from './config/temporal-env';
 import type { BackfillInput, SyncInput } from './workflows/validate-input';
 
@@ -11,7 +12,7 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
   }
-  return new Client({ connection, namespace: s.namespace });
+  return new Client({ connection, namespace: s.namespace, dataConverter: dataConverterFromEnv(env) });
 }
 
 /** One id per integration for manual runs, so two of them can never write the same integration at once. */

@@ -1,6 +1,7 @@
 import { extname, join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/create-activities';
+import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalSettings } from './config/temporal-env';
 
 /** The workflows module, next to this file (index.ts under tsx/vitest, index.js from dist). */
@@ -24,6 +25,8 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: taskQueue ?? settings.taskQueue,
     ...(worker?.workflowBundle ? {} : { workflowsPath }),
     activities: createActivities(deps),
+    // Encrypted payloads when TIDEMARK_ENCRYPTION_KEY is set (clients need the same key).
+    dataConverter: dataConverterFromEnv(opts.env ?? process.env),
     // Graceful shutdown: running activities see the cancellation at their next batch boundary.
     shutdownGraceTime: '30 seconds',
     maxConcurrentActivityTaskExecutions: 8,

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import type { RunResult } from '../activities/types';
+import { dataConverterFromEnv } from '../codec/aes-gcm-codec';
 import { parseConfig } from '../config';
 import { startIntegrationRun } from '../client';
 import { connect, closeQuietly } from '../db/connect';
@@ -53,7 +54,7 @@ export function registerDemo(program: Command): void {
           await running;
           await workerConn.close();
         });
-        const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
+        const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }), dataConverter: dataConverterFromEnv() });
         stops.unshift(() => client.connection.close());
 
         console.log(`\nBackfill: one workflow, one long-running activity, a checkpoint committed with every batch`);
