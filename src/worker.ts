@@ -27,8 +27,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     activities: createActivities(deps),
     // Encrypted payloads when TIDEMARK_ENCRYPTION_KEY is set (clients need the same key).
     dataConverter: dataConverterFromEnv(opts.env ?? process.env),
-    // Graceful shutdown: running activities see the cancellation at their next batch boundary.
-    shutdownGraceTime: '30 seconds',
+    // Graceful shutdown (SIGINT/SIGTERM): running activities are cancelled at once, finish the page in
+    // flight (it commits with its checkpoint) and fail their attempt as retryable; another worker resumes.
+    shutdownGraceTime: 0,
     maxConcurrentActivityTaskExecutions: 8,
     // Progress in the UI and `tidemark status` comes from heartbeat details: send them every ~2 s,
     // not the default 0.8 x heartbeat timeout; this also delivers a cancel within a couple of seconds.

@@ -1,0 +1,71 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/activities';
+import { workflowIdFor } from '../../src/client';
+import type { RunningDevServer } from '../../src/dev';
+import { runCli, startCli, waitExit } from '../helpers/cli';
+import { digest, seedOrders, sql } from '../helpers/fixtures';
+import { sleep } from '../helpers/temporal';
+import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+
+const ROWS = 60_000;
+let server: RunningDevServer;
+let src: TestDatabase;
+let dst: TestDatabase;
+let cwd: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('term_src'), createTestDatabase('term_dst')]);
+  await seedOrders(src.url, { rows: ROWS });
+  cwd = mkdtempSync(join(tmpdir(), 'tm-term-'));
+  // A throttle keeps the backfill running long enough to stop it in the middle.
+  writeFileSync(
+    join(cwd, 'tidemark.yaml'),
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 2000\n    rateLimit: 20000\n',
+  );
+  env = { TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: 'e2e-term', SRC_URL: src.url, DST_URL: dst.url };
+});
+afterAll(async () => {
+  await server?.stop();
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+const count = async () => Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders').catch(() => [{ n: '0' }]))[0]!.n);
+const READY = /tidemark worker: 1 integration/;
+
+describe('graceful shutdown', () => {
+  it('SIGTERM mid-backfill: the page in flight commits whole, the worker exits, a new worker finishes from the checkpoint', async () => {
+    const first = await startCli(['worker'], env, READY, cwd);
+    expect((await runCli(['backfill', 'orders'], env, cwd)).code).toBe(0);
+    while ((await count()) < 10_000) await sleep(20);
+    first.child.kill('SIGTERM');
+    await waitExit(first.child);
+    expect(first.child.exitCode).toBe(0);
+    expect(first.output()).toMatch(/tidemark worker: stopped/);
+    const atStop = await count();
+    const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    expect(Number(cp!.rows_done)).toBe(atStop); // no half page: checkpoint and target agree
+    expect(atStop % 2000).toBe(0);
+    expect(atStop).toBeLessThan(ROWS);
+
+    const second = await startCli(['worker'], env, READY, cwd);
+    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    try {
+      const r = (await client.workflow.getHandle(workflowIdFor('orders')).result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+      expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+      const [run] = await sql<{ attempts: string; rows_read: string; rows_committed: string }>(dst.url, `SELECT attempts::text, rows_read::text, rows_committed::text FROM tidemark.runs`);
+      expect(run!.attempts).toBe('2');
+      expect(Number(run!.rows_read) - Number(run!.rows_committed)).toBeLessThanOrEqual(2000);
+    } finally {
+      await client.connection.close();
+      second.child.kill('SIGTERM');
+      await waitExit(second.child);
+    }
+  });
+});
