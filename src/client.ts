@@ -1,6 +1,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { RunResult } from './activities/types';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
+import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 import type { BackfillInput, SyncInput } from './workflows/validate-input';
 
@@ -8,7 +9,7 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   const s = temporalSettings(env);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: s.address, connectTimeout: '5 seconds' });
+    connection = await Connection.connect({ ...temporalConnectionOptions(env), connectTimeout: '5 seconds' });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
   }

@@ -2,6 +2,7 @@ import { extname, join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/create-activities';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
+import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 
 /** The workflows module, next to this file (index.ts under tsx/vitest, index.js from dist). */
@@ -17,7 +18,7 @@ export interface CreateWorkerOptions extends ActivityDeps {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const settings = temporalSettings(opts.env);
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: settings.address }));
+  const connection = opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(opts.env ?? process.env)));
   const { worker, connection: _c, taskQueue, namespace, ...deps } = opts;
   return await Worker.create({
     connection,

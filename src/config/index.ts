@@ -6,3 +6,4 @@ export * from './load-config';
 export * from './schema';
 export * from './temporal-env';
 export * from './transform-schema';
+export * from './temporal-connection';
