@@ -5,6 +5,7 @@ import { registerDemo } from './demo-command';
 import { registerDev } from './dev';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
+import { registerSchedule } from './schedule-command';
 import { registerStatus } from './status-command';
 import { registerVerify } from './verify-command';
 import { registerWorker } from './worker-command';
@@ -18,6 +19,7 @@ export function registerCommands(program: Command): void {
   registerRuns(program);
   registerDeadLetters(program);
   registerVerify(program);
+  registerSchedule(program);
   registerDemo(program);
   registerDev(program);
 }

@@ -1,0 +1,3 @@
+export * from './apply-schedules';
+export * from './list-schedules';
+export * from './schedule-spec';
