@@ -6,3 +6,5 @@ export type { Cursor, JsonValue } from './cursor/cursor';
 export type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './sources/source';
 export { PermanentError } from './errors';
 export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
+export { defineSource, type SimpleSource, type SourceContext, type SourceFactory } from './sources/define-source';
+export { registerSource } from './sources/registry';

@@ -46,7 +46,6 @@ export function makeRunIntegration(deps: ActivityDeps) {
     try {
       const it = getIntegration(deps.config(), input.integration);
       const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
-      const sourceUrl = resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, deps.env);
       stateDb = await connect(sinkUrl, { applicationName: state.lockTag(input.runKey, ctx.info.attempt) });
       await migrate(stateDb);
       locked = await acquireLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
@@ -56,7 +55,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
         await state.finishRun(stateDb, input.runKey, 'skipped', 'another run of this integration was writing');
         return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
       }
-      source = await createSource(it.source, sourceUrl);
+      source = await createSource(it.source, it.id, deps.env);
       if (it.rateLimit) source = throttle(source, { rowsPerSecond: it.rateLimit });
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
       const start = await startPosition(stateDb, source, input, hb?.cursor);

@@ -1,6 +1,6 @@
 import { PermanentError } from '../errors';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
 import { type Config, type Integration, configSchema } from './schema';
@@ -41,7 +41,13 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
 
 export function loadConfig(file?: string, cwd?: string): Config {
   const path = findConfigFile(file, cwd);
-  return parseConfigText(readFileSync(path, 'utf8'), path);
+  const config = parseConfigText(readFileSync(path, 'utf8'), path);
+  // A custom source's module is named relative to the config file; workers get the absolute path.
+  for (const it of config.integrations) {
+    const mod = (it.source as { module?: string }).module;
+    if (mod && !isAbsolute(mod)) (it.source as { module?: string }).module = resolve(dirname(path), mod);
+  }
+  return config;
 }
 
 export class UnknownIntegrationError extends PermanentError {

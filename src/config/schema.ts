@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { identifier, tableName } from './identifiers';
+import { registeredSourceKinds } from '../sources/registry';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
 
 /**
@@ -60,9 +61,37 @@ export const scheduleSchema = z.union(
   { error: () => 'must be { every: <duration> } or { cron: "<expression>" }, with optional overlap, catchupWindow, paused' },
 );
 
-export const sourceSchema = z.discriminatedUnion('kind', [postgresSourceSchema], {
-  error: (issue) =>
-    issue.code === 'invalid_union' ? 'unknown source kind: use "postgres"' : undefined,
+/** A source kind registered by a module (`source.module`) or in code (registerSource); options pass through. */
+export const customSourceSchema = z.looseObject({
+  kind: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'must be a source kind name: lower case letters, digits, "_" or "-"'),
+  /** Path of a module exporting a source factory, relative to the config file. */
+  module: z.string().min(1).optional(),
+});
+
+export type CustomSourceConfig = z.infer<typeof customSourceSchema>;
+export type SourceConfig = PostgresSourceConfig | CustomSourceConfig;
+
+const BUILTIN_SOURCES: Record<string, z.ZodType<SourceConfig>> = { postgres: postgresSourceSchema };
+
+/** Dispatch on `kind`, so a built-in kind reports its own fields' errors (not a union's). */
+export const sourceSchema = z.unknown().transform((raw, ctx): SourceConfig => {
+  const kind = (raw as { kind?: unknown } | null)?.kind;
+  const schema = typeof kind === 'string' ? BUILTIN_SOURCES[kind] : undefined;
+  const result = (schema ?? customSourceSchema).safeParse(raw);
+  if (!result.success) {
+    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return z.NEVER;
+  }
+  const custom = result.data as CustomSourceConfig;
+  if (!schema && !custom.module && !registeredSourceKinds().includes(custom.kind)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['kind'],
+      message: `unknown source kind "${custom.kind}": use ${Object.keys(BUILTIN_SOURCES).join(' | ')}, or set source.module to a module that exports a source (defineSource)`,
+    });
+    return z.NEVER;
+  }
+  return result.data;
 });
 
 export const integrationSchema = z.strictObject({
@@ -97,6 +126,9 @@ export const configSchema = z
 export type Config = z.infer<typeof configSchema>;
 export type Integration = z.infer<typeof integrationSchema>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
-export type SourceConfig = z.infer<typeof sourceSchema>;
 export type PostgresSinkConfig = z.infer<typeof postgresSinkSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+
+export function isPostgresSource(s: SourceConfig): s is PostgresSourceConfig {
+  return s.kind === 'postgres';
+}

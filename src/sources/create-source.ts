@@ -1,12 +1,21 @@
-import type { SourceConfig } from '../config/schema';
+import { isPostgresSource, type SourceConfig } from '../config/schema';
+import { resolveEnvRefs } from '../config/env-refs';
 import { connect } from '../db/connect';
+import { asSource } from './define-source';
 import { PostgresSource } from './postgres/postgres-source';
+import { sourceFactory } from './registry';
 import type { Source } from './source';
 
-/** Builds the source for a config; `url` is the source URL with `${ENV}` references already resolved. */
-export async function createSource(cfg: SourceConfig, url: string): Promise<Source> {
-  switch (cfg.kind) {
-    case 'postgres':
-      return new PostgresSource(await connect(url, { applicationName: 'tidemark-source' }), cfg);
+/**
+ * Builds the source of an integration inside the activity. `${NAME}` references are resolved here,
+ * from the worker's environment, so secrets never travel through workflow inputs or history.
+ */
+export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env): Promise<Source> {
+  const field = (name: string) => `integrations[${integration}].source.${name}`;
+  if (isPostgresSource(cfg)) {
+    return new PostgresSource(await connect(resolveEnvRefs(cfg.url, field('url'), env), { applicationName: 'tidemark-source' }), cfg);
   }
+  const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
+  const made = await sourceFactory(kind, module)(options, { env: (value, name) => resolveEnvRefs(value, field(name), env) });
+  return asSource(kind, made);
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { resolveEnvRefs } from '../config/env-refs';
 import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
-import type { Integration } from '../config/schema';
+import { isPostgresSource, type Integration, type PostgresSourceConfig } from '../config/schema';
 import { closeQuietly, connect } from '../db/connect';
 import { copyOut } from '../db/copy-out';
 import { migrate } from '../db/migrate';
@@ -41,20 +41,21 @@ export class VerifyError extends PermanentError {
  * Rows the target has and the source no longer has are reported, never deleted.
  */
 export async function verifyIntegration(it: Integration, opts: { ranges?: number; repair?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<VerifyReport> {
-  if (it.source.kind !== 'postgres') throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} reads from ${it.source.kind}`);
+  const source = it.source;
+  if (!isPostgresSource(source)) throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} reads from ${source.kind}`);
   if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design`);
   const env = opts.env ?? process.env;
-  const src = await connect(resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-verify' });
+  const src = await connect(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-verify' });
   const dst = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' });
   try {
-    const srcTable = splitTableName(it.source.table);
+    const srcTable = splitTableName(source.table);
     const dstTable = splitTableName(it.sink.table);
     const info = await requireTable(src, srcTable, 'source');
     await requireTable(dst, dstTable, 'sink');
-    const columns = it.source.columns ?? info.columns.map((c) => c.name);
+    const columns = source.columns ?? info.columns.map((c) => c.name);
     const key: KeyColumn[] = it.sink.key.map((k) => {
       const c = info.columns.find((col) => col.name === k);
-      if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the source table ${it.source.table}`);
+      if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the source table ${source.table}`);
       return { name: k, type: c.type };
     });
     const bounds = (await src.query<{ b: string }>(boundariesSql(srcTable, key, opts.ranges ?? 32))).rows.map((r) => JSON.parse(r.b) as string[]);
@@ -69,7 +70,7 @@ export async function verifyIntegration(it: Integration, opts: { ranges?: number
       if (s.rows !== t.rows || s.checksum !== t.checksum) report.differing.push({ lo, hi, source: s, target: t });
     }
     if (opts.repair && report.differing.length) {
-      await repair(it, src, dst, columns, key, report.differing);
+      await repair({ ...it, source }, src, dst, columns, key, report.differing);
       // Measured again, not assumed: a range still differs if the target has rows the source deleted.
       for (const d of report.differing) {
         const [s, t] = await Promise.all([digest(src, rangeDigestSql(srcTable, columns, key, d.lo, d.hi)), digest(dst, rangeDigestSql(dstTable, columns, key, d.lo, d.hi))]);
@@ -89,7 +90,7 @@ async function digest(client: pg.Client, sql: string) {
   return { rows: Number(r.n), checksum: r.h };
 }
 
-async function repair(it: Integration, src: pg.Client, dst: pg.Client, columns: string[], key: KeyColumn[], diffs: RangeDiff[]): Promise<void> {
+async function repair(it: Integration & { source: PostgresSourceConfig }, src: pg.Client, dst: pg.Client, columns: string[], key: KeyColumn[], diffs: RangeDiff[]): Promise<void> {
   await migrate(dst);
   if (!(await tryLockIntegration(dst, it.id))) throw new Error(`integration "${it.id}" is busy (a run is writing): repair when it is done`);
   const sink = new PostgresSink(dst, { ...it.sink, create: false });

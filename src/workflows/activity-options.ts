@@ -15,6 +15,9 @@ export const NON_RETRYABLE = [
   'SinkSetupError',
   'NothingToResumeError',
   'LostOwnershipError',
+  'MappingError',
+  'SourceModuleError',
+  'EncryptionKeyError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

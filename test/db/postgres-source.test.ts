@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config';
+import { parseConfig, type PostgresSourceConfig } from '../../src/config';
 import { connect } from '../../src/db/connect';
 import { PostgresSource, SourceSetupError } from '../../src/sources/postgres/postgres-source';
 import { TableNotFoundError } from '../../src/sources/postgres/describe-table';
@@ -17,7 +17,7 @@ afterAll(async () => {
 
 async function source(table: string, cursor: string[], extra: Record<string, unknown> = {}) {
   const cfg = parseConfig({ integrations: [{ id: 'x', source: { kind: 'postgres', url: db.url, table, cursor, ...extra }, sink: { table: 't', key: ['id'] } }] });
-  return new PostgresSource(await connect(db.url), cfg.integrations[0]!.source);
+  return new PostgresSource(await connect(db.url), cfg.integrations[0]!.source as PostgresSourceConfig);
 }
 
 async function readAll(s: PostgresSource, after: unknown, limit: number) {
