@@ -64,7 +64,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
       if (input.mode === 'resume') await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
       const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
       const sink = new PostgresSink(stateDb, it.sink);
-      await sink.prepare(pipeline?.columns ?? start.plan.columns);
+      // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
+      const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
+      await sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage });
       const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
       const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
       const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;

@@ -52,7 +52,7 @@ export class PostgresSink {
     this.table = splitTableName(cfg.table);
   }
 
-  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean } = {}): Promise<void> {
+  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
     const names = sourceColumns.map((c) => c.name);
     for (const [i, k] of this.cfg.key.entries()) {
       if (!names.includes(k)) throw new SinkSetupError(`sink.key[${i}]`, `column "${k}" is not among the source's columns (${names.join(', ')})`);
@@ -84,7 +84,7 @@ export class PostgresSink {
     await this.client.query(`DROP TABLE IF EXISTS pg_temp.${this.stage}`);
     await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
     await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
-    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key);
+    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage);
     this.copyColumns = names.map(quoteIdent).join(', ');
     // An initial load needs no upsert: nothing is there to conflict with. Checked once per run; a
     // retry after a crash finds rows and takes the upsert path, which makes a replayed page harmless.

@@ -11,7 +11,7 @@ import { quoteIdent } from '../config/identifiers';
  * DISTINCT ON keeps the last row of a key within the batch (ON CONFLICT cannot touch a row twice);
  * the WHERE clause makes unchanged rows cost no write, so a re-sync rewrites only what changed.
  */
-export function upsertFromStageSql(target: string, stage: string, columns: readonly string[], key: readonly string[]): string {
+export function upsertFromStageSql(target: string, stage: string, columns: readonly string[], key: readonly string[], keyUniqueInPage = false): string {
   const cols = columns.map(quoteIdent).join(', ');
   const keys = key.map(quoteIdent).join(', ');
   const rest = columns.filter((c) => !key.includes(c)).map(quoteIdent);
@@ -22,7 +22,8 @@ export function upsertFromStageSql(target: string, stage: string, columns: reado
   // A one-column row constructor is just a parenthesised value, which is what we want here too.
   return (
     `INSERT INTO ${target} AS t (${cols}) ` +
-    `SELECT DISTINCT ON (${keys}) ${cols} FROM ${stage} ORDER BY ${keys}, tm_ord DESC ` +
+    // When the source guarantees the key is unique, a page cannot repeat it: no sort needed.
+    (keyUniqueInPage ? `SELECT ${cols} FROM ${stage} ` : `SELECT DISTINCT ON (${keys}) ${cols} FROM ${stage} ORDER BY ${keys}, tm_ord DESC `) +
     `ON CONFLICT (${keys}) ${conflict}`
   );
 }

@@ -40,6 +40,8 @@ export interface SourcePlan {
   highWater: string | null;
   /** Human description of the read, for logs. */
   describe: string;
+  /** Column sets unique in the source, when known: a sink key covering one cannot repeat within a page. */
+  uniqueKeys?: string[][];
 }
 
 export interface ReadOptions {

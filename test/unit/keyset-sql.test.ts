@@ -108,3 +108,11 @@ describe('COPY fast path pieces', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('upsert without the in-page sort', () => {
+  it('skips DISTINCT ON when the key is unique in the source', () => {
+    expect(upsertFromStageSql('t', 's', ['id', 'a'], ['id'], true)).toBe(
+      'INSERT INTO t AS t ("id", "a") SELECT "id", "a" FROM s ON CONFLICT ("id") DO UPDATE SET "a" = EXCLUDED."a" WHERE (t."a") IS DISTINCT FROM (EXCLUDED."a")',
+    );
+  });
+});

@@ -21,6 +21,9 @@ export class SourceSetupError extends PermanentError {
   }
 }
 
+/** Tables up to this many rows (pg_class.reltuples) get an exact remaining count. */
+const EXACT_COUNT_BELOW = 200_000;
+
 const TIME_TYPES: Record<string, string> = {
   'timestamp with time zone': 'now()',
   'timestamp without time zone': 'localtimestamp',
@@ -68,7 +71,7 @@ export class PostgresSource implements Source {
     await this.checkNoNulls(byName);
     this.highWater = opts.highWater !== undefined ? opts.highWater : await this.computeHighWater();
     const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}`;
-    return { columns, highWater: this.highWater, describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}` };
+    return { columns, highWater: this.highWater, describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`, uniqueKeys: info.uniqueKeys };
   }
 
   /** A NULL never compares greater than a cursor, so such rows would silently never be read. */
@@ -141,10 +144,21 @@ export class PostgresSource implements Source {
     }
   }
 
+  /**
+   * Rows left after `after`: an exact count on small tables, the planner's estimate for the keyset range
+   * on large ones (a count of millions of rows would cost a scan before the first page is read).
+   */
   async estimateRemaining(after: Cursor): Promise<number> {
     const q = this.pageQuery(this.parseCursor(after), 0);
     const where = q.text.slice(q.text.indexOf(' FROM '), q.text.indexOf(' ORDER BY '));
-    const r = await this.client.query<{ n: string }>(`SELECT count(*)::text AS n ${where}`, q.values.slice(0, -1));
+    const values = q.values.slice(0, -1);
+    const size = await this.client.query<{ n: string }>('SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = to_regclass($1::text)', [quoteTable(this.table)]);
+    if (Number(size.rows[0]?.n ?? 0) > EXACT_COUNT_BELOW) {
+      const plan = await this.client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${where}`, values);
+      const parsed = JSON.parse(String(plan.rows[0]?.['QUERY PLAN'] ?? '[]')) as Array<{ Plan?: { 'Plan Rows'?: number } }>;
+      return Math.round(parsed[0]?.Plan?.['Plan Rows'] ?? 0);
+    }
+    const r = await this.client.query<{ n: string }>(`SELECT count(*)::text AS n ${where}`, values);
     return Number(r.rows[0]?.n ?? 0);
   }
 
