@@ -1,20 +1,85 @@
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
 import { connectClient } from '../client';
+import type { Config } from '../config/schema';
 import { temporalSettings } from '../config/temporal-env';
-import { applySchedules, listSchedules, scheduleIdFor } from '../schedules';
-import { loadCliConfig, loadIntegration } from './context';
+import {
+  applySchedules,
+  assertSchedulesValid,
+  describeIfExists,
+  listSchedules,
+  OVERLAP_POLICY,
+  overlapName,
+  scheduleIdFor,
+  type ApplyReport,
+  type ScheduleView,
+} from '../schedules';
+import { findConfigFile, getIntegration } from '../config/load-config';
+import { configFile, loadCliConfig } from './context';
 
-async function withClient(fn: (client: Client) => Promise<void>): Promise<void> {
+async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await connectClient();
   try {
-    await fn(client);
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw new Error(`no such schedule: ${err.message}; create it with \`tidemark schedule apply\``, { cause: err });
-    throw err;
+    return await fn(client);
   } finally {
     await client.connection.close();
   }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function reportLine(r: ApplyReport): string {
+  return `${r.integration}: ${r.outcome} (${r.detail})`;
+}
+
+function printView(v: ScheduleView): void {
+  const paused = v.paused ? `, PAUSED${v.note ? ` (${v.note})` : ''}` : '';
+  console.log(`${v.integration}: ${v.spec}, overlap ${v.overlap}${paused}  [${v.scheduleId}]`);
+  console.log(`  actions ${v.actionsTaken}, skipped (overlap) ${v.skippedOverlap}, missed (catch-up window) ${v.missedCatchupWindow}`);
+  console.log(`  running ${v.running.length ? v.running.join(', ') : 'none'}`);
+  // Temporal lists the next times even while paused; none of them starts until unpaused.
+  console.log(`  next ${v.nextActionTimes.join(', ') || '-'}${v.paused ? ' (not while paused)' : ''}`);
+  for (const a of v.recentActions) console.log(`  ran ${a.takenAt} ${a.workflowId}`);
+}
+
+/** Why there is no schedule to operate on, and what to do about it. */
+function noScheduleMessage(config: Config, id: string): string {
+  const it = config.integrations.find((i) => i.id === id);
+  const sid = scheduleIdFor(id);
+  if (!it) return `unknown integration "${id}": the config defines ${config.integrations.map((i) => `"${i.id}"`).join(', ')}, and Temporal has no schedule ${sid}`;
+  if (!it.schedule) return `${id} has no schedule: add \`schedule: { every: 5m }\` (or cron) to it in the config, then run \`tidemark schedule apply\``;
+  return `${id} has no schedule in Temporal yet (${sid}): run \`tidemark schedule apply\` first`;
+}
+
+/** The config is read and checked before connecting; the schedule must exist (its integration may have left the config). */
+async function withSchedule(cmd: Command, id: string, fn: (client: Client, d: ScheduleDescription, config: Config) => Promise<string>): Promise<void> {
+  const config = loadCliConfig(cmd);
+  await withClient(async (client) => {
+    const d = await describeIfExists(client.schedule.getHandle(scheduleIdFor(id)));
+    if (!d) throw new Error(noScheduleMessage(config, id));
+    console.log(`${id}: ${await fn(client, d, config)}`);
+  });
+}
+
+/** Triggers, then watches the schedule's counters for a few seconds to say what became of it. */
+async function trigger(client: Client, d: ScheduleDescription, config: Config, id: string): Promise<string> {
+  const handle = client.schedule.getHandle(d.scheduleId);
+  const configured = config.integrations.find((i) => i.id === id)?.schedule?.overlap;
+  // The SDK's default for a trigger is allow_all; a manual run should obey the same policy as the ticks.
+  const overlap: ScheduleOverlapPolicy = configured ? OVERLAP_POLICY[configured] : d.policies.overlap;
+  await handle.trigger(overlap);
+  const deadline = Date.now() + 10_000;
+  let now = d;
+  while (Date.now() < deadline) {
+    await sleep(200);
+    now = await handle.describe();
+    if (now.info.numActionsTaken > d.info.numActionsTaken) return `started ${now.info.recentActions.at(-1)?.action.workflow.workflowId ?? '(workflow id not reported)'}`;
+    if (now.info.numActionsSkippedOverlap > d.info.numActionsSkippedOverlap) {
+      return `skipped: ${now.info.runningActions.map((a) => a.workflow.workflowId).join(', ') || 'a run'} is still running (overlap ${overlapName(overlap)})`;
+    }
+  }
+  const running = now.info.runningActions.map((a) => a.workflow.workflowId);
+  return `triggered, not started yet${running.length ? ` (${running.join(', ')} running, overlap ${overlapName(overlap)})` : ''}: \`tidemark schedule list\` shows when it starts`;
 }
 
 export function registerSchedule(program: Command): void {
@@ -22,59 +87,66 @@ export function registerSchedule(program: Command): void {
 
   schedule
     .command('apply')
-    .description('create or update the schedules of the config (idempotent); --prune deletes those no longer in it')
-    .option('--prune', 'delete tidemark schedules whose integration is gone from the config')
+    .description('create or update the schedule of every integration with `schedule:` (idempotent); never pauses or unpauses')
+    .option('--prune', 'delete tidemark schedules whose integration left the config or has no `schedule:` any more')
     .action(async (opts: { prune?: boolean }, cmd: Command) => {
       const config = loadCliConfig(cmd);
-      await withClient(async (client) => {
-        for (const r of await applySchedules(client, config, { taskQueue: temporalSettings().taskQueue, prune: opts.prune })) {
-          console.log(`${r.integration}: ${r.outcome} (${r.detail})`);
-        }
-      });
+      assertSchedulesValid(config, findConfigFile(configFile(cmd))); // before connecting: a bad config starts nothing
+      const onReport = (r: ApplyReport) => console.log(reportLine(r));
+      await withClient((client) => applySchedules(client, config, { taskQueue: temporalSettings().taskQueue, prune: !!opts.prune, onReport }));
     });
 
   schedule
     .command('list')
-    .description('the schedules with their spec, pause state, next runs, actions taken and skipped')
+    .description("tidemark's schedules: spec, overlap policy, paused (note), actions taken and skipped, running runs, next times")
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      await withClient(async (client) => {
-        const views = await listSchedules(client);
-        if (opts.json) return console.log(JSON.stringify(views, null, 2));
-        if (!views.length) return console.log('no tidemark schedules: `tidemark schedule apply` creates them from the config');
-        for (const v of views) {
-          console.log(`${v.integration}: ${v.spec}, overlap ${v.overlap}${v.paused ? `, PAUSED${v.note ? ` (${v.note})` : ''}` : ''}`);
-          console.log(`  actions ${v.actions}, skipped (overlap) ${v.skippedOverlap}, running ${v.running.length ? v.running.join(', ') : 'none'}`);
-          console.log(`  next ${v.nextRuns.join(', ') || '-'}`);
-          for (const r of v.recent) console.log(`  ran ${r.scheduledAt} ${r.workflowId}`);
-        }
+      const views = await withClient((client) => listSchedules(client));
+      if (opts.json) console.log(JSON.stringify(views, null, 2));
+      else if (!views.length) console.log('no tidemark schedules: `tidemark schedule apply` creates them from the config');
+      else views.forEach(printView);
+    });
+
+  schedule
+    .command('pause <id>')
+    .description('pause the schedule of integration <id>: it starts nothing until unpaused (apply keeps it paused)')
+    .option('--note <text>', 'why, shown by `schedule list`')
+    .action(async (id: string, opts: { note?: string }, cmd: Command) => {
+      await withSchedule(cmd, id, async (client, d) => {
+        const note = opts.note ?? 'paused with `tidemark schedule pause`';
+        await client.schedule.getHandle(d.scheduleId).pause(note);
+        const was = d.state.paused ? ` (it was already paused${d.state.note ? `: ${d.state.note}` : ''})` : '';
+        return `paused (${note})${was}; \`tidemark schedule unpause ${id}\` resumes it`;
       });
     });
 
-  const one = (name: string, description: string, fn: (client: Client, id: string, opts: { note?: string }) => Promise<string>) =>
-    schedule
-      .command(`${name} <id>`)
-      .description(description)
-      .option('--note <text>', 'a note kept on the schedule (pause)')
-      .action(async (id: string, opts: { note?: string }, cmd: Command) => {
-        loadIntegration(cmd, id);
-        await withClient(async (client) => console.log(`${id}: ${await fn(client, id, opts)}`));
+  schedule
+    .command('unpause <id>')
+    .description('unpause the schedule of integration <id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withSchedule(cmd, id, async (client, d) => {
+        if (!d.state.paused) return 'not paused, nothing to do';
+        await client.schedule.getHandle(d.scheduleId).unpause('unpaused with `tidemark schedule unpause`');
+        return 'unpaused';
       });
+    });
 
-  one('pause', 'pause the schedule of <id>: it starts nothing until unpaused', async (c, id, o) => {
-    await c.schedule.getHandle(scheduleIdFor(id)).pause(o.note ?? 'paused with tidemark schedule pause');
-    return 'paused';
-  });
-  one('unpause', 'unpause the schedule of <id>', async (c, id, o) => {
-    await c.schedule.getHandle(scheduleIdFor(id)).unpause(o.note ?? 'unpaused with tidemark schedule unpause');
-    return 'unpaused';
-  });
-  one('trigger', 'start a run of the schedule of <id> now (its overlap policy applies)', async (c, id) => {
-    await c.schedule.getHandle(scheduleIdFor(id)).trigger();
-    return 'triggered (see `tidemark status` or `tidemark schedule list`)';
-  });
-  one('delete', 'delete the schedule of <id> (runs in progress continue)', async (c, id) => {
-    await c.schedule.getHandle(scheduleIdFor(id)).delete();
-    return 'deleted';
-  });
+  schedule
+    .command('trigger <id>')
+    .description("start a run of <id>'s schedule now; the overlap policy of the config applies (skip: not while a run is going)")
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      getIntegration(loadCliConfig(cmd), id); // a run needs the integration in the config (the worker's too)
+      await withSchedule(cmd, id, (client, d, config) => trigger(client, d, config, id));
+    });
+
+  schedule
+    .command('delete <id>')
+    .description('delete the schedule of integration <id> (a run in progress goes on)')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      await withSchedule(cmd, id, async (client, d, config) => {
+        await client.schedule.getHandle(d.scheduleId).delete();
+        const again = config.integrations.find((i) => i.id === id)?.schedule ? '; the config still has `schedule:` for it, so the next `schedule apply` creates it again' : '';
+        return `deleted ${d.scheduleId}${d.info.runningActions.length ? ' (its running run goes on)' : ''}${again}`;
+      });
+    });
 }

@@ -1,6 +1,7 @@
-import { ScheduleNotFoundError, type Client } from '@temporalio/client';
-import type { Config, Integration, ScheduleConfig } from '../config/schema';
-import { desiredSchedule, scheduleDifferences, scheduleIdFor, specText } from './schedule-spec';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
+import type { Config, Integration } from '../config/schema';
+import { scheduleIdFor } from './schedule-id';
+import { assertSchedulesValid, desiredSchedule, scheduleDifferences, specText, type ScheduledIntegration } from './schedule-spec';
 
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged' | 'no-schedule' | 'orphaned' | 'deleted';
 
@@ -8,54 +9,113 @@ export interface ApplyReport {
   integration: string;
   scheduleId: string;
   outcome: ApplyOutcome;
+  /** One line for people: the spec and policy, the differences of an update, or why a schedule is orphaned. */
   detail: string;
+  /** For `updated`: each difference, "was → wants". */
+  differences?: string[];
+}
+
+export interface ApplyOptions {
+  taskQueue: string;
+  /** Delete tidemark's schedules whose integration left the config or has no `schedule` any more. */
+  prune?: boolean;
+  /** Called as each report is ready (the CLI prints it at once, so a later failure does not hide it). */
+  onReport?: (report: ApplyReport) => void;
+}
+
+/** A Schedule's description, or undefined when there is none (describe reads the Schedule itself: consistent). */
+export async function describeIfExists(handle: ScheduleHandle): Promise<ScheduleDescription | undefined> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
 }
 
 /**
- * Creates or updates one Schedule per integration that has `schedule` in the config; idempotent.
- * A pause is an operator's decision: apply never unpauses (it reports the pause). Schedules of
- * integrations no longer in the config (or without `schedule`) are reported, and deleted with `prune`.
+ * One Schedule per integration with `schedule` in the config: create, update or leave alone, so a
+ * second run changes nothing. Pausing is an operator's decision: apply never pauses or unpauses, it
+ * says so instead. Checked for every integration first, so a bad config writes nothing.
  */
-export async function applySchedules(client: Client, config: Config, opts: { taskQueue: string; prune?: boolean }): Promise<ApplyReport[]> {
+export async function applySchedules(client: Client, config: Config, opts: ApplyOptions): Promise<ApplyReport[]> {
+  assertSchedulesValid(config);
   const reports: ApplyReport[] = [];
-  const wanted = new Set<string>();
-  for (const it of config.integrations) {
-    const scheduleId = scheduleIdFor(it.id);
-    if (!it.schedule) {
-      reports.push({ integration: it.id, scheduleId, outcome: 'no-schedule', detail: 'no schedule in the config' });
-      continue;
-    }
-    wanted.add(scheduleId);
-    const want = desiredSchedule(it as Integration & { schedule: ScheduleConfig }, opts.taskQueue);
-    const handle = client.schedule.getHandle(scheduleId);
-    const have = await handle.describe().catch((err: unknown) => {
-      if (err instanceof ScheduleNotFoundError) return undefined;
-      throw err;
-    });
-    const policy = `${specText(it.schedule)}, overlap ${it.schedule.overlap}`;
-    if (!have) {
-      await client.schedule.create(want);
-      reports.push({ integration: it.id, scheduleId, outcome: 'created', detail: `${policy}${it.schedule.paused ? ', paused' : ''}` });
-      continue;
-    }
-    const diffs = scheduleDifferences(want, have);
-    const paused = have.state.paused ? ` (paused${have.state.note ? `: ${have.state.note}` : ''}; unpause with \`tidemark schedule unpause ${it.id}\`)` : '';
-    if (!diffs.length) {
-      reports.push({ integration: it.id, scheduleId, outcome: 'unchanged', detail: `${policy}${paused}` });
-      continue;
-    }
-    await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }) as never);
-    reports.push({ integration: it.id, scheduleId, outcome: 'updated', detail: `${diffs.join(', ')}${paused}` });
+  const add = (r: ApplyReport) => {
+    reports.push(r);
+    opts.onReport?.(r);
+  };
+  for (const [i, it] of config.integrations.entries()) {
+    add(it.schedule ? await applyOne(client, it as ScheduledIntegration, i, opts.taskQueue) : await unscheduled(client, it, !!opts.prune));
   }
+  // Integrations gone from the config: their schedules are found by memo (the listing is eventually
+  // consistent, so each is described before it is reported).
+  const inConfig = new Set(config.integrations.map((it) => scheduleIdFor(it.id)));
   for await (const s of client.schedule.list()) {
-    if (s.memo?.tidemark !== true || wanted.has(s.scheduleId)) continue;
-    const integration = String(s.memo.integration ?? '?');
-    if (opts.prune) {
-      await client.schedule.getHandle(s.scheduleId).delete();
-      reports.push({ integration, scheduleId: s.scheduleId, outcome: 'deleted', detail: 'not in the config (pruned)' });
-    } else {
-      reports.push({ integration, scheduleId: s.scheduleId, outcome: 'orphaned', detail: 'not in the config; `tidemark schedule apply --prune` deletes it' });
-    }
+    if (s.memo?.tidemark !== true || inConfig.has(s.scheduleId)) continue;
+    const report = await orphan(client, s.scheduleId, String(s.memo.integration ?? s.scheduleId), 'not in the config', !!opts.prune);
+    if (report) add(report);
   }
   return reports;
+}
+
+async function applyOne(client: Client, it: ScheduledIntegration, index: number, taskQueue: string): Promise<ApplyReport> {
+  const scheduleId = scheduleIdFor(it.id);
+  const want = desiredSchedule(it, taskQueue);
+  const handle = client.schedule.getHandle(scheduleId);
+  const summary = `${specText(it.schedule)}, overlap ${it.schedule.overlap}`;
+  let have = await describeIfExists(handle);
+  if (!have) {
+    try {
+      await client.schedule.create(want);
+      return { integration: it.id, scheduleId, outcome: 'created', detail: `${summary}${it.schedule.paused ? ', paused' : ''}` };
+    } catch (err) {
+      // Another apply created it a moment ago: compare with that one instead.
+      if (!(err instanceof ScheduleAlreadyRunning)) throw refused(it, index, err);
+      have = await handle.describe();
+    }
+  }
+  const differences = scheduleDifferences(it, taskQueue, have);
+  const pause = pauseNotice(it, have);
+  if (!differences.length) return { integration: it.id, scheduleId, outcome: 'unchanged', detail: `${summary}${pause}` };
+  try {
+    // Spec, action and policies from the config; the state (paused, note) and anything else set on the schedule stay.
+    await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+  } catch (err) {
+    throw refused(it, index, err);
+  }
+  return { integration: it.id, scheduleId, outcome: 'updated', detail: `${differences.join(', ')}${pause}`, differences };
+}
+
+function pauseNotice(it: ScheduledIntegration, have: ScheduleDescription): string {
+  if (have.state.paused) return `; paused${have.state.note ? `: ${have.state.note}` : ''}; \`tidemark schedule unpause ${it.id}\` resumes it`;
+  if (it.schedule.paused) return `; not paused although the config says paused (that applies at creation only); \`tidemark schedule pause ${it.id}\` pauses it`;
+  return '';
+}
+
+/** An integration without `schedule`: a tidemark schedule left from before is an orphan. */
+async function unscheduled(client: Client, it: Integration, prune: boolean): Promise<ApplyReport> {
+  const scheduleId = scheduleIdFor(it.id);
+  const have = await describeIfExists(client.schedule.getHandle(scheduleId));
+  const report = have?.memo?.tidemark === true ? await orphan(client, scheduleId, it.id, 'no schedule in the config any more', prune) : undefined;
+  return report ?? { integration: it.id, scheduleId, outcome: 'no-schedule', detail: 'no schedule in the config' };
+}
+
+async function orphan(client: Client, scheduleId: string, integration: string, why: string, prune: boolean): Promise<ApplyReport | undefined> {
+  const handle = client.schedule.getHandle(scheduleId);
+  if (!prune) {
+    if (!(await describeIfExists(handle))) return undefined;
+    return { integration, scheduleId, outcome: 'orphaned', detail: `${why}; \`tidemark schedule apply --prune\` deletes it` };
+  }
+  try {
+    await handle.delete();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined; // already gone: the listing lagged behind
+    throw err;
+  }
+  return { integration, scheduleId, outcome: 'deleted', detail: `${why} (pruned; runs in progress go on)` };
+}
+
+function refused(it: Integration, index: number, err: unknown): Error {
+  return new Error(`integrations[${index}].schedule (${it.id}): Temporal refused the schedule: ${(err as Error).message}`, { cause: err });
 }

@@ -1,62 +1,116 @@
-import type { ScheduleDescription, ScheduleOptions, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions } from '@temporalio/client';
 import { formatDuration } from '../config/duration';
-import type { Integration, ScheduleConfig } from '../config/schema';
-import { scheduledWorkflowIdPrefix } from '../client';
+import { ConfigError, type ConfigIssue } from '../config/errors';
+import type { Config, Integration, ScheduleConfig } from '../config/schema';
+import { scheduleIdFor, scheduledWorkflowIdPrefix } from './schedule-id';
 
-/** One Schedule per integration: `tidemark-<id>-schedule`, starting syncWorkflow runs `tidemark-<id>-scheduled-<time>`. */
-export function scheduleIdFor(integration: string): string {
-  return `tidemark-${integration}-schedule`;
+/** Pure: the Schedule an integration's config asks for, and how an existing Schedule differs from it. */
+
+export type ScheduledIntegration = Integration & { schedule: ScheduleConfig };
+type OverlapName = ScheduleConfig['overlap'];
+
+export const OVERLAP_POLICY: Record<OverlapName, ScheduleOverlapPolicy> = {
+  skip: ScheduleOverlapPolicy.SKIP,
+  buffer_one: ScheduleOverlapPolicy.BUFFER_ONE,
+  buffer_all: ScheduleOverlapPolicy.BUFFER_ALL,
+  cancel_other: ScheduleOverlapPolicy.CANCEL_OTHER,
+  terminate_other: ScheduleOverlapPolicy.TERMINATE_OTHER,
+  allow_all: ScheduleOverlapPolicy.ALLOW_ALL,
+};
+
+/** The config's name of a policy (`skip`), so output reads like the yaml. */
+export function overlapName(policy: ScheduleOverlapPolicy | undefined): string {
+  const found = Object.entries(OVERLAP_POLICY).find(([, p]) => p === (policy ?? ScheduleOverlapPolicy.SKIP));
+  return found ? found[0] : String(policy).toLowerCase();
 }
+
+/** The server keeps a catch-up window below 10 s as 10 s; ask for what it keeps, or every apply would see a change. */
+const MIN_CATCHUP_WINDOW_MS = 10_000;
+
+/** The action memo key holding the spec's text: a cron expression is read back compiled into calendars. */
+export const SPEC_MEMO = 'tidemarkSpec';
 
 export function specText(s: ScheduleConfig): string {
   return 'every' in s ? `every ${formatDuration(s.every)}${s.offset ? ` offset ${formatDuration(s.offset)}` : ''}` : `cron ${s.cron}`;
 }
 
-const OVERLAP: Record<ScheduleConfig['overlap'], ScheduleOverlapPolicy> = {
-  skip: 'SKIP',
-  buffer_one: 'BUFFER_ONE',
-  buffer_all: 'BUFFER_ALL',
-  cancel_other: 'CANCEL_OTHER',
-  terminate_other: 'TERMINATE_OTHER',
-  allow_all: 'ALLOW_ALL',
-};
+/** The spec of an existing Schedule as text: intervals as they are; calendars by the text recorded at apply. */
+export function describedSpecText(d: Pick<ScheduleDescription, 'spec' | 'action'>): string {
+  const intervals = d.spec.intervals ?? [];
+  if (intervals.length === 1 && !d.spec.calendars?.length) {
+    const [{ every, offset }] = intervals as [{ every: number; offset: number }];
+    return `every ${formatDuration(every)}${offset ? ` offset ${formatDuration(offset)}` : ''}`;
+  }
+  const recorded = d.action.memo?.[SPEC_MEMO];
+  return typeof recorded === 'string' ? recorded : 'a calendar spec not set by tidemark';
+}
 
-/**
- * The Schedule an integration's config asks for. A cron expression comes back from `describe` as
- * calendars, so the spec's text also travels in the action's memo (which updates can change), and
- * that is what `apply` compares.
- */
-export function desiredSchedule(it: Integration & { schedule: ScheduleConfig }, taskQueue: string): ScheduleOptions {
+/** What zod cannot see field by field; checked for all integrations before any Schedule is written. */
+export function scheduleIssues(config: Config): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  config.integrations.forEach((it, i) => {
+    const s = it.schedule;
+    if (s && 'every' in s && s.offset !== undefined && s.offset >= s.every) {
+      issues.push({ path: `integrations[${i}].schedule.offset`, message: `must be less than every (${formatDuration(s.every)}): it shifts the ticks within one interval` });
+    }
+  });
+  return issues;
+}
+
+export function assertSchedulesValid(config: Config, source = '(schedules)'): void {
+  const issues = scheduleIssues(config);
+  if (issues.length) throw new ConfigError(source, issues);
+}
+
+function catchupWindow(s: ScheduleConfig): number {
+  return Math.max(s.catchupWindow, MIN_CATCHUP_WINDOW_MS);
+}
+
+/** `paused` applies at creation only: after that, pausing is an operator's decision (see apply-schedules). */
+export function desiredSchedule(it: ScheduledIntegration, taskQueue: string): ScheduleOptions {
   const s = it.schedule;
   return {
     scheduleId: scheduleIdFor(it.id),
-    spec: 'every' in s ? { intervals: [{ every: s.every, ...(s.offset ? { offset: s.offset } : {}) }] } : { cronExpressions: [s.cron] },
+    spec: 'every' in s ? { intervals: [{ every: s.every, offset: s.offset ?? 0 }] } : { cronExpressions: [s.cron] },
     action: {
       type: 'startWorkflow',
       workflowType: 'syncWorkflow',
       taskQueue,
       workflowId: scheduledWorkflowIdPrefix(it.id),
       args: [{ integration: it.id }],
-      memo: { tidemarkSpec: specText(s) },
+      memo: { [SPEC_MEMO]: specText(s) },
     },
-    policies: { overlap: OVERLAP[s.overlap], catchupWindow: s.catchupWindow },
-    state: { paused: s.paused, ...(s.paused ? { note: 'created paused (schedule.paused in the config)' } : {}) },
+    policies: { overlap: OVERLAP_POLICY[s.overlap], catchupWindow: catchupWindow(s) },
+    state: { paused: s.paused, ...(s.paused ? { note: 'created paused: schedule.paused is true in the config' } : {}) },
+    // Tells tidemark's Schedules apart from others in the namespace (list, orphans).
     memo: { tidemark: true, integration: it.id },
   };
 }
 
-/** Human-readable differences between the config and a Schedule, e.g. "every 5m → every 10m". Empty: unchanged. */
-export function scheduleDifferences(want: ScheduleOptions, have: ScheduleDescription): string[] {
+function sameSpec(s: ScheduleConfig, have: ScheduleDescription): boolean {
+  const intervals = have.spec.intervals ?? [];
+  const calendars = have.spec.calendars ?? [];
+  if ('cron' in s) return intervals.length === 0 && calendars.length > 0 && have.action.memo?.[SPEC_MEMO] === specText(s);
+  return calendars.length === 0 && intervals.length === 1 && intervals[0]!.every === s.every && intervals[0]!.offset === (s.offset ?? 0);
+}
+
+/**
+ * Differences between the config and an existing Schedule, as "was → wants" strings; empty means
+ * unchanged. The pause state is not compared: apply never changes it.
+ */
+export function scheduleDifferences(it: ScheduledIntegration, taskQueue: string, have: ScheduleDescription): string[] {
+  const s = it.schedule;
   const diffs: string[] = [];
-  const action = have.action as { workflowType?: string; taskQueue?: string; memo?: Record<string, unknown>; args?: unknown[] };
-  const wantAction = want.action as unknown as { taskQueue: string; memo: { tidemarkSpec: string } };
-  const haveSpec = String(action.memo?.tidemarkSpec ?? '(unknown spec)');
-  if (haveSpec !== wantAction.memo.tidemarkSpec) diffs.push(`${haveSpec} → ${wantAction.memo.tidemarkSpec}`);
-  if ((have.policies.overlap ?? 'SKIP') !== want.policies?.overlap) diffs.push(`overlap ${have.policies.overlap} → ${want.policies?.overlap}`);
-  if (have.policies.catchupWindow !== want.policies?.catchupWindow) {
-    diffs.push(`catch-up window ${formatDuration(have.policies.catchupWindow)} → ${formatDuration(Number(want.policies?.catchupWindow))}`);
+  if (!sameSpec(s, have)) diffs.push(`${describedSpecText(have)} → ${specText(s)}`);
+  if (have.policies.overlap !== OVERLAP_POLICY[s.overlap]) diffs.push(`overlap ${overlapName(have.policies.overlap)} → ${s.overlap}`);
+  if (have.policies.catchupWindow !== catchupWindow(s)) {
+    diffs.push(`catch-up window ${formatDuration(have.policies.catchupWindow)} → ${formatDuration(catchupWindow(s))}`);
   }
-  if (action.taskQueue !== wantAction.taskQueue) diffs.push(`task queue ${action.taskQueue} → ${wantAction.taskQueue}`);
-  if (action.workflowType !== 'syncWorkflow') diffs.push(`workflow ${action.workflowType} → syncWorkflow`);
+  const a = have.action;
+  if (a.workflowType !== 'syncWorkflow') diffs.push(`workflow type ${a.workflowType} → syncWorkflow`);
+  if (a.taskQueue !== taskQueue) diffs.push(`task queue ${a.taskQueue} → ${taskQueue}`);
+  if (a.workflowId !== scheduledWorkflowIdPrefix(it.id)) diffs.push(`workflow id ${a.workflowId} → ${scheduledWorkflowIdPrefix(it.id)}`);
+  const args = JSON.stringify(a.args ?? []);
+  if (args !== JSON.stringify([{ integration: it.id }])) diffs.push(`input ${args} → [{"integration":"${it.id}"}]`);
   return diffs;
 }

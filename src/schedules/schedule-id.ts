@@ -1,0 +1,10 @@
+/**
+ * Names of an integration's Schedule and of the runs it starts. The run prefix lives in ../client
+ * (next to the manual and cron ids, which `status` and `cancel` search together); re-exported here.
+ */
+export { scheduledWorkflowIdPrefix } from '../client';
+
+/** The one Schedule of an integration. */
+export function scheduleIdFor(integration: string): string {
+  return `tidemark-${integration}-schedule`;
+}
