@@ -1,0 +1,219 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import type { RunResult } from '../../src/activities';
+import { sql, withClient } from '../lib/db';
+import { COLUMN_DDL } from '../lib/seed';
+import { distBuild } from '../lib/dist-build';
+import { memoryOf, RssSampler } from '../lib/proc';
+import { prepareTarget } from '../lib/targets';
+import { benchEnv, benchIntegration, checkCopy, INTEGRATION, seconds } from './common';
+
+const WARMUP = 'bench-warmup';
+const WARMUP_SOURCE = 'public.bench_warmup';
+
+/** A 100-row integration the worker runs once before the timed backfill, so the timed run sees a warm worker. */
+async function ensureWarmupSource(srcUrl: string): Promise<void> {
+  await withClient(srcUrl, async (c) => {
+    await c.query(`CREATE TABLE IF NOT EXISTS ${WARMUP_SOURCE} (${COLUMN_DDL}, PRIMARY KEY (id))`);
+    await c.query(`CREATE INDEX IF NOT EXISTS bench_warmup_cursor ON ${WARMUP_SOURCE} (updated_at, id)`);
+    await c.query(
+      `INSERT INTO ${WARMUP_SOURCE} SELECT g, timestamptz '2024-01-01' + g * interval '1 second', 'c', 'new', 1, NULL FROM generate_series(1, 100) g ON CONFLICT DO NOTHING`,
+    );
+  });
+}
+import type { BenchContext, BenchPath, Measurement } from './types';
+
+const READY = /tidemark worker: \d+ integration/;
+const READY_TIMEOUT_MS = 180_000;
+
+type MemoryReport = NonNullable<Measurement['workerMemory']>;
+
+interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  output(): string;
+  /** maxima of the bench-memory lines the prebundled launcher prints (MiB), from the last reset */
+  memory(): MemoryReport | undefined;
+  resetMemory(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * How the worker process is started:
+ *   'bin'             `node bin/tidemark.js worker --config <yaml>` (a checkout: tsx, workflows bundled at start)
+ *   'dist'            the compiled CLI, as the Docker image runs it (no tsx; workflows bundled at start)
+ *   'dist-prebundled' compiled, with a workflow bundle built beforehand (createWorker's workflowBundle option)
+ */
+export type WorkerForm = 'bin' | 'dist' | 'dist-prebundled';
+
+async function workerArgs(ctx: BenchContext, form: WorkerForm, configFile: string): Promise<string[]> {
+  if (form === 'bin') return [join(ctx.repoRoot, 'bin', 'tidemark.js'), 'worker', '--config', configFile];
+  const build = await distBuild(ctx.repoRoot, ctx.log);
+  return form === 'dist' ? build.cli(configFile) : build.prebundled(configFile);
+}
+
+/** The worker in its own process, resolved once it says it is ready. */
+async function startWorker(ctx: BenchContext, configFile: string, form: WorkerForm): Promise<WorkerProcess> {
+  const t = ctx.temporal!;
+  const child = spawn(process.execPath, await workerArgs(ctx, form, configFile), {
+    cwd: ctx.repoRoot,
+    env: { ...process.env, ...benchEnv(ctx), TEMPORAL_ADDRESS: t.address, TIDEMARK_TASK_QUEUE: t.taskQueue, ...ctx.workerEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let memory: MemoryReport | undefined;
+  let partial = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.startsWith('bench-memory ')) continue;
+      const m = JSON.parse(line.slice('bench-memory '.length)) as MemoryReport;
+      const next = { ...m };
+      for (const k of Object.keys(next) as (keyof MemoryReport)[]) next[k] = Math.max(next[k] / 2 ** 20, memory?.[k] ?? 0);
+      memory = next;
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not ready after ${READY_TIMEOUT_MS / 1000} s:\n${out}`)), READY_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      out = (out + chunk.toString('utf8').replace(/^bench-memory .*\n?/gm, '')).slice(-20_000);
+      if (READY.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited before it was ready (${child.exitCode ?? child.signalCode}):\n${out}`));
+    });
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    await ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    memory: () => memory,
+    resetMemory: () => {
+      memory = undefined;
+    },
+    stop,
+  };
+}
+
+/**
+ * The whole product: backfillWorkflow through the Temporal dev server, its worker in a separate process
+ * (so its memory is its own). Timed from workflow start to result; worker start-up is not timed.
+ */
+export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerForm = 'bin'): Promise<Measurement> {
+  const t = ctx.temporal;
+  if (!t) throw new Error('the tidemark path needs the Temporal dev server');
+  const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
+  const configFile = join(dir, 'tidemark.yaml');
+  const warmup = { ...benchIntegration({ sourceTable: WARMUP_SOURCE, batchSize: 100 }), id: WARMUP, sink: { ...benchIntegration(ctx).sink, table: 'bench.warmup' } };
+  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmup] }));
+  await ensureWarmupSource(ctx.srcUrl);
+  const worker = await startWorker(ctx, configFile, form);
+  try {
+    const idle = memoryOf(worker.pid);
+    const sampler = new RssSampler(worker.pid).start();
+    // Untimed: the first workflow task on a new worker builds its workflow sandbox and loads the activity code.
+    const w0 = performance.now();
+    await t.client.workflow.execute('syncWorkflow', { taskQueue: t.taskQueue, workflowId: `bench-warmup-${process.pid}-${Date.now()}`, args: [{ integration: WARMUP }] });
+    const warmupSeconds = seconds(w0);
+    worker.resetMemory();
+    const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-${Date.now()}`;
+    const t0 = performance.now();
+    const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION }] });
+    const result = (await handle.result()) as RunResult;
+    const secs = seconds(t0);
+    sampler.stop();
+    if (!result.done || result.rows !== ctx.rows) throw new Error(`tidemark run returned ${JSON.stringify(result)}, expected ${ctx.rows} rows done`);
+    const history = await handle.fetchHistory();
+    const [run] = await sql<{ s: string; w: string }>(
+      ctx.dstUrl,
+      'SELECT extract(epoch FROM finished_at - started_at)::text AS s, rows_written::text AS w FROM tidemark.runs WHERE run_id = $1',
+      [`${workflowId}/${handle.firstExecutionRunId}`],
+    ).catch(() => []);
+    return {
+      seconds: secs,
+      rows: result.rows,
+      workerPeakRssMb: sampler.lastHwmMb,
+      workerRunMaxRssMb: sampler.maxRssMb,
+      workerIdleRssMb: idle?.rssMb,
+      workerStartupPeakRssMb: idle?.hwmMb,
+      warmupSeconds,
+      ...(worker.memory() ? { workerMemory: worker.memory() } : {}),
+      historyEvents: history.events?.length,
+      activitySeconds: run ? Number(run.s) : undefined,
+      rowsWritten: run ? Number(run.w) : undefined,
+    };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- worker output ---\n${worker.output()}`, { cause: err });
+  } finally {
+    await worker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const tidemarkPath: BenchPath = {
+  id: 'tidemark',
+  label: 'tidemark (Temporal)',
+  describe: 'backfillWorkflow on the Temporal dev server; worker = `node bin/tidemark.js worker` in its own process',
+  needsTemporal: true,
+  rows: (ctx) => ctx.rows,
+  prepare: (ctx) => prepareTarget(ctx.srcUrl, ctx.dstUrl, ctx.sourceTable, 'empty'),
+  run: (ctx, rep) => runTidemark(ctx, rep),
+  check: (ctx) => checkCopy(ctx),
+};
+
+function tidemarkVariant(form: Exclude<WorkerForm, 'bin'>, label: string, describe: string, env?: Record<string, string>, suffix = ''): BenchPath {
+  return {
+    ...tidemarkPath,
+    id: `x-tidemark-${form}${suffix}`,
+    label,
+    describe,
+    prototype: true,
+    run: (ctx, rep) => runTidemark(env ? { ...ctx, workerEnv: { ...ctx.workerEnv, ...env } } : ctx, rep, form),
+  };
+}
+
+/** Small young generation (page Buffers are garbage within a page; a 16 MB semi-space lets ~60 MB of them wait), fewer malloc arenas, a capped old space. */
+export const TUNED_WORKER_ENV = { NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=96', MALLOC_ARENA_MAX: '2' };
+
+/** The same workflow with the worker started the ways it ships / could ship: memory and time. */
+export const tidemarkWorkerVariants: BenchPath[] = [
+  tidemarkVariant('dist', 'proto: tidemark, compiled worker (Docker form)', 'the tidemark path with the worker run from compiled JavaScript (tsc into a temp dir), bundling workflows at start as the Docker image does'),
+  tidemarkVariant(
+    'dist-prebundled',
+    'proto: tidemark, compiled worker + prebuilt bundle',
+    'the tidemark path with a compiled worker given a workflow bundle built beforehand (no webpack in the worker)',
+  ),
+  tidemarkVariant(
+    'dist-prebundled',
+    'proto: tidemark, compiled + prebuilt bundle + tuned heap',
+    `as above, worker started with ${Object.entries(TUNED_WORKER_ENV)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(' ')}`,
+    TUNED_WORKER_ENV,
+    '-tuned',
+  ),
+];
