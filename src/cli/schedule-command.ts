@@ -51,9 +51,8 @@ function noScheduleMessage(config: Config, id: string): string {
   return `${id} has no schedule in Temporal yet (${sid}): run \`tidemark schedule apply\` first`;
 }
 
-/** The config is read and checked before connecting; the schedule must exist (its integration may have left the config). */
-async function withSchedule(cmd: Command, id: string, fn: (client: Client, d: ScheduleDescription, config: Config) => Promise<string>): Promise<void> {
-  const config = loadCliConfig(cmd);
+/** Operates an existing schedule (its integration may have left the config); the config was checked before connecting. */
+async function withSchedule(config: Config, id: string, fn: (client: Client, d: ScheduleDescription, config: Config) => Promise<string>): Promise<void> {
   await withClient(async (client) => {
     const d = await describeIfExists(client.schedule.getHandle(scheduleIdFor(id)));
     if (!d) throw new Error(noScheduleMessage(config, id));
@@ -112,7 +111,7 @@ export function registerSchedule(program: Command): void {
     .description('pause the schedule of integration <id>: it starts nothing until unpaused (apply keeps it paused)')
     .option('--note <text>', 'why, shown by `schedule list`')
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
-      await withSchedule(cmd, id, async (client, d) => {
+      await withSchedule(loadCliConfig(cmd), id, async (client, d) => {
         const note = opts.note ?? 'paused with `tidemark schedule pause`';
         await client.schedule.getHandle(d.scheduleId).pause(note);
         const was = d.state.paused ? ` (it was already paused${d.state.note ? `: ${d.state.note}` : ''})` : '';
@@ -124,7 +123,7 @@ export function registerSchedule(program: Command): void {
     .command('unpause <id>')
     .description('unpause the schedule of integration <id>')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withSchedule(cmd, id, async (client, d) => {
+      await withSchedule(loadCliConfig(cmd), id, async (client, d) => {
         if (!d.state.paused) return 'not paused, nothing to do';
         await client.schedule.getHandle(d.scheduleId).unpause('unpaused with `tidemark schedule unpause`');
         return 'unpaused';
@@ -135,15 +134,16 @@ export function registerSchedule(program: Command): void {
     .command('trigger <id>')
     .description("start a run of <id>'s schedule now; the overlap policy of the config applies (skip: not while a run is going)")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      getIntegration(loadCliConfig(cmd), id); // a run needs the integration in the config (the worker's too)
-      await withSchedule(cmd, id, (client, d, config) => trigger(client, d, config, id));
+      const config = loadCliConfig(cmd);
+      getIntegration(config, id); // a run needs the integration in the config (the worker resolves it from its own)
+      await withSchedule(config, id, (client, d, config) => trigger(client, d, config, id));
     });
 
   schedule
     .command('delete <id>')
     .description('delete the schedule of integration <id> (a run in progress goes on)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withSchedule(cmd, id, async (client, d, config) => {
+      await withSchedule(loadCliConfig(cmd), id, async (client, d, config) => {
         await client.schedule.getHandle(d.scheduleId).delete();
         const again = config.integrations.find((i) => i.id === id)?.schedule ? '; the config still has `schedule:` for it, so the next `schedule apply` creates it again' : '';
         return `deleted ${d.scheduleId}${d.info.runningActions.length ? ' (its running run goes on)' : ''}${again}`;
