@@ -110,7 +110,7 @@ export function scalingSvg(points: ScalingPoint[], title: string): string {
   parts.push(`<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${m.t + h}" stroke="#111"/>`);
   parts.push(`<text x="${m.l + w / 2}" y="${height - 12}" text-anchor="middle" fill="#555">rows</text>`);
   parts.push(`<text x="18" y="${m.t + h / 2}" transform="rotate(-90 18 ${m.t + h / 2})" text-anchor="middle" fill="#555">seconds</text>`);
-  const LABEL_DY = [17, 10, -12, 28];
+  const labels: { rows: number; y: number; text: string; color: string }[] = [];
   series.forEach((s, si) => {
     const pts = points.filter((p) => p.path === s.path).sort((a, b) => a.rows - b.rows);
     if (!pts.length) return;
@@ -118,12 +118,24 @@ export function scalingSvg(points: ScalingPoint[], title: string): string {
     for (const p of pts) {
       parts.push(`<circle cx="${x(p.rows)}" cy="${y(p.seconds)}" r="4" fill="${s.color}"/>`);
       const extraText = p.workerPeakRssMb !== undefined ? `, ${Math.round(p.workerPeakRssMb)} MB` : '';
-      parts.push(`<text x="${x(p.rows) + 8}" y="${y(p.seconds) + LABEL_DY[si % LABEL_DY.length]!}" fill="${s.color}">${short(p.rowsPerSec)}/s${extraText}</text>`);
+      labels.push({ rows: p.rows, y: y(p.seconds) + 4, text: `${short(p.rowsPerSec)}/s${extraText}`, color: s.color });
     }
     const ly = m.t + 14 + si * 18;
     parts.push(`<rect x="${m.l + 14}" y="${ly - 6}" width="14" height="4" fill="${s.color}"/>`);
     parts.push(`<text x="${m.l + 34}" y="${ly}">${esc(s.name)}</text>`);
   });
+  // Labels to the right of each size's points, in the points' vertical order, never closer than a line apart.
+  for (const size of sizes) {
+    const col = labels.filter((l) => l.rows === size).sort((a, b) => a.y - b.y);
+    const gap = 14;
+    const mid = col.reduce((sum, l) => sum + l.y, 0) / Math.max(col.length, 1);
+    let ys = col.map((l) => l.y);
+    for (let i = 1; i < ys.length; i++) ys[i] = Math.max(ys[i]!, ys[i - 1]! + gap);
+    // Re-centre the stack on the points it labels.
+    const shift = mid - ys.reduce((a, b) => a + b, 0) / Math.max(ys.length, 1);
+    ys = ys.map((v) => v + shift);
+    col.forEach((l, i) => parts.push(`<text x="${x(size) + 10}" y="${ys[i]!.toFixed(1)}" fill="${l.color}">${esc(l.text)}</text>`));
+  }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }

@@ -225,6 +225,21 @@ export function profileTable(p: LoopResult): string {
   );
 }
 
+/** The worker forms side by side: where their memory goes (maxima over the runs). */
+export function workerMemoryTable(results: PathResult[]): string | undefined {
+  const rows = results.filter((r) => r.status === 'ok' && r.workerPeakRssMb !== undefined);
+  if (!rows.length) return undefined;
+  const max = (r: PathResult, k: 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers') => {
+    const xs = r.runs.map((m) => m.workerMemory?.[k]).filter((x): x is number => x !== undefined);
+    return xs.length ? mb(Math.max(...xs)) : '';
+  };
+  return table(
+    ['worker', 'RSS when ready', 'peak RSS (VmHWM)', 'V8 heap (used)', 'external (ArrayBuffers)'],
+    rows.map((r) => [r.label, mb(r.workerIdleRssMb), mb(r.workerPeakRssMb), max(r, 'heapTotal') && `${max(r, 'heapTotal')} (${max(r, 'heapUsed')})`, max(r, 'external') && `${max(r, 'external')} (${max(r, 'arrayBuffers')})`]),
+    ['l', 'r', 'r', 'r', 'r'],
+  );
+}
+
 export function scalingTable(points: ScalingPoint[]): string {
   return table(
     ['path', 'rows', 's', 'rows/s', 'worker peak RSS', 'history events'],
@@ -269,6 +284,13 @@ export function markdown(rep: BenchReport): string {
     out.push('');
     out.push(protos);
   }
+  const memory = workerMemoryTable(rep.paths);
+  if (memory) {
+    out.push('');
+    out.push('## Worker memory (maxima over the runs; heap and external reported by the prebundled launcher only)');
+    out.push('');
+    out.push(memory);
+  }
   if (rep.profile) {
     out.push('');
     out.push("## Where the loop's time goes (instrumented copy of the loop without prefetch, median run)");
@@ -284,7 +306,12 @@ export function markdown(rep: BenchReport): string {
   out.push('');
   out.push('## Paths');
   out.push('');
-  for (const r of rep.paths) out.push(`- **${r.label}** (\`${r.id}\`): ${r.describe}${r.problems.length ? ` — PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+  for (const r of rep.paths) {
+    out.push(`- **${r.label}** (\`${r.id}\`): ${r.describe}${r.problems.length ? ' — **failed:**' : ''}`);
+    for (const problem of r.problems) {
+      out.push('', '  ```text', ...problem.split('\n').slice(0, 25).map((l) => `  ${l}`), '  ```', '');
+    }
+  }
   if (rep.notes.length) {
     out.push('');
     out.push('## Notes');

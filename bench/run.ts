@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { scalingSvg, throughputSvg } from './charts';
 import { settle, tableDigest } from './lib/db';
 import { cleanupDistBuild } from './lib/dist-build';
@@ -24,7 +24,22 @@ import { httpPath } from './paths/placeholders';
 import { prototypePaths } from './paths/prototypes';
 import { tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
 import type { BenchContext, BenchPath, Measurement } from './paths/types';
-import { evaluateGoals, fmtInt, markdown, median, pathsTable, goalsTable, profileTable, prototypesTable, scalingTable, summarise, type BenchReport, type PathResult, type ScalingPoint } from './report';
+import {
+  evaluateGoals,
+  fmtInt,
+  goalsTable,
+  markdown,
+  median,
+  pathsTable,
+  profileTable,
+  prototypesTable,
+  scalingTable,
+  summarise,
+  workerMemoryTable,
+  type BenchReport,
+  type PathResult,
+  type ScalingPoint,
+} from './report';
 
 const REPO = resolve(__dirname, '..');
 /** --scaling: the limit, tidemark as the brief runs it, and the compiled worker with a prebuilt bundle, plain and tuned (their memory). */
@@ -95,7 +110,11 @@ function parseArgs(argv: string[]): Options {
     .description('tidemark throughput bench: limit, naive, bare loop, tidemark through Temporal, upserts into non-empty targets')
     .option('--rows <n>', 'source rows (1_000_000, 200k, 5m)', count('--rows'), 1_000_000)
     .option('--runs <k>', 'repetitions per path (the median is reported)', count('--runs'), 3)
-    .option('--paths <list>', `comma-separated paths or groups (${[...ALL.map((p) => p.id), ...Object.keys(ALIASES)].join(', ')})`, selectPaths, ALL)
+    .addOption(
+      new Option('--paths <list>', `comma-separated paths or groups (${[...ALL.map((p) => p.id), ...Object.keys(ALIASES)].join(', ')})`)
+        .argParser(selectPaths)
+        .default(ALL, 'all'),
+    )
     .option('--batch <n>', 'batchSize of the integration (page size)', count('--batch'), 5000)
     .option('--naive-rows <n>', 'rows of the naive path (row-at-a-time is slow; rows/s is what compares)', count('--naive-rows'), 20_000)
     .option('--bare <mode>', "bare loop: 'activity' (MockActivityEnvironment + createActivities) or 'direct' (PostgresSource + PostgresSink)", 'activity')
@@ -275,6 +294,8 @@ async function main(): Promise<void> {
     const out: string[] = ['', pathsTable(results), '', goalsTable(goals)];
     const protos = prototypesTable(results);
     if (protos) out.push('', protos);
+    const memory = workerMemoryTable(results);
+    if (memory) out.push('', memory);
     if (profile) out.push('', "where the loop's time goes (instrumented copy without prefetch, median run):", profileTable(profile));
     if (scaling?.length) out.push('', scalingTable(scaling));
     out.push('', `wrote ${join(opts.out, 'latest.md')}, latest.json, throughput.svg${scaling?.length ? ', scaling.svg' : ''}`, '');

@@ -6,6 +6,7 @@ import { closeQuietly, connect } from '../../src/db/connect';
 import { migrate } from '../../src/db/migrate';
 import * as state from '../../src/db/state';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
+import { prefetch } from '../../src/sources/combinators/prefetch';
 import { PostgresSource } from '../../src/sources/postgres/postgres-source';
 import { sql } from '../lib/db';
 import { prepareTarget, TARGET_TABLE, type Prefill } from '../lib/targets';
@@ -16,8 +17,8 @@ let runs = 0;
 
 /**
  * tidemark's own loop without Temporal. 'activity': the real activity function (createActivities) under
- * MockActivityEnvironment, i.e. everything the worker runs minus the server. 'direct': PostgresSource
- * pages → PostgresSink.writeBatch with the same state statements, written out here.
+ * MockActivityEnvironment, i.e. everything the worker runs minus the server. 'direct': prefetch(PostgresSource
+ * .copyPages) → PostgresSink.writeCopy with the same state statements, written out here (no lock, no heartbeats).
  */
 export async function runBareLoop(ctx: BenchContext, extra: Record<string, unknown> = {}): Promise<Measurement> {
   const runKey = `bench/bare/${process.pid}/${++runs}`;
@@ -49,13 +50,14 @@ async function runDirect(ctx: BenchContext, runKey: string): Promise<Measurement
     const sink = new PostgresSink(stateDb, it.sink);
     await sink.prepare(plan.columns);
     let rows = 0;
-    for await (const page of source.pages(null, { limit: it.batchSize })) {
-      await state.countRowsRead(stateDb, runKey, page.rows.length);
-      await sink.writeBatch(page.rows, async (tx, res) => {
-        await state.saveCheckpoint(tx, it.id, 'backfill', runKey, page.cursor, page.rows.length);
-        await state.recordBatch(tx, runKey, page.rows.length, res.written, page.cursor);
+    // The activity's own choices: COPY-text pages, one page read ahead, direct COPY into an empty target.
+    for await (const page of prefetch(source.copyPages(null, { limit: it.batchSize }))) {
+      await state.countRowsRead(stateDb, runKey, page.count);
+      await sink.writeCopy(page.data, page.count, async (tx, res) => {
+        await state.saveCheckpoint(tx, it.id, 'backfill', runKey, page.cursor, page.count);
+        await state.recordBatch(tx, runKey, page.count, res.written, page.cursor);
       });
-      rows += page.rows.length;
+      rows += page.count;
     }
     await state.finishRun(stateDb, runKey, 'completed');
     return { seconds: seconds(t0), rows, rowsWritten: await rowsWritten(ctx, runKey) };
@@ -76,7 +78,7 @@ async function rowsRejected(ctx: BenchContext, runKey: string): Promise<number |
 }
 
 function bareLabel(ctx: { bareMode: 'activity' | 'direct' }): string {
-  return ctx.bareMode === 'activity' ? 'activity under MockActivityEnvironment' : 'PostgresSource + PostgresSink, direct';
+  return ctx.bareMode === 'activity' ? 'activity under MockActivityEnvironment' : 'PostgresSource.copyPages + PostgresSink.writeCopy, direct';
 }
 
 export const barePath: BenchPath = {
