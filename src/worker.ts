@@ -1,6 +1,7 @@
 import { extname, join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/create-activities';
+import { SourceSlots } from './activities/source-slots';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
@@ -14,12 +15,17 @@ export interface CreateWorkerOptions extends ActivityDeps {
   namespace?: string;
   /** Extra Worker options (tests: a prebuilt bundle, concurrency limits). */
   worker?: Partial<WorkerOptions>;
+  /** Activities (runs or shards) this worker executes at once; default 8. */
+  maxActivities?: number;
+  /** Open source connections this worker allows at once (runs beyond it wait, heartbeating); default unlimited. */
+  maxSourceConnections?: number;
 }
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const settings = temporalSettings(opts.env);
   const connection = opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(opts.env ?? process.env)));
-  const { worker, connection: _c, taskQueue, namespace, ...deps } = opts;
+  const { worker, connection: _c, taskQueue, namespace, maxActivities, maxSourceConnections, ...deps } = opts;
+  if (maxSourceConnections !== undefined) deps.sourceSlots ??= new SourceSlots(maxSourceConnections);
   return await Worker.create({
     connection,
     namespace: namespace ?? settings.namespace,
@@ -31,7 +37,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // Graceful shutdown (SIGINT/SIGTERM): running activities are cancelled at once, finish the page in
     // flight (it commits with its checkpoint) and fail their attempt as retryable; another worker resumes.
     shutdownGraceTime: 0,
-    maxConcurrentActivityTaskExecutions: 8,
+    maxConcurrentActivityTaskExecutions: maxActivities ?? 8,
     // Progress in the UI and `tidemark status` comes from heartbeat details: send them every ~2 s,
     // not the default 0.8 x heartbeat timeout; this also delivers a cancel within a couple of seconds.
     maxHeartbeatThrottleInterval: '2 seconds',

@@ -14,6 +14,9 @@ import { prefetch } from '../sources/combinators/prefetch';
 import { throttle } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
 import { errorMessage, toFailure } from './failures';
+import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
+import type { SourceSlots } from './source-slots';
+import { Tuner } from './tuner';
 import { ProgressMeter } from './progress';
 import { startPosition } from './start-position';
 import type { Progress, RunInput, RunResult } from './types';
@@ -25,10 +28,10 @@ export interface ActivityDeps {
   /** How long a sync waits for the integration lock before reporting "busy" (ms). */
   syncLockWaitMs?: number;
   /** Called after each committed batch: fault injection in tests (hang, crash) and embedding hooks. */
-  afterBatch?: (info: { integration: string; attempt: number; pages: number; rows: number; signal: AbortSignal }) => Promise<void>;
+  afterBatch?: (info: { integration: string; attempt: number; pages: number; rows: number; signal: AbortSignal; shard?: number }) => Promise<void>;
+  /** Per-worker cap on open source connections (shared by all runs on this worker). */
+  sourceSlots?: SourceSlots;
 }
-
-const LOCK_POLL_MS = 1_000;
 
 /**
  * The one long-running activity: page through the source in cursor order, write each page and its
@@ -41,33 +44,37 @@ export function makeRunIntegration(deps: ActivityDeps) {
     const started = Date.now();
     let stateDb: pg.Client | undefined;
     let source: Source | undefined;
-    let locked = false;
+    let lock: RunLock | undefined;
+    let releaseSourceSlot: (() => void) | undefined;
     let runRow = false;
+    const sharded = input.shard !== undefined;
     try {
       const it = getIntegration(deps.config(), input.integration);
       const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
-      stateDb = await connect(sinkUrl, { applicationName: state.lockTag(input.runKey, ctx.info.attempt) });
+      stateDb = await connect(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
       await migrate(stateDb);
-      locked = await acquireLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
-      if (!locked) {
+      lock = await acquireRunLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
+      if (!lock) {
         log.warn('integration busy: another run holds its lock; this sync run is skipped', { integration: it.id });
         await state.startRun(stateDb, input.runKey, it.id, input.mode, input.after ?? null);
         await state.finishRun(stateDb, input.runKey, 'skipped', 'another run of this integration was writing');
         return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
       }
-      source = await createSource(it.source, it.id, deps.env);
-      if (it.rateLimit) source = throttle(source, { rowsPerSecond: it.rateLimit });
+      releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
+      const rate = { rowsPerSecond: it.rateLimit ? it.rateLimit / (input.shards ?? 1) : undefined };
+      source = throttle(await createSource(it.source, it.id, deps.env), rate);
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
       const start = await startPosition(stateDb, source, input, hb?.cursor);
-      await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
+      // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
+      if (!sharded) await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
       runRow = true;
-      if (input.mode === 'resume') await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
+      if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
       const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
       const sink = new PostgresSink(stateDb, it.sink);
       // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
       const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
       await sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage });
-      const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor) : undefined;
+      const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor, start.until ?? undefined) : undefined;
       const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
       const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
       log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
@@ -75,8 +82,11 @@ export function makeRunIntegration(deps: ActivityDeps) {
 
       let cursor: Cursor = start.cursor;
       let stoppedBy: RunResult['stoppedBy'];
-      const onIdle = () => ctx.heartbeat(meter.snapshot(cursor));
-      const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle };
+      const onIdle = () => ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: readOpts.limit });
+      const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle, ...(start.until !== null ? { until: start.until } : {}) };
+      const tuner = new Tuner(stateDb, input.runKey, readOpts, rate, input.shards ?? 1);
+      tuner.apply(input.tuning);
+      await tuner.poll();
       // COPY text straight through when the source can produce it and nothing transforms records;
       // otherwise rows are mapped, validated (rejects go to dead letters) and encoded.
       const pages: AsyncIterable<EncodedPage> = source.copyPages && !pipeline ? source.copyPages(cursor, readOpts) : asCopyPages(source.pages(cursor, readOpts), pipeline);
@@ -90,8 +100,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
         });
         cursor = page.cursor;
         meter.add(page.count);
-        ctx.heartbeat(meter.snapshot(cursor));
-        await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal });
+        await tuner.poll();
+        ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: tuner.batchSize });
+        await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
         if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, rowsOfThisRun());
         if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
           stoppedBy = 'time-budget';
@@ -101,9 +112,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const done = stoppedBy === undefined;
       if (done) {
         await state.finishCheckpoint(stateDb, it.id, start.slot, input.runKey);
-        if (input.mode !== 'sync' && cursor !== null) await state.seedSyncCheckpoint(stateDb, it.id, cursor);
+        if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(stateDb, it.id, cursor);
       }
-      await state.finishRun(stateDb, input.runKey, done ? 'completed' : 'partial');
+      if (!sharded) await state.finishRun(stateDb, input.runKey, done ? 'completed' : 'partial');
       log.info('run finished', { integration: it.id, rows: rowsOfThisRun(), done, stoppedBy });
       return { cursor, rows: rowsOfThisRun(), done, ...(stoppedBy ? { stoppedBy } : {}) };
     } catch (err) {
@@ -115,29 +126,12 @@ export function makeRunIntegration(deps: ActivityDeps) {
       }
       throw failure;
     } finally {
-      if (locked && stateDb) await state.unlockIntegration(stateDb, input.integration).catch(() => undefined);
+      await lock?.release().catch(() => undefined);
       await source?.close();
+      releaseSourceSlot?.();
       await closeQuietly(stateDb);
     }
   };
-}
-
-/**
- * Sync runs give way quickly (the next scheduled run will catch up); backfills and resumes wait,
- * heartbeating, because the holder may be a hung previous attempt whose connection is about to die.
- */
-async function acquireLock(ctx: Context, db: pg.Client, input: RunInput, syncWaitMs: number): Promise<boolean> {
-  const deadline = Date.now() + syncWaitMs;
-  for (;;) {
-    if (await state.tryLockIntegration(db, input.integration)) return true;
-    if (await state.evictStaleAttempt(db, input.integration, input.runKey, ctx.info.attempt)) {
-      log.warn('took over from a hung earlier attempt of this run', { integration: input.integration });
-      continue;
-    }
-    if (input.mode === 'sync' && Date.now() >= deadline) return false;
-    ctx.heartbeat(ctx.info.heartbeatDetails);
-    await ctx.sleep(LOCK_POLL_MS);
-  }
 }
 
 /** Called only at a batch boundary, so the checkpoint already covers everything written. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Cursor } from '../cursor/cursor';
-import { claimCheckpoint, readCheckpoint } from '../db/state';
+import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot } from '../db/state';
 import { PermanentError } from '../errors';
 import type { Source, SourcePlan } from '../sources/source';
 import type { RunInput } from './types';
@@ -17,6 +17,8 @@ export interface StartPosition {
   runRowsBefore: number;
   /** rows already in the slot: for a resume, what the backfill it continues had done (progress counts them) */
   slotRowsBefore: number;
+  /** a shard's inclusive upper end, else null */
+  until: Cursor;
 }
 
 /**
@@ -25,9 +27,11 @@ export interface StartPosition {
  * - backfill: `from` (or the start) with a fresh high-water mark, unless this very run owns the slot
  *   already (a retried attempt), which continues from the slot's cursor and keeps its high-water mark;
  * - resume: the existing 'backfill' slot, its cursor and high-water mark, taken over by this run.
+ * - shard: the slot planBackfill made (or a resume took over) for this run, its cursor, range and high-water mark.
  * In every case the newer heartbeat cursor of a previous attempt wins over an older checkpoint.
  */
 export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
+  if (input.shard !== undefined) return shardPosition(state, source, input, heartbeatCursor);
   const slot = input.mode === 'sync' ? 'sync' : 'backfill';
   const cp = await readCheckpoint(state, input.integration, slot);
   const own = cp?.owner === input.runKey;
@@ -38,6 +42,8 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     cursor = await source.later(source.parseCursor(cp?.cursor ?? null), source.parseCursor(input.after ?? null));
   } else if (input.mode === 'backfill' && !own) {
     plan = await source.prepare({});
+    // A new unsharded backfill supersedes an earlier sharded one: `resume` must find this one.
+    await deleteBackfillSlots(state, input.integration, 'shards');
     cursor = source.parseCursor(input.from ?? null);
   } else {
     if (!cp) throw new NothingToResumeError(`no backfill of "${input.integration}" to resume: start one with \`tidemark backfill ${input.integration}\``);
@@ -53,5 +59,16 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   const reset = !own && input.mode !== 'resume';
   await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
   const kept = cp && (own || input.mode === 'resume') ? cp.rowsDone : 0;
-  return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept };
+  return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept, until: null };
+}
+
+async function shardPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
+  const slot = shardSlot(input.shard as number);
+  const cp = await readCheckpoint(state, input.integration, slot);
+  // planBackfill (or a resume) claimed every shard for this run; anything else means a newer run took over.
+  if (!cp || cp.owner !== input.runKey) throw new LostOwnershipError(input.integration, slot, input.runKey);
+  const plan = await source.prepare({ highWater: cp.highWater });
+  let cursor = source.parseCursor(cp.cursor);
+  if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
+  return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until: source.parseCursor(cp.untilCursor) };
 }

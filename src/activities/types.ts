@@ -12,6 +12,32 @@ export interface RunInput {
   after?: Cursor;
   /** Identity of the workflow run: owns the checkpoint slot and names the tidemark.runs row. */
   runKey: string;
+  /** Sharded backfill: the shard this activity reads (slot backfill/<shard>, planned by planBackfill). */
+  shard?: number;
+  /** How many shards share the run (each gets its part of the rate limit). */
+  shards?: number;
+  /** Initial live-tunable settings (`tidemark backfill --rate N`); a 'tune' signal changes them later. */
+  tuning?: { batchSize?: number; rowsPerSecond?: number };
+}
+
+/** planBackfill: what a sharded (or resumed) backfill runs. */
+export interface BackfillPlan {
+  /** false: no shard slots; run the unsharded path (`mode` resume or backfill). */
+  sharded: boolean;
+  /** Shards still to run (a resume skips finished ones). */
+  todo: number[];
+  /** Shards in the plan. */
+  total: number;
+  /** Why fewer shards than asked for, when so. */
+  note?: string;
+}
+
+/** A shard's progress, for the workflow's `shards` query. */
+export interface ShardView {
+  index: number;
+  status: 'pending' | 'running' | 'done' | 'failed';
+  rows?: number;
+  cursor?: Cursor;
 }
 
 export interface RunResult {
@@ -39,4 +65,6 @@ export interface Progress {
   etaSeconds?: number;
   attempt: number;
   updatedAt: string;
+  /** Current page size (changes when the run is retuned). */
+  batchSize?: number;
 }

@@ -12,6 +12,18 @@ function parseJson(value: string): unknown {
   }
 }
 
+export function parseRate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of rows per second');
+  return n;
+}
+
+export function parseBatchSize(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be a whole number from 1 to 100000');
+  return n;
+}
+
 function parseShards(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64');
@@ -65,10 +77,18 @@ export function registerRunCommands(program: Command): void {
     .command('backfill <id>')
     .description('a full re-read from the start (or after --from), resumable and idempotent')
     .option('--from <cursor-json>', 'start after this cursor (JSON)', parseJson)
-    .option('--shards <n>', 'split the key range into N parallel parts', parseShards)
+    .option('--shards <n>', 'split the key range into N ranges read in parallel (by any workers on the task queue)', parseShards)
+    .option('--rate <rows-per-second>', 'limit the whole run to this many rows per second (change it later with `tidemark tune`)', parseRate)
+    .option('--batch-size <n>', "page size for this run instead of the config's batchSize", parseBatchSize)
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
-    .action(async (id: string, opts: { from?: unknown; shards?: number; wait?: boolean }, cmd: Command) => {
-      const input = { integration: id, ...(opts.from !== undefined ? { from: opts.from } : {}), ...(opts.shards ? { shards: opts.shards } : {}) };
+    .action(async (id: string, opts: { from?: unknown; shards?: number; rate?: number; batchSize?: number; wait?: boolean }, cmd: Command) => {
+      const input = {
+        integration: id,
+        ...(opts.from !== undefined ? { from: opts.from } : {}),
+        ...(opts.shards ? { shards: opts.shards } : {}),
+        ...(opts.rate ? { rate: opts.rate } : {}),
+        ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+      };
       await startAndMaybeWait(cmd, 'backfill', input, !!opts.wait);
     });
 

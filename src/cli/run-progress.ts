@@ -1,6 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import type { Progress } from '../activities/types';
+import type { Progress, ShardView } from '../activities/types';
 
 export interface RunView {
   workflowId: string;
@@ -9,6 +9,8 @@ export interface RunView {
   attempt?: number;
   lastFailure?: string;
   progress?: Progress;
+  /** Sharded backfill: shards running / done / in the plan. */
+  shards?: { running: number; done: number; total: number };
 }
 
 /** The workflow's state and its activity's latest heartbeat details (what the Temporal UI shows as pending). */
@@ -20,16 +22,51 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
     throw err;
   }
-  const pending = d.raw.pendingActivities?.[0];
-  const payloads = pending?.heartbeatDetails?.payloads;
-  const progress = payloads?.length ? await decodeFromPayloadsAtIndex<Progress>(client.options.loadedDataConverter, 0, payloads) : undefined;
+  const pending = d.raw.pendingActivities ?? [];
+  const progresses: Progress[] = [];
+  for (const p of pending) {
+    const payloads = p.heartbeatDetails?.payloads;
+    const decoded = payloads?.length ? await decodeFromPayloadsAtIndex<Progress>(client.options.loadedDataConverter, 0, payloads) : undefined;
+    if (decoded) progresses.push(decoded);
+  }
+  const sharded = progresses.some((p) => p.slot?.startsWith('backfill/'));
+  const views = sharded && d.status.name === 'RUNNING' ? await shardViews(handle) : undefined;
+  const failing = pending.find((p) => p.lastFailure?.message);
   return {
     workflowId: d.workflowId,
     type: d.type,
     status: d.status.name,
-    attempt: pending?.attempt ?? undefined,
-    lastFailure: pending?.lastFailure?.message ?? undefined,
-    progress: progress ?? undefined,
+    attempt: (failing ?? pending[0])?.attempt ?? undefined,
+    lastFailure: failing?.lastFailure?.message ?? undefined,
+    progress: sharded ? combineShards(progresses, views) : progresses[0],
+    ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
+  };
+}
+
+/** The workflow's `shards` query, bounded: a workflow whose worker is down must not hang `status`. */
+async function shardViews(handle: WorkflowHandle): Promise<ShardView[] | undefined> {
+  const timeout = new Promise<undefined>((r) => setTimeout(() => r(undefined), 2_000).unref());
+  return Promise.race([handle.query<ShardView[]>('shards').catch(() => undefined), timeout]);
+}
+
+/** One view of a sharded backfill: running shards' heartbeats plus the rows of finished shards. */
+export function combineShards(running: Progress[], views: ShardView[] | undefined): Progress | undefined {
+  const first = running[0];
+  if (!first) return undefined;
+  const doneRows = (views ?? []).filter((v) => v.status === 'done').reduce((n, v) => n + (v.rows ?? 0), 0);
+  const sum = (f: (p: Progress) => number | undefined) => running.reduce<number | undefined>((n, p) => (n === undefined || f(p) === undefined ? undefined : n + (f(p) as number)), 0);
+  const rate = running.reduce((n, p) => n + p.rate, 0);
+  const remaining = sum((p) => p.remaining);
+  const total = sum((p) => p.total);
+  return {
+    ...first,
+    slot: 'backfill/*',
+    rows: doneRows + running.reduce((n, p) => n + p.rows, 0),
+    pages: running.reduce((n, p) => n + p.pages, 0),
+    rate,
+    cursor: running.map((p) => p.cursor),
+    ...(total !== undefined ? { total: total + doneRows } : {}),
+    ...(remaining !== undefined ? { remaining, etaSeconds: rate > 0 ? Math.round(remaining / rate) : undefined } : {}),
   };
 }
 

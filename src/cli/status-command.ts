@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { connectClient, runningWorkflowsOf, workflowIdFor } from '../client';
 import { closeQuietly, connect } from '../db/connect';
-import { listRuns, readCheckpoint } from '../db/state';
+import { listRuns, listShardSlots, readCheckpoint } from '../db/state';
 import { loadIntegration, stateUrl } from './context';
 import { ProgressBar } from './progress-bar';
 import { describeRun, progressLine } from './run-progress';
@@ -29,6 +29,7 @@ export function registerStatus(program: Command): void {
             continue;
           }
           console.log(`${id}: ${view.type} ${view.workflowId} ${view.status}`);
+          if (view.shards) console.log(`  shards     ${view.shards.done} done, ${view.shards.running} running, ${view.shards.total} in all`);
           if (view.progress) console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.lastFailure) console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
           watched ??= { handle, running: view.status === 'RUNNING' };
@@ -37,6 +38,10 @@ export function registerStatus(program: Command): void {
           for (const slot of ['backfill', 'sync']) {
             const cp = await readCheckpoint(db, id, slot).catch(() => undefined);
             if (cp) console.log(`  ${slot.padEnd(10)} ${cp.status}, ${cp.rowsDone} rows, cursor ${JSON.stringify(cp.cursor)}, updated ${cp.updatedAt}`);
+          }
+          for (const shard of await listShardSlots(db, id).catch(() => [])) {
+            const slot = `backfill/${shard.index}`;
+            console.log(`  ${slot.padEnd(10)} ${shard.status}, ${shard.rowsDone} rows, cursor ${JSON.stringify(shard.cursor)}, ends at ${JSON.stringify(shard.until)}`);
           }
           const [last] = await listRuns(db, id, 1).catch(() => []);
           if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);

@@ -1,5 +1,5 @@
 import { Runtime } from '@temporalio/worker';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { temporalSettings } from '../config/temporal-env';
 import { createWorker } from '../worker';
 import { loadCliConfig } from './context';
@@ -8,7 +8,11 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('run a worker on the task queue until SIGINT/SIGTERM (graceful: the running batch commits)')
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option('--max-activities <n>', 'runs or shards this worker executes at once (env TIDEMARK_MAX_ACTIVITIES; default 8)', positiveInt)
+    .option('--max-source-connections <n>', 'source connections this worker opens at once; more runs wait (env TIDEMARK_MAX_SOURCE_CONNECTIONS; default unlimited)', positiveInt)
+    .action(async (opts: { maxActivities?: number; maxSourceConnections?: number }, cmd: Command) => {
+      const maxActivities = opts.maxActivities ?? envInt('TIDEMARK_MAX_ACTIVITIES');
+      const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
       const config = loadCliConfig(cmd);
       const s = temporalSettings();
       // Prometheus metrics of the worker runtime (task latencies, slots, polls), when asked for.
@@ -17,10 +21,27 @@ export function registerWorker(program: Command): void {
         Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } });
         console.log(`tidemark worker: Prometheus metrics on http://${metrics}/metrics`);
       }
-      const worker = await createWorker({ config: () => config });
-      console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace})`);
+      const worker = await createWorker({ config: () => config, maxActivities, maxSourceConnections });
+      const limits = `at most ${maxActivities ?? 8} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
+      console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace}; ${limits})`);
       // The Temporal runtime turns SIGINT/SIGTERM into worker.shutdown(): activities stop at a batch boundary.
       await worker.run();
       console.log('tidemark worker: stopped');
     });
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000');
+  return n;
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  try {
+    return positiveInt(v);
+  } catch {
+    throw new Error(`${name}=${v}: must be a whole number from 1 to 1000`);
+  }
 }

@@ -9,6 +9,10 @@ import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifier
  *   ORDER BY "updated_at", "id"
  *   LIMIT $4
  *
+ * A shard of a sharded backfill also has an inclusive upper end (its neighbour starts strictly after it):
+ *
+ *   AND ("updated_at", "id") <= ($5::timestamp with time zone, $6::bigint)   -- the shard's last key (closed)
+ *
  * A row comparison, not `a > $1 OR (a = $1 AND b > $2)`, so a btree index on (updated_at, id) serves
  * it directly. Rows with equal updated_at are ordered by id, which is unique: none missed, none repeated.
  * The first page omits the cursor predicate; the upper bound is present only when the run has one.
@@ -26,6 +30,10 @@ export interface KeysetQueryInput {
   after: readonly string[] | null;
   /** Exclusive upper bound on the first cursor column (text), or null for none. */
   upper: string | null;
+  /** Inclusive upper bound on the whole cursor (a shard's last key), or null/undefined for none. */
+  until?: readonly string[] | null;
+  /** Read a TABLESAMPLE SYSTEM of this percentage of the table's pages (shard planning). */
+  sample?: number;
   limit: number;
   /**
    * Inline values as typed literals instead of $n parameters: COPY (SELECT …) TO STDOUT takes no
@@ -56,8 +64,14 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
   }
   const first = q.cursor[0] as KeysetColumn;
   if (q.upper !== null) where.push(`${quoteIdent(first.name)} < ${param(q.upper, first.type)}`);
+  if (q.until) {
+    if (q.until.length !== q.cursor.length) throw new Error(`upper cursor has ${q.until.length} values for ${q.cursor.length} columns`);
+    const params = q.cursor.map((c, i) => param(q.until![i] as string, c.type));
+    where.push(q.cursor.length === 1 ? `${cols[0]} <= ${params[0]}` : `(${cols.join(', ')}) <= (${params.join(', ')})`);
+  }
   const text =
     `SELECT ${q.select.map(quoteIdent).join(', ')} FROM ${quoteTable(q.table)}` +
+    (q.sample !== undefined ? ` TABLESAMPLE SYSTEM (${Number(q.sample).toFixed(6)})` : '') +
     (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
     ` ORDER BY ${cols.join(', ')} LIMIT ${param(q.limit)}`;
   return { text, values };

@@ -63,11 +63,12 @@ export function asSource(kind: string, s: Source | SimpleSource): Source {
     async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
       let cursor = after;
       for (;;) {
-        const { records, cursor: next } = await s.read(cursor, opts.limit, { signal: opts.signal });
+        const limit = opts.limit; // read once: a live retune must not make a full page look like the last one
+        const { records, cursor: next } = await s.read(cursor, limit, { signal: opts.signal });
         if (!records.length) return;
         cursor = next;
         yield { rows: records.map((r) => columns.map((c) => toPgText(r[c.name]))), cursor };
-        if (records.length < opts.limit) return;
+        if (records.length < limit) return;
       }
     },
     close: async () => s.close?.(),

@@ -50,6 +50,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Called every few seconds while a source or combinator waits on purpose (throttle), so the caller can heartbeat. */
   onIdle?: () => void;
+  /** Inclusive upper end of the read (a shard's last key): rows after it belong to the next shard. */
+  until?: Cursor;
 }
 
 export interface Source {
@@ -63,7 +65,13 @@ export interface Source {
   pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page>;
   /** Optional fast path: the same pages as `pages`, as COPY text. Used when no per-record transform applies. */
   copyPages?(after: Cursor, opts: ReadOptions): AsyncIterable<CopyPage>;
-  /** Rows left after `after`, when the source can tell cheaply (bounded). */
-  estimateRemaining?(after: Cursor): Promise<number | undefined>;
+  /** Rows left after `after` (up to `until`, inclusive, when given), when the source can tell cheaply (bounded). */
+  estimateRemaining?(after: Cursor, until?: Cursor): Promise<number | undefined>;
+  /**
+   * Optional, for sharded backfills: up to `parts - 1` cursors, ascending, that cut the rows after `after`
+   * (within the prepared plan) into parts of similar size, from statistics or a sample, never a full scan.
+   * Part k reads (boundary[k-1], boundary[k]]; fewer boundaries come back when there are too few rows.
+   */
+  split?(after: Cursor, parts: number): Promise<Cursor[]>;
   close(): Promise<void>;
 }

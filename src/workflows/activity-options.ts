@@ -18,6 +18,7 @@ export const NON_RETRYABLE = [
   'MappingError',
   'SourceModuleError',
   'EncryptionKeyError',
+  'ShardingNotSupportedError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {
@@ -32,5 +33,13 @@ export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {
       ...(kind === 'sync' ? { maximumAttempts: 20 } : {}),
       nonRetryableErrorTypes: NON_RETRYABLE,
     },
+  };
+}
+
+/** Planning, finishing and tuning a backfill: short state-database work, retried on connection errors. */
+export function shortActivityOptions(): ActivityOptions {
+  return {
+    startToCloseTimeout: '5 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
   };
 }

@@ -1,25 +1,76 @@
-import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
-import type { RunResult } from '../activities/types';
-import { runActivityOptions } from './activity-options';
-import { parseBackfillInput } from './validate-input';
+import type { RunInput, RunResult, ShardView } from '../activities/types';
+import { runActivityOptions, shortActivityOptions } from './activity-options';
+import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
 const { runIntegration } = proxyActivities<Activities>(runActivityOptions('backfill'));
+const { planBackfill, finishBackfill, applyTuning } = proxyActivities<Activities>(shortActivityOptions());
+
+/** `tidemark tune <id> --batch-size N --rate N`: retune a running backfill without restarting it. */
+export const tuneSignal = defineSignal<[TuneInput]>('tune');
+/** Each shard's state (rows and cursor of finished shards); running shards' progress is in their heartbeats. */
+export const shardsQuery = defineQuery<ShardView[]>('shards');
 
 /**
  * A full re-read from the start (or after `from`), bounded by the high-water mark taken when it
- * starts; `resume: true` continues the last backfill from its checkpoint instead.
+ * starts; `resume: true` continues the last backfill from its checkpoint instead. With `shards: N`
+ * the key range is cut into N ranges read by N concurrent activities (any worker may run any of them),
+ * each with its own checkpoint: history stays O(shards), not O(rows).
  */
 export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   const parsed = parseBackfillInput(input);
-  if (parsed.shards !== undefined && parsed.shards > 1) {
-    throw ApplicationFailure.nonRetryable('shards > 1 is not supported by this version of tidemark yet: run with shards 1 (the default)', 'InvalidWorkflowInput');
-  }
   const info = workflowInfo();
-  return await runIntegration({
-    integration: parsed.integration,
-    mode: parsed.resume ? 'resume' : 'backfill',
-    ...(parsed.from !== undefined ? { from: parsed.from } : {}),
-    runKey: `${info.workflowId}/${info.runId}`,
+  const runKey = `${info.workflowId}/${info.runId}`;
+  let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
+  const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
+  let shards: ShardView[] = [];
+  setHandler(shardsQuery, () => shards);
+  setHandler(tuneSignal, async (raw: TuneInput) => {
+    const t = parseTuneInput(raw);
+    if (typeof t === 'string') {
+      log.warn(t);
+      return;
+    }
+    tuning = { ...tuning, ...t };
+    await applyTuning({ integration: parsed.integration, runKey, ...tuning });
+  });
+
+  let result: RunResult;
+  const plan = parsed.resume || (parsed.shards ?? 1) > 1 ? await planBackfill({ integration: parsed.integration, runKey, shards: parsed.shards ?? 1, resume: !!parsed.resume, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }) : undefined;
+  if (!plan?.sharded) {
+    result = await runIntegration({ ...base, ...(parsed.from !== undefined ? { from: parsed.from } : {}) });
+  } else {
+    if (plan.note) log.warn(plan.note);
+    shards = Array.from({ length: plan.total }, (_, index) => ({ index, status: plan.todo.includes(index) ? 'pending' : 'done' }));
+    await runShards(plan.todo, (index) => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length }), shards);
+    result = await finishBackfill({ integration: parsed.integration, runKey });
+  }
+  await condition(allHandlersFinished);
+  return result;
+}
+
+/** All shards at once; the first failure cancels the others (each stops at a batch boundary) and fails the run. */
+async function runShards(todo: number[], run: (index: number) => Promise<RunResult>, views: ShardView[]): Promise<void> {
+  const scope = new CancellationScope();
+  await scope.run(async () => {
+    const all = todo.map(async (index) => {
+      const view = views[index] as ShardView;
+      view.status = 'running';
+      try {
+        const r = await run(index);
+        Object.assign(view, { status: r.done ? 'done' : 'pending', rows: r.rows, cursor: r.cursor });
+      } catch (err) {
+        view.status = 'failed';
+        throw err;
+      }
+    });
+    try {
+      await Promise.all(all);
+    } catch (err) {
+      scope.cancel();
+      await Promise.allSettled(all);
+      throw err;
+    }
   });
 }

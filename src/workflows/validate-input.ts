@@ -15,6 +15,16 @@ export interface BackfillInput {
   shards?: number;
   /** Continue the integration's last backfill from its checkpoint instead of starting afresh. */
   resume?: boolean;
+  /** Rows per second for the whole run (all shards together), from the start; a 'tune' signal changes it. */
+  rate?: number;
+  /** Page size for this run instead of the config's batchSize; a 'tune' signal changes it. */
+  batchSize?: number;
+}
+
+/** The 'tune' signal: change a running backfill's page size and/or rate without restarting it. */
+export interface TuneInput {
+  batchSize?: number;
+  rowsPerSecond?: number;
 }
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -40,7 +50,7 @@ export function parseSyncInput(raw: unknown): SyncInput {
 }
 
 export function parseBackfillInput(raw: unknown): BackfillInput {
-  const obj = asObject(raw, ['integration', 'from', 'shards', 'resume'], '{"integration": "orders", "from"?: <cursor>, "shards"?: N}');
+  const obj = asObject(raw, ['integration', 'from', 'shards', 'resume', 'rate', 'batchSize'], '{"integration": "orders", "from"?: <cursor>, "shards"?: N, "rate"?: rows/s}');
   const out: BackfillInput = { integration: obj.integration as string };
   if (obj.from !== undefined) out.from = obj.from as Cursor;
   if (obj.shards !== undefined) {
@@ -51,5 +61,40 @@ export function parseBackfillInput(raw: unknown): BackfillInput {
     if (typeof obj.resume !== 'boolean') invalid(`resume: must be true or false, got ${JSON.stringify(obj.resume)}`);
     out.resume = obj.resume;
   }
+  const rate = checkRate(obj.rate, 'rate');
+  if (rate !== undefined) out.rate = rate;
+  const batch = checkBatchSize(obj.batchSize);
+  if (batch !== undefined) out.batchSize = batch;
   return out;
+}
+
+function checkRate(v: unknown, field: string, fail: (m: string) => never = invalid): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) fail(`${field}: must be a positive number of rows per second, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function checkBatchSize(v: unknown, fail: (m: string) => never = invalid): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 100_000) fail(`batchSize: must be a whole number from 1 to 100000, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A signal cannot fail the workflow: a bad one is reported (returned as an error message) and ignored. */
+export function parseTuneInput(raw: unknown): TuneInput | string {
+  const fail = (m: string): never => {
+    throw new Error(m);
+  };
+  try {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`expected {"batchSize"?: N, "rowsPerSecond"?: N}, got ${JSON.stringify(raw) ?? 'nothing'}`);
+    const obj = raw as Record<string, unknown>;
+    const unknown = Object.keys(obj).filter((k) => k !== 'batchSize' && k !== 'rowsPerSecond');
+    if (unknown.length) fail(`unknown field(s) ${unknown.join(', ')}; allowed: batchSize, rowsPerSecond`);
+    const batchSize = checkBatchSize(obj.batchSize, fail);
+    const rowsPerSecond = checkRate(obj.rowsPerSecond, 'rowsPerSecond', fail);
+    if (batchSize === undefined && rowsPerSecond === undefined) fail('give batchSize and/or rowsPerSecond');
+    return { ...(batchSize !== undefined ? { batchSize } : {}), ...(rowsPerSecond !== undefined ? { rowsPerSecond } : {}) };
+  } catch (err) {
+    return `invalid tune signal: ${(err as Error).message}`;
+  }
 }

@@ -1,4 +1,8 @@
 import m001 from './001-state';
+import m002 from './002-shards-and-tuning';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
-export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [{ id: 1, name: '001-state', sql: m001 }];
+export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
+  { id: 1, name: '001-state', sql: m001 },
+  { id: 2, name: '002-shards-and-tuning', sql: m002 },
+];

@@ -10,3 +10,5 @@ export * from './read-checkpoint';
 export * from './record-batch';
 export * from './save-checkpoint';
 export * from './start-run';
+export * from './shard-slots';
+export * from './tuning';

@@ -14,16 +14,26 @@ export function lockTag(runKey: string, attempt: number): string {
   return `tm:${createHash('sha1').update(runKey).digest('hex').slice(0, 16)}:${attempt}`;
 }
 
-export async function tryLockIntegration(client: pg.Client, integration: string): Promise<boolean> {
-  const r = await client.query<{ ok: string }>(`SELECT pg_try_advisory_lock(${KEY})::text AS ok`, [integration]);
+/**
+ * `shared`: the shards of one sharded backfill hold the integration lock together (each also holds its
+ * own slot's lock, see slotLockName), while a sync or an unsharded run needs it alone.
+ */
+export async function tryLockIntegration(client: pg.Client, integration: string, shared = false): Promise<boolean> {
+  const fn = shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
+  const r = await client.query<{ ok: string }>(`SELECT ${fn}(${KEY})::text AS ok`, [integration]);
   return r.rows[0]?.ok === 'true';
 }
 
-export async function unlockIntegration(client: pg.Client, integration: string): Promise<void> {
-  await client.query(`SELECT pg_advisory_unlock(${KEY})`, [integration]);
+export async function unlockIntegration(client: pg.Client, integration: string, shared = false): Promise<void> {
+  await client.query(`SELECT ${shared ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock'}(${KEY})`, [integration]);
 }
 
-/** Terminates the holder of the lock when it is an earlier attempt of the same run; true if it did. */
+/** Lock name of one checkpoint slot (integration ids cannot contain "/", so it never clashes with one). */
+export function slotLockName(integration: string, slot: string): string {
+  return `${integration}/${slot}`;
+}
+
+/** Terminates the holder of the lock (an integration or a slot) when it is an earlier attempt of the same run; true if it did. */
 export async function evictStaleAttempt(client: pg.Client, integration: string, runKey: string, attempt: number): Promise<boolean> {
   const r = await client.query<{ pid: string; application_name: string }>(
     `SELECT a.pid::text, a.application_name

@@ -26,3 +26,13 @@ export async function listRuns(client: pg.Client, integration: string, limit = 2
   );
   return r.rows;
 }
+
+export async function readRun(client: pg.Client, runId: string): Promise<RunRow | undefined> {
+  const r = await client.query<RunRow>(
+    `SELECT run_id, kind, status, started_at::text, finished_at::text, attempts::text, rows_read::text, rows_committed::text,
+            rows_written::text, rows_rejected::text, pages::text, start_cursor::text, end_cursor::text, error
+       FROM tidemark.runs WHERE run_id = $1::text`,
+    [runId],
+  );
+  return r.rows[0];
+}

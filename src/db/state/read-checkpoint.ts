@@ -7,13 +7,15 @@ export interface CheckpointRow {
   owner: string | null;
   highWater: string | null;
   startCursor: Cursor;
+  /** A shard's inclusive upper end; null for unsharded slots. */
+  untilCursor: Cursor;
   status: 'running' | 'done';
   updatedAt: string;
 }
 
 export async function readCheckpoint(client: pg.Client, integration: string, slot: string): Promise<CheckpointRow | undefined> {
   const r = await client.query<Record<string, string | null>>(
-    `SELECT cursor::text, rows_done::text, owner, high_water, start_cursor::text, status, updated_at::text
+    `SELECT cursor::text, rows_done::text, owner, high_water, start_cursor::text, until_cursor::text, status, updated_at::text
        FROM tidemark.checkpoints WHERE integration = $1::text AND slot = $2::text`,
     [integration, slot],
   );
@@ -25,6 +27,7 @@ export async function readCheckpoint(client: pg.Client, integration: string, slo
     owner: row.owner ?? null,
     highWater: row.high_water ?? null,
     startCursor: row.start_cursor ? (JSON.parse(row.start_cursor) as Cursor) : null,
+    untilCursor: row.until_cursor ? (JSON.parse(row.until_cursor) as Cursor) : null,
     status: row.status as 'running' | 'done',
     updatedAt: row.updated_at as string,
   };

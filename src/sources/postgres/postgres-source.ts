@@ -23,6 +23,8 @@ export class SourceSetupError extends PermanentError {
 
 /** Tables up to this many rows (pg_class.reltuples) get an exact remaining count. */
 const EXACT_COUNT_BELOW = 200_000;
+/** Rows sampled to cut a key range into shards: enough for ~1% evenness with 64 shards. */
+const SPLIT_SAMPLE_ROWS = 20_000;
 
 const TIME_TYPES: Record<string, string> = {
   'timestamp with time zone': 'now()',
@@ -117,30 +119,34 @@ export class PostgresSource implements Source {
 
   async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
     let cursor = this.parseCursor(after);
+    const until = this.parseCursor(opts.until ?? null);
     for (;;) {
-      const q = this.pageQuery(cursor, opts.limit);
+      const limit = opts.limit; // read once: a live retune must not make a full page look like the last one
+      const q = this.pageQuery(cursor, limit, until);
       const res = await this.client.query<(string | null)[]>({ name: statementName(q), text: q.text, values: q.values, rowMode: 'array' });
       const rows = res.rows;
       const last = rows[rows.length - 1];
       if (!last) return;
       cursor = this.cursorIndex.map((i) => last[i] as string);
       yield { rows, cursor };
-      if (rows.length < opts.limit) return;
+      if (rows.length < limit) return;
     }
   }
 
   /** The same pages as COPY text: PostgreSQL formats the rows, JavaScript only finds the last one. */
   async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
     let cursor = this.parseCursor(after);
+    const until = this.parseCursor(opts.until ?? null);
     for (;;) {
-      const q = keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after: cursor, upper: this.highWater, limit: opts.limit, inline: true });
+      const limit = opts.limit;
+      const q = keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after: cursor, upper: this.highWater, until, limit, inline: true });
       const data = await copyOut(this.client, `COPY (${q.text}) TO STDOUT`);
       const count = countCopyLines(data);
       if (count === 0) return;
       const last = lastCopyLine(data);
       cursor = this.cursorIndex.map((i) => decodeCopyValue(last[i] ?? '') as string);
       yield { data, count, cursor };
-      if (count < opts.limit) return;
+      if (count < limit) return;
     }
   }
 
@@ -148,12 +154,11 @@ export class PostgresSource implements Source {
    * Rows left after `after`: an exact count on small tables, the planner's estimate for the keyset range
    * on large ones (a count of millions of rows would cost a scan before the first page is read).
    */
-  async estimateRemaining(after: Cursor): Promise<number> {
-    const q = this.pageQuery(this.parseCursor(after), 0);
+  async estimateRemaining(after: Cursor, until?: Cursor): Promise<number> {
+    const q = this.pageQuery(this.parseCursor(after), 0, this.parseCursor(until ?? null));
     const where = q.text.slice(q.text.indexOf(' FROM '), q.text.indexOf(' ORDER BY '));
     const values = q.values.slice(0, -1);
-    const size = await this.client.query<{ n: string }>('SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = to_regclass($1::text)', [quoteTable(this.table)]);
-    if (Number(size.rows[0]?.n ?? 0) > EXACT_COUNT_BELOW) {
+    if ((await this.tableSize()) > EXACT_COUNT_BELOW) {
       const plan = await this.client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${where}`, values);
       const parsed = JSON.parse(String(plan.rows[0]?.['QUERY PLAN'] ?? '[]')) as Array<{ Plan?: { 'Plan Rows'?: number } }>;
       return Math.round(parsed[0]?.Plan?.['Plan Rows'] ?? 0);
@@ -162,8 +167,36 @@ export class PostgresSource implements Source {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  private pageQuery(after: KeysetCursor, limit: number): SqlQuery {
-    return keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after, upper: this.highWater, limit });
+  /**
+   * Shard boundaries: the keyset of a sample of the rows after `after` (TABLESAMPLE SYSTEM reads about
+   * SPLIT_SAMPLE_ROWS rows' worth of pages, not the table), sorted, cut at equal counts. Sampled rows are
+   * real rows, so each boundary is a valid cursor; a shard ends at one (inclusive), the next starts after it.
+   */
+  async split(after: Cursor, parts: number): Promise<KeysetCursor[]> {
+    if (parts < 2) return [];
+    const pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(await this.tableSize(), 1));
+    const q = keysetPageQuery({ table: this.table, select: this.cfg.cursor, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, limit: SPLIT_SAMPLE_ROWS * 4, sample: pct < 100 ? pct : undefined });
+    let sample = (await this.client.query<string[]>({ text: q.text, values: q.values, rowMode: 'array' })).rows;
+    if (sample.length < parts * 10 && pct < 100) {
+      // Too few sampled pages (a small or very uneven table): read the keys of the range instead.
+      const all = keysetPageQuery({ table: this.table, select: this.cfg.cursor, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, limit: SPLIT_SAMPLE_ROWS * 4 });
+      sample = (await this.client.query<string[]>({ text: all.text, values: all.values, rowMode: 'array' })).rows;
+    }
+    const out: KeysetCursor[] = [];
+    for (let k = 1; k < parts; k++) {
+      const row = sample[Math.floor((k * sample.length) / parts) - 1];
+      if (row && (out.length === 0 || out[out.length - 1]!.join('\u0000') !== row.join('\u0000'))) out.push(row);
+    }
+    return out;
+  }
+
+  private async tableSize(): Promise<number> {
+    const size = await this.client.query<{ n: string }>('SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = to_regclass($1::text)', [quoteTable(this.table)]);
+    return Number(size.rows[0]?.n ?? 0);
+  }
+
+  private pageQuery(after: KeysetCursor, limit: number, until: KeysetCursor = null): SqlQuery {
+    return keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after, upper: this.highWater, until, limit });
   }
 
   async close(): Promise<void> {

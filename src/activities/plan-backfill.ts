@@ -1,0 +1,100 @@
+import { log } from '@temporalio/activity';
+import { getIntegration, resolveEnvRefs } from '../config';
+import type { Cursor } from '../cursor/cursor';
+import { closeQuietly, connect } from '../db/connect';
+import { migrate } from '../db/migrate';
+import * as state from '../db/state';
+import { PermanentError } from '../errors';
+import { createSource } from '../sources/create-source';
+import { toFailure } from './failures';
+import type { ActivityDeps } from './run-integration';
+import type { BackfillPlan, RunResult } from './types';
+
+export class ShardingNotSupportedError extends PermanentError {
+  override readonly name = 'ShardingNotSupportedError';
+}
+
+export interface PlanInput {
+  integration: string;
+  runKey: string;
+  /** New backfill: how many shards; ignored by a resume (it keeps the plan it continues). */
+  shards: number;
+  from?: Cursor;
+  resume: boolean;
+}
+
+/** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
+async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+  const it = getIntegration(deps.config(), integration);
+  const db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-plan' });
+  try {
+    await migrate(db);
+    return await fn(db);
+  } catch (err) {
+    throw toFailure(err);
+  } finally {
+    await closeQuietly(db);
+  }
+}
+
+/**
+ * Before a sharded backfill: cut the source's key range into ranges of similar size (the source's
+ * split(), from a sample, not a full scan) and make one checkpoint slot per range, owned by this run.
+ * For a resume: take over the slots of the last sharded backfill and list the unfinished ones (none
+ * there: the unsharded path resumes the 'backfill' slot).
+ */
+export function makePlanBackfill(deps: ActivityDeps) {
+  return async function planBackfill(input: PlanInput): Promise<BackfillPlan> {
+    return withStateDb(deps, input.integration, async (db) => {
+      const it = getIntegration(deps.config(), input.integration);
+      if (input.resume) {
+        const slots = await state.listShardSlots(db, it.id);
+        if (!slots.length) return { sharded: false, todo: [], total: 0 };
+        await state.takeOverShardSlots(db, it.id, input.runKey);
+        await state.startRun(db, input.runKey, it.id, 'resume', null);
+        await state.abandonBackfillRuns(db, it.id, input.runKey);
+        const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
+        log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
+        return { sharded: true, todo, total: slots.length };
+      }
+      const source = await createSource(it.source, it.id, deps.env);
+      try {
+        if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
+        const from = source.parseCursor(input.from ?? null);
+        const plan = await source.prepare({});
+        const bounds = await source.split(from, input.shards);
+        const ranges = [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null }));
+        await state.createShardSlots(db, it.id, input.runKey, plan.highWater, ranges);
+        await state.startRun(db, input.runKey, it.id, 'backfill', from);
+        const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
+        log.info('sharded backfill planned', { integration: it.id, shards: ranges.length, bounds, highWater: plan.highWater });
+        return { sharded: true, todo: ranges.map((_, i) => i), total: ranges.length, ...(note ? { note } : {}) };
+      } finally {
+        await source.close();
+      }
+    });
+  };
+}
+
+/** After every shard returned: done when all slots are; the sync checkpoint continues from the last shard's end. */
+export function makeFinishBackfill(deps: ActivityDeps) {
+  return async function finishBackfill(input: { integration: string; runKey: string }): Promise<RunResult> {
+    return withStateDb(deps, input.integration, async (db) => {
+      const slots = await state.listShardSlots(db, input.integration);
+      const done = slots.length > 0 && slots.every((s) => s.status === 'done');
+      const last = slots[slots.length - 1];
+      if (done && last && last.cursor !== null) await state.seedSyncCheckpoint(db, input.integration, last.cursor);
+      await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
+      const run = await state.readRun(db, input.runKey);
+      const rows = Number(run?.rows_committed ?? 0);
+      return { cursor: last?.cursor ?? null, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }) };
+    });
+  };
+}
+
+/** The 'tune' signal's effect: running activities of this run read it between batches. */
+export function makeApplyTuning(deps: ActivityDeps) {
+  return async function applyTuning(input: { integration: string; runKey: string; batchSize?: number; rowsPerSecond?: number }): Promise<void> {
+    await withStateDb(deps, input.integration, (db) => state.setTuning(db, input.runKey, input.integration, input));
+  };
+}

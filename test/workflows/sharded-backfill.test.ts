@@ -1,0 +1,170 @@
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/activities';
+import { startIntegrationRun } from '../../src/client';
+import { parseConfig } from '../../src/config';
+import { createTestDatabase, timeSkippingEnv, type TestDatabase } from '../setup/database';
+import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { sleep, testWorker, uniqueQueue } from '../helpers/temporal';
+
+let env: TestWorkflowEnvironment;
+let src: TestDatabase;
+let dst: TestDatabase;
+// 10 rows per updated_at: shard boundaries fall inside runs of equal timestamps.
+const ROWS = 20_000;
+const vars = () => ({ SRC_URL: src.url, DST_URL: dst.url });
+
+beforeAll(async () => {
+  [env, src, dst] = await Promise.all([timeSkippingEnv(), createTestDatabase('shard_src'), createTestDatabase('shard_dst')]);
+  await seedOrders(src.url, { rows: ROWS });
+  await sql(src.url, 'ANALYZE public.orders');
+});
+afterAll(async () => {
+  await env?.teardown();
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+beforeEach(async () => {
+  await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
+  // Undo the first test's source changes even when it failed half-way.
+  await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}`);
+  await sql(src.url, `UPDATE public.orders SET status = 'new', updated_at = '2024-01-01 00:00:00.000123+00'::timestamptz + ((id / 10) * interval '1 second') WHERE id IN (3, 9999)`);
+});
+
+interface SlotRow {
+  slot: string;
+  status: string;
+  rows_done: string;
+  cursor: string;
+  until_cursor: string | null;
+}
+const shardSlots = () =>
+  sql<SlotRow>(dst.url, `SELECT slot, status, rows_done::text, cursor::text, until_cursor::text FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%' ORDER BY slot`).catch(
+    () => [] as SlotRow[],
+  );
+
+async function until(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function scheduledActivities(workflowId: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
+}
+
+describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
+  it('4 shards of similar size cover the range exactly; history is O(shards); the next sync continues after it', async () => {
+    const taskQueue = uniqueQueue('shards');
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars());
+    await w.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 4 }, taskQueue);
+      const r = (await handle.result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+      expect(await scheduledActivities(handle.workflowId)).toEqual(['planBackfill', 'runIntegration', 'runIntegration', 'runIntegration', 'runIntegration', 'finishBackfill']);
+      const history = await handle.fetchHistory();
+      // Per activity: scheduled, started, completed and a workflow task: O(shards), whatever the row count.
+      expect(history.events!.length).toBeLessThanOrEqual(8 * (4 + 2));
+
+      const slots = await shardSlots();
+      expect(slots.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+      const sizes = slots.map((s) => Number(s.rows_done));
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(ROWS);
+      // From a sample, not exact: each shard within 40% of a quarter.
+      for (const n of sizes) expect(Math.abs(n - ROWS / 4)).toBeLessThan(ROWS * 0.1);
+      // Each shard ends exactly at its upper key; the next one starts right after it.
+      for (const s of slots.slice(0, 3)) expect(s.cursor).toBe(s.until_cursor);
+      console.log(`4 shards: ${sizes.join(' / ')} rows; history ${history.events!.length} events`);
+
+      await insertOrders(src.url, ROWS + 1, ROWS + 30, { start: '2025-06-01 00:00:00+00' });
+      await sql(src.url, `UPDATE public.orders SET status = 'paid', updated_at = '2025-01-01' WHERE id IN (3, 9999)`);
+      const s = (await env.client.workflow.execute('syncWorkflow', { taskQueue, workflowId: 'shards-sync', args: [{ integration: 'orders' }] })) as RunResult;
+      expect(s.rows).toBe(32);
+    });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    expect(await sql(dst.url, `SELECT kind, status, rows_committed::text AS n FROM tidemark.runs WHERE kind = 'backfill'`)).toEqual([{ kind: 'backfill', status: 'completed', n: String(ROWS) }]);
+  });
+
+  it('resume after termination runs only the unfinished shards, each from its own checkpoint', async () => {
+    const taskQueue = uniqueQueue('shard-resume');
+    // Shard 0 runs fast and finishes; the others crawl until the workflow is terminated.
+    const slowShards = { afterBatch: async ({ shard }: { shard?: number }) => (shard === 0 ? undefined : sleep(300)) };
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 250 }), vars(), slowShards);
+    let atTermination: SlotRow[] = [];
+    await w.runUntil(async () => {
+      const first = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 4 }, taskQueue);
+      await until(async () => {
+        const slots = await shardSlots();
+        return slots[0]?.status === 'done' && slots.slice(1).every((s) => Number(s.rows_done) >= 500);
+      }, 'shard 0 done, the others under way');
+      await first.terminate('operator stopped it');
+      await sleep(2_500); // the old activities learn of it at their next heartbeat and stop at a batch boundary
+      atTermination = await shardSlots();
+    });
+    const w2 = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 250 }), vars());
+    await w2.runUntil(async () => {
+      const resumed = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', resume: true }, taskQueue);
+      const r = (await resumed.result()) as RunResult;
+      expect(r.done).toBe(true);
+      expect(await scheduledActivities(resumed.workflowId)).toEqual(['planBackfill', 'runIntegration', 'runIntegration', 'runIntegration', 'finishBackfill']);
+    });
+    const after = await shardSlots();
+    expect(after.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    expect(after[0]!.rows_done).toBe(atTermination[0]!.rows_done); // finished shard untouched
+    expect(after.reduce((n, s) => n + Number(s.rows_done), 0)).toBe(ROWS);
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const runs = await sql<{ kind: string; status: string; rows_read: string }>(dst.url, 'SELECT kind, status, rows_read::text FROM tidemark.runs ORDER BY started_at');
+    expect(runs.map((r) => [r.kind, r.status])).toEqual([
+      ['backfill', 'failed'],
+      ['resume', 'completed'],
+    ]);
+    const read = runs.reduce((n, r) => n + Number(r.rows_read), 0);
+    expect(read - ROWS).toBeLessThanOrEqual(3 * 250); // at most the page in flight of each terminated shard
+  });
+
+  it('a tune signal changes the page size of a running backfill; a bad one is ignored, not fatal', async () => {
+    const taskQueue = uniqueQueue('tune');
+    const pageSizes: number[] = [];
+    let last = 0;
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 100 }), vars(), {
+      afterBatch: async ({ rows }) => {
+        pageSizes.push(rows - last);
+        last = rows;
+        await sleep(60);
+      },
+    });
+    await w.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders' }, taskQueue);
+      await until(async () => pageSizes.length >= 5, '5 pages');
+      await handle.signal('tune', { batchSize: 'huge' });
+      await handle.signal('tune', { batchSize: 2_000 });
+      const r = (await handle.result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+    });
+    expect(pageSizes.slice(0, 5)).toEqual([100, 100, 100, 100, 100]);
+    expect(pageSizes.filter((n) => n === 2_000).length).toBeGreaterThanOrEqual(5);
+    expect(pageSizes.filter((n) => n !== 100 && n !== 2_000).length).toBeLessThanOrEqual(1); // the last page
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    console.log(`tune: ${pageSizes.filter((n) => n === 100).length} pages of 100, then ${pageSizes.filter((n) => n === 2_000).length} of 2000`);
+  });
+
+  it('a source that cannot split fails a sharded backfill at once with a clear error', async () => {
+    const taskQueue = uniqueQueue('nosplit');
+    const cfg = parseConfig({
+      integrations: [
+        { id: 'counter', source: { kind: 'counter', module: join(__dirname, '..', 'fixtures', 'counter-source.js'), total: 10 }, sink: { url: '${DST_URL}', table: 'public.counted', key: ['id'], create: true } },
+      ],
+    });
+    const w = await testWorker(env, taskQueue, cfg, vars());
+    await w.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'counter', shards: 2 }, taskQueue);
+      const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String(err.cause?.cause?.message)).toMatch(/a counter source cannot split its key range; run the backfill without --shards/);
+    });
+  });
+});
