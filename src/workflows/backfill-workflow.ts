@@ -1,11 +1,13 @@
-import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { RunInput, RunResult, ShardView } from '../activities/types';
 import { runActivityOptions, shortActivityOptions } from './activity-options';
 import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
 const { runIntegration } = proxyActivities<Activities>(runActivityOptions('backfill'));
-const { planBackfill, finishBackfill, applyTuning } = proxyActivities<Activities>(shortActivityOptions());
+const { planBackfill, finishBackfill } = proxyActivities<Activities>(shortActivityOptions());
+// Local: a worker whose activity slots are all busy with shards still applies a tune at once.
+const { applyTuning } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute' });
 
 /** `tidemark tune <id> --batch-size N --rate N`: retune a running backfill without restarting it. */
 export const tuneSignal = defineSignal<[TuneInput]>('tune');
