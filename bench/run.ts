@@ -22,7 +22,7 @@ import { limitPath } from './paths/limit';
 import { naivePath } from './paths/naive';
 import { httpPath } from './paths/placeholders';
 import { prototypePaths } from './paths/prototypes';
-import { tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
+import { shardedPaths, tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
 import type { BenchContext, BenchPath, Measurement } from './paths/types';
 import {
   evaluateGoals,
@@ -44,7 +44,7 @@ import {
 const REPO = resolve(__dirname, '..');
 /** --scaling: the limit, tidemark as the brief runs it, and the compiled worker with a prebuilt bundle, plain and tuned (their memory). */
 const SCALING_PATHS: BenchPath[] = [limitPath, tidemarkPath, ...tidemarkWorkerVariants.filter((p) => p.id.startsWith('x-tidemark-dist-prebundled'))];
-const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, upsertNewPath, upsertChangedPath, upsertSamePath, mappingPath, httpPath];
+const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, mappingPath, httpPath];
 const PROTOTYPES: BenchPath[] = [...tidemarkWorkerVariants, ...prototypePaths];
 const ALL: BenchPath[] = [...CORE, ...PROTOTYPES];
 const ALIASES: Record<string, string[]> = {
@@ -53,6 +53,7 @@ const ALIASES: Record<string, string[]> = {
   'all-changed': ['upsert-changed'],
   'no-change': ['upsert-same'],
   upsert: ['upsert-new', 'upsert-changed', 'upsert-same'],
+  shards: ['tidemark', ...shardedPaths.map((p) => p.id)],
   core: CORE.map((p) => p.id),
   prototypes: PROTOTYPES.map((p) => p.id),
   all: ALL.map((p) => p.id),

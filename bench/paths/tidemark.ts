@@ -123,7 +123,7 @@ async function startWorker(ctx: BenchContext, configFile: string, form: WorkerFo
  * The whole product: backfillWorkflow through the Temporal dev server, its worker in a separate process
  * (so its memory is its own). Timed from workflow start to result; worker start-up is not timed.
  */
-export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerForm = 'bin'): Promise<Measurement> {
+export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerForm = 'bin', shards = 1): Promise<Measurement> {
   const t = ctx.temporal;
   if (!t) throw new Error('the tidemark path needs the Temporal dev server');
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
@@ -142,7 +142,7 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
     worker.resetMemory();
     const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-${Date.now()}`;
     const t0 = performance.now();
-    const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION }] });
+    const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION, ...(shards > 1 ? { shards } : {}) }] });
     const result = (await handle.result()) as RunResult;
     const secs = seconds(t0);
     sampler.stop();
@@ -184,6 +184,19 @@ export const tidemarkPath: BenchPath = {
   run: (ctx, rep) => runTidemark(ctx, rep),
   check: (ctx) => checkCopy(ctx),
 };
+
+/** The same backfill cut into N shards, read by N concurrent activities on the one worker (issue #7's table). */
+function shardedPath(shards: number): BenchPath {
+  return {
+    ...tidemarkPath,
+    id: `tidemark-shards-${shards}`,
+    label: `tidemark, ${shards} shards`,
+    describe: `backfillWorkflow with shards: ${shards} (key range cut from a sample, ${shards} concurrent activities on one worker process)`,
+    run: (ctx, rep) => runTidemark(ctx, rep, 'bin', shards),
+  };
+}
+
+export const shardedPaths: BenchPath[] = [shardedPath(2), shardedPath(4)];
 
 function tidemarkVariant(form: Exclude<WorkerForm, 'bin'>, label: string, describe: string, env?: Record<string, string>, suffix = ''): BenchPath {
   return {

@@ -26,6 +26,17 @@ describe('keyset SQL', () => {
     expect(q.values).toEqual(['2024-01-01 00:00:00.000123+00', '42', '2024-02-01 00:00:00+00', 10]);
   });
 
+  it("a shard's range: open below, closed above at its last key; a sample for planning", () => {
+    const q = keysetPageQuery({ table, select: ['id'], cursor, after: ['2024-01-01 00:00:00+00', '5'], upper: null, until: ['2024-01-02 00:00:00+00', '9'], limit: 10 });
+    expect(q.text).toBe(
+      'SELECT "id" FROM "public"."orders" WHERE ("updated_at", "id") > ($1::timestamp with time zone, $2::bigint) ' +
+        'AND ("updated_at", "id") <= ($3::timestamp with time zone, $4::bigint) ORDER BY "updated_at", "id" LIMIT $5',
+    );
+    const s = keysetPageQuery({ table, select: ['id'], cursor, after: null, upper: null, limit: 10, sample: 2.5 });
+    expect(s.text).toBe('SELECT "id" FROM "public"."orders" TABLESAMPLE SYSTEM (2.500000) ORDER BY "updated_at", "id" LIMIT $1');
+    expect(() => keysetPageQuery({ table, select: ['id'], cursor, after: null, upper: null, until: ['x'], limit: 1 })).toThrow(/upper cursor has 1 values for 2 columns/);
+  });
+
   it('single-column keyset uses a plain comparison', () => {
     const q = keysetPageQuery({ table, select: ['id'], cursor: [cursor[1]!], after: ['7'], upper: null, limit: 5 });
     expect(q.text).toContain('WHERE "id" > $1::bigint');

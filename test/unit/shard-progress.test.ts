@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { Progress } from '../../src/activities';
+import { combineShards } from '../../src/cli/run-progress';
+import { parseBackfillInput, parseTuneInput } from '../../src/workflows/validate-input';
+
+const shard = (slot: string, rows: number, rate: number, remaining: number): Progress => ({
+  integration: 'orders',
+  slot,
+  cursor: [slot],
+  rows,
+  pages: rows / 100,
+  rate,
+  remaining,
+  total: rows + remaining,
+  attempt: 1,
+  updatedAt: '2026-01-01T00:00:00Z',
+});
+
+describe('sharded progress and inputs', () => {
+  it('one view of a sharded run: running shards summed, finished shards counted, ETA from the summed rate', () => {
+    const p = combineShards([shard('backfill/1', 1000, 100, 4000), shard('backfill/2', 3000, 300, 2000)], [
+      { index: 0, status: 'done', rows: 5000 },
+      { index: 1, status: 'running' },
+      { index: 2, status: 'running' },
+    ]);
+    expect(p).toMatchObject({ slot: 'backfill/*', rows: 9000, rate: 400, remaining: 6000, total: 15000, etaSeconds: 15, cursor: [['backfill/1'], ['backfill/2']] });
+    expect(combineShards([], undefined)).toBeUndefined();
+  });
+
+  it('rate and batchSize inputs are checked; a bad tune signal is reported, not thrown', () => {
+    expect(parseBackfillInput({ integration: 'orders', shards: 4, rate: 5000, batchSize: 2000 })).toEqual({ integration: 'orders', shards: 4, rate: 5000, batchSize: 2000 });
+    expect(() => parseBackfillInput({ integration: 'orders', rate: -1 })).toThrow(/rate: must be a positive number of rows per second, got -1/);
+    expect(() => parseBackfillInput({ integration: 'orders', batchSize: 0 })).toThrow(/batchSize: must be a whole number from 1 to 100000/);
+    expect(parseTuneInput({ batchSize: 500 })).toEqual({ batchSize: 500 });
+    expect(parseTuneInput({ rowsPerSecond: 10 })).toEqual({ rowsPerSecond: 10 });
+    expect(parseTuneInput({ batchSize: 'big' })).toMatch(/invalid tune signal: batchSize: must be a whole number/);
+    expect(parseTuneInput({})).toMatch(/give batchSize and\/or rowsPerSecond/);
+    expect(parseTuneInput({ speed: 1 })).toMatch(/unknown field\(s\) speed/);
+  });
+});
