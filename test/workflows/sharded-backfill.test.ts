@@ -164,7 +164,7 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'counter', shards: 2 }, taskQueue);
       const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(String(err.cause?.cause?.message)).toMatch(/a counter source cannot split its key range; run the backfill without --shards/);
+      expect(String((err.cause?.cause as Error | undefined)?.message)).toMatch(/a counter source cannot split its key range; run the backfill without --shards/);
     });
   });
 });
