@@ -8,3 +8,4 @@ export { PermanentError } from './errors';
 export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
 export { defineSource, type SimpleSource, type SourceContext, type SourceFactory } from './sources/define-source';
 export { registerSource } from './sources/registry';
+export { startMockApi, type MockApiOptions } from './mock-api';

@@ -3,10 +3,12 @@ import { registerCancel } from './cancel-command';
 import { registerDeadLetters } from './dead-letters-command';
 import { registerDemo } from './demo-command';
 import { registerDev } from './dev';
+import { registerMockApi } from './mock-api-command';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
 import { registerSchedule } from './schedule-command';
 import { registerStatus } from './status-command';
+import { registerTune } from './tune-command';
 import { registerVerify } from './verify-command';
 import { registerWorker } from './worker-command';
 
@@ -16,10 +18,12 @@ export function registerCommands(program: Command): void {
   registerRunCommands(program);
   registerStatus(program);
   registerCancel(program);
+  registerTune(program);
   registerRuns(program);
   registerDeadLetters(program);
   registerVerify(program);
   registerSchedule(program);
   registerDemo(program);
   registerDev(program);
+  registerMockApi(program);
 }

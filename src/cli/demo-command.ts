@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
+import type pg from 'pg';
 import type { RunResult } from '../activities/types';
 import { dataConverterFromEnv } from '../codec/aes-gcm-codec';
 import { parseConfig } from '../config';
@@ -9,11 +11,14 @@ import { connect, closeQuietly } from '../db/connect';
 import { migrate } from '../db/migrate';
 import { changeDemo, DEMO_SCHEMA, seedDemo } from '../demo/demo-data';
 import { startStack } from '../dev';
+import { compareWithSnapshot, ORDER_COLUMN_TYPES, startMockApi, type MockApi } from '../mock-api';
 import { createWorker } from '../worker';
 import { ProgressBar } from './progress-bar';
 import { describeRun } from './run-progress';
 
 const TASK_QUEUE = 'tidemark-demo';
+const API_RECORDS = 5_000;
+const API_TABLE = `${DEMO_SCHEMA}.api_orders`;
 
 export function registerDemo(program: Command): void {
   program
@@ -35,6 +40,11 @@ export function registerDemo(program: Command): void {
         await migrate(db);
         console.log(`\nSeeding ${opts.rows.toLocaleString('en-US')} orders into ${DEMO_SCHEMA}.orders…`);
         await seedDemo(db, opts.rows);
+        // The HTTP part runs after the PostgreSQL one; its API starts now so the worker's config can name it.
+        const apiToken = randomBytes(12).toString('hex');
+        const api = await startMockApi({ records: API_RECORDS, seed: 7, token: apiToken, failRate: 0.05, throttleRate: 0.03, dropRate: 0.02, truncateRate: 0.02, retryAfter: 1 });
+        stops.unshift(() => api.close());
+        await db.query(`DELETE FROM tidemark.checkpoints WHERE integration = 'demo-api'`);
 
         const config = parseConfig({
           integrations: [
@@ -44,10 +54,26 @@ export function registerDemo(program: Command): void {
               sink: { kind: 'postgres', url: '${TIDEMARK_DEMO_DB}', table: `${DEMO_SCHEMA}.orders_copy`, key: ['id'], create: true },
               batchSize: 5000,
             },
+            {
+              id: 'demo-api',
+              source: {
+                kind: 'http',
+                url: '${TIDEMARK_DEMO_API}/v1/orders/window',
+                headers: { Authorization: 'Bearer ${TIDEMARK_DEMO_API_TOKEN}' },
+                pagination: { style: 'time_window', field: 'updated_at' },
+                columns: ORDER_COLUMN_TYPES,
+                timeout: '2s',
+                retries: 8,
+                backoff: { initial: '200ms', max: '2s' },
+                lag: '1s',
+              },
+              sink: { kind: 'postgres', url: '${TIDEMARK_DEMO_DB}', table: API_TABLE, key: ['id'], create: true },
+              batchSize: 250,
+            },
           ],
         });
         const workerConn = await NativeConnection.connect({ address: stack.temporalAddress });
-        const worker = await createWorker({ connection: workerConn, taskQueue: TASK_QUEUE, config: () => config, env: { ...process.env, TIDEMARK_DEMO_DB: stack.databaseUrl } });
+        const worker = await createWorker({ connection: workerConn, taskQueue: TASK_QUEUE, config: () => config, env: { ...process.env, TIDEMARK_DEMO_DB: stack.databaseUrl, TIDEMARK_DEMO_API: api.url, TIDEMARK_DEMO_API_TOKEN: apiToken } });
         const running = worker.run();
         stops.unshift(async () => {
           worker.shutdown();
@@ -91,6 +117,7 @@ export function registerDemo(program: Command): void {
           ['orders', 'orders_copy'].map(async (t) => (await db.query(`SELECT count(*)::text AS n, md5(string_agg(o::text, '|' ORDER BY id)) AS h FROM ${DEMO_SCHEMA}.${t} o`)).rows[0]),
         );
         console.log(`\nSource and target: ${a?.n} rows each, checksums ${a?.h === b?.h ? 'equal' : 'DIFFERENT'}.`);
+        await apiDemo(client, db, api);
         if (opts.keep) {
           console.log(`\nThe stack stays up: open ${stack.uiUrl ?? 'the Temporal UI'}; Ctrl-C to stop.`);
           await new Promise<void>((resolve) => {
@@ -103,4 +130,32 @@ export function registerDemo(program: Command): void {
       }
       console.log('tidemark demo: done.');
     });
+}
+
+/** The HTTP source against the bundled mock API, through injected faults: retries survived, exact rows. */
+async function apiDemo(client: Client, db: pg.Client, api: MockApi): Promise<void> {
+  console.log(`\nHTTP API source: ${API_RECORDS.toLocaleString('en-US')} orders from a local mock API (tidemark mock-api) at ${api.url}`);
+  console.log('  which fails ~12% of requests on purpose: 500/502/503, 429 with Retry-After, dropped connections, JSON cut in half');
+  const run = async (kind: 'backfill' | 'sync') => {
+    api.resetStats();
+    const t0 = Date.now();
+    const r = (await (await startIntegrationRun(client, kind, { integration: 'demo-api' }, TASK_QUEUE)).result()) as RunResult;
+    const s = api.stats();
+    const f = s.faults;
+    const failed = f.error + f.throttle + f.rateLimited + f.drop + f.truncate + f.hang;
+    const retries = `${s.requests} requests, ${failed} failed and were retried (${f.error} × 5xx, ${f.throttle + f.rateLimited} × 429, ${f.drop} dropped, ${f.truncate} truncated)`;
+    return { r, secs: ((Date.now() - t0) / 1000).toFixed(1), retries };
+  };
+  const compare = async () => {
+    const c = await compareWithSnapshot(db, API_TABLE, api.snapshot());
+    return `target ${c.rows.toLocaleString('en-US')} rows, API ${c.expected.toLocaleString('en-US')}: ${c.exact ? 'every record identical' : `${c.missing} missing, ${c.differing} DIFFERENT`}`;
+  };
+  const full = await run('backfill');
+  console.log(`  backfill: ${full.r.rows.toLocaleString('en-US')} rows in ${full.secs}s; ${full.retries}`);
+  console.log(`  ${await compare()}`);
+  const m = api.mutate(300);
+  await new Promise((r) => setTimeout(r, 1100)); // changes settle past the 1s lag
+  const sync = await run('sync');
+  console.log(`  sync: ${m.updated.length} orders changed and ${m.inserted.length} added, all with updated_at ${m.at} → picked up ${sync.r.rows} rows in ${sync.secs}s; ${sync.retries}`);
+  console.log(`  ${await compare()}`);
 }

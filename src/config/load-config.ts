@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
-import { type Config, type Integration, configSchema } from './schema';
+import { type Config, type Integration, configSchema, isCsvSource } from './schema';
 
 export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.json'];
 
@@ -46,6 +46,8 @@ export function loadConfig(file?: string, cwd?: string): Config {
   for (const it of config.integrations) {
     const mod = (it.source as { module?: string }).module;
     if (mod && !isAbsolute(mod)) (it.source as { module?: string }).module = resolve(dirname(path), mod);
+    // A CSV source's file too, unless the path starts with a ${NAME} reference (resolved in the worker).
+    if (isCsvSource(it.source) && !isAbsolute(it.source.path) && !it.source.path.startsWith('${')) it.source.path = resolve(dirname(path), it.source.path);
   }
   return config;
 }

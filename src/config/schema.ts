@@ -3,6 +3,8 @@ import { parseDuration } from './duration';
 import { identifier, tableName } from './identifiers';
 import { registeredSourceKinds } from '../sources/registry';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
+import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
+import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
 
 /**
  * The whole config shape, in one place; types are inferred from these schemas.
@@ -69,9 +71,9 @@ export const customSourceSchema = z.looseObject({
 });
 
 export type CustomSourceConfig = z.infer<typeof customSourceSchema>;
-export type SourceConfig = PostgresSourceConfig | CustomSourceConfig;
+export type SourceConfig = PostgresSourceConfig | HttpSourceConfig | CsvSourceConfig | CustomSourceConfig;
 
-const BUILTIN_SOURCES: Record<string, z.ZodType<SourceConfig>> = { postgres: postgresSourceSchema };
+const BUILTIN_SOURCES: Record<string, z.ZodType<SourceConfig>> = { postgres: postgresSourceSchema, http: httpSourceSchema, csv: csvSourceSchema };
 
 /** Dispatch on `kind`, so a built-in kind reports its own fields' errors (not a union's). */
 export const sourceSchema = z.unknown().transform((raw, ctx): SourceConfig => {
@@ -131,4 +133,12 @@ export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 
 export function isPostgresSource(s: SourceConfig): s is PostgresSourceConfig {
   return s.kind === 'postgres';
+}
+
+export function isHttpSource(s: SourceConfig): s is HttpSourceConfig {
+  return s.kind === 'http';
+}
+
+export function isCsvSource(s: SourceConfig): s is CsvSourceConfig {
+  return s.kind === 'csv';
 }

@@ -58,11 +58,14 @@ export interface EncodedPage extends CopyPage {
 /** Row pages as COPY pages (through the mapping/validation pipeline when there is one). */
 export async function* asCopyPages(pages: AsyncIterable<Page>, pipeline?: RecordPipeline): AsyncGenerator<EncodedPage> {
   for await (const p of pages) {
+    // Records the source rejected itself count as read and join the pipeline's rejects.
+    const early = p.rejected ?? [];
+    const count = p.rows.length + early.length;
     if (!pipeline) {
-      yield { data: Buffer.from(encodeCopyRows(p.rows)), count: p.rows.length, cursor: p.cursor };
+      yield { data: Buffer.from(encodeCopyRows(p.rows)), count, cursor: p.cursor, ...(early.length ? { rejected: early } : {}) };
       continue;
     }
     const { good, rejected } = pipeline.process(p.rows);
-    yield { data: Buffer.from(encodeCopyRows(good)), count: p.rows.length, cursor: p.cursor, rejected };
+    yield { data: Buffer.from(encodeCopyRows(good)), count, cursor: p.cursor, rejected: [...early, ...rejected] };
   }
 }

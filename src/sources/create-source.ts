@@ -1,7 +1,9 @@
-import { isPostgresSource, type SourceConfig } from '../config/schema';
+import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
 import { connect } from '../db/connect';
+import { createCsvSource } from './csv';
 import { asSource } from './define-source';
+import { createHttpSource } from './http';
 import { PostgresSource } from './postgres/postgres-source';
 import { sourceFactory } from './registry';
 import type { Source } from './source';
@@ -15,7 +17,10 @@ export async function createSource(cfg: SourceConfig, integration: string, env: 
   if (isPostgresSource(cfg)) {
     return new PostgresSource(await connect(resolveEnvRefs(cfg.url, field('url'), env), { applicationName: 'tidemark-source' }), cfg);
   }
+  const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
+  if (isHttpSource(cfg)) return createHttpSource(cfg, resolve);
+  if (isCsvSource(cfg)) return createCsvSource(cfg, resolve, integration);
   const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
-  const made = await sourceFactory(kind, module)(options, { env: (value, name) => resolveEnvRefs(value, field(name), env) });
+  const made = await sourceFactory(kind, module)(options, { env: resolve });
   return asSource(kind, made);
 }

@@ -1,4 +1,5 @@
 import type { Cursor } from '../cursor/cursor';
+import type { Rejected } from '../transform/record-pipeline';
 
 /**
  * The one contract every source implements (built-in kinds and custom ones alike):
@@ -17,6 +18,12 @@ export interface Page {
   rows: (string | null)[][];
   /** Position after the last row of this page (exclusive lower bound of the next read). */
   cursor: Cursor;
+  /**
+   * Records of this page the source itself could not turn into rows (a CSV line with the wrong field
+   * count, a value its column's type rejects): they go to tidemark.dead_letters with the page, and
+   * count as read. Keyed by the plan's column names, like a pipeline's rejects.
+   */
+  rejected?: Rejected[];
 }
 
 /**

@@ -19,6 +19,12 @@ export const NON_RETRYABLE = [
   'SourceModuleError',
   'EncryptionKeyError',
   'ShardingNotSupportedError',
+  'CsvFileError',
+  'CsvHeaderError',
+  'CsvFormatError',
+  'CsvFileChangedError',
+  'HttpStatusError',
+  'HttpSourceError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

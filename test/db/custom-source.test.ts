@@ -49,7 +49,7 @@ describe('custom sources (source.module)', () => {
   it('an unknown kind without a module is a config error naming the field; a broken module fails clearly', async () => {
     expect(() => parseConfig({ integrations: [{ id: 'x', source: { kind: 'salesforce' }, sink: { table: 't', key: ['id'] } }] })).toThrow(ConfigError);
     expect(() => parseConfig({ integrations: [{ id: 'x', source: { kind: 'salesforce' }, sink: { table: 't', key: ['id'] } }] })).toThrow(
-      /integrations\[0\]\.source\.kind: unknown source kind "salesforce": use postgres, or set source.module/,
+      /integrations\[0\]\.source\.kind: unknown source kind "salesforce": use postgres | http | csv, or set source.module/,
     );
     const broken = createActivities({
       config: () => parseConfig({ integrations: [{ id: 'x', source: { kind: 'nope', module: '/does/not/exist.js' }, sink: { url: dst.url, table: 't', key: ['id'] } }] }),

@@ -44,7 +44,7 @@ describe('config', () => {
   });
 
   it('keeps ${ENV} references unresolved (they are read in the worker only)', () => {
-    expect(parseConfig(valid).integrations[0]!.source.url).toBe('${SRC}');
+    expect((parseConfig(valid).integrations[0]!.source as { url: string }).url).toBe('${SRC}');
     expect(resolveEnvRefs('postgres://u:${PW}@h/db', 'source.url', { PW: 's3cret' })).toBe('postgres://u:s3cret@h/db');
     expect(() => resolveEnvRefs('${NOPE}', 'source.url', {})).toThrow(MissingEnvError);
     expect(() => resolveEnvRefs('${NOPE}', 'source.url', {})).toThrow(/source.url refers to \$\{NOPE\}/);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PostgresSourceConfig } from '../../config/schema';
 import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../../config/identifiers';
-import { parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
+import { InvalidCursorError, parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
 import { cursorGreaterQuery, keysetPageQuery, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
 import { closeQuietly } from '../../db/connect';
 import { copyOut } from '../../db/copy-out';
@@ -113,8 +113,30 @@ export class PostgresSource implements Source {
     if (!x) return y;
     if (!y) return x;
     const q = cursorGreaterQuery(this.keyset, x, y);
-    const r = await this.client.query<{ greater: string }>(q.text, q.values);
-    return r.rows[0]?.greater === 'true' ? x : y;
+    try {
+      const r = await this.client.query<{ greater: string }>(q.text, q.values);
+      return r.rows[0]?.greater === 'true' ? x : y;
+    } catch (err) {
+      // A value its column's type cannot hold (a cursor from outside: --from, the UI) is an invalid
+      // cursor, named as such, not a bare SQL error (found by chaos bad-input).
+      if (isDataException(err)) {
+        await this.checkValues(x);
+        await this.checkValues(y);
+      }
+      throw err;
+    }
+  }
+
+  /** Throws InvalidCursorError when a value of `c` is not valid in its cursor column's type. */
+  async checkValues(c: KeysetCursor): Promise<void> {
+    if (!c) return;
+    try {
+      await this.client.query(`SELECT ROW(${this.keyset.map((k, i) => `$${i + 1}::${k.type}`).join(', ')})::text`, c);
+    } catch (err) {
+      if (!isDataException(err)) throw err;
+      const expected = `values of ${this.keyset.map((k) => `${k.name} (${k.type})`).join(', ')}: ${(err as Error).message}`;
+      throw new InvalidCursorError(c, expected);
+    }
   }
 
   async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
@@ -174,6 +196,8 @@ export class PostgresSource implements Source {
    */
   async split(after: Cursor, parts: number): Promise<KeysetCursor[]> {
     if (parts < 2) return [];
+    // `after` is a backfill's `from`: reject bad values as an invalid cursor before planning (found by chaos bad-input).
+    await this.checkValues(this.parseCursor(after));
     const pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(await this.tableSize(), 1));
     const q = keysetPageQuery({ table: this.table, select: this.cfg.cursor, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, limit: SPLIT_SAMPLE_ROWS * 4, sample: pct < 100 ? pct : undefined });
     let sample = (await this.client.query<string[]>({ text: q.text, values: q.values, rowMode: 'array' })).rows;
@@ -202,6 +226,12 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     await closeQuietly(this.client);
   }
+}
+
+/** SQLSTATE class 22 (data exception): a value that does not fit its type. */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('22');
 }
 
 // Named statements are planned once per connection; the name follows the text so they never clash.

@@ -1,0 +1,179 @@
+import { resolve as resolvePath } from 'node:path';
+import type { CsvSourceConfig } from '../../config/csv-source-schema';
+import type { Cursor } from '../../cursor/cursor';
+import { encodeCopyRows, type EncodedPage } from '../../sinks/copy-text';
+import type { Rejected, Row } from '../../transform/record-pipeline';
+import type { ResolveEnv } from '../http/http-source';
+import type { Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import { planColumns } from './csv-columns';
+import { laterCsvCursor, parseCsvCursor, type CsvCursor } from './csv-cursor';
+import { CsvFileChangedError, CsvHeaderError } from './csv-errors';
+import { CsvFile } from './csv-file';
+import { readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
+import { isBad, RowConverter } from './csv-rows';
+
+/**
+ * `kind: csv`: a CSV file read in file order, by byte offset (see csv-cursor.ts for the cursor).
+ *
+ * Range of a run: records that start at or after the cursor's offset (open lower end: the record that
+ * ends there was committed) and end at or before the high-water mark, the file's size when the run
+ * prepared (a resumed backfill keeps its own). Rows appended meanwhile wait for the next run. A cursor
+ * whose file shrank below it, or whose first line or preceding bytes changed, fails the run
+ * (CsvFileChangedError): the offset would land in another file's data.
+ *
+ * Bad records (wrong field count, a value its column's type rejects) do not stop the run: each page
+ * carries them as `rejected`, and they go to tidemark.dead_letters with the line number and reason in
+ * the page's transaction. Broken CSV (an unclosed quote) stops the run after committing the records
+ * before it (CsvFormatError, naming the line).
+ */
+export async function createCsvSource(cfg: CsvSourceConfig, resolve: ResolveEnv, integration = '<integration>'): Promise<Source> {
+  // loadConfig made a config-relative path absolute; a path from ${NAME} or a config built in code is relative to the worker.
+  return new CsvSource(resolvePath(resolve(cfg.path, 'path')), cfg, integration);
+}
+
+/** A page with the records the source itself rejected (carried to dead letters like a pipeline's rejects). */
+interface Batch {
+  rows: Row[];
+  rejected: Rejected[];
+  cursor: CsvCursor;
+}
+
+interface Prepared {
+  file: CsvFile;
+  converter: RowConverter;
+  head: string;
+  /** Where the first data record starts, and the lines before it. */
+  dataStart: number;
+  dataLine: number;
+  highWater: number;
+}
+
+export class CsvSource implements Source {
+  readonly kind = 'csv';
+  private readonly dialect: CsvDialect;
+  private file?: CsvFile;
+  private state?: Prepared;
+  private avgRecordBytes?: Promise<number | undefined>;
+
+  constructor(
+    readonly path: string,
+    private readonly cfg: CsvSourceConfig,
+    private readonly integration = '<integration>',
+  ) {
+    this.dialect = { delimiter: cfg.delimiter, quote: cfg.quote, encoding: cfg.encoding, ...(cfg.escape !== undefined ? { escape: cfg.escape } : {}) };
+  }
+
+  async prepare(opts: PrepareOptions): Promise<SourcePlan> {
+    const file = (this.file ??= await CsvFile.open(this.path, this.dialect));
+    const { bom, first, head } = await file.readHead();
+    const header = this.cfg.header === true ? first?.fields : this.cfg.header;
+    if (!header) throw new CsvHeaderError(`source.path ${this.path} is empty, but header: true needs a first line naming the columns (or give the names: header: [a, b, …])`);
+    const columns = planColumns(header, this.cfg, this.path);
+    const size = await file.size();
+    // A resumed backfill keeps the window it started with (a size from an older run of this file).
+    const highWater = opts.highWater && /^\d+$/.test(opts.highWater) ? Number(opts.highWater) : size;
+    const named = this.cfg.header === true;
+    this.state = {
+      file,
+      converter: new RowConverter(columns, header.length, this.cfg.nullValue),
+      head,
+      dataStart: named ? (first?.end ?? bom) : bom,
+      dataLine: named ? (first?.lines ?? 0) : 0,
+      highWater,
+    };
+    return { columns: columns.map((c) => c.spec), highWater: String(highWater), describe: `${this.path} by byte offset, up to byte ${highWater}` };
+  }
+
+  parseCursor(value: unknown): CsvCursor {
+    return parseCsvCursor(value);
+  }
+
+  async later(a: Cursor, b: Cursor): Promise<Cursor> {
+    return laterCsvCursor(parseCsvCursor(a), parseCsvCursor(b));
+  }
+
+  async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
+    for await (const b of this.batches(after, opts)) yield { rows: b.rows, cursor: b.cursor, ...(b.rejected.length ? { rejected: b.rejected } : {}) };
+  }
+
+  /** The same pages as COPY text (no mapping): run-integration writes `rejected` to dead letters. */
+  async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<EncodedPage> {
+    for await (const b of this.batches(after, opts)) {
+      const count = b.rows.length + b.rejected.length;
+      yield { data: Buffer.from(encodeCopyRows(b.rows)), count, cursor: b.cursor, ...(b.rejected.length ? { rejected: b.rejected } : {}) };
+    }
+  }
+
+  /** Rows left, estimated from the bytes left and the average record size of samples at both ends. */
+  async estimateRemaining(after: Cursor): Promise<number | undefined> {
+    const s = this.ready();
+    const from = Math.max(parseCsvCursor(after)?.offset ?? 0, s.dataStart);
+    if (from >= s.highWater) return 0;
+    this.avgRecordBytes ??= s.file.averageRecordBytes(s.dataStart, s.highWater);
+    const avg = await this.avgRecordBytes;
+    return avg ? Math.round((s.highWater - from) / avg) : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.file?.close();
+  }
+
+  private ready(): Prepared {
+    if (!this.state) throw new Error('CsvSource.prepare() must run before reading');
+    return this.state;
+  }
+
+  /** Pages of `opts.limit` records (rows and rejects together), each with the cursor after its last record. */
+  private async *batches(after: Cursor, opts: ReadOptions): AsyncGenerator<Batch> {
+    const s = this.ready();
+    let rows: Row[] = [];
+    let rejected: Rejected[] = [];
+    let last: CsvRecord | undefined;
+    let limit = opts.limit; // read once per page: a live retune must not make a full page look like the last one
+    const take = async (): Promise<Batch> => {
+      const rec = last as CsvRecord;
+      const { tail, endsLine } = await s.file.tail(rec.end);
+      // `line` counts line breaks before the offset: a last record with none (end of file) is still on its line.
+      const batch = { rows, rejected, cursor: { offset: rec.end, line: endsLine ? rec.lines : rec.lines - 1, head: s.head, tail } };
+      rows = [];
+      rejected = [];
+      limit = opts.limit;
+      return batch;
+    };
+    try {
+      reading: for await (const records of readRecords(this.path, await this.startOf(parseCsvCursor(after)), this.dialect)) {
+        for (const rec of records) {
+          if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
+          const r = s.converter.convert(rec);
+          if (!isBad(r)) rows.push(r);
+          else rejected.push({ record: r.record, reason: r.misshapen ? `${r.reason}: ${await s.file.raw(rec)}` : r.reason });
+          last = rec;
+          if (rows.length + rejected.length >= limit) yield await take();
+        }
+      }
+    } catch (err) {
+      // Commit the good records before a broken one, so the checkpoint (and a resume) stops right at it.
+      if (rows.length + rejected.length) yield await take();
+      throw err;
+    }
+    if (rows.length + rejected.length) yield await take();
+  }
+
+  /** Where a cursor's next record starts in this file, after checking it is the file the cursor was taken on. */
+  private async startOf(c: CsvCursor): Promise<{ offset: number; line: number }> {
+    const s = this.ready();
+    if (!c) return { offset: s.dataStart, line: s.dataLine };
+    const size = await s.file.size();
+    const changed = (why: string) =>
+      new CsvFileChangedError(
+        `source.path ${this.path} is not the file the checkpoint was taken on (byte ${c.offset}${c.line !== undefined ? `, after line ${c.line}` : ''}): ${why}. ` +
+          `The cursor cannot be used with it: read it from the start with a new backfill (\`tidemark backfill ${this.integration}\`), and for incremental syncs ` +
+          `delete the sync checkpoint first (DELETE FROM tidemark.checkpoints WHERE integration = '${this.integration}' AND slot = 'sync'). Appending rows to a file never causes this`,
+      );
+    if (size < c.offset) throw changed(`it has ${size} bytes now, fewer than the checkpoint's offset (truncated or replaced)`);
+    if (c.head && c.head !== s.head) throw changed(this.cfg.header === true ? 'its header line changed (replaced)' : 'its first line changed (replaced)');
+    if (c.tail && c.tail !== (await s.file.tail(c.offset)).tail) throw changed('the bytes just before the checkpoint changed (rewritten, not appended to)');
+    if (c.offset <= s.dataStart) return { offset: s.dataStart, line: s.dataLine }; // a hand-written { offset: 0 }
+    return { offset: c.offset, line: c.line ?? (await s.file.linesBefore(c.offset)) };
+  }
+}

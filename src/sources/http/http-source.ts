@@ -1,0 +1,123 @@
+import type { HttpSourceConfig } from '../../config/http-source-schema';
+import { envRefsIn } from '../../config/env-refs';
+import type { Cursor } from '../../cursor/cursor';
+import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import { laterHttpCursor, parseHttpCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
+import { HttpClient, type HttpClientStats } from './http-client';
+import { HttpSourceError } from './http-errors';
+import { getPath } from './json-path';
+import type { PageContext } from './paginators/page-context';
+import { pageNumberPages } from './paginators/page-number-pages';
+import { startingAfterPages } from './paginators/starting-after-pages';
+import { timeWindowPages } from './paginators/time-window-pages';
+import { tokenPages } from './paginators/token-pages';
+import { leaseLimiter } from './rate-limiter';
+import { rowMaker } from './records';
+import { makeRedactor, safeUrl } from './redact';
+
+/** Resolves `${NAME}` references of an option from the worker's environment; `field` names it in errors. */
+export type ResolveEnv = (value: string, field: string) => string;
+
+/** The http source, with its request counters (requests sent, retries) for tests and logs. */
+export interface HttpSource extends Source {
+  readonly stats: Readonly<HttpClientStats>;
+}
+
+/**
+ * `kind: http`: a JSON API read page by page in one of four pagination styles (see ./paginators for
+ * each style's range semantics). `${NAME}` references in url, headers and params are resolved here, in
+ * the worker; the resolved values stay in this object and out of cursors, plans and error messages.
+ */
+export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEnv): Promise<Source> {
+  const secrets: string[] = [];
+  const resolved = (value: string, field: string): string => {
+    for (const name of envRefsIn(value)) secrets.push(resolve(`\${${name}}`, field));
+    return resolve(value, field);
+  };
+  const headers = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, resolved(v, `headers.${k}`)]));
+  const params = Object.fromEntries(Object.entries(cfg.params).map(([k, v]) => [k, resolved(v, `params.${k}`)]));
+  const rawUrl = resolve(cfg.url, 'url');
+  // Only the query string's references are secrets: a host from ${API_HOST} may show in messages.
+  const query = cfg.url.includes('?') ? cfg.url.slice(cfg.url.indexOf('?')) : '';
+  for (const name of envRefsIn(query)) secrets.push(resolve(`\${${name}}`, 'url'));
+  const redact = makeRedactor(secrets);
+  let base: URL;
+  try {
+    base = new URL(rawUrl);
+  } catch {
+    throw new HttpSourceError('url', `${JSON.stringify(redact(rawUrl))} is not a valid URL`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new HttpSourceError('url', `must be http:// or https:// (got ${base.protocol})`);
+  for (const [k, v] of Object.entries(params)) base.searchParams.set(k, v);
+
+  const lease = leaseLimiter(base.origin, cfg.requestsPerSecond);
+  const client = new HttpClient({
+    headers,
+    timeoutMs: cfg.timeout,
+    retries: cfg.retries,
+    backoff: { initialMs: cfg.backoff.initial, maxMs: cfg.backoff.max },
+    limiter: lease.limiter,
+    redact,
+  });
+  const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
+  const toRows = rowMaker(cfg.columns);
+  const style = cfg.pagination.style;
+  const shownUrl = safeUrl(base, redact);
+  let highWater: string | null = null;
+
+  const ctx: PageContext = {
+    async get(extra, opts) {
+      const url = new URL(base);
+      for (const [k, v] of Object.entries(extra)) if (v !== undefined) url.searchParams.set(k, v);
+      const body = await client.getJson(url, opts);
+      opts.onIdle?.();
+      const records = getPath(body, cfg.records);
+      if (!Array.isArray(records)) {
+        const keys = body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`;
+        throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact));
+      }
+      return { body, records, url: safeUrl(url, redact) };
+    },
+    toRows,
+    pageSize: (opts) => cfg.pageSize ?? opts.limit,
+  };
+
+  let released = false;
+  const source: HttpSource = {
+    kind: 'http',
+    stats: client.stats,
+    async prepare(opts: PrepareOptions): Promise<SourcePlan> {
+      const bounded = style === 'page' || style === 'time_window';
+      // A resumed backfill keeps the upper bound it started with; a new run takes now - lag.
+      highWater = bounded ? (opts.highWater ?? new Date(Date.now() - cfg.lag).toISOString()) : null;
+      const range = highWater ? `, up to ${highWater}` : '';
+      return { columns, highWater, describe: `GET ${shownUrl} (pagination ${style}${range})` };
+    },
+    parseCursor: (value: unknown) => parseHttpCursor(style, value),
+    later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
+    pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page> {
+      const p = cfg.pagination;
+      const cursor = parseHttpCursor(style, after);
+      const hw = () => {
+        if (!highWater) throw new Error('http source: prepare() must run before pages()');
+        return highWater;
+      };
+      switch (p.style) {
+        case 'cursor':
+          return tokenPages(ctx, p, cursor as TokenCursor | null, opts);
+        case 'starting_after':
+          return startingAfterPages(ctx, p, cursor as StartingAfterCursor | null, opts);
+        case 'page':
+          return pageNumberPages(ctx, p, cursor as PageCursor | null, hw(), opts);
+        case 'time_window':
+          return timeWindowPages(ctx, p, cursor as TimeWindowCursor | null, hw(), opts);
+      }
+    },
+    async close() {
+      if (!released) lease.release();
+      released = true;
+    },
+  };
+  return source;
+}
+

@@ -1,0 +1,38 @@
+/**
+ * Secrets out of messages: values of `${NAME}` references (tokens in headers, keys in query strings),
+ * user:password in URLs and parameters whose name says secret are masked before a URL appears in an
+ * error (which lands in workflow history) or a log line.
+ */
+const SECRET_PARAM = /token|key|secret|password|passwd|signature|auth|session|credential/i;
+
+export function makeRedactor(secrets: readonly string[]): (text: string) => string {
+  const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  return (text: string) => {
+    let out = text;
+    for (const s of values) {
+      out = out.split(s).join('***');
+      const encoded = encodeURIComponent(s);
+      if (encoded !== s) out = out.split(encoded).join('***');
+    }
+    return out;
+  };
+}
+
+/** The URL as shown in errors: no user info, secret-looking parameters masked, then every known secret. */
+export function safeUrl(url: URL, redact: (text: string) => string): string {
+  const u = new URL(url.toString());
+  if (u.username || u.password) {
+    u.username = '***';
+    u.password = '';
+  }
+  for (const name of [...u.searchParams.keys()]) if (SECRET_PARAM.test(name)) u.searchParams.set(name, '***');
+  return redact(readable(u.toString()));
+}
+
+function readable(url: string): string {
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    return url;
+  }
+}

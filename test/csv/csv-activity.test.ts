@@ -1,0 +1,186 @@
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { count, csvConfig, resetTarget, runCsv, tempDir, versions } from './csv-helpers';
+
+let dst: TestDatabase;
+let dir: string;
+
+beforeAll(async () => {
+  dst = await createTestDatabase('csv_act');
+  dir = tempDir();
+});
+afterAll(async () => {
+  await dst?.drop();
+});
+beforeEach(async () => {
+  await resetTarget(dst.url);
+});
+
+const BAD_ROWS = ['id,name,amount', '1,a,1.00', '2,b', '3,c,abc', '4,"d, e",4', '5,e,5,extra', 'x6,f,6', '7,g,7', ''].join('\n');
+const TYPED = { id: { type: 'bigint' }, name: 'name', amount: { type: 'numeric(12,2)' } };
+
+async function deadLetters(): Promise<Array<{ reason: string; record: Record<string, string | null> }>> {
+  return sql(dst.url, 'SELECT reason, record FROM tidemark.dead_letters ORDER BY id');
+}
+
+describe('csv source through the activity', () => {
+  it('lands quoted fields, embedded newlines, commas, quotes, CRLF and a BOM exactly', async () => {
+    const path = join(dir, 'tricky.csv');
+    const text =
+      '\ufeffid,name,note,maybe\r\n' +
+      '1,plain,"a, b",""\r\n' +
+      '2,"quote ""inside""","line one\r\nline two\nline three",x\r\n' +
+      '3,"tab\there","back\\slash \\N",\r\n' +
+      '\r\n' +
+      '4,ünïcødé ✓,"",\r\n' +
+      '5,"  spaced  ",  trailing  ,"y"'; // no line break after the last record
+    writeFileSync(path, text);
+    const r = await runCsv(dst.url, csvConfig({ path }, { batchSize: 2 }), { runKey: 'tricky/1' });
+    expect(r).toMatchObject({ rows: 5, done: true });
+    expect(await sql(dst.url, 'SELECT id, name, note, maybe FROM copy.items ORDER BY id')).toEqual([
+      { id: '1', name: 'plain', note: 'a, b', maybe: null },
+      { id: '2', name: 'quote "inside"', note: 'line one\r\nline two\nline three', maybe: 'x' },
+      { id: '3', name: 'tab\there', note: 'back\\slash \\N', maybe: null },
+      { id: '4', name: 'ünïcødé ✓', note: null, maybe: null },
+      { id: '5', name: '  spaced  ', note: '  trailing  ', maybe: 'y' },
+    ]);
+    // The cursor is the byte offset after the last record (the BOM counted), with the physical line count.
+    const [cp] = await sql<{ cursor: { offset: number; line: number } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    expect(cp!.cursor).toMatchObject({ offset: statSync(path).size, line: 8 }); // 8 line breaks: the last line has none;
+  });
+
+  it('maps header names to typed target columns and drops unlisted ones', async () => {
+    const path = join(dir, 'typed.csv');
+    writeFileSync(
+      path,
+      'Order ID,Email,Amount,Created At,Active,Payload,Internal\n' +
+        '1,a@x.io,12.5,2024-05-01 10:00:00.123456+02,yes,"{""k"": [1, 2]}",secret\n' +
+        '2,b@x.io,,2024-05-02T00:00:00Z,f,null,secret\n',
+    );
+    const columns = {
+      'Order ID': { name: 'id', type: 'bigint' },
+      Email: 'email',
+      Amount: { name: 'amount', type: 'numeric(12,2)' },
+      'Created At': { name: 'created_at', type: 'timestamptz' },
+      Active: { name: 'active', type: 'boolean' },
+      Payload: { name: 'payload', type: 'jsonb' },
+    };
+    await runCsv(dst.url, csvConfig({ path, columns }), { runKey: 'typed/1' });
+    const types = await sql(dst.url, `SELECT attname AS c, format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'copy.items'::regclass AND attnum > 0 ORDER BY attnum`);
+    expect(types).toEqual([
+      { c: 'id', t: 'bigint' },
+      { c: 'email', t: 'text' },
+      { c: 'amount', t: 'numeric(12,2)' },
+      { c: 'created_at', t: 'timestamp with time zone' },
+      { c: 'active', t: 'boolean' },
+      { c: 'payload', t: 'jsonb' },
+    ]);
+    expect(
+      await sql(dst.url, `SELECT id::text, email, amount::text, (created_at AT TIME ZONE 'UTC')::text AS utc, active::text, payload::text FROM copy.items ORDER BY id`),
+    ).toEqual([
+      { id: '1', email: 'a@x.io', amount: '12.50', utc: '2024-05-01 08:00:00.123456', active: 'true', payload: '{"k": [1, 2]}' },
+      { id: '2', email: 'b@x.io', amount: null, utc: '2024-05-02 00:00:00', active: 'false', payload: 'null' },
+    ]);
+  });
+
+  it('reads a file without a header line, with its own delimiter, quote, NULL text and encoding', async () => {
+    const path = join(dir, 'dialect.csv');
+    writeFileSync(path, Buffer.from("1;'caf\xe9; ok';NULL\n2;'it''s';\n3;plain;x\n", 'latin1'));
+    const source = { path, header: ['id', 'name', 'tag'], delimiter: ';', quote: "'", nullValue: 'NULL', encoding: 'latin1' };
+    expect(await runCsv(dst.url, csvConfig(source), { runKey: 'dialect/1' })).toMatchObject({ rows: 3, done: true });
+    expect(await sql(dst.url, 'SELECT id, name, tag FROM copy.items ORDER BY id')).toEqual([
+      { id: '1', name: 'café; ok', tag: null },
+      { id: '2', name: "it's", tag: '' },
+      { id: '3', name: 'plain', tag: 'x' },
+    ]);
+  });
+
+  it('sends records with a wrong field count or a value the column type rejects to dead letters; the run goes on', async () => {
+    const path = join(dir, 'bad.csv');
+    writeFileSync(path, BAD_ROWS);
+    const r = await runCsv(dst.url, csvConfig({ path, columns: TYPED }, { batchSize: 3 }), { runKey: 'bad/1' });
+    expect(r).toMatchObject({ rows: 7, done: true });
+    expect(await sql(dst.url, 'SELECT id::text, name, amount::text FROM copy.items ORDER BY id')).toEqual([
+      { id: '1', name: 'a', amount: '1.00' },
+      { id: '4', name: 'd, e', amount: '4.00' },
+      { id: '7', name: 'g', amount: '7.00' },
+    ]);
+    expect(await deadLetters()).toEqual([
+      { reason: 'line 3: expected 3 fields, got 2: 2,b', record: { id: '2', name: 'b', amount: null } },
+      { reason: 'line 4: amount: "abc" is not a number', record: { id: '3', name: 'c', amount: 'abc' } },
+      { reason: 'line 6: expected 3 fields, got 4: 5,e,5,extra', record: { id: '5', name: 'e', amount: '5' } },
+      { reason: 'line 7: id: "x6" is not an integer', record: { id: 'x6', name: 'f', amount: '6' } },
+    ]);
+    const [run] = await sql(dst.url, `SELECT rows_read::text, rows_committed::text, rows_rejected::text, status FROM tidemark.runs WHERE run_id = 'bad/1'`);
+    expect(run).toEqual({ rows_read: '7', rows_committed: '7', rows_rejected: '4', status: 'completed' });
+  });
+
+  it('with a mapping, the source\'s rejects and the pipeline\'s both reach dead letters', async () => {
+    const path = join(dir, 'bad-mapped.csv');
+    writeFileSync(path, BAD_ROWS);
+    const cfg = csvConfig({ path, columns: TYPED }, { mapping: { id: 'id', name: { from: 'name', transform: 'upper' }, amount: 'amount' }, validate: { amount: { type: 'number', min: 2 } } });
+    expect(await runCsv(dst.url, cfg, { runKey: 'bad/2' })).toMatchObject({ rows: 7, done: true });
+    expect(await sql(dst.url, 'SELECT id::text, name FROM copy.items ORDER BY id')).toEqual([
+      { id: '4', name: 'D, E' },
+      { id: '7', name: 'G' },
+    ]);
+    const reasons = (await deadLetters()).map((d) => d.reason);
+    expect(reasons).toHaveLength(5);
+    expect(reasons).toEqual(expect.arrayContaining(['line 3: expected 3 fields, got 2: 2,b', 'line 7: id: "x6" is not an integer', expect.stringMatching(/^amount: /)]));
+  });
+
+  it('a header or file that does not fit the config fails at once, non-retryable, naming the field', async () => {
+    const file = (name: string, content: string | Buffer) => {
+      const path = join(dir, name);
+      writeFileSync(path, content);
+      return path;
+    };
+    let n = 0;
+    const fails = async (source: Record<string, unknown>, type: string, message: unknown) => {
+      await expect(runCsv(dst.url, csvConfig(source), { runKey: `setup/${++n}` })).rejects.toMatchObject({ nonRetryable: true, type, message });
+    };
+    const plain = file('plain.csv', 'id,name\n1,a\n');
+    await fails({ path: plain, columns: { 'Order ID': { name: 'id' } } }, 'CsvHeaderError', `source.columns.Order ID: the header of ${plain} has no column "Order ID" (it has "id", "name")`);
+    const spaced = file('spaced.csv', 'id,Full Name\n1,a\n');
+    await fails(
+      { path: spaced },
+      'CsvHeaderError',
+      `source.header: column 2 of ${spaced} is "Full Name", which is not a plain SQL identifier: map the columns you want under source.columns, e.g. "Full Name": { name: ..., type: text }`,
+    );
+    const twice = file('twice.csv', 'id,v,v\n1,a,b\n');
+    await fails({ path: twice }, 'CsvHeaderError', `source.header: the header of ${twice} names "v" twice (columns 2 and 3): rename one in the file, or give header: [names]`);
+    const empty = file('empty.csv', '');
+    await fails({ path: empty }, 'CsvHeaderError', `source.path ${empty} is empty, but header: true needs a first line naming the columns (or give the names: header: [a, b, …])`);
+    await fails({ path: join(dir, 'missing.csv') }, 'CsvFileError', expect.stringContaining(`source.path ${join(dir, 'missing.csv')} cannot be read (ENOENT)`));
+    const utf16 = file('utf16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('id\n1\n', 'utf16le')]));
+    await fails({ path: utf16 }, 'CsvFileError', `source.path ${utf16} is UTF-16 (it starts with a UTF-16 byte-order mark): convert it to UTF-8`);
+    // Nothing was started in the target for any of them.
+    expect(await sql(dst.url, `SELECT to_regclass('copy.items') AS t`)).toEqual([{ t: null }]);
+  });
+
+  it('broken CSV (an unclosed quote) fails naming the line after committing what precedes it; fixed, it resumes', async () => {
+    const path = join(dir, 'broken.csv');
+    const lines = (broken: boolean) => ['id,v', ...Array.from({ length: 2600 }, (_, i) => (i + 1 === 2500 && broken ? '2500,"oops' : `${i + 1},v${i + 1}`)), ''].join('\n');
+    writeFileSync(path, lines(true));
+    const cfg = csvConfig({ path, columns: { id: { type: 'bigint' }, v: 'v' } });
+    await expect(runCsv(dst.url, cfg, { runKey: 'broken/1' })).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'CsvFormatError',
+      message: expect.stringContaining(`${path} is not valid CSV in the record that starts on line 2501`),
+    });
+    expect(await count(dst.url, 'copy.items')).toBe(2499);
+    const before = await versions(dst.url);
+    writeFileSync(path, lines(false)); // fixed in place: the bytes before the checkpoint are unchanged
+    const env = new MockActivityEnvironment({ attempt: 2 });
+    expect(await runCsv(dst.url, cfg, { runKey: 'broken/1' }, env)).toMatchObject({ rows: 2600, done: true });
+    expect(await count(dst.url, 'copy.items')).toBe(2600);
+    const after = await versions(dst.url);
+    for (const [id, x] of before) expect(after.get(id), `row ${id} rewritten`).toBe(x);
+  });
+});
+
+/** Whether the pipeline path carries a source's own rejects (Page.rejected) through to dead letters. */
