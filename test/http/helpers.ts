@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { createActivities, type ActivityDeps, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import type { HttpSourceConfig } from '../../src/config/http-source-schema';
-import type { MockApi, Order } from '../../src/mock-api';
+import { ORDER_COLUMN_TYPES, type MockApi, type Order } from '../../src/mock-api';
 import { createHttpSource, type HttpSource } from '../../src/sources/http';
 import type { PrepareOptions } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
@@ -12,19 +12,7 @@ import { sql } from '../helpers/fixtures';
 export const TOKEN = 'tm-test-token-Zx81qv';
 export const TABLE = 'api.orders';
 
-export const ORDER_COLUMNS = {
-  id: 'bigint',
-  number: 'text',
-  status: 'text',
-  currency: 'text',
-  total: 'numeric',
-  customer: 'jsonb',
-  items: 'jsonb',
-  note: 'text',
-  created_at: 'timestamptz',
-  updated_at: 'timestamptz',
-  version: 'integer',
-};
+export const ORDER_COLUMNS: Record<string, string> = { ...ORDER_COLUMN_TYPES };
 
 export const STYLES = {
   time_window: { path: '/v1/orders/window', pagination: { style: 'time_window', field: 'updated_at' } },
