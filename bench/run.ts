@@ -20,7 +20,7 @@ import { TARGET_TABLE } from './lib/targets';
 import { barePath, bareLabel, mappingPath, upsertChangedPath, upsertNewPath, upsertSamePath } from './paths/bare-loop';
 import { limitPath } from './paths/limit';
 import { naivePath } from './paths/naive';
-import { httpPath } from './paths/placeholders';
+import { httpPath, stopMockApi } from './paths/http';
 import { prototypePaths } from './paths/prototypes';
 import { shardedPaths, tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
 import type { BenchContext, BenchPath, Measurement } from './paths/types';
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   let temporalClient: Client | undefined;
   const shutdown = async () => {
     await cleanupDistBuild();
+    await stopMockApi();
     await temporalClient?.connection.close().catch(() => undefined);
     await stack.stop();
   };
