@@ -7,6 +7,7 @@ import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
 import { toFailure } from './failures';
+import { NothingToResumeError } from './start-position';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
 
@@ -50,6 +51,11 @@ export function makePlanBackfill(deps: ActivityDeps) {
       if (input.resume) {
         const slots = await state.listShardSlots(db, it.id);
         if (!slots.length) return { sharded: false, todo: [], total: 0 };
+        const owner = slots[0]?.owner;
+        const previous = owner ? await state.readRun(db, owner) : undefined;
+        if (slots.every((s) => s.status === 'done') && previous?.status === 'completed') {
+          throw new NothingToResumeError(`the last backfill of "${it.id}" already completed (${previous.finished_at}); start a new one with \`tidemark backfill ${it.id}\``);
+        }
         await state.takeOverShardSlots(db, it.id, input.runKey);
         await state.startRun(db, input.runKey, it.id, 'resume', null);
         await state.abandonBackfillRuns(db, it.id, input.runKey);

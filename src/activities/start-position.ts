@@ -42,9 +42,14 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     cursor = await source.later(source.parseCursor(cp?.cursor ?? null), source.parseCursor(input.after ?? null));
   } else if (input.mode === 'backfill' && !own) {
     plan = await source.prepare({});
+    // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
+    // (later() compares in them) before anything is written. Found by chaos bad-input: a bad `from`
+    // used to delete an earlier sharded backfill's slots, and bad values used to claim the slot,
+    // start a run and create the target before the first query failed.
+    cursor = source.parseCursor(input.from ?? null);
+    await source.later(cursor, cursor);
     // A new unsharded backfill supersedes an earlier sharded one: `resume` must find this one.
     await deleteBackfillSlots(state, input.integration, 'shards');
-    cursor = source.parseCursor(input.from ?? null);
   } else {
     if (!cp) throw new NothingToResumeError(`no backfill of "${input.integration}" to resume: start one with \`tidemark backfill ${input.integration}\``);
     if (cp.status === 'done' && !own) {

@@ -69,7 +69,7 @@ export function registerRunCommands(program: Command): void {
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .option('--cron <expression>', 'instead: start a cron workflow that runs the sync on this schedule (each run continues from the last)')
     .action(async (id: string, opts: { wait?: boolean; cron?: string }, cmd: Command) => {
-      if (opts.cron && opts.wait) throw new InvalidArgumentError('--wait and --cron do not go together: a cron workflow never ends on its own');
+      if (opts.cron && opts.wait) cmd.error('error: --wait and --cron do not go together: a cron workflow never ends on its own');
       await startAndMaybeWait(cmd, 'sync', { integration: id }, !!opts.wait, opts.cron);
     });
 

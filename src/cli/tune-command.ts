@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { connectClient, workflowIdFor } from '../client';
 import type { TuneInput } from '../workflows/validate-input';
 import { loadIntegration } from './context';
@@ -11,7 +11,7 @@ export function registerTune(program: Command): void {
     .option('--batch-size <n>', 'rows per page from the next page on', parseBatchSize)
     .option('--rate <rows-per-second>', 'rows per second for the whole run (all shards together)', parseRate)
     .action(async (id: string, opts: { batchSize?: number; rate?: number }, cmd: Command) => {
-      if (opts.batchSize === undefined && opts.rate === undefined) throw new InvalidArgumentError('give --batch-size and/or --rate');
+      if (opts.batchSize === undefined && opts.rate === undefined) cmd.error('error: give --batch-size and/or --rate');
       loadIntegration(cmd, id);
       const client = await connectClient();
       try {

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import { extname, join } from 'node:path';
 import { PermanentError } from '../errors';
 
 /**
@@ -55,7 +56,8 @@ export class AesGcmCodec implements PayloadCodec {
 }
 
 /** The data converter for clients and workers: encrypted when TIDEMARK_ENCRYPTION_KEY is set. */
-export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): { payloadCodecs: PayloadCodec[] } | undefined {
+export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): { payloadCodecs: PayloadCodec[]; failureConverterPath: string } | undefined {
   const key = env.TIDEMARK_ENCRYPTION_KEY;
-  return key ? { payloadCodecs: [new AesGcmCodec(parseKey(key))] } : undefined;
+  // Failure messages and stack traces are not payloads: encodeCommonAttributes moves them into one, so they are encrypted too.
+  return key ? { payloadCodecs: [new AesGcmCodec(parseKey(key))], failureConverterPath: join(__dirname, `failure-converter${extname(__filename)}`) } : undefined;
 }

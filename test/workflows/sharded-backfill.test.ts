@@ -84,6 +84,11 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       await sql(src.url, `UPDATE public.orders SET status = 'paid', updated_at = '2025-01-01' WHERE id IN (3, 9999)`);
       const s = (await env.client.workflow.execute('syncWorkflow', { taskQueue, workflowId: 'shards-sync', args: [{ integration: 'orders' }] })) as RunResult;
       expect(s.rows).toBe(32);
+
+      // Nothing left to resume: refused clearly, nothing taken over.
+      const again = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', resume: true }, taskQueue);
+      const err = (await again.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(String((err.cause?.cause as Error | undefined)?.message)).toMatch(/the last backfill of "orders" already completed .*start a new one with `tidemark backfill orders`/);
     });
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     expect(await sql(dst.url, `SELECT kind, status, rows_committed::text AS n FROM tidemark.runs WHERE kind = 'backfill'`)).toEqual([{ kind: 'backfill', status: 'completed', n: String(ROWS) }]);
