@@ -2,6 +2,8 @@
  * Integration configs the scenarios write to tidemark.json. Secrets stay ${NAME} references: the
  * worker and CLI processes get the values in their environment (see Workspace).
  */
+import { ORDER_COLUMN_TYPES } from '../../src/mock-api';
+
 export interface OrdersIntegration {
   table?: string;
   target?: string;
@@ -26,20 +28,6 @@ export function ordersIntegration(id: string, o: OrdersIntegration = {}): Record
   };
 }
 
-/** The mock API's orders as the http source declares them (see src/mock-api/example-config.ts). */
-export const API_ORDER_COLUMNS = {
-  id: 'bigint',
-  number: 'text',
-  status: 'text',
-  currency: 'text',
-  total: 'numeric',
-  customer: 'jsonb',
-  items: 'jsonb',
-  note: 'text',
-  created_at: 'timestamptz',
-  updated_at: 'timestamptz',
-  version: 'integer',
-};
 
 export type ApiStyle = 'cursor' | 'time_window' | 'starting_after';
 
@@ -74,7 +62,7 @@ export function apiIntegration(id: string, o: ApiIntegration): Record<string, un
       ...(o.tokenVar ? { headers: { Authorization: `Bearer \${${o.tokenVar}}` } } : {}),
       records: 'data',
       pagination: p.pagination,
-      columns: API_ORDER_COLUMNS,
+      columns: ORDER_COLUMN_TYPES,
       pageSize: o.pageSize ?? 100,
       timeout: o.timeout ?? '5s',
       retries: o.retries ?? 10,

@@ -1,19 +1,13 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { exampleConfig, startMockApi, type MockApiOptions } from '../mock-api';
+import { exampleConfig, startMockApi, type FaultOptions, type MockApiOptions } from '../mock-api';
 
-interface MockApiCliOptions {
+/** What commander hands the action: every fault option, and the server's own settings with their defaults. */
+interface MockApiCliOptions extends FaultOptions {
   port: number;
   host: string;
   records: number;
   seed: number;
   token?: string;
-  failRate: number;
-  throttleRate: number;
-  hangRate: number;
-  dropRate: number;
-  truncateRate: number;
-  rateLimit?: number;
-  retryAfter: number;
   changesPerSecond: number;
 }
 
