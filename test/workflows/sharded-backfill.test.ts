@@ -157,6 +157,32 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
     console.log(`tune: ${pageSizes.filter((n) => n === 100).length} pages of 100, then ${pageSizes.filter((n) => n === 2_000).length} of 2000`);
   });
 
+  it('--rate from the start paces the run; a tune signal lifts the limit without a restart', async () => {
+    const taskQueue = uniqueQueue('tune-rate');
+    const at: number[] = [];
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 250 }), vars(), { afterBatch: async () => void at.push(Date.now()) });
+    await w.runUntil(async () => {
+      // 1,000 rows/s in pages of 250: a page every ~250 ms, so 20,000 rows would take 20 s.
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', rate: 1_000 }, taskQueue);
+      await until(async () => at.length >= 6, '6 pages');
+      await handle.signal('tune', { rowsPerSecond: 1_000_000 });
+      const tunedAt = Date.now();
+      const r = (await handle.result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+      const gaps = (from: number, to: number) => at.slice(from + 1, to).map((t, i) => t - (at[from + i] as number));
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+      const paced = median(gaps(1, 6));
+      // 80 pages in all; the tune lands within about a second (≤ 4 more paced pages), so the last 20 are all after it.
+      expect(at.length).toBe(ROWS / 250);
+      expect(at.filter((t) => t > tunedAt).length).toBeGreaterThan(40);
+      const lifted = median(gaps(at.length - 21, at.length));
+      console.log(`rate tune: a page every ${paced} ms at 1,000 rows/s, every ${lifted} ms after the tune; ${at.length} pages`);
+      expect(paced).toBeGreaterThanOrEqual(200);
+      expect(lifted).toBeLessThan(paced / 3);
+    });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
   it('a source that cannot split fails a sharded backfill at once with a clear error', async () => {
     const taskQueue = uniqueQueue('nosplit');
     const cfg = parseConfig({
