@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/activities';
 import { combineShards } from '../../src/cli/run-progress';
+import { cutAtEqualCounts } from '../../src/sources/postgres/split-range';
 import { parseBackfillInput, parseTuneInput } from '../../src/workflows/validate-input';
 
 const shard = (slot: string, rows: number, rate: number, remaining: number): Progress => ({
@@ -25,6 +26,14 @@ describe('sharded progress and inputs', () => {
     ]);
     expect(p).toMatchObject({ slot: 'backfill/*', rows: 9000, rate: 400, remaining: 6000, total: 15000, etaSeconds: 15, cursor: [['backfill/1'], ['backfill/2']] });
     expect(combineShards([], undefined)).toBeUndefined();
+  });
+
+  it('boundaries cut sorted keys into parts of equal count, never twice the same, fewer when keys run out', () => {
+    const keys = Array.from({ length: 100 }, (_, i) => ['t', String(i)]);
+    expect(cutAtEqualCounts(keys, 4)).toEqual([['t', '24'], ['t', '49'], ['t', '74']]);
+    expect(cutAtEqualCounts(keys.slice(0, 2), 4)).toEqual([['t', '0']]);
+    expect(cutAtEqualCounts([], 4)).toEqual([]);
+    expect(cutAtEqualCounts(keys, 1)).toEqual([]);
   });
 
   it('rate and batchSize inputs are checked; a bad tune signal is reported, not thrown', () => {

@@ -10,6 +10,7 @@ import { countCopyLines, decodeCopyValue, lastCopyLine } from '../../sinks/copy-
 import { PermanentError } from '../../errors';
 import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { requireTable } from './describe-table';
+import { splitRange } from './split-range';
 
 export class SourceSetupError extends PermanentError {
   override readonly name = 'SourceSetupError';
@@ -23,8 +24,6 @@ export class SourceSetupError extends PermanentError {
 
 /** Tables up to this many rows (pg_class.reltuples) get an exact remaining count. */
 const EXACT_COUNT_BELOW = 200_000;
-/** Rows sampled to cut a key range into shards: enough for ~1% evenness with 64 shards. */
-const SPLIT_SAMPLE_ROWS = 20_000;
 
 const TIME_TYPES: Record<string, string> = {
   'timestamp with time zone': 'now()',
@@ -189,29 +188,12 @@ export class PostgresSource implements Source {
     return Number(r.rows[0]?.n ?? 0);
   }
 
-  /**
-   * Shard boundaries: the keyset of a sample of the rows after `after` (TABLESAMPLE SYSTEM reads about
-   * SPLIT_SAMPLE_ROWS rows' worth of pages, not the table), sorted, cut at equal counts. Sampled rows are
-   * real rows, so each boundary is a valid cursor; a shard ends at one (inclusive), the next starts after it.
-   */
+  /** Shard boundaries of the rows after `after`, from a sample (see split-range.ts). */
   async split(after: Cursor, parts: number): Promise<KeysetCursor[]> {
-    if (parts < 2) return [];
     // `after` is a backfill's `from`: reject bad values as an invalid cursor before planning (found by chaos bad-input).
-    await this.checkValues(this.parseCursor(after));
-    const pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(await this.tableSize(), 1));
-    const q = keysetPageQuery({ table: this.table, select: this.cfg.cursor, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, limit: SPLIT_SAMPLE_ROWS * 4, sample: pct < 100 ? pct : undefined });
-    let sample = (await this.client.query<string[]>({ text: q.text, values: q.values, rowMode: 'array' })).rows;
-    if (sample.length < parts * 10 && pct < 100) {
-      // Too few sampled pages (a small or very uneven table): read the keys of the range instead.
-      const all = keysetPageQuery({ table: this.table, select: this.cfg.cursor, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, limit: SPLIT_SAMPLE_ROWS * 4 });
-      sample = (await this.client.query<string[]>({ text: all.text, values: all.values, rowMode: 'array' })).rows;
-    }
-    const out: KeysetCursor[] = [];
-    for (let k = 1; k < parts; k++) {
-      const row = sample[Math.floor((k * sample.length) / parts) - 1];
-      if (row && (out.length === 0 || out[out.length - 1]!.join('\u0000') !== row.join('\u0000'))) out.push(row);
-    }
-    return out;
+    const from = this.parseCursor(after);
+    await this.checkValues(from);
+    return splitRange(this.client, { table: this.table, keyset: this.keyset, after: from, upper: this.highWater, tableRows: await this.tableSize() }, parts);
   }
 
   private async tableSize(): Promise<number> {
