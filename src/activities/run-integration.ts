@@ -11,7 +11,7 @@ import { createSource } from '../sources/create-source';
 import { asCopyPages, type EncodedPage } from '../sinks/copy-text';
 import { RecordPipeline } from '../transform/record-pipeline';
 import { prefetch } from '../sources/combinators/prefetch';
-import { throttle } from '../sources/combinators/throttle';
+import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
 import { errorMessage, toFailure } from './failures';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
@@ -61,7 +61,8 @@ export function makeRunIntegration(deps: ActivityDeps) {
         return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
       }
       releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
-      const rate = { rowsPerSecond: it.rateLimit ? it.rateLimit / (input.shards ?? 1) : undefined };
+      // Set by the tuner below (config rateLimit, then the run's own): mutable, so a tune applies mid-run.
+      const rate: RateLimit = { rowsPerSecond: undefined };
       source = throttle(await createSource(it.source, it.id, deps.env), rate);
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
       const start = await startPosition(stateDb, source, input, hb?.cursor);
@@ -82,9 +83,10 @@ export function makeRunIntegration(deps: ActivityDeps) {
 
       let cursor: Cursor = start.cursor;
       let stoppedBy: RunResult['stoppedBy'];
-      const onIdle = () => ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: readOpts.limit });
-      const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle, ...(start.until !== null ? { until: start.until } : {}) };
+      const beat = () => ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: readOpts.limit });
+      const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: beat, ...(start.until !== null ? { until: start.until } : {}) };
       const tuner = new Tuner(stateDb, input.runKey, readOpts, rate, input.shards ?? 1);
+      tuner.apply({ rowsPerSecond: it.rateLimit });
       tuner.apply(input.tuning);
       await tuner.poll();
       // COPY text straight through when the source can produce it and nothing transforms records;
@@ -101,7 +103,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
         cursor = page.cursor;
         meter.add(page.count);
         await tuner.poll();
-        ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: tuner.batchSize });
+        beat();
         await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
         if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, rowsOfThisRun());
         if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {

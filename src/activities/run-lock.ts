@@ -10,9 +10,14 @@ export interface RunLock {
   release(): Promise<void>;
 }
 
-/** application_name of a run's state connection: a shard's attempts are told apart from its siblings'. */
+/** Whose attempts a lock holder is: the run, or one shard of it (told apart from its siblings). */
+function attemptKey(input: RunInput): string {
+  return input.shard === undefined ? input.runKey : `${input.runKey}#${input.shard}`;
+}
+
+/** application_name of a run's state connection (see state.lockTag). */
 export function runLockTag(input: RunInput, attempt: number): string {
-  return state.lockTag(input.shard === undefined ? input.runKey : `${input.runKey}#${input.shard}`, attempt);
+  return state.lockTag(attemptKey(input), attempt);
 }
 
 /**
@@ -40,10 +45,9 @@ export async function acquireRunLock(ctx: Context, db: pg.Client, input: RunInpu
 }
 
 async function waitFor(ctx: Context, db: pg.Client, input: RunInput, evictable: string | undefined, attempt: () => Promise<boolean>, deadline: number): Promise<boolean> {
-  const key = input.shard === undefined ? input.runKey : `${input.runKey}#${input.shard}`;
   for (;;) {
     if (await attempt()) return true;
-    if (evictable && (await state.evictStaleAttempt(db, evictable, key, ctx.info.attempt))) {
+    if (evictable && (await state.evictStaleAttempt(db, evictable, attemptKey(input), ctx.info.attempt))) {
       log.warn('took over from a hung earlier attempt of this run', { integration: input.integration, shard: input.shard });
       continue;
     }

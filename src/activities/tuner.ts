@@ -21,7 +21,7 @@ export class Tuner {
     private readonly share = 1,
   ) {}
 
-  /** Initial values from the workflow input (`--rate`, batchSize). */
+  /** Initial values (config rateLimit, then the workflow input's `--rate` / batchSize); undefined keeps the current one. */
   apply(t: Tuning | undefined): void {
     if (t?.batchSize !== undefined) this.readOpts.limit = t.batchSize;
     if (t?.rowsPerSecond !== undefined) this.rate.rowsPerSecond = t.rowsPerSecond / this.share;
@@ -31,9 +31,5 @@ export class Tuner {
     if (Date.now() - this.lastPoll < POLL_MS) return;
     this.lastPoll = Date.now();
     this.apply(await readTuning(this.db, this.runKey));
-  }
-
-  get batchSize(): number {
-    return this.readOpts.limit;
   }
 }

@@ -52,6 +52,10 @@ export interface SourcePlan {
 }
 
 export interface ReadOptions {
+  /**
+   * Rows per page. It may change between pages (live tuning): read it once per page, and judge "last
+   * page" against the limit that page was read with, or a retune upwards would end the run early.
+   */
   limit: number;
   /** Aborted when the run is being cancelled: stop waiting (the caller stops at the next batch boundary). */
   signal?: AbortSignal;
