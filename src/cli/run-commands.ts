@@ -2,6 +2,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunResult } from '../activities/types';
 import { connectClient, startIntegrationRun } from '../client';
+import { parseBatchSize, parseRate, wholeNumber } from './arg-parsers';
 import { loadIntegration } from './context';
 
 function parseJson(value: string): unknown {
@@ -10,24 +11,6 @@ function parseJson(value: string): unknown {
   } catch {
     throw new InvalidArgumentError(`not valid JSON: ${value} (a cursor is e.g. '["2024-05-01 10:00:00+00","42"]')`);
   }
-}
-
-export function parseRate(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number of rows per second');
-  return n;
-}
-
-export function parseBatchSize(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new InvalidArgumentError('must be a whole number from 1 to 100000');
-  return n;
-}
-
-function parseShards(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64');
-  return n;
 }
 
 /** Prints the outcome; exit code 0 only when the workflow completed. */
@@ -77,7 +60,7 @@ export function registerRunCommands(program: Command): void {
     .command('backfill <id>')
     .description('a full re-read from the start (or after --from), resumable and idempotent')
     .option('--from <cursor-json>', 'start after this cursor (JSON)', parseJson)
-    .option('--shards <n>', 'split the key range into N ranges read in parallel (by any workers on the task queue)', parseShards)
+    .option('--shards <n>', 'split the key range into N ranges read in parallel (by any workers on the task queue)', wholeNumber(1, 64))
     .option('--rate <rows-per-second>', 'limit the whole run to this many rows per second (change it later with `tidemark tune`)', parseRate)
     .option('--batch-size <n>', "page size for this run instead of the config's batchSize", parseBatchSize)
     .option('--wait', 'block until the run ends; exit 0 only if it completed')

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { connectClient, workflowIdFor } from '../client';
 import type { TuneInput } from '../workflows/validate-input';
 import { loadIntegration } from './context';
-import { parseBatchSize, parseRate } from './run-commands';
+import { parseBatchSize, parseRate } from './arg-parsers';
 
 export function registerTune(program: Command): void {
   program

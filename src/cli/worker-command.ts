@@ -1,5 +1,6 @@
 import { Runtime } from '@temporalio/worker';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { wholeNumber } from './arg-parsers';
 import { temporalSettings } from '../config/temporal-env';
 import { createWorker } from '../worker';
 import { loadCliConfig } from './context';
@@ -30,11 +31,7 @@ export function registerWorker(program: Command): void {
     });
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('must be a whole number from 1 to 1000');
-  return n;
-}
+const positiveInt = wholeNumber(1, 1000);
 
 function envInt(name: string): number | undefined {
   const v = process.env[name];
