@@ -25,6 +25,15 @@ export const duration = z
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+/** An IANA time zone name, checked against the runtime's zone database. */
+export const ianaTimeZone = z.string().superRefine((tz, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${tz}" is not an IANA time zone: use e.g. "UTC", "Europe/Berlin", "America/New_York"` });
+  }
+});
+
 export const postgresSourceSchema = z.strictObject({
   kind: z.literal('postgres'),
   url: nonEmpty,
@@ -34,6 +43,14 @@ export const postgresSourceSchema = z.strictObject({
   lag: duration.default(0),
   /** Columns to copy; default all columns of the table. */
   columns: z.array(identifier).min(1).optional(),
+  /**
+   * IANA zone that the writers' `timestamp without time zone` values are in (e.g. "Europe/Berlin");
+   * required when the first cursor column has that type, so the high-water mark (now() - lag) is
+   * computed in the writers' local time.
+   */
+  timeZone: ianaTimeZone.optional(),
+  /** Upper bound on one source statement (a page's read); far above a normal page, so only a hung query hits it. */
+  statementTimeout: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default(300_000),
 });
 
 export const postgresSinkSchema = z.strictObject({
@@ -42,6 +59,20 @@ export const postgresSinkSchema = z.strictObject({
   table: tableName,
   key: z.array(identifier).min(1, 'needs at least one key column'),
   create: z.boolean().default(false),
+  /**
+   * A column that appears in the source: `add_columns` adds it to the target (ALTER TABLE … ADD COLUMN)
+   * and fills it from then on; `fail` stops with the column named. Default: add_columns when `create`
+   * is true (tidemark owns the target's shape), else fail. A dropped or retyped column always fails.
+   */
+  schemaChanges: z.enum(['fail', 'add_columns']).optional(),
+});
+
+/** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */
+export const deletesSchema = z.strictObject({
+  /** How often a scheduled sync also removes target rows whose key the source no longer has. */
+  reconcileEvery: duration.refine((ms) => ms >= 60_000, 'must be at least 1m'),
+  /** A reconciliation refuses to delete more than this fraction of the target without --force. */
+  maxFraction: z.number().gt(0).max(1).default(0.1),
 });
 
 /** What a Schedule does when a run is still going at the next tick (Temporal's ScheduleOverlapPolicy). */
@@ -109,6 +140,8 @@ export const integrationSchema = z.strictObject({
   mapping: mappingSchema.optional(),
   /** Rules per target column; failing records go to tidemark.dead_letters and the run goes on. */
   validate: recordSchemaSchema.optional(),
+  /** Propagate source deletes by periodic reconciliation; absent = deletes are never propagated. */
+  deletes: deletesSchema.optional(),
 });
 
 export const configSchema = z
@@ -130,6 +163,12 @@ export type Integration = z.infer<typeof integrationSchema>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
 export type PostgresSinkConfig = z.infer<typeof postgresSinkSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
+export type DeletesConfig = z.infer<typeof deletesSchema>;
+
+/** What a new source column does to the target: the explicit setting, else add_columns when tidemark creates the target. */
+export function schemaChangesOf(sink: PostgresSinkConfig): 'fail' | 'add_columns' {
+  return sink.schemaChanges ?? (sink.create ? 'add_columns' : 'fail');
+}
 
 export function isPostgresSource(s: SourceConfig): s is PostgresSourceConfig {
   return s.kind === 'postgres';
