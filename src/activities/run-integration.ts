@@ -71,7 +71,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       runRow = true;
       if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(stateDb, it.id, input.runKey);
       const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
-      const sink = new PostgresSink(stateDb, it.sink);
+      const sink = new PostgresSink(stateDb, it.sink, it.id);
       // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
       const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
       await sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage });

@@ -48,6 +48,8 @@ export class PostgresSink {
   constructor(
     readonly client: pg.Client,
     private readonly cfg: PostgresSinkConfig,
+    /** The integration (or instance) writing: state kept per integration (e.g. the source's last seen columns) is keyed by it. */
+    readonly integration?: string,
   ) {
     this.table = splitTableName(cfg.table);
   }

@@ -49,6 +49,8 @@ export interface SourcePlan {
   describe: string;
   /** Column sets unique in the source, when known: a sink key covering one cannot repeat within a page. */
   uniqueKeys?: string[][];
+  /** Things an operator should fix (e.g. no index serves the keyset order, with the CREATE INDEX to run): logged and shown by `status`. */
+  warnings?: string[];
 }
 
 export interface ReadOptions {
