@@ -2,15 +2,32 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
 import vitestConfig = require('vitest/config');
 
+/**
+ * Two tiers: `unit` (pure code, no servers, seconds: `npm run test:unit`) and `servers` (everything
+ * that needs PostgreSQL or Temporal; its global setup installs the Temporal binaries once and starts
+ * one PostgreSQL that each test file carves its own database out of). `npm test` runs both.
+ */
 export = vitestConfig.defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // Installs the Temporal CLI / test server once and starts one PostgreSQL for the whole run.
-    globalSetup: ['test/setup/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Test files start real servers; forks isolate them, and the machines have 2 cores.
     pool: 'forks',
     maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'servers',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**', '**/node_modules/**'],
+          globalSetup: ['test/setup/global-setup.ts'],
+        },
+      },
+    ],
   },
 });
