@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCancel } from './cancel-command';
+import { registerCodecServer } from './codec-server-command';
 import { registerDeadLetters } from './dead-letters-command';
 import { registerDemo } from './demo-command';
 import { registerDev } from './dev';
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerDemo(program);
   registerDev(program);
   registerMockApi(program);
+  registerCodecServer(program);
 }
