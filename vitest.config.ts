@@ -3,7 +3,7 @@
 import vitestConfig = require('vitest/config');
 
 /**
- * Two tiers: `unit` (pure code, no servers, seconds: `npm run test:unit`) and `servers` (everything
+ * Two tiers: `unit` (pure code and workflow replay, no servers, seconds: `npm run test:unit`) and `servers` (everything
  * that needs PostgreSQL or Temporal; its global setup installs the Temporal binaries once and starts
  * one PostgreSQL that each test file carves its own database out of). `npm test` runs both.
  */
@@ -17,14 +17,14 @@ export = vitestConfig.defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'] },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts', 'test/replay/**/*.test.ts'] },
       },
       {
         extends: true,
         test: {
           name: 'servers',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/unit/**', '**/node_modules/**'],
+          exclude: ['test/unit/**', 'test/replay/**', '**/node_modules/**'],
           globalSetup: ['test/setup/global-setup.ts'],
         },
       },
