@@ -3,24 +3,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { PostgresSinkConfig } from '../config/schema';
+import { schemaChangesOf, type PostgresSinkConfig } from '../config/schema';
 import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
-import { PermanentError } from '../errors';
 import { describeTable } from '../sources/postgres/describe-table';
 import { TableNotFoundError } from '../sources/postgres/describe-table';
 import type { ColumnSpec } from '../sources/source';
 import { encodeCopyRows } from './copy-text';
+import { exactEqualityColumns } from './exact-equality';
+import { reconcileColumns } from './schema-drift';
+import { SinkSetupError } from './sink-errors';
+import { requireTypesInTarget } from './target-types';
 import { createTableSql, upsertFromStageSql } from './upsert-sql';
 
-export class SinkSetupError extends PermanentError {
-  override readonly name = 'SinkSetupError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
+export { SchemaDriftError, SinkSetupError } from './sink-errors';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -63,16 +58,16 @@ export class PostgresSink {
     let info = await describeTable(this.client, this.table, 'sink');
     if (!info) {
       if (!this.cfg.create) throw new TableNotFoundError(this.cfg.table, 'sink');
+      await requireTypesInTarget(this.client, sourceColumns, 'sink.create');
       await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.table.schema)}`);
       await this.client.query(createTableSql(target, sourceColumns, this.cfg.key));
       info = await describeTable(this.client, this.table, 'sink');
       if (!info) throw new TableNotFoundError(this.cfg.table, 'sink');
     }
-    const have = new Set(info.columns.map((c) => c.name));
-    const missing = names.filter((n) => !have.has(n));
-    if (missing.length) {
-      throw new SinkSetupError('sink.table', `${this.cfg.table} has no column for source column(s) ${missing.join(', ')}: add them (ALTER TABLE … ADD COLUMN) or list source.columns`);
-    }
+    // Only a run (which knows its integration) changes the target's shape; repairs and retries never do.
+    const mode = this.integration ? schemaChangesOf(this.cfg) : 'fail';
+    const drift = { table: this.table, source: sourceColumns, target: info.columns, mode, integration: this.integration } as const;
+    if (await reconcileColumns(this.client, drift)) info = (await describeTable(this.client, this.table, 'sink')) ?? info;
     const keySet = [...this.cfg.key].sort().join(',');
     if (!info.uniqueKeys.some((k) => [...k].sort().join(',') === keySet)) {
       throw new SinkSetupError(
@@ -86,7 +81,9 @@ export class PostgresSink {
     await this.client.query(`DROP TABLE IF EXISTS pg_temp.${this.stage}`);
     await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
     await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
-    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage);
+    const exact = await exactEqualityColumns(this.client, this.table);
+    const asText = new Set(names.filter((n) => !exact.has(n)));
+    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
     this.copyColumns = names.map(quoteIdent).join(', ');
     // An initial load needs no upsert: nothing is there to conflict with. Checked once per run; a
     // retry after a crash finds rows and takes the upsert path, which makes a replayed page harmless.

@@ -1,23 +1,33 @@
 import { quoteIdent } from '../config/identifiers';
 
 /**
- * The batch upsert, from a staging table filled by COPY. For key [id] and columns id, status, total:
+ * The batch upsert, from a staging table filled by COPY. For key [id] and columns id, status, doc
+ * (doc a json column, which has no `=`, so it is in `compareAsText`):
  *
- *   INSERT INTO "public"."orders_copy" AS t ("id", "status", "total")
- *   SELECT DISTINCT ON ("id") "id", "status", "total" FROM "tm_stage" ORDER BY "id", tm_ord DESC
- *   ON CONFLICT ("id") DO UPDATE SET "status" = EXCLUDED."status", "total" = EXCLUDED."total"
- *   WHERE (t."status", t."total") IS DISTINCT FROM (EXCLUDED."status", EXCLUDED."total")
+ *   INSERT INTO "public"."orders_copy" AS t ("id", "status", "doc")
+ *   SELECT DISTINCT ON ("id") "id", "status", "doc" FROM "tm_stage" ORDER BY "id", tm_ord DESC
+ *   ON CONFLICT ("id") DO UPDATE SET "status" = EXCLUDED."status", "doc" = EXCLUDED."doc"
+ *   WHERE (t."status", t."doc"::text COLLATE "C") IS DISTINCT FROM (EXCLUDED."status", EXCLUDED."doc"::text COLLATE "C")
  *
  * DISTINCT ON keeps the last row of a key within the batch (ON CONFLICT cannot touch a row twice);
  * the WHERE clause makes unchanged rows cost no write, so a re-sync rewrites only what changed.
+ * Columns whose type has no exact `=` (see exact-equality.ts) compare by their text, byte for byte.
  */
-export function upsertFromStageSql(target: string, stage: string, columns: readonly string[], key: readonly string[], keyUniqueInPage = false): string {
+export function upsertFromStageSql(
+  target: string,
+  stage: string,
+  columns: readonly string[],
+  key: readonly string[],
+  keyUniqueInPage = false,
+  compareAsText: ReadonlySet<string> = new Set(),
+): string {
   const cols = columns.map(quoteIdent).join(', ');
   const keys = key.map(quoteIdent).join(', ');
-  const rest = columns.filter((c) => !key.includes(c)).map(quoteIdent);
+  const rest = columns.filter((c) => !key.includes(c));
+  const cmp = (side: string, c: string) => (compareAsText.has(c) ? `${side}.${quoteIdent(c)}::text COLLATE "C"` : `${side}.${quoteIdent(c)}`);
   const conflict = rest.length
-    ? `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')} ` +
-      `WHERE (${rest.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${rest.map((c) => `EXCLUDED.${c}`).join(', ')})`
+    ? `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} ` +
+      `WHERE (${rest.map((c) => cmp('t', c)).join(', ')}) IS DISTINCT FROM (${rest.map((c) => cmp('EXCLUDED', c)).join(', ')})`
     : 'DO NOTHING';
   // A one-column row constructor is just a parenthesised value, which is what we want here too.
   return (
@@ -31,4 +41,9 @@ export function upsertFromStageSql(target: string, stage: string, columns: reado
 export function createTableSql(target: string, columns: ReadonlyArray<{ name: string; type: string; notNull: boolean }>, key: readonly string[]): string {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}${c.notNull || key.includes(c.name) ? ' NOT NULL' : ''}`);
   return `CREATE TABLE IF NOT EXISTS ${target} (${defs.join(', ')}, PRIMARY KEY (${key.map(quoteIdent).join(', ')}))`;
+}
+
+/** A column the source gained: nullable, since the target's existing rows have no value for it. */
+export function addColumnSql(target: string, column: { name: string; type: string }): string {
+  return `ALTER TABLE ${target} ADD COLUMN IF NOT EXISTS ${quoteIdent(column.name)} ${column.type}`;
 }

@@ -12,3 +12,4 @@ export * from './save-checkpoint';
 export * from './start-run';
 export * from './shard-slots';
 export * from './tuning';
+export * from './source-columns';
