@@ -15,7 +15,9 @@ import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifier
  *
  * A row comparison, not `a > $1 OR (a = $1 AND b > $2)`, so a btree index on (updated_at, id) serves
  * it directly. Rows with equal updated_at are ordered by id, which is unique: none missed, none repeated.
- * The first page omits the cursor predicate; the upper bound is present only when the run has one.
+ * The first page omits the cursor predicate; the upper bound is present only when the run has one (the
+ * high-water mark, "now - lag" on the first column's own clock: sources/postgres/naive-time.ts).
+ * keysetRange() is the WHERE condition alone, for counting or estimating the same range.
  */
 export interface KeysetColumn {
   name: string;
@@ -48,12 +50,28 @@ export interface SqlQuery {
 }
 
 export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
+  const range = keysetRange(q);
+  const values = [...range.values];
+  const limit = q.inline ? String(Math.trunc(q.limit)) : `$${values.push(q.limit)}`;
+  const text =
+    `SELECT ${q.select.map(quoteIdent).join(', ')} FROM ${quoteTable(q.table)}` +
+    (q.sample !== undefined ? ` TABLESAMPLE SYSTEM (${Number(q.sample).toFixed(6)})` : '') +
+    (range.text !== 'true' ? ` WHERE ${range.text}` : '') +
+    ` ORDER BY ${q.cursor.map((c) => quoteIdent(c.name)).join(', ')} LIMIT ${limit}`;
+  return { text, values };
+}
+
+/**
+ * The WHERE condition of a keyset read alone (cursor, high-water mark, shard end; `true` when none),
+ * with its parameters: for counting or estimating the rows of the same range.
+ */
+export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'sample'>): SqlQuery {
   if (q.cursor.length === 0) throw new Error('keyset pagination needs at least one cursor column');
-  const values: (string | number)[] = [];
-  const param = (v: string | number, type?: string) => {
-    if (q.inline) return typeof v === 'number' ? String(Math.trunc(v)) : `${quoteLiteral(v)}::${type ?? 'text'}`;
+  const values: string[] = [];
+  const param = (v: string, type: string) => {
+    if (q.inline) return `${quoteLiteral(v)}::${type}`;
     values.push(v);
-    return type ? `$${values.length}::${type}` : `$${values.length}`;
+    return `$${values.length}::${type}`;
   };
   const cols = q.cursor.map((c) => quoteIdent(c.name));
   const where: string[] = [];
@@ -69,12 +87,7 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
     const params = q.cursor.map((c, i) => param(q.until![i] as string, c.type));
     where.push(q.cursor.length === 1 ? `${cols[0]} <= ${params[0]}` : `(${cols.join(', ')}) <= (${params.join(', ')})`);
   }
-  const text =
-    `SELECT ${q.select.map(quoteIdent).join(', ')} FROM ${quoteTable(q.table)}` +
-    (q.sample !== undefined ? ` TABLESAMPLE SYSTEM (${Number(q.sample).toFixed(6)})` : '') +
-    (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
-    ` ORDER BY ${cols.join(', ')} LIMIT ${param(q.limit)}`;
-  return { text, values };
+  return { text: where.length ? where.join(' AND ') : 'true', values };
 }
 
 export function quoteLiteral(v: string): string {

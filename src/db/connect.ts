@@ -16,18 +16,24 @@ export interface ConnectOptions {
   typed?: boolean;
 }
 
+// How each client was opened, so a second session can reach the same server as the same user
+// (to cancel a query stuck on the first one: see sources/postgres/cancel-query.ts).
+const configs = new WeakMap<pg.Client, pg.ClientConfig>();
+
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
-  const client = new pg.Client({
-    connectionString: url,
-    application_name: opts.applicationName ?? 'tidemark',
-    types: opts.typed ? undefined : textTypes,
-    keepAlive: true,
-  });
+  const config: pg.ClientConfig = { connectionString: url, application_name: opts.applicationName ?? 'tidemark', keepAlive: true };
+  const client = new pg.Client({ ...config, types: opts.typed ? undefined : textTypes });
+  configs.set(client, config);
   // A dropped connection emits 'error' on the client; without a listener that would crash the worker.
   client.on('error', () => undefined);
   await client.connect();
   await client.query(SESSION_SETUP);
   return client;
+}
+
+/** Settings to open another session like `client`'s (the same URL; `undefined` for clients not made by connect()). */
+export function connectionConfig(client: pg.Client): pg.ClientConfig | undefined {
+  return configs.get(client);
 }
 
 export async function closeQuietly(client: pg.Client | undefined): Promise<void> {

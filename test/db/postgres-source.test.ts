@@ -89,4 +89,36 @@ describe('PostgreSQL source', () => {
     await expect((await source('public.micro', ['id'], { lag: '5s' })).prepare({})).rejects.toThrow(/source.lag: needs a timestamp/);
     await expect((await source('public.absent', ['id'])).prepare({})).rejects.toThrow(TableNotFoundError);
   });
+
+  it('warns with the CREATE INDEX to run when no index serves the keyset order, and not once one does', async () => {
+    await sql(db.url, `CREATE TABLE public.noidx (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, "order" int NOT NULL);
+      INSERT INTO public.noidx SELECT g, now() - g * interval '1 minute', g FROM generate_series(1, 500) g`);
+    const s = await source('public.noidx', ['updated_at', 'id']);
+    const plan = await s.prepare({});
+    await s.close();
+    expect(plan.warnings).toHaveLength(1);
+    expect(plan.warnings![0]).toMatch(/no index on public\.noidx serves the keyset order \(updated_at, id\).*CREATE INDEX CONCURRENTLY ON public\.noidx \(updated_at, id\)$/);
+    // Identifiers are quoted where SQL needs it.
+    const quoted = await source('public.noidx', ['order', 'id']);
+    expect((await quoted.prepare({})).warnings?.[0]).toMatch(/CREATE INDEX CONCURRENTLY ON public\.noidx \("order", id\)$/);
+    await quoted.close();
+    // The primary key serves a keyset of [id].
+    const byId = await source('public.noidx', ['id']);
+    expect((await byId.prepare({})).warnings).toBeUndefined();
+    await byId.close();
+    await sql(db.url, 'CREATE INDEX ON public.noidx (updated_at, id)');
+    const indexed = await source('public.noidx', ['updated_at', 'id']);
+    expect((await indexed.prepare({})).warnings).toBeUndefined();
+    await indexed.close();
+  });
+
+  it('a timestamp without time zone cursor, with or without precision, needs source.timeZone', async () => {
+    await sql(db.url, `CREATE TABLE public.naive3 (id int PRIMARY KEY, updated_at timestamp(3) NOT NULL)`);
+    const s = await source('public.naive3', ['updated_at', 'id']);
+    await expect(s.prepare({})).rejects.toThrow(/source\.timeZone: is required/);
+    await s.close();
+    const ok = await source('public.naive3', ['updated_at', 'id'], { timeZone: 'Europe/Berlin', lag: '2s' });
+    expect((await ok.prepare({})).highWater).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/);
+    await ok.close();
+  });
 });

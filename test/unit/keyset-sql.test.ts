@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidCursorError, keysetPageQuery, parseKeysetCursor, cursorGreaterQuery } from '../../src/cursor';
+import { InvalidCursorError, keysetPageQuery, keysetRange, parseKeysetCursor, cursorGreaterQuery } from '../../src/cursor';
 import { countCopyLines, decodeCopyValue, encodeCopyRows, lastCopyLine } from '../../src/sinks/copy-text';
 import { prefetch } from '../../src/sources/combinators/prefetch';
 import { upsertFromStageSql } from '../../src/sinks/upsert-sql';
@@ -35,6 +35,19 @@ describe('keyset SQL', () => {
     const s = keysetPageQuery({ table, select: ['id'], cursor, after: null, upper: null, limit: 10, sample: 2.5 });
     expect(s.text).toBe('SELECT "id" FROM "public"."orders" TABLESAMPLE SYSTEM (2.500000) ORDER BY "updated_at", "id" LIMIT $1');
     expect(() => keysetPageQuery({ table, select: ['id'], cursor, after: null, upper: null, until: ['x'], limit: 1 })).toThrow(/upper cursor has 1 values for 2 columns/);
+  });
+
+  it('the range alone (for counts and estimates): the same condition and parameters as the page, `true` when unbounded', () => {
+    const input = { table, cursor, after: ['2024-01-01 00:00:00+00', '5'], upper: '2024-02-01 00:00:00+00', until: ['2024-01-09 00:00:00+00', '9'] };
+    const r = keysetRange(input);
+    expect(r.text).toBe(
+      '("updated_at", "id") > ($1::timestamp with time zone, $2::bigint) AND "updated_at" < $3::timestamp with time zone ' +
+        'AND ("updated_at", "id") <= ($4::timestamp with time zone, $5::bigint)',
+    );
+    const page = keysetPageQuery({ ...input, select: ['id'], limit: 7 });
+    expect(page.text).toContain(` WHERE ${r.text} ORDER BY`);
+    expect(page.values).toEqual([...r.values, 7]);
+    expect(keysetRange({ table, cursor, after: null, upper: null })).toEqual({ text: 'true', values: [] });
   });
 
   it('single-column keyset uses a plain comparison', () => {

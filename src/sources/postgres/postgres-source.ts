@@ -1,39 +1,35 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { PostgresSourceConfig } from '../../config/schema';
-import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../../config/identifiers';
+import { quoteTable, splitTableName, type QualifiedName } from '../../config/identifiers';
 import { InvalidCursorError, parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
-import { cursorGreaterQuery, keysetPageQuery, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
-import { closeQuietly } from '../../db/connect';
+import { cursorGreaterQuery, keysetPageQuery, keysetRange, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
 import { copyOut } from '../../db/copy-out';
 import { countCopyLines, decodeCopyValue, lastCopyLine } from '../../sinks/copy-text';
-import { PermanentError } from '../../errors';
 import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { requireTable } from './describe-table';
+import { estimateRows } from './estimate-rows';
+import { keysetIndexWarning } from './explain-order';
+import { highWaterQuery } from './naive-time';
+import { checkNoNulls, NULL_PROBE_MS } from './null-check';
+import { SourceSetupError } from './source-errors';
+import { SourceSession } from './source-session';
 import { splitRange } from './split-range';
 
-export class SourceSetupError extends PermanentError {
-  override readonly name = 'SourceSetupError';
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
+export { SourceSetupError, SourceStatementTimeoutError } from './source-errors';
 
-/** Tables up to this many rows (pg_class.reltuples) get an exact remaining count. */
+/** Remaining rows are counted exactly (a count bounded to this many + 1) on tables estimated this small. */
 const EXACT_COUNT_BELOW = 200_000;
 
-const TIME_TYPES: Record<string, string> = {
-  'timestamp with time zone': 'now()',
-  'timestamp without time zone': 'localtimestamp',
-};
-
-/** Reads a PostgreSQL table in keyset order (see cursor/keyset-sql.ts for the SQL). */
+/**
+ * Reads a PostgreSQL table in keyset order (see cursor/keyset-sql.ts for the SQL). Every statement runs
+ * through a SourceSession: bounded by source.statementTimeout, cancelled on the server when a read is
+ * aborted or the source closed.
+ */
 export class PostgresSource implements Source {
   readonly kind = 'postgres';
   private readonly table: QualifiedName;
+  private readonly session: SourceSession;
   private keyset: KeysetColumn[] = [];
   private select: string[] = [];
   private cursorIndex: number[] = [];
@@ -44,9 +40,14 @@ export class PostgresSource implements Source {
     private readonly cfg: PostgresSourceConfig,
   ) {
     this.table = splitTableName(cfg.table);
+    this.session = new SourceSession(client, cfg.table, cfg.statementTimeout);
   }
 
-  async prepare(opts: PrepareOptions): Promise<SourcePlan> {
+  prepare(opts: PrepareOptions): Promise<SourcePlan> {
+    return this.session.run('preparing the read', () => this.describe(opts));
+  }
+
+  private async describe(opts: PrepareOptions): Promise<SourcePlan> {
     const info = await requireTable(this.client, this.table, 'source');
     const byName = new Map(info.columns.map((c) => [c.name, c]));
     const known = info.columns.map((c) => c.name).join(', ');
@@ -69,37 +70,23 @@ export class PostgresSource implements Source {
     this.keyset = this.cfg.cursor.map((n) => ({ name: n, type: (byName.get(n) as ColumnSpec).type }));
     this.select = columns.map((c) => c.name);
     this.cursorIndex = this.cfg.cursor.map((n) => this.select.indexOf(n));
-    await this.checkNoNulls(byName);
-    this.highWater = opts.highWater !== undefined ? opts.highWater : await this.computeHighWater();
-    const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}`;
-    return { columns, highWater: this.highWater, describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`, uniqueKeys: info.uniqueKeys };
-  }
-
-  /** A NULL never compares greater than a cursor, so such rows would silently never be read. */
-  private async checkNoNulls(byName: Map<string, ColumnSpec>): Promise<void> {
+    // Checked before the NULL probe: a missing source.timeZone is a config error, whatever the data.
+    const hwQuery = highWaterQuery(this.keyset[0] as KeysetColumn, this.cfg);
     for (const name of this.cfg.cursor) {
-      if ((byName.get(name) as ColumnSpec).notNull) continue;
-      const r = await this.client.query(`SELECT 1 FROM ${quoteTable(this.table)} WHERE ${quoteIdent(name)} IS NULL LIMIT 1`);
-      if (r.rowCount) {
-        throw new SourceSetupError(
-          'source.cursor',
-          `${this.cfg.table} has rows where cursor column "${name}" is NULL; they could never be read: set a value and make the column NOT NULL`,
-        );
-      }
+      if (!(byName.get(name) as ColumnSpec).notNull) await checkNoNulls(this.client, this.table, name, Math.min(NULL_PROBE_MS, this.cfg.statementTimeout));
     }
-  }
-
-  private async computeHighWater(): Promise<string | null> {
-    const first = this.keyset[0] as KeysetColumn;
-    const clock = TIME_TYPES[first.type];
-    if (!clock) {
-      if (this.cfg.lag > 0) {
-        throw new SourceSetupError('source.lag', `needs a timestamp as the first cursor column, but "${first.name}" is ${first.type}: remove lag or put a timestamp column first`);
-      }
-      return null;
-    }
-    const r = await this.client.query<{ hw: string }>(`SELECT (${clock} - $1::interval)::text AS hw`, [`${this.cfg.lag} milliseconds`]);
-    return (r.rows[0] as { hw: string }).hw;
+    if (opts.highWater !== undefined) this.highWater = opts.highWater;
+    else this.highWater = hwQuery ? ((await this.client.query<{ hw: string }>(hwQuery.text, hwQuery.values)).rows[0] as { hw: string }).hw : null;
+    const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
+    const zone = hwQuery?.values[1] ? ` (${hwQuery.values[1]} time)` : '';
+    const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}${zone}`;
+    return {
+      columns,
+      highWater: this.highWater,
+      describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
+      uniqueKeys: info.uniqueKeys,
+      ...(warning ? { warnings: [warning] } : {}),
+    };
   }
 
   parseCursor(value: unknown): KeysetCursor {
@@ -113,7 +100,7 @@ export class PostgresSource implements Source {
     if (!y) return x;
     const q = cursorGreaterQuery(this.keyset, x, y);
     try {
-      const r = await this.client.query<{ greater: string }>(q.text, q.values);
+      const r = await this.session.run('comparing cursors', (c) => c.query<{ greater: string }>(q.text, q.values));
       return r.rows[0]?.greater === 'true' ? x : y;
     } catch (err) {
       // A value its column's type cannot hold (a cursor from outside: --from, the UI) is an invalid
@@ -130,7 +117,7 @@ export class PostgresSource implements Source {
   async checkValues(c: KeysetCursor): Promise<void> {
     if (!c) return;
     try {
-      await this.client.query(`SELECT ROW(${this.keyset.map((k, i) => `$${i + 1}::${k.type}`).join(', ')})::text`, c);
+      await this.session.run('checking a cursor', (client) => client.query(`SELECT ROW(${this.keyset.map((k, i) => `$${i + 1}::${k.type}`).join(', ')})::text`, c));
     } catch (err) {
       if (!isDataException(err)) throw err;
       const expected = `values of ${this.keyset.map((k) => `${k.name} (${k.type})`).join(', ')}: ${(err as Error).message}`;
@@ -144,7 +131,11 @@ export class PostgresSource implements Source {
     for (;;) {
       const limit = opts.limit; // read once: a live retune must not make a full page look like the last one
       const q = this.pageQuery(cursor, limit, until);
-      const res = await this.client.query<(string | null)[]>({ name: statementName(q), text: q.text, values: q.values, rowMode: 'array' });
+      const res = await this.session.run(
+        'reading a page',
+        (c) => c.query<(string | null)[]>({ name: statementName(q), text: q.text, values: q.values, rowMode: 'array' }),
+        opts.signal,
+      );
       const rows = res.rows;
       const last = rows[rows.length - 1];
       if (!last) return;
@@ -161,7 +152,7 @@ export class PostgresSource implements Source {
     for (;;) {
       const limit = opts.limit;
       const q = keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after: cursor, upper: this.highWater, until, limit, inline: true });
-      const data = await copyOut(this.client, `COPY (${q.text}) TO STDOUT`);
+      const data = await this.session.run('reading a page', (c) => copyOut(c, `COPY (${q.text}) TO STDOUT`), opts.signal);
       const count = countCopyLines(data);
       if (count === 0) return;
       const last = lastCopyLine(data);
@@ -172,41 +163,42 @@ export class PostgresSource implements Source {
   }
 
   /**
-   * Rows left after `after`: an exact count on small tables, the planner's estimate for the keyset range
-   * on large ones (a count of millions of rows would cost a scan before the first page is read).
+   * Rows left after `after`: counted exactly when few (the count is bounded: it stops at
+   * EXACT_COUNT_BELOW + 1 rows, in case the estimate was low), else estimated (estimate-rows.ts): a count
+   * of millions of rows would cost a scan before the first page is read. Never-analyzed tables are sized
+   * from a block sample, never taken for empty.
    */
-  async estimateRemaining(after: Cursor, until?: Cursor): Promise<number> {
-    const q = this.pageQuery(this.parseCursor(after), 0, this.parseCursor(until ?? null));
-    const where = q.text.slice(q.text.indexOf(' FROM '), q.text.indexOf(' ORDER BY '));
-    const values = q.values.slice(0, -1);
-    if ((await this.tableSize()) > EXACT_COUNT_BELOW) {
-      const plan = await this.client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${where}`, values);
-      const parsed = JSON.parse(String(plan.rows[0]?.['QUERY PLAN'] ?? '[]')) as Array<{ Plan?: { 'Plan Rows'?: number } }>;
-      return Math.round(parsed[0]?.Plan?.['Plan Rows'] ?? 0);
-    }
-    const r = await this.client.query<{ n: string }>(`SELECT count(*)::text AS n ${where}`, values);
-    return Number(r.rows[0]?.n ?? 0);
+  estimateRemaining(after: Cursor, until?: Cursor): Promise<number> {
+    return this.session.run('estimating the rows to read', async (client) => {
+      const range = keysetRange({ table: this.table, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, until: this.parseCursor(until ?? null) });
+      const estimate = await estimateRows(client, this.table, range);
+      if (estimate.range <= EXACT_COUNT_BELOW) {
+        const from = `${quoteTable(this.table)} WHERE ${range.text}`;
+        const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM (SELECT 1 FROM ${from} LIMIT ${EXACT_COUNT_BELOW + 1}) s`, range.values);
+        const n = Number(r.rows[0]?.n ?? 0);
+        if (n <= EXACT_COUNT_BELOW) return n;
+      }
+      return Math.max(estimate.range, EXACT_COUNT_BELOW + 1);
+    });
   }
 
-  /** Shard boundaries of the rows after `after`, from a sample (see split-range.ts). */
+  /** Shard boundaries of the rows after `after`, from a block sample of the whole table (see split-range.ts). */
   async split(after: Cursor, parts: number): Promise<KeysetCursor[]> {
     // `after` is a backfill's `from`: reject bad values as an invalid cursor before planning (found by chaos bad-input).
     const from = this.parseCursor(after);
     await this.checkValues(from);
-    return splitRange(this.client, { table: this.table, keyset: this.keyset, after: from, upper: this.highWater, tableRows: await this.tableSize() }, parts);
-  }
-
-  private async tableSize(): Promise<number> {
-    const size = await this.client.query<{ n: string }>('SELECT greatest(reltuples, 0)::bigint::text AS n FROM pg_class WHERE oid = to_regclass($1::text)', [quoteTable(this.table)]);
-    return Number(size.rows[0]?.n ?? 0);
+    return this.session.run('sampling shard boundaries', async (client) =>
+      splitRange(client, { table: this.table, keyset: this.keyset, after: from, upper: this.highWater, tableRows: (await estimateRows(client, this.table)).table }, parts),
+    );
   }
 
   private pageQuery(after: KeysetCursor, limit: number, until: KeysetCursor = null): SqlQuery {
     return keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after, upper: this.highWater, until, limit });
   }
 
+  /** Cancels a statement still running (a hung read), then disconnects: never waits on a stuck query. */
   async close(): Promise<void> {
-    await closeQuietly(this.client);
+    await this.session.close();
   }
 }
 

@@ -3,8 +3,10 @@ import type { QualifiedName } from '../../config/identifiers';
 import type { KeysetCursor } from '../../cursor/cursor';
 import { keysetPageQuery, type KeysetColumn } from '../../cursor/keyset-sql';
 
-/** Rows sampled to cut a key range into shards: enough for ~1% evenness with 64 shards. */
+/** Keys sampled to cut a key range into shards: enough for ~1% evenness with 64 shards. */
 const SPLIT_SAMPLE_ROWS = 20_000;
+/** Most keys one sample may hold; a sample this full was drawn from too many pages and is drawn again, smaller. */
+const MAX_SAMPLE_ROWS = SPLIT_SAMPLE_ROWS * 4;
 
 export interface KeyRange {
   table: QualifiedName;
@@ -13,27 +15,50 @@ export interface KeyRange {
   after: KeysetCursor;
   /** exclusive upper bound on the first cursor column (the run's high-water mark) */
   upper: string | null;
-  /** pg_class.reltuples of the table */
+  /** rows in the whole table, estimated (estimate-rows.ts: never 0 for a table that has rows) */
   tableRows: number;
 }
 
 /**
- * Shard boundaries: the keyset of a sample of the rows in the range (TABLESAMPLE SYSTEM reads about
- * SPLIT_SAMPLE_ROWS rows' worth of pages, not the table), sorted, cut at equal counts. Sampled rows are
- * real rows, so each boundary is a valid cursor; a shard ends at one (inclusive), the next starts after it.
+ * Shard boundaries: the keyset of a TABLESAMPLE SYSTEM block sample across the whole table, sized for
+ * about SPLIT_SAMPLE_ROWS keys (pages, not the table, are read), restricted to the range, sorted, and
+ * cut at equal counts. Sampled rows are real rows, so each boundary is a valid cursor; a shard ends at
+ * one (inclusive), the next starts after it.
+ * The sample is never cut by an ORDER BY … LIMIT (that would keep only the lowest keys, and every shard
+ * but the last would be small): a sample that comes back full (the table is larger than estimated) is
+ * drawn again from fewer pages; one with too few keys in the range is replaced by the range's own keys
+ * when they fit in one read, else drawn again from more pages (at most half the table).
  */
 export async function splitRange(client: pg.Client, r: KeyRange, parts: number): Promise<KeysetCursor[]> {
   if (parts < 2) return [];
-  const pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(r.tableRows, 1));
   const select = r.keyset.map((c) => c.name);
   const read = async (sample: number | undefined) => {
-    const q = keysetPageQuery({ table: r.table, select, cursor: r.keyset, after: r.after, upper: r.upper, limit: SPLIT_SAMPLE_ROWS * 4, sample });
+    const q = keysetPageQuery({ table: r.table, select, cursor: r.keyset, after: r.after, upper: r.upper, limit: MAX_SAMPLE_ROWS + 1, sample });
     return (await client.query<string[]>({ text: q.text, values: q.values, rowMode: 'array' })).rows;
   };
-  let keys = await read(pct < 100 ? pct : undefined);
-  // Too few sampled pages (a small or very uneven table): read the keys of the range instead.
-  if (keys.length < parts * 10 && pct < 100) keys = await read(undefined);
-  return cutAtEqualCounts(keys, parts);
+  let pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(r.tableRows, 1));
+  let rangeIsLarge = false;
+  let keys: string[][] = [];
+  for (let tries = 0; tries < 6; tries++) {
+    const sampled = pct < 100;
+    keys = await read(sampled ? pct : undefined);
+    if (keys.length > MAX_SAMPLE_ROWS) {
+      // More rows than estimated: draw again from about an eighth of the pages.
+      pct = ((sampled ? pct : 100) * SPLIT_SAMPLE_ROWS) / (keys.length * 2);
+      rangeIsLarge = true;
+      continue;
+    }
+    if (!sampled || keys.length >= parts * 10) return cutAtEqualCounts(keys, parts);
+    // Few sampled keys in the range: if the whole range fits in one read, its keys are exact.
+    if (!rangeIsLarge) {
+      const all = await read(undefined);
+      if (all.length <= MAX_SAMPLE_ROWS) return cutAtEqualCounts(all, parts);
+      rangeIsLarge = true;
+    }
+    pct = Math.min(50, pct * 10);
+  }
+  // Still few keys (a narrow range of a huge table): cut what was sampled; fewer, coarser shards.
+  return cutAtEqualCounts(keys.slice(0, MAX_SAMPLE_ROWS), parts);
 }
 
 /** Up to parts - 1 distinct boundaries from sorted keys, each closing a part of about equal count. */
