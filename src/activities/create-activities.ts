@@ -1,13 +1,15 @@
 import { makeApplyTuning, makeFinishBackfill, makePlanBackfill } from './plan-backfill';
+import { makeReconcileDeletes, withDeletesFlag } from './reconcile-deletes';
 import { makeRunIntegration, type ActivityDeps } from './run-integration';
 
 /** The worker's activities; the workflow side sees only their types. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    runIntegration: makeRunIntegration(deps),
+    runIntegration: withDeletesFlag(deps, makeRunIntegration(deps)),
     planBackfill: makePlanBackfill(deps),
     finishBackfill: makeFinishBackfill(deps),
     applyTuning: makeApplyTuning(deps),
+    reconcileDeletes: makeReconcileDeletes(deps),
   };
 }
 

@@ -1,2 +1,3 @@
 export * from './range-sql';
 export * from './verify-integration';
+export * from './reconciliations';

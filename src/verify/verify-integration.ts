@@ -1,26 +1,33 @@
 import type pg from 'pg';
 import { resolveEnvRefs } from '../config/env-refs';
-import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
+import { splitTableName } from '../config/identifiers';
 import { isPostgresSource, type Integration, type PostgresSourceConfig } from '../config/schema';
 import { closeQuietly, connect } from '../db/connect';
-import { copyOut } from '../db/copy-out';
 import { migrate } from '../db/migrate';
 import { tryLockIntegration } from '../db/state';
-import { PermanentError } from '../errors';
-import { PostgresSink } from '../sinks/postgres-sink';
-import { countCopyLines } from '../sinks/copy-text';
 import { requireTable } from '../sources/postgres/describe-table';
-import { boundariesSql, rangeDigestSql, rangePredicate, type Bound, type KeyColumn } from './range-sql';
+import { deleteMissing, type DeleteSummary } from './delete-ranges';
+import type { KeySides } from './missing-keys';
+import { boundariesSql, rangeDigestSql, type Bound, type KeyColumn } from './range-sql';
+import { repairRanges } from './repair-ranges';
+import { IntegrationBusyError, VerifyError } from './verify-errors';
+
+export { IntegrationBusyError, TooManyDeletesError, VerifyError } from './verify-errors';
+export type { DeleteSummary } from './delete-ranges';
+
+type Digest = { rows: number; checksum: string };
 
 export interface RangeDiff {
   lo: Bound;
   hi: Bound;
-  source: { rows: number; checksum: string };
-  target: { rows: number; checksum: string };
+  source: Digest;
+  target: Digest;
   /** rows the repair wrote (inserted or changed) */
   repaired?: number;
-  /** the range measured again after the repair */
-  after?: { source: { rows: number; checksum: string }; target: { rows: number; checksum: string } };
+  /** with `delete`: target rows of the range whose key the source no longer has, and the first few keys */
+  missing?: { rows: number; samples: string[][] };
+  /** the range measured again after the repair / deletes */
+  after?: { source: Digest; target: Digest };
 }
 
 export interface VerifyReport {
@@ -29,55 +36,109 @@ export interface VerifyReport {
   targetRows: number;
   differing: RangeDiff[];
   consistent: boolean;
+  /** with `delete` */
+  deletes?: DeleteSummary;
 }
 
-export class VerifyError extends PermanentError {
-  override readonly name = 'VerifyError';
+export interface VerifyOptions {
+  ranges?: number;
+  /** re-sync the ranges that differ (upsert their source rows) */
+  repair?: boolean;
+  /** remove target rows whose key the source no longer has */
+  delete?: boolean;
+  /** with `delete`: count and sample what would go, write nothing */
+  dryRun?: boolean;
+  /** with `delete`: go past maxFraction */
+  force?: boolean;
+  /** refuse to delete more than this fraction of the target rows (default deletes.maxFraction, else 0.1) */
+  maxFraction?: number;
+  /** sample keys kept per range (default 10) */
+  samples?: number;
+  /** keys compared and deleted per query / transaction (default 5000) */
+  pageSize?: number;
+  /** compare key columns only (the scheduled reconciliation looks for deletes, not for changed rows) */
+  keysOnly?: boolean;
+  /** the sync run a scheduled reconciliation belongs to (tidemark.runs.rows_deleted) */
+  runKey?: string;
+  env?: NodeJS.ProcessEnv;
+  /** checked between queries: stops the work when aborted */
+  signal?: AbortSignal;
+  /** called between queries (an activity heartbeats) */
+  onProgress?: () => void;
 }
 
 /**
- * Compares source and target by key ranges (counts and checksums computed in each database) and,
- * with `repair`, re-syncs only the ranges that differ: their source rows are upserted into the target.
- * Rows the target has and the source no longer has are reported, never deleted.
+ * Compares source and target by key ranges (counts and checksums computed in each database). `repair`
+ * re-syncs only the ranges that differ; `delete` removes, from those ranges, target rows whose key the
+ * source no longer has, guarded by maxFraction. Either takes the integration's lock first, so it never
+ * races a run that is writing.
  */
-export async function verifyIntegration(it: Integration, opts: { ranges?: number; repair?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<VerifyReport> {
+export async function verifyIntegration(it: Integration, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const source = it.source;
-  if (!isPostgresSource(source)) throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} reads from ${source.kind}`);
-  if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design`);
+  const fix = it.deletes ? ' (remove `deletes` from its config: reconciling deletes needs the same comparison)' : '';
+  if (!isPostgresSource(source)) throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} reads from ${source.kind}${fix}`);
+  if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design${fix}`);
+  if ((opts.dryRun || opts.force) && !opts.delete) throw new VerifyError('--dry-run and --force apply to --delete: add --delete');
   const env = opts.env ?? process.env;
+  const check = () => {
+    if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('verify cancelled');
+    opts.onProgress?.();
+  };
   const src = await connect(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-verify' });
-  const dst = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' });
+  const dst = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
+    await closeQuietly(src);
+    throw err;
+  });
   try {
-    const srcTable = splitTableName(source.table);
-    const dstTable = splitTableName(it.sink.table);
-    const info = await requireTable(src, srcTable, 'source');
-    await requireTable(dst, dstTable, 'sink');
-    const columns = source.columns ?? info.columns.map((c) => c.name);
-    const key: KeyColumn[] = it.sink.key.map((k) => {
-      const c = info.columns.find((col) => col.name === k);
-      if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the source table ${source.table}`);
-      return { name: k, type: c.type };
-    });
-    const bounds = (await src.query<{ b: string }>(boundariesSql(srcTable, key, opts.ranges ?? 32))).rows.map((r) => JSON.parse(r.b) as string[]);
+    // A hung query fails instead of hanging a scheduled reconciliation that heartbeats on a timer.
+    await Promise.all([src, dst].map((c) => c.query(`SET statement_timeout = ${Math.floor(source.statementTimeout)}`)));
+    const { sides, columns } = await describeSides(src, dst, it, source);
+    const compared = opts.keysOnly ? sides.srcKey.map((k) => k.name) : columns;
+    const measure = async (lo: Bound, hi: Bound) => {
+      const [s, t] = await Promise.all([
+        digest(src, rangeDigestSql(sides.srcTable, compared, sides.srcKey, lo, hi)),
+        digest(dst, rangeDigestSql(sides.dstTable, compared, sides.dstKey, lo, hi)),
+      ]);
+      check();
+      return { source: s, target: t };
+    };
+    const bounds = (await src.query<{ b: string }>(boundariesSql(sides.srcTable, sides.srcKey, opts.ranges ?? 32))).rows.map((r) => JSON.parse(r.b) as string[]);
     // (-inf, b0) catches target rows below the source's smallest key; the last range is open above.
     const edges: Bound[] = [null, ...bounds, null];
     const report: VerifyReport = { ranges: edges.length - 1, sourceRows: 0, targetRows: 0, differing: [], consistent: true };
     for (let i = 0; i + 1 < edges.length; i++) {
       const [lo, hi] = [edges[i] as Bound, edges[i + 1] as Bound];
-      const [s, t] = await Promise.all([digest(src, rangeDigestSql(srcTable, columns, key, lo, hi)), digest(dst, rangeDigestSql(dstTable, columns, key, lo, hi))]);
-      report.sourceRows += s.rows;
-      report.targetRows += t.rows;
-      if (s.rows !== t.rows || s.checksum !== t.checksum) report.differing.push({ lo, hi, source: s, target: t });
+      const m = await measure(lo, hi);
+      report.sourceRows += m.source.rows;
+      report.targetRows += m.target.rows;
+      if (differs(m)) report.differing.push({ lo, hi, ...m });
     }
-    if (opts.repair && report.differing.length) {
-      await repair({ ...it, source }, src, dst, columns, key, report.differing);
-      // Measured again, not assumed: a range still differs if the target has rows the source deleted.
-      for (const d of report.differing) {
-        const [s, t] = await Promise.all([digest(src, rangeDigestSql(srcTable, columns, key, d.lo, d.hi)), digest(dst, rangeDigestSql(dstTable, columns, key, d.lo, d.hi))]);
-        d.after = { source: s, target: t };
-      }
+    const writes = !opts.dryRun && ((!!opts.repair && report.differing.length > 0) || !!opts.delete);
+    if (writes) {
+      await migrate(dst);
+      // Session lock on the connection that writes: held until it closes.
+      if (!(await tryLockIntegration(dst, it.id))) throw new IntegrationBusyError(it.id);
     }
-    report.consistent = report.differing.every((d) => d.after && d.after.source.rows === d.after.target.rows && d.after.source.checksum === d.after.target.checksum);
+    if (opts.delete) {
+      report.deletes = await deleteMissing(src, dst, sides, report.differing, {
+        integration: it.id,
+        targetRows: report.targetRows,
+        maxFraction: opts.maxFraction ?? it.deletes?.maxFraction ?? 0.1,
+        dryRun: !!opts.dryRun,
+        force: !!opts.force,
+        samples: opts.samples ?? 10,
+        pageSize: opts.pageSize ?? 5000,
+        runKey: opts.runKey ?? null,
+        check,
+      });
+    }
+    if (writes && opts.repair && report.differing.length) {
+      const written = await repairRanges({ ...it, source }, src, dst, columns, sides.srcKey, report.differing, check);
+      report.differing.forEach((d, i) => (d.repaired = written[i]));
+    }
+    // Measured again, not assumed: without --delete a range still differs if the target has rows the source deleted.
+    if (writes) for (const d of report.differing) d.after = await measure(d.lo, d.hi);
+    report.consistent = report.differing.every((d) => d.after && !differs(d.after));
     return report;
   } finally {
     await closeQuietly(src);
@@ -85,22 +146,26 @@ export async function verifyIntegration(it: Integration, opts: { ranges?: number
   }
 }
 
-async function digest(client: pg.Client, sql: string) {
-  const r = (await client.query<{ n: string; h: string }>(sql)).rows[0] as { n: string; h: string };
-  return { rows: Number(r.n), checksum: r.h };
+function differs(m: { source: Digest; target: Digest }): boolean {
+  return m.source.rows !== m.target.rows || m.source.checksum !== m.target.checksum;
 }
 
-async function repair(it: Integration & { source: PostgresSourceConfig }, src: pg.Client, dst: pg.Client, columns: string[], key: KeyColumn[], diffs: RangeDiff[]): Promise<void> {
-  await migrate(dst);
-  if (!(await tryLockIntegration(dst, it.id))) throw new Error(`integration "${it.id}" is busy (a run is writing): repair when it is done`);
-  const sink = new PostgresSink(dst, { ...it.sink, create: false });
-  const info = await requireTable(src, splitTableName(it.source.table), 'source');
-  await sink.prepare(info.columns.filter((c) => columns.includes(c.name)), { allowDirect: false });
-  for (const d of diffs) {
-    // All source rows of the range, in one COPY; the upsert rewrites only the rows that differ.
-    const sql = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteTable(splitTableName(it.source.table))} WHERE ${rangePredicate(key, d.lo, d.hi)}`;
-    const data = await copyOut(src, `COPY (${sql}) TO STDOUT`);
-    const res = await sink.writeCopy(data, countCopyLines(data), async () => undefined);
-    d.repaired = res.written;
-  }
+async function describeSides(src: pg.Client, dst: pg.Client, it: Integration, source: PostgresSourceConfig): Promise<{ sides: KeySides; columns: string[] }> {
+  const srcTable = splitTableName(source.table);
+  const dstTable = splitTableName(it.sink.table);
+  const info = await requireTable(src, srcTable, 'source');
+  const dstInfo = await requireTable(dst, dstTable, 'sink');
+  const keyOf = (cols: typeof info.columns, where: string) =>
+    it.sink.key.map((k): KeyColumn => {
+      const c = cols.find((col) => col.name === k);
+      if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the ${where}`);
+      return { name: k, type: c.type };
+    });
+  const sides = { srcTable, dstTable, srcKey: keyOf(info.columns, `source table ${source.table}`), dstKey: keyOf(dstInfo.columns, `sink table ${it.sink.table}`) };
+  return { sides, columns: source.columns ?? info.columns.map((c) => c.name) };
+}
+
+async function digest(client: pg.Client, sql: string): Promise<Digest> {
+  const r = (await client.query<{ n: string; h: string }>(sql)).rows[0] as { n: string; h: string };
+  return { rows: Number(r.n), checksum: r.h };
 }

@@ -1,24 +1,34 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
+import type { SyncRunResult, SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
 import { runActivityOptions } from './activity-options';
 import { parseSyncInput } from './validate-input';
 
-const { runIntegration } = proxyActivities<Activities>(runActivityOptions('sync'));
+// reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
+const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(runActivityOptions('sync'));
 
 /**
  * One incremental run: from the later of the durable checkpoint and the previous run's result
  * (lastResult is set for cron workflows and Schedules), up to now() - lag. One activity call, so the
- * history stays a handful of events whatever the row count.
+ * history stays a handful of events whatever the row count. When the integration has `deletes`, the
+ * run's result says so and a second activity reconciles deletes (it returns at once unless
+ * reconcileEvery has passed); without `deletes` the history is exactly what it was.
  */
-export async function syncWorkflow(input: unknown): Promise<RunResult> {
+export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> {
   const { integration } = parseSyncInput(input);
   const info = workflowInfo();
   const last = info.lastResult as RunResult | undefined;
-  return await runIntegration({
+  const runKey = `${info.workflowId}/${info.runId}`;
+  const run: SyncRunResult = await runIntegration({
     integration,
     mode: 'sync',
     ...(last && last.cursor !== undefined ? { after: last.cursor } : {}),
-    runKey: `${info.workflowId}/${info.runId}`,
+    runKey,
   });
+  const { reconcileDeletes: wanted, ...result } = run;
+  // A run cut short (busy, time budget) leaves reconciliation to the next one.
+  if (!wanted || !result.done) return result;
+  const reconciled = await reconcileDeletes({ integration, runKey });
+  return reconciled.status === 'completed' ? { ...result, deleted: reconciled.deleted } : result;
 }

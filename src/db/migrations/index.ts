@@ -1,10 +1,12 @@
 import m001 from './001-state';
 import m002 from './002-shards-and-tuning';
 import m004 from './004-source-columns';
+import m005 from './005-reconciliations';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
   { id: 1, name: '001-state', sql: m001 },
   { id: 2, name: '002-shards-and-tuning', sql: m002 },
   { id: 4, name: '004-source-columns', sql: m004 },
+  { id: 5, name: '005-reconciliations', sql: m005 },
 ];

@@ -1,0 +1,88 @@
+import { Context, log } from '@temporalio/activity';
+import { getIntegration, resolveEnvRefs } from '../config';
+import { closeQuietly, connect } from '../db/connect';
+import { migrate } from '../db/migrate';
+import { IntegrationBusyError, reconciliationDue, verifyIntegration } from '../verify';
+import { toFailure } from './failures';
+import type { ActivityDeps } from './run-integration';
+import type { RunInput, RunResult } from './types';
+
+/** runIntegration's result as the sync workflow sees it: `reconcileDeletes` set when the integration has `deletes`. */
+export interface SyncRunResult extends RunResult {
+  reconcileDeletes?: true;
+}
+
+/** What a sync workflow returns: a run's result, plus the rows its reconciliation deleted when one ran. */
+export type SyncWorkflowResult = RunResult & { deleted?: number };
+
+export interface ReconcileInput {
+  integration: string;
+  /** the sync run reconciling: its tidemark.runs row counts the deleted rows */
+  runKey: string;
+}
+
+export interface ReconcileResult {
+  /** disabled: no `deletes` in the config (any more); not-due: reconcileEvery has not passed; busy: another run holds the lock */
+  status: 'disabled' | 'not-due' | 'busy' | 'completed';
+  deleted: number;
+}
+
+const HEARTBEAT_MS = 5_000;
+
+/**
+ * Flags a sync run's result when its integration propagates deletes, so the workflow (which cannot read
+ * config) calls reconcileDeletes only then: integrations without `deletes` keep their history. Declared
+ * as returning RunResult, which SyncRunResult only extends with an optional field.
+ */
+export function withDeletesFlag(deps: ActivityDeps, run: (input: RunInput) => Promise<RunResult>) {
+  return async function runIntegration(input: RunInput): Promise<RunResult> {
+    const result = await run(input);
+    if (input.mode !== 'sync' || input.shard !== undefined) return result;
+    const flagged: SyncRunResult = { ...result, reconcileDeletes: true };
+    // The run is committed: a config reloaded without this integration must not fail (and so retry) it.
+    const it = deps.config().integrations.find((i) => i.id === input.integration);
+    return it?.deletes ? flagged : result;
+  };
+}
+
+/**
+ * After a sync run: when `deletes.reconcileEvery` has passed since the last completed reconciliation,
+ * remove target rows whose key the source no longer has (verify --delete on key checksums), guarded by
+ * `deletes.maxFraction` (TooManyDeletesError, non-retryable). Returns at once when not due, and gives way
+ * (busy) when another run holds the integration's lock: the next sync run tries again.
+ */
+export function makeReconcileDeletes(deps: ActivityDeps) {
+  return async function reconcileDeletes(input: ReconcileInput): Promise<ReconcileResult> {
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
+    let db;
+    try {
+      const it = getIntegration(deps.config(), input.integration);
+      if (!it.deletes) return { status: 'disabled', deleted: 0 };
+      db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-reconcile' });
+      await migrate(db);
+      if (!(await reconciliationDue(db, it.id, it.deletes.reconcileEvery))) return { status: 'not-due', deleted: 0 };
+      const report = await verifyIntegration(it, {
+        delete: true,
+        keysOnly: true,
+        maxFraction: it.deletes.maxFraction,
+        runKey: input.runKey,
+        env: deps.env,
+        signal: ctx.cancellationSignal,
+        onProgress: () => ctx.heartbeat(),
+      });
+      const deleted = report.deletes?.deleted ?? 0;
+      log.info('deletes reconciled', { integration: it.id, ranges: report.ranges, differing: report.differing.length, deleted });
+      return { status: 'completed', deleted };
+    } catch (err) {
+      if (err instanceof IntegrationBusyError) {
+        log.warn('deletes not reconciled: another run holds the integration lock; the next sync run tries again', { integration: input.integration });
+        return { status: 'busy', deleted: 0 };
+      }
+      throw toFailure(err);
+    } finally {
+      clearInterval(beat);
+      await closeQuietly(db);
+    }
+  };
+}
