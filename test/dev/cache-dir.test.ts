@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cacheDir, ensureTemporalCli, ensureTestServer } from '../../src/dev';
+import { withLock } from '../../src/dev/cache-dir';
 
 const root = path.resolve(__dirname, '../..');
 const tmp = fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-cache-test-'));
@@ -62,6 +63,31 @@ describe('installOnce', () => {
     expect((await fs.readFile(builds, 'utf8')).trim().split('\n')).toHaveLength(1);
     const leftovers = (await fs.readdir(path.dirname(finalDir))).filter((n) => n !== '1.0.0');
     expect(leftovers).toEqual([]); // no lock or temp dirs left behind
+  });
+});
+
+describe('withLock', () => {
+  it('runs one holder at a time and removes the lock after each, even after a failure', async () => {
+    const lockDir = path.join(await tmp, 'one-at-a-time.lock');
+    const events: string[] = [];
+    const hold = (id: string, fail = false) =>
+      withLock(lockDir, async () => {
+        events.push(`${id} in`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        events.push(`${id} out`);
+        if (fail) throw new Error(`${id} failed`);
+        return id;
+      });
+    const results = await Promise.allSettled([hold('a', true), hold('b')]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      'a failed',
+      'b',
+    ]);
+    // Whichever got it first, the other entered only after it left.
+    const first = events[0]?.[0] ?? '';
+    const second = first === 'a' ? 'b' : 'a';
+    expect(events).toEqual([`${first} in`, `${first} out`, `${second} in`, `${second} out`]);
+    await expect(fs.access(lockDir)).rejects.toThrow();
   });
 });
 

@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { startEmbeddedPostgres } from '../../src/dev';
+import { PostgresBinariesError } from '../../src/dev/pg-binaries';
+import { serverUser } from '../../src/dev/pg-user';
 import { createTestDatabase } from '../setup/database';
 
 async function query<T>(url: string, sql: string): Promise<T[]> {
@@ -64,12 +69,44 @@ describe('startEmbeddedPostgres', () => {
     else await (await started).stop();
   });
 
+  it('names the package dir and the fix when it holds no PostgreSQL binaries', async () => {
+    const pkg = path.join(await tmp, 'not-postgres');
+    await fs.mkdir(path.join(pkg, 'native', 'bin'), { recursive: true });
+    await fs.writeFile(path.join(pkg, 'package.json'), '{"version": "18.0.0"}');
+    const started = startEmbeddedPostgres({ packageDir: pkg });
+    await expect(started).rejects.toThrow(PostgresBinariesError);
+    await expect(started).rejects.toThrow(`No usable PostgreSQL binaries at ${path.join(pkg, 'native')}: `);
+    await expect(started).rejects.toThrow('Run npm ci');
+  });
+
   it('names the port when it is taken', async () => {
     const pg = await startEmbeddedPostgres({});
     try {
       await expect(startEmbeddedPostgres({ port: pg.port })).rejects.toThrow(`port ${pg.port} is already in use`);
     } finally {
       await pg.stop();
+    }
+  });
+});
+
+describe('serverUser', () => {
+  it('as root creates the OS user PostgreSQL runs as, once, even when asked twice at the same time', async () => {
+    if (process.getuid?.() !== 0) {
+      // Not root: PostgreSQL runs as ourselves, with no uid switch.
+      expect(await serverUser()).toEqual({ name: os.userInfo().username });
+      return;
+    }
+    const name = `tm_test_${randomBytes(3).toString('hex')}`;
+    try {
+      const [a, b] = await Promise.all([serverUser(name), serverUser(name)]);
+      expect(a).toEqual(b);
+      expect(a.uid).toBeGreaterThan(0);
+      const { stdout } = await promisify(execFile)('id', ['-u', name]);
+      expect(Number(stdout)).toBe(a.uid);
+      const entries = (await fs.readFile('/etc/passwd', 'utf8')).split('\n').filter((l) => l.startsWith(`${name}:`));
+      expect(entries).toHaveLength(1); // not added twice
+    } finally {
+      await promisify(execFile)('userdel', [name]).catch(() => undefined);
     }
   });
 });
