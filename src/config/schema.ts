@@ -142,6 +142,14 @@ export const integrationSchema = z.strictObject({
   validate: recordSchemaSchema.optional(),
   /** Propagate source deletes by periodic reconciliation; absent = deletes are never propagated. */
   deletes: deletesSchema.optional(),
+}).superRefine((it, ctx) => {
+  // Reconciliation compares source and target tables key by key: both must hold the same rows.
+  if (!it.deletes) return;
+  if (it.source.kind !== 'postgres') {
+    ctx.addIssue({ code: 'custom', path: ['deletes'], message: `deletes are reconciled by comparing two PostgreSQL tables: needs source.kind postgres, not ${it.source.kind}` });
+  } else if (it.mapping) {
+    ctx.addIssue({ code: 'custom', path: ['deletes'], message: 'deletes cannot be combined with mapping: target rows differ from source rows by design' });
+  }
 });
 
 export const configSchema = z

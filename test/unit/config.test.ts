@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, parseDuration, resolveEnvRefs, MissingEnvError } from '../../src/config';
+import { schemaChangesOf } from '../../src/config/schema';
 
 const valid = {
   integrations: [
@@ -93,5 +94,28 @@ describe('schedule config', () => {
     expect(cron.integrations[0]!.schedule).toEqual({ cron: '*/5 * * * *', overlap: 'buffer_one', catchupWindow: 600_000, paused: false });
     expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5m', overlap: 'sometimes' })))[0]).toMatch(/^integrations\[0\]\.schedule/);
     expect(issuesOf(withIntegration((i) => (i.schedule = { hourly: true })))[0]).toMatch(/^integrations\[0\]\.schedule: must be \{ every/);
+  });
+
+  it('checks the issue-11 keys: timeZone, statementTimeout, schemaChanges, deletes', () => {
+    const it0 = parseConfig(
+      withIntegration((i) => {
+        i.source.timeZone = 'America/Los_Angeles';
+        i.deletes = { reconcileEvery: '1d' };
+      }),
+    ).integrations[0]!;
+    expect(it0.source).toMatchObject({ timeZone: 'America/Los_Angeles', statementTimeout: 300_000 });
+    expect(it0.deletes).toEqual({ reconcileEvery: 86_400_000, maxFraction: 0.1 });
+    expect(schemaChangesOf(it0.sink)).toBe('add_columns');
+    expect(schemaChangesOf(parseConfig(withIntegration((i) => (i.sink.create = false))).integrations[0]!.sink)).toBe('fail');
+    expect(schemaChangesOf(parseConfig(withIntegration((i) => (i.sink.schemaChanges = 'fail'))).integrations[0]!.sink)).toBe('fail');
+
+    expect(issuesOf(withIntegration((i) => (i.source.timeZone = 'Mars/Olympus'))).join('\n')).toContain('integrations[0].source.timeZone: "Mars/Olympus" is not an IANA time zone');
+    expect(issuesOf(withIntegration((i) => (i.source.statementTimeout = '10ms'))).join('\n')).toContain('integrations[0].source.statementTimeout: must be at least 1s');
+    expect(issuesOf(withIntegration((i) => (i.sink.schemaChanges = 'ignore'))).join('\n')).toContain('integrations[0].sink.schemaChanges');
+    expect(issuesOf(withIntegration((i) => (i.deletes = { reconcileEvery: '5s' }))).join('\n')).toContain('integrations[0].deletes.reconcileEvery: must be at least 1m');
+    expect(issuesOf(withIntegration((i) => (i.deletes = { reconcileEvery: '1h', maxFraction: 2 }))).join('\n')).toContain('integrations[0].deletes.maxFraction');
+    expect(issuesOf(withIntegration((i) => ((i.deletes = { reconcileEvery: '1h' }), (i.mapping = { id: 'id' })))).join('\n')).toContain(
+      'integrations[0].deletes: deletes cannot be combined with mapping',
+    );
   });
 });
