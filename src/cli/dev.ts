@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { isPortFree } from '../dev/free-port';
+import { defaultDevPgDataDir } from '../dev/dev-data-dir';
 import { startStack } from '../dev/stack';
 
 interface DevOptions {
@@ -19,10 +20,10 @@ export function registerDev(program: Command): void {
     .option('--temporal-port <port>', 'Temporal gRPC port', parsePort, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port (default: Temporal port + 1000)', parsePort)
     .option('--pg-port <port>', 'PostgreSQL port (unused when DATABASE_URL is set)', parsePort, 5432)
-    .action((opts: DevOptions) => runDev(opts));
+    .action((opts: DevOptions, cmd: Command) => runDev(opts, cmd.getOptionValueSource('dataDir') === 'default'));
 }
 
-async function runDev(opts: DevOptions): Promise<void> {
+async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> {
   const uiPort = opts.uiPort ?? opts.temporalPort + 1000;
   const ports: [number, string, string][] = [
     [opts.temporalPort, 'Temporal gRPC', '--temporal-port'],
@@ -49,8 +50,11 @@ async function runDev(opts: DevOptions): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    // Only the default data dir moves when root's PostgreSQL can't reach it (a private clone).
+    const pgDataDir = defaultDataDir && !process.env.DATABASE_URL ? await defaultDevPgDataDir(opts.dataDir) : undefined;
     const stack = await startStack({
       dataDir: path.resolve(opts.dataDir),
+      ...(pgDataDir ? { pgDataDir } : {}),
       temporalPort: opts.temporalPort,
       uiPort,
       pgPort: opts.pgPort,
@@ -61,7 +65,7 @@ async function runDev(opts: DevOptions): Promise<void> {
       const lines = [`TEMPORAL_ADDRESS=${stack.temporalAddress}`, `DATABASE_URL=${stack.databaseUrl}`];
       if (stack.uiUrl) lines.push(`TEMPORAL_UI=${stack.uiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);
-      process.stderr.write(`tidemark: dev stack running, data in ${opts.dataDir} (Ctrl-C to stop)\n`);
+      process.stderr.write(`tidemark: dev stack running, data in ${opts.dataDir}${pgDataDir && !pgDataDir.startsWith(path.resolve(opts.dataDir)) ? ` (PostgreSQL in ${pgDataDir}: the 'postgres' user cannot enter ${opts.dataDir})` : ''} (Ctrl-C to stop)\n`);
     }
     await stopRequested;
     process.stderr.write('tidemark: stopping…\n');

@@ -5,6 +5,8 @@ import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres
 export interface StackOptions {
   /** Keeps Temporal's SQLite file (temporal.sqlite) and the PostgreSQL cluster (pg/) here across runs. */
   dataDir?: string;
+  /** The PostgreSQL cluster's folder, when not <dataDir>/pg (see defaultDevPgDataDir). */
+  pgDataDir?: string;
   temporalPort?: number;
   /** Web UI port (with `ui`); a free one when omitted. */
   uiPort?: number;
@@ -35,7 +37,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     }),
     externalDb
       ? Promise.resolve(undefined)
-      : startEmbeddedPostgres({ port: opts.pgPort, dataDir: dataDir ? path.join(dataDir, 'pg') : undefined }),
+      : startEmbeddedPostgres({ port: opts.pgPort, dataDir: opts.pgDataDir ?? (dataDir ? path.join(dataDir, 'pg') : undefined) }),
   ]);
   if (temporal.status === 'rejected' || postgres.status === 'rejected') {
     // Don't leave the half that did start running.
