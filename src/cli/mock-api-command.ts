@@ -9,6 +9,7 @@ interface MockApiCliOptions extends FaultOptions {
   seed: number;
   token?: string;
   changesPerSecond: number;
+  maxPageSize?: number;
 }
 
 /** `tidemark mock-api`: a local paginated JSON API with fault injection (see src/mock-api). */
@@ -28,11 +29,13 @@ export function registerMockApi(program: Command): void {
     .option('--hang-rate <r>', 'fraction of requests never answered', rate, 0)
     .option('--drop-rate <r>', 'fraction of connections closed without an answer', rate, 0)
     .option('--truncate-rate <r>', 'fraction answered with half a JSON body', rate, 0)
+    .option('--max-page-size <n>', 'a silent page cap: at most N records per answer whatever limit is asked, and no has-more hints (has_more, totals)', int('a whole number of records from 1', 1, 1_000_000))
     .option('--changes-per-second <n>', 'orders changed per second in the background', (v) => number(v, '--changes-per-second', 0, 100_000), 0)
     .action(async (opts: MockApiCliOptions) => {
       const total = opts.failRate + opts.throttleRate + opts.hangRate + opts.dropRate + opts.truncateRate;
       if (total > 1) throw new Error(`--fail-rate, --throttle-rate, --hang-rate, --drop-rate and --truncate-rate add up to ${total}: together they must be at most 1`);
-      const options: MockApiOptions = { ...opts };
+      const { maxPageSize, ...rest } = opts;
+      const options: MockApiOptions = { ...rest, pageCap: maxPageSize };
       const api = await startMockApi(options).catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'EADDRINUSE' ? new Error(`Port ${opts.port} on ${opts.host} is already in use: pass --port <port> (0 picks a free one)`) : err;
       });
@@ -43,6 +46,7 @@ export function registerMockApi(program: Command): void {
         opts.hangRate && `${opts.hangRate * 100}% hung`,
         opts.dropRate && `${opts.dropRate * 100}% dropped`,
         opts.truncateRate && `${opts.truncateRate * 100}% truncated`,
+        maxPageSize && `pages silently capped at ${maxPageSize} records, no has-more hints`,
       ].filter(Boolean);
       console.log(`tidemark mock-api: ${opts.records.toLocaleString('en-US')} orders (seed ${opts.seed}) at ${api.url}`);
       console.log(`  GET ${api.url}/v1/orders          ?limit=&starting_after=ID           (pagination style starting_after)`);
@@ -60,7 +64,8 @@ export function registerMockApi(program: Command): void {
       const s = api.stats();
       await api.close();
       const faulted = Object.values(s.faults).reduce((a, b) => a + b, 0);
-      console.log(`tidemark mock-api: stopped after ${s.requests} requests (${s.served} pages served, ${faulted} faults injected)`);
+      const cut = maxPageSize ? `, ${s.capped} cut by the page cap` : '';
+      console.log(`tidemark mock-api: stopped after ${s.requests} requests (${s.served} pages served, ${faulted} faults injected${cut})`);
     });
 }
 

@@ -29,6 +29,8 @@ const param = z.string({ error: 'must be the name of a query parameter' }).regex
 /** A dot path into a JSON object, e.g. "data" or "meta.next_cursor". */
 const path = z.string({ error: 'must be a dot path into the JSON body, e.g. "data" or "meta.next"' }).regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dot path into the JSON body, e.g. "data" or "meta.next"');
 const positiveInt = (what: string) => z.number({ error: `must be ${what}` }).int(`must be ${what}`);
+/** The API's largest page, as its documentation declares it (e.g. GitHub and Stripe 100, Shopify 250). */
+const maxPageSize = positiveInt('a whole number of records').min(1, 'must be at least 1').max(100_000, 'must be at most 100000');
 
 /** Next-cursor tokens: the API returns an opaque token for the next page; tidemark stores the last one. */
 const cursorStyle = z.strictObject({
@@ -37,9 +39,11 @@ const cursorStyle = z.strictObject({
   param: param.default('cursor'),
   /** body path of the next page's token */
   next: path.default('next_cursor'),
-  /** body path of a "more pages" flag; when absent, a short page means the end */
+  /** body path of a "more pages" flag; without one, the list ends at an empty page or a missing/repeated token */
   hasMore: path.default('has_more'),
   limitParam: param.default('limit'),
+  /** the API's largest page: requests never ask for more */
+  maxPageSize: maxPageSize.optional(),
 });
 
 /** Stripe style: `starting_after=<id of the last record>`, records in ascending id order. */
@@ -48,8 +52,10 @@ const startingAfterStyle = z.strictObject({
   param: param.default('starting_after'),
   /** record field holding the id */
   idField: path.default('id'),
+  /** body path of a "more pages" flag; without one, the list ends at an empty page */
   hasMore: path.default('has_more'),
   limitParam: param.default('limit'),
+  maxPageSize: maxPageSize.optional(),
 });
 
 /** Page numbers with an `updated_since` filter held fixed for a whole pass; the API's order must not change on update. */
@@ -58,9 +64,10 @@ const pageStyle = z.strictObject({
   param: param.default('page'),
   sinceParam: param.default('updated_since'),
   firstPage: positiveInt('0 or 1 (the number of the first page)').min(0, 'must be 0 or 1').max(1, 'must be 0 or 1').default(1),
-  /** body path of the page count, when the API returns it (saves the request for an empty last page) */
+  /** body path of the page count, when the API returns it (saves the request for an empty last page; without it, a pass ends at an empty page) */
   totalPages: path.optional(),
   limitParam: param.default('per_page'),
+  maxPageSize: maxPageSize.optional(),
 });
 
 /** Time windows `[from, to)` on a record timestamp field, records in ascending order of it. */
@@ -75,7 +82,7 @@ const timeWindowStyle = z.strictObject({
   /** longest window per request, when the API limits it (then set start near the oldest record) */
   maxWindow: duration.refine((ms) => ms >= 1, 'must be at least 1ms').optional(),
   /** the API's largest page: a group of records sharing one timestamp must fit in it */
-  maxPageSize: positiveInt('a whole number of records').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(1000),
+  maxPageSize: maxPageSize.default(1000),
   hasMore: path.default('has_more'),
   limitParam: param.default('limit'),
 })
@@ -149,7 +156,7 @@ export const httpSourceSchema = z
     pagination: paginationSchema,
     /** target columns: record fields (or dot paths) → PostgreSQL types */
     columns: columnsSchema,
-    /** records per request; default: the integration's batchSize */
+    /** records per request; default: the integration's batchSize (at most pagination.maxPageSize) */
     pageSize: positiveInt('a whole number of records').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').optional(),
     /** per request (connect, headers and body) */
     timeout: duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000),
@@ -174,6 +181,10 @@ export const httpSourceSchema = z
     const query = cfg.url.includes('?') ? new URLSearchParams(cfg.url.slice(cfg.url.indexOf('?') + 1)) : undefined;
     for (const [k, v] of query ?? []) {
       if (CREDENTIAL.test(k) && !ENV_REF.test(v)) ctx.addIssue({ code: 'custom', path: ['url'], message: `query parameter "${k}" ${fromEnvOnly(`${k}=\${API_KEY}`)}` });
+    }
+    const max = cfg.pagination.maxPageSize;
+    if (cfg.pageSize !== undefined && max !== undefined && cfg.pageSize > max) {
+      ctx.addIssue({ code: 'custom', path: ['pageSize'], message: `is ${cfg.pageSize}, more than pagination.maxPageSize (${max}), the API's largest page: an API serves at most that many per request, often without saying so; lower pageSize to at most ${max} (or raise maxPageSize if the API really serves more)` });
     }
     if (cfg.lag !== undefined && (cfg.pagination.style === 'cursor' || cfg.pagination.style === 'starting_after')) {
       ctx.addIssue({ code: 'custom', path: ['lag'], message: `applies only to pagination styles page and time_window (the API decides the range for style ${cfg.pagination.style}): remove it` });

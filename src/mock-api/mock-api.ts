@@ -5,7 +5,7 @@ import { FaultInjector, NO_FAULTS, type Fault, type FaultOptions } from './fault
 import type { Order } from './order-factory';
 import { OrdersDataset, type Mutation } from './orders-dataset';
 import { seededRng } from './rng';
-import { route } from './routes';
+import { route, type PageCapRule } from './routes';
 
 export interface MockApiOptions extends Partial<FaultOptions> {
   /** default 0: a free port */
@@ -17,6 +17,11 @@ export interface MockApiOptions extends Partial<FaultOptions> {
   token?: string;
   /** orders changed per second in the background (a live system) */
   changesPerSecond?: number;
+  /**
+   * A silent page cap: at most this many records per answer, whatever limit is asked, and no has-more
+   * hints (no has_more, total, total_pages, per_page), as APIs like GitHub, Stripe and Shopify cap pages.
+   */
+  pageCap?: number;
 }
 
 export interface MockApiStats {
@@ -29,6 +34,8 @@ export interface MockApiStats {
   faults: Record<Fault | 'rateLimited', number>;
   /** requests the client gave up on (timeout, cancellation) before an answer */
   clientAborts: number;
+  /** answers the page cap cut (more records were asked than it allows) */
+  capped: number;
 }
 
 export interface MockApi {
@@ -47,9 +54,11 @@ export interface MockApi {
   setFaults(options: Partial<FaultOptions>): void;
   /** the next requests get these faults, in order, before any other rule */
   injectFaults(...faults: Fault[]): void;
+  /** a silent page cap from now on (undefined: none) */
+  setPageCap(max: number | undefined): void;
 }
 
-const emptyStats = (): MockApiStats => ({ requests: 0, served: 0, status: {}, faults: { error: 0, throttle: 0, rateLimited: 0, hang: 0, drop: 0, truncate: 0 }, clientAborts: 0 });
+const emptyStats = (): MockApiStats => ({ requests: 0, served: 0, status: {}, faults: { error: 0, throttle: 0, rateLimited: 0, hang: 0, drop: 0, truncate: 0 }, clientAborts: 0, capped: 0 });
 
 /**
  * A local JSON API of orders for trying and testing the http source: paginated four ways (see
@@ -63,6 +72,7 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
   let token = options.token;
   let stats = emptyStats();
   let retryAfterForm = 0;
+  let pageCap = capRule(options.pageCap);
 
   const send = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     stats.status[status] = (stats.status[status] ?? 0) + 1;
@@ -108,8 +118,9 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
       stats.faults.rateLimited++;
       return tooMany(res, decision.retryAfterSeconds);
     }
-    const r = route(url.pathname, url.searchParams, data);
+    const r = route(url.pathname, url.searchParams, data, pageCap);
     if (!r) return send(res, 404, { error: { type: 'invalid_request_error', message: `no route ${url.pathname}` } });
+    if (r.capped) stats.capped++;
     if (decision?.fault === 'truncate' && r.status === 200) {
       stats.faults.truncate++;
       stats.status[200] = (stats.status[200] ?? 0) + 1;
@@ -161,8 +172,15 @@ export async function startMockApi(options: MockApiOptions = {}): Promise<MockAp
     setChangesPerSecond: (n) => void (cps = n),
     setFaults: (o) => void (faults.options = { ...faults.options, ...definedOnly(o) }),
     injectFaults: (...f) => faults.enqueue(f),
+    setPageCap: (max) => void (pageCap = capRule(max)),
   };
   return api;
+}
+
+function capRule(max: number | undefined): PageCapRule | undefined {
+  if (max === undefined) return undefined;
+  if (!Number.isInteger(max) || max < 1) throw new RangeError(`pageCap must be a whole number of records from 1 (got ${max})`);
+  return { max };
 }
 
 function definedOnly(o: Partial<FaultOptions>): Partial<FaultOptions> {

@@ -4,6 +4,16 @@ import { firstAfter, firstAtOrAfter, type OrdersDataset } from './orders-dataset
 export interface RouteResult {
   status: number;
   body: unknown;
+  /** the page cap cut this answer: more records were asked than it allows */
+  capped?: boolean;
+}
+
+/**
+ * A silent page cap, as many real APIs apply one (GitHub and Stripe 100, Shopify 250): at most `max`
+ * records per answer however many are asked, and no hint that there is more (no has_more, no totals).
+ */
+export interface PageCapRule {
+  max: number;
 }
 
 export const MAX_PAGE = 1000;
@@ -16,29 +26,34 @@ class BadRequest extends Error {}
  *   GET /v1/orders/cursor?limit=&cursor=TOKEN               ascending (updated_at, id) {data, next_cursor, has_more}
  *   GET /v1/orders/pages?per_page=&page=&updated_since=T    ascending id, updated_at >= T {data, page, per_page, total, total_pages}
  *   GET /v1/orders/window?limit=&from=A&to=B                A <= updated_at < B, ascending (updated_at, id) {data, has_more}
+ * With a page cap, each answers at most `cap.max` records and drops has_more, total, total_pages and per_page.
  */
-export function route(path: string, q: URLSearchParams, data: OrdersDataset): RouteResult | undefined {
+export function route(path: string, q: URLSearchParams, data: OrdersDataset, cap?: PageCapRule): RouteResult | undefined {
   try {
-    switch (path) {
-      case '/v1/orders':
-        return { status: 200, body: startingAfter(q, data) };
-      case '/v1/orders/cursor':
-        return { status: 200, body: cursorPage(q, data) };
-      case '/v1/orders/pages':
-        return { status: 200, body: numberedPage(q, data) };
-      case '/v1/orders/window':
-        return { status: 200, body: windowPage(q, data) };
-      default:
-        return undefined;
-    }
+    const list = Object.hasOwn(LISTS, path) ? LISTS[path] : undefined;
+    if (!list) return undefined;
+    const asked = intParam(q, list.limitParam, 10, 1, MAX_PAGE);
+    const limit = cap ? Math.min(asked, cap.max) : asked;
+    const body = list.answer(q, data, limit);
+    if (!cap) return { status: 200, body };
+    for (const hint of ['has_more', 'total', 'total_pages', 'per_page']) delete body[hint];
+    return { status: 200, body, capped: asked > cap.max };
   } catch (err) {
     if (err instanceof BadRequest) return { status: 400, body: { error: { type: 'invalid_request_error', message: err.message } } };
     throw err;
   }
 }
 
-function startingAfter(q: URLSearchParams, data: OrdersDataset) {
-  const limit = intParam(q, 'limit', 10, 1, MAX_PAGE);
+type Body = Record<string, unknown>;
+
+const LISTS: Record<string, { limitParam: string; answer: (q: URLSearchParams, data: OrdersDataset, limit: number) => Body }> = {
+  '/v1/orders': { limitParam: 'limit', answer: startingAfter },
+  '/v1/orders/cursor': { limitParam: 'limit', answer: cursorPage },
+  '/v1/orders/pages': { limitParam: 'per_page', answer: numberedPage },
+  '/v1/orders/window': { limitParam: 'limit', answer: windowPage },
+};
+
+function startingAfter(q: URLSearchParams, data: OrdersDataset, limit: number): Body {
   const after = q.has('starting_after') ? intParam(q, 'starting_after', 0, 0, Number.MAX_SAFE_INTEGER) : 0;
   const list = data.byIdOrder();
   let i = 0;
@@ -52,8 +67,7 @@ function startingAfter(q: URLSearchParams, data: OrdersDataset) {
   return { object: 'list', url: '/v1/orders', data: page.map((e) => e.order), has_more: i + limit < list.length };
 }
 
-function cursorPage(q: URLSearchParams, data: OrdersDataset) {
-  const limit = intParam(q, 'limit', 10, 1, MAX_PAGE);
+function cursorPage(q: URLSearchParams, data: OrdersDataset, limit: number): Body {
   const token = q.get('cursor');
   const list = data.byTimeOrder();
   const pos = token ? decodeToken(token) : undefined;
@@ -65,8 +79,7 @@ function cursorPage(q: URLSearchParams, data: OrdersDataset) {
   return { data: page.map((e) => e.order), next_cursor: next, has_more: start + limit < list.length };
 }
 
-function numberedPage(q: URLSearchParams, data: OrdersDataset) {
-  const perPage = intParam(q, 'per_page', 10, 1, MAX_PAGE);
+function numberedPage(q: URLSearchParams, data: OrdersDataset, perPage: number): Body {
   const page = intParam(q, 'page', 1, 1, Number.MAX_SAFE_INTEGER);
   const since = q.has('updated_since') ? timeParam(q, 'updated_since') : -Infinity;
   const matching = data.byIdOrder().filter((e) => e.t >= since);
@@ -74,8 +87,7 @@ function numberedPage(q: URLSearchParams, data: OrdersDataset) {
   return { data: rows.map((e) => e.order), page, per_page: perPage, total: matching.length, total_pages: Math.ceil(matching.length / perPage) };
 }
 
-function windowPage(q: URLSearchParams, data: OrdersDataset) {
-  const limit = intParam(q, 'limit', 10, 1, MAX_PAGE);
+function windowPage(q: URLSearchParams, data: OrdersDataset, limit: number): Body {
   const from = timeParam(q, 'from');
   const to = timeParam(q, 'to');
   if (to < from) throw new BadRequest('to must not be before from');

@@ -5,6 +5,7 @@ import { exampleConfig } from '../../src/mock-api';
 import { InvalidCursorError } from '../../src/cursor/cursor';
 import { backoffMs, parseRetryAfter } from '../../src/sources/http/backoff';
 import { laterHttpCursor, parseHttpCursor } from '../../src/sources/http/cursors';
+import { CapWatch, PageCap } from '../../src/sources/http/page-cap';
 import { makeRedactor, safeUrl } from '../../src/sources/http/redact';
 import { compareTimes, timeKey } from '../../src/sources/http/time-key';
 
@@ -62,5 +63,29 @@ describe('http source building blocks', () => {
   it('the example config `tidemark mock-api` prints is valid, one integration per style', () => {
     const cfg = parseConfig(parseYaml(exampleConfig('http://127.0.0.1:4010', true)));
     expect(cfg.integrations.map((i) => (i.source as { pagination: { style: string } }).pagination.style)).toEqual(['time_window', 'cursor', 'page', 'starting_after']);
+  });
+
+  it('a page cap is learned only when a short answer is followed by more, and re-checked now and then', () => {
+    const cap = new PageCap();
+    const watch = new CapWatch(cap);
+    watch.answer(1000, 250, undefined); // short: the end, or a cap?
+    expect(cap.cap).toBeUndefined();
+    watch.answer(1000, 250, undefined); // more came: it was a cap
+    expect(cap.cap).toBe(250);
+    expect(cap.limit(1000)).toBe(250);
+    expect(cap.limit(100)).toBe(100);
+    const asked = Array.from({ length: 100 }, () => cap.limit(1000));
+    expect(asked.filter((n) => n === 1000).length).toBe(2); // every 50th request asks the configured size again
+    cap.seen(400); // the API gave more than the cap: it was wrong (or raised)
+    expect(cap.cap).toBeUndefined();
+
+    const end = new PageCap();
+    const w2 = new CapWatch(end);
+    w2.answer(1000, 37, undefined);
+    w2.answer(1000, 0, undefined); // an empty page: 37 was the end of the list, not a cap
+    expect(end.cap).toBeUndefined();
+    w2.answer(1000, 100, true); // short, and the API says there is more: a cap at once
+    expect(end.cap).toBe(100);
+    expect(end.capacity).toBe(100);
   });
 });

@@ -11,6 +11,7 @@ import { pageNumberPages } from './paginators/page-number-pages';
 import { startingAfterPages } from './paginators/starting-after-pages';
 import { timeWindowPages } from './paginators/time-window-pages';
 import { tokenPages } from './paginators/token-pages';
+import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { rowMaker } from './records';
 import { makeRedactor, safeUrl } from './redact';
@@ -64,6 +65,9 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const style = cfg.pagination.style;
   const shownUrl = safeUrl(base, redact);
   let highWater: string | null = null;
+  // The batch size may exceed what the API serves: ask at most its declared largest page.
+  const maxPage = cfg.pagination.maxPageSize ?? Infinity;
+  const cap = pageCapOf(base.href);
 
   const ctx: PageContext = {
     async get(extra, opts) {
@@ -79,7 +83,8 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       return { body, records, url: safeUrl(url, redact) };
     },
     toRows,
-    pageSize: (opts) => cfg.pageSize ?? opts.limit,
+    pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
+    cap,
   };
 
   let released = false;

@@ -2,7 +2,8 @@ import type { HttpPagination } from '../../../config/http-source-schema';
 import type { Page, ReadOptions } from '../../source';
 import type { PageCursor } from '../cursors';
 import { getPath } from '../json-path';
-import { hasMore, type PageContext } from './page-context';
+import { CapWatch } from '../page-cap';
+import type { PageContext } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'page' }>;
 
@@ -16,6 +17,11 @@ type Style = Extract<HttpPagination, { style: 'page' }>;
  *
  * The cursor inside a pass holds its page size too: page n only means the same records at the same size.
  *
+ * A pass ends at the last page by the API's page count (totalPages), or else at an empty page: a page
+ * shorter than asked proves nothing (an API may cap per_page silently; then its pages are simply
+ * smaller, and walking them to the empty one still reads each record once). A learned cap applies
+ * from the next pass: changing the page size inside a pass would move the page boundaries.
+ *
  * Range of a pass: `updated_at >= T` (closed, as APIs define updated_since), read up to whatever the
  * list holds. The next pass starts at U = now - lag taken when this pass began (the run's high-water
  * mark, kept in the cursor so a resumed pass keeps it): every change made after U is >= U and is read
@@ -28,11 +34,12 @@ export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCu
   let page = after && 'page' in after ? after.page + 1 : p.firstPage;
   // Page n means records (n-1)·size…n·size: a pass keeps its page size, even if batchSize changes meanwhile.
   const size = after && 'perPage' in after ? after.perPage : ctx.pageSize(opts);
+  const watch = new CapWatch(ctx.cap);
   for (;;) {
     const { body, records } = await ctx.get({ [p.sinceParam]: since ?? undefined, [p.param]: String(page), [p.limitParam]: String(size) }, opts);
-    // The page count, when the API gives one, beats a short page (an API may cap per_page silently).
+    watch.answer(size, records.length, undefined);
     const total = p.totalPages ? getPath(body, p.totalPages) : undefined;
-    const last = typeof total === 'number' ? page - p.firstPage + 1 >= total : !hasMore(undefined, records.length, size);
+    const last = typeof total === 'number' ? page - p.firstPage + 1 >= total : records.length === 0;
     // The last page hands over to the next pass (even when empty, so the cursor moves on to U).
     yield { rows: ctx.toRows(records), cursor: last ? { since: until } : { since, page, perPage: size, until } };
     if (last) return;

@@ -3,21 +3,26 @@ import type { Page, ReadOptions } from '../../source';
 import type { StartingAfterCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
-import { hasMore, type PageContext } from './page-context';
+import { CapWatch } from '../page-cap';
+import { flagOf, mayHaveMore, type PageContext } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'starting_after' }>;
 
 /**
  * Stripe style: `starting_after=<id of the last record>` over records in ascending id order. The
  * lower end is open (records with an id after the cursor), the upper end is wherever the list ends
- * now. Ids are unique, so nothing at a page boundary is skipped or repeated. New records are seen;
- * an update to a record already passed is not (this style suits append-only lists: events, invoices).
+ * now: has-more false, or an empty page (a short page alone is not the end: the API may cap its pages
+ * silently). Ids are unique, so nothing at a page boundary is skipped or repeated. New records are
+ * seen; an update to a record already passed is not (this style suits append-only lists).
  */
 export async function* startingAfterPages(ctx: PageContext, p: Style, after: StartingAfterCursor | null, opts: ReadOptions): AsyncGenerator<Page> {
   let last = after?.startingAfter ?? null;
+  const watch = new CapWatch(ctx.cap);
   for (;;) {
     const size = ctx.pageSize(opts);
     const { body, records, url } = await ctx.get({ [p.param]: last === null ? undefined : String(last), [p.limitParam]: String(size) }, opts);
+    const said = flagOf(getPath(body, p.hasMore));
+    watch.answer(size, records.length, said);
     if (!records.length) return;
     const id = getPath(records[records.length - 1], p.idField);
     if (!(typeof id === 'string' && id !== '') && !(typeof id === 'number' && Number.isFinite(id))) {
@@ -26,6 +31,6 @@ export async function* startingAfterPages(ctx: PageContext, p: Style, after: Sta
     if (id === last) throw new HttpSourceError('pagination.param', `the API returned the record after which it was asked to start (id ${JSON.stringify(id)}): does it support "${p.param}"?`, url);
     last = id;
     yield { rows: ctx.toRows(records), cursor: { startingAfter: id } };
-    if (!hasMore(getPath(body, p.hasMore), records.length, size)) return;
+    if (!mayHaveMore(said, records.length)) return;
   }
 }

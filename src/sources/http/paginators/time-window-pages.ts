@@ -3,8 +3,10 @@ import type { Page, ReadOptions } from '../../source';
 import type { TimeWindowCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
-import { addMs, compareTimes, isTimestamp } from '../time-key';
-import { hasMore, type PageContext } from './page-context';
+import { addMs, compareTimes } from '../time-key';
+import { flagOf, type PageContext } from './page-context';
+import { groupIsWhole } from './time-window-group';
+import { checkWindow, timeOf } from './window-checks';
 
 type Style = Extract<HttpPagination, { style: 'time_window' }>;
 
@@ -13,25 +15,45 @@ type Style = Extract<HttpPagination, { style: 'time_window' }>;
  * at exactly `from` are read), `to` = now - lag taken when the run starts (open: records at `to` wait
  * for the next run, whose `from` is this `to`). Consecutive runs tile time with no gap and no overlap.
  *
- * Inside a run, each request asks for `[from, to)` in ascending field order. A complete answer (no
- * more pages) covers the window. A full page is cut before its last timestamp T: every record before
- * T is in this one response, so `[from, T)` is done and the next request starts at T. Records sharing
- * T are requested again, never skipped; when one timestamp holds the whole page, the page grows (up
- * to maxPageSize) until the group fits in a single response. One response is one consistent answer,
- * so records changing meanwhile (they move past `to`) cannot shift anything out of a page.
+ * Inside a run, each request asks for `[from, to)` in ascending field order. An answer that the API
+ * says is complete (has-more false) or that is empty covers the window. Any other answer may have been
+ * cut, by the limit asked or by a cap the API applies silently, so it is cut before its last timestamp
+ * T: every record before T is in this one response, `[from, T)` is done and the next request starts at
+ * T. Records sharing T are requested again, never skipped. When one timestamp holds a whole answer:
+ * if the answer was full, the page grows (up to maxPageSize) until the group fits one response; if it
+ * was shorter than asked, the group is whole only if the API is known to give more records per
+ * answer (see ./time-window-group), and then the end is confirmed by asking again after it: an
+ * answer with nothing past T ends the window. One response is one consistent answer, so records
+ * changing meanwhile (they move past `to`) cannot shift anything out of a page.
  */
 export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWindowCursor | null, highWater: string, opts: ReadOptions): AsyncGenerator<Page> {
   let from = after?.from ?? p.start;
   if (compareTimes(from, highWater) >= 0) return; // nothing new yet (and never move backwards)
   let size = ctx.pageSize(opts);
+  /** Records at exactly `from` already yielded (a whole group): the next answer repeats them first. */
+  let known = 0;
+  /** The previous answer ended at `from` shorter than asked, with this many records (atEnd of them at `from`). */
+  let short: { count: number; atEnd: number; to: string } | undefined;
   for (;;) {
     const to = p.maxWindow && compareTimes(addMs(from, p.maxWindow), highWater) < 0 ? addMs(from, p.maxWindow) : highWater;
     const { body, records, url } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, [p.limitParam]: String(size) }, opts);
     const times = records.map((r, i) => timeOf(r, i, p.field, url));
     checkWindow(times, from, to, p, url);
-    if (!hasMore(getPath(body, p.hasMore), records.length, size)) {
-      // Empty windows before the last one need no page of their own: the next page's cursor covers them.
-      if (records.length || to === highWater) yield { rows: ctx.toRows(records), cursor: { from: to } };
+    const said = flagOf(getPath(body, p.hasMore));
+    ctx.cap.seen(records.length);
+    const atFrom = times.filter((t) => compareTimes(t, from) === 0).length;
+    // More than the previous answer held before its window's end: that answer was cut by the API's cap.
+    const prev = short;
+    if (prev && (atFrom > prev.atEnd || times.some((t) => compareTimes(t, from) > 0 && compareTimes(t, prev.to) < 0))) ctx.cap.learn(prev.count);
+    short = undefined;
+    const skip = known > 0 && atFrom === known ? known : 0; // a changed group is simply read again
+    known = 0;
+    // Shorter than asked and the API says there is more, or as short as its known cap: the API cut it.
+    const capped = records.length < size && (said === true || (ctx.cap.cap !== undefined && records.length >= ctx.cap.cap));
+    if (said === true && records.length < size) ctx.cap.learn(records.length);
+    if (said === false || records.length === 0 || (records.length === skip && records.length < size && !capped)) {
+      // The window is complete: the API says so, or nothing lies past what was already read.
+      if (records.length > skip || to === highWater) yield { rows: ctx.toRows(records.slice(skip)), cursor: { from: to } };
       else opts.onIdle?.();
       if (to === highWater) return;
       from = to;
@@ -40,37 +62,43 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     }
     const lastTime = times[times.length - 1] as string;
     const cut = times.findIndex((t) => compareTimes(t, lastTime) === 0);
-    if (cut === 0) {
-      if (size >= p.maxPageSize) {
+    if (cut > skip) {
+      yield { rows: ctx.toRows(records.slice(skip, cut)), cursor: { from: lastTime } };
+      if (said === undefined && records.length < size) short = { count: records.length, atEnd: records.length - cut, to };
+      from = lastTime;
+      size = ctx.pageSize(opts);
+      continue;
+    }
+    // Every new record of the answer shares lastTime.
+    if (records.length < size && !capped) {
+      if (!(await groupIsWhole(ctx, p, { count: records.length, from, size }, opts))) {
         throw new HttpSourceError(
-          'pagination.maxPageSize',
-          `more than ${p.maxPageSize} records have ${p.field} = ${lastTime}; a time window cannot split them: raise maxPageSize up to the API's largest page, or use a cursor pagination style`,
+          'pagination',
+          `the API answered ${records.length} records (fewer than the ${size} asked, with no has-more flag), all with ${p.field} = ${lastTime}, and has never given more in one answer: tidemark cannot tell whether that is every record at ${lastTime} or the API's page cap. Set pagination.hasMore to the API's has-more flag, or use a cursor pagination style`,
           url,
         );
       }
-      size = Math.min(size * 2, p.maxPageSize);
+      yield { rows: ctx.toRows(records.slice(skip)), cursor: { from: lastTime } };
+      known = records.length - cut;
+      from = lastTime;
+      size = ctx.pageSize(opts);
       continue;
     }
-    yield { rows: ctx.toRows(records.slice(0, cut)), cursor: { from: lastTime } };
-    from = lastTime;
-    size = ctx.pageSize(opts);
+    if (capped) {
+      throw new HttpSourceError(
+        'pagination',
+        `the API gives at most ${records.length} records per request (it ignores larger limits) and at least that many have ${p.field} = ${lastTime}; a time window cannot split them: use a cursor pagination style`,
+        url,
+      );
+    }
+    if (size >= p.maxPageSize) {
+      throw new HttpSourceError(
+        'pagination.maxPageSize',
+        `more than ${p.maxPageSize} records have ${p.field} = ${lastTime}; a time window cannot split them: raise maxPageSize up to the API's largest page, or use a cursor pagination style`,
+        url,
+      );
+    }
+    size = Math.min(size * 2, p.maxPageSize);
+    known = skip; // the same request, larger: the group already read comes first again
   }
-}
-
-function timeOf(record: unknown, i: number, field: string, url: string): string {
-  const t = getPath(record, field);
-  if (!isTimestamp(t)) throw new HttpSourceError('pagination.field', `record ${i} has no ISO-8601 timestamp at "${field}" (got ${JSON.stringify(t)})`, url);
-  return t;
-}
-
-/** The whole method rests on the API honouring the window and the order: check both on every page. */
-function checkWindow(times: string[], from: string, to: string, p: Style, url: string): void {
-  times.forEach((t, i) => {
-    if (compareTimes(t, from) < 0 || compareTimes(t, to) >= 0) {
-      throw new HttpSourceError('pagination', `the API returned ${p.field} = ${t}, outside the requested window [${from}, ${to}): check fromParam/toParam ("${p.fromParam}", "${p.toParam}")`, url);
-    }
-    if (i > 0 && compareTimes(t, times[i - 1] as string) < 0) {
-      throw new HttpSourceError('pagination', `records must come in ascending ${p.field} order (record ${i} goes back from ${times[i - 1]} to ${t}): add the API's sort parameter to source.params`, url);
-    }
-  });
 }
