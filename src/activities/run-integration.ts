@@ -14,6 +14,8 @@ import { prefetch } from '../sources/combinators/prefetch';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import type { Source } from '../sources/source';
 import { errorMessage, toFailure } from './failures';
+import { deadLetterOf, writeIsolatingBadRows } from './isolate-bad-rows';
+import { KeepAlive } from './keep-alive';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import type { SourceSlots } from './source-slots';
 import { Tuner } from './tuner';
@@ -56,16 +58,22 @@ export function makeRunIntegration(deps: ActivityDeps) {
       lock = await acquireRunLock(ctx, stateDb, input, deps.syncLockWaitMs ?? 10_000);
       if (!lock) {
         log.warn('integration busy: another run holds its lock; this sync run is skipped', { integration: it.id });
-        await state.startRun(stateDb, input.runKey, it.id, input.mode, input.after ?? null);
+        // The checkpoint is where the next run starts; the result only cross-checks it, so report it.
+        const cp = await state.readCheckpoint(stateDb, it.id, 'sync');
+        const at = cp ? cp.cursor : (input.after ?? null);
+        await state.startRun(stateDb, input.runKey, it.id, input.mode, at);
         await state.finishRun(stateDb, input.runKey, 'skipped', 'another run of this integration was writing');
-        return { cursor: input.after ?? null, rows: 0, done: false, stoppedBy: 'busy' };
+        return { cursor: at, rows: 0, done: false, stoppedBy: 'busy' };
       }
       releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
+      // Until the first page, a retry's details stay those of the previous attempt.
+      const alive = new KeepAlive(ctx, () => ctx.info.heartbeatDetails);
       // Set by the tuner below (config rateLimit, then the run's own): mutable, so a tune applies mid-run.
       const rate: RateLimit = { rowsPerSecond: undefined };
-      source = throttle(await createSource(it.source, it.id, deps.env), rate);
+      const src = (source = throttle(await alive.during(() => createSource(it.source, it.id, deps.env)), rate));
+      const db = stateDb;
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
-      const start = await startPosition(stateDb, source, input, hb?.cursor);
+      const start = await alive.during(() => startPosition(db, src, input, hb?.cursor));
       // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
       if (!sharded) await state.startRun(stateDb, input.runKey, it.id, input.mode, start.cursor);
       runRow = true;
@@ -74,16 +82,22 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const sink = new PostgresSink(stateDb, it.sink, it.id);
       // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
       const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
-      await sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage });
-      const total = source.estimateRemaining ? await source.estimateRemaining(start.cursor, start.until ?? undefined) : undefined;
+      const targetColumns = (pipeline?.columns ?? start.plan.columns).map((c) => c.name);
+      await alive.during(() => sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage }));
+      const total = src.estimateRemaining ? await alive.during(async () => src.estimateRemaining?.(start.cursor, start.until ?? undefined)) : undefined;
       const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
       const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
       log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
+      const warnings = [...(start.plan.warnings ?? []), ...start.warnings];
+      for (const w of warnings) log.warn(w, { integration: it.id });
+      await state.addRunWarnings(stateDb, input.runKey, warnings);
       ctx.heartbeat(meter.snapshot(start.cursor));
 
       let cursor: Cursor = start.cursor;
       let stoppedBy: RunResult['stoppedBy'];
-      const beat = () => ctx.heartbeat({ ...meter.snapshot(cursor), batchSize: readOpts.limit });
+      const details = () => ({ ...meter.snapshot(cursor), batchSize: readOpts.limit });
+      const beat = () => ctx.heartbeat(details());
+      alive.details = details;
       const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: beat, ...(start.until !== null ? { until: start.until } : {}) };
       const tuner = new Tuner(stateDb, input.runKey, readOpts, rate, input.shards ?? 1);
       tuner.apply({ rowsPerSecond: it.rateLimit });
@@ -92,24 +106,38 @@ export function makeRunIntegration(deps: ActivityDeps) {
       // COPY text straight through when the source can produce it and nothing transforms records;
       // otherwise rows are mapped, validated (rejects go to dead letters) and encoded.
       const pages: AsyncIterable<EncodedPage> = source.copyPages && !pipeline ? source.copyPages(cursor, readOpts) : asCopyPages(source.pages(cursor, readOpts), pipeline);
-      for await (const page of prefetch(pages)) {
-        await state.countRowsRead(stateDb, input.runKey, page.count);
-        const rejected = page.rejected ?? [];
-        await sink.writeCopy(page.data, page.count - rejected.length, async (tx, res) => {
-          await state.insertDeadLetters(tx, it.id, input.runKey, page.cursor, rejected);
-          await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.count);
-          await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor, rejected.length);
-        });
-        cursor = page.cursor;
-        meter.add(page.count);
-        await tuner.poll();
-        beat();
-        await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
-        if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, stateDb, input.runKey, rowsOfThisRun());
-        if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
-          stoppedBy = 'time-budget';
-          break;
+      const iter = prefetch(pages)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          // Heartbeats keep going while the page is read and written (see KeepAlive), not during afterBatch.
+          const next = await alive.during(() => iter.next());
+          if (next.done) break;
+          const page = next.value;
+          await alive.during(async () => {
+            await state.countRowsRead(db, input.runKey, page.count);
+            const rejected = page.rejected ?? [];
+            const where = `integration ${it.id}, page after cursor ${JSON.stringify(cursor)}`;
+            // Rows the target refuses (a constraint) go to dead letters with the rest of the page; see isolate-bad-rows.
+            const { bad } = await writeIsolatingBadRows(sink, page.data, page.count - rejected.length, async (tx, res, refused) => {
+              await state.insertDeadLetters(tx, it.id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, targetColumns))]);
+              await state.saveCheckpoint(tx, it.id, start.slot, input.runKey, page.cursor, page.count);
+              await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor, rejected.length + refused.length);
+            }, where);
+            if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: it.id, first: bad[0]?.error.message });
+            cursor = page.cursor;
+            meter.add(page.count);
+            await tuner.poll();
+          });
+          beat();
+          await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
+          if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, db, input.runKey, rowsOfThisRun());
+          if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
+            stoppedBy = 'time-budget';
+            break;
+          }
         }
+      } finally {
+        await iter.return(undefined);
       }
       const done = stoppedBy === undefined;
       if (done) {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Cursor } from '../cursor/cursor';
-import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot } from '../db/state';
+import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot, type CheckpointRow } from '../db/state';
 import { PermanentError } from '../errors';
 import type { Source, SourcePlan } from '../sources/source';
 import type { RunInput } from './types';
@@ -19,11 +19,14 @@ export interface StartPosition {
   slotRowsBefore: number;
   /** a shard's inclusive upper end, else null */
   until: Cursor;
+  /** for the run's warnings: e.g. the previous run's result disagreed with the checkpoint */
+  warnings: string[];
 }
 
 /**
  * Where a run starts, and the claim of its checkpoint slot:
- * - sync: the later of the 'sync' checkpoint and the previous run's result, with a fresh high-water mark;
+ * - sync: the 'sync' checkpoint, with a fresh high-water mark (see syncStart: the previous run's result
+ *   only cross-checks it, so an operator who moves the checkpoint back is not undone);
  * - backfill: `from` (or the start) with a fresh high-water mark, unless this very run owns the slot
  *   already (a retried attempt), which continues from the slot's cursor and keeps its high-water mark;
  * - resume: the existing 'backfill' slot, its cursor and high-water mark, taken over by this run.
@@ -37,9 +40,10 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   const own = cp?.owner === input.runKey;
   let plan: SourcePlan;
   let cursor: Cursor;
+  const warnings: string[] = [];
   if (input.mode === 'sync') {
     plan = await source.prepare({});
-    cursor = await source.later(source.parseCursor(cp?.cursor ?? null), source.parseCursor(input.after ?? null));
+    cursor = syncStart(source, input, cp, warnings);
   } else if (input.mode === 'backfill' && !own) {
     plan = await source.prepare({});
     // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
@@ -64,7 +68,7 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   const reset = !own && input.mode !== 'resume';
   await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
   const kept = cp && (own || input.mode === 'resume') ? cp.rowsDone : 0;
-  return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept, until: null };
+  return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept, until: null, warnings };
 }
 
 async function shardPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
@@ -75,5 +79,30 @@ async function shardPosition(state: pg.Client, source: Source, input: RunInput, 
   const plan = await source.prepare({ highWater: cp.highWater });
   let cursor = source.parseCursor(cp.cursor);
   if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
-  return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until: source.parseCursor(cp.untilCursor) };
+  return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until: source.parseCursor(cp.untilCursor), warnings: [] };
+}
+
+/**
+ * The checkpoint is the one truth for where a sync starts. The previous run's result (`after`, from
+ * lastResult) is used only when there is no checkpoint row at all (first runs after an upgrade, or a
+ * state database that lost it); otherwise a difference is reported, not acted on.
+ */
+function syncStart(source: Source, input: RunInput, cp: CheckpointRow | undefined, warnings: string[]): Cursor {
+  const hasAfter = input.after !== undefined && input.after !== null;
+  if (!cp) return source.parseCursor(hasAfter ? input.after : null);
+  const cursor = source.parseCursor(cp.cursor);
+  if (!hasAfter) return cursor;
+  let after: Cursor;
+  try {
+    after = source.parseCursor(input.after);
+  } catch (err) {
+    warnings.push(`the previous run's result cursor ${JSON.stringify(input.after)} is not valid for this source (${(err as Error).message}); started from the checkpoint ${JSON.stringify(cursor)}`);
+    return cursor;
+  }
+  if (JSON.stringify(after) !== JSON.stringify(cursor)) {
+    warnings.push(
+      `the previous run ended at ${JSON.stringify(after)} but the sync checkpoint is at ${JSON.stringify(cursor)} (moved by \`tidemark checkpoint\` or by another run); started from the checkpoint`,
+    );
+  }
+  return cursor;
 }

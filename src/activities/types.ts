@@ -8,7 +8,7 @@ export interface RunInput {
   mode: RunMode;
   /** Backfill: start after this cursor instead of the beginning. */
   from?: Cursor;
-  /** Sync: the previous run's result cursor (workflowInfo().lastResult); the later of it and the checkpoint wins. */
+  /** Sync: the previous run's result cursor (workflowInfo().lastResult): a cross-check of the checkpoint, used only when there is none. */
   after?: Cursor;
   /** Identity of the workflow run: owns the checkpoint slot and names the tidemark.runs row. */
   runKey: string;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerCancel } from './cancel-command';
+import { registerCheckpoint } from './checkpoint-command';
 import { registerCodecServer } from './codec-server-command';
 import { registerDeadLetters } from './dead-letters-command';
 import { registerDemo } from './demo-command';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerRunCommands(program);
   registerStatus(program);
   registerCancel(program);
+  registerCheckpoint(program);
   registerTune(program);
   registerRuns(program);
   registerDeadLetters(program);

@@ -8,8 +8,8 @@ import { loadIntegration, stateUrl } from './context';
 export function registerDeadLetters(program: Command): void {
   program
     .command('dead-letters <id>')
-    .description('records of <id> that failed validation or mapping; --retry re-processes them with the current config')
-    .option('--retry', 're-process pending dead letters (after fixing the config or the data)')
+    .description('records of <id> that failed validation or mapping, or that the target refused (a constraint); --retry re-processes them with the current config and target')
+    .option('--retry', 're-process pending dead letters (after fixing the config, the data or the target table)')
     .option('--all', 'list retried letters too')
     .option('--limit <n>', 'how many to list', (v) => Number(v), 50)
     .option('--json', 'print JSON')

@@ -31,6 +31,7 @@ export function registerRuns(program: Command): void {
             pages: Number(r.pages),
             end_cursor: r.end_cursor ?? '',
             error: r.error ?? '',
+            warnings: r.warnings.join('; '),
           })),
         );
       } finally {

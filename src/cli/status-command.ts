@@ -45,6 +45,8 @@ export function registerStatus(program: Command): void {
           }
           const [last] = await listRuns(db, id, 1).catch(() => []);
           if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);
+          // Things to fix (a missing index, a moved checkpoint), as the run logged them.
+          for (const w of last?.warnings ?? []) console.log(`  warning    ${w}`);
         }
         if (opts.watch && watched?.running) {
           const bar = new ProgressBar();

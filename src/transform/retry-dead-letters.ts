@@ -1,8 +1,11 @@
+import { describeConstraintError } from '../activities/constraint-errors';
+import { writeIsolatingBadRows } from '../activities/isolate-bad-rows';
 import type { Integration } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
 import { closeQuietly, connect } from '../db/connect';
 import { migrate } from '../db/migrate';
 import * as state from '../db/state';
+import { encodeCopyRows } from '../sinks/copy-text';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 
@@ -12,11 +15,20 @@ export interface RetryReport {
   stillFailing: Array<{ id: string; reason: string }>;
 }
 
+/** Target rows ready to write, with the letters they come from. */
+interface Batch {
+  columns: string[];
+  ids: string[];
+  rows: (string | null)[][];
+}
+
 /**
  * Re-processes an integration's pending dead letters with the current config (after a fix to the
- * mapping, the rules or the data): records that now pass are upserted and marked retried in one
- * transaction; the others keep their letter with the new reason. Holds the integration's lock so no
- * run writes at the same time.
+ * mapping, the rules, the data or the target table): records that now pass are upserted and marked
+ * retried in one transaction; the others keep their letter with the new reason. Letters of rows the
+ * target refused ('write') hold the target row itself and skip the mapping; validation letters
+ * ('validate') go through it again. Rows the target still refuses stay, with the constraint named.
+ * Holds the integration's lock so no run writes at the same time.
  */
 export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env): Promise<RetryReport> {
   const db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-dead-letters' });
@@ -27,26 +39,65 @@ export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv =
     }
     const letters = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
     if (!letters.length) return { pending: 0, written: 0, stillFailing: [] };
-    const records = letters.map((l) => JSON.parse(l.record) as SourceRecord);
-    const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
-    const pipeline = new RecordPipeline(names.map((name) => ({ name, type: 'text', notNull: false })), it.mapping, it.validate);
-    const okIds: string[] = [];
-    const good: (string | null)[][] = [];
     const stillFailing: RetryReport['stillFailing'] = [];
-    records.forEach((record, i) => {
-      const { good: rows, rejected } = pipeline.processRecords([record]);
-      const id = (letters[i] as { id: string }).id;
-      if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
-      else {
-        okIds.push(id);
-        good.push(rows[0] as (string | null)[]);
-      }
-    });
-    const sink = new PostgresSink(db, { ...it.sink, create: false });
-    await sink.prepare(pipeline.columns, { allowDirect: false });
-    const res = await sink.writeBatch(good, async (tx) => state.markDeadLettersRetried(tx, okIds));
+    const batches: Batch[] = [];
+
+    const validate = letters.filter((l) => l.stage !== 'write');
+    if (validate.length) {
+      const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
+      const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+      const pipeline = new RecordPipeline(names.map((name) => ({ name, type: 'text', notNull: false })), it.mapping, it.validate);
+      const batch: Batch = { columns: pipeline.columns.map((c) => c.name), ids: [], rows: [] };
+      records.forEach((record, i) => {
+        const { good: rows, rejected } = pipeline.processRecords([record]);
+        const id = (validate[i] as { id: string }).id;
+        if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
+        else {
+          batch.ids.push(id);
+          batch.rows.push(rows[0] as (string | null)[]);
+        }
+      });
+      batches.push(batch);
+    }
+    // Target rows, grouped by their columns (one group unless the target changed between runs).
+    const byColumns = new Map<string, Batch>();
+    for (const l of letters.filter((x) => x.stage === 'write')) {
+      const record = JSON.parse(l.record) as Record<string, string | null>;
+      const columns = Object.keys(record);
+      const key = columns.join('\t');
+      const batch = byColumns.get(key) ?? { columns, ids: [], rows: [] };
+      byColumns.set(key, batch);
+      batch.ids.push(l.id);
+      batch.rows.push(columns.map((c) => record[c] ?? null));
+    }
+    batches.push(...byColumns.values());
+
+    let written = 0;
+    for (const b of batches) {
+      if (!b.rows.length) continue;
+      // No integration id: the rows are typed as text here, which is no change of the source's columns.
+      const sink = new PostgresSink(db, { ...it.sink, create: false });
+      await sink.prepare(
+        b.columns.map((name) => ({ name, type: 'text', notNull: false })),
+        { allowDirect: false },
+      );
+      // Rows the target still refuses keep their letter; every row may (the target not fixed yet), so no limit.
+      const { result, bad } = await writeIsolatingBadRows(
+        sink,
+        Buffer.from(encodeCopyRows(b.rows)),
+        b.rows.length,
+        async (tx, _res, refused) => {
+          const out = new Set(refused.map((r) => r.index));
+          await state.markDeadLettersRetried(tx, b.ids.filter((_, i) => !out.has(i)));
+        },
+        `dead-letters --retry of ${it.id}`,
+        b.rows.length,
+      );
+      stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeConstraintError(r.error) })));
+      written += result.written;
+    }
     await state.updateDeadLetterReasons(db, stillFailing);
-    return { pending: letters.length, written: res.written, stillFailing };
+    return { pending: letters.length, written, stillFailing };
   } finally {
     await closeQuietly(db);
   }

@@ -25,6 +25,8 @@ export const NON_RETRYABLE = [
   'CsvFileChangedError',
   'HttpStatusError',
   'HttpSourceError',
+  'ConstraintViolationError',
+  'TooManyBadRowsError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

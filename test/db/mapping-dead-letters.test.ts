@@ -89,6 +89,33 @@ describe('mapping, validation and dead letters', () => {
     expect(again.stillFailing.every((f) => f.reason === 'email: is required')).toBe(true);
   });
 
+  it('a mapped row the target refuses is kept as the target row; --retry writes it as it is once the target is fixed', async () => {
+    await sql(dst.url, `CREATE TABLE public.customers_strict (id int PRIMARY KEY, email text, city text CONSTRAINT no_city_3 CHECK (city <> 'City 3' OR id > 200), age integer, updated_at timestamptz)`);
+    const cfg = config(0);
+    Object.assign(cfg.integrations[0]!, { id: 'strict' });
+    cfg.integrations[0]!.sink.table = 'public.customers_strict';
+    const acts = createActivities({ config: () => cfg, env: vars() });
+    const input: RunInput = { integration: 'strict', mode: 'backfill', runKey: 'dl/3' };
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, input)).toMatchObject({ rows: 1000, done: true });
+    const [{ n: refused }] = (await sql(src.url, `SELECT count(*)::text AS n FROM public.customers WHERE id % 7 = 3 AND id <= 200 AND email IS NOT NULL AND age <> '-1'`)) as [{ n: string }];
+    expect(await sql(dst.url, `SELECT stage, count(*)::text AS n FROM tidemark.dead_letters WHERE integration = 'strict' GROUP BY stage ORDER BY stage`)).toEqual([
+      { stage: 'validate', n: '60' },
+      { stage: 'write', n: refused },
+    ]);
+    const [letter] = await sql<{ record: Record<string, unknown>; reason: string }>(dst.url, `SELECT record, reason FROM tidemark.dead_letters WHERE integration = 'strict' AND stage = 'write' ORDER BY id LIMIT 1`);
+    // The mapped target row (email lower-cased, city from the JSON path), not the source record.
+    expect(letter!.record).toMatchObject({ id: '3', email: 'user3@example.com', city: 'City 3', age: '23' });
+    expect(letter!.reason).toMatch(/^check_violation \(23514\) on no_city_3: /);
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_strict')).toEqual([{ n: String(940 - Number(refused)) }]);
+
+    await sql(dst.url, 'ALTER TABLE public.customers_strict DROP CONSTRAINT no_city_3');
+    const r = await retryDeadLetters(cfg.integrations[0]!, vars());
+    expect(r).toMatchObject({ pending: 60 + Number(refused), written: Number(refused) });
+    expect(r.stillFailing).toHaveLength(60); // the validation rules did not change
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_strict')).toEqual([{ n: '940' }]);
+    expect(await sql(dst.url, `SELECT email, city FROM public.customers_strict WHERE id = 3`)).toEqual([{ email: 'user3@example.com', city: 'City 3' }]);
+  });
+
   it('rejects a mapping that names a missing source field, before writing anything', async () => {
     const bad = config(0);
     bad.integrations[0]!.mapping = { id: 'id', nope: 'missing_col' };

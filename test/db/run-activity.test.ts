@@ -98,7 +98,7 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     expect(r.rows).toBe(ROWS - 4800); // ids 4801..4809 share the cursor's second, then the rest
   });
 
-  it('sync picks up only changed and new rows, from the later of checkpoint and previous result', async () => {
+  it('sync picks up only changed and new rows, from its checkpoint', async () => {
     await run({ runKey: 'wf/5a' });
     const before = await versions();
     await sql(src.url, `UPDATE public.orders SET status = 'paid', updated_at = '2025-01-01' WHERE id IN (10, 20, 30)`);
@@ -110,6 +110,31 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     expect(rewritten).toEqual([10, 20, 30, ROWS + 1, ROWS + 2, ROWS + 3, ROWS + 4, ROWS + 5]);
     expect(await run({ runKey: 'wf/5c', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
     await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}; UPDATE public.orders SET status = 'new', updated_at = '2024-01-01 00:00:00.000123+00'::timestamptz + ((id / 10) * interval '1 second') WHERE id IN (10, 20, 30)`);
+  });
+
+  it('the checkpoint is where a sync starts: a later previous result is only a warning; with no checkpoint at all, the result is used', async () => {
+    const end = (await run({ runKey: 'wf/12a' })).cursor; // the backfill hands the sync checkpoint its end
+    const row4000 = ['2024-01-01 00:06:40.000123+00', '4000'];
+    await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor = $1::jsonb WHERE slot = 'sync'`, [JSON.stringify(row4000)]);
+    const moved = await run({ runKey: 'wf/12b', mode: 'sync', after: end });
+    expect(moved).toMatchObject({ rows: ROWS - 4000, done: true, cursor: end });
+    const [r] = await sql<{ warnings: string[] }>(dst.url, `SELECT to_json(warnings) AS warnings FROM tidemark.runs WHERE run_id = 'wf/12b'`);
+    expect(r!.warnings).toEqual([`the previous run ended at ${JSON.stringify(end)} but the sync checkpoint is at ${JSON.stringify(row4000)} (moved by \`tidemark checkpoint\` or by another run); started from the checkpoint`]);
+    // No checkpoint row at all (first run after an upgrade): the previous result says where to start.
+    await sql(dst.url, `DELETE FROM tidemark.checkpoints WHERE slot = 'sync'`);
+    expect(await run({ runKey: 'wf/12c', mode: 'sync', after: row4000 })).toMatchObject({ rows: ROWS - 4000, done: true });
+    expect(await sql(dst.url, `SELECT array_length(warnings, 1)::text AS n FROM tidemark.runs WHERE run_id = 'wf/12c'`)).toEqual([{ n: null }]);
+  });
+
+  it("the source plan's warnings (no index serves the keyset order) are stored on the run", async () => {
+    await sql(src.url, `CREATE TABLE public.no_index (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL);
+      INSERT INTO public.no_index SELECT g, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 50) g`);
+    const cfg = ordersConfig({ table: 'public.no_index' });
+    cfg.integrations[0]!.sink.table = 'copy.no_index';
+    expect(await run({ runKey: 'wf/13' }, undefined, cfg)).toMatchObject({ rows: 50, done: true });
+    const [r] = await sql<{ warnings: string[] }>(dst.url, `SELECT to_json(warnings) AS warnings FROM tidemark.runs WHERE run_id = 'wf/13'`);
+    expect(r!.warnings).toHaveLength(1);
+    expect(r!.warnings[0]).toMatch(/^no index on public.no_index serves the keyset order .*Create one: CREATE INDEX CONCURRENTLY ON public.no_index \(updated_at, id\)$/);
   });
 
   it('cancellation stops at a batch boundary with the checkpoint matching what was written', async () => {

@@ -1,5 +1,6 @@
 import m001 from './001-state';
 import m002 from './002-shards-and-tuning';
+import m003 from './003-warnings-and-write-errors';
 import m004 from './004-source-columns';
 import m005 from './005-reconciliations';
 
@@ -7,6 +8,7 @@ import m005 from './005-reconciliations';
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
   { id: 1, name: '001-state', sql: m001 },
   { id: 2, name: '002-shards-and-tuning', sql: m002 },
+  { id: 3, name: '003-warnings-and-write-errors', sql: m003 },
   { id: 4, name: '004-source-columns', sql: m004 },
   { id: 5, name: '005-reconciliations', sql: m005 },
 ];

@@ -4,15 +4,34 @@ import type { Cursor } from '../../cursor/cursor';
 export interface DeadLetterInput {
   record: Record<string, unknown>;
   reason: string;
+  /** Set when the target refused the row (the record is then a target row keyed by column name). */
+  error?: WriteError;
+}
+
+/** The PostgreSQL error a target row failed with (SQLSTATE class 23). */
+export interface WriteError {
+  sqlstate: string;
+  constraint: string | null;
+  detail: string | null;
 }
 
 /** Inside the batch transaction: rejected records are kept exactly when their page commits. */
 export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
   if (!letters.length) return;
   await client.query(
-    `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason)
-     SELECT $1::text, $2::text, $3::jsonb, r, x FROM unnest($4::jsonb[], $5::text[]) AS u(r, x)`,
-    [integration, runId, JSON.stringify(cursor), letters.map((l) => JSON.stringify(l.record)), letters.map((l) => l.reason)],
+    `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail)
+     SELECT $1::text, $2::text, $3::jsonb, r, x, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END, s, c, d
+       FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(r, x, s, c, d)`,
+    [
+      integration,
+      runId,
+      JSON.stringify(cursor),
+      letters.map((l) => JSON.stringify(l.record)),
+      letters.map((l) => l.reason),
+      letters.map((l) => l.error?.sqlstate ?? null),
+      letters.map((l) => l.error?.constraint ?? null),
+      letters.map((l) => l.error?.detail ?? null),
+    ],
   );
 }
 
@@ -24,11 +43,15 @@ export interface DeadLetterRow {
   reason: string;
   created_at: string;
   retried_at: string | null;
+  /** 'validate' (source record) or 'write' (target row the target refused) */
+  stage: string;
+  sqlstate: string | null;
+  constraint_name: string | null;
 }
 
 export async function listDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean; limit?: number } = {}): Promise<DeadLetterRow[]> {
   const r = await client.query<DeadLetterRow>(
-    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text
+    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, stage, sqlstate, constraint_name
        FROM tidemark.dead_letters
       WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
       ORDER BY id LIMIT $3::int`,

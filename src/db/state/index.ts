@@ -12,4 +12,7 @@ export * from './save-checkpoint';
 export * from './start-run';
 export * from './shard-slots';
 export * from './tuning';
+export * from './run-warnings';
+export * from './list-checkpoints';
+export * from './move-sync-checkpoint';
 export * from './source-columns';

@@ -1,0 +1,140 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { parseConfig, type Config } from '../../src/config';
+import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+let src: TestDatabase;
+let dst: TestDatabase;
+const vars = () => ({ SRC_URL: src.url, DST_URL: dst.url });
+const ROWS = 1_000;
+// One row per constraint of the target: CHECK (qty >= 0), NOT NULL note, FK customer_id.
+const BAD = { check: 17, notNull: 444, fk: 901 };
+
+function config(batchSize = 1_000): Config {
+  return parseConfig({
+    integrations: [
+      {
+        id: 'items',
+        source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.items', cursor: ['updated_at', 'id'] },
+        sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.items', key: ['id'], create: false },
+        batchSize,
+      },
+    ],
+  });
+}
+
+async function run(runKey: string, cfg = config()): Promise<RunResult> {
+  const acts = createActivities({ config: () => cfg, env: vars() });
+  const input: RunInput = { integration: 'items', mode: 'backfill', runKey };
+  return (await new MockActivityEnvironment().run(acts.runIntegration, input)) as RunResult;
+}
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('bad_src'), createTestDatabase('bad_dst')]);
+  await sql(
+    src.url,
+    `CREATE TABLE public.items (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, customer_id bigint, qty int, note text, code text);
+     CREATE INDEX ON public.items (updated_at, id);
+     INSERT INTO public.items
+     SELECT g, '2024-01-01'::timestamptz + g * interval '1 second', 1 + g % 5,
+            CASE WHEN g = ${BAD.check} THEN -1 ELSE g % 7 END,
+            CASE WHEN g = ${BAD.notNull} THEN NULL ELSE E'line\\nwith\\ttab ' || g END,
+            'c' || g
+       FROM generate_series(1, ${ROWS}) g;
+     UPDATE public.items SET customer_id = 99 WHERE id = ${BAD.fk};`,
+  );
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+beforeEach(async () => {
+  await sql(
+    dst.url,
+    `DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE; CREATE SCHEMA copy;
+     CREATE TABLE copy.customers (id bigint PRIMARY KEY);
+     INSERT INTO copy.customers SELECT generate_series(1, 5);
+     CREATE TABLE copy.items (
+       id bigint PRIMARY KEY, updated_at timestamptz NOT NULL,
+       customer_id bigint CONSTRAINT items_customer_fk REFERENCES copy.customers (id),
+       qty int CONSTRAINT items_qty_check CHECK (qty >= 0), note text NOT NULL, code text);`,
+  );
+});
+
+async function expectThreeDeadLettersThenRetry(): Promise<void> {
+  expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.items')).toEqual([{ n: String(ROWS - 3) }]);
+  const letters = await sql<{ id: string; sqlstate: string; constraint_name: string | null; reason: string; stage: string; record: Record<string, string | null> }>(
+    dst.url,
+    `SELECT record->>'id' AS id, sqlstate, constraint_name, reason, stage, record FROM tidemark.dead_letters ORDER BY (record->>'id')::int`,
+  );
+  expect(letters.map((l) => [l.id, l.sqlstate, l.constraint_name, l.stage])).toEqual([
+    [String(BAD.check), '23514', 'items_qty_check', 'write'],
+    [String(BAD.notNull), '23502', null, 'write'],
+    [String(BAD.fk), '23503', 'items_customer_fk', 'write'],
+  ]);
+  expect(letters[0]!.reason).toMatch(/^check_violation \(23514\) on items_qty_check: new row for relation "items" violates check constraint "items_qty_check"/);
+  expect(letters[1]!.reason).toMatch(/^not_null_violation \(23502\) on column note: null value in column "note"/);
+  expect(letters[2]!.reason).toMatch(/foreign_key_violation \(23503\) on items_customer_fk: .*Key \(customer_id\)=\(99\) is not present/);
+  // The stored record is the target row by column name, escapes decoded: re-insertable as it is.
+  expect(letters[0]!.record).toMatchObject({ id: String(BAD.check), qty: '-1', note: `line\nwith\ttab ${BAD.check}` });
+  const [cp] = await sql<{ cursor: string[]; rows_done: string }>(dst.url, `SELECT cursor, rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+  expect(cp!.cursor[1]).toBe(String(ROWS));
+  expect(cp!.rows_done).toBe(String(ROWS));
+  expect(await sql(dst.url, 'SELECT status, rows_committed::text, rows_rejected::text FROM tidemark.runs')).toEqual([{ status: 'completed', rows_committed: String(ROWS), rows_rejected: '3' }]);
+
+  // Still refused while the target is unchanged: the letters stay, with the constraint named.
+  const early = await retryDeadLetters(config().integrations[0]!, vars());
+  expect(early).toMatchObject({ pending: 3, written: 0 });
+  expect(early.stillFailing.map((f) => f.reason.split(' ')[0])).toEqual(['check_violation', 'not_null_violation', 'foreign_key_violation']);
+
+  await sql(dst.url, `ALTER TABLE copy.items DROP CONSTRAINT items_qty_check, DROP CONSTRAINT items_customer_fk, ALTER COLUMN note DROP NOT NULL`);
+  const fixed = await retryDeadLetters(config().integrations[0]!, vars());
+  expect(fixed).toEqual({ pending: 3, written: 3, stillFailing: [] });
+  const cols = 'id, updated_at, customer_id, qty, note, code';
+  expect(await sql(dst.url, `SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS h, count(*)::text AS n FROM (SELECT ${cols} FROM copy.items) t`)).toEqual(
+    await sql(src.url, `SELECT md5(string_agg(t::text, '|' ORDER BY id)) AS h, count(*)::text AS n FROM (SELECT ${cols} FROM public.items) t`),
+  );
+  expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM tidemark.dead_letters WHERE retried_at IS NULL')).toEqual([{ n: '0' }]);
+}
+
+describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sync goes on', () => {
+  it('direct COPY into an empty target: 3 bad rows of 1,000 → 997 written, 3 dead letters, checkpoint past the page; retry after the fix', async () => {
+    expect(await run('bad/1')).toMatchObject({ rows: ROWS, done: true });
+    await expectThreeDeadLettersThenRetry();
+  });
+
+  it('upsert into a non-empty target: the same', async () => {
+    await sql(dst.url, `INSERT INTO copy.items (id, updated_at, customer_id, qty, note) VALUES (5, now(), 1, 0, 'old version')`);
+    expect(await run('bad/2')).toMatchObject({ rows: ROWS, done: true });
+    expect(await sql(dst.url, 'SELECT note FROM copy.items WHERE id = 5')).toEqual([{ note: 'line\nwith\ttab 5' }]);
+    await expectThreeDeadLettersThenRetry();
+  });
+
+  it('rows that only clash with each other (a second unique index) are isolated too', async () => {
+    await sql(dst.url, `ALTER TABLE copy.items DROP CONSTRAINT items_qty_check, DROP CONSTRAINT items_customer_fk, ALTER COLUMN note DROP NOT NULL;
+      CREATE UNIQUE INDEX items_code_key ON copy.items (code)`);
+    // ids 100 and 800 land in different halves of the page: neither fails alone.
+    await sql(src.url, `UPDATE public.items SET code = 'dup' WHERE id IN (100, 800)`);
+    try {
+      expect(await run('bad/3')).toMatchObject({ rows: ROWS, done: true });
+      expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.items')).toEqual([{ n: String(ROWS - 1) }]);
+      expect(await sql(dst.url, `SELECT record->>'id' AS id, sqlstate, constraint_name FROM tidemark.dead_letters`)).toEqual([{ id: '800', sqlstate: '23505', constraint_name: 'items_code_key' }]);
+    } finally {
+      await sql(src.url, `UPDATE public.items SET code = 'c' || id WHERE id IN (100, 800)`);
+    }
+  });
+
+  it('a target that refuses most rows fails at once, non-retryable, naming the constraint; nothing of the page is written', async () => {
+    await sql(dst.url, `ALTER TABLE copy.items ADD CONSTRAINT items_qty_small CHECK (qty < 1)`);
+    await expect(run('bad/4', config(200))).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'TooManyBadRowsError',
+      message: expect.stringMatching(/refused \d+ or more of 200 rows.*items_qty_small.*Fix the target table/s),
+    });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.items')).toEqual([{ n: '0' }]);
+    expect(await sql(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`)).toEqual([{ cursor: null }]);
+    expect(await sql(dst.url, 'SELECT status FROM tidemark.runs')).toEqual([{ status: 'failed' }]);
+  });
+});
