@@ -1,10 +1,12 @@
 import type { ChaosContext } from '../lib/context';
 import type { ScenarioResult } from '../lib/report';
 import { apiFaults } from './api-faults';
+import { cappedApi } from './capped-api';
 import { badInput } from './bad-input';
 import { concurrentStarts } from './concurrent-starts';
 import { cursorBoundaries } from './cursor-boundaries';
 import { postgresRestart } from './postgres-restart';
+import { realData } from './real-data';
 import { secrets } from './secrets';
 import { sigterm } from './sigterm';
 import { sourceHang } from './source-hang';
@@ -20,9 +22,11 @@ export const SCENARIOS: Record<string, Scenario> = {
   'postgres-restart': postgresRestart,
   'source-hang': sourceHang,
   'api-faults': apiFaults,
+  'capped-api': cappedApi,
   'cursor-boundaries': cursorBoundaries,
   'bad-input': badInput,
   secrets,
   'concurrent-starts': concurrentStarts,
   verify: verifyRepair,
+  'real-data': realData,
 };

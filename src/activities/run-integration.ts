@@ -50,6 +50,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
     let releaseSourceSlot: (() => void) | undefined;
     let runRow = false;
     const sharded = input.shard !== undefined;
+    let stoppedAtBoundary = false;
     try {
       const it = getIntegration(deps.config(), input.integration);
       const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
@@ -130,7 +131,10 @@ export function makeRunIntegration(deps: ActivityDeps) {
           });
           beat();
           await deps.afterBatch?.({ integration: it.id, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
-          if (ctx.cancellationSignal.aborted) await stopForCancellation(ctx, db, input.runKey, rowsOfThisRun());
+          if (ctx.cancellationSignal.aborted) {
+            stoppedAtBoundary = true;
+            await stopForCancellation(ctx, db, input.runKey, rowsOfThisRun());
+          }
           if (it.maxRunDuration !== undefined && Date.now() - started >= it.maxRunDuration) {
             stoppedBy = 'time-budget';
             break;
@@ -149,6 +153,12 @@ export function makeRunIntegration(deps: ActivityDeps) {
       return { cursor, rows: rowsOfThisRun(), done, ...(stoppedBy ? { stoppedBy } : {}) };
     } catch (err) {
       const failure = toFailure(err);
+      if (err instanceof CancelledFailure && !stoppedAtBoundary && stateDb && runRow && !sharded) {
+        // Cancelled while a page was being read (the source cancels its query): nothing of that page was written.
+        const gone = ctx.cancellationDetails?.notFound;
+        const why = gone ? 'its workflow was terminated or timed out while a page was being read' : 'cancelled while a page was being read; the checkpoint is consistent';
+        await state.finishRun(stateDb, input.runKey, gone ? 'failed' : 'cancelled', why).catch(() => undefined);
+      }
       if (stateDb && runRow && !(err instanceof CancelledFailure)) {
         const final = failure instanceof ApplicationFailure && failure.nonRetryable;
         // A retryable failure leaves the run 'running': the next attempt continues it.

@@ -27,6 +27,9 @@ export const NON_RETRYABLE = [
   'HttpSourceError',
   'ConstraintViolationError',
   'TooManyBadRowsError',
+  'SchemaDriftError',
+  'TooManyDeletesError',
+  'VerifyError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

@@ -153,6 +153,31 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     expect(r!.status).toBe('cancelled');
   });
 
+  it('cancellation while a page read is blocked cancels the query and closes the run as cancelled', async () => {
+    const env = new MockActivityEnvironment();
+    const pg = await import('pg');
+    const locker = new pg.default.Client({ connectionString: src.url });
+    await locker.connect();
+    try {
+      const p = run({ runKey: 'wf/6b' }, env, undefined, {
+        afterBatch: async ({ pages }: { pages: number }) => {
+          if (pages !== 1) return;
+          // The next page (and the one read ahead) now block on the lock; cancel while they wait.
+          await locker.query('BEGIN; LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE');
+          setTimeout(() => env.cancel(), 500);
+        },
+      });
+      await expect(p).rejects.toBeInstanceOf(CancelledFailure);
+      const [r] = await sql(dst.url, `SELECT status, error FROM tidemark.runs WHERE run_id = 'wf/6b'`);
+      expect(r).toMatchObject({ status: 'cancelled', error: expect.stringMatching(/while a page was being read/) });
+      const [blocked] = await sql(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()`);
+      expect(blocked!.n).toBe('0');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end();
+    }
+  });
+
   it('maxRunDuration stops cleanly and the next run continues the backlog', async () => {
     const cfg = ordersConfig({}, { maxRunDuration: 1, batchSize: 500 });
     const first = await run({ runKey: 'wf/7a', mode: 'sync' }, undefined, cfg);

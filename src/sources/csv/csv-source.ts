@@ -168,7 +168,7 @@ export class CsvSource implements Source {
       new CsvFileChangedError(
         `source.path ${this.path} is not the file the checkpoint was taken on (byte ${c.offset}${c.line !== undefined ? `, after line ${c.line}` : ''}): ${why}. ` +
           `The cursor cannot be used with it: read it from the start with a new backfill (\`tidemark backfill ${this.integration}\`), and for incremental syncs ` +
-          `delete the sync checkpoint first (DELETE FROM tidemark.checkpoints WHERE integration = '${this.integration}' AND slot = 'sync'). Appending rows to a file never causes this`,
+          `reset the sync checkpoint first (\`tidemark checkpoint reset ${this.integration} --yes\`). Appending rows to a file never causes this`,
       );
     if (size < c.offset) throw changed(`it has ${size} bytes now, fewer than the checkpoint's offset (truncated or replaced)`);
     if (c.head && c.head !== s.head) throw changed(this.cfg.header === true ? 'its header line changed (replaced)' : 'its first line changed (replaced)');
