@@ -1,12 +1,12 @@
 /**
  * `npx tsx test/replay/record-histories.ts`: runs each workflow kind once on the time-skipping test
- * server (through the test kit) and saves its history to test/replay/histories/<kind>.json for the
+ * server (through the test kit) and saves its history to test/replay/histories/<kind>.history (binary protobuf, base64) for the
  * replay test. Record again only when a workflow change is meant to be incompatible (and then ship it
  * under a new workflow type or with patching, so runs in flight keep working); see README "Replay tests".
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import pg from 'pg';
 import { createTestKit } from '../../src/testing';
 
@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     const client = kit.env.client;
     const save = async (kind: string, workflowId: string) => {
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
-      writeFileSync(join(__dirname, 'histories', `${kind}.json`), `${historyToJSON(history)}\n`);
+      // Binary protobuf (base64): exact, and independent of the SDK's JSON converter.
+      const bytes = temporal.api.history.v1.History.encode(temporal.api.history.v1.History.fromObject(history)).finish();
+      writeFileSync(join(__dirname, 'histories', `${kind}.history`), `${Buffer.from(bytes).toString('base64')}\n`);
       console.log(`${kind}: ${history.events?.length ?? 0} events`);
     };
     const run = async (kind: string, type: string, input: object) => {
