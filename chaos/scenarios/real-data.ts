@@ -65,7 +65,8 @@ async function body(h: Harness): Promise<void> {
   await sql(h.src.url, `UPDATE things SET deleted_at = now() WHERE id = ANY($1::bigint[])`, [soft]);
   await sql(h.src.url, `DELETE FROM things WHERE id = ANY($1::bigint[])`, [deleted]);
   // Schema drift: a new column, filled on some changed rows (ADD COLUMN appends on both sides).
-  await sql(h.src.url, `ALTER TABLE things ADD COLUMN region text; UPDATE things SET region = 'eu-' || id WHERE id = ANY($1::bigint[])`, [changed.slice(10, 20)]);
+  await sql(h.src.url, 'ALTER TABLE things ADD COLUMN region text');
+  await sql(h.src.url, `UPDATE things SET region = 'eu-' || id WHERE id = ANY($1::bigint[])`, [changed.slice(10, 20)]);
 
   const sync = await h.ws.cli('sync', 'things', '--wait');
   f.check(sync.code === 0, `sync with refused rows: exit ${sync.code}: ${sync.stderr.trim()}`);

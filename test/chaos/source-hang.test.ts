@@ -10,7 +10,7 @@ beforeAll(async () => ({ ctx, server } = await quickChaos()));
 afterAll(async () => server?.stop());
 
 describe('chaos: source-hang (quick)', () => {
-  it('a source table locked past the heartbeat timeout, and HTTP requests that never get an answer: retried, exact', async () => {
+  it('a source table locked past the heartbeat timeout (the attempt keeps heartbeating and finishes, no retry), and HTTP requests that never get an answer (retried): exact', async () => {
     const r = await sourceHang(ctx);
     expectClean(r);
     expect(r.runs).toBe(2);
