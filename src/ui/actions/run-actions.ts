@@ -1,0 +1,57 @@
+import type { Client } from '@temporalio/client';
+import { runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../client';
+import { parseBatchSize, parseRate, wholeNumber } from '../../cli/arg-parsers';
+import type { TuneInput } from '../../workflows/validate-input';
+import { ActionRefusedError, field, type Form } from './action-error';
+
+function json(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    throw new Error(`is not valid JSON (a cursor is e.g. ["2024-05-01 10:00:00+00","42"])`);
+  }
+}
+
+/** `tidemark sync <id>`. */
+export async function syncNow(client: Client, taskQueue: string, id: string): Promise<string> {
+  const handle = await startIntegrationRun(client, 'sync', { integration: id }, taskQueue);
+  return `started syncWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId})`;
+}
+
+/** `tidemark backfill <id> [--from] [--shards] [--rate] [--batch-size]`. */
+export async function backfill(client: Client, taskQueue: string, id: string, form: Form): Promise<string> {
+  const from = field(form, 'from', json, 'backfill', id);
+  const shards = field(form, 'shards', wholeNumber(1, 64), 'backfill', id);
+  const rate = field(form, 'rate', parseRate, 'backfill', id);
+  const batchSize = field(form, 'batchSize', parseBatchSize, 'backfill', id);
+  const input = { integration: id, ...(from !== undefined ? { from } : {}), ...(shards ? { shards } : {}), ...(rate ? { rate } : {}), ...(batchSize ? { batchSize } : {}) };
+  const handle = await startIntegrationRun(client, 'backfill', input, taskQueue);
+  return `started backfillWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId})`;
+}
+
+/** `tidemark resume <id>`. */
+export async function resume(client: Client, taskQueue: string, id: string): Promise<string> {
+  const handle = await startIntegrationRun(client, 'backfill', { integration: id, resume: true }, taskQueue);
+  return `resumed: backfillWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId}) continues from the checkpoint`;
+}
+
+/** `tidemark cancel <id>`: every running workflow of the integration, at the next batch boundary. */
+export async function cancel(client: Client, id: string): Promise<string> {
+  const running = await runningWorkflowsOf(client, id);
+  if (!running.length) throw new ActionRefusedError('cancel', id, 'no running workflow to cancel', 409);
+  for (const handle of running) await handle.cancel();
+  return `cancellation requested for ${running.map((h) => h.workflowId).join(', ')}; it stops after the batch in flight commits`;
+}
+
+/** `tidemark tune <id> [--batch-size] [--rate]`. */
+export async function tune(client: Client, id: string, form: Form): Promise<string> {
+  const batchSize = field(form, 'batchSize', parseBatchSize, 'tune', id);
+  const rate = field(form, 'rate', parseRate, 'tune', id);
+  if (batchSize === undefined && rate === undefined) throw new ActionRefusedError('tune', id, 'give a batch size and/or a rate');
+  const handle = client.workflow.getHandle(workflowIdFor(id));
+  const d = await handle.describe().catch(() => undefined);
+  if (d?.status.name !== 'RUNNING' || d.type !== 'backfillWorkflow') throw new ActionRefusedError('tune', id, 'no running backfill to tune (start one first)', 409);
+  await handle.signal<[TuneInput]>('tune', { ...(batchSize ? { batchSize } : {}), ...(rate ? { rowsPerSecond: rate } : {}) });
+  const what = [batchSize ? `batch size ${batchSize}` : '', rate ? `${rate} rows/s` : ''].filter(Boolean).join(', ');
+  return `${handle.workflowId} retuned to ${what}; applies from the next page`;
+}

@@ -1,0 +1,201 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Client } from '@temporalio/client';
+import { Hono, type Context } from 'hono';
+import { IntegrationBusyError, runningWorkflowsOf } from '../client';
+import type { Config } from '../config';
+import { listDeadLetters } from '../db/state';
+import { ActionRefusedError } from './actions/action-error';
+import { dispatchAction } from './actions/dispatch';
+import { loadIntegrationDetail } from './data/integration-detail';
+import { loadOverview } from './data/overview';
+import { StateDbs } from './data/state-dbs';
+import { h, maskSecrets, type Safe } from './html';
+import { deadLettersPage } from './pages/dead-letters-page';
+import { integrationPage } from './pages/integration-page';
+import { layout, type PageContext } from './pages/layout';
+import { overviewPage, parseOverviewQuery } from './pages/overview-page';
+import { progressRoute } from './progress-route';
+import { isLoopback, loopbackHostOnly, newCsrfToken, requireCsrf, requireToken, securityHeaders, UiTokenRequiredError, WeakUiTokenError } from './security';
+import { staticFiles } from './static-files';
+import { retryAllDeadLetters } from './actions/dead-letter-actions';
+
+export interface UiOptions {
+  config: Config;
+  /** Where `${…}` references of sink URLs are resolved (the state databases); the page never shows them. */
+  env?: NodeJS.ProcessEnv;
+  /** Without one the pages show the databases' view and refuse actions. */
+  temporal?: Client;
+  taskQueue?: string;
+  namespace?: string;
+  temporalUiUrl?: string;
+  /** Required when host is not a loopback address (TIDEMARK_UI_TOKEN). */
+  token?: string;
+  host?: string;
+  port?: number;
+  refreshMs?: number;
+}
+
+export interface UiApp {
+  app: Hono;
+  dbs: StateDbs;
+  csrf: string;
+  close(): Promise<void>;
+}
+
+const DEAD_LETTER_LIMIT = 200;
+
+/** Validates the binding before anything listens: a non-local address needs a token, and a real one. */
+export function checkBinding(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < 16) throw new WeakUiTokenError(token.length);
+  if (!isLoopback(host) && !token) throw new UiTokenRequiredError(host);
+}
+
+/** The page as a Hono app (in-process requests for tests and the benchmark); createUiServer listens. */
+export function createUiApp(opts: UiOptions): UiApp {
+  const env = opts.env ?? process.env;
+  const host = opts.host ?? '127.0.0.1';
+  checkBinding(host, opts.token);
+  const dbs = new StateDbs(env);
+  const csrf = newCsrfToken();
+  const ctx: PageContext = {
+    csrf,
+    refreshMs: opts.refreshMs ?? 2_000,
+    temporalUiUrl: (opts.temporalUiUrl ?? env.TEMPORAL_UI ?? 'http://localhost:8233').replace(/\/+$/, ''),
+    namespace: opts.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
+  };
+  const taskQueue = opts.taskQueue ?? env.TIDEMARK_TASK_QUEUE ?? 'tidemark';
+  const files = staticFiles();
+  const config = opts.config;
+  const app = new Hono();
+
+  // An unexpected failure (a database gone, Temporal down) says what happened, secrets masked, and is logged.
+  app.onError((err, c) => {
+    console.error(`tidemark ui: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}`);
+    return c.text(`tidemark ui: ${maskSecrets(err.message)}\n`, 500);
+  });
+  app.use('*', securityHeaders);
+  app.use('*', loopbackHostOnly(!opts.token && isLoopback(host)));
+  app.use('*', requireToken(opts.token));
+  app.use('*', requireCsrf(csrf));
+
+  const html = (c: Context, body: Safe, status: 200 | 400 | 404 | 409 | 500 | 503 = 200) => c.html(body.html, status);
+  const integration = (c: Context) => config.integrations.find((i) => i.id === c.req.param('id'));
+  const notFound = (c: Context) =>
+    html(c, layout('not found', ctx, h`<h1>unknown integration</h1><p>"${c.req.param('id')}" is not in the config; it has ${config.integrations.length} integrations: <a href="/">see them all</a>.</p>`), 404);
+
+  app.get('/static/:name', (c) => {
+    const f = files.get(c.req.param('name'));
+    if (!f) return c.text('not found', 404);
+    c.header('Content-Type', f.type);
+    return c.body(f.body);
+  });
+
+  app.get('/', async (c) => {
+    const overview = await loadOverview(config, dbs, opts.temporal);
+    return html(c, overviewPage(overview.rows, parseOverviewQuery(c.req.query()), ctx, overview.temporalError));
+  });
+
+  app.get('/i/:id', async (c) => {
+    const it = integration(c);
+    if (!it) return notFound(c);
+    const [detail, running] = await Promise.all([
+      loadIntegrationDetail(it, dbs, opts.temporal),
+      opts.temporal ? runningWorkflowsOf(opts.temporal, it.id).catch(() => []) : Promise.resolve([]),
+    ]);
+    const last = detail.runs[0];
+    const isRunning = opts.temporal ? running.length > 0 : last?.status === 'running';
+    const state = detail.problem ? 'unavailable' : isRunning ? 'running' : last?.status === 'failed' ? 'failing' : detail.schedule?.paused ? 'paused' : last ? 'ok' : 'new';
+    return html(c, integrationPage(it, state, detail, isRunning, ctx));
+  });
+
+  app.get('/i/:id/progress', async (c) => {
+    const it = integration(c);
+    if (!it) return c.text('unknown integration', 404);
+    const r = await progressRoute(it.id, opts.temporal);
+    // 286: htmx stops polling (not a status Hono's types list).
+    return new Response(r.body.html, { status: r.done ? 286 : 200, headers: { 'Content-Type': 'text/html; charset=UTF-8' } });
+  });
+
+  app.get('/i/:id/dead-letters', async (c) => {
+    const it = integration(c);
+    if (!it) return notFound(c);
+    const all = c.req.query('all') === '1';
+    const letters = await dbs.use(dbs.urlOf(it), (db) => listDeadLetters(db, it.id, { pendingOnly: !all, limit: DEAD_LETTER_LIMIT }), 1);
+    return html(c, deadLettersPage(it.id, letters, all, ctx, DEAD_LETTER_LIMIT));
+  });
+
+  const respond = (c: Context, message: string, ok: boolean, status: 200 | 400 | 404 | 409 | 500 | 503) => {
+    const fragment = h`<div class="result${ok ? '' : ' error'}" role="status">${maskSecrets(message)}</div>`;
+    if (c.req.header('hx-request')) return c.html(fragment.html, status);
+    return html(c, layout('action', ctx, h`${fragment}<p><a href="${c.req.header('referer') && isSameOrigin(c) ? c.req.header('referer') : '/'}">back</a></p>`), status);
+  };
+  const failure = (c: Context, err: unknown) => {
+    if (err instanceof ActionRefusedError) return respond(c, err.message, false, err.status);
+    if (err instanceof IntegrationBusyError) return respond(c, err.message, false, 409);
+    return respond(c, `failed: ${(err as Error).message}`, false, 500);
+  };
+
+  app.post('/i/:id/dead-letters/retry', async (c) => {
+    const it = integration(c);
+    if (!it) return notFound(c);
+    try {
+      return respond(c, await retryAllDeadLetters(it, env), true, 200);
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  app.post('/i/:id/actions/:action', async (c) => {
+    const it = integration(c);
+    if (!it) return notFound(c);
+    const body = (await c.req.parseBody()) as Record<string, unknown>;
+    const form = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+    try {
+      return respond(c, `${it.id}: ${await dispatchAction(c.req.param('action'), it, form, { temporal: opts.temporal, taskQueue, env })}`, true, 200);
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  return { app, dbs, csrf, close: () => dbs.close() };
+}
+
+function isSameOrigin(c: Context): boolean {
+  try {
+    return new URL(c.req.header('referer') ?? '').host === c.req.header('host');
+  } catch {
+    return false;
+  }
+}
+
+export interface RunningUi {
+  url: string;
+  csrf: string;
+  app: UiApp;
+  close(): Promise<void>;
+}
+
+/** Listens on host:port (127.0.0.1 and a free port by default). */
+export async function createUiServer(opts: UiOptions): Promise<RunningUi> {
+  const ui = createUiApp(opts);
+  const host = opts.host ?? '127.0.0.1';
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: ui.app.fetch, hostname: host, port: opts.port ?? 0 }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}`,
+    csrf: ui.csrf,
+    app: ui,
+    close: async () => {
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await ui.close();
+    },
+  };
+}

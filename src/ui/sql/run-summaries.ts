@@ -1,0 +1,27 @@
+/**
+ * Per integration, in one statement: its latest run, its latest success and how many runs failed
+ * since then (failures in a row). Each lateral uses the runs_by_integration index.
+ */
+export const RUN_SUMMARIES = `
+SELECT i.id AS integration, l.run_id, l.kind, l.status, l.started_at::text, l.finished_at::text,
+       l.rows_committed::text, l.error, s.finished_at::text AS last_success, f.n::text AS failures
+  FROM unnest($1::text[]) AS i(id)
+  LEFT JOIN LATERAL (SELECT run_id, kind, status, started_at, finished_at, rows_committed, error FROM tidemark.runs
+                      WHERE integration = i.id ORDER BY started_at DESC LIMIT 1) l ON true
+  LEFT JOIN LATERAL (SELECT started_at, finished_at FROM tidemark.runs
+                      WHERE integration = i.id AND status IN ('completed', 'partial') ORDER BY started_at DESC LIMIT 1) s ON true
+  LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.runs
+                      WHERE integration = i.id AND status = 'failed' AND started_at > coalesce(s.started_at, '-infinity'::timestamptz)) f ON true`;
+
+export interface RunSummaryRow extends Record<string, unknown> {
+  integration: string;
+  run_id: string | null;
+  kind: string | null;
+  status: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  rows_committed: string | null;
+  error: string | null;
+  last_success: string | null;
+  failures: string;
+}
