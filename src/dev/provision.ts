@@ -9,6 +9,7 @@ import path from 'node:path';
 import { cacheDir } from './cache-dir';
 import { ensureTemporalCli } from './temporal-cli';
 import { ensureTestServer } from './test-server';
+import { ensureChromium } from './chromium';
 
 async function provision(): Promise<number> {
   console.log(`cache: ${cacheDir()}`);
@@ -19,6 +20,9 @@ async function provision(): Promise<number> {
   const testServer = await ensureTestServer();
   console.log(`test-server: ${testServer ?? 'NOT INSTALLED (java or mvn not on PATH; tests will try the SDK download)'}`);
   if (!testServer) missing++;
+  const chrome = await ensureChromium();
+  console.log(`chromium: ${chrome ?? 'NOT INSTALLED (not root or no apt-get: install chromium or set CHROME_PATH for the browser tests)'}`);
+  if (!chrome) missing++;
   console.log(`postgres: ${postgresBinary()}`);
   // Without internet the SDK download cannot work, so in CI a missing tool is an error.
   return missing > 0 && process.env.CI ? 1 : 0;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config';
 import { applySchedules, scheduleIdFor } from '../../src/schedules';
 import type { RunningDevServer } from '../../src/dev';
@@ -15,8 +15,8 @@ import { sleep, workflowBundle } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 import { insertRun, migrated } from './ui-fixtures';
 
-/** Debian's chromium (apt-get install chromium), or CHROME_PATH. */
-const CHROME = process.env.CHROME_PATH ?? '/usr/bin/chromium';
+/** Debian's chromium (installed by the global setup when missing), or CHROME_PATH. */
+const CHROME = inject('chromePath') || '/usr/bin/chromium';
 const SHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 const TOKEN = 'browser-test-token-0123456789';
 const QUEUE = 'ui-browser';
