@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
-import { connectClient, runningWorkflowsOf } from '../client';
-import { loadIntegration } from './context';
+import { lazy } from './lazy';
 
 export function registerCancel(program: Command): void {
   program
     .command('cancel <id>')
     .description('stop the running workflows of <id> (manual, cron, scheduled) at the next batch boundary; the checkpoint stays consistent')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      loadIntegration(cmd, id);
+      const { connectClient, runningWorkflowsOf } = await lazy('../client');
+      (await lazy('./context')).loadIntegration(cmd, id);
       const client = await connectClient();
       try {
         const running = await runningWorkflowsOf(client, id);

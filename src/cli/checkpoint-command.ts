@@ -2,11 +2,7 @@ import type { Command } from 'commander';
 import type pg from 'pg';
 import type { Integration } from '../config';
 import type { Cursor } from '../cursor/cursor';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { listCheckpoints, moveSyncCheckpoint, readCheckpoint, tryLockIntegration, unlockIntegration } from '../db/state';
-import { createSource } from '../sources/create-source';
-import { loadIntegration, stateUrl } from './context';
+import { lazy } from './lazy';
 
 /** A run holds the integration's lock: moving its checkpoint now would race its next page. */
 export class IntegrationWritingError extends Error {
@@ -36,6 +32,7 @@ async function checkCursor(integration: Integration, raw: string): Promise<Curso
   } catch (err) {
     throw new BadCursorArgumentError(raw, `not valid JSON (${(err as Error).message})`);
   }
+  const { createSource } = await lazy('../sources/create-source');
   const source = await createSource(integration.source, integration.id);
   try {
     await source.prepare({}); // the source's columns and types, which later() compares in
@@ -50,6 +47,10 @@ async function checkCursor(integration: Integration, raw: string): Promise<Curso
 /** Moves the 'sync' checkpoint, or says what it would do without --yes; refuses while a run holds the lock. */
 async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boolean): Promise<void> {
   const id = integration.id;
+  const { stateUrl } = await lazy('./context');
+  const { closeQuietly, connect } = await lazy('../db/connect');
+  const { migrate } = await lazy('../db/migrate');
+  const { moveSyncCheckpoint, readCheckpoint, tryLockIntegration, unlockIntegration } = await lazy('../db/state');
   const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
   try {
     await migrate(db);
@@ -74,7 +75,7 @@ async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boo
 }
 
 async function showCheckpoints(db: pg.Client, id: string, json: boolean): Promise<void> {
-  const slots = await listCheckpoints(db, id);
+  const slots = await (await lazy('../db/state')).listCheckpoints(db, id);
   if (json) return console.log(JSON.stringify(slots, null, 2));
   if (!slots.length) return console.log(`${id}: no checkpoints yet (the next sync reads from the beginning)`);
   for (const s of slots) {
@@ -89,7 +90,10 @@ export function registerCheckpoint(program: Command): void {
     .description('every checkpoint slot of <id> (sync, backfill, shards): cursor, status, owner, updated')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }, c: Command) => {
+      const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(c, id);
+      const { closeQuietly, connect } = await lazy('../db/connect');
+      const { migrate } = await lazy('../db/migrate');
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
         await migrate(db);
@@ -103,7 +107,7 @@ export function registerCheckpoint(program: Command): void {
     .description("move the sync checkpoint of <id> to CURSOR_JSON (checked against the source); the next sync reads rows after it")
     .option('--yes', 'do it (without: print what would change and exit 1)')
     .action(async (id: string, raw: string, opts: { yes?: boolean }, c: Command) => {
-      const { integration } = loadIntegration(c, id);
+      const { integration } = (await lazy('./context')).loadIntegration(c, id);
       await moveCheckpoint(integration, await checkCursor(integration, raw), !!opts.yes);
     });
   cmd
@@ -111,7 +115,7 @@ export function registerCheckpoint(program: Command): void {
     .description('move the sync checkpoint of <id> to the beginning: the next sync reads everything')
     .option('--yes', 'do it (without: print what would change and exit 1)')
     .action(async (id: string, opts: { yes?: boolean }, c: Command) => {
-      const { integration } = loadIntegration(c, id);
+      const { integration } = (await lazy('./context')).loadIntegration(c, id);
       await moveCheckpoint(integration, null, !!opts.yes);
     });
 }

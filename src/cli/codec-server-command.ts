@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { AesGcmCodec, parseKey } from '../codec/aes-gcm-codec';
-import { createCodecServer } from '../codec/codec-server';
 import { wholeNumber } from './arg-parsers';
+import { lazy } from './lazy';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -17,6 +16,8 @@ export function registerCodecServer(program: Command): void {
       if (!key) throw new Error('TIDEMARK_ENCRYPTION_KEY is not set: the codec server decodes with the same key as the workers and clients');
       const token = process.env.TIDEMARK_CODEC_TOKEN || undefined;
       const origins = opts.uiOrigin ?? ['http://localhost:8233', 'http://127.0.0.1:8233'];
+      const { AesGcmCodec, parseKey } = await lazy('../codec/aes-gcm-codec');
+      const { createCodecServer } = await lazy('../codec/codec-server');
       const server = createCodecServer({ codec: new AesGcmCodec(parseKey(key)), origins, token });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

@@ -11,6 +11,7 @@ import { registerRuns } from './runs-command';
 import { registerSchedule } from './schedule-command';
 import { registerStatus } from './status-command';
 import { registerTune } from './tune-command';
+import { registerUi } from './ui-command';
 import { registerVerify } from './verify-command';
 import { registerWorker } from './worker-command';
 
@@ -30,4 +31,5 @@ export function registerCommands(program: Command): void {
   registerDev(program);
   registerMockApi(program);
   registerCodecServer(program);
+  registerUi(program);
 }

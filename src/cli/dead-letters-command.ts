@@ -1,9 +1,5 @@
 import type { Command } from 'commander';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { listDeadLetters } from '../db/state';
-import { retryDeadLetters } from '../transform/retry-dead-letters';
-import { loadIntegration, stateUrl } from './context';
+import { lazy } from './lazy';
 
 export function registerDeadLetters(program: Command): void {
   program
@@ -14,8 +10,10 @@ export function registerDeadLetters(program: Command): void {
     .option('--limit <n>', 'how many to list', (v) => Number(v), 50)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { retry?: boolean; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
+      const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       if (opts.retry) {
+        const { retryDeadLetters } = await lazy('../transform/retry-dead-letters');
         const r = await retryDeadLetters(integration);
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         console.log(`${id}: ${r.pending} pending dead letter(s) re-processed: ${r.pending - r.stillFailing.length} now pass (${r.written} rows written), ${r.stillFailing.length} still failing`);
@@ -23,6 +21,9 @@ export function registerDeadLetters(program: Command): void {
         if (r.stillFailing.length) process.exitCode = 1;
         return;
       }
+      const { closeQuietly, connect } = await lazy('../db/connect');
+      const { migrate } = await lazy('../db/migrate');
+      const { listDeadLetters } = await lazy('../db/state');
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
         await migrate(db);

@@ -1,24 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import type pg from 'pg';
 import type { RunResult } from '../activities/types';
-import { dataConverterFromEnv } from '../codec/aes-gcm-codec';
-import { parseConfig } from '../config';
-import { startIntegrationRun } from '../client';
-import { connect, closeQuietly } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { changeDemo, DEMO_SCHEMA, seedDemo } from '../demo/demo-data';
-import { startStack } from '../dev';
-import { compareWithSnapshot, ORDER_COLUMN_TYPES, startMockApi, type MockApi } from '../mock-api';
-import { createWorker } from '../worker';
-import { ProgressBar } from './progress-bar';
-import { describeRun } from './run-progress';
+import type { MockApi } from '../mock-api';
+import { lazy } from './lazy';
 
 const TASK_QUEUE = 'tidemark-demo';
 const API_RECORDS = 5_000;
-const API_TABLE = `${DEMO_SCHEMA}.api_orders`;
+const API_TABLE = 'api_orders'; // in DEMO_SCHEMA
 
 export function registerDemo(program: Command): void {
   program
@@ -28,6 +17,20 @@ export function registerDemo(program: Command): void {
     .option('--keep', 'keep the stack running after the demo (Ctrl-C to stop)')
     .action(async (opts: { rows: number; keep?: boolean }) => {
       if (!Number.isInteger(opts.rows) || opts.rows < 1) throw new Error('--rows must be a positive whole number');
+      const { randomBytes } = await lazy('node:crypto');
+      const { Client, Connection } = await lazy('@temporalio/client');
+      const { DefaultLogger, NativeConnection, Runtime } = await lazy('@temporalio/worker');
+      const { dataConverterFromEnv } = await lazy('../codec/aes-gcm-codec');
+      const { parseConfig } = await lazy('../config');
+      const { startIntegrationRun } = await lazy('../client');
+      const { connect, closeQuietly } = await lazy('../db/connect');
+      const { migrate } = await lazy('../db/migrate');
+      const { changeDemo, DEMO_SCHEMA, seedDemo } = await lazy('../demo/demo-data');
+      const { startStack } = await lazy('../dev');
+      const { ORDER_COLUMN_TYPES, startMockApi } = await lazy('../mock-api');
+      const { createWorker } = await lazy('../worker');
+      const { ProgressBar } = await lazy('./progress-bar');
+      const { describeRun } = await lazy('./run-progress');
       // The demo narrates; the SDK's per-activity INFO logs would drown it (warnings still show).
       Runtime.install({ logger: new DefaultLogger('WARN') });
       console.log('tidemark demo: starting a Temporal dev server and PostgreSQL…');
@@ -67,7 +70,7 @@ export function registerDemo(program: Command): void {
                 backoff: { initial: '200ms', max: '2s' },
                 lag: '1s',
               },
-              sink: { kind: 'postgres', url: '${TIDEMARK_DEMO_DB}', table: API_TABLE, key: ['id'], create: true },
+              sink: { kind: 'postgres', url: '${TIDEMARK_DEMO_DB}', table: `${DEMO_SCHEMA}.${API_TABLE}`, key: ['id'], create: true },
               batchSize: 250,
             },
           ],
@@ -117,7 +120,7 @@ export function registerDemo(program: Command): void {
           ['orders', 'orders_copy'].map(async (t) => (await db.query(`SELECT count(*)::text AS n, md5(string_agg(o::text, '|' ORDER BY id)) AS h FROM ${DEMO_SCHEMA}.${t} o`)).rows[0]),
         );
         console.log(`\nSource and target: ${a?.n} rows each, checksums ${a?.h === b?.h ? 'equal' : 'DIFFERENT'}.`);
-        await apiDemo(client, db, api);
+        await apiDemo(client, db, api, `${DEMO_SCHEMA}.${API_TABLE}`);
         if (opts.keep) {
           console.log(`\nThe stack stays up: open ${stack.uiUrl ?? 'the Temporal UI'}; Ctrl-C to stop.`);
           await new Promise<void>((resolve) => {
@@ -133,7 +136,9 @@ export function registerDemo(program: Command): void {
 }
 
 /** The HTTP source against the bundled mock API, through injected faults: retries survived, exact rows. */
-async function apiDemo(client: Client, db: pg.Client, api: MockApi): Promise<void> {
+async function apiDemo(client: Client, db: pg.Client, api: MockApi, apiTable: string): Promise<void> {
+  const { startIntegrationRun } = await lazy('../client');
+  const { compareWithSnapshot } = await lazy('../mock-api');
   console.log(`\nHTTP API source: ${API_RECORDS.toLocaleString('en-US')} orders from a local mock API (tidemark mock-api) at ${api.url}`);
   console.log('  which fails ~12% of requests on purpose: 500/502/503, 429 with Retry-After, dropped connections, JSON cut in half');
   const run = async (kind: 'backfill' | 'sync') => {
@@ -147,7 +152,7 @@ async function apiDemo(client: Client, db: pg.Client, api: MockApi): Promise<voi
     return { r, secs: ((Date.now() - t0) / 1000).toFixed(1), retries };
   };
   const compare = async () => {
-    const c = await compareWithSnapshot(db, API_TABLE, api.snapshot());
+    const c = await compareWithSnapshot(db, apiTable, api.snapshot());
     return `target ${c.rows.toLocaleString('en-US')} rows, API ${c.expected.toLocaleString('en-US')}: ${c.exact ? 'every record identical' : `${c.missing} missing, ${c.differing} DIFFERENT`}`;
   };
   const full = await run('backfill');

@@ -1,8 +1,5 @@
-import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { isPortFree } from '../dev/free-port';
-import { defaultDevPgDataDir } from '../dev/dev-data-dir';
-import { startStack } from '../dev/stack';
+import { lazy } from './lazy';
 
 interface DevOptions {
   dataDir: string;
@@ -24,6 +21,10 @@ export function registerDev(program: Command): void {
 }
 
 async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> {
+  const path = await lazy('node:path');
+  const { isPortFree } = await lazy('../dev/free-port');
+  const { defaultDevPgDataDir } = await lazy('../dev/dev-data-dir');
+  const { startStack } = await lazy('../dev/stack');
   const uiPort = opts.uiPort ?? opts.temporalPort + 1000;
   const ports: [number, string, string][] = [
     [opts.temporalPort, 'Temporal gRPC', '--temporal-port'],

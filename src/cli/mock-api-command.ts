@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { exampleConfig, startMockApi, type FaultOptions, type MockApiOptions } from '../mock-api';
+import type { FaultOptions, MockApiOptions } from '../mock-api';
+import { lazy } from './lazy';
 
 /** What commander hands the action: every fault option, and the server's own settings with their defaults. */
 interface MockApiCliOptions extends FaultOptions {
@@ -36,6 +37,7 @@ export function registerMockApi(program: Command): void {
       if (total > 1) throw new Error(`--fail-rate, --throttle-rate, --hang-rate, --drop-rate and --truncate-rate add up to ${total}: together they must be at most 1`);
       const { maxPageSize, ...rest } = opts;
       const options: MockApiOptions = { ...rest, pageCap: maxPageSize };
+      const { exampleConfig, startMockApi } = await lazy('../mock-api');
       const api = await startMockApi(options).catch((err: NodeJS.ErrnoException) => {
         throw err.code === 'EADDRINUSE' ? new Error(`Port ${opts.port} on ${opts.host} is already in use: pass --port <port> (0 picks a free one)`) : err;
       });

@@ -1,9 +1,8 @@
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunResult } from '../activities/types';
-import { connectClient, startIntegrationRun } from '../client';
 import { parseBatchSize, parseRate, wholeNumber } from './arg-parsers';
-import { loadIntegration } from './context';
+import { lazy } from './lazy';
 
 function parseJson(value: string): unknown {
   try {
@@ -15,6 +14,7 @@ function parseJson(value: string): unknown {
 
 /** Prints the outcome; exit code 0 only when the workflow completed. */
 export async function waitAndReport(handle: WorkflowHandle): Promise<void> {
+  const { WorkflowFailedError } = await lazy('@temporalio/client');
   try {
     const r = (await handle.result()) as RunResult;
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
@@ -33,7 +33,8 @@ async function startAndMaybeWait(
   wait: boolean,
   cronSchedule?: string,
 ): Promise<void> {
-  loadIntegration(cmd, input.integration);
+  (await lazy('./context')).loadIntegration(cmd, input.integration);
+  const { connectClient, startIntegrationRun } = await lazy('../client');
   const client = await connectClient();
   try {
     const handle = await startIntegrationRun(client, kind, input, undefined, { cronSchedule });

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { listRuns } from '../db/state';
-import { loadIntegration, stateUrl } from './context';
+import { lazy } from './lazy';
 
 export function registerRuns(program: Command): void {
   program
@@ -11,7 +8,11 @@ export function registerRuns(program: Command): void {
     .option('--limit <n>', 'how many runs', (v) => Number(v), 20)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
+      const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
+      const { closeQuietly, connect } = await lazy('../db/connect');
+      const { migrate } = await lazy('../db/migrate');
+      const { listRuns } = await lazy('../db/state');
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
         await migrate(db);

@@ -1,24 +1,11 @@
 import type { Client, ScheduleDescription, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { connectClient } from '../client';
 import type { Config } from '../config/schema';
-import { temporalSettings } from '../config/temporal-env';
-import {
-  applySchedules,
-  assertSchedulesValid,
-  describeIfExists,
-  listSchedules,
-  OVERLAP_POLICY,
-  overlapName,
-  scheduleIdFor,
-  type ApplyReport,
-  type ScheduleView,
-} from '../schedules';
-import { findConfigFile, getIntegration } from '../config/load-config';
-import { configFile, loadCliConfig } from './context';
+import type { ApplyReport, ScheduleView } from '../schedules';
+import { lazy } from './lazy';
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient();
+  const client = await (await lazy('../client')).connectClient();
   try {
     return await fn(client);
   } finally {
@@ -43,7 +30,7 @@ function printView(v: ScheduleView): void {
 }
 
 /** Why there is no schedule to operate on, and what to do about it. */
-function noScheduleMessage(config: Config, id: string): string {
+function noScheduleMessage(config: Config, id: string, scheduleIdFor: (id: string) => string): string {
   const it = config.integrations.find((i) => i.id === id);
   const sid = scheduleIdFor(id);
   if (!it) return `unknown integration "${id}": the config defines ${config.integrations.map((i) => `"${i.id}"`).join(', ')}, and Temporal has no schedule ${sid}`;
@@ -53,15 +40,17 @@ function noScheduleMessage(config: Config, id: string): string {
 
 /** Operates an existing schedule (its integration may have left the config); the config was checked before connecting. */
 async function withSchedule(config: Config, id: string, fn: (client: Client, d: ScheduleDescription, config: Config) => Promise<string>): Promise<void> {
+  const { describeIfExists, scheduleIdFor } = await lazy('../schedules');
   await withClient(async (client) => {
     const d = await describeIfExists(client.schedule.getHandle(scheduleIdFor(id)));
-    if (!d) throw new Error(noScheduleMessage(config, id));
+    if (!d) throw new Error(noScheduleMessage(config, id, scheduleIdFor));
     console.log(`${id}: ${await fn(client, d, config)}`);
   });
 }
 
 /** Triggers, then watches the schedule's counters for a few seconds to say what became of it. */
 async function trigger(client: Client, d: ScheduleDescription, config: Config, id: string): Promise<string> {
+  const { OVERLAP_POLICY, overlapName } = await lazy('../schedules');
   const handle = client.schedule.getHandle(d.scheduleId);
   const configured = config.integrations.find((i) => i.id === id)?.schedule?.overlap;
   // The SDK's default for a trigger is allow_all; a manual run should obey the same policy as the ticks.
@@ -89,6 +78,10 @@ export function registerSchedule(program: Command): void {
     .description('create or update the schedule of every integration with `schedule:` (idempotent); never pauses or unpauses')
     .option('--prune', 'delete tidemark schedules whose integration left the config or has no `schedule:` any more')
     .action(async (opts: { prune?: boolean }, cmd: Command) => {
+      const { configFile, loadCliConfig } = await lazy('./context');
+      const { findConfigFile } = await lazy('../config/load-config');
+      const { applySchedules, assertSchedulesValid } = await lazy('../schedules');
+      const { temporalSettings } = await lazy('../config/temporal-env');
       const config = loadCliConfig(cmd);
       assertSchedulesValid(config, findConfigFile(configFile(cmd))); // before connecting: a bad config starts nothing
       const onReport = (r: ApplyReport) => console.log(reportLine(r));
@@ -100,6 +93,7 @@ export function registerSchedule(program: Command): void {
     .description("tidemark's schedules: spec, overlap policy, paused (note), actions taken and skipped, running runs, next times")
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
+      const { listSchedules } = await lazy('../schedules');
       const views = await withClient((client) => listSchedules(client));
       if (opts.json) console.log(JSON.stringify(views, null, 2));
       else if (!views.length) console.log('no tidemark schedules: `tidemark schedule apply` creates them from the config');
@@ -111,7 +105,7 @@ export function registerSchedule(program: Command): void {
     .description('pause the schedule of integration <id>: it starts nothing until unpaused (apply keeps it paused)')
     .option('--note <text>', 'why, shown by `schedule list`')
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
-      await withSchedule(loadCliConfig(cmd), id, async (client, d) => {
+      await withSchedule((await lazy('./context')).loadCliConfig(cmd), id, async (client, d) => {
         const note = opts.note ?? 'paused with `tidemark schedule pause`';
         await client.schedule.getHandle(d.scheduleId).pause(note);
         const was = d.state.paused ? ` (it was already paused${d.state.note ? `: ${d.state.note}` : ''})` : '';
@@ -123,7 +117,7 @@ export function registerSchedule(program: Command): void {
     .command('unpause <id>')
     .description('unpause the schedule of integration <id>')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withSchedule(loadCliConfig(cmd), id, async (client, d) => {
+      await withSchedule((await lazy('./context')).loadCliConfig(cmd), id, async (client, d) => {
         if (!d.state.paused) return 'not paused, nothing to do';
         await client.schedule.getHandle(d.scheduleId).unpause('unpaused with `tidemark schedule unpause`');
         return 'unpaused';
@@ -134,8 +128,8 @@ export function registerSchedule(program: Command): void {
     .command('trigger <id>')
     .description("start a run of <id>'s schedule now; the overlap policy of the config applies (skip: not while a run is going)")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const config = loadCliConfig(cmd);
-      getIntegration(config, id); // a run needs the integration in the config (the worker resolves it from its own)
+      const config = (await lazy('./context')).loadCliConfig(cmd);
+      (await lazy('../config/load-config')).getIntegration(config, id); // a run needs the integration in the config (the worker resolves it from its own)
       await withSchedule(config, id, (client, d, config) => trigger(client, d, config, id));
     });
 
@@ -143,7 +137,7 @@ export function registerSchedule(program: Command): void {
     .command('delete <id>')
     .description('delete the schedule of integration <id> (a run in progress goes on)')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withSchedule(loadCliConfig(cmd), id, async (client, d, config) => {
+      await withSchedule((await lazy('./context')).loadCliConfig(cmd), id, async (client, d, config) => {
         await client.schedule.getHandle(d.scheduleId).delete();
         const again = config.integrations.find((i) => i.id === id)?.schedule ? '; the config still has `schedule:` for it, so the next `schedule apply` creates it again' : '';
         return `deleted ${d.scheduleId}${d.info.runningActions.length ? ' (its running run goes on)' : ''}${again}`;

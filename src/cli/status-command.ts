@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import { connectClient, runningWorkflowsOf, workflowIdFor } from '../client';
-import { closeQuietly, connect } from '../db/connect';
-import { listRuns, listShardSlots, readCheckpoint } from '../db/state';
-import { loadIntegration, stateUrl } from './context';
-import { ProgressBar } from './progress-bar';
-import { describeRun, progressLine } from './run-progress';
+import { lazy } from './lazy';
 
 const WATCH_MS = 500;
 
@@ -14,7 +9,12 @@ export function registerStatus(program: Command): void {
     .description('rows done, rate, cursor, ETA of integration <id>; --watch draws a progress bar until the run ends')
     .option('--watch', 'redraw a live progress bar until the run ends')
     .action(async (id: string, opts: { watch?: boolean }, cmd: Command) => {
+      const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
+      const { connectClient, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
+      const { closeQuietly, connect } = await lazy('../db/connect');
+      const { listRuns, listShardSlots, readCheckpoint } = await lazy('../db/state');
+      const { describeRun, progressLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
@@ -49,7 +49,7 @@ export function registerStatus(program: Command): void {
           for (const w of last?.warnings ?? []) console.log(`  warning    ${w}`);
         }
         if (opts.watch && watched?.running) {
-          const bar = new ProgressBar();
+          const bar = new (await lazy('./progress-bar')).ProgressBar();
           for (;;) {
             const v = await describeRun(client, watched.handle);
             if (v?.progress) bar.update(v.progress);

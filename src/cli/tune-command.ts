@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { connectClient, workflowIdFor } from '../client';
 import type { TuneInput } from '../workflows/validate-input';
-import { loadIntegration } from './context';
 import { parseBatchSize, parseRate } from './arg-parsers';
+import { lazy } from './lazy';
 
 export function registerTune(program: Command): void {
   program
@@ -12,7 +11,8 @@ export function registerTune(program: Command): void {
     .option('--rate <rows-per-second>', 'rows per second for the whole run (all shards together)', parseRate)
     .action(async (id: string, opts: { batchSize?: number; rate?: number }, cmd: Command) => {
       if (opts.batchSize === undefined && opts.rate === undefined) cmd.error('error: give --batch-size and/or --rate');
-      loadIntegration(cmd, id);
+      (await lazy('./context')).loadIntegration(cmd, id);
+      const { connectClient, workflowIdFor } = await lazy('../client');
       const client = await connectClient();
       try {
         const handle = client.workflow.getHandle(workflowIdFor(id));

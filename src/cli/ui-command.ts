@@ -1,10 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { connectClient } from '../client';
-import { temporalSettings } from '../config/temporal-env';
-import { checkBinding, createUiServer } from '../ui/server';
 import { wholeNumber } from './arg-parsers';
-import { loadCliConfig } from './context';
+import { lazy } from './lazy';
 
 export function registerUi(program: Command): void {
   program
@@ -15,9 +12,11 @@ export function registerUi(program: Command): void {
     .option('--temporal-ui <url>', 'base URL of the Temporal UI the run links point to (env TEMPORAL_UI; default http://localhost:8233)')
     .action(async (opts: { port: number; host: string; temporalUi?: string }, cmd: Command) => {
       const token = process.env.TIDEMARK_UI_TOKEN || undefined;
+      const { checkBinding, createUiServer } = await lazy('../ui/server');
       checkBinding(opts.host, token); // refuse before connecting to anything
-      const config = loadCliConfig(cmd);
-      const s = temporalSettings();
+      const config = (await lazy('./context')).loadCliConfig(cmd);
+      const s = (await lazy('../config/temporal-env')).temporalSettings();
+      const { connectClient } = await lazy('../client');
       // The page is useful without Temporal (the databases' view); actions then say what is missing.
       let temporal: Client | undefined;
       try {

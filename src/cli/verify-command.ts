@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { verifyIntegration, type Bound, type RangeDiff, type VerifyReport } from '../verify';
+import type { Bound, RangeDiff, VerifyReport } from '../verify';
 import { wholeNumber } from './arg-parsers';
-import { loadIntegration } from './context';
+import { lazy } from './lazy';
 
 interface VerifyFlags {
   repair?: boolean;
@@ -30,7 +30,8 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: VerifyFlags, cmd: Command) => {
       if ((opts.dryRun || opts.force) && !opts.delete) cmd.error('error: --dry-run and --force apply to --delete: add --delete');
-      const { integration } = loadIntegration(cmd, id);
+      const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
+      const { verifyIntegration } = await lazy('../verify');
       const r = await verifyIntegration(integration, { ranges: opts.ranges, repair: opts.repair, delete: opts.delete, dryRun: opts.dryRun, force: opts.force, samples: opts.samples });
       if (opts.json) console.log(JSON.stringify(r, null, 2));
       else printReport(id, r, opts);

@@ -25,12 +25,12 @@ let env: NodeJS.ProcessEnv;
 let worker: Worker;
 let running: Promise<void>;
 
-/** One integration of the yaml: public.orders into copy.<id>; `slow` reads at 200 rows/s so its runs overlap ticks. */
+/** One integration of the yaml: public.orders into copy.<id>; `slow` reads at 50 rows/s so its runs overlap ticks (and outlast a few CLI calls on a loaded machine). */
 const integration = (id: string, schedule?: string) =>
   `  - id: ${id}\n` +
   `    source: {kind: postgres, url: "\${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n` +
   `    sink: {kind: postgres, url: "\${DST_URL}", table: copy.${id}, key: [id], create: true}\n` +
-  (id === 'slow' ? '    batchSize: 100\n    rateLimit: 200\n' : '') +
+  (id === 'slow' ? '    batchSize: 100\n    rateLimit: 50\n' : '') +
   (schedule ? `    schedule: ${schedule}\n` : '');
 const yaml = (...integrations: string[]) => `integrations:\n${integrations.join('')}`;
 const write = (text: string) => writeFileSync(join(cwd, 'tidemark.yaml'), text);

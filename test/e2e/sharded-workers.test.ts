@@ -56,7 +56,7 @@ describe('sharded backfill across worker processes (dev server)', () => {
     const b = await startCli(['worker', '--max-activities', '2', '--max-source-connections', '2'], env, READY, cwd);
     try {
       const t0 = Date.now();
-      const started = await runCli(['backfill', 'orders', '--shards', '4', '--rate', '20000'], env, cwd);
+      const started = await runCli(['backfill', 'orders', '--shards', '4', '--rate', '8000'], env, cwd);
       expect(started.stdout, started.stderr).toMatch(/started backfillWorkflow tidemark-orders/);
 
       // All four shards have committed pages (so both workers hold two), and there is plenty left.

@@ -1,0 +1,47 @@
+/**
+ * The modules commands load when they run, not when the CLI starts: `tidemark --help` (and registering
+ * every command) loads none of Temporal, pg, zod or yaml (issue 12). Keyed by the specifier as written
+ * from src/cli/, so a command names what it needs and gets it typed.
+ */
+interface LazyModules {
+  'node:crypto': typeof import('node:crypto');
+  'node:path': typeof import('node:path');
+  '@temporalio/client': typeof import('@temporalio/client');
+  '@temporalio/worker': typeof import('@temporalio/worker');
+  '../client': typeof import('../client');
+  '../codec/aes-gcm-codec': typeof import('../codec/aes-gcm-codec');
+  '../codec/codec-server': typeof import('../codec/codec-server');
+  '../config': typeof import('../config');
+  '../config/load-config': typeof import('../config/load-config');
+  '../config/temporal-env': typeof import('../config/temporal-env');
+  '../db/connect': typeof import('../db/connect');
+  '../db/migrate': typeof import('../db/migrate');
+  '../db/state': typeof import('../db/state');
+  '../demo/demo-data': typeof import('../demo/demo-data');
+  '../dev': typeof import('../dev');
+  '../dev/dev-data-dir': typeof import('../dev/dev-data-dir');
+  '../dev/free-port': typeof import('../dev/free-port');
+  '../dev/stack': typeof import('../dev/stack');
+  '../mock-api': typeof import('../mock-api');
+  '../schedules': typeof import('../schedules');
+  '../sources/create-source': typeof import('../sources/create-source');
+  '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');
+  '../ui/server': typeof import('../ui/server');
+  '../verify': typeof import('../verify');
+  '../worker': typeof import('../worker');
+  './context': typeof import('./context');
+  './progress-bar': typeof import('./progress-bar');
+  './run-progress': typeof import('./run-progress');
+}
+
+// Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles
+// it on the fly); a TypeScript import() there goes to Node's ESM loader, which cannot read .ts. Vitest runs
+// the sources itself (in-process CLI tests) and its require cannot read .ts: there, import().
+const viaRequire = !__filename.endsWith('.ts') || '.ts' in require.extensions;
+
+/** The module `spec` (relative to src/cli/), loaded on first use and cached like any other. */
+export async function lazy<K extends keyof LazyModules>(spec: K): Promise<LazyModules[K]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the lazy load itself, see above
+  if (viaRequire) return require(spec) as LazyModules[K];
+  return (await import(spec)) as LazyModules[K];
+}
