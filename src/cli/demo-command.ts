@@ -85,6 +85,11 @@ export function registerDemo(program: Command): void {
         });
         const client = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }), dataConverter: dataConverterFromEnv() });
         stops.unshift(() => client.connection.close());
+        // The operator's page on a free port, on this machine only: watch the runs below from a browser.
+        const { createUiServer } = await lazy('../ui/server');
+        const ui = await createUiServer({ config, temporal: client, taskQueue: TASK_QUEUE, port: 0, env: { ...process.env, TIDEMARK_DEMO_DB: stack.databaseUrl, TIDEMARK_DEMO_API: api.url, TIDEMARK_DEMO_API_TOKEN: apiToken }, ...(stack.uiUrl ? { temporalUiUrl: stack.uiUrl } : {}) });
+        stops.unshift(() => ui.close());
+        console.log(`  TIDEMARK_UI=${ui.url}   (the operator's page: every run, its progress, dead letters, actions)`);
 
         console.log(`\nBackfill: one workflow, one long-running activity, a checkpoint committed with every batch`);
         const t0 = Date.now();
