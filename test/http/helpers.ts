@@ -82,7 +82,7 @@ export async function targetOrders(url: string, table = TABLE): Promise<Order[]>
 }
 
 /** Row count and every row's content equal to the mock API's current dataset. */
-export async function expectExactCopy(url: string, api: MockApi, table = TABLE): Promise<number> {
+export async function expectExactCopy(url: string, api: Pick<MockApi, 'snapshot'>, table = TABLE): Promise<number> {
   const want = api.snapshot();
   const got = await targetOrders(url, table);
   expect(got.length).toBe(want.length);

@@ -131,8 +131,8 @@ describe('http source: errors retrying cannot fix fail the run at once', () => {
       }
       throw new Error('expected a ConfigError');
     };
-    expect(bad({ pagination: { style: 'offset' } })).toContain('integrations[0].source.pagination.style: must be one of cursor | starting_after | page | time_window');
-    expect(bad({ pagination: undefined })).toContain('integrations[0].source.pagination: is required: { style: cursor | starting_after | page | time_window');
+    expect(bad({ pagination: { style: 'scroll' } })).toContain('integrations[0].source.pagination.style: must be one of cursor | starting_after | page | offset | time_window | link_header | next_url');
+    expect(bad({ pagination: undefined })).toContain('integrations[0].source.pagination: is required: { style: cursor | starting_after | page | offset | time_window | link_header | next_url');
     expect(bad({ url: 'ftp://x' })).toContain('integrations[0].source.url: must be an http:// or https:// URL');
     expect(bad({ columns: {} })).toContain('integrations[0].source.columns: must declare at least one column');
     expect(bad({ columns: { '2bad': 'text' } })).toContain('integrations[0].source.columns.2bad: column name must be a plain SQL identifier');
@@ -140,7 +140,11 @@ describe('http source: errors retrying cannot fix fail the run at once', () => {
     expect(bad({ timeout: 'soon' })).toContain('integrations[0].source.timeout: "soon" is not a duration');
     expect(bad({ retries: -1 })).toContain('integrations[0].source.retries: must be 0 or more');
     expect(bad({ requestsPerSecond: 0 })).toContain('integrations[0].source.requestsPerSecond: must be more than 0');
-    expect(bad({ lag: '2s' })).toContain('integrations[0].source.lag: applies only to pagination styles page and time_window');
+    expect(bad({ lag: '2s' })).toContain('integrations[0].source.lag: applies only to bounded pagination styles: page, offset, time_window, time_slices, and link_header/next_url with a since filter');
+    expect(bad({ pagination: { style: 'link_header', rel: 'next page' } })).toContain('integrations[0].source.pagination.rel: must be a link relation');
+    expect(bad({ responses: { rateLimited: [{ status: 403, header: 'x-ratelimit-remaining' }] } })).toContain('integrations[0].source.responses.rateLimited[0]: header and equals go together');
+    expect(bad({ responses: { retry: [503], skip: [503] } })).toContain('integrations[0].source.responses.skip: 503 is also in retry');
+    expect(bad({ responses: { wait: [{ header: 'x-reset', format: 'epoch' }] } })).toContain('integrations[0].source.responses.wait[0].format: must be retry-after | epoch_seconds | epoch_ms | seconds');
     expect(bad({ headers: { 'Bad Header': 'x' } })).toContain('integrations[0].source.headers.Bad Header: is not a valid HTTP header name');
     expect(bad({ pagination: { style: 'time_window', start: 'yesterday' } })).toContain('integrations[0].source.pagination.start: must be an ISO-8601 timestamp');
     expect(bad({ pagination: { style: 'time_window', maxWindow: '1d' } })).toContain('integrations[0].source.pagination.start: is required with maxWindow');

@@ -13,9 +13,27 @@ import { compareTimes, isTimestamp } from './time-key';
  * - page:           {"since": T|null} between passes; {"since": T|null, "page": n, "perPage": k, "until": U}
  *                   inside a pass: pages 1..n of updated_since=T at k per page are written, and the
  *                   next pass starts at U
+ * - offset:         {"since": T|null} between passes; {"since": T|null, "offset": n, "until": U} inside a
+ *                   pass: the first n records of since=T are written (the page size may change meanwhile)
  * - time_window:    {"from": T}: every record with field < T is written; the next read starts at T
+ * - time_slices:    {"from": T} between slices (every record created before T is written);
+ *                   {"from": T, "to": U, "inner": <inner style's cursor>} inside the slice [T, U)
+ * - feed:           {"since": T|null}: every record at or after T is written; inside a run
+ *                   {"since": T, "newest": N, "inner": <inner style's cursor>}, the next run starting at N
+ * - link_header, next_url: {"next": "/path?query"}, the next page's link as the API gave it, relative to
+ *                   the source's origin, with credential parameters removed (they are added back from the
+ *                   config on each request); with a sinceParam, {"since": T|null} between passes and
+ *                   {"since": T|null, "next": …, "until": U} inside one
  */
 const timestamp = z.string().refine(isTimestamp, 'an ISO-8601 timestamp');
+
+/** A link relative to the source's origin: a path, never a host (a cursor must not send requests elsewhere). */
+const relativeLink = z.string().min(1).refine((s) => s.startsWith('/') && !s.startsWith('//'), 'a path starting with "/"');
+const linkSchema = z.union([
+  z.strictObject({ since: timestamp.nullable(), next: relativeLink, until: timestamp }),
+  z.strictObject({ next: relativeLink }),
+  z.strictObject({ since: timestamp.nullable() }),
+]);
 
 const schemas = {
   cursor: z.strictObject({ token: z.string().min(1) }),
@@ -24,20 +42,35 @@ const schemas = {
     z.strictObject({ since: timestamp.nullable(), page: z.number().int().min(0), perPage: z.number().int().min(1), until: timestamp }),
     z.strictObject({ since: timestamp.nullable() }),
   ]),
+  offset: z.union([z.strictObject({ since: timestamp.nullable(), offset: z.number().int().min(0), until: timestamp }), z.strictObject({ since: timestamp.nullable() })]),
   time_window: z.strictObject({ from: timestamp }),
+  link_header: linkSchema,
+  next_url: linkSchema,
+  // The inner cursor is checked by the inner style when the slice resumes.
+  time_slices: z.union([z.strictObject({ from: timestamp, to: timestamp, inner: z.unknown() }), z.strictObject({ from: timestamp })]),
+  feed: z.union([z.strictObject({ since: timestamp.nullable(), newest: timestamp.nullable(), inner: z.unknown() }), z.strictObject({ since: timestamp.nullable() })]),
 } as const;
 
 const EXPECTED: Record<HttpPagination['style'], string> = {
   cursor: 'null or {"token": "<next-page token>"}',
   starting_after: 'null or {"startingAfter": <last id>}',
   page: 'null, {"since": "<ISO time>"|null} or {"since": …, "page": <n>, "perPage": <k>, "until": "<ISO time>"}',
+  offset: 'null, {"since": "<ISO time>"|null} or {"since": …, "offset": <n>, "until": "<ISO time>"}',
   time_window: 'null or {"from": "<ISO time>"}',
+  link_header: 'null, {"next": "/path?query"}, {"since": "<ISO time>"|null} or {"since": …, "next": "/path?query", "until": "<ISO time>"}',
+  next_url: 'null, {"next": "/path?query"}, {"since": "<ISO time>"|null} or {"since": …, "next": "/path?query", "until": "<ISO time>"}',
+  feed: 'null, {"since": "<ISO time>"|null} or {"since": …, "newest": "<ISO time>"|null, "inner": <cursor of the inner style>}',
+  time_slices: 'null, {"from": "<ISO time>"} or {"from": …, "to": "<ISO time>", "inner": <cursor of the inner style>}',
 };
 
 export type TokenCursor = z.infer<typeof schemas.cursor>;
 export type StartingAfterCursor = z.infer<typeof schemas.starting_after>;
 export type PageCursor = z.infer<(typeof schemas)['page']>;
 export type TimeWindowCursor = z.infer<typeof schemas.time_window>;
+export type OffsetCursor = z.infer<typeof schemas.offset>;
+export type LinkCursor = z.infer<typeof linkSchema>;
+export type TimeSliceCursor = z.infer<typeof schemas.time_slices>;
+export type FeedCursor = z.infer<typeof schemas.feed>;
 
 export function parseHttpCursor(style: HttpPagination['style'], value: unknown): Cursor {
   if (value === null || value === undefined) return null;
@@ -63,8 +96,18 @@ export function laterHttpCursor(style: HttpPagination['style'], a: Cursor, b: Cu
       return compareIds((x as StartingAfterCursor).startingAfter, (y as StartingAfterCursor).startingAfter) < 0 ? y : x;
     case 'page':
       return comparePage(x as PageCursor, y as PageCursor) < 0 ? y : x;
+    case 'offset':
+      return comparePassPosition(x as OffsetCursor, y as OffsetCursor, (c) => ('offset' in c ? c.offset : -1)) < 0 ? y : x;
     case 'time_window':
+    case 'time_slices':
+      // Slices by their start; inside one, the inner position is opaque: the first (the checkpoint) wins.
       return compareTimes((x as TimeWindowCursor).from, (y as TimeWindowCursor).from) < 0 ? y : x;
+    case 'feed':
+      return comparePassPosition(x as FeedCursor, y as FeedCursor, () => 0) < 0 ? y : x;
+    case 'link_header':
+    case 'next_url':
+      // Links are opaque: only passes (since) are ordered; inside one, the first (the checkpoint) wins.
+      return comparePassPosition(x as LinkCursor, y as LinkCursor, () => 0) < 0 ? y : x;
   }
 }
 
@@ -80,11 +123,18 @@ function compareIds(a: string | number, b: string | number): number {
 }
 
 function comparePage(a: PageCursor, b: PageCursor): number {
-  if (a.since !== b.since) {
-    if (a.since === null) return -1;
-    if (b.since === null) return 1;
-    const c = compareTimes(a.since, b.since);
+  return comparePassPosition(a, b, (c) => ('page' in c ? c.page : -1));
+}
+
+/** Passes by their `since`, then the position inside a pass (-1 between passes). */
+function comparePassPosition<C extends object>(a: C, b: C, position: (c: C) => number): number {
+  const sa = 'since' in a ? (a.since as string | null) : null;
+  const sb = 'since' in b ? (b.since as string | null) : null;
+  if (sa !== sb) {
+    if (sa === null) return -1;
+    if (sb === null) return 1;
+    const c = compareTimes(sa, sb);
     if (c !== 0) return c;
   }
-  return ('page' in a ? a.page : -1) - ('page' in b ? b.page : -1);
+  return position(a) - position(b);
 }

@@ -1,7 +1,9 @@
-import { backoffMs, parseRetryAfter } from './backoff';
+import type { HttpResponsePolicy } from '../../config/http-response-schema';
+import { backoffMs } from './backoff';
 import { HttpRetriesExhaustedError, HttpSourceError, HttpStatusError } from './http-errors';
 import type { OriginLimiter } from './rate-limiter';
 import { safeUrl } from './redact';
+import { judge } from './response-policy';
 import { abortError, IDLE_TICK_MS, waitFor } from './wait';
 
 export interface HttpClientOptions {
@@ -12,6 +14,8 @@ export interface HttpClientOptions {
   backoff: { initialMs: number; maxMs: number };
   limiter: OriginLimiter;
   redact: (text: string) => string;
+  /** what each non-2xx status means (config `responses`) */
+  policy: HttpResponsePolicy;
 }
 
 export interface RequestOptions {
@@ -19,14 +23,29 @@ export interface RequestOptions {
   onIdle?: () => void;
 }
 
+/** One request: the URL (with every query parameter), and for POST a JSON body; headers add to the source's. */
+export interface HttpRequest {
+  url: URL;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** JSON text (sent with content-type application/json) */
+  body?: string;
+}
+
+export interface HttpResponse {
+  body: unknown;
+  headers: Headers;
+  /** the status is one the policy skips: no body, read as an empty page */
+  skipped?: number;
+}
+
 export interface HttpClientStats {
   requests: number;
   retries: number;
-}
-
-/** Statuses worth another try: the server is busy, overloaded, restarting or timed out. */
-function retryableStatus(status: number): boolean {
-  return status === 408 || status === 425 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+  /** answers the policy read as "rate limited" */
+  rateLimited: number;
+  /** answers the policy skipped */
+  skipped: number;
 }
 
 /**
@@ -37,16 +56,20 @@ function retryableStatus(status: number): boolean {
  * throw HttpRetriesExhaustedError, which the activity retries from its checkpoint.
  */
 export class HttpClient {
-  readonly stats: HttpClientStats = { requests: 0, retries: 0 };
+  readonly stats: HttpClientStats = { requests: 0, retries: 0, rateLimited: 0, skipped: 0 };
 
   constructor(private readonly o: HttpClientOptions) {}
 
   async getJson(url: URL, opts: RequestOptions = {}): Promise<unknown> {
-    const shown = safeUrl(url, this.o.redact);
+    return (await this.send({ url }, opts)).body;
+  }
+
+  async send(req: HttpRequest, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const shown = safeUrl(req.url, this.o.redact);
     for (let attempt = 0; ; attempt++) {
       await this.o.limiter.acquire(opts.signal, opts.onIdle);
-      const outcome = await this.attempt(url, shown, opts);
-      if (outcome.ok) return outcome.body;
+      const outcome = await this.attempt(req, shown, opts);
+      if (outcome.ok) return { body: outcome.body, headers: outcome.headers, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
       if (attempt >= this.o.retries) throw new HttpRetriesExhaustedError(shown, attempt + 1, outcome.reason);
       this.stats.retries++;
       if (outcome.retryAfterMs !== undefined) this.o.limiter.blockFor(outcome.retryAfterMs);
@@ -54,27 +77,44 @@ export class HttpClient {
     }
   }
 
-  private async attempt(url: URL, shown: string, opts: RequestOptions): Promise<{ ok: true; body: unknown } | { ok: false; reason: string; retryAfterMs?: number }> {
+  /** The one place a request's headers are built (auth adds its header here). */
+  private headersFor(req: HttpRequest): Record<string, string> {
+    return { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...this.o.headers, ...req.headers };
+  }
+
+  private async attempt(req: HttpRequest, shown: string, opts: RequestOptions): Promise<{ ok: true; body: unknown; headers: Headers; skipped?: number } | { ok: false; reason: string; retryAfterMs?: number }> {
     this.stats.requests++;
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     // A slow response is still a wait: keep the activity heartbeating until it ends or times out.
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const res = await fetch(url, { headers: { accept: 'application/json', ...this.o.headers }, signal });
+      const res = await fetch(req.url, { method: req.method ?? 'GET', headers: this.headersFor(req), body: req.body, signal });
       const text = await res.text(); // the same signal bounds the body: a stalled body times out too
       if (res.ok) {
         const type = res.headers.get('content-type') ?? '';
         // A web page instead of JSON is a wrong URL, not a glitch: retrying cannot fix it.
         if (/^text\/html/i.test(type)) throw new HttpSourceError('url', `the response is ${type.split(';')[0]}, not JSON: is this the API's list endpoint?`, shown);
         try {
-          return { ok: true, body: JSON.parse(text) as unknown };
+          return { ok: true, body: JSON.parse(text) as unknown, headers: res.headers };
         } catch {
           return { ok: false, reason: `invalid or truncated JSON body (${text.length} bytes, ends ${JSON.stringify(text.slice(-20))})` };
         }
       }
-      if (!retryableStatus(res.status)) throw new HttpStatusError(res.status, shown, this.o.redact(text.slice(0, 300).trim()));
-      return { ok: false, reason: `${res.status} ${res.statusText}`, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')) };
+      // A 401 is seen here: an auth scheme with refreshable credentials would refresh and retry from this point.
+      const verdict = judge(this.o.policy, res.status, res.headers);
+      switch (verdict.kind) {
+        case 'fail':
+          throw new HttpStatusError(res.status, shown, this.o.redact(text.slice(0, 300).trim()), req.method ?? 'GET');
+        case 'skip':
+          this.stats.skipped++;
+          return { ok: true, body: undefined, headers: res.headers, skipped: res.status };
+        case 'rate_limited':
+          this.stats.rateLimited++;
+          return { ok: false, reason: `${res.status} ${res.statusText} (rate limited)`, retryAfterMs: verdict.waitMs };
+        default: // retry
+          return { ok: false, reason: `${res.status} ${res.statusText}`, retryAfterMs: verdict.waitMs };
+      }
     } catch (err) {
       if (err instanceof HttpStatusError || err instanceof HttpSourceError) throw err;
       if (opts.signal?.aborted) throw abortError(opts.signal);

@@ -10,8 +10,9 @@ export class HttpStatusError extends PermanentError {
     readonly status: number,
     readonly url: string,
     body: string,
+    readonly method: string = 'GET',
   ) {
-    super(`GET ${url} → ${status}${statusHint(status)}${body ? `; the API said: ${body}` : ''}`);
+    super(`${method} ${url} → ${status}${statusHint(status)}${body ? `; the API said: ${body}` : ''}`);
   }
 }
 

@@ -1,19 +1,26 @@
-import type { HttpSourceConfig } from '../../config/http-source-schema';
+import { templatesUseSince, type HttpSourceConfig } from '../../config/http-source-schema';
 import { envRefsIn } from '../../config/env-refs';
 import type { Cursor } from '../../cursor/cursor';
 import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
-import { laterHttpCursor, parseHttpCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
-import { HttpClient, type HttpClientStats } from './http-client';
+import { isBoundedPagination, maxPageSizeOf, type HttpPagination } from '../../config/http-pagination-schema';
+import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, type TimeSliceCursor, type FeedCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
+import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
 import type { PageContext } from './paginators/page-context';
+import { feedPages } from './paginators/feed-pages';
+import { nextLinkPages } from './paginators/next-link-pages';
+import { offsetPages } from './paginators/offset-pages';
 import { pageNumberPages } from './paginators/page-number-pages';
 import { startingAfterPages } from './paginators/starting-after-pages';
+import { timeSlicePages } from './paginators/time-slice-pages';
 import { timeWindowPages } from './paginators/time-window-pages';
 import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
+import { NextLinks } from './next-links';
 import { rowMaker } from './records';
+import { RequestTemplates } from './request-templates';
 import { makeRedactor, safeUrl } from './redact';
 
 /** Resolves `${NAME}` references of an option from the worker's environment; `field` names it in errors. */
@@ -25,7 +32,7 @@ export interface HttpSource extends Source {
 }
 
 /**
- * `kind: http`: a JSON API read page by page in one of four pagination styles (see ./paginators for
+ * `kind: http`: a JSON API read page by page in one of its pagination styles (see ./paginators for
  * each style's range semantics). `${NAME}` references in url, headers and params are resolved here, in
  * the worker; the resolved values stay in this object and out of cursors, plans and error messages.
  */
@@ -59,6 +66,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     backoff: { initialMs: cfg.backoff.initial, maxMs: cfg.backoff.max },
     limiter: lease.limiter,
     redact,
+    policy: cfg.responses,
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   const toRows = rowMaker(cfg.columns);
@@ -66,25 +74,67 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const shownUrl = safeUrl(base, redact);
   let highWater: string | null = null;
   // The batch size may exceed what the API serves: ask at most its declared largest page.
-  const maxPage = cfg.pagination.maxPageSize ?? Infinity;
+  const maxPage = maxPageSizeOf(cfg.pagination) ?? Infinity;
   const cap = pageCapOf(base.href);
+  const links = new NextLinks(base, redact);
+  const templates = cfg.request ? new RequestTemplates(cfg.request) : undefined;
 
   const ctx: PageContext = {
-    async get(extra, opts) {
-      const url = new URL(base);
-      for (const [k, v] of Object.entries(extra)) if (v !== undefined) url.searchParams.set(k, v);
-      const body = await client.getJson(url, opts);
+    async get(extra, opts, at, vars) {
+      const url = new URL(at ?? base);
+      const req: HttpRequest = { url };
+      if (templates && !at) {
+        // The templates place every pagination value; a next link already carries its own.
+        const built = await templates.build(vars ?? {});
+        if (built.path) url.pathname = built.path;
+        for (const [k, v] of Object.entries(built.params)) url.searchParams.set(k, v);
+        Object.assign(req, { method: built.method, headers: built.headers, body: built.body });
+      } else {
+        for (const [k, v] of Object.entries(extra)) if (v !== undefined) url.searchParams.set(k, v);
+      }
+      const { body, headers, skipped } = await client.send(req, opts);
       opts.onIdle?.();
+      // A status the policy skips reads as an empty page: the list ends there.
+      if (skipped !== undefined) return { body: {}, headers, records: [], url: safeUrl(url, redact), requested: url };
       const records = getPath(body, cfg.records);
       if (!Array.isArray(records)) {
         const keys = body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`;
         throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact));
       }
-      return { body, records, url: safeUrl(url, redact) };
+      return { body, headers, records, url: safeUrl(url, redact), requested: url };
     },
     toRows,
     pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
     cap,
+  };
+
+  const usesSince = templatesUseSince(cfg.request);
+  /** The pages of style `p` after `cursor` (already parsed); `highWater` set for bounded styles. */
+  const pagesOf = (c: PageContext, p: HttpPagination, cursor: Cursor, hw: string | null, opts: ReadOptions): AsyncIterable<Page> => {
+    switch (p.style) {
+      case 'cursor':
+        return tokenPages(c, p, cursor as TokenCursor | null, opts);
+      case 'starting_after':
+        return startingAfterPages(c, p, cursor as StartingAfterCursor | null, opts);
+      case 'page':
+        return pageNumberPages(c, p, cursor as PageCursor | null, hw as string, opts);
+      case 'offset':
+        return offsetPages(c, p, cursor as OffsetCursor | null, hw as string, opts, usesSince);
+      case 'time_window':
+        return timeWindowPages(c, p, cursor as TimeWindowCursor | null, hw as string, opts);
+      case 'link_header':
+      case 'next_url':
+        return nextLinkPages(c, p, links, cursor as LinkCursor | null, hw, opts);
+      case 'feed': {
+        const inner = p.inner;
+        return feedPages(c, p, cursor as FeedCursor | null, opts, (fc, innerAfter) => pagesOf(fc, inner, parseHttpCursor(inner.style, innerAfter), inner.style === 'offset' ? new Date().toISOString() : null, opts));
+      }
+      case 'time_slices': {
+        const inner = p.inner;
+        // Inside a slice the inner style has no since filter and no passes (hw null); its end ends the slice.
+        return timeSlicePages(c, p, cursor as TimeSliceCursor | null, hw as string, opts, (sc, innerAfter, sliceEnd) => pagesOf(sc, inner, parseHttpCursor(inner.style, innerAfter), inner.style === 'offset' ? sliceEnd : null, opts));
+      }
+    }
   };
 
   let released = false;
@@ -92,31 +142,17 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     kind: 'http',
     stats: client.stats,
     async prepare(opts: PrepareOptions): Promise<SourcePlan> {
-      const bounded = style === 'page' || style === 'time_window';
+      const bounded = isBoundedPagination(cfg.pagination, usesSince);
       // A resumed backfill keeps the upper bound it started with; a new run takes now - lag.
       highWater = bounded ? (opts.highWater ?? new Date(Date.now() - cfg.lag).toISOString()) : null;
       const range = highWater ? `, up to ${highWater}` : '';
-      return { columns, highWater, describe: `GET ${shownUrl} (pagination ${style}${range})` };
+      return { columns, highWater, describe: `${cfg.request?.method ?? 'GET'} ${shownUrl} (pagination ${style}${range})` };
     },
     parseCursor: (value: unknown) => parseHttpCursor(style, value),
     later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
     pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page> {
-      const p = cfg.pagination;
-      const cursor = parseHttpCursor(style, after);
-      const hw = () => {
-        if (!highWater) throw new Error('http source: prepare() must run before pages()');
-        return highWater;
-      };
-      switch (p.style) {
-        case 'cursor':
-          return tokenPages(ctx, p, cursor as TokenCursor | null, opts);
-        case 'starting_after':
-          return startingAfterPages(ctx, p, cursor as StartingAfterCursor | null, opts);
-        case 'page':
-          return pageNumberPages(ctx, p, cursor as PageCursor | null, hw(), opts);
-        case 'time_window':
-          return timeWindowPages(ctx, p, cursor as TimeWindowCursor | null, hw(), opts);
-      }
+      if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
+      return pagesOf(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, opts);
     },
     async close() {
       if (!released) lease.release();

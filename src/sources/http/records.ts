@@ -2,6 +2,7 @@ import type { HttpColumn } from '../../config/http-source-schema';
 import { toPgText } from '../define-source';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
+import { parseTime } from './time-format';
 
 export type Row = (string | null)[];
 
@@ -15,9 +16,15 @@ const JSON_TYPE = /^jsonb?$/i;
 export function rowMaker(columns: readonly HttpColumn[]): (records: readonly unknown[]) => Row[] {
   const getters = columns.map((c) => {
     const json = JSON_TYPE.test(c.type.trim());
+    const format = 'format' in c ? c.format : undefined;
     return (record: unknown): string | null => {
       const v = getPath(record, c.from);
       if (v === undefined || v === null) return null;
+      if (format !== undefined) {
+        const t = parseTime(v, format);
+        if (t === undefined) throw new HttpSourceError(`columns.${c.name}.format`, `the record's "${c.from}" is ${JSON.stringify(v)}, not a time in ${typeof format === 'string' ? format : JSON.stringify(format.pattern)}`);
+        return t;
+      }
       return json ? JSON.stringify(v) : toPgText(v);
     };
   });

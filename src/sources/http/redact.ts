@@ -5,6 +5,11 @@
  */
 const SECRET_PARAM = /token|key|secret|password|passwd|signature|auth|session|credential/i;
 
+/** Whether a query parameter's name says it carries a secret. */
+export function isSecretParam(name: string): boolean {
+  return SECRET_PARAM.test(name);
+}
+
 export function makeRedactor(secrets: readonly string[]): (text: string) => string {
   const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
   return (text: string) => {

@@ -1,11 +1,18 @@
 import type { ReadOptions } from '../../source';
+import { getPath } from '../json-path';
 import type { PageCap } from '../page-cap';
+import type { TemplateVars } from '../request-templates';
 import type { Row } from '../records';
 
 /** What a pagination style needs from the source: one GET, records → rows, the page size. */
 export interface PageContext {
-  /** GET the endpoint with these query parameters added (undefined: left out) → body and its records array. */
-  get(params: Record<string, string | undefined>, opts: ReadOptions): Promise<{ body: unknown; records: unknown[]; url: string }>;
+  /**
+   * Request the endpoint (or `at`, a next link already checked to be on the source's origin) with these
+   * query parameters added (undefined: left out) → body, headers and the records array; `url` is the
+   * request's URL for messages (secrets masked), `requested` the URL itself (to resolve relative links).
+   * `vars`: the same values by meaning, for source.request templates (which then replace `params`).
+   */
+  get(params: Record<string, string | undefined>, opts: ReadOptions, at?: URL, vars?: TemplateVars): Promise<PageAnswer>;
   toRows(records: readonly unknown[]): Row[];
   /** records per request: the configured size (pageSize, else the batch size; at most maxPageSize), or the learned cap */
   pageSize(opts: ReadOptions): number;
@@ -13,9 +20,26 @@ export interface PageContext {
   cap: PageCap;
 }
 
+export interface PageAnswer {
+  body: unknown;
+  headers: Headers;
+  records: unknown[];
+  url: string;
+  requested: URL;
+}
+
 /** The API's has-more flag, when the body has one at `path`'s value. */
 export function flagOf(value: unknown): boolean | undefined {
   return typeof value === 'boolean' ? value : undefined;
+}
+
+/** Whether the API says more pages follow: its has-more flag, or the inverse of its end flag (Zendesk's end_of_stream). */
+export function moreFlag(body: unknown, p: { hasMore?: string; endFlag?: string }): boolean | undefined {
+  if (p.endFlag !== undefined) {
+    const end = flagOf(getPath(body, p.endFlag));
+    return end === undefined ? undefined : !end;
+  }
+  return p.hasMore === undefined ? undefined : flagOf(getPath(body, p.hasMore));
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Page, ReadOptions } from '../../source';
 import type { PageCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
+import { formatTime } from '../time-format';
 import type { PageContext } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'page' }>;
@@ -36,7 +37,7 @@ export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCu
   const size = after && 'perPage' in after ? after.perPage : ctx.pageSize(opts);
   const watch = new CapWatch(ctx.cap);
   for (;;) {
-    const { body, records } = await ctx.get({ [p.sinceParam]: since ?? undefined, [p.param]: String(page), [p.limitParam]: String(size) }, opts);
+    const { body, records } = await ctx.get({ [p.sinceParam]: since === null ? undefined : formatTime(since, p.sinceFormat), [p.param]: String(page), [p.limitParam]: String(size) }, opts, undefined, { since: since === null ? undefined : formatTime(since, p.sinceFormat), page, limit: size });
     watch.answer(size, records.length, undefined);
     const total = p.totalPages ? getPath(body, p.totalPages) : undefined;
     const last = typeof total === 'number' ? page - p.firstPage + 1 >= total : records.length === 0;

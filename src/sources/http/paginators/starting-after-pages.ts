@@ -4,7 +4,7 @@ import type { StartingAfterCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
-import { flagOf, mayHaveMore, type PageContext } from './page-context';
+import { mayHaveMore, moreFlag, type PageContext } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'starting_after' }>;
 
@@ -20,8 +20,8 @@ export async function* startingAfterPages(ctx: PageContext, p: Style, after: Sta
   const watch = new CapWatch(ctx.cap);
   for (;;) {
     const size = ctx.pageSize(opts);
-    const { body, records, url } = await ctx.get({ [p.param]: last === null ? undefined : String(last), [p.limitParam]: String(size) }, opts);
-    const said = flagOf(getPath(body, p.hasMore));
+    const { body, records, url } = await ctx.get({ [p.param]: last === null ? undefined : String(last), [p.limitParam]: String(size) }, opts, undefined, { cursor: last ?? undefined, limit: size });
+    const said = moreFlag(body, p);
     watch.answer(size, records.length, said);
     if (!records.length) return;
     const id = getPath(records[records.length - 1], p.idField);

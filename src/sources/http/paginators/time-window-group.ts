@@ -1,5 +1,6 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
 import type { ReadOptions } from '../../source';
+import { formatTime, truncateTime } from '../time-format';
 import { addMs, compareTimes } from '../time-key';
 import type { PageContext } from './page-context';
 import { checkWindow, timeOf } from './window-checks';
@@ -25,10 +26,10 @@ export interface ShortGroup {
  */
 export async function groupIsWhole(ctx: PageContext, p: Style, g: ShortGroup, opts: ReadOptions): Promise<boolean> {
   if (g.count < ctx.cap.capacity) return true;
-  const lo = p.maxWindow && compareTimes(addMs(g.from, -p.maxWindow), p.start) > 0 ? addMs(g.from, -p.maxWindow) : p.start;
+  const lo = truncateTime(p.maxWindow && compareTimes(addMs(g.from, -p.maxWindow), p.start) > 0 ? addMs(g.from, -p.maxWindow) : p.start, p.format);
   if (compareTimes(lo, g.from) >= 0) return false; // nothing before the window to ask about
-  const { records, url } = await ctx.get({ [p.fromParam]: lo, [p.toParam]: g.from, [p.limitParam]: String(g.size) }, opts);
-  checkWindow(records.map((r, i) => timeOf(r, i, p.field, url)), lo, g.from, p, url);
+  const { records, url } = await ctx.get({ [p.fromParam]: formatTime(lo, p.format), [p.toParam]: formatTime(g.from, p.format), [p.limitParam]: String(g.size) }, opts, undefined, { from: formatTime(lo, p.format), to: formatTime(g.from, p.format), limit: g.size });
+  checkWindow(records.map((r, i) => timeOf(r, i, p, url)), lo, g.from, p, url);
   ctx.cap.seen(records.length);
   return g.count < ctx.cap.capacity;
 }

@@ -3,7 +3,8 @@ import type { Page, ReadOptions } from '../../source';
 import type { TimeWindowCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
-import { addMs, compareTimes } from '../time-key';
+import { formatTime, stepAfter, truncateTime } from '../time-format';
+import { compareTimes } from '../time-key';
 import { flagOf, type PageContext } from './page-context';
 import { groupIsWhole } from './time-window-group';
 import { checkWindow, timeOf } from './window-checks';
@@ -26,8 +27,11 @@ type Style = Extract<HttpPagination, { style: 'time_window' }>;
  * answer with nothing past T ends the window. One response is one consistent answer, so records
  * changing meanwhile (they move past `to`) cannot shift anything out of a page.
  */
-export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWindowCursor | null, highWater: string, opts: ReadOptions): AsyncGenerator<Page> {
-  let from = after?.from ?? p.start;
+export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWindowCursor | null, runBound: string, opts: ReadOptions): AsyncGenerator<Page> {
+  // Bounds the API can take exactly: a format of whole seconds (or days) gets whole seconds (days).
+  const highWater = truncateTime(runBound, p.format);
+  const sent = (t: string) => formatTime(t, p.format);
+  let from = after?.from ?? truncateTime(p.start, p.format);
   if (compareTimes(from, highWater) >= 0) return; // nothing new yet (and never move backwards)
   let size = ctx.pageSize(opts);
   /** Records at exactly `from` already yielded (a whole group): the next answer repeats them first. */
@@ -35,9 +39,10 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
   /** The previous answer ended at `from` shorter than asked, with this many records (atEnd of them at `from`). */
   let short: { count: number; atEnd: number; to: string } | undefined;
   for (;;) {
-    const to = p.maxWindow && compareTimes(addMs(from, p.maxWindow), highWater) < 0 ? addMs(from, p.maxWindow) : highWater;
-    const { body, records, url } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, [p.limitParam]: String(size) }, opts);
-    const times = records.map((r, i) => timeOf(r, i, p.field, url));
+    const step = p.maxWindow ? stepAfter(from, p.maxWindow, p.format) : highWater;
+    const to = compareTimes(step, highWater) < 0 ? step : highWater;
+    const { body, records, url } = await ctx.get({ [p.fromParam]: sent(from), [p.toParam]: sent(to), [p.limitParam]: String(size) }, opts, undefined, { from: sent(from), to: sent(to), limit: size });
+    const times = records.map((r, i) => timeOf(r, i, p, url));
     checkWindow(times, from, to, p, url);
     const said = flagOf(getPath(body, p.hasMore));
     ctx.cap.seen(records.length);
@@ -61,6 +66,9 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
       continue;
     }
     const lastTime = times[times.length - 1] as string;
+    if (compareTimes(truncateTime(lastTime, p.format), lastTime) !== 0) {
+      throw new HttpSourceError('pagination.format', `records carry ${p.field} = ${lastTime}, finer than the API's window bounds (${typeof p.format === 'string' ? p.format : p.format.pattern}) can say: a window cannot start there. Use a format as fine as the field, or a cursor pagination style`, url);
+    }
     const cut = times.findIndex((t) => compareTimes(t, lastTime) === 0);
     if (cut > skip) {
       yield { rows: ctx.toRows(records.slice(skip, cut)), cursor: { from: lastTime } };

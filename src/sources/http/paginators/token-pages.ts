@@ -3,7 +3,7 @@ import type { Page, ReadOptions } from '../../source';
 import type { TokenCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
-import { flagOf, mayHaveMore, type PageContext } from './page-context';
+import { mayHaveMore, moreFlag, type PageContext } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'cursor' }>;
 
@@ -20,8 +20,8 @@ export async function* tokenPages(ctx: PageContext, p: Style, after: TokenCursor
   const watch = new CapWatch(ctx.cap);
   for (;;) {
     const size = ctx.pageSize(opts);
-    const { body, records } = await ctx.get({ [p.param]: token ?? undefined, [p.limitParam]: String(size) }, opts);
-    const said = flagOf(getPath(body, p.hasMore));
+    const { body, records } = await ctx.get({ [p.param]: token ?? undefined, [p.limitParam]: String(size) }, opts, undefined, { cursor: token ?? undefined, limit: size });
+    const said = moreFlag(body, p);
     watch.answer(size, records.length, said);
     const raw = getPath(body, p.next);
     const next = typeof raw === 'string' && raw !== '' ? raw : typeof raw === 'number' ? String(raw) : null;

@@ -1,14 +1,16 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
-import { compareTimes, isTimestamp } from '../time-key';
+import { parseTime } from '../time-format';
+import { compareTimes } from '../time-key';
 
 type Style = Extract<HttpPagination, { style: 'time_window' }>;
 
-/** The record's timestamp at `field`, or an error naming the record. */
-export function timeOf(record: unknown, i: number, field: string, url: string): string {
-  const t = getPath(record, field);
-  if (!isTimestamp(t)) throw new HttpSourceError('pagination.field', `record ${i} has no ISO-8601 timestamp at "${field}" (got ${JSON.stringify(t)})`, url);
+/** The record's timestamp at `field` (in the style's fieldFormat) as exact ISO text, or an error naming the record. */
+export function timeOf(record: unknown, i: number, p: Style, url: string): string {
+  const v = getPath(record, p.field);
+  const t = parseTime(v, p.fieldFormat);
+  if (t === undefined) throw new HttpSourceError('pagination.field', `record ${i} has no ${typeof p.fieldFormat === 'string' ? p.fieldFormat : JSON.stringify(p.fieldFormat.pattern)} time at "${p.field}" (got ${JSON.stringify(v)}): check pagination.field and pagination.fieldFormat`, url);
   return t;
 }
 

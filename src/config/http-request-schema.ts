@@ -1,0 +1,75 @@
+import jsonata from 'jsonata';
+import { z } from 'zod';
+
+/**
+ * `source.request` of `kind: http`: where the pagination values go, as JSONata expressions (the
+ * language AWS Step Functions adopted), compiled once: query parameters, headers, the URL path and a
+ * JSON body, with `method: POST` for search endpoints (HubSpot), GraphQL (query + variables) and
+ * SOQL in a parameter (Salesforce). The variables a style provides are listed in TEMPLATE_VARIABLES;
+ * a template naming any other fails the config before anything runs. With a request block, the
+ * style's own parameters (param, limitParam, sinceParam, fromParam, …) are not added: every value
+ * goes where the templates put it.
+ */
+export const TEMPLATE_VARIABLES = {
+  cursor: ['cursor', 'limit'],
+  starting_after: ['cursor', 'limit'],
+  page: ['since', 'page', 'limit'],
+  offset: ['since', 'offset', 'limit'],
+  time_window: ['from', 'to', 'limit'],
+  link_header: ['since', 'limit'],
+  next_url: ['since', 'limit'],
+  time_slices: ['from', 'to', 'cursor', 'offset', 'limit'],
+  feed: ['cursor', 'offset', 'limit'],
+} as const;
+
+/** A JSONata expression, checked for syntax here (its variables are checked against the style by the source schema). */
+const expression = z.string({ error: 'must be a JSONata expression (a quoted literal is \'"text"\')' }).superRefine((text, ctx) => {
+  try {
+    jsonata(text);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
+  }
+});
+
+const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const requestSchema = z.strictObject(
+  {
+    method: z.enum(['GET', 'POST'], { error: 'must be GET or POST' }).default('GET'),
+    /** query parameters: name → expression (added to source.params) */
+    params: z.record(z.string(), expression, { error: 'must map parameter names to JSONata expressions' }).default({}),
+    /** headers: name → expression (added to source.headers; credentials stay in source.headers as ${NAME}) */
+    headers: z
+      .record(z.string(), expression, { error: 'must map header names to JSONata expressions' })
+      .superRefine((h, ctx) => {
+        for (const k of Object.keys(h)) if (!headerName.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
+      })
+      .default({}),
+    /** the URL path, replacing source.url's (e.g. "'/v1/accounts/' & $cursor & '/events'") */
+    path: expression.optional(),
+    /** the JSON body (POST), e.g. '{ "query": "…", "variables": { "after": $cursor } }' */
+    body: expression.optional(),
+  },
+  { error: 'must be { method?, params?, headers?, path?, body? }' },
+);
+
+export type HttpRequestTemplates = z.infer<typeof requestSchema>;
+
+/** Every `$name` an expression reads that it does not bind itself (function names and lambda parameters excluded). */
+export function variablesOf(text: string): string[] {
+  const used = new Set<string>();
+  const bound = new Set<string>();
+  const visit = (node: unknown, key?: string): void => {
+    if (Array.isArray(node)) return node.forEach((n) => visit(n));
+    if (!node || typeof node !== 'object') return;
+    const n = node as Record<string, unknown>;
+    if (n.type === 'variable' && key !== 'procedure' && typeof n.value === 'string') used.add(n.value);
+    if (n.type === 'bind') visit(n.lhs, 'bind');
+    if (n.type === 'bind' && (n.lhs as { value?: string })?.value) bound.add((n.lhs as { value: string }).value);
+    if (n.type === 'lambda') for (const a of (n.arguments as { value: string }[]) ?? []) bound.add(a.value);
+    for (const [k, v] of Object.entries(n)) if (k !== 'lhs' || n.type !== 'bind') visit(v, k);
+  };
+  visit(jsonata(text).ast());
+  return [...used].filter((v) => v !== '' && v !== '$' && !bound.has(v));
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+import { checkPattern, type TimeFormat } from '../sources/http/time-format';
+
+/** Building blocks shared by the http source's schemas (duration is repeated from schema.ts, which imports them). */
+
+export const duration = z.union([z.string(), z.number()], { error: 'must be a duration such as "500ms", "2s", "5m" or a number of milliseconds' }).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const ISO_TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)$/;
+export const isoTime = z
+  .string({ error: 'must be an ISO-8601 timestamp such as "2024-01-01T00:00:00Z"' })
+  .regex(ISO_TIME, 'must be an ISO-8601 timestamp with a time zone, such as "2024-01-01T00:00:00Z"')
+  .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a valid date');
+
+/** A query parameter name. */
+export const param = z.string({ error: 'must be the name of a query parameter' }).regex(/^[A-Za-z0-9_.\-[\]]{1,100}$/, 'must be the name of a query parameter (letters, digits, "_", "-", ".", "[", "]")');
+/** A dot path into a JSON object, e.g. "data" or "meta.next_cursor". */
+export const path = z.string({ error: 'must be a dot path into the JSON body, e.g. "data" or "meta.next"' }).regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dot path into the JSON body, e.g. "data" or "meta.next"');
+export const positiveInt = (what: string) => z.number({ error: `must be ${what}` }).int(`must be ${what}`);
+/** The API's largest page, as its documentation declares it (e.g. GitHub and Stripe 100, Shopify 250). */
+export const maxPageSize = positiveInt('a whole number of records').min(1, 'must be at least 1').max(100_000, 'must be at most 100000');
+
+const TIME_FORMATS = ['iso', 'epoch_seconds', 'epoch_ms', 'date'] as const;
+/** How a time is written: iso | epoch_seconds | epoch_ms | date | a strftime-like pattern such as "%Y-%m-%d %H:%M:%S". */
+export const timeFormat = z
+  .string({ error: 'must be iso | epoch_seconds | epoch_ms | date or a pattern such as "%Y-%m-%d %H:%M:%S"' })
+  .transform((v, ctx): TimeFormat => {
+    if ((TIME_FORMATS as readonly string[]).includes(v)) return v as (typeof TIME_FORMATS)[number];
+    if (!v.includes('%')) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a time format: use iso | epoch_seconds | epoch_ms | date or a pattern with %Y, %m, %d, … such as "%Y-%m-%d %H:%M:%S"` });
+      return z.NEVER;
+    }
+    const problem = checkPattern(v);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: `"${v}": ${problem}` });
+      return z.NEVER;
+    }
+    return { pattern: v };
+  });

@@ -1,0 +1,48 @@
+import type { HttpPagination } from '../../../config/http-source-schema';
+import type { Page, ReadOptions } from '../../source';
+import type { LinkCursor } from '../cursors';
+import { getPath } from '../json-path';
+import { NextLinks } from '../next-links';
+import { formatTime } from '../time-format';
+import type { PageContext } from './page-context';
+
+type Style = Extract<HttpPagination, { style: 'link_header' | 'next_url' }>;
+
+/**
+ * The API hands over the next page's URL: in a `Link: <…>; rel="next"` header (GitHub, Shopify) or in
+ * the body (Salesforce `nextRecordsUrl`, HAL `_links.next.href`). The API owns order and boundaries;
+ * the list ends where it gives no next link (a short page alone does not end it). The cursor holds
+ * the next link (see NextLinks: same origin, no credentials).
+ *
+ * Without a sinceParam, the list is read to its end and the last page's own link is kept: the next
+ * run reads that page again and follows on (harmless: the sink upserts), which suits lists that grow
+ * at their end. With a sinceParam (GitHub `since`, Shopify `updated_at_min`), a pass holds
+ * `since = T` fixed and follows the links to the end; the next pass starts at U = now - lag taken when
+ * this pass began (kept in the cursor), so passes overlap by the changes after U and never leave a gap.
+ */
+export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLinks, after: LinkCursor | null, highWater: string | null, opts: ReadOptions): AsyncGenerator<Page> {
+  // In passes when the run has an upper bound (a sinceParam, or templates reading $since).
+  const passes = highWater !== null;
+  const field = p.style === 'link_header' ? 'pagination.rel' : 'pagination.next';
+  const since = after && 'since' in after ? after.since : null;
+  const until = after && 'until' in after ? after.until : highWater;
+  let at: URL | undefined = after && 'next' in after ? links.open(after.next) : undefined;
+  for (;;) {
+    // The first request carries the filter and page size; next links carry their own.
+    const size = ctx.pageSize(opts);
+    const sinceText = since === null ? undefined : formatTime(since, p.sinceFormat);
+    const params = at ? {} : { ...(p.sinceParam ? { [p.sinceParam]: sinceText } : {}), ...(p.limitParam ? { [p.limitParam]: String(size) } : {}) };
+    const { body, headers, records, requested } = await ctx.get(params, opts, at, { since: sinceText, limit: size });
+    const raw = p.style === 'link_header' ? NextLinks.fromHeader(headers, p.rel) : getPath(body, p.next);
+    const next = typeof raw === 'string' && raw !== '' ? links.resolve(raw, requested, field) : undefined;
+    // A link to the page just read would loop forever: that is the end, like no link.
+    if (next && next.href !== requested.href) {
+      const stored = links.store(next);
+      yield { rows: ctx.toRows(records), cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
+      at = next;
+      continue;
+    }
+    yield { rows: ctx.toRows(records), cursor: passes ? { since: until } : { next: links.store(requested) } };
+    return;
+  }
+}

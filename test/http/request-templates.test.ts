@@ -1,0 +1,119 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig, type Config } from '../../src/config';
+import { ConfigError } from '../../src/config/errors';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { fakeConfig } from './fakes/fake-config';
+import type { FakeApi } from './fakes/fake-server';
+import { startHubspotFake } from './fakes/hubspot-fake';
+import { startSalesforceFake } from './fakes/salesforce-fake';
+import { expectExactCopy, pause, rewritten, rowVersions, runner, TOKEN } from './helpers';
+
+const RECORDS = 1_200;
+let dst: TestDatabase;
+let api: FakeApi | undefined;
+let config: Config;
+const r = runner(
+  () => config,
+  () => ({ API_URL: api!.url, API_TOKEN: TOKEN, DST_URL: dst.url }),
+);
+
+// Offsets inside a pass with the since filter held fixed: groups of one modified time may exceed the
+// 200-record page, which a time window could not split.
+const HUBSPOT_BODY = `{
+  "filterGroups": $since ? [{ "filters": [{ "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": $since }] }] : [],
+  "sorts": [{ "propertyName": "hs_lastmodifieddate", "direction": "ASCENDING" }],
+  "limit": $limit,
+  "after": $string($offset)
+}`;
+const hubspot = () =>
+  fakeConfig({
+    url: '${API_URL}/crm/v3/objects/orders/search',
+    headers: { Authorization: 'Bearer ${API_TOKEN}' },
+    records: 'results',
+    pagination: { style: 'offset', sinceFormat: 'epoch_ms', total: 'total', maxPageSize: 200 },
+    request: { method: 'POST', body: HUBSPOT_BODY },
+  });
+const SOQL = `'SELECT Id, Number FROM Order' & ($since ? ' WHERE SystemModstamp >= ' & $since : '') & ' ORDER BY SystemModstamp ASC, Id ASC'`;
+const salesforce = () =>
+  fakeConfig({
+    url: '${API_URL}/services/data/v59.0/query',
+    headers: { Authorization: 'Bearer ${API_TOKEN}' },
+    records: 'records',
+    pagination: { style: 'next_url', next: 'nextRecordsUrl', sinceFormat: '%Y-%m-%dT%H:%M:%SZ' },
+    request: { params: { q: SOQL } },
+  });
+
+beforeAll(async () => {
+  dst = await createTestDatabase('http_templates');
+});
+afterAll(async () => {
+  await dst?.drop();
+});
+beforeEach(async () => {
+  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
+});
+afterEach(async () => {
+  await api?.close();
+  api = undefined;
+});
+
+async function backfillThenSync(key: string): Promise<void> {
+  const a = api!;
+  const full = await r.run({ runKey: `${key}/backfill` });
+  expect(full).toMatchObject({ rows: RECORDS, done: true });
+  expect(await expectExactCopy(dst.url, a.data)).toBe(RECORDS);
+  const before = await rowVersions(dst.url);
+  const m = a.data.mutate(150);
+  await pause(5);
+  const changed = [...m.updated, ...m.inserted].sort((x, y) => x - y);
+  const sync = await r.run({ runKey: `${key}/sync`, mode: 'sync', after: full.cursor });
+  expect(sync).toMatchObject({ rows: changed.length, done: true });
+  expect(rewritten(before, await rowVersions(dst.url))).toEqual(changed);
+  await expectExactCopy(dst.url, a.data);
+}
+
+describe('request templates (JSONata), end to end', () => {
+  it('HubSpot-like POST search: the epoch-ms since filter, limit and after in the JSON body, limit capped at 200', async () => {
+    api = await startHubspotFake(RECORDS, 51, TOKEN);
+    config = hubspot();
+    await backfillThenSync('hs');
+    const first = api.log[0]!;
+    expect(first.method).toBe('POST');
+    expect(first.url.search).toBe(''); // every value went where the template put it
+    expect(first.json).toMatchObject({ filterGroups: [], limit: 100, after: '0' });
+    const last = api.log.at(-1)!.json as { filterGroups: { filters: { value: string }[] }[] };
+    expect(last.filterGroups[0]!.filters[0]!.value).toMatch(/^\d{13}$/);
+    expect(Math.max(...api.log.map((q) => (q.json as { limit: number }).limit))).toBeLessThanOrEqual(200);
+  });
+
+  it('Salesforce-like: the time filter inside the SOQL q parameter (a strftime pattern), nextRecordsUrl followed', async () => {
+    api = await startSalesforceFake(RECORDS, 52, TOKEN);
+    config = salesforce();
+    await backfillThenSync('sf');
+    const qs = api.log.map((q) => q.url.searchParams.get('q')).filter((q): q is string => q !== null);
+    expect(qs[0]).toBe('SELECT Id, Number FROM Order ORDER BY SystemModstamp ASC, Id ASC');
+    expect(qs.at(-1)).toMatch(/^SELECT Id, Number FROM Order WHERE SystemModstamp >= \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ORDER BY/);
+    // The locator pages were read by their links, without a q parameter.
+    expect(api.log.filter((q) => /\/query\/01g/.test(q.url.pathname) && !q.url.search).length).toBe(2); // 1200 records in batches of 500
+  });
+
+  it('bad templates fail the config before anything runs, naming the field', () => {
+    const bad = (source: Record<string, unknown>) => {
+      try {
+        parseConfig({ integrations: [{ id: 'x', source: { kind: 'http', url: 'https://api.example.com/x', columns: { id: 'bigint' }, ...source }, sink: { table: 't', key: ['id'] } }] });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(bad({ pagination: { style: 'time_window' }, request: { method: 'POST', body: '{ "after": $cursor }' } })).toContain(
+      'integrations[0].source.request.body: references $cursor, which pagination style time_window does not provide: use $from, $to, $limit',
+    );
+    expect(bad({ pagination: { style: 'cursor' }, request: { params: { q: "'a' & " } } })).toContain('integrations[0].source.request.params.q: is not a valid JSONata expression');
+    expect(bad({ pagination: { style: 'cursor' }, request: { body: '{ "after": $cursor }' } })).toContain('integrations[0].source.request.method: must be POST with a request.body');
+    // Functions, bound names and lambda parameters are not variables of the style.
+    expect(() => bad({ pagination: { style: 'offset' }, request: { params: { o: '($n := $number($offset); $string($n))', m: '$map([1], function($v) { $v + $limit })' } } })).toThrow('expected a ConfigError');
+  });
+});
