@@ -101,6 +101,7 @@ interface Options {
   scaling: boolean;
   scalingSizes: number[];
   scalingRuns: number;
+  scalingPaths: BenchPath[];
   out: string;
   workerEnv: Record<string, string>;
 }
@@ -121,6 +122,11 @@ function parseArgs(argv: string[]): Options {
     .option('--bare <mode>', "bare loop: 'activity' (MockActivityEnvironment + createActivities) or 'direct' (PostgresSource + PostgresSink)", 'activity')
     .option('--scaling', 'also run the limit, tidemark and tidemark with a compiled, prebundled worker at 100k, 1M and 5M rows (1 run each by default); writes scaling.svg', false)
     .option('--scaling-sizes <list>', 'row counts for --scaling', (v) => v.split(',').map(count('--scaling-sizes')), [100_000, 1_000_000, 5_000_000])
+    .addOption(
+      new Option('--scaling-paths <list>', 'paths for --scaling (e.g. tidemark: the default worker\'s memory at each size beside its history size)')
+        .argParser(selectPaths)
+        .default(SCALING_PATHS, SCALING_PATHS.map((p) => p.id).join(',')),
+    )
     .option('--scaling-runs <k>', 'repetitions per size for --scaling', count('--scaling-runs'), 1)
     .option('--out <dir>', 'results directory', join(REPO, 'bench', 'results'))
     .option('--worker-env <list>', "extra environment for the worker processes, e.g. 'MALLOC_ARENA_MAX=2;NODE_OPTIONS=--max-semi-space-size=2' (';'-separated)", parseEnvList, {})
@@ -231,13 +237,16 @@ async function main(): Promise<void> {
     }
     summarise(results);
 
+    // What the default worker ran with (its own ready line), and its launcher's memory, for the notes.
+    const settingsSeen = new Set<string>(results.flatMap((r) => r.runs.map((m) => m.workerSettings ?? '')));
+    const launcherPeaks = results.flatMap((r) => r.runs.map((m) => m.launcherPeakRssMb).filter((x): x is number => x !== undefined));
     let scaling: ScalingPoint[] | undefined;
     if (opts.scaling) {
       scaling = [];
       for (const size of opts.scalingSizes) {
         const src = size === opts.rows ? { seed, digest } : await prepareSource(stack, size);
         const sctx: BenchContext = { ...ctx, rows: size, sourceTable: src.seed.table, sourceDigest: src.digest };
-        for (const path of SCALING_PATHS) {
+        for (const path of opts.scalingPaths) {
           // The main run already measured this size: reuse it rather than run it again.
           const main = size === opts.rows ? results.find((r) => r.id === path.id && r.status === 'ok' && r.runs.length) : undefined;
           const runs: Measurement[] = main ? main.runs : [];
@@ -250,6 +259,8 @@ async function main(): Promise<void> {
           const peak = runs.map((m) => m.workerPeakRssMb).filter((x): x is number => x !== undefined);
           const runMax = runs.map((m) => m.workerRunMaxRssMb).filter((x): x is number => x !== undefined);
           const ev = runs.map((m) => m.historyEvents).filter((x): x is number => x !== undefined);
+          settingsSeen.add(runs.find((m) => m.workerSettings)?.workerSettings ?? '');
+          launcherPeaks.push(...runs.map((m) => m.launcherPeakRssMb).filter((x): x is number => x !== undefined));
           scaling.push({
             path: path.id,
             label: path.label,
@@ -269,7 +280,11 @@ async function main(): Promise<void> {
     const notes = [
       `bare loop = ${bareLabel(ctx)}; the upsert paths run through the same bare loop.`,
       `naive is capped at ${fmtInt(Math.min(opts.naiveRows, opts.rows))} rows; compare its rows/s, not its time.`,
-      'worker peak RSS = VmHWM of the worker process (includes start-up: tsx and the workflow bundle); "run max" = highest VmRSS sampled every 50 ms while the workflow ran.',
+      'worker peak RSS = VmHWM of the worker process (includes start-up); "run max" = highest VmRSS sampled every 50 ms while the workflow ran.',
+      ...[...settingsSeen].filter(Boolean).map((s) => `the default worker (\`bin/tidemark.js worker\`, measured as the child its launcher starts) ran with: ${s}.`),
+      ...(launcherPeaks.length
+        ? [`its launcher (bin/tidemark.js passing signals on; no tidemark code loaded) peaked at ${Math.round(Math.max(...launcherPeaks))} MB RSS, most of it the node binary's pages it shares with the worker.`]
+        : []),
       'tidemark time = backfillWorkflow start → result on a warm worker (already polling, and one 100-row sync of another integration done, untimed); the activity time from tidemark.runs and the warm-up time are in latest.json.',
       stack.postgres === 'embedded'
         ? 'PostgreSQL: a throwaway embedded cluster (fsync, synchronous_commit and full_page_writes off), source and target databases on the same server.'

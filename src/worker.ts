@@ -5,9 +5,20 @@ import { SourceSlots } from './activities/source-slots';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
+import { prebuiltBundle, type PrebuiltBundle } from './dev/workflow-bundle';
 
 /** The workflows module, next to this file (index.ts under tsx/vitest, index.js from dist). */
 export const workflowsPath = join(__dirname, 'workflows', `index${extname(__filename)}`);
+
+/**
+ * Where the worker's workflow code comes from: the bundle `npm run build` wrote, when this is the compiled
+ * worker (dist/) and the bundle is current; else `workflowsPath`, bundled with webpack at start. Sources
+ * (tsx, vitest) never use a prebuilt bundle: it could hold older code than they do.
+ */
+export function workflowCode(encrypted: boolean): PrebuiltBundle {
+  if (extname(__filename) !== '.js') return { reason: 'running from the TypeScript sources' };
+  return prebuiltBundle(__dirname, encrypted ? 'encrypted' : 'plain');
+}
 
 export interface CreateWorkerOptions extends ActivityDeps {
   connection?: NativeConnection;
@@ -26,14 +37,16 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const connection = opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(opts.env ?? process.env)));
   const { worker, connection: _c, taskQueue, namespace, maxActivities, maxSourceConnections, ...deps } = opts;
   if (maxSourceConnections !== undefined) deps.sourceSlots ??= new SourceSlots(maxSourceConnections);
+  const dataConverter = dataConverterFromEnv(opts.env ?? process.env);
+  const code = worker?.workflowBundle || worker?.workflowsPath ? undefined : workflowCode(!!dataConverter);
   return await Worker.create({
     connection,
     namespace: namespace ?? settings.namespace,
     taskQueue: taskQueue ?? settings.taskQueue,
-    ...(worker?.workflowBundle ? {} : { workflowsPath }),
+    ...(code?.codePath ? { workflowBundle: { codePath: code.codePath } } : worker?.workflowBundle ? {} : { workflowsPath }),
     activities: createActivities(deps),
     // Encrypted payloads when TIDEMARK_ENCRYPTION_KEY is set (clients need the same key).
-    dataConverter: dataConverterFromEnv(opts.env ?? process.env),
+    dataConverter,
     // Graceful shutdown (SIGINT/SIGTERM): running activities are cancelled at once, finish the page in
     // flight (it commits with its checkpoint) and fail their attempt as retryable; another worker resumes.
     shutdownGraceTime: 0,

@@ -1,20 +1,19 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { bundleWorkflowCode } from '@temporalio/worker';
 
 /**
- * The worker as it ships (compiled JavaScript, no tsx), built into a temp dir so nothing in the
- * checkout changes: `tsc -p tsconfig.build.json --outDir <tmp>/dist`, node_modules linked, plus a
- * prebuilt workflow bundle and a launcher that hands it to createWorker (workflowBundle.codePath)
- * instead of bundling with webpack at start-up.
+ * The worker as it ships, built into a temp dir by the steps of `npm run build` (`tsc -p tsconfig.build.json
+ * --outDir <tmp>/dist`, then dist/dev/build-workflow-bundle.js) next to a copy of bin/tidemark.js and linked
+ * node_modules: an install as `npm ci` or the Docker image leaves it. A snapshot: edits to the checkout while
+ * the bench runs (which would send bin/tidemark.js in the checkout to tsx) do not change what is measured.
  */
 export interface DistBuild {
-  /** argv after `node` for `tidemark worker --config <file>` from the compiled CLI (bundles at start, as the Docker image does) */
-  cli(configFile: string): string[];
-  /** argv after `node` for a compiled worker given a prebuilt workflow bundle */
+  /** argv after `node` for the default `tidemark worker --config <file>` of the install (launcher, heap flags, prebuilt bundle) */
+  install(configFile: string): string[];
+  /** argv after `node` for a compiled worker given the prebuilt workflow bundle, without the launcher's settings, reporting process.memoryUsage() */
   prebundled(configFile: string): string[];
   cleanup(): void;
 }
@@ -35,9 +34,11 @@ export function distBuild(repoRoot: string, log: (s: string) => void): Promise<D
       log(`tsc reported problems building the worker (continuing with what it emitted): ${(err as Error).message.split('\n').slice(0, 3).join(' ')}`);
     }
     symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    const { code } = await bundleWorkflowCode({ workflowsPath: join(dist, 'workflows', 'index.js'), logger: quietLogger });
-    writeFileSync(join(dir, 'workflow-bundle.js'), code);
-    writeFileSync(join(dir, 'cli.js'), `require(${JSON.stringify(join(dist, 'cli', 'main.js'))}).main(process.argv).catch((e) => { console.error(e); process.exit(1); });\n`);
+    mkdirSync(join(dir, 'bin'));
+    copyFileSync(join(repoRoot, 'bin', 'tidemark.js'), join(dir, 'bin', 'tidemark.js'));
+    copyFileSync(join(repoRoot, 'package.json'), join(dir, 'package.json'));
+    const { stdout } = await promisify(execFile)(process.execPath, [join(dist, 'dev', 'build-workflow-bundle.js')], { cwd: dir });
+    const bundle = join(dist, 'workflow-bundle.js');
     writeFileSync(
       join(dir, 'prebundled.js'),
       `const { createWorker } = require(${JSON.stringify(join(dist, 'worker.js'))});
@@ -49,16 +50,16 @@ setInterval(() => {
 }, 200).unref();
 (async () => {
   const config = loadConfig(process.argv[2]);
-  const worker = await createWorker({ config: () => config, worker: { workflowBundle: { codePath: ${JSON.stringify(join(dir, 'workflow-bundle.js'))} } } });
+  const worker = await createWorker({ config: () => config, worker: { workflowBundle: { codePath: ${JSON.stringify(bundle)} } } });
   const s = temporalSettings();
   console.log(\`tidemark worker: \${config.integrations.length} integration(s) on task queue "\${s.taskQueue}" (prebuilt workflow bundle)\`);
   await worker.run();
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
     );
-    log(`built the compiled worker and a workflow bundle (${Math.round(code.length / 1024)} KiB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(`built the worker as it ships into ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${stdout.trim()}`);
     return {
-      cli: (configFile) => [join(dir, 'cli.js'), 'worker', '--config', configFile],
+      install: (configFile) => [join(dir, 'bin', 'tidemark.js'), 'worker', '--config', configFile],
       prebundled: (configFile) => [join(dir, 'prebundled.js'), configFile],
       cleanup: () => rmSync(dir, { recursive: true, force: true }),
     };
@@ -71,12 +72,3 @@ export async function cleanupDistBuild(): Promise<void> {
   const b = await building.catch(() => undefined);
   b?.cleanup();
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
-};

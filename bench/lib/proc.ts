@@ -65,3 +65,12 @@ export class RssSampler {
     if (this.timer) clearInterval(this.timer);
   }
 }
+
+/** Child process ids of a local process (Linux /proc); empty when it has none or is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

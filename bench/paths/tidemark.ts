@@ -7,7 +7,7 @@ import type { RunResult } from '../../src/activities';
 import { sql, withClient } from '../lib/db';
 import { COLUMN_DDL } from '../lib/seed';
 import { distBuild } from '../lib/dist-build';
-import { memoryOf, RssSampler } from '../lib/proc';
+import { childrenOf, memoryOf, RssSampler } from '../lib/proc';
 import { prepareTarget } from '../lib/targets';
 import { benchEnv, benchIntegration, checkCopy, INTEGRATION, seconds } from './common';
 
@@ -33,7 +33,12 @@ type MemoryReport = NonNullable<Measurement['workerMemory']>;
 
 interface WorkerProcess {
   child: ChildProcess;
+  /** the process that runs the worker: the launcher's child for `bin/tidemark.js worker` */
   pid: number;
+  /** set when `pid` is the child of a launcher (bin/tidemark.js re-executing itself with the memory settings) */
+  launcherPid?: number;
+  /** the worker's line on its workflow bundle, heap and allocator settings */
+  settings?: string;
   output(): string;
   /** maxima of the bench-memory lines the prebundled launcher prints (MiB), from the last reset */
   memory(): MemoryReport | undefined;
@@ -43,16 +48,16 @@ interface WorkerProcess {
 
 /**
  * How the worker process is started:
- *   'bin'             `node bin/tidemark.js worker --config <yaml>` (a checkout: tsx, workflows bundled at start)
- *   'dist'            the compiled CLI, as the Docker image runs it (no tsx; workflows bundled at start)
- *   'dist-prebundled' compiled, with a workflow bundle built beforehand (createWorker's workflowBundle option)
+ *   'bin'             the default worker as it ships: `node <install>/bin/tidemark.js worker --config <yaml>`, an install
+ *                     built from the checkout by the steps of `npm run build` (compiled, prebuilt workflow bundle; its
+ *                     launcher starts the worker with the heap flags and MALLOC_ARENA_MAX=2)
+ *   'dist-prebundled' the same compiled worker and bundle through createWorker directly: no launcher, node's default heap
  */
-export type WorkerForm = 'bin' | 'dist' | 'dist-prebundled';
+export type WorkerForm = 'bin' | 'dist-prebundled';
 
 async function workerArgs(ctx: BenchContext, form: WorkerForm, configFile: string): Promise<string[]> {
-  if (form === 'bin') return [join(ctx.repoRoot, 'bin', 'tidemark.js'), 'worker', '--config', configFile];
   const build = await distBuild(ctx.repoRoot, ctx.log);
-  return form === 'dist' ? build.cli(configFile) : build.prebundled(configFile);
+  return form === 'bin' ? build.install(configFile) : build.prebundled(configFile);
 }
 
 /** The worker in its own process, resolved once it says it is ready. */
@@ -107,9 +112,13 @@ async function startWorker(ctx: BenchContext, configFile: string, form: WorkerFo
     await stop();
     throw err;
   }
+  // bin/tidemark.js starts the worker as its child (heap flags, MALLOC_ARENA_MAX): measure that process.
+  const [workerPid] = childrenOf(child.pid!);
   return {
     child,
-    pid: child.pid!,
+    pid: workerPid ?? child.pid!,
+    ...(workerPid ? { launcherPid: child.pid! } : {}),
+    settings: /tidemark worker: (workflows .*)/.exec(out)?.[1],
     output: () => out,
     memory: () => memory,
     resetMemory: () => {
@@ -135,6 +144,7 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
   try {
     const idle = memoryOf(worker.pid);
     const sampler = new RssSampler(worker.pid).start();
+    const launcher = worker.launcherPid ? new RssSampler(worker.launcherPid).start() : undefined;
     // Untimed: the first workflow task on a new worker builds its workflow sandbox and loads the activity code.
     const w0 = performance.now();
     await t.client.workflow.execute('syncWorkflow', { taskQueue: t.taskQueue, workflowId: `bench-warmup-${process.pid}-${Date.now()}`, args: [{ integration: WARMUP }] });
@@ -146,6 +156,7 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
     const result = (await handle.result()) as RunResult;
     const secs = seconds(t0);
     sampler.stop();
+    launcher?.stop();
     if (!result.done || result.rows !== ctx.rows) throw new Error(`tidemark run returned ${JSON.stringify(result)}, expected ${ctx.rows} rows done`);
     const history = await handle.fetchHistory();
     const [run] = await sql<{ s: string; w: string }>(
@@ -161,6 +172,8 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
       workerIdleRssMb: idle?.rssMb,
       workerStartupPeakRssMb: idle?.hwmMb,
       warmupSeconds,
+      ...(worker.settings ? { workerSettings: worker.settings } : {}),
+      ...(launcher ? { launcherPeakRssMb: launcher.lastHwmMb } : {}),
       ...(worker.memory() ? { workerMemory: worker.memory() } : {}),
       historyEvents: history.events?.length,
       activitySeconds: run ? Number(run.s) : undefined,
@@ -177,7 +190,8 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
 export const tidemarkPath: BenchPath = {
   id: 'tidemark',
   label: 'tidemark (Temporal)',
-  describe: 'backfillWorkflow on the Temporal dev server; worker = `node bin/tidemark.js worker` in its own process',
+  describe:
+    'backfillWorkflow on the Temporal dev server; worker = the default `tidemark worker` in its own process, as it ships: bin/tidemark.js of an install built from the checkout by the steps of `npm run build` (compiled, prebuilt workflow bundle, heap flags and MALLOC_ARENA_MAX=2 set by its launcher); memory measured on the worker process',
   needsTemporal: true,
   rows: (ctx) => ctx.rows,
   prepare: (ctx) => prepareTarget(ctx.srcUrl, ctx.dstUrl, ctx.sourceTable, 'empty'),
@@ -212,13 +226,12 @@ function tidemarkVariant(form: Exclude<WorkerForm, 'bin'>, label: string, descri
 /** Small young generation (page Buffers are garbage within a page; a 16 MB semi-space lets ~60 MB of them wait), fewer malloc arenas, a capped old space. */
 export const TUNED_WORKER_ENV = { NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=96', MALLOC_ARENA_MAX: '2' };
 
-/** The same workflow with the worker started the ways it ships / could ship: memory and time. */
+/** The same workflow with the compiled worker started without the launcher's settings, and with the old prototype's: memory and time. */
 export const tidemarkWorkerVariants: BenchPath[] = [
-  tidemarkVariant('dist', 'proto: tidemark, compiled worker (Docker form)', 'the tidemark path with the worker run from compiled JavaScript (tsc into a temp dir), bundling workflows at start as the Docker image does'),
   tidemarkVariant(
     'dist-prebundled',
-    'proto: tidemark, compiled worker + prebuilt bundle',
-    'the tidemark path with a compiled worker given a workflow bundle built beforehand (no webpack in the worker)',
+    'proto: tidemark, compiled worker + prebuilt bundle, node defaults',
+    'the tidemark path with the compiled worker and its prebuilt workflow bundle started directly (createWorker), without the launcher\'s heap flags and MALLOC_ARENA_MAX',
   ),
   tidemarkVariant(
     'dist-prebundled',

@@ -36,6 +36,10 @@ export interface Measurement {
   /** worker process: VmHWM when it reported ready (the start-up peak: tsx, workflow bundling) */
   workerStartupPeakRssMb?: number;
   historyEvents?: number;
+  /** what the worker said it runs with: workflow bundle, V8 heap limit and flags, MALLOC_ARENA_MAX */
+  workerSettings?: string;
+  /** `tidemark worker` starts the worker as its child with the memory settings: the launcher's own peak RSS */
+  launcherPeakRssMb?: number;
   /** the prebundled worker reports process.memoryUsage(): maxima over the run, MiB */
   workerMemory?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number };
   /** the untimed warm-up workflow on the fresh worker (what a cold worker's first run pays extra, roughly) */

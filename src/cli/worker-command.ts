@@ -1,8 +1,12 @@
+import { hostname } from 'node:os';
+import { relative } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { wholeNumber } from './arg-parsers';
 import { temporalSettings } from '../config/temporal-env';
-import { createWorker } from '../worker';
+import { dataConverterFromEnv } from '../codec/aes-gcm-codec';
+import { createWorker, workflowCode } from '../worker';
 import { loadCliConfig } from './context';
 
 export function registerWorker(program: Command): void {
@@ -11,6 +15,13 @@ export function registerWorker(program: Command): void {
     .description('run a worker on the task queue until SIGINT/SIGTERM (graceful: the running batch commits)')
     .option('--max-activities <n>', 'runs or shards this worker executes at once (env TIDEMARK_MAX_ACTIVITIES; default 8)', positiveInt)
     .option('--max-source-connections <n>', 'source connections this worker opens at once; more runs wait (env TIDEMARK_MAX_SOURCE_CONNECTIONS; default unlimited)', positiveInt)
+    .addHelpText(
+      'after',
+      '\nMemory: bin/tidemark.js starts the worker as its child with --max-semi-space-size=2, --max-old-space-size=' +
+        '$TIDEMARK_WORKER_HEAP_MB (default 1024, or node\'s own limit when lower; a page of 100000 rows of 1 KB through a mapping needs ~600 MB; a higher cap also lets the heap grow more) and MALLOC_ARENA_MAX=2, and ' +
+        'passes SIGINT/SIGTERM on. A heap flag in NODE_OPTIONS runs the worker in place with your settings instead. ' +
+        'The compiled worker loads the workflow bundle `npm run build` wrote (dist/workflow-bundle.js).',
+    )
     .action(async (opts: { maxActivities?: number; maxSourceConnections?: number }, cmd: Command) => {
       const maxActivities = opts.maxActivities ?? envInt('TIDEMARK_MAX_ACTIVITIES');
       const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
@@ -22,13 +33,28 @@ export function registerWorker(program: Command): void {
         Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } });
         console.log(`tidemark worker: Prometheus metrics on http://${metrics}/metrics`);
       }
-      const worker = await createWorker({ config: () => config, maxActivities, maxSourceConnections });
+      console.log(`tidemark worker: ${memorySettings()}`);
+      // Started by bin/tidemark.js's launcher: the worker identity (in the UI and in history) names the process
+      // that was started, the one a process manager or an operator sees and signals.
+      const launcher = process.env.TIDEMARK_LAUNCHER_PID;
+      const identity = launcher && launcher === String(process.ppid) ? { identity: `${launcher}@${hostname()}` } : {};
+      const worker = await createWorker({ config: () => config, maxActivities, maxSourceConnections, worker: identity });
       const limits = `at most ${maxActivities ?? 8} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
       console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace}; ${limits})`);
       // The Temporal runtime turns SIGINT/SIGTERM into worker.shutdown(): activities stop at a batch boundary.
       await worker.run();
       console.log('tidemark worker: stopped');
     });
+}
+
+/** What the worker runs with (bin/tidemark.js sets the heap flags and MALLOC_ARENA_MAX; see there). */
+function memorySettings(): string {
+  const code = workflowCode(!!dataConverterFromEnv());
+  const shown = code.codePath && (relative(process.cwd(), code.codePath).startsWith('..') ? code.codePath : relative(process.cwd(), code.codePath));
+  const workflows = shown ? `workflows from the prebuilt bundle ${shown}` : `workflows bundled at start (${code.reason})`;
+  const heapMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--(max-old|max-semi|initial-old)-space-size/.test(f));
+  return `${workflows}; V8 heap limit ${heapMb} MB (${flags.join(' ') || 'node defaults'}), MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}`;
 }
 
 const positiveInt = wholeNumber(1, 1000);
