@@ -1,13 +1,9 @@
 import { hostname } from 'node:os';
 import { relative } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
-import { Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { wholeNumber } from './arg-parsers';
-import { temporalSettings } from '../config/temporal-env';
-import { dataConverterFromEnv } from '../codec/aes-gcm-codec';
-import { createWorker, workflowCode } from '../worker';
-import { loadCliConfig } from './context';
+import { lazy } from './lazy';
 
 export function registerWorker(program: Command): void {
   program
@@ -25,15 +21,17 @@ export function registerWorker(program: Command): void {
     .action(async (opts: { maxActivities?: number; maxSourceConnections?: number }, cmd: Command) => {
       const maxActivities = opts.maxActivities ?? envInt('TIDEMARK_MAX_ACTIVITIES');
       const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
-      const config = loadCliConfig(cmd);
-      const s = temporalSettings();
+      const config = (await lazy('./context')).loadCliConfig(cmd);
+      const s = (await lazy('../config/temporal-env')).temporalSettings();
+      const { Runtime } = await lazy('@temporalio/worker');
+      const { createWorker } = await lazy('../worker');
       // Prometheus metrics of the worker runtime (task latencies, slots, polls), when asked for.
       const metrics = process.env.TIDEMARK_METRICS_ADDRESS;
       if (metrics) {
         Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: metrics } } } });
         console.log(`tidemark worker: Prometheus metrics on http://${metrics}/metrics`);
       }
-      console.log(`tidemark worker: ${memorySettings()}`);
+      console.log(`tidemark worker: ${await memorySettings()}`);
       // Started by bin/tidemark.js's launcher: the worker identity (in the UI and in history) names the process
       // that was started, the one a process manager or an operator sees and signals.
       const launcher = process.env.TIDEMARK_LAUNCHER_PID;
@@ -48,7 +46,9 @@ export function registerWorker(program: Command): void {
 }
 
 /** What the worker runs with (bin/tidemark.js sets the heap flags and MALLOC_ARENA_MAX; see there). */
-function memorySettings(): string {
+async function memorySettings(): Promise<string> {
+  const { workflowCode } = await lazy('../worker');
+  const { dataConverterFromEnv } = await lazy('../codec/aes-gcm-codec');
   const code = workflowCode(!!dataConverterFromEnv());
   const shown = code.codePath && (relative(process.cwd(), code.codePath).startsWith('..') ? code.codePath : relative(process.cwd(), code.codePath));
   const workflows = shown ? `workflows from the prebuilt bundle ${shown}` : `workflows bundled at start (${code.reason})`;
