@@ -71,7 +71,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const alive = new KeepAlive(ctx, () => ctx.info.heartbeatDetails);
       // Set by the tuner below (config rateLimit, then the run's own): mutable, so a tune applies mid-run.
       const rate: RateLimit = { rowsPerSecond: undefined };
-      const src = (source = throttle(await alive.during(() => createSource(it.source, it.id, deps.env)), rate));
+      const src = (source = throttle(await alive.during(() => createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl })), rate));
       const db = stateDb;
       const hb = ctx.info.heartbeatDetails as Progress | undefined;
       const start = await alive.during(() => startPosition(db, src, input, hb?.cursor));

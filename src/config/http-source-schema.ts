@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isBoundedPagination, maxPageSizeOf, paginationSchema } from './http-pagination-schema';
 import { requestSchema, TEMPLATE_VARIABLES, variablesOf, type HttpRequestTemplates } from './http-request-schema';
+import { httpAuthSchema } from './http-auth-schema';
 import { responsesSchema } from './http-response-schema';
 import { duration, path, positiveInt, timeFormat } from './http-schema-parts';
 import { IDENT_RE } from './identifiers';
@@ -120,10 +121,23 @@ export const httpSourceSchema = z
     request: requestSchema.optional(),
     /** what each non-2xx status means: retried, rate limited (and where to read the wait), skipped; see http-response-schema */
     responses: responsesSchema,
+    /** credentials: basic, bearer, api_key, or OAuth2 (client credentials, refresh token); see http-auth-schema */
+    auth: httpAuthSchema.optional(),
     /** bounded styles (see isBoundedPagination): changes newer than now - lag wait for the next run (late writes, clock skew) */
     lag: duration.optional(),
   })
   .superRefine((cfg, ctx) => {
+    // One source of each credential: a header or parameter that `auth` sets too would be overwritten silently.
+    const auth = cfg.auth;
+    if (auth) {
+      const setsHeader = auth.type === 'api_key' ? (auth.in === 'header' ? auth.name.toLowerCase() : undefined) : 'authorization';
+      for (const k of Object.keys(cfg.headers)) {
+        if (k.toLowerCase() === setsHeader) ctx.addIssue({ code: 'custom', path: ['headers', k], message: `conflicts with source.auth (type ${auth.type}), which sets it: remove one` });
+      }
+      if (auth.type === 'api_key' && auth.in === 'query' && auth.name in cfg.params) {
+        ctx.addIssue({ code: 'custom', path: ['params', auth.name], message: `conflicts with source.auth (type api_key), which sets it: remove one` });
+      }
+    }
     for (const [k, v] of Object.entries(cfg.headers)) {
       if (CREDENTIAL.test(k) && !ENV_REF.test(v)) ctx.addIssue({ code: 'custom', path: ['headers', k], message: fromEnvOnly(/^authorization$/i.test(k) ? '"Bearer ${API_TOKEN}"' : '"${API_KEY}"') });
     }

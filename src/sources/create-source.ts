@@ -11,14 +11,15 @@ import type { Source } from './source';
 /**
  * Builds the source of an integration inside the activity. `${NAME}` references are resolved here,
  * from the worker's environment, so secrets never travel through workflow inputs or history.
+ * `stateDbUrl` (the sink's database) is where an HTTP source keeps rotated OAuth2 refresh tokens.
  */
-export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env): Promise<Source> {
+export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string } = {}): Promise<Source> {
   const field = (name: string) => `integrations[${integration}].source.${name}`;
   if (isPostgresSource(cfg)) {
     return new PostgresSource(await connect(resolveEnvRefs(cfg.url, field('url'), env), { applicationName: 'tidemark-source' }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
-  if (isHttpSource(cfg)) return createHttpSource(cfg, resolve);
+  if (isHttpSource(cfg)) return createHttpSource(cfg, resolve, { integration, env, ...(opts.stateDbUrl ? { stateDbUrl: opts.stateDbUrl } : {}) });
   if (isCsvSource(cfg)) return createCsvSource(cfg, resolve, integration);
   const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
   const made = await sourceFactory(kind, module)(options, { env: resolve });

@@ -30,6 +30,10 @@ export const NON_RETRYABLE = [
   'SchemaDriftError',
   'TooManyDeletesError',
   'VerifyError',
+  'AuthConfigError',
+  'OAuthTokenRefusedError',
+  'TokenStoreKeyError',
+  'CredentialsRefusedError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

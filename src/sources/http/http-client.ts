@@ -1,4 +1,6 @@
 import type { HttpResponsePolicy } from '../../config/http-response-schema';
+import type { HttpAuth } from './auth';
+import { CredentialsRefusedError } from './auth';
 import { backoffMs } from './backoff';
 import { HttpRetriesExhaustedError, HttpSourceError, HttpStatusError } from './http-errors';
 import type { OriginLimiter } from './rate-limiter';
@@ -16,6 +18,8 @@ export interface HttpClientOptions {
   redact: (text: string) => string;
   /** what each non-2xx status means (config `responses`) */
   policy: HttpResponsePolicy;
+  /** the credential (config `auth`): applied to every attempt, refreshed once on a 401 */
+  auth?: HttpAuth;
 }
 
 export interface RequestOptions {
@@ -66,10 +70,21 @@ export class HttpClient {
 
   async send(req: HttpRequest, opts: RequestOptions = {}): Promise<HttpResponse> {
     const shown = safeUrl(req.url, this.o.redact);
+    let reauthorized = false;
     for (let attempt = 0; ; attempt++) {
       await this.o.limiter.acquire(opts.signal, opts.onIdle);
       const outcome = await this.attempt(req, shown, opts);
       if (outcome.ok) return { body: outcome.body, headers: outcome.headers, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
+      if (outcome.unauthorized) {
+        // One fresh credential per request (an expired or revoked OAuth token); it does not count as a retry.
+        const auth = this.o.auth as HttpAuth;
+        if (!reauthorized && (await auth.onUnauthorized())) {
+          reauthorized = true;
+          attempt--;
+          continue;
+        }
+        throw new CredentialsRefusedError(shown, auth.type);
+      }
       if (attempt >= this.o.retries) throw new HttpRetriesExhaustedError(shown, attempt + 1, outcome.reason);
       this.stats.retries++;
       if (outcome.retryAfterMs !== undefined) this.o.limiter.blockFor(outcome.retryAfterMs);
@@ -82,14 +97,23 @@ export class HttpClient {
     return { accept: 'application/json', ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}), ...this.o.headers, ...req.headers };
   }
 
-  private async attempt(req: HttpRequest, shown: string, opts: RequestOptions): Promise<{ ok: true; body: unknown; headers: Headers; skipped?: number } | { ok: false; reason: string; retryAfterMs?: number }> {
+  private async attempt(
+    req: HttpRequest,
+    shown: string,
+    opts: RequestOptions,
+  ): Promise<{ ok: true; body: unknown; headers: Headers; skipped?: number } | { ok: false; reason: string; retryAfterMs?: number; unauthorized?: boolean }> {
     this.stats.requests++;
+    // The credential goes onto a copy: an api_key in the query never reaches cursors, next links or messages.
+    // Outside the try: its errors (config, a refused or unavailable token endpoint) are not network glitches.
+    const target = new URL(req.url);
+    const headers = this.headersFor(req);
+    await this.o.auth?.apply({ url: target, headers }, opts.signal);
     const timeout = AbortSignal.timeout(this.o.timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     // A slow response is still a wait: keep the activity heartbeating until it ends or times out.
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const res = await fetch(req.url, { method: req.method ?? 'GET', headers: this.headersFor(req), body: req.body, signal });
+      const res = await fetch(target, { method: req.method ?? 'GET', headers, body: req.body, signal });
       const text = await res.text(); // the same signal bounds the body: a stalled body times out too
       if (res.ok) {
         const type = res.headers.get('content-type') ?? '';
@@ -101,7 +125,8 @@ export class HttpClient {
           return { ok: false, reason: `invalid or truncated JSON body (${text.length} bytes, ends ${JSON.stringify(text.slice(-20))})` };
         }
       }
-      // A 401 is seen here: an auth scheme with refreshable credentials would refresh and retry from this point.
+      // A 401 with a configured credential: send() refreshes it once (OAuth2) or fails naming source.auth.
+      if (res.status === 401 && this.o.auth && this.o.auth.type !== 'none') return { ok: false, reason: '401 Unauthorized', unauthorized: true };
       const verdict = judge(this.o.policy, res.status, res.headers);
       switch (verdict.kind) {
         case 'fail':

@@ -21,6 +21,7 @@ import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
 import { rowMaker } from './records';
 import { RequestTemplates } from './request-templates';
+import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
 
 /** Resolves `${NAME}` references of an option from the worker's environment; `field` names it in errors. */
@@ -36,7 +37,15 @@ export interface HttpSource extends Source {
  * each style's range semantics). `${NAME}` references in url, headers and params are resolved here, in
  * the worker; the resolved values stay in this object and out of cursors, plans and error messages.
  */
-export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEnv): Promise<Source> {
+/** Where the source's credential lives: OAuth2 tokens are cached, stored and refreshed per integration. */
+export interface HttpSourceContext {
+  integration: string;
+  env?: NodeJS.ProcessEnv;
+  /** the state database (tidemark.oauth_tokens), for OAuth2 refresh tokens */
+  stateDbUrl?: string;
+}
+
+export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEnv, auth: HttpSourceContext = { integration: 'http' }): Promise<Source> {
   const secrets: string[] = [];
   const resolved = (value: string, field: string): string => {
     for (const name of envRefsIn(value)) secrets.push(resolve(`\${${name}}`, field));
@@ -48,7 +57,10 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   // Only the query string's references are secrets: a host from ${API_HOST} may show in messages.
   const query = cfg.url.includes('?') ? cfg.url.slice(cfg.url.indexOf('?')) : '';
   for (const name of envRefsIn(query)) secrets.push(resolve(`\${${name}}`, 'url'));
-  const redact = makeRedactor(secrets);
+  const credential = createAuth(cfg.auth, { integration: auth.integration, env: auth.env, stateDbUrl: auth.stateDbUrl, timeoutMs: cfg.timeout });
+  // Tokens received later (OAuth2) are masked too: the credential knows every value it sent or got.
+  const masked = makeRedactor(secrets);
+  const redact = (text: string) => credential.redact(masked(text));
   let base: URL;
   try {
     base = new URL(rawUrl);
@@ -67,6 +79,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     limiter: lease.limiter,
     redact,
     policy: cfg.responses,
+    auth: credential,
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   const toRows = rowMaker(cfg.columns);
