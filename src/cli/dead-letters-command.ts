@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { lazy } from './lazy';
 
 export function registerDeadLetters(program: Command): void {
@@ -6,15 +6,20 @@ export function registerDeadLetters(program: Command): void {
     .command('dead-letters <id>')
     .description('records of <id> that failed validation or mapping, or that the target refused (a constraint); --retry re-processes them with the current config and target')
     .option('--retry', 're-process pending dead letters (after fixing the config, the data or the target table)')
+    .option('--letter <n>', 'with --retry: only this dead letter (repeatable)', (v: string, prev: string[] = []) => {
+      if (!/^\d{1,18}$/.test(v)) throw new InvalidArgumentError('a dead letter number, as listed (#N)');
+      return [...prev, v];
+    })
     .option('--all', 'list retried letters too')
     .option('--limit <n>', 'how many to list', (v) => Number(v), 50)
     .option('--json', 'print JSON')
-    .action(async (id: string, opts: { retry?: boolean; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { retry?: boolean; letter?: string[]; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
+      if (opts.letter && !opts.retry) cmd.error('error: --letter goes with --retry');
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       if (opts.retry) {
         const { retryDeadLetters } = await lazy('../transform/retry-dead-letters');
-        const r = await retryDeadLetters(integration);
+        const r = await retryDeadLetters(integration, process.env, opts.letter ? { ids: opts.letter } : {});
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         console.log(`${id}: ${r.pending} pending dead letter(s) re-processed: ${r.pending - r.stillFailing.length} now pass (${r.written} rows written), ${r.stillFailing.length} still failing`);
         for (const f of r.stillFailing.slice(0, opts.limit)) console.log(`  #${f.id}: ${f.reason}`);

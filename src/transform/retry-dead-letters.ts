@@ -30,14 +30,16 @@ interface Batch {
  * ('validate') go through it again. Rows the target still refuses stay, with the constraint named.
  * Holds the integration's lock so no run writes at the same time.
  */
-export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env): Promise<RetryReport> {
+export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
   const db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-dead-letters' });
   try {
     await migrate(db);
     if (!(await state.tryLockIntegration(db, it.id))) {
       throw new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);
     }
-    const letters = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
+    const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
+    // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
+    const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
     if (!letters.length) return { pending: 0, written: 0, stillFailing: [] };
     const stillFailing: RetryReport['stillFailing'] = [];
     const batches: Batch[] = [];

@@ -18,7 +18,7 @@ import { overviewPage, parseOverviewQuery } from './pages/overview-page';
 import { progressRoute } from './progress-route';
 import { isLoopback, loopbackHostOnly, newCsrfToken, requireCsrf, requireToken, securityHeaders, UiTokenRequiredError, WeakUiTokenError } from './security';
 import { staticFiles } from './static-files';
-import { retryAllDeadLetters } from './actions/dead-letter-actions';
+import { retryAllDeadLetters, retryOneDeadLetter } from './actions/dead-letter-actions';
 
 export interface UiOptions {
   config: Config;
@@ -141,6 +141,17 @@ export function createUiApp(opts: UiOptions): UiApp {
     if (!it) return notFound(c);
     try {
       return respond(c, await retryAllDeadLetters(it, env), true, 200);
+    } catch (err) {
+      return failure(c, err);
+    }
+  });
+
+  app.post('/i/:id/dead-letters/:letter/retry', async (c) => {
+    const it = integration(c);
+    const letter = c.req.param('letter');
+    if (!it || !/^\d{1,18}$/.test(letter)) return notFound(c);
+    try {
+      return respond(c, await retryOneDeadLetter(it, letter, env), true, 200);
     } catch (err) {
       return failure(c, err);
     }

@@ -101,7 +101,8 @@ beforeAll(async () => {
   await sql(
     dst.url,
     `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name)
-     VALUES ('letters', 'tidemark-letters/x', '["2024-01-01 00:00:00+00","7"]', '{"id":"7","note":"<b>seven</b>"}', 'new row violates check constraint "note_short"', 'write', '23514', 'note_short')`,
+     VALUES ('letters', 'tidemark-letters/x', '["2024-01-01 00:00:00+00","7"]', '{"id":"7","note":"<b>seven</b>"}', 'new row violates check constraint "note_short"', 'write', '23514', 'note_short'),
+            ('letters', 'tidemark-letters/x', '["2024-01-01 00:00:01+00","8"]', '{"id":"8","note":"eight"}', 'new row violates check constraint "note_short"', 'write', '23514', 'note_short')`,
   );
   worker = await createWorker({
     connection: await NativeConnection.connect({ address: server.address }),
@@ -173,17 +174,22 @@ describe('tidemark ui in headless Chromium', () => {
     expect(Number(n?.n)).toBe(ROWS);
   });
 
-  it('retries a dead letter from the page', async () => {
+  it('retries one dead letter from its row, then the rest with retry all', async () => {
     const page = await authedPage();
     await page.goto(`${ui.url}/i/letters/dead-letters`);
     expect(await page.$eval('#dead-letters tbody', (el) => el.textContent)).toMatch(/violates check constraint "note_short"/);
     await shot(page, 'dead-letters');
-    await page.click('#retry-all');
-    await waitText(page, '#result', /1 now pass \(1 rows written\), 0 still failing/, 15_000);
+    const seven = await page.$eval('#dead-letters tbody tr:first-child', (el) => el.getAttribute('data-letter'));
+    await page.click(`tr[data-letter="${seven}"] button.retry-one`);
+    await waitText(page, '#result', new RegExp(`dead letter #${seven} now passes \\(1 row written\\)`), 15_000);
     expect(await sql(dst.url, 'SELECT id::text, note FROM copy.letters')).toEqual([{ id: '7', note: '<b>seven</b>' }]);
-    expect(await sql(dst.url, `SELECT (retried_at IS NOT NULL)::text AS retried FROM tidemark.dead_letters WHERE integration = 'letters'`)).toEqual([{ retried: 'true' }]);
+    expect(await sql(dst.url, `SELECT (retried_at IS NOT NULL)::text AS retried FROM tidemark.dead_letters WHERE integration = 'letters' ORDER BY id`)).toEqual([{ retried: 'true' }, { retried: 'false' }]);
+    await page.goto(`${ui.url}/i/letters/dead-letters`);
+    await page.click('#retry-all');
+    await waitText(page, '#result', /1 pending dead letter\(s\) re-processed: 1 now pass \(1 rows written\), 0 still failing/, 15_000);
+    expect(await sql(dst.url, 'SELECT id::text, note FROM copy.letters ORDER BY id')).toEqual([{ id: '7', note: '<b>seven</b>' }, { id: '8', note: 'eight' }]);
     await page.goto(`${ui.url}/i/letters/dead-letters?all=1`);
-    expect(await page.$eval('#dead-letters tbody tr', (el) => el.className)).toBe('retried');
+    expect(await page.$$eval('#dead-letters tbody tr', (els) => els.map((el) => el.className))).toEqual(['retried', 'retried']);
     await page.close();
   });
 
