@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { path } from './http-schema-parts';
 
 /**
  * `source.responses` of `kind: http`: what each non-2xx status means. Defaults: 408, 425, 429 and 5xx
@@ -41,8 +42,10 @@ export const responsesSchema = z
       wait: z.array(waitRule, { error: 'must be a list of { header, format }' }).default(DEFAULT_WAIT),
       /** statuses read as an empty page (the list ends there), e.g. 404 for a list that may not exist yet */
       skip: z.array(status, { error: 'must be a list of statuses, e.g. [404]' }).default([]),
+      /** body path of an API-level errors array (GraphQL: errors): a non-empty one fails the run, even beside data */
+      errors: path.optional(),
     },
-    { error: 'must be { retry?, rateLimited?, wait?, skip? }' },
+    { error: 'must be { retry?, rateLimited?, wait?, skip?, errors? }' },
   )
   .superRefine((p, ctx) => {
     const skip = new Set(p.skip);

@@ -1,24 +1,23 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
-import { parseConfig, type Config } from '../../src/config';
-import { parseConfigText } from '../../src/config/load-config';
+import type { Config } from '../../src/config';
 import type { Order } from '../../src/mock-api';
 import type { Mutation } from '../../src/mock-api/orders-dataset';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { exampleConfig } from './example-config';
 import type { FakeApi } from './fakes/fake-server';
 import { startGithubFake } from './fakes/github-fake';
+import { startGraphqlFake } from './fakes/graphql-fake';
 import { startHubspotFake } from './fakes/hubspot-fake';
 import { startOffsetFake } from './fakes/offset-fake';
 import { startSalesforceFake } from './fakes/salesforce-fake';
+import { startShopifyFake } from './fakes/shopify-fake';
 import { startStripeFake } from './fakes/stripe-fake';
 import { startZendeskFake } from './fakes/zendesk-fake';
-import { expectExactCopy, ORDER_COLUMNS, pause, runner, TABLE, TOKEN } from './helpers';
+import { expectExactCopy, pause, runner, TOKEN } from './helpers';
 
 const RECORDS = 500;
-const TOKENS = ['GITHUB_TOKEN', 'ZENDESK_TOKEN', 'SF_ACCESS_TOKEN', 'HUBSPOT_TOKEN', 'STRIPE_SECRET_KEY', 'ITEMS_TOKEN'];
+const TOKENS = ['GITHUB_TOKEN', 'ZENDESK_TOKEN', 'SF_ACCESS_TOKEN', 'HUBSPOT_TOKEN', 'STRIPE_SECRET_KEY', 'ITEMS_TOKEN', 'SHOPIFY_TOKEN', 'GRAPHQL_TOKEN'];
 let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
@@ -26,22 +25,6 @@ const r = runner(
   () => config,
   () => ({ API_URL: api!.url, DST_URL: dst.url, ...Object.fromEntries(TOKENS.map((t) => [t, TOKEN])) }),
 );
-
-/**
- * examples/<name>.yaml as the test runs it: the file must load as it is (real columns and all); then its
- * source reads the fake (its origin replaced by the fake's) into the orders table the fakes serve.
- */
-function example(name: string): Config {
-  const file = join(__dirname, '../../examples', `${name}.yaml`);
-  const text = readFileSync(file, 'utf8');
-  parseConfigText(text, file);
-  const raw = parseYaml(text) as { integrations: { source: Record<string, unknown> }[] };
-  const source = raw.integrations[0]!.source;
-  const url = String(source.url).replace(/^https:\/\/[^/]+/, '${API_URL}');
-  return parseConfig({
-    integrations: [{ id: 'api', source: { ...source, url, columns: ORDER_COLUMNS, backoff: { initial: '20ms', max: '200ms' }, requestsPerSecond: undefined }, sink: { url: '${DST_URL}', table: TABLE, key: ['id'], create: true }, batchSize: 100 }],
-  });
-}
 
 beforeAll(async () => {
   dst = await createTestDatabase('http_examples');
@@ -65,20 +48,22 @@ const newOnly: Expect = (m, before) => {
   return { rows: m.inserted.length, target: [...before, ...m.inserted.map((id) => now.get(id) as Order)] };
 };
 
-const CASES: [string, () => Promise<FakeApi>, Expect][] = [
+const CASES: [string, () => Promise<FakeApi>, Expect, { ownColumns?: boolean }?][] = [
   ['github-issues', () => startGithubFake(RECORDS, 71, { token: TOKEN }), changesExactly],
   ['zendesk-tickets', () => startZendeskFake(RECORDS, 72, TOKEN), changesExactly],
   ['salesforce-orders', () => startSalesforceFake(RECORDS, 73, TOKEN), changesExactly],
   ['hubspot-contacts', () => startHubspotFake(RECORDS, 74, TOKEN), changesExactly],
   ['stripe-charges', () => startStripeFake(RECORDS, 75, TOKEN), newOnly],
   ['offset-items', () => startOffsetFake(RECORDS, 76, TOKEN), everything],
+  ['shopify-orders', () => startShopifyFake(RECORDS, 77, { token: TOKEN }), changesExactly],
+  ['graphql-items', () => startGraphqlFake(RECORDS, 78, { token: TOKEN }), changesExactly, { ownColumns: true }],
 ];
 
 describe('examples/*.yaml, end to end against their fakes: backfill, changes, sync, exact target', () => {
-  for (const [name, start, expected] of CASES) {
+  for (const [name, start, expected, o] of CASES) {
     it(name, async () => {
       api = await start();
-      config = example(name);
+      config = exampleConfig(name, { ownColumns: o?.ownColumns });
       const full = await r.run({ runKey: `${name}/backfill` });
       expect(full).toMatchObject({ rows: RECORDS, done: true });
       await expectExactCopy(dst.url, api.data);
