@@ -123,7 +123,7 @@ const CHANGES: Array<[string, string, unknown, string]> = [
 
 /** Whole-source replacements: http and csv sources, and a custom kind without a module. */
 const SOURCES: Array<[string, Json, string]> = [
-  ['http pagination style unknown', { ...HTTP_SOURCE, pagination: { style: 'offset' } }, it('.source.pagination')],
+  ['http pagination style unknown', { ...HTTP_SOURCE, pagination: { style: 'carrier_pigeon' } }, it('.source.pagination')],
   ['http url not http', { ...HTTP_SOURCE, url: 'ftp://example.com/orders' }, it('.source.url')],
   ['http timeout bad unit', { ...HTTP_SOURCE, timeout: '1 fortnight' }, it('.source.timeout')],
   ['http retries negative', { ...HTTP_SOURCE, retries: -1 }, it('.source.retries')],

@@ -19,7 +19,7 @@ import { splitRange } from './split-range';
 export { SourceSetupError, SourceStatementTimeoutError } from './source-errors';
 
 /** Remaining rows are counted exactly (a count bounded to this many + 1) on tables estimated this small. */
-const EXACT_COUNT_BELOW = 200_000;
+const EXACT_COUNT_BELOW = 100_000;
 
 /**
  * Reads a PostgreSQL table in keyset order (see cursor/keyset-sql.ts for the SQL). Every statement runs
