@@ -1,4 +1,5 @@
-// The public API of the tidemark package (re-exports only).
+// The public API of the tidemark package (re-exports only). Dev tooling (the mock API, the demo, the
+// local stack) is not part of it: the CLI loads it for `tidemark mock-api`, `demo` and `dev` only.
 export { createActivities, type Activities, type Progress, type RunInput, type RunResult } from './activities';
 export { connectClient, startIntegrationRun, workflowIdFor, IntegrationBusyError } from './client';
 export { loadConfig, parseConfig, getIntegration, ConfigError, type Config, type Integration } from './config';
@@ -8,4 +9,3 @@ export { PermanentError } from './errors';
 export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
 export { defineSource, type SimpleSource, type SourceContext, type SourceFactory } from './sources/define-source';
 export { registerSource } from './sources/registry';
-export { startMockApi, type MockApiOptions } from './mock-api';

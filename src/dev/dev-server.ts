@@ -147,7 +147,7 @@ async function waitForDefaultNamespace(address: string, failed: () => Error | un
 }
 
 async function startWithSdkDownload(port: number, uiPort: number | undefined, dbFile: string | undefined): Promise<RunningDevServer> {
-  // Dev-only dependency, loaded only on this path.
+  // Loaded only on this path (no Temporal CLI).
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

