@@ -21,13 +21,18 @@ describe('SIGTERM to the npx process of a long-running command', () => {
     let out = '';
     npx.stdout.on('data', (d: Buffer) => (out += d.toString()));
     npx.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const deadline = Date.now() + 150_000; // a first npx in a fresh clone links the package: slow on a loaded machine
-    while (!(await canConnect(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    expect(await canConnect(port), out).toBe(true);
+    try {
+      const deadline = Date.now() + 150_000; // a first npx in a fresh clone links the package: slow on a loaded machine
+      while (!(await canConnect(port)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await canConnect(port), out).toBe(true);
 
-    npx.kill('SIGTERM');
-    const stopBy = Date.now() + 10_000;
-    while ((await canConnect(port)) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
-    expect(await canConnect(port), `tidemark still serves on ${port} after SIGTERM to npx:\n${out}`).toBe(false);
+      npx.kill('SIGTERM');
+      const stopBy = Date.now() + 10_000;
+      while ((await canConnect(port)) && Date.now() < stopBy) await new Promise((r) => setTimeout(r, 200));
+      expect(await canConnect(port), `tidemark still serves on ${port} after SIGTERM to npx:\n${out}`).toBe(false);
+    } finally {
+      // A failed assertion must not leave the server behind: once npx is gone, tidemark stops itself.
+      npx.kill('SIGKILL');
+    }
   }, 200_000);
 });
