@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import type { Order } from '../../src/mock-api';
 import type { Mutation } from '../../src/mock-api/orders-dataset';
-import { sql } from '../helpers/fixtures';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { exampleConfig } from './example-config';
+import { useFakeApiTarget } from './fakes/fake-target';
 import type { FakeApi } from './fakes/fake-server';
 import { startGithubFake } from './fakes/github-fake';
 import { startGraphqlFake } from './fakes/graphql-fake';
@@ -18,7 +17,6 @@ import { expectExactCopy, pause, runner, TOKEN } from './helpers';
 
 const RECORDS = 500;
 const TOKENS = ['GITHUB_TOKEN', 'ZENDESK_TOKEN', 'SF_ACCESS_TOKEN', 'HUBSPOT_TOKEN', 'STRIPE_SECRET_KEY', 'ITEMS_TOKEN', 'SHOPIFY_TOKEN', 'GRAPHQL_TOKEN'];
-let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -26,16 +24,7 @@ const r = runner(
   () => ({ API_URL: api!.url, DST_URL: dst.url, ...Object.fromEntries(TOKENS.map((t) => [t, TOKEN])) }),
 );
 
-beforeAll(async () => {
-  dst = await createTestDatabase('http_examples');
-});
-afterAll(async () => {
-  await dst?.drop();
-});
-beforeEach(async () => {
-  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
-});
-afterEach(async () => {
+const dst = useFakeApiTarget('http_examples', async () => {
   await api?.close();
   api = undefined;
 });

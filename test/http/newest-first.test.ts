@@ -1,16 +1,15 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import type { Order } from '../../src/mock-api';
 import { sql } from '../helpers/fixtures';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { useFakeApiTarget } from './fakes/fake-target';
 import { fakeConfig } from './fakes/fake-config';
 import type { FakeApi } from './fakes/fake-server';
 import { startStripeFake } from './fakes/stripe-fake';
 import { expectExactCopy, pause, runner, TOKEN } from './helpers';
 
 const RECORDS = 800;
-let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -18,16 +17,7 @@ const r = runner(
   () => ({ API_URL: api!.url, API_TOKEN: TOKEN, DST_URL: dst.url }),
 );
 
-beforeAll(async () => {
-  dst = await createTestDatabase('http_newest_first');
-});
-afterAll(async () => {
-  await dst?.drop();
-});
-beforeEach(async () => {
-  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
-});
-afterEach(async () => {
+const dst = useFakeApiTarget('http_newest_first', async () => {
   await api?.close();
   api = undefined;
 });

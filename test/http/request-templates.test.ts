@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../src/config';
 import { ConfigError } from '../../src/config/errors';
-import { sql } from '../helpers/fixtures';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { useFakeApiTarget } from './fakes/fake-target';
 import { fakeConfig } from './fakes/fake-config';
 import type { FakeApi } from './fakes/fake-server';
 import { startHubspotFake } from './fakes/hubspot-fake';
@@ -10,7 +9,6 @@ import { startSalesforceFake } from './fakes/salesforce-fake';
 import { expectExactCopy, pause, rewritten, rowVersions, runner, TOKEN } from './helpers';
 
 const RECORDS = 1_200;
-let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -44,16 +42,7 @@ const salesforce = () =>
     request: { params: { q: SOQL } },
   });
 
-beforeAll(async () => {
-  dst = await createTestDatabase('http_templates');
-});
-afterAll(async () => {
-  await dst?.drop();
-});
-beforeEach(async () => {
-  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
-});
-afterEach(async () => {
+const dst = useFakeApiTarget('http_templates', async () => {
   await api?.close();
   api = undefined;
 });

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import { sql } from '../helpers/fixtures';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
 import type { FakeApi } from './fakes/fake-server';
+import { useFakeApiTarget } from './fakes/fake-target';
 import { fakeConfig } from './fakes/fake-config';
 import { startGithubFake } from './fakes/github-fake';
 import { startHalFake } from './fakes/hal-fake';
@@ -12,7 +12,6 @@ import { expectExactCopy, pause, rewritten, rowVersions, runner, TOKEN } from '.
 
 const RECORDS = 1_200;
 const API_KEY = 'hal-key-Q9x7w2';
-let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -20,16 +19,7 @@ const r = runner(
   () => ({ API_URL: api!.url, API_TOKEN: TOKEN, API_KEY, DST_URL: dst.url }),
 );
 
-beforeAll(async () => {
-  dst = await createTestDatabase('http_saas_pages');
-});
-afterAll(async () => {
-  await dst?.drop();
-});
-beforeEach(async () => {
-  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
-});
-afterEach(async () => {
+const dst = useFakeApiTarget('http_saas_pages', async () => {
   await api?.close();
   api = undefined;
 });

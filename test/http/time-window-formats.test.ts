@@ -1,14 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
-import { sql } from '../helpers/fixtures';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { useFakeApiTarget } from './fakes/fake-target';
 import { fakeConfig } from './fakes/fake-config';
 import type { FakeApi } from './fakes/fake-server';
 import { startEpochWindowFake } from './fakes/epoch-window-fake';
 import { expectExactCopy, ORDER_COLUMNS, pause, rewritten, rowVersions, runner, TOKEN } from './helpers';
 
 const RECORDS = 1_200;
-let dst: TestDatabase;
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -16,16 +14,7 @@ const r = runner(
   () => ({ API_URL: api!.url, API_TOKEN: TOKEN, DST_URL: dst.url }),
 );
 
-beforeAll(async () => {
-  dst = await createTestDatabase('http_time_formats');
-});
-afterAll(async () => {
-  await dst?.drop();
-});
-beforeEach(async () => {
-  await sql(dst.url, 'DROP SCHEMA IF EXISTS api CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
-});
-afterEach(async () => {
+const dst = useFakeApiTarget('http_time_formats', async () => {
   await api?.close();
   api = undefined;
 });
