@@ -1,4 +1,5 @@
 import type { TokenCache } from './token-cache';
+import { makeRedactor } from '../redact';
 
 /** The request about to be sent: apply() adds the credential to its headers or its URL. */
 export interface AuthRequest {
@@ -42,12 +43,5 @@ export function setHeader(headers: Record<string, string>, name: string, value: 
 
 /** Replaces each secret (and its URL-encoded form) with ***; longest first, so no part of one leaks. */
 export function maskAll(text: string, secrets: Iterable<string>): string {
-  const values = [...new Set([...secrets].filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const s of values) {
-    out = out.split(s).join('***');
-    const encoded = encodeURIComponent(s);
-    if (encoded !== s) out = out.split(encoded).join('***');
-  }
-  return out;
+  return makeRedactor([...secrets])(text);
 }
