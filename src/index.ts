@@ -2,9 +2,10 @@
 // local stack) is not part of it: the CLI loads it for `tidemark mock-api`, `demo` and `dev` only.
 export { createActivities, type Activities, type Progress, type RunInput, type RunResult } from './activities';
 export { connectClient, startIntegrationRun, workflowIdFor, IntegrationBusyError } from './client';
-export { loadConfig, parseConfig, getIntegration, ConfigError, type Config, type Integration } from './config';
+export { getIntegration, ConfigError, type Config, type Integration } from './config';
+export { loadConfig, parseConfig } from './sources/load-config';
 export type { Cursor, JsonValue } from './cursor/cursor';
-export type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './sources/source';
+export type { ColumnSpec, CopyPage, EncodedPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './sources/source';
 export { PermanentError } from './errors';
 export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
 export { defineSource, type SimpleSource, type SourceContext, type SourceFactory } from './sources/define-source';

@@ -78,7 +78,7 @@ export async function countRows(url: string, table: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
-import { redactUrl as redact } from '../../src/db/connect';
+import { redactUrl as redact } from '../../src/pg/connect';
 
 export { redact };
 

@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { resolveEnvRefs } from '../../src/config';
-import { closeQuietly, connect } from '../../src/db/connect';
+import { closeQuietly, connect } from '../../src/pg/connect';
 import { migrate } from '../../src/db/migrate';
 import * as state from '../../src/db/state';
 import { PostgresSink } from '../../src/sinks/postgres-sink';

@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig } from '../../src/config';
-import { closeQuietly, connect } from '../../src/db/connect';
+import { closeQuietly, connect } from '../../src/pg/connect';
 import { compareWithSnapshot, ORDER_COLUMN_TYPES, startMockApi } from '../../src/mock-api';
 import { withClient } from '../lib/db';
 import { seconds } from './common';

@@ -1,4 +1,4 @@
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { countRows } from '../lib/db';
 import { COLUMNS } from '../lib/seed';
 import { prepareTarget, TARGET_TABLE } from '../lib/targets';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { DeadLetterInput } from '../db/state';
-import { decodeCopyValue } from '../sinks/copy-text';
+import { decodeCopyValue } from '../pg/copy-text';
 import type { BatchResult, PostgresSink } from '../sinks/postgres-sink';
 import { ConstraintViolationError, describeConstraintError, isConstraintViolation, TooManyBadRowsError, type PgConstraintError } from './constraint-errors';
 

@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
 import { getIntegration, resolveEnvRefs } from '../config';
 import type { Cursor } from '../cursor/cursor';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
+import type pg from 'pg';
+import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
@@ -25,17 +25,10 @@ export interface PlanInput {
 }
 
 /** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
-async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client) => Promise<T>): Promise<T> {
   const it = getIntegration(deps.config(), integration);
-  const db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-plan' });
-  try {
-    await migrate(db);
-    return await fn(db);
-  } catch (err) {
-    throw toFailure(err);
-  } finally {
-    await closeQuietly(db);
-  }
+  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
+  return withStateSession(url, { applicationName: 'tidemark-plan', mapError: toFailure }, fn);
 }
 
 /**

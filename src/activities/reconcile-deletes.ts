@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { getIntegration, resolveEnvRefs } from '../config';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
+import { closeQuietly } from '../pg/connect';
+import { openStateSession } from '../db/state-session';
 import { IntegrationBusyError, reconciliationDue, verifyIntegration } from '../verify';
 import { toFailure } from './failures';
 import type { ActivityDeps } from './run-integration';
@@ -59,8 +59,7 @@ export function makeReconcileDeletes(deps: ActivityDeps) {
     try {
       const it = getIntegration(deps.config(), input.integration);
       if (!it.deletes) return { status: 'disabled', deleted: 0 };
-      db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-reconcile' });
-      await migrate(db);
+      db = await openStateSession(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-reconcile' });
       if (!(await reconciliationDue(db, it.id, it.deletes.reconcileEvery))) return { status: 'not-due', deleted: 0 };
       const report = await verifyIntegration(it, {
         delete: true,

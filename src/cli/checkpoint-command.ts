@@ -22,8 +22,6 @@ export class BadCursorArgumentError extends Error {
   }
 }
 
-const show = (c: Cursor) => (c === null ? 'the beginning' : JSON.stringify(c));
-
 /** Validates a cursor against the integration's own source: its shape and its values in the source's types. */
 async function checkCursor(integration: Integration, raw: string): Promise<Cursor> {
   let value: unknown;
@@ -32,46 +30,25 @@ async function checkCursor(integration: Integration, raw: string): Promise<Curso
   } catch (err) {
     throw new BadCursorArgumentError(raw, `not valid JSON (${(err as Error).message})`);
   }
-  const { createSource } = await lazy('../sources/create-source');
-  const source = await createSource(integration.source, integration.id);
-  try {
-    await source.prepare({}); // the source's columns and types, which later() compares in
-    const cursor = source.parseCursor(value);
-    await source.later(cursor, cursor); // rejects values the cursor columns' types cannot hold
-    return cursor;
-  } finally {
-    await source.close();
-  }
+  const { checkCursorWithSource } = await lazy('../sources/create-source');
+  return checkCursorWithSource(integration.source, integration.id, value);
 }
 
 /** Moves the 'sync' checkpoint, or says what it would do without --yes; refuses while a run holds the lock. */
 async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boolean): Promise<void> {
   const id = integration.id;
   const { stateUrl } = await lazy('./context');
-  const { closeQuietly, connect } = await lazy('../db/connect');
-  const { migrate } = await lazy('../db/migrate');
-  const { moveSyncCheckpoint, readCheckpoint, tryLockIntegration, unlockIntegration } = await lazy('../db/state');
-  const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
-  try {
-    await migrate(db);
-    if (!(await tryLockIntegration(db, id))) throw new IntegrationWritingError(id);
-    try {
-      const before = (await readCheckpoint(db, id, 'sync'))?.cursor ?? null;
-      const what = `the sync checkpoint of ${id} from ${show(before)} to ${show(cursor)}: the next sync (scheduled or not) reads ${cursor === null ? 'from the beginning' : `rows after ${show(cursor)}`}`;
-      if (!yes) {
-        console.log(`would move ${what}`);
-        console.error('nothing changed: run again with --yes to do it');
-        process.exitCode = 1;
-        return;
-      }
-      await moveSyncCheckpoint(db, id, cursor);
-      console.log(`moved ${what}`);
-    } finally {
-      await unlockIntegration(db, id);
-    }
-  } finally {
-    await closeQuietly(db);
+  const { moveCheckpoint: move, showCursor: show } = await lazy('../db/move-checkpoint');
+  const busy = () => new IntegrationWritingError(id);
+  const { before } = await move(stateUrl(integration), id, cursor, { applicationName: 'tidemark-cli', busy, apply: yes });
+  const what = `the sync checkpoint of ${id} from ${show(before)} to ${show(cursor)}: the next sync (scheduled or not) reads ${cursor === null ? 'from the beginning' : `rows after ${show(cursor)}`}`;
+  if (!yes) {
+    console.log(`would move ${what}`);
+    console.error('nothing changed: run again with --yes to do it');
+    process.exitCode = 1;
+    return;
   }
+  console.log(`moved ${what}`);
 }
 
 async function showCheckpoints(db: pg.Client, id: string, json: boolean): Promise<void> {
@@ -92,15 +69,8 @@ export function registerCheckpoint(program: Command): void {
     .action(async (id: string, opts: { json?: boolean }, c: Command) => {
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(c, id);
-      const { closeQuietly, connect } = await lazy('../db/connect');
-      const { migrate } = await lazy('../db/migrate');
-      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
-      try {
-        await migrate(db);
-        await showCheckpoints(db, id, !!opts.json);
-      } finally {
-        await closeQuietly(db);
-      }
+      const { withStateSession } = await lazy('../db/state-session');
+      await withStateSession(stateUrl(integration), { applicationName: 'tidemark-cli' }, (db) => showCheckpoints(db, id, !!opts.json));
     });
   cmd
     .command('set <id> <cursor>')

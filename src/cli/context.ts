@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { getIntegration, loadConfig, resolveEnvRefs, type Config, type Integration } from '../config';
+import { getIntegration, resolveEnvRefs, type Config, type Integration } from '../config';
+import { loadConfig } from '../sources/load-config';
 
 /** The global --config option, wherever it was given (before or after the command name). */
 export function configFile(cmd: Command): string | undefined {

@@ -26,12 +26,11 @@ export function registerDeadLetters(program: Command): void {
         if (r.stillFailing.length) process.exitCode = 1;
         return;
       }
-      const { closeQuietly, connect } = await lazy('../db/connect');
-      const { migrate } = await lazy('../db/migrate');
+      const { openStateSession } = await lazy('../db/state-session');
+      const { closeQuietly } = await lazy('../pg/connect');
       const { listDeadLetters } = await lazy('../db/state');
-      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
+      const db = await openStateSession(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
-        await migrate(db);
         const letters = await listDeadLetters(db, id, { pendingOnly: !opts.all, limit: opts.limit });
         if (opts.json) return console.log(JSON.stringify(letters.map((l) => ({ ...l, record: JSON.parse(l.record), cursor: l.cursor && JSON.parse(l.cursor) })), null, 2));
         if (!letters.length) return console.log(`${id}: no ${opts.all ? '' : 'pending '}dead letters`);

@@ -23,8 +23,10 @@ export function registerDemo(program: Command): void {
       const { dataConverterFromEnv } = await lazy('../codec/aes-gcm-codec');
       const { parseConfig } = await lazy('../config');
       const { startIntegrationRun } = await lazy('../client');
-      const { connect, closeQuietly } = await lazy('../db/connect');
-      const { migrate } = await lazy('../db/migrate');
+      const { closeQuietly } = await lazy('../pg/connect');
+      const { pollUntil } = await lazy('../util/poll');
+      const { sleep } = await lazy('../util/sleep');
+      const { openStateSession } = await lazy('../db/state-session');
       const { changeDemo, DEMO_SCHEMA, seedDemo } = await lazy('../demo/demo-data');
       const { startStack } = await lazy('../dev');
       const { ORDER_COLUMN_TYPES, startMockApi } = await lazy('../mock-api');
@@ -38,9 +40,8 @@ export function registerDemo(program: Command): void {
       const stops: Array<() => Promise<void>> = [() => stack.stop()];
       try {
         console.log(`  TEMPORAL_ADDRESS=${stack.temporalAddress}\n  DATABASE_URL=${stack.databaseUrl.replace(/:[^:@/]*@/, ':***@')}${stack.uiUrl ? `\n  TEMPORAL_UI=${stack.uiUrl}` : ''}`);
-        const db = await connect(stack.databaseUrl);
+        const db = await openStateSession(stack.databaseUrl, { applicationName: 'tidemark' });
         stops.unshift(() => closeQuietly(db));
-        await migrate(db);
         console.log(`\nSeeding ${opts.rows.toLocaleString('en-US')} orders into ${DEMO_SCHEMA}.orders…`);
         await seedDemo(db, opts.rows);
         // The HTTP part runs after the PostgreSQL one; its API starts now so the worker's config can name it.
@@ -96,13 +97,12 @@ export function registerDemo(program: Command): void {
         const handle = await startIntegrationRun(client, 'backfill', { integration: 'demo-orders' }, TASK_QUEUE);
         const bar = new ProgressBar();
         let finished = false;
-        const watching = (async () => {
-          while (!finished) {
-            const v = await describeRun(client, handle).catch(() => undefined);
-            if (v?.progress && !finished) bar.update(v.progress);
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        })();
+        const watching = pollUntil(async () => {
+          if (finished) return true;
+          const v = await describeRun(client, handle).catch(() => undefined);
+          if (v?.progress && !finished) bar.update(v.progress);
+          return undefined;
+        }, { intervalMs: 250 });
         const result = (await handle.result().finally(() => (finished = true))) as RunResult;
         await watching;
         const secs = (Date.now() - t0) / 1000;
@@ -116,7 +116,7 @@ export function registerDemo(program: Command): void {
           const changed = 200 * round;
           const added = 100 * round;
           await changeDemo(db, round, changed, added);
-          await new Promise((r) => setTimeout(r, 1100)); // rows settle past the 1s lag
+          await sleep(1100); // rows settle past the 1s lag
           const h = await startIntegrationRun(client, 'sync', { integration: 'demo-orders' }, TASK_QUEUE);
           const r = (await h.result()) as RunResult;
           console.log(`  sync ${round}: ${changed} orders changed and ${added} added in the source → picked up ${r.rows} rows, cursor ${JSON.stringify(r.cursor)}`);
@@ -164,7 +164,7 @@ async function apiDemo(client: Client, db: pg.Client, api: MockApi, apiTable: st
   console.log(`  backfill: ${full.r.rows.toLocaleString('en-US')} rows in ${full.secs}s; ${full.retries}`);
   console.log(`  ${await compare()}`);
   const m = api.mutate(300);
-  await new Promise((r) => setTimeout(r, 1100)); // changes settle past the 1s lag
+  await (await lazy('../util/sleep')).sleep(1100); // changes settle past the 1s lag
   const sync = await run('sync');
   console.log(`  sync: ${m.updated.length} orders changed and ${m.inserted.length} added, all with updated_at ${m.at} → picked up ${sync.r.rows} rows in ${sync.secs}s; ${sync.retries}`);
   console.log(`  ${await compare()}`);

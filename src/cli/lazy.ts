@@ -14,8 +14,9 @@ interface LazyModules {
   '../config': typeof import('../config');
   '../config/load-config': typeof import('../config/load-config');
   '../config/temporal-env': typeof import('../config/temporal-env');
-  '../db/connect': typeof import('../db/connect');
-  '../db/migrate': typeof import('../db/migrate');
+  '../pg/connect': typeof import('../pg/connect');
+  '../db/move-checkpoint': typeof import('../db/move-checkpoint');
+  '../db/state-session': typeof import('../db/state-session');
   '../db/state': typeof import('../db/state');
   '../demo/demo-data': typeof import('../demo/demo-data');
   '../dev': typeof import('../dev');
@@ -27,6 +28,8 @@ interface LazyModules {
   '../sources/create-source': typeof import('../sources/create-source');
   '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');
   '../ui/server': typeof import('../ui/server');
+  '../util/poll': typeof import('../util/poll');
+  '../util/sleep': typeof import('../util/sleep');
   '../verify': typeof import('../verify');
   '../worker': typeof import('../worker');
   './context': typeof import('./context');

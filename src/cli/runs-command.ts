@@ -10,12 +10,11 @@ export function registerRuns(program: Command): void {
     .action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
-      const { closeQuietly, connect } = await lazy('../db/connect');
-      const { migrate } = await lazy('../db/migrate');
+      const { openStateSession } = await lazy('../db/state-session');
+      const { closeQuietly } = await lazy('../pg/connect');
       const { listRuns } = await lazy('../db/state');
-      const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' });
+      const db = await openStateSession(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
-        await migrate(db);
         const runs = await listRuns(db, id, opts.limit);
         if (opts.json) return console.log(JSON.stringify(runs, null, 2));
         if (!runs.length) return console.log(`${id}: no runs yet`);

@@ -13,8 +13,6 @@ async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function reportLine(r: ApplyReport): string {
   return `${r.integration}: ${r.outcome} (${r.detail})`;
 }
@@ -56,16 +54,17 @@ async function trigger(client: Client, d: ScheduleDescription, config: Config, i
   // The SDK's default for a trigger is allow_all; a manual run should obey the same policy as the ticks.
   const overlap: ScheduleOverlapPolicy = configured ? OVERLAP_POLICY[configured] : d.policies.overlap;
   await handle.trigger(overlap);
-  const deadline = Date.now() + 10_000;
+  const { pollUntil } = await lazy('../util/poll');
   let now = d;
-  while (Date.now() < deadline) {
-    await sleep(200);
+  const outcome = await pollUntil(async () => {
     now = await handle.describe();
     if (now.info.numActionsTaken > d.info.numActionsTaken) return `started ${now.info.recentActions.at(-1)?.action.workflow.workflowId ?? '(workflow id not reported)'}`;
     if (now.info.numActionsSkippedOverlap > d.info.numActionsSkippedOverlap) {
       return `skipped: ${now.info.runningActions.map((a) => a.workflow.workflowId).join(', ') || 'a run'} is still running (overlap ${overlapName(overlap)})`;
     }
-  }
+    return undefined;
+  }, { intervalMs: 200, timeoutMs: 10_000, waitFirst: true });
+  if (outcome !== undefined) return outcome;
   const running = now.info.runningActions.map((a) => a.workflow.workflowId);
   return `triggered, not started yet${running.length ? ` (${running.join(', ')} running, overlap ${overlapName(overlap)})` : ''}: \`tidemark schedule list\` shows when it starts`;
 }

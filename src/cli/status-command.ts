@@ -12,7 +12,7 @@ export function registerStatus(program: Command): void {
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       const { connectClient, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
-      const { closeQuietly, connect } = await lazy('../db/connect');
+      const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listRuns, listShardSlots, readCheckpoint } = await lazy('../db/state');
       const { describeRun, progressLine } = await lazy('./run-progress');
       const client = await connectClient();
@@ -50,16 +50,16 @@ export function registerStatus(program: Command): void {
         }
         if (opts.watch && watched?.running) {
           const bar = new (await lazy('./progress-bar')).ProgressBar();
-          for (;;) {
-            const v = await describeRun(client, watched.handle);
+          const { handle } = watched;
+          const { pollUntil } = await lazy('../util/poll');
+          await pollUntil(async () => {
+            const v = await describeRun(client, handle);
             if (v?.progress) bar.update(v.progress);
-            if (!v || v.status !== 'RUNNING') {
-              bar.stop();
-              console.log(`${id}: ${v?.status ?? 'gone'}`);
-              break;
-            }
-            await new Promise((r) => setTimeout(r, WATCH_MS));
-          }
+            if (v && v.status === 'RUNNING') return undefined;
+            bar.stop();
+            console.log(`${id}: ${v?.status ?? 'gone'}`);
+            return true;
+          }, { intervalMs: WATCH_MS });
         }
       } finally {
         await closeQuietly(db);

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Durations in config: "500ms", "2s", "5m", "1h30m", "1d" or a number of milliseconds. */
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
@@ -21,3 +23,13 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   return `${h}h${m % 60 ? `${m % 60}m` : ''}`;
 }
+
+/** The one config schema for a duration: a string such as "1h30m" or a number of milliseconds → milliseconds. */
+export const duration = z.union([z.string(), z.number()], { error: 'must be a duration such as "500ms", "2s", "5m" or a number of milliseconds' }).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"` });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -3,6 +3,9 @@ import { PermanentError } from '../errors';
  * `${NAME}` references in config strings. They are resolved only inside activities, from the worker's
  * environment, so the values (passwords in URLs, API tokens) never appear in workflow inputs or history.
  */
+/** Resolves `${NAME}` references of an option from the worker's environment; `field` names it in errors. */
+export type ResolveEnv = (value: string, field: string) => string;
+
 const REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 export class MissingEnvError extends PermanentError {

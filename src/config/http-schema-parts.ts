@@ -1,17 +1,9 @@
 import { z } from 'zod';
-import { parseDuration } from './duration';
-import { checkPattern, type TimeFormat } from '../sources/http/time-format';
+import { duration } from './duration';
+import { checkPattern, type TimeFormat } from './time-pattern';
 
-/** Building blocks shared by the http source's schemas (duration is repeated from schema.ts, which imports them). */
-
-export const duration = z.union([z.string(), z.number()], { error: 'must be a duration such as "500ms", "2s", "5m" or a number of milliseconds' }).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** Building blocks shared by the http source's schemas (duration re-exported from duration.ts). */
+export { duration };
 
 const ISO_TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)$/;
 export const isoTime = z

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
-import { type Config, type Integration, configSchema, isCsvSource } from './schema';
+import { type Config, type Integration, configSchemaWith, isCsvSource } from './schema';
 
 export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.json'];
 
@@ -23,25 +23,30 @@ export function findConfigFile(file?: string, cwd = process.cwd()): string {
   ]);
 }
 
-export function parseConfigText(text: string, source: string): Config {
+export interface ParseOptions {
+  /** Source kinds registered in code in this process (src/sources/registry); others need source.module. */
+  sourceKinds?: readonly string[];
+}
+
+export function parseConfigText(text: string, source: string, opts: ParseOptions = {}): Config {
   let raw: unknown;
   try {
     raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(source, [{ path: '', message: `not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
   }
-  return parseConfig(raw, source);
+  return parseConfig(raw, source, opts);
 }
 
-export function parseConfig(raw: unknown, source = 'config'): Config {
-  const result = configSchema.safeParse(raw);
+export function parseConfig(raw: unknown, source = 'config', opts: ParseOptions = {}): Config {
+  const result = configSchemaWith(opts.sourceKinds).safeParse(raw);
   if (!result.success) throw new ConfigError(source, issuesFromZod(result.error));
   return result.data;
 }
 
-export function loadConfig(file?: string, cwd?: string): Config {
+export function loadConfig(file?: string, cwd?: string, opts: ParseOptions = {}): Config {
   const path = findConfigFile(file, cwd);
-  const config = parseConfigText(readFileSync(path, 'utf8'), path);
+  const config = parseConfigText(readFileSync(path, 'utf8'), path, opts);
   // A custom source's module is named relative to the config file; workers get the absolute path.
   for (const it of config.integrations) {
     const mod = (it.source as { module?: string }).module;

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { duration } from './duration';
 import { identifier, tableName } from './identifiers';
-import { registeredSourceKinds } from '../sources/registry';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
 import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
 import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
@@ -11,17 +10,6 @@ import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
  * Strings may hold `${NAME}` references: they stay unresolved here and are read from the worker's
  * environment only inside activities (see env-refs.ts), so secrets never enter workflow history.
  */
-
-export const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
@@ -106,8 +94,12 @@ export type SourceConfig = PostgresSourceConfig | HttpSourceConfig | CsvSourceCo
 
 const BUILTIN_SOURCES: Record<string, z.ZodType<SourceConfig>> = { postgres: postgresSourceSchema, http: httpSourceSchema, csv: csvSourceSchema };
 
-/** Dispatch on `kind`, so a built-in kind reports its own fields' errors (not a union's). */
-export const sourceSchema = z.unknown().transform((raw, ctx): SourceConfig => {
+/**
+ * Dispatch on `kind`, so a built-in kind reports its own fields' errors (not a union's). `customKinds`:
+ * the kinds registered in code in this process (the loaders pass the source registry's list; config
+ * does not read the registry itself).
+ */
+const sourceSchemaFor = (customKinds: readonly string[]) => z.unknown().transform((raw, ctx): SourceConfig => {
   const kind = (raw as { kind?: unknown } | null)?.kind;
   const schema = typeof kind === 'string' ? BUILTIN_SOURCES[kind] : undefined;
   const result = (schema ?? customSourceSchema).safeParse(raw);
@@ -116,7 +108,7 @@ export const sourceSchema = z.unknown().transform((raw, ctx): SourceConfig => {
     return z.NEVER;
   }
   const custom = result.data as CustomSourceConfig;
-  if (!schema && !custom.module && !registeredSourceKinds().includes(custom.kind)) {
+  if (!schema && !custom.module && !customKinds.includes(custom.kind)) {
     ctx.addIssue({
       code: 'custom',
       path: ['kind'],
@@ -127,9 +119,9 @@ export const sourceSchema = z.unknown().transform((raw, ctx): SourceConfig => {
   return result.data;
 });
 
-export const integrationSchema = z.strictObject({
+const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must match [a-z0-9][a-z0-9_-]* (lower case, at most 63 characters)'),
-  source: sourceSchema,
+  source: sourceSchemaFor(customKinds),
   sink: postgresSinkSchema,
   batchSize: z.number().int().min(1).max(100_000).default(5000),
   schedule: scheduleSchema.optional(),
@@ -152,9 +144,9 @@ export const integrationSchema = z.strictObject({
   }
 });
 
-export const configSchema = z
+const configSchemaFor = (customKinds: readonly string[]) => z
   .strictObject({
-    integrations: z.array(integrationSchema).min(1, 'must list at least one integration'),
+    integrations: z.array(integrationSchemaFor(customKinds)).min(1, 'must list at least one integration'),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
@@ -165,6 +157,21 @@ export const configSchema = z
       } else seen.set(it.id, i);
     });
   });
+
+export const sourceSchema = sourceSchemaFor([]);
+export const integrationSchema = integrationSchemaFor([]);
+export const configSchema = configSchemaFor([]);
+
+const schemasByKinds = new Map<string, typeof configSchema>();
+
+/** The config schema accepting, besides the built-in kinds and `source.module`, the given custom source kinds. */
+export function configSchemaWith(customKinds: readonly string[] = []): typeof configSchema {
+  if (customKinds.length === 0) return configSchema;
+  const key = [...customKinds].sort().join('\n');
+  let schema = schemasByKinds.get(key);
+  if (!schema) schemasByKinds.set(key, (schema = configSchemaFor(customKinds)));
+  return schema;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type Integration = z.infer<typeof integrationSchema>;

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import { sleep } from '../util/sleep';
 import path from 'node:path';
 
 /** Root of tidemark's tool cache: TIDEMARK_CACHE_DIR, else $XDG_CACHE_HOME/tidemark, else ~/.cache/tidemark. */
@@ -94,7 +95,7 @@ async function acquireLock(lockDir: string, done: () => Promise<boolean>): Promi
       await fs.rm(lockDir, { recursive: true, force: true });
       continue;
     }
-    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    await sleep(LOCK_POLL_MS);
   }
 }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { pollUntil } from '../util/poll';
 import { freePort, isPortFree, waitForPort } from './free-port';
 import { ensureTemporalCli } from './temporal-cli';
 
@@ -122,25 +123,22 @@ async function launch(cli: string, port: number, uiPort: number | undefined, opt
 
 /** The frontend listens before the namespace exists; workers need the namespace. */
 async function waitForDefaultNamespace(address: string, failed: () => Error | undefined): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
   let connection: Connection | undefined;
+  let last: unknown;
+  const timedOut = () => new Error(`Temporal dev server at ${address} has no usable 'default' namespace: ${(last as Error).message}`, { cause: last });
   try {
-    for (;;) {
+    await pollUntil(async () => {
       const err = failed();
       if (err) throw err;
       try {
         connection ??= await Connection.connect({ address, connectTimeout: '5s' });
         await connection.workflowService.describeNamespace({ namespace: 'default' });
-        return;
+        return true;
       } catch (e) {
-        if (Date.now() > deadline) {
-          throw new Error(`Temporal dev server at ${address} has no usable 'default' namespace: ${(e as Error).message}`, {
-            cause: e,
-          });
-        }
+        last = e;
+        return undefined;
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    }, { intervalMs: 200, timeoutMs: READY_TIMEOUT_MS, timedOut });
   } finally {
     await connection?.close();
   }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { pollUntil } from '../util/poll';
 
 /**
  * A TCP port that nothing listens on, for a server we are about to start.
@@ -68,12 +69,10 @@ export async function waitForPort(
   port: number,
   opts: { host?: string; timeoutMs: number; what: string; failed?: () => Error | undefined },
 ): Promise<void> {
-  const deadline = Date.now() + opts.timeoutMs;
-  for (;;) {
+  const timedOut = () => new Error(`${opts.what} did not listen on port ${port} within ${opts.timeoutMs / 1000} s`);
+  await pollUntil(async () => {
     const err = opts.failed?.();
     if (err) throw err;
-    if (await canConnect(port, opts.host)) return;
-    if (Date.now() > deadline) throw new Error(`${opts.what} did not listen on port ${port} within ${opts.timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    return (await canConnect(port, opts.host)) || undefined;
+  }, { intervalMs: 50, timeoutMs: opts.timeoutMs, timedOut });
 }

@@ -8,7 +8,7 @@ import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../c
 import { describeTable } from '../sources/postgres/describe-table';
 import { TableNotFoundError } from '../sources/postgres/describe-table';
 import type { ColumnSpec } from '../sources/source';
-import { encodeCopyRows } from './copy-text';
+import { encodeCopyRows } from '../pg/copy-text';
 import { exactEqualityColumns } from './exact-equality';
 import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';

@@ -1,11 +1,12 @@
 import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
-import { connect } from '../db/connect';
+import { connect } from '../pg/connect';
 import { createCsvSource } from './csv';
 import { asSource } from './define-source';
 import { createHttpSource } from './http';
 import { PostgresSource } from './postgres/postgres-source';
 import { sourceFactory } from './registry';
+import type { Cursor } from '../cursor/cursor';
 import type { Source } from './source';
 
 /**
@@ -24,4 +25,23 @@ export async function createSource(cfg: SourceConfig, integration: string, env: 
   const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
   const made = await sourceFactory(kind, module)(options, { env: resolve });
   return asSource(kind, made);
+}
+
+/**
+ * A cursor from outside (an operator's `checkpoint set`, the UI's rewind) checked against the
+ * integration's own source: its shape, and its values in the source's column types. `refuse` turns
+ * a rejection of the cursor (not a failure to open the source) into the caller's error.
+ */
+export async function checkCursorWithSource(cfg: SourceConfig, integration: string, value: unknown, env: NodeJS.ProcessEnv = process.env, refuse?: (err: Error) => Error): Promise<Cursor> {
+  const source = await createSource(cfg, integration, env);
+  try {
+    await source.prepare({}); // the source's columns and types, which later() compares in
+    const cursor = source.parseCursor(value);
+    await source.later(cursor, cursor); // rejects values the cursor columns' types cannot hold
+    return cursor;
+  } catch (err) {
+    throw refuse ? refuse(err as Error) : err;
+  } finally {
+    await source.close();
+  }
 }

@@ -36,6 +36,11 @@ export interface CopyPage {
   cursor: Cursor;
 }
 
+/** A COPY page built from rows, with the records a source or pipeline rejected (they are not in `data`). */
+export interface EncodedPage extends CopyPage {
+  rejected?: Rejected[];
+}
+
 export interface PrepareOptions {
   /** Reuse this upper bound (a resumed backfill keeps the one it started with); otherwise computed now. */
   highWater?: string | null;
@@ -76,8 +81,8 @@ export interface Source {
   later(a: Cursor, b: Cursor): Promise<Cursor>;
   /** Pages after `after` (null = from the start) up to the plan's high-water mark. */
   pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page>;
-  /** Optional fast path: the same pages as `pages`, as COPY text. Used when no per-record transform applies. */
-  copyPages?(after: Cursor, opts: ReadOptions): AsyncIterable<CopyPage>;
+  /** Optional fast path: the same pages as `pages`, as COPY text (with the records the source rejected, if any). Used when no per-record transform applies. */
+  copyPages?(after: Cursor, opts: ReadOptions): AsyncIterable<EncodedPage>;
   /** Rows left after `after` (up to `until`, inclusive, when given), when the source can tell cheaply (bounded). */
   estimateRemaining?(after: Cursor, until?: Cursor): Promise<number | undefined>;
   /**

@@ -3,7 +3,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import type { RunResult } from '../activities/types';
-import { parseConfig, type Config } from '../config';
+import type { Config } from '../config';
+import { parseConfig } from '../sources/load-config';
 
 export type { Config };
 import { listRuns, type RunRow } from '../db/state';

@@ -2,10 +2,10 @@ import { describeConstraintError } from '../activities/constraint-errors';
 import { writeIsolatingBadRows } from '../activities/isolate-bad-rows';
 import type { Integration } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
+import type pg from 'pg';
+import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
-import { encodeCopyRows } from '../sinks/copy-text';
+import { encodeCopyRows } from '../pg/copy-text';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 
@@ -31,76 +31,73 @@ interface Batch {
  * Holds the integration's lock so no run writes at the same time.
  */
 export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
-  const db = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-dead-letters' });
-  try {
-    await migrate(db);
-    if (!(await state.tryLockIntegration(db, it.id))) {
-      throw new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);
-    }
-    const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
-    // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
-    const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
-    if (!letters.length) return { pending: 0, written: 0, stillFailing: [] };
-    const stillFailing: RetryReport['stillFailing'] = [];
-    const batches: Batch[] = [];
+  const busy = () => new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);
+  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env);
+  return withStateSession(url, { applicationName: 'tidemark-dead-letters', lock: { integration: it.id, busy } }, (db) => retryOn(db, it, opts));
+}
 
-    const validate = letters.filter((l) => l.stage !== 'write');
-    if (validate.length) {
-      const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
-      const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
-      const pipeline = new RecordPipeline(names.map((name) => ({ name, type: 'text', notNull: false })), it.mapping, it.validate);
-      const batch: Batch = { columns: pipeline.columns.map((c) => c.name), ids: [], rows: [] };
-      records.forEach((record, i) => {
-        const { good: rows, rejected } = pipeline.processRecords([record]);
-        const id = (validate[i] as { id: string }).id;
-        if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
-        else {
-          batch.ids.push(id);
-          batch.rows.push(rows[0] as (string | null)[]);
-        }
-      });
-      batches.push(batch);
-    }
-    // Target rows, grouped by their columns (one group unless the target changed between runs).
-    const byColumns = new Map<string, Batch>();
-    for (const l of letters.filter((x) => x.stage === 'write')) {
-      const record = JSON.parse(l.record) as Record<string, string | null>;
-      const columns = Object.keys(record);
-      const key = columns.join('\t');
-      const batch = byColumns.get(key) ?? { columns, ids: [], rows: [] };
-      byColumns.set(key, batch);
-      batch.ids.push(l.id);
-      batch.rows.push(columns.map((c) => record[c] ?? null));
-    }
-    batches.push(...byColumns.values());
+async function retryOn(db: pg.Client, it: Integration, opts: { ids?: readonly string[] }): Promise<RetryReport> {
+  const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
+  // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
+  const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
+  if (!letters.length) return { pending: 0, written: 0, stillFailing: [] };
+  const stillFailing: RetryReport['stillFailing'] = [];
+  const batches: Batch[] = [];
 
-    let written = 0;
-    for (const b of batches) {
-      if (!b.rows.length) continue;
-      // No integration id: the rows are typed as text here, which is no change of the source's columns.
-      const sink = new PostgresSink(db, { ...it.sink, create: false });
-      await sink.prepare(
-        b.columns.map((name) => ({ name, type: 'text', notNull: false })),
-        { allowDirect: false },
-      );
-      // Rows the target still refuses keep their letter; every row may (the target not fixed yet), so no limit.
-      const { result, bad } = await writeIsolatingBadRows(
-        sink,
-        Buffer.from(encodeCopyRows(b.rows)),
-        b.rows.length,
-        async (tx, _res, refused) => {
-          const out = new Set(refused.map((r) => r.index));
-          await state.markDeadLettersRetried(tx, b.ids.filter((_, i) => !out.has(i)));
-        },
-        `dead-letters --retry of ${it.id}`,
-        b.rows.length,
-      );
-      stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeConstraintError(r.error) })));
-      written += result.written;
-    }
-    await state.updateDeadLetterReasons(db, stillFailing);
-    return { pending: letters.length, written, stillFailing };
-  } finally {
-    await closeQuietly(db);
+  const validate = letters.filter((l) => l.stage !== 'write');
+  if (validate.length) {
+    const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
+    const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+    const pipeline = new RecordPipeline(names.map((name) => ({ name, type: 'text', notNull: false })), it.mapping, it.validate);
+    const batch: Batch = { columns: pipeline.columns.map((c) => c.name), ids: [], rows: [] };
+    records.forEach((record, i) => {
+      const { good: rows, rejected } = pipeline.processRecords([record]);
+      const id = (validate[i] as { id: string }).id;
+      if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
+      else {
+        batch.ids.push(id);
+        batch.rows.push(rows[0] as (string | null)[]);
+      }
+    });
+    batches.push(batch);
   }
+  // Target rows, grouped by their columns (one group unless the target changed between runs).
+  const byColumns = new Map<string, Batch>();
+  for (const l of letters.filter((x) => x.stage === 'write')) {
+    const record = JSON.parse(l.record) as Record<string, string | null>;
+    const columns = Object.keys(record);
+    const key = columns.join('\t');
+    const batch = byColumns.get(key) ?? { columns, ids: [], rows: [] };
+    byColumns.set(key, batch);
+    batch.ids.push(l.id);
+    batch.rows.push(columns.map((c) => record[c] ?? null));
+  }
+  batches.push(...byColumns.values());
+
+  let written = 0;
+  for (const b of batches) {
+    if (!b.rows.length) continue;
+    // No integration id: the rows are typed as text here, which is no change of the source's columns.
+    const sink = new PostgresSink(db, { ...it.sink, create: false });
+    await sink.prepare(
+      b.columns.map((name) => ({ name, type: 'text', notNull: false })),
+      { allowDirect: false },
+    );
+    // Rows the target still refuses keep their letter; every row may (the target not fixed yet), so no limit.
+    const { result, bad } = await writeIsolatingBadRows(
+      sink,
+      Buffer.from(encodeCopyRows(b.rows)),
+      b.rows.length,
+      async (tx, _res, refused) => {
+        const out = new Set(refused.map((r) => r.index));
+        await state.markDeadLettersRetried(tx, b.ids.filter((_, i) => !out.has(i)));
+      },
+      `dead-letters --retry of ${it.id}`,
+      b.rows.length,
+    );
+    stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeConstraintError(r.error) })));
+    written += result.written;
+  }
+  await state.updateDeadLetterReasons(db, stillFailing);
+  return { pending: letters.length, written, stillFailing };
 }

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
 import type { Integration, PostgresSourceConfig } from '../config/schema';
-import { copyOut } from '../db/copy-out';
+import { copyOut } from '../pg/copy-out';
 import { PostgresSink } from '../sinks/postgres-sink';
-import { countCopyLines } from '../sinks/copy-text';
+import { countCopyLines } from '../pg/copy-text';
 import { requireTable } from '../sources/postgres/describe-table';
 import { rangePredicate, type Bound, type KeyColumn } from './range-sql';
 

@@ -2,9 +2,8 @@ import type pg from 'pg';
 import { resolveEnvRefs } from '../config/env-refs';
 import { splitTableName } from '../config/identifiers';
 import { isPostgresSource, type Integration, type PostgresSourceConfig } from '../config/schema';
-import { closeQuietly, connect } from '../db/connect';
-import { migrate } from '../db/migrate';
-import { tryLockIntegration } from '../db/state';
+import { closeQuietly, connect } from '../pg/connect';
+import { prepareStateSession } from '../db/state-session';
 import { requireTable } from '../sources/postgres/describe-table';
 import { deleteMissing, type DeleteSummary } from './delete-ranges';
 import type { KeySides } from './missing-keys';
@@ -115,9 +114,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     }
     const writes = !opts.dryRun && ((!!opts.repair && report.differing.length > 0) || !!opts.delete);
     if (writes) {
-      await migrate(dst);
       // Session lock on the connection that writes: held until it closes.
-      if (!(await tryLockIntegration(dst, it.id))) throw new IntegrationBusyError(it.id);
+      await prepareStateSession(dst, { lock: { integration: it.id, busy: () => new IntegrationBusyError(it.id) } });
     }
     if (opts.delete) {
       report.deletes = await deleteMissing(src, dst, sides, report.differing, {

@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import { createTestDatabase, type TestDatabase } from '../setup/database';

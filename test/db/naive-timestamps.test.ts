@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { toFailure } from '../../src/activities/failures';
 import type { PostgresSourceConfig } from '../../src/config';
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { PostgresSource, SourceSetupError } from '../../src/sources/postgres/postgres-source';
 import { ordersConfig, sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';

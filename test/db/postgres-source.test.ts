@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type PostgresSourceConfig } from '../../src/config';
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { PostgresSource, SourceSetupError } from '../../src/sources/postgres/postgres-source';
 import { TableNotFoundError } from '../../src/sources/postgres/describe-table';
 import { createTestDatabase, type TestDatabase } from '../setup/database';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toFailure } from '../../src/activities/failures';
 import { parseConfig, type PostgresSourceConfig } from '../../src/config';
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { isPermanent } from '../../src/errors';
 import { PostgresSource, SourceStatementTimeoutError } from '../../src/sources/postgres/postgres-source';
 import { seedOrders, sql } from '../helpers/fixtures';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type PostgresSourceConfig } from '../../src/config';
-import { connect } from '../../src/db/connect';
+import { connect } from '../../src/pg/connect';
 import { checkNoNulls } from '../../src/sources/postgres/null-check';
 import { PostgresSource, SourceSetupError } from '../../src/sources/postgres/postgres-source';
 import { sql } from '../helpers/fixtures';

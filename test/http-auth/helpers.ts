@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeQuietly, connect } from '../../src/db/connect';
+import { closeQuietly, connect } from '../../src/pg/connect';
 import { migrate } from '../../src/db/migrate';
 import { CredentialsRefusedError, type HttpAuth } from '../../src/sources/http/auth';
 

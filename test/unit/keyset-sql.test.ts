@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidCursorError, keysetPageQuery, keysetRange, parseKeysetCursor, cursorGreaterQuery } from '../../src/cursor';
-import { countCopyLines, decodeCopyValue, encodeCopyRows, lastCopyLine } from '../../src/sinks/copy-text';
+import { countCopyLines, decodeCopyValue, encodeCopyRows, lastCopyLine } from '../../src/pg/copy-text';
 import { prefetch } from '../../src/sources/combinators/prefetch';
 import { upsertFromStageSql } from '../../src/sinks/upsert-sql';
 

@@ -22,7 +22,7 @@ export interface RunRow {
 const COLUMNS = `run_id, kind, status, started_at::text, finished_at::text, attempts::text, rows_read::text, rows_committed::text,
             rows_written::text, rows_rejected::text, pages::text, start_cursor::text, end_cursor::text, error, to_json(warnings)::text AS warnings`;
 
-// Connections keep every value as text (see db/connect): the array arrives as JSON text.
+// Connections keep every value as text (see pg/connect): the array arrives as JSON text.
 const withWarnings = (r: Omit<RunRow, 'warnings'> & { warnings: unknown }): RunRow => ({
   ...r,
   warnings: typeof r.warnings === 'string' ? (JSON.parse(r.warnings) as string[]) : ((r.warnings as string[] | null) ?? []),

@@ -1,4 +1,5 @@
 import type { Cursor } from '../../cursor/cursor';
+import { sleep } from '../../util/sleep';
 import type { CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 
 const IDLE_TICK_MS = 5_000;
@@ -49,16 +50,4 @@ async function* paced<T>(pages: AsyncIterable<T>, count: (page: T) => number, li
     }
     yield page;
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, Math.max(ms, 0));
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

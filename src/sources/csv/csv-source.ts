@@ -1,10 +1,10 @@
 import { resolve as resolvePath } from 'node:path';
 import type { CsvSourceConfig } from '../../config/csv-source-schema';
 import type { Cursor } from '../../cursor/cursor';
-import { encodeCopyRows, type EncodedPage } from '../../sinks/copy-text';
+import { encodeCopyRows } from '../../pg/copy-text';
 import type { Rejected, Row } from '../../transform/record-pipeline';
-import type { ResolveEnv } from '../http/http-source';
-import type { Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import type { ResolveEnv } from '../../config/env-refs';
+import type { EncodedPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { planColumns } from './csv-columns';
 import { laterCsvCursor, parseCsvCursor, type CsvCursor } from './csv-cursor';
 import { CsvFileChangedError, CsvHeaderError } from './csv-errors';

@@ -6,7 +6,8 @@ import { HttpRetriesExhaustedError, HttpSourceError, HttpStatusError } from './h
 import type { OriginLimiter } from './rate-limiter';
 import { safeUrl } from './redact';
 import { judge } from './response-policy';
-import { abortError, IDLE_TICK_MS, waitFor } from './wait';
+import { abortError } from '../../util/abort-error';
+import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
 
 export interface HttpClientOptions {
   headers: Record<string, string>;

@@ -24,8 +24,9 @@ import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
 
-/** Resolves `${NAME}` references of an option from the worker's environment; `field` names it in errors. */
-export type ResolveEnv = (value: string, field: string) => string;
+import type { ResolveEnv } from '../../config/env-refs';
+
+export type { ResolveEnv };
 
 /** The http source, with its request counters (requests sent, retries) for tests and logs. */
 export interface HttpSource extends Source {

@@ -1,4 +1,4 @@
-import { waitFor } from './wait';
+import { waitFor } from '../../util/wait-for';
 
 /**
  * One limiter per API origin in the worker process: every source calling the same origin (several

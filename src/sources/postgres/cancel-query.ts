@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { connectionConfig } from '../../db/connect';
+import { connectionConfig } from '../../pg/connect';
 
 /** Bound on opening the second session and sending the cancel: it runs on error and shutdown paths. */
 const CANCEL_TIMEOUT_MS = 5_000;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { closeQuietly } from '../../db/connect';
-import { abortError } from '../http/wait';
+import { closeQuietly } from '../../pg/connect';
+import { abortError } from '../../util/abort-error';
 import { cancelBackend } from './cancel-query';
 import { SourceStatementTimeoutError } from './source-errors';
 

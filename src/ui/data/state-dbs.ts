@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { Integration } from '../../config';
 import { resolveEnvRefs } from '../../config/env-refs';
-import { closeQuietly, connect } from '../../db/connect';
-import { migrate } from '../../db/migrate';
+import { closeQuietly } from '../../pg/connect';
+import { openStateSession } from '../../db/state-session';
 
 /**
  * One connection per state database (an integration's sink), opened on first use and migrated once.
@@ -46,10 +46,9 @@ export class StateDbs {
     let c = this.clients.get(url);
     if (!c) {
       c = (async () => {
-        const client = await connect(url, { applicationName: 'tidemark-ui' });
+        const client = await openStateSession(url, { applicationName: 'tidemark-ui' });
         client.on('error', () => this.clients.delete(url));
         client.on('end', () => this.clients.delete(url));
-        await migrate(client);
         return client;
       })();
       c.catch(() => this.clients.delete(url));

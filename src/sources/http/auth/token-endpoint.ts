@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../../util/sleep';
 import { OAuthTokenRefusedError, OAuthTokenUnavailableError } from './auth-errors';
 
 export interface TokenEndpoint {

@@ -1,4 +1,4 @@
-import { closeQuietly, connect } from '../../../db/connect';
+import { closeQuietly, connect } from '../../../pg/connect';
 import { insertTokenRow } from './insert-token-row';
 import { lockTokenRow } from './lock-token-row';
 import { saveTokenRow } from './save-token-row';

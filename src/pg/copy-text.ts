@@ -1,6 +1,3 @@
-import type { CopyPage, Page } from '../sources/source';
-import type { Rejected, RecordPipeline } from '../transform/record-pipeline';
-
 /**
  * Encodes rows for `COPY … FROM STDIN` in PostgreSQL's text format: tab-separated, `\N` for NULL,
  * backslash escapes for backslash, newline, carriage return and tab. Values are already in
@@ -48,24 +45,4 @@ export function countCopyLines(data: Buffer): number {
   let n = 0;
   for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) n++;
   return n;
-}
-
-/** A COPY page built from rows, with the records a pipeline rejected (they are not in `data`). */
-export interface EncodedPage extends CopyPage {
-  rejected?: Rejected[];
-}
-
-/** Row pages as COPY pages (through the mapping/validation pipeline when there is one). */
-export async function* asCopyPages(pages: AsyncIterable<Page>, pipeline?: RecordPipeline): AsyncGenerator<EncodedPage> {
-  for await (const p of pages) {
-    // Records the source rejected itself count as read and join the pipeline's rejects.
-    const early = p.rejected ?? [];
-    const count = p.rows.length + early.length;
-    if (!pipeline) {
-      yield { data: Buffer.from(encodeCopyRows(p.rows)), count, cursor: p.cursor, ...(early.length ? { rejected: early } : {}) };
-      continue;
-    }
-    const { good, rejected } = pipeline.process(p.rows);
-    yield { data: Buffer.from(encodeCopyRows(good)), count, cursor: p.cursor, rejected: [...early, ...rejected] };
-  }
 }

@@ -1,0 +1,69 @@
+import { log, type Context } from '@temporalio/activity';
+import type pg from 'pg';
+import type { Integration } from '../config';
+import * as state from '../db/state';
+import { PostgresSink } from '../sinks/postgres-sink';
+import { throttle, type RateLimit } from '../sources/combinators/throttle';
+import { createSource } from '../sources/create-source';
+import type { Source } from '../sources/source';
+import { RecordPipeline } from '../transform/record-pipeline';
+import type { KeepAlive } from './keep-alive';
+import { ProgressMeter } from './progress';
+import type { ActivityDeps } from './run-integration';
+import { startPosition, type StartPosition } from './start-position';
+import type { Progress, RunInput } from './types';
+
+/** What a run opened and must close or finish, whatever happens (see runIntegration's catch and finally). */
+export interface RunResources {
+  stateDb?: pg.Client;
+  source?: Source;
+  releaseSourceSlot?: () => void;
+  /** The run's row in tidemark.runs exists: failures are recorded on it. */
+  runRow: boolean;
+  /** Stopped for cancellation at a batch boundary (the run's row already says why). */
+  stoppedAtBoundary: boolean;
+}
+
+export interface PreparedRun {
+  source: Source;
+  start: StartPosition;
+  pipeline?: RecordPipeline;
+  sink: PostgresSink;
+  targetColumns: string[];
+  meter: ProgressMeter;
+  /** Mutable, so a tune applies mid-run (config rateLimit, then the run's own). */
+  rate: RateLimit;
+  rowsOfThisRun: () => number;
+}
+
+/**
+ * Everything before the first page: the (throttled) source, where the run starts, its row in
+ * tidemark.runs, the record pipeline, the prepared sink, the progress meter, and the plan's warnings.
+ */
+export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInput, it: Integration, sinkUrl: string, alive: KeepAlive, res: RunResources): Promise<PreparedRun> {
+  const db = res.stateDb as pg.Client;
+  const sharded = input.shard !== undefined;
+  const rate: RateLimit = { rowsPerSecond: undefined };
+  const source = (res.source = throttle(await alive.during(() => createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl })), rate));
+  const hb = ctx.info.heartbeatDetails as Progress | undefined;
+  const start = await alive.during(() => startPosition(db, source, input, hb?.cursor));
+  // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
+  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor);
+  res.runRow = true;
+  if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
+  const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
+  const sink = new PostgresSink(db, it.sink, it.id);
+  // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
+  const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
+  const targetColumns = (pipeline?.columns ?? start.plan.columns).map((c) => c.name);
+  await alive.during(() => sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage }));
+  const total = source.estimateRemaining ? await alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : undefined;
+  const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
+  log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
+  const warnings = [...(start.plan.warnings ?? []), ...start.warnings];
+  for (const w of warnings) log.warn(w, { integration: it.id });
+  await state.addRunWarnings(db, input.runKey, warnings);
+  ctx.heartbeat(meter.snapshot(start.cursor));
+  const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
+  return { source, start, ...(pipeline ? { pipeline } : {}), sink, targetColumns, meter, rate, rowsOfThisRun };
+}

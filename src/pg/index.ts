@@ -1,0 +1,4 @@
+// Neutral PostgreSQL wire format and connections (re-exports only): used by sources, sinks and state alike.
+export * from './connect';
+export * from './copy-out';
+export * from './copy-text';
