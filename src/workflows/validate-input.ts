@@ -27,7 +27,8 @@ export interface TuneInput {
   rowsPerSecond?: number;
 }
 
-const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+// An integration id, or an instance of a template: `<template>/<instance-id>`.
+const ID = /^[a-z0-9][a-z0-9_-]{0,62}(\/[a-z0-9][a-z0-9_-]{0,62})?$/;
 
 function invalid(message: string): never {
   throw ApplicationFailure.nonRetryable(`invalid workflow input: ${message}`, 'InvalidWorkflowInput');
@@ -39,7 +40,7 @@ function asObject(raw: unknown, allowed: string[], example: string): Record<stri
   const unknown = Object.keys(obj).filter((k) => !allowed.includes(k));
   if (unknown.length) invalid(`unknown field(s) ${unknown.join(', ')}; allowed: ${allowed.join(', ')}`);
   if (typeof obj.integration !== 'string' || !ID.test(obj.integration)) {
-    invalid(`integration: must be an integration id matching [a-z0-9][a-z0-9_-]*, got ${JSON.stringify(obj.integration) ?? 'nothing'}`);
+    invalid(`integration: must be an integration id matching [a-z0-9][a-z0-9_-]* (or <template>/<instance-id>), got ${JSON.stringify(obj.integration) ?? 'nothing'}`);
   }
   return obj;
 }

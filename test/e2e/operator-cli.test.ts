@@ -80,7 +80,8 @@ describe('operator commands against a backfill started with `temporal workflow s
 
   it('cancel stops a running backfill; resume --wait finishes it from the checkpoint', async () => {
     await sql(dst.url, 'TRUNCATE copy.orders');
-    const started = await runCli(['backfill', 'orders'], env, cwd);
+    // Slowed down so the backfill is still running when `cancel` arrives on a loaded machine.
+    const started = await runCli(['backfill', 'orders', '--rate', '2000'], env, cwd);
     expect(started.code, started.stderr).toBe(0);
     const busy = await runCli(['backfill', 'orders'], env, cwd);
     expect(busy.code).not.toBe(0);

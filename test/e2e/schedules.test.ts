@@ -104,6 +104,12 @@ afterAll(async () => {
   await Promise.all([src?.drop(), dst?.drop()]);
 });
 
+// An hourly schedule whose next tick is ~30 minutes away, so no tick fires while a test counts actions
+// (a plain `every: 1h` ticks on the hour, and once did in the middle of one).
+const QUIET_MINUTE = (new Date().getUTCMinutes() + 30) % 60;
+const HOURLY = QUIET_MINUTE ? `{every: 1h, offset: ${QUIET_MINUTE}m}` : '{every: 1h}';
+const HOURLY_TEXT = QUIET_MINUTE ? `every 1h offset ${QUIET_MINUTE}m` : 'every 1h';
+
 describe('Temporal Schedules (dev server)', () => {
   it('apply creates once, then reports unchanged; updates a changed spec; reports orphans and prunes them', async () => {
     write(yaml(integration('orders', '{every: 1h, offset: 2h}')));
@@ -144,7 +150,7 @@ describe('Temporal Schedules (dev server)', () => {
   });
 
   it('trigger starts a scheduled syncWorkflow that copies the rows', async () => {
-    write(yaml(integration('orders', '{every: 1h}')));
+    write(yaml(integration('orders', HOURLY)));
     await out('schedule', 'apply');
     const started = await out('schedule', 'trigger', 'orders');
     expect(started).toMatch(/^orders: started tidemark-orders-scheduled-\S+\n$/);
@@ -168,7 +174,7 @@ describe('Temporal Schedules (dev server)', () => {
 
   it('a paused schedule starts nothing; apply keeps it paused; unpause resumes it', async () => {
     write(yaml(integration('orders', '{every: 1s}')));
-    expect(await out('schedule', 'apply')).toBe('orders: updated (every 1h → every 1s)\n');
+    expect(await out('schedule', 'apply')).toBe(`orders: updated (${HOURLY_TEXT} → every 1s)\n`);
     const before = (await runs()).length;
     await until(runs, (r) => r.length >= before + 2, 'a run every second');
     expect(await out('schedule', 'pause', 'orders', '--note', 'maintenance')).toBe('orders: paused (maintenance); `tidemark schedule unpause orders` resumes it\n');
@@ -191,8 +197,8 @@ describe('Temporal Schedules (dev server)', () => {
   });
 
   it('list shows running actions and counts a trigger skipped because a run was still going', async () => {
-    write(yaml(integration('slow', '{every: 1h}')));
-    expect(await out('schedule', 'apply')).toBe('slow: created (every 1h, overlap skip)\n');
+    write(yaml(integration('slow', HOURLY)));
+    expect(await out('schedule', 'apply')).toBe(`slow: created (${HOURLY_TEXT}, overlap skip)\n`);
     const started = (await out('schedule', 'trigger', 'slow')).match(/^slow: started (\S+)\n$/)?.[1];
     expect(started).toMatch(/^tidemark-slow-scheduled-/);
     await until(() => runs('slow'), (r) => r.length === 1, 'the slow run to start');
