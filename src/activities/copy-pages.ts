@@ -9,12 +9,13 @@ export async function* asCopyPages(pages: AsyncIterable<Page>, pipeline?: Record
     // Records the source rejected itself count as read and join the pipeline's rejects.
     const early = p.rejected ?? [];
     const count = p.rows.length + early.length;
+    const warnings = p.warnings?.length ? { warnings: p.warnings } : {};
     if (!pipeline) {
-      yield { data: Buffer.from(encodeCopyRows(p.rows)), count, cursor: p.cursor, ...(early.length ? { rejected: early } : {}) };
+      yield { data: Buffer.from(encodeCopyRows(p.rows)), count, cursor: p.cursor, ...(early.length ? { rejected: early } : {}), ...warnings };
       continue;
     }
     const { good, rejected } = pipeline.process(p.rows);
-    yield { data: Buffer.from(encodeCopyRows(good)), count, cursor: p.cursor, rejected: [...early, ...rejected] };
+    yield { data: Buffer.from(encodeCopyRows(good)), count, cursor: p.cursor, rejected: [...early, ...rejected], ...warnings };
   }
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { isBoundedPagination, maxPageSizeOf, paginationSchema } from './http-pagination-schema';
 import { requestSchema, TEMPLATE_VARIABLES, variablesOf, type HttpRequestTemplates } from './http-request-schema';
 import { httpAuthSchema } from './http-auth-schema';
+import { checkChildStream, parentFieldsSchema, parentSchema, templatesOf } from './http-child-schema';
 import { responsesSchema } from './http-response-schema';
 import { duration, path, positiveInt, timeFormat } from './http-schema-parts';
 import { IDENT_RE } from './identifiers';
@@ -48,16 +49,10 @@ const CREDENTIAL = /^(authorization|proxy-authorization|cookie)$|api[-_]?key|tok
 const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 const fromEnvOnly = (example: string) => `carries a credential, so its value must come from the worker's environment: write ${example} and export the variable where the worker runs (a literal would sit in the config file)`;
 
-/** Templates read only the variables their pagination style provides; a body needs POST. */
-function checkTemplates(r: HttpRequestTemplates, style: keyof typeof TEMPLATE_VARIABLES, ctx: z.RefinementCtx): void {
+/** Templates read only the variables their pagination style provides (and $parent in a child stream); a body needs POST. */
+function checkTemplates(r: HttpRequestTemplates, style: keyof typeof TEMPLATE_VARIABLES, child: boolean, ctx: z.RefinementCtx): void {
   const allowed: readonly string[] = TEMPLATE_VARIABLES[style];
-  const each: [(string | number)[], string][] = [
-    ...Object.entries(r.params).map(([k, v]): [(string | number)[], string] => [['request', 'params', k], v]),
-    ...Object.entries(r.headers).map(([k, v]): [(string | number)[], string] => [['request', 'headers', k], v]),
-    ...(r.path !== undefined ? [[['request', 'path'], r.path] as [(string | number)[], string]] : []),
-    ...(r.body !== undefined ? [[['request', 'body'], r.body] as [(string | number)[], string]] : []),
-  ];
-  for (const [at, text] of each) {
+  for (const [at, text] of templatesOf(r)) {
     let vars: string[];
     try {
       vars = variablesOf(text);
@@ -65,7 +60,9 @@ function checkTemplates(r: HttpRequestTemplates, style: keyof typeof TEMPLATE_VA
       continue; // a syntax error, reported by the field itself
     }
     for (const v of vars) {
-      if (!allowed.includes(v)) ctx.addIssue({ code: 'custom', path: at, message: `references $${v}, which pagination style ${style} does not provide: use ${allowed.map((a) => `$${a}`).join(', ')}` });
+      // $parent is checked by checkChildStream (declared fields, only with source.parent).
+      if (v === 'parent') continue;
+      if (!allowed.includes(v)) ctx.addIssue({ code: 'custom', path: at, message: `references $${v}, which pagination style ${style} does not provide: use ${[...allowed, ...(child ? ['parent'] : [])].map((a) => `$${a}`).join(', ')}` });
     }
   }
   if (r.body !== undefined && r.method !== 'POST') ctx.addIssue({ code: 'custom', path: ['request', 'method'], message: 'must be POST with a request.body (a GET sends no body)' });
@@ -125,6 +122,10 @@ export const httpSourceSchema = z
     auth: httpAuthSchema.optional(),
     /** bounded styles (see isBoundedPagination): changes newer than now - lag wait for the next run (late writes, clock skew) */
     lag: duration.optional(),
+    /** a child stream: the parent list whose records each select a child list (see http-child-schema) */
+    parent: parentSchema.optional(),
+    /** child columns copied from the parent's fields, e.g. { repo: full_name } */
+    parentFields: parentFieldsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     // One source of each credential: a header or parameter that `auth` sets too would be overwritten silently.
@@ -152,8 +153,10 @@ export const httpSourceSchema = z
     if (cfg.pageSize !== undefined && max !== undefined && cfg.pageSize > max) {
       ctx.addIssue({ code: 'custom', path: ['pageSize'], message: `is ${cfg.pageSize}, more than pagination.maxPageSize (${max}), the API's largest page: an API serves at most that many per request, often without saying so; lower pageSize to at most ${max} (or raise maxPageSize if the API really serves more)` });
     }
-    if (cfg.request) checkTemplates(cfg.request, cfg.pagination.style, ctx);
-    if (cfg.lag !== undefined && !isBoundedPagination(cfg.pagination, templatesUseSince(cfg.request))) {
+    if (cfg.request) checkTemplates(cfg.request, cfg.pagination.style, cfg.parent !== undefined, ctx);
+    checkChildStream(cfg, ctx);
+    const parentBounded = cfg.parent !== undefined && isBoundedPagination(cfg.parent.pagination);
+    if (cfg.lag !== undefined && !parentBounded && !isBoundedPagination(cfg.pagination, templatesUseSince(cfg.request))) {
       ctx.addIssue({ code: 'custom', path: ['lag'], message: `applies only to bounded pagination styles: page, offset, time_window, time_slices, and link_header/next_url with a since filter (the API decides the range for style ${cfg.pagination.style}): remove it` });
     }
   })

@@ -4,6 +4,7 @@ import { connect } from '../pg/connect';
 import { createCsvSource } from './csv';
 import { asSource } from './define-source';
 import { createHttpSource } from './http';
+import { createChildStreamSource } from './http/children';
 import { PostgresSource } from './postgres/postgres-source';
 import { sourceFactory } from './registry';
 import type { Cursor } from '../cursor/cursor';
@@ -20,7 +21,10 @@ export async function createSource(cfg: SourceConfig, integration: string, env: 
     return new PostgresSource(await connect(resolveEnvRefs(cfg.url, field('url'), env), { applicationName: 'tidemark-source' }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
-  if (isHttpSource(cfg)) return createHttpSource(cfg, resolve, { integration, env, ...(opts.stateDbUrl ? { stateDbUrl: opts.stateDbUrl } : {}) });
+  if (isHttpSource(cfg)) {
+    const ctx = { integration, env, ...(opts.stateDbUrl ? { stateDbUrl: opts.stateDbUrl } : {}) };
+    return cfg.parent ? createChildStreamSource(cfg, resolve, ctx) : createHttpSource(cfg, resolve, ctx);
+  }
   if (isCsvSource(cfg)) return createCsvSource(cfg, resolve, integration);
   const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
   const made = await sourceFactory(kind, module)(options, { env: resolve });

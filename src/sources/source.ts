@@ -24,6 +24,8 @@ export interface Page {
    * count as read. Keyed by the plan's column names, like a pipeline's rejects.
    */
   rejected?: Rejected[];
+  /** What the run should report (a child stream's parent skipped as gone): added to tidemark.runs.warnings with the page. */
+  warnings?: string[];
 }
 
 /**
@@ -39,6 +41,7 @@ export interface CopyPage {
 /** A COPY page built from rows, with the records a source or pipeline rejected (they are not in `data`). */
 export interface EncodedPage extends CopyPage {
   rejected?: Rejected[];
+  warnings?: string[];
 }
 
 export interface PrepareOptions {
