@@ -14,7 +14,7 @@ export async function* asCopyPages(pages: AsyncIterable<Page>, pipeline?: Record
       yield { data: Buffer.from(encodeCopyRows(p.rows)), count, cursor: p.cursor, ...(early.length ? { rejected: early } : {}), ...warnings };
       continue;
     }
-    const { good, rejected } = pipeline.process(p.rows);
+    const { good, rejected } = await pipeline.processAsync(p.rows);
     yield { data: Buffer.from(encodeCopyRows(good)), count, cursor: p.cursor, rejected: [...early, ...rejected], ...warnings };
   }
 }

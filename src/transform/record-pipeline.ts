@@ -1,7 +1,11 @@
-import type { Mapping, RecordSchema } from '../config/transform-schema';
+import { mappingModuleOf, type Mapping, type RecordSchema } from '../config/transform-schema';
 import { PermanentError } from '../errors';
 import type { ColumnSpec } from '../sources/source';
 import { compileRecordSchema, describeIssues } from './compile-rules';
+import { SourceFields } from './expression-field';
+import { FALLBACK } from './fast-expression';
+import { compileFields, type MappedField } from './field-mapping';
+import { ModuleMapper } from './module-mapper';
 
 export type Row = (string | null)[];
 export type SourceRecord = Record<string, string | null>;
@@ -15,38 +19,47 @@ export class MappingError extends PermanentError {
   override readonly name = 'MappingError';
 }
 
-interface Field {
-  column: ColumnSpec;
-  get: (record: SourceRecord) => unknown;
-  transform?: 'lower' | 'upper' | 'trim' | 'json' | 'text';
+export interface PipelineOptions {
+  /** Evaluate every expression with JSONata, never the compiled JS form (the benchmark's comparison). */
+  jsonataOnly?: boolean;
+}
+
+type Mapped = Row[] | string;
+export interface Processed {
+  good: Row[];
+  rejected: Rejected[];
+}
+
+function collect(out: Processed, mapped: Mapped, record: () => SourceRecord): void {
+  if (typeof mapped === 'string') out.rejected.push({ record: record(), reason: mapped });
+  else if (mapped.length === 1) out.good.push(mapped[0] as Row);
+  else out.good.push(...mapped);
 }
 
 /**
- * Source rows → target rows: pick/rename fields (dot paths reach into JSON columns), transform them,
- * validate the result. Rows that fail are returned as rejects with the reason and the source record
- * (which is what a later `dead-letters --retry` re-processes after a fix).
+ * Source rows → target rows: pick/rename fields (dot paths reach into JSON columns), transform them
+ * (fixed transforms, JSONata expressions, or a mapping module), validate the result. Rows that fail
+ * are returned as rejects with the reason and the source record (which is what a later
+ * `dead-letters --retry` re-processes after a fix). Async because JSONata and modules may be.
  */
 export class RecordPipeline {
   readonly columns: ColumnSpec[];
-  private readonly fields: Field[];
+  private readonly source: SourceFields;
+  private readonly fields?: MappedField[];
+  private readonly module?: ModuleMapper;
   private readonly schema?: ReturnType<typeof compileRecordSchema>;
 
   constructor(
     private readonly sourceColumns: readonly ColumnSpec[],
     mapping: Mapping | undefined,
     rules: RecordSchema | undefined,
+    opts: PipelineOptions = {},
   ) {
-    const byName = new Map(sourceColumns.map((c) => [c.name, c]));
-    const entries = mapping ? Object.entries(mapping) : sourceColumns.map((c) => [c.name, c.name] as const);
-    this.fields = entries.map(([name, spec]) => {
-      const { from, transform, type } = typeof spec === 'string' ? { from: spec, transform: undefined, type: undefined } : spec;
-      const [head, ...path] = from.split('.');
-      const src = byName.get(head as string);
-      if (!src) throw new MappingError(`mapping.${name}: source field "${head}" does not exist (source columns: ${[...byName.keys()].join(', ')})`);
-      const colType = type ?? (transform === 'json' ? 'jsonb' : path.length ? 'text' : src.type);
-      return { column: { name, type: colType, notNull: false }, get: path.length ? jsonPath(head as string, path) : (r: SourceRecord) => r[head as string], transform };
-    });
-    this.columns = this.fields.map((f) => f.column);
+    this.source = new SourceFields(sourceColumns);
+    const modulePath = mappingModuleOf(mapping);
+    if (modulePath) this.module = new ModuleMapper(modulePath, this.source);
+    else this.fields = compileFields(this.source, mapping, (m) => new MappingError(m), opts);
+    this.columns = this.module?.columns ?? (this.fields as MappedField[]).map((f) => f.column);
     for (const col of Object.keys(rules ?? {})) {
       if (!this.columns.some((c) => c.name === col)) throw new MappingError(`validate.${col}: no such target column (target columns: ${this.columns.map((c) => c.name).join(', ')})`);
     }
@@ -58,77 +71,107 @@ export class RecordPipeline {
     return !!mapping || !!rules;
   }
 
+  /** Whether the mapping reads JSON values by the source's column types (expressions, a module), not text. */
+  static readsTypedValues(mapping: Mapping | undefined): boolean {
+    if (!mapping) return false;
+    if (mappingModuleOf(mapping)) return true;
+    return Object.values(mapping).some((v) => (typeof v === 'string' ? v.startsWith('=') : v.expr !== undefined));
+  }
+
   record(row: Row): SourceRecord {
     const r: SourceRecord = {};
     this.sourceColumns.forEach((c, i) => (r[c.name] = row[i] ?? null));
     return r;
   }
 
-  process(rows: readonly Row[]): { good: Row[]; rejected: Rejected[] } {
-    return this.processRecords(rows.map((row) => this.record(row)));
+  /**
+   * Maps a page. Async: a record the compiled JS forms hand back, an expression only JSONata
+   * evaluates, or an async module function is awaited (the rest of the page runs synchronously).
+   */
+  processAsync(rows: readonly Row[]): Promise<Processed> {
+    return this.processEach(rows, (row) => this.record(row));
   }
 
-  processRecords(records: readonly SourceRecord[]): { good: Row[]; rejected: Rejected[] } {
-    const good: Row[] = [];
-    const rejected: Rejected[] = [];
-    for (const record of records) {
-      const out: Row = [];
-      let reason: string | undefined;
-      for (const f of this.fields) {
+  /**
+   * The synchronous form, for callers that cannot await: a record that needs JSONata or an async
+   * module function fails the run (MappingError) instead of being mapped; use processAsync.
+   */
+  process(rows: readonly Row[]): Processed {
+    const out: Processed = { good: [], rejected: [] };
+    for (const row of rows) {
+      const mapped = this.map(row);
+      if (mapped instanceof Promise) {
+        mapped.catch(() => undefined);
+        throw new MappingError('this mapping needs asynchronous evaluation (an expression only JSONata evaluates, or an async mapping module): the caller must use RecordPipeline.processAsync');
+      }
+      collect(out, mapped, () => this.record(row));
+    }
+    return out;
+  }
+
+  /** Records by field name (dead letters): rejects keep the record as given. */
+  processRecords(records: readonly SourceRecord[]): Promise<Processed> {
+    const rows = records.map((r) => this.sourceColumns.map((c) => r[c.name] ?? null));
+    return this.processEach(rows, (_, i) => records[i] as SourceRecord);
+  }
+
+  private async processEach(rows: readonly Row[], recordOf: (row: Row, i: number) => SourceRecord): Promise<Processed> {
+    const out: Processed = { good: [], rejected: [] };
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      let mapped = this.map(row);
+      if (mapped instanceof Promise) mapped = await mapped; // only records that need JSONata or an async module
+      collect(out, mapped, () => recordOf(row, i));
+    }
+    return out;
+  }
+
+  /** Target rows of one source row, or the reason it is rejected. */
+  private map(row: Row): Mapped | Promise<Mapped> {
+    if (this.module) {
+      const out = this.module.map(row);
+      return out instanceof Promise ? out.then((o) => this.validated(o)) : this.validated(out);
+    }
+    const fields = this.fields as MappedField[];
+    const out: Row = new Array<string | null>(fields.length);
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as MappedField;
+      try {
+        out[i] = f.sync(row);
+      } catch (err) {
+        if (err === FALLBACK) return this.mapSlowly(row, out, i);
+        return `${f.column.name}: ${(err as Error).message}`;
+      }
+    }
+    return this.validated([out]);
+  }
+
+  /** From field `from` on: JSONata evaluates the fields the compiled forms hand over. */
+  private async mapSlowly(row: Row, out: Row, from: number): Promise<Mapped> {
+    const fields = this.fields as MappedField[];
+    const record = this.source.record(row);
+    for (let i = from; i < fields.length; i++) {
+      const f = fields[i] as MappedField;
+      try {
         try {
-          out.push(applyTransform(f.get(record), f.transform));
+          out[i] = f.sync(row);
         } catch (err) {
-          reason = `${f.column.name}: ${(err as Error).message}`;
-          break;
+          if (err !== FALLBACK || !f.slow) throw err;
+          out[i] = await f.slow(record);
         }
+      } catch (err) {
+        return `${f.column.name}: ${(err as Error).message}`;
       }
-      if (!reason && this.schema) {
-        const mapped = Object.fromEntries(this.columns.map((c, i) => [c.name, out[i] ?? null]));
-        const res = this.schema.safeParse(mapped);
-        if (!res.success) reason = describeIssues(res.error);
-      }
-      if (reason) rejected.push({ record, reason });
-      else good.push(out);
     }
-    return { good, rejected };
+    return this.validated([out]);
   }
-}
 
-function jsonPath(column: string, path: string[]) {
-  return (r: SourceRecord): unknown => {
-    const raw = r[column];
-    if (raw === null || raw === undefined) return null;
-    let v: unknown;
-    try {
-      v = JSON.parse(raw);
-    } catch {
-      throw new Error(`${column} is not JSON, so ${[column, ...path].join('.')} cannot be read`);
+  private validated(rows: Mapped): Mapped {
+    if (typeof rows === 'string' || !this.schema) return rows;
+    for (const out of rows) {
+      const res = this.schema.safeParse(Object.fromEntries(this.columns.map((c, i) => [c.name, out[i] ?? null])));
+      if (!res.success) return describeIssues(res.error);
     }
-    for (const key of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
-    return v ?? null;
-  };
-}
-
-function applyTransform(v: unknown, t: Field['transform']): string | null {
-  if (v === null || v === undefined) return null;
-  const text = typeof v === 'string' ? v : JSON.stringify(v);
-  switch (t) {
-    case 'lower':
-      return text.toLowerCase();
-    case 'upper':
-      return text.toUpperCase();
-    case 'trim':
-      return text.trim();
-    case 'json':
-      if (typeof v === 'string') {
-        try {
-          JSON.parse(v);
-        } catch {
-          throw new Error(`is not valid JSON (got ${JSON.stringify(v.slice(0, 40))})`);
-        }
-      }
-      return text;
-    default:
-      return text;
+    return rows;
   }
 }

@@ -7,6 +7,8 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { encodeCopyRows } from '../pg/copy-text';
 import { PostgresSink } from '../sinks/postgres-sink';
+import { createSource } from '../sources/create-source';
+import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 
 export interface RetryReport {
@@ -33,10 +35,10 @@ interface Batch {
 export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
   const busy = () => new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);
   const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env);
-  return withStateSession(url, { applicationName: 'tidemark-dead-letters', lock: { integration: it.id, busy } }, (db) => retryOn(db, it, opts));
+  return withStateSession(url, { applicationName: 'tidemark-dead-letters', lock: { integration: it.id, busy } }, (db) => retryOn(db, it, env, opts));
 }
 
-async function retryOn(db: pg.Client, it: Integration, opts: { ids?: readonly string[] }): Promise<RetryReport> {
+async function retryOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, opts: { ids?: readonly string[] }): Promise<RetryReport> {
   const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
   // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
   const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
@@ -47,18 +49,18 @@ async function retryOn(db: pg.Client, it: Integration, opts: { ids?: readonly st
   const validate = letters.filter((l) => l.stage !== 'write');
   if (validate.length) {
     const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
-    const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
-    const pipeline = new RecordPipeline(names.map((name) => ({ name, type: 'text', notNull: false })), it.mapping, it.validate);
+    const pipeline = new RecordPipeline(await sourceColumnsFor(it, records, env), it.mapping, it.validate);
     const batch: Batch = { columns: pipeline.columns.map((c) => c.name), ids: [], rows: [] };
-    records.forEach((record, i) => {
-      const { good: rows, rejected } = pipeline.processRecords([record]);
+    for (const [i, record] of records.entries()) {
+      const { good: rows, rejected } = await pipeline.processRecords([record]);
       const id = (validate[i] as { id: string }).id;
       if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
-      else {
+      // A mapping module may make several target rows of one record, or none.
+      for (const row of rows) {
         batch.ids.push(id);
-        batch.rows.push(rows[0] as (string | null)[]);
+        batch.rows.push(row);
       }
-    });
+    }
     batches.push(batch);
   }
   // Target rows, grouped by their columns (one group unless the target changed between runs).
@@ -100,4 +102,21 @@ async function retryOn(db: pg.Client, it: Integration, opts: { ids?: readonly st
   }
   await state.updateDeadLetterReasons(db, stillFailing);
   return { pending: letters.length, written, stillFailing };
+}
+
+/**
+ * The source columns the letters' records are read with. Expressions and mapping modules see typed
+ * values (a boolean column is true/false, not "t"/"f"), so they need the source's column types, as
+ * in the run; the other mappings read every field as text and need no source.
+ */
+async function sourceColumnsFor(it: Integration, records: readonly SourceRecord[], env: NodeJS.ProcessEnv): Promise<ColumnSpec[]> {
+  if (RecordPipeline.readsTypedValues(it.mapping)) {
+    const source = await createSource(it.source, it.id, env);
+    try {
+      return (await source.prepare({})).columns;
+    } finally {
+      await source.close();
+    }
+  }
+  return [...new Set(records.flatMap((r) => Object.keys(r)))].map((name) => ({ name, type: 'text', notNull: false }));
 }

@@ -1,0 +1,56 @@
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+import { PermanentError } from '../errors';
+import { IDENT_RE } from '../config/identifiers';
+import { PG_TYPE_RE } from '../config/transform-schema';
+import type { ColumnSpec } from '../sources/source';
+import type { MappingDefinition, MappingFunction } from './define-mapping';
+
+export class MappingModuleError extends PermanentError {
+  override readonly name = 'MappingModuleError';
+}
+
+const requireHere = createRequire(__filename);
+
+/** TypeScript modules load through tsx's API (a dev dependency); compiled .js modules need nothing. */
+function load(path: string): Record<string, unknown> {
+  if (!/^\.[cm]?ts$/.test(extname(path))) return requireHere(path) as Record<string, unknown>;
+  let api: { require(id: string, from: string): unknown } | undefined;
+  try {
+    api = requireHere('tsx/cjs/api') as typeof api;
+  } catch {
+    // no tsx: works only when the worker itself runs under a TypeScript loader
+  }
+  if (api) return api.require(path, __filename) as Record<string, unknown>;
+  try {
+    return requireHere(path) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (a .ts module needs tsx installed beside tidemark, or compile it to .js)`, { cause: err });
+  }
+}
+
+/** `mapping.module`, loaded once per run: its function and target columns (name → PostgreSQL type). */
+export function loadMappingModule(path: string, sourceColumns: readonly ColumnSpec[]): { map: MappingFunction; columns: ColumnSpec[] } {
+  let mod: Record<string, unknown>;
+  try {
+    mod = load(path);
+  } catch (err) {
+    throw new MappingModuleError(`mapping.module ${path} cannot be loaded: ${(err as Error).message}`);
+  }
+  const exported = (mod.default ?? mod.map ?? mod) as unknown;
+  const def: MappingDefinition | undefined =
+    typeof exported === 'function' ? { map: exported as MappingFunction } : exported && typeof (exported as MappingDefinition).map === 'function' ? (exported as MappingDefinition) : undefined;
+  if (!def) {
+    throw new MappingModuleError(`mapping.module ${path} must export a function (record) => record | record[] | null, or defineMapping({ columns, map }); found ${typeof exported}`);
+  }
+  const columns = def.columns
+    ? Object.entries(def.columns).map(([name, type]) => {
+        if (!IDENT_RE.test(name) || typeof type !== 'string' || !PG_TYPE_RE.test(type)) {
+          throw new MappingModuleError(`mapping.module ${path}: columns.${name} must be a plain SQL identifier with a PostgreSQL type name (got ${JSON.stringify(type)})`);
+        }
+        return { name, type, notNull: false };
+      })
+    : sourceColumns.map((c) => ({ ...c, notNull: false }));
+  if (!columns.length) throw new MappingModuleError(`mapping.module ${path}: defineMapping({ columns }) lists no columns`);
+  return { map: def.map.bind(def), columns };
+}
