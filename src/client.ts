@@ -3,6 +3,7 @@ import type { RunResult } from './activities/types';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
+import { temporalIdPart } from './instances/instance-id';
 import type { BackfillInput, SyncInput } from './workflows/validate-input';
 
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
@@ -16,9 +17,12 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   return new Client({ connection, namespace: s.namespace, dataConverter: dataConverterFromEnv(env) });
 }
 
-/** One id per integration for manual runs, so two of them can never write the same integration at once. */
+/**
+ * One id per integration for manual runs, so two of them can never write the same integration at once.
+ * An instance's `/` becomes `.` (see temporalIdPart): `tidemark-shop.acme`.
+ */
 export function workflowIdFor(integration: string): string {
-  return `tidemark-${integration}`;
+  return `tidemark-${temporalIdPart(integration)}`;
 }
 
 export class IntegrationBusyError extends Error {
@@ -35,7 +39,7 @@ export type RunKind = 'sync' | 'backfill';
 
 /** Id of the cron workflow of an integration (`tidemark sync <id> --cron …`). */
 export function cronWorkflowIdFor(integration: string): string {
-  return `tidemark-${integration}-cron`;
+  return `tidemark-${temporalIdPart(integration)}-cron`;
 }
 
 export async function startIntegrationRun(
@@ -67,7 +71,7 @@ export async function waitForResult(handle: WorkflowHandle): Promise<RunResult> 
 
 /** Scheduled runs get this id plus "-<timestamp>" from Temporal. */
 export function scheduledWorkflowIdPrefix(integration: string): string {
-  return `tidemark-${integration}-scheduled`;
+  return `tidemark-${temporalIdPart(integration)}-scheduled`;
 }
 
 /**

@@ -2,8 +2,23 @@
 // local stack) is not part of it: the CLI loads it for `tidemark mock-api`, `demo` and `dev` only.
 export { createActivities, type Activities, type Progress, type RunInput, type RunResult } from './activities';
 export { connectClient, startIntegrationRun, workflowIdFor, IntegrationBusyError } from './client';
-export { getIntegration, ConfigError, type Config, type Integration } from './config';
+export { getIntegration, ConfigError, type Config, type Integration, type Template } from './config';
+export {
+  addInstance,
+  removeInstance,
+  pauseInstance,
+  resumeInstance,
+  listInstances,
+  resolveIntegration,
+  type AddInstanceOptions,
+  type AddInstanceResult,
+  type InstanceOptions,
+  type InstanceSecretInput,
+  type InstanceView,
+} from './instances';
 export { loadConfig, parseConfig } from './sources/load-config';
+export { defineMapping } from './transform/define-mapping';
+export type { MappingDefinition, MappingFunction, MappingInput, MappingOutput } from './transform/define-mapping';
 export type { Cursor, JsonValue } from './cursor/cursor';
 export type { ColumnSpec, CopyPage, EncodedPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './sources/source';
 export { PermanentError } from './errors';

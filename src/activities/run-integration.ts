@@ -1,12 +1,14 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { getIntegration, resolveEnvRefs, type Config, type Integration } from '../config';
+import { resolveEnvRefs, type Config, type Integration } from '../config';
 import type { Cursor } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
 import * as state from '../db/state';
 import { openStateSession } from '../db/state-session';
 import { pagesToWrite } from './copy-pages';
+import { noteInstanceFailure } from '../instances/needs-reauth';
+import { resolveIntegration } from '../instances/resolve-integration';
 import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { runPageLoop } from './page-loop';
@@ -41,14 +43,18 @@ export function makeRunIntegration(deps: ActivityDeps) {
     const res: RunResources = { runRow: false, stoppedAtBoundary: false };
     let lock: RunLock | undefined;
     try {
-      const it = getIntegration(deps.config(), input.integration);
-      const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
+      // An instance (`tpl/acme`) is read from tidemark.instances now: workers need no restart to run new ones.
+      const resolved = await resolveIntegration(deps.config(), input.integration, deps.env ?? process.env);
+      const it = resolved.integration;
+      const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
+      const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, runDeps.env);
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
       lock = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000);
       if (!lock) return await skipBusyRun(res.stateDb, it, input);
       res.releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
-      return await runLocked(ctx, deps, input, it, sinkUrl, started, res);
+      return await runLocked(ctx, runDeps, input, it, sinkUrl, started, res);
     } catch (err) {
+      await noteInstanceFailure(ctx, res.stateDb, input.integration, err); // a refused credential: needs_reauth
       throw await recordFailure(ctx, err, input, res);
     } finally {
       await lock?.release().catch(() => undefined);

@@ -5,6 +5,7 @@ import * as state from '../db/state';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import { createSource } from '../sources/create-source';
+import { withInstanceColumn } from '../instances/instance-column';
 import type { Source } from '../sources/source';
 import { RecordPipeline } from '../transform/record-pipeline';
 import type { KeepAlive } from './keep-alive';
@@ -44,7 +45,7 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   const db = res.stateDb as pg.Client;
   const sharded = input.shard !== undefined;
   const rate: RateLimit = { rowsPerSecond: undefined };
-  const source = (res.source = throttle(await alive.during(() => createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl })), rate));
+  const source = (res.source = throttle(withInstanceColumn(await alive.during(() => createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl })), it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
   const start = await alive.during(() => startPosition(db, source, input, hb?.cursor));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.

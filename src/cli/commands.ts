@@ -5,6 +5,8 @@ import { registerCodecServer } from './codec-server-command';
 import { registerDeadLetters } from './dead-letters-command';
 import { registerDemo } from './demo-command';
 import { registerDev } from './dev';
+import { registerInstances } from './instances-command';
+import { lazy } from './lazy';
 import { registerMockApi } from './mock-api-command';
 import { registerRunCommands } from './run-commands';
 import { registerRuns } from './runs-command';
@@ -15,8 +17,16 @@ import { registerUi } from './ui-command';
 import { registerVerify } from './verify-command';
 import { registerWorker } from './worker-command';
 
+/** `<template>/<instance-id>`, as commands taking `<id>` accept it (see src/instances/instance-id.ts). */
+const INSTANCE_ARG = /^[a-z0-9][a-z0-9_-]{0,62}\/[a-z0-9][a-z0-9_-]{0,62}$/;
+
 /** One line per command; each lives in its own file. */
 export function registerCommands(program: Command): void {
+  // An instance id argument is resolved (from the state database) before any command's action runs.
+  program.hook('preAction', async (_program, action) => {
+    const ids = action.args.filter((a) => INSTANCE_ARG.test(a));
+    if (ids.length) await (await lazy('./context')).preloadInstances(action, ids);
+  });
   registerWorker(program);
   registerRunCommands(program);
   registerStatus(program);
@@ -27,6 +37,7 @@ export function registerCommands(program: Command): void {
   registerDeadLetters(program);
   registerVerify(program);
   registerSchedule(program);
+  registerInstances(program);
   registerDemo(program);
   registerDev(program);
   registerMockApi(program);

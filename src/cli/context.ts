@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { getIntegration, resolveEnvRefs, type Config, type Integration } from '../config';
 import { loadConfig } from '../sources/load-config';
+import { lazy } from './lazy';
 
 /** The global --config option, wherever it was given (before or after the command name). */
 export function configFile(cmd: Command): string | undefined {
@@ -11,10 +12,29 @@ export function loadCliConfig(cmd: Command): Config {
   return loadConfig(configFile(cmd));
 }
 
-/** Config and integration, validated before anything is started or written. */
+/** Instances named on the command line, resolved by preloadInstances before the command's action runs. */
+const instances = new Map<string, Integration>();
+
+/**
+ * Resolves `<template>/<instance-id>` arguments (a read of the template's state database) before a command
+ * runs (a preAction hook, see commands.ts), so loadIntegration stays synchronous for every command. Encrypted
+ * secrets are decrypted into this process's environment only when TIDEMARK_ENCRYPTION_KEY is set here (for
+ * the commands that read the source themselves: verify, checkpoint set).
+ */
+export async function preloadInstances(cmd: Command, ids: string[]): Promise<void> {
+  const config = loadCliConfig(cmd);
+  const { resolveIntegration } = await lazy('../instances');
+  for (const id of ids) {
+    const r = await resolveIntegration(config, id, process.env, { inactive: true, decrypt: !!process.env.TIDEMARK_ENCRYPTION_KEY });
+    for (const [k, v] of Object.entries(r.env)) if (process.env[k] === undefined) process.env[k] = v;
+    instances.set(id, r.integration);
+  }
+}
+
+/** Config and integration (or instance), validated before anything is started or written. */
 export function loadIntegration(cmd: Command, id: string): { config: Config; integration: Integration } {
   const config = loadCliConfig(cmd);
-  return { config, integration: getIntegration(config, id) };
+  return { config, integration: instances.get(id) ?? getIntegration(config, id) };
 }
 
 /** The state database of an integration (its sink), for commands that read tidemark.* tables. */

@@ -5,6 +5,7 @@
  */
 interface LazyModules {
   'node:crypto': typeof import('node:crypto');
+  'node:fs': typeof import('node:fs');
   'node:path': typeof import('node:path');
   '@temporalio/client': typeof import('@temporalio/client');
   '@temporalio/worker': typeof import('@temporalio/worker');
@@ -23,6 +24,7 @@ interface LazyModules {
   '../dev/dev-data-dir': typeof import('../dev/dev-data-dir');
   '../dev/free-port': typeof import('../dev/free-port');
   '../dev/stack': typeof import('../dev/stack');
+  '../instances': typeof import('../instances');
   '../mock-api': typeof import('../mock-api');
   '../schedules': typeof import('../schedules');
   '../sources/create-source': typeof import('../sources/create-source');

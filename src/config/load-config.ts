@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
-import { type Config, type Integration, configSchemaWith, isCsvSource } from './schema';
+import { type Config, type Integration, configSchemaWith } from './schema';
+import { resolveMappingModule, type Mapping } from './transform-schema';
 
 export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.json'];
 
@@ -48,11 +49,18 @@ export function loadConfig(file?: string, cwd?: string, opts: ParseOptions = {})
   const path = findConfigFile(file, cwd);
   const config = parseConfigText(readFileSync(path, 'utf8'), path, opts);
   // A custom source's module is named relative to the config file; workers get the absolute path.
-  for (const it of config.integrations) {
-    const mod = (it.source as { module?: string }).module;
-    if (mod && !isAbsolute(mod)) (it.source as { module?: string }).module = resolve(dirname(path), mod);
+  // Templates too: their sources as written (instances are parsed from them when a run starts).
+  const sources = [...config.integrations.map((it) => it.source), ...(config.templates ?? []).map((t) => t.raw.source)];
+  for (const source of sources) {
+    if (!source || typeof source !== 'object') continue;
+    const s = source as { kind?: unknown; module?: unknown; path?: unknown };
+    if (typeof s.module === 'string' && !isAbsolute(s.module)) s.module = resolve(dirname(path), s.module);
     // A CSV source's file too, unless the path starts with a ${NAME} reference (resolved in the worker).
-    if (isCsvSource(it.source) && !isAbsolute(it.source.path) && !it.source.path.startsWith('${')) it.source.path = resolve(dirname(path), it.source.path);
+    if (s.kind === 'csv' && typeof s.path === 'string' && !isAbsolute(s.path) && !s.path.startsWith('${')) s.path = resolve(dirname(path), s.path);
+  }
+  // A mapping module too (templates' raw mappings have the same shape).
+  for (const mapping of [...config.integrations.map((it) => it.mapping), ...(config.templates ?? []).map((t) => (t.raw as { mapping?: Mapping }).mapping)]) {
+    resolveMappingModule(mapping, dirname(path));
   }
   return config;
 }
@@ -67,8 +75,25 @@ export class UnknownIntegrationError extends PermanentError {
   }
 }
 
+/** An id that names a template (or an instance of one) where an integration of the config was expected. */
+export class TemplateNotIntegrationError extends PermanentError {
+  override readonly name = 'TemplateNotIntegrationError';
+  constructor(
+    readonly integration: string,
+    readonly template: string,
+  ) {
+    super(
+      integration === template
+        ? `"${template}" is a template: name one of its instances, "${template}/<instance-id>" (\`tidemark instances list\`)`
+        : `"${integration}" is an instance of template "${template}": resolve it with resolveIntegration() (the worker and the CLI do)`,
+    );
+  }
+}
+
 export function getIntegration(config: Config, id: string): Integration {
   const found = config.integrations.find((i) => i.id === id);
-  if (!found) throw new UnknownIntegrationError(id, config.integrations.map((i) => i.id));
-  return found;
+  if (found) return found;
+  const template = config.templates?.find((t) => id === t.id || id.startsWith(`${t.id}/`));
+  if (template) throw new TemplateNotIntegrationError(id, template.id);
+  throw new UnknownIntegrationError(id, config.integrations.map((i) => i.id));
 }

@@ -4,6 +4,9 @@ import { identifier, tableName } from './identifiers';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
 import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
 import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
+import { entrySchema, type Template } from './template-schema';
+
+export type { Template } from './template-schema';
 
 /**
  * The whole config shape, in one place; types are inferred from these schemas.
@@ -53,6 +56,8 @@ export const postgresSinkSchema = z.strictObject({
    * is true (tidemark owns the target's shape), else fail. A dropped or retyped column always fails.
    */
   schemaChanges: z.enum(['fail', 'add_columns']).optional(),
+  /** Templates only: one target shared by the instances, the instance id in this column, which joins the key. */
+  instanceColumn: identifier.optional(),
 });
 
 /** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */
@@ -146,7 +151,7 @@ const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject(
 
 const configSchemaFor = (customKinds: readonly string[]) => z
   .strictObject({
-    integrations: z.array(integrationSchemaFor(customKinds)).min(1, 'must list at least one integration'),
+    integrations: z.array(entrySchema(integrationSchemaFor(customKinds), customKinds)).min(1, 'must list at least one integration'),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
@@ -156,6 +161,11 @@ const configSchemaFor = (customKinds: readonly string[]) => z
         ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${it.id}" (also integrations[${first}])` });
       } else seen.set(it.id, i);
     });
+  })
+  // Templates are not integrations: everything that runs, lists or schedules integrations sees only those.
+  .transform((cfg): { integrations: Integration[]; templates?: Template[] } => {
+    const templates = cfg.integrations.filter((e): e is Template => 'template' in e);
+    return { integrations: cfg.integrations.filter((e): e is Integration => !('template' in e)), ...(templates.length ? { templates } : {}) };
   });
 
 export const sourceSchema = sourceSchemaFor([]);
@@ -163,6 +173,16 @@ export const integrationSchema = integrationSchemaFor([]);
 export const configSchema = configSchemaFor([]);
 
 const schemasByKinds = new Map<string, typeof configSchema>();
+const integrationSchemas = new Map<string, typeof integrationSchema>();
+
+/** The integration schema accepting the given custom source kinds (instances are parsed with their template's). */
+export function integrationSchemaWith(customKinds: readonly string[] = []): typeof integrationSchema {
+  if (customKinds.length === 0) return integrationSchema;
+  const key = [...customKinds].sort().join('\n');
+  let schema = integrationSchemas.get(key);
+  if (!schema) integrationSchemas.set(key, (schema = integrationSchemaFor(customKinds)));
+  return schema;
+}
 
 /** The config schema accepting, besides the built-in kinds and `source.module`, the given custom source kinds. */
 export function configSchemaWith(customKinds: readonly string[] = []): typeof configSchema {

@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import type { Config, Integration } from '../config/schema';
+import { reconcileInstances } from './reconcile-instances';
 import { scheduleIdFor } from './schedule-id';
 import { assertSchedulesValid, desiredSchedule, scheduleDifferences, specText, type ScheduledIntegration } from './schedule-spec';
 
@@ -21,6 +22,8 @@ export interface ApplyOptions {
   prune?: boolean;
   /** Called as each report is ready (the CLI prints it at once, so a later failure does not hide it). */
   onReport?: (report: ApplyReport) => void;
+  /** Where ${NAME} of templates' sink urls are read (the instances' state databases); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A Schedule's description, or undefined when there is none (describe reads the Schedule itself: consistent). */
@@ -52,10 +55,12 @@ export async function applySchedules(client: Client, config: Config, opts: Apply
   // consistent, so each is described before it is reported).
   const inConfig = new Set(config.integrations.map((it) => scheduleIdFor(it.id)));
   for await (const s of client.schedule.list()) {
-    if (s.memo?.tidemark !== true || inConfig.has(s.scheduleId)) continue;
+    // Instance schedules are reconciled with tidemark.instances below.
+    if (s.memo?.tidemark !== true || inConfig.has(s.scheduleId) || typeof s.memo.instance === 'string') continue;
     const report = await orphan(client, s.scheduleId, String(s.memo.integration ?? s.scheduleId), 'not in the config', !!opts.prune);
     if (report) add(report);
   }
+  await reconcileInstances(client, config, { taskQueue: opts.taskQueue, prune: !!opts.prune, onReport: add, ...(opts.env ? { env: opts.env } : {}) });
   return reports;
 }
 

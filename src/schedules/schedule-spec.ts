@@ -7,6 +7,8 @@ import { scheduleIdFor, scheduledWorkflowIdPrefix } from './schedule-id';
 /** Pure: the Schedule an integration's config asks for, and how an existing Schedule differs from it. */
 
 export type ScheduledIntegration = Integration & { schedule: ScheduleConfig };
+/** What a Schedule is made from: an integration's (or an instance's) id and schedule. */
+export type Scheduled = Pick<Integration, 'id'> & { schedule: ScheduleConfig };
 type OverlapName = ScheduleConfig['overlap'];
 
 export const OVERLAP_POLICY: Record<OverlapName, ScheduleOverlapPolicy> = {
@@ -67,7 +69,7 @@ function catchupWindow(s: ScheduleConfig): number {
 }
 
 /** `paused` applies at creation only: after that, pausing is an operator's decision (see apply-schedules). */
-export function desiredSchedule(it: ScheduledIntegration, taskQueue: string): ScheduleOptions {
+export function desiredSchedule(it: Scheduled, taskQueue: string): ScheduleOptions {
   const s = it.schedule;
   return {
     scheduleId: scheduleIdFor(it.id),
@@ -98,7 +100,7 @@ function sameSpec(s: ScheduleConfig, have: ScheduleDescription): boolean {
  * Differences between the config and an existing Schedule, as "was → wants" strings; empty means
  * unchanged. The pause state is not compared: apply never changes it.
  */
-export function scheduleDifferences(it: ScheduledIntegration, taskQueue: string, have: ScheduleDescription): string[] {
+export function scheduleDifferences(it: Scheduled, taskQueue: string, have: ScheduleDescription): string[] {
   const s = it.schedule;
   const diffs: string[] = [];
   if (!sameSpec(s, have)) diffs.push(`${describedSpecText(have)} → ${specText(s)}`);

@@ -4,6 +4,7 @@ import m003 from './003-warnings-and-write-errors';
 import m004 from './004-source-columns';
 import m005 from './005-reconciliations';
 import m006 from './006-oauth-tokens';
+import m007 from './007-instances';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -13,4 +14,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 4, name: '004-source-columns', sql: m004 },
   { id: 5, name: '005-reconciliations', sql: m005 },
   { id: 6, name: '006-oauth-tokens', sql: m006 },
+  { id: 7, name: '007-instances', sql: m007 },
 ];

@@ -28,7 +28,7 @@ export async function unlockIntegration(client: pg.Client, integration: string, 
   await client.query(`SELECT ${shared ? 'pg_advisory_unlock_shared' : 'pg_advisory_unlock'}(${KEY})`, [integration]);
 }
 
-/** Lock name of one checkpoint slot (integration ids cannot contain "/", so it never clashes with one). */
+/** Lock name of one checkpoint slot. An instance id `tpl/acme` has a "/" too but never clashes: a template id is never an integration id, and slots ("sync", "backfill/N") are not instance ids. */
 export function slotLockName(integration: string, slot: string): string {
   return `${integration}/${slot}`;
 }

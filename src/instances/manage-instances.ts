@@ -1,0 +1,130 @@
+import type { Config } from '../config/schema';
+import { temporalSettings } from '../config/temporal-env';
+import { closeQuietly } from '../pg/connect';
+import { openStateSession } from '../db/state-session';
+import { deleteInstance } from '../db/state/instances-delete';
+import { readInstance, type InstanceStatus } from '../db/state/instances-read';
+import { setInstanceStatus } from '../db/state/instances-set-status';
+import { instancesOf } from '../schedules/reconcile-instances';
+import { deleteInstanceSchedule, ensureInstanceSchedule, setInstanceSchedulePaused, type ScheduledTemplate } from '../schedules/instance-schedules';
+import { scheduleIdFor } from '../schedules/schedule-id';
+import type { InstanceOptions } from './add-instance';
+import { InstanceError, InvalidInstanceIdError, UnknownInstanceError } from './errors';
+import { ID_PART, instanceRef } from './instance-id';
+import { withTemporal } from './temporal-client';
+import { getTemplate, templateStateUrl } from './templates';
+
+export class InstanceBusyError extends InstanceError {
+  override readonly name = 'InstanceBusyError';
+  constructor(readonly instance: string) {
+    super(`a run of ${instance} is writing: stop it first (\`tidemark cancel ${instance}\`), then purge`);
+  }
+}
+
+function target(opts: InstanceOptions) {
+  const env = opts.env ?? process.env;
+  const t = getTemplate(opts.config, opts.template);
+  if (!ID_PART.test(opts.instance)) throw new InvalidInstanceIdError(opts.instance);
+  return { env, t, id: instanceRef(t.id, opts.instance) };
+}
+
+export interface RemoveInstanceResult {
+  id: string;
+  scheduleDeleted: boolean;
+  /** With `purge`: its checkpoints, runs, dead letters… were deleted too. */
+  purged: boolean;
+}
+
+/**
+ * Removes an instance: its schedule first (no new runs start), then its row. Its checkpoints, runs and dead
+ * letters stay (adding it again continues where it stopped) unless `purge`, which refuses while a run writes.
+ */
+export async function removeInstance(opts: InstanceOptions & { purge?: boolean }): Promise<RemoveInstanceResult> {
+  const { env, t, id } = target(opts);
+  const lock = opts.purge ? { integration: id, busy: () => new InstanceBusyError(id) } : undefined;
+  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances', ...(lock ? { lock } : {}) });
+  try {
+    const row = await readInstance(db, t.id, opts.instance);
+    if (!row && !opts.purge) throw new UnknownInstanceError(id);
+    // A template without a schedule has none to delete (one left from before is reconcile's to find).
+    const scheduleDeleted = t.schedule ? await withTemporal(opts.client, env, (client) => deleteInstanceSchedule(client, id)) : false;
+    await deleteInstance(db, t.id, opts.instance, !!opts.purge);
+    return { id, scheduleDeleted, purged: !!opts.purge };
+  } finally {
+    await closeQuietly(db);
+  }
+}
+
+export interface PauseResult {
+  id: string;
+  status: InstanceStatus;
+  /** What became of its schedule: paused/unpaused, created (it was missing), or none (the template has no schedule). */
+  schedule: 'paused' | 'unpaused' | 'created' | 'none';
+}
+
+/** Pauses (or resumes) an instance: its status, and its schedule, with the reason as the schedule's note. */
+export async function pauseInstance(opts: InstanceOptions & { reason?: string }): Promise<PauseResult> {
+  return setPaused(opts, true, opts.reason ?? 'paused by an operator');
+}
+
+export async function resumeInstance(opts: InstanceOptions): Promise<PauseResult> {
+  return setPaused(opts, false, 'resumed');
+}
+
+async function setPaused(opts: InstanceOptions, paused: boolean, reason: string): Promise<PauseResult> {
+  const { env, t, id } = target(opts);
+  const status: InstanceStatus = paused ? 'paused' : 'active';
+  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
+  try {
+    if (!(await readInstance(db, t.id, opts.instance))) throw new UnknownInstanceError(id);
+    if (!t.schedule) {
+      await setInstanceStatus(db, t.id, opts.instance, status, paused ? reason : null);
+      return { id, status, schedule: 'none' };
+    }
+    const schedule = await withTemporal(opts.client, env, async (client) => {
+      await setInstanceStatus(db, t.id, opts.instance, status, paused ? reason : null);
+      if (await setInstanceSchedulePaused(client, id, paused, `instance ${paused ? `paused: ${reason}` : 'resumed'}`)) return paused ? 'paused' : 'unpaused';
+      const taskQueue = opts.taskQueue ?? temporalSettings(env).taskQueue;
+      await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused ? { note: `instance paused: ${reason}` } : undefined);
+      return 'created' as const;
+    });
+    return { id, status, schedule };
+  } finally {
+    await closeQuietly(db);
+  }
+}
+
+/** One instance for people and scripts: never a secret's value (nor its ciphertext). */
+export interface InstanceView {
+  id: string;
+  template: string;
+  instance: string;
+  status: InstanceStatus;
+  reason: string | null;
+  params: Record<string, string>;
+  /** name → `env NAME` (read from the workers' environment) or `encrypted` */
+  secrets: Record<string, string>;
+  scheduleId?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Every instance of the config's templates (or of one), from their state databases. */
+export async function listInstances(opts: { config: Config; template?: string; env?: NodeJS.ProcessEnv }): Promise<InstanceView[]> {
+  const config = opts.template ? { ...opts.config, templates: [getTemplate(opts.config, opts.template)] } : opts.config;
+  return (await instancesOf(config, opts.env)).map(({ template, row }) => {
+    const id = instanceRef(row.template, row.instanceId);
+    return {
+      id,
+      template: row.template,
+      instance: row.instanceId,
+      status: row.status,
+      reason: row.reason,
+      params: row.params,
+      secrets: Object.fromEntries(Object.entries(row.secrets).map(([k, s]) => [k, 'env' in s ? `env ${s.env}` : 'encrypted'])),
+      ...(template.schedule ? { scheduleId: scheduleIdFor(id) } : {}),
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+    };
+  });
+}

@@ -1,0 +1,39 @@
+import type { Context } from '@temporalio/activity';
+import type pg from 'pg';
+import { setInstanceStatus } from '../db/state/instances-set-status';
+import { setInstanceSchedulePaused } from '../schedules/instance-schedules';
+import { parseInstanceRef } from './instance-id';
+
+/** Errors by which a source refuses an instance's credentials (by name: instances do not import sources). */
+const REFUSALS = new Set(['CredentialsRefusedError', 'OAuthTokenRefusedError']);
+
+/** The source refused the instance's credentials: retrying cannot help, the customer re-authorizing can. */
+export function isCredentialRefusal(err: unknown): boolean {
+  const e = err as { name?: unknown; status?: unknown } | null;
+  return REFUSALS.has(String(e?.name)) || (e?.name === 'HttpStatusError' && (e.status === 401 || e.status === 403));
+}
+
+/**
+ * When an instance's run fails because its credentials were refused: status `needs_reauth` with the
+ * reason, and its schedule paused with it, so it stops failing every tick while the other instances go on.
+ * `tidemark instances resume` (or resumeInstance) after the customer re-authorized. Never throws: the
+ * run's own failure is what the caller reports.
+ */
+export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefined, id: string, err: unknown): Promise<void> {
+  const ref = parseInstanceRef(id);
+  if (!ref || !db || !isCredentialRefusal(err)) return;
+  const reason = `credentials refused: ${(err as Error).message}`.slice(0, 500);
+  try {
+    await setInstanceStatus(db, ref.template, ref.instance, 'needs_reauth', reason);
+    // The worker's client, when the activity runs in a worker (not in a test's mock environment).
+    let client;
+    try {
+      client = ctx.client;
+    } catch {
+      return;
+    }
+    await setInstanceSchedulePaused(client, id, true, `instance needs_reauth: ${reason}`);
+  } catch {
+    // Best effort: the failure itself is recorded by the run.
+  }
+}

@@ -1,0 +1,89 @@
+import type { Client } from '@temporalio/client';
+import { resolveEnvRefs } from '../config/env-refs';
+import type { Config } from '../config/schema';
+import { closeQuietly } from '../pg/connect';
+import { openStateSession } from '../db/state-session';
+import { listInstanceRows } from '../db/state/instances-list';
+import { summarizeRuns, type RunSummary } from '../db/state/instances-summary';
+import { instanceRef } from './instance-id';
+import { templateStateUrl } from './templates';
+
+/** One line of `status --all`: an integration of the config or an instance of a template. */
+export interface StatusLine {
+  id: string;
+  template?: string;
+  /** ok | failing | running | never-run | paused | needs_reauth (an instance's status comes first) */
+  state: string;
+  reason?: string;
+  lastSuccess: string | null;
+  /** Seconds between now and the newest cursor time committed, when the cursor holds a time. */
+  lagSeconds: number | null;
+  lastRows: number;
+  consecutiveFailures: number;
+  /** The next scheduled run (ISO 8601), when it has a schedule and Temporal was asked. */
+  nextRun: string | null;
+}
+
+/**
+ * Every integration and instance in one pass: one state query per state database, and (with a client) one
+ * listing of the schedules, so it stays cheap with thousands of instances.
+ */
+export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv; client?: Client; template?: string; failing?: boolean } = {}): Promise<StatusLine[]> {
+  const env = opts.env ?? process.env;
+  const byUrl = new Map<string, { ids: string[]; templates: string[] }>();
+  const at = (url: string) => byUrl.get(url) ?? byUrl.set(url, { ids: [], templates: [] }).get(url)!;
+  if (!opts.template) for (const it of config.integrations) at(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env)).ids.push(it.id);
+  for (const t of config.templates ?? []) if (!opts.template || t.id === opts.template) at(templateStateUrl(t, env)).templates.push(t.id);
+  const lines: StatusLine[] = [];
+  for (const [url, want] of byUrl) {
+    const db = await openStateSession(url, { applicationName: 'tidemark-status' });
+    try {
+      const rows = want.templates.length ? await listInstanceRows(db, want.templates) : [];
+      const instances = new Map(rows.map((r) => [instanceRef(r.template, r.instanceId), r]));
+      for (const s of await summarizeRuns(db, [...want.ids, ...instances.keys()])) {
+        const row = instances.get(s.integration);
+        lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason } : undefined));
+      }
+    } finally {
+      await closeQuietly(db);
+    }
+  }
+  if (opts.client) await addNextRuns(opts.client, lines);
+  lines.sort((a, b) => a.id.localeCompare(b.id));
+  return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth') : lines;
+}
+
+function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null }): StatusLine {
+  const ran = s.lastStatus === null ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
+  const state = instance && instance.status !== 'active' ? instance.status : ran;
+  const reason = instance?.reason ?? (state === 'failing' ? s.lastError : null);
+  return {
+    id: s.integration,
+    ...(instance ? { template: instance.template } : {}),
+    state,
+    ...(reason ? { reason } : {}),
+    lastSuccess: s.lastSuccess,
+    lagSeconds: lagOf(s.cursor),
+    lastRows: s.lastRows,
+    consecutiveFailures: s.consecutiveFailures,
+    nextRun: null,
+  };
+}
+
+/** The first value of a cursor that reads as a time (e.g. updated_at of (updated_at, id)): how far behind the source the target is. */
+export function lagOf(cursor: unknown, now = Date.now()): number | null {
+  const first = Array.isArray(cursor) ? cursor[0] : cursor && typeof cursor === 'object' ? Object.values(cursor)[0] : cursor;
+  if (typeof first !== 'string' || !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/.test(first)) return null;
+  const t = Date.parse(first.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
+  return Number.isNaN(t) ? null : Math.max(0, Math.round((now - t) / 1000));
+}
+
+async function addNextRuns(client: Client, lines: StatusLine[]): Promise<void> {
+  const next = new Map<string, string>();
+  for await (const s of client.schedule.list()) {
+    const id = s.memo?.tidemark === true ? String(s.memo.integration) : undefined;
+    const t = s.info?.nextActionTimes?.[0];
+    if (id && t && !s.state?.paused) next.set(id, t.toISOString());
+  }
+  for (const l of lines) l.nextRun = next.get(l.id) ?? null;
+}

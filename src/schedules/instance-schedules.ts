@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { ScheduleConfig, Template } from '../config/schema';
+import { scheduleIdFor } from './schedule-id';
+import { desiredSchedule, scheduleDifferences, specText } from './schedule-spec';
+
+/**
+ * The Schedule of one instance: the template's `schedule`, with an `every` interval shifted by an offset
+ * derived from the instance id, so a thousand instances every 5 minutes start spread over the 5 minutes
+ * instead of in one second (Temporal starts about 10 scheduled workflows a second per namespace).
+ */
+export type ScheduledTemplate = Template & { schedule: ScheduleConfig };
+
+/** Deterministic offset in [0, every), whole seconds (for intervals of a second and more): the same id, the same offset. */
+export function jitterOffset(id: string, every: number): number {
+  const slots = Math.max(1, Math.floor(every / 1000));
+  const h = createHash('sha256').update(id).digest().readUIntBE(0, 6);
+  return (h % slots) * 1000;
+}
+
+/** The template's schedule as this instance runs it. */
+export function instanceScheduleConfig(s: ScheduleConfig, id: string): ScheduleConfig {
+  if (!('every' in s)) return s;
+  return { ...s, offset: ((s.offset ?? 0) + jitterOffset(id, s.every)) % s.every };
+}
+
+export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instance: string, taskQueue: string, paused?: { note: string }) {
+  const schedule = instanceScheduleConfig(t.schedule, id);
+  const want = desiredSchedule({ id, schedule }, taskQueue);
+  return {
+    schedule,
+    want: {
+      ...want,
+      memo: { ...want.memo, template: t.id, instance },
+      ...(paused ? { state: { paused: true, note: paused.note } } : {}),
+    },
+  };
+}
+
+/** The schedule's description, or undefined when there is none (like apply's describeIfExists, without importing apply: it imports this). */
+async function describeIfExists(handle: ReturnType<Client['schedule']['getHandle']>): Promise<ScheduleDescription | undefined> {
+  try {
+    return await handle.describe();
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export type InstanceScheduleOutcome = 'created' | 'updated' | 'unchanged';
+
+/**
+ * Creates the instance's schedule, or brings an existing one to the template's spec (idempotent: the id
+ * derives from the instance id). The pause state of an existing schedule is left as it is.
+ */
+export async function ensureInstanceSchedule(
+  client: Client,
+  t: ScheduledTemplate,
+  id: string,
+  instance: string,
+  taskQueue: string,
+  paused?: { note: string },
+): Promise<{ outcome: InstanceScheduleOutcome; scheduleId: string; detail: string }> {
+  const { schedule, want } = instanceScheduleOptions(t, id, instance, taskQueue, paused);
+  const scheduleId = want.scheduleId;
+  const detail = `${specText(schedule)}, overlap ${schedule.overlap}`;
+  const handle = client.schedule.getHandle(scheduleId);
+  let have: ScheduleDescription | undefined = await describeIfExists(handle);
+  if (!have) {
+    try {
+      await client.schedule.create(want);
+      return { outcome: 'created', scheduleId, detail: `${detail}${paused ? ', paused' : ''}` };
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      have = await handle.describe();
+    }
+  }
+  const differences = scheduleDifferences({ id, schedule }, taskQueue, have);
+  if (!differences.length) return { outcome: 'unchanged', scheduleId, detail };
+  await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+  return { outcome: 'updated', scheduleId, detail: differences.join(', ') };
+}
+
+/** Deletes the instance's schedule; false when there was none. Runs in progress go on. */
+export async function deleteInstanceSchedule(client: Client, id: string): Promise<boolean> {
+  try {
+    await client.schedule.getHandle(scheduleIdFor(id)).delete();
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/** Pauses or unpauses the instance's schedule; false when there is none. */
+export async function setInstanceSchedulePaused(client: Client, id: string, paused: boolean, note: string): Promise<boolean> {
+  const handle = client.schedule.getHandle(scheduleIdFor(id));
+  try {
+    await (paused ? handle.pause(note) : handle.unpause(note));
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
