@@ -1,7 +1,7 @@
 import { templatesUseSince, type HttpSourceConfig } from '../../config/http-source-schema';
 import { envRefsIn } from '../../config/env-refs';
 import type { Cursor } from '../../cursor/cursor';
-import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
+import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { isBoundedPagination, maxPageSizeOf, type HttpPagination } from '../../config/http-pagination-schema';
 import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, type TimeSliceCursor, type FeedCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
@@ -19,10 +19,11 @@ import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
-import { rowMaker } from './records';
+import { copyRowMaker, copyText, rowMaker } from './records';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
+import { readBound, splitTimeRange } from './time-split';
 
 import type { ResolveEnv } from '../../config/env-refs';
 
@@ -140,7 +141,8 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       case 'offset':
         return offsetPages(c, p, cursor as OffsetCursor | null, hw as string, opts, usesSince);
       case 'time_window':
-        return timeWindowPages(c, p, cursor as TimeWindowCursor | null, hw as string, opts);
+        // A slice of a sharded backfill ends at its `until`, exclusive: the next slice starts there.
+        return timeWindowPages(c, p, cursor as TimeWindowCursor | null, readBound(p, hw as string, opts.until), opts);
       case 'link_header':
       case 'next_url':
         return nextLinkPages(c, p, links, cursor as LinkCursor | null, hw, opts);
@@ -151,9 +153,18 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       case 'time_slices': {
         const inner = p.inner;
         // Inside a slice the inner style has no since filter and no passes (hw null); its end ends the slice.
-        return timeSlicePages(c, p, cursor as TimeSliceCursor | null, hw as string, opts, (sc, innerAfter, sliceEnd) => pagesOf(sc, inner, parseHttpCursor(inner.style, innerAfter), inner.style === 'offset' ? sliceEnd : null, opts));
+        return timeSlicePages(c, p, cursor as TimeSliceCursor | null, readBound(p, hw as string, opts.until), opts, (sc, innerAfter, sliceEnd) => pagesOf(sc, inner, parseHttpCursor(inner.style, innerAfter), inner.style === 'offset' ? sliceEnd : null, opts));
       }
     }
+  };
+
+  const copyCtx: PageContext = { ...ctx, toRows: copyRowMaker(cfg.columns) };
+  const read = (c: PageContext, after: Cursor, opts: ReadOptions): AsyncIterable<Page> => {
+    if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
+    const until = opts.until === undefined ? undefined : parseHttpCursor(style, opts.until);
+    // Only time-bounded styles read a slice; anything else given an end would read past it.
+    if (until !== undefined && until !== null) readBound(cfg.pagination, highWater ?? '', until);
+    return pagesOf(c, cfg.pagination, parseHttpCursor(style, after), highWater, until === undefined ? opts : { ...opts, until });
   };
 
   let released = false;
@@ -169,9 +180,14 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     },
     parseCursor: (value: unknown) => parseHttpCursor(style, value),
     later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
-    pages(after: Cursor, opts: ReadOptions): AsyncIterable<Page> {
-      if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
-      return pagesOf(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, opts);
+    pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => read(ctx, after, opts),
+    /** The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping applies). */
+    async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
+      for await (const page of read(copyCtx, after, opts)) yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
+    },
+    /** Sharded backfills: time slices of similar span over where the records are (time_window, time_slices only). */
+    async split(after: Cursor, parts: number): Promise<Cursor[]> {
+      return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts);
     },
     async close() {
       if (!released) lease.release();

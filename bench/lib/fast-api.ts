@@ -1,0 +1,80 @@
+/**
+ * A local orders API for the HTTP benches, in its own process: `npx tsx bench/lib/fast-api.ts --records N
+ * --seed S [--latency MS]`. The mock API's dataset (same seed, same orders), each record serialized once
+ * at start, so an answer costs the server a string join, not a JSON.stringify: what is measured is the
+ * client. Prints "fast-api at http://…" when ready.
+ *   GET /v1/orders?limit=&starting_after=ID      ascending id {object, data, has_more}
+ *   GET /v1/orders/window?limit=&from=A&to=B     A <= updated_at < B, ascending (updated_at, id) {data, has_more}
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OrdersDataset } from '../../src/mock-api/orders-dataset';
+
+interface Item {
+  id: number;
+  t: number;
+  json: string;
+}
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : Number(process.argv[i + 1]);
+}
+
+const records = arg('records', 10_000);
+const latency = arg('latency', 0);
+const data = new OrdersDataset(records, arg('seed', 7));
+const byId: Item[] = data.byIdOrder().map((e) => ({ id: e.order.id, t: e.t, json: JSON.stringify(e.order) }));
+const byTime: Item[] = [...byId].sort((a, b) => a.t - b.t || a.id - b.id);
+
+function page(list: Item[], start: number, limit: number, end: (x: Item) => boolean, head: string): string {
+  const out: string[] = [];
+  let i = start;
+  for (; i < list.length && out.length < limit && !end(list[i] as Item); i++) out.push((list[i] as Item).json);
+  const more = i < list.length && !end(list[i] as Item);
+  return `{${head}"data":[${out.join(',')}],"has_more":${more}}`;
+}
+
+/** The first index of a list where `ok` holds (it holds from there on). */
+function firstIndex(list: Item[], ok: (x: Item) => boolean): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ok(list[mid] as Item)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function answer(url: URL): { status: number; body: string } {
+  const q = url.searchParams;
+  const limit = Math.min(Number(q.get('limit') ?? 10), 1000);
+  if (url.pathname === '/v1/orders') {
+    const after = Number(q.get('starting_after') ?? 0);
+    return { status: 200, body: page(byId, firstIndex(byId, (x) => x.id > after), limit, () => false, '"object":"list",') };
+  }
+  if (url.pathname === '/v1/orders/window') {
+    const from = Date.parse(q.get('from') ?? '');
+    const to = Date.parse(q.get('to') ?? '');
+    if (Number.isNaN(from) || Number.isNaN(to)) return { status: 400, body: '{"error":"from and to must be ISO-8601 times"}' };
+    const start = firstIndex(byTime, (x) => x.t >= from);
+    return { status: 200, body: page(byTime, start, limit, (x) => x.t >= to, '') };
+  }
+  return { status: 404, body: '{"error":"not found"}' };
+}
+
+const server = createServer((req, res) => {
+  const { status, body } = answer(new URL(req.url ?? '/', 'http://localhost'));
+  const send = () => {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  if (latency > 0) setTimeout(send, latency);
+  else send();
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`fast-api at http://127.0.0.1:${(server.address() as AddressInfo).port} (${records} records, latency ${latency} ms)\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

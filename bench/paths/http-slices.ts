@@ -1,0 +1,167 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createActivities, type BackfillPlan, type RunInput, type RunResult } from '../../src/activities';
+import { parseConfig, type Config } from '../../src/config';
+import { closeQuietly, connect } from '../../src/pg/connect';
+import { compareWithSnapshot, ORDER_COLUMN_TYPES } from '../../src/mock-api';
+import { OrdersDataset } from '../../src/mock-api/orders-dataset';
+import { withClient } from '../lib/db';
+import { startFastApi, type FastApiProcess } from '../lib/fast-api-process';
+import { seconds } from './common';
+import type { BenchContext, BenchPath, Measurement, PathId } from './types';
+
+/**
+ * HTTP throughput (issue 13): the HTTP source reading a local API in its own process (bench/lib/fast-api.ts:
+ * the mock API's orders, each serialized once, so the server costs little) into PostgreSQL through the
+ * activities, as a worker runs them.
+ * - http-zero: no latency, starting_after, 1,000-record pages: what parsing, extraction and COPY cost.
+ * - http-latency-seq / http-latency-4: 50 ms per request, time_window, 100-record pages, one activity vs
+ *   `--shards 4` (planBackfill, 4 runIntegration at once, finishBackfill: the sharded backfill's activities).
+ */
+const SEED = 7;
+const TABLE = 'bench.api_orders';
+const ZERO_MAX = 200_000;
+const LATENCY_MAX = 30_000;
+/** Stripe's page cap: with 50 ms per request, the client's work per page stays small beside the wait. */
+const LATENCY_PAGE = 100;
+const LATENCY_MS = 50;
+
+const apis = new Map<string, FastApiProcess>();
+let runs = 0;
+
+async function api(ctx: BenchContext, records: number, latencyMs: number): Promise<string> {
+  const key = `${records}/${latencyMs}`;
+  let a = apis.get(key);
+  if (!a) apis.set(key, (a = await startFastApi(ctx.repoRoot, { records, seed: SEED, latencyMs })));
+  return a.url;
+}
+
+/** Stops every bench API process (the bench's shutdown). */
+export async function stopFastApis(): Promise<void> {
+  const all = [...apis.values()];
+  apis.clear();
+  await Promise.all(all.map((a) => a.stop()));
+}
+
+function config(url: string, source: Record<string, unknown>, batchSize: number): Config {
+  return parseConfig({
+    integrations: [
+      {
+        id: 'bench-http',
+        source: { kind: 'http', url, records: 'data', columns: ORDER_COLUMN_TYPES, ...source },
+        sink: { url: '${DST_URL}', table: TABLE, key: ['id'], create: true },
+        batchSize,
+      },
+    ],
+  });
+}
+
+/**
+ * A retryable failure is retried from the shard's checkpoint, as Temporal retries the activity: the first
+ * shards to start can race on creating the target (CREATE SCHEMA / TABLE IF NOT EXISTS at once: 23505).
+ */
+async function withRetries(run: () => Promise<RunResult>): Promise<RunResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= 3 || (err as { nonRetryable?: boolean }).nonRetryable) throw err;
+    }
+  }
+}
+
+const quiet = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
+
+/** One backfill through the activities: unsharded, or planBackfill + N shards at once + finishBackfill. */
+async function backfill(cfg: Config, ctx: BenchContext, shards: number): Promise<Measurement> {
+  const activities = createActivities({ config: () => cfg, env: { DST_URL: ctx.dstUrl } });
+  const runKey = `bench/http/${process.pid}/${++runs}`;
+  const base: RunInput = { integration: 'bench-http', mode: 'backfill', runKey };
+  const t0 = performance.now();
+  let result: RunResult;
+  if (shards <= 1) {
+    result = (await quiet().run(activities.runIntegration, base)) as RunResult;
+  } else {
+    const plan = (await quiet().run(activities.planBackfill, { integration: 'bench-http', runKey, shards, resume: false })) as BackfillPlan;
+    await Promise.all(plan.todo.map((shard) => withRetries(() => quiet().run(activities.runIntegration, { ...base, shard, shards: plan.todo.length }) as Promise<RunResult>)));
+    result = (await quiet().run(activities.finishBackfill, { integration: 'bench-http', runKey })) as RunResult;
+  }
+  const secs = seconds(t0);
+  if (!result.done) throw new Error(`http backfill stopped early: ${JSON.stringify(result)}`);
+  return { seconds: secs, rows: result.rows };
+}
+
+async function prepare(ctx: BenchContext): Promise<void> {
+  await withClient(ctx.dstUrl, async (c) => {
+    await c.query(`DROP TABLE IF EXISTS ${TABLE}`);
+    await c.query(`DELETE FROM tidemark.checkpoints WHERE integration = 'bench-http'`).catch(() => undefined);
+  });
+}
+
+/** The target equals the dataset the API served (a function of the seed). */
+async function check(ctx: BenchContext, records: number): Promise<string | undefined> {
+  const snapshot = new OrdersDataset(records, SEED).snapshot();
+  const db = await connect(ctx.dstUrl);
+  try {
+    const c = await compareWithSnapshot(db, TABLE, snapshot);
+    return c.exact ? undefined : `target differs from the API: ${c.rows} rows, ${c.missing} missing, ${c.differing} differing of ${c.expected}`;
+  } finally {
+    await closeQuietly(db);
+  }
+}
+
+const zeroRows = (ctx: BenchContext) => Math.min(ctx.rows, ZERO_MAX);
+const latencyRows = (ctx: BenchContext) => Math.min(ctx.rows, LATENCY_MAX);
+
+export const httpZeroPath: BenchPath = {
+  id: 'http-zero',
+  label: 'HTTP source, zero-latency API',
+  describe: `the HTTP source (starting_after, 1,000-record pages) reading a local API in its own process with no latency (bench/lib/fast-api.ts: records serialized once), up to ${ZERO_MAX.toLocaleString('en-US')} nested orders, into PostgreSQL via the activity`,
+  rows: zeroRows,
+  prepare,
+  run: async (ctx) => backfill(config(`${await api(ctx, zeroRows(ctx), 0)}/v1/orders`, { pagination: { style: 'starting_after', idField: 'id' }, pageSize: 1000 }, 1000), ctx, 1),
+  check: (ctx) => check(ctx, zeroRows(ctx)),
+};
+
+function latencyPath(shards: number): BenchPath {
+  const id: PathId = shards > 1 ? `http-latency-${shards}` : 'http-latency-seq';
+  return {
+    id,
+    label: shards > 1 ? `HTTP, 50 ms API, ${shards} slices` : 'HTTP, 50 ms API, sequential',
+    describe: `the HTTP source (time_window, ${LATENCY_PAGE}-record pages) reading a local API answering after ${LATENCY_MS} ms, up to ${LATENCY_MAX.toLocaleString('en-US')} orders, ${shards > 1 ? `as a backfill --shards ${shards} (planBackfill, ${shards} runIntegration at once, finishBackfill)` : 'as one backfill activity'}`,
+    rows: latencyRows,
+    prepare,
+    run: async (ctx) => backfill(config(`${await api(ctx, latencyRows(ctx), LATENCY_MS)}/v1/orders/window`, { pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }, pageSize: LATENCY_PAGE, lag: 0 }, LATENCY_PAGE), ctx, shards),
+    check: (ctx) => check(ctx, latencyRows(ctx)),
+  };
+}
+
+export const httpLatencyPaths: BenchPath[] = [latencyPath(1), latencyPath(4)];
+export const httpSlicePaths: BenchPath[] = [httpZeroPath, ...httpLatencyPaths];
+
+interface RateResult {
+  id: string;
+  status: string;
+  rowsPerSec?: number;
+}
+
+/** The issue's HTTP goals, from the paths above when they ran: zero-latency records/s and the 4-slice speed-up. */
+export function httpGoals(results: readonly RateResult[]): { goal: string; target: string; measured: string; status: 'PASS' | 'MISS' | 'n/a' }[] {
+  const rps = (id: string) => results.find((r) => r.id === id && r.status === 'ok')?.rowsPerSec;
+  const zero = rps('http-zero');
+  const seq = rps('http-latency-seq');
+  const four = rps('http-latency-4');
+  return [
+    zero === undefined
+      ? { goal: 'HTTP, zero-latency API', target: '≥ 50,000 records/s', measured: 'n/a (path not run)', status: 'n/a' }
+      : { goal: 'HTTP, zero-latency API', target: '≥ 50,000 records/s', measured: `${Math.round(zero).toLocaleString('en-US')} records/s`, status: zero >= 50_000 ? 'PASS' : 'MISS' },
+    seq === undefined || four === undefined
+      ? { goal: 'HTTP, 50 ms API: 4 slices vs sequential', target: '≥ 3.5×', measured: 'n/a (path not run)', status: 'n/a' }
+      : {
+          goal: 'HTTP, 50 ms API: 4 slices vs sequential',
+          target: '≥ 3.5×',
+          measured: `${(four / seq).toFixed(2)}× (${Math.round(four).toLocaleString('en-US')} vs ${Math.round(seq).toLocaleString('en-US')} records/s)`,
+          status: four / seq >= 3.5 ? 'PASS' : 'MISS',
+        },
+  ];
+}

@@ -1,0 +1,81 @@
+import type { HttpPagination } from '../../config/http-pagination-schema';
+import type { Cursor } from '../../cursor/cursor';
+import type { TimeSliceCursor, TimeWindowCursor } from './cursors';
+import { HttpSourceError } from './http-errors';
+import type { PageContext } from './paginators/page-context';
+import { timeOf } from './paginators/window-checks';
+import { equalCuts, roundStep, sliceBounds, type Probe } from './split-time-range';
+import { formatTime, isoOfNs, truncateTime, unitNs } from './time-format';
+import { compareTimes, timeKey } from './time-key';
+
+type Sliceable = Extract<HttpPagination, { style: 'time_window' | 'time_slices' }>;
+
+const WHY_NOT: Record<Exclude<HttpPagination['style'], Sliceable['style']>, string> = {
+  cursor: 'it follows the tokens the API hands over from one position, so a part of the list cannot be asked for on its own',
+  starting_after: 'it follows ids from one position, so a part of the list cannot be asked for on its own',
+  page: 'its time filter (sinceParam) has no upper bound, so a slice cannot end where the next one starts',
+  offset: 'its time filter (sinceParam) has no upper bound, so a slice cannot end where the next one starts',
+  link_header: 'it follows the next links the API hands over from one position (and a since filter has no upper bound)',
+  next_url: 'it follows the next links the API hands over from one position (and a since filter has no upper bound)',
+  feed: 'the API cannot filter the list by time',
+};
+
+/** Whether a style can be cut into time slices read in parallel: a window bound the API filters by on both ends is its cursor. */
+export function isSliceable(p: HttpPagination): p is Sliceable {
+  return p.style === 'time_window' || p.style === 'time_slices';
+}
+
+/** A sharded backfill of a style that cannot split fails before anything runs, saying why and what to do. */
+export function sliceRefusal(p: HttpPagination): HttpSourceError {
+  const why = isSliceable(p) ? '' : WHY_NOT[p.style];
+  return new HttpSourceError(
+    'pagination.style',
+    `pagination style ${p.style} cannot be cut into parallel slices: ${why}. Run the backfill without --shards; if the API filters by time on both ends (e.g. from/to, created[gte]/created[lt]), use style time_window (ascending lists) or time_slices (any order), which split`,
+  );
+}
+
+/**
+ * `split()` of the http source: up to `parts - 1` cursors `{from: T}` cutting `[after, runBound)` into
+ * slices of similar time span over where the records are (found with a few one-record requests, see
+ * split-time-range.ts; with maxWindow, over [start, now) without probes). Slice k reads `[T_k, T_k+1)`:
+ * a record at exactly a bound belongs to the slice that starts there. Bounds are aligned to the style's
+ * format, so the API sees exactly these bounds.
+ */
+export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after: Cursor, runBound: string | null, parts: number): Promise<Cursor[]> {
+  if (!isSliceable(p)) throw sliceRefusal(p);
+  if (runBound === null) throw new Error('http source: prepare() must run before split()');
+  const c = after as TimeWindowCursor | TimeSliceCursor | null;
+  // A cursor inside a slice (time_slices): every bound must lie after that slice's end.
+  const start = c ? ('to' in c && compareTimes(c.to, c.from) > 0 ? c.to : c.from) : truncateTime(p.start, p.format);
+  const lo = timeKey(start) as bigint;
+  const hi = timeKey(truncateTime(runBound, p.format)) as bigint;
+  const unit = unitNs(p.format);
+  // An API that limits the window (maxWindow) would refuse the wide probes; its `start` is required and set near
+  // the oldest record, so [start, now) is where the records are.
+  const bounds = p.maxWindow ? equalCuts(lo, hi, parts, roundStep(hi - lo, parts, unit)) : await sliceBounds(lo, hi, parts, unit, probeOf(ctx, p));
+  return bounds.map((b) => ({ from: isoOfNs(b) }));
+}
+
+/** One request for one record of `[from, to)`: is there any, and (ascending time windows) when is the first. */
+function probeOf(ctx: PageContext, p: Sliceable): Probe {
+  const opts = { limit: 1 };
+  return async (a, b) => {
+    const from = formatTime(isoOfNs(a), p.format);
+    const to = formatTime(isoOfNs(b), p.format);
+    if (p.style === 'time_window') {
+      const { records, url } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, [p.limitParam]: '1' }, opts, undefined, { from, to, limit: 1 });
+      return records.length ? (timeKey(timeOf(records[0], 0, p, url)) as bigint) : false;
+    }
+    const limitParam = 'limitParam' in p.inner ? p.inner.limitParam : undefined;
+    const { records } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: '1' } : {}) }, opts, undefined, { from, to, limit: 1 });
+    return records.length > 0;
+  };
+}
+
+/** The upper end of a read: the run's bound, or a slice's end (`until`, exclusive) when that comes first. */
+export function readBound(p: HttpPagination, runBound: string, until: Cursor | undefined): string {
+  if (until === undefined || until === null) return runBound;
+  if (!isSliceable(p)) throw sliceRefusal(p);
+  const end = (until as TimeWindowCursor).from;
+  return compareTimes(end, runBound) < 0 ? end : runBound;
+}

@@ -1,0 +1,186 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunResult } from '../../src/activities';
+import { startIntegrationRun } from '../../src/client';
+import { resolveEnvRefs, type Config } from '../../src/config';
+import type { HttpSourceConfig } from '../../src/config/http-source-schema';
+import { createHttpSource } from '../../src/sources/http';
+import { route } from '../../src/mock-api/routes';
+import { timeSkippingEnv } from '../setup/database';
+import { sql } from '../helpers/fixtures';
+import { testWorker, uniqueQueue } from '../helpers/temporal';
+import { fakeConfig } from './fakes/fake-config';
+import { startFake, type FakeApi } from './fakes/fake-server';
+import { useFakeApiTarget } from './fakes/fake-target';
+import { startStripeFake } from './fakes/stripe-fake';
+import { expectExactCopy, pause, rewritten, rowVersions, TOKEN } from './helpers';
+
+/**
+ * Parallel slices (issue 13 item 8): `backfill --shards 4` of a time-filtered API on the time-skipping
+ * server with a real worker, real PostgreSQL and a fake API on a real local HTTP server.
+ */
+const RECORDS = 2_000;
+let env: TestWorkflowEnvironment;
+let api: FakeApi | undefined;
+const vars = () => ({ API_URL: api!.url, API_TOKEN: TOKEN, DST_URL: dst.url });
+
+const dst = useFakeApiTarget('http_shards', async () => {
+  await api?.close();
+  api = undefined;
+});
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** The mock API's time window route (`from <= updated_at < to`, ascending, has_more), answered by a fake that logs every request. */
+const startWindowFake = (records: number, seed: number) =>
+  startFake(records, seed, (req, data) => {
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return { status: 401, body: { error: 'unauthorized' } };
+    const r = route(req.url.pathname, req.url.searchParams, data);
+    return r ? { status: r.status, body: r.body } : { status: 404, body: { error: 'not found' } };
+  });
+
+const windowConfig = (integration: Record<string, unknown> = {}) =>
+  fakeConfig(
+    {
+      url: '${API_URL}/v1/orders/window',
+      headers: { Authorization: 'Bearer ${API_TOKEN}' },
+      records: 'data',
+      pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' },
+      lag: '0s',
+    },
+    integration,
+  );
+
+interface SlotRow {
+  slot: string;
+  status: string;
+  rows_done: string;
+  cursor: string;
+  until_cursor: string | null;
+}
+const shardSlots = () => sql<SlotRow>(dst.url, `SELECT slot, status, rows_done::text, cursor::text, until_cursor::text FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%' ORDER BY slot`);
+
+async function scheduledActivities(workflowId: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  return history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
+}
+
+async function backfill(config: Config, shards: number, extra: Parameters<typeof testWorker>[4] = {}): Promise<{ result: RunResult; workflowId: string }> {
+  const taskQueue = uniqueQueue('http-shards');
+  const w = await testWorker(env, taskQueue, config, vars(), extra);
+  return await w.runUntil(async () => {
+    const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'api', shards }, taskQueue);
+    return { result: (await handle.result()) as RunResult, workflowId: handle.workflowId };
+  });
+}
+
+describe('parallel slices for HTTP backfills (time-skipping server, real worker, fake API)', () => {
+  it('time_window, 4 slices: target exact, every slice done at its bound; a slice that failed resumes from its own checkpoint', async () => {
+    api = await startWindowFake(RECORDS, 81);
+    const config = windowConfig();
+    // Slice 2 fails once after its second page: its retry must continue from its checkpoint, not its start.
+    let failed: { at: number; cursor: { from: string } } | undefined;
+    const afterBatch = async ({ shard, attempt, pages }: { shard?: number; attempt: number; pages: number }) => {
+      if (shard !== 2 || attempt !== 1 || pages !== 2) return;
+      const [cp] = await sql<{ cursor: { from: string } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill/2'`);
+      failed = { at: Date.now(), cursor: cp!.cursor };
+      throw new Error('injected failure after the second page of slice 2');
+    };
+    const { result, workflowId } = await backfill(config, 4, { afterBatch });
+    expect(result).toMatchObject({ rows: RECORDS, done: true });
+    expect(await scheduledActivities(workflowId)).toEqual(['planBackfill', 'runIntegration', 'runIntegration', 'runIntegration', 'runIntegration', 'finishBackfill']);
+    await expectExactCopy(dst.url, api.data);
+
+    const slots = await shardSlots();
+    expect(slots.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    const sizes = slots.map((s) => Number(s.rows_done));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(RECORDS);
+    // Slices of similar time span over where the records are (not one slice from 1970 to 2024 and three empty ones).
+    for (const n of sizes) expect(n).toBeGreaterThan(RECORDS / 12);
+    console.log(`time_window, 4 slices: ${sizes.join(' / ')} records`);
+    // Each slice ends exactly at its bound, where the next one starts: [b_k, b_k+1), closed below, open above.
+    for (const s of slots.slice(0, 3)) expect(s.cursor).toBe(s.until_cursor);
+    const bounds = slots.slice(0, 3).map((s) => (JSON.parse(s.until_cursor!) as { from: string }).from);
+    for (const b of bounds) expect(b).toMatch(/^2024-01-01T\d\d:\d\d:\d\d\.\d{3}Z$/); // round bounds where the records are, not in 1970
+    const reads = api.log.filter((q) => q.url.searchParams.get('limit') !== '1');
+    // No request crossed a bound: every read lies inside one slice.
+    for (const q of reads) {
+      const from = q.url.searchParams.get('from')!;
+      const to = q.url.searchParams.get('to')!;
+      const k = bounds.filter((b) => b <= from).length;
+      if (k < 3) expect(to <= bounds[k]!, `${from}..${to} crosses ${bounds[k]}`).toBe(true);
+    }
+
+    // The retried slice: its first request after the failure starts at its checkpoint, inside the slice.
+    expect(failed).toBeDefined();
+    const slice2 = (q: (typeof reads)[number]) => q.url.searchParams.get('from')! >= bounds[1]! && q.url.searchParams.get('from')! < bounds[2]!;
+    const firstRetry = reads.find((q) => q.at > failed!.at && slice2(q));
+    expect(firstRetry?.url.searchParams.get('from')).toBe(failed!.cursor.from);
+    expect(failed!.cursor.from > bounds[1]!).toBe(true);
+    const [run] = await sql<{ rows_read: string; status: string }>(dst.url, `SELECT rows_read::text, status FROM tidemark.runs WHERE kind = 'backfill'`);
+    expect(run!.status).toBe('completed');
+    expect(Number(run!.rows_read) - RECORDS).toBeLessThanOrEqual(100); // at most the page in flight read again
+
+    // The next sync continues from the last slice's end and reads exactly what changed.
+    const before = await rowVersions(dst.url);
+    const m = api.data.mutate(40);
+    await pause(5);
+    const taskQueue = uniqueQueue('http-shards-sync');
+    const w = await testWorker(env, taskQueue, config, vars());
+    const sync = (await w.runUntil(env.client.workflow.execute('syncWorkflow', { taskQueue, workflowId: 'http-shards-sync', args: [{ integration: 'api' }] }))) as RunResult;
+    const changed = [...m.updated, ...m.inserted].sort((a, b) => a - b);
+    expect(sync).toMatchObject({ rows: changed.length, done: true });
+    expect(rewritten(before, await rowVersions(dst.url))).toEqual(changed);
+    await expectExactCopy(dst.url, api.data);
+  });
+
+  it('time_slices on a newest-first API (Stripe-like, epoch seconds, starting_after inside): 4 slices, target exact', async () => {
+    api = await startStripeFake(600, 82, TOKEN);
+    const config = fakeConfig({
+      url: '${API_URL}/v1/charges',
+      headers: { Authorization: 'Bearer ${API_TOKEN}' },
+      records: 'data',
+      pagination: { style: 'time_slices', format: 'epoch_seconds', inner: { style: 'starting_after', maxPageSize: 100 } },
+    });
+    const { result } = await backfill(config, 4);
+    expect(result).toMatchObject({ rows: 600, done: true });
+    await expectExactCopy(dst.url, api.data);
+    const slots = await shardSlots();
+    expect(slots.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    for (const s of slots.slice(0, 3)) expect(s.cursor).toBe(s.until_cursor);
+    for (const s of slots) expect(Number(s.rows_done)).toBeGreaterThan(600 / 8);
+    // Every request the slices sent was inside its slice, in whole epoch seconds.
+    for (const q of api.log) expect(q.url.searchParams.get('created[gte]')).toMatch(/^\d+$/);
+  });
+
+  it('with maxWindow (the API limits the window) the slices cut [start, high-water) evenly, without probes', async () => {
+    api = await startWindowFake(50, 84);
+    const cfg = windowConfig().integrations[0]!.source as HttpSourceConfig;
+    const source = await createHttpSource({ ...cfg, pagination: { ...cfg.pagination, maxWindow: 3_600_000, start: '2024-01-01T00:00:00.000Z' } as HttpSourceConfig['pagination'] }, (v, f) => resolveEnvRefs(v, f, vars()));
+    try {
+      await source.prepare({ highWater: '2024-01-05T00:00:00.000Z' });
+      expect(await source.split!(null, 4)).toEqual([{ from: '2024-01-02T00:00:00.000Z' }, { from: '2024-01-03T00:00:00.000Z' }, { from: '2024-01-04T00:00:00.000Z' }]);
+      expect(await source.split!({ from: '2024-01-03T12:00:00.000Z' }, 2)).toEqual([{ from: '2024-01-04T06:00:00.000Z' }]);
+      expect(api.log).toHaveLength(0); // no probe wider than the API allows
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('a style that cannot be sliced fails the sharded backfill at once, saying why and what to do', async () => {
+    api = await startWindowFake(50, 83);
+    const config = fakeConfig({ url: '${API_URL}/v1/orders/cursor', headers: { Authorization: 'Bearer ${API_TOKEN}' }, records: 'data', pagination: { style: 'cursor' } });
+    const err = (await backfill(config, 4).catch((e: unknown) => e)) as WorkflowFailedError;
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = err.cause?.cause as (Error & { nonRetryable?: boolean }) | undefined;
+    expect(cause?.message).toMatch(/source\.pagination\.style: pagination style cursor cannot be cut into parallel slices: .*Run the backfill without --shards; .*time_window .* or time_slices/);
+    expect(cause?.nonRetryable).toBe(true);
+    expect(api.log).toHaveLength(0); // refused before any request
+    expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%'`)).toEqual([{ n: 0 }]);
+  });
+});
