@@ -1,5 +1,6 @@
 import { log } from '@temporalio/activity';
-import { getIntegration, resolveEnvRefs } from '../config';
+import { resolveEnvRefs, type Integration } from '../config';
+import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
@@ -25,10 +26,13 @@ export interface PlanInput {
 }
 
 /** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
-async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client) => Promise<T>): Promise<T> {
-  const it = getIntegration(deps.config(), integration);
-  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env);
-  return withStateSession(url, { applicationName: 'tidemark-plan', mapError: toFailure }, fn);
+async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client, it: Integration, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  // An instance (`tpl/acme`) is resolved from tidemark.instances, with its secrets in this run's env only.
+  const { integration: it, env } = await resolveIntegration(deps.config(), integration, deps.env ?? process.env).catch((err: unknown) => {
+    throw toFailure(err);
+  });
+  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env);
+  return withStateSession(url, { applicationName: 'tidemark-plan', mapError: toFailure }, (db) => fn(db, it, env));
 }
 
 /**
@@ -39,8 +43,7 @@ async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: 
  */
 export function makePlanBackfill(deps: ActivityDeps) {
   return async function planBackfill(input: PlanInput): Promise<BackfillPlan> {
-    return withStateDb(deps, input.integration, async (db) => {
-      const it = getIntegration(deps.config(), input.integration);
+    return withStateDb(deps, input.integration, async (db, it, env) => {
       if (input.resume) {
         const slots = await state.listShardSlots(db, it.id);
         if (!slots.length) return { sharded: false, todo: [], total: 0 };
@@ -56,7 +59,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
         log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
         return { sharded: true, todo, total: slots.length };
       }
-      const source = await createSource(it.source, it.id, deps.env);
+      const source = await createSource(it.source, it.id, env);
       try {
         if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
         const from = source.parseCursor(input.from ?? null);
