@@ -22,3 +22,6 @@ export * from './instances-list';
 export * from './instances-read';
 export * from './instances-set-status';
 export * from './instances-summary';
+export * from './deliveries-read';
+export * from './deliveries-save';
+export * from './deliveries-dead-letters';

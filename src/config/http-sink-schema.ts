@@ -1,0 +1,142 @@
+import jsonata from 'jsonata';
+import { z } from 'zod';
+import { httpAuthSchema } from './http-auth-schema';
+import { variablesOf } from './http-request-schema';
+import { responsesSchema } from './http-response-schema';
+import { duration, positiveInt } from './http-schema-parts';
+
+/**
+ * `sink: { kind: http, … }`: each mapped record is sent to an API (per record, or N per request with
+ * `bulk`), at most `concurrency` requests in flight, with an idempotency key per record version, and a
+ * delivery ledger (tidemark.deliveries, in `stateUrl`) committed with the checkpoint. See src/sinks/http.
+ */
+export const HTTP_SINK_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/** The $variables each mode's templates may read (besides the record's fields, per record). */
+export const SINK_TEMPLATE_VARIABLES = {
+  record: ['record', 'key', 'idempotencyKey'],
+  bulk: ['records', 'keys', 'idempotencyKeys', 'idempotencyKey'],
+} as const;
+
+/** 4xx answers that are about the record (its content), so it goes to dead letters and the run goes on. */
+export const DEFAULT_DEAD_LETTER_STATUSES = [400, 409, 410, 412, 413, 422];
+
+const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
+const CREDENTIAL = /^(authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|cookie)$/i;
+const headerNameRe = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const expression = z.string({ error: 'must be a JSONata expression over the record (a quoted literal is \'"text"\')' }).superRefine((text, ctx) => {
+  try {
+    jsonata(text);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
+  }
+});
+
+const headerName = z.string({ error: 'must be a header name' }).regex(headerNameRe, 'must be a valid HTTP header name');
+
+const status4xx = z.number({ error: 'must be an HTTP status such as 422' }).int('must be an HTTP status').min(400, 'must be a 4xx status (the record was refused)').max(499, 'must be a 4xx status (the record was refused)');
+
+export const httpSinkSchema = z
+  .strictObject(
+    {
+      kind: z.literal('http'),
+      /** the API's base URL, e.g. https://api.example.com/v1/customers (may contain ${NAME}); `path` is appended to its path */
+      url: z
+        .string({ error: 'must be the URL records are sent to' })
+        .min(1, 'must not be empty')
+        .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)'),
+      method: z
+        .string({ error: 'must be POST, PUT, PATCH or DELETE' })
+        .transform((m) => m.toUpperCase())
+        .pipe(z.enum(HTTP_SINK_METHODS, { error: (iss) => `is ${JSON.stringify(iss.input)}, which an HTTP sink does not send: use POST, PUT, PATCH or DELETE` }))
+        .default('POST'),
+      /** JSONata over the record (bulk: $records), appended to url's path, e.g. "'/' & id" */
+      path: expression.optional(),
+      /** JSONata building the JSON body; default: the record itself (bulk: the array of records); DELETE: no body */
+      body: expression.optional(),
+      /** static headers; credentials as ${NAME} references */
+      headers: z
+        .record(z.string(), z.string({ error: 'must be a string (use ${NAME} for secrets)' }), { error: 'must map header names to values' })
+        .superRefine((h, ctx) => {
+          for (const k of Object.keys(h)) if (!headerNameRe.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
+        })
+        .default({}),
+      /** 'per-record' (default): one request per record; { size: N }: N records per request body */
+      bulk: z
+        .union([z.literal('per-record'), z.strictObject({ size: positiveInt('a whole number of records').min(2, 'must be at least 2 (or use bulk: per-record)').max(10_000, 'must be at most 10000') })], {
+          error: 'must be per-record or { size: N } (N records per request)',
+        })
+        .default('per-record'),
+      /** requests in flight at once */
+      concurrency: positiveInt('a whole number of requests in flight').min(1, 'must be from 1 to 64 requests in flight').max(64, 'must be from 1 to 64 requests in flight').default(4),
+      /** the header carrying the idempotency key (a hash of the integration, the record key and the record's content) */
+      idempotencyHeader: headerName.default('Idempotency-Key'),
+      /** record fields that identify a record at the API (its key in the delivery ledger) */
+      key: z.array(z.string({ error: 'must be a record field name' }).min(1, 'must be a record field name'), { error: 'must be a list of record fields, e.g. [id]' }).min(1, 'needs at least one key field, e.g. [id]'),
+      auth: httpAuthSchema.optional(),
+      /** per request (connect, headers and body) */
+      timeout: duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000),
+      /** attempts after the first failed one, per request, before the page fails (it is retried from the checkpoint) */
+      retries: positiveInt('a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(6),
+      backoff: z
+        .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, { error: 'must be { initial: <duration>, max: <duration> }' })
+        .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
+        .default({ initial: 500, max: 30_000 }),
+      /** requests per second to the URL's origin, shared by every integration of the worker calling it */
+      requestsPerSecond: z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional(),
+      /** which non-2xx answers are retried or rate limits (as for HTTP sources) */
+      responses: responsesSchema,
+      /** 4xx statuses that refuse the record (dead letter, the run goes on); any other 4xx fails the page */
+      deadLetterStatuses: z.array(status4xx, { error: 'must be a list of 4xx statuses, e.g. [400, 422]' }).default(DEFAULT_DEAD_LETTER_STATUSES),
+      /** the state database (delivery ledger, checkpoints, dead letters) */
+      stateUrl: z.string({ error: 'must be the URL of the state database' }).min(1, 'must not be empty').default('${DATABASE_URL}'),
+      deletes: z.unknown().optional(),
+    },
+    { error: 'must be { kind: http, url, key, method?, path?, body?, headers?, bulk?, concurrency?, idempotencyHeader?, auth?, timeout?, retries?, backoff?, requestsPerSecond?, responses?, deadLetterStatuses?, stateUrl? }' },
+  )
+  .superRefine((cfg, ctx) => {
+    if (cfg.deletes !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['deletes'], message: 'deletes are not available for HTTP sinks yet (records gone from the source are not sent as DELETE): remove it' });
+    }
+    const mode = cfg.bulk === 'per-record' ? 'record' : 'bulk';
+    const allowed: readonly string[] = SINK_TEMPLATE_VARIABLES[mode];
+    for (const field of ['path', 'body'] as const) {
+      const text = cfg[field];
+      if (text === undefined) continue;
+      let vars: string[];
+      try {
+        vars = variablesOf(text);
+      } catch {
+        continue; // the syntax issue is reported by the field itself
+      }
+      for (const v of vars.filter((x) => !allowed.includes(x))) {
+        const hint = mode === 'bulk' ? 'with bulk, a request carries many records: read them from $records' : 'per record, read fields directly (e.g. id) or from $record';
+        ctx.addIssue({ code: 'custom', path: [field], message: `uses $${v}, which is not defined: the ${mode === 'bulk' ? 'bulk' : 'per-record'} templates have ${allowed.map((a) => `$${a}`).join(', ')} (${hint})` });
+      }
+    }
+    for (const [k, v] of Object.entries(cfg.headers)) {
+      if (CREDENTIAL.test(k) && !ENV_REF.test(v)) ctx.addIssue({ code: 'custom', path: ['headers', k], message: 'is a credential, so its value must come from the worker\'s environment: write e.g. "Bearer ${API_TOKEN}"' });
+      if (k.toLowerCase() === cfg.idempotencyHeader.toLowerCase()) ctx.addIssue({ code: 'custom', path: ['headers', k], message: `is the idempotency header (idempotencyHeader), which tidemark sets per record: remove it` });
+    }
+    if (cfg.auth) {
+      const setsHeader = cfg.auth.type === 'api_key' ? (cfg.auth.in === 'header' ? cfg.auth.name.toLowerCase() : undefined) : 'authorization';
+      for (const k of Object.keys(cfg.headers)) {
+        if (k.toLowerCase() === setsHeader) ctx.addIssue({ code: 'custom', path: ['headers', k], message: `conflicts with sink.auth (type ${cfg.auth.type}), which sets it: remove one` });
+      }
+    }
+    for (const [i, s] of cfg.deadLetterStatuses.entries()) {
+      if (s === 401 || s === 403 || s === 407) {
+        ctx.addIssue({ code: 'custom', path: ['deadLetterStatuses', i], message: `${s} means the credentials are refused, which no record can fix: every record would become a dead letter. Remove it (a ${s} fails the run, naming sink.auth)` });
+      }
+      if (s === 429 || cfg.responses.rateLimited.some((r) => r.status === s && r.header === undefined) || (cfg.responses.retry ?? []).includes(s)) {
+        ctx.addIssue({ code: 'custom', path: ['deadLetterStatuses', i], message: `${s} is retried (sink.responses): a status is either retried or refused` });
+      }
+    }
+    if (cfg.method === 'DELETE' && mode === 'record' && cfg.path === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['path'], message: 'is required with method DELETE per record: the path names the record to delete (e.g. "\'/\' & id")' });
+    }
+  });
+
+export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;

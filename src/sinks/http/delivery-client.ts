@@ -1,0 +1,128 @@
+import type { HttpResponsePolicy } from '../../config/http-response-schema';
+import type { HttpAuth } from '../../sources/http/auth';
+import { backoffMs } from '../../sources/http/backoff';
+import type { OriginLimiter } from '../../sources/http/rate-limiter';
+import { safeUrl } from '../../sources/http/redact';
+import { judge } from '../../sources/http/response-policy';
+import { abortError } from '../../util/abort-error';
+import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
+import { DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError } from './http-sink-errors';
+
+export interface DeliveryClientOptions {
+  headers: Record<string, string>;
+  idempotencyHeader: string;
+  timeoutMs: number;
+  /** attempts after the first */
+  retries: number;
+  backoff: { initialMs: number; maxMs: number };
+  limiter: OriginLimiter;
+  /** masks every secret (config ${NAME} values, the auth's credentials) */
+  redact: (text: string) => string;
+  policy: HttpResponsePolicy;
+  deadLetterStatuses: readonly number[];
+  auth: HttpAuth;
+}
+
+export interface DeliveryRequest {
+  method: string;
+  url: URL;
+  /** JSON text, or undefined for no body */
+  body?: string;
+  idempotencyKey: string;
+}
+
+/** The API accepted the request, or refused it with one of sink.deadLetterStatuses (body masked, cut to 2000 characters). */
+export type DeliveryOutcome = { ok: true; status: number } | { ok: false; status: number; body: string };
+
+export interface DeliveryStats {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+}
+
+const MAX_BODY = 2000;
+
+/**
+ * Sends one request until it gets an answer that decides it: 2xx (accepted), a dead-letter status
+ * (refused), or another status that fails the page. 429 / 5xx / timeouts / resets are retried with
+ * jittered backoff, Retry-After honoured (and shared with every caller of the origin through its
+ * limiter); every attempt carries the same idempotency key, so an API that honours it applies the
+ * request once however often it arrives.
+ */
+export class DeliveryClient {
+  readonly stats: DeliveryStats = { requests: 0, retries: 0, rateLimited: 0 };
+
+  constructor(private readonly o: DeliveryClientOptions) {}
+
+  async send(req: DeliveryRequest, opts: { signal?: AbortSignal; onIdle?: () => void } = {}): Promise<DeliveryOutcome> {
+    const shown = safeUrl(req.url, this.o.redact);
+    let reauthorized = false;
+    for (let attempt = 0; ; attempt++) {
+      await this.o.limiter.acquire(opts.signal, opts.onIdle);
+      const r = await this.attempt(req, opts);
+      if (r.kind === 'done') return r.outcome;
+      if (r.kind === 'unauthorized') {
+        if (!reauthorized && (await this.o.auth.onUnauthorized())) {
+          reauthorized = true; // one fresh credential per request (an expired OAuth token); not a retry
+          attempt--;
+          continue;
+        }
+        throw new DeliveryCredentialsError(401, `${req.method} ${shown}`);
+      }
+      if (r.kind === 'fail') throw new DeliveryStatusError(r.status, req.method, shown, r.body);
+      if (attempt >= this.o.retries) throw new DeliveryRetriesExhaustedError(req.method, shown, attempt + 1, r.reason);
+      this.stats.retries++;
+      if (r.waitMs !== undefined) this.o.limiter.blockFor(r.waitMs);
+      await waitFor(r.waitMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs), opts.signal, opts.onIdle);
+    }
+  }
+
+  private async attempt(
+    req: DeliveryRequest,
+    opts: { signal?: AbortSignal; onIdle?: () => void },
+  ): Promise<{ kind: 'done'; outcome: DeliveryOutcome } | { kind: 'retry'; reason: string; waitMs?: number } | { kind: 'unauthorized' } | { kind: 'fail'; status: number; body: string }> {
+    this.stats.requests++;
+    const target = new URL(req.url);
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...(req.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...this.o.headers,
+      [this.o.idempotencyHeader]: req.idempotencyKey,
+    };
+    // Outside the try: credential errors (a refused token endpoint) are not network glitches.
+    await this.o.auth.apply({ url: target, headers }, opts.signal);
+    const timeout = AbortSignal.timeout(this.o.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
+    try {
+      const res = await fetch(target, { method: req.method, headers, body: req.body, signal });
+      const text = await res.text(); // the same signal bounds the body
+      if (res.ok) return { kind: 'done', outcome: { ok: true, status: res.status } };
+      if (res.status === 401 && this.o.auth.type !== 'none') return { kind: 'unauthorized' };
+      const body = this.o.redact(text.slice(0, MAX_BODY).trim());
+      if (this.o.deadLetterStatuses.includes(res.status)) return { kind: 'done', outcome: { ok: false, status: res.status, body } };
+      const verdict = judge(this.o.policy, res.status, res.headers);
+      if (verdict.kind === 'rate_limited') {
+        this.stats.rateLimited++;
+        return { kind: 'retry', reason: `${res.status} ${res.statusText} (rate limited)`, waitMs: verdict.waitMs };
+      }
+      if (verdict.kind === 'retry') return { kind: 'retry', reason: `${res.status} ${res.statusText}`, waitMs: verdict.waitMs };
+      if (res.status === 401 || res.status === 403) throw new DeliveryCredentialsError(res.status, `${req.method} ${safeUrl(req.url, this.o.redact)}`);
+      return { kind: 'fail', status: res.status, body: body.slice(0, 300) };
+    } catch (err) {
+      if (err instanceof DeliveryCredentialsError) throw err;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      if (timeout.aborted) return { kind: 'retry', reason: `no complete response within ${this.o.timeoutMs}ms (timeout)` };
+      return { kind: 'retry', reason: this.o.redact(networkReason(err)) };
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+  }
+}
+
+/** undici reports resets and refusals as TypeError('fetch failed' | 'terminated') with the cause inside. */
+function networkReason(err: unknown): string {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e.cause ? ` (${[e.cause.code, e.cause.message].filter(Boolean).join(': ')})` : '';
+  return `${e.message ?? String(err)}${cause}`;
+}

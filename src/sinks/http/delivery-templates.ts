@@ -1,0 +1,109 @@
+import jsonata from 'jsonata';
+import type { HttpSinkConfig } from '../../config/http-sink-schema';
+import { HttpSinkSetupError } from './http-sink-errors';
+
+type Compiled = ReturnType<typeof jsonata>;
+
+/** One record to deliver, with its identity and version. */
+export interface Delivery {
+  record: Record<string, unknown>;
+  recordKey: string;
+  contentHash: string;
+  idempotencyKey: string;
+}
+
+/** A built request, or why this record's request could not be built (it becomes a dead letter). */
+export type Built = { ok: true; url: URL; body?: string } | { ok: false; reason: string };
+
+/**
+ * `sink.path` and `sink.body` compiled once per run. Per record, the expressions read the record's
+ * fields directly (`'/' & id`) or via $record, plus $key (the key fields) and $idempotencyKey; with bulk,
+ * $records, $keys and $idempotencyKeys hold the request's records. The path is appended to sink.url's path.
+ */
+export class DeliveryTemplates {
+  private readonly path?: Compiled;
+  private readonly body?: Compiled;
+  private readonly bulk: boolean;
+
+  constructor(
+    private readonly cfg: Pick<HttpSinkConfig, 'path' | 'body' | 'bulk' | 'method' | 'key'>,
+    private readonly base: URL,
+  ) {
+    if (cfg.path !== undefined) this.path = jsonata(cfg.path);
+    if (cfg.body !== undefined) this.body = jsonata(cfg.body);
+    this.bulk = cfg.bulk !== 'per-record';
+  }
+
+  /** Before the first page: every field a template reads must be one of the records' (a typo fails the run, not each record). */
+  checkFields(fields: readonly string[]): void {
+    const known = new Set(fields);
+    for (const name of ['path', 'body'] as const) {
+      const text = this.cfg[name];
+      if (text === undefined) continue;
+      const unknown = fieldsRead(text, this.bulk).filter((f) => !known.has(f));
+      if (unknown.length) throw new HttpSinkSetupError(name, `reads ${unknown.map((f) => `"${f}"`).join(', ')}, which the mapped records do not have (they have ${fields.join(', ')}): fix the template or the mapping`);
+    }
+  }
+
+  async forRecord(d: Delivery): Promise<Built> {
+    const key = Object.fromEntries(this.cfg.key.map((k) => [k, d.record[k] ?? null]));
+    const vars = { record: d.record, key, idempotencyKey: d.idempotencyKey };
+    return this.build(d.record, vars, () => (this.cfg.method === 'DELETE' ? undefined : d.record));
+  }
+
+  async forBatch(batch: readonly Delivery[], idempotencyKey: string): Promise<Built> {
+    const records = batch.map((d) => d.record);
+    const vars = { records, keys: batch.map((d) => Object.fromEntries(this.cfg.key.map((k) => [k, d.record[k] ?? null]))), idempotencyKeys: batch.map((d) => d.idempotencyKey), idempotencyKey };
+    return this.build({}, vars, () => records);
+  }
+
+  private async build(input: unknown, vars: Record<string, unknown>, defaultBody: () => unknown): Promise<Built> {
+    const url = new URL(this.base);
+    if (this.path) {
+      const p = await evaluate(this.path, input, vars);
+      if (!p.ok) return { ok: false, reason: `sink.path failed: ${p.reason}` };
+      if (typeof p.value !== 'string' && typeof p.value !== 'number') return { ok: false, reason: `sink.path evaluated to ${JSON.stringify(p.value)}, not a path` };
+      const path = String(p.value);
+      url.pathname = `${url.pathname.replace(/\/+$/, '')}${path.startsWith('/') ? '' : '/'}${path}`;
+    }
+    let body: unknown;
+    if (this.body) {
+      const b = await evaluate(this.body, input, vars);
+      if (!b.ok) return { ok: false, reason: `sink.body failed: ${b.reason}` };
+      body = b.value;
+    } else body = defaultBody();
+    return body === undefined ? { ok: true, url } : { ok: true, url, body: JSON.stringify(body) };
+  }
+}
+
+async function evaluate(e: Compiled, input: unknown, vars: Record<string, unknown>): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+  try {
+    return { ok: true, value: (await e.evaluate(input, vars)) as unknown };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}
+
+/**
+ * The record fields an expression reads where they can be known: the first name of each top-level path
+ * (per record), and the name after $record / $records. Names inside a path's later steps or filters are
+ * relative to nested values and are not checked.
+ */
+export function fieldsRead(text: string, bulk: boolean): string[] {
+  const out = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (!node || typeof node !== 'object') return;
+    const n = node as { type?: string; steps?: Array<{ type?: string; value?: unknown }> };
+    if (n.type === 'path' && Array.isArray(n.steps)) {
+      const [first, second] = n.steps;
+      if (first?.type === 'name' && !bulk && typeof first.value === 'string') out.add(first.value);
+      if (first?.type === 'variable' && (first.value === 'record' || first.value === 'records') && second?.type === 'name' && typeof second.value === 'string') out.add(second.value);
+      visit(first); // a function call or block in the first step has paths of its own
+      return;
+    }
+    for (const v of Object.values(n)) visit(v);
+  };
+  visit(jsonata(text).ast());
+  return [...out];
+}

@@ -1,0 +1,51 @@
+import type { ColumnSpec } from '../../sources/source';
+
+type Decode = (text: string) => unknown;
+
+const asText: Decode = (t) => t;
+const asInteger: Decode = (t) => {
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : t; // beyond 2^53 a JSON number would lose digits: keep the exact text
+};
+const asNumber: Decode = (t) => {
+  const n = Number(t);
+  return Number.isFinite(n) ? n : t; // NaN / Infinity have no JSON number
+};
+const asBoolean: Decode = (t) => t === 't' || t === 'true';
+const asJson: Decode = (t) => JSON.parse(t) as unknown;
+/** PostgreSQL's ISO text ("2024-01-01 10:00:00.5+00") as RFC 3339 ("2024-01-01T10:00:00.5+00:00"), which APIs parse; infinity and BC dates stay as they are. */
+const asTimestamp: Decode = (t) => {
+  const m = /^(\d{4,}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d)?(:\d\d)?$/.exec(t);
+  if (!m) return t;
+  return `${m[1]}T${m[2]}${m[3] ? `${m[3]}${m[4] ?? ':00'}` : ''}`;
+};
+
+/** How a column's PostgreSQL text becomes a JSON value in the record sent to the API. */
+function decoderOf(type: string): Decode {
+  const t = type.toLowerCase().trim();
+  if (t.endsWith('[]')) return asText;
+  if (/^(smallint|integer|int|int2|int4|bigint|int8)$/.test(t)) return asInteger;
+  if (/^(numeric|decimal|real|double precision|float4|float8)\b/.test(t)) return asNumber;
+  if (/^bool(ean)?$/.test(t)) return asBoolean;
+  if (/^jsonb?$/.test(t)) return asJson;
+  if (/^timestamp/.test(t)) return asTimestamp;
+  return asText;
+}
+
+/** Turns a page's rows (PostgreSQL text aligned with `columns`) into JSON records keyed by column name. */
+export class RecordDecoder {
+  private readonly decoders: Array<[string, Decode]>;
+
+  constructor(columns: readonly ColumnSpec[]) {
+    this.decoders = columns.map((c) => [c.name, decoderOf(c.type)]);
+  }
+
+  decode(row: ReadonlyArray<string | null>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [i, [name, decode]] of this.decoders.entries()) {
+      const v = row[i];
+      out[name] = v === null || v === undefined ? null : decode(v);
+    }
+    return out;
+  }
+}
