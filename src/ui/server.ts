@@ -3,17 +3,20 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { IntegrationBusyError, runningWorkflowsOf } from '../client';
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { listDeadLetters } from '../db/state';
 import { ActionRefusedError } from './actions/action-error';
 import { dispatchAction } from './actions/dispatch';
+import { dispatchInstanceAction } from './actions/instance-actions';
+import { InstanceError } from '../instances/errors';
 import { loadIntegrationDetail } from './data/integration-detail';
 import { loadOverview } from './data/overview';
+import { resolveForAction, resolveTarget, type Target } from './data/resolve-target';
 import { StateDbs } from './data/state-dbs';
 import { h, maskSecrets, type Safe } from './html';
 import { deadLettersPage } from './pages/dead-letters-page';
 import { integrationPage } from './pages/integration-page';
-import { layout, type PageContext } from './pages/layout';
+import { layout, stateBadge, type PageContext } from './pages/layout';
 import { overviewPage, parseOverviewQuery } from './pages/overview-page';
 import { progressRoute } from './progress-route';
 import { isLoopback, loopbackHostOnly, newCsrfToken, requireCsrf, requireToken, securityHeaders, UiTokenRequiredError, WeakUiTokenError } from './security';
@@ -80,9 +83,10 @@ export function createUiApp(opts: UiOptions): UiApp {
   app.use('*', requireCsrf(csrf));
 
   const html = (c: Context, body: Safe, status: 200 | 400 | 404 | 409 | 500 | 503 = 200) => c.html(body.html, status);
-  const integration = (c: Context) => config.integrations.find((i) => i.id === c.req.param('id'));
+  // An id of the config, or an instance `<template>/<id>` (its "/" URL-encoded as %2F) read from its state database.
+  const target = (c: Context): Promise<Target | undefined> => resolveTarget(config, c.req.param('id') ?? '', dbs);
   const notFound = (c: Context) =>
-    html(c, layout('not found', ctx, h`<h1>unknown integration</h1><p>"${c.req.param('id')}" is not in the config; it has ${config.integrations.length} integrations: <a href="/">see them all</a>.</p>`), 404);
+    html(c, layout('not found', ctx, h`<h1>unknown integration or instance</h1><p>"${c.req.param('id')}" is neither in the config (${config.integrations.length} integrations) nor an instance of one of its ${config.templates?.length ?? 0} templates: <a href="/">see them all</a>.</p>`), 404);
 
   app.get('/static/:name', (c) => {
     const f = files.get(c.req.param('name'));
@@ -97,28 +101,37 @@ export function createUiApp(opts: UiOptions): UiApp {
   });
 
   app.get('/i/:id', async (c) => {
-    const it = integration(c);
-    if (!it) return notFound(c);
+    let t: Target | undefined;
+    try {
+      t = await target(c);
+    } catch (err) {
+      // An instance whose row no longer fits its template (a parameter added since): say so, not a 500.
+      if (!(err instanceof InstanceError || err instanceof ConfigError)) throw err;
+      return html(c, layout('instance', ctx, h`<h1>${c.req.param('id')} ${stateBadge('unavailable')}</h1><div class="notice">${maskSecrets(err.message)}</div><p><a href="/">back to the overview</a></p>`), 409);
+    }
+    if (!t) return notFound(c);
+    const it = t.it;
     const [detail, running] = await Promise.all([
       loadIntegrationDetail(it, dbs, opts.temporal),
       opts.temporal ? runningWorkflowsOf(opts.temporal, it.id).catch(() => []) : Promise.resolve([]),
     ]);
     const last = detail.runs[0];
     const isRunning = opts.temporal ? running.length > 0 : last?.status === 'running';
-    const state = detail.problem ? 'unavailable' : isRunning ? 'running' : last?.status === 'failed' ? 'failing' : detail.schedule?.paused ? 'paused' : last ? 'ok' : 'new';
-    return html(c, integrationPage(it, state, detail, isRunning, ctx));
+    const status = t.instance?.row.status;
+    const state = detail.problem ? 'unavailable' : status === 'needs_reauth' ? status : isRunning ? 'running' : status === 'paused' ? 'paused' : last?.status === 'failed' ? 'failing' : detail.schedule?.paused ? 'paused' : last ? 'ok' : 'new';
+    return html(c, integrationPage(it, state, detail, isRunning, ctx, t.instance));
   });
 
   app.get('/i/:id/progress', async (c) => {
-    const it = integration(c);
-    if (!it) return c.text('unknown integration', 404);
+    const it = (await target(c))?.it;
+    if (!it) return c.text('unknown integration or instance', 404);
     const r = await progressRoute(it.id, opts.temporal);
     // 286: htmx stops polling (not a status Hono's types list).
     return new Response(r.body.html, { status: r.done ? 286 : 200, headers: { 'Content-Type': 'text/html; charset=UTF-8' } });
   });
 
   app.get('/i/:id/dead-letters', async (c) => {
-    const it = integration(c);
+    const it = (await target(c))?.it;
     if (!it) return notFound(c);
     const all = c.req.query('all') === '1';
     const letters = await dbs.use(dbs.urlOf(it), (db) => listDeadLetters(db, it.id, { pendingOnly: !all, limit: DEAD_LETTER_LIMIT }), 1);
@@ -133,37 +146,46 @@ export function createUiApp(opts: UiOptions): UiApp {
   const failure = (c: Context, err: unknown) => {
     if (err instanceof ActionRefusedError) return respond(c, err.message, false, err.status);
     if (err instanceof IntegrationBusyError) return respond(c, err.message, false, 409);
+    if (err instanceof InstanceError) return respond(c, err.message, false, 400);
     return respond(c, `failed: ${(err as Error).message}`, false, 500);
   };
 
+  const actionTarget = (c: Context) => resolveForAction(config, c.req.param('id') ?? '', dbs);
+
   app.post('/i/:id/dead-letters/retry', async (c) => {
-    const it = integration(c);
-    if (!it) return notFound(c);
     try {
-      return respond(c, await retryAllDeadLetters(it, env), true, 200);
+      const t = await actionTarget(c);
+      if (!t) return notFound(c);
+      return respond(c, await retryAllDeadLetters(t.it, t.env), true, 200);
     } catch (err) {
       return failure(c, err);
     }
   });
 
   app.post('/i/:id/dead-letters/:letter/retry', async (c) => {
-    const it = integration(c);
     const letter = c.req.param('letter');
-    if (!it || !/^\d{1,18}$/.test(letter)) return notFound(c);
+    if (!/^\d{1,18}$/.test(letter)) return notFound(c);
     try {
-      return respond(c, await retryOneDeadLetter(it, letter, env), true, 200);
+      const t = await actionTarget(c);
+      if (!t) return notFound(c);
+      return respond(c, await retryOneDeadLetter(t.it, letter, t.env), true, 200);
     } catch (err) {
       return failure(c, err);
     }
   });
 
   app.post('/i/:id/actions/:action', async (c) => {
-    const it = integration(c);
-    if (!it) return notFound(c);
+    const t = await target(c);
+    if (!t) return notFound(c);
+    const it = t.it;
     const body = (await c.req.parseBody()) as Record<string, unknown>;
     const form = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+    const deps = { temporal: opts.temporal, taskQueue, env };
     try {
-      return respond(c, `${it.id}: ${await dispatchAction(c.req.param('action'), it, form, { temporal: opts.temporal, taskQueue, env })}`, true, 200);
+      const done = t.instance
+        ? await dispatchInstanceAction(c.req.param('action'), config, it.id, t.instance.template.id, t.instance.row.instanceId, form, deps)
+        : await dispatchAction(c.req.param('action'), it, form, deps);
+      return respond(c, `${it.id}: ${done}`, true, 200);
     } catch (err) {
       return failure(c, err);
     }

@@ -1,21 +1,22 @@
 import type { Client } from '@temporalio/client';
-import type { Config, Integration } from '../../config';
+import type { Config, Integration, ScheduleConfig } from '../../config';
 import { MAIN_CHECKPOINTS, type MainCheckpointRow } from '../sql/main-checkpoints';
 import { PENDING_DEAD_LETTERS, type PendingDeadLettersRow } from '../sql/pending-dead-letters';
 import { RUN_SUMMARIES, type RunSummaryRow } from '../sql/run-summaries';
+import { loadInstanceMembers, templatesByDb, type InstanceMember } from './instance-members';
 import { groupByDb, type StateDbs } from './state-dbs';
 import { temporalView, type RunningWorkflow, type ScheduleState } from './temporal-view';
 
-export type RowState = 'running' | 'failing' | 'paused' | 'lagging' | 'ok' | 'new' | 'unavailable';
+export type RowState = 'running' | 'failing' | 'needs_reauth' | 'paused' | 'lagging' | 'ok' | 'new' | 'unavailable';
 
-/**
- * One row of the overview. Today one per configured integration; instances of template integrations
- * (issue 14) are meant to become more rows here, with `template` set.
- */
+/** One row of the overview: a configured integration, or an instance of a template (`template` set). */
 export interface OverviewRow {
   id: string;
-  /** The template an instance comes from (none yet: integrations only). */
+  /** The template an instance comes from. */
   template?: string;
+  /** An instance's own status when not active (paused, needs_reauth) and why. */
+  instanceStatus?: string;
+  reason?: string;
   sourceKind: string;
   state: RowState;
   lastRun?: { kind: string; status: string; startedAt: string; finishedAt: string | null; rows: number; error: string | null };
@@ -53,28 +54,69 @@ function cursorTime(cursorJson: string | null): number | undefined {
 }
 
 /** Behind by more than three schedule periods (or an hour without a schedule): lagging. */
-export function lagLimitSeconds(it: Integration): number {
-  const every = it.schedule && 'every' in it.schedule ? Number(it.schedule.every) / 1000 : undefined;
+export function lagLimitSeconds(it: Pick<Integration, 'schedule'>): number {
+  return lagLimitOf(it.schedule);
+}
+
+function lagLimitOf(schedule: ScheduleConfig | undefined): number {
+  const every = schedule && 'every' in schedule ? Number(schedule.every) / 1000 : undefined;
   return every ? Math.max(60, 3 * every) : 3600;
 }
 
+/** What a row is about: an integration of the config or an instance of a template. */
+interface Member {
+  id: string;
+  sourceKind: string;
+  schedule: ScheduleConfig | undefined;
+  instance?: InstanceMember;
+}
+
+function sourceKindOf(m: InstanceMember): string {
+  const source = m.template.raw.source as { kind?: unknown } | undefined;
+  return typeof source?.kind === 'string' ? source.kind : 'unknown';
+}
+
 /**
- * Everything the overview shows, for all integrations: per state database three statements (run
- * summaries, main checkpoints, pending dead letters), plus two Temporal listings; never one per row.
+ * Everything the overview shows, for all integrations and instances: per state database one listing of
+ * its templates' instances and three statements (run summaries, main checkpoints, pending dead letters)
+ * over all its ids, plus two Temporal listings; never one per row.
  */
 export async function loadOverview(config: Config, dbs: StateDbs, temporal: Client | undefined, now = Date.now()): Promise<Overview> {
-  const its = config.integrations;
-  const { groups, unreachable } = groupByDb(dbs, its);
+  const { groups, unreachable } = groupByDb(dbs, config.integrations);
+  const templates = templatesByDb(config, dbs.env);
+  const members = new Map<string, Member[]>();
+  for (const [url, its] of groups) members.set(url, its.map((it) => ({ id: it.id, sourceKind: it.source.kind, schedule: it.schedule })));
+  for (const url of templates.groups.keys()) if (!members.has(url)) members.set(url, []);
   const summaries = new Map<string, RunSummaryRow>();
   const checkpoints = new Map<string, MainCheckpointRow>();
   const letters = new Map<string, number>();
   const problems = new Map<string, string>(unreachable);
-  const [tv] = await Promise.all([
-    temporalView(temporal, new Set(its.map((i) => i.id))),
-    ...[...groups].map(async ([url, members]) => {
-      const ids = members.map((m) => m.id);
+  const all: Member[] = config.integrations.filter((it) => unreachable.has(it.id)).map((it) => ({ id: it.id, sourceKind: it.source.kind, schedule: it.schedule }));
+  // A template whose state database cannot be named: one row for it, so the page says so instead of hiding its instances.
+  for (const [id, message] of templates.unreachable) {
+    all.push({ id: `${id}/*`, sourceKind: 'template', schedule: undefined });
+    problems.set(`${id}/*`, `state database of template ${id}: ${message}`);
+  }
+  let idsKnown!: (ids: ReadonlySet<string>) => void;
+  // Temporal is asked while the databases answer; its workflows are matched to rows once every id is known.
+  const temporalAsked = temporalView(temporal, new Promise<ReadonlySet<string>>((resolve) => (idsKnown = resolve)));
+  await Promise.all(
+    [...members].map(async ([url, list]) => {
       try {
         // One after the other: they share the database's one connection.
+        const tpls = templates.groups.get(url);
+        const instances = tpls ? await loadInstanceMembers(dbs, url, tpls) : [];
+        for (const m of instances) list.push({ id: m.id, sourceKind: sourceKindOf(m), schedule: m.template.schedule, instance: m });
+      } catch (err) {
+        for (const t of templates.groups.get(url) ?? []) {
+          list.push({ id: `${t.id}/*`, sourceKind: 'template', schedule: undefined });
+          problems.set(`${t.id}/*`, `state database: ${(err as Error).message}`);
+        }
+      }
+      all.push(...list);
+      const ids = list.filter((m) => !problems.has(m.id)).map((m) => m.id);
+      if (!ids.length) return;
+      try {
         const s = await dbs.query<RunSummaryRow>(url, RUN_SUMMARIES, [ids]);
         const c = await dbs.query<MainCheckpointRow>(url, MAIN_CHECKPOINTS, [ids]);
         const d = await dbs.query<PendingDeadLettersRow>(url, PENDING_DEAD_LETTERS, [ids]);
@@ -85,23 +127,28 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
         for (const id of ids) problems.set(id, `state database: ${(err as Error).message}`);
       }
     }),
-  ]);
-  const rows = its.map((it): OverviewRow => {
-    const s = summaries.get(it.id);
-    const t = cursorTime(checkpoints.get(it.id)?.cursor ?? null);
-    const running = tv.running.get(it.id) ?? [];
+  );
+  idsKnown(new Set(all.map((m) => m.id)));
+  const tv = await temporalAsked;
+  const rows = all.map((m): OverviewRow => {
+    const s = summaries.get(m.id);
+    const t = cursorTime(checkpoints.get(m.id)?.cursor ?? null);
+    const running = tv.running.get(m.id) ?? [];
     const dbRunning = s?.status === 'running';
+    const inactive = m.instance && m.instance.status !== 'active' ? m.instance : undefined;
     const row: OverviewRow = {
-      id: it.id,
-      sourceKind: it.source.kind,
+      id: m.id,
+      ...(m.instance ? { template: m.instance.template.id } : {}),
+      ...(inactive ? { instanceStatus: inactive.status, ...(inactive.reason ? { reason: inactive.reason } : {}) } : {}),
+      sourceKind: m.sourceKind,
       state: 'ok',
       lastSuccess: s?.last_success ?? null,
       failures: Number(s?.failures ?? 0),
-      deadLetters: letters.get(it.id) ?? 0,
+      deadLetters: letters.get(m.id) ?? 0,
       running,
       ...(t !== undefined ? { lagSeconds: Math.max(0, (now - t) / 1000) } : {}),
-      ...(tv.schedules.get(it.id) ? { schedule: tv.schedules.get(it.id) } : {}),
-      ...(problems.get(it.id) ? { problem: problems.get(it.id) } : {}),
+      ...(tv.schedules.get(m.id) ? { schedule: tv.schedules.get(m.id) } : {}),
+      ...(problems.get(m.id) ? { problem: problems.get(m.id) } : {}),
     };
     if (s?.run_id) {
       row.lastRun = { kind: s.kind as string, status: s.status as string, startedAt: s.started_at as string, finishedAt: s.finished_at, rows: Number(s.rows_committed), error: s.error };
@@ -115,17 +162,21 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
     const isRunning = tv.error ? dbRunning : running.length > 0;
     row.state = row.problem
       ? 'unavailable'
-      : isRunning
-        ? 'running'
-        : row.lastRun?.status === 'failed'
-          ? 'failing'
-          : row.schedule?.paused
+      : inactive?.status === 'needs_reauth'
+        ? 'needs_reauth'
+        : isRunning
+          ? 'running'
+          : inactive
             ? 'paused'
-            : !row.lastRun
-              ? 'new'
-              : row.lagSeconds !== undefined && row.lagSeconds > lagLimitSeconds(it)
-                ? 'lagging'
-                : 'ok';
+            : row.lastRun?.status === 'failed'
+              ? 'failing'
+              : row.schedule?.paused
+                ? 'paused'
+                : !row.lastRun
+                  ? 'new'
+                  : row.lagSeconds !== undefined && row.lagSeconds > lagLimitOf(m.schedule)
+                    ? 'lagging'
+                    : 'ok';
     return row;
   });
   return { rows, ...(tv.error ? { temporalError: tv.error } : {}) };

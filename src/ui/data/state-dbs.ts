@@ -13,7 +13,7 @@ export class StateDbs {
   private readonly clients = new Map<string, Promise<pg.Client>>();
   queries = 0;
 
-  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  constructor(readonly env: NodeJS.ProcessEnv) {}
 
   /** The state database URL of an integration (its sink's, with `${…}` resolved from the UI's environment). */
   urlOf(it: Integration): string {

@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import { temporalIdPart } from '../../instances/instance-id';
 
 export interface ScheduleState {
   paused: boolean;
@@ -42,19 +43,16 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * Two listings for every integration at once, whatever their number: the running tidemark workflows
  * (one visibility query) and tidemark's schedules (one listing, which carries paused and the next times).
  */
-export async function temporalView(client: Client | undefined, ids: ReadonlySet<string>, timeoutMs = 5_000): Promise<TemporalView> {
+export async function temporalView(client: Client | undefined, idsOrLater: ReadonlySet<string> | Promise<ReadonlySet<string>>, timeoutMs = 5_000): Promise<TemporalView> {
   const view: TemporalView = { running: new Map(), schedules: new Map() };
   if (!client) return { ...view, error: 'no Temporal connection' };
+  const listed: RunningWorkflow[] = [];
   try {
     await withTimeout(
       Promise.all([
         (async () => {
           for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'tidemark-' AND ExecutionStatus = 'Running'` })) {
-            const id = integrationOfWorkflow(wf.workflowId, ids);
-            if (!id) continue;
-            const list = view.running.get(id) ?? [];
-            list.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type, startTime: wf.startTime.toISOString() });
-            view.running.set(id, list);
+            listed.push({ workflowId: wf.workflowId, runId: wf.runId, type: wf.type, startTime: wf.startTime.toISOString() });
           }
         })(),
         (async () => {
@@ -70,6 +68,15 @@ export async function temporalView(client: Client | undefined, ids: ReadonlySet<
     );
   } catch (err) {
     view.error = (err as Error).message;
+  }
+  // Workflow ids carry an instance's id with "." for "/" (temporalIdPart): mapped back to the row's id.
+  const ids = await idsOrLater;
+  const byPart = new Map([...ids].map((id) => [temporalIdPart(id), id]));
+  const parts = new Set(byPart.keys());
+  for (const wf of listed) {
+    const part = integrationOfWorkflow(wf.workflowId, parts);
+    const id = part === undefined ? undefined : byPart.get(part);
+    if (id) view.running.set(id, [...(view.running.get(id) ?? []), wf]);
   }
   return view;
 }

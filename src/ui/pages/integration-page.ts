@@ -1,10 +1,12 @@
 import type { Integration } from '../../config';
 import type { RunRow } from '../../db/state';
 import type { IntegrationDetail } from '../data/integration-detail';
+import type { Target } from '../data/resolve-target';
 import { ago, count, duration, shortTime, until } from '../format';
 import { h, maskSecrets, Safe } from '../html';
 import { redactConfig } from '../redact-config';
 import { actionsPanel } from './actions-panel';
+import { instanceSection } from './instance-section';
 import { layout, stateBadge, type PageContext } from './layout';
 import { liveProgressCell, progressBar } from './progress';
 
@@ -49,7 +51,7 @@ function runRow(r: RunRow, ctx: PageContext): Safe {
 <td><a href="${temporalLink(ctx, r.run_id)}" rel="noreferrer" target="_blank">Temporal</a></td><td>${r.error ? maskSecrets(r.error).slice(0, 120) : ''}</td></tr>`;
 }
 
-export function integrationPage(it: Integration, state: string, d: IntegrationDetail, running: boolean, ctx: PageContext): Safe {
+export function integrationPage(it: Integration, state: string, d: IntegrationDetail, running: boolean, ctx: PageContext, instance?: Target['instance']): Safe {
   const id = it.id;
   const errors = d.runs.filter((r) => r.error).slice(0, 5);
   const warnings = d.runs[0]?.warnings ?? [];
@@ -57,6 +59,7 @@ export function integrationPage(it: Integration, state: string, d: IntegrationDe
   const head = h`<link rel="stylesheet" href="/static/uPlot.min.css"><script src="/static/uPlot.iife.min.js" defer></script><script src="/static/ui.js" defer></script>`;
   const body = h`<h1>${id} ${stateBadge(state)}</h1>
 ${d.problem ? h`<div class="notice">${maskSecrets(d.problem)}</div>` : ''}
+${instance ? instanceSection(instance) : ''}
 <p>source <b>${it.source.kind}</b> → sink <b>${it.sink.table}</b>; schedule ${d.schedule ? (d.schedule.paused ? h`<b>paused</b>${d.schedule.note ? ` (${d.schedule.note})` : ''}` : h`next ${until(d.schedule.nextRun)}`) : 'none'};
 <a href="/i/${encodeURIComponent(id)}/dead-letters">${count(d.deadLetters)} pending dead letters</a></p>
 ${running ? h`<section><h2>running</h2>${liveProgressCell(id, ctx.refreshMs, progressBar({ rows: Number(current?.rows_committed ?? 0) }))}</section>` : ''}
@@ -70,7 +73,7 @@ ${d.shards.length ? h`<h3>shards</h3><table id="shards"><thead><tr><th>shard</th
 </section>
 <section id="errors"><h2>last errors</h2>${errors.length ? errors.map((r) => h`<div><b>${shortTime(r.started_at)}</b> ${r.kind} <a href="${temporalLink(ctx, r.run_id)}" rel="noreferrer" target="_blank">in Temporal</a><pre>${maskSecrets(r.error ?? '')}</pre></div>`) : h`<p class="muted">none in the last ${d.runs.length} runs</p>`}
 ${warnings.length ? h`<h3>warnings of the last run</h3>${warnings.map((w) => h`<pre>${maskSecrets(w)}</pre>`)}` : ''}</section>
-${actionsPanel(id, ctx, !!d.schedule, !!d.schedule?.paused)}
+${actionsPanel(id, ctx, !!d.schedule, !!d.schedule?.paused, instance?.row.status)}
 <section><h2>runs</h2><table id="runs"><thead><tr><th>started</th><th>kind</th><th>status</th><th class="num">rows</th><th class="num">rejected</th><th class="num">took</th><th class="num">attempts</th><th>workflow</th><th>error</th></tr></thead>
 <tbody>${d.runs.slice(0, 50).map((r) => runRow(r, ctx))}</tbody></table></section>
 <section><h2>config</h2><pre>${JSON.stringify(redactConfig(it), null, 2)}</pre></section>`;

@@ -18,13 +18,13 @@ th,td{padding:4px 8px;border-bottom:1px solid #e3e6eb;text-align:left;vertical-a
 th a{color:inherit}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .state{display:inline-block;padding:1px 6px;border-radius:8px;font-size:12px;font-weight:600}
-.state-failing,.state-unavailable{background:#fde2e1;color:#a31b12}
+.state-failing,.state-unavailable,.state-needs_reauth{background:#fde2e1;color:#a31b12}
 .state-running{background:#dbeafe;color:#1e4fa8}
 .state-lagging{background:#fff1c2;color:#7a5200}
 .state-paused{background:#eceff3;color:#555}
 .state-ok{background:#dcf5e3;color:#17692f}
 .state-new{background:#eceff3;color:#333}
-tr.failing td:first-child{border-left:4px solid #d93025}
+tr.failing td:first-child,tr.needs_reauth td:first-child{border-left:4px solid #d93025}
 .bar{position:relative;width:180px;height:14px;background:#e3e6eb;border-radius:7px;overflow:hidden;display:inline-block;vertical-align:middle}
 .bar>span{position:absolute;left:0;top:0;bottom:0;background:#3b82f6}
 .bar.unknown>span{width:100%;opacity:.35}
