@@ -4,6 +4,7 @@ import { dataConverterFromEnv } from './codec/aes-gcm-codec';
 import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 import { temporalIdPart } from './instances/instance-id';
+import { withSearchAttributes } from './instances/search-attributes';
 import type { BackfillInput, SyncInput } from './workflows/validate-input';
 
 export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promise<Client> {
@@ -51,14 +52,18 @@ export async function startIntegrationRun(
 ): Promise<WorkflowHandleWithFirstExecutionRunId> {
   const workflowId = opts.cronSchedule ? cronWorkflowIdFor(input.integration) : workflowIdFor(input.integration);
   try {
-    return await client.workflow.start(kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow', {
-      taskQueue,
-      workflowId,
-      args: [input],
-      ...(opts.cronSchedule ? { cronSchedule: opts.cronSchedule } : {}),
-      workflowIdConflictPolicy: 'FAIL',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    });
+    // TidemarkIntegration (and TidemarkTemplate/TidemarkInstance for an instance), so the Web UI filters by customer.
+    return await withSearchAttributes(client, input.integration, (attributes) =>
+      client.workflow.start(kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow', {
+        taskQueue,
+        workflowId,
+        args: [input],
+        ...(opts.cronSchedule ? { cronSchedule: opts.cronSchedule } : {}),
+        ...(attributes ? { typedSearchAttributes: attributes } : {}),
+        workflowIdConflictPolicy: 'FAIL',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      }),
+    );
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new IntegrationBusyError(input.integration, workflowId);
     throw err;

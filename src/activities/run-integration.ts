@@ -9,6 +9,7 @@ import { openStateSession } from '../db/state-session';
 import { pagesToWrite } from './copy-pages';
 import { noteInstanceFailure } from '../instances/needs-reauth';
 import { resolveIntegration } from '../instances/resolve-integration';
+import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { runPageLoop } from './page-loop';
@@ -49,8 +50,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
       const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, runDeps.env);
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
-      lock = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000);
-      if (!lock) return await skipBusyRun(res.stateDb, it, input);
+      const got = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000, templateSlotsFor(deps.config(), input.integration));
+      if ('busy' in got) return await skipBusyRun(res.stateDb, it, input, got.busy);
+      lock = got;
       res.releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
       return await runLocked(ctx, runDeps, input, it, sinkUrl, started, res);
     } catch (err) {
@@ -66,13 +68,13 @@ export function makeRunIntegration(deps: ActivityDeps) {
 }
 
 /** Another run holds the lock: this sync run is recorded as skipped. */
-async function skipBusyRun(db: pg.Client, it: Integration, input: RunInput): Promise<RunResult> {
-  log.warn('integration busy: another run holds its lock; this sync run is skipped', { integration: it.id });
+async function skipBusyRun(db: pg.Client, it: Integration, input: RunInput, why: string): Promise<RunResult> {
+  log.warn(`integration busy: ${why}; this sync run is skipped`, { integration: it.id });
   // The checkpoint is where the next run starts; the result only cross-checks it, so report it.
   const cp = await state.readCheckpoint(db, it.id, 'sync');
   const at = cp ? cp.cursor : (input.after ?? null);
   await state.startRun(db, input.runKey, it.id, input.mode, at);
-  await state.finishRun(db, input.runKey, 'skipped', 'another run of this integration was writing');
+  await state.finishRun(db, input.runKey, 'skipped', why);
   return { cursor: at, rows: 0, done: false, stoppedBy: 'busy' };
 }
 

@@ -1,6 +1,7 @@
 import { log, type Context } from '@temporalio/activity';
 import type pg from 'pg';
 import * as state from '../db/state';
+import { releaseTemplateSlot, tryTemplateSlot, type TemplateSlots } from '../instances/template-slots';
 import type { RunInput } from './types';
 
 const LOCK_POLL_MS = 1_000;
@@ -8,6 +9,11 @@ const LOCK_POLL_MS = 1_000;
 /** What a run holds while it writes; `release` gives it back (the connection closing does too). */
 export interface RunLock {
   release(): Promise<void>;
+}
+
+/** No lock: why this (sync) run gives way. */
+export interface Busy {
+  busy: string;
 }
 
 /** Whose attempts a lock holder is: the run, or one shard of it (told apart from its siblings). */
@@ -21,12 +27,34 @@ export function runLockTag(input: RunInput, attempt: number): string {
 }
 
 /**
- * One writer per integration. Sync runs give way quickly (the next scheduled run will catch up);
+ * One writer per integration, and for an instance of a template with maxConcurrentRuns, one of the template's
+ * slots (a backfill waits for one, heartbeating; a sync gives way like for the integration lock). Sync runs give way quickly (the next scheduled run will catch up);
  * backfills, resumes and shards wait, heartbeating, because the holder may be a hung previous attempt
  * whose connection is about to die. Shards of one backfill share the integration lock and each holds
  * its own slot's lock, so two attempts of one shard never write at once.
  */
-export async function acquireRunLock(ctx: Context, db: pg.Client, input: RunInput, syncWaitMs: number): Promise<RunLock | undefined> {
+export async function acquireRunLock(ctx: Context, db: pg.Client, input: RunInput, syncWaitMs: number, slots?: TemplateSlots): Promise<RunLock | Busy> {
+  const lock = await lockIntegration(ctx, db, input, syncWaitMs);
+  if (!lock) return { busy: 'another run of this integration was writing' };
+  if (!slots) return lock;
+  // maxConcurrentRuns of the template: taken after the integration lock, so a run that would give way anyway holds no slot.
+  let slot: string | undefined;
+  const deadline = input.mode === 'sync' ? Date.now() + syncWaitMs : Infinity;
+  const ok = await waitFor(ctx, db, input, undefined, async () => (slot = await tryTemplateSlot(db, slots)) !== undefined, deadline);
+  if (!ok) {
+    await lock.release();
+    log.warn('template at its maxConcurrentRuns: this sync run is skipped', { integration: input.integration, max: slots.max });
+    return { busy: `template ${slots.template} was at its maxConcurrentRuns (${slots.max}): runs of other instances were writing` };
+  }
+  return {
+    release: async () => {
+      await releaseTemplateSlot(db, slot as string);
+      await lock.release();
+    },
+  };
+}
+
+async function lockIntegration(ctx: Context, db: pg.Client, input: RunInput, syncWaitMs: number): Promise<RunLock | undefined> {
   const id = input.integration;
   if (input.shard === undefined) {
     const ok = await waitFor(ctx, db, input, id, () => state.tryLockIntegration(db, id), input.mode === 'sync' ? Date.now() + syncWaitMs : Infinity);

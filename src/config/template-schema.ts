@@ -21,7 +21,12 @@ export interface Template {
   sinkUrl: string;
   /** Custom source kinds accepted when the config was loaded: instances are parsed with the same. */
   sourceKinds: string[];
+  /** At most this many runs of the template's instances write at once, across all workers (src/instances/template-slots). */
+  maxConcurrentRuns?: number;
 }
+
+/** Fields of a template itself, not of its instances' integrations: checked here and left out of `raw`. */
+const maxConcurrentRunsSchema = z.number().int().min(1).max(10_000);
 
 type Path = (string | number)[];
 
@@ -66,7 +71,11 @@ export interface TemplateSchemas {
  * checked with each instance's real values when it is added (`tidemark instances add`).
  */
 export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.RefinementCtx, schemas: TemplateSchemas): Template {
-  const { template: _template, ...entry } = raw;
+  const { template: _template, maxConcurrentRuns: limit, ...entry } = raw;
+  const maxConcurrentRuns = limit === undefined ? undefined : maxConcurrentRunsSchema.safeParse(limit);
+  if (maxConcurrentRuns && !maxConcurrentRuns.success) {
+    ctx.addIssue({ code: 'custom', path: ['maxConcurrentRuns'], message: 'must be a whole number from 1 to 10000: how many runs of the template\'s instances may write at once' });
+  }
   const params = new Set<string>();
   const secrets = new Set<string>();
   const dependent = new Set<string>();
@@ -105,6 +114,7 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
     ...(parsed.success && parsed.data.schedule ? { schedule: parsed.data.schedule } : {}),
     sinkUrl: typeof sink.url === 'string' ? sink.url : '${DATABASE_URL}',
     sourceKinds: [...schemas.sourceKinds],
+    ...(maxConcurrentRuns?.success ? { maxConcurrentRuns: maxConcurrentRuns.data } : {}),
   };
 }
 
@@ -115,6 +125,9 @@ export function misplacedTemplateRefs(raw: unknown, ctx: z.RefinementCtx): void 
     for (const ref of templateRefsIn(text).filter((r) => r.scope === 'instance' || r.scope === 'secret')) {
       ctx.addIssue({ code: 'custom', path, message: `${ref.text} is for templates: add \`template: true\` to this integration and create its instances with \`tidemark instances add\`` });
     }
+  }
+  if (raw && typeof raw === 'object' && 'maxConcurrentRuns' in raw) {
+    ctx.addIssue({ code: 'custom', path: ['maxConcurrentRuns'], message: 'is for templates (`template: true`): it limits how many of its instances run at once' });
   }
   const sink = (raw as { sink?: { instanceColumn?: unknown } } | null)?.sink;
   if (sink && typeof sink === 'object' && sink.instanceColumn !== undefined) {

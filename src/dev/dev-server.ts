@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { INSTANCE_ATTRIBUTE, INTEGRATION_ATTRIBUTE, TEMPLATE_ATTRIBUTE } from '../instances/search-attributes';
 import { pollUntil } from '../util/poll';
 import { freePort, isPortFree, waitForPort } from './free-port';
 import { ensureTemporalCli } from './temporal-cli';
@@ -17,6 +18,8 @@ export interface DevServerOptions {
   ui?: boolean;
   /** A `temporal` binary to use instead of ensureTemporalCli() ('' means: resolve it). */
   cliPath?: string;
+  /** Register tidemark's search attributes (TidemarkInstance…). Default true; false gives a server without them (tests). */
+  searchAttributes?: boolean;
   /** Receives the server's own (warn-level) log output; kept only for error messages otherwise. */
   onLog?: (text: string) => void;
 }
@@ -51,7 +54,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
         throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
       }
     }
-    if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile);
+    if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile, opts.searchAttributes !== false);
     try {
       return await launch(cli, port, uiPort, opts);
     } catch (err) {
@@ -64,11 +67,15 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
 
 class ServerExited extends Error {}
 
+const SEARCH_ATTRIBUTES = [INTEGRATION_ATTRIBUTE, TEMPLATE_ATTRIBUTE, INSTANCE_ATTRIBUTE];
+
 async function launch(cli: string, port: number, uiPort: number | undefined, opts: DevServerOptions): Promise<RunningDevServer> {
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
   args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort)] : ['--headless']));
   if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
   args.push('--log-level', 'warn');
+  // Registered at start, so workflows carry them and the Web UI filters by instance (`TidemarkInstance = "acme"`).
+  if (opts.searchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
 
   // Own process group, so a terminal's Ctrl-C reaches only us and we stop it in order.
   const child = spawn(cli, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -144,7 +151,7 @@ async function waitForDefaultNamespace(address: string, failed: () => Error | un
   }
 }
 
-async function startWithSdkDownload(port: number, uiPort: number | undefined, dbFile: string | undefined): Promise<RunningDevServer> {
+async function startWithSdkDownload(port: number, uiPort: number | undefined, dbFile: string | undefined, searchAttributes: boolean): Promise<RunningDevServer> {
   // Loaded only on this path (no Temporal CLI).
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
@@ -155,6 +162,7 @@ async function startWithSdkDownload(port: number, uiPort: number | undefined, db
       ui: uiPort !== undefined,
       uiPort,
       dbFilename: dbFile ? path.resolve(dbFile) : undefined,
+      searchAttributes: searchAttributes ? SEARCH_ATTRIBUTES : [],
     },
   });
   let stopping: Promise<void> | undefined;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { ScheduleConfig, Template } from '../config/schema';
+import { INSTANCE_ATTRIBUTE, searchAttributesFor, searchAttributesAvailable, withSearchAttributes } from '../instances/search-attributes';
 import { scheduleIdFor } from './schedule-id';
 import { desiredSchedule, scheduleDifferences, specText } from './schedule-spec';
 
@@ -24,17 +26,28 @@ export function instanceScheduleConfig(s: ScheduleConfig, id: string): ScheduleC
   return { ...s, offset: ((s.offset ?? 0) + jitterOffset(id, s.every)) % s.every };
 }
 
-export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instance: string, taskQueue: string, paused?: { note: string }) {
+/** `attributes`: search attributes of the workflows the schedule starts (TidemarkTemplate, TidemarkInstance…), when the server has them. */
+export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instance: string, taskQueue: string, paused?: { note: string }, attributes?: SearchAttributePair[]) {
   const schedule = instanceScheduleConfig(t.schedule, id);
   const want = desiredSchedule({ id, schedule }, taskQueue);
   return {
     schedule,
     want: {
       ...want,
+      action: { ...want.action, ...(attributes ? { typedSearchAttributes: attributes } : {}) },
       memo: { ...want.memo, template: t.id, instance },
       ...(paused ? { state: { paused: true, note: paused.note } } : {}),
     },
   };
+}
+
+/** A schedule made before tidemark set search attributes (or while the server lacked them) is brought up to date once it has them. */
+async function attributeDifferences(client: Client, id: string, have: ScheduleDescription): Promise<string[]> {
+  if (have.action.type !== 'startWorkflow' || (await searchAttributesAvailable(client)) === false) return [];
+  const want = searchAttributesFor(id).find((p) => p.key.name === INSTANCE_ATTRIBUTE.name)?.value;
+  const attrs = have.action.typedSearchAttributes;
+  const current = Array.isArray(attrs) ? attrs.find((p) => p.key.name === INSTANCE_ATTRIBUTE.name)?.value : attrs?.get(INSTANCE_ATTRIBUTE);
+  return current === want ? [] : [`search attribute ${INSTANCE_ATTRIBUTE.name} ${current ?? '(none)'} → ${String(want)}`];
 }
 
 /** The schedule's description, or undefined when there is none (like apply's describeIfExists, without importing apply: it imports this). */
@@ -61,23 +74,27 @@ export async function ensureInstanceSchedule(
   taskQueue: string,
   paused?: { note: string },
 ): Promise<{ outcome: InstanceScheduleOutcome; scheduleId: string; detail: string }> {
-  const { schedule, want } = instanceScheduleOptions(t, id, instance, taskQueue, paused);
+  const options = (attributes?: SearchAttributePair[]) => instanceScheduleOptions(t, id, instance, taskQueue, paused, attributes);
+  const { schedule, want } = options();
   const scheduleId = want.scheduleId;
   const detail = `${specText(schedule)}, overlap ${schedule.overlap}`;
   const handle = client.schedule.getHandle(scheduleId);
   let have: ScheduleDescription | undefined = await describeIfExists(handle);
   if (!have) {
     try {
-      await client.schedule.create(want);
+      await withSearchAttributes(client, id, (attributes) => client.schedule.create(options(attributes).want));
       return { outcome: 'created', scheduleId, detail: `${detail}${paused ? ', paused' : ''}` };
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
       have = await handle.describe();
     }
   }
-  const differences = scheduleDifferences({ id, schedule }, taskQueue, have);
+  const differences = [...scheduleDifferences({ id, schedule }, taskQueue, have), ...(await attributeDifferences(client, id, have))];
   if (!differences.length) return { outcome: 'unchanged', scheduleId, detail };
-  await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+  await withSearchAttributes(client, id, (attributes) => {
+    const next = options(attributes).want;
+    return handle.update((prev) => ({ ...prev, spec: next.spec, action: next.action, policies: { ...prev.policies, ...next.policies } }));
+  });
   return { outcome: 'updated', scheduleId, detail: differences.join(', ') };
 }
 

@@ -9,7 +9,11 @@ import { parseConfig } from '../sources/load-config';
 export type { Config };
 import { listRuns, type RunRow } from '../db/state';
 import { startEmbeddedPostgres, testServerExecutable, type RunningPostgres } from '../dev';
+import { registerSearchAttributes, searchAttributesFor } from '../instances/search-attributes';
 import { createWorker, type CreateWorkerOptions } from '../worker';
+import { kitInstances, type KitInstances } from './kit-instances';
+
+export { ScheduleNotPlayableError, type KitInstanceOptions, type ScheduledRun } from './kit-instances';
 
 export interface TestKitOptions {
   /** The integrations under test: a parsed Config or the raw object you would write in tidemark.yaml. */
@@ -21,6 +25,17 @@ export interface TestKitOptions {
 }
 
 export interface TestKit {
+  /**
+   * Adds an instance of a template (stored in the template's state database like `tidemark instances add`); its
+   * runs are `kit.sync('<template>/<id>')`, `kit.backfill(…)` and `kit.runSchedule(…)`. No Schedule is created:
+   * the test server has none.
+   */
+  addInstance: KitInstances['addInstance'];
+  /**
+   * Plays an `every` schedule (of an instance: the template's, with the instance's offset) `ticks` times: skips
+   * time to each next tick and runs the sync its Schedule would start there. Cron schedules: startCron + skip.
+   */
+  runSchedule: KitInstances['runSchedule'];
   /** The time-skipping Temporal environment (env.client, env.sleep). */
   env: TestWorkflowEnvironment;
   /** Superuser URL of the kit's PostgreSQL (embedded, or DATABASE_URL when set). */
@@ -52,6 +67,8 @@ export async function createTestKit(opts: TestKitOptions): Promise<TestKit> {
   let postgres: RunningPostgres | undefined;
   const adminUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({})).url;
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: await testServerExecutable() } });
+  // Workflows carry TidemarkInstance… as on a real server (this one records a start it refuses for an unknown attribute).
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   const taskQueue = `tidemark-kit-${randomBytes(4).toString('hex')}`;
   const databases: string[] = [];
   // The worker resolves `${NAME}` from this object at each run, so setEnv applies to the next run.
@@ -67,7 +84,12 @@ export async function createTestKit(opts: TestKitOptions): Promise<TestKit> {
   const running = worker.run();
   let n = 0;
   const execute = (type: string, input: object) =>
-    env.client.workflow.execute(type, { taskQueue, workflowId: `${taskQueue}-${type}-${++n}`, args: [input] }) as Promise<RunResult>;
+    env.client.workflow.execute(type, {
+      taskQueue,
+      workflowId: `${taskQueue}-${type}-${++n}`,
+      args: [input],
+      typedSearchAttributes: searchAttributesFor((input as { integration: string }).integration),
+    }) as Promise<RunResult>;
   const admin = async (sql: string) => {
     const c = new pg.Client({ connectionString: adminUrl });
     await c.connect();
@@ -77,7 +99,9 @@ export async function createTestKit(opts: TestKitOptions): Promise<TestKit> {
       await c.end();
     }
   };
+  const instances = kitInstances(config, env, taskQueue, vars);
   return {
+    ...instances,
     env,
     adminUrl,
     taskQueue,

@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { inject } from 'vitest';
 import { startDevServer, type RunningDevServer } from '../../src/dev';
+import { registerSearchAttributes } from '../../src/instances/search-attributes';
 
 export interface TestDatabase {
   name: string;
@@ -33,11 +34,14 @@ export function devServerForTests(): Promise<RunningDevServer> {
 }
 
 /** The time-skipping environment, run by the installed test server (or the SDK's download). */
-export function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+export async function timeSkippingEnv(opts: { searchAttributes?: boolean } = {}): Promise<TestWorkflowEnvironment> {
   const path = inject('testServerPath');
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: path ? { type: 'existing-path', path } : { type: 'cached-download' } },
   });
+  // Like `tidemark dev`: workflows carry TidemarkInstance… (this server records a start it refuses for an unknown one).
+  if (opts.searchAttributes !== false) await registerSearchAttributes(env.connection);
+  return env;
 }
 
 async function withAdmin(url: string, fn: (client: Client) => Promise<unknown>): Promise<void> {
