@@ -7,6 +7,7 @@
  * issue's goal ratios; writes bench/results/latest.{md,json}, throughput.svg and (with --scaling) scaling.svg.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -15,16 +16,20 @@ import { settle, tableDigest } from './lib/db';
 import { cleanupDistBuild } from './lib/dist-build';
 import { machineInfo } from './lib/machine';
 import { seedSource, type SeedInfo } from './lib/seed';
-import { startBenchStack, type BenchStack } from './lib/stack';
+import { parseSettings, runBeside } from './lib/settings';
+import { startBenchStack, type BenchStack, type Durability } from './lib/stack';
 import { TARGET_TABLE } from './lib/targets';
 import { barePath, bareLabel, mappingPath, upsertChangedPath, upsertNewPath, upsertSamePath } from './paths/bare-loop';
 import { limitPath } from './paths/limit';
+import { mappingCost } from './mapping-cost';
 import { naivePath } from './paths/naive';
 import { httpPath, stopMockApi } from './paths/http';
+import { httpGoals, httpSlicePaths, stopFastApis } from './paths/http-slices';
 import { prototypePaths } from './paths/prototypes';
 import { shardedPaths, tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
 import type { BenchContext, BenchPath, Measurement } from './paths/types';
 import {
+  besideOf,
   evaluateGoals,
   fmtInt,
   goalsTable,
@@ -44,7 +49,7 @@ import {
 const REPO = resolve(__dirname, '..');
 /** --scaling: the limit, tidemark as the brief runs it, and the compiled worker with a prebuilt bundle, plain and tuned (their memory). */
 const SCALING_PATHS: BenchPath[] = [limitPath, tidemarkPath, ...tidemarkWorkerVariants.filter((p) => p.id.startsWith('x-tidemark-dist-prebundled'))];
-const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, mappingPath, httpPath];
+const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, mappingPath, httpPath, ...httpSlicePaths];
 const PROTOTYPES: BenchPath[] = [...tidemarkWorkerVariants, ...prototypePaths];
 const ALL: BenchPath[] = [...CORE, ...PROTOTYPES];
 const ALIASES: Record<string, string[]> = {
@@ -54,6 +59,7 @@ const ALIASES: Record<string, string[]> = {
   'no-change': ['upsert-same'],
   upsert: ['upsert-new', 'upsert-changed', 'upsert-same'],
   shards: ['tidemark', ...shardedPaths.map((p) => p.id)],
+  'http-all': ['http', ...httpSlicePaths.map((p) => p.id)],
   core: CORE.map((p) => p.id),
   prototypes: PROTOTYPES.map((p) => p.id),
   all: ALL.map((p) => p.id),
@@ -104,6 +110,8 @@ interface Options {
   scalingPaths: BenchPath[];
   out: string;
   workerEnv: Record<string, string>;
+  /** cluster durabilities: the first is the main table's, the others run beside it */
+  settings: Durability[];
 }
 
 function parseArgs(argv: string[]): Options {
@@ -129,6 +137,8 @@ function parseArgs(argv: string[]): Options {
     )
     .option('--scaling-runs <k>', 'repetitions per size for --scaling', count('--scaling-runs'), 1)
     .option('--out <dir>', 'results directory', join(REPO, 'bench', 'results'))
+    .option('--mapping-cost', 'only the cost per record of mapping (plain copy, renames, expressions, JSONata only, a module; in process, no stack), --rows records (default here 100k)')
+    .option('--settings <list>', 'PostgreSQL clusters to measure on: durable (fsync, synchronous_commit, full_page_writes on; the main table and goals) and/or throwaway (all off), beside it', parseSettings, ['durable', 'throwaway'] as Durability[])
     .option('--worker-env <list>', "extra environment for the worker processes, e.g. 'MALLOC_ARENA_MAX=2;NODE_OPTIONS=--max-semi-space-size=2' (';'-separated)", parseEnvList, {})
     .parse(argv);
   const o = program.opts<Options & { bare: string }>();
@@ -165,14 +175,20 @@ async function measure(path: BenchPath, ctx: BenchContext, rep: number): Promise
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv);
+  if (process.argv.includes('--mapping-cost')) return void (await mappingCost({ records: process.argv.includes('--rows') ? opts.rows : 100_000, runs: opts.runs, out: opts.out }));
   if (opts.runs < 3) log(`note: --runs ${opts.runs} (< 3): medians of fewer than 3 runs are noisy`);
   const paths = opts.paths;
   const needTemporal = opts.scaling || paths.some((p) => p.needsTemporal && !p.unavailable?.());
-  const stack = await startBenchStack({ temporal: needTemporal, log });
+  // The other clusters first, each in a child bench, so no two stacks share the machine at once.
+  const beside = [];
+  // (With DATABASE_URL there is one server, with its own settings: nothing to run beside it.)
+  for (const setting of process.env.DATABASE_URL ? [] : opts.settings.slice(1)) beside.push(besideOf(await runBeside(setting, process.argv, log)));
+  const stack = await startBenchStack({ temporal: needTemporal, log, durability: opts.settings[0] });
   let temporalClient: Client | undefined;
   const shutdown = async () => {
     await cleanupDistBuild();
     await stopMockApi();
+    await stopFastApis();
     await temporalClient?.connection.close().catch(() => undefined);
     await stack.stop();
   };
@@ -275,7 +291,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const goals = evaluateGoals(results, scaling, opts.rows);
+    const goals = [...evaluateGoals(results, scaling, opts.rows), ...httpGoals(results)];
     const profile = results.find((r) => r.id === 'x-loop-seq')?.median?.loop;
     const notes = [
       `bare loop = ${bareLabel(ctx)}; the upsert paths run through the same bare loop.`,
@@ -287,7 +303,7 @@ async function main(): Promise<void> {
         : []),
       'tidemark time = backfillWorkflow start → result on a warm worker (already polling, and one 100-row sync of another integration done, untimed); the activity time from tidemark.runs and the warm-up time are in latest.json.',
       stack.postgres === 'embedded'
-        ? 'PostgreSQL: a throwaway embedded cluster (fsync, synchronous_commit and full_page_writes off), source and target databases on the same server.'
+        ? `PostgreSQL: an embedded ${stack.durability} cluster (${stack.durability === 'durable' ? `fsync, synchronous_commit and full_page_writes on, data and WAL in ${stack.dataDir}` : 'fsync, synchronous_commit and full_page_writes off'}), source and target databases on the same server.`
         : 'PostgreSQL: DATABASE_URL, source and target databases on the same server.',
       `${machine.cores} cores shared by Node, both PostgreSQL backends and the Temporal server (and anything else running): absolute numbers are noisy, ratios within one run are what matters.`,
     ];
@@ -300,6 +316,9 @@ async function main(): Promise<void> {
       ...(profile ? { profile } : {}),
       ...(scaling ? { scaling } : {}),
       notes,
+      durability: stack.durability,
+      ...(beside.length ? { beside } : {}),
+      loadAverageAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
     };
 
     mkdirSync(opts.out, { recursive: true });
@@ -308,7 +327,7 @@ async function main(): Promise<void> {
     writeFileSync(join(opts.out, 'throughput.svg'), throughputSvg(results, `tidemark bench: ${fmtInt(opts.rows)} rows, batch ${opts.batch}, ${machine.cores} cores (${machine.date.slice(0, 10)})`));
     if (scaling?.length) writeFileSync(join(opts.out, 'scaling.svg'), scalingSvg(scaling, `tidemark backfill time vs rows (batch ${opts.batch}, ${machine.cores} cores)`));
 
-    const out: string[] = ['', pathsTable(results), '', goalsTable(goals)];
+    const out: string[] = ['', pathsTable(results, beside), '', goalsTable(goals)];
     const protos = prototypesTable(results);
     if (protos) out.push('', protos);
     const memory = workerMemoryTable(results);

@@ -9,7 +9,7 @@
  *              'rows'  PostgresSource.pages + encodeCopyRows (the path mapping/validation takes)
  *   prefetch:  the real prefetch() combinator (page k+1 read while page k is written)
  *   write:     'auto'       COPY straight into the target while it was empty at start, staged upsert after
- *                           the first unique violation (what PostgresSink does)
+ *                           the first unique violation (what PostgresSink did before issue #16; it now does 'optimistic')
  *              'optimistic' COPY straight into the target whatever it holds; staged upsert from the first
  *                           unique violation on (a page that COPYs without a conflict had only new keys, so
  *                           the insert equals the upsert)
@@ -18,7 +18,8 @@
  *              valid when the sink key is unique in the source, as here)
  *   prefilter: upsert only staged rows that differ from the target (NOT EXISTS an equal row): ON CONFLICT
  *              DO UPDATE … WHERE <unchanged> still locks each conflicting row; the anti-join only reads
- *   rowsRead:  the separate autocommitted `UPDATE tidemark.runs SET rows_read …` before each page
+ *   rowsRead:  the separate autocommitted `UPDATE tidemark.runs SET rows_read …` before each page (tidemark before issue #16;
+ *              today rows_read is counted in the page's one state statement)
  *   estimate:  the count(*) for progress before the first page
  */
 import { Readable } from 'node:stream';
@@ -48,7 +49,7 @@ export interface LoopOptions {
   estimate: boolean;
 }
 
-export const TIDEMARK_LOOP: LoopOptions = { read: 'copy', prefetch: true, write: 'auto', distinct: true, prefilter: false, rowsRead: true, estimate: true };
+export const TIDEMARK_LOOP: LoopOptions = { read: 'copy', prefetch: true, write: 'optimistic', distinct: true, prefilter: false, rowsRead: false, estimate: true };
 
 export interface PhaseTime {
   /** wall seconds spent in the phase */
@@ -156,8 +157,8 @@ export async function runLoopCopy(it: Integration, urls: { source: string; sink:
       try {
         const written = await write();
         await ph.time('tx:state', async () => {
-          await state.saveCheckpoint(db, it.id, 'backfill', runKey, page.cursor, page.count);
-          await state.recordBatch(db, runKey, page.count, written, page.cursor);
+          const read = opts.rowsRead ? 0 : page.count;
+          await state.recordPage(db, { integration: it.id, slot: 'backfill', runId: runKey, cursor: page.cursor, rows: page.count, written, rejected: 0, read });
         });
         await ph.time('tx:commit', () => db.query('COMMIT'));
       } catch (err) {

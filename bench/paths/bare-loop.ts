@@ -52,11 +52,10 @@ async function runDirect(ctx: BenchContext, runKey: string): Promise<Measurement
     let rows = 0;
     // The activity's own choices: COPY-text pages, one page read ahead, direct COPY into an empty target.
     for await (const page of prefetch(source.copyPages(null, { limit: it.batchSize }))) {
-      await state.countRowsRead(stateDb, runKey, page.count);
-      await sink.writeCopy(page.data, page.count, async (tx, res) => {
-        await state.saveCheckpoint(tx, it.id, 'backfill', runKey, page.cursor, page.count);
-        await state.recordBatch(tx, runKey, page.count, res.written, page.cursor);
-      });
+      // As the page loop: the checkpoint and the run's counters in one statement of the page's transaction.
+      await sink.writeCopy(page.data, page.count, (tx, res) =>
+        state.recordPage(tx, { integration: it.id, slot: 'backfill', runId: runKey, cursor: page.cursor, rows: page.count, written: res.written, rejected: 0, read: page.count }),
+      );
       rows += page.count;
     }
     await state.finishRun(stateDb, runKey, 'completed');

@@ -50,8 +50,10 @@ export const loopSequentialPath = prototype(
 export const prototypePaths: BenchPath[] = [
   loopSequentialPath,
   prototype('x-loop', 'empty', 'loop copy (control)', "bench/lib/loop-copy.ts with tidemark's own choices (COPY pages, prefetch, direct COPY into the empty target): should match the bare loop", {}),
-  prototype('x-lean', 'empty', 'loop copy − rows_read update − count(*)', 'without the per-page autocommitted rows_read UPDATE and the count(*) estimate before the first page', {
-    rowsRead: false,
+  prototype('x-rows-read-autocommit', 'empty', 'loop copy + rows_read autocommit (before #16)', 'with the separate autocommitted rows_read UPDATE before each page, as tidemark did before issue #16: a second commit per page', {
+    rowsRead: true,
+  }),
+  prototype('x-lean', 'empty', 'loop copy − count(*)', 'without the count(*) estimate before the first page', {
     estimate: false,
   }),
   prototype('x-rows', 'empty', 'loop copy, row pages + encode', 'rows parsed into JS arrays and re-encoded (the path mapping takes), otherwise as tidemark', { read: 'rows' }),

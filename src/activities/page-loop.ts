@@ -8,9 +8,13 @@ import type { EncodedPage } from '../sources/source';
 import { deadLetterOf, writeIsolatingBadRows } from './isolate-bad-rows';
 import type { KeepAlive } from './keep-alive';
 import type { ProgressMeter } from './progress';
+import { ReadTally } from './read-tally';
 import type { Tuner } from './tuner';
 import type { ActivityDeps } from './run-integration';
 import type { RunInput, RunResult } from './types';
+
+/** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
+const SHARD_ROLL_UP_MS = 1_000;
 
 export interface PageLoop {
   ctx: Context;
@@ -37,22 +41,30 @@ export interface PageLoop {
 }
 
 /**
- * The page loop: read the next page (prefetched), write it with bad-row isolation, and save the
- * checkpoint and the run's counters in the same transaction; meter, tune, heartbeat and call the
- * afterBatch hook after each; stop at a batch boundary when cancelled or out of time budget.
+ * The page loop: read the next page (prefetched: page k+1 is read while page k is written, whichever
+ * way the sink writes), write it with bad-row isolation, and save the checkpoint and the run's counters
+ * in the same transaction (one commit per page); meter, tune, heartbeat and call the afterBatch hook after
+ * each; stop at a batch boundary when cancelled or out of time budget.
  * Returns the final cursor, and why it stopped early (undefined: the source is exhausted).
  */
 export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPage>): Promise<{ cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] }> {
   const { ctx, input } = loop;
-  const iter = prefetch(pages)[Symbol.asyncIterator]();
+  const tally = new ReadTally();
+  const iter = prefetch(tally.counting(pages))[Symbol.asyncIterator]();
+  let rolledUp = Date.now();
   try {
     for (;;) {
       // Heartbeats keep going while the page is read and written (see KeepAlive), not during afterBatch.
       const next = await loop.alive.during(() => iter.next());
       if (next.done) return { cursor: loop.position.cursor };
       const page = next.value;
-      await loop.alive.during(() => writePage(loop, page));
+      await loop.alive.during(() => writePage(loop, page, tally));
       loop.beat();
+      if (input.shard !== undefined && Date.now() - rolledUp >= SHARD_ROLL_UP_MS) {
+        // Opportunistic: a lock conflict (another shard finishing the run) only delays it to the next try or the shard's end.
+        await state.rollUpShardCounters(loop.db, input.runKey, input.shard, { whenFree: true }).catch((err: unknown) => log.debug('shard counters not rolled up yet', { error: String(err) }));
+        rolledUp = Date.now();
+      }
       const { meter } = loop;
       await loop.deps.afterBatch?.({ integration: loop.integration, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
       if (ctx.cancellationSignal.aborted) await loop.stopForCancellation();
@@ -60,23 +72,41 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     }
   } finally {
     await iter.return(undefined);
+    await settleCounters(loop, tally);
   }
 }
 
-/** One page and its checkpoint in one transaction; rows the target refuses go to dead letters with it. */
-async function writePage(loop: PageLoop, page: EncodedPage): Promise<void> {
-  const { db, integration: id, input, position } = loop;
-  await state.countRowsRead(db, input.runKey, page.count);
+/** One page, its checkpoint and the run's counters in one transaction; rows the target refuses go to dead letters with it. */
+async function writePage(loop: PageLoop, page: EncodedPage, tally: ReadTally): Promise<void> {
+  const { integration: id, input, position } = loop;
+  tally.written(page.count);
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
+  let read = 0;
   // Rows the target refuses (a constraint) go to dead letters with the rest of the page; see isolate-bad-rows.
   const { bad } = await writeIsolatingBadRows(loop.sink, page.data, page.count - rejected.length, async (tx, res, refused) => {
     await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
-    await state.saveCheckpoint(tx, id, loop.slot, input.runKey, page.cursor, page.count);
-    await state.recordBatch(tx, input.runKey, page.count, res.written, page.cursor, rejected.length + refused.length);
+    read = tally.unreported();
+    const counts = { rows: page.count, written: res.written, rejected: rejected.length + refused.length, read };
+    await state.recordPage(tx, { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts });
+    // What the source reported with the page (a child stream's parent gone): with the page, in its transaction.
+    if (page.warnings?.length) await state.addRunWarnings(tx, input.runKey, page.warnings);
   }, where);
+  tally.committed(read);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;
   loop.meter.add(page.count);
   await loop.tuner.poll();
+}
+
+/**
+ * When the loop stops (done, budget, cancel, a failure; not a killed worker), rows_read is made to count
+ * exactly the pages it began writing, as before the count moved into the page's transaction; a shard then
+ * rolls its counters up. Best effort: a broken connection must not hide the error that stopped the loop.
+ */
+async function settleCounters(loop: PageLoop, tally: ReadTally): Promise<void> {
+  const { db, input } = loop;
+  const fix = tally.correction();
+  if (fix !== 0) await state.addRowsRead(db, input.runKey, fix, input.shard).catch(() => undefined);
+  if (input.shard !== undefined) await state.rollUpShardCounters(db, input.runKey, input.shard).catch(() => undefined);
 }

@@ -12,13 +12,31 @@ function parseJson(value: string): unknown {
   }
 }
 
-/** Prints the outcome; exit code 0 only when the workflow completed. */
-export async function waitAndReport(handle: WorkflowHandle): Promise<void> {
+/** "12.3 s", "4 min 05 s", "2 h 03 min". */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const s = Math.round(seconds);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** How long the workflow ran, by Temporal's clock (start to close); `since` when Temporal cannot tell. */
+async function runSeconds(handle: WorkflowHandle, since: number): Promise<number> {
+  const d = await handle.describe().catch(() => undefined);
+  const start = d?.startTime?.getTime() ?? since;
+  const end = d?.closeTime?.getTime() ?? Date.now();
+  return Math.max(end - start, 1) / 1000;
+}
+
+/** Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. */
+export async function waitAndReport(handle: WorkflowHandle, since = Date.now()): Promise<void> {
   const { WorkflowFailedError } = await lazy('@temporalio/client');
   try {
     const r = (await handle.result()) as RunResult;
+    const secs = await runSeconds(handle, since);
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
-    console.log(`completed: ${r.rows} rows, cursor ${JSON.stringify(r.cursor)}, ${how}`);
+    const rate = Math.round(r.rows / secs).toLocaleString('en-US');
+    console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? (err.cause?.cause ?? err.cause ?? err) : err;
     console.error(`failed: ${(cause as Error).message}`);
@@ -36,11 +54,12 @@ async function startAndMaybeWait(
   (await lazy('./context')).loadIntegration(cmd, input.integration);
   const { connectClient, startIntegrationRun } = await lazy('../client');
   const client = await connectClient();
+  const since = Date.now();
   try {
     const handle = await startIntegrationRun(client, kind, input, undefined, { cronSchedule });
     const what = cronSchedule ? `cron workflow (${cronSchedule}) ` : '';
     console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-    if (wait) await waitAndReport(handle);
+    if (wait) await waitAndReport(handle, since);
   } finally {
     await client.connection.close();
   }

@@ -36,8 +36,12 @@ export class PostgresSink {
   private columns: string[] = [];
   private stage = '';
   private upsertSql = '';
+  /** The same upsert without the rows equal to the target's (see upsertFromStageSql's skipUnchanged). */
+  private skipUnchangedSql = '';
+  /** The last staged page wrote under half its rows: the next one skips unchanged rows before ON CONFLICT. */
+  private mostlyUnchanged = false;
   private copyColumns = '';
-  /** Target empty when the run began: COPY straight into it until the first conflict. */
+  /** COPY straight into the target until the first conflict (see prepare). */
   private direct = false;
 
   constructor(
@@ -80,15 +84,19 @@ export class PostgresSink {
     const cols = names.map(quoteIdent).join(', ');
     await this.client.query(`DROP TABLE IF EXISTS pg_temp.${this.stage}`);
     await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
-    await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
+    // The order within a page only matters when a key can repeat in it (DISTINCT ON keeps the last); the identity costs a nextval per row.
+    if (!opts.keyUniqueInPage) await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
     const exact = await exactEqualityColumns(this.client, this.table);
     const asText = new Set(names.filter((n) => !exact.has(n)));
     this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
+    this.skipUnchangedSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText, true);
     this.copyColumns = names.map(quoteIdent).join(', ');
-    // An initial load needs no upsert: nothing is there to conflict with. Checked once per run; a
-    // retry after a crash finds rows and takes the upsert path, which makes a replayed page harmless.
-    const empty = await this.client.query<{ empty: string }>(`SELECT (NOT EXISTS (SELECT 1 FROM ${target}))::text AS empty`);
-    this.direct = opts.allowDirect !== false && empty.rows[0]?.empty === 'true';
+    // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
+    // initial load, or new rows into a filled table). The first page with a key already there (or
+    // repeated within the page) fails with a unique violation, rolls back whole, and from then on pages
+    // go through the staged upsert, so a replayed page after a crash stays harmless.
+    this.direct = opts.allowDirect !== false;
+    this.mostlyUnchanged = false;
   }
 
   /** Whether batches currently go straight into the target (initial load) rather than through the upsert. */
@@ -121,8 +129,11 @@ export class PostgresSink {
     }
     return await this.inTx(async () => {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data);
-      const res = await this.client.query(this.upsertSql);
-      return { written: res.rowCount ?? 0 };
+      const res = await this.client.query(this.mostlyUnchanged ? this.skipUnchangedSql : this.upsertSql);
+      const written = res.rowCount ?? 0;
+      // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones are not (two index probes a row).
+      this.mostlyUnchanged = written * 2 < count;
+      return { written };
     }, alsoInTx);
   }
 

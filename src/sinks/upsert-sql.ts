@@ -12,6 +12,10 @@ import { quoteIdent } from '../config/identifiers';
  * DISTINCT ON keeps the last row of a key within the batch (ON CONFLICT cannot touch a row twice);
  * the WHERE clause makes unchanged rows cost no write, so a re-sync rewrites only what changed.
  * Columns whose type has no exact `=` (see exact-equality.ts) compare by their text, byte for byte.
+ *
+ * `skipUnchanged` also drops rows equal to the target's before ON CONFLICT (a NOT EXISTS probe of the
+ * key's index per row; OFFSET 0 keeps it a per-row probe rather than a join that scans the target):
+ * ON CONFLICT … WHERE still locks every conflicting row, which writes WAL for each unchanged row.
  */
 export function upsertFromStageSql(
   target: string,
@@ -20,22 +24,22 @@ export function upsertFromStageSql(
   key: readonly string[],
   keyUniqueInPage = false,
   compareAsText: ReadonlySet<string> = new Set(),
+  skipUnchanged = false,
 ): string {
   const cols = columns.map(quoteIdent).join(', ');
   const keys = key.map(quoteIdent).join(', ');
   const rest = columns.filter((c) => !key.includes(c));
   const cmp = (side: string, c: string) => (compareAsText.has(c) ? `${side}.${quoteIdent(c)}::text COLLATE "C"` : `${side}.${quoteIdent(c)}`);
+  const row = (side: string) => `(${rest.map((c) => cmp(side, c)).join(', ')})`;
   const conflict = rest.length
-    ? `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} ` +
-      `WHERE (${rest.map((c) => cmp('t', c)).join(', ')}) IS DISTINCT FROM (${rest.map((c) => cmp('EXCLUDED', c)).join(', ')})`
+    ? `DO UPDATE SET ${rest.map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`).join(', ')} WHERE ${row('t')} IS DISTINCT FROM ${row('EXCLUDED')}`
     : 'DO NOTHING';
+  // When the source guarantees the key is unique, a page cannot repeat it: no sort needed.
+  const staged = keyUniqueInPage ? `SELECT ${cols} FROM ${stage}` : `SELECT DISTINCT ON (${keys}) ${cols} FROM ${stage} ORDER BY ${keys}, tm_ord DESC`;
+  const same = key.map((k) => `d.${quoteIdent(k)} = s.${quoteIdent(k)}`).join(' AND ') + (rest.length ? ` AND ${row('d')} IS NOT DISTINCT FROM ${row('s')}` : '');
+  const rows = skipUnchanged ? `SELECT ${cols} FROM (${staged}) s WHERE NOT EXISTS (SELECT 1 FROM ${target} d WHERE ${same} OFFSET 0)` : staged;
   // A one-column row constructor is just a parenthesised value, which is what we want here too.
-  return (
-    `INSERT INTO ${target} AS t (${cols}) ` +
-    // When the source guarantees the key is unique, a page cannot repeat it: no sort needed.
-    (keyUniqueInPage ? `SELECT ${cols} FROM ${stage} ` : `SELECT DISTINCT ON (${keys}) ${cols} FROM ${stage} ORDER BY ${keys}, tm_ord DESC `) +
-    `ON CONFLICT (${keys}) ${conflict}`
-  );
+  return `INSERT INTO ${target} AS t (${cols}) ${rows} ON CONFLICT (${keys}) ${conflict}`;
 }
 
 export function createTableSql(target: string, columns: ReadonlyArray<{ name: string; type: string; notNull: boolean }>, key: readonly string[]): string {

@@ -5,6 +5,7 @@ import m004 from './004-source-columns';
 import m005 from './005-reconciliations';
 import m006 from './006-oauth-tokens';
 import m007 from './007-instances';
+import m008 from './008-run-shards';
 import m009 from './009-deliveries';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
@@ -16,5 +17,6 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 5, name: '005-reconciliations', sql: m005 },
   { id: 6, name: '006-oauth-tokens', sql: m006 },
   { id: 7, name: '007-instances', sql: m007 },
+  { id: 8, name: '008-run-shards', sql: m008 },
   { id: 9, name: '009-deliveries', sql: m009 },
 ];

@@ -21,6 +21,8 @@ export * from './instances-insert';
 export * from './instances-list';
 export * from './instances-read';
 export * from './instances-set-status';
+export * from './record-page';
+export * from './run-shard-counters';
 export * from './instances-summary';
 export * from './deliveries-read';
 export * from './deliveries-save';

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SHARD_SUMS } from './run-shard-counters';
 
 export interface RunRow {
   run_id: string;
@@ -19,8 +20,12 @@ export interface RunRow {
   warnings: string[];
 }
 
-const COLUMNS = `run_id, kind, status, started_at::text, finished_at::text, attempts::text, rows_read::text, rows_committed::text,
-            rows_written::text, rows_rejected::text, pages::text, start_cursor::text, end_cursor::text, error, to_json(warnings)::text AS warnings`;
+// Counters are the run's row plus its shards' rows not rolled up yet (see run-shard-counters): exact at any time.
+const COLUMNS = `r.run_id, r.kind, r.status, r.started_at::text, r.finished_at::text, r.attempts::text,
+            (r.rows_read + coalesce(s.rows_read, 0))::text AS rows_read, (r.rows_committed + coalesce(s.rows_committed, 0))::text AS rows_committed,
+            (r.rows_written + coalesce(s.rows_written, 0))::text AS rows_written, (r.rows_rejected + coalesce(s.rows_rejected, 0))::text AS rows_rejected,
+            (r.pages + coalesce(s.pages, 0))::text AS pages, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
+            to_json(r.warnings)::text AS warnings`;
 
 // Connections keep every value as text (see pg/connect): the array arrives as JSON text.
 const withWarnings = (r: Omit<RunRow, 'warnings'> & { warnings: unknown }): RunRow => ({
@@ -29,11 +34,11 @@ const withWarnings = (r: Omit<RunRow, 'warnings'> & { warnings: unknown }): RunR
 });
 
 export async function listRuns(client: pg.Client, integration: string, limit = 20): Promise<RunRow[]> {
-  const r = await client.query(`SELECT ${COLUMNS} FROM tidemark.runs WHERE integration = $1::text ORDER BY started_at DESC LIMIT $2::int`, [integration, limit]);
+  const r = await client.query(`SELECT ${COLUMNS} FROM (SELECT * FROM tidemark.runs WHERE integration = $1::text ORDER BY started_at DESC LIMIT $2::int) r ${SHARD_SUMS} ORDER BY r.started_at DESC`, [integration, limit]);
   return r.rows.map(withWarnings);
 }
 
 export async function readRun(client: pg.Client, runId: string): Promise<RunRow | undefined> {
-  const r = await client.query(`SELECT ${COLUMNS} FROM tidemark.runs WHERE run_id = $1::text`, [runId]);
+  const r = await client.query(`SELECT ${COLUMNS} FROM tidemark.runs r ${SHARD_SUMS} WHERE r.run_id = $1::text`, [runId]);
   return r.rows[0] ? withWarnings(r.rows[0]) : undefined;
 }

@@ -1,0 +1,51 @@
+import type pg from 'pg';
+import type { Cursor } from '../../cursor/cursor';
+import { LostOwnershipError } from './save-checkpoint';
+
+export interface PageRecord {
+  integration: string;
+  slot: string;
+  /** The run (its key): owns the slot, names the tidemark.runs row. */
+  runId: string;
+  /** Set for a shard of a sharded backfill: its counters go to its own tidemark.run_shards row. */
+  shard?: number;
+  cursor: Cursor;
+  /** Rows the page covers (committed with it). */
+  rows: number;
+  /** Rows inserted or changed in the target. */
+  written: number;
+  rejected: number;
+  /** Rows read from the source since the last commit (this page, and a page read ahead when its read finished). */
+  read: number;
+}
+
+// The checkpoint, fenced on the owner, and the run's counters: one statement in the page's transaction.
+const CHECKPOINT = `cp AS (
+  UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
+   WHERE integration = $1::text AND slot = $2::text AND owner = $3::text RETURNING 1)`;
+
+const RUN = `WITH ${CHECKPOINT}, run AS (
+  UPDATE tidemark.runs SET rows_read = rows_read + $6::bigint, rows_committed = rows_committed + $5::bigint,
+         rows_written = rows_written + $7::bigint, rows_rejected = rows_rejected + $8::bigint, pages = pages + 1, end_cursor = $4::jsonb
+   WHERE run_id = $3::text AND EXISTS (SELECT 1 FROM cp) RETURNING 1)
+SELECT (SELECT count(*) FROM cp)::int AS owned`;
+
+// A shard's own row: shards commit side by side instead of queueing on the run's row.
+const SHARD = `WITH ${CHECKPOINT}, shard AS (
+  INSERT INTO tidemark.run_shards AS s (run_id, shard, rows_read, rows_committed, rows_written, rows_rejected, pages, end_cursor)
+  SELECT $3::text, $9::int, $6::bigint, $5::bigint, $7::bigint, $8::bigint, 1, $4::jsonb WHERE EXISTS (SELECT 1 FROM cp)
+  ON CONFLICT (run_id, shard) DO UPDATE SET rows_read = s.rows_read + EXCLUDED.rows_read, rows_committed = s.rows_committed + EXCLUDED.rows_committed,
+     rows_written = s.rows_written + EXCLUDED.rows_written, rows_rejected = s.rows_rejected + EXCLUDED.rows_rejected,
+     pages = s.pages + 1, end_cursor = EXCLUDED.end_cursor, updated_at = now()
+  RETURNING 1)
+SELECT (SELECT count(*) FROM cp)::int AS owned`;
+
+/**
+ * Inside the page's transaction: advance the checkpoint (fenced on the owner: a superseded run's page
+ * rolls back with LostOwnershipError) and add the page to the run's counters, in one statement.
+ */
+export async function recordPage(client: pg.Client, p: PageRecord): Promise<void> {
+  const values: unknown[] = [p.integration, p.slot, p.runId, JSON.stringify(p.cursor), p.rows, p.read, p.written, p.rejected];
+  const r = await client.query<{ owned: number | string }>(p.shard === undefined ? RUN : SHARD, p.shard === undefined ? values : [...values, p.shard]);
+  if (Number(r.rows[0]?.owned) !== 1) throw new LostOwnershipError(p.integration, p.slot, p.runId);
+}
