@@ -1,14 +1,25 @@
 import type { Command } from 'commander';
+import { printStatusAll, type StatusAllOptions } from './instances-command';
 import { lazy } from './lazy';
 
 const WATCH_MS = 500;
 
 export function registerStatus(program: Command): void {
   program
-    .command('status <id>')
-    .description('rows done, rate, cursor, ETA of integration <id>; --watch draws a progress bar until the run ends')
+    .command('status [id]')
+    .description('rows done, rate, cursor, ETA of integration <id>; --watch draws a progress bar until the run ends; --all: one line per integration and instance')
     .option('--watch', 'redraw a live progress bar until the run ends')
-    .action(async (id: string, opts: { watch?: boolean }, cmd: Command) => {
+    .option('--all', 'one line per integration and instance (state, last success, lag, rows, failures, next run)')
+    .option('--json', 'with --all: JSON')
+    .option('--failing', 'with --all: only failing ones (failing, needs_reauth)')
+    .option('--template <id>', "with --all: only this template's instances")
+    .action(async (id: string | undefined, opts: { watch?: boolean; all?: boolean } & StatusAllOptions, cmd: Command) => {
+      if (opts.all) {
+        if (id) cmd.error(`error: give an integration id or --all, not both`);
+        return printStatusAll(cmd, opts);
+      }
+      if (!id) cmd.error('error: missing integration id: `tidemark status <id>`, or `tidemark status --all` for every integration and instance');
+      if (opts.json || opts.failing || opts.template) cmd.error('error: --json, --failing and --template go with --all');
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       const { connectClient, runningWorkflowsOf, workflowIdFor } = await lazy('../client');

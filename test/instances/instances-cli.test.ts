@@ -118,6 +118,17 @@ describe('tidemark instances (dev server)', () => {
     const status = await out('instances', 'status');
     expect(status).toMatch(/^shop\/acme {2}\S+/);
     expect(status).toMatch(/^shop\/globex {2}ok {2}last success \d{4}-\S+ \S+ {2}lag \S+ {2}rows 250 {2}failures 0 {2}next \d{4}-\S+$/m);
+    // The contract's `status --all [--json]` is the same view.
+    expect(await out('status', '--all')).toBe(status);
+    const all = JSON.parse(await out('status', '--all', '--json')) as Array<{ id: string }>;
+    expect(all.map((r) => r.id)).toEqual(expect.arrayContaining(['shop/acme', 'shop/globex']));
+    const usage = async (...args: string[]) => {
+      const r = await cli(...args);
+      expect(r.code, `tidemark ${args.join(' ')}`).toBe(2); // a usage error, as commander's own
+      return r.stderr;
+    };
+    expect(await usage('status')).toMatch(/missing integration id: `tidemark status <id>`, or `tidemark status --all`/);
+    expect(await usage('status', 'shop/globex', '--all')).toMatch(/give an integration id or --all, not both/);
     expect(await fails('runs', 'shop/nobody')).toMatch(/^unknown instance shop\/nobody: add it with `tidemark instances add shop nobody …`/);
   });
 
