@@ -58,7 +58,11 @@ describe('tidemark/testing', () => {
     expect(r).toMatchObject({ rows: 2100, done: true });
     const [last] = await kit.runs('orders', sink);
     expect(last).toMatchObject({ kind: 'backfill', status: 'completed', attempts: '2' });
-    expect(Number(last!.rows_read) - Number(last!.rows_committed)).toBe(0);
+    // Nothing is written twice; the page read ahead while the hung attempt wrote its last page is read again by the
+    // retry, and rows_read counts it (it is counted with the page whose transaction it overlapped): at most one page.
+    const reread = Number(last!.rows_read) - Number(last!.rows_committed);
+    expect(reread).toBeGreaterThanOrEqual(0);
+    expect(reread).toBeLessThanOrEqual(500);
   });
 });
 
