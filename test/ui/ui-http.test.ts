@@ -98,6 +98,14 @@ describe('tidemark ui over HTTP', () => {
     expect(detail).toContain('http://localhost:8233/namespaces/default/workflows/tidemark-orders/r2/history');
   });
 
+  it("counts a running sharded run's rows still on its shards' own rows (tidemark.run_shards)", async () => {
+    await insertRun(dst.url, { runId: 'tidemark-literal/r9', integration: 'literal', status: 'running', kind: 'backfill', rows: 100, startedAgo: '1 minute' });
+    await sql(dst.url, `INSERT INTO tidemark.run_shards (run_id, shard, rows_committed) VALUES ('tidemark-literal/r9', 0, 1250), ('tidemark-literal/r9', 1, 50)`);
+    const page = await (await get(open, '/?q=literal')).text();
+    const row = page.match(/<tr[^>]*data-id="literal">[\s\S]*?<\/tr>/)?.[0] ?? '';
+    expect(row).toMatch(/>1,?400</); // 100 rolled up + 1,250 + 50 on the shards' rows
+  });
+
   it('asks each state database a fixed number of times per view, however many integrations', async () => {
     const few = await createUiServer({ config: config(3), env });
     const many = await createUiServer({ config: config(400), env });
