@@ -53,6 +53,22 @@ export class PostgresSink {
     this.table = splitTableName(cfg.table);
   }
 
+  /**
+   * CREATE … IF NOT EXISTS is not safe against itself: shards of one backfill creating the same table at once can
+   * fail on the catalog's unique indexes (pg_namespace, pg_type). A session lock per target makes them take turns;
+   * the CREATEs run in their own transaction after it, which starts with a fresh catalog cache (taking an
+   * advisory lock does not refresh it), so the second one sees what the first committed.
+   */
+  private async createTarget(target: string, columns: readonly ColumnSpec[]): Promise<void> {
+    const lock = [`tidemark-create:${target}`];
+    await this.client.query('SELECT pg_advisory_lock(hashtext($1::text))', lock);
+    try {
+      await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.table.schema)}; ${createTableSql(target, columns, this.cfg.key)}`);
+    } finally {
+      await this.client.query('SELECT pg_advisory_unlock(hashtext($1::text))', lock).catch(() => undefined);
+    }
+  }
+
   async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
     const names = sourceColumns.map((c) => c.name);
     for (const [i, k] of this.cfg.key.entries()) {
@@ -63,8 +79,7 @@ export class PostgresSink {
     if (!info) {
       if (!this.cfg.create) throw new TableNotFoundError(this.cfg.table, 'sink');
       await requireTypesInTarget(this.client, sourceColumns, 'sink.create');
-      await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.table.schema)}`);
-      await this.client.query(createTableSql(target, sourceColumns, this.cfg.key));
+      await this.createTarget(target, sourceColumns);
       info = await describeTable(this.client, this.table, 'sink');
       if (!info) throw new TableNotFoundError(this.cfg.table, 'sink');
     }
