@@ -48,7 +48,9 @@ export function payloadsIn(value: unknown, out: Array<{ metadata?: Record<string
   if (!value || typeof value !== 'object' || value instanceof Uint8Array) return out;
   const v = value as Record<string, unknown>;
   if ('data' in v && 'metadata' in v && (v.data instanceof Uint8Array || v.metadata)) out.push(v as never);
-  for (const child of Object.values(v)) payloadsIn(child, out);
+  // Search attributes (TidemarkIntegration, …) are indexed metadata like workflow ids: Temporal never passes them
+  // through the payload codec. The secret-value scan of the whole history text still covers them.
+  for (const [key, child] of Object.entries(v)) if (key !== 'searchAttributes') payloadsIn(child, out);
   return out;
 }
 
