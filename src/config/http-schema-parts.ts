@@ -36,3 +36,15 @@ export const timeFormat = z
     }
     return { pattern: v };
   });
+
+/**
+ * How an HTTP source or sink makes one request: its timeout, retries with jittered backoff, and the origin's rate.
+ * One set of schemas, so the two read the same settings the same way.
+ */
+export const requestTimeout = duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000);
+export const requestRetries = positiveInt('a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(6);
+export const requestBackoff = z
+  .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, { error: 'must be { initial: <duration>, max: <duration> }' })
+  .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
+  .default({ initial: 500, max: 30_000 });
+export const requestsPerSecond = z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional();

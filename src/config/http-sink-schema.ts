@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { httpAuthSchema } from './http-auth-schema';
 import { variablesOf } from './http-request-schema';
 import { responsesSchema } from './http-response-schema';
-import { duration, positiveInt } from './http-schema-parts';
+import { positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout } from './http-schema-parts';
 
 /**
  * `sink: { kind: http, … }`: each mapped record is sent to an API (per record, or N per request with
@@ -77,15 +77,12 @@ export const httpSinkSchema = z
       key: z.array(z.string({ error: 'must be a record field name' }).min(1, 'must be a record field name'), { error: 'must be a list of record fields, e.g. [id]' }).min(1, 'needs at least one key field, e.g. [id]'),
       auth: httpAuthSchema.optional(),
       /** per request (connect, headers and body) */
-      timeout: duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000),
+      timeout: requestTimeout,
       /** attempts after the first failed one, per request, before the page fails (it is retried from the checkpoint) */
-      retries: positiveInt('a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(6),
-      backoff: z
-        .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, { error: 'must be { initial: <duration>, max: <duration> }' })
-        .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
-        .default({ initial: 500, max: 30_000 }),
+      retries: requestRetries,
+      backoff: requestBackoff,
       /** requests per second to the URL's origin, shared by every integration of the worker calling it */
-      requestsPerSecond: z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional(),
+      requestsPerSecond,
       /** which non-2xx answers are retried or rate limits (as for HTTP sources) */
       responses: responsesSchema,
       /** 4xx statuses that refuse the record (dead letter, the run goes on); any other 4xx fails the page */

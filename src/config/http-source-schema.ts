@@ -4,7 +4,7 @@ import { requestSchema, TEMPLATE_VARIABLES, variablesOf, type HttpRequestTemplat
 import { httpAuthSchema } from './http-auth-schema';
 import { checkChildStream, parentFieldsSchema, parentSchema, templatesOf } from './http-child-schema';
 import { responsesSchema } from './http-response-schema';
-import { duration, path, positiveInt, timeFormat } from './http-schema-parts';
+import { duration, path, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, timeFormat } from './http-schema-parts';
 import { IDENT_RE } from './identifiers';
 
 /**
@@ -105,15 +105,12 @@ export const httpSourceSchema = z
     /** records per request; default: the integration's batchSize (at most pagination.maxPageSize) */
     pageSize: positiveInt('a whole number of records').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').optional(),
     /** per request (connect, headers and body) */
-    timeout: duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000),
+    timeout: requestTimeout,
     /** attempts after the first failed one, per request, before the run fails (retryable: it resumes from the checkpoint) */
-    retries: positiveInt('a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(6),
-    backoff: z
-      .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, { error: 'must be { initial: <duration>, max: <duration> }' })
-      .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
-      .default({ initial: 500, max: 30_000 }),
+    retries: requestRetries,
+    backoff: requestBackoff,
     /** requests per second to the URL's origin, shared by every integration of the worker calling it */
-    requestsPerSecond: z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional(),
+    requestsPerSecond,
     /** where pagination values go (query, headers, path, JSON body) and the method: JSONata templates, see http-request-schema */
     request: requestSchema.optional(),
     /** what each non-2xx status means: retried, rate limited (and where to read the wait), skipped; see http-response-schema */
