@@ -1,8 +1,9 @@
 /**
  * A local orders API for the HTTP benches, in its own process: `npx tsx bench/lib/fast-api.ts --records N
  * --seed S [--latency MS]`. The mock API's dataset (same seed, same orders), each record serialized once
- * at start, so an answer costs the server a string join, not a JSON.stringify: what is measured is the
- * client. Prints "fast-api at http://…" when ready.
+ * at start, and each answer kept as UTF-8 bytes once built (the repetitions ask the same pages again), so
+ * an answer costs the server a socket write: what is measured is the client, which shares the machine's
+ * cores with this process. Prints "fast-api at http://…" when ready.
  *   GET /v1/orders?limit=&starting_after=ID      ascending id {object, data, has_more}
  *   GET /v1/orders/window?limit=&from=A&to=B     A <= updated_at < B, ascending (updated_at, id) {data, has_more}
  */
@@ -47,6 +48,25 @@ function firstIndex(list: Item[], ok: (x: Item) => boolean): number {
   return lo;
 }
 
+/** Answers already built, by request path and query: the data never changes, so neither do they. */
+const built = new Map<string, { status: number; body: Buffer }>();
+let builtBytes = 0;
+const BUILT_MAX_BYTES = 1 << 30;
+
+function cached(url: URL): { status: number; body: Buffer } {
+  const key = url.pathname + url.search;
+  let a = built.get(key);
+  if (!a) {
+    const { status, body } = answer(url);
+    a = { status, body: Buffer.from(body) };
+    if (builtBytes + a.body.length <= BUILT_MAX_BYTES) {
+      built.set(key, a);
+      builtBytes += a.body.length;
+    }
+  }
+  return a;
+}
+
 function answer(url: URL): { status: number; body: string } {
   const q = url.searchParams;
   const limit = Math.min(Number(q.get('limit') ?? 10), 1000);
@@ -64,10 +84,20 @@ function answer(url: URL): { status: number; body: string } {
   return { status: 404, body: '{"error":"not found"}' };
 }
 
+/** Requests answered since start (GET /stats, not counted): the benches report requests per run. */
+let served = 0;
+
 const server = createServer((req, res) => {
-  const { status, body } = answer(new URL(req.url ?? '/', 'http://localhost'));
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ requests: served }));
+    return;
+  }
+  served++;
+  const { status, body } = cached(url);
   const send = () => {
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
   };
   if (latency > 0) setTimeout(send, latency);
