@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Cursor } from '../cursor/cursor';
 import * as state from '../db/state';
 import type { PostgresSink } from '../sinks/postgres-sink';
+import type { Sink } from '../sinks/sink';
 import { prefetch } from '../sources/combinators/prefetch';
 import type { EncodedPage } from '../sources/source';
 import { deadLetterOf, writeIsolatingBadRows } from './isolate-bad-rows';
@@ -11,6 +12,8 @@ import type { ProgressMeter } from './progress';
 import { ReadTally } from './read-tally';
 import type { Tuner } from './tuner';
 import type { ActivityDeps } from './run-integration';
+import type { RunSink } from './run-setup';
+import { writeSinkPage } from './sink-page';
 import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
@@ -23,7 +26,7 @@ export interface PageLoop {
   integration: string;
   /** The state database: the sink's connection too, so a page and its checkpoint commit together. */
   db: pg.Client;
-  sink: PostgresSink;
+  sink: RunSink;
   /** The checkpoint slot this run advances. */
   slot: string;
   targetColumns: string[];
@@ -58,7 +61,7 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
       const next = await loop.alive.during(() => iter.next());
       if (next.done) return { cursor: loop.position.cursor };
       const page = next.value;
-      await loop.alive.during(() => writePage(loop, page, tally));
+      await loop.alive.during(() => (loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally)));
       loop.beat();
       if (input.shard !== undefined && Date.now() - rolledUp >= SHARD_ROLL_UP_MS) {
         // Opportunistic: a lock conflict (another shard finishing the run) only delays it to the next try or the shard's end.
@@ -77,14 +80,14 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
 }
 
 /** One page, its checkpoint and the run's counters in one transaction; rows the target refuses go to dead letters with it. */
-async function writePage(loop: PageLoop, page: EncodedPage, tally: ReadTally): Promise<void> {
+async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally): Promise<void> {
   const { integration: id, input, position } = loop;
   tally.written(page.count);
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
   let read = 0;
   // Rows the target refuses (a constraint) go to dead letters with the rest of the page; see isolate-bad-rows.
-  const { bad } = await writeIsolatingBadRows(loop.sink, page.data, page.count - rejected.length, async (tx, res, refused) => {
+  const { bad } = await writeIsolatingBadRows(sink, page.data, page.count - rejected.length, async (tx, res, refused) => {
     await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
     read = tally.unreported();
     const counts = { rows: page.count, written: res.written, rejected: rejected.length + refused.length, read };
@@ -95,6 +98,15 @@ async function writePage(loop: PageLoop, page: EncodedPage, tally: ReadTally): P
   tally.committed(read);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;
+  loop.meter.add(page.count);
+  await loop.tuner.poll();
+}
+
+/** One page through the Sink contract (http, custom): the sink writes in the page's transaction, see sink-page. */
+async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
+  const { ctx, input, integration, db, slot, beat } = loop;
+  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat }, sink, page, tally);
+  loop.position.cursor = page.cursor;
   loop.meter.add(page.count);
   await loop.tuner.poll();
 }

@@ -1,5 +1,5 @@
 import { log } from '@temporalio/activity';
-import { resolveEnvRefs, type Integration } from '../config';
+import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
 import type pg from 'pg';
@@ -31,7 +31,7 @@ async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: 
   const { integration: it, env } = await resolveIntegration(deps.config(), integration, deps.env ?? process.env).catch((err: unknown) => {
     throw toFailure(err);
   });
-  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env);
+  const url = stateDbUrlOf(it, env);
   return withStateSession(url, { applicationName: 'tidemark-plan', mapError: toFailure }, (db) => fn(db, it, env));
 }
 

@@ -1,8 +1,8 @@
 import { Context, log } from '@temporalio/activity';
-import { getIntegration, resolveEnvRefs } from '../config';
+import { getIntegration, isHttpSink, isPostgresSource, stateDbUrlOf, type Integration } from '../config';
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
-import { IntegrationBusyError, reconciliationDue, verifyIntegration } from '../verify';
+import { IntegrationBusyError, reconcileLedgerDeletes, reconciliationDue, verifyIntegration, type LedgerIntegration } from '../verify';
 import { toFailure } from './failures';
 import type { ActivityDeps } from './run-integration';
 import type { RunInput, RunResult } from './types';
@@ -19,6 +19,8 @@ export interface ReconcileInput {
   integration: string;
   /** the sync run reconciling: its tidemark.runs row counts the deleted rows */
   runKey: string;
+  /** reconcile now (due or not) and go past maxFraction: `tidemark sync <id> --force-deletes` */
+  force?: boolean;
 }
 
 export interface ReconcileResult {
@@ -41,15 +43,26 @@ export function withDeletesFlag(deps: ActivityDeps, run: (input: RunInput) => Pr
     const flagged: SyncRunResult = { ...result, reconcileDeletes: true };
     // The run is committed: a config reloaded without this integration must not fail (and so retry) it.
     const it = deps.config().integrations.find((i) => i.id === input.integration);
-    return it?.deletes ? flagged : result;
+    return it && deletesOf(it) ? flagged : result;
   };
+}
+
+/** How often deletes are reconciled: `deletes` (a PostgreSQL sink's target table) or `sink.deletes` (an HTTP sink's delivery ledger). */
+function deletesOf(it: Integration): { reconcileEvery: number } | undefined {
+  return it.deletes ?? (isHttpSink(it.sink) ? it.sink.deletes : undefined);
+}
+
+function isLedgerIntegration(it: Integration): it is LedgerIntegration {
+  return isHttpSink(it.sink) && it.sink.deletes !== undefined && isPostgresSource(it.source);
 }
 
 /**
  * After a sync run: when `deletes.reconcileEvery` has passed since the last completed reconciliation,
  * remove target rows whose key the source no longer has (verify --delete on key checksums), guarded by
- * `deletes.maxFraction` (TooManyDeletesError, non-retryable). Returns at once when not due, and gives way
- * (busy) when another run holds the integration's lock: the next sync run tries again.
+ * `deletes.maxFraction` (TooManyDeletesError, non-retryable). With an HTTP sink (`sink.deletes`), the
+ * delivery ledger is the target: its keys gone from the source are sent as DELETE (reconcileLedgerDeletes,
+ * TooManyDeliveryDeletesError). `force` (sync --force-deletes): now, and past maxFraction. Returns at once
+ * when not due, and gives way (busy) when another run holds the integration's lock: the next sync run tries again.
  */
 export function makeReconcileDeletes(deps: ActivityDeps) {
   return async function reconcileDeletes(input: ReconcileInput): Promise<ReconcileResult> {
@@ -58,13 +71,22 @@ export function makeReconcileDeletes(deps: ActivityDeps) {
     let db;
     try {
       const it = getIntegration(deps.config(), input.integration);
-      if (!it.deletes) return { status: 'disabled', deleted: 0 };
-      db = await openStateSession(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, deps.env), { applicationName: 'tidemark-reconcile' });
-      if (!(await reconciliationDue(db, it.id, it.deletes.reconcileEvery))) return { status: 'not-due', deleted: 0 };
+      const deletes = deletesOf(it);
+      if (!deletes) return { status: 'disabled', deleted: 0 };
+      db = await openStateSession(stateDbUrlOf(it, deps.env), { applicationName: 'tidemark-reconcile' });
+      if (!input.force && !(await reconciliationDue(db, it.id, deletes.reconcileEvery))) return { status: 'not-due', deleted: 0 };
+      if (isLedgerIntegration(it)) {
+        await closeQuietly(db); // reconcileLedgerDeletes takes the integration's lock on a session of its own
+        db = undefined;
+        const summary = await reconcileLedgerDeletes(it, { force: input.force, runKey: input.runKey, env: deps.env, signal: ctx.cancellationSignal, onProgress: () => ctx.heartbeat() });
+        log.info('deletes reconciled against the delivery ledger', { integration: it.id, ...summary });
+        return { status: 'completed', deleted: summary.deleted };
+      }
       const report = await verifyIntegration(it, {
         delete: true,
         keysOnly: true,
-        maxFraction: it.deletes.maxFraction,
+        force: !!input.force,
+        maxFraction: it.deletes?.maxFraction,
         runKey: input.runKey,
         env: deps.env,
         signal: ctx.cancellationSignal,

@@ -1,7 +1,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { resolveEnvRefs, type Config, type Integration } from '../config';
+import { stateDbUrlOf, type Config, type Integration } from '../config';
 import type { Cursor } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
 import * as state from '../db/state';
@@ -16,6 +16,7 @@ import { runPageLoop } from './page-loop';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import { prepareRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
+import { retryDeadLettersOn } from '../transform/retry-dead-letters';
 import { Tuner } from './tuner';
 import type { RunInput, RunResult } from './types';
 
@@ -48,7 +49,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const resolved = await resolveIntegration(deps.config(), input.integration, deps.env ?? process.env);
       const it = resolved.integration;
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
-      const sinkUrl = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, runDeps.env);
+      const sinkUrl = stateDbUrlOf(it, runDeps.env);
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
       const got = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000, templateSlotsFor(deps.config(), input.integration));
       if ('busy' in got) return await skipBusyRun(res.stateDb, it, input, got.busy);
@@ -61,6 +62,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
     } finally {
       await lock?.release().catch(() => undefined);
       await res.source?.close();
+      await res.sink?.close().catch((err: unknown) => log.warn('sink did not close cleanly', { error: errorMessage(err) }));
       res.releaseSourceSlot?.();
       await closeQuietly(res.stateDb);
     }
@@ -84,6 +86,7 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   // Until the first page, a retry's details stay those of the previous attempt.
   const alive = new KeepAlive(ctx, () => ctx.info.heartbeatDetails);
   const run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res);
+  if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
   const { start, meter } = run;
   const position = { cursor: start.cursor };
   const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat(), ...(start.until !== null ? { until: start.until } : {}) };
@@ -102,6 +105,12 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const deadline = it.maxRunDuration !== undefined ? started + it.maxRunDuration : undefined;
   const { cursor, stoppedBy } = await runPageLoop({ ...loop, ...(deadline !== undefined ? { deadline } : {}) }, pagesToWrite(run.source, start.cursor, readOpts, run.pipeline));
   return finishRun(db, input, it.id, start.slot, cursor, stoppedBy, run.rowsOfThisRun());
+}
+
+/** `retryDeadLetters: eachRun`: the pending letters go again before the first page, under the run's lock. */
+async function retryLettersFirst(db: pg.Client, it: Integration, deps: ActivityDeps): Promise<void> {
+  const r = await retryDeadLettersOn(db, it, deps.env ?? process.env);
+  if (r.pending) log.info('dead letters retried before the first page', { integration: it.id, pending: r.pending, written: r.written, stillFailing: r.stillFailing.length });
 }
 
 async function finishRun(db: pg.Client, input: RunInput, id: string, slot: string, cursor: Cursor, stoppedBy: RunResult['stoppedBy'], rows: number): Promise<RunResult> {

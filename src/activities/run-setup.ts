@@ -1,8 +1,10 @@
 import { log, type Context } from '@temporalio/activity';
 import type pg from 'pg';
-import type { Integration } from '../config';
+import { isPostgresSink, type Integration } from '../config';
 import * as state from '../db/state';
+import { createSink } from '../sinks/create-sink';
 import { PostgresSink } from '../sinks/postgres-sink';
+import type { Sink } from '../sinks/sink';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import { createSource } from '../sources/create-source';
 import { withInstanceColumn } from '../instances/instance-column';
@@ -18,6 +20,8 @@ import type { Progress, RunInput } from './types';
 export interface RunResources {
   stateDb?: pg.Client;
   source?: Source;
+  /** A sink through the Sink contract (http, custom): closed when the run ends. */
+  sink?: Sink;
   releaseSourceSlot?: () => void;
   /** The run's row in tidemark.runs exists: failures are recorded on it. */
   runRow: boolean;
@@ -25,11 +29,14 @@ export interface RunResources {
   stoppedAtBoundary: boolean;
 }
 
+/** Where a run's pages go: the PostgreSQL sink's COPY path (benchmarked, unchanged), or any sink through the Sink contract. */
+export type RunSink = { kind: 'postgres'; sink: PostgresSink } | { kind: 'contract'; sink: Sink };
+
 export interface PreparedRun {
   source: Source;
   start: StartPosition;
   pipeline?: RecordPipeline;
-  sink: PostgresSink;
+  sink: RunSink;
   targetColumns: string[];
   meter: ProgressMeter;
   /** Mutable, so a tune applies mid-run (config rateLimit, then the run's own). */
@@ -53,11 +60,20 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
-  const sink = new PostgresSink(db, it.sink, it.id);
-  // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
-  const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => it.sink.key.includes(c)));
-  const targetColumns = (pipeline?.columns ?? start.plan.columns).map((c) => c.name);
-  await alive.during(() => sink.prepare(pipeline?.columns ?? start.plan.columns, { keyUniqueInPage }));
+  const columns = pipeline?.columns ?? start.plan.columns;
+  const targetColumns = columns.map((c) => c.name);
+  let sink: RunSink;
+  const sinkConfig = it.sink;
+  if (isPostgresSink(sinkConfig)) {
+    sink = { kind: 'postgres', sink: new PostgresSink(db, sinkConfig, it.id) };
+    // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
+    const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => sinkConfig.key.includes(c)));
+    await alive.during(() => sink.sink.prepare(columns, { keyUniqueInPage }));
+  } else {
+    const contract = (res.sink = await createSink(sinkConfig, it.id, deps.env ?? process.env, sinkUrl));
+    sink = { kind: 'contract', sink: contract };
+    await alive.during(() => contract.prepare(columns));
+  }
   const total = source.estimateRemaining ? await alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : undefined;
   const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
   log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });

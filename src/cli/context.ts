@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { getIntegration, resolveEnvRefs, type Config, type Integration } from '../config';
+import { getIntegration, stateDbUrlOf, type Config, type Integration } from '../config';
 import { loadConfig } from '../sources/load-config';
 import { lazy } from './lazy';
 
@@ -39,5 +39,5 @@ export function loadIntegration(cmd: Command, id: string): { config: Config; int
 
 /** The state database of an integration (its sink), for commands that read tidemark.* tables. */
 export function stateUrl(integration: Integration): string {
-  return resolveEnvRefs(integration.sink.url, `integrations[${integration.id}].sink.url`);
+  return stateDbUrlOf(integration);
 }

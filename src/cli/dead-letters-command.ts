@@ -4,8 +4,8 @@ import { lazy } from './lazy';
 export function registerDeadLetters(program: Command): void {
   program
     .command('dead-letters <id>')
-    .description('records of <id> that failed validation or mapping, or that the target refused (a constraint); --retry re-processes them with the current config and target')
-    .option('--retry', 're-process pending dead letters (after fixing the config, the data or the target table)')
+    .description('records of <id> that failed validation or mapping, or that the target refused (a constraint, or an API\'s 4xx answer); --retry re-processes them with the current config and target')
+    .option('--retry', 're-process pending dead letters (after fixing the config, the data, the target table or the API); an HTTP sink sends them again')
     .option('--letter <n>', 'with --retry: only this dead letter (repeatable)', (v: string, prev: string[] = []) => {
       if (!/^\d{1,18}$/.test(v)) throw new InvalidArgumentError('a dead letter number, as listed (#N)');
       return [...prev, v];

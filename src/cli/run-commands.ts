@@ -71,9 +71,11 @@ export function registerRunCommands(program: Command): void {
     .description('one incremental run of integration <id> now, from its checkpoint')
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .option('--cron <expression>', 'instead: start a cron workflow that runs the sync on this schedule (each run continues from the last)')
-    .action(async (id: string, opts: { wait?: boolean; cron?: string }, cmd: Command) => {
+    .option('--force-deletes', 'reconcile deletes after this run even if not due, and past deletes.maxFraction (sink.deletes.maxFraction for an API)')
+    .action(async (id: string, opts: { wait?: boolean; cron?: string; forceDeletes?: boolean }, cmd: Command) => {
       if (opts.cron && opts.wait) cmd.error('error: --wait and --cron do not go together: a cron workflow never ends on its own');
-      await startAndMaybeWait(cmd, 'sync', { integration: id }, !!opts.wait, opts.cron);
+      if (opts.cron && opts.forceDeletes) cmd.error('error: --force-deletes is for one run, not a cron workflow: run `tidemark sync <id> --force-deletes` once');
+      await startAndMaybeWait(cmd, 'sync', { integration: id, ...(opts.forceDeletes ? { forceDeletes: true } : {}) }, !!opts.wait, opts.cron);
     });
 
   program

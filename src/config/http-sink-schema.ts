@@ -1,6 +1,8 @@
 import jsonata from 'jsonata';
 import { z } from 'zod';
+import { duration } from './duration';
 import { httpAuthSchema } from './http-auth-schema';
+import { fieldsRead } from './jsonata-fields';
 import { variablesOf } from './http-request-schema';
 import { responsesSchema } from './http-response-schema';
 import { positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout } from './http-schema-parts';
@@ -16,6 +18,8 @@ export const HTTP_SINK_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export const SINK_TEMPLATE_VARIABLES = {
   record: ['record', 'key', 'idempotencyKey'],
   bulk: ['records', 'keys', 'idempotencyKeys', 'idempotencyKey'],
+  /** sink.bulk.results, over the answer's body */
+  results: ['status', 'records'],
 } as const;
 
 /** 4xx answers that are about the record (its content), so it goes to dead letters and the run goes on. */
@@ -37,6 +41,22 @@ const expression = z.string({ error: 'must be a JSONata expression over the reco
 const headerName = z.string({ error: 'must be a header name' }).regex(headerNameRe, 'must be a valid HTTP header name');
 
 const status4xx = z.number({ error: 'must be an HTTP status such as 422' }).int('must be an HTTP status').min(400, 'must be a 4xx status (the record was refused)').max(499, 'must be a 4xx status (the record was refused)');
+
+/**
+ * `sink.deletes`: as `deletes` of a PostgreSQL sink (the same names), but the target is the delivery ledger:
+ * a key the ledger holds and the source no longer has is sent as DELETE and leaves the ledger.
+ */
+export const httpSinkDeletesSchema = z.strictObject(
+  {
+    /** how often a scheduled sync also reconciles (compares the ledger's keys with the source's) */
+    reconcileEvery: duration.refine((ms) => ms >= 60_000, 'must be at least 1m'),
+    /** a reconciliation refuses to delete more than this fraction of the ledger without --force-deletes */
+    maxFraction: z.number({ error: 'must be a fraction such as 0.1' }).gt(0, 'must be more than 0').max(1, 'must be at most 1').default(0.1),
+    /** JSONata over the record's key fields giving the DELETE's path (appended to url's path); default sink.path */
+    path: expression.optional(),
+  },
+  { error: 'must be { reconcileEvery, maxFraction?, path? }' },
+);
 
 export const httpSinkSchema = z
   .strictObject(
@@ -63,11 +83,21 @@ export const httpSinkSchema = z
           for (const k of Object.keys(h)) if (!headerNameRe.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
         })
         .default({}),
-      /** 'per-record' (default): one request per record; { size: N }: N records per request body */
+      /**
+       * 'per-record' (default): one request per record; { size: N }: N records per request body, and
+       * `results`: JSONata over an accepted answer's body giving one { status, message? } per record, in order
+       */
       bulk: z
-        .union([z.literal('per-record'), z.strictObject({ size: positiveInt('a whole number of records').min(2, 'must be at least 2 (or use bulk: per-record)').max(10_000, 'must be at most 10000') })], {
-          error: 'must be per-record or { size: N } (N records per request)',
-        })
+        .union(
+          [
+            z.literal('per-record'),
+            z.strictObject({
+              size: positiveInt('a whole number of records').min(2, 'must be at least 2 (or use bulk: per-record)').max(10_000, 'must be at most 10000'),
+              results: expression.optional(),
+            }),
+          ],
+          { error: 'must be per-record or { size: N, results? } (N records per request)' },
+        )
         .default('per-record'),
       /** requests in flight at once */
       concurrency: positiveInt('a whole number of requests in flight').min(1, 'must be from 1 to 64 requests in flight').max(64, 'must be from 1 to 64 requests in flight').default(4),
@@ -89,13 +119,30 @@ export const httpSinkSchema = z
       deadLetterStatuses: z.array(status4xx, { error: 'must be a list of 4xx statuses, e.g. [400, 422]' }).default(DEFAULT_DEAD_LETTER_STATUSES),
       /** the state database (delivery ledger, checkpoints, dead letters) */
       stateUrl: z.string({ error: 'must be the URL of the state database' }).min(1, 'must not be empty').default('${DATABASE_URL}'),
-      deletes: z.unknown().optional(),
+      /** records gone from the source (a PostgreSQL source's reconciliation against the delivery ledger) are sent as DELETE */
+      deletes: httpSinkDeletesSchema.optional(),
     },
-    { error: 'must be { kind: http, url, key, method?, path?, body?, headers?, bulk?, concurrency?, idempotencyHeader?, auth?, timeout?, retries?, backoff?, requestsPerSecond?, responses?, deadLetterStatuses?, stateUrl? }' },
+    { error: 'must be { kind: http, url, key, method?, path?, body?, headers?, bulk?, concurrency?, idempotencyHeader?, auth?, timeout?, retries?, backoff?, requestsPerSecond?, responses?, deadLetterStatuses?, stateUrl?, deletes? }' },
   )
   .superRefine((cfg, ctx) => {
-    if (cfg.deletes !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['deletes'], message: 'deletes are not available for HTTP sinks yet (records gone from the source are not sent as DELETE): remove it' });
+    if (cfg.deletes) {
+      // A DELETE is built from the ledger's record key alone: its path may read only the key fields.
+      const path = cfg.deletes.path ?? (cfg.bulk === 'per-record' ? cfg.path : undefined);
+      const where = cfg.deletes.path !== undefined ? ['deletes', 'path'] : cfg.path !== undefined && cfg.bulk === 'per-record' ? ['path'] : ['deletes'];
+      if (path === undefined) {
+        ctx.addIssue({ code: 'custom', path: where, message: `needs deletes.path: the path of the DELETE naming one record by its key (e.g. "'/' & ${cfg.key[0] ?? 'id'}")${cfg.bulk === 'per-record' ? '' : ' (sink.path is a bulk request\'s)'}` });
+      } else {
+        let read: string[] = [];
+        try {
+          read = fieldsRead(path, false);
+        } catch {
+          // a syntax error is reported by the field itself
+        }
+        const other = read.filter((f) => !cfg.key.includes(f));
+        if (other.length) {
+          ctx.addIssue({ code: 'custom', path: where, message: `reads ${other.map((f) => `"${f}"`).join(', ')}, but a DELETE knows only the record's key (${cfg.key.join(', ')}): ${cfg.deletes.path !== undefined ? 'use key fields only' : 'set deletes.path using key fields only'}` });
+        }
+      }
     }
     const mode = cfg.bulk === 'per-record' ? 'record' : 'bulk';
     const allowed: readonly string[] = SINK_TEMPLATE_VARIABLES[mode];
@@ -111,6 +158,18 @@ export const httpSinkSchema = z
       for (const v of vars.filter((x) => !allowed.includes(x))) {
         const hint = mode === 'bulk' ? 'with bulk, a request carries many records: read them from $records' : 'per record, read fields directly (e.g. id) or from $record';
         ctx.addIssue({ code: 'custom', path: [field], message: `uses $${v}, which is not defined: the ${mode === 'bulk' ? 'bulk' : 'per-record'} templates have ${allowed.map((a) => `$${a}`).join(', ')} (${hint})` });
+      }
+    }
+    const results = cfg.bulk === 'per-record' ? undefined : cfg.bulk.results;
+    if (results !== undefined) {
+      let vars: string[] = [];
+      try {
+        vars = variablesOf(results);
+      } catch {
+        // reported by the field itself
+      }
+      for (const v of vars.filter((x) => !(SINK_TEMPLATE_VARIABLES.results as readonly string[]).includes(x))) {
+        ctx.addIssue({ code: 'custom', path: ['bulk', 'results'], message: `uses $${v}, which is not defined: it reads the answer's body, with $status (the HTTP status) and $records (the request's records)` });
       }
     }
     for (const [k, v] of Object.entries(cfg.headers)) {
@@ -137,3 +196,4 @@ export const httpSinkSchema = z
   });
 
 export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;
+export type HttpSinkDeletesConfig = z.infer<typeof httpSinkDeletesSchema>;

@@ -58,6 +58,11 @@ export function loadConfig(file?: string, cwd?: string, opts: ParseOptions = {})
     // A CSV source's file too, unless the path starts with a ${NAME} reference (resolved in the worker).
     if (s.kind === 'csv' && typeof s.path === 'string' && !isAbsolute(s.path) && !s.path.startsWith('${')) s.path = resolve(dirname(path), s.path);
   }
+  // A custom sink's module too (templates' raw sinks have the same shape).
+  for (const sink of [...config.integrations.map((it) => it.sink), ...(config.templates ?? []).map((t) => t.raw.sink)]) {
+    const s = sink as { module?: unknown } | undefined;
+    if (s && typeof s.module === 'string' && !isAbsolute(s.module)) s.module = resolve(dirname(path), s.module);
+  }
   // A mapping module too (templates' raw mappings have the same shape).
   for (const mapping of [...config.integrations.map((it) => it.mapping), ...(config.templates ?? []).map((t) => (t.raw as { mapping?: Mapping }).mapping)]) {
     resolveMappingModule(mapping, dirname(path));

@@ -5,6 +5,10 @@ import { mappingSchema, recordSchemaSchema } from './transform-schema';
 import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
 import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
 import { entrySchema, type Template } from './template-schema';
+import { isPostgresSink, sinkSchemaFor } from './sink-schema';
+import { checkSinkAgainstIntegration } from './sink-checks';
+
+export * from './sink-schema';
 
 export type { Template } from './template-schema';
 
@@ -42,22 +46,6 @@ export const postgresSourceSchema = z.strictObject({
   timeZone: ianaTimeZone.optional(),
   /** Upper bound on one source statement (a page's read); far above a normal page, so only a hung query hits it. */
   statementTimeout: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default(300_000),
-});
-
-export const postgresSinkSchema = z.strictObject({
-  kind: z.literal('postgres').default('postgres'),
-  url: nonEmpty.default('${DATABASE_URL}'),
-  table: tableName,
-  key: z.array(identifier).min(1, 'needs at least one key column'),
-  create: z.boolean().default(false),
-  /**
-   * A column that appears in the source: `add_columns` adds it to the target (ALTER TABLE … ADD COLUMN)
-   * and fills it from then on; `fail` stops with the column named. Default: add_columns when `create`
-   * is true (tidemark owns the target's shape), else fail. A dropped or retyped column always fails.
-   */
-  schemaChanges: z.enum(['fail', 'add_columns']).optional(),
-  /** Templates only: one target shared by the instances, the instance id in this column, which joins the key. */
-  instanceColumn: identifier.optional(),
 });
 
 /** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */
@@ -127,7 +115,7 @@ const sourceSchemaFor = (customKinds: readonly string[]) => z.unknown().transfor
 const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must match [a-z0-9][a-z0-9_-]* (lower case, at most 63 characters)'),
   source: sourceSchemaFor(customKinds),
-  sink: postgresSinkSchema,
+  sink: sinkSchemaFor(undefined),
   batchSize: z.number().int().min(1).max(100_000).default(5000),
   schedule: scheduleSchema.optional(),
   maxRunDuration: duration.optional(),
@@ -139,9 +127,15 @@ const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject(
   validate: recordSchemaSchema.optional(),
   /** Propagate source deletes by periodic reconciliation; absent = deletes are never propagated. */
   deletes: deletesSchema.optional(),
+  /**
+   * `eachRun`: every run first re-processes the pending dead letters (as `tidemark dead-letters --retry`),
+   * before its first page; absent or `manual`: only that command does.
+   */
+  retryDeadLetters: z.enum(['manual', 'eachRun'], { error: 'must be manual or eachRun' }).optional(),
 }).superRefine((it, ctx) => {
+  checkSinkAgainstIntegration(it, ctx);
   // Reconciliation compares source and target tables key by key: both must hold the same rows.
-  if (!it.deletes) return;
+  if (!it.deletes || !isPostgresSink(it.sink)) return;
   if (it.source.kind !== 'postgres') {
     ctx.addIssue({ code: 'custom', path: ['deletes'], message: `deletes are reconciled by comparing two PostgreSQL tables: needs source.kind postgres, not ${it.source.kind}` });
   } else if (it.mapping) {
@@ -196,14 +190,9 @@ export function configSchemaWith(customKinds: readonly string[] = []): typeof co
 export type Config = z.infer<typeof configSchema>;
 export type Integration = z.infer<typeof integrationSchema>;
 export type PostgresSourceConfig = z.infer<typeof postgresSourceSchema>;
-export type PostgresSinkConfig = z.infer<typeof postgresSinkSchema>;
 export type ScheduleConfig = z.infer<typeof scheduleSchema>;
 export type DeletesConfig = z.infer<typeof deletesSchema>;
 
-/** What a new source column does to the target: the explicit setting, else add_columns when tidemark creates the target. */
-export function schemaChangesOf(sink: PostgresSinkConfig): 'fail' | 'add_columns' {
-  return sink.schemaChanges ?? (sink.create ? 'add_columns' : 'fail');
-}
 
 export function isPostgresSource(s: SourceConfig): s is PostgresSourceConfig {
   return s.kind === 'postgres';

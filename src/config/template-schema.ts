@@ -17,7 +17,7 @@ export interface Template {
   /** Secrets every instance must give: the `${secret.X}` used. */
   secrets: string[];
   schedule?: ScheduleConfig;
-  /** The state database of every instance (sink.url, which cannot depend on the instance). */
+  /** The state database of every instance (postgres sink.url, other sinks' stateUrl; it cannot depend on the instance). */
   sinkUrl: string;
   /** Custom source kinds accepted when the config was loaded: instances are parsed with the same. */
   sourceKinds: string[];
@@ -46,11 +46,17 @@ export function mapStrings(value: unknown, fn: (s: string) => string): unknown {
   return value;
 }
 
-/** Where an instance may not change anything, and why. */
-const FIXED: [Path, string][] = [
+/** The field naming the state database of a sink as written: postgres (the default kind) `url`, other kinds `stateUrl`. */
+function stateUrlKey(sink: unknown): 'url' | 'stateUrl' {
+  const kind = sink && typeof sink === 'object' ? (sink as { kind?: unknown }).kind : undefined;
+  return kind === undefined || kind === 'postgres' ? 'url' : 'stateUrl';
+}
+
+/** Where an instance may not change anything, and why. An http sink's `url` is the API's: it may depend on the instance. */
+const fixedPaths = (stateKey: 'url' | 'stateUrl'): [Path, string][] => [
   [['id'], 'the template id names every instance (<template>/<instance-id>)'],
   [['schedule'], 'every instance runs on the template schedule (jittered per instance)'],
-  [['sink', 'url'], "the sink database holds the instances' state (tidemark.instances), so it cannot depend on the instance"],
+  [['sink', stateKey], `the ${stateKey === 'url' ? 'sink' : 'state'} database holds the instances' state (tidemark.instances), so it cannot depend on the instance`],
   [['sink', 'instanceColumn'], 'it names a column'],
 ];
 
@@ -79,6 +85,8 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
   const params = new Set<string>();
   const secrets = new Set<string>();
   const dependent = new Set<string>();
+  const stateKey = stateUrlKey(entry.sink);
+  const FIXED = fixedPaths(stateKey);
   for (const [path, text] of stringsIn(entry)) {
     for (const ref of templateRefsIn(text)) {
       const problem = templateRefProblem(ref) ?? FIXED.find(([p]) => startsWith(path, p))?.[1];
@@ -96,6 +104,9 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
   if (entry.deletes !== undefined) {
     ctx.addIssue({ code: 'custom', path: ['deletes'], message: 'deletes are not available for templates yet: reconciliation compares whole tables, and instances may share one' });
   }
+  if ((entry.sink as { deletes?: unknown } | undefined)?.deletes !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'deletes'], message: 'deletes are not available for templates yet: each instance\'s ledger would be compared with a source table the instances may share' });
+  }
   const probe = mapStrings(entry, (s) => replaceTemplateRefs(s, (kind, name) => (kind === 'instance' ? PROBE : `\${${secretEnvName(name)}}`)));
   const parsed = schemas.integration.safeParse(probe);
   if (!parsed.success) {
@@ -104,7 +115,7 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
       if (!dependent.has(JSON.stringify(path))) ctx.addIssue({ code: 'custom', path, message: issue.message });
     }
   }
-  const sink = (entry.sink ?? {}) as { url?: unknown };
+  const stateUrl = ((entry.sink ?? {}) as Record<string, unknown>)[stateKey];
   return {
     id: String(entry.id),
     template: true,
@@ -112,7 +123,7 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
     params: [...params].sort(),
     secrets: [...secrets].sort(),
     ...(parsed.success && parsed.data.schedule ? { schedule: parsed.data.schedule } : {}),
-    sinkUrl: typeof sink.url === 'string' ? sink.url : '${DATABASE_URL}',
+    sinkUrl: typeof stateUrl === 'string' ? stateUrl : '${DATABASE_URL}',
     sourceKinds: [...schemas.sourceKinds],
     ...(maxConcurrentRuns?.success ? { maxConcurrentRuns: maxConcurrentRuns.data } : {}),
   };

@@ -1,4 +1,4 @@
-import type { Integration } from '../config/schema';
+import { isPostgresSink, type Integration } from '../config/schema';
 import type { Cursor } from '../cursor/cursor';
 import { encodeCopyValue } from '../pg/copy-text';
 import type { CopyPage, Page, ReadOptions, Source, SourcePlan } from '../sources/source';
@@ -11,7 +11,7 @@ import { parseInstanceRef } from './instance-id';
  * other's rows. COPY pages keep their fast path: each line gets the value in front.
  */
 export function withInstanceColumn(inner: Source, it: Integration): Source {
-  const column = it.sink.instanceColumn;
+  const column = isPostgresSink(it.sink) ? it.sink.instanceColumn : undefined;
   const ref = parseInstanceRef(it.id);
   if (!column || !ref) return inner;
   const value = ref.instance;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { resolveEnvRefs } from '../config/env-refs';
+import { stateDbUrlOf } from '../config/sink-schema';
 import type { Config } from '../config/schema';
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
@@ -32,7 +32,7 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   const env = opts.env ?? process.env;
   const byUrl = new Map<string, { ids: string[]; templates: string[] }>();
   const at = (url: string) => byUrl.get(url) ?? byUrl.set(url, { ids: [], templates: [] }).get(url)!;
-  if (!opts.template) for (const it of config.integrations) at(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env)).ids.push(it.id);
+  if (!opts.template) for (const it of config.integrations) at(stateDbUrlOf(it, env)).ids.push(it.id);
   for (const t of config.templates ?? []) if (!opts.template || t.id === opts.template) at(templateStateUrl(t, env)).templates.push(t.id);
   const lines: StatusLine[] = [];
   for (const [url, want] of byUrl) {

@@ -1,7 +1,7 @@
 import { describeConstraintError } from '../activities/constraint-errors';
 import { writeIsolatingBadRows } from '../activities/isolate-bad-rows';
 import type { Integration } from '../config/schema';
-import { resolveEnvRefs } from '../config/env-refs';
+import { isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
@@ -10,6 +10,7 @@ import { PostgresSink } from '../sinks/postgres-sink';
 import { createSource } from '../sources/create-source';
 import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
+import { retryThroughSink, rowOfSentRecord, type SinkRetryBatch } from './retry-sink-letters';
 
 export interface RetryReport {
   pending: number;
@@ -19,7 +20,7 @@ export interface RetryReport {
 
 /** Target rows ready to write, with the letters they come from. */
 interface Batch {
-  columns: string[];
+  columns: ColumnSpec[];
   ids: string[];
   rows: (string | null)[][];
 }
@@ -30,15 +31,18 @@ interface Batch {
  * retried in one transaction; the others keep their letter with the new reason. Letters of rows the
  * target refused ('write') hold the target row itself and skip the mapping; validation letters
  * ('validate') go through it again. Rows the target still refuses stay, with the constraint named.
- * Holds the integration's lock so no run writes at the same time.
+ * Holds the integration's lock so no run writes at the same time. Sinks other than postgres (an API) get
+ * the records again through the Sink contract (see retry-sink-letters): the letters of records it still
+ * refuses keep their place with the new status and reason.
  */
 export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
   const busy = () => new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);
-  const url = resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env);
-  return withStateSession(url, { applicationName: 'tidemark-dead-letters', lock: { integration: it.id, busy } }, (db) => retryOn(db, it, env, opts));
+  const url = stateDbUrlOf(it, env);
+  return withStateSession(url, { applicationName: 'tidemark-dead-letters', lock: { integration: it.id, busy } }, (db) => retryDeadLettersOn(db, it, env, opts));
 }
 
-async function retryOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, opts: { ids?: readonly string[] }): Promise<RetryReport> {
+/** The same on an open state session whose caller holds the integration's lock (a run with `retryDeadLetters: eachRun`). */
+export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
   const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
   // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
   const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
@@ -50,7 +54,7 @@ async function retryOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, o
   if (validate.length) {
     const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
     const pipeline = new RecordPipeline(await sourceColumnsFor(it, records, env), it.mapping, it.validate);
-    const batch: Batch = { columns: pipeline.columns.map((c) => c.name), ids: [], rows: [] };
+    const batch: Batch = { columns: pipeline.columns, ids: [], rows: [] };
     for (const [i, record] of records.entries()) {
       const { good: rows, rejected } = await pipeline.processRecords([record]);
       const id = (validate[i] as { id: string }).id;
@@ -63,26 +67,42 @@ async function retryOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, o
     }
     batches.push(batch);
   }
-  // Target rows, grouped by their columns (one group unless the target changed between runs).
+  // Target rows (or records sent to an API), grouped by their columns (one group unless the target changed between runs).
   const byColumns = new Map<string, Batch>();
   for (const l of letters.filter((x) => x.stage === 'write')) {
-    const record = JSON.parse(l.record) as Record<string, string | null>;
-    const columns = Object.keys(record);
-    const key = columns.join('\t');
+    const record = JSON.parse(l.record) as Record<string, unknown>;
+    const { columns, row } = isPostgresSink(it.sink) ? textRow(record) : rowOfSentRecord(record);
+    const key = columns.map((c) => `${c.name} ${c.type}`).join('\t');
     const batch = byColumns.get(key) ?? { columns, ids: [], rows: [] };
     byColumns.set(key, batch);
     batch.ids.push(l.id);
-    batch.rows.push(columns.map((c) => record[c] ?? null));
+    batch.rows.push(row);
   }
   batches.push(...byColumns.values());
+  const ready = batches.filter((b) => b.rows.length);
+  if (!isPostgresSink(it.sink)) {
+    const cursor = JSON.parse(letters[0]?.cursor ?? 'null') as SinkRetryBatch['cursor'];
+    const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, cursor })));
+    stillFailing.push(...sent.stillFailing);
+    await state.updateDeadLetterReasons(db, stillFailing);
+    return { pending: letters.length, written: sent.written, stillFailing };
+  }
+  return retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing);
+}
 
+/** A target row the table refused, as text by column (how it was kept). */
+function textRow(record: Record<string, unknown>): { columns: ColumnSpec[]; row: (string | null)[] } {
+  const names = Object.keys(record);
+  return { columns: names.map((name) => ({ name, type: 'text', notNull: false })), row: names.map((c) => (record[c] ?? null) as string | null) };
+}
+
+async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: PostgresSinkConfig, pending: number, batches: readonly Batch[], stillFailing: RetryReport['stillFailing']): Promise<RetryReport> {
   let written = 0;
   for (const b of batches) {
-    if (!b.rows.length) continue;
     // No integration id: the rows are typed as text here, which is no change of the source's columns.
-    const sink = new PostgresSink(db, { ...it.sink, create: false });
+    const sink = new PostgresSink(db, { ...sinkConfig, create: false });
     await sink.prepare(
-      b.columns.map((name) => ({ name, type: 'text', notNull: false })),
+      b.columns.map((c) => ({ name: c.name, type: 'text', notNull: false })),
       { allowDirect: false },
     );
     // Rows the target still refuses keep their letter; every row may (the target not fixed yet), so no limit.
@@ -101,7 +121,7 @@ async function retryOn(db: pg.Client, it: Integration, env: NodeJS.ProcessEnv, o
     written += result.written;
   }
   await state.updateDeadLetterReasons(db, stillFailing);
-  return { pending: letters.length, written, stillFailing };
+  return { pending, written, stillFailing };
 }
 
 /**

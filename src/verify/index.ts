@@ -1,3 +1,4 @@
 export * from './range-sql';
 export * from './verify-integration';
 export * from './reconciliations';
+export * from './ledger-deletes';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
-import type { Integration, PostgresSourceConfig } from '../config/schema';
+import type { Integration, PostgresSinkConfig, PostgresSourceConfig } from '../config/schema';
 import { copyOut } from '../pg/copy-out';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { countCopyLines } from '../pg/copy-text';
@@ -9,7 +9,7 @@ import { rangePredicate, type Bound, type KeyColumn } from './range-sql';
 
 /** Re-syncs whole key ranges: all source rows of each range in one COPY; the upsert rewrites only rows that differ. Returns rows written per range. */
 export async function repairRanges(
-  it: Integration & { source: PostgresSourceConfig },
+  it: Integration & { source: PostgresSourceConfig; sink: PostgresSinkConfig },
   src: pg.Client,
   dst: pg.Client,
   columns: string[],

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { resolveEnvRefs } from '../config/env-refs';
 import { splitTableName } from '../config/identifiers';
-import { isPostgresSource, type Integration, type PostgresSourceConfig } from '../config/schema';
+import { isPostgresSink, isPostgresSource, type Integration, type PostgresSinkConfig, type PostgresSourceConfig } from '../config/schema';
 import { closeQuietly, connect } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
 import { requireTable } from '../sources/postgres/describe-table';
@@ -76,6 +76,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
   const source = it.source;
   const fix = it.deletes ? ' (remove `deletes` from its config: reconciling deletes needs the same comparison)' : '';
   if (!isPostgresSource(source)) throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} reads from ${source.kind}${fix}`);
+  if (!isPostgresSink(it.sink)) throw new VerifyError(`verify compares two PostgreSQL tables; ${it.id} sends to a sink of kind ${it.sink.kind}, which has no target table to compare (see \`tidemark status\` and \`tidemark dead-letters\` for deliveries)`);
+  const sink = it.sink;
   if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design${fix}`);
   if ((opts.dryRun || opts.force) && !opts.delete) throw new VerifyError('--dry-run and --force apply to --delete: add --delete');
   const env = opts.env ?? process.env;
@@ -84,14 +86,14 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     opts.onProgress?.();
   };
   const src = await connect(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-verify' });
-  const dst = await connect(resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
+  const dst = await connect(resolveEnvRefs(sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
     await closeQuietly(src);
     throw err;
   });
   try {
     // A hung query fails instead of hanging a scheduled reconciliation that heartbeats on a timer.
     await Promise.all([src, dst].map((c) => c.query(`SET statement_timeout = ${Math.floor(source.statementTimeout)}`)));
-    const { sides, columns } = await describeSides(src, dst, it, source);
+    const { sides, columns } = await describeSides(src, dst, sink, source);
     const compared = opts.keysOnly ? sides.srcKey.map((k) => k.name) : columns;
     const measure = async (lo: Bound, hi: Bound) => {
       const [s, t] = await Promise.all([
@@ -131,7 +133,7 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
       });
     }
     if (writes && opts.repair && report.differing.length) {
-      const written = await repairRanges({ ...it, source }, src, dst, columns, sides.srcKey, report.differing, check);
+      const written = await repairRanges({ ...it, source, sink }, src, dst, columns, sides.srcKey, report.differing, check);
       report.differing.forEach((d, i) => (d.repaired = written[i]));
     }
     // Measured again, not assumed: without --delete a range still differs if the target has rows the source deleted.
@@ -148,18 +150,18 @@ function differs(m: { source: Digest; target: Digest }): boolean {
   return m.source.rows !== m.target.rows || m.source.checksum !== m.target.checksum;
 }
 
-async function describeSides(src: pg.Client, dst: pg.Client, it: Integration, source: PostgresSourceConfig): Promise<{ sides: KeySides; columns: string[] }> {
+async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkConfig, source: PostgresSourceConfig): Promise<{ sides: KeySides; columns: string[] }> {
   const srcTable = splitTableName(source.table);
-  const dstTable = splitTableName(it.sink.table);
+  const dstTable = splitTableName(sink.table);
   const info = await requireTable(src, srcTable, 'source');
   const dstInfo = await requireTable(dst, dstTable, 'sink');
   const keyOf = (cols: typeof info.columns, where: string) =>
-    it.sink.key.map((k): KeyColumn => {
+    sink.key.map((k): KeyColumn => {
       const c = cols.find((col) => col.name === k);
       if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the ${where}`);
       return { name: k, type: c.type };
     });
-  const sides = { srcTable, dstTable, srcKey: keyOf(info.columns, `source table ${source.table}`), dstKey: keyOf(dstInfo.columns, `sink table ${it.sink.table}`) };
+  const sides = { srcTable, dstTable, srcKey: keyOf(info.columns, `source table ${source.table}`), dstKey: keyOf(dstInfo.columns, `sink table ${sink.table}`) };
   return { sides, columns: source.columns ?? info.columns.map((c) => c.name) };
 }
 

@@ -7,6 +7,8 @@ import type { Cursor } from '../cursor/cursor';
  */
 export interface SyncInput {
   integration: string;
+  /** reconcile deletes now and past deletes.maxFraction / sink.deletes.maxFraction (`tidemark sync <id> --force-deletes`) */
+  forceDeletes?: boolean;
 }
 
 export interface BackfillInput {
@@ -46,8 +48,9 @@ function asObject(raw: unknown, allowed: string[], example: string): Record<stri
 }
 
 export function parseSyncInput(raw: unknown): SyncInput {
-  const obj = asObject(raw, ['integration'], '{"integration": "orders"}');
-  return { integration: obj.integration as string };
+  const obj = asObject(raw, ['integration', 'forceDeletes'], '{"integration": "orders", "forceDeletes"?: true}');
+  if (obj.forceDeletes !== undefined && typeof obj.forceDeletes !== 'boolean') invalid(`forceDeletes: must be true or false, got ${JSON.stringify(obj.forceDeletes)}`);
+  return { integration: obj.integration as string, ...(obj.forceDeletes ? { forceDeletes: true } : {}) };
 }
 
 export function parseBackfillInput(raw: unknown): BackfillInput {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
-import { parseConfig, type Config } from '../../src/config';
+import { parseConfig, type Config, type PostgresSinkConfig } from '../../src/config';
 import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
 import { runCli } from '../helpers/cli';
 import { sql } from '../helpers/fixtures';
@@ -93,7 +93,7 @@ describe('mapping, validation and dead letters', () => {
     await sql(dst.url, `CREATE TABLE public.customers_strict (id int PRIMARY KEY, email text, city text CONSTRAINT no_city_3 CHECK (city <> 'City 3' OR id > 200), age integer, updated_at timestamptz)`);
     const cfg = config(0);
     Object.assign(cfg.integrations[0]!, { id: 'strict' });
-    cfg.integrations[0]!.sink.table = 'public.customers_strict';
+    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_strict';
     const acts = createActivities({ config: () => cfg, env: vars() });
     const input: RunInput = { integration: 'strict', mode: 'backfill', runKey: 'dl/3' };
     expect(await new MockActivityEnvironment().run(acts.runIntegration, input)).toMatchObject({ rows: 1000, done: true });
@@ -119,7 +119,7 @@ describe('mapping, validation and dead letters', () => {
   it('rejects a mapping that names a missing source field, before writing anything', async () => {
     const bad = config(0);
     bad.integrations[0]!.mapping = { id: 'id', nope: 'missing_col' };
-    bad.integrations[0]!.sink.table = 'public.never_created';
+    (bad.integrations[0]!.sink as PostgresSinkConfig).table = 'public.never_created';
     const acts = createActivities({ config: () => bad, env: vars() });
     const input: RunInput = { integration: 'customers', mode: 'backfill', runKey: 'dl/2' };
     await expect(new MockActivityEnvironment().run(acts.runIntegration, input)).rejects.toMatchObject({

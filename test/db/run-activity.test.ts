@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
-import type { Config } from '../../src/config';
+import type { Config, PostgresSinkConfig } from '../../src/config';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 
@@ -130,7 +130,7 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     await sql(src.url, `CREATE TABLE public.no_index (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL);
       INSERT INTO public.no_index SELECT g, '2024-01-01'::timestamptz + g * interval '1 second' FROM generate_series(1, 50) g`);
     const cfg = ordersConfig({ table: 'public.no_index' });
-    cfg.integrations[0]!.sink.table = 'copy.no_index';
+    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'copy.no_index';
     expect(await run({ runKey: 'wf/13' }, undefined, cfg)).toMatchObject({ rows: 50, done: true });
     const [r] = await sql<{ warnings: string[] }>(dst.url, `SELECT to_json(warnings) AS warnings FROM tidemark.runs WHERE run_id = 'wf/13'`);
     expect(r!.warnings).toHaveLength(1);
@@ -204,7 +204,7 @@ describe('runIntegration activity (real PostgreSQL)', () => {
   it('fails with a clear, permanent error for a missing sink table or unknown integration, writing nothing', async () => {
     await expect(run({ runKey: 'wf/11', mode: 'resume' })).rejects.toMatchObject({ nonRetryable: true, type: 'NothingToResumeError' });
     const cfg = ordersConfig();
-    cfg.integrations[0]!.sink.create = false;
+    (cfg.integrations[0]!.sink as PostgresSinkConfig).create = false;
     await expect(run({ runKey: 'wf/9' }, undefined, cfg)).rejects.toMatchObject({
       nonRetryable: true,
       type: 'TableNotFoundError',

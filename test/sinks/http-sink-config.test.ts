@@ -49,11 +49,11 @@ describe('sink: { kind: http } config', () => {
     expect(httpSinkSchema.safeParse({ ...base, body: '($x := $record.id; { "id": $x, "k": $idempotencyKey })' }).success).toBe(true);
   });
 
-  it('refuses a bulk size under 2, DELETE per record without a path, and deletes', () => {
+  it('refuses a bulk size under 2, DELETE per record without a path, and deletes without reconcileEvery', () => {
     expect(problems({ bulk: { size: 1 } })).toEqual(['bulk.size: must be at least 2 (or use bulk: per-record)']);
-    expect(problems({ bulk: 'batch' })).toEqual(['bulk: must be per-record or { size: N } (N records per request)']);
+    expect(problems({ bulk: 'batch' })).toEqual(['bulk: must be per-record or { size: N, results? } (N records per request)']);
     expect(problems({ method: 'DELETE' })[0]).toMatch(/^path: is required with method DELETE per record/);
-    expect(problems({ deletes: { maxFraction: 0.1 } })[0]).toMatch(/^deletes: deletes are not available for HTTP sinks yet/);
+    expect(problems({ deletes: { maxFraction: 0.1 } })[0]).toMatch(/^deletes\.reconcileEvery: /);
   });
 
   it('keeps credentials out of the file and statuses consistent', () => {

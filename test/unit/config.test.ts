@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig, parseDuration, resolveEnvRefs, MissingEnvError } from '../../src/config';
+import { ConfigError, loadConfig, parseConfig, parseDuration, postgresSinkOf, resolveEnvRefs, MissingEnvError } from '../../src/config';
 import { schemaChangesOf } from '../../src/config/schema';
 
 const valid = {
@@ -105,9 +105,9 @@ describe('schedule config', () => {
     ).integrations[0]!;
     expect(it0.source).toMatchObject({ timeZone: 'America/Los_Angeles', statementTimeout: 300_000 });
     expect(it0.deletes).toEqual({ reconcileEvery: 86_400_000, maxFraction: 0.1 });
-    expect(schemaChangesOf(it0.sink)).toBe('add_columns');
-    expect(schemaChangesOf(parseConfig(withIntegration((i) => (i.sink.create = false))).integrations[0]!.sink)).toBe('fail');
-    expect(schemaChangesOf(parseConfig(withIntegration((i) => (i.sink.schemaChanges = 'fail'))).integrations[0]!.sink)).toBe('fail');
+    expect(schemaChangesOf(postgresSinkOf(it0, 'test'))).toBe('add_columns');
+    expect(schemaChangesOf(postgresSinkOf(parseConfig(withIntegration((i) => (i.sink.create = false))).integrations[0]!, 'test'))).toBe('fail');
+    expect(schemaChangesOf(postgresSinkOf(parseConfig(withIntegration((i) => (i.sink.schemaChanges = 'fail'))).integrations[0]!, 'test'))).toBe('fail');
 
     expect(issuesOf(withIntegration((i) => (i.source.timeZone = 'Mars/Olympus'))).join('\n')).toContain('integrations[0].source.timeZone: "Mars/Olympus" is not an IANA time zone');
     expect(issuesOf(withIntegration((i) => (i.source.statementTimeout = '10ms'))).join('\n')).toContain('integrations[0].source.statementTimeout: must be at least 1s');

@@ -27,3 +27,6 @@ export * from './instances-summary';
 export * from './deliveries-read';
 export * from './deliveries-save';
 export * from './deliveries-dead-letters';
+export * from './deliveries-remove';
+export * from './deliveries-count';
+export * from './deliveries-keys-page';

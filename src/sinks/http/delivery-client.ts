@@ -6,6 +6,7 @@ import { safeUrl } from '../../sources/http/redact';
 import { judge } from '../../sources/http/response-policy';
 import { abortError } from '../../util/abort-error';
 import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
+import { send, TransportTimeoutError } from './http-transport';
 import { DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError } from './http-sink-errors';
 
 export interface DeliveryClientOptions {
@@ -29,10 +30,14 @@ export interface DeliveryRequest {
   /** JSON text, or undefined for no body */
   body?: string;
   idempotencyKey: string;
+  /** statuses besides 2xx that count as accepted (a DELETE's 404 / 410) */
+  accept?: readonly number[];
+  /** return the accepted answer's body (sink.bulk.results reads it) */
+  wantBody?: boolean;
 }
 
 /** The API accepted the request, or refused it with one of sink.deadLetterStatuses (body masked, cut to 2000 characters). */
-export type DeliveryOutcome = { ok: true; status: number } | { ok: false; status: number; body: string };
+export type DeliveryOutcome = { ok: true; status: number; body?: string } | { ok: false; status: number; body: string };
 
 export interface DeliveryStats {
   requests: number;
@@ -53,6 +58,25 @@ export class DeliveryClient {
   readonly stats: DeliveryStats = { requests: 0, retries: 0, rateLimited: 0 };
 
   constructor(private readonly o: DeliveryClientOptions) {}
+
+  /** attempts after the first (sink.retries): also the rounds of re-sending a bulk answer's retryable items */
+  get retries(): number {
+    return this.o.retries;
+  }
+
+  get deadLetterStatuses(): readonly number[] {
+    return this.o.deadLetterStatuses;
+  }
+
+  redact(text: string): string {
+    return this.o.redact(text);
+  }
+
+  /** The jittered backoff before retry `attempt` (0-based), heartbeating while it waits. */
+  async pause(attempt: number, opts: { signal?: AbortSignal; onIdle?: () => void } = {}): Promise<void> {
+    this.stats.retries++;
+    await waitFor(backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs), opts.signal, opts.onIdle);
+  }
 
   async send(req: DeliveryRequest, opts: { signal?: AbortSignal; onIdle?: () => void } = {}): Promise<DeliveryOutcome> {
     const shown = safeUrl(req.url, this.o.redact);
@@ -91,17 +115,15 @@ export class DeliveryClient {
     };
     // Outside the try: credential errors (a refused token endpoint) are not network glitches.
     await this.o.auth.apply({ url: target, headers }, opts.signal);
-    const timeout = AbortSignal.timeout(this.o.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const res = await fetch(target, { method: req.method, headers, body: req.body, signal });
-      const text = await res.text(); // the same signal bounds the body
-      if (res.ok) return { kind: 'done', outcome: { ok: true, status: res.status } };
+      const res = await send(target, { method: req.method, headers, body: req.body, timeoutMs: this.o.timeoutMs, signal: opts.signal });
+      const text = res.text;
+      if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) return { kind: 'done', outcome: req.wantBody ? { ok: true, status: res.status, body: text } : { ok: true, status: res.status } };
       if (res.status === 401 && this.o.auth.type !== 'none') return { kind: 'unauthorized' };
       const body = this.o.redact(text.slice(0, MAX_BODY).trim());
       if (this.o.deadLetterStatuses.includes(res.status)) return { kind: 'done', outcome: { ok: false, status: res.status, body } };
-      const verdict = judge(this.o.policy, res.status, res.headers);
+      const verdict = judge(this.o.policy, res.status, res.headers());
       if (verdict.kind === 'rate_limited') {
         this.stats.rateLimited++;
         return { kind: 'retry', reason: `${res.status} ${res.statusText} (rate limited)`, waitMs: verdict.waitMs };
@@ -112,7 +134,7 @@ export class DeliveryClient {
     } catch (err) {
       if (err instanceof DeliveryCredentialsError) throw err;
       if (opts.signal?.aborted) throw abortError(opts.signal);
-      if (timeout.aborted) return { kind: 'retry', reason: `no complete response within ${this.o.timeoutMs}ms (timeout)` };
+      if (err instanceof TransportTimeoutError) return { kind: 'retry', reason: `no complete response within ${this.o.timeoutMs}ms (timeout)` };
       return { kind: 'retry', reason: this.o.redact(networkReason(err)) };
     } finally {
       if (ticker) clearInterval(ticker);
@@ -120,9 +142,8 @@ export class DeliveryClient {
   }
 }
 
-/** undici reports resets and refusals as TypeError('fetch failed' | 'terminated') with the cause inside. */
+/** node:http reports resets and refusals as errors with a code (ECONNRESET, ECONNREFUSED, …). */
 function networkReason(err: unknown): string {
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  const cause = e.cause ? ` (${[e.cause.code, e.cause.message].filter(Boolean).join(': ')})` : '';
-  return `${e.message ?? String(err)}${cause}`;
+  const e = err as { message?: string; code?: string };
+  return `${e.message ?? String(err)}${e.code && !e.message?.includes(e.code) ? ` (${e.code})` : ''}`;
 }

@@ -32,7 +32,16 @@ export function idempotencyKeyOf(integration: string, recordKey: string, content
   return sha256(`tidemark-delivery\u0000${integration}\u0000${recordKey}\u0000${contentHash}${replaces ? `\u0000${replaces}` : ''}`);
 }
 
-/** A bulk request's key: a hash of its records' keys, in order (the same batch again → the same key). */
-export function bulkIdempotencyKeyOf(keys: readonly string[]): string {
-  return sha256(`tidemark-bulk\u0000${keys.join(',')}`);
+/**
+ * A bulk request's key: a hash of its records' keys, in order (the same batch again → the same key).
+ * `resend`: the items a bulk answer said were not applied, sent again: a key of their own per attempt of
+ * the page, since an API that keeps answers would otherwise replay "not applied" to every later attempt.
+ */
+export function bulkIdempotencyKeyOf(keys: readonly string[], resend?: string): string {
+  return sha256(`tidemark-bulk\u0000${keys.join(',')}${resend ? `\u0000${resend}` : ''}`);
+}
+
+/** The DELETE of a record the API holds in the version `contentHash`: the same key however often it is sent. */
+export function deleteIdempotencyKeyOf(integration: string, recordKey: string, contentHash: string): string {
+  return sha256(`tidemark-delete\u0000${integration}\u0000${recordKey}\u0000${contentHash}`);
 }

@@ -56,3 +56,37 @@ export class DeliveryRetriesExhaustedError extends Error {
     super(`${method} ${url} failed ${attempts} times (last: ${lastReason}); the page is retried from its checkpoint with the same idempotency keys`);
   }
 }
+
+/** sink.bulk.results could not read an accepted bulk answer: the page fails (some of its records may be applied; re-sent with the same key, the API replays its answer). */
+export class BulkResultsError extends PermanentError {
+  override readonly name = 'BulkResultsError';
+  constructor(
+    readonly url: string,
+    readonly records: number,
+    readonly why: string,
+  ) {
+    super(`${url}: sink.bulk.results ${why}; it must give one { status, message? } per record of the request, in order: fix the expression (or remove it to find refused records by splitting)`);
+  }
+}
+
+const pct = (f: number) => `${Number((f * 100).toFixed(2))}%`;
+
+/**
+ * The delete guard of an HTTP sink: a source read that silently returned too little must never delete
+ * the API's records. Permanent: a scheduled reconciliation fails at once instead of retrying into the same numbers.
+ */
+export class TooManyDeliveryDeletesError extends PermanentError {
+  override readonly name = 'TooManyDeliveryDeletesError';
+  constructor(
+    readonly integration: string,
+    readonly toDelete: number,
+    readonly ledgerRows: number,
+    readonly maxFraction: number,
+  ) {
+    super(
+      `${integration}: refusing to send DELETE for ${toDelete} of the ${ledgerRows} records the API was sent (${pct(ledgerRows ? toDelete / ledgerRows : 1)}), ` +
+        `more than sink.deletes.maxFraction ${maxFraction} (${pct(maxFraction)}); nothing was sent or removed from the delivery ledger. If the source really lost those rows, ` +
+        `run \`tidemark sync ${integration} --force-deletes\` once (or raise sink.deletes.maxFraction); otherwise check the source: a read that returns too little must never delete the API's records.`,
+    );
+  }
+}

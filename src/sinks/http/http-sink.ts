@@ -7,6 +7,8 @@ import { leaseLimiter, type LimiterLease } from '../../sources/http/rate-limiter
 import { makeRedactor } from '../../sources/http/redact';
 import type { ColumnSpec } from '../../sources/source';
 import type { Sink, SinkPage, SinkWriteContext, SinkWriteResult } from '../sink';
+import { BulkResults } from './bulk-results';
+import { deleteGone, type DeleteGoneResult } from './delete-gone';
 import { deliverPage, type Refusal } from './deliver-page';
 import { DeliveryClient, type DeliveryStats } from './delivery-client';
 import { contentHashOf, idempotencyKeyOf, recordKeyOf } from './delivery-keys';
@@ -35,6 +37,8 @@ export class HttpSink implements Sink {
   private readonly lease: LimiterLease;
   private readonly client: DeliveryClient;
   private readonly templates: DeliveryTemplates;
+  private readonly results?: BulkResults;
+  private readonly deleteTemplates?: DeliveryTemplates;
   private readonly auth: HttpAuth;
   private decoder?: RecordDecoder;
 
@@ -63,6 +67,9 @@ export class HttpSink implements Sink {
       auth: this.auth,
     });
     this.templates = new DeliveryTemplates(cfg, url);
+    if (cfg.bulk !== 'per-record' && cfg.bulk.results !== undefined) this.results = new BulkResults(cfg.bulk.results);
+    const deletePath = cfg.deletes?.path ?? (cfg.bulk === 'per-record' ? cfg.path : undefined);
+    if (cfg.deletes && deletePath !== undefined) this.deleteTemplates = new DeliveryTemplates({ path: deletePath, body: undefined, bulk: 'per-record', method: 'DELETE', key: cfg.key }, url);
   }
 
   get stats(): DeliveryStats {
@@ -106,6 +113,7 @@ export class HttpSink implements Sink {
       method: this.cfg.method,
       concurrency: this.cfg.concurrency,
       bulkSize: this.cfg.bulk === 'per-record' ? undefined : this.cfg.bulk.size,
+      results: this.results,
       signal: ctx.signal,
       onIdle: ctx.onIdle,
     });
@@ -119,6 +127,23 @@ export class HttpSink implements Sink {
       refused.map((r) => ({ record: r.delivery.record, reason: r.reason, ...(r.status !== undefined ? { httpStatus: r.status } : {}), ...(r.body !== undefined ? { body: r.body } : {}) })),
     );
     return { written: result.delivered.length, refused: refused.length, unchanged: page.rows.length - keyless.length - changed.length };
+  }
+
+  /**
+   * Records gone from the source (the reconciliation found their keys in the ledger, not in the source):
+   * inside the caller's transaction, sends DELETE (sink.deletes.path over the key fields, 404 / 410 count
+   * as deleted) and removes them from the ledger. Refuses, sending nothing, to delete more than
+   * sink.deletes.maxFraction of the ledger unless `force` (TooManyDeliveryDeletesError). Needs no prepare().
+   */
+  async deleteGone(tx: pg.Client, recordKeys: readonly string[], ctx: { signal?: AbortSignal; onIdle?: () => void }, opts: { force?: boolean } = {}): Promise<DeleteGoneResult> {
+    if (!this.cfg.deletes || !this.deleteTemplates) throw new HttpSinkSetupError('deletes', 'is not set: records gone from the source are not deleted at the API without it');
+    return await deleteGone(tx, recordKeys, {
+      integration: this.ctx.integration,
+      key: this.cfg.key,
+      maxFraction: this.cfg.deletes.maxFraction,
+      force: !!opts.force,
+      engine: { client: this.client, templates: this.deleteTemplates, method: 'DELETE', concurrency: this.cfg.concurrency, accept: [404, 410], signal: ctx.signal, onIdle: ctx.onIdle },
+    });
   }
 
   async close(): Promise<void> {

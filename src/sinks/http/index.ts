@@ -1,4 +1,5 @@
 export { HttpSink, createHttpSink, type HttpSinkContext } from './http-sink';
-export { DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError, HttpSinkSetupError } from './http-sink-errors';
+export { BulkResultsError, DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError, HttpSinkSetupError, TooManyDeliveryDeletesError } from './http-sink-errors';
+export type { DeleteGoneResult } from './delete-gone';
 export { contentHashOf, idempotencyKeyOf, recordKeyOf } from './delivery-keys';
 export type { DeliveryStats } from './delivery-client';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Integration } from '../../config';
-import { resolveEnvRefs } from '../../config/env-refs';
+import { stateDbUrlOf } from '../../config/sink-schema';
 import { closeQuietly } from '../../pg/connect';
 import { openStateSession } from '../../db/state-session';
 
@@ -17,7 +17,7 @@ export class StateDbs {
 
   /** The state database URL of an integration (its sink's, with `${…}` resolved from the UI's environment). */
   urlOf(it: Integration): string {
-    return resolveEnvRefs(it.sink.url, `integrations[${it.id}].sink.url`, this.env);
+    return stateDbUrlOf(it, this.env);
   }
 
   async query<T extends Record<string, unknown>>(url: string, text: string, values: unknown[]): Promise<T[]> {

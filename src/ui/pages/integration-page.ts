@@ -1,4 +1,4 @@
-import type { Integration } from '../../config';
+import { describeSink, type Integration } from '../../config';
 import type { RunRow } from '../../db/state';
 import type { IntegrationDetail } from '../data/integration-detail';
 import type { Target } from '../data/resolve-target';
@@ -60,7 +60,7 @@ export function integrationPage(it: Integration, state: string, d: IntegrationDe
   const body = h`<h1>${id} ${stateBadge(state)}</h1>
 ${d.problem ? h`<div class="notice">${maskSecrets(d.problem)}</div>` : ''}
 ${instance ? instanceSection(instance) : ''}
-<p>source <b>${it.source.kind}</b> → sink <b>${it.sink.table}</b>; schedule ${d.schedule ? (d.schedule.paused ? h`<b>paused</b>${d.schedule.note ? ` (${d.schedule.note})` : ''}` : h`next ${until(d.schedule.nextRun)}`) : 'none'};
+<p>source <b>${it.source.kind}</b> → sink <b>${describeSink(it.sink)}</b>; schedule ${d.schedule ? (d.schedule.paused ? h`<b>paused</b>${d.schedule.note ? ` (${d.schedule.note})` : ''}` : h`next ${until(d.schedule.nextRun)}`) : 'none'};
 <a href="/i/${encodeURIComponent(id)}/dead-letters">${count(d.deadLetters)} pending dead letters</a></p>
 ${running ? h`<section><h2>running</h2>${liveProgressCell(id, ctx.refreshMs, progressBar({ rows: Number(current?.rows_committed ?? 0) }))}</section>` : ''}
 <section><h2>run history</h2><div id="run-chart"></div>

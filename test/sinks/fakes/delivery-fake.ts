@@ -16,6 +16,13 @@ export interface DeliveryFakeOptions {
   reject?: (item: Record<string, unknown>) => boolean;
   /** replay the first answer of a key instead of applying it again (default true) */
   honourKeys?: boolean;
+  /**
+   * POST /bulk answers per item, like Elasticsearch `_bulk`: the accepted items are applied and the answer
+   * is 200 (all applied) or 207 with `{ results: [{ status, error? }] }` in the request's order
+   */
+  itemResults?: boolean;
+  /** with itemResults: an item's status (default 201, or 422 when `reject` says so); e.g. 503 for an item to retry */
+  itemStatus?: (item: Record<string, unknown>) => number | undefined;
 }
 
 export interface FakeRequestLog {
@@ -105,6 +112,17 @@ export async function startDeliveryFake(opts: DeliveryFakeOptions = {}): Promise
           const a = answers.get(key) as { status: number; body: unknown };
           replayed++;
           return reply(a.status, a.body, { 'idempotent-replayed': 'true' });
+        }
+        if (opts.itemResults && path === '/bulk') {
+          const results = items.map((i) => {
+            const status = opts.itemStatus?.(i) ?? (opts.reject?.(i) ? 422 : 201);
+            if (status < 300) apply(method, undefined, i);
+            return status < 300 ? { status } : { status, error: status === 422 ? `invalid record ${String(i.id)}` : 'try again later' };
+          });
+          if (key) applied.set(key, (applied.get(key) ?? 0) + 1);
+          const answer = { status: results.some((r) => r.status >= 300) ? 207 : 200, body: { results } };
+          if (key) answers.set(key, answer);
+          return reply(answer.status, answer.body);
         }
         const refused = items.filter((i) => opts.reject?.(i));
         if (refused.length) return reply(422, { error: 'invalid record', ids: refused.map((i) => i.id), auth: req.headers.authorization });

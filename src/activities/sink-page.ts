@@ -1,0 +1,48 @@
+import { log } from '@temporalio/activity';
+import type pg from 'pg';
+import * as state from '../db/state';
+import type { Sink, SinkWriteResult } from '../sinks/sink';
+import type { EncodedPage } from '../sources/source';
+import { decodeCopyRows } from './decode-copy-rows';
+import type { ReadTally } from './read-tally';
+import type { RunInput } from './types';
+
+export interface SinkPageLoop {
+  input: RunInput;
+  integration: string;
+  db: pg.Client;
+  slot: string;
+  signal: AbortSignal;
+  beat: () => void;
+}
+
+/**
+ * One page through the Sink contract (http and custom sinks): the page's transaction is opened on the
+ * state database, the sink writes (delivers) the page in it, then the pipeline's rejects, the checkpoint
+ * and the run's counters join it, and it commits. A sink that throws leaves the checkpoint where it was:
+ * the page is read and written again by the next attempt (an HTTP sink re-sends only what its ledger lacks,
+ * with the same idempotency keys).
+ */
+export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<SinkWriteResult> {
+  const { db, input, integration } = loop;
+  tally.written(page.count);
+  const rejected = page.rejected ?? [];
+  const rows = decodeCopyRows(page.data);
+  await db.query('BEGIN');
+  let result: SinkWriteResult;
+  try {
+    result = await sink.write(db, { rows, cursor: page.cursor }, { integration, runId: input.runKey, signal: loop.signal, onIdle: loop.beat });
+    await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
+    const read = tally.unreported();
+    const counts = { rows: page.count, written: result.written, rejected: rejected.length + result.refused, read };
+    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts });
+    if (page.warnings?.length) await state.addRunWarnings(db, input.runKey, page.warnings);
+    await db.query('COMMIT');
+    tally.committed(read);
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  if (result.refused) log.warn(`${result.refused} record(s) refused by sink ${sink.kind} went to dead letters`, { integration });
+  return result;
+}

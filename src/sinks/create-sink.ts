@@ -1,0 +1,33 @@
+import { resolveEnvRefs } from '../config/env-refs';
+import { isHttpSink, type CustomSinkConfig, type HttpSinkConfig } from '../config/sink-schema';
+import { createHttpSink } from './http';
+import { sinkFactory, SinkModuleError } from './registry';
+import type { Sink } from './sink';
+
+/**
+ * Builds the sink of an integration whose pages go through the Sink contract (every kind but postgres,
+ * whose COPY fast path the page loop drives directly). Inside the activity: `${NAME}` references are
+ * resolved here from the worker's environment; OAuth2 tokens use the worker-wide cache and `stateDbUrl`.
+ */
+export async function createSink(cfg: HttpSinkConfig | CustomSinkConfig, integration: string, env: NodeJS.ProcessEnv, stateDbUrl: string): Promise<Sink> {
+  if (isHttpSink(cfg)) return createHttpSink(cfg, { integration, env, stateDbUrl });
+  const { kind, module, stateUrl: _stateUrl, ...options } = cfg as CustomSinkConfig;
+  const resolve = (value: string, field: string) => resolveEnvRefs(value, `integrations[${integration}].sink.${field}`, env);
+  const made = (await sinkFactory(kind, module)(options, { integration, env: resolve, stateDbUrl })) as Partial<Sink> | undefined;
+  return asSink(kind, module, made);
+}
+
+/** A custom factory's result checked once (a module written against another version fails here, named). */
+function asSink(kind: string, module: string | undefined, made: Partial<Sink> | undefined): Sink {
+  const missing = (['prepare', 'write'] as const).filter((m) => typeof made?.[m] !== 'function');
+  if (!made || missing.length) {
+    throw new SinkModuleError(`sink kind "${kind}"${module ? ` (${module})` : ''}: the factory must return { prepare(columns), write(tx, page, ctx), close?() }; missing ${missing.join(', ') || 'everything'}`);
+  }
+  return {
+    kind,
+    commitsWithCheckpoint: made.commitsWithCheckpoint ?? `whatever sink "${kind}" writes with the transaction it is given`,
+    prepare: made.prepare!.bind(made),
+    write: made.write!.bind(made),
+    close: typeof made.close === 'function' ? made.close.bind(made) : async () => undefined,
+  };
+}
