@@ -22,8 +22,10 @@ import { TARGET_TABLE } from './lib/targets';
 import { barePath, bareLabel, mappingPath, upsertChangedPath, upsertNewPath, upsertSamePath } from './paths/bare-loop';
 import { limitPath } from './paths/limit';
 import { mappingCost } from './mapping-cost';
+import { httpSinkBench } from './paths/http-sink';
 import { naivePath } from './paths/naive';
 import { httpPath, stopMockApi } from './paths/http';
+import { instancesRequested, runInstancesBench } from './paths/instances';
 import { httpGoals, httpSlicePaths, stopFastApis } from './paths/http-slices';
 import { prototypePaths } from './paths/prototypes';
 import { shardedPaths, tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
@@ -137,6 +139,7 @@ function parseArgs(argv: string[]): Options {
     )
     .option('--scaling-runs <k>', 'repetitions per size for --scaling', count('--scaling-runs'), 1)
     .option('--out <dir>', 'results directory', join(REPO, 'bench', 'results'))
+    .option('--http-sink', 'only the HTTP sink: deliveries/s against a fake API with 20 ms latency at concurrency 1, 8, 32, and the delivery ledger\'s cost per record; --rows records (default here 4000); writes http-sink.md')
     .option('--mapping-cost', 'only the cost per record of mapping (plain copy, renames, expressions, JSONata only, a module; in process, no stack), --rows records (default here 100k)')
     .option('--settings <list>', 'PostgreSQL clusters to measure on: durable (fsync, synchronous_commit, full_page_writes on; the main table and goals) and/or throwaway (all off), beside it', parseSettings, ['durable', 'throwaway'] as Durability[])
     .option('--worker-env <list>', "extra environment for the worker processes, e.g. 'MALLOC_ARENA_MAX=2;NODE_OPTIONS=--max-semi-space-size=2' (';'-separated)", parseEnvList, {})
@@ -174,7 +177,10 @@ async function measure(path: BenchPath, ctx: BenchContext, rep: number): Promise
 }
 
 async function main(): Promise<void> {
+  // The scale bench of issue #14 has options and a shape of its own (one stack, K schedule intervals).
+  if (instancesRequested(process.argv)) return void (await runInstancesBench(process.argv));
   const opts = parseArgs(process.argv);
+  if (process.argv.includes('--http-sink')) return void process.stdout.write(`${await httpSinkBench({ runs: opts.runs, records: process.argv.includes('--rows') ? opts.rows : 4000, latencyMs: 20, out: opts.out, log })}\n`);
   if (process.argv.includes('--mapping-cost')) return void (await mappingCost({ records: process.argv.includes('--rows') ? opts.rows : 100_000, runs: opts.runs, out: opts.out }));
   if (opts.runs < 3) log(`note: --runs ${opts.runs} (< 3): medians of fewer than 3 runs are noisy`);
   const paths = opts.paths;

@@ -7,6 +7,8 @@ import { temporalConnectionOptions } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 import { prebuiltBundle, type PrebuiltBundle } from './dev/workflow-bundle';
 
+export { instanceMetricsFromEnv } from './metrics/metrics-server';
+
 /** The workflows module, next to this file (index.ts under tsx/vitest, index.js from dist). */
 export const workflowsPath = join(__dirname, 'workflows', `index${extname(__filename)}`);
 
@@ -28,6 +30,13 @@ export interface CreateWorkerOptions extends ActivityDeps {
   worker?: Partial<WorkerOptions>;
   /** Activities (runs or shards) this worker executes at once; default 8. */
   maxActivities?: number;
+  /**
+   * Runs (and shards) this worker executes at once (issue #14's per-worker `maxConcurrentRuns`): the lower of
+   * it and maxActivities is the worker's activity slot count. Tasks beyond it stay in Temporal's queue, where
+   * another worker takes them or, with task-queue fairness, another instance's task is served first; a gate
+   * inside the worker would have taken them off the queue already.
+   */
+  maxConcurrentRuns?: number;
   /** Open source connections this worker allows at once (runs beyond it wait, heartbeating); default unlimited. */
   maxSourceConnections?: number;
 }
@@ -35,7 +44,7 @@ export interface CreateWorkerOptions extends ActivityDeps {
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const settings = temporalSettings(opts.env);
   const connection = opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(opts.env ?? process.env)));
-  const { worker, connection: _c, taskQueue, namespace, maxActivities, maxSourceConnections, ...deps } = opts;
+  const { worker, connection: _c, taskQueue, namespace, maxActivities, maxConcurrentRuns, maxSourceConnections, ...deps } = opts;
   if (maxSourceConnections !== undefined) deps.sourceSlots ??= new SourceSlots(maxSourceConnections);
   const dataConverter = dataConverterFromEnv(opts.env ?? process.env);
   const code = worker?.workflowBundle || worker?.workflowsPath ? undefined : workflowCode(!!dataConverter);
@@ -50,11 +59,16 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // Graceful shutdown (SIGINT/SIGTERM): running activities are cancelled at once, finish the page in
     // flight (it commits with its checkpoint) and fail their attempt as retryable; another worker resumes.
     shutdownGraceTime: 0,
-    maxConcurrentActivityTaskExecutions: maxActivities ?? 8,
+    maxConcurrentActivityTaskExecutions: activitySlots(maxActivities, maxConcurrentRuns),
     // Progress in the UI and `tidemark status` comes from heartbeat details: send them every ~2 s,
     // not the default 0.8 x heartbeat timeout; this also delivers a cancel within a couple of seconds.
     maxHeartbeatThrottleInterval: '2 seconds',
     defaultHeartbeatThrottleInterval: '2 seconds',
     ...worker,
   });
+}
+
+/** The worker's activity slots: the lower of maxActivities (default 8) and maxConcurrentRuns when given. */
+export function activitySlots(maxActivities: number | undefined, maxConcurrentRuns: number | undefined): number {
+  return Math.min(maxActivities ?? 8, maxConcurrentRuns ?? Infinity);
 }

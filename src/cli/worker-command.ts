@@ -10,21 +10,25 @@ export function registerWorker(program: Command): void {
     .command('worker')
     .description('run a worker on the task queue until SIGINT/SIGTERM (graceful: the running batch commits)')
     .option('--max-activities <n>', 'runs or shards this worker executes at once (env TIDEMARK_MAX_ACTIVITIES; default 8)', positiveInt)
+    .option('--max-concurrent-runs <n>', 'runs (and shards) this worker executes at once; more wait in Temporal\'s queue for another worker (env TIDEMARK_MAX_CONCURRENT_RUNS; default: --max-activities)', positiveInt)
     .option('--max-source-connections <n>', 'source connections this worker opens at once; more runs wait (env TIDEMARK_MAX_SOURCE_CONNECTIONS; default unlimited)', positiveInt)
     .addHelpText(
       'after',
       '\nMemory: bin/tidemark.js starts the worker as its child with --max-semi-space-size=2, --max-old-space-size=' +
         '$TIDEMARK_WORKER_HEAP_MB (default 1024, or node\'s own limit when lower; a page of 100000 rows of 1 KB through a mapping needs ~600 MB; a higher cap also lets the heap grow more) and MALLOC_ARENA_MAX=2, and ' +
         'passes SIGINT/SIGTERM on. A heap flag in NODE_OPTIONS runs the worker in place with your settings instead. ' +
-        'The compiled worker loads the workflow bundle `npm run build` wrote (dist/workflow-bundle.js).',
+        'The compiled worker loads the workflow bundle `npm run build` wrote (dist/workflow-bundle.js).\n' +
+        'Metrics: TIDEMARK_METRICS_ADDRESS=host:port serves the SDK\'s runtime metrics; TIDEMARK_INSTANCE_METRICS_ADDRESS=host:port ' +
+        'serves per-integration and per-instance gauges (last success, lag, failures, rows; read from the state databases, cached 10 s) at /metrics.',
     )
-    .action(async (opts: { maxActivities?: number; maxSourceConnections?: number }, cmd: Command) => {
+    .action(async (opts: { maxActivities?: number; maxConcurrentRuns?: number; maxSourceConnections?: number }, cmd: Command) => {
       const maxActivities = opts.maxActivities ?? envInt('TIDEMARK_MAX_ACTIVITIES');
+      const maxConcurrentRuns = opts.maxConcurrentRuns ?? envInt('TIDEMARK_MAX_CONCURRENT_RUNS');
       const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
       const config = (await lazy('./context')).loadCliConfig(cmd);
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
-      const { createWorker } = await lazy('../worker');
+      const { activitySlots, createWorker, instanceMetricsFromEnv } = await lazy('../worker');
       // Prometheus metrics of the worker runtime (task latencies, slots, polls), when asked for.
       const metrics = process.env.TIDEMARK_METRICS_ADDRESS;
       if (metrics) {
@@ -36,11 +40,18 @@ export function registerWorker(program: Command): void {
       // that was started, the one a process manager or an operator sees and signals.
       const launcher = process.env.TIDEMARK_LAUNCHER_PID;
       const identity = launcher && launcher === String(process.ppid) ? { identity: `${launcher}@${hostname()}` } : {};
-      const worker = await createWorker({ config: () => config, maxActivities, maxSourceConnections, worker: identity });
-      const limits = `at most ${maxActivities ?? 8} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
+      const worker = await createWorker({ config: () => config, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: identity });
+      // Per-instance gauges on a port of their own (the SDK's exporter owns TIDEMARK_METRICS_ADDRESS).
+      const instanceMetrics = await instanceMetricsFromEnv(config);
+      if (instanceMetrics) console.log(`tidemark worker: instance metrics on ${instanceMetrics.url}`);
+      const limits = `at most ${activitySlots(maxActivities, maxConcurrentRuns)} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
       console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace}; ${limits})`);
       // The Temporal runtime turns SIGINT/SIGTERM into worker.shutdown(): activities stop at a batch boundary.
-      await worker.run();
+      try {
+        await worker.run();
+      } finally {
+        await instanceMetrics?.close();
+      }
       console.log('tidemark worker: stopped');
     });
 }

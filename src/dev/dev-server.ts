@@ -74,6 +74,9 @@ async function launch(cli: string, port: number, uiPort: number | undefined, opt
   args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort)] : ['--headless']));
   if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
   args.push('--log-level', 'warn');
+  // Task-queue fairness (server 1.29+): run activities carry their integration or instance as fairness key
+  // (src/workflows/activity-options.ts), so one customer's backlog of tasks does not hold back the others'.
+  args.push('--dynamic-config-value', 'matching.enableFairness=true');
   // Registered at start, so workflows carry them and the Web UI filters by instance (`TidemarkInstance = "acme"`).
   if (opts.searchAttributes !== false) for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
 

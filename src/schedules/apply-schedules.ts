@@ -1,5 +1,8 @@
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription, type ScheduleHandle } from '@temporalio/client';
 import type { Config, Integration } from '../config/schema';
+import type { SearchAttributePair } from '@temporalio/common';
+import { withSearchAttributes } from '../instances/search-attributes';
+import { attributeDifferences } from './instance-schedules';
 import { reconcileInstances } from './reconcile-instances';
 import { scheduleIdFor } from './schedule-id';
 import { assertSchedulesValid, desiredSchedule, scheduleDifferences, specText, type ScheduledIntegration } from './schedule-spec';
@@ -66,13 +69,17 @@ export async function applySchedules(client: Client, config: Config, opts: Apply
 
 async function applyOne(client: Client, it: ScheduledIntegration, index: number, taskQueue: string): Promise<ApplyReport> {
   const scheduleId = scheduleIdFor(it.id);
-  const want = desiredSchedule(it, taskQueue);
+  // The workflows it starts carry TidemarkIntegration (the UI filters by it), when the server has the attribute.
+  const want = (attributes?: SearchAttributePair[]) => {
+    const w = desiredSchedule(it, taskQueue);
+    return attributes ? { ...w, action: { ...w.action, typedSearchAttributes: attributes } } : w;
+  };
   const handle = client.schedule.getHandle(scheduleId);
   const summary = `${specText(it.schedule)}, overlap ${it.schedule.overlap}`;
   let have = await describeIfExists(handle);
   if (!have) {
     try {
-      await client.schedule.create(want);
+      await withSearchAttributes(client, it.id, (attributes) => client.schedule.create(want(attributes)));
       return { integration: it.id, scheduleId, outcome: 'created', detail: `${summary}${it.schedule.paused ? ', paused' : ''}` };
     } catch (err) {
       // Another apply created it a moment ago: compare with that one instead.
@@ -80,12 +87,15 @@ async function applyOne(client: Client, it: ScheduledIntegration, index: number,
       have = await handle.describe();
     }
   }
-  const differences = scheduleDifferences(it, taskQueue, have);
+  const differences = [...scheduleDifferences(it, taskQueue, have), ...(await attributeDifferences(client, it.id, have))];
   const pause = pauseNotice(it, have);
   if (!differences.length) return { integration: it.id, scheduleId, outcome: 'unchanged', detail: `${summary}${pause}` };
   try {
     // Spec, action and policies from the config; the state (paused, note) and anything else set on the schedule stay.
-    await handle.update((prev) => ({ ...prev, spec: want.spec, action: want.action, policies: { ...prev.policies, ...want.policies } }));
+    await withSearchAttributes(client, it.id, (attributes) => {
+      const next = want(attributes);
+      return handle.update((prev) => ({ ...prev, spec: next.spec, action: next.action, policies: { ...prev.policies, ...next.policies } }));
+    });
   } catch (err) {
     throw refused(it, index, err);
   }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { ScheduleConfig, Template } from '../config/schema';
-import { INSTANCE_ATTRIBUTE, searchAttributesFor, searchAttributesAvailable, withSearchAttributes } from '../instances/search-attributes';
+import { searchAttributesFor, searchAttributesAvailable, withSearchAttributes } from '../instances/search-attributes';
 import { scheduleIdFor } from './schedule-id';
 import { desiredSchedule, scheduleDifferences, specText } from './schedule-spec';
 
@@ -41,13 +41,20 @@ export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instan
   };
 }
 
-/** A schedule made before tidemark set search attributes (or while the server lacked them) is brought up to date once it has them. */
-async function attributeDifferences(client: Client, id: string, have: ScheduleDescription): Promise<string[]> {
+/**
+ * A schedule made before tidemark set search attributes (or while the server lacked them) is brought up to
+ * date once it has them: every attribute of the integration's workflows (TidemarkIntegration; an instance's
+ * also TidemarkTemplate and TidemarkInstance) must be on the schedule's action with its value.
+ */
+export async function attributeDifferences(client: Client, id: string, have: ScheduleDescription): Promise<string[]> {
   if (have.action.type !== 'startWorkflow' || (await searchAttributesAvailable(client)) === false) return [];
-  const want = searchAttributesFor(id).find((p) => p.key.name === INSTANCE_ATTRIBUTE.name)?.value;
   const attrs = have.action.typedSearchAttributes;
-  const current = Array.isArray(attrs) ? attrs.find((p) => p.key.name === INSTANCE_ATTRIBUTE.name)?.value : attrs?.get(INSTANCE_ATTRIBUTE);
-  return current === want ? [] : [`search attribute ${INSTANCE_ATTRIBUTE.name} ${current ?? '(none)'} → ${String(want)}`];
+  const diffs: string[] = [];
+  for (const { key, value } of searchAttributesFor(id)) {
+    const current = Array.isArray(attrs) ? attrs.find((p) => p.key.name === key.name)?.value : attrs?.get(key);
+    if (current !== value) diffs.push(`search attribute ${key.name} ${current ?? '(none)'} → ${String(value)}`);
+  }
+  return diffs;
 }
 
 /** The schedule's description, or undefined when there is none (like apply's describeIfExists, without importing apply: it imports this). */

@@ -1,3 +1,4 @@
+import type { Priority } from '@temporalio/common';
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
 /**
@@ -57,4 +58,18 @@ export function shortActivityOptions(): ActivityOptions {
     startToCloseTimeout: '5 minutes',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
   };
+}
+
+/** Temporal limits a fairness key to 64 bytes; integration ids are ASCII. */
+const FAIRNESS_KEY_BYTES = 64;
+
+/**
+ * Task-queue fairness (a server with `matching.enableFairness`, as `tidemark dev` starts it): the run's
+ * activities are dispatched in turn per integration or instance, so one customer's backlog of tasks does
+ * not hold back the others'. A workflow started with a fairness key (an instance's Schedule, with the
+ * instance's weight) passes it on to its activities by itself; a server without fairness ignores the key.
+ */
+export function withFairness(options: ActivityOptions, integration: string, started: Priority | undefined): ActivityOptions {
+  if (started?.fairnessKey) return options;
+  return { ...options, priority: { ...started, fairnessKey: integration.slice(0, FAIRNESS_KEY_BYTES) } };
 }

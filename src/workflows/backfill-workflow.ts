@@ -1,11 +1,9 @@
 import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { RunInput, RunResult, ShardView } from '../activities/types';
-import { runActivityOptions, shortActivityOptions } from './activity-options';
+import { runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
 import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
-const { runIntegration } = proxyActivities<Activities>(runActivityOptions('backfill'));
-const { planBackfill, finishBackfill } = proxyActivities<Activities>(shortActivityOptions());
 // Local: a worker whose activity slots are all busy with shards still applies a tune at once.
 const { applyTuning } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute' });
 
@@ -24,6 +22,9 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   const parsed = parseBackfillInput(input);
   const info = workflowInfo();
   const runKey = `${info.workflowId}/${info.runId}`;
+  // Fair dispatch per integration (instance): all shards of one backfill share its key.
+  const { runIntegration } = proxyActivities<Activities>(withFairness(runActivityOptions('backfill'), parsed.integration, info.priority));
+  const { planBackfill, finishBackfill } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority));
   let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
   const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
   let shards: ShardView[] = [];
@@ -41,15 +42,29 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   let result: RunResult;
   const plan = parsed.resume || (parsed.shards ?? 1) > 1 ? await planBackfill({ integration: parsed.integration, runKey, shards: parsed.shards ?? 1, resume: !!parsed.resume, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }) : undefined;
   if (!plan?.sharded) {
-    result = await runIntegration({ ...base, ...(parsed.from !== undefined ? { from: parsed.from } : {}) });
+    result = await inTimeBoxes(() => runIntegration({ ...base, tuning, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }));
   } else {
     if (plan.note) log.warn(plan.note);
     shards = Array.from({ length: plan.total }, (_, index) => ({ index, status: plan.todo.includes(index) ? 'pending' : 'done' }));
-    await runShards(plan.todo, (index) => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length }), shards);
+    await runShards(plan.todo, (index) => inTimeBoxes(() => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length })), shards);
     result = await finishBackfill({ integration: parsed.integration, runKey });
   }
   await condition(allHandlersFinished);
   return result;
+}
+
+/**
+ * With `maxRunDuration`, a backfill works in time boxes: an activity that stops at its budget is followed by
+ * a new one that continues from the checkpoint this run owns (as a retry would, same run row). Between boxes
+ * the worker's slot is free and the next task is queued behind (with fairness: interleaved with) other
+ * integrations' and instances' runs, so one huge backfill does not hold a slot for days. About 6 history
+ * events per box.
+ */
+async function inTimeBoxes(run: () => Promise<RunResult>): Promise<RunResult> {
+  for (;;) {
+    const r = await run();
+    if (r.done || r.stoppedBy !== 'time-budget') return r;
+  }
 }
 
 /** All shards at once; the first failure cancels the others (each stops at a batch boundary) and fails the run. */

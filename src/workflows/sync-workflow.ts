@@ -2,11 +2,8 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { SyncRunResult, SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
-import { runActivityOptions } from './activity-options';
+import { runActivityOptions, withFairness } from './activity-options';
 import { parseSyncInput } from './validate-input';
-
-// reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
-const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(runActivityOptions('sync'));
 
 /**
  * One incremental run: from the later of the durable checkpoint and the previous run's result
@@ -16,8 +13,10 @@ const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(runActi
  * reconcileEvery has passed); without `deletes` the history is exactly what it was.
  */
 export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> {
-  const { integration } = parseSyncInput(input);
+  const { integration, forceDeletes } = parseSyncInput(input);
   const info = workflowInfo();
+  // reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
+  const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(withFairness(runActivityOptions('sync'), integration, info.priority));
   const last = info.lastResult as RunResult | undefined;
   const runKey = `${info.workflowId}/${info.runId}`;
   const run: SyncRunResult = await runIntegration({
@@ -29,6 +28,6 @@ export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> 
   const { reconcileDeletes: wanted, ...result } = run;
   // A run cut short (busy, time budget) leaves reconciliation to the next one.
   if (!wanted || !result.done) return result;
-  const reconciled = await reconcileDeletes({ integration, runKey });
+  const reconciled = await reconcileDeletes({ integration, runKey, ...(forceDeletes ? { force: true } : {}) });
   return reconciled.status === 'completed' ? { ...result, deleted: reconciled.deleted } : result;
 }

@@ -113,13 +113,21 @@ describe('instances of a template (real PostgreSQL, the run activity)', () => {
     await expect(run('shared/nobody', 'sync', 'wf/n1')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('unknown instance shared/nobody') });
   });
 
-  it('remove keeps the state for a later add; --purge deletes checkpoints, runs and dead letters', async () => {
+  it('remove keeps the state for a later add; --purge deletes checkpoints, runs, dead letters, shard counters and deliveries', async () => {
+    // Shard counters (sharded backfills) and the HTTP sink's ledger, of both instances: only globex's go.
+    await sql(dst.url, `INSERT INTO tidemark.run_shards (run_id, shard) VALUES ('wf/g1', 0), ('wf/g1', 1), ('wf/a1', 0)`);
+    await sql(dst.url, `INSERT INTO tidemark.deliveries (integration, record_key, content_hash) VALUES ('shared/globex', '1', 'h'), ('shared/acme', '1', 'h')`);
+    const shardRows = async (runId: string) => (await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.run_shards WHERE run_id = '${runId}'`))[0]!.n;
     await removeInstance({ config, template: 'shared', instance: 'globex', env });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.checkpoints WHERE integration = 'shared/globex'`)).toEqual([{ n: '2' }]);
+    expect(await shardRows('wf/g1')).toBe('2');
     await removeInstance({ config, template: 'shared', instance: 'globex', purge: true, env });
-    for (const table of ['checkpoints', 'runs', 'dead_letters']) {
+    for (const table of ['checkpoints', 'runs', 'dead_letters', 'deliveries']) {
       expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.${table} WHERE integration = 'shared/globex'`)).toEqual([{ n: '0' }]);
     }
+    expect(await shardRows('wf/g1')).toBe('0');
+    expect(await shardRows('wf/a1')).toBe('1');
+    expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.deliveries WHERE integration = 'shared/acme'`)).toEqual([{ n: '1' }]);
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.runs WHERE integration = 'shared/acme'`)).not.toEqual([{ n: '0' }]);
     await expect(removeInstance({ config, template: 'shared', instance: 'globex', env })).rejects.toThrow('unknown instance shared/globex');
   });

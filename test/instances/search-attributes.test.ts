@@ -6,8 +6,9 @@ import { startIntegrationRun, waitForResult } from '../../src/client';
 import { parseConfig, type Config } from '../../src/config';
 import { startDevServer, type RunningDevServer } from '../../src/dev';
 import { addInstance, removeInstance } from '../../src/instances';
-import { INSTANCE_ATTRIBUTE, isUnregisteredSearchAttributeError, SEARCH_ATTRIBUTES_COMMAND, withSearchAttributes } from '../../src/instances/search-attributes';
-import { scheduleIdFor } from '../../src/schedules';
+import { INSTANCE_ATTRIBUTE, INTEGRATION_ATTRIBUTE, isUnregisteredSearchAttributeError, SEARCH_ATTRIBUTES_COMMAND, withSearchAttributes } from '../../src/instances/search-attributes';
+import { applySchedules, scheduleIdFor } from '../../src/schedules';
+import { desiredSchedule } from '../../src/schedules/schedule-spec';
 import { ensureInstanceSchedule, instanceScheduleOptions, type ScheduledTemplate } from '../../src/schedules/instance-schedules';
 import { createWorker } from '../../src/worker';
 import { seedOrders } from '../helpers/fixtures';
@@ -37,6 +38,12 @@ beforeAll(async () => {
         template: true,
         source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.orders_${instance.id}', cursor: ['updated_at', 'id'] },
         sink: { kind: 'postgres', url: '${DST_URL}', table: 'shared.orders', instanceColumn: 'tenant', key: ['id'], create: true },
+        schedule: { every: '1h' },
+      },
+      {
+        id: 'plain',
+        source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.orders_acme', cursor: ['updated_at', 'id'] },
+        sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.orders', key: ['id'], create: true },
         schedule: { every: '1h' },
       },
     ],
@@ -97,9 +104,31 @@ describe('search attributes TidemarkTemplate / TidemarkInstance / TidemarkIntegr
     const t = config.templates!.find((x) => x.id === 'shop') as ScheduledTemplate;
     await client.schedule.create(instanceScheduleOptions(t, 'shop/old', 'old', QUEUE).want);
     const r = await ensureInstanceSchedule(client, t, 'shop/old', 'old', QUEUE);
-    expect(r).toMatchObject({ outcome: 'updated', detail: 'search attribute TidemarkInstance (none) → old' });
+    expect(r).toMatchObject({
+      outcome: 'updated',
+      detail: 'search attribute TidemarkIntegration (none) → shop/old, search attribute TidemarkTemplate (none) → shop, search attribute TidemarkInstance (none) → old',
+    });
     expect(await ensureInstanceSchedule(client, t, 'shop/old', 'old', QUEUE)).toMatchObject({ outcome: 'unchanged' });
     await client.schedule.getHandle(r.scheduleId).delete();
+  });
+
+  it('a plain integration\'s schedule carries TidemarkIntegration: created with it, an older one updated, its runs found by it', async () => {
+    const handle = client.schedule.getHandle(scheduleIdFor('plain'));
+    // Made as before this version: without the attribute.
+    await client.schedule.create(desiredSchedule({ id: 'plain', schedule: config.integrations[0]!.schedule! }, QUEUE));
+    const apply = async () => (await applySchedules(client, config, { taskQueue: QUEUE, env })).find((r) => r.integration === 'plain');
+    expect(await apply()).toMatchObject({ outcome: 'updated', detail: 'search attribute TidemarkIntegration (none) → plain' });
+    expect(await apply()).toMatchObject({ outcome: 'unchanged' });
+    await handle.delete();
+    expect(await apply()).toMatchObject({ outcome: 'created' });
+    const action = (await handle.describe()).action;
+    const attrs = action.type === 'startWorkflow' ? action.typedSearchAttributes : undefined;
+    expect(attrs && !Array.isArray(attrs) ? attrs.get(INTEGRATION_ATTRIBUTE) : attrs).toBe('plain');
+    await handle.trigger();
+    const ids = await listUntil('TidemarkIntegration = "plain"', 1);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toMatch(/^tidemark-plain-scheduled-/);
+    await handle.delete();
   });
 
   describe('a server without the attributes', () => {
@@ -158,6 +187,21 @@ describe('search attributes TidemarkTemplate / TidemarkInstance / TidemarkIntegr
       }
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain(SEARCH_ATTRIBUTES_COMMAND);
+    });
+
+    it('plain schedules are created without them, and not updated for them on every apply', async () => {
+      const c = new Client({ connection: bareClient.connection });
+      const plainOnly = { ...config, templates: [] };
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (m: string) => warnings.push(m);
+      try {
+        expect((await applySchedules(c, plainOnly, { taskQueue: QUEUE, env }))[0]).toMatchObject({ integration: 'plain', outcome: 'created' });
+        expect((await applySchedules(c, plainOnly, { taskQueue: QUEUE, env }))[0]).toMatchObject({ integration: 'plain', outcome: 'unchanged' });
+      } finally {
+        console.warn = warn;
+      }
+      expect(warnings).toHaveLength(1);
     });
 
     it('the refusals of servers that do not list their attributes are recognized (the fallback detection)', async () => {

@@ -1,0 +1,3 @@
+export * from './instance-gauges';
+export * from './metrics-server';
+export * from './prometheus-text';
