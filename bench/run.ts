@@ -29,6 +29,7 @@ import { instancesRequested, runInstancesBench } from './paths/instances';
 import { httpGoals, httpSlicePaths, stopFastApis } from './paths/http-slices';
 import { prototypePaths } from './paths/prototypes';
 import { shardedPaths, tidemarkPath, tidemarkWorkerVariants } from './paths/tidemark';
+import { syncChangedPath } from './paths/sync-changed';
 import type { BenchContext, BenchPath, Measurement } from './paths/types';
 import {
   besideOf,
@@ -51,7 +52,7 @@ import {
 const REPO = resolve(__dirname, '..');
 /** --scaling: the limit, tidemark as the brief runs it, and the compiled worker with a prebuilt bundle, plain and tuned (their memory). */
 const SCALING_PATHS: BenchPath[] = [limitPath, tidemarkPath, ...tidemarkWorkerVariants.filter((p) => p.id.startsWith('x-tidemark-dist-prebundled'))];
-const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, mappingPath, httpPath, ...httpSlicePaths];
+const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, syncChangedPath, mappingPath, httpPath, ...httpSlicePaths];
 const PROTOTYPES: BenchPath[] = [...tidemarkWorkerVariants, ...prototypePaths];
 const ALL: BenchPath[] = [...CORE, ...PROTOTYPES];
 const ALIASES: Record<string, string[]> = {

@@ -35,7 +35,7 @@ import { upsertFromStageSql } from '../../src/sinks/upsert-sql';
 import { prefetch } from '../../src/sources/combinators/prefetch';
 import { PostgresSource } from '../../src/sources/postgres/postgres-source';
 import type { Cursor } from '../../src/cursor/cursor';
-import { pgSource } from '../paths/common';
+import { pgSink, pgSource } from '../paths/common';
 import { backendPid } from './db';
 import { cpuSecondsOf } from './proc';
 
@@ -110,13 +110,14 @@ export async function runLoopCopy(it: Integration, urls: { source: string; sink:
   const db = await ph.time('setup', () => connect(urls.sink, { applicationName: 'bench-loop-sink' }));
   const srcClient = await ph.time('setup', () => connect(urls.source, { applicationName: 'bench-loop-source' }));
   const srcCfg = pgSource(it);
+  const sinkCfg = pgSink(it);
   const source = new PostgresSource(srcClient, srcCfg);
   const pids = { src: await backendPid(srcClient), dst: await backendPid(db) };
   const be0 = { src: cpuSecondsOf(pids.src), dst: cpuSecondsOf(pids.dst) };
   let fallbacks = 0;
   let directPages = 0;
   try {
-    const target = quoteTable(splitTableName(it.sink.table));
+    const target = quoteTable(splitTableName(sinkCfg.table));
     const plan = await ph.time('setup', async () => {
       await migrate(db);
       const p = await source.prepare({});
@@ -134,9 +135,9 @@ export async function runLoopCopy(it: Integration, urls: { source: string; sink:
       const empty = await db.query<{ empty: string }>(`SELECT (NOT EXISTS (SELECT 1 FROM ${target}))::text AS empty`);
       return opts.write === 'optimistic' || (opts.write === 'auto' && empty.rows[0]?.empty === 'true');
     });
-    let upsert = upsertFromStageSql(target, `pg_temp.${stage}`, names, it.sink.key);
+    let upsert = upsertFromStageSql(target, `pg_temp.${stage}`, names, sinkCfg.key);
     if (!opts.distinct) upsert = upsert.replace(/SELECT DISTINCT ON \([^)]*\) (.*?) FROM (\S+) ORDER BY .*? tm_ord DESC/, 'SELECT $1 FROM $2');
-    if (opts.prefilter) upsert = prefiltered(upsert, target, names, it.sink.key);
+    if (opts.prefilter) upsert = prefiltered(upsert, target, names, sinkCfg.key);
     if (opts.estimate) await ph.time('setup:estimate', () => source.estimateRemaining(null));
 
     const readOpts = { limit: it.batchSize };

@@ -10,7 +10,7 @@ import { prefetch } from '../../src/sources/combinators/prefetch';
 import { PostgresSource } from '../../src/sources/postgres/postgres-source';
 import { sql } from '../lib/db';
 import { prepareTarget, TARGET_TABLE, type Prefill } from '../lib/targets';
-import { benchConfig, benchEnv, checkCopy, INTEGRATION, pgSource, seconds } from './common';
+import { benchConfig, benchEnv, checkCopy, INTEGRATION, pgSink, pgSource, seconds } from './common';
 import type { BenchContext, BenchPath, Measurement, PathId } from './types';
 
 let runs = 0;
@@ -20,15 +20,15 @@ let runs = 0;
  * MockActivityEnvironment, i.e. everything the worker runs minus the server. 'direct': prefetch(PostgresSource
  * .copyPages) → PostgresSink.writeCopy with the same state statements, written out here (no lock, no heartbeats).
  */
-export async function runBareLoop(ctx: BenchContext, extra: Record<string, unknown> = {}): Promise<Measurement> {
+export async function runBareLoop(ctx: BenchContext, extra: Record<string, unknown> = {}, mode: RunInput['mode'] = 'backfill'): Promise<Measurement> {
   const runKey = `bench/bare/${process.pid}/${++runs}`;
-  if (ctx.bareMode === 'direct' && !Object.keys(extra).length) return runDirect(ctx, runKey);
+  if (ctx.bareMode === 'direct' && !Object.keys(extra).length && mode === 'backfill') return runDirect(ctx, runKey);
   const config = benchConfig(ctx, extra);
   const activities = createActivities({ config: () => config, env: benchEnv(ctx) });
   // WARN: the activity's per-run INFO lines would flood the bench output (a worker logs them too; it costs nothing measurable).
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
   const t0 = performance.now();
-  const input: RunInput = { integration: INTEGRATION, mode: 'backfill', runKey };
+  const input: RunInput = { integration: INTEGRATION, mode, runKey };
   const result = (await env.run(activities.runIntegration, input)) as RunResult;
   const secs = seconds(t0);
   if (!result.done) throw new Error(`bare loop stopped early: ${JSON.stringify(result)}`);
@@ -38,8 +38,9 @@ export async function runBareLoop(ctx: BenchContext, extra: Record<string, unkno
 async function runDirect(ctx: BenchContext, runKey: string): Promise<Measurement> {
   const it = benchConfig(ctx).integrations[0]!;
   const env = benchEnv(ctx);
+  const sinkCfg = pgSink(it);
   const t0 = performance.now();
-  const stateDb = await connect(resolveEnvRefs(it.sink.url, 'sink.url', env));
+  const stateDb = await connect(resolveEnvRefs(sinkCfg.url, 'sink.url', env));
   const cfg = pgSource(it);
   const source = new PostgresSource(await connect(resolveEnvRefs(cfg.url, 'source.url', env)), cfg);
   try {
@@ -47,7 +48,7 @@ async function runDirect(ctx: BenchContext, runKey: string): Promise<Measurement
     const plan = await source.prepare({});
     await state.claimCheckpoint(stateDb, { integration: it.id, slot: 'backfill', owner: runKey, cursor: null, highWater: plan.highWater, reset: true });
     await state.startRun(stateDb, runKey, it.id, 'backfill', null);
-    const sink = new PostgresSink(stateDb, it.sink);
+    const sink = new PostgresSink(stateDb, sinkCfg);
     await sink.prepare(plan.columns);
     let rows = 0;
     // The activity's own choices: COPY-text pages, one page read ahead, direct COPY into an empty target.

@@ -1,4 +1,5 @@
 import { parseConfig, type Config, type Integration, type PostgresSourceConfig } from '../../src/config';
+import { postgresSinkOf, type PostgresSinkConfig } from '../../src/config/sink-schema';
 import { tableDigest } from '../lib/db';
 import { NEW_ID_OFFSET, TARGET_TABLE } from '../lib/targets';
 import type { BenchContext } from './types';
@@ -45,4 +46,9 @@ export function seconds(t0: number): number {
 export function pgSource(it: Integration): PostgresSourceConfig {
   if (it.source.kind !== 'postgres') throw new Error(`bench integration ${it.id}: expected a postgres source, got ${it.source.kind}`);
   return it.source as PostgresSourceConfig;
+}
+
+/** The bench's sink is always PostgreSQL; narrows the config's sink union. */
+export function pgSink(it: Integration): PostgresSinkConfig {
+  return postgresSinkOf(it, 'the bench');
 }

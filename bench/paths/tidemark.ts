@@ -132,7 +132,8 @@ async function startWorker(ctx: BenchContext, configFile: string, form: WorkerFo
  * The whole product: backfillWorkflow through the Temporal dev server, its worker in a separate process
  * (so its memory is its own). Timed from workflow start to result; worker start-up is not timed.
  */
-export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerForm = 'bin', shards = 1): Promise<Measurement> {
+export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerForm = 'bin', shards = 1, workers = 1): Promise<Measurement> {
+  if (workers > 1) return runOnWorkers(ctx, rep, shards, workers);
   const t = ctx.temporal;
   if (!t) throw new Error('the tidemark path needs the Temporal dev server');
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
@@ -199,6 +200,44 @@ export const tidemarkPath: BenchPath = {
   check: (ctx) => checkCopy(ctx),
 };
 
+/**
+ * The sharded backfill on several worker processes polling one task queue (issue #16: 4 shards on 2
+ * workers must not lose to one shard). Memory is the highest peak of the worker processes.
+ */
+async function runOnWorkers(ctx: BenchContext, rep: number, shards: number, count: number): Promise<Measurement> {
+  const t = ctx.temporal;
+  if (!t) throw new Error('the tidemark path needs the Temporal dev server');
+  const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
+  const configFile = join(dir, 'tidemark.yaml');
+  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx)] }));
+  const workers: WorkerProcess[] = [];
+  try {
+    for (let i = 0; i < count; i++) workers.push(await startWorker(ctx, configFile, 'bin'));
+    const samplers = workers.map((w) => new RssSampler(w.pid).start());
+    const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-w${count}-${Date.now()}`;
+    const t0 = performance.now();
+    const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION, shards }] });
+    const result = (await handle.result()) as RunResult;
+    const secs = seconds(t0);
+    for (const s of samplers) s.stop();
+    if (!result.done || result.rows !== ctx.rows) throw new Error(`tidemark run returned ${JSON.stringify(result)}, expected ${ctx.rows} rows done`);
+    const history = await handle.fetchHistory();
+    // Which worker ran which shard: the activity task's identity names the worker process.
+    const ran = new Set((history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.identity).filter(Boolean));
+    ctx.log(`  ${shards} shards ran on ${ran.size} of ${count} worker processes`);
+    return {
+      seconds: secs,
+      rows: result.rows,
+      workerPeakRssMb: Math.max(...samplers.map((s) => s.lastHwmMb ?? 0)),
+      workerRunMaxRssMb: Math.max(...samplers.map((s) => s.maxRssMb ?? 0)),
+      historyEvents: history.events?.length,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** The same backfill cut into N shards, read by N concurrent activities on the one worker (issue #7's table). */
 function shardedPath(shards: number): BenchPath {
   return {
@@ -210,7 +249,16 @@ function shardedPath(shards: number): BenchPath {
   };
 }
 
-export const shardedPaths: BenchPath[] = [shardedPath(2), shardedPath(4)];
+/** 4 shards on 2 worker processes (one task queue): the mechanism across processes. */
+const shardsOnWorkers = (shards: number, workers: number): BenchPath => ({
+  ...tidemarkPath,
+  id: `tidemark-shards-${shards}-workers-${workers}`,
+  label: `tidemark, ${shards} shards on ${workers} worker processes`,
+  describe: `backfillWorkflow with shards: ${shards}, ${workers} default worker processes polling the task queue (no warm-up run; memory: the highest worker peak)`,
+  run: (ctx, rep) => runTidemark(ctx, rep, 'bin', shards, workers),
+});
+
+export const shardedPaths: BenchPath[] = [shardedPath(2), shardedPath(4), shardsOnWorkers(4, 2)];
 
 function tidemarkVariant(form: Exclude<WorkerForm, 'bin'>, label: string, describe: string, env?: Record<string, string>, suffix = ''): BenchPath {
   return {

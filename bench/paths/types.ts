@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { LoopResult } from '../lib/loop-copy';
 
-export type PathId = 'limit' | 'naive' | 'bare' | 'tidemark' | `tidemark-shards-${number}` | 'upsert-new' | 'upsert-changed' | 'upsert-same' | 'mapping' | 'http' | `http-${string}` | `x-${string}`;
+export type PathId = 'limit' | 'naive' | 'bare' | 'tidemark' | `tidemark-shards-${number}` | `tidemark-shards-${number}-workers-${number}` | 'sync-changed' | 'upsert-new' | 'upsert-changed' | 'upsert-same' | 'mapping' | 'http' | `http-${string}` | `x-${string}`;
 
 export interface BenchContext {
   srcUrl: string;

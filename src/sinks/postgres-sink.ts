@@ -13,9 +13,14 @@ import { exactEqualityColumns } from './exact-equality';
 import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
-import { createTableSql, upsertFromStageSql } from './upsert-sql';
+import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
 
 export { SchemaDriftError, SinkSetupError } from './sink-errors';
+
+/** The INSERT's row count from a multi-statement (simple-query) string, whose results come as an array. */
+function insertedBy(res: pg.QueryResult | pg.QueryResult[]): number {
+  return (Array.isArray(res) ? res : [res]).find((r) => r.command === 'INSERT')?.rowCount ?? 0;
+}
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -104,7 +109,8 @@ export class PostgresSink {
     const exact = await exactEqualityColumns(this.client, this.table);
     const asText = new Set(names.filter((n) => !exact.has(n)));
     this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
-    this.skipUnchangedSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText, true);
+    const skip = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText, true);
+    this.skipUnchangedSql = underHashJoin(skip, await this.joinSettings());
     this.copyColumns = names.map(quoteIdent).join(', ');
     // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
     // initial load, or new rows into a filled table). The first page with a key already there (or
@@ -144,12 +150,19 @@ export class PostgresSink {
     }
     return await this.inTx(async () => {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data);
-      const res = await this.client.query(this.mostlyUnchanged ? this.skipUnchangedSql : this.upsertSql);
-      const written = res.rowCount ?? 0;
+      const written = this.mostlyUnchanged ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0);
       // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones are not (two index probes a row).
       this.mostlyUnchanged = written * 2 < count;
       return { written };
     }, alsoInTx);
+  }
+
+  /** The session's join settings, which the skip-unchanged statement turns off for itself and then restores. */
+  private async joinSettings(): Promise<Record<(typeof JOIN_SETTINGS)[number], string>> {
+    const r = await this.client.query<{ name: (typeof JOIN_SETTINGS)[number]; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])', [[...JOIN_SETTINGS]]);
+    const current = { enable_nestloop: 'on', enable_mergejoin: 'on' };
+    for (const row of r.rows) current[row.name] = row.setting;
+    return current;
   }
 
   private async copyIn(into: string, data: Buffer): Promise<void> {
