@@ -78,7 +78,9 @@ function templateConfig(o: Options) {
         source: { kind: 'http', url: '${API_URL}/v1/orders?account=${instance.id}', records: 'data', columns: ORDER_COLUMN_TYPES, pagination: { style: 'starting_after', idField: 'id' }, pageSize: 100 },
         sink: { kind: 'postgres', url: '${DST_URL}', table: 'bench.instance_orders', key: ['id'], create: true, instanceColumn: 'tenant' },
         batchSize: 100,
-        schedule: { every: `${o.every / 1000}s` },
+        // A tick the server fires late (1,000 schedules on a loaded dev server) still runs within its interval,
+        // instead of being dropped after the default 1-minute catch-up window (the next tick would catch up).
+        schedule: { every: `${o.every / 1000}s`, catchupWindow: `${o.every / 1000}s` },
       },
     ],
   };
