@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { duration } from './duration';
 import { identifier, tableName } from './identifiers';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
@@ -95,21 +96,14 @@ const BUILTIN_SOURCES: Record<string, z.ZodType<SourceConfig>> = { postgres: pos
 const sourceSchemaFor = (customKinds: readonly string[]) => z.unknown().transform((raw, ctx): SourceConfig => {
   const kind = (raw as { kind?: unknown } | null)?.kind;
   const schema = typeof kind === 'string' ? BUILTIN_SOURCES[kind] : undefined;
-  const result = (schema ?? customSourceSchema).safeParse(raw);
-  if (!result.success) {
-    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-    return z.NEVER;
-  }
-  const custom = result.data as CustomSourceConfig;
+  const parsed = parseInto<SourceConfig>(schema ?? customSourceSchema, raw, ctx);
+  if (parsed === undefined) return z.NEVER;
+  const custom = parsed as CustomSourceConfig;
   if (!schema && !custom.module && !customKinds.includes(custom.kind)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['kind'],
-      message: `unknown source kind "${custom.kind}": use ${Object.keys(BUILTIN_SOURCES).join(' | ')}, or set source.module to a module that exports a source (defineSource)`,
-    });
+    addUnknownKindIssue(ctx, 'source', custom.kind, Object.keys(BUILTIN_SOURCES), 'defineSource');
     return z.NEVER;
   }
-  return result.data;
+  return parsed;
 });
 
 const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { identifier, tableName } from './identifiers';
 import { httpSinkSchema, type HttpSinkConfig } from './http-sink-schema';
 import { PermanentError } from '../errors';
@@ -52,21 +53,14 @@ const BUILTIN_SINKS: Record<string, z.ZodType<SinkConfig>> = { postgres: postgre
 export const sinkSchemaFor = (customKinds: readonly string[] | undefined) => z.unknown().transform((raw, ctx): SinkConfig => {
   const kind = raw && typeof raw === 'object' ? (raw as { kind?: unknown }).kind : undefined;
   const schema = kind === undefined ? postgresSinkSchema : typeof kind === 'string' ? BUILTIN_SINKS[kind] : undefined;
-  const result = (schema ?? customSinkSchema).safeParse(kind === 'http' ? withoutTableFields(raw as Record<string, unknown>, ctx) : raw);
-  if (!result.success) {
-    for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-    return z.NEVER;
-  }
-  const custom = result.data as CustomSinkConfig;
+  const parsed = parseInto<SinkConfig>(schema ?? customSinkSchema, kind === 'http' ? withoutTableFields(raw as Record<string, unknown>, ctx) : raw, ctx);
+  if (parsed === undefined) return z.NEVER;
+  const custom = parsed as CustomSinkConfig;
   if (!schema && !custom.module && customKinds && !customKinds.includes(custom.kind)) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['kind'],
-      message: `unknown sink kind "${custom.kind}": use ${Object.keys(BUILTIN_SINKS).join(' | ')}, or set sink.module to a module that exports a sink (defineSink)`,
-    });
+    addUnknownKindIssue(ctx, 'sink', custom.kind, Object.keys(BUILTIN_SINKS), 'defineSink');
     return z.NEVER;
   }
-  return result.data;
+  return parsed;
 });
 
 /** Fields of a target table on an http sink: each named (a strict object would only list the allowed ones), then left out. */

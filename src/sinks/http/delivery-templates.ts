@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import type { HttpSinkConfig } from '../../config/http-sink-schema';
+import { fieldsRead } from '../../config/jsonata-fields';
 import { HttpSinkSetupError } from './http-sink-errors';
 
 type Compiled = ReturnType<typeof jsonata>;
@@ -82,28 +83,4 @@ async function evaluate(e: Compiled, input: unknown, vars: Record<string, unknow
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-}
-
-/**
- * The record fields an expression reads where they can be known: the first name of each top-level path
- * (per record), and the name after $record / $records. Names inside a path's later steps or filters are
- * relative to nested values and are not checked.
- */
-export function fieldsRead(text: string, bulk: boolean): string[] {
-  const out = new Set<string>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (!node || typeof node !== 'object') return;
-    const n = node as { type?: string; steps?: Array<{ type?: string; value?: unknown }> };
-    if (n.type === 'path' && Array.isArray(n.steps)) {
-      const [first, second] = n.steps;
-      if (first?.type === 'name' && !bulk && typeof first.value === 'string') out.add(first.value);
-      if (first?.type === 'variable' && (first.value === 'record' || first.value === 'records') && second?.type === 'name' && typeof second.value === 'string') out.add(second.value);
-      visit(first); // a function call or block in the first step has paths of its own
-      return;
-    }
-    for (const v of Object.values(n)) visit(v);
-  };
-  visit(jsonata(text).ast());
-  return [...out];
 }
