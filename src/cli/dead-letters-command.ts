@@ -35,7 +35,9 @@ export function registerDeadLetters(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(letters.map((l) => ({ ...l, record: JSON.parse(l.record), cursor: l.cursor && JSON.parse(l.cursor) })), null, 2));
         if (!letters.length) return console.log(`${id}: no ${opts.all ? '' : 'pending '}dead letters`);
         for (const l of letters) {
-          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (retried ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}\n  reason: ${l.reason}\n  record: ${l.record}`);
+          // The API's status on a line of its own: one can tell a 409 from a 422 without reading the answer.
+          const status = l.http_status === null ? '' : `\n  http status: ${l.http_status}`;
+          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (retried ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
         }
       } finally {
         await closeQuietly(db);

@@ -8,7 +8,13 @@ export function getTemplate(config: Config, id: string): Template {
   return t;
 }
 
+/** The field that names a template's state database as written: postgres (the default kind) `url`, http and custom sinks `stateUrl`. */
+function stateUrlField(t: Template): 'url' | 'stateUrl' {
+  const kind = (t.raw.sink as { kind?: unknown } | undefined)?.kind;
+  return kind === undefined || kind === 'postgres' ? 'url' : 'stateUrl';
+}
+
 /** The state database of a template's instances (its sink database), resolved in this process's environment. */
 export function templateStateUrl(t: Template, env: NodeJS.ProcessEnv = process.env): string {
-  return resolveEnvRefs(t.sinkUrl, `integrations[${t.id}].sink.url`, env);
+  return resolveEnvRefs(t.sinkUrl, `integrations[${t.id}].sink.${stateUrlField(t)}`, env);
 }

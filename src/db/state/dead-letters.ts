@@ -47,17 +47,20 @@ export interface DeadLetterRow {
   stage: string;
   sqlstate: string | null;
   constraint_name: string | null;
+  /** The API's HTTP status when an HTTP sink's delivery was refused (its answer is in `detail`); null otherwise. */
+  http_status: number | null;
 }
 
 export async function listDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean; limit?: number } = {}): Promise<DeadLetterRow[]> {
-  const r = await client.query<DeadLetterRow>(
-    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, stage, sqlstate, constraint_name
+  const r = await client.query<Omit<DeadLetterRow, 'http_status'> & { http_status: string | number | null }>(
+    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, stage, sqlstate, constraint_name, http_status
        FROM tidemark.dead_letters
       WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
       ORDER BY id LIMIT $3::int`,
     [integration, opts.pendingOnly ?? false, opts.limit ?? 1000],
   );
-  return r.rows;
+  // State sessions read every value as text: the status is a number in --json and to callers.
+  return r.rows.map((l) => ({ ...l, http_status: l.http_status === null ? null : Number(l.http_status) }));
 }
 
 /** After a successful re-process: the letters stay for the record, marked as retried. */
