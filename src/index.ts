@@ -9,12 +9,14 @@ export {
   pauseInstance,
   resumeInstance,
   listInstances,
+  setInstanceWeight,
   resolveIntegration,
   type AddInstanceOptions,
   type AddInstanceResult,
   type InstanceOptions,
   type InstanceSecretInput,
   type InstanceView,
+  type SetWeightResult,
 } from './instances';
 export { loadConfig, parseConfig } from './sources/load-config';
 export { defineMapping } from './transform/define-mapping';

@@ -15,7 +15,15 @@ function pairs(flag: string) {
   };
 }
 
+/** `--weight W`: a fairness weight, above 0 and at most 1000 (the library checks the same). */
+function parseWeight(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 1000) throw new InvalidArgumentError('must be a number above 0 and at most 1000 (e.g. 0.5 or 3); 1 is the default');
+  return n;
+}
+
 interface AddOptions {
+  weight?: number;
   param: Pair[];
   secret: Pair[];
   secretFile: Pair[];
@@ -43,7 +51,7 @@ function line(v: InstanceView): string {
   const params = Object.entries(v.params).map(([k, p]) => `${k}=${p}`).join(', ');
   const secrets = Object.entries(v.secrets).map(([k, s]) => `${k} (${s})`).join(', ');
   const status = `${v.status}${v.reason ? ` (${v.reason})` : ''}`;
-  return [v.id, status, params || 'no params', `secrets ${secrets || 'none'}`, v.scheduleId ? `[${v.scheduleId}]` : 'no schedule'].join('  ');
+  return [v.id, status, params || 'no params', `secrets ${secrets || 'none'}`, `weight ${v.weight}${v.weightFrom === 'instance' ? '' : ` (${v.weightFrom})`}`, v.scheduleId ? `[${v.scheduleId}]` : 'no schedule'].join('  ');
 }
 
 export interface StatusAllOptions {
@@ -84,11 +92,12 @@ export function registerInstances(program: Command): void {
     .option('--param <name=value>', 'a parameter: ${instance.NAME} in the template (repeat for each)', pairs('--param'), [])
     .option('--secret <name=ENV_NAME>', "a secret read from the workers' environment variable ENV_NAME (only the name is stored)", pairs('--secret'), [])
     .option('--secret-file <name=FILE>', 'a secret read from FILE now, stored encrypted with TIDEMARK_ENCRYPTION_KEY', pairs('--secret-file'), [])
+    .option('--weight <W>', "task-queue fairness weight of its runs, above 0 and at most 1000 (default: the template's fairnessWeight, else 1); change it later with `instances set-weight`", parseWeight)
     .action(async (template: string, instance: string, opts: AddOptions, cmd: Command) => {
       const config = (await lazy('./context')).loadCliConfig(cmd);
       const secrets = await secretsOf(opts, process.cwd());
       const { addInstance } = await lazy('../instances');
-      const r = await addInstance({ config, template, instance, params: Object.fromEntries(opts.param), secrets });
+      const r = await addInstance({ config, template, instance, params: Object.fromEntries(opts.param), secrets, ...(opts.weight !== undefined ? { weight: opts.weight } : {}) });
       const schedule = r.schedule ? `schedule ${r.schedule.scheduleId} ${r.schedule.outcome} (${r.schedule.detail})` : `no schedule (the template has none): \`tidemark sync ${r.id}\` runs it`;
       console.log(`${r.id}: ${r.outcome}; ${schedule}`);
     });
@@ -123,6 +132,18 @@ export function registerInstances(program: Command): void {
       const config = (await lazy('./context')).loadCliConfig(cmd);
       const r = await (await lazy('../instances')).resumeInstance({ config, template, instance });
       console.log(`${r.id}: ${r.status} (${r.schedule === 'none' ? 'no schedule' : `schedule ${r.schedule}`})`);
+    });
+
+  instances
+    .command('set-weight')
+    .argument('<template>')
+    .argument('<instance-id>')
+    .argument('<weight>', 'above 0 and at most 1000, or `default` (the template\'s fairnessWeight, else 1)', (v: string) => (v === 'default' ? null : parseWeight(v)))
+    .description("set an instance's fairness weight and update its schedule: the next run's activities carry it")
+    .action(async (template: string, instance: string, w: number | null, _opts: unknown, cmd: Command) => {
+      const config = (await lazy('./context')).loadCliConfig(cmd);
+      const r = await (await lazy('../instances')).setInstanceWeight({ config, template, instance, weight: w });
+      console.log(`${r.id}: weight ${r.weight} (${r.schedule === 'none' ? 'no schedule' : `schedule ${r.schedule}`})`);
     });
 
   instances

@@ -23,10 +23,15 @@ export interface Template {
   sourceKinds: string[];
   /** At most this many runs of the template's instances write at once, across all workers (src/instances/template-slots). */
   maxConcurrentRuns?: number;
+  /** Task-queue fairness weight of an instance added without its own (`tidemark instances add --weight`); 1 when unset. */
+  fairnessWeight?: number;
 }
 
 /** Fields of a template itself, not of its instances' integrations: checked here and left out of `raw`. */
 const maxConcurrentRunsSchema = z.number().int().min(1).max(10_000);
+/** Temporal's fairness weight: a share of dispatch relative to other keys; 1000 caps a typo (10 for 1.0) well before it starves everyone. */
+export const fairnessWeightSchema = z.number().finite().gt(0).max(1000);
+export const FAIRNESS_WEIGHT_HINT = 'must be a number above 0 and at most 1000 (e.g. 0.5 or 3): the instance\'s share of task dispatch relative to other instances, 1 by default';
 
 type Path = (string | number)[];
 
@@ -77,11 +82,13 @@ export interface TemplateSchemas {
  * checked with each instance's real values when it is added (`tidemark instances add`).
  */
 export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.RefinementCtx, schemas: TemplateSchemas): Template {
-  const { template: _template, maxConcurrentRuns: limit, ...entry } = raw;
+  const { template: _template, maxConcurrentRuns: limit, fairnessWeight: weight, ...entry } = raw;
   const maxConcurrentRuns = limit === undefined ? undefined : maxConcurrentRunsSchema.safeParse(limit);
   if (maxConcurrentRuns && !maxConcurrentRuns.success) {
     ctx.addIssue({ code: 'custom', path: ['maxConcurrentRuns'], message: 'must be a whole number from 1 to 10000: how many runs of the template\'s instances may write at once' });
   }
+  const fairnessWeight = weight === undefined ? undefined : fairnessWeightSchema.safeParse(weight);
+  if (fairnessWeight && !fairnessWeight.success) ctx.addIssue({ code: 'custom', path: ['fairnessWeight'], message: FAIRNESS_WEIGHT_HINT });
   const params = new Set<string>();
   const secrets = new Set<string>();
   const dependent = new Set<string>();
@@ -126,6 +133,7 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
     sinkUrl: typeof stateUrl === 'string' ? stateUrl : '${DATABASE_URL}',
     sourceKinds: [...schemas.sourceKinds],
     ...(maxConcurrentRuns?.success ? { maxConcurrentRuns: maxConcurrentRuns.data } : {}),
+    ...(fairnessWeight?.success ? { fairnessWeight: fairnessWeight.data } : {}),
   };
 }
 
@@ -139,6 +147,9 @@ export function misplacedTemplateRefs(raw: unknown, ctx: z.RefinementCtx): void 
   }
   if (raw && typeof raw === 'object' && 'maxConcurrentRuns' in raw) {
     ctx.addIssue({ code: 'custom', path: ['maxConcurrentRuns'], message: 'is for templates (`template: true`): it limits how many of its instances run at once' });
+  }
+  if (raw && typeof raw === 'object' && 'fairnessWeight' in raw) {
+    ctx.addIssue({ code: 'custom', path: ['fairnessWeight'], message: 'is for templates (`template: true`): the default fairness weight of its instances (an integration\'s runs all share its one fairness key)' });
   }
   const sink = (raw as { sink?: { instanceColumn?: unknown } } | null)?.sink;
   if (sink && typeof sink === 'object' && sink.instanceColumn !== undefined) {

@@ -6,7 +6,8 @@ import { openStateSession } from '../db/state-session';
 import { insertInstance } from '../db/state/instances-insert';
 import { readInstance, type InstanceRow, type StoredSecret } from '../db/state/instances-read';
 import { ensureInstanceSchedule, type InstanceScheduleOutcome, type ScheduledTemplate } from '../schedules/instance-schedules';
-import { DuplicateInstanceError, InstanceParamsError, InvalidInstanceIdError } from './errors';
+import { DuplicateInstanceError, InstanceParamsError, InvalidInstanceIdError, InvalidWeightError, WeightDiffersError } from './errors';
+import { checkWeight, instanceWeight } from './instance-weight';
 import { ID_PART, instanceRef } from './instance-id';
 import { instanceProblems, instantiate } from './instantiate';
 import { SecretCipher, secretAad } from './secret-cipher';
@@ -31,6 +32,8 @@ export interface InstanceOptions {
 export interface AddInstanceOptions extends InstanceOptions {
   params?: Record<string, string>;
   secrets?: Record<string, InstanceSecretInput>;
+  /** Task-queue fairness weight of its runs (0 < w ≤ 1000); without it the template's `fairnessWeight`, else 1. */
+  weight?: number;
 }
 
 export interface AddInstanceResult {
@@ -57,6 +60,7 @@ export async function addInstance(opts: AddInstanceOptions): Promise<AddInstance
   const given = opts.secrets ?? {};
   const problems = [...instanceProblems(t, params, given), ...inputProblems(params, given)];
   if (problems.length) throw new InstanceParamsError(id, problems);
+  if (opts.weight !== undefined && !checkWeight(opts.weight)) throw new InvalidWeightError(id, opts.weight);
   const needsKey = Object.values(given).some((s) => 'value' in s);
   const cipher = needsKey ? SecretCipher.fromEnv(env, `secrets given by value are stored encrypted`) : undefined;
   const secrets: Record<string, StoredSecret> = Object.fromEntries(
@@ -68,9 +72,10 @@ export async function addInstance(opts: AddInstanceOptions): Promise<AddInstance
     let row: InstanceRow | undefined;
     let outcome: AddInstanceResult['outcome'] = 'added';
     try {
-      if (!(await insertInstance(db, { template: t.id, instanceId: opts.instance, params, secrets }))) {
+      if (!(await insertInstance(db, { template: t.id, instanceId: opts.instance, params, secrets, weight: opts.weight ?? null }))) {
         row = await readInstance(db, t.id, opts.instance);
         if (!row || !sameInstance(row, params, given, cipher, t)) throw new DuplicateInstanceError(id);
+        if (opts.weight !== undefined && row.weight !== opts.weight) throw new WeightDiffersError(id, row.weight, opts.weight);
         outcome = 'unchanged';
       }
     } finally {
@@ -79,7 +84,7 @@ export async function addInstance(opts: AddInstanceOptions): Promise<AddInstance
     if (!client || !t.schedule) return { id, outcome };
     const paused = row && row.status !== 'active' ? { note: `instance ${row.status}${row.reason ? `: ${row.reason}` : ''}` } : undefined;
     const taskQueue = opts.taskQueue ?? temporalSettings(env).taskQueue;
-    return { id, outcome, schedule: await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused) };
+    return { id, outcome, schedule: await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused, instanceWeight(t, row ?? { weight: opts.weight ?? null })) };
   };
   // Temporal is reached before the row is written: an unreachable server writes nothing.
   return t.schedule ? withTemporal(opts.client, env, run) : run();

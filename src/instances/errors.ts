@@ -62,3 +62,25 @@ export class InstanceNotActiveError extends InstanceError {
 export class InstanceSecretError extends InstanceError {
   override readonly name = 'InstanceSecretError';
 }
+
+export class InvalidWeightError extends InstanceError {
+  override readonly name = 'InvalidWeightError';
+  constructor(
+    readonly instance: string,
+    readonly weight: unknown,
+  ) {
+    super(`instance ${instance}: weight ${JSON.stringify(weight) ?? String(weight)} must be a number above 0 and at most 1000 (e.g. 0.5 or 3): its share of task dispatch relative to other instances, 1 by default`);
+  }
+}
+
+/** `add` of an instance that exists with another weight: changing it is set-weight's job, so a re-run of an onboarding script never changes it by surprise. */
+export class WeightDiffersError extends InstanceError {
+  override readonly name = 'WeightDiffersError';
+  constructor(
+    readonly instance: string,
+    readonly have: number | null,
+    readonly want: number,
+  ) {
+    super(`instance ${instance} already exists with weight ${have ?? 'unset (the template default)'}: change it with \`tidemark instances set-weight ${instance.replace('/', ' ')} ${want}\` (or setInstanceWeight())`);
+  }
+}

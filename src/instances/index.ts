@@ -2,6 +2,7 @@ export * from './add-instance';
 export * from './errors';
 export * from './instance-column';
 export * from './instance-id';
+export * from './instance-weight';
 export * from './instantiate';
 export * from './manage-instances';
 export * from './needs-reauth';

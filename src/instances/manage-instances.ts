@@ -5,11 +5,13 @@ import { openStateSession } from '../db/state-session';
 import { deleteInstance } from '../db/state/instances-delete';
 import { readInstance, type InstanceStatus } from '../db/state/instances-read';
 import { setInstanceStatus } from '../db/state/instances-set-status';
+import { updateInstanceWeight } from '../db/state/instances-set-weight';
 import { instancesOf } from '../schedules/reconcile-instances';
-import { deleteInstanceSchedule, ensureInstanceSchedule, setInstanceSchedulePaused, type ScheduledTemplate } from '../schedules/instance-schedules';
+import { deleteInstanceSchedule, ensureInstanceSchedule, setInstanceSchedulePaused, type InstanceScheduleOutcome, type ScheduledTemplate } from '../schedules/instance-schedules';
 import { scheduleIdFor } from '../schedules/schedule-id';
 import type { InstanceOptions } from './add-instance';
-import { InstanceError, InvalidInstanceIdError, UnknownInstanceError } from './errors';
+import { InstanceError, InvalidInstanceIdError, InvalidWeightError, UnknownInstanceError } from './errors';
+import { checkWeight, instanceWeight } from './instance-weight';
 import { ID_PART, instanceRef } from './instance-id';
 import { withTemporal } from './temporal-client';
 import { getTemplate, templateStateUrl } from './templates';
@@ -76,7 +78,8 @@ async function setPaused(opts: InstanceOptions, paused: boolean, reason: string)
   const status: InstanceStatus = paused ? 'paused' : 'active';
   const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
   try {
-    if (!(await readInstance(db, t.id, opts.instance))) throw new UnknownInstanceError(id);
+    const row = await readInstance(db, t.id, opts.instance);
+    if (!row) throw new UnknownInstanceError(id);
     if (!t.schedule) {
       await setInstanceStatus(db, t.id, opts.instance, status, paused ? reason : null);
       return { id, status, schedule: 'none' };
@@ -85,7 +88,7 @@ async function setPaused(opts: InstanceOptions, paused: boolean, reason: string)
       await setInstanceStatus(db, t.id, opts.instance, status, paused ? reason : null);
       if (await setInstanceSchedulePaused(client, id, paused, `instance ${paused ? `paused: ${reason}` : 'resumed'}`)) return paused ? 'paused' : 'unpaused';
       const taskQueue = opts.taskQueue ?? temporalSettings(env).taskQueue;
-      await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused ? { note: `instance paused: ${reason}` } : undefined);
+      await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused ? { note: `instance paused: ${reason}` } : undefined, instanceWeight(t, row));
       return 'created' as const;
     });
     return { id, status, schedule };
@@ -105,6 +108,10 @@ export interface InstanceView {
   /** name → `env NAME` (read from the workers' environment) or `encrypted` */
   secrets: Record<string, string>;
   scheduleId?: string;
+  /** Fairness weight of its runs: its own, else the template's `fairnessWeight`, else 1. */
+  weight: number;
+  /** Where the weight comes from. */
+  weightFrom: 'instance' | 'template' | 'default';
   createdAt: string;
   updatedAt: string;
 }
@@ -123,8 +130,46 @@ export async function listInstances(opts: { config: Config; template?: string; e
       params: row.params,
       secrets: Object.fromEntries(Object.entries(row.secrets).map(([k, s]) => [k, 'env' in s ? `env ${s.env}` : 'encrypted'])),
       ...(template.schedule ? { scheduleId: scheduleIdFor(id) } : {}),
+      weight: instanceWeight(template, row),
+      weightFrom: row.weight !== null ? ('instance' as const) : template.fairnessWeight !== undefined ? ('template' as const) : ('default' as const),
       createdAt: row.createdAt,
       updatedAt: row.updatedAt,
     };
   });
+}
+
+export interface SetWeightResult {
+  id: string;
+  /** The weight its runs get now (its own, or with `null` the template's / 1). */
+  weight: number;
+  schedule: InstanceScheduleOutcome | 'none';
+}
+
+/**
+ * Sets an instance's fairness weight (`null`: back to the template's `fairnessWeight`, else 1) and updates its
+ * schedule's action, so the next scheduled run's activities carry it; a run in progress keeps the weight it started with.
+ */
+export async function setInstanceWeight(opts: InstanceOptions & { weight: number | null }): Promise<SetWeightResult> {
+  const { env, t, id } = target(opts);
+  if (opts.weight !== null && !checkWeight(opts.weight)) throw new InvalidWeightError(id, opts.weight);
+  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
+  try {
+    const row = await readInstance(db, t.id, opts.instance);
+    if (!row) throw new UnknownInstanceError(id);
+    const weight = instanceWeight(t, { weight: opts.weight });
+    if (!t.schedule) {
+      await updateInstanceWeight(db, t.id, opts.instance, opts.weight);
+      return { id, weight, schedule: 'none' };
+    }
+    // Temporal is reached before the row changes: an unreachable server changes nothing.
+    const schedule = await withTemporal(opts.client, env, async (client) => {
+      await updateInstanceWeight(db, t.id, opts.instance, opts.weight);
+      const paused = row.status === 'active' ? undefined : { note: `instance ${row.status}${row.reason ? `: ${row.reason}` : ''}` };
+      const taskQueue = opts.taskQueue ?? temporalSettings(env).taskQueue;
+      return (await ensureInstanceSchedule(client, t as ScheduledTemplate, id, opts.instance, taskQueue, paused, weight)).outcome;
+    });
+    return { id, weight, schedule };
+  } finally {
+    await closeQuietly(db);
+  }
 }

@@ -6,12 +6,15 @@ import { openStateSession } from '../db/state-session';
 import { listInstanceRows } from '../db/state/instances-list';
 import { summarizeRuns, type RunSummary } from '../db/state/instances-summary';
 import { instanceRef } from './instance-id';
+import { instanceWeight } from './instance-weight';
 import { templateStateUrl } from './templates';
 
 /** One line of `status --all`: an integration of the config or an instance of a template. */
 export interface StatusLine {
   id: string;
   template?: string;
+  /** An instance's fairness weight (its own, else the template's `fairnessWeight`, else 1). */
+  weight?: number;
   /** ok | failing | running | never-run | paused | needs_reauth (an instance's status comes first) */
   state: string;
   reason?: string;
@@ -40,9 +43,11 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
     try {
       const rows = want.templates.length ? await listInstanceRows(db, want.templates) : [];
       const instances = new Map(rows.map((r) => [instanceRef(r.template, r.instanceId), r]));
+      const templates = new Map((config.templates ?? []).map((t) => [t.id, t]));
       for (const s of await summarizeRuns(db, [...want.ids, ...instances.keys()])) {
         const row = instances.get(s.integration);
-        lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason } : undefined));
+        const weight = row ? instanceWeight(templates.get(row.template) ?? {}, row) : undefined;
+        lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason, weight: weight! } : undefined));
       }
     } finally {
       await closeQuietly(db);
@@ -53,13 +58,13 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth') : lines;
 }
 
-function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null }): StatusLine {
+function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
   const ran = s.lastStatus === null ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
   const state = instance && instance.status !== 'active' ? instance.status : ran;
   const reason = instance?.reason ?? (state === 'failing' ? s.lastError : null);
   return {
     id: s.integration,
-    ...(instance ? { template: instance.template } : {}),
+    ...(instance ? { template: instance.template, weight: instance.weight } : {}),
     state,
     ...(reason ? { reason } : {}),
     lastSuccess: s.lastSuccess,

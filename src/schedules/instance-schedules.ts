@@ -26,10 +26,13 @@ export function instanceScheduleConfig(s: ScheduleConfig, id: string): ScheduleC
   return { ...s, offset: ((s.offset ?? 0) + jitterOffset(id, s.every)) % s.every };
 }
 
-/** `attributes`: search attributes of the workflows the schedule starts (TidemarkTemplate, TidemarkInstance…), when the server has them. */
-export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instance: string, taskQueue: string, paused?: { note: string }, attributes?: SearchAttributePair[]) {
+/**
+ * `attributes`: search attributes of the workflows the schedule starts (TidemarkTemplate, TidemarkInstance…), when the server has them.
+ * `weight`: the instance's fairness weight (see instanceWeight), passed to its runs in the workflow input.
+ */
+export function instanceScheduleOptions(t: ScheduledTemplate, id: string, instance: string, taskQueue: string, paused?: { note: string }, attributes?: SearchAttributePair[], weight?: number) {
   const schedule = instanceScheduleConfig(t.schedule, id);
-  const want = desiredSchedule({ id, schedule }, taskQueue);
+  const want = desiredSchedule({ id, schedule, ...(weight !== undefined ? { fairnessWeight: weight } : {}) }, taskQueue);
   return {
     schedule,
     want: {
@@ -80,8 +83,9 @@ export async function ensureInstanceSchedule(
   instance: string,
   taskQueue: string,
   paused?: { note: string },
+  weight?: number,
 ): Promise<{ outcome: InstanceScheduleOutcome; scheduleId: string; detail: string }> {
-  const options = (attributes?: SearchAttributePair[]) => instanceScheduleOptions(t, id, instance, taskQueue, paused, attributes);
+  const options = (attributes?: SearchAttributePair[]) => instanceScheduleOptions(t, id, instance, taskQueue, paused, attributes, weight);
   const { schedule, want } = options();
   const scheduleId = want.scheduleId;
   const detail = `${specText(schedule)}, overlap ${schedule.overlap}`;
@@ -96,7 +100,7 @@ export async function ensureInstanceSchedule(
       have = await handle.describe();
     }
   }
-  const differences = [...scheduleDifferences({ id, schedule }, taskQueue, have), ...(await attributeDifferences(client, id, have))];
+  const differences = [...scheduleDifferences({ id, schedule, ...(weight !== undefined ? { fairnessWeight: weight } : {}) }, taskQueue, have), ...(await attributeDifferences(client, id, have))];
   if (!differences.length) return { outcome: 'unchanged', scheduleId, detail };
   await withSearchAttributes(client, id, (attributes) => {
     const next = options(attributes).want;

@@ -5,6 +5,7 @@ import { openStateSession } from '../db/state-session';
 import { listInstanceRows } from '../db/state/instances-list';
 import { readInstance, type InstanceRow } from '../db/state/instances-read';
 import { instanceRef } from '../instances/instance-id';
+import { instanceWeight } from '../instances/instance-weight';
 import { templateStateUrl } from '../instances/templates';
 import { deleteInstanceSchedule, ensureInstanceSchedule, type ScheduledTemplate } from './instance-schedules';
 import type { ApplyReport } from './apply-schedules';
@@ -38,7 +39,7 @@ export async function instancesOf(config: Config, env: NodeJS.ProcessEnv = proce
 
 /**
  * Makes Temporal's instance schedules match tidemark.instances: creates the missing ones (paused for a
- * paused instance), updates those whose template schedule changed, deletes those whose instance is gone.
+ * paused instance), updates those whose template schedule or fairness weight changed, deletes those whose instance is gone.
  * Schedules of templates that left the config (or lost `schedule`) are reported, and deleted with `prune`.
  */
 export async function reconcileInstances(client: Client, config: Config, opts: ReconcileOptions): Promise<ApplyReport[]> {
@@ -53,7 +54,7 @@ export async function reconcileInstances(client: Client, config: Config, opts: R
     const id = instanceRef(template.id, row.instanceId);
     wanted.add(id);
     const paused = row.status === 'active' ? undefined : { note: `instance ${row.status}${row.reason ? `: ${row.reason}` : ''}` };
-    const r = await ensureInstanceSchedule(client, template as ScheduledTemplate, id, row.instanceId, opts.taskQueue, paused);
+    const r = await ensureInstanceSchedule(client, template as ScheduledTemplate, id, row.instanceId, opts.taskQueue, paused, instanceWeight(template, row));
     add({ integration: id, scheduleId: r.scheduleId, outcome: r.outcome, detail: r.detail });
   }
   const templates = new Map((config.templates ?? []).map((t) => [t.id, t]));

@@ -8,7 +8,12 @@ import { scheduleIdFor, scheduledWorkflowIdPrefix } from './schedule-id';
 
 export type ScheduledIntegration = Integration & { schedule: ScheduleConfig };
 /** What a Schedule is made from: an integration's (or an instance's) id and schedule. */
-export type Scheduled = Pick<Integration, 'id'> & { schedule: ScheduleConfig };
+export type Scheduled = Pick<Integration, 'id'> & { schedule: ScheduleConfig; fairnessWeight?: number };
+
+/** The scheduled workflow's input: an instance's fairness weight only when it is not the default 1, so schedules made before weights existed stay unchanged. */
+export function scheduledInput(it: Scheduled): { integration: string; fairnessWeight?: number } {
+  return { integration: it.id, ...(it.fairnessWeight !== undefined && it.fairnessWeight !== 1 ? { fairnessWeight: it.fairnessWeight } : {}) };
+}
 type OverlapName = ScheduleConfig['overlap'];
 
 export const OVERLAP_POLICY: Record<OverlapName, ScheduleOverlapPolicy> = {
@@ -79,7 +84,7 @@ export function desiredSchedule(it: Scheduled, taskQueue: string): ScheduleOptio
       workflowType: 'syncWorkflow',
       taskQueue,
       workflowId: scheduledWorkflowIdPrefix(it.id),
-      args: [{ integration: it.id }],
+      args: [scheduledInput(it)],
       memo: { [SPEC_MEMO]: specText(s) },
     },
     policies: { overlap: OVERLAP_POLICY[s.overlap], catchupWindow: catchupWindow(s) },
@@ -113,6 +118,7 @@ export function scheduleDifferences(it: Scheduled, taskQueue: string, have: Sche
   if (a.taskQueue !== taskQueue) diffs.push(`task queue ${a.taskQueue} → ${taskQueue}`);
   if (a.workflowId !== scheduledWorkflowIdPrefix(it.id)) diffs.push(`workflow id ${a.workflowId} → ${scheduledWorkflowIdPrefix(it.id)}`);
   const args = JSON.stringify(a.args ?? []);
-  if (args !== JSON.stringify([{ integration: it.id }])) diffs.push(`input ${args} → [{"integration":"${it.id}"}]`);
+  const wanted = JSON.stringify([scheduledInput(it)]);
+  if (args !== wanted) diffs.push(`input ${args} → ${wanted}`);
   return diffs;
 }

@@ -65,6 +65,7 @@ export async function deleteMissing(
       batchSize: o.pageSize,
       record: (tx, n) => recordDeletes(tx, recId, o.runKey, n),
       check: o.check,
+      ...(sides.dstScope ? { scope: sides.dstScope } : {}),
     });
     await finishReconciliation(dst, recId, 'completed', counts());
     return summary;

@@ -1,5 +1,5 @@
 import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifiers';
-import { rangePredicate, type Bound, type KeyColumn } from './range-sql';
+import { rangePredicate, scopeSql, type Bound, type KeyColumn, type TargetScope } from './range-sql';
 
 /**
  * SQL for removing target rows whose key the source no longer has, one key range at a time. Key values
@@ -10,13 +10,13 @@ import { rangePredicate, type Bound, type KeyColumn } from './range-sql';
 const cols = (key: readonly KeyColumn[]) => key.map((k) => quoteIdent(k.name)).join(', ');
 
 /** One page of a range's keys, in key order, strictly after $1..$k when `after`; the page size is the last parameter. */
-export function keyPageSql(table: QualifiedName, key: readonly KeyColumn[], lo: Bound, hi: Bound, after: boolean): string {
+export function keyPageSql(table: QualifiedName, key: readonly KeyColumn[], lo: Bound, hi: Bound, after: boolean, scope?: TargetScope): string {
   const next = after ? ` AND (${cols(key)}) > (${key.map((k, i) => `$${i + 1}::${k.type}`).join(', ')})` : '';
   // Output columns get other names than the key's: ORDER BY "id" would otherwise sort by the text copy.
   const typed = key.map((k) => `t.${quoteIdent(k.name)}`).join(', ');
   return (
     `SELECT ${key.map((k, i) => `t.${quoteIdent(k.name)}::text AS k${i}`).join(', ')} FROM ${quoteTable(table)} t ` +
-    `WHERE ${rangePredicate(key, lo, hi)}${next} ORDER BY ${typed} LIMIT $${after ? key.length + 1 : 1}::int`
+    `WHERE ${rangePredicate(key, lo, hi)}${next}${scopeSql(scope, 't')} ORDER BY ${typed} LIMIT $${after ? key.length + 1 : 1}::int`
   );
 }
 
@@ -42,12 +42,12 @@ export function insertDoomedSql(keyLength: number): string {
 }
 
 /** Takes the next $1 keys off the list and deletes their rows; returns the deleted rows (one per key at most). */
-export function deleteDoomedBatchSql(table: QualifiedName, key: readonly KeyColumn[]): string {
+export function deleteDoomedBatchSql(table: QualifiedName, key: readonly KeyColumn[], scope?: TargetScope): string {
   const k = key.map((_, i) => `k${i}`);
   return (
     `WITH batch AS (DELETE FROM pg_temp.tidemark_doomed WHERE seq IN ` +
     `(SELECT seq FROM pg_temp.tidemark_doomed ORDER BY seq LIMIT $1::int) RETURNING ${k.join(', ')}) ` +
     `DELETE FROM ${quoteTable(table)} t USING batch b ` +
-    `WHERE (${key.map((c) => `t.${quoteIdent(c.name)}`).join(', ')}) = (${key.map((c, i) => `b.k${i}::${c.type}`).join(', ')})`
+    `WHERE (${key.map((c) => `t.${quoteIdent(c.name)}`).join(', ')}) = (${key.map((c, i) => `b.k${i}::${c.type}`).join(', ')})${scopeSql(scope, 't')}`
   );
 }

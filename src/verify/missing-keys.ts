@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { QualifiedName } from '../config/identifiers';
 import { absentKeysSql, insertDoomedSql, keyPageSql } from './key-sql';
-import type { Bound, KeyColumn } from './range-sql';
+import type { Bound, KeyColumn, TargetScope } from './range-sql';
 
 export interface KeySides {
   srcTable: QualifiedName;
@@ -10,6 +10,8 @@ export interface KeySides {
   srcKey: KeyColumn[];
   /** the same columns with the target's types */
   dstKey: KeyColumn[];
+  /** an instance's rows in a target shared by instances: target-side statements see only these */
+  dstScope?: TargetScope;
 }
 
 export interface MissingKeys {
@@ -35,7 +37,7 @@ export async function findMissingKeys(
   const found: MissingKeys = { rows: 0, samples: [] };
   let after: string[] | undefined;
   for (;;) {
-    const text = keyPageSql(sides.dstTable, sides.dstKey, range.lo, range.hi, after !== undefined);
+    const text = keyPageSql(sides.dstTable, sides.dstKey, range.lo, range.hi, after !== undefined, sides.dstScope);
     const keys = (await dst.query<string[]>({ text, values: [...(after ?? []), opts.pageSize], rowMode: 'array' })).rows;
     if (!keys.length) break;
     const columns = sides.srcKey.map((_, i) => keys.map((k) => k[i]));

@@ -18,6 +18,20 @@ export interface KeyColumn {
 
 export type Bound = string[] | null;
 
+/**
+ * The target rows of one instance in a target its template's instances share (`sink.instanceColumn`):
+ * every target-side statement is limited to them, so verify never sees, repairs or deletes another instance's rows.
+ */
+export interface TargetScope {
+  column: string;
+  value: string;
+}
+
+/** ` AND "tenant" = 'acme'::text` (with `alias.` before the column when given), or nothing without a scope. */
+export function scopeSql(scope: TargetScope | undefined, alias = ''): string {
+  return scope ? ` AND ${alias ? `${alias}.` : ''}${quoteIdent(scope.column)} = ${quoteLiteral(scope.value)}::text` : '';
+}
+
 export function rangePredicate(key: readonly KeyColumn[], lo: Bound, hi: Bound): string {
   const cols = `(${key.map((k) => quoteIdent(k.name)).join(', ')})`;
   const lit = (b: string[]) => `(${b.map((v, i) => `${quoteLiteral(v)}::${(key[i] as KeyColumn).type}`).join(', ')})`;
@@ -25,11 +39,11 @@ export function rangePredicate(key: readonly KeyColumn[], lo: Bound, hi: Bound):
   return parts.length ? parts.join(' AND ') : 'true';
 }
 
-export function rangeDigestSql(table: QualifiedName, columns: readonly string[], key: readonly KeyColumn[], lo: Bound, hi: Bound): string {
+export function rangeDigestSql(table: QualifiedName, columns: readonly string[], key: readonly KeyColumn[], lo: Bound, hi: Bound, scope?: TargetScope): string {
   const row = `ROW(${columns.map((c) => `${quoteIdent(c)}::text`).join(', ')})::text`;
   return (
     `SELECT count(*)::text AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint), 0)::text AS h ` +
-    `FROM ${quoteTable(table)} WHERE ${rangePredicate(key, lo, hi)}`
+    `FROM ${quoteTable(table)} WHERE ${rangePredicate(key, lo, hi)}${scopeSql(scope)}`
   );
 }
 

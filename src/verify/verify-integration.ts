@@ -5,9 +5,10 @@ import { isPostgresSink, isPostgresSource, type Integration, type PostgresSinkCo
 import { closeQuietly, connect } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
 import { requireTable } from '../sources/postgres/describe-table';
+import { parseInstanceRef } from '../instances/instance-id';
 import { deleteMissing, type DeleteSummary } from './delete-ranges';
 import type { KeySides } from './missing-keys';
-import { boundariesSql, rangeDigestSql, type Bound, type KeyColumn } from './range-sql';
+import { boundariesSql, rangeDigestSql, type Bound, type KeyColumn, type TargetScope } from './range-sql';
 import { repairRanges } from './repair-ranges';
 import { IntegrationBusyError, VerifyError } from './verify-errors';
 
@@ -93,12 +94,12 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
   try {
     // A hung query fails instead of hanging a scheduled reconciliation that heartbeats on a timer.
     await Promise.all([src, dst].map((c) => c.query(`SET statement_timeout = ${Math.floor(source.statementTimeout)}`)));
-    const { sides, columns } = await describeSides(src, dst, sink, source);
+    const { sides, columns } = await describeSides(src, dst, sink, source, instanceScope(it.id, sink));
     const compared = opts.keysOnly ? sides.srcKey.map((k) => k.name) : columns;
     const measure = async (lo: Bound, hi: Bound) => {
       const [s, t] = await Promise.all([
         digest(src, rangeDigestSql(sides.srcTable, compared, sides.srcKey, lo, hi)),
-        digest(dst, rangeDigestSql(sides.dstTable, compared, sides.dstKey, lo, hi)),
+        digest(dst, rangeDigestSql(sides.dstTable, compared, sides.dstKey, lo, hi, sides.dstScope)),
       ]);
       check();
       return { source: s, target: t };
@@ -133,7 +134,7 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
       });
     }
     if (writes && opts.repair && report.differing.length) {
-      const written = await repairRanges({ ...it, source, sink }, src, dst, columns, sides.srcKey, report.differing, check);
+      const written = await repairRanges({ ...it, source, sink }, src, dst, columns, sides.srcKey, report.differing, check, sides.dstScope);
       report.differing.forEach((d, i) => (d.repaired = written[i]));
     }
     // Measured again, not assumed: without --delete a range still differs if the target has rows the source deleted.
@@ -150,18 +151,38 @@ function differs(m: { source: Digest; target: Digest }): boolean {
   return m.source.rows !== m.target.rows || m.source.checksum !== m.target.checksum;
 }
 
-async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkConfig, source: PostgresSourceConfig): Promise<{ sides: KeySides; columns: string[] }> {
+/** An instance writing to a target its template's instances share: its rows are those with its id in the instance column. */
+function instanceScope(id: string, sink: PostgresSinkConfig): TargetScope | undefined {
+  const ref = parseInstanceRef(id);
+  return sink.instanceColumn && ref ? { column: sink.instanceColumn, value: ref.instance } : undefined;
+}
+
+async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkConfig, source: PostgresSourceConfig, scope?: TargetScope): Promise<{ sides: KeySides; columns: string[] }> {
   const srcTable = splitTableName(source.table);
   const dstTable = splitTableName(sink.table);
   const info = await requireTable(src, srcTable, 'source');
   const dstInfo = await requireTable(dst, dstTable, 'sink');
+  if (scope && info.columns.some((c) => c.name === scope.column)) {
+    throw new VerifyError(`sink.instanceColumn "${scope.column}" is also a column of the source ${source.table}: choose another name for the instance column`);
+  }
+  if (scope && !dstInfo.columns.some((c) => c.name === scope.column)) {
+    throw new VerifyError(`sink.instanceColumn "${scope.column}" is not a column of the target ${sink.table}: run a sync of the instance first (it creates the column), or check the template's sink`);
+  }
+  // The instance column joins the key in the target only; the comparison keys on the rest, within the instance's rows.
+  const key = scope ? sink.key.filter((k) => k !== scope.column) : sink.key;
   const keyOf = (cols: typeof info.columns, where: string) =>
-    sink.key.map((k): KeyColumn => {
+    key.map((k): KeyColumn => {
       const c = cols.find((col) => col.name === k);
       if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the ${where}`);
       return { name: k, type: c.type };
     });
-  const sides = { srcTable, dstTable, srcKey: keyOf(info.columns, `source table ${source.table}`), dstKey: keyOf(dstInfo.columns, `sink table ${sink.table}`) };
+  const sides: KeySides = {
+    srcTable,
+    dstTable,
+    srcKey: keyOf(info.columns, `source table ${source.table}`),
+    dstKey: keyOf(dstInfo.columns, `sink table ${sink.table}`),
+    ...(scope ? { dstScope: scope } : {}),
+  };
   return { sides, columns: source.columns ?? info.columns.map((c) => c.name) };
 }
 

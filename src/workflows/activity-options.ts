@@ -68,8 +68,11 @@ const FAIRNESS_KEY_BYTES = 64;
  * activities are dispatched in turn per integration or instance, so one customer's backlog of tasks does
  * not hold back the others'. A workflow started with a fairness key (an instance's Schedule, with the
  * instance's weight) passes it on to its activities by itself; a server without fairness ignores the key.
+ * An instance's Schedule passes the instance's weight in the workflow input (`fairnessWeight`), not as the
+ * action's priority: a server that does not echo a schedule action's priority would make every reconcile an update.
  */
-export function withFairness(options: ActivityOptions, integration: string, started: Priority | undefined): ActivityOptions {
+export function withFairness(options: ActivityOptions, integration: string, started: Priority | undefined, weight?: number): ActivityOptions {
   if (started?.fairnessKey) return options;
-  return { ...options, priority: { ...started, fairnessKey: integration.slice(0, FAIRNESS_KEY_BYTES) } };
+  // `weight`: the instance's, from its Schedule's input. Without one the options are exactly as before, so recorded histories replay.
+  return { ...options, priority: { ...started, fairnessKey: integration.slice(0, FAIRNESS_KEY_BYTES), ...(weight !== undefined ? { fairnessWeight: weight } : {}) } };
 }

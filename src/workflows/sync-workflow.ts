@@ -13,10 +13,10 @@ import { parseSyncInput } from './validate-input';
  * reconcileEvery has passed); without `deletes` the history is exactly what it was.
  */
 export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> {
-  const { integration, forceDeletes } = parseSyncInput(input);
+  const { integration, forceDeletes, fairnessWeight } = parseSyncInput(input);
   const info = workflowInfo();
   // reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
-  const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(withFairness(runActivityOptions('sync'), integration, info.priority));
+  const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(withFairness(runActivityOptions('sync'), integration, info.priority, fairnessWeight));
   const last = info.lastResult as RunResult | undefined;
   const runKey = `${info.workflowId}/${info.runId}`;
   const run: SyncRunResult = await runIntegration({

@@ -9,6 +9,8 @@ export interface SyncInput {
   integration: string;
   /** reconcile deletes now and past deletes.maxFraction / sink.deletes.maxFraction (`tidemark sync <id> --force-deletes`) */
   forceDeletes?: boolean;
+  /** Task-queue fairness weight of the run's activities (an instance's Schedule passes the instance's); absent: the server's default, 1. */
+  fairnessWeight?: number;
 }
 
 export interface BackfillInput {
@@ -21,6 +23,8 @@ export interface BackfillInput {
   rate?: number;
   /** Page size for this run instead of the config's batchSize; a 'tune' signal changes it. */
   batchSize?: number;
+  /** As in SyncInput. */
+  fairnessWeight?: number;
 }
 
 /** The 'tune' signal: change a running backfill's page size and/or rate without restarting it. */
@@ -48,13 +52,21 @@ function asObject(raw: unknown, allowed: string[], example: string): Record<stri
 }
 
 export function parseSyncInput(raw: unknown): SyncInput {
-  const obj = asObject(raw, ['integration', 'forceDeletes'], '{"integration": "orders", "forceDeletes"?: true}');
+  const obj = asObject(raw, ['integration', 'forceDeletes', 'fairnessWeight'], '{"integration": "orders", "forceDeletes"?: true, "fairnessWeight"?: 2}');
   if (obj.forceDeletes !== undefined && typeof obj.forceDeletes !== 'boolean') invalid(`forceDeletes: must be true or false, got ${JSON.stringify(obj.forceDeletes)}`);
-  return { integration: obj.integration as string, ...(obj.forceDeletes ? { forceDeletes: true } : {}) };
+  const weight = checkFairnessWeight(obj.fairnessWeight);
+  return { integration: obj.integration as string, ...(obj.forceDeletes ? { forceDeletes: true } : {}), ...(weight !== undefined ? { fairnessWeight: weight } : {}) };
+}
+
+/** The same bounds as `tidemark instances add --weight` (src/config/template-schema), written out: no zod here. */
+function checkFairnessWeight(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1000) invalid(`fairnessWeight: must be a number above 0 and at most 1000, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export function parseBackfillInput(raw: unknown): BackfillInput {
-  const obj = asObject(raw, ['integration', 'from', 'shards', 'resume', 'rate', 'batchSize'], '{"integration": "orders", "from"?: <cursor>, "shards"?: N, "rate"?: rows/s}');
+  const obj = asObject(raw, ['integration', 'from', 'shards', 'resume', 'rate', 'batchSize', 'fairnessWeight'], '{"integration": "orders", "from"?: <cursor>, "shards"?: N, "rate"?: rows/s}');
   const out: BackfillInput = { integration: obj.integration as string };
   if (obj.from !== undefined) out.from = obj.from as Cursor;
   if (obj.shards !== undefined) {
@@ -69,6 +81,8 @@ export function parseBackfillInput(raw: unknown): BackfillInput {
   if (rate !== undefined) out.rate = rate;
   const batch = checkBatchSize(obj.batchSize);
   if (batch !== undefined) out.batchSize = batch;
+  const weight = checkFairnessWeight(obj.fairnessWeight);
+  if (weight !== undefined) out.fairnessWeight = weight;
   return out;
 }
 

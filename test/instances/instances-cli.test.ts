@@ -85,6 +85,12 @@ describe('tidemark instances (dev server)', () => {
     expect(usage.code).toBe(2); // a usage error, like every bad argument
     expect(usage.stderr).toMatch(/--param.*must be NAME=VALUE/);
     expect(await fails('instances', 'add', 'shop', 'acme', '--param', 'region=eu', '--secret-file', 'db=missing.txt')).toMatch(/--secret-file db=missing\.txt: cannot read/);
+    for (const w of ['0', '-2', 'NaN', '1001', 'lots']) {
+      const bad = await cli('instances', 'add', 'shop', 'acme', '--param', 'region=eu', '--secret', 'db=SRC_URL', '--weight', w);
+      expect(bad.code, `--weight ${w}`).toBe(2);
+      expect(bad.stderr).toMatch(/--weight.*must be a number above 0 and at most 1000/);
+    }
+    expect((await cli('instances', 'set-weight', 'shop', 'acme', '0')).code).toBe(2);
     expect(await rows()).toEqual([]);
     expect(await scheduleExists('shop/acme')).toBe(false);
   });
@@ -104,7 +110,7 @@ describe('tidemark instances (dev server)', () => {
     const json = await out('instances', 'list', '--json');
     const stored = await sql(dst.url, 'SELECT secrets::text AS s FROM tidemark.instances');
     for (const text of [listed, json, ...stored.map((r) => r.s!)]) expect(text).not.toContain(src.name);
-    expect(listed).toMatch(/^shop\/acme {2}active {2}region=eu {2}secrets db \(env SRC_URL\) {2}\[tidemark-shop\.acme-schedule\]\nshop\/globex {2}active {2}region=eu {2}secrets db \(encrypted\)/);
+    expect(listed).toMatch(/^shop\/acme {2}active {2}region=eu {2}secrets db \(env SRC_URL\) {2}weight 1 \(default\) {2}\[tidemark-shop\.acme-schedule\]\nshop\/globex {2}active {2}region=eu {2}secrets db \(encrypted\)/);
     expect(JSON.parse(json)).toMatchObject([{ id: 'shop/acme', status: 'active', params: { region: 'eu' }, secrets: { db: 'env SRC_URL' } }, { id: 'shop/globex', secrets: { db: 'encrypted' } }]);
   });
 

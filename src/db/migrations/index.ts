@@ -7,6 +7,7 @@ import m006 from './006-oauth-tokens';
 import m007 from './007-instances';
 import m008 from './008-run-shards';
 import m009 from './009-deliveries';
+import m010 from './010-instance-weight';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 7, name: '007-instances', sql: m007 },
   { id: 8, name: '008-run-shards', sql: m008 },
   { id: 9, name: '009-deliveries', sql: m009 },
+  { id: 10, name: '010-instance-weight', sql: m010 },
 ];

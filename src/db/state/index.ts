@@ -21,6 +21,7 @@ export * from './instances-insert';
 export * from './instances-list';
 export * from './instances-read';
 export * from './instances-set-status';
+export * from './instances-set-weight';
 export * from './record-page';
 export * from './run-shard-counters';
 export * from './instances-summary';

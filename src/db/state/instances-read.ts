@@ -11,12 +11,14 @@ export interface InstanceRow {
   secrets: Record<string, StoredSecret>;
   status: InstanceStatus;
   reason: string | null;
+  /** Its own fairness weight; null: the template's `fairnessWeight`, else 1. */
+  weight: number | null;
   createdAt: string;
   updatedAt: string;
 }
 
 /** Every value as text (state connections do not parse types): the jsonb columns are parsed below. */
-export const INSTANCE_COLUMNS = `template, instance_id, params::text, secrets::text, status, reason, created_at::text, updated_at::text`;
+export const INSTANCE_COLUMNS = `template, instance_id, params::text, secrets::text, status, reason, weight::text, created_at::text, updated_at::text`;
 
 export function instanceOf(r: Record<string, unknown>): InstanceRow {
   return {
@@ -26,6 +28,7 @@ export function instanceOf(r: Record<string, unknown>): InstanceRow {
     secrets: JSON.parse(r.secrets as string) as Record<string, StoredSecret>,
     status: r.status as InstanceStatus,
     reason: (r.reason as string | null) ?? null,
+    weight: r.weight === null || r.weight === undefined ? null : Number(r.weight),
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
   };
