@@ -18,7 +18,7 @@ export {
   type InstanceView,
   type SetWeightResult,
 } from './instances';
-export { loadConfig, parseConfig } from './sources/load-config';
+export { loadConfig, parseConfig } from './load-config';
 export { defineMapping } from './transform/define-mapping';
 export type { MappingDefinition, MappingFunction, MappingInput, MappingOutput } from './transform/define-mapping';
 export type { Cursor, JsonValue } from './cursor/cursor';

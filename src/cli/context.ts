@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { getIntegration, stateDbUrlOf, type Config, type Integration } from '../config';
-import { loadConfig } from '../sources/load-config';
+import { loadConfig } from '../load-config';
 import { lazy } from './lazy';
 
 /** The global --config option, wherever it was given (before or after the command name). */

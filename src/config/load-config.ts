@@ -27,6 +27,8 @@ export function findConfigFile(file?: string, cwd = process.cwd()): string {
 export interface ParseOptions {
   /** Source kinds registered in code in this process (src/sources/registry); others need source.module. */
   sourceKinds?: readonly string[];
+  /** Sink kinds registered in code in this process (src/sinks/registry); others need sink.module. */
+  sinkKinds?: readonly string[];
 }
 
 export function parseConfigText(text: string, source: string, opts: ParseOptions = {}): Config {
@@ -40,7 +42,7 @@ export function parseConfigText(text: string, source: string, opts: ParseOptions
 }
 
 export function parseConfig(raw: unknown, source = 'config', opts: ParseOptions = {}): Config {
-  const result = configSchemaWith(opts.sourceKinds).safeParse(raw);
+  const result = configSchemaWith(opts.sourceKinds, opts.sinkKinds).safeParse(raw);
   if (!result.success) throw new ConfigError(source, issuesFromZod(result.error));
   return result.data;
 }

@@ -106,10 +106,10 @@ const sourceSchemaFor = (customKinds: readonly string[]) => z.unknown().transfor
   return parsed;
 });
 
-const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject({
+const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonly string[] = []) => z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must match [a-z0-9][a-z0-9_-]* (lower case, at most 63 characters)'),
   source: sourceSchemaFor(customKinds),
-  sink: sinkSchemaFor(undefined),
+  sink: sinkSchemaFor(sinkKinds),
   batchSize: z.number().int().min(1).max(100_000).default(5000),
   schedule: scheduleSchema.optional(),
   maxRunDuration: duration.optional(),
@@ -137,9 +137,9 @@ const integrationSchemaFor = (customKinds: readonly string[]) => z.strictObject(
   }
 });
 
-const configSchemaFor = (customKinds: readonly string[]) => z
+const configSchemaFor = (customKinds: readonly string[], sinkKinds: readonly string[] = []) => z
   .strictObject({
-    integrations: z.array(entrySchema(integrationSchemaFor(customKinds), customKinds)).min(1, 'must list at least one integration'),
+    integrations: z.array(entrySchema(integrationSchemaFor(customKinds, sinkKinds), customKinds, sinkKinds)).min(1, 'must list at least one integration'),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Map<string, number>();
@@ -163,21 +163,23 @@ export const configSchema = configSchemaFor([]);
 const schemasByKinds = new Map<string, typeof configSchema>();
 const integrationSchemas = new Map<string, typeof integrationSchema>();
 
-/** The integration schema accepting the given custom source kinds (instances are parsed with their template's). */
-export function integrationSchemaWith(customKinds: readonly string[] = []): typeof integrationSchema {
-  if (customKinds.length === 0) return integrationSchema;
-  const key = [...customKinds].sort().join('\n');
+const kindsKey = (sources: readonly string[], sinks: readonly string[]) => `${[...sources].sort().join('\n')}\u0000${[...sinks].sort().join('\n')}`;
+
+/** The integration schema accepting the given custom source and sink kinds (instances are parsed with their template's). */
+export function integrationSchemaWith(customKinds: readonly string[] = [], sinkKinds: readonly string[] = []): typeof integrationSchema {
+  if (customKinds.length === 0 && sinkKinds.length === 0) return integrationSchema;
+  const key = kindsKey(customKinds, sinkKinds);
   let schema = integrationSchemas.get(key);
-  if (!schema) integrationSchemas.set(key, (schema = integrationSchemaFor(customKinds)));
+  if (!schema) integrationSchemas.set(key, (schema = integrationSchemaFor(customKinds, sinkKinds)));
   return schema;
 }
 
-/** The config schema accepting, besides the built-in kinds and `source.module`, the given custom source kinds. */
-export function configSchemaWith(customKinds: readonly string[] = []): typeof configSchema {
-  if (customKinds.length === 0) return configSchema;
-  const key = [...customKinds].sort().join('\n');
+/** The config schema accepting, besides the built-in kinds and `source.module` / `sink.module`, the given custom source and sink kinds. */
+export function configSchemaWith(customKinds: readonly string[] = [], sinkKinds: readonly string[] = []): typeof configSchema {
+  if (customKinds.length === 0 && sinkKinds.length === 0) return configSchema;
+  const key = kindsKey(customKinds, sinkKinds);
   let schema = schemasByKinds.get(key);
-  if (!schema) schemasByKinds.set(key, (schema = configSchemaFor(customKinds)));
+  if (!schema) schemasByKinds.set(key, (schema = configSchemaFor(customKinds, sinkKinds)));
   return schema;
 }
 

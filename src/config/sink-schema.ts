@@ -50,13 +50,13 @@ const BUILTIN_SINKS: Record<string, z.ZodType<SinkConfig>> = { postgres: postgre
  * the sink kinds registered in code in this process, when the loader knows them; `undefined` accepts any
  * well-formed kind without `module` (the worker then names it if it is not registered: SinkModuleError).
  */
-export const sinkSchemaFor = (customKinds: readonly string[] | undefined) => z.unknown().transform((raw, ctx): SinkConfig => {
+export const sinkSchemaFor = (customKinds: readonly string[]) => z.unknown().transform((raw, ctx): SinkConfig => {
   const kind = raw && typeof raw === 'object' ? (raw as { kind?: unknown }).kind : undefined;
   const schema = kind === undefined ? postgresSinkSchema : typeof kind === 'string' ? BUILTIN_SINKS[kind] : undefined;
   const parsed = parseInto<SinkConfig>(schema ?? customSinkSchema, kind === 'http' ? withoutTableFields(raw as Record<string, unknown>, ctx) : raw, ctx);
   if (parsed === undefined) return z.NEVER;
   const custom = parsed as CustomSinkConfig;
-  if (!schema && !custom.module && customKinds && !customKinds.includes(custom.kind)) {
+  if (!schema && !custom.module && !customKinds.includes(custom.kind)) {
     addUnknownKindIssue(ctx, 'sink', custom.kind, Object.keys(BUILTIN_SINKS), 'defineSink');
     return z.NEVER;
   }

@@ -21,6 +21,8 @@ export interface Template {
   sinkUrl: string;
   /** Custom source kinds accepted when the config was loaded: instances are parsed with the same. */
   sourceKinds: string[];
+  /** Custom sink kinds accepted when the config was loaded (registerSink). */
+  sinkKinds: string[];
   /** At most this many runs of the template's instances write at once, across all workers (src/instances/template-slots). */
   maxConcurrentRuns?: number;
   /** Task-queue fairness weight of an instance added without its own (`tidemark instances add --weight`); 1 when unset. */
@@ -74,6 +76,7 @@ export interface TemplateSchemas {
   /** The integration schema (with the loader's custom source kinds). */
   integration: z.ZodType<{ schedule?: ScheduleConfig }>;
   sourceKinds: readonly string[];
+  sinkKinds: readonly string[];
 }
 
 /**
@@ -132,6 +135,7 @@ export function parseTemplateEntry(raw: Record<string, unknown>, ctx: z.Refineme
     ...(parsed.success && parsed.data.schedule ? { schedule: parsed.data.schedule } : {}),
     sinkUrl: typeof stateUrl === 'string' ? stateUrl : '${DATABASE_URL}',
     sourceKinds: [...schemas.sourceKinds],
+    sinkKinds: [...schemas.sinkKinds],
     ...(maxConcurrentRuns?.success ? { maxConcurrentRuns: maxConcurrentRuns.data } : {}),
     ...(fairnessWeight?.success ? { fairnessWeight: fairnessWeight.data } : {}),
   };
@@ -161,12 +165,12 @@ export function misplacedTemplateRefs(raw: unknown, ctx: z.RefinementCtx): void 
  * An entry of `integrations`: a template (`template: true`) or an integration, which may not use template
  * references. `integration`: the integration schema (with the loader's custom source kinds).
  */
-export function entrySchema<I extends { id: string; schedule?: ScheduleConfig }>(integration: z.ZodType<I>, sourceKinds: readonly string[]) {
+export function entrySchema<I extends { id: string; schedule?: ScheduleConfig }>(integration: z.ZodType<I>, sourceKinds: readonly string[], sinkKinds: readonly string[] = []) {
   return z.unknown().transform((raw, ctx): I | Template => {
     const entry = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as Record<string, unknown>) } : raw;
     if (entry && typeof entry === 'object' && 'template' in entry) {
       const flag = (entry as { template?: unknown }).template;
-      if (flag === true) return parseTemplateEntry(entry as Record<string, unknown>, ctx, { integration, sourceKinds });
+      if (flag === true) return parseTemplateEntry(entry as Record<string, unknown>, ctx, { integration, sourceKinds, sinkKinds });
       if (flag !== false && flag !== undefined) ctx.addIssue({ code: 'custom', path: ['template'], message: 'must be true (a template of instances) or false' });
       delete (entry as { template?: unknown }).template;
     }

@@ -53,7 +53,7 @@ export function instantiate(t: Template, row: Pick<InstanceRow, 'instanceId' | '
   const sink = raw.sink as { key?: unknown; instanceColumn?: unknown } | undefined;
   // A shared target: the instance column joins the key, so instances never overwrite each other's rows.
   if (sink && typeof sink.instanceColumn === 'string' && Array.isArray(sink.key)) sink.key = [sink.instanceColumn, ...sink.key];
-  const parsed = integrationSchemaWith(t.sourceKinds).safeParse(raw);
+  const parsed = integrationSchemaWith(t.sourceKinds, t.sinkKinds).safeParse(raw);
   if (!parsed.success) throw new ConfigError(`template ${t.id} with the values of instance ${id}`, issuesFromZod(parsed.error));
   const integration: Integration = { ...parsed.data, id };
   const encrypted = Object.entries(row.secrets).filter((e): e is [string, { encrypted: string; keyId: string }] => 'encrypted' in e[1]);

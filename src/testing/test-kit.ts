@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import type { RunResult } from '../activities/types';
 import type { Config } from '../config';
-import { parseConfig } from '../sources/load-config';
+import { parseConfig } from '../load-config';
 
 export type { Config };
 import { listRuns, type RunRow } from '../db/state';

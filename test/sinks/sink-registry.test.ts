@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config';
+import { parseConfig } from '../../src/load-config';
 import { defineSink, type SinkContext } from '../../src/sinks/define-sink';
 import { registerSink, registeredSinkKinds, sinkFactory, SinkModuleError } from '../../src/sinks/registry';
 import type { Sink } from '../../src/sinks/sink';
@@ -64,5 +66,22 @@ describe('sink contract and registry', () => {
     writeFileSync(bad, 'module.exports = { sink: 42 };');
     expect(() => sinkFactory('bad', bad)).toThrow(/must export a sink factory \(export default defineSink\(…\)\), found number/);
     expect(() => sinkFactory('gone', join(dir, 'missing.js'))).toThrow(/cannot be loaded/);
+  });
+
+  it('config accepts a sink kind only when built in, registered in this process, or given a module', () => {
+    const entry = (sink: Record<string, unknown>) => ({ integrations: [{ id: 'a', source: { kind: 'postgres', url: 'postgres://x', table: 'public.t', cursor: ['id'] }, sink }] });
+    const refused = (() => {
+      try {
+        parseConfig(entry({ kind: 'mysql', url: 'postgres://x', table: 't', key: ['id'] }));
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    })();
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).message).toMatch(/integrations\[0\]\.sink\.kind: unknown sink kind "mysql": use postgres \| http, or set sink\.module to a module that exports a sink \(defineSink\)/);
+    expect(parseConfig(entry({ kind: 'mysql', module: '/abs/mysql-sink.js', stateUrl: 'postgres://s' })).integrations[0]!.sink.kind).toBe('mysql');
+    registerSink('ledger-audit', tableSink);
+    expect(parseConfig(entry({ kind: 'ledger-audit', table: 'audit' })).integrations[0]!.sink.kind).toBe('ledger-audit');
   });
 });

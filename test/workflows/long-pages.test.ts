@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/activities';
-import { parseConfig } from '../../src/sources/load-config';
+import { parseConfig } from '../../src/load-config';
 import type { RunningDevServer } from '../../src/dev';
 import { defineSource } from '../../src/sources/define-source';
 import { registerSource } from '../../src/sources/registry';
