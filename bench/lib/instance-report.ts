@@ -56,7 +56,7 @@ export function instancesMarkdown(r: InstancesReport): string {
     ),
     '',
     `Failed runs: ${r.failedRuns}; runs retried (more than one attempt): ${r.retriedRuns}. ` +
-      `The Schedules took ${r.schedules.taken} actions in all, dropped ${r.schedules.missedCatchupWindow} that fired later than their catch-up window (1 min) and skipped ${r.schedules.skippedOverlap} because the previous run was still going.` +
+      `The Schedules took ${r.schedules.taken} actions in all, dropped ${r.schedules.missedCatchupWindow} that fired later than their catch-up window (the interval) and skipped ${r.schedules.skippedOverlap} because the previous run was still going.` +
       r.missing.filter((m) => m.instances.length).map((m) => ` Cycle ${m.cycle} lacks ${m.instances.slice(0, 5).join(', ')}${m.instances.length > 5 ? ` and ${m.instances.length - 5} more` : ''}.`).join(''),
     `State database after the run: ${mb(r.stateBytes.db)} in all (tidemark.runs ${mb(r.stateBytes.runs)}, checkpoints ${mb(r.stateBytes.checkpoints)}, instances ${mb(r.stateBytes.instances)}; the target table holds the rest).`,
     `Load average (1 min) while measuring: median ${medianLoad.toFixed(2)} of ${loads.length} samples, ${r.loadAverageAtEnd.map((l) => l.toFixed(2)).join(' ')} at the end.`,
