@@ -8,6 +8,7 @@ import type { RunningDevServer } from '../../src/dev';
 import { addInstance } from '../../src/instances';
 import { createWorker } from '../../src/worker';
 import { digest, seedOrders, sql } from '../helpers/fixtures';
+import { recordPriorities, type SeenActivity } from '../helpers/priority-recorder';
 import { uniqueQueue, workflowBundle } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 
@@ -19,7 +20,7 @@ let client: Client;
 let env: NodeJS.ProcessEnv;
 let config: Config;
 const running: Array<{ worker: Worker; done: Promise<void> }> = [];
-const seen: Array<{ type: string; integration?: string; priority?: Priority }> = [];
+const seen: SeenActivity[] = [];
 
 const TENANTS = { acme: 200, globex: 200, initech: 200, umbrella: 200, small: 60, huge: 400 };
 
@@ -62,17 +63,7 @@ async function worker(maxConcurrentRuns?: number): Promise<string> {
     worker: {
       workflowBundle: await workflowBundle(),
       interceptors: {
-        activity: [
-          (ctx) => ({
-            inbound: {
-              execute: (input, next) => {
-                const arg = input.args[0] as { integration?: string } | undefined;
-                seen.push({ type: ctx.info.activityType, ...(arg?.integration ? { integration: arg.integration } : {}), ...(ctx.info.priority ? { priority: ctx.info.priority } : {}) });
-                return next(input);
-              },
-            },
-          }),
-        ],
+        activity: [recordPriorities(seen)],
       },
     },
   });

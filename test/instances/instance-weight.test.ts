@@ -12,6 +12,7 @@ import { reconcileInstances } from '../../src/schedules';
 import { scheduleIdFor } from '../../src/schedules/schedule-id';
 import { createWorker } from '../../src/worker';
 import { seedOrders, sql } from '../helpers/fixtures';
+import { recordPriorities, type SeenActivity } from '../helpers/priority-recorder';
 import { sleep, uniqueQueue, workflowBundle } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 
@@ -24,7 +25,7 @@ let env: NodeJS.ProcessEnv;
 let config: Config;
 let taskQueue: string;
 let worker: { worker: Worker; done: Promise<void> } | undefined;
-const seen: Array<{ type: string; integration?: string; priority?: Priority }> = [];
+const seen: SeenActivity[] = [];
 
 const template = (extra: Record<string, unknown> = {}) => ({
   id: 'shop',
@@ -51,17 +52,7 @@ beforeAll(async () => {
     worker: {
       workflowBundle: await workflowBundle(),
       interceptors: {
-        activity: [
-          (ctx) => ({
-            inbound: {
-              execute: (input, next) => {
-                const arg = input.args[0] as { integration?: string } | undefined;
-                seen.push({ type: ctx.info.activityType, ...(arg?.integration ? { integration: arg.integration } : {}), ...(ctx.info.priority ? { priority: ctx.info.priority } : {}) });
-                return next(input);
-              },
-            },
-          }),
-        ],
+        activity: [recordPriorities(seen)],
       },
     },
   });
