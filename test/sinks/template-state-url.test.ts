@@ -37,6 +37,6 @@ describe("templateStateUrl's error names the field the user wrote", () => {
   });
 
   it('custom sink: sink.stateUrl', () => {
-    expect(messageOf(template({ kind: 'queue', topic: 't-${instance.id}', stateUrl: '${STATE_URL}' }))).toMatch(/^integrations\[tpl\]\.sink\.stateUrl refers to \$\{STATE_URL\}/);
+    expect(messageOf(template({ kind: 'queue', module: '/opt/sinks/queue-sink.js', topic: 't-${instance.id}', stateUrl: '${STATE_URL}' }))).toMatch(/^integrations\[tpl\]\.sink\.stateUrl refers to \$\{STATE_URL\}/);
   });
 });
