@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import { z } from 'zod';
+import { HEADER_NAME, jsonataExpression } from './http-schema-parts';
 
 /**
  * `source.request` of `kind: http`: where the pagination values go, as JSONata expressions (the
@@ -23,16 +24,8 @@ export const TEMPLATE_VARIABLES = {
 } as const;
 
 /** A JSONata expression, checked for syntax here (its variables are checked against the style by the source schema). */
-const expression = z.string({ error: 'must be a JSONata expression (a quoted literal is \'"text"\')' }).superRefine((text, ctx) => {
-  try {
-    jsonata(text);
-  } catch (err) {
-    const e = err as { message?: string; position?: number };
-    ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
-  }
-});
+const expression = jsonataExpression('must be a JSONata expression (a quoted literal is \'"text"\')');
 
-const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export const requestSchema = z.strictObject(
   {
@@ -43,7 +36,7 @@ export const requestSchema = z.strictObject(
     headers: z
       .record(z.string(), expression, { error: 'must map header names to JSONata expressions' })
       .superRefine((h, ctx) => {
-        for (const k of Object.keys(h)) if (!headerName.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
+        for (const k of Object.keys(h)) if (!HEADER_NAME.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
       })
       .default({}),
     /** the URL path, replacing source.url's (e.g. "'/v1/accounts/' & $cursor & '/events'") */

@@ -1,3 +1,4 @@
+import jsonata from 'jsonata';
 import { z } from 'zod';
 import { duration } from './duration';
 import { checkPattern, type TimeFormat } from './time-pattern';
@@ -48,3 +49,34 @@ export const requestBackoff = z
   .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
   .default({ initial: 500, max: 30_000 });
 export const requestsPerSecond = z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional();
+
+/** A `${NAME}` reference (a value from the worker's environment). */
+export const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
+/** An HTTP header name (RFC 9110 token). */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An http(s) URL, or one that starts with a ${NAME} reference (resolved in the worker). `what`: the URL's role. */
+export const httpUrl = (what: string) =>
+  z
+    .string({ error: `must be ${what}` })
+    .min(1, 'must not be empty')
+    .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)');
+
+/** Static request headers (sources and sinks alike); credentials as ${NAME} references, checked by each schema. */
+export const staticHeaders = z
+  .record(z.string(), z.string({ error: 'must be a string (use ${NAME} for secrets)' }), { error: 'must map header names to values' })
+  .superRefine((h, ctx) => {
+    for (const k of Object.keys(h)) if (!HEADER_NAME.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
+  })
+  .default({});
+
+/** A JSONata expression, its syntax checked once here (its variables by the schema using it). `typeError`: the message for a non-string. */
+export const jsonataExpression = (typeError: string) =>
+  z.string({ error: typeError }).superRefine((text, ctx) => {
+    try {
+      jsonata(text);
+    } catch (err) {
+      const e = err as { message?: string; position?: number };
+      ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
+    }
+  });

@@ -1,11 +1,10 @@
-import jsonata from 'jsonata';
 import { z } from 'zod';
 import { duration } from './duration';
 import { httpAuthSchema } from './http-auth-schema';
 import { fieldsRead } from './jsonata-fields';
 import { variablesOf } from './http-request-schema';
 import { responsesSchema } from './http-response-schema';
-import { positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout } from './http-schema-parts';
+import { ENV_REF, HEADER_NAME, httpUrl, jsonataExpression, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, staticHeaders } from './http-schema-parts';
 
 /**
  * `sink: { kind: http, … }`: each mapped record is sent to an API (per record, or N per request with
@@ -25,20 +24,12 @@ export const SINK_TEMPLATE_VARIABLES = {
 /** 4xx answers that are about the record (its content), so it goes to dead letters and the run goes on. */
 export const DEFAULT_DEAD_LETTER_STATUSES = [400, 409, 410, 412, 413, 422];
 
-const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 const CREDENTIAL = /^(authorization|proxy-authorization|x-api-key|api-key|apikey|x-auth-token|cookie)$/i;
-const headerNameRe = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const expression = z.string({ error: 'must be a JSONata expression over the record (a quoted literal is \'"text"\')' }).superRefine((text, ctx) => {
-  try {
-    jsonata(text);
-  } catch (err) {
-    const e = err as { message?: string; position?: number };
-    ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
-  }
-});
 
-const headerName = z.string({ error: 'must be a header name' }).regex(headerNameRe, 'must be a valid HTTP header name');
+const expression = jsonataExpression('must be a JSONata expression over the record (a quoted literal is \'"text"\')');
+
+const headerName = z.string({ error: 'must be a header name' }).regex(HEADER_NAME, 'must be a valid HTTP header name');
 
 const status4xx = z.number({ error: 'must be an HTTP status such as 422' }).int('must be an HTTP status').min(400, 'must be a 4xx status (the record was refused)').max(499, 'must be a 4xx status (the record was refused)');
 
@@ -63,10 +54,7 @@ export const httpSinkSchema = z
     {
       kind: z.literal('http'),
       /** the API's base URL, e.g. https://api.example.com/v1/customers (may contain ${NAME}); `path` is appended to its path */
-      url: z
-        .string({ error: 'must be the URL records are sent to' })
-        .min(1, 'must not be empty')
-        .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)'),
+      url: httpUrl('the URL records are sent to'),
       method: z
         .string({ error: 'must be POST, PUT, PATCH or DELETE' })
         .transform((m) => m.toUpperCase())
@@ -77,12 +65,7 @@ export const httpSinkSchema = z
       /** JSONata building the JSON body; default: the record itself (bulk: the array of records); DELETE: no body */
       body: expression.optional(),
       /** static headers; credentials as ${NAME} references */
-      headers: z
-        .record(z.string(), z.string({ error: 'must be a string (use ${NAME} for secrets)' }), { error: 'must map header names to values' })
-        .superRefine((h, ctx) => {
-          for (const k of Object.keys(h)) if (!headerNameRe.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
-        })
-        .default({}),
+      headers: staticHeaders,
       /**
        * 'per-record' (default): one request per record; { size: N }: N records per request body, and
        * `results`: JSONata over an accepted answer's body giving one { status, message? } per record, in order

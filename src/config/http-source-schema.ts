@@ -4,7 +4,7 @@ import { requestSchema, TEMPLATE_VARIABLES, variablesOf, type HttpRequestTemplat
 import { httpAuthSchema } from './http-auth-schema';
 import { checkChildStream, parentFieldsSchema, parentSchema, templatesOf } from './http-child-schema';
 import { responsesSchema } from './http-response-schema';
-import { duration, path, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, timeFormat } from './http-schema-parts';
+import { duration, ENV_REF, httpUrl, path, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, staticHeaders, timeFormat } from './http-schema-parts';
 import { IDENT_RE } from './identifiers';
 
 /**
@@ -43,10 +43,8 @@ const columnsSchema = z
     Object.entries(cols).map(([name, c]) => (typeof c === 'string' ? { name, type: c, from: name, notNull: false } : { name, type: c.type, from: c.from ?? name, notNull: c.notNull, ...(c.format ? { format: c.format } : {}) })),
   );
 
-const headerName = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Header and parameter names that carry credentials: their values must be ${NAME} references. */
 const CREDENTIAL = /^(authorization|proxy-authorization|cookie)$|api[-_]?key|token|secret|password|signature/i;
-const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 const fromEnvOnly = (example: string) => `carries a credential, so its value must come from the worker's environment: write ${example} and export the variable where the worker runs (a literal would sit in the config file)`;
 
 /** Templates read only the variables their pagination style provides (and $parent in a child stream); a body needs POST. */
@@ -84,17 +82,9 @@ export const httpSourceSchema = z
   .strictObject({
     kind: z.literal('http'),
     /** the list endpoint, e.g. https://api.example.com/v1/orders (may contain ${NAME}) */
-    url: z
-      .string({ error: 'must be the URL of the list endpoint' })
-      .min(1, 'must not be empty')
-      .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)'),
+    url: httpUrl('the URL of the list endpoint'),
     /** request headers; put secrets in ${NAME} references: "Bearer ${API_TOKEN}" */
-    headers: z
-      .record(z.string(), z.string({ error: 'must be a string (use ${NAME} for secrets)' }), { error: 'must map header names to values' })
-      .superRefine((h, ctx) => {
-        for (const k of Object.keys(h)) if (!headerName.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is not a valid HTTP header name' });
-      })
-      .default({}),
+    headers: staticHeaders,
     /** extra query parameters sent with every request (e.g. sort: id, expand: customer) */
     params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean' }).transform(String), { error: 'must map query parameter names to values' }).default({}),
     /** dot path of the records array in the body ("." when the body is the array itself) */
