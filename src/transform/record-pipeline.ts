@@ -1,7 +1,7 @@
 import { mappingModuleOf, type Mapping, type RecordSchema } from '../config/transform-schema';
 import { PermanentError } from '../errors';
 import type { ColumnSpec } from '../sources/source';
-import { compileRecordSchema, describeIssues } from './compile-rules';
+import { compileRecordChecks } from './compile-rules';
 import { SourceFields } from './expression-field';
 import { FALLBACK } from './fast-expression';
 import { compileFields, type MappedField } from './field-mapping';
@@ -47,7 +47,7 @@ export class RecordPipeline {
   private readonly source: SourceFields;
   private readonly fields?: MappedField[];
   private readonly module?: ModuleMapper;
-  private readonly schema?: ReturnType<typeof compileRecordSchema>;
+  private readonly check?: ReturnType<typeof compileRecordChecks>;
 
   constructor(
     private readonly sourceColumns: readonly ColumnSpec[],
@@ -63,7 +63,7 @@ export class RecordPipeline {
     for (const col of Object.keys(rules ?? {})) {
       if (!this.columns.some((c) => c.name === col)) throw new MappingError(`validate.${col}: no such target column (target columns: ${this.columns.map((c) => c.name).join(', ')})`);
     }
-    if (rules) this.schema = compileRecordSchema(rules);
+    if (rules) this.check = compileRecordChecks(rules, this.columns.map((c) => c.name));
   }
 
   /** Whether this pipeline changes anything (else the COPY fast path can skip it). */
@@ -167,10 +167,10 @@ export class RecordPipeline {
   }
 
   private validated(rows: Mapped): Mapped {
-    if (typeof rows === 'string' || !this.schema) return rows;
+    if (typeof rows === 'string' || !this.check) return rows;
     for (const out of rows) {
-      const res = this.schema.safeParse(Object.fromEntries(this.columns.map((c, i) => [c.name, out[i] ?? null])));
-      if (!res.success) return describeIssues(res.error);
+      const problem = this.check(out);
+      if (problem !== undefined) return problem;
     }
     return rows;
   }
