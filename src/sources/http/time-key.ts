@@ -5,7 +5,20 @@
  */
 const ISO = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)$/;
 
+/** Keys of recent texts: a page compares each record's time several times, and neighbours often share one. */
+const recent = new Map<string, bigint | undefined>();
+const RECENT_MAX = 4096;
+
 export function timeKey(value: string): bigint | undefined {
+  const hit = recent.get(value);
+  if (hit !== undefined || recent.has(value)) return hit;
+  const k = parseKey(value);
+  if (recent.size >= RECENT_MAX) recent.clear();
+  recent.set(value, k);
+  return k;
+}
+
+function parseKey(value: string): bigint | undefined {
   const m = ISO.exec(value);
   if (!m) return undefined;
   const zone = m[4] === 'Z' ? 'Z' : (m[4] as string).replace(/^([+-]\d\d)(\d\d)$/, '$1:$2');
