@@ -3,6 +3,8 @@ import type { HttpSourceConfig } from '../../src/config/http-source-schema';
 import type { Cursor } from '../../src/cursor/cursor';
 import { route } from '../../src/mock-api/routes';
 import { createHttpSource, type HttpSource } from '../../src/sources/http';
+import { FANOUT, sliceBounds } from '../../src/sources/http/split-time-range';
+import { OrdersDataset } from '../../src/mock-api/orders-dataset';
 import { fakeConfig } from './fakes/fake-config';
 import { startFake, type FakeApi } from './fakes/fake-server';
 
@@ -28,8 +30,8 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function windowSource(): Promise<HttpSource> {
-  const cfg = fakeConfig({ url: `${api.url}/v1/orders/window`, records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }, lag: '0s' }).integrations[0]!.source as HttpSourceConfig;
+async function windowSource(extra: Record<string, unknown> = {}): Promise<HttpSource> {
+  const cfg = fakeConfig({ url: `${api.url}/v1/orders/window`, records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }, lag: '0s', ...extra }).integrations[0]!.source as HttpSourceConfig;
   const s = (await createHttpSource(cfg, (v) => v)) as HttpSource;
   await s.prepare({});
   return s;
@@ -39,15 +41,28 @@ async function windowSource(): Promise<HttpSource> {
 const probeRequests = (from: number) => api.log.slice(from).filter((r) => r.url.searchParams.get('limit') === '1');
 
 describe('parallel slices: probing an ascending time window API', () => {
-  it('finds the records of a few minutes in a range from 1970 in at most 6 probe steps (36 one-record requests), then cuts 4 slices of equal time spans that read every record once', async () => {
+  it('with a rate budget, 7 probes a step: at most 36 one-record requests; without one, 15 a step', async () => {
+    const rated = await windowSource({ requestsPerSecond: 1000 });
+    let before = api.log.length;
+    const bounds = await rated.split!(null, 4);
+    // 1 request names the first record (ascending), then at most 5 steps of 7 probes narrow the last one;
+    // equal eighths from 1970 needed 9 steps and 57 requests for records this close together.
+    expect(probeRequests(before).length).toBe(api.log.length - before);
+    expect(probeRequests(before).length).toBeLessThanOrEqual(36);
+    await rated.close();
+    const free = await windowSource();
+    before = api.log.length;
+    expect(await free.split!(null, 4)).toEqual(bounds);
+    expect(probeRequests(before).length).toBeLessThanOrEqual(61);
+    await free.close();
+  });
+
+  it('finds the records of a few minutes in a range from 1970, then cuts 4 slices of equal time spans that read every record once', async () => {
     const source = await windowSource();
     const before = api.log.length;
     const bounds = (await source.split!(null, 4)) as { from: string }[];
     const probes = probeRequests(before);
-    // 1 request names the first record (ascending), then at most 5 steps of 7 probes narrow the last one;
-    // equal eighths from 1970 needed 9 steps and 57 requests for records this close together.
     expect(api.log.length - before).toBe(probes.length);
-    expect(probes.length).toBeLessThanOrEqual(36);
     expect(bounds).toHaveLength(3);
     const cuts = bounds.map((b) => Date.parse(b.from));
     expect([...cuts].sort((a, b) => a - b)).toEqual(cuts);
@@ -78,5 +93,41 @@ describe('parallel slices: probing an ascending time window API', () => {
     console.log(`split: ${probes.length} probe requests; slices ${sizes.join(' / ')} records`);
     expect((cuts[2] as number) - (cuts[1] as number)).toBe((cuts[1] as number) - (cuts[0] as number));
     for (const n of sizes) expect(n).toBeGreaterThan(0);
+  });
+});
+
+describe('probe steps: round trips before any slice starts', () => {
+  /** Steps of sliceBounds on a dataset's times: a step is a wave of probes sent together (each answered after a tick). */
+  async function steps(records: number, seed: number, fan: number): Promise<{ steps: number; requests: number; bounds: bigint[] }> {
+    const times = new OrdersDataset(records, seed)
+      .snapshot()
+      .map((o) => BigInt(Date.parse(o.updated_at)) * 1_000_000n)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    let inFlight = 0;
+    let waves = 0;
+    let requests = 0;
+    const probe = async (a: bigint, b: bigint) => {
+      requests++;
+      if (inFlight++ === 0) waves++;
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+      return times.find((t) => t >= a && t < b) ?? false;
+    };
+    const bounds = await sliceBounds(0n, BigInt(Date.UTC(2026, 0, 1)) * 1_000_000n, 4, 1_000_000n, probe, fan);
+    return { steps: waves, requests, bounds };
+  }
+
+  it('15 probes a step take at most as many steps as 7, fewer on most datasets', async () => {
+    const rows: string[] = [];
+    let fewer = 0;
+    for (const [records, seed] of [[30_000, 7], [3_000, 13], [100_000, 3], [1_000, 5]] as const) {
+      const [rated, free] = [await steps(records, seed, FANOUT.rated), await steps(records, seed, FANOUT.free)];
+      rows.push(`${records}/${seed}: ${rated.steps} steps (${rated.requests} requests) vs ${free.steps} (${free.requests})`);
+      expect(free.steps).toBeLessThanOrEqual(rated.steps);
+      expect(free.bounds).toHaveLength(3);
+      if (free.steps < rated.steps) fewer++;
+    }
+    console.log(`probe steps, 7 vs 15 a step: ${rows.join('; ')}`);
+    expect(fewer).toBeGreaterThanOrEqual(1);
   });
 });

@@ -4,7 +4,7 @@ import type { TimeSliceCursor, TimeWindowCursor } from './cursors';
 import { HttpSourceError } from './http-errors';
 import type { PageContext } from './paginators/page-context';
 import { timeOf } from './paginators/window-checks';
-import { equalCuts, roundStep, sliceBounds, type Probe } from './split-time-range';
+import { equalCuts, FANOUT, roundStep, sliceBounds, type Probe } from './split-time-range';
 import { formatTime, isoOfNs, truncateTime, unitNs } from './time-format';
 import { compareTimes, timeKey } from './time-key';
 
@@ -41,7 +41,7 @@ export function sliceRefusal(p: HttpPagination): HttpSourceError {
  * a record at exactly a bound belongs to the slice that starts there. Bounds are aligned to the style's
  * format, so the API sees exactly these bounds.
  */
-export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after: Cursor, runBound: string | null, parts: number): Promise<Cursor[]> {
+export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after: Cursor, runBound: string | null, parts: number, rated: boolean): Promise<Cursor[]> {
   if (!isSliceable(p)) throw sliceRefusal(p);
   if (runBound === null) throw new Error('http source: prepare() must run before split()');
   const c = after as TimeWindowCursor | TimeSliceCursor | null;
@@ -52,7 +52,7 @@ export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after:
   const unit = unitNs(p.format);
   // An API that limits the window (maxWindow) would refuse the wide probes; its `start` is required and set near
   // the oldest record, so [start, now) is where the records are.
-  const bounds = p.maxWindow ? equalCuts(lo, hi, parts, roundStep(hi - lo, parts, unit)) : await sliceBounds(lo, hi, parts, unit, probeOf(ctx, p));
+  const bounds = p.maxWindow ? equalCuts(lo, hi, parts, roundStep(hi - lo, parts, unit)) : await sliceBounds(lo, hi, parts, unit, probeOf(ctx, p), rated ? FANOUT.rated : FANOUT.free);
   return bounds.map((b) => ({ from: isoOfNs(b) }));
 }
 
