@@ -18,6 +18,19 @@ import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
 const SHARD_ROLL_UP_MS = 1_000;
+/** A page's commit waits for the WAL flush at least this often; see writePage. */
+export const DURABLE_EVERY_MS = 1_000;
+
+/**
+ * Where a run stands. `cursor`: after the last committed page. `durable`: after the last page whose commit
+ * waited for the WAL flush, the one heartbeats carry (a retry starts from the later of it and the checkpoint).
+ */
+export interface LoopPosition {
+  cursor: Cursor;
+  durable: Cursor;
+  /** Date.now() of the last flushed commit */
+  durableAt: number;
+}
 
 export interface PageLoop {
   ctx: Context;
@@ -35,8 +48,8 @@ export interface PageLoop {
   tuner: Tuner;
   /** Heartbeats the current progress. */
   beat: () => void;
-  /** Where the run stands: the cursor after the last committed page (read by the heartbeat details). */
-  position: { cursor: Cursor };
+  /** Where the run stands (the heartbeat details read its durable cursor). */
+  position: LoopPosition;
   /** Called at a batch boundary once the run is cancelled: records why and throws. */
   stopForCancellation: () => Promise<never>;
   /** Date.now() after which the run stops at the next batch boundary (maxRunDuration). */
@@ -79,9 +92,19 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
   }
 }
 
-/** One page, its checkpoint and the run's counters in one transaction; rows the target refuses go to dead letters with it. */
+/**
+ * One page, its checkpoint and the run's counters in one transaction; rows the target refuses go to dead
+ * letters with it. Most pages commit without waiting for the WAL flush (synchronous_commit off for that
+ * transaction: the wait was a tenth of a durable backfill's time, issue 16); at least one a second, and
+ * the run's end (finishRun's statements), wait for it as usual. Nothing can be lost or doubled by that: a
+ * page and its checkpoint are one transaction and the WAL replays in order, so a PostgreSQL crash loses the
+ * last pages *with* their checkpoints, and the retry reads them again from the checkpoint that survived.
+ * What leaves the database before a flush must not name them: heartbeats carry the last flushed cursor
+ * (position.durable), and the run's result is returned only after finishRun's flushed commit.
+ */
 async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally): Promise<void> {
   const { integration: id, input, position } = loop;
+  const lazyCommit = Date.now() - position.durableAt < DURABLE_EVERY_MS;
   tally.written(page.count);
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
@@ -91,13 +114,14 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
     await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
     read = tally.unreported();
     const counts = { rows: page.count, written: res.written, rejected: rejected.length + refused.length, read };
-    await state.recordPage(tx, { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts });
+    await state.recordPage(tx, { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts, lazyCommit });
     // What the source reported with the page (a child stream's parent gone): with the page, in its transaction.
     if (page.warnings?.length) await state.addRunWarnings(tx, input.runKey, page.warnings);
   }, where);
   tally.committed(read);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;
+  if (!lazyCommit) Object.assign(position, { durable: page.cursor, durableAt: Date.now() });
   loop.meter.add(page.count);
   await loop.tuner.poll();
 }
@@ -106,7 +130,8 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
 async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
   const { ctx, input, integration, db, slot, beat } = loop;
   await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat }, sink, page, tally);
-  loop.position.cursor = page.cursor;
+  // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
+  Object.assign(loop.position, { cursor: page.cursor, durable: page.cursor, durableAt: Date.now() });
   loop.meter.add(page.count);
   await loop.tuner.poll();
 }

@@ -12,7 +12,7 @@ import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
-import { runPageLoop } from './page-loop';
+import { runPageLoop, type LoopPosition } from './page-loop';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import { prepareRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
@@ -88,9 +88,10 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res);
   if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
   const { start, meter } = run;
-  const position = { cursor: start.cursor };
+  const position: LoopPosition = { cursor: start.cursor, durable: start.cursor, durableAt: Date.now() };
   const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat(), ...(start.until !== null ? { until: start.until } : {}) };
-  const details = () => ({ ...meter.snapshot(position.cursor), batchSize: readOpts.limit });
+  // The last flushed page's cursor: a crash of PostgreSQL can take later pages back with their checkpoints.
+  const details = () => ({ ...meter.snapshot(position.durable), batchSize: readOpts.limit });
   const beat = () => ctx.heartbeat(details());
   alive.details = details;
   const tuner = new Tuner(db, input.runKey, readOpts, run.rate, input.shards ?? 1);
@@ -104,7 +105,12 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const loop = { ctx, deps, input, integration: it.id, db, sink: run.sink, slot: start.slot, targetColumns: run.targetColumns, alive, meter, tuner, beat, position, stopForCancellation: stop };
   const deadline = it.maxRunDuration !== undefined ? started + it.maxRunDuration : undefined;
   const { cursor, stoppedBy } = await runPageLoop({ ...loop, ...(deadline !== undefined ? { deadline } : {}) }, pagesToWrite(run.source, start.cursor, readOpts, run.pipeline));
-  return finishRun(db, input, it.id, start.slot, cursor, stoppedBy, run.rowsOfThisRun());
+  // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
+  if (position.durable !== position.cursor) await state.flushCommits(db);
+  Object.assign(position, { durable: cursor, durableAt: Date.now() });
+  const result = await finishRun(db, input, it.id, start.slot, cursor, stoppedBy, run.rowsOfThisRun());
+  beat();
+  return result;
 }
 
 /** `retryDeadLetters: eachRun`: the pending letters go again before the first page, under the run's lock. */

@@ -31,3 +31,4 @@ export * from './deliveries-dead-letters';
 export * from './deliveries-remove';
 export * from './deliveries-count';
 export * from './deliveries-keys-page';
+export * from './flush-commits';
