@@ -19,7 +19,7 @@ import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
-import { copyRowMaker, copyText, rowMaker, type Row } from './records';
+import { copyRowMaker, copyText, rowMaker } from './records';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
@@ -158,9 +158,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     }
   };
 
-  // The COPY path's pages carry the API's records as they came (rows made later, see copyPages).
-  const copyRows = copyRowMaker(cfg.columns);
-  const recordsCtx: PageContext = { ...ctx, toRows: (records) => records as unknown as Row[] };
+  const copyCtx: PageContext = { ...ctx, toRows: copyRowMaker(cfg.columns) };
   const read = (c: PageContext, after: Cursor, opts: ReadOptions): AsyncIterable<Page> => {
     if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
     const until = opts.until === undefined ? undefined : parseHttpCursor(style, opts.until);
@@ -183,30 +181,9 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     parseCursor: (value: unknown) => parseHttpCursor(style, value),
     later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
     pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => read(ctx, after, opts),
-    /**
-     * The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping
-     * applies). A page is encoded once the request for the next one is on its way (its cursor is known as
-     * soon as the answer is parsed): the encoding overlaps the API's wait instead of delaying the request.
-     */
+    /** The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping applies). */
     async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
-      const it = read(recordsCtx, after, opts)[Symbol.asyncIterator]();
-      let pending: Promise<IteratorResult<Page>> | undefined;
-      try {
-        let cur = await it.next();
-        while (!cur.done) {
-          const records = cur.value.rows as unknown as readonly unknown[];
-          pending = it.next();
-          pending.catch(() => undefined); // surfaced when awaited below, not as an unhandled rejection
-          await new Promise<void>((go) => setImmediate(go));
-          yield { data: Buffer.from(copyText(copyRows(records))), count: records.length, cursor: cur.value.cursor };
-          cur = await pending;
-          pending = undefined;
-        }
-      } finally {
-        // Stopped early (budget, cancel, a failure): let the request in flight settle, then close the pages.
-        await pending?.catch(() => undefined);
-        await it.return?.(undefined);
-      }
+      for await (const page of read(copyCtx, after, opts)) yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
     },
     /** Sharded backfills: time slices of similar span over where the records are (time_window, time_slices only). */
     async split(after: Cursor, parts: number): Promise<Cursor[]> {
