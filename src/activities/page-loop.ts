@@ -32,6 +32,11 @@ export interface LoopPosition {
   durableAt: number;
 }
 
+/** Everything up to `cursor` is on disk: heartbeats may name it. */
+export function markDurable(position: LoopPosition, cursor: Cursor): void {
+  Object.assign(position, { durable: cursor, durableAt: Date.now() });
+}
+
 export interface PageLoop {
   ctx: Context;
   deps: Pick<ActivityDeps, 'afterBatch'>;
@@ -100,7 +105,7 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
  * page and its checkpoint are one transaction and the WAL replays in order, so a PostgreSQL crash loses the
  * last pages *with* their checkpoints, and the retry reads them again from the checkpoint that survived.
  * What leaves the database before a flush must not name them: heartbeats carry the last flushed cursor
- * (position.durable), and the run's result is returned only after finishRun's flushed commit.
+ * (position.durable), and the run flushes before its result leaves (see runLocked).
  */
 async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally): Promise<void> {
   const { integration: id, input, position } = loop;
@@ -121,7 +126,7 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
   tally.committed(read);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;
-  if (!lazyCommit) Object.assign(position, { durable: page.cursor, durableAt: Date.now() });
+  if (!lazyCommit) markDurable(position, page.cursor);
   loop.meter.add(page.count);
   await loop.tuner.poll();
 }
@@ -131,7 +136,8 @@ async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, 
   const { ctx, input, integration, db, slot, beat } = loop;
   await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat }, sink, page, tally);
   // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
-  Object.assign(loop.position, { cursor: page.cursor, durable: page.cursor, durableAt: Date.now() });
+  loop.position.cursor = page.cursor;
+  markDurable(loop.position, page.cursor);
   loop.meter.add(page.count);
   await loop.tuner.poll();
 }

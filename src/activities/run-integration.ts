@@ -12,7 +12,7 @@ import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
-import { runPageLoop, type LoopPosition } from './page-loop';
+import { markDurable, runPageLoop, type LoopPosition } from './page-loop';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import { prepareRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
@@ -107,7 +107,7 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const { cursor, stoppedBy } = await runPageLoop({ ...loop, ...(deadline !== undefined ? { deadline } : {}) }, pagesToWrite(run.source, start.cursor, readOpts, run.pipeline));
   // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
   if (position.durable !== position.cursor) await state.flushCommits(db);
-  Object.assign(position, { durable: cursor, durableAt: Date.now() });
+  markDurable(position, cursor);
   const result = await finishRun(db, input, it.id, start.slot, cursor, stoppedBy, run.rowsOfThisRun());
   beat();
   return result;

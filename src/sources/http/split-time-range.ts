@@ -24,7 +24,7 @@ export function equalCuts(lo: bigint, hi: bigint, parts: number, unit: bigint): 
 export type Probe = (from: bigint, to: bigint) => Promise<boolean | bigint>;
 
 /**
- * Probes sent at once per step, less one (a step narrows a bracket to an eighth, or by an order of magnitude when
+ * Probes sent at once per step, less one (a step narrows a bracket to a `fan`th, or by an order of magnitude when
  * far wider than the records): latency-bound APIs answer them together. Without a rate budget a round trip is
  * what every slice waits for, so twice as many per step (16): at most as many steps, often fewer (the bench's
  * API: 4 instead of 6, 46 requests instead of 36); with one (requestsPerSecond), each probe spends the budget.
