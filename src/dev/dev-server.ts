@@ -48,12 +48,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort());
     const uiPort = ui ? (opts.uiPort ?? (await freePort())) : undefined;
-    // Otherwise we might wait on, and then hand out, some other server that holds the port.
-    for (const [p, what] of [[port, 'gRPC'], [uiPort, 'Web UI']] as const) {
+    // Otherwise we might wait on, and then hand out, some other server that holds the port. A port we picked
+    // ourselves can be taken by another process before we use it (servers starting side by side): pick again.
+    let taken = false;
+    for (const [p, what, given] of [[port, 'gRPC', opts.port], [uiPort, 'Web UI', opts.uiPort]] as const) {
       if (p !== undefined && !(await isPortFree(p, HOST))) {
-        throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
+        if (given === undefined && attempt < 5) taken = true;
+        else throw new Error(`Cannot start the Temporal dev server: ${what} port ${p} is already in use; pick another port`);
       }
     }
+    if (taken) continue;
     if (!cli) return startWithSdkDownload(port, uiPort, opts.dbFile, opts.searchAttributes !== false);
     try {
       return await launch(cli, port, uiPort, opts);
