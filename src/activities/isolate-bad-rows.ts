@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { DeadLetterInput } from '../db/state';
 import { decodeCopyValue } from '../pg/copy-text';
-import type { BatchResult, PostgresSink } from '../sinks/postgres-sink';
+import type { BatchResult, PostgresSink, ScriptedTx } from '../sinks/postgres-sink';
 import { ConstraintViolationError, describeConstraintError, isConstraintViolation, TooManyBadRowsError, type PgConstraintError } from './constraint-errors';
 
 /** A page with more rows than this refused by the target fails instead: that is the target, not a few rows. */
@@ -40,10 +40,12 @@ export async function writeIsolatingBadRows(
   where: string,
   /** Most rows set aside before failing; default MAX_BAD_ROWS_PER_PAGE, and at most half the page. */
   maxBad?: number,
+  /** What `alsoInTx` does when no row is set aside, as a script (see ScriptedTx): the first try uses it. */
+  script?: ScriptedTx,
 ): Promise<{ result: BatchResult; bad: BadRow[] }> {
   let failure: PgConstraintError;
   try {
-    return { result: await sink.writeCopy(data, count, (tx, res) => alsoInTx(tx, res, [])), bad: [] };
+    return { result: await sink.writeCopy(data, count, script ?? ((tx, res) => alsoInTx(tx, res, []))), bad: [] };
   } catch (err) {
     if (!isConstraintViolation(err)) throw err;
     failure = err;

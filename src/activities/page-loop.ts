@@ -114,15 +114,31 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
   let read = 0;
-  // Rows the target refuses (a constraint) go to dead letters with the rest of the page; see isolate-bad-rows.
-  const { bad } = await writeIsolatingBadRows(sink, page.data, page.count - rejected.length, async (tx, res, refused) => {
-    await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
+  const record = (written: number, refused: number): state.PageRecord => {
     read = tally.unreported();
-    const counts = { rows: page.count, written: res.written, rejected: rejected.length + refused.length, read };
-    await state.recordPage(tx, { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts, lazyCommit });
-    // What the source reported with the page (a child stream's parent gone): with the page, in its transaction.
-    if (page.warnings?.length) await state.addRunWarnings(tx, input.runKey, page.warnings);
-  }, where);
+    const counts = { rows: page.count, written, rejected: rejected.length + refused, read };
+    return { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts, lazyCommit };
+  };
+  // A page with nothing else to record goes as one script (rows, checkpoint, counters, COMMIT: one round trip).
+  const plain = rejected.length === 0 && !page.warnings?.length;
+  const script = plain ? { sql: (res: { written: number }) => state.recordPageScript(record(res.written, 0)) } : undefined;
+  // Rows the target refuses (a constraint) go to dead letters with the rest of the page; see isolate-bad-rows.
+  const { bad } = await writeIsolatingBadRows(
+    sink,
+    page.data,
+    page.count - rejected.length,
+    async (tx, res, refused) => {
+      await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
+      await state.recordPage(tx, record(res.written, refused.length));
+      // What the source reported with the page (a child stream's parent gone): with the page, in its transaction.
+      if (page.warnings?.length) await state.addRunWarnings(tx, input.runKey, page.warnings);
+    },
+    where,
+    undefined,
+    script,
+  ).catch((err: unknown) => {
+    throw state.ownershipLost(err, { integration: id, slot: loop.slot, runId: input.runKey }) ?? err;
+  });
   tally.committed(read);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;

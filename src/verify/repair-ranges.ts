@@ -3,7 +3,7 @@ import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
 import type { Integration, PostgresSinkConfig, PostgresSourceConfig } from '../config/schema';
 import { copyOut } from '../pg/copy-out';
 import { PostgresSink } from '../sinks/postgres-sink';
-import { countCopyLines, encodeCopyValue } from '../pg/copy-text';
+import { encodeCopyValue } from '../pg/copy-text';
 import { prefixLines } from '../instances/instance-column';
 import { requireTable } from '../sources/postgres/describe-table';
 import { rangePredicate, type Bound, type KeyColumn, type TargetScope } from './range-sql';
@@ -32,8 +32,8 @@ export async function repairRanges(
   for (const d of ranges) {
     const sql = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteTable(splitTableName(it.source.table))} WHERE ${rangePredicate(key, d.lo, d.hi)}`;
     const raw = await copyOut(src, `COPY (${sql}) TO STDOUT`);
-    const data = prefix ? prefixLines(raw, prefix) : raw;
-    written.push((await sink.writeCopy(data, countCopyLines(data), async () => undefined)).written);
+    const data = prefix ? prefixLines(raw.data, prefix) : raw.data;
+    written.push((await sink.writeCopy(data, raw.rows, async () => undefined)).written);
     check?.();
   }
   return written;

@@ -8,6 +8,7 @@ import m007 from './007-instances';
 import m008 from './008-run-shards';
 import m009 from './009-deliveries';
 import m010 from './010-instance-weight';
+import m011 from './011-page-owner-check';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -21,4 +22,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 8, name: '008-run-shards', sql: m008 },
   { id: 9, name: '009-deliveries', sql: m009 },
   { id: 10, name: '010-instance-weight', sql: m010 },
+  { id: 11, name: '011-page-owner-check', sql: m011 },
 ];

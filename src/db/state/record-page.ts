@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Cursor } from '../../cursor/cursor';
 import { LostOwnershipError } from './save-checkpoint';
 
@@ -26,35 +26,63 @@ const CHECKPOINT = `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
    WHERE integration = $1::text AND slot = $2::text AND owner = $3::text RETURNING 1)`;
 
-const RUN = `WITH ${CHECKPOINT}, run AS (
+/** What the statement returns: whether the fenced update found the slot (the caller checks it). */
+const COUNT_OWNED = 'SELECT (SELECT count(*) FROM cp)::int AS owned';
+
+const RUN_WORK = `WITH ${CHECKPOINT}, run AS (
   UPDATE tidemark.runs SET rows_read = rows_read + $6::bigint, rows_committed = rows_committed + $5::bigint,
          rows_written = rows_written + $7::bigint, rows_rejected = rows_rejected + $8::bigint, pages = pages + 1, end_cursor = $4::jsonb
-   WHERE run_id = $3::text AND EXISTS (SELECT 1 FROM cp) RETURNING 1)
-SELECT (SELECT count(*) FROM cp)::int AS owned`;
+   WHERE run_id = $3::text AND EXISTS (SELECT 1 FROM cp) RETURNING 1)`;
 
 /** The same statement, also setting the transaction's commit not to wait for the WAL flush (SET LOCAL, no extra round trip). */
 const lazy = (sql: string) => `${sql}, set_config('synchronous_commit', 'off', true) AS lazy`;
 
 // A shard's own row: shards commit side by side instead of queueing on the run's row.
-const SHARD = `WITH ${CHECKPOINT}, shard AS (
+const SHARD_WORK = `WITH ${CHECKPOINT}, shard AS (
   INSERT INTO tidemark.run_shards AS s (run_id, shard, rows_read, rows_committed, rows_written, rows_rejected, pages, end_cursor)
   SELECT $3::text, $9::int, $6::bigint, $5::bigint, $7::bigint, $8::bigint, 1, $4::jsonb WHERE EXISTS (SELECT 1 FROM cp)
   ON CONFLICT (run_id, shard) DO UPDATE SET rows_read = s.rows_read + EXCLUDED.rows_read, rows_committed = s.rows_committed + EXCLUDED.rows_committed,
      rows_written = s.rows_written + EXCLUDED.rows_written, rows_rejected = s.rows_rejected + EXCLUDED.rows_rejected,
      pages = s.pages + 1, end_cursor = EXCLUDED.end_cursor, updated_at = now()
-  RETURNING 1)
-SELECT (SELECT count(*) FROM cp)::int AS owned`;
+  RETURNING 1)`;
 
+const [RUN, SHARD] = [`${RUN_WORK}\n${COUNT_OWNED}`, `${SHARD_WORK}\n${COUNT_OWNED}`];
 const RUN_LAZY = lazy(RUN);
 const SHARD_LAZY = lazy(SHARD);
+
+// The same work for a script that also holds the page's COPY and COMMIT (recordPageScript): the owner
+// check raises instead of returning a count (see the 011 migration), so the script stops before its COMMIT.
+// A SELECT without FROM: evaluated exactly once, whatever the CTEs found.
+const REQUIRE_OWNED = 'SELECT tidemark.require_slot_owner((SELECT count(*) FROM cp), $1::text, $2::text, $3::text) AS owned';
+const [RUN_SCRIPT, SHARD_SCRIPT] = [`${RUN_WORK}\n${REQUIRE_OWNED}`, `${SHARD_WORK}\n${REQUIRE_OWNED}`];
 
 /**
  * Inside the page's transaction: advance the checkpoint (fenced on the owner: a superseded run's page
  * rolls back with LostOwnershipError) and add the page to the run's counters, in one statement.
  */
 export async function recordPage(client: pg.Client, p: PageRecord): Promise<void> {
-  const values: unknown[] = [p.integration, p.slot, p.runId, JSON.stringify(p.cursor), p.rows, p.read, p.written, p.rejected];
   const text = p.shard === undefined ? (p.lazyCommit ? RUN_LAZY : RUN) : p.lazyCommit ? SHARD_LAZY : SHARD;
-  const r = await client.query<{ owned: number | string }>(text, p.shard === undefined ? values : [...values, p.shard]);
+  const r = await client.query<{ owned: number | string }>(text, valuesOf(p));
   if (Number(r.rows[0]?.owned) !== 1) throw new LostOwnershipError(p.integration, p.slot, p.runId);
+}
+
+/**
+ * recordPage as literal SQL (no parameters; one row, unread) for a page's one-round-trip script
+ * (PostgresSink.writeCopy's `{ sql }` form). Lost ownership raises SQLSTATE TMOWN, which stops the script
+ * before its COMMIT; ownershipLost() turns that error into LostOwnershipError.
+ */
+export function recordPageScript(p: PageRecord): string {
+  const values = valuesOf(p);
+  const text = p.shard === undefined ? RUN_SCRIPT : SHARD_SCRIPT;
+  return (p.lazyCommit ? lazy(text) : text).replace(/\$(\d+)/g, (_, n: string) => pg.escapeLiteral(String(values[Number(n) - 1])));
+}
+
+/** The page's script failed because the run lost the slot: the error to throw instead (else undefined). */
+export function ownershipLost(err: unknown, p: Pick<PageRecord, 'integration' | 'slot' | 'runId'>): LostOwnershipError | undefined {
+  return (err as { code?: unknown } | null)?.code === 'TMOWN' ? new LostOwnershipError(p.integration, p.slot, p.runId) : undefined;
+}
+
+function valuesOf(p: PageRecord): unknown[] {
+  const values: unknown[] = [p.integration, p.slot, p.runId, JSON.stringify(p.cursor), p.rows, p.read, p.written, p.rejected];
+  return p.shard === undefined ? values : [...values, p.shard];
 }

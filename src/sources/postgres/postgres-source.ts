@@ -5,7 +5,7 @@ import { quoteTable, splitTableName, type QualifiedName } from '../../config/ide
 import { InvalidCursorError, parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
 import { cursorGreaterQuery, keysetPageQuery, keysetRange, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
 import { copyOut } from '../../pg/copy-out';
-import { countCopyLines, decodeCopyValue, lastCopyLine } from '../../pg/copy-text';
+import { decodeCopyValue, lastCopyLine } from '../../pg/copy-text';
 import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { requireTable } from './describe-table';
 import { estimateRows } from './estimate-rows';
@@ -149,12 +149,13 @@ export class PostgresSource implements Source {
   async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
     let cursor = this.parseCursor(after);
     const until = this.parseCursor(opts.until ?? null);
+    let sizeHint = 0;
     for (;;) {
       const limit = opts.limit;
       const q = keysetPageQuery({ table: this.table, select: this.select, cursor: this.keyset, after: cursor, upper: this.highWater, until, limit, inline: true });
-      const data = await this.session.run('reading a page', (c) => copyOut(c, `COPY (${q.text}) TO STDOUT`), opts.signal);
-      const count = countCopyLines(data);
+      const { data, rows: count } = await this.session.run('reading a page', (c) => copyOut(c, `COPY (${q.text}) TO STDOUT`, sizeHint), opts.signal);
       if (count === 0) return;
+      sizeHint = data.length;
       const last = lastCopyLine(data);
       cursor = this.cursorIndex.map((i) => decodeCopyValue(last[i] ?? '') as string);
       yield { data, count, cursor };
