@@ -54,15 +54,17 @@ class CopyOutQuery {
     this.out = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, sizeHint));
   }
 
-  submit(connection: Connection): void {
+  /** pg calls this when the query's turn comes; an Error returned is reported through handleError. */
+  submit(connection: Connection): Error | undefined {
     const stream = connection.stream;
     const listeners = stream.listeners('data') as ((chunk: Buffer) => void)[];
-    if (listeners.length !== 1) throw new Error(`copyOut: expected the connection to have one data listener, found ${listeners.length}`);
+    if (listeners.length !== 1) return new Error(`copyOut: expected the connection to have one data listener, found ${listeners.length}`);
     this.connection = connection;
     this.pgOnData = listeners[0];
     stream.removeListener('data', this.pgOnData as (chunk: Buffer) => void);
     stream.on('data', this.onData);
     connection.query(this.text);
+    return undefined;
   }
 
   /** Gives the socket back to pg, with the bytes from `rest` on (the message pg must read next). */
