@@ -75,6 +75,15 @@ describe('a page as one script', () => {
     await client.query('DROP TABLE public.seen; DROP TRIGGER seen ON tidemark.checkpoints; RESET synchronous_commit');
   });
 
+  it('cursor values with quotes, backslashes and non-ASCII text reach the checkpoint exactly (the script holds them as literals)', async () => {
+    const cursor = ["it's \\ a \"test\" \n ünï €", '2026-11-30 10:00:00.123456+00', 42, null];
+    const sink = new PostgresSink(client, { kind: 'postgres', url: dst.url, table: 'public.t', key: ['id'], create: false } as never);
+    await sink.prepare(COLUMNS);
+    await sink.writeCopy(page(1, 3), 3, { sql: (r) => state.recordPageScript({ ...record(0, 3, r.written), cursor }) });
+    const [cp] = await sql<{ cursor: unknown }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'i'`);
+    expect(cp!.cursor).toEqual(cursor);
+  });
+
   it('a page whose keys are already there fails its script, rolls back whole and goes through the upsert (checkpoint with the COMMIT)', async () => {
     const sink = new PostgresSink(client, { kind: 'postgres', url: dst.url, table: 'public.t', key: ['id'], create: false } as never);
     await sink.prepare(COLUMNS);
