@@ -27,8 +27,8 @@ const UNIQUE_VIOLATION = '23505';
 export type InTx = (client: pg.Client, result: BatchResult) => Promise<void>;
 
 /**
- * The transaction's last work as literal SQL (no parameters, no result rows; it raises to stop the
- * COMMIT), given the page's result. A page into the target itself then takes one round trip: BEGIN,
+ * The transaction's last work as literal SQL (no parameters; any rows it returns are ignored; it raises
+ * to stop the COMMIT), given the page's result. A page into the target itself then takes one round trip: BEGIN,
  * COPY, this and COMMIT in one simple-query script (its COPY data in the middle); a staged page sends it
  * with the COMMIT. What a round trip cost: about a tenth of a durable backfill (issue 16).
  */
@@ -180,31 +180,35 @@ export class PostgresSink {
   /** COPY in a script: statements may come before and after it, run in order around its data. */
   private async copyIn(into: string, data: Buffer, before = '', after = ''): Promise<void> {
     const copy = copyFrom(`${before}COPY ${into} FROM STDIN${after}`);
-    // The script's last statement returns a row (recordPageScript): pg hands its messages to the COPY query, which has no use for them.
+    // A ScriptedTx statement may return rows: pg hands their messages to the COPY query, which has no use for them.
     Object.assign(copy, { handleRowDescription: () => undefined, handleDataRow: () => undefined });
     await pipeline(Readable.from([data]), this.client.query(copy));
   }
 
-  /** BEGIN, COPY, the page's last statement and COMMIT in one round trip (a failure stops the script: rolled back here). */
-  private async inOneScript(into: string, data: Buffer, result: BatchResult, tx: ScriptedTx): Promise<BatchResult> {
-    try {
+  /** BEGIN, COPY, the page's last statement and COMMIT in one round trip (a failure stops the script). */
+  private inOneScript(into: string, data: Buffer, result: BatchResult, tx: ScriptedTx): Promise<BatchResult> {
+    return this.rollingBack(async () => {
       await this.copyIn(into, data, 'BEGIN; ', `; ${tx.sql(result)}; COMMIT`);
       return result;
-    } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    });
   }
 
   /** `write` starts with a COPY and sends `begin` before it; the last statement goes with the COMMIT when it is a script. */
-  private async inTx(write: (begin: string) => Promise<BatchResult>, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
-    try {
+  private inTx(write: (begin: string) => Promise<BatchResult>, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
+    return this.rollingBack(async () => {
       const result = await write('BEGIN; ');
       if (typeof alsoInTx === 'function') {
         await alsoInTx(this.client, result);
         await this.client.query('COMMIT');
       } else await this.client.query(`${alsoInTx.sql(result)}; COMMIT`);
       return result;
+    });
+  }
+
+  /** Runs a transaction's statements; on any failure rolls it back (best effort) and rethrows. */
+  private async rollingBack<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
     } catch (err) {
       await this.client.query('ROLLBACK').catch(() => undefined);
       throw err;
