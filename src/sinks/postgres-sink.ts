@@ -8,11 +8,13 @@ import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../c
 import { describeTable } from '../sources/postgres/describe-table';
 import { TableNotFoundError } from '../sources/postgres/describe-table';
 import type { ColumnSpec } from '../sources/source';
+import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
 import { exactEqualityColumns } from './exact-equality';
 import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
+import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn } from './unchanged-rows';
 import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
 
 export { SchemaDriftError, SinkSetupError } from './sink-errors';
@@ -55,6 +57,10 @@ export class PostgresSink {
   private skipUnchangedSql = '';
   /** The last staged page wrote under half its rows: the next one skips unchanged rows before ON CONFLICT. */
   private mostlyUnchanged = false;
+  /** The key's columns, while pages of a re-sync are compared with the target's text first (see unchanged-rows.ts). */
+  private textKey: KeyColumn[] | undefined;
+  /** The size of the last target read, to size the next one's buffer. */
+  private thereSize = 0;
   private copyColumns = '';
   /** COPY straight into the target until the first conflict (see prepare). */
   private direct = false;
@@ -128,6 +134,10 @@ export class PostgresSink {
     // go through the staged upsert, so a replayed page after a crash stays harmless.
     this.direct = opts.allowDirect !== false;
     this.mostlyUnchanged = false;
+    const types = new Map(info.columns.map((c) => [c.name, c.type]));
+    const textKey = this.cfg.key.map((name) => ({ name, index: names.indexOf(name), type: types.get(name) ?? '' }));
+    // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
+    this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
   }
 
   /** Whether batches currently go straight into the target (initial load) rather than through the upsert. */
@@ -160,13 +170,57 @@ export class PostgresSink {
         this.direct = false; // rows are there after all (or a key repeats within the page): upsert from now on
       }
     }
+    if (this.mostlyUnchanged && this.textKey) {
+      const result = await this.writeChangedRows(data, count, alsoInTx, this.textKey);
+      if (result) return result;
+    }
+    return await this.staged(data, count, alsoInTx, this.mostlyUnchanged);
+  }
+
+  /** COPY into staging and the upsert from it; `skip`: the statement that first drops rows equal to the target's. */
+  private async staged(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, skip: boolean): Promise<BatchResult> {
     return await this.inTx(async (begin) => {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data, begin);
-      const written = this.mostlyUnchanged ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0);
+      const written = skip ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0);
       // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones are not (two index probes a row).
       this.mostlyUnchanged = written * 2 < count;
       return { written };
     }, alsoInTx);
+  }
+
+  /**
+   * A page of a re-sync: the target's rows with its keys are read first and rows equal to them dropped (see
+   * unchanged-rows.ts); the rest, if any, goes through the plain upsert. Undefined when the page could not be
+   * compared (no usable key, or the read failed, e.g. a key the key's type refuses): the caller stages it whole.
+   */
+  private async writeChangedRows(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, key: KeyColumn[]): Promise<BatchResult | undefined> {
+    const indexes = key.map((k) => k.index);
+    const keys = pageKeys(data, indexes);
+    const sql = targetRowsSql(keys, quoteTable(this.table), this.columns, key);
+    if (!sql) return undefined;
+    let there: Buffer;
+    try {
+      there = (await copyOut(this.client, sql, this.thereSize)).data;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === undefined) throw err; // not the server's refusal: the connection's
+      return undefined;
+    }
+    this.thereSize = there.length;
+    const rest = dropUnchangedRows(data, keys, there, indexes);
+    if (rest.count === 0) return await this.withoutRows(alsoInTx);
+    const result = await this.staged(rest.data, rest.count, alsoInTx, false);
+    // Most rows unchanged, yet their text differed from the target's (another type, another format): the
+    // comparison does not help this source, and the staged one is better on its own from now on.
+    if (rest.count * 2 >= count && result.written * 2 < count) this.textKey = undefined;
+    this.mostlyUnchanged = result.written * 2 < count;
+    return result;
+  }
+
+  /** A page with nothing to write: only its checkpoint and counters, in one round trip when they are a script. */
+  private withoutRows(alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
+    const result = { written: 0 };
+    if (typeof alsoInTx !== 'function') return this.rollingBack(async () => (await this.client.query(`BEGIN; ${alsoInTx.sql(result)}; COMMIT`), result));
+    return this.inTx(async (begin) => (await this.client.query(begin), result), alsoInTx);
   }
 
   /** The session's join settings, which the skip-unchanged statement turns off for itself and then restores. */
