@@ -8,6 +8,7 @@ import { safeUrl } from './redact';
 import { judge } from './response-policy';
 import { abortError } from '../../util/abort-error';
 import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
+import { yieldToIo } from '../../util/yield-to-io';
 
 export interface HttpClientOptions {
   headers: Record<string, string>;
@@ -120,6 +121,7 @@ export class HttpClient {
         const type = res.headers.get('content-type') ?? '';
         // A web page instead of JSON is a wrong URL, not a glitch: retrying cannot fix it.
         if (/^text\/html/i.test(type)) throw new HttpSourceError('url', `the response is ${type.split(';')[0]}, not JSON: is this the API's list endpoint?`, shown);
+        await yieldToIo(); // the body's decoding and its parse are each a block of CPU: I/O runs between (see yieldToIo)
         try {
           return { ok: true, body: JSON.parse(text) as unknown, headers: res.headers };
         } catch {

@@ -19,7 +19,8 @@ import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
-import { copyRowMaker, copyText, rowMaker } from './records';
+import { copyRowMaker, copyText, inSlices, rowMaker } from './records';
+import { yieldToIo } from '../../util/yield-to-io';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
@@ -84,7 +85,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     auth: credential,
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
-  const toRows = rowMaker(cfg.columns);
+  const toRows = inSlices(rowMaker(cfg.columns));
   const style = cfg.pagination.style;
   const shownUrl = safeUrl(base, redact);
   let highWater: string | null = null;
@@ -158,7 +159,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     }
   };
 
-  const copyCtx: PageContext = { ...ctx, toRows: copyRowMaker(cfg.columns) };
+  const copyCtx: PageContext = { ...ctx, toRows: inSlices(copyRowMaker(cfg.columns)) };
   const read = (c: PageContext, after: Cursor, opts: ReadOptions): AsyncIterable<Page> => {
     if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
     const until = opts.until === undefined ? undefined : parseHttpCursor(style, opts.until);
@@ -183,7 +184,10 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => read(ctx, after, opts),
     /** The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping applies). */
     async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
-      for await (const page of read(copyCtx, after, opts)) yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
+      for await (const page of read(copyCtx, after, opts)) {
+        await yieldToIo(); // between the rows' conversion and their text (see inSlices)
+        yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
+      }
     },
     /** Sharded backfills: time slices of similar span over where the records are (time_window, time_slices only). */
     async split(after: Cursor, parts: number): Promise<Cursor[]> {

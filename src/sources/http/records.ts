@@ -3,6 +3,7 @@ import { toPgText } from '../define-source';
 import { HttpSourceError } from './http-errors';
 import { compilePath } from './json-path';
 import { parseTime } from './time-format';
+import { yieldToIo } from '../../util/yield-to-io';
 
 export type Row = (string | null)[];
 
@@ -42,13 +43,34 @@ function checkRecord(record: unknown, i: number): void {
  * JSON text (see toPgText), and a json/jsonb column always gets JSON (a string value is quoted, so it
  * stays valid JSON). The mapping: and validate: features then work on these rows like any source's.
  */
-export function rowMaker(columns: readonly HttpColumn[]): (records: readonly unknown[]) => Row[] {
+export function rowMaker(columns: readonly HttpColumn[]): MakeRows {
   const cells = columns.map(cellOf);
-  return (records) =>
+  return (records, offset = 0) =>
     records.map((record, i) => {
-      checkRecord(record, i);
+      checkRecord(record, offset + i);
       return cells.map((cell) => cell(record));
     });
+}
+
+/** Records → rows; `offset`: the first record's index in the answer's records array (for messages). */
+export type MakeRows = (records: readonly unknown[], offset?: number) => Row[];
+
+/** Records converted between two yields to the event loop (about a millisecond of CPU). */
+const SLICE = 100;
+
+/**
+ * `make` a slice of records at a time, letting the event loop run between slices (see yieldToIo): a page's
+ * conversion is milliseconds of CPU, and beside the previous page's COPY it took their sum, not the larger.
+ */
+export function inSlices(make: MakeRows): (records: readonly unknown[]) => Promise<Row[]> {
+  return async (records) => {
+    const rows: Row[] = [];
+    for (let i = 0; i < records.length; i += SLICE) {
+      await yieldToIo();
+      for (const row of make(records.slice(i, i + SLICE), i)) rows.push(row);
+    }
+    return rows;
+  };
 }
 
 const COPY_SPECIAL = /[\\\n\r\t]/;
@@ -61,7 +83,7 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': 
  * values. JSON text needs only its backslashes doubled: JSON.stringify writes every control character
  * as an escape sequence, so it holds no raw tab or newline.
  */
-export function copyRowMaker(columns: readonly HttpColumn[]): (records: readonly unknown[]) => Row[] {
+export function copyRowMaker(columns: readonly HttpColumn[]): MakeRows {
   const cells = columns.map((c): Cell => {
     const cell = cellOf(c);
     if (JSON_TYPE.test(c.type.trim())) {
@@ -75,9 +97,9 @@ export function copyRowMaker(columns: readonly HttpColumn[]): (records: readonly
       return s === null ? '\\N' : COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch] as string) : s;
     };
   });
-  return (records) =>
+  return (records, offset = 0) =>
     records.map((record, i) => {
-      checkRecord(record, i);
+      checkRecord(record, offset + i);
       return cells.map((cell) => cell(record));
     });
 }

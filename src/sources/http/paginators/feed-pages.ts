@@ -24,7 +24,7 @@ export async function* feedPages(ctx: PageContext, p: Style, after: FeedCursor |
   // The inner style turns each answer's records into rows right before handing the page over: read their times there.
   const feed: PageContext = {
     ...ctx,
-    toRows(records) {
+    async toRows(records) {
       times = records.map((r, i) => {
         const t = parseTime(getPath(r, p.field), p.fieldFormat);
         if (t === undefined) throw new HttpSourceError('pagination.field', `record ${i} has no ${typeof p.fieldFormat === 'string' ? p.fieldFormat : p.fieldFormat.pattern} time at "${p.field}" (got ${JSON.stringify(getPath(r, p.field))})`);

@@ -38,11 +38,11 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
     // A link to the page just read would loop forever: that is the end, like no link.
     if (next && next.href !== requested.href) {
       const stored = links.store(next);
-      yield { rows: ctx.toRows(records), cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
+      yield { rows: await ctx.toRows(records), cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
       at = next;
       continue;
     }
-    yield { rows: ctx.toRows(records), cursor: passes ? { since: until } : { next: links.store(requested) } };
+    yield { rows: await ctx.toRows(records), cursor: passes ? { since: until } : { next: links.store(requested) } };
     return;
   }
 }

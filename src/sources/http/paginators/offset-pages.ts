@@ -34,7 +34,7 @@ export async function* offsetPages(ctx: PageContext, p: Style, after: OffsetCurs
     const total = p.total ? getPath(body, p.total) : undefined;
     const last = typeof total === 'number' ? offset >= total || records.length === 0 : !mayHaveMore(said, records.length);
     // The last page hands over to the next pass (even when empty, so the cursor moves on to U).
-    yield { rows: ctx.toRows(records), cursor: last ? { since: filtered ? until : null } : { since, offset, until } };
+    yield { rows: await ctx.toRows(records), cursor: last ? { since: filtered ? until : null } : { since, offset, until } };
     if (last) return;
   }
 }

@@ -13,7 +13,8 @@ export interface PageContext {
    * `vars`: the same values by meaning, for source.request templates (which then replace `params`).
    */
   get(params: Record<string, string | undefined>, opts: ReadOptions, at?: URL, vars?: TemplateVars): Promise<PageAnswer>;
-  toRows(records: readonly unknown[]): Row[];
+  /** Records → rows (a slice at a time, see records.ts inSlices). */
+  toRows(records: readonly unknown[]): Promise<Row[]>;
   /** records per request: the configured size (pageSize, else the batch size; at most maxPageSize), or the learned cap */
   pageSize(opts: ReadOptions): number;
   /** what the worker has learned about this endpoint's page size */

@@ -42,7 +42,7 @@ export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCu
     const total = p.totalPages ? getPath(body, p.totalPages) : undefined;
     const last = typeof total === 'number' ? page - p.firstPage + 1 >= total : records.length === 0;
     // The last page hands over to the next pass (even when empty, so the cursor moves on to U).
-    yield { rows: ctx.toRows(records), cursor: last ? { since: until } : { since, page, perPage: size, until } };
+    yield { rows: await ctx.toRows(records), cursor: last ? { since: until } : { since, page, perPage: size, until } };
     if (last) return;
     page++;
   }

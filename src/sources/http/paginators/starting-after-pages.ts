@@ -30,7 +30,7 @@ export async function* startingAfterPages(ctx: PageContext, p: Style, after: Sta
     }
     if (id === last) throw new HttpSourceError('pagination.param', `the API returned the record after which it was asked to start (id ${JSON.stringify(id)}): does it support "${p.param}"?`, url);
     last = id;
-    yield { rows: ctx.toRows(records), cursor: { startingAfter: id } };
+    yield { rows: await ctx.toRows(records), cursor: { startingAfter: id } };
     if (!mayHaveMore(said, records.length)) return;
   }
 }

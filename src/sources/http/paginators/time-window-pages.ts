@@ -58,7 +58,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     if (said === true && records.length < size) ctx.cap.learn(records.length);
     if (said === false || records.length === 0 || (records.length === skip && records.length < size && !capped)) {
       // The window is complete: the API says so, or nothing lies past what was already read.
-      if (records.length > skip || to === highWater) yield { rows: ctx.toRows(records.slice(skip)), cursor: { from: to } };
+      if (records.length > skip || to === highWater) yield { rows: await ctx.toRows(records.slice(skip)), cursor: { from: to } };
       else opts.onIdle?.();
       if (to === highWater) return;
       from = to;
@@ -71,7 +71,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     }
     const cut = times.findIndex((t) => compareTimes(t, lastTime) === 0);
     if (cut > skip) {
-      yield { rows: ctx.toRows(records.slice(skip, cut)), cursor: { from: lastTime } };
+      yield { rows: await ctx.toRows(records.slice(skip, cut)), cursor: { from: lastTime } };
       if (said === undefined && records.length < size) short = { count: records.length, atEnd: records.length - cut, to };
       from = lastTime;
       size = ctx.pageSize(opts);
@@ -86,7 +86,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
           url,
         );
       }
-      yield { rows: ctx.toRows(records.slice(skip)), cursor: { from: lastTime } };
+      yield { rows: await ctx.toRows(records.slice(skip)), cursor: { from: lastTime } };
       known = records.length - cut;
       from = lastTime;
       size = ctx.pageSize(opts);

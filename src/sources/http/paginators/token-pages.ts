@@ -27,7 +27,7 @@ export async function* tokenPages(ctx: PageContext, p: Style, after: TokenCursor
     const next = typeof raw === 'string' && raw !== '' ? raw : typeof raw === 'number' ? String(raw) : null;
     const keep = next ?? token;
     const cursor = keep === null ? null : { token: keep };
-    if (records.length || (next !== null && next !== token)) yield { rows: ctx.toRows(records), cursor };
+    if (records.length || (next !== null && next !== token)) yield { rows: await ctx.toRows(records), cursor };
     // No token, or the same one again, would loop forever: that is the end whatever the flag says.
     if (!mayHaveMore(said, records.length) || next === null || next === token) return;
     token = next;
