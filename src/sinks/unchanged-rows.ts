@@ -10,7 +10,8 @@ import { decodeCopyValue } from '../pg/copy-text';
  *
  *   COPY (SELECT t."id", t."status", t."doc" FROM "public"."orders" t WHERE t."id" = ANY('{"1","7","9"}'::bigint[])) TO STDOUT
  *
- * and for a composite key the keys join as `JOIN unnest(…) AS tm_keys(k0, k1) ON …`.
+ * an integer key whose page fills most of its range reads the range (`WHERE t."id" BETWEEN 1 AND 9`, see
+ * denseRange), and a composite key joins its columns' arrays as `JOIN unnest(…) AS tm_keys(k0, k1) ON …`.
  *
  * Why equal text means an unchanged row: the session that prints the target's value is the one that would
  * parse the page's text into it, and every value's output parses back to the same value there (the sessions
@@ -122,18 +123,39 @@ function literal(text: string): string {
 /** The statement reading the target's rows with the page's keys (see the header); undefined when no row has a usable key. */
 export function targetRowsSql(keys: PageKeys, target: string, columns: readonly string[], key: readonly KeyColumn[]): string | undefined {
   if (!keys.rows.size) return undefined;
+  const cols = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
+  const range = denseRange(keys, key);
+  if (range) return `COPY (SELECT ${cols} FROM ${target} t WHERE t.${quoteIdent((key[0] as KeyColumn).name)} BETWEEN ${range[0]} AND ${range[1]}) TO STDOUT`;
   const elems: string[][] = key.map(() => []);
   for (const k of keys.rows.keys()) {
     if (key.length === 1 || typeof k === 'number') (elems[0] as string[]).push(element(k));
     else k.split('\t').forEach((f, i) => (elems[i] as string[]).push(element(f)));
   }
   const arrays = key.map((k, i) => `${literal(`{${(elems[i] as string[]).join(',')}}`)}::${k.type}[]`);
-  const cols = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
   const from =
     key.length === 1
       ? `${target} t WHERE t.${quoteIdent((key[0] as KeyColumn).name)} = ANY(${arrays[0]})`
       : `${target} t JOIN unnest(${arrays.join(', ')}) AS tm_keys(${key.map((_, i) => `k${i}`).join(', ')}) ON ${key.map((k, i) => `t.${quoteIdent(k.name)} = tm_keys.k${i}`).join(' AND ')}`;
   return `COPY (SELECT ${cols} FROM ${from}) TO STDOUT`;
+}
+
+const INTEGER_TYPE = /^(smallint|integer|bigint)$/;
+
+/**
+ * An integer key's page whose keys fill most of their range (a table read in an order that follows its key,
+ * or near it): the range is read instead of the list, an index range scan with no array of 5,000 values to
+ * parse, sort and probe. At most half as many other rows come along, and are ignored: a row is dropped
+ * only for a target row with its own key.
+ */
+function denseRange(keys: PageKeys, key: readonly KeyColumn[]): [number, number] | undefined {
+  if (key.length !== 1 || !INTEGER_TYPE.test((key[0] as KeyColumn).type)) return undefined;
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const k of keys.rows.keys()) {
+    if (typeof k !== 'number') return undefined;
+    if (k < lo) lo = k;
+    if (k > hi) hi = k;
+  }
+  return hi - lo + 1 <= keys.rows.size * 1.5 ? [lo, hi] : undefined;
 }
 
 /** The page without its rows equal to the target's (`there`: the output of targetRowsSql's statement). */

@@ -82,9 +82,24 @@ describe('comparing a page with the target before writing it', () => {
     const { result, sent } = await statements(() => sink.writeCopy(all.data, all.count, commit));
     expect(result).toEqual({ written: 0 });
     expect(sent).toHaveLength(2);
-    expect(sent[0]).toMatch(/^COPY \(SELECT t\."id", .* FROM "dst"\."t" t WHERE t\."id" = ANY\('\{"1","2",.*'::bigint\[\]\)\) TO STDOUT$/s);
+    // Keys that fill their range are read as the range.
+    expect(sent[0]).toMatch(/^COPY \(SELECT t\."id", .* FROM "dst"\."t" t WHERE t\."id" BETWEEN 1 AND 1500\) TO STDOUT$/s);
     expect(sent[1]).toBe('BEGIN; SELECT 1; COMMIT');
+    // Scattered keys (here every 7th, which leaves most of the range out) as the list.
+    const sparse = await page(columns, 'id % 7 = 0', 'at, id');
+    const listed = await statements(() => sink.writeCopy(sparse.data, sparse.count, commit));
+    expect(listed.result).toEqual({ written: 0 });
+    expect(listed.sent).toHaveLength(2);
+    expect(listed.sent[0]).toMatch(/ WHERE t\."id" = ANY\('\{7,14,21,.*,1498\}'::bigint\[\]\)\) TO STDOUT$/s);
     expect(await xmins()).toEqual(before);
+    // A range with rows the page does not have: they come along and are ignored; the one changed row is written.
+    await sql(db.url, `UPDATE src.t SET note = 'changed' WHERE id = 500`);
+    const gappy = await page(columns, 'id % 3 <> 0', 'at, id');
+    const ranged = await statements(() => sink.writeCopy(gappy.data, gappy.count, commit));
+    expect(ranged.sent[0]).toMatch(/ BETWEEN 1 AND 1499\) TO STDOUT$/);
+    expect(ranged.result).toEqual({ written: 1 });
+    const after = await xmins();
+    expect([...after.keys()].filter((k) => after.get(k) !== before.get(k))).toEqual(['500']);
   });
 
   it('changed rows, new keys, NULL ↔ empty and a key repeated in the page reach the upsert; exactly they are written', async () => {
