@@ -47,6 +47,8 @@ export interface BatchResult {
  * Writes batches into a PostgreSQL table: COPY into a temporary staging table, then one
  * INSERT … ON CONFLICT from it, in a transaction that also runs the caller's state updates
  * (the checkpoint), so a batch and the cursor that covers it commit together or not at all.
+ * An initial load COPYs straight into the target; a re-sync first drops the rows whose text
+ * equals the target's (unchanged-rows.ts).
  */
 export class PostgresSink {
   private readonly table: QualifiedName;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { connect } from '../../src/pg/connect';
 import { copyOut } from '../../src/pg/copy-out';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
@@ -171,6 +172,26 @@ describe('comparing a page with the target before writing it', () => {
     const all = await page(columns);
     expect(await sink.writeCopy(all.data, all.count, commit)).toEqual({ written: 0 });
     expect((await client.query('SELECT 1 AS ok')).rows).toEqual([{ ok: '1' }]);
+  });
+
+  it('a compared page with rows the target refuses: those go aside, the changed rows commit, the unchanged stay untouched', async () => {
+    await sql(db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, v integer); INSERT INTO src.t SELECT g, g FROM generate_series(1, 1000) g`);
+    const { sink, columns } = await filledSink(['id']);
+    await sql(db.url, 'ALTER TABLE dst.t ADD CONSTRAINT v_small CHECK (v < 5000)');
+    const before = await xmins();
+    await sql(db.url, 'UPDATE src.t SET v = v + 10000 WHERE id IN (10, 20, 30); UPDATE src.t SET v = -v WHERE id IN (40, 50)');
+    const all = await page(columns);
+    const { result, bad } = await writeIsolatingBadRows(sink, all.data, all.count, async () => undefined, 'test page');
+    expect(bad.map((b) => b.index).sort((a, b) => a - b)).toEqual([9, 19, 29]);
+    expect(bad[0]?.error.code).toBe('23514');
+    expect(result).toEqual({ written: 2 });
+    expect(await sql(db.url, 'SELECT id::text, v::text FROM dst.t WHERE id IN (10, 40, 50) ORDER BY id')).toEqual([
+      { id: '10', v: '10' },
+      { id: '40', v: '-40' },
+      { id: '50', v: '-50' },
+    ]);
+    const after = await xmins();
+    expect([...after.keys()].filter((k) => after.get(k) !== before.get(k)).sort()).toEqual(['40', '50']);
   });
 
   it('equal values in other text (another type, another format): the comparison stops itself and the staged one takes over', async () => {
