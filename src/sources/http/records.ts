@@ -44,7 +44,11 @@ function checkRecord(record: unknown, i: number): void {
  * stays valid JSON). The mapping: and validate: features then work on these rows like any source's.
  */
 export function rowMaker(columns: readonly HttpColumn[]): MakeRows {
-  const cells = columns.map(cellOf);
+  return rowsOf(columns.map(cellOf));
+}
+
+/** Each record (checked to be an object) as its cells' values. */
+function rowsOf(cells: readonly Cell[]): MakeRows {
   return (records, offset = 0) =>
     records.map((record, i) => {
       checkRecord(record, offset + i);
@@ -97,11 +101,7 @@ export function copyRowMaker(columns: readonly HttpColumn[]): MakeRows {
       return s === null ? '\\N' : COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch] as string) : s;
     };
   });
-  return (records, offset = 0) =>
-    records.map((record, i) => {
-      checkRecord(record, offset + i);
-      return cells.map((cell) => cell(record));
-    });
+  return rowsOf(cells);
 }
 
 /** COPY text of rows made by copyRowMaker. */
