@@ -14,6 +14,7 @@ import { exactEqualityColumns } from './exact-equality';
 import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
+import { deleteKeysSql, replaceBlocker } from './replace-rows';
 import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn } from './unchanged-rows';
 import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
 
@@ -25,6 +26,8 @@ function insertedBy(res: pg.QueryResult | pg.QueryResult[]): number {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** While pages are replaced, every this-many-th is upserted instead, to see whether they still mostly change rows. */
+const RECHECK_EVERY = 8;
 
 export type InTx = (client: pg.Client, result: BatchResult) => Promise<void>;
 
@@ -66,6 +69,11 @@ export class PostgresSink {
   private copyColumns = '';
   /** COPY straight into the target until the first conflict (see prepare). */
   private direct = false;
+  /** Why pages cannot be replaced (see replace-rows.ts), or undefined when they can. */
+  private replaceBlocked: string | undefined = 'not prepared';
+  /** The last upserted page wrote most of its rows: the next ones are replaced (DELETE of their keys + COPY). */
+  private mostlyWritten = false;
+  private replacedSinceCheck = 0;
 
   constructor(
     readonly client: pg.Client,
@@ -140,6 +148,13 @@ export class PostgresSink {
     const textKey = this.cfg.key.map((name) => ({ name, index: names.indexOf(name), type: types.get(name) ?? '' }));
     // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
     this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
+    this.mostlyWritten = false;
+    this.replaceBlocked = this.textKey ? await replaceBlocker(this.client, this.table, names) : 'its key has an array type';
+  }
+
+  /** Why mostly changed pages are upserted rather than replaced (see replace-rows.ts); undefined: they are replaced. */
+  get replaceBlocker(): string | undefined {
+    return this.replaceBlocked;
   }
 
   /** Whether batches currently go straight into the target (initial load) rather than through the upsert. */
@@ -175,8 +190,35 @@ export class PostgresSink {
     if (this.mostlyUnchanged && this.textKey) {
       const result = await this.writeChangedRows(data, count, alsoInTx, this.textKey);
       if (result) return result;
+    } else if (this.mostlyWritten && this.textKey && !this.replaceBlocked && ++this.replacedSinceCheck % RECHECK_EVERY !== 0) {
+      const result = await this.replaced(data, count, alsoInTx, this.textKey);
+      if (result) return result;
     }
     return await this.staged(data, count, alsoInTx, this.mostlyUnchanged);
+  }
+
+  /**
+   * A mostly changed page replaced: DELETE of its keys' rows and COPY into the target, in one transaction (see
+   * replace-rows.ts). Undefined when the page must be upserted instead: a NULL or repeated key, a unique
+   * violation (replacing then stops for good), or a value the server refuses as data (22xxx: the staged write
+   * reports it as it always has).
+   */
+  private async replaced(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, key: KeyColumn[]): Promise<BatchResult | undefined> {
+    const keys = pageKeys(data, key.map((k) => k.index));
+    if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
+    const target = quoteTable(this.table);
+    const del = `${deleteKeysSql(keys, target, key)}; `;
+    const into = `${target} (${this.copyColumns})`;
+    const result = { written: count };
+    try {
+      if (typeof alsoInTx !== 'function') return await this.rollingBack(async () => (await this.copyIn(into, data, `BEGIN; ${del}`, `; ${alsoInTx.sql(result)}; COMMIT`), result));
+      return await this.inTx(async (begin) => (await this.copyIn(into, data, `${begin}${del}`), result), alsoInTx);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === UNIQUE_VIOLATION) this.replaceBlocked = 'a page hit a unique violation';
+      if (code === UNIQUE_VIOLATION || (typeof code === 'string' && code.startsWith('22'))) return undefined;
+      throw err;
+    }
   }
 
   /** COPY into staging and the upsert from it; `skip`: the statement that first drops rows equal to the target's. */
@@ -184,8 +226,9 @@ export class PostgresSink {
     return await this.inTx(async (begin) => {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data, begin);
       const written = skip ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0);
-      // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones are not (two index probes a row).
+      // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones replaced (replace-rows.ts).
       this.mostlyUnchanged = written * 2 < count;
+      this.mostlyWritten = !this.mostlyUnchanged;
       return { written };
     }, alsoInTx);
   }
@@ -211,10 +254,11 @@ export class PostgresSink {
     const rest = dropUnchangedRows(data, keys, there, indexes);
     if (rest.count === 0) return await this.withoutRows(alsoInTx);
     const result = await this.staged(rest.data, rest.count, alsoInTx, false);
+    this.mostlyWritten = result.written * 2 >= count;
     // Most rows unchanged, yet their text differed from the target's (another type, another format): the
     // comparison does not help this source, and the staged one is better on its own from now on.
     if (rest.count * 2 >= count && result.written * 2 < count) this.textKey = undefined;
-    this.mostlyUnchanged = result.written * 2 < count;
+    this.mostlyUnchanged = !this.mostlyWritten;
     return result;
   }
 

@@ -126,17 +126,22 @@ export function targetRowsSql(keys: PageKeys, target: string, columns: readonly 
   const cols = columns.map((c) => `t.${quoteIdent(c)}`).join(', ');
   const range = denseRange(keys, key);
   if (range) return `COPY (SELECT ${cols} FROM ${target} t WHERE t.${quoteIdent((key[0] as KeyColumn).name)} BETWEEN ${range[0]} AND ${range[1]}) TO STDOUT`;
-  const elems: string[][] = key.map(() => []);
-  for (const k of keys.rows.keys()) {
-    if (key.length === 1 || typeof k === 'number') (elems[0] as string[]).push(element(k));
-    else k.split('\t').forEach((f, i) => (elems[i] as string[]).push(element(f)));
-  }
-  const arrays = key.map((k, i) => `${literal(`{${(elems[i] as string[]).join(',')}}`)}::${k.type}[]`);
+  const arrays = keyArrays(keys, key);
   const from =
     key.length === 1
       ? `${target} t WHERE t.${quoteIdent((key[0] as KeyColumn).name)} = ANY(${arrays[0]})`
       : `${target} t JOIN unnest(${arrays.join(', ')}) AS tm_keys(${key.map((_, i) => `k${i}`).join(', ')}) ON ${key.map((k, i) => `t.${quoteIdent(k.name)} = tm_keys.k${i}`).join(' AND ')}`;
   return `COPY (SELECT ${cols} FROM ${from}) TO STDOUT`;
+}
+
+/** The page's keys as one typed array literal per key column (`'{"1","7"}'::bigint[]`), in the same order. */
+export function keyArrays(keys: PageKeys, key: readonly KeyColumn[]): string[] {
+  const elems: string[][] = key.map(() => []);
+  for (const k of keys.rows.keys()) {
+    if (key.length === 1 || typeof k === 'number') (elems[0] as string[]).push(element(k));
+    else k.split('\t').forEach((f, i) => (elems[i] as string[]).push(element(f)));
+  }
+  return key.map((k, i) => `${literal(`{${(elems[i] as string[]).join(',')}}`)}::${k.type}[]`);
 }
 
 const INTEGER_TYPE = /^(smallint|integer|bigint)$/;

@@ -1,0 +1,69 @@
+import type pg from 'pg';
+import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifiers';
+import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
+
+/**
+ * A page whose rows mostly change the target (a re-sync after a bulk update, a sync of changed rows) is
+ * replaced rather than upserted: its keys' rows are deleted and the page is COPYed into the target itself,
+ * in one script with the checkpoint (issue 16). For key [id] of type bigint:
+ *
+ *   BEGIN; DELETE FROM "public"."orders" t WHERE t."id" = ANY('{"1","7","9"}'::bigint[]); COPY "public"."orders" (…) FROM STDIN; <checkpoint>; COMMIT
+ *
+ * (a composite key: `DELETE … USING unnest(…) AS tm_keys(k0, k1) WHERE …`). Why: the staged upsert parses every
+ * value into the staging table, then joins, locks and updates row by row; COPY parses once and inserts many
+ * rows per WAL record. Measured on a durable cluster, 1M rows all changed, pages of 5,000: upsert 15.6 s and
+ * 478 MB of WAL, replace 9.4 s and 354 MB.
+ *
+ * The result equals the upsert's only where a row is nothing but its columns, so a target qualifies only when
+ * (replaceBlocker): the page writes every column it has (no column of its own, default or identity, that a
+ * new row would reset); no trigger of its own (an audit trigger would see DELETE and INSERT, not UPDATE); no
+ * foreign key points at it (a DELETE would cascade, or fail); no rule; and no change stream can see it
+ * (wal_level = logical, or a publication: subscribers would get deletes). A key repeated within a page, or a
+ * NULL key, keeps the upsert (which keeps the last row of a key); a unique violation anyway (another unique
+ * index) rolls the page back and turns replacing off for the run. Unchanged rows in a replaced page are
+ * rewritten and count as written.
+ */
+
+/** The DELETE of the target's rows with the page's keys (see the header). */
+export function deleteKeysSql(keys: PageKeys, target: string, key: readonly KeyColumn[]): string {
+  const arrays = keyArrays(keys, key);
+  const col = (k: KeyColumn) => `t.${quoteIdent(k.name)}`;
+  if (key.length === 1) return `DELETE FROM ${target} t WHERE ${col(key[0] as KeyColumn)} = ANY(${arrays[0]})`;
+  const names = key.map((_, i) => `k${i}`).join(', ');
+  return `DELETE FROM ${target} t USING unnest(${arrays.join(', ')}) AS tm_keys(${names}) WHERE ${key.map((k, i) => `${col(k)} = tm_keys.k${i}`).join(' AND ')}`;
+}
+
+/** What replaceBlocker reads, as text (the sink's session parses no values: booleans are 't' / 'f'). */
+interface TargetShape {
+  columns: string;
+  triggers: string;
+  referenced: string;
+  rules: string;
+  logical: string;
+  published: string;
+}
+
+/**
+ * Why pages into `table` (written as `columns`) cannot be replaced, or undefined when they can (see the header).
+ * Partitions count as the table: their triggers, rules and the keys pointing at them too.
+ */
+export async function replaceBlocker(client: pg.Client, table: QualifiedName, columns: readonly string[]): Promise<string | undefined> {
+  const r = await client.query<TargetShape>(
+    `WITH rel AS (SELECT relid FROM pg_partition_tree($1::regclass) UNION SELECT $1::regclass)
+     SELECT (SELECT count(*)::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS columns,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid IN (SELECT relid FROM rel) AND NOT tgisinternal) AS triggers,
+            EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT relid FROM rel)) AS referenced,
+            EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class IN (SELECT relid FROM rel) AND rulename <> '_RETURN') AS rules,
+            current_setting('wal_level') = 'logical' AS logical,
+            EXISTS (SELECT 1 FROM pg_publication_tables WHERE schemaname = $2::text AND tablename = $3::text) AS published`,
+    [quoteTable(table), table.schema, table.name],
+  );
+  const s = r.rows[0] as TargetShape;
+  if (Number(s.columns) !== columns.length) return `it has ${s.columns} columns and pages write ${columns.length}`;
+  if (s.triggers === 't') return 'it has triggers';
+  if (s.referenced === 't') return 'a foreign key references it';
+  if (s.rules === 't') return 'it has rules';
+  if (s.logical === 't') return 'wal_level is logical (a change stream would see deletes)';
+  if (s.published === 't') return 'it is in a publication';
+  return undefined;
+}
