@@ -76,7 +76,9 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   }
   const total = source.estimateRemaining ? await alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : undefined;
   const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
-  log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total });
+  // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.
+  const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
+  log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total, ...(upsertOnly ? { changedPagesUpserted: upsertOnly } : {}) });
   const warnings = [...(start.plan.warnings ?? []), ...start.warnings];
   for (const w of warnings) log.warn(w, { integration: it.id });
   await state.addRunWarnings(db, input.runKey, warnings);

@@ -27,6 +27,11 @@ export const postgresSinkSchema = z.strictObject({
   schemaChanges: z.enum(['fail', 'add_columns']).optional(),
   /** Templates only: one target shared by the instances, the instance id in this column, which joins the key. */
   instanceColumn: identifier.optional(),
+  /**
+   * Mostly changed pages are replaced (DELETE of their keys + COPY) rather than upserted, where the target allows
+   * it (src/sinks/replace-rows.ts; absent: true). false: always upsert, e.g. when other writers update the same rows at once.
+   */
+  replacePages: z.boolean().optional(),
 });
 
 /** A sink kind registered by a module (`sink.module`) or in code (registerSink); other options pass through to it. */
@@ -64,7 +69,7 @@ export const sinkSchemaFor = (customKinds: readonly string[]) => z.unknown().tra
 });
 
 /** Fields of a target table on an http sink: each named (a strict object would only list the allowed ones), then left out. */
-const TABLE_FIELDS = ['table', 'create', 'schemaChanges', 'instanceColumn'] as const;
+const TABLE_FIELDS = ['table', 'create', 'schemaChanges', 'instanceColumn', 'replacePages'] as const;
 
 function withoutTableFields(raw: Record<string, unknown>, ctx: z.RefinementCtx): Record<string, unknown> {
   const rest = { ...raw };

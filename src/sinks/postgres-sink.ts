@@ -149,7 +149,8 @@ export class PostgresSink {
     // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
     this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
     this.mostlyWritten = false;
-    this.replaceBlocked = this.textKey ? await replaceBlocker(this.client, this.table, names) : 'its key has an array type';
+    this.replaceBlocked =
+      this.cfg.replacePages === false ? 'sink.replacePages is false' : this.textKey ? await replaceBlocker(this.client, this.table, names) : 'its key has an array type';
   }
 
   /** Why mostly changed pages are upserted rather than replaced (see replace-rows.ts); undefined: they are replaced. */

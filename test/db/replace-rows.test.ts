@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
+import { parseConfig, postgresSinkOf } from '../../src/config';
 import { connect } from '../../src/pg/connect';
 import { copyOut } from '../../src/pg/copy-out';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
@@ -148,6 +149,27 @@ describe('replacing mostly changed pages', () => {
       if (what === 'a foreign key to it') expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.child`)).toEqual([{ n: 300 }]);
     });
   }
+
+  it('sink.replacePages: false keeps the upsert on a target that would allow replacing; a value not a boolean is refused by name', async () => {
+    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 200) g`);
+    const columns = (await describeTable(reader, { schema: 'src', name: 't' }, 'source'))!.columns;
+    const cfg = postgresSinkOf(parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: db.url, table: 'src.t', cursor: ['id'] }, sink: { url: db.url, table: 'dst.t', key: ['id'], create: true, replacePages: false } }] }).integrations[0]!, 'test');
+    const sink = new PostgresSink(client, cfg);
+    await sink.prepare(columns, { keyUniqueInPage: true });
+    expect(sink.replaceBlocker).toBe('sink.replacePages is false');
+    const all = await page(columns);
+    await sink.writeCopy(all.data, all.count, commit);
+    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    for (const where of ['id <= 100', 'id > 100']) {
+      const p = await page(columns, where);
+      const { sent } = await statements(() => sink.writeCopy(p.data, p.count, commit));
+      expect(sent.some(isReplace)).toBe(false);
+    }
+    expect(await differing()).toBe(0);
+    expect(() => parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: db.url, table: 'src.t', cursor: ['id'] }, sink: { url: db.url, table: 'dst.t', key: ['id'], replacePages: 'yes' } }] })).toThrow(
+      /integrations\[0\]\.sink\.replacePages/,
+    );
+  });
 
   it('a key repeated in the page or NULL goes through the staged upsert (the last row wins) and the next page is replaced again', async () => {
     await sql(db.url, `CREATE TABLE src.t (id int, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 300) g`);

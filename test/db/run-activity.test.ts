@@ -1,5 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
+import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
 import type { Config, PostgresSinkConfig } from '../../src/config';
@@ -212,5 +213,28 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     });
     await expect(run({ runKey: 'wf/10', integration: 'nope' })).rejects.toMatchObject({ nonRetryable: true, type: 'UnknownIntegrationError' });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = 'copy'`)).toEqual([{ n: '0' }]);
+  });
+  it('a re-sync of a bulk update replaces its pages and ends equal; a target with a trigger keeps the upsert, and the run says why', async () => {
+    await sql(src.url, 'DROP TABLE IF EXISTS public.orders_bulk; CREATE TABLE public.orders_bulk AS SELECT * FROM public.orders; ALTER TABLE public.orders_bulk ADD PRIMARY KEY (id)');
+    const config = ordersConfig({ table: 'public.orders_bulk' });
+    expect(await run({ runKey: 'wf/bulk-1' }, new MockActivityEnvironment(), config)).toMatchObject({ rows: ROWS, done: true });
+    await sql(src.url, `UPDATE public.orders_bulk SET status = status || '!'`);
+    const before = await versions();
+    const logs: LogEntry[] = [];
+    const resync = await run({ runKey: 'wf/bulk-2' }, new MockActivityEnvironment({}, { logger: new DefaultLogger('INFO', (e) => logs.push(e)) }), config);
+    expect(resync).toMatchObject({ rows: ROWS, done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders_bulk'));
+    const after = await versions();
+    expect([...after.keys()].every((k) => after.get(k) !== before.get(k))).toBe(true);
+    expect(logs.find((e) => e.message === 'run starting')?.meta).not.toHaveProperty('changedPagesUpserted');
+    // The same with an audit trigger on the target: upserted, and the log line names the trigger.
+    await sql(dst.url, `CREATE FUNCTION copy.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; CREATE TRIGGER audit BEFORE UPDATE ON copy.orders FOR EACH ROW EXECUTE FUNCTION copy.audit()`);
+    await sql(src.url, `UPDATE public.orders_bulk SET status = status || '?'`);
+    logs.length = 0;
+    const third = await run({ runKey: 'wf/bulk-3' }, new MockActivityEnvironment({}, { logger: new DefaultLogger('INFO', (e) => logs.push(e)) }), config);
+    expect(third).toMatchObject({ rows: ROWS, done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders_bulk'));
+    expect(logs.find((e) => e.message === 'run starting')?.meta).toMatchObject({ changedPagesUpserted: 'it has triggers' });
+    await sql(src.url, 'DROP TABLE public.orders_bulk');
   });
 });
