@@ -224,14 +224,15 @@ export class PostgresSink {
 
   /** COPY into staging and the upsert from it; `skip`: the statement that first drops rows equal to the target's. */
   private async staged(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, skip: boolean): Promise<BatchResult> {
-    return await this.inTx(async (begin) => {
+    const result = await this.inTx(async (begin) => {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data, begin);
-      const written = skip ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0);
-      // Mostly unchanged pages (a re-sync) are cheaper filtered first; mostly changed ones replaced (replace-rows.ts).
-      this.mostlyUnchanged = written * 2 < count;
-      this.mostlyWritten = !this.mostlyUnchanged;
-      return { written };
+      return { written: skip ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0) };
     }, alsoInTx);
+    // Mostly unchanged pages (a re-sync) are cheaper compared first; mostly changed ones replaced (replace-rows.ts).
+    // Set once committed: a bad-row probe (rolled back, a few of the page's rows) says nothing of the next page.
+    this.mostlyUnchanged = result.written * 2 < count;
+    this.mostlyWritten = !this.mostlyUnchanged;
+    return result;
   }
 
   /**

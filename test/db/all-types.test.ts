@@ -193,7 +193,8 @@ describe('every built-in type through backfill and incremental sync', () => {
     try {
       const info = await describeTable(source, { schema: 'public', name: 'everything' }, 'source');
       const rows = (await source.query<(string | null)[]>({ text: 'SELECT * FROM public.everything ORDER BY id', rowMode: 'array' })).rows;
-      const sink = new PostgresSink(db, { kind: 'postgres', url: '', table: 'staged.everything', key: ['id'], create: true });
+      // replacePages: false keeps mostly changed pages on the upsert too (the next test replaces them).
+      const sink = new PostgresSink(db, { kind: 'postgres', url: '', table: 'staged.everything', key: ['id'], create: true, replacePages: false });
       await sink.prepare(info!.columns, { allowDirect: false });
       expect(sink.directLoad).toBe(false);
       const write = (batch: (string | null)[][]) => sink.writeBatch(batch, async () => undefined);
@@ -207,6 +208,46 @@ describe('every built-in type through backfill and incremental sync', () => {
       expect(await write(rows)).toEqual({ written: K });
       const [want, got] = await Promise.all([asText(src.url, 'public.everything'), asText(dst.url, 'staged.everything')]);
       expect(got).toEqual(want);
+    } finally {
+      await Promise.all([db.end(), source.end()]);
+    }
+  });
+
+  it('replaced pages (DELETE of their keys + COPY) take every type as row text too, the keys of every key type', async () => {
+    const db = await connect(dst.url);
+    const source = await connect(src.url);
+    try {
+      const info = await describeTable(source, { schema: 'public', name: 'everything' }, 'source');
+      const rows = (await source.query<(string | null)[]>({ text: 'SELECT * FROM public.everything ORDER BY id', rowMode: 'array' })).rows;
+      const sink = new PostgresSink(db, { kind: 'postgres', url: '', table: 'replaced.everything', key: ['id'], create: true });
+      await sink.prepare(info!.columns, { allowDirect: false });
+      expect(sink.replaceBlocker).toBeUndefined();
+      const sent: string[] = [];
+      const write = (batch: (string | null)[][]) => sink.writeBatch(batch, async (tx) => void sent.push(String((await tx.query('SELECT 1 AS one')).rowCount)));
+      expect(await write(rows)).toEqual({ written: ROWS }); // staged: every row new, so the next pages are replaced
+      const b = (await source.query<string[]>({ text: `SELECT ${TYPES.map((t) => `(${t.b}::${t.type})::text`).join(', ')}`, rowMode: 'array' })).rows[0]!;
+      const changed = rows.map((r, k) => (k < K ? r.map((v, j) => (j === k + 2 ? (b[k] ?? null) : v)) : r.map((v, j) => (j === 2 + (k % K) ? null : v))));
+      expect(await write(changed)).toEqual({ written: ROWS });
+      expect(await asText(dst.url, 'replaced.everything')).not.toEqual(await asText(src.url, 'public.everything'));
+      expect(await write(rows)).toEqual({ written: ROWS });
+      const [want, got] = await Promise.all([asText(src.url, 'public.everything'), asText(dst.url, 'replaced.everything')]);
+      expect(got).toEqual(want);
+      expect(sent).toHaveLength(3);
+      // Every key column type deletes its own rows: text, composite keys of awkward types.
+      for (const key of [['c_text'], ['c_timestamptz', 'id'], ['c_numeric', 'c_uuid', 'id']]) {
+        const table = `replaced.by_${key.join('_')}`;
+        const target = new PostgresSink(db, { kind: 'postgres', url: '', table, key, create: true });
+        const cols = info!.columns;
+        await target.prepare(cols, { allowDirect: false });
+        const unique = rows.filter((r, i) => rows.findIndex((o) => key.every((k) => o[cols.findIndex((c) => c.name === k)] === r[cols.findIndex((c) => c.name === k)])) === i);
+        const keyed = unique.filter((r) => key.every((k) => r[cols.findIndex((c) => c.name === k)] !== null));
+        await target.writeBatch(keyed, async () => undefined);
+        const swapped = keyed.map((r) => r.map((v, j) => (cols[j]!.name === 'c_bool' ? (v === 't' ? 'f' : 't') : v)));
+        expect(await target.writeBatch(swapped, async () => undefined)).toEqual({ written: keyed.length });
+        expect(await sql(dst.url, `SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: keyed.length }]);
+        expect(await target.writeBatch(keyed, async () => undefined)).toEqual({ written: keyed.length });
+        expect(await sql(dst.url, `SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: keyed.length }]);
+      }
     } finally {
       await Promise.all([db.end(), source.end()]);
     }
