@@ -26,8 +26,14 @@ function insertedBy(res: pg.QueryResult | pg.QueryResult[]): number {
 }
 
 const UNIQUE_VIOLATION = '23505';
-/** While pages are replaced, every this-many-th is upserted instead, to see whether they still mostly change rows. */
-const RECHECK_EVERY = 8;
+/**
+ * Replaced pages before one is upserted instead, to see whether pages still mostly change rows: 8, then twice as many
+ * each time they still do, up to 64 (an upserted page of changed rows costs about 1.7 replaced ones).
+ */
+const RECHECK_FIRST = 8;
+/** Pages are replaced after one that wrote at least this share of its rows: few unchanged rows get rewritten. */
+const REPLACE_FROM = 0.9;
+const RECHECK_MAX = 64;
 
 export type InTx = (client: pg.Client, result: BatchResult) => Promise<void>;
 
@@ -51,7 +57,7 @@ export interface BatchResult {
  * INSERT … ON CONFLICT from it, in a transaction that also runs the caller's state updates
  * (the checkpoint), so a batch and the cursor that covers it commit together or not at all.
  * An initial load COPYs straight into the target; a re-sync first drops the rows whose text
- * equals the target's (unchanged-rows.ts).
+ * equals the target's (unchanged-rows.ts); mostly changed pages are replaced (replace-rows.ts).
  */
 export class PostgresSink {
   private readonly table: QualifiedName;
@@ -73,7 +79,8 @@ export class PostgresSink {
   private replaceBlocked: string | undefined = 'not prepared';
   /** The last upserted page wrote most of its rows: the next ones are replaced (DELETE of their keys + COPY). */
   private mostlyWritten = false;
-  private replacedSinceCheck = 0;
+  private replacedRun = 0;
+  private checkAfter = RECHECK_FIRST;
 
   constructor(
     readonly client: pg.Client,
@@ -149,6 +156,7 @@ export class PostgresSink {
     // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
     this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
     this.mostlyWritten = false;
+    [this.replacedRun, this.checkAfter] = [0, RECHECK_FIRST];
     this.replaceBlocked =
       this.cfg.replacePages === false ? 'sink.replacePages is false' : this.textKey ? await replaceBlocker(this.client, this.table, names) : 'its key has an array type';
   }
@@ -191,9 +199,16 @@ export class PostgresSink {
     if (this.mostlyUnchanged && this.textKey) {
       const result = await this.writeChangedRows(data, count, alsoInTx, this.textKey);
       if (result) return result;
-    } else if (this.mostlyWritten && this.textKey && !this.replaceBlocked && ++this.replacedSinceCheck % RECHECK_EVERY !== 0) {
-      const result = await this.replaced(data, count, alsoInTx, this.textKey);
-      if (result) return result;
+    } else if (this.mostlyWritten && this.textKey && !this.replaceBlocked) {
+      if (this.replacedRun < this.checkAfter) {
+        const result = await this.replaced(data, count, alsoInTx, this.textKey);
+        if (result) return (this.replacedRun++, result);
+      } else {
+        const result = await this.staged(data, count, alsoInTx, false);
+        this.checkAfter = this.mostlyWritten ? Math.min(this.checkAfter * 2, RECHECK_MAX) : RECHECK_FIRST;
+        this.replacedRun = 0;
+        return result;
+      }
     }
     return await this.staged(data, count, alsoInTx, this.mostlyUnchanged);
   }
@@ -228,10 +243,8 @@ export class PostgresSink {
       await this.copyIn(`pg_temp.${this.stage} (${this.copyColumns})`, data, begin);
       return { written: skip ? insertedBy(await this.client.query(this.skipUnchangedSql)) : ((await this.client.query(this.upsertSql)).rowCount ?? 0) };
     }, alsoInTx);
-    // Mostly unchanged pages (a re-sync) are cheaper compared first; mostly changed ones replaced (replace-rows.ts).
-    // Set once committed: a bad-row probe (rolled back, a few of the page's rows) says nothing of the next page.
-    this.mostlyUnchanged = result.written * 2 < count;
-    this.mostlyWritten = !this.mostlyUnchanged;
+    // Once committed: a bad-row probe (rolled back, a few of the page's rows) says nothing of the next page.
+    this.learn(result.written, count);
     return result;
   }
 
@@ -256,12 +269,17 @@ export class PostgresSink {
     const rest = dropUnchangedRows(data, keys, there, indexes);
     if (rest.count === 0) return await this.withoutRows(alsoInTx);
     const result = await this.staged(rest.data, rest.count, alsoInTx, false);
-    this.mostlyWritten = result.written * 2 >= count;
     // Most rows unchanged, yet their text differed from the target's (another type, another format): the
     // comparison does not help this source, and the staged one is better on its own from now on.
     if (rest.count * 2 >= count && result.written * 2 < count) this.textKey = undefined;
-    this.mostlyUnchanged = !this.mostlyWritten;
+    this.learn(result.written, count);
     return result;
+  }
+
+  /** What a committed page says of the next: mostly unchanged, compare it first; nearly all written, replace it. */
+  private learn(written: number, count: number): void {
+    this.mostlyUnchanged = written * 2 < count;
+    this.mostlyWritten = written >= count * REPLACE_FROM;
   }
 
   /** A page with nothing to write: only its checkpoint and counters, in one round trip when they are a script. */

@@ -3,8 +3,8 @@ import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifier
 import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
 
 /**
- * A page whose rows mostly change the target (a re-sync after a bulk update, a sync of changed rows) is
- * replaced rather than upserted: its keys' rows are deleted and the page is COPYed into the target itself,
+ * After a page that changed at least 90 % of its rows (a re-sync after a bulk update, a sync of changed rows), pages
+ * are replaced rather than upserted: its keys' rows are deleted and the page is COPYed into the target itself,
  * in one script with the checkpoint (issue 16). For key [id] of type bigint:
  *
  *   BEGIN; DELETE FROM "public"."orders" t WHERE t."id" = ANY('{"1","7","9"}'::bigint[]); COPY "public"."orders" (…) FROM STDIN; <checkpoint>; COMMIT
@@ -21,7 +21,8 @@ import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
  * (wal_level = logical, or a publication: subscribers would get deletes). A key repeated within a page, or a
  * NULL key, keeps the upsert (which keeps the last row of a key); a unique violation anyway (another unique
  * index) rolls the page back and turns replacing off for the run. Unchanged rows in a replaced page are
- * rewritten and count as written.
+ * rewritten and count as written; after 8 replaced pages one is upserted to see whether pages still change (then
+ * after 16, 32, up to 64 while they do).
  */
 
 /** The DELETE of the target's rows with the page's keys (see the header). */

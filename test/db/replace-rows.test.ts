@@ -238,13 +238,13 @@ describe('replacing mostly changed pages', () => {
     expect(result.bad.map((r) => r.index)).toEqual([19, 79]);
     expect(result.bad.every((r) => r.error.code === '23514')).toBe(true);
     expect(result.result).toEqual({ written: 98 });
-    // The first try and the probes replace (every 8th write upserts instead, to re-measure).
+    // The first try, the probes and the rest's write replace.
     expect(sent.filter(isReplace).length).toBeGreaterThan(4);
     expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE amount > 1000`)).toEqual([{ n: 98 + 100 }]);
     expect(await sql(db.url, `SELECT amount FROM dst.t WHERE id IN (120, 180) ORDER BY id`)).toEqual([{ amount: 120 }, { amount: 180 }]) // as before: set aside, not written;
   });
 
-  it('when pages stop changing, a checked page finds it within 8 pages and the rest are compared, not rewritten', async () => {
+  it('when pages stop changing, the checked page after 8 replaced ones finds it and the rest are compared, not rewritten', async () => {
     await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 1500) g`);
     const { sink, columns } = await sinkOn(['id']);
     await sql(db.url, `UPDATE src.t SET v = 'v2' WHERE id <= 300`);
@@ -255,11 +255,44 @@ describe('replacing mostly changed pages', () => {
       const { result, sent } = await statements(() => sink.writeCopy(pg.data, pg.count, commit));
       kinds.push(`${sent.some(isReplace) ? 'replace' : sent.some(isStaged) ? 'staged' : 'compared'}:${result.written}`);
     }
-    // Page 1 staged (after the conflict), 2–8 replaced (4–8 rewrite unchanged rows), 9 checked: nothing changed, so compared from then on.
-    expect(kinds).toEqual(['staged:100', ...Array.from({ length: 7 }, () => 'replace:100'), 'staged:0', ...Array.from({ length: 6 }, () => 'compared:0')]);
+    // Page 1 staged (after the conflict), 2–9 replaced (4–9 rewrite unchanged rows), 10 checked: nothing changed, so compared from then on.
+    expect(kinds).toEqual(['staged:100', ...Array.from({ length: 8 }, () => 'replace:100'), 'staged:0', ...Array.from({ length: 5 }, () => 'compared:0')]);
     const after = await xmins();
     const touched = [...after.keys()].filter((k) => after.get(k) !== before.get(k)).map(Number);
-    expect(Math.max(...touched)).toBe(800);
+    expect(Math.max(...touched)).toBe(900);
+    expect(await differing()).toBe(0);
+  });
+
+  it('after a page that changed 60 % of its rows the next is upserted (its unchanged rows untouched); from 90 % on, replaced', async () => {
+    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 400) g`);
+    const { sink, columns } = await sinkOn(['id']);
+    await sql(db.url, `UPDATE src.t SET v = 'v2' WHERE id % 10 < 6 OR id > 200`);
+    const before = await xmins();
+    const kinds: string[] = [];
+    for (let p = 0; p < 4; p++) {
+      const pg = await page(columns, `id > ${p * 100} AND id <= ${(p + 1) * 100}`);
+      const { result, sent } = await statements(() => sink.writeCopy(pg.data, pg.count, commit));
+      kinds.push(`${sent.some(isReplace) ? 'replace' : 'staged'}:${result.written}`);
+    }
+    expect(kinds).toEqual(['staged:60', 'staged:60', 'staged:100', 'replace:100']);
+    const after = await xmins();
+    const touched = [...after.keys()].filter((k) => after.get(k) !== before.get(k)).map(Number);
+    expect(touched.filter((id) => id <= 200).every((id) => id % 10 < 6)).toBe(true);
+    expect(await differing()).toBe(0);
+  });
+
+  it('while pages keep changing, the check comes half as often: after 8 replaced pages, then 16', async () => {
+    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 2800) g`);
+    const { sink, columns } = await sinkOn(['id']);
+    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    const kinds: string[] = [];
+    for (let p = 0; p < 28; p++) {
+      const pg = await page(columns, `id > ${p * 100} AND id <= ${(p + 1) * 100}`);
+      const { result, sent } = await statements(() => sink.writeCopy(pg.data, pg.count, commit));
+      kinds.push(`${sent.some(isReplace) ? 'replace' : 'staged'}:${result.written}`);
+    }
+    const replaced = (n: number) => Array.from({ length: n }, () => 'replace:100');
+    expect(kinds).toEqual(['staged:100', ...replaced(8), 'staged:100', ...replaced(16), 'staged:100', 'replace:100']);
     expect(await differing()).toBe(0);
   });
 });
