@@ -26,13 +26,13 @@ function insertedBy(res: pg.QueryResult | pg.QueryResult[]): number {
 }
 
 const UNIQUE_VIOLATION = '23505';
-/**
- * Replaced pages before one is upserted instead, to see whether pages still mostly change rows: 8, then twice as many
- * each time they still do, up to 64 (an upserted page of changed rows costs about 1.7 replaced ones).
- */
-const RECHECK_FIRST = 8;
 /** Pages are replaced after one that wrote at least this share of its rows: few unchanged rows get rewritten. */
 const REPLACE_FROM = 0.9;
+/**
+ * Replaced pages before one is upserted instead, to see whether pages still change: 8, then twice as many each
+ * time they still do, up to 64 (an upserted page of changed rows costs about 1.7 replaced ones).
+ */
+const RECHECK_FIRST = 8;
 const RECHECK_MAX = 64;
 
 export type InTx = (client: pg.Client, result: BatchResult) => Promise<void>;
@@ -77,7 +77,7 @@ export class PostgresSink {
   private direct = false;
   /** Why pages cannot be replaced (see replace-rows.ts), or undefined when they can. */
   private replaceBlocked: string | undefined = 'not prepared';
-  /** The last upserted page wrote most of its rows: the next ones are replaced (DELETE of their keys + COPY). */
+  /** The last upserted page wrote nearly all its rows (REPLACE_FROM): the next ones are replaced (DELETE of their keys + COPY). */
   private mostlyWritten = false;
   private replacedRun = 0;
   private checkAfter = RECHECK_FIRST;
