@@ -3,11 +3,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { parseConfig, postgresSinkOf } from '../../src/config';
 import { connect } from '../../src/pg/connect';
-import { copyOut } from '../../src/pg/copy-out';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
+import { pageOf, statementsOf } from '../helpers/sink-pages';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 /**
@@ -35,22 +35,8 @@ beforeEach(async () => {
   await sql(db.url, 'DROP PUBLICATION IF EXISTS tm_pub');
 });
 
-/** The statements the sink's client sends (their text), while `work` runs. */
-async function statements<T>(work: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
-  const original = client.query.bind(client) as (...a: unknown[]) => unknown;
-  const sent: string[] = [];
-  Object.assign(client, { query: (q: unknown, ...rest: unknown[]) => (sent.push(typeof q === 'string' ? q : String((q as { text?: string }).text)), original(q, ...rest)) });
-  try {
-    return { result: await work(), sent };
-  } finally {
-    Object.assign(client, { query: original });
-  }
-}
-
-async function page(columns: readonly ColumnSpec[], where = 'true', order = 'id'): Promise<{ data: Buffer; count: number }> {
-  const r = await copyOut(reader, `COPY (SELECT ${columns.map((c) => `"${c.name}"`).join(', ')} FROM src.t WHERE ${where} ORDER BY ${order}) TO STDOUT`);
-  return { data: r.data, count: r.rows };
-}
+const statements = <T>(work: () => Promise<T>) => statementsOf(client, work);
+const page = (columns: readonly ColumnSpec[], where?: string, order?: string) => pageOf(reader, columns, where, order);
 
 const commit = { sql: () => 'SELECT 1' };
 const xmins = async (key = 'id::text') => new Map((await sql<{ k: string; x: string }>(db.url, `SELECT ${key} AS k, xmin::text AS x FROM dst.t`)).map((r) => [r.k, r.x]));

@@ -2,11 +2,11 @@ import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { connect } from '../../src/pg/connect';
-import { copyOut } from '../../src/pg/copy-out';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
+import { pageOf, statementsOf } from '../helpers/sink-pages';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 /**
@@ -32,23 +32,8 @@ beforeEach(async () => {
   await sql(db.url, 'DROP SCHEMA IF EXISTS src CASCADE; DROP SCHEMA IF EXISTS dst CASCADE; CREATE SCHEMA src; CREATE SCHEMA dst');
 });
 
-/** The statements the sink's client sends (their text), while `work` runs. */
-async function statements<T>(work: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
-  const original = client.query.bind(client) as (...a: unknown[]) => unknown;
-  const sent: string[] = [];
-  Object.assign(client, { query: (q: unknown, ...rest: unknown[]) => (sent.push(typeof q === 'string' ? q : String((q as { text?: string }).text)), original(q, ...rest)) });
-  try {
-    return { result: await work(), sent };
-  } finally {
-    Object.assign(client, { query: original });
-  }
-}
-
-/** Rows of src.t as the PostgreSQL source reads them: COPY text on a canonical session. */
-async function page(columns: readonly ColumnSpec[], where = 'true', order = 'id'): Promise<{ data: Buffer; count: number }> {
-  const r = await copyOut(reader, `COPY (SELECT ${columns.map((c) => `"${c.name}"`).join(', ')} FROM src.t WHERE ${where} ORDER BY ${order}) TO STDOUT`);
-  return { data: r.data, count: r.rows };
-}
+const statements = <T>(work: () => Promise<T>) => statementsOf(client, work);
+const page = (columns: readonly ColumnSpec[], where?: string, order?: string) => pageOf(reader, columns, where, order);
 
 const commit = { sql: () => 'SELECT 1' };
 /** Each target row's xmin by its key: a row rewritten, even with the same values, gets a new one. */
