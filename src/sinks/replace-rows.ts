@@ -58,7 +58,12 @@ export async function replaceBlocker(client: pg.Client, table: QualifiedName, co
             current_setting('wal_level') = 'logical' AS logical,
             EXISTS (SELECT 1 FROM pg_publication_tables WHERE schemaname = $2::text AND tablename = $3::text) AS published`,
     [quoteTable(table), table.schema, table.name],
-  );
+  ).catch((err: unknown) => {
+    // A server that cannot answer (before PostgreSQL 12: no pg_partition_tree, no attgenerated) keeps the upsert.
+    if ((err as { code?: unknown }).code === undefined) throw err;
+    return `the target's shape could not be read (${(err as Error).message})`;
+  });
+  if (typeof r === 'string') return r;
   const s = r.rows[0] as TargetShape;
   if (Number(s.columns) !== columns.length) return `it has ${s.columns} columns and pages write ${columns.length}`;
   if (s.triggers === 't') return 'it has triggers';

@@ -4,6 +4,7 @@ import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { parseConfig, postgresSinkOf } from '../../src/config';
 import { connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
+import { replaceBlocker } from '../../src/sinks/replace-rows';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
@@ -135,6 +136,12 @@ describe('replacing mostly changed pages', () => {
       if (what === 'a foreign key to it') expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.child`)).toEqual([{ n: 300 }]);
     });
   }
+
+  it('a target whose shape the server cannot tell (here: gone; before PostgreSQL 12: no pg_partition_tree) keeps the upsert, the session usable', async () => {
+    expect(await replaceBlocker(client, { schema: 'dst', name: 'missing' }, ['id'])).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
+    expect(await sql(db.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: '1' }]);
+  });
 
   it('sink.replacePages: false keeps the upsert on a target that would allow replacing; a value not a boolean is refused by name', async () => {
     await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 200) g`);
