@@ -7,7 +7,7 @@ import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
  * are replaced rather than upserted: its keys' rows are deleted and the page is COPYed into the target itself,
  * in one script with the checkpoint (issue 16). For key [id] of type bigint:
  *
- *   BEGIN; DELETE FROM "public"."orders" t WHERE t."id" = ANY('{"1","7","9"}'::bigint[]); COPY "public"."orders" (…) FROM STDIN; <checkpoint>; COMMIT
+ *   BEGIN; DELETE FROM "public"."orders" t WHERE t."id" = ANY('{1,7,9}'::bigint[]); COPY "public"."orders" (…) FROM STDIN; <checkpoint>; COMMIT
  *
  * (a composite key: `DELETE … USING unnest(…) AS tm_keys(k0, k1) WHERE …`). Why: the staged upsert parses every
  * value into the staging table, then joins, locks and updates row by row; COPY parses once and inserts many
