@@ -1,80 +1,84 @@
 /**
  * Replacing a page against upserting it, side by side on a durable embedded cluster (issue 16; what
  * src/sinks/replace-rows.ts does): the bench's source table, read in cursor order in pages of 5,000 (the real
- * copyOut and prefetch), written into a target pre-filled with every row changed, either
- *   upsert: COPY into a temp stage + INSERT … ON CONFLICT (id) DO UPDATE … WHERE (…) IS DISTINCT FROM (…), or
- *   delins: DELETE of the page's keys (= ANY(array)) + COPY into the target,
+ * PostgresSource.copyPages and prefetch), written into a target pre-filled with every row changed, either
+ *   upsert: COPY into a temp stage + tidemark's INSERT … ON CONFLICT (upsertFromStageSql), or
+ *   delins: tidemark's DELETE of the page's keys (deleteKeysSql) + COPY into the target,
  * each page in its own transaction (synchronous_commit off, as tidemark's pages); `pipe` is the COPY pipe into an
  * empty target. Prints seconds and WAL bytes per run and the medians of 3.
  *
- *   npx tsx bench/replace-vs-upsert.ts                       (MODES=pipe,upsert,delins by default)
+ *   npx tsx bench/replace-vs-upsert.ts        (ROWS=1000000 and MODES=pipe,upsert,delins by default)
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { startBenchStack } from './lib/stack';
-import { seedSource, COLUMNS } from './lib/seed';
-import { prepareTarget, TARGET_TABLE, copyPipe } from './lib/targets';
-import { copyOut } from '../src/pg/copy-out';
+import { resolveEnvRefs } from '../src/config';
+import { quoteTable, splitTableName } from '../src/config/identifiers';
+import { connect } from '../src/pg/connect';
+import { deleteKeysSql } from '../src/sinks/replace-rows';
+import { pageKeys, type KeyColumn } from '../src/sinks/unchanged-rows';
+import { upsertFromStageSql } from '../src/sinks/upsert-sql';
 import { prefetch } from '../src/sources/combinators/prefetch';
+import { PostgresSource } from '../src/sources/postgres/postgres-source';
+import { benchConfig, benchEnv, pgSource } from './paths/common';
+import { COLUMNS, seedSource } from './lib/seed';
+import { startBenchStack } from './lib/stack';
+import { copyPipe, prepareTarget, TARGET_TABLE } from './lib/targets';
 
+const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const PAGE = 5000;
-const SEL = (t: string) => `SELECT ${COLUMNS.join(', ')} FROM ${t}`;
-async function* paged(c: pg.Client, table: string) {
-  let last: string[] | null = null;
-  for (;;) {
-    const where = last ? `WHERE (updated_at, id) > ('${last[1]}'::timestamptz, ${last[0]})` : '';
-    const { data, rows } = await copyOut(c, `COPY (${SEL(table)} ${where} ORDER BY updated_at, id LIMIT ${PAGE}) TO STDOUT`);
-    if (!rows) return;
-    const end = data.lastIndexOf(10, data.length - 2);
-    last = data.subarray(end + 1, data.length - 1).toString().split('\t');
-    yield { data, rows };
-    if (rows < PAGE) return;
-  }
-}
-function keys(data: Buffer): string {
-  const ids: string[] = []; let start = 0;
-  while (start < data.length) { const tab = data.indexOf(9, start); ids.push(data.toString('latin1', start, tab)); start = data.indexOf(10, tab) + 1; }
-  return `{${ids.join(',')}}`;
-}
+const target = quoteTable(splitTableName(TARGET_TABLE));
 const cols = COLUMNS.join(', ');
-const set = COLUMNS.filter((c) => c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
-const distinct = `(${COLUMNS.filter((c) => c !== 'id').map((c) => `${TARGET_TABLE.split('.')[1]}.${c}`).join(', ')}) IS DISTINCT FROM (${COLUMNS.filter((c) => c !== 'id').map((c) => `excluded.${c}`).join(', ')})`;
+const KEY: KeyColumn[] = [{ index: 0, name: 'id', type: 'bigint' }];
+// tidemark's own statements: the staged upsert (a key unique in the page) and the DELETE of a page's keys.
+const UPSERT = upsertFromStageSql(target, 'pg_temp.stage', COLUMNS, ['id'], true);
 
-async function main() {
+/** One page into the target, in its own transaction (synchronous_commit off, as tidemark's pages). */
+async function writePage(db: pg.Client, mode: string, data: Buffer): Promise<void> {
+  await db.query('BEGIN; SET LOCAL synchronous_commit = off');
+  if (mode === 'upsert') {
+    await pipeline(Readable.from([data]), db.query(copyFrom(`COPY pg_temp.stage (${cols}) FROM STDIN`)));
+    await db.query(`${UPSERT}; TRUNCATE pg_temp.stage`);
+  } else {
+    await db.query(deleteKeysSql(pageKeys(data, [0]), target, KEY));
+    await pipeline(Readable.from([data]), db.query(copyFrom(`COPY ${target} (${cols}) FROM STDIN`)));
+  }
+  await db.query('COMMIT');
+}
+
+async function main(): Promise<void> {
   const stack = await startBenchStack({ temporal: false, log: () => undefined });
   try {
-    const seed = await seedSource(stack.srcUrl, 1_000_000);
+    const seed = await seedSource(stack.srcUrl, ROWS);
+    const ctx = { sourceTable: seed.table, batchSize: PAGE, srcUrl: stack.srcUrl, dstUrl: stack.dstUrl };
+    const cfg = pgSource(benchConfig(ctx).integrations[0]!);
     const modes = (process.env.MODES ?? 'pipe,upsert,delins').split(',');
     const res: Record<string, number[]> = {};
-    for (let r = 0; r < 3; r++) for (const mode of modes) {
-      await prepareTarget(stack.srcUrl, stack.dstUrl, seed.table, mode === 'pipe' ? 'empty' : 'changed');
-      const a = new pg.Client(stack.srcUrl); await a.connect();
-      const b = new pg.Client(stack.dstUrl); await b.connect();
-      await b.query('CHECKPOINT');
-      const w0 = (await b.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
-      await b.query(`CREATE TEMP TABLE stage (LIKE ${TARGET_TABLE})`);
-      const t0 = performance.now();
-      if (mode === 'pipe') await copyPipe(stack.srcUrl, `${SEL(seed.table)} ORDER BY updated_at, id`, stack.dstUrl, TARGET_TABLE);
-      else for await (const p of prefetch(paged(a, seed.table))) {
-        await b.query('BEGIN; SET LOCAL synchronous_commit = off');
-        if (mode === 'upsert') {
-          await pipeline(Readable.from([p.data]), b.query(copyFrom(`COPY stage (${cols}) FROM STDIN`)));
-          await b.query(`INSERT INTO ${TARGET_TABLE} AS orders (${cols}) SELECT ${cols} FROM stage ON CONFLICT (id) DO UPDATE SET ${set} WHERE ${distinct}; TRUNCATE stage`);
-        } else {
-          await b.query(`DELETE FROM ${TARGET_TABLE} WHERE id = ANY('${keys(p.data)}'::bigint[])`);
-          await pipeline(Readable.from([p.data]), b.query(copyFrom(`COPY ${TARGET_TABLE} (${cols}) FROM STDIN`)));
+    for (let r = 0; r < 3; r++) {
+      for (const mode of modes) {
+        await prepareTarget(stack.srcUrl, stack.dstUrl, seed.table, mode === 'pipe' ? 'empty' : 'changed');
+        const source = new PostgresSource(await connect(resolveEnvRefs(cfg.url, 'source.url', benchEnv(ctx))), cfg);
+        const db = await connect(stack.dstUrl);
+        await db.query('CHECKPOINT');
+        const w0 = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+        await db.query(`CREATE TEMP TABLE stage (LIKE ${target})`);
+        const t0 = performance.now();
+        if (mode === 'pipe') await copyPipe(stack.srcUrl, `SELECT ${cols} FROM ${seed.table} ORDER BY updated_at, id`, stack.dstUrl, TARGET_TABLE);
+        else {
+          await source.prepare({});
+          for await (const p of prefetch(source.copyPages(null, { limit: PAGE }))) await writePage(db, mode, p.data);
         }
-        await b.query('COMMIT');
+        const s = (performance.now() - t0) / 1000;
+        const wal = (await db.query<{ d: string }>(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${w0}')::text AS d`)).rows[0]!.d;
+        (res[mode] ??= []).push(s);
+        console.log(mode, s.toFixed(2), 's, WAL', (Number(wal) / 1e6).toFixed(0), 'MB');
+        await Promise.all([source.close(), db.end()]);
       }
-      const s = (performance.now() - t0) / 1000;
-      const w1 = (await b.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '${w0}') AS d`)).rows[0].d;
-      (res[mode] ??= []).push(s);
-      console.log(mode, s.toFixed(2), 'wal MB', (Number(w1) / 1e6).toFixed(0));
-      await a.end(); await b.end();
     }
-    for (const [m, v] of Object.entries(res)) console.log(m, 'median', v.sort((x, y) => x - y)[1]!.toFixed(2));
-  } finally { await stack.stop(); }
+    for (const [m, v] of Object.entries(res)) console.log(m, 'median', [...v].sort((x, y) => x - y)[1]!.toFixed(2), 's');
+  } finally {
+    await stack.stop();
+  }
 }
 void main();

@@ -1,10 +1,11 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
-import { describeTable } from '../../src/sources/postgres/describe-table';
+import { describeTable, type TableInfo } from '../../src/sources/postgres/describe-table';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { sql } from '../helpers/fixtures';
 
@@ -124,6 +125,19 @@ function config(table = 'copy.everything', batchSize = 7): Config {
   });
 }
 
+/** `work` with a session on the target database, the source's, and public.everything's columns and rows (as text). */
+async function withEverything(work: (db: pg.Client, source: pg.Client, info: TableInfo, rows: (string | null)[][]) => Promise<void>): Promise<void> {
+  const db = await connect(dst.url);
+  const source = await connect(src.url);
+  try {
+    const info = await describeTable(source, { schema: 'public', name: 'everything' }, 'source');
+    const rows = (await source.query<(string | null)[]>({ text: 'SELECT * FROM public.everything ORDER BY id', rowMode: 'array' })).rows;
+    await work(db, source, info!, rows);
+  } finally {
+    await Promise.all([db.end(), source.end()]);
+  }
+}
+
 function run(input: Partial<RunInput> & { runKey: string }, cfg = config()): Promise<RunResult> {
   const acts = createActivities({ config: () => cfg, env: { SRC_URL: src.url, DST_URL: dst.url } });
   const full: RunInput = { integration: 'everything', mode: 'backfill', ...input };
@@ -190,14 +204,10 @@ describe('every built-in type through backfill and incremental sync', () => {
   });
 
   it('the staged upsert path takes every type as row text too (inserts, no-op rewrites, changes)', async () => {
-    const db = await connect(dst.url);
-    const source = await connect(src.url);
-    try {
-      const info = await describeTable(source, { schema: 'public', name: 'everything' }, 'source');
-      const rows = (await source.query<(string | null)[]>({ text: 'SELECT * FROM public.everything ORDER BY id', rowMode: 'array' })).rows;
+    await withEverything(async (db, source, info, rows) => {
       // replacePages: false keeps mostly changed pages on the upsert too (the next test replaces them).
       const sink = new PostgresSink(db, { kind: 'postgres', url: '', table: 'staged.everything', key: ['id'], create: true, replacePages: false });
-      await sink.prepare(info!.columns, { allowDirect: false });
+      await sink.prepare(info.columns, { allowDirect: false });
       expect(sink.directLoad).toBe(false);
       const write = (batch: (string | null)[][]) => sink.writeBatch(batch, async () => undefined);
       expect(await write(rows)).toEqual({ written: ROWS });
@@ -210,19 +220,13 @@ describe('every built-in type through backfill and incremental sync', () => {
       expect(await write(rows)).toEqual({ written: K });
       const [want, got] = await Promise.all([asText(src.url, 'public.everything'), asText(dst.url, 'staged.everything')]);
       expect(got).toEqual(want);
-    } finally {
-      await Promise.all([db.end(), source.end()]);
-    }
+    });
   });
 
   it('replaced pages (DELETE of their keys + COPY) take every type as row text too, the keys of every key type', async () => {
-    const db = await connect(dst.url);
-    const source = await connect(src.url);
-    try {
-      const info = await describeTable(source, { schema: 'public', name: 'everything' }, 'source');
-      const rows = (await source.query<(string | null)[]>({ text: 'SELECT * FROM public.everything ORDER BY id', rowMode: 'array' })).rows;
+    await withEverything(async (db, source, info, rows) => {
       const sink = new PostgresSink(db, { kind: 'postgres', url: '', table: 'replaced.everything', key: ['id'], create: true });
-      await sink.prepare(info!.columns, { allowDirect: false });
+      await sink.prepare(info.columns, { allowDirect: false });
       expect(sink.replaceBlocker).toBeUndefined();
       const sent: string[] = [];
       const write = (batch: (string | null)[][]) => sink.writeBatch(batch, async (tx) => void sent.push(String((await tx.query('SELECT 1 AS one')).rowCount)));
@@ -239,7 +243,7 @@ describe('every built-in type through backfill and incremental sync', () => {
       for (const key of [['c_text'], ['c_timestamptz', 'id'], ['c_numeric', 'c_uuid', 'id']]) {
         const table = `replaced.by_${key.join('_')}`;
         const target = new PostgresSink(db, { kind: 'postgres', url: '', table, key, create: true });
-        const cols = info!.columns;
+        const cols = info.columns;
         await target.prepare(cols, { allowDirect: false });
         const unique = rows.filter((r, i) => rows.findIndex((o) => key.every((k) => o[cols.findIndex((c) => c.name === k)] === r[cols.findIndex((c) => c.name === k)])) === i);
         const keyed = unique.filter((r) => key.every((k) => r[cols.findIndex((c) => c.name === k)] !== null));
@@ -250,9 +254,7 @@ describe('every built-in type through backfill and incremental sync', () => {
         expect(await target.writeBatch(keyed, async () => undefined)).toEqual({ written: keyed.length });
         expect(await sql(dst.url, `SELECT count(*)::int AS n FROM ${table}`)).toEqual([{ n: keyed.length }]);
       }
-    } finally {
-      await Promise.all([db.end(), source.end()]);
-    }
+    });
   });
 
   it('create: true names a type missing in the sink database and says how to create it', async () => {

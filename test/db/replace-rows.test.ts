@@ -1,15 +1,12 @@
-import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { parseConfig, postgresSinkOf } from '../../src/config';
-import { connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
 import { replaceBlocker } from '../../src/sinks/replace-rows';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
-import { pageOf, statementsOf } from '../helpers/sink-pages';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { commit, sinkSessions, TYPED_SOURCE } from '../helpers/sink-pages';
 
 /**
  * Mostly changed pages replaced (issue 16, replace-rows.ts): DELETE of the page's keys and COPY into the target
@@ -19,61 +16,34 @@ import { createTestDatabase, type TestDatabase } from '../setup/database';
  * NULL keys, unique violations and refused values fall back to the staged write with its errors; and a run
  * whose pages stop changing goes back to comparing them.
  */
-let db: TestDatabase;
-let reader: pg.Client;
-let client: pg.Client;
-
-beforeAll(async () => {
-  db = await createTestDatabase('replace_rows');
-  [reader, client] = await Promise.all([connect(db.url), connect(db.url)]);
-});
-afterAll(async () => {
-  await Promise.all([reader?.end(), client?.end()]);
-  await db?.drop();
-});
-beforeEach(async () => {
-  await sql(db.url, 'DROP SCHEMA IF EXISTS src CASCADE; DROP SCHEMA IF EXISTS dst CASCADE; CREATE SCHEMA src; CREATE SCHEMA dst');
-  await sql(db.url, 'DROP PUBLICATION IF EXISTS tm_pub');
-});
-
-const statements = <T>(work: () => Promise<T>) => statementsOf(client, work);
-const page = (columns: readonly ColumnSpec[], where?: string, order?: string) => pageOf(reader, columns, where, order);
-
-const commit = { sql: () => 'SELECT 1' };
-const xmins = async (key = 'id::text') => new Map((await sql<{ k: string; x: string }>(db.url, `SELECT ${key} AS k, xmin::text AS x FROM dst.t`)).map((r) => [r.k, r.x]));
+const fx = sinkSessions('replace_rows', 'DROP PUBLICATION IF EXISTS tm_pub');
+const { statements, page, xmins } = fx;
 const differing = async () =>
   Number(
-    (await sql<{ n: string }>(db.url, `SELECT count(*)::text AS n FROM ((SELECT * FROM src.t EXCEPT SELECT * FROM dst.t) UNION ALL (SELECT * FROM dst.t EXCEPT SELECT * FROM src.t)) d`))[0]!.n,
+    (await sql<{ n: string }>(fx.db.url, `SELECT count(*)::text AS n FROM ((SELECT * FROM src.t EXCEPT SELECT * FROM dst.t) UNION ALL (SELECT * FROM dst.t EXCEPT SELECT * FROM src.t)) d`))[0]!.n,
   );
 const isReplace = (s: string) => /^BEGIN; DELETE FROM "dst"\."t" t /.test(s);
 const isStaged = (s: string) => /^BEGIN; COPY pg_temp\./.test(s);
 
 /** A sink on dst.t (made by `targetDdl`, or created as src.t's copy) filled with src.t's rows as they are now. */
 async function sinkOn(key: string[], targetDdl?: string): Promise<{ sink: PostgresSink; columns: ColumnSpec[] }> {
-  const columns = (await describeTable(reader, { schema: 'src', name: 't' }, 'source'))!.columns;
-  if (targetDdl) await sql(db.url, targetDdl);
-  const sink = new PostgresSink(client, { kind: 'postgres', url: db.url, table: 'dst.t', key, create: true } as never);
+  const columns = (await describeTable(fx.reader, { schema: 'src', name: 't' }, 'source'))!.columns;
+  if (targetDdl) await sql(fx.db.url, targetDdl);
+  const sink = new PostgresSink(fx.client, { kind: 'postgres', url: fx.db.url, table: 'dst.t', key, create: true } as never);
   await sink.prepare(columns, { keyUniqueInPage: false });
   const all = await page(columns, 'true', key.join(', '));
   expect(await sink.writeCopy(all.data, all.count, commit)).toEqual({ written: all.count });
   return { sink, columns };
 }
 
-const TYPED = `CREATE TABLE src.t (id bigint PRIMARY KEY, amount numeric(12,2), price float8, ratio real, at timestamptz, day date,
-  doc jsonb, tags text[], note text, flag boolean, u uuid, span interval, raw bytea);
-  INSERT INTO src.t SELECT g, g * 1.25, g / 7.0, g / 3.0, '2024-01-01'::timestamptz + g * interval '1.000001 second', '2024-01-01'::date + g,
-    jsonb_build_object('n', g, 's', 'x' || g), ARRAY['a', 'b c', NULL, 'd"e'], CASE WHEN g % 5 = 0 THEN NULL ELSE E'tab\\there\\nnew line \\\\ ü ' || g END,
-    g % 2 = 0, md5(g::text)::uuid, g * interval '1 minute 0.5 second', decode(lpad(to_hex(g), 8, '0'), 'hex')
-  FROM generate_series(1, 1500) g;
-  UPDATE src.t SET price = 'NaN', ratio = '-0' WHERE id = 3; UPDATE src.t SET price = '-Infinity', at = 'infinity' WHERE id = 4;`;
 const CHANGE_ALL = `UPDATE src.t SET amount = amount + 1, note = coalesce(note, '') || ' v2', doc = doc || '{"v": 2}', at = at + interval '1 microsecond', raw = raw || '\\x00'::bytea`;
 
 describe('replacing mostly changed pages', () => {
   it('after a page that changed most of its rows, the next ones are one script: DELETE of their keys, COPY, checkpoint; the target ends equal, every type', async () => {
-    await sql(db.url, TYPED);
+    await sql(fx.db.url, TYPED_SOURCE);
     const { sink, columns } = await sinkOn(['id']);
     expect(sink.replaceBlocker).toBeUndefined();
-    await sql(db.url, `${CHANGE_ALL}; UPDATE src.t SET price = 'Infinity', ratio = 'NaN', flag = NULL, tags = '{}' WHERE id = 700`);
+    await sql(fx.db.url, `${CHANGE_ALL}; UPDATE src.t SET price = 'Infinity', ratio = 'NaN', flag = NULL, tags = '{}' WHERE id = 700`);
     const first = await statements(async () => {
       const p = await page(columns, 'id <= 500');
       return sink.writeCopy(p.data, p.count, commit);
@@ -88,15 +58,15 @@ describe('replacing mostly changed pages', () => {
       expect(sent[0]).toMatch(/^BEGIN; DELETE FROM "dst"\."t" t WHERE t\."id" = ANY\('\{[0-9,]+\}'::bigint\[\]\); COPY "dst"\."t" \("id", .*\) FROM STDIN; SELECT 1; COMMIT$/s);
     }
     expect(await differing()).toBe(0);
-    expect(Number((await sql<{ n: string }>(db.url, 'SELECT count(*)::text AS n FROM dst.t'))[0]!.n)).toBe(1500);
+    expect(Number((await sql<{ n: string }>(fx.db.url, 'SELECT count(*)::text AS n FROM dst.t'))[0]!.n)).toBe(1500);
   });
 
   it('a composite key of awkward text is deleted through unnest and every row lands once', async () => {
     const names = [`o'brien`, 'back\\slash', 'tab\there', 'new\nline', '{braces}', 'NULL', '', 'ünï', ' lead', 'a,b', '"q"'];
-    await sql(db.url, `CREATE TABLE src.t (name text, n int, v text, PRIMARY KEY (name, n))`);
-    await sql(db.url, `INSERT INTO src.t SELECT name, n, 'v1' FROM unnest($1::text[]) name, generate_series(1, 20) n`, [names]);
+    await sql(fx.db.url, `CREATE TABLE src.t (name text, n int, v text, PRIMARY KEY (name, n))`);
+    await sql(fx.db.url, `INSERT INTO src.t SELECT name, n, 'v1' FROM unnest($1::text[]) name, generate_series(1, 20) n`, [names]);
     const { sink, columns } = await sinkOn(['name', 'n']);
-    await sql(db.url, `UPDATE src.t SET v = 'v2 ' || name`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2 ' || name`);
     const a = await page(columns, 'n <= 10', 'name, n');
     await sink.writeCopy(a.data, a.count, commit);
     const b = await page(columns, 'n > 10', 'name, n');
@@ -116,14 +86,14 @@ describe('replacing mostly changed pages', () => {
   ];
   for (const [what, ddl, reason] of blockers) {
     it(`a target with ${what} keeps the upsert, whatever its pages change`, async () => {
-      await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text, w int); INSERT INTO src.t SELECT g, 'v1', g FROM generate_series(1, 300) g`);
-      await sql(db.url, `CREATE TABLE dst.t (id int PRIMARY KEY, v text, w int)`);
-      const columns = (await describeTable(reader, { schema: 'src', name: 't' }, 'source'))!.columns;
-      await sql(db.url, `INSERT INTO dst.t SELECT * FROM src.t; ${ddl}`);
-      const sink = new PostgresSink(client, { kind: 'postgres', url: db.url, table: 'dst.t', key: ['id'] } as never);
+      await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text, w int); INSERT INTO src.t SELECT g, 'v1', g FROM generate_series(1, 300) g`);
+      await sql(fx.db.url, `CREATE TABLE dst.t (id int PRIMARY KEY, v text, w int)`);
+      const columns = (await describeTable(fx.reader, { schema: 'src', name: 't' }, 'source'))!.columns;
+      await sql(fx.db.url, `INSERT INTO dst.t SELECT * FROM src.t; ${ddl}`);
+      const sink = new PostgresSink(fx.client, { kind: 'postgres', url: fx.db.url, table: 'dst.t', key: ['id'] } as never);
       await sink.prepare(columns, { keyUniqueInPage: true });
       expect(sink.replaceBlocker).toMatch(reason);
-      await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+      await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
       for (const where of ['id <= 100', 'id > 100 AND id <= 200', 'id > 200']) {
         const p = await page(columns, where);
         const { result, sent } = await statements(() => sink.writeCopy(p.data, p.count, commit));
@@ -131,43 +101,43 @@ describe('replacing mostly changed pages', () => {
         expect(sent.some(isReplace)).toBe(false);
         expect(sent.some(isStaged)).toBe(true);
       }
-      expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE v = 'v2'`)).toEqual([{ n: 300 }]);
-      if (what === 'a column of its own') expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE synced_at = '2020-01-01'`)).toEqual([{ n: 300 }]);
-      if (what === 'a foreign key to it') expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.child`)).toEqual([{ n: 300 }]);
+      expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.t WHERE v = 'v2'`)).toEqual([{ n: 300 }]);
+      if (what === 'a column of its own') expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.t WHERE synced_at = '2020-01-01'`)).toEqual([{ n: 300 }]);
+      if (what === 'a foreign key to it') expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.child`)).toEqual([{ n: 300 }]);
     });
   }
 
   it('a target whose shape the server cannot tell (here: gone; before PostgreSQL 12: no pg_partition_tree) keeps the upsert, the session usable', async () => {
-    expect(await replaceBlocker(client, { schema: 'dst', name: 'missing' }, ['id'])).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
-    expect(await sql(db.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
-    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: '1' }]);
+    expect(await replaceBlocker(fx.client, { schema: 'dst', name: 'missing' }, ['id'])).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
+    expect(await sql(fx.db.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    expect((await fx.client.query('SELECT 1 AS one')).rows).toEqual([{ one: '1' }]);
   });
 
   it('sink.replacePages: false keeps the upsert on a target that would allow replacing; a value not a boolean is refused by name', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 200) g`);
-    const columns = (await describeTable(reader, { schema: 'src', name: 't' }, 'source'))!.columns;
-    const cfg = postgresSinkOf(parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: db.url, table: 'src.t', cursor: ['id'] }, sink: { url: db.url, table: 'dst.t', key: ['id'], create: true, replacePages: false } }] }).integrations[0]!, 'test');
-    const sink = new PostgresSink(client, cfg);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 200) g`);
+    const columns = (await describeTable(fx.reader, { schema: 'src', name: 't' }, 'source'))!.columns;
+    const cfg = postgresSinkOf(parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: fx.db.url, table: 'src.t', cursor: ['id'] }, sink: { url: fx.db.url, table: 'dst.t', key: ['id'], create: true, replacePages: false } }] }).integrations[0]!, 'test');
+    const sink = new PostgresSink(fx.client, cfg);
     await sink.prepare(columns, { keyUniqueInPage: true });
     expect(sink.replaceBlocker).toBe('sink.replacePages is false');
     const all = await page(columns);
     await sink.writeCopy(all.data, all.count, commit);
-    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
     for (const where of ['id <= 100', 'id > 100']) {
       const p = await page(columns, where);
       const { sent } = await statements(() => sink.writeCopy(p.data, p.count, commit));
       expect(sent.some(isReplace)).toBe(false);
     }
     expect(await differing()).toBe(0);
-    expect(() => parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: db.url, table: 'src.t', cursor: ['id'] }, sink: { url: db.url, table: 'dst.t', key: ['id'], replacePages: 'yes' } }] })).toThrow(
+    expect(() => parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: fx.db.url, table: 'src.t', cursor: ['id'] }, sink: { url: fx.db.url, table: 'dst.t', key: ['id'], replacePages: 'yes' } }] })).toThrow(
       /integrations\[0\]\.sink\.replacePages/,
     );
   });
 
   it('a key repeated in the page or NULL goes through the staged upsert (the last row wins) and the next page is replaced again', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 300) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 300) g`);
     const { sink, columns } = await sinkOn(['id'], `CREATE TABLE dst.t (id int UNIQUE, v text)`);
-    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
     const a = await page(columns, 'id <= 100');
     await sink.writeCopy(a.data, a.count, commit);
     const b = await page(columns, 'id > 100 AND id <= 200');
@@ -175,26 +145,26 @@ describe('replacing mostly changed pages', () => {
     const repeated = await statements(() => sink.writeCopy(twice, b.count + 1, commit));
     expect(repeated.sent.some(isReplace)).toBe(false);
     expect(repeated.sent.some(isStaged)).toBe(true);
-    expect(await sql(db.url, 'SELECT v FROM dst.t WHERE id = 150')).toEqual([{ v: 'last' }]);
+    expect(await sql(fx.db.url, 'SELECT v FROM dst.t WHERE id = 150')).toEqual([{ v: 'last' }]);
     const c = await page(columns, 'id > 200');
     const withNull = Buffer.concat([c.data, Buffer.from('\\N\tnull key\n')]);
     expect((await statements(() => sink.writeCopy(withNull, c.count + 1, commit))).sent.some(isReplace)).toBe(false);
-    expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE id IS NULL`)).toEqual([{ n: 1 }]);
-    await sql(db.url, `UPDATE src.t SET v = 'v3' WHERE id > 200`);
+    expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.t WHERE id IS NULL`)).toEqual([{ n: 1 }]);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v3' WHERE id > 200`);
     const d = await page(columns, 'id > 200');
     const again = await statements(() => sink.writeCopy(d.data, d.count, commit));
     expect(again.sent).toHaveLength(1);
     expect(isReplace(again.sent[0]!)).toBe(true);
-    expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE v = 'v3'`)).toEqual([{ n: 100 }]);
+    expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.t WHERE v = 'v3'`)).toEqual([{ n: 100 }]);
   });
 
   it('a unique violation on another index rolls the page back, fails as the upsert does, and stops replacing', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, code text, v text); INSERT INTO src.t SELECT g, 'c' || g, 'v1' FROM generate_series(1, 300) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, code text, v text); INSERT INTO src.t SELECT g, 'c' || g, 'v1' FROM generate_series(1, 300) g`);
     const { sink, columns } = await sinkOn(['id'], `CREATE TABLE dst.t (id int PRIMARY KEY, code text UNIQUE, v text)`);
-    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
     const a = await page(columns, 'id <= 100');
     await sink.writeCopy(a.data, a.count, commit);
-    await sql(db.url, `UPDATE src.t SET code = 'c250' WHERE id = 150`); // row 250, outside the page, keeps c250
+    await sql(fx.db.url, `UPDATE src.t SET code = 'c250' WHERE id = 150`); // row 250, outside the page, keeps c250
     const before = await xmins();
     const b = await page(columns, 'id > 100 AND id <= 200');
     const { sent, result } = await statements(() => sink.writeCopy(b.data, b.count, commit).catch((e: unknown) => e));
@@ -206,12 +176,12 @@ describe('replacing mostly changed pages', () => {
   });
 
   it('a value the column refuses fails with the staged write’s error (its COPY line), and replacing goes on', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, n text); INSERT INTO src.t SELECT g, g::text FROM generate_series(1, 300) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, n text); INSERT INTO src.t SELECT g, g::text FROM generate_series(1, 300) g`);
     const { sink, columns } = await sinkOn(['id'], `CREATE TABLE dst.t (id int PRIMARY KEY, n int)`);
-    await sql(db.url, `UPDATE src.t SET n = (id + 1000)::text`);
+    await sql(fx.db.url, `UPDATE src.t SET n = (id + 1000)::text`);
     const a = await page(columns, 'id <= 100');
     await sink.writeCopy(a.data, a.count, commit);
-    await sql(db.url, `UPDATE src.t SET n = 'twelve' WHERE id = 112`);
+    await sql(fx.db.url, `UPDATE src.t SET n = 'twelve' WHERE id = 112`);
     const b = await page(columns, 'id > 100 AND id <= 200');
     const err = (await sink.writeCopy(b.data, b.count, commit).catch((e: unknown) => e)) as { code?: string; where?: string };
     expect(err.code).toBe('22P02');
@@ -220,12 +190,12 @@ describe('replacing mostly changed pages', () => {
   });
 
   it('rows the target refuses in a replaced page are set aside; the rest commits replaced', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, amount int); INSERT INTO src.t SELECT g, g FROM generate_series(1, 300) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, amount int); INSERT INTO src.t SELECT g, g FROM generate_series(1, 300) g`);
     const { sink, columns } = await sinkOn(['id'], `CREATE TABLE dst.t (id int PRIMARY KEY, amount int CHECK (amount < 100000))`);
-    await sql(db.url, `UPDATE src.t SET amount = amount + 1000`);
+    await sql(fx.db.url, `UPDATE src.t SET amount = amount + 1000`);
     const a = await page(columns, 'id <= 100');
     await sink.writeCopy(a.data, a.count, commit);
-    await sql(db.url, `UPDATE src.t SET amount = 100000 + id WHERE id IN (120, 180)`);
+    await sql(fx.db.url, `UPDATE src.t SET amount = 100000 + id WHERE id IN (120, 180)`);
     const b = await page(columns, 'id > 100 AND id <= 200');
     const { result, sent } = await statements(() => writeIsolatingBadRows(sink, b.data, b.count, async () => undefined, 'dst.t'));
     expect(result.bad.map((r) => r.index)).toEqual([19, 79]);
@@ -233,14 +203,14 @@ describe('replacing mostly changed pages', () => {
     expect(result.result).toEqual({ written: 98 });
     // The first try, the probes and the rest's write replace.
     expect(sent.filter(isReplace).length).toBeGreaterThan(4);
-    expect(await sql(db.url, `SELECT count(*)::int AS n FROM dst.t WHERE amount > 1000`)).toEqual([{ n: 98 + 100 }]);
-    expect(await sql(db.url, `SELECT amount FROM dst.t WHERE id IN (120, 180) ORDER BY id`)).toEqual([{ amount: 120 }, { amount: 180 }]) // as before: set aside, not written;
+    expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.t WHERE amount > 1000`)).toEqual([{ n: 98 + 100 }]);
+    expect(await sql(fx.db.url, `SELECT amount FROM dst.t WHERE id IN (120, 180) ORDER BY id`)).toEqual([{ amount: 120 }, { amount: 180 }]) // as before: set aside, not written;
   });
 
   it('when pages stop changing, the checked page after 8 replaced ones finds it and the rest are compared, not rewritten', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 1500) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 1500) g`);
     const { sink, columns } = await sinkOn(['id']);
-    await sql(db.url, `UPDATE src.t SET v = 'v2' WHERE id <= 300`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2' WHERE id <= 300`);
     const before = await xmins();
     const kinds: string[] = [];
     for (let p = 0; p < 15; p++) {
@@ -257,9 +227,9 @@ describe('replacing mostly changed pages', () => {
   });
 
   it('after a page that changed 60 % of its rows the next is upserted (its unchanged rows untouched); from 90 % on, replaced', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 400) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 400) g`);
     const { sink, columns } = await sinkOn(['id']);
-    await sql(db.url, `UPDATE src.t SET v = 'v2' WHERE id % 10 < 6 OR id > 200`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2' WHERE id % 10 < 6 OR id > 200`);
     const before = await xmins();
     const kinds: string[] = [];
     for (let p = 0; p < 4; p++) {
@@ -275,9 +245,9 @@ describe('replacing mostly changed pages', () => {
   });
 
   it('while pages keep changing, the check comes half as often: after 8 replaced pages, then 16', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 2800) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 2800) g`);
     const { sink, columns } = await sinkOn(['id']);
-    await sql(db.url, `UPDATE src.t SET v = 'v2'`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
     const kinds: string[] = [];
     for (let p = 0; p < 28; p++) {
       const pg = await page(columns, `id > ${p * 100} AND id <= ${(p + 1) * 100}`);

@@ -1,13 +1,10 @@
-import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
-import { connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
-import { pageOf, statementsOf } from '../helpers/sink-pages';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { commit, sinkSessions, TYPED_SOURCE } from '../helpers/sink-pages';
 
 /**
  * A re-sync's pages compared with the target's text before anything is written (issue 16, unchanged-rows.ts):
@@ -16,33 +13,13 @@ import { createTestDatabase, type TestDatabase } from '../setup/database';
  * repeated within the page, same value in other text), keys of any text are found, and a key the key's type
  * refuses fails as the staged write does.
  */
-let db: TestDatabase;
-let reader: pg.Client;
-let client: pg.Client;
-
-beforeAll(async () => {
-  db = await createTestDatabase('unchanged_rows');
-  [reader, client] = await Promise.all([connect(db.url), connect(db.url)]);
-});
-afterAll(async () => {
-  await Promise.all([reader?.end(), client?.end()]);
-  await db?.drop();
-});
-beforeEach(async () => {
-  await sql(db.url, 'DROP SCHEMA IF EXISTS src CASCADE; DROP SCHEMA IF EXISTS dst CASCADE; CREATE SCHEMA src; CREATE SCHEMA dst');
-});
-
-const statements = <T>(work: () => Promise<T>) => statementsOf(client, work);
-const page = (columns: readonly ColumnSpec[], where?: string, order?: string) => pageOf(reader, columns, where, order);
-
-const commit = { sql: () => 'SELECT 1' };
-/** Each target row's xmin by its key: a row rewritten, even with the same values, gets a new one. */
-const xmins = async (key = 'id::text') => new Map((await sql<{ k: string; x: string }>(db.url, `SELECT ${key} AS k, xmin::text AS x FROM dst.t`)).map((r) => [r.k, r.x]));
+const fx = sinkSessions('unchanged_rows');
+const { statements, page, xmins } = fx;
 
 /** A sink on dst.t filled from src.t, then one page equal to it through the staged upsert: the next page is compared first. */
 async function filledSink(key: string[], keyUniqueInPage = true): Promise<{ sink: PostgresSink; columns: ColumnSpec[] }> {
-  const columns = (await describeTable(reader, { schema: 'src', name: 't' }, 'source'))!.columns;
-  const sink = new PostgresSink(client, { kind: 'postgres', url: db.url, table: 'dst.t', key, create: true } as never);
+  const columns = (await describeTable(fx.reader, { schema: 'src', name: 't' }, 'source'))!.columns;
+  const sink = new PostgresSink(fx.client, { kind: 'postgres', url: fx.db.url, table: 'dst.t', key, create: true } as never);
   await sink.prepare(columns, { keyUniqueInPage });
   const all = await page(columns, 'true', key.join(', '));
   expect(await sink.writeCopy(all.data, all.count, commit)).toEqual({ written: all.count });
@@ -50,18 +27,9 @@ async function filledSink(key: string[], keyUniqueInPage = true): Promise<{ sink
   return { sink, columns };
 }
 
-const TYPED = `CREATE TABLE src.t (id bigint PRIMARY KEY, amount numeric(12,2), price float8, ratio real, at timestamptz, day date,
-  doc jsonb, tags text[], note text, flag boolean, u uuid, span interval, raw bytea);
-  INSERT INTO src.t SELECT g, g * 1.25, g / 7.0, g / 3.0, '2024-01-01'::timestamptz + g * interval '1.000001 second', '2024-01-01'::date + g,
-    jsonb_build_object('n', g, 's', 'x' || g), ARRAY['a', 'b c', NULL, 'd"e'], CASE WHEN g % 5 = 0 THEN NULL ELSE E'tab\\there\\nnew line \\\\ ü ' || g END,
-    g % 2 = 0, md5(g::text)::uuid, g * interval '1 minute 0.5 second', decode(lpad(to_hex(g), 8, '0'), 'hex')
-  FROM generate_series(1, 1500) g;
-  UPDATE src.t SET price = 'NaN', ratio = '-0' WHERE id = 3; UPDATE src.t SET price = '-Infinity', at = 'infinity' WHERE id = 4;
-  UPDATE src.t SET price = 1e-300, ratio = 3.4e38 WHERE id = 6;`;
-
 describe('comparing a page with the target before writing it', () => {
   it('a page equal to the target is read back, not staged: nothing written, no row touched, two round trips', async () => {
-    await sql(db.url, TYPED);
+    await sql(fx.db.url, TYPED_SOURCE);
     const { sink, columns } = await filledSink(['id']);
     const before = await xmins();
     const all = await page(columns, 'true', 'at, id');
@@ -79,7 +47,7 @@ describe('comparing a page with the target before writing it', () => {
     expect(listed.sent[0]).toMatch(/ WHERE t\."id" = ANY\('\{7,14,21,.*,1498\}'::bigint\[\]\)\) TO STDOUT$/s);
     expect(await xmins()).toEqual(before);
     // A range with rows the page does not have: they come along and are ignored; the one changed row is written.
-    await sql(db.url, `UPDATE src.t SET note = 'changed' WHERE id = 500`);
+    await sql(fx.db.url, `UPDATE src.t SET note = 'changed' WHERE id = 500`);
     const gappy = await page(columns, 'id % 3 <> 0', 'at, id');
     const ranged = await statements(() => sink.writeCopy(gappy.data, gappy.count, commit));
     expect(ranged.sent[0]).toMatch(/ BETWEEN 1 AND 1499\) TO STDOUT$/);
@@ -89,11 +57,11 @@ describe('comparing a page with the target before writing it', () => {
   });
 
   it('changed rows, new keys, NULL ↔ empty and a key repeated in the page reach the upsert; exactly they are written', async () => {
-    await sql(db.url, TYPED);
+    await sql(fx.db.url, TYPED_SOURCE);
     const { sink, columns } = await filledSink(['id'], false);
     const before = await xmins();
     await sql(
-      db.url,
+      fx.db.url,
       `UPDATE src.t SET amount = amount + 0.01 WHERE id IN (10, 20, 30);
        UPDATE src.t SET note = '' WHERE id = 5; UPDATE src.t SET note = NULL WHERE id = 7;
        UPDATE src.t SET doc = '{"n": 40, "s": "x40", "new": true}' WHERE id = 40;
@@ -112,11 +80,11 @@ describe('comparing a page with the target before writing it', () => {
     expect(sent[0]).toMatch(/^COPY \(SELECT/);
     expect(sent.some((s) => /^BEGIN; COPY pg_temp\./.test(s))).toBe(true);
     const [diff] = await sql<{ n: string }>(
-      db.url,
+      fx.db.url,
       `SELECT count(*)::text AS n FROM ((SELECT * FROM src.t EXCEPT SELECT * FROM dst.t) UNION ALL (SELECT * FROM dst.t EXCEPT SELECT * FROM src.t)) d`,
     );
     expect(diff).toEqual({ n: '2' }); // row 70 is now the page's last version (flag false), which src.t does not have
-    expect(await sql(db.url, 'SELECT flag::text, amount::text FROM dst.t WHERE id IN (60, 70) ORDER BY id')).toEqual([
+    expect(await sql(fx.db.url, 'SELECT flag::text, amount::text FROM dst.t WHERE id IN (60, 70) ORDER BY id')).toEqual([
       { flag: 'true', amount: '75.00' },
       { flag: 'false', amount: '87.50' },
     ]);
@@ -127,8 +95,8 @@ describe('comparing a page with the target before writing it', () => {
 
   it('finds keys of any text, one column or several (quotes, backslashes, tabs, newlines, braces, "NULL", empty, non-ASCII)', async () => {
     const tenants = [`a"b`, `c\\d`, `tab\there`, `new\nline`, `{x,y}`, `NULL`, ``, `ü ñ 日本`, ` lead`, `a,b`];
-    await sql(db.url, 'CREATE TABLE src.t (tenant text, id integer, v text, PRIMARY KEY (tenant, id))');
-    await sql(db.url, `INSERT INTO src.t SELECT tn, g, 'v' || g FROM unnest($1::text[]) tn, generate_series(1, 3) g`, [tenants]);
+    await sql(fx.db.url, 'CREATE TABLE src.t (tenant text, id integer, v text, PRIMARY KEY (tenant, id))');
+    await sql(fx.db.url, `INSERT INTO src.t SELECT tn, g, 'v' || g FROM unnest($1::text[]) tn, generate_series(1, 3) g`, [tenants]);
     const { sink, columns } = await filledSink(['tenant', 'id']);
     const before = await xmins(`tenant || '/' || id`);
     const all = await page(columns, 'true', 'id, tenant');
@@ -138,10 +106,10 @@ describe('comparing a page with the target before writing it', () => {
     expect(same.sent).toHaveLength(2);
     expect(await xmins(`tenant || '/' || id`)).toEqual(before);
 
-    await sql(db.url, `UPDATE src.t SET v = 'changed' WHERE (tenant, id) IN ((E'c\\\\d', 1), ('NULL', 2), ('', 3), (E'tab\\there', 1))`);
+    await sql(fx.db.url, `UPDATE src.t SET v = 'changed' WHERE (tenant, id) IN ((E'c\\\\d', 1), ('NULL', 2), ('', 3), (E'tab\\there', 1))`);
     const next = await page(columns, 'true', 'id, tenant');
     expect(await sink.writeCopy(next.data, next.count, commit)).toEqual({ written: 4 });
-    expect(await sql(db.url, `SELECT tenant, id::text FROM dst.t WHERE v = 'changed' ORDER BY tenant, id`)).toEqual([
+    expect(await sql(fx.db.url, `SELECT tenant, id::text FROM dst.t WHERE v = 'changed' ORDER BY tenant, id`)).toEqual([
       { tenant: '', id: '3' },
       { tenant: 'NULL', id: '2' },
       { tenant: 'c\\d', id: '1' },
@@ -150,27 +118,27 @@ describe('comparing a page with the target before writing it', () => {
   });
 
   it('a key its type refuses fails as the staged write does, and the connection goes on', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v' || g FROM generate_series(1, 100) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v' || g FROM generate_series(1, 100) g`);
     const { sink, columns } = await filledSink(['id']);
     const bad = Buffer.from('1\tv1\nabc\tv2\n');
     await expect(sink.writeCopy(bad, 2, commit)).rejects.toMatchObject({ code: '22P02' });
     const all = await page(columns);
     expect(await sink.writeCopy(all.data, all.count, commit)).toEqual({ written: 0 });
-    expect((await client.query('SELECT 1 AS ok')).rows).toEqual([{ ok: '1' }]);
+    expect((await fx.client.query('SELECT 1 AS ok')).rows).toEqual([{ ok: '1' }]);
   });
 
   it('a compared page with rows the target refuses: those go aside, the changed rows commit, the unchanged stay untouched', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, v integer); INSERT INTO src.t SELECT g, g FROM generate_series(1, 1000) g`);
+    await sql(fx.db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, v integer); INSERT INTO src.t SELECT g, g FROM generate_series(1, 1000) g`);
     const { sink, columns } = await filledSink(['id']);
-    await sql(db.url, 'ALTER TABLE dst.t ADD CONSTRAINT v_small CHECK (v < 5000)');
+    await sql(fx.db.url, 'ALTER TABLE dst.t ADD CONSTRAINT v_small CHECK (v < 5000)');
     const before = await xmins();
-    await sql(db.url, 'UPDATE src.t SET v = v + 10000 WHERE id IN (10, 20, 30); UPDATE src.t SET v = -v WHERE id IN (40, 50)');
+    await sql(fx.db.url, 'UPDATE src.t SET v = v + 10000 WHERE id IN (10, 20, 30); UPDATE src.t SET v = -v WHERE id IN (40, 50)');
     const all = await page(columns);
     const { result, bad } = await writeIsolatingBadRows(sink, all.data, all.count, async () => undefined, 'test page');
     expect(bad.map((b) => b.index).sort((a, b) => a - b)).toEqual([9, 19, 29]);
     expect(bad[0]?.error.code).toBe('23514');
     expect(result).toEqual({ written: 2 });
-    expect(await sql(db.url, 'SELECT id::text, v::text FROM dst.t WHERE id IN (10, 40, 50) ORDER BY id')).toEqual([
+    expect(await sql(fx.db.url, 'SELECT id::text, v::text FROM dst.t WHERE id IN (10, 40, 50) ORDER BY id')).toEqual([
       { id: '10', v: '10' },
       { id: '40', v: '-40' },
       { id: '50', v: '-50' },
@@ -180,8 +148,8 @@ describe('comparing a page with the target before writing it', () => {
   });
 
   it('equal values in other text (another type, another format): the comparison stops itself and the staged one takes over', async () => {
-    await sql(db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, amount numeric); INSERT INTO src.t SELECT g, g + 0.5 FROM generate_series(1, 200) g`);
-    await sql(db.url, 'CREATE TABLE dst.t (id bigint PRIMARY KEY, amount numeric(10, 2))'); // prints 1.50 where the source has 1.5
+    await sql(fx.db.url, `CREATE TABLE src.t (id bigint PRIMARY KEY, amount numeric); INSERT INTO src.t SELECT g, g + 0.5 FROM generate_series(1, 200) g`);
+    await sql(fx.db.url, 'CREATE TABLE dst.t (id bigint PRIMARY KEY, amount numeric(10, 2))'); // prints 1.50 where the source has 1.5
     const { sink, columns } = await filledSink(['id']);
     const all = await page(columns);
     const first = await statements(() => sink.writeCopy(all.data, all.count, commit));
