@@ -13,7 +13,7 @@ import { ReadTally } from './read-tally';
 import type { Tuner } from './tuner';
 import type { ActivityDeps } from './run-integration';
 import type { RunSink } from './run-setup';
-import { writeSinkPage } from './sink-page';
+import { shardOf, writeSinkPage } from './sink-page';
 import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
@@ -47,6 +47,8 @@ export interface PageLoop {
   sink: RunSink;
   /** The checkpoint slot this run advances. */
   slot: string;
+  /** A shard's range end, as its pages are read (another shard may take part of the range: see steal-work). */
+  until?: Cursor;
   targetColumns: string[];
   alive: KeepAlive;
   meter: ProgressMeter;
@@ -117,7 +119,7 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
   const record = (written: number, refused: number): state.PageRecord => {
     read = tally.unreported();
     const counts = { rows: page.count, written, rejected: rejected.length + refused, read };
-    return { integration: id, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts, lazyCommit };
+    return { integration: id, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts, lazyCommit };
   };
   // A page with nothing else to record goes as one script (rows, checkpoint, counters, COMMIT: one round trip).
   const plain = rejected.length === 0 && !page.warnings?.length;
@@ -149,8 +151,8 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
 
 /** One page through the Sink contract (http, custom): the sink writes in the page's transaction, see sink-page. */
 async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
-  const { ctx, input, integration, db, slot, beat } = loop;
-  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat }, sink, page, tally);
+  const { ctx, input, integration, db, slot, beat, until } = loop;
+  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}) }, sink, page, tally);
   // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
   loop.position.cursor = page.cursor;
   markDurable(loop.position, page.cursor);

@@ -78,13 +78,14 @@ export function makePlanBackfill(deps: ActivityDeps) {
   };
 }
 
-/** After every shard returned: done when all slots are; the sync checkpoint continues from the last shard's end. */
+/** After every shard returned: done when all slots are; the sync checkpoint continues from where the last range ends. */
 export function makeFinishBackfill(deps: ActivityDeps) {
   return async function finishBackfill(input: { integration: string; runKey: string }): Promise<RunResult> {
     return withStateDb(deps, input.integration, async (db) => {
       const slots = await state.listShardSlots(db, input.integration);
       const done = slots.length > 0 && slots.every((s) => s.status === 'done');
-      const last = slots[slots.length - 1];
+      // The slot that reads to the high-water mark: the last one planned, or one that took the end of its range.
+      const last = slots.find((s) => s.until === null) ?? slots[slots.length - 1];
       if (done && last && last.cursor !== null) await state.seedSyncCheckpoint(db, input.integration, last.cursor);
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
       const run = await state.readRun(db, input.runKey);

@@ -12,7 +12,9 @@ import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
-import { markDurable, runPageLoop, type LoopPosition } from './page-loop';
+import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
+import { movedEnd, stealWork } from './steal-work';
+import type { ReadOptions } from '../sources/source';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import { prepareRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
@@ -89,7 +91,7 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
   const { start, meter } = run;
   const position: LoopPosition = { cursor: start.cursor, durable: start.cursor, durableAt: Date.now() };
-  const readOpts = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat(), ...(start.until !== null ? { until: start.until } : {}) };
+  const readOpts: ReadOptions = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat() };
   // The last flushed page's cursor: a crash of PostgreSQL can take later pages back with their checkpoints.
   const details = () => ({ ...meter.snapshot(position.durable), batchSize: readOpts.limit });
   const beat = () => ctx.heartbeat(details());
@@ -102,13 +104,43 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
     res.stoppedAtBoundary = true;
     return stopForCancellation(ctx, db, input.runKey, run.rowsOfThisRun());
   };
-  const loop = { ctx, deps, input, integration: it.id, db, sink: run.sink, slot: start.slot, targetColumns: run.targetColumns, alive, meter, tuner, beat, position, stopForCancellation: stop };
   const deadline = it.maxRunDuration !== undefined ? started + it.maxRunDuration : undefined;
-  const { cursor, stoppedBy } = await runPageLoop({ ...loop, ...(deadline !== undefined ? { deadline } : {}) }, pagesToWrite(run.source, start.cursor, readOpts, run.pipeline));
-  // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
-  if (position.durable !== position.cursor) await state.flushCommits(db);
-  markDurable(position, cursor);
-  const result = await finishRun(db, input, it.id, start.slot, cursor, stoppedBy, run.rowsOfThisRun());
+  const loop: PageLoop = { ctx, deps, input, integration: it.id, db, sink: run.sink, slot: start.slot, targetColumns: run.targetColumns, alive, meter, tuner, beat, position, stopForCancellation: stop, ...(deadline !== undefined ? { deadline } : {}) };
+  // A shard reads its range up to its end (the source stops there; its checkpoints are fenced on it).
+  const readTo = (until: Cursor) => {
+    if (until === null) delete readOpts.until;
+    else readOpts.until = until;
+    loop.until = until;
+  };
+  if (input.shard !== undefined) readTo(start.until);
+  const scale = input.shard !== undefined && run.sink.kind === 'postgres' ? run.source.rangeScale : undefined;
+  for (;;) {
+    let ended: Awaited<ReturnType<typeof runPageLoop>>;
+    try {
+      ended = await runPageLoop({ ...loop }, pagesToWrite(run.source, position.cursor, readOpts, run.pipeline));
+    } catch (err) {
+      const moved = await movedEnd(err, db, input, start.slot, loop.until);
+      if (!moved) throw err;
+      log.info('another shard took the end of this range: reading on to its new end', { integration: it.id, shard: input.shard, from: position.cursor, until: moved.until });
+      readTo(moved.until);
+      continue;
+    }
+    // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
+    if (position.durable !== position.cursor) await state.flushCommits(db);
+    markDurable(position, ended.cursor);
+    if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
+    await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
+    const took = await stealWork(db, scale, input, loop.until ?? null, readOpts.limit);
+    if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
+    log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
+    Object.assign(position, { cursor: took.cursor });
+    markDurable(position, took.cursor);
+    readTo(took.until);
+  }
+}
+
+async function finishLoop(db: pg.Client, input: RunInput, id: string, slot: string, ended: { cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] }, rows: number, beat: () => void): Promise<RunResult> {
+  const result = await finishRun(db, input, id, slot, ended.cursor, ended.stoppedBy, rows);
   beat();
   return result;
 }

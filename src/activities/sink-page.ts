@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import type pg from 'pg';
 import * as state from '../db/state';
 import type { Sink, SinkWriteResult } from '../sinks/sink';
+import type { Cursor } from '../cursor/cursor';
 import type { EncodedPage } from '../sources/source';
 import { decodeCopyRows } from './decode-copy-rows';
 import type { ReadTally } from './read-tally';
@@ -12,6 +13,8 @@ export interface SinkPageLoop {
   integration: string;
   db: pg.Client;
   slot: string;
+  /** A shard's range end its pages were read with (the checkpoint is fenced on it, see PageRecord.until). */
+  until?: Cursor;
   signal: AbortSignal;
   beat: () => void;
 }
@@ -35,7 +38,7 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
     await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
     const read = tally.unreported();
     const counts = { rows: page.count, written: result.written, rejected: rejected.length + result.refused, read };
-    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...(input.shard !== undefined ? { shard: input.shard } : {}), cursor: page.cursor, ...counts });
+    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts });
     if (page.warnings?.length) await state.addRunWarnings(db, input.runKey, page.warnings);
     await db.query('COMMIT');
     tally.committed(read);
@@ -45,4 +48,10 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
   }
   if (result.refused) log.warn(`${result.refused} record(s) refused by sink ${sink.kind} went to dead letters`, { integration });
   return result;
+}
+
+/** A shard's part of a page's record: its counters' row and the range end the page was read with. */
+export function shardOf(input: RunInput, until: Cursor | undefined): { shard?: number; until?: Cursor } {
+  if (input.shard === undefined) return {};
+  return until === undefined ? { shard: input.shard } : { shard: input.shard, until };
 }

@@ -78,8 +78,21 @@ async function shardPosition(state: pg.Client, source: Source, input: RunInput, 
   if (!cp || cp.owner !== input.runKey) throw new LostOwnershipError(input.integration, slot, input.runKey);
   const plan = await source.prepare({ highWater: cp.highWater });
   let cursor = source.parseCursor(cp.cursor);
-  if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
-  return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until: source.parseCursor(cp.untilCursor), warnings: [] };
+  const until = source.parseCursor(cp.untilCursor);
+  if (heartbeatCursor !== undefined) {
+    const beat = source.parseCursor(heartbeatCursor);
+    // The slot may have taken part of another shard's range since that heartbeat (steal-work.ts): a heartbeat
+    // of its earlier range lies outside the current one, and must not move the cursor past what is left to read.
+    if (await within(source, beat, source.parseCursor(cp.startCursor), until)) cursor = await source.later(cursor, beat);
+  }
+  return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until, warnings: [] };
+}
+
+/** Whether `c` lies in [start, until] (until null: no upper end), in the source's order. */
+async function within(source: Source, c: Cursor, start: Cursor, until: Cursor): Promise<boolean> {
+  const same = (a: Cursor, b: Cursor) => JSON.stringify(a) === JSON.stringify(b);
+  if (!same(await source.later(c, start), c)) return false;
+  return until === null || same(await source.later(c, until), until);
 }
 
 /**

@@ -42,6 +42,7 @@ function bind(inner: Source): Source {
     close: () => inner.close(),
     ...(inner.estimateRemaining ? { estimateRemaining: inner.estimateRemaining.bind(inner) } : {}),
     ...(inner.split ? { split: inner.split.bind(inner) } : {}),
+    ...(inner.rangeScale ? { rangeScale: inner.rangeScale } : {}),
   };
 }
 

@@ -94,5 +94,18 @@ export interface Source {
    * Part k reads (boundary[k-1], boundary[k]]; fewer boundaries come back when there are too few rows.
    */
   split?(after: Cursor, parts: number): Promise<Cursor[]>;
+  /** Optional, for work stealing between the shards of a backfill (see RangeScale); needs prepare() first. */
+  rangeScale?: RangeScale;
   close(): Promise<void>;
+}
+
+/**
+ * How a source measures and cuts the part of a shard still to read (time-sliced HTTP sources: milliseconds).
+ * A shard that finished its range takes the later half of the widest one left (activities/steal-work.ts).
+ */
+export interface RangeScale {
+  /** How much of the scale lies between where a read from `after` stands and `until` (null: the plan's high-water mark); a slice in progress counts as read to its end. */
+  span(after: Cursor, until: Cursor): number;
+  /** A cursor about `fraction` of the way through that part, strictly inside it and aligned to what the source can ask for; undefined when there is none. */
+  cut(after: Cursor, until: Cursor, fraction: number): Cursor | undefined;
 }

@@ -32,3 +32,4 @@ export * from './deliveries-remove';
 export * from './deliveries-count';
 export * from './deliveries-keys-page';
 export * from './flush-commits';
+export * from './steal-range';

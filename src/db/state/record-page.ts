@@ -9,6 +9,11 @@ export interface PageRecord {
   runId: string;
   /** Set for a shard of a sharded backfill: its counters go to its own tidemark.run_shards row. */
   shard?: number;
+  /**
+   * A shard's range end the page was read with: the checkpoint is fenced on it too, so a page read before
+   * another shard took the end of the range (steal-range.ts) rolls back instead of committing past it.
+   */
+  until?: Cursor;
   cursor: Cursor;
   /** Rows the page covers (committed with it). */
   rows: number;
@@ -21,10 +26,14 @@ export interface PageRecord {
   lazyCommit?: boolean;
 }
 
-// The checkpoint, fenced on the owner, and the run's counters: one statement in the page's transaction.
+// The checkpoint, fenced on the owner (a shard's also on its range end, $10), and the run's counters: one statement in the page's transaction.
 const CHECKPOINT = `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
    WHERE integration = $1::text AND slot = $2::text AND owner = $3::text RETURNING 1)`;
+const SHARD_CHECKPOINT = CHECKPOINT.replace(
+  'RETURNING 1)',
+  `AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb) RETURNING 1)`,
+);
 
 /** What the statement returns: whether the fenced update found the slot (the caller checks it). */
 const COUNT_OWNED = 'SELECT (SELECT count(*) FROM cp)::int AS owned';
@@ -38,7 +47,7 @@ const RUN_WORK = `WITH ${CHECKPOINT}, run AS (
 const lazy = (sql: string) => `${sql}, set_config('synchronous_commit', 'off', true) AS lazy`;
 
 // A shard's own row: shards commit side by side instead of queueing on the run's row.
-const SHARD_WORK = `WITH ${CHECKPOINT}, shard AS (
+const SHARD_WORK = `WITH ${SHARD_CHECKPOINT}, shard AS (
   INSERT INTO tidemark.run_shards AS s (run_id, shard, rows_read, rows_committed, rows_written, rows_rejected, pages, end_cursor)
   SELECT $3::text, $9::int, $6::bigint, $5::bigint, $7::bigint, $8::bigint, 1, $4::jsonb WHERE EXISTS (SELECT 1 FROM cp)
   ON CONFLICT (run_id, shard) DO UPDATE SET rows_read = s.rows_read + EXCLUDED.rows_read, rows_committed = s.rows_committed + EXCLUDED.rows_committed,
@@ -74,7 +83,10 @@ export async function recordPage(client: pg.Client, p: PageRecord): Promise<void
 export function recordPageScript(p: PageRecord): string {
   const values = valuesOf(p);
   const text = p.shard === undefined ? RUN_SCRIPT : SHARD_SCRIPT;
-  return (p.lazyCommit ? lazy(text) : text).replace(/\$(\d+)/g, (_, n: string) => pg.escapeLiteral(String(values[Number(n) - 1])));
+  return (p.lazyCommit ? lazy(text) : text).replace(/\$(\d+)/g, (_, n: string) => {
+    const v = values[Number(n) - 1];
+    return v === null ? 'NULL' : pg.escapeLiteral(String(v));
+  });
 }
 
 /** The page's script failed because the run lost the slot: the error to throw instead (else undefined). */
@@ -84,5 +96,5 @@ export function ownershipLost(err: unknown, p: Pick<PageRecord, 'integration' | 
 
 function valuesOf(p: PageRecord): unknown[] {
   const values: unknown[] = [p.integration, p.slot, p.runId, JSON.stringify(p.cursor), p.rows, p.read, p.written, p.rejected];
-  return p.shard === undefined ? values : [...values, p.shard];
+  return p.shard === undefined ? values : [...values, p.shard, p.until === undefined ? null : JSON.stringify(p.until)];
 }

@@ -16,6 +16,8 @@ export interface ShardRange {
 export interface ShardSlot {
   index: number;
   cursor: Cursor;
+  /** Where the slot's current range starts (its plan's lower end, or where it took over part of another's). */
+  start: Cursor;
   until: Cursor;
   status: 'running' | 'done';
   rowsDone: number;
@@ -51,20 +53,28 @@ export async function deleteBackfillSlots(client: pg.Client, integration: string
   );
 }
 
+/** The shard slots' columns as ShardSlot reads them (from tidemark.checkpoints). */
+export const SHARD_SLOT_COLUMNS = `substr(slot, 10)::int::text AS i, cursor::text, start_cursor::text, until_cursor::text, status, rows_done::text, owner`;
+
 export async function listShardSlots(client: pg.Client, integration: string): Promise<ShardSlot[]> {
   const r = await client.query<Record<string, string | null>>(
-    `SELECT substr(slot, 10)::int::text AS i, cursor::text, until_cursor::text, status, rows_done::text, owner
-       FROM tidemark.checkpoints WHERE integration = $1::text AND slot LIKE 'backfill/%' ORDER BY substr(slot, 10)::int`,
+    `SELECT ${SHARD_SLOT_COLUMNS} FROM tidemark.checkpoints WHERE integration = $1::text AND slot LIKE 'backfill/%' ORDER BY substr(slot, 10)::int`,
     [integration],
   );
-  return r.rows.map((row) => ({
+  return r.rows.map(shardSlotOf);
+}
+
+export function shardSlotOf(row: Record<string, string | null>): ShardSlot {
+  const json = (v: string | null | undefined) => (v === null || v === undefined ? null : (JSON.parse(v) as Cursor));
+  return {
     index: Number(row.i),
-    cursor: row.cursor === null ? null : (JSON.parse(row.cursor as string) as Cursor),
-    until: row.until_cursor === null ? null : (JSON.parse(row.until_cursor as string) as Cursor),
+    cursor: json(row.cursor),
+    start: json(row.start_cursor),
+    until: json(row.until_cursor),
     status: row.status as 'running' | 'done',
     rowsDone: Number(row.rows_done),
     owner: row.owner ?? null,
-  }));
+  };
 }
 
 /** A resume takes over every shard slot (the old owner is fenced off); finished shards stay done. */

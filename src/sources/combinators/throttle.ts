@@ -21,6 +21,7 @@ export function throttle(inner: Source, limit: RateLimit): Source {
     later: (a: Cursor, b: Cursor) => inner.later(a, b),
     estimateRemaining: inner.estimateRemaining?.bind(inner),
     split: inner.split?.bind(inner),
+    ...(inner.rangeScale ? { rangeScale: inner.rangeScale } : {}),
     close: () => inner.close(),
     pages: (after: Cursor, opts: ReadOptions) => paced<Page>(inner.pages(after, opts), (p) => p.rows.length, limit, opts),
     ...(inner.copyPages

@@ -24,7 +24,7 @@ import { yieldToIo } from '../../util/yield-to-io';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
-import { readBound, splitTimeRange } from './time-split';
+import { readBound, splitTimeRange, timeRangeScale } from './time-split';
 
 import type { ResolveEnv } from '../../config/env-refs';
 
@@ -193,6 +193,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     async split(after: Cursor, parts: number): Promise<Cursor[]> {
       return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts, cfg.requestsPerSecond !== undefined);
     },
+    rangeScale: timeRangeScale(cfg.pagination, () => highWater),
     async close() {
       if (!released) lease.release();
       released = true;

@@ -1,10 +1,11 @@
 import type { HttpPagination } from '../../config/http-pagination-schema';
 import type { Cursor } from '../../cursor/cursor';
+import type { RangeScale } from '../source';
 import type { TimeSliceCursor, TimeWindowCursor } from './cursors';
 import { HttpSourceError } from './http-errors';
 import type { PageContext } from './paginators/page-context';
 import { timeOf } from './paginators/window-checks';
-import { equalCuts, FANOUT, roundStep, sliceBounds, type Probe } from './split-time-range';
+import { equalCuts, FANOUT, floorTo, roundStep, sliceBounds, type Probe } from './split-time-range';
 import { formatTime, isoOfNs, truncateTime, unitNs } from './time-format';
 import { compareTimes, timeKey } from './time-key';
 
@@ -44,16 +45,46 @@ export function sliceRefusal(p: HttpPagination): HttpSourceError {
 export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after: Cursor, runBound: string | null, parts: number, rated: boolean): Promise<Cursor[]> {
   if (!isSliceable(p)) throw sliceRefusal(p);
   if (runBound === null) throw new Error('http source: prepare() must run before split()');
-  const c = after as TimeWindowCursor | TimeSliceCursor | null;
-  // A cursor inside a slice (time_slices): every bound must lie after that slice's end.
-  const start = c ? ('to' in c && compareTimes(c.to, c.from) > 0 ? c.to : c.from) : truncateTime(p.start, p.format);
-  const lo = timeKey(start) as bigint;
+  const lo = placeOf(p, after);
   const hi = timeKey(truncateTime(runBound, p.format)) as bigint;
   const unit = unitNs(p.format);
   // An API that limits the window (maxWindow) would refuse the wide probes; its `start` is required and set near
   // the oldest record, so [start, now) is where the records are.
   const bounds = p.maxWindow ? equalCuts(lo, hi, parts, roundStep(hi - lo, parts, unit)) : await sliceBounds(lo, hi, parts, unit, probeOf(ctx, p), rated ? FANOUT.rated : FANOUT.free);
   return bounds.map((b) => ({ from: isoOfNs(b) }));
+}
+
+/** Where a read from `after` stands, in ns: a cursor inside a slice (time_slices) counts as read to that slice's end. */
+function placeOf(p: Sliceable, after: Cursor): bigint {
+  const c = after as TimeWindowCursor | TimeSliceCursor | null;
+  const start = c ? ('to' in c && compareTimes(c.to, c.from) > 0 ? c.to : c.from) : truncateTime(p.start, p.format);
+  return timeKey(start) as bigint;
+}
+
+/**
+ * The http source's RangeScale (work stealing between slices): time in ms between where a read stands and
+ * a slice's end (or the run's bound); a cut is a `{from: T}` bound aligned to the style's format, as split()'s are.
+ */
+export function timeRangeScale(p: HttpPagination, runBound: () => string | null): RangeScale | undefined {
+  if (!isSliceable(p)) return undefined;
+  const ends = (after: Cursor, until: Cursor): [bigint, bigint] => {
+    const bound = runBound();
+    if (bound === null) throw new Error('http source: prepare() must run before rangeScale');
+    return [placeOf(p, after), timeKey(truncateTime(readBound(p, bound, until ?? undefined), p.format)) as bigint];
+  };
+  return {
+    span(after, until) {
+      const [lo, hi] = ends(after, until);
+      return hi > lo ? Number(hi - lo) / 1e6 : 0;
+    },
+    cut(after, until, fraction) {
+      const [lo, hi] = ends(after, until);
+      // Floats suffice: any aligned point strictly inside keeps the two parts tiling the range. A round step,
+      // as split()'s bounds: the same instant to an API that reads its parameters in ms or seconds.
+      const at = floorTo(lo + BigInt(Math.floor(Number(hi - lo) * fraction)), roundStep(hi - lo, 2, unitNs(p.format)));
+      return at > lo && at < hi ? { from: isoOfNs(at) } : undefined;
+    },
+  };
 }
 
 /** One request for one record of `[from, to)`: is there any, and (ascending time windows) when is the first. */
