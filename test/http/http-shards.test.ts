@@ -67,6 +67,22 @@ interface SlotRow {
 const shardSlots = () =>
   sql<SlotRow>(dst.url, `SELECT slot, status, rows_done::text, cursor::text, start_cursor::text, until_cursor::text FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%' ORDER BY slot`);
 
+/**
+ * The slots' ranges tile the backfill, [start, until): the first from the start, each ending where the next
+ * starts (whichever slot reads it: work stealing moves ends), the last at the high-water mark; each bounded one
+ * read exactly to its end. Returns the inner bounds, ascending.
+ */
+function expectTiling(slots: SlotRow[]): string[] {
+  const ranges = slots
+    .map((s) => ({ start: JSON.parse(s.start_cursor) as { from: string } | null, until: JSON.parse(s.until_cursor ?? 'null') as { from: string } | null, cursor: s.cursor, untilText: s.until_cursor }))
+    .sort((a, b) => (a.start?.from ?? '').localeCompare(b.start?.from ?? ''));
+  expect(ranges[0]!.start).toBeNull();
+  expect(ranges[ranges.length - 1]!.until).toBeNull();
+  for (let i = 0; i + 1 < ranges.length; i++) expect(ranges[i]!.until).toEqual(ranges[i + 1]!.start);
+  for (const r of ranges.slice(0, -1)) expect(r.cursor).toBe(r.untilText);
+  return ranges.slice(1).map((r) => r.start!.from);
+}
+
 async function scheduledActivities(workflowId: string): Promise<string[]> {
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   return history.events!.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes!.activityType!.name!);
@@ -113,14 +129,7 @@ describe('parallel slices for HTTP backfills (time-skipping server, real worker,
     console.log(`time_window, 4 slices: ${sizes.join(' / ')} records`);
     // The slots' ranges tile the backfill, [start, until): the first from the start, each ending where the next
     // starts, the last at the high-water mark; each bounded one read exactly to its end.
-    const ranges = slots
-      .map((s) => ({ start: JSON.parse(s.start_cursor) as { from: string } | null, until: JSON.parse(s.until_cursor ?? 'null') as { from: string } | null, cursor: s.cursor, untilText: s.until_cursor }))
-      .sort((a, b) => (a.start?.from ?? '').localeCompare(b.start?.from ?? ''));
-    expect(ranges[0]!.start).toBeNull();
-    expect(ranges[3]!.until).toBeNull();
-    for (let i = 0; i < 3; i++) expect(ranges[i]!.until).toEqual(ranges[i + 1]!.start);
-    for (const r of ranges.slice(0, 3)) expect(r.cursor).toBe(r.untilText);
-    const bounds = ranges.slice(1).map((r) => r.start!.from);
+    const bounds = expectTiling(slots);
     for (const b of bounds) expect(b).toMatch(/^2024-01-01T\d\d:\d\d:\d\d\.\d{3}Z$/); // round bounds where the records are, not in 1970
     const reads = api.log.filter((q) => q.url.searchParams.get('limit') !== '1');
 
@@ -145,6 +154,30 @@ describe('parallel slices for HTTP backfills (time-skipping server, real worker,
     expect(sync).toMatchObject({ rows: changed.length, done: true });
     expect(rewritten(before, await rowVersions(dst.url))).toEqual(changed);
     await expectExactCopy(dst.url, api.data);
+  });
+
+  it('work stealing: a last slice holding most records (a business that grew) is shared by the shards that finish first', async () => {
+    api = await startWindowFake(300, 85);
+    // 1,500 changes in 6 seconds after the first records' 25: slices cut by time would leave nearly every record
+    // in the last one. Five at each instant (a page of 10 must hold a tie group).
+    for (let k = 0; k < 300; k++) api.data.mutate(5, Date.UTC(2024, 0, 1) + 30_000 + k * 20);
+    const total = api.data.snapshot().length;
+    const { result } = await backfill(windowConfig({ batchSize: 10 }), 4);
+    expect(result).toMatchObject({ rows: total, done: true });
+    await expectExactCopy(dst.url, api.data);
+    const slots = await shardSlots();
+    expect(slots.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
+    const sizes = slots.map((s) => Number(s.rows_done));
+    console.log(`work stealing, 4 slices of ${total} records: ${sizes.join(' / ')}`);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
+    // The shards that finished their thin slices took halves of the full one: every shard read part of the
+    // burst, none most of it (without taking, the last slice read ~95 %).
+    for (const n of sizes) expect(n).toBeGreaterThan(total / 10);
+    expect(Math.max(...sizes)).toBeLessThan(total * 0.6);
+    expect(expectTiling(slots).length).toBe(3);
+    const [run] = await sql<{ rows_read: string; status: string }>(dst.url, `SELECT rows_read::text, status FROM tidemark.runs WHERE kind = 'backfill'`);
+    expect(run!.status).toBe('completed');
+    console.log(`rows read ${run!.rows_read} for ${total} (pages in flight when a range shrank are read again)`);
   });
 
   it('time_slices on a newest-first API (Stripe-like, epoch seconds, starting_after inside): 4 slices, target exact', async () => {

@@ -1,0 +1,167 @@
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { chooseVictim, movedEnd, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { migrate } from '../../src/db/migrate';
+import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
+import { createHttpSource } from '../../src/sources/http';
+import type { RangeScale } from '../../src/sources/source';
+import type { HttpSourceConfig } from '../../src/config/http-source-schema';
+import { fakeConfig } from '../http/fakes/fake-config';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+/**
+ * Work stealing between shards (issue 13, parallel slices) at the database: the take in one transaction, the
+ * page fence that makes a shard whose range shrank roll its page back, and the choice of the range to cut.
+ */
+let db: TestDatabase;
+let client: pg.Client;
+const IT = 'steal';
+const RUN = 'run-1';
+const at = (t: string) => ({ from: `2024-01-01T${t}.000Z` });
+
+beforeAll(async () => {
+  db = await createTestDatabase('steal_range');
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  await migrate(client);
+});
+afterAll(async () => {
+  await client?.end();
+  await db?.drop();
+});
+beforeEach(async () => {
+  await client.query('TRUNCATE tidemark.checkpoints, tidemark.runs, tidemark.run_shards');
+  await startRun(client, RUN, IT, 'backfill', null);
+  // Three slices: [start, 01:00), [01:00, 02:00), [02:00, high water).
+  await createShardSlots(client, IT, RUN, '2024-01-02T00:00:00.000Z', [
+    { from: null, until: at('01:00:00') },
+    { from: at('01:00:00'), until: at('02:00:00') },
+    { from: at('02:00:00'), until: null },
+  ]);
+});
+
+const page = (shard: number, cursor: unknown, until: unknown) => ({ integration: IT, slot: `backfill/${shard}`, runId: RUN, shard, cursor, until, rows: 10, written: 10, rejected: 0, read: 10 }) as Parameters<typeof recordPage>[1];
+const inTx = async (work: () => Promise<void>) => {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+};
+
+describe('stealRange and the page fence (real PostgreSQL)', () => {
+  it('a take moves the victim`s end and gives the thief the rest; the victim`s page read with the old end rolls back, the next one commits', async () => {
+    await inTx(() => recordPage(client, page(0, at('00:10:00'), at('01:00:00'))));
+    const took = await stealRange(client, IT, RUN, 1, (slots) => {
+      expect(slots.map((s) => s.index)).toEqual([0, 1, 2]); // every slot, the thief's own too
+      return { victim: 0, at: at('00:30:00') };
+    });
+    expect(took).toEqual({ cursor: at('00:30:00'), until: at('01:00:00') });
+    const slots = await listShardSlots(client, IT);
+    expect(slots[0]).toMatchObject({ cursor: at('00:10:00'), start: null, until: at('00:30:00'), status: 'running', rowsDone: 10 });
+    expect(slots[1]).toMatchObject({ cursor: at('00:30:00'), start: at('00:30:00'), until: at('01:00:00'), status: 'running' });
+
+    // The victim's page in flight, read up to the old end: its checkpoint is fenced on that end, in both forms.
+    const stale = page(0, at('00:40:00'), at('01:00:00'));
+    await expect(inTx(() => recordPage(client, stale))).rejects.toBeInstanceOf(LostOwnershipError);
+    await expect(client.query(`BEGIN; ${recordPageScript(stale)}; COMMIT`)).rejects.toMatchObject({ code: 'TMOWN' });
+    await client.query('ROLLBACK');
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:10:00'), rowsDone: 10 }); // nothing of it committed
+    // The failure is a moved end (the run still owns the slot): the shard reads on to it.
+    expect(await movedEnd(new LostOwnershipError(IT, 'backfill/0', RUN), client, { integration: IT, mode: 'backfill', runKey: RUN, shard: 0 }, 'backfill/0', at('01:00:00'))).toEqual({ until: at('00:30:00') });
+    await inTx(() => recordPage(client, page(0, at('00:30:00'), at('00:30:00'))));
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:30:00'), rowsDone: 20 });
+  });
+
+  it('the last slot`s end (null) is fenced too; a lost slot is not a moved end; nothing worth taking leaves every slot as it was', async () => {
+    await inTx(() => recordPage(client, page(2, at('02:10:00'), null)));
+    await stealRange(client, IT, RUN, 0, () => ({ victim: 2, at: at('05:00:00') }));
+    await expect(inTx(() => recordPage(client, page(2, at('02:20:00'), null)))).rejects.toBeInstanceOf(LostOwnershipError);
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ start: at('05:00:00'), until: null }); // the taker now reads to the high-water mark
+
+    const before = await listShardSlots(client, IT);
+    expect(await stealRange(client, IT, RUN, 1, () => undefined)).toBeUndefined();
+    expect(await stealRange(client, IT, RUN, 1, () => ({ victim: 1, at: at('01:30:00') }))).toBeUndefined(); // not from itself
+    await client.query(`UPDATE tidemark.checkpoints SET owner = 'run-2' WHERE slot = 'backfill/2'`);
+    expect(await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('06:00:00') }))).toBeUndefined(); // a newer run took a slot
+    expect(await movedEnd(new LostOwnershipError(IT, 'backfill/2', RUN), client, { integration: IT, mode: 'backfill', runKey: RUN, shard: 2 }, 'backfill/2', null)).toBeUndefined();
+    expect((await listShardSlots(client, IT)).map((s) => s.until)).toEqual(before.map((s) => s.until));
+  });
+
+  it('two thieves at once queue on the slots` locks: their ranges and the victims` still tile the backfill', async () => {
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      // Each takes the later half of what the widest running range has left, as chooseVictim would.
+      const half = (slots: ShardSlot[]) => {
+        const s = slots.find((x) => x.index === 2 && x.status === 'running')!;
+        const from = Date.parse((s.start as { from: string }).from);
+        return { victim: 2, at: { from: new Date(from + (Date.parse('2024-01-02T00:00:00.000Z') - from) / 2).toISOString() } };
+      };
+      await client.query(`UPDATE tidemark.checkpoints SET status = 'done' WHERE slot IN ('backfill/0', 'backfill/1')`);
+      const [a, b] = await Promise.all([stealRange(client, IT, RUN, 0, half), stealRange(other, IT, RUN, 1, half)]);
+      expect(a && b).toBeTruthy();
+      const slots = await listShardSlots(client, IT);
+      const ranges = slots.map((s) => [(s.start as { from: string } | null)?.from ?? '', (s.until as { from: string } | null)?.from ?? 'end']).sort();
+      // Slot 2 kept [02:00, T1); one thief [T1, T2), the other [T2, end): no overlap, no gap.
+      expect(ranges[0]![0]).toBe(at('02:00:00').from);
+      expect(ranges[0]![1]).toBe(ranges[1]![0]);
+      expect(ranges[1]![1]).toBe(ranges[2]![0]);
+      expect(ranges[2]![1]).toBe('end');
+    } finally {
+      await other.end();
+    }
+  });
+});
+
+describe('chooseVictim', () => {
+  // A scale of plain numbers (cursor {from: n}), so the estimate's arithmetic shows.
+  const scale: RangeScale = {
+    span: (after, until) => ((until as { from: number } | null)?.from ?? 1000) - ((after as { from: number } | null)?.from ?? 0),
+    cut: (after, until, f) => {
+      const lo = (after as { from: number } | null)?.from ?? 0;
+      const hi = (until as { from: number } | null)?.from ?? 1000;
+      const m = Math.floor(lo + (hi - lo) * f);
+      return m > lo && m < hi ? { from: m } : undefined;
+    },
+  };
+  const slot = (index: number, start: number, cursor: number, until: number | null, rowsDone: number, status: 'running' | 'done' = 'running'): ShardSlot => ({
+    index,
+    start: { from: start },
+    cursor: { from: cursor },
+    until: until === null ? null : { from: until },
+    rowsDone,
+    status,
+    owner: RUN,
+  });
+
+  it('takes half of the range with the most rows estimated left (its own rows per unit), never one under the minimum', () => {
+    // Slot 1 has less time left than slot 2 but reads 10× as many rows per unit: it has more rows left.
+    const slots = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(2, 300, 310, 1000, 10)];
+    expect(chooseVictim(slots, scale, 10)).toEqual({ victim: 1, at: { from: 225 } }); // 1,500 rows left vs 690
+    // Under STEAL_MIN_PAGES pages left anywhere: nothing (1,500 rows are 15 pages of 100).
+    expect(1500).toBeLessThan(STEAL_MIN_PAGES * 100);
+    expect(chooseVictim(slots, scale, 100)).toBeUndefined();
+    // A range not begun is estimated at the run's rows per unit (1,000 rows over 100 units: 1,000 left).
+    const fresh = [slot(0, 0, 100, 100, 1000, 'done'), slot(1, 100, 100, 200, 0)];
+    expect(chooseVictim(fresh, scale, 10)).toEqual({ victim: 1, at: { from: 150 } });
+  });
+
+  it('the http source`s scale: time between where a read stands and the end, cut at a round instant inside', async () => {
+    const cfg = fakeConfig({ url: 'http://127.0.0.1:9/v1/orders/window', records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' } }).integrations[0]!.source as HttpSourceConfig;
+    const source = await createHttpSource(cfg, (v) => v);
+    try {
+      await source.prepare({ highWater: '2024-01-01T04:00:00.000Z' });
+      const s = source.rangeScale!;
+      expect(s.span(at('01:00:00'), at('02:00:00'))).toBe(3_600_000);
+      expect(s.span(at('03:00:00'), null)).toBe(3_600_000); // null: up to the high-water mark
+      expect(s.cut(at('01:00:00'), at('02:00:00'), 0.5)).toEqual(at('01:30:00'));
+      expect(s.cut(at('01:00:00'), at('01:00:00'), 0.5)).toBeUndefined();
+    } finally {
+      await source.close();
+    }
+  });
+});
