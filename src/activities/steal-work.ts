@@ -9,8 +9,8 @@ import { sleep } from '../util/sleep';
  * A range is worth taking part of only when about this many pages are estimated left in it: a take costs its
  * shard the page it was writing and the one it read ahead (they roll back and are read again, see steal-range),
  * and a cut at half the time left can leave most of a burst's records on either side. Measured (the bench's
- * 50 ms API, slices within 8 % of each other): taking at 4 pages left made the run 4 % slower, so only the
- * real imbalances (a business that grew: a last slice holding most records) are worth it.
+ * 50 ms API, slices within 8 % of each other): taking at 4 pages left made the run 4 % slower; real imbalances
+ * (a business that grew: one slice holding most records) leave far more.
  */
 export const STEAL_MIN_PAGES = 16;
 
@@ -19,50 +19,74 @@ export const STEAL_MIN_PAGES = 16;
  * slices are cut by time where the records are, not by count (these APIs give none), so bursts or a business
  * that grew leave one slice fuller than the rest, and the shards that finish first would wait for it. Instead a
  * shard that finished its range takes the later half of the range with the most rows estimated left and reads it
- * as its own, with its checkpoint, until no range has STEAL_MIN_PAGES pages left.
- * Estimate: what is left of a range on the source's scale, times the rows per unit its shard has read so far
- * (the run's, for a range not begun).
+ * as its own, with its checkpoint, while any range has STEAL_MIN_PAGES pages left.
+ * Estimate: what is left of a range on the source's scale times the densest rows per unit read, by any shard
+ * over its range or by this one lately (`recent`: a range whose records bunch ahead, the case this is for, reads
+ * denser the further it goes; its average over what it read underrates what is left).
  */
-export function chooseVictim(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, unknown?: { found: boolean }): state.StealChoice | undefined {
-  const covered = (s: state.ShardSlot) => (s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
-  let [rows, span] = [0, 0];
-  for (const s of slots) [rows, span] = [rows + s.rowsDone, span + covered(s)];
-  const runDensity = span > 0 ? rows / span : 0;
-  let best: { victim: state.ShardSlot; rows: number } | undefined;
+export function chooseVictim(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends = new Map<number, Cursor>(), recent = new Map<number, number>()): state.StealChoice | undefined {
+  // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
+  const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
+  let density = 0;
+  for (const s of slots) {
+    const seen = covered(s);
+    if (seen > 0 && s.rowsDone > 0) density = Math.max(density, s.rowsDone / seen);
+  }
+  let best: { victim: state.ShardSlot; end: Cursor; rows: number } | undefined;
   for (const s of slots) {
     if (s.status !== 'running') continue;
-    const seen = covered(s);
-    const density = seen > 0 && s.rowsDone > 0 ? s.rowsDone / seen : runDensity;
-    if (density === 0 && scale.span(s.cursor, s.until) > 0 && unknown) unknown.found = true; // no rows read anywhere yet
-    const left = scale.span(s.cursor, s.until) * density;
-    if (left >= STEAL_MIN_PAGES * pageSize && (!best || left > best.rows)) best = { victim: s, rows: left };
+    // The range to the high-water mark ends, for the estimate, where its records end (null: none left).
+    const end = ends.has(s.index) ? (ends.get(s.index) as Cursor) : s.until;
+    const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
+    if (width <= 0) continue;
+    const rows = width * Math.max(density, recent.get(s.index) ?? 0);
+    if (rows >= STEAL_MIN_PAGES * pageSize && (!best || rows > best.rows)) best = { victim: s, end, rows };
   }
   if (!best) return undefined;
-  const at = scale.cut(best.victim.cursor, best.victim.until, 0.5);
+  const at = scale.cut(best.victim.cursor, best.end, 0.5);
   return at === undefined ? undefined : { victim: best.victim.index, at };
 }
 
+/** How a shard waits for work to take: it asks again this often while other shards still read. */
+export const STEAL_POLL_MS = 200;
+
 /**
  * For a shard that finished its range (ending at `until`): take the later half of another's (see chooseVictim),
- * or undefined. The shard whose range ends at the high-water mark (until null) does not take: its cursor is
- * where the backfill ends, the sync after it starts there (finishBackfill). Taking that range's end hands that
- * role to the taker.
+ * asking again every STEAL_POLL_MS while other shards still read (a range fills up the estimate as its shard
+ * reads into a burst), until none does or `stop()` says so (cancelled, out of time budget). Undefined: nothing
+ * to take. The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the
+ * backfill ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role
+ * to the taker. That range's end is where the plan stopped, not where its records are: they are found first
+ * (a few one-record requests, before the slots are locked; again only once that range changes hands).
  */
-export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInput, until: Cursor, pageSize: number, beat: () => void): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
+export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInput, until: Cursor, pageSize: number, wait: { beat: () => void; stop: () => boolean }): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
   if (input.shard === undefined || until === null) return undefined;
-  // A shard that finished before any rows were read elsewhere cannot tell which range is full: it asks again
-  // a few times while the others read their first pages.
-  for (let attempt = 1; ; attempt++) {
-    const unknown = { found: false };
-    const took = await state.stealRange(db, input.integration, input.runKey, input.shard, (slots) => chooseVictim(slots, scale, pageSize, unknown));
-    if (took || !unknown.found || attempt >= UNKNOWN_TRIES) return took;
-    beat();
-    await sleep(UNKNOWN_WAIT_MS);
+  const self = input.shard;
+  const known = new Map<string, Cursor>(); // records' end of the open range, by who holds it from where
+  const last = new Map<number, state.ShardSlot>(); // each slot as the previous look saw it
+  for (;;) {
+    const slots = await state.listShardSlots(db, input.integration);
+    const recent = new Map<number, number>();
+    for (const s of slots) {
+      const before = last.get(s.index);
+      const moved = before && JSON.stringify(before.start) === JSON.stringify(s.start) ? scale.span(before.cursor, s.cursor) : 0;
+      if (before && moved > 0 && s.rowsDone > before.rowsDone) recent.set(s.index, (s.rowsDone - before.rowsDone) / moved);
+      last.set(s.index, s);
+    }
+    if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
+    const ends = new Map<number, Cursor>();
+    const open = slots.find((s) => s.status === 'running' && s.until === null);
+    if (open) {
+      const key = `${open.index} ${JSON.stringify(open.start)}`;
+      if (!known.has(key)) known.set(key, await scale.recordsEnd(open.cursor, null));
+      ends.set(open.index, known.get(key) as Cursor);
+    }
+    const took = await state.stealRange(db, input.integration, input.runKey, self, (fresh) => chooseVictim(fresh, scale, pageSize, ends, recent));
+    if (took) return took;
+    wait.beat();
+    await sleep(STEAL_POLL_MS);
   }
 }
-
-const UNKNOWN_TRIES = 20;
-const UNKNOWN_WAIT_MS = 250;
 
 /**
  * A shard's page failed its fenced checkpoint: when the slot is still this run's and its range end moved

@@ -108,4 +108,10 @@ export interface RangeScale {
   span(after: Cursor, until: Cursor): number;
   /** A cursor about `fraction` of the way through that part, strictly inside it and aligned to what the source can ask for; undefined when there is none. */
   cut(after: Cursor, until: Cursor, fraction: number): Cursor | undefined;
+  /**
+   * Where the records of that part end, found with a few small requests: a cursor just after the last one
+   * (for the range that runs to the high-water mark, whose end is where the plan stopped, not where records
+   * are), null when it holds none.
+   */
+  recordsEnd(after: Cursor, until: Cursor): Promise<Cursor>;
 }

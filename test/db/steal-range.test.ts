@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { chooseVictim, movedEnd, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
 import { createHttpSource } from '../../src/sources/http';
@@ -91,6 +92,21 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
     expect((await listShardSlots(client, IT)).map((s) => s.until)).toEqual(before.map((s) => s.until));
   });
 
+  it('a retried shard ignores a heartbeat of the range it held before its take (it would skip what it took)', async () => {
+    const cfg = fakeConfig({ url: 'http://127.0.0.1:9/v1/orders/window', records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' } }).integrations[0]!.source as HttpSourceConfig;
+    const source = await createHttpSource(cfg, (v) => v);
+    try {
+      // Slot 1 finished [01:00, 02:00) and took [00:30, 01:00) of slot 0: its last heartbeat named 01:59.
+      await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('00:30:00') }));
+      const input = { integration: IT, mode: 'backfill' as const, runKey: RUN, shard: 1 };
+      expect((await startPosition(client, source, input, at('01:59:00'))).cursor).toEqual(at('00:30:00'));
+      const inside = await startPosition(client, source, input, at('00:40:00')); // a heartbeat of this range counts
+      expect(inside).toMatchObject({ cursor: at('00:40:00'), until: at('01:00:00') });
+    } finally {
+      await source.close();
+    }
+  });
+
   it('two thieves at once queue on the slots` locks: their ranges and the victims` still tile the backfill', async () => {
     const other = new pg.Client({ connectionString: db.url });
     await other.connect();
@@ -127,6 +143,7 @@ describe('chooseVictim', () => {
       const m = Math.floor(lo + (hi - lo) * f);
       return m > lo && m < hi ? { from: m } : undefined;
     },
+    recordsEnd: (_after, until) => Promise.resolve(until),
   };
   const slot = (index: number, start: number, cursor: number, until: number | null, rowsDone: number, status: 'running' | 'done' = 'running'): ShardSlot => ({
     index,
@@ -138,16 +155,19 @@ describe('chooseVictim', () => {
     owner: RUN,
   });
 
-  it('takes half of the range with the most rows estimated left (its own rows per unit), never one under the minimum', () => {
-    // Slot 1 has less time left than slot 2 but reads 10× as many rows per unit: it has more rows left.
+  it('takes the later half of the range with the most rows estimated left (at the densest rate read anywhere), none under the minimum', () => {
+    // Slot 1 reads 10 rows a unit, slot 2 one: at 10 a unit, slot 2's 690 units left hold the most (6,900).
     const slots = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(2, 300, 310, 1000, 10)];
-    expect(chooseVictim(slots, scale, 10)).toEqual({ victim: 1, at: { from: 225 } }); // 1,500 rows left vs 690
-    // Under STEAL_MIN_PAGES pages left anywhere: nothing (1,500 rows are 15 pages of 100).
-    expect(1500).toBeLessThan(STEAL_MIN_PAGES * 100);
-    expect(chooseVictim(slots, scale, 100)).toBeUndefined();
-    // A range not begun is estimated at the run's rows per unit (1,000 rows over 100 units: 1,000 left).
-    const fresh = [slot(0, 0, 100, 100, 1000, 'done'), slot(1, 100, 100, 200, 0)];
-    expect(chooseVictim(fresh, scale, 10)).toEqual({ victim: 1, at: { from: 150 } });
+    expect(chooseVictim(slots, scale, 10)).toEqual({ victim: 2, at: { from: 655 } });
+    // Under STEAL_MIN_PAGES pages left anywhere (6,900 rows are under 16 pages of 1,000): nothing.
+    expect(6900).toBeLessThan(STEAL_MIN_PAGES * 1000);
+    expect(chooseVictim(slots, scale, 1000)).toBeUndefined();
+    // Nothing read anywhere yet (a range from the start tells nothing of density): nothing to go by.
+    expect(chooseVictim([slot(0, 0, 0, 100, 0, 'done'), slot(1, 100, 100, 1000, 0)], scale, 10)).toBeUndefined();
+    // The range to the high-water mark (until null) counts up to where its records end; none left: not a candidate.
+    const open = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(3, 300, 320, null, 200)];
+    expect(chooseVictim(open, scale, 10, new Map([[3, { from: 520 }]]))).toEqual({ victim: 3, at: { from: 420 } }); // 2,000 left vs slot 1's 1,500
+    expect(chooseVictim(open, scale, 10, new Map([[3, null]]))).toEqual({ victim: 1, at: { from: 225 } });
   });
 
   it('the http source`s scale: time between where a read stands and the end, cut at a round instant inside', async () => {

@@ -193,7 +193,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     async split(after: Cursor, parts: number): Promise<Cursor[]> {
       return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts, cfg.requestsPerSecond !== undefined);
     },
-    rangeScale: timeRangeScale(cfg.pagination, () => highWater),
+    rangeScale: timeRangeScale(ctx, cfg.pagination, () => highWater, cfg.requestsPerSecond !== undefined),
     async close() {
       if (!released) lease.release();
       released = true;

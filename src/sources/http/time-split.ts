@@ -5,7 +5,7 @@ import type { TimeSliceCursor, TimeWindowCursor } from './cursors';
 import { HttpSourceError } from './http-errors';
 import type { PageContext } from './paginators/page-context';
 import { timeOf } from './paginators/window-checks';
-import { equalCuts, FANOUT, floorTo, roundStep, sliceBounds, type Probe } from './split-time-range';
+import { equalCuts, FANOUT, findExtent, floorTo, roundStep, sliceBounds, type Probe } from './split-time-range';
 import { formatTime, isoOfNs, truncateTime, unitNs } from './time-format';
 import { compareTimes, timeKey } from './time-key';
 
@@ -54,6 +54,8 @@ export async function splitTimeRange(ctx: PageContext, p: HttpPagination, after:
   return bounds.map((b) => ({ from: isoOfNs(b) }));
 }
 
+const MS_NS = 1_000_000n;
+
 /** Where a read from `after` stands, in ns: a cursor inside a slice (time_slices) counts as read to that slice's end. */
 function placeOf(p: Sliceable, after: Cursor): bigint {
   const c = after as TimeWindowCursor | TimeSliceCursor | null;
@@ -65,7 +67,7 @@ function placeOf(p: Sliceable, after: Cursor): bigint {
  * The http source's RangeScale (work stealing between slices): time in ms between where a read stands and
  * a slice's end (or the run's bound); a cut is a `{from: T}` bound aligned to the style's format, as split()'s are.
  */
-export function timeRangeScale(p: HttpPagination, runBound: () => string | null): RangeScale | undefined {
+export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: () => string | null, rated: boolean): RangeScale | undefined {
   if (!isSliceable(p)) return undefined;
   const ends = (after: Cursor, until: Cursor): [bigint, bigint] => {
     const bound = runBound();
@@ -79,10 +81,19 @@ export function timeRangeScale(p: HttpPagination, runBound: () => string | null)
     },
     cut(after, until, fraction) {
       const [lo, hi] = ends(after, until);
-      // Floats suffice: any aligned point strictly inside keeps the two parts tiling the range. A round step,
-      // as split()'s bounds: the same instant to an API that reads its parameters in ms or seconds.
-      const at = floorTo(lo + BigInt(Math.floor(Number(hi - lo) * fraction)), roundStep(hi - lo, 2, unitNs(p.format)));
+      // Floats suffice: any aligned point strictly inside keeps the two parts tiling the range. A round step of at
+      // least a millisecond, as split()'s bounds: the same instant to an API that reads its parameters in ms.
+      const step = roundStep(hi - lo, 2, unitNs(p.format));
+      const at = floorTo(lo + BigInt(Math.floor(Number(hi - lo) * fraction)), step > MS_NS ? step : MS_NS);
       return at > lo && at < hi ? { from: isoOfNs(at) } : undefined;
+    },
+    async recordsEnd(after, until) {
+      const [lo, hi] = ends(after, until);
+      const unit = unitNs(p.format);
+      const extent = hi > lo ? await findExtent(lo, hi, 2, unit, probeOf(ctx, p), rated ? FANOUT.rated : FANOUT.free) : undefined;
+      if (!extent) return null;
+      const end = floorTo(extent.last, unit) + unit;
+      return { from: isoOfNs(end < hi ? end : hi) };
     },
   };
 }

@@ -17,6 +17,8 @@ export interface FakeReply {
   status?: number;
   headers?: Record<string, string>;
   body: unknown;
+  /** answer after this many ms (an API's latency: what makes slices worth reading in parallel) */
+  delayMs?: number;
 }
 
 export interface FakeApi {
@@ -50,8 +52,12 @@ export async function startFake(records: number, seed: number, handle: (req: Fak
         reply = { status: 500, body: { error: (err as Error).message } };
       }
       const text = JSON.stringify(reply.body);
-      res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...reply.headers });
-      res.end(text);
+      const send = () => {
+        res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...reply.headers });
+        res.end(text);
+      };
+      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
