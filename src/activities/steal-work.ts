@@ -47,12 +47,17 @@ export function chooseVictim(slots: state.ShardSlot[], scale: RangeScale, pageSi
   return at === undefined ? undefined : { victim: best.victim.index, at };
 }
 
-/** How a shard waits for work to take: it asks again this often while other shards still read. */
-export const STEAL_POLL_MS = 200;
+/**
+ * How a shard waits for work to take: it looks again this often while other shards still read (one query). The
+ * run ends when its last shard returns, so a waiting shard must notice soon that the others are done.
+ */
+export const STEAL_POLL_MS = 50;
+/** "Lately" for a range's recent density: over at least this long (a page or two alone would be one burst). */
+const RECENT_MS = 500;
 
 /**
  * For a shard that finished its range (ending at `until`): take the later half of another's (see chooseVictim),
- * asking again every STEAL_POLL_MS while other shards still read (a range fills up the estimate as its shard
+ * looking again every STEAL_POLL_MS while other shards still read (a range fills up the estimate as its shard
  * reads into a burst), until none does or `stop()` says so (cancelled, out of time budget). Undefined: nothing
  * to take. The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the
  * backfill ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role
@@ -63,15 +68,16 @@ export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInpu
   if (input.shard === undefined || until === null) return undefined;
   const self = input.shard;
   const known = new Map<string, Cursor>(); // records' end of the open range, by who holds it from where
-  const last = new Map<number, state.ShardSlot>(); // each slot as the previous look saw it
+  const base = new Map<number, { slot: state.ShardSlot; at: number }>(); // each slot as a look about RECENT_MS ago saw it
   for (;;) {
     const slots = await state.listShardSlots(db, input.integration);
     const recent = new Map<number, number>();
     for (const s of slots) {
-      const before = last.get(s.index);
-      const moved = before && JSON.stringify(before.start) === JSON.stringify(s.start) ? scale.span(before.cursor, s.cursor) : 0;
-      if (before && moved > 0 && s.rowsDone > before.rowsDone) recent.set(s.index, (s.rowsDone - before.rowsDone) / moved);
-      last.set(s.index, s);
+      const before = base.get(s.index);
+      const same = before && JSON.stringify(before.slot.start) === JSON.stringify(s.start);
+      const moved = same ? scale.span(before.slot.cursor, s.cursor) : 0;
+      if (same && moved > 0 && s.rowsDone > before.slot.rowsDone) recent.set(s.index, (s.rowsDone - before.slot.rowsDone) / moved);
+      if (!same || Date.now() - before.at >= RECENT_MS) base.set(s.index, { slot: s, at: Date.now() });
     }
     if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
     const ends = new Map<number, Cursor>();
@@ -81,8 +87,11 @@ export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInpu
       if (!known.has(key)) known.set(key, await scale.recordsEnd(open.cursor, null));
       ends.set(open.index, known.get(key) as Cursor);
     }
-    const took = await state.stealRange(db, input.integration, input.runKey, self, (fresh) => chooseVictim(fresh, scale, pageSize, ends, recent));
-    if (took) return took;
+    // The slots are locked (briefly holding up the others' commits) only when the look without locks finds a take.
+    if (chooseVictim(slots, scale, pageSize, ends, recent)) {
+      const took = await state.stealRange(db, input.integration, input.runKey, self, (fresh) => chooseVictim(fresh, scale, pageSize, ends, recent));
+      if (took) return took;
+    }
     wait.beat();
     await sleep(STEAL_POLL_MS);
   }

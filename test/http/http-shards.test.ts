@@ -157,7 +157,7 @@ describe('parallel slices for HTTP backfills (time-skipping server, real worker,
   });
 
   it('work stealing: a last slice holding most records (a business that grew) is shared by the shards that finish first', async () => {
-    api = await startWindowFake(300, 85, 20);
+    api = await startWindowFake(300, 85, 40);
     // 4,000 changes in 8 seconds after the first records' 25: slices cut by time leave most records in one or
     // two of them. Five at each instant (a page of 10 must hold a tie group).
     for (let k = 0; k < 800; k++) api.data.mutate(5, Date.UTC(2024, 0, 1) + 30_000 + k * 10);
