@@ -175,6 +175,9 @@ describe('parallel slices for HTTP backfills (time-skipping server, real worker,
     expect(sizes.filter((n) => n > total / 10).length).toBeGreaterThanOrEqual(2);
     expect(Math.max(...sizes)).toBeLessThan(total * 0.65);
     expectRanges(slots);
+    // The sync after it starts where the slot reading to the high-water mark ended, whichever shard held it last.
+    const open = slots.find((s) => s.until_cursor === null || s.until_cursor === 'null')!;
+    expect(await sql(dst.url, `SELECT cursor::text FROM tidemark.checkpoints WHERE slot = 'sync'`)).toEqual([{ cursor: open.cursor }]);
     const [run] = await sql<{ rows_read: string; status: string }>(dst.url, `SELECT rows_read::text, status FROM tidemark.runs WHERE kind = 'backfill'`);
     expect(run!.status).toBe('completed');
     console.log(`rows read ${run!.rows_read} for ${total} (pages in flight when a range shrank are read again)`);
