@@ -6,49 +6,15 @@ import type { RunInput } from './types';
 import { sleep } from '../util/sleep';
 
 /**
- * A range is worth taking part of only when about this many pages are estimated left in it: a take costs its
- * shard the page it was writing and the one it read ahead (they roll back and are read again, see steal-range),
- * and a cut at half the time left can leave most of a burst's records on either side. Measured (the bench's
- * 50 ms API, slices within 8 % of each other): taking at 4 pages left made the run 4 % slower; real imbalances
- * (a business that grew: one slice holding most records) leave far more.
+ * A range is worth taking part of only when at least this many pages are known to be left in it: a take costs
+ * its shard the page it was writing and the one it read ahead (they roll back and are read again, see
+ * steal-range). Known, not estimated: see sampleLeft.
  */
-export const STEAL_MIN_PAGES = 16;
-
-/**
- * Work stealing between the shards of a backfill (sources with a RangeScale: time-sliced HTTP APIs). Their
- * slices are cut by time where the records are, not by count (these APIs give none), so bursts or a business
- * that grew leave one slice fuller than the rest, and the shards that finish first would wait for it. Instead a
- * shard that finished its range takes the later half of the range with the most rows estimated left and reads it
- * as its own, with its checkpoint, while any range has STEAL_MIN_PAGES pages left.
- * Estimate: what is left of a range on the source's scale times the densest rows per unit any shard has read
- * over its range (a range whose records bunch ahead, the case this is for, reads denser the further it goes, and
- * the estimate follows it as shards look again). Not its density lately: records at one instant (a bulk update)
- * read as boundless density, and shards took ever thinner empty ranges from the one reading them (each take
- * costs that one the pages in flight: the bench's run went 5.1 → 6.7 s).
- */
-export function chooseVictim(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends = new Map<number, Cursor>()): state.StealChoice | undefined {
-  // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
-  const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
-  let density = 0;
-  for (const s of slots) {
-    const seen = covered(s);
-    if (seen > 0 && s.rowsDone > 0) density = Math.max(density, s.rowsDone / seen);
-  }
-  let best: { victim: state.ShardSlot; end: Cursor; rows: number } | undefined;
-  for (const s of slots) {
-    if (s.status !== 'running') continue;
-    // The range to the high-water mark ends, for the estimate, where its records end (null: none left).
-    const end = ends.has(s.index) ? (ends.get(s.index) as Cursor) : s.until;
-    const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
-    if (width <= 0) continue;
-    const rows = width * density;
-    if (rows >= STEAL_MIN_PAGES * pageSize && (!best || rows > best.rows)) best = { victim: s, end, rows };
-  }
-  if (!best) return undefined;
-  const at = scale.cut(best.victim.cursor, best.end, 0.5);
-  return at === undefined ? undefined : { victim: best.victim.index, at };
-}
-
+export const STEAL_MIN_PAGES = 8;
+/** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
+export const SAMPLE_PARTS = { free: 16, rated: 8 };
+/** A range is sampled again at most this often by one shard (the samples are requests to the API). */
+const SAMPLE_EVERY_MS = 1_000;
 /**
  * How a shard waits for work to take: it looks again this often while other shards still read (one query). The
  * run ends when its last shard returns, so a waiting shard must notice soon that the others are done.
@@ -56,18 +22,76 @@ export function chooseVictim(slots: state.ShardSlot[], scale: RangeScale, pageSi
 export const STEAL_POLL_MS = 50;
 
 /**
- * For a shard that finished its range (ending at `until`): take the later half of another's (see chooseVictim),
- * looking again every STEAL_POLL_MS while other shards still read (a range fills up the estimate as its shard
- * reads into a burst), until none does or `stop()` says so (cancelled, out of time budget). Undefined: nothing
- * to take. The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the
- * backfill ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role
- * to the taker. That range's end is where the plan stopped, not where its records are: they are found first
- * (a few one-record requests, before the slots are locked; again only once that range changes hands).
+ * Which range to sample for a take: the running one with the most rows estimated left (what is left of it on the
+ * source's scale times the densest rows per unit any shard has read), if that is at least two pages; a range
+ * sampled lately (`sampledAt`, by slot and end) waits its turn. The estimate only orders the candidates: time
+ * spans say little of counts (records at one instant, a business that grew), so the take rests on a sample.
  */
-export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInput, until: Cursor, pageSize: number, wait: { beat: () => void; stop: () => boolean }): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
+export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, sampledAt: Map<string, number>, now: number): { slot: state.ShardSlot; end: Cursor } | undefined {
+  // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
+  const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
+  let density = 0;
+  for (const s of slots) {
+    const seen = covered(s);
+    if (seen > 0 && s.rowsDone > 0) density = Math.max(density, s.rowsDone / seen);
+  }
+  let best: { slot: state.ShardSlot; end: Cursor; rows: number } | undefined;
+  for (const s of slots) {
+    if (s.status !== 'running') continue;
+    // The range to the high-water mark ends, for this, where its records end (null: none left).
+    const end = ends.has(s.index) ? (ends.get(s.index) as Cursor) : s.until;
+    const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
+    if (width <= 0 || now - (sampledAt.get(sampleKey(s)) ?? -Infinity) < SAMPLE_EVERY_MS) continue;
+    const rows = density > 0 ? width * density : Infinity; // nothing read anywhere yet: the widest
+    if (rows >= 2 * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
+  }
+  return best && { slot: best.slot, end: best.end };
+}
+
+const sampleKey = (s: state.ShardSlot) => `${s.index} ${JSON.stringify(s.until)}`;
+
+/**
+ * Where to cut a sampled range: the bound at which half the records the sample found lie before it, when the
+ * sample found at least STEAL_MIN_PAGES pages (each span counts up to a page, so one instant's burst counts one
+ * page, not its size); else undefined. `bounds` has one more entry than `counts`.
+ */
+export function cutOfSample(sample: { bounds: Cursor[]; counts: number[] }, pageSize: number): Cursor | undefined {
+  const total = sample.counts.reduce((a, b) => a + b, 0);
+  if (total < STEAL_MIN_PAGES * pageSize || sample.counts.length < 2) return undefined;
+  let sum = 0;
+  for (let k = 0; k < sample.counts.length - 1; k++) {
+    sum += sample.counts[k] as number;
+    if (sum >= total / 2) return sample.bounds[k + 1];
+  }
+  return sample.bounds[sample.counts.length - 1];
+}
+
+/**
+ * Work stealing between the shards of a backfill (sources with a RangeScale: time-sliced HTTP APIs). Their
+ * slices are cut by time where the records are, not by count (these APIs give none), so bursts or a business
+ * that grew leave one slice fuller than the rest, and the shards that finish first would wait for it. Instead a
+ * shard that finished its range (ending at `until`) keeps looking, every STEAL_POLL_MS while other shards still
+ * read, for a range with at least STEAL_MIN_PAGES pages left — sampled with one request per span (sampleLeft,
+ * outside any lock) — and takes its later half, cut where the sample's records halve, to read as its own with its
+ * checkpoint (steal-range.ts: one transaction, every slot locked, only if that range has not moved since).
+ * Undefined: nothing left to take, or `stop()` (cancelled, out of time budget).
+ * The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the backfill
+ * ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role to the taker.
+ * That range's end is where the plan stopped, not where its records are: they are found first (a few one-record
+ * requests, again only once that range changes hands).
+ */
+export async function stealWork(
+  db: pg.Client,
+  scale: RangeScale,
+  input: RunInput,
+  until: Cursor,
+  read: { pageSize: number; rated: boolean },
+  wait: { beat: () => void; stop: () => boolean },
+): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
   if (input.shard === undefined || until === null) return undefined;
   const self = input.shard;
   const known = new Map<string, Cursor>(); // records' end of the open range, by who holds it from where
+  const sampledAt = new Map<string, number>();
   for (;;) {
     const slots = await state.listShardSlots(db, input.integration);
     if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
@@ -78,9 +102,16 @@ export async function stealWork(db: pg.Client, scale: RangeScale, input: RunInpu
       if (!known.has(key)) known.set(key, await scale.recordsEnd(open.cursor, null));
       ends.set(open.index, known.get(key) as Cursor);
     }
-    // The slots are locked (briefly holding up the others' commits) only when the look without locks finds a take.
-    if (chooseVictim(slots, scale, pageSize, ends)) {
-      const took = await state.stealRange(db, input.integration, input.runKey, self, (fresh) => chooseVictim(fresh, scale, pageSize, ends));
+    const pick = rangeToSample(slots, scale, read.pageSize, ends, sampledAt, Date.now());
+    if (pick) {
+      sampledAt.set(sampleKey(pick.slot), Date.now());
+      const at = cutOfSample(await scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize), read.pageSize);
+      const victim = pick.slot;
+      // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
+      const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
+        const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
+        return now && scale.span(now.cursor, at) > 0 ? { victim: victim.index, at } : undefined;
+      }));
       if (took) return took;
     }
     wait.beat();

@@ -106,12 +106,16 @@ export interface Source {
 export interface RangeScale {
   /** How much of the scale lies between where a read from `after` stands and `until` (null: the plan's high-water mark); a slice in progress counts as read to its end. */
   span(after: Cursor, until: Cursor): number;
-  /** A cursor about `fraction` of the way through that part, strictly inside it and aligned to what the source can ask for; undefined when there is none. */
-  cut(after: Cursor, until: Cursor, fraction: number): Cursor | undefined;
   /**
    * Where the records of that part end, found with a few small requests: a cursor just after the last one
    * (for the range that runs to the high-water mark, whose end is where the plan stopped, not where records
    * are), null when it holds none.
    */
   recordsEnd(after: Cursor, until: Cursor): Promise<Cursor>;
+  /**
+   * That part cut into `parts` equal spans (aligned bounds, the first where the read stands, the last its end) and
+   * how many records each holds, up to `limit` (one request each, sent at once): a lower bound on what is left
+   * that one instant's burst cannot inflate. Fewer parts when the part is too narrow to cut.
+   */
+  sample(after: Cursor, until: Cursor, parts: number, limit: number): Promise<{ bounds: Cursor[]; counts: number[] }>;
 }

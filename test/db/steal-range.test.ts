@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { chooseVictim, movedEnd, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, rangeToSample, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -133,17 +133,13 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
   });
 });
 
-describe('chooseVictim', () => {
-  // A scale of plain numbers (cursor {from: n}), so the estimate's arithmetic shows.
+describe('choosing what to take', () => {
+  // A scale of plain numbers (cursor {from: n}), so the arithmetic shows.
+  const num = (c: unknown, dflt: number) => (c as { from: number } | null)?.from ?? dflt;
   const scale: RangeScale = {
-    span: (after, until) => ((until as { from: number } | null)?.from ?? 1000) - ((after as { from: number } | null)?.from ?? 0),
-    cut: (after, until, f) => {
-      const lo = (after as { from: number } | null)?.from ?? 0;
-      const hi = (until as { from: number } | null)?.from ?? 1000;
-      const m = Math.floor(lo + (hi - lo) * f);
-      return m > lo && m < hi ? { from: m } : undefined;
-    },
+    span: (after, until) => num(until, 1000) - num(after, 0),
     recordsEnd: (_after, until) => Promise.resolve(until),
+    sample: () => Promise.reject(new Error('not used')),
   };
   const slot = (index: number, start: number, cursor: number, until: number | null, rowsDone: number, status: 'running' | 'done' = 'running'): ShardSlot => ({
     index,
@@ -155,22 +151,32 @@ describe('chooseVictim', () => {
     owner: RUN,
   });
 
-  it('takes the later half of the range with the most rows estimated left (at the densest rate read anywhere), none under the minimum', () => {
+  it('samples the running range with the most rows estimated left (at the densest rate read), not one sampled lately, none under two pages', () => {
     // Slot 1 reads 10 rows a unit, slot 2 one: at 10 a unit, slot 2's 690 units left hold the most (6,900).
     const slots = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(2, 300, 310, 1000, 10)];
-    expect(chooseVictim(slots, scale, 10)).toEqual({ victim: 2, at: { from: 655 } });
-    // Under STEAL_MIN_PAGES pages left anywhere (6,900 rows are under 16 pages of 1,000): nothing.
-    expect(6900).toBeLessThan(STEAL_MIN_PAGES * 1000);
-    expect(chooseVictim(slots, scale, 1000)).toBeUndefined();
-    // Nothing read anywhere yet (a range from the start tells nothing of density): nothing to go by.
-    expect(chooseVictim([slot(0, 0, 0, 100, 0, 'done'), slot(1, 100, 100, 1000, 0)], scale, 10)).toBeUndefined();
-    // The range to the high-water mark (until null) counts up to where its records end; none left: not a candidate.
+    expect(rangeToSample(slots, scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
+    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 500)?.slot.index).toBe(1); // slot 2 waits its turn
+    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 1000)?.slot.index).toBe(2);
+    expect(rangeToSample(slots, scale, 5000, new Map(), new Map(), 0)).toBeUndefined(); // 6,900 rows: under two pages of 5,000
+    // The range to the high-water mark counts up to where its records end; none left: not a candidate.
     const open = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(3, 300, 320, null, 200)];
-    expect(chooseVictim(open, scale, 10, new Map([[3, { from: 520 }]]))).toEqual({ victim: 3, at: { from: 420 } }); // 2,000 left vs slot 1's 1,500
-    expect(chooseVictim(open, scale, 10, new Map([[3, null]]))).toEqual({ victim: 1, at: { from: 225 } });
+    expect(rangeToSample(open, scale, 10, new Map([[3, { from: 520 }]]), new Map(), 0)).toMatchObject({ slot: { index: 3 }, end: { from: 520 } });
+    expect(rangeToSample(open, scale, 10, new Map([[3, null]]), new Map(), 0)?.slot.index).toBe(1);
+    // Nothing read anywhere yet: the widest range.
+    expect(rangeToSample([slot(0, 0, 0, 100, 0, 'done'), slot(1, 100, 100, 200, 0), slot(2, 200, 200, 900, 0)], scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
   });
 
-  it('the http source`s scale: time between where a read stands and the end, cut at a round instant inside', async () => {
+  it('cuts where the sample`s records halve, only when it found STEAL_MIN_PAGES pages; a burst counts one page', () => {
+    const bounds = [0, 10, 20, 30, 40].map((from) => ({ from }));
+    expect(cutOfSample({ bounds, counts: [10, 10, 10, 10] }, 5)).toEqual({ from: 20 }); // 40 rows = 8 pages of 5
+    expect(cutOfSample({ bounds, counts: [0, 2, 10, 30] }, 5)).toEqual({ from: 40 - 10 }); // records bunch at the end
+    expect(cutOfSample({ bounds, counts: [10, 10, 10, 9] }, 5)).toBeUndefined(); // 39 < 8 × 5
+    // Each span counts at most a page (the request's limit): a burst of 300 at one instant is one page of 10.
+    expect(STEAL_MIN_PAGES * 10).toBeGreaterThan(10 + 3);
+    expect(cutOfSample({ bounds, counts: [10, 1, 1, 1] }, 10)).toBeUndefined();
+  });
+
+  it('the http source`s scale: time between where a read stands and the end', async () => {
     const cfg = fakeConfig({ url: 'http://127.0.0.1:9/v1/orders/window', records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' } }).integrations[0]!.source as HttpSourceConfig;
     const source = await createHttpSource(cfg, (v) => v);
     try {
@@ -178,8 +184,6 @@ describe('chooseVictim', () => {
       const s = source.rangeScale!;
       expect(s.span(at('01:00:00'), at('02:00:00'))).toBe(3_600_000);
       expect(s.span(at('03:00:00'), null)).toBe(3_600_000); // null: up to the high-water mark
-      expect(s.cut(at('01:00:00'), at('02:00:00'), 0.5)).toEqual(at('01:30:00'));
-      expect(s.cut(at('01:00:00'), at('01:00:00'), 0.5)).toBeUndefined();
     } finally {
       await source.close();
     }

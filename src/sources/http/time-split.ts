@@ -65,7 +65,8 @@ function placeOf(p: Sliceable, after: Cursor): bigint {
 
 /**
  * The http source's RangeScale (work stealing between slices): time in ms between where a read stands and
- * a slice's end (or the run's bound); a cut is a `{from: T}` bound aligned to the style's format, as split()'s are.
+ * a slice's end (or the run's bound); sample bounds are `{from: T}` bounds on whole milliseconds or coarser
+ * (the same instant to an API that reads its parameters in ms), as split()'s are.
  */
 export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: () => string | null, rated: boolean): RangeScale | undefined {
   if (!isSliceable(p)) return undefined;
@@ -79,14 +80,6 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
       const [lo, hi] = ends(after, until);
       return hi > lo ? Number(hi - lo) / 1e6 : 0;
     },
-    cut(after, until, fraction) {
-      const [lo, hi] = ends(after, until);
-      // Floats suffice: any aligned point strictly inside keeps the two parts tiling the range. A round step of at
-      // least a millisecond, as split()'s bounds: the same instant to an API that reads its parameters in ms.
-      const step = roundStep(hi - lo, 2, unitNs(p.format));
-      const at = floorTo(lo + BigInt(Math.floor(Number(hi - lo) * fraction)), step > MS_NS ? step : MS_NS);
-      return at > lo && at < hi ? { from: isoOfNs(at) } : undefined;
-    },
     async recordsEnd(after, until) {
       const [lo, hi] = ends(after, until);
       const unit = unitNs(p.format);
@@ -95,7 +88,24 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
       const end = floorTo(extent.last, unit) + unit;
       return { from: isoOfNs(end < hi ? end : hi) };
     },
+    async sample(after, until, parts, limit) {
+      const [lo, hi] = ends(after, until);
+      const unit = unitNs(p.format);
+      const cuts = hi > lo ? equalCuts(lo, hi, parts, unit > MS_NS ? unit : MS_NS) : [];
+      const points = hi > lo ? [lo, ...cuts, hi] : [];
+      const counts = await Promise.all(points.slice(1).map((b, i) => countOf(ctx, p, points[i] as bigint, b, limit)));
+      return { bounds: points.map((t) => ({ from: isoOfNs(t) })), counts };
+    },
   };
+}
+
+/** One request for up to `limit` records of `[a, b)`: how many came back. */
+async function countOf(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number): Promise<number> {
+  const from = formatTime(isoOfNs(a), p.format);
+  const to = formatTime(isoOfNs(b), p.format);
+  const limitParam = p.style === 'time_window' ? p.limitParam : 'limitParam' in p.inner ? p.inner.limitParam : undefined;
+  const { records } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: String(limit) } : {}) }, { limit }, undefined, { from, to, limit });
+  return Math.min(records.length, limit);
 }
 
 /** One request for one record of `[from, to)`: is there any, and (ascending time windows) when is the first. */
