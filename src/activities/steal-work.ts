@@ -13,8 +13,11 @@ import { sleep } from '../util/sleep';
 export const STEAL_MIN_PAGES = 8;
 /** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
 export const SAMPLE_PARTS = { free: 16, rated: 8 };
-/** A range is sampled again at most this often by one shard (the samples are requests to the API). */
-const SAMPLE_EVERY_MS = 1_000;
+/**
+ * A range is sampled again at most this often by one shard: the samples are requests to the API, and with a
+ * requestsPerSecond budget they spend what the reading shards share (8 requests per 5 s per waiting shard).
+ */
+export const SAMPLE_EVERY_MS = { free: 1_000, rated: 5_000 };
 /**
  * How a shard waits for work to take: it looks again this often while other shards still read (one query). The
  * run ends when its last shard returns, so a waiting shard must notice soon that the others are done.
@@ -27,7 +30,7 @@ export const STEAL_POLL_MS = 50;
  * sampled lately (`sampledAt`, by slot and end) waits its turn. The estimate only orders the candidates: time
  * spans say little of counts (records at one instant, a business that grew), so the take rests on a sample.
  */
-export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, sampledAt: Map<string, number>, now: number): { slot: state.ShardSlot; end: Cursor } | undefined {
+export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, sampledAt: Map<string, number>, now: number, every = SAMPLE_EVERY_MS.free): { slot: state.ShardSlot; end: Cursor } | undefined {
   // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
   const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
   let density = 0;
@@ -41,7 +44,7 @@ export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageS
     // The range to the high-water mark ends, for this, where its records end (null: none left).
     const end = ends.has(s.index) ? (ends.get(s.index) as Cursor) : s.until;
     const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
-    if (width <= 0 || now - (sampledAt.get(sampleKey(s)) ?? -Infinity) < SAMPLE_EVERY_MS) continue;
+    if (width <= 0 || now - (sampledAt.get(sampleKey(s)) ?? -Infinity) < every) continue;
     const rows = density > 0 ? width * density : Infinity; // nothing read anywhere yet: the widest
     if (rows >= 2 * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
   }
@@ -102,7 +105,7 @@ export async function stealWork(
       if (!known.has(key)) known.set(key, await scale.recordsEnd(open.cursor, null));
       ends.set(open.index, known.get(key) as Cursor);
     }
-    const pick = rangeToSample(slots, scale, read.pageSize, ends, sampledAt, Date.now());
+    const pick = rangeToSample(slots, scale, read.pageSize, ends, sampledAt, Date.now(), read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free);
     if (pick) {
       sampledAt.set(sampleKey(pick.slot), Date.now());
       const at = cutOfSample(await scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize), read.pageSize);

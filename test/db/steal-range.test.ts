@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cutOfSample, movedEnd, rangeToSample, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, rangeToSample, SAMPLE_EVERY_MS, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -157,6 +157,8 @@ describe('choosing what to take', () => {
     expect(rangeToSample(slots, scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
     expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 500)?.slot.index).toBe(1); // slot 2 waits its turn
     expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 1000)?.slot.index).toBe(2);
+    // With a request budget a range waits 5 s between samples (they spend what the readers share).
+    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 3000, SAMPLE_EVERY_MS.rated)?.slot.index).toBe(1);
     expect(rangeToSample(slots, scale, 5000, new Map(), new Map(), 0)).toBeUndefined(); // 6,900 rows: under two pages of 5,000
     // The range to the high-water mark counts up to where its records end; none left: not a candidate.
     const open = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(3, 300, 320, null, 200)];
