@@ -1,14 +1,16 @@
+import { log } from '@temporalio/activity';
 import type pg from 'pg';
 import type { Cursor } from '../cursor/cursor';
 import * as state from '../db/state';
 import type { RangeScale } from '../sources/source';
 import type { RunInput } from './types';
 import { sleep } from '../util/sleep';
+import { errorMessage } from './failures';
 
 /**
  * A range is worth taking part of only when at least this many pages are known to be left in it: a take costs
  * its shard the page it was writing and the one it read ahead (they roll back and are read again, see
- * steal-range). Known, not estimated: see sampleLeft.
+ * steal-range). Known, not estimated: see cutOfSample.
  */
 export const STEAL_MIN_PAGES = 8;
 /** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
@@ -74,7 +76,7 @@ export function cutOfSample(sample: { bounds: Cursor[]; counts: number[] }, page
  * slices are cut by time where the records are, not by count (these APIs give none), so bursts or a business
  * that grew leave one slice fuller than the rest, and the shards that finish first would wait for it. Instead a
  * shard that finished its range (ending at `until`) keeps looking, every STEAL_POLL_MS while other shards still
- * read, for a range with at least STEAL_MIN_PAGES pages left — sampled with one request per span (sampleLeft,
+ * read, for a range with at least STEAL_MIN_PAGES pages left — sampled with one request per span (RangeScale.sample,
  * outside any lock) — and takes its later half, cut where the sample's records halve, to read as its own with its
  * checkpoint (steal-range.ts: one transaction, every slot locked, only if that range has not moved since).
  * Undefined: nothing left to take, or `stop()` (cancelled, out of time budget).
@@ -100,15 +102,19 @@ export async function stealWork(
     if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
     const ends = new Map<number, Cursor>();
     const open = slots.find((s) => s.status === 'running' && s.until === null);
-    if (open) {
-      const key = `${open.index} ${JSON.stringify(open.start)}`;
-      if (!known.has(key)) known.set(key, await scale.recordsEnd(open.cursor, null));
-      ends.set(open.index, known.get(key) as Cursor);
+    const key = open && `${open.index} ${JSON.stringify(open.start)}`;
+    if (open && key && !known.has(key)) {
+      const end = await asked(() => scale.recordsEnd(open.cursor, null));
+      if (end === undefined) return undefined;
+      known.set(key, end);
     }
+    if (open && key) ends.set(open.index, known.get(key) as Cursor);
     const pick = rangeToSample(slots, scale, read.pageSize, ends, sampledAt, Date.now(), read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free);
     if (pick) {
       sampledAt.set(sampleKey(pick.slot), Date.now());
-      const at = cutOfSample(await scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize), read.pageSize);
+      const sample = await asked(() => scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize));
+      if (sample === undefined) return undefined;
+      const at = cutOfSample(sample, read.pageSize);
       const victim = pick.slot;
       // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
       const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
@@ -119,6 +125,19 @@ export async function stealWork(
     }
     wait.beat();
     await sleep(STEAL_POLL_MS);
+  }
+}
+
+/**
+ * A request of the sampling: a failure (the API down, a refused credential) ends the looking, not the shard,
+ * whose own range is done and committed; the others still read theirs. Undefined: it failed (logged).
+ */
+async function asked<T>(request: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await request();
+  } catch (err) {
+    log.warn('work stealing stopped: a sampling request failed; this shard is done, the others read on', { error: errorMessage(err) });
+    return undefined;
   }
 }
 

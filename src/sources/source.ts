@@ -100,8 +100,9 @@ export interface Source {
 }
 
 /**
- * How a source measures and cuts the part of a shard still to read (time-sliced HTTP sources: milliseconds).
- * A shard that finished its range takes the later half of the widest one left (activities/steal-work.ts).
+ * How a source measures and samples the part of a shard still to read (time-sliced HTTP sources: milliseconds),
+ * for work stealing: a shard that finished its range takes the later half of one a sample shows full
+ * (activities/steal-work.ts).
  */
 export interface RangeScale {
   /** How much of the scale lies between where a read from `after` stands and `until` (null: the plan's high-water mark); a slice in progress counts as read to its end. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cutOfSample, movedEnd, rangeToSample, SAMPLE_EVERY_MS, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { cutOfSample, movedEnd, rangeToSample, SAMPLE_EVERY_MS, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -176,6 +177,32 @@ describe('choosing what to take', () => {
     // Each span counts at most a page (the request's limit): a burst of 300 at one instant is one page of 10.
     expect(STEAL_MIN_PAGES * 10).toBeGreaterThan(10 + 3);
     expect(cutOfSample({ bounds, counts: [10, 1, 1, 1] }, 10)).toBeUndefined();
+  });
+
+  it('stealWork: takes where a full sample halves; a sampling request that fails ends the looking, not the shard', async () => {
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, RUN, 'x', [
+      { from: null, until: { from: 100 } },
+      { from: { from: 100 }, until: { from: 1000 } },
+    ]);
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 100}', rows_done = 100 WHERE slot = 'backfill/0'`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 200}', rows_done = 100 WHERE slot = 'backfill/1'`);
+    const input = { integration: IT, mode: 'backfill' as const, runKey: RUN, shard: 0 };
+    const wait = { beat: () => undefined, stop: () => false };
+    const read = { pageSize: 10, rated: false };
+    // The sample: 16 spans of 50 from where slot 1 stands (200) to its end.
+    const spans = (counts: number[]) => ({ bounds: Array.from({ length: 17 }, (_, i) => ({ from: 200 + 50 * i })), counts });
+    const failing: RangeScale = { ...scale, sample: () => Promise.reject(new Error('503 from the API')) };
+    const env = new MockActivityEnvironment();
+    expect(await env.run(() => stealWork(client, failing, input, { from: 100 }, read, wait))).toBeUndefined();
+    expect((await listShardSlots(client, IT)).map((s) => s.until)).toEqual([{ from: 100 }, { from: 1000 }]); // nothing moved
+    // 8 full spans from 600 on: 80 rows = 8 pages, halved at 800.
+    const full: RangeScale = { ...scale, sample: () => Promise.resolve(spans([0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10])) };
+    expect(await env.run(() => stealWork(client, full, input, { from: 100 }, read, wait))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
+    expect((await listShardSlots(client, IT)).map((s) => [s.start, s.cursor, s.until, s.status])).toEqual([
+      [{ from: 800 }, { from: 800 }, { from: 1000 }, 'running'],
+      [{ from: 100 }, { from: 200 }, { from: 800 }, 'running'],
+    ]);
   });
 
   it('the http source`s scale: time between where a read stands and the end', async () => {

@@ -10,8 +10,8 @@ export interface PageRecord {
   /** Set for a shard of a sharded backfill: its counters go to its own tidemark.run_shards row. */
   shard?: number;
   /**
-   * A shard's range end the page was read with: the checkpoint is fenced on it too, so a page read before
-   * another shard took the end of the range (steal-range.ts) rolls back instead of committing past it.
+   * A shard's range end the page was read with: the checkpoint is fenced on it too, so a page read with the
+   * old end, committing after another shard took the end of the range (steal-range.ts), rolls back.
    */
   until?: Cursor;
   cursor: Cursor;
