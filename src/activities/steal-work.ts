@@ -16,8 +16,9 @@ export const STEAL_MIN_PAGES = 8;
 /** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
 export const SAMPLE_PARTS = { free: 16, rated: 8 };
 /**
- * A range is sampled again at most this often by one shard: the samples are requests to the API, and with a
- * requestsPerSecond budget they spend what the reading shards share (8 requests per 5 s per waiting shard).
+ * A range is sampled again by one shard at the earliest this long after its first sample, twice as long after
+ * each further one that found too little: the samples are requests to the API, and with a requestsPerSecond
+ * budget they spend what the reading shards share.
  */
 export const SAMPLE_EVERY_MS = { free: 1_000, rated: 5_000 };
 /**
@@ -28,11 +29,12 @@ export const STEAL_POLL_MS = 50;
 
 /**
  * Which range to sample for a take: the running one with the most rows estimated left (what is left of it on the
- * source's scale times the densest rows per unit any shard has read), if that is at least two pages; a range
- * sampled lately (`sampledAt`, by slot and end) waits its turn. The estimate only orders the candidates: time
- * spans say little of counts (records at one instant, a business that grew), so the take rests on a sample.
+ * source's scale times the densest rows per unit any shard has read), if that is STEAL_MIN_PAGES pages or more,
+ * and not one whose next sample is not due yet (`due`, by slot and end). The estimate only says what is worth a
+ * sample: time spans say little of counts (records at one instant, a business that grew), so the take rests on
+ * the sample.
  */
-export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, sampledAt: Map<string, number>, now: number, every = SAMPLE_EVERY_MS.free): { slot: state.ShardSlot; end: Cursor } | undefined {
+export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, due: Map<string, number>, now: number): { slot: state.ShardSlot; end: Cursor } | undefined {
   // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
   const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
   let density = 0;
@@ -46,9 +48,9 @@ export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageS
     // The range to the high-water mark ends, for this, where its records end (null: none left).
     const end = ends.has(s.index) ? (ends.get(s.index) as Cursor) : s.until;
     const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
-    if (width <= 0 || now - (sampledAt.get(sampleKey(s)) ?? -Infinity) < every) continue;
+    if (width <= 0 || now < (due.get(sampleKey(s)) ?? 0)) continue;
     const rows = density > 0 ? width * density : Infinity; // nothing read anywhere yet: the widest
-    if (rows >= 2 * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
+    if (rows >= STEAL_MIN_PAGES * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
   }
   return best && { slot: best.slot, end: best.end };
 }
@@ -82,8 +84,8 @@ export function cutOfSample(sample: { bounds: Cursor[]; counts: number[] }, page
  * Undefined: nothing left to take, or `stop()` (cancelled, out of time budget).
  * The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the backfill
  * ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role to the taker.
- * That range's end is where the plan stopped, not where its records are: they are found first (a few one-record
- * requests, again only once that range changes hands).
+ * That range's end is where the plan stopped, not where its records are: they are found first (one-record
+ * requests, once per run and worker process).
  */
 export async function stealWork(
   db: pg.Client,
@@ -95,23 +97,24 @@ export async function stealWork(
 ): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
   if (input.shard === undefined || until === null) return undefined;
   const self = input.shard;
-  const known = new Map<string, Cursor>(); // records' end of the open range, by who holds it from where
-  const sampledAt = new Map<string, number>();
+  const due = new Map<string, number>(); // when each range (slot and end) may be sampled again
+  const samples = new Map<string, number>();
   for (;;) {
     const slots = await state.listShardSlots(db, input.integration);
     if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
     const ends = new Map<number, Cursor>();
     const open = slots.find((s) => s.status === 'running' && s.until === null);
-    const key = open && `${open.index} ${JSON.stringify(open.start)}`;
-    if (open && key && !known.has(key)) {
-      const end = await asked(() => scale.recordsEnd(open.cursor, null));
+    if (open) {
+      const end = await asked(() => recordsEndOf(`${input.integration} ${input.runKey}`, () => scale.recordsEnd(open.cursor, null)));
       if (end === undefined) return undefined;
-      known.set(key, end);
+      ends.set(open.index, end);
     }
-    if (open && key) ends.set(open.index, known.get(key) as Cursor);
-    const pick = rangeToSample(slots, scale, read.pageSize, ends, sampledAt, Date.now(), read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free);
+    const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now());
     if (pick) {
-      sampledAt.set(sampleKey(pick.slot), Date.now());
+      const k = sampleKey(pick.slot);
+      const n = (samples.get(k) ?? 0) + 1;
+      samples.set(k, n);
+      due.set(k, Date.now() + (read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free) * 2 ** (n - 1));
       const sample = await asked(() => scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize));
       if (sample === undefined) return undefined;
       const at = cutOfSample(sample, read.pageSize);
@@ -126,6 +129,22 @@ export async function stealWork(
     wait.beat();
     await sleep(STEAL_POLL_MS);
   }
+}
+
+/**
+ * Where the records of a run's range to the high-water mark end: found once per run and worker process (the
+ * probes cost tens of requests), whoever holds that range later (its records end where they ended).
+ */
+const endsByRun = new Map<string, Promise<Cursor>>();
+function recordsEndOf(run: string, find: () => Promise<Cursor>): Promise<Cursor> {
+  let end = endsByRun.get(run);
+  if (!end) {
+    end = find();
+    endsByRun.set(run, end);
+    end.catch(() => endsByRun.delete(run));
+    if (endsByRun.size > 64) endsByRun.delete(endsByRun.keys().next().value as string);
+  }
+  return end;
 }
 
 /**

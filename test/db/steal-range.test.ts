@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { cutOfSample, movedEnd, rangeToSample, SAMPLE_EVERY_MS, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, rangeToSample, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -152,15 +152,15 @@ describe('choosing what to take', () => {
     owner: RUN,
   });
 
-  it('samples the running range with the most rows estimated left (at the densest rate read), not one sampled lately, none under two pages', () => {
+  it('samples the running range with the most rows estimated left (at the densest rate read), not one not due, none under STEAL_MIN_PAGES', () => {
     // Slot 1 reads 10 rows a unit, slot 2 one: at 10 a unit, slot 2's 690 units left hold the most (6,900).
     const slots = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(2, 300, 310, 1000, 10)];
     expect(rangeToSample(slots, scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
-    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 500)?.slot.index).toBe(1); // slot 2 waits its turn
-    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 1000)?.slot.index).toBe(2);
-    // With a request budget a range waits 5 s between samples (they spend what the readers share).
-    expect(rangeToSample(slots, scale, 10, new Map(), new Map([['2 {"from":1000}', 0]]), 3000, SAMPLE_EVERY_MS.rated)?.slot.index).toBe(1);
-    expect(rangeToSample(slots, scale, 5000, new Map(), new Map(), 0)).toBeUndefined(); // 6,900 rows: under two pages of 5,000
+    const due = new Map([['2 {"from":1000}', 1000]]);
+    expect(rangeToSample(slots, scale, 10, new Map(), due, 500)?.slot.index).toBe(1); // slot 2 waits its turn
+    expect(rangeToSample(slots, scale, 10, new Map(), due, 1000)?.slot.index).toBe(2);
+    expect(6900).toBeLessThan(STEAL_MIN_PAGES * 1000);
+    expect(rangeToSample(slots, scale, 1000, new Map(), new Map(), 0)).toBeUndefined(); // under 8 pages of 1,000 anywhere
     // The range to the high-water mark counts up to where its records end; none left: not a candidate.
     const open = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(3, 300, 320, null, 200)];
     expect(rangeToSample(open, scale, 10, new Map([[3, { from: 520 }]]), new Map(), 0)).toMatchObject({ slot: { index: 3 }, end: { from: 520 } });
