@@ -27,13 +27,11 @@ export interface PageRecord {
 }
 
 // The checkpoint, fenced on the owner (a shard's also on its range end, $10), and the run's counters: one statement in the page's transaction.
-const CHECKPOINT = `cp AS (
+const checkpoint = (fence = '') => `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
-   WHERE integration = $1::text AND slot = $2::text AND owner = $3::text RETURNING 1)`;
-const SHARD_CHECKPOINT = CHECKPOINT.replace(
-  'RETURNING 1)',
-  `AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb) RETURNING 1)`,
-);
+   WHERE integration = $1::text AND slot = $2::text AND owner = $3::text${fence} RETURNING 1)`;
+const CHECKPOINT = checkpoint();
+const SHARD_CHECKPOINT = checkpoint(` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb)`);
 
 /** What the statement returns: whether the fenced update found the slot (the caller checks it). */
 const COUNT_OWNED = 'SELECT (SELECT count(*) FROM cp)::int AS owned';

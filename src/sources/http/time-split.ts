@@ -99,28 +99,26 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
   };
 }
 
-/** One request for up to `limit` records of `[a, b)`: how many came back. */
-async function countOf(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number): Promise<number> {
+/** One request for up to `limit` records of `[a, b)` (the style's limit parameter, where it has one). */
+async function windowRequest(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number) {
   const from = formatTime(isoOfNs(a), p.format);
   const to = formatTime(isoOfNs(b), p.format);
   const limitParam = p.style === 'time_window' ? p.limitParam : 'limitParam' in p.inner ? p.inner.limitParam : undefined;
-  const { records } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: String(limit) } : {}) }, { limit }, undefined, { from, to, limit });
+  return ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: String(limit) } : {}) }, { limit }, undefined, { from, to, limit });
+}
+
+/** One request for up to `limit` records of `[a, b)`: how many came back. */
+async function countOf(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number): Promise<number> {
+  const { records } = await windowRequest(ctx, p, a, b, limit);
   return Math.min(records.length, limit);
 }
 
 /** One request for one record of `[from, to)`: is there any, and (ascending time windows) when is the first. */
 function probeOf(ctx: PageContext, p: Sliceable): Probe {
-  const opts = { limit: 1 };
   return async (a, b) => {
-    const from = formatTime(isoOfNs(a), p.format);
-    const to = formatTime(isoOfNs(b), p.format);
-    if (p.style === 'time_window') {
-      const { records, url } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, [p.limitParam]: '1' }, opts, undefined, { from, to, limit: 1 });
-      return records.length ? (timeKey(timeOf(records[0], 0, p, url)) as bigint) : false;
-    }
-    const limitParam = 'limitParam' in p.inner ? p.inner.limitParam : undefined;
-    const { records } = await ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: '1' } : {}) }, opts, undefined, { from, to, limit: 1 });
-    return records.length > 0;
+    const { records, url } = await windowRequest(ctx, p, a, b, 1);
+    if (p.style !== 'time_window') return records.length > 0;
+    return records.length ? (timeKey(timeOf(records[0], 0, p, url)) as bigint) : false;
   };
 }
 
