@@ -7,7 +7,7 @@ import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, t
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
-import type { PageContext } from './paginators/page-context';
+import type { PageContext, RecordPage } from './paginators/page-context';
 import { feedPages } from './paginators/feed-pages';
 import { nextLinkPages } from './paginators/next-link-pages';
 import { offsetPages } from './paginators/offset-pages';
@@ -19,7 +19,7 @@ import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
-import { copyRowMaker, copyText, inSlices, rowMaker } from './records';
+import { copyRowMaker, copyText, inSlices, rowMaker, rowPages } from './records';
 import { yieldToIo } from '../../util/yield-to-io';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
@@ -86,6 +86,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   const toRows = inSlices(rowMaker(cfg.columns));
+  const toCopyRows = inSlices(copyRowMaker(cfg.columns));
   const style = cfg.pagination.style;
   const shownUrl = safeUrl(base, redact);
   let highWater: string | null = null;
@@ -124,14 +125,13 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       }
       return { body, headers, records, url: safeUrl(url, redact), requested: url };
     },
-    toRows,
     pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
     cap,
   };
 
   const usesSince = templatesUseSince(cfg.request);
   /** The pages of style `p` after `cursor` (already parsed); `highWater` set for bounded styles. */
-  const pagesOf = (c: PageContext, p: HttpPagination, cursor: Cursor, hw: string | null, opts: ReadOptions): AsyncIterable<Page> => {
+  const pagesOf = (c: PageContext, p: HttpPagination, cursor: Cursor, hw: string | null, opts: ReadOptions): AsyncIterable<RecordPage> => {
     switch (p.style) {
       case 'cursor':
         return tokenPages(c, p, cursor as TokenCursor | null, opts);
@@ -159,13 +159,12 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     }
   };
 
-  const copyCtx: PageContext = { ...ctx, toRows: inSlices(copyRowMaker(cfg.columns)) };
-  const read = (c: PageContext, after: Cursor, opts: ReadOptions): AsyncIterable<Page> => {
+  const read = (after: Cursor, opts: ReadOptions): AsyncIterable<RecordPage> => {
     if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
     const until = opts.until === undefined ? undefined : parseHttpCursor(style, opts.until);
     // Only time-bounded styles read a slice; anything else given an end would read past it.
     if (until !== undefined && until !== null) readBound(cfg.pagination, highWater ?? '', until);
-    return pagesOf(c, cfg.pagination, parseHttpCursor(style, after), highWater, until === undefined ? opts : { ...opts, until });
+    return pagesOf(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, until === undefined ? opts : { ...opts, until });
   };
 
   let released = false;
@@ -181,10 +180,10 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     },
     parseCursor: (value: unknown) => parseHttpCursor(style, value),
     later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
-    pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => read(ctx, after, opts),
+    pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => rowPages(read(after, opts), toRows),
     /** The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping applies). */
     async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
-      for await (const page of read(copyCtx, after, opts)) {
+      for await (const page of rowPages(read(after, opts), toCopyRows)) {
         await yieldToIo(); // between the rows' conversion and their text (see inSlices)
         yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
       }

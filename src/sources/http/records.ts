@@ -4,6 +4,9 @@ import { HttpSourceError } from './http-errors';
 import { compilePath } from './json-path';
 import { parseTime } from './time-format';
 import { yieldToIo } from '../../util/yield-to-io';
+import { prefetch } from '../combinators/prefetch';
+import type { Page } from '../source';
+import type { RecordPage } from './paginators/page-context';
 
 export type Row = (string | null)[];
 
@@ -75,6 +78,16 @@ export function inSlices(make: MakeRows): (records: readonly unknown[]) => Promi
     }
     return rows;
   };
+}
+
+/**
+ * A style's record pages as row pages, each made into rows while the next page's request is already out
+ * (read one page ahead): the request needs the page's cursor, not its rows, so the conversion no longer
+ * sits between an answer and the next request (with 50 ms answers, 4 slices sharing the worker's thread
+ * waited ~4 ms more per request for it).
+ */
+export async function* rowPages(pages: AsyncIterable<RecordPage>, toRows: (records: readonly unknown[]) => Promise<Row[]>): AsyncGenerator<Page> {
+  for await (const page of prefetch(pages)) yield { rows: await toRows(page.records), cursor: page.cursor };
 }
 
 const COPY_SPECIAL = /[\\\n\r\t]/;

@@ -1,10 +1,10 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { LinkCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { NextLinks } from '../next-links';
 import { formatTime } from '../time-format';
-import type { PageContext } from './page-context';
+import type { PageContext, RecordPage } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'link_header' | 'next_url' }>;
 
@@ -20,7 +20,7 @@ type Style = Extract<HttpPagination, { style: 'link_header' | 'next_url' }>;
  * `since = T` fixed and follows the links to the end; the next pass starts at U = now - lag taken when
  * this pass began (kept in the cursor), so passes overlap by the changes after U and never leave a gap.
  */
-export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLinks, after: LinkCursor | null, highWater: string | null, opts: ReadOptions): AsyncGenerator<Page> {
+export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLinks, after: LinkCursor | null, highWater: string | null, opts: ReadOptions): AsyncGenerator<RecordPage> {
   // In passes when the run has an upper bound (a sinceParam, or templates reading $since).
   const passes = highWater !== null;
   const field = p.style === 'link_header' ? 'pagination.rel' : 'pagination.next';
@@ -38,11 +38,11 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
     // A link to the page just read would loop forever: that is the end, like no link.
     if (next && next.href !== requested.href) {
       const stored = links.store(next);
-      yield { rows: await ctx.toRows(records), cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
+      yield { records: records, cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
       at = next;
       continue;
     }
-    yield { rows: await ctx.toRows(records), cursor: passes ? { since: until } : { next: links.store(requested) } };
+    yield { records: records, cursor: passes ? { since: until } : { next: links.store(requested) } };
     return;
   }
 }

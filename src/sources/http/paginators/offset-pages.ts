@@ -1,10 +1,10 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { OffsetCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
 import { formatTime } from '../time-format';
-import { mayHaveMore, moreFlag, type PageContext } from './page-context';
+import { type PageContext, type RecordPage, mayHaveMore, moreFlag } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'offset' }>;
 
@@ -18,7 +18,7 @@ type Style = Extract<HttpPagination, { style: 'offset' }>;
  * this pass began (overlapping by the changes after U, never leaving a gap). Without one, every pass
  * reads the whole list again.
  */
-export async function* offsetPages(ctx: PageContext, p: Style, after: OffsetCursor | null, highWater: string, opts: ReadOptions, templatesUseSince = false): AsyncGenerator<Page> {
+export async function* offsetPages(ctx: PageContext, p: Style, after: OffsetCursor | null, highWater: string, opts: ReadOptions, templatesUseSince = false): AsyncGenerator<RecordPage> {
   const filtered = p.sinceParam !== undefined || templatesUseSince;
   const since = after?.since ?? null;
   const until = after && 'until' in after ? after.until : highWater;
@@ -34,7 +34,7 @@ export async function* offsetPages(ctx: PageContext, p: Style, after: OffsetCurs
     const total = p.total ? getPath(body, p.total) : undefined;
     const last = typeof total === 'number' ? offset >= total || records.length === 0 : !mayHaveMore(said, records.length);
     // The last page hands over to the next pass (even when empty, so the cursor moves on to U).
-    yield { rows: await ctx.toRows(records), cursor: last ? { since: filtered ? until : null } : { since, offset, until } };
+    yield { records: records, cursor: last ? { since: filtered ? until : null } : { since, offset, until } };
     if (last) return;
   }
 }

@@ -1,10 +1,10 @@
+import type { Cursor } from '../../../cursor/cursor';
 import type { ReadOptions } from '../../source';
 import { getPath } from '../json-path';
 import type { PageCap } from '../page-cap';
 import type { TemplateVars } from '../request-templates';
-import type { Row } from '../records';
 
-/** What a pagination style needs from the source: one GET, records → rows, the page size. */
+/** What a pagination style needs from the source: one GET, the page size. */
 export interface PageContext {
   /**
    * Request the endpoint (or `at`, a next link already checked to be on the source's origin) with these
@@ -13,12 +13,20 @@ export interface PageContext {
    * `vars`: the same values by meaning, for source.request templates (which then replace `params`).
    */
   get(params: Record<string, string | undefined>, opts: ReadOptions, at?: URL, vars?: TemplateVars): Promise<PageAnswer>;
-  /** Records → rows (a slice at a time, see records.ts inSlices). */
-  toRows(records: readonly unknown[]): Promise<Row[]>;
   /** records per request: the configured size (pageSize, else the batch size; at most maxPageSize), or the learned cap */
   pageSize(opts: ReadOptions): number;
   /** what the worker has learned about this endpoint's page size */
   cap: PageCap;
+}
+
+/**
+ * What a pagination style yields: an answer's records as the API sent them, and the cursor after them. The
+ * source makes them rows (records.ts rowPages) while the next page's request is already out: a style
+ * needs a page's cursor to ask for the next one, never its rows.
+ */
+export interface RecordPage {
+  records: unknown[];
+  cursor: Cursor;
 }
 
 export interface PageAnswer {

@@ -1,10 +1,10 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { PageCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
 import { formatTime } from '../time-format';
-import type { PageContext } from './page-context';
+import type { PageContext, RecordPage } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'page' }>;
 
@@ -29,7 +29,7 @@ type Style = Extract<HttpPagination, { style: 'page' }>;
  * again by the next pass, so passes overlap by the changes after U (re-reading a record is harmless
  * only because the sink upserts idempotently) and never leave a gap.
  */
-export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCursor | null, highWater: string, opts: ReadOptions): AsyncGenerator<Page> {
+export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCursor | null, highWater: string, opts: ReadOptions): AsyncGenerator<RecordPage> {
   const since = after?.since ?? null;
   const until = after && 'until' in after ? after.until : highWater;
   let page = after && 'page' in after ? after.page + 1 : p.firstPage;
@@ -42,7 +42,7 @@ export async function* pageNumberPages(ctx: PageContext, p: Style, after: PageCu
     const total = p.totalPages ? getPath(body, p.totalPages) : undefined;
     const last = typeof total === 'number' ? page - p.firstPage + 1 >= total : records.length === 0;
     // The last page hands over to the next pass (even when empty, so the cursor moves on to U).
-    yield { rows: await ctx.toRows(records), cursor: last ? { since: until } : { since, page, perPage: size, until } };
+    yield { records: records, cursor: last ? { since: until } : { since, page, perPage: size, until } };
     if (last) return;
     page++;
   }

@@ -1,10 +1,10 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { StartingAfterCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
-import { mayHaveMore, moreFlag, type PageContext } from './page-context';
+import { type PageContext, type RecordPage, mayHaveMore, moreFlag } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'starting_after' }>;
 
@@ -15,7 +15,7 @@ type Style = Extract<HttpPagination, { style: 'starting_after' }>;
  * silently). Ids are unique, so nothing at a page boundary is skipped or repeated. New records are
  * seen; an update to a record already passed is not (this style suits append-only lists).
  */
-export async function* startingAfterPages(ctx: PageContext, p: Style, after: StartingAfterCursor | null, opts: ReadOptions): AsyncGenerator<Page> {
+export async function* startingAfterPages(ctx: PageContext, p: Style, after: StartingAfterCursor | null, opts: ReadOptions): AsyncGenerator<RecordPage> {
   let last = after?.startingAfter ?? null;
   const watch = new CapWatch(ctx.cap);
   for (;;) {
@@ -30,7 +30,7 @@ export async function* startingAfterPages(ctx: PageContext, p: Style, after: Sta
     }
     if (id === last) throw new HttpSourceError('pagination.param', `the API returned the record after which it was asked to start (id ${JSON.stringify(id)}): does it support "${p.param}"?`, url);
     last = id;
-    yield { rows: await ctx.toRows(records), cursor: { startingAfter: id } };
+    yield { records: records, cursor: { startingAfter: id } };
     if (!mayHaveMore(said, records.length)) return;
   }
 }

@@ -1,15 +1,15 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
 import type { Cursor } from '../../../cursor/cursor';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { TimeSliceCursor } from '../cursors';
 import { formatTime, stepAfter, truncateTime } from '../time-format';
 import { compareTimes } from '../time-key';
-import type { PageContext } from './page-context';
+import type { PageContext, RecordPage } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'time_slices' }>;
 
 /** Pages of one slice by the inner style, after its cursor (null: the slice's start). */
-export type InnerPages = (ctx: PageContext, after: Cursor, sliceEnd: string) => AsyncIterable<Page>;
+export type InnerPages = (ctx: PageContext, after: Cursor, sliceEnd: string) => AsyncIterable<RecordPage>;
 
 /**
  * Newest-first lists (Stripe's `created[gte]`/`created[lt]` + `starting_after`): a run reads slices
@@ -22,7 +22,7 @@ export type InnerPages = (ctx: PageContext, after: Cursor, sliceEnd: string) => 
  * (one page ahead). The time must not change once written (a creation time): an update to a record
  * in a slice already read is not seen (use an events list for those).
  */
-export async function* timeSlicePages(ctx: PageContext, p: Style, after: TimeSliceCursor | null, runBound: string, opts: ReadOptions, innerPages: InnerPages): AsyncGenerator<Page> {
+export async function* timeSlicePages(ctx: PageContext, p: Style, after: TimeSliceCursor | null, runBound: string, opts: ReadOptions, innerPages: InnerPages): AsyncGenerator<RecordPage> {
   const highWater = truncateTime(runBound, p.format);
   const sent = (t: string) => formatTime(t, p.format);
   let from = after?.from ?? truncateTime(p.start, p.format);
@@ -35,13 +35,13 @@ export async function* timeSlicePages(ctx: PageContext, p: Style, after: TimeSli
       // The slice's bounds go with every request but a next link (which carries them already).
       get: (params, o, at, vars) => ctx.get(at ? params : { ...params, [p.fromParam]: sent(from), [p.toParam]: sent(to) }, o, at, { ...vars, from: sent(from), to: sent(to) }),
     };
-    let pending: Page | undefined;
+    let pending: RecordPage | undefined;
     for await (const page of innerPages(slice, resume?.inner ?? null, to)) {
       if (pending) yield pending;
       pending = { ...page, cursor: { from, to, inner: page.cursor } };
     }
     // The inner pagination ended: the slice is complete, its end is the durable cursor.
-    yield { rows: pending?.rows ?? [], cursor: { from: to } };
+    yield { records: pending?.records ?? [], cursor: { from: to } };
     from = to;
     resume = undefined;
   }

@@ -1,11 +1,11 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { TimeWindowCursor } from '../cursors';
 import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
 import { formatTime, stepAfter, truncateTime } from '../time-format';
 import { compareTimes } from '../time-key';
-import { flagOf, type PageContext } from './page-context';
+import { type PageContext, type RecordPage, flagOf } from './page-context';
 import { groupIsWhole } from './time-window-group';
 import { checkWindow, timeOf } from './window-checks';
 
@@ -27,7 +27,7 @@ type Style = Extract<HttpPagination, { style: 'time_window' }>;
  * answer with nothing past T ends the window. One response is one consistent answer, so records
  * changing meanwhile (they move past `to`) cannot shift anything out of a page.
  */
-export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWindowCursor | null, runBound: string, opts: ReadOptions): AsyncGenerator<Page> {
+export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWindowCursor | null, runBound: string, opts: ReadOptions): AsyncGenerator<RecordPage> {
   // Bounds the API can take exactly: a format of whole seconds (or days) gets whole seconds (days).
   const highWater = truncateTime(runBound, p.format);
   const sent = (t: string) => formatTime(t, p.format);
@@ -58,7 +58,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     if (said === true && records.length < size) ctx.cap.learn(records.length);
     if (said === false || records.length === 0 || (records.length === skip && records.length < size && !capped)) {
       // The window is complete: the API says so, or nothing lies past what was already read.
-      if (records.length > skip || to === highWater) yield { rows: await ctx.toRows(records.slice(skip)), cursor: { from: to } };
+      if (records.length > skip || to === highWater) yield { records: records.slice(skip), cursor: { from: to } };
       else opts.onIdle?.();
       if (to === highWater) return;
       from = to;
@@ -71,7 +71,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     }
     const cut = times.findIndex((t) => compareTimes(t, lastTime) === 0);
     if (cut > skip) {
-      yield { rows: await ctx.toRows(records.slice(skip, cut)), cursor: { from: lastTime } };
+      yield { records: records.slice(skip, cut), cursor: { from: lastTime } };
       if (said === undefined && records.length < size) short = { count: records.length, atEnd: records.length - cut, to };
       from = lastTime;
       size = ctx.pageSize(opts);
@@ -86,7 +86,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
           url,
         );
       }
-      yield { rows: await ctx.toRows(records.slice(skip)), cursor: { from: lastTime } };
+      yield { records: records.slice(skip), cursor: { from: lastTime } };
       known = records.length - cut;
       from = lastTime;
       size = ctx.pageSize(opts);

@@ -1,9 +1,9 @@
 import type { HttpPagination } from '../../../config/http-source-schema';
-import type { Page, ReadOptions } from '../../source';
+import type { ReadOptions } from '../../source';
 import type { TokenCursor } from '../cursors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
-import { mayHaveMore, moreFlag, type PageContext } from './page-context';
+import { type PageContext, type RecordPage, mayHaveMore, moreFlag } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'cursor' }>;
 
@@ -15,7 +15,7 @@ type Style = Extract<HttpPagination, { style: 'cursor' }>;
  * the API's last token is kept for the next run; an API that returns none at the end gets the last
  * page's own token back next run, so that page is read again (harmless: the sink upserts).
  */
-export async function* tokenPages(ctx: PageContext, p: Style, after: TokenCursor | null, opts: ReadOptions): AsyncGenerator<Page> {
+export async function* tokenPages(ctx: PageContext, p: Style, after: TokenCursor | null, opts: ReadOptions): AsyncGenerator<RecordPage> {
   let token = after?.token ?? null;
   const watch = new CapWatch(ctx.cap);
   for (;;) {
@@ -27,7 +27,7 @@ export async function* tokenPages(ctx: PageContext, p: Style, after: TokenCursor
     const next = typeof raw === 'string' && raw !== '' ? raw : typeof raw === 'number' ? String(raw) : null;
     const keep = next ?? token;
     const cursor = keep === null ? null : { token: keep };
-    if (records.length || (next !== null && next !== token)) yield { rows: await ctx.toRows(records), cursor };
+    if (records.length || (next !== null && next !== token)) yield { records: records, cursor };
     // No token, or the same one again, would loop forever: that is the end whatever the flag says.
     if (!mayHaveMore(said, records.length) || next === null || next === token) return;
     token = next;
