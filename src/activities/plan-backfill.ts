@@ -25,14 +25,42 @@ export interface PlanInput {
   resume: boolean;
 }
 
-/** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
-async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client, it: Integration, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
-  // An instance (`tpl/acme`) is resolved from tidemark.instances, with its secrets in this run's env only.
+/** The integration (an instance `tpl/acme` from tidemark.instances, with its secrets in this run's env only). */
+async function resolved(deps: ActivityDeps, integration: string): Promise<{ it: Integration; env: NodeJS.ProcessEnv }> {
   const { integration: it, env } = await resolveIntegration(deps.config(), integration, deps.env ?? process.env).catch((err: unknown) => {
     throw toFailure(err);
   });
-  const url = stateDbUrlOf(it, env);
-  return withStateSession(url, { applicationName: 'tidemark-plan', mapError: toFailure }, (db) => fn(db, it, env));
+  return { it, env };
+}
+
+/** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
+async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client, it: Integration, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+  const { it, env } = await resolved(deps, integration);
+  return withStateDbOf(it, env, (db) => fn(db, it, env));
+}
+
+function withStateDbOf<T>(it: Integration, env: NodeJS.ProcessEnv, fn: (db: pg.Client) => Promise<T>): Promise<T> {
+  return withStateSession(stateDbUrlOf(it, env), { applicationName: 'tidemark-plan', mapError: toFailure }, fn);
+}
+
+interface Cut {
+  from: Cursor;
+  highWater: string | null;
+  ranges: { from: Cursor; until: Cursor }[];
+}
+
+/** The source's key range after `from`, cut into up to `shards` ranges (split(): a sample, or an API's probes). */
+async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInput): Promise<Cut> {
+  const source = await createSource(it.source, it.id, env);
+  try {
+    if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
+    const from = source.parseCursor(input.from ?? null);
+    const plan = await source.prepare({});
+    const bounds = await source.split(from, input.shards);
+    return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })) };
+  } finally {
+    await source.close();
+  }
 }
 
 /**
@@ -43,39 +71,37 @@ async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: 
  */
 export function makePlanBackfill(deps: ActivityDeps) {
   return async function planBackfill(input: PlanInput): Promise<BackfillPlan> {
-    return withStateDb(deps, input.integration, async (db, it, env) => {
-      if (input.resume) {
-        const slots = await state.listShardSlots(db, it.id);
-        if (!slots.length) return { sharded: false, todo: [], total: 0 };
-        const owner = slots[0]?.owner;
-        const previous = owner ? await state.readRun(db, owner) : undefined;
-        if (slots.every((s) => s.status === 'done') && previous?.status === 'completed') {
-          throw new NothingToResumeError(`the last backfill of "${it.id}" already completed (${previous.finished_at}); start a new one with \`tidemark backfill ${it.id}\``);
-        }
-        await state.takeOverShardSlots(db, it.id, input.runKey);
-        await state.startRun(db, input.runKey, it.id, 'resume', null);
-        await state.abandonBackfillRuns(db, it.id, input.runKey);
-        const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
-        log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
-        return { sharded: true, todo, total: slots.length };
-      }
-      const source = await createSource(it.source, it.id, env);
-      try {
-        if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
-        const from = source.parseCursor(input.from ?? null);
-        const plan = await source.prepare({});
-        const bounds = await source.split(from, input.shards);
-        const ranges = [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null }));
-        await state.createShardSlots(db, it.id, input.runKey, plan.highWater, ranges);
-        await state.startRun(db, input.runKey, it.id, 'backfill', from);
-        const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
-        log.info('sharded backfill planned', { integration: it.id, shards: ranges.length, bounds, highWater: plan.highWater });
-        return { sharded: true, todo: ranges.map((_, i) => i), total: ranges.length, ...(note ? { note } : {}) };
-      } finally {
-        await source.close();
-      }
+    const { it, env } = await resolved(deps, input.integration);
+    // The cut (an API's probes: round trips) runs while the state session opens; its failure is thrown below.
+    const cut = input.resume ? undefined : cutRange(it, env, input);
+    cut?.catch(() => undefined);
+    return withStateDbOf(it, env, async (db) => {
+      if (!cut) return resumePlan(db, it, input);
+      const { from, highWater, ranges } = await cut;
+      await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
+      await state.startRun(db, input.runKey, it.id, 'backfill', from);
+      const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
+      log.info('sharded backfill planned', { integration: it.id, shards: ranges.length, bounds: ranges.slice(1).map((r) => r.from), highWater });
+      return { sharded: true, todo: ranges.map((_, i) => i), total: ranges.length, ...(note ? { note } : {}) };
     });
   };
+}
+
+/** A resume: take over the slots of the last sharded backfill and list the unfinished ones. */
+async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Promise<BackfillPlan> {
+  const slots = await state.listShardSlots(db, it.id);
+  if (!slots.length) return { sharded: false, todo: [], total: 0 };
+  const owner = slots[0]?.owner;
+  const previous = owner ? await state.readRun(db, owner) : undefined;
+  if (slots.every((s) => s.status === 'done') && previous?.status === 'completed') {
+    throw new NothingToResumeError(`the last backfill of "${it.id}" already completed (${previous.finished_at}); start a new one with \`tidemark backfill ${it.id}\``);
+  }
+  await state.takeOverShardSlots(db, it.id, input.runKey);
+  await state.startRun(db, input.runKey, it.id, 'resume', null);
+  await state.abandonBackfillRuns(db, it.id, input.runKey);
+  const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
+  log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
+  return { sharded: true, todo, total: slots.length };
 }
 
 /** After every shard returned: done when all slots are; the sync checkpoint continues from where the last range ends. */
