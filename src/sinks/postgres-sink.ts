@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { schemaChangesOf, type PostgresSinkConfig } from '../config/schema';
 import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
 import { describeTable } from '../sources/postgres/describe-table';
 import { TableNotFoundError } from '../sources/postgres/describe-table';
 import type { ColumnSpec } from '../sources/source';
+import { copyIn } from '../pg/copy-in';
 import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
 import { exactEqualityColumns } from './exact-equality';
@@ -298,11 +296,8 @@ export class PostgresSink {
   }
 
   /** COPY in a script: statements may come before and after it, run in order around its data. */
-  private async copyIn(into: string, data: Buffer, before = '', after = ''): Promise<void> {
-    const copy = copyFrom(`${before}COPY ${into} FROM STDIN${after}`);
-    // A ScriptedTx statement may return rows: pg hands their messages to the COPY query, which has no use for them.
-    Object.assign(copy, { handleRowDescription: () => undefined, handleDataRow: () => undefined });
-    await pipeline(Readable.from([data]), this.client.query(copy));
+  private copyIn(into: string, data: Buffer, before = '', after = ''): Promise<void> {
+    return copyIn(this.client, `${before}COPY ${into} FROM STDIN${after}`, data);
   }
 
   /** BEGIN, COPY, the page's last statement and COMMIT in one round trip (a failure stops the script). */
