@@ -133,10 +133,15 @@ export class PostgresSink {
     this.columns = names;
     this.stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
     const cols = names.map(quoteIdent).join(', ');
-    await this.client.query(`DROP TABLE IF EXISTS pg_temp.${this.stage}`);
-    await this.client.query(`CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA`);
     // The order within a page only matters when a key can repeat in it (DISTINCT ON keeps the last); the identity costs a nextval per row.
-    if (!opts.keyUniqueInPage) await this.client.query(`ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`);
+    const ordered = opts.keyUniqueInPage ? '' : `; ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`;
+    // The session's own staging table, in one round trip whose commit does not wait for the WAL flush: a crash
+    // ends the session, and the table with it (each run starts with this).
+    await this.rollingBack(() =>
+      this.client.query(
+        `BEGIN; SET LOCAL synchronous_commit = off; DROP TABLE IF EXISTS pg_temp.${this.stage}; CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA${ordered}; COMMIT`,
+      ),
+    );
     const exact = await exactEqualityColumns(this.client, this.table);
     const asText = new Set(names.filter((n) => !exact.has(n)));
     this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
