@@ -13,13 +13,13 @@ import { ReadTally } from './read-tally';
 import type { Tuner } from './tuner';
 import type { ActivityDeps } from './run-integration';
 import type { RunSink } from './run-setup';
+import { DURABLE_EVERY_MS, sendAhead, type AheadPage } from './send-ahead';
 import { shardOf, writeSinkPage } from './sink-page';
 import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
 const SHARD_ROLL_UP_MS = 1_000;
-/** A page's commit waits for the WAL flush at least this often; see writePage. */
-export const DURABLE_EVERY_MS = 1_000;
+export { DURABLE_EVERY_MS } from './send-ahead';
 
 /**
  * Where a run stands. `cursor`: after the last committed page. `durable`: after the last page whose commit
@@ -75,13 +75,47 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
   const tally = new ReadTally();
   const iter = prefetch(tally.counting(pages))[Symbol.asyncIterator]();
   let rolledUp = Date.now();
+  /** The next page, already sent (see send-ahead.ts), or already read. */
+  let ahead: AheadPage | undefined;
+  let peeked: Promise<IteratorResult<EncodedPage>> | undefined;
+  const nextPage = () => {
+    const next = peeked ?? loop.alive.during(() => iter.next());
+    peeked = undefined;
+    return next;
+  };
+  // A stop between pages: the page sent ahead lands first (committed, it counts; else it is simply not written).
+  const landAhead = async () => {
+    const a = ahead;
+    ahead = undefined;
+    if (a && (await a.committed)) landed(loop, a);
+  };
   try {
     for (;;) {
       // Heartbeats keep going while the page is read and written (see KeepAlive), not during afterBatch.
-      const next = await loop.alive.during(() => iter.next());
-      if (next.done) return { cursor: loop.position.cursor };
-      const page = next.value;
-      await loop.alive.during(() => (loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally)));
+      let page: EncodedPage;
+      let writing: Promise<void>;
+      if (ahead) {
+        const a = ahead;
+        ahead = undefined;
+        page = a.page;
+        writing = finishAhead(loop, a, tally);
+      } else {
+        const next = await nextPage();
+        if (next.done) return { cursor: loop.position.cursor };
+        page = next.value;
+        writing = loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally);
+      }
+      // While this page commits, the next one, if it is already read, goes ahead on the sink's other connection.
+      if (loop.sink.kind === 'postgres' && loop.sink.sink.directLoad) {
+        const next = nextPage();
+        const first = await loop.alive.during(() => Promise.race([next.then(() => 'read'), writing.then(() => 'written', () => 'written')]));
+        if (first === 'read') {
+          const r = await next;
+          if (!r.done) ahead = sendAhead({ ...loop, until: loop.until }, loop.sink.sink, r.value, page.cursor, tally);
+          if (!ahead) peeked = next;
+        } else peeked = next;
+      }
+      await loop.alive.during(() => writing);
       loop.beat();
       if (input.shard !== undefined && Date.now() - rolledUp >= SHARD_ROLL_UP_MS) {
         // Opportunistic: a lock conflict (another shard finishing the run) only delays it to the next try or the shard's end.
@@ -90,13 +124,36 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
       }
       const { meter } = loop;
       await loop.deps.afterBatch?.({ integration: loop.integration, attempt: ctx.info.attempt, pages: meter.pages, rows: meter.rows, signal: ctx.cancellationSignal, shard: input.shard });
-      if (ctx.cancellationSignal.aborted) await loop.stopForCancellation();
-      if (loop.deadline !== undefined && Date.now() >= loop.deadline) return { cursor: loop.position.cursor, stoppedBy: 'time-budget' };
+      if (ctx.cancellationSignal.aborted) {
+        await landAhead();
+        await loop.stopForCancellation();
+      }
+      if (loop.deadline !== undefined && Date.now() >= loop.deadline) {
+        await landAhead();
+        return { cursor: loop.position.cursor, stoppedBy: 'time-budget' };
+      }
     }
   } finally {
+    // Failing: a page sent ahead either commits (its checkpoint with it: the retry starts after it) or not.
+    if (ahead) await ahead.committed;
+    await peeked?.catch(() => undefined);
     await iter.return(undefined);
     await settleCounters(loop, tally);
   }
+}
+
+/** A page sent ahead committed: the loop stands after it. */
+function landed(loop: PageLoop, a: AheadPage): void {
+  loop.position.cursor = a.page.cursor;
+  if (!a.lazyCommit) markDurable(loop.position, a.page.cursor);
+  loop.meter.add(a.page.count);
+}
+
+/** Waits for a page sent ahead; one that did not commit is written again the usual way (its failure, if any, reported as always). */
+async function finishAhead(loop: PageLoop, a: AheadPage, tally: ReadTally): Promise<void> {
+  if (!(await a.committed)) return writePage(loop, (loop.sink as { sink: PostgresSink }).sink, a.page, tally, true);
+  landed(loop, a);
+  await loop.tuner.poll();
 }
 
 /**
@@ -109,15 +166,17 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
  * What leaves the database before a flush must not name them: heartbeats carry the last flushed cursor
  * (position.durable), and the run flushes before its result leaves (see runLocked).
  */
-async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally): Promise<void> {
+async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally, begun = false): Promise<void> {
   const { integration: id, input, position } = loop;
   const lazyCommit = Date.now() - position.durableAt < DURABLE_EVERY_MS;
-  tally.written(page.count);
+  if (!begun) tally.written(page.count);
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
   let read = 0;
   const record = (written: number, refused: number): state.PageRecord => {
-    read = tally.unreported();
+    // Each try of the page's transaction counts the rows read since the last (a failed try's count goes back).
+    tally.released(read);
+    read = tally.claim();
     const counts = { rows: page.count, written, rejected: rejected.length + refused, read };
     return { integration: id, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts, lazyCommit };
   };
@@ -139,9 +198,10 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
     undefined,
     script,
   ).catch((err: unknown) => {
+    tally.released(read);
     throw state.ownershipLost(err, { integration: id, slot: loop.slot, runId: input.runKey }) ?? err;
   });
-  tally.committed(read);
+  tally.committed(read, true);
   if (bad.length) log.warn(`${bad.length} row(s) refused by the target went to dead letters`, { integration: id, first: bad[0]?.error.message });
   position.cursor = page.cursor;
   if (!lazyCommit) markDurable(position, page.cursor);

@@ -12,6 +12,8 @@ export class ReadTally {
   private reported = 0;
   /** rows of pages handed to the writer */
   private begun = 0;
+  /** rows counted by page transactions sent and not yet committed or failed (a page sent ahead, see send-ahead) */
+  private claimed = 0;
 
   /** Counts pages as the source yields them (wrap it before prefetch, so a page read ahead counts when its read ends). */
   async *counting(pages: AsyncIterable<EncodedPage>): AsyncGenerator<EncodedPage> {
@@ -25,14 +27,27 @@ export class ReadTally {
     this.begun += rows;
   }
 
-  /** Rows read and not yet counted by a committed page: what this page's transaction adds to rows_read. */
+  /** Rows read and not yet counted by a page transaction: what this page's transaction adds to rows_read. */
   unreported(): number {
-    return this.read - this.reported;
+    return this.read - this.reported - this.claimed;
   }
 
-  /** The page's transaction committed with `rows` counted. */
-  committed(rows: number): void {
+  /** unreported(), now counted by a transaction on its way: committed() or released() says how it ended. */
+  claim(): number {
+    const rows = this.unreported();
+    this.claimed += rows;
+    return rows;
+  }
+
+  /** The transaction that claimed `rows` failed: another one counts them. */
+  released(rows: number): void {
+    this.claimed -= rows;
+  }
+
+  /** The page's transaction committed with `rows` counted (claimed, or taken from unreported()). */
+  committed(rows: number, claimed = false): void {
     this.reported += rows;
+    if (claimed) this.claimed -= rows;
   }
 
   /**

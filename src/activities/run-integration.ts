@@ -64,6 +64,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
     } finally {
       await lock?.release().catch(() => undefined);
       await res.source?.close();
+      res.pgSink?.close();
       await res.sink?.close().catch((err: unknown) => log.warn('sink did not close cleanly', { error: errorMessage(err) }));
       res.releaseSourceSlot?.();
       await closeQuietly(res.stateDb);

@@ -22,6 +22,8 @@ export interface RunResources {
   source?: Source;
   /** A sink through the Sink contract (http, custom): closed when the run ends. */
   sink?: Sink;
+  /** The PostgreSQL sink: its second connection (pages sent ahead) is closed when the run ends. */
+  pgSink?: PostgresSink;
   releaseSourceSlot?: () => void;
   /** The run's row in tidemark.runs exists: failures are recorded on it. */
   runRow: boolean;
@@ -65,7 +67,7 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   let sink: RunSink;
   const sinkConfig = it.sink;
   if (isPostgresSink(sinkConfig)) {
-    sink = { kind: 'postgres', sink: new PostgresSink(db, sinkConfig, it.id) };
+    sink = { kind: 'postgres', sink: (res.pgSink = new PostgresSink(db, sinkConfig, it.id)) };
     // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
     const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => sinkConfig.key.includes(c)));
     await alive.during(() => sink.sink.prepare(columns, { keyUniqueInPage }));

@@ -19,16 +19,28 @@ export interface ConnectOptions {
 // How each client was opened, so a second session can reach the same server as the same user
 // (to cancel a query stuck on the first one: see sources/postgres/cancel-query.ts).
 const configs = new WeakMap<pg.Client, pg.ClientConfig>();
+const typedClients = new WeakSet<pg.Client>();
 
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
   const config: pg.ClientConfig = { connectionString: url, application_name: opts.applicationName ?? 'tidemark', keepAlive: true };
   const client = new pg.Client({ ...config, types: opts.typed ? undefined : textTypes });
   configs.set(client, config);
+  if (opts.typed) typedClients.add(client);
   // A dropped connection emits 'error' on the client; without a listener that would crash the worker.
   client.on('error', () => undefined);
   await client.connect();
   await client.query(SESSION_SETUP);
   return client;
+}
+
+/**
+ * Another session like `client`'s: the same URL, application name, value types and session settings
+ * (undefined for clients not made by connect()). The caller closes it.
+ */
+export async function connectLike(client: pg.Client): Promise<pg.Client | undefined> {
+  const config = configs.get(client);
+  if (!config?.connectionString) return undefined;
+  return connect(config.connectionString, { typed: typedClients.has(client), ...(config.application_name ? { applicationName: config.application_name } : {}) });
 }
 
 /** Settings to open another session like `client`'s (the same URL; `undefined` for clients not made by connect()). */

@@ -48,6 +48,8 @@ export async function evictStaleAttempt(client: pg.Client, integration: string, 
     const holderAttempt = h.application_name.startsWith(prefix) ? Number(h.application_name.slice(prefix.length)) : NaN;
     if (holderAttempt < attempt) {
       await client.query('SELECT pg_terminate_backend($1::int)', [Number(h.pid)]);
+      // Its other sessions (the sink's second connection, see PostgresSink.sendAhead) carry the same name.
+      await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1::text AND pid <> pg_backend_pid()', [h.application_name]);
       evicted = true;
     }
   }

@@ -24,12 +24,18 @@ export interface PageRecord {
   read: number;
   /** The page's commit does not wait for its WAL flush (see page-loop's writePage for why that is safe). */
   lazyCommit?: boolean;
+  /**
+   * The cursor of the page before it, when this one is sent before that one's transaction has ended (see
+   * send-ahead.ts): the checkpoint must stand there, so the page commits only after it, never over a gap.
+   */
+  after?: Cursor;
 }
 
 // The checkpoint, fenced on the owner (a shard's also on its range end, $10), and the run's counters: one statement in the page's transaction.
 const checkpoint = (fence = '') => `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
    WHERE integration = $1::text AND slot = $2::text AND owner = $3::text${fence} RETURNING 1)`;
+const OWNER_FENCE = 'owner = $3::text';
 const CHECKPOINT = checkpoint();
 const SHARD_CHECKPOINT = checkpoint(` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb)`);
 
@@ -80,9 +86,11 @@ export async function recordPage(client: pg.Client, p: PageRecord): Promise<void
  */
 export function recordPageScript(p: PageRecord): string {
   const values = valuesOf(p);
-  const text = p.shard === undefined ? RUN_SCRIPT : SHARD_SCRIPT;
+  const script = p.shard === undefined ? RUN_SCRIPT : SHARD_SCRIPT;
+  // The UPDATE waits for the page before it (it holds the row) and then sees its cursor, or the old one if it rolled back.
+  const text = p.after === undefined ? script : script.replace(OWNER_FENCE, `${OWNER_FENCE} AND cursor = $0::jsonb`);
   return (p.lazyCommit ? lazy(text) : text).replace(/\$(\d+)/g, (_, n: string) => {
-    const v = values[Number(n) - 1];
+    const v = n === '0' ? JSON.stringify(p.after) : values[Number(n) - 1];
     return v === null ? 'NULL' : pg.escapeLiteral(String(v));
   });
 }

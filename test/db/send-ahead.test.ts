@@ -1,0 +1,225 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { migrate } from '../../src/db/migrate';
+import * as state from '../../src/db/state';
+import { closeQuietly, connect } from '../../src/pg/connect';
+import { PostgresSink } from '../../src/sinks/postgres-sink';
+import { digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+/**
+ * Pages of a direct load sent ahead (issue 16): page k+1 goes on the sink's second connection while page k
+ * is still being written on the first. What must hold: a page commits only after the page before it, and
+ * not at all when that one rolls back; its checkpoint and counters are its own; a run that stops or fails
+ * in the middle resumes exactly; the connections are clean after a failure.
+ */
+let src: TestDatabase;
+let dst: TestDatabase;
+let client: pg.Client;
+let sink: PostgresSink;
+const ROWS = 3_000;
+const COLUMNS = [
+  { name: 'id', type: 'bigint', notNull: true },
+  { name: 'v', type: 'text', notNull: false },
+];
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('ahead_src'), createTestDatabase('ahead_dst')]);
+  await seedOrders(src.url, { rows: ROWS });
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+const page = (from: number, to: number) => Buffer.from(Array.from({ length: to - from + 1 }, (_, k) => `${from + k}\tv${from + k}\n`).join(''));
+const record = (cursor: number, rows: number, after?: number): state.PageRecord => ({
+  integration: 'i',
+  slot: 'backfill',
+  runId: 'run/1',
+  cursor: [cursor],
+  rows,
+  written: rows,
+  rejected: 0,
+  read: rows,
+  ...(after !== undefined ? { after: [after] } : {}),
+});
+/** Resolves when `p` settles, or after `ms`: which one came first. */
+const settledWithin = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), ms))]);
+/** A gate a page's transaction waits at (holding its checkpoint row), until the test opens it. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  return { wait: new Promise<void>((r) => (open = r)), open };
+}
+
+describe('PostgresSink.sendAhead', () => {
+  beforeEach(async () => {
+    client = await connect(dst.url, { applicationName: 'ahead-test' });
+    await client.query('DROP SCHEMA IF EXISTS tidemark CASCADE; DROP TABLE IF EXISTS public.t');
+    await migrate(client);
+    await client.query('CREATE TABLE public.t (id bigint PRIMARY KEY, v text)');
+    await state.claimCheckpoint(client, { integration: 'i', slot: 'backfill', owner: 'run/1', cursor: null, highWater: null, reset: true });
+    await state.startRun(client, 'run/1', 'i', 'backfill', null);
+    sink = new PostgresSink(client, { kind: 'postgres', url: dst.url, table: 'public.t', key: ['id'], create: false } as never);
+    await sink.prepare(COLUMNS);
+    expect(await sink.openSecondConnection()).toBe(true);
+  });
+  afterEach(async () => {
+    sink.close();
+    await closeQuietly(client);
+  });
+
+  it('opens its second connection like the first (same application name, so evicting a stale attempt ends both)', async () => {
+    const r = await sql<{ n: string }>(dst.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'ahead-test'`);
+    expect(r).toEqual([{ n: '2' }]);
+  });
+
+  it('a page sent ahead commits only after the page before it, with its own checkpoint and counters', async () => {
+    const held = gate();
+    const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
+      await state.recordPage(tx, record(500, 500));
+      await held.wait;
+    });
+    const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) });
+    expect(second).toBeDefined();
+    // Page 2's rows are in, but it waits for page 1's transaction: nothing of either is visible yet.
+    expect(await settledWithin(second!, 400)).toBe('pending');
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.t')).toEqual([{ n: '0' }]);
+    held.open();
+    expect(await first).toEqual({ written: 500 });
+    expect(await second).toEqual({ written: 500 });
+    expect(await digest(dst.url, 'public.t')).toMatchObject({ count: 1000 });
+    const [cp] = await sql<{ cursor: unknown }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'i'`);
+    expect(cp).toEqual({ cursor: [1000] });
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '1000', rows_written: '1000', pages: '2' });
+    // Page 2 committed after page 1: a later transaction (its rows' xmin) than page 1's.
+    const [x] = await sql<{ later: boolean }>(dst.url, `SELECT (SELECT xmin::text::bigint FROM public.t WHERE id = 1000) > (SELECT xmin::text::bigint FROM public.t WHERE id = 1) AS later`);
+    expect(x).toEqual({ later: true });
+  });
+
+  it('a page sent ahead rolls back when the page before it does, and both connections are at once usable', async () => {
+    const held = gate();
+    const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
+      await state.recordPage(tx, record(500, 500));
+      await held.wait;
+      throw new Error('page 1 fails after its checkpoint');
+    });
+    first.catch(() => undefined);
+    const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) })!;
+    second.catch(() => undefined);
+    expect(await settledWithin(second, 300)).toBe('pending');
+    held.open();
+    await expect(first).rejects.toThrow('page 1 fails after its checkpoint');
+    // Fenced on page 1's cursor, which never committed: the checkpoint statement raises and the page rolls back.
+    await expect(second).rejects.toMatchObject({ code: 'TMOWN' });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.t')).toEqual([{ n: '0' }]);
+    const [cp] = await sql<{ cursor: unknown }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'i'`);
+    expect(cp).toEqual({ cursor: null });
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '0', pages: '0' });
+    // Written again, both go through: page 1 the usual way, page 2 ahead again (now on the other connection).
+    await sink.writeCopy(page(1, 500), 500, { sql: () => state.recordPageScript(record(500, 500)) });
+    await sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) });
+    await sink.sendAhead(page(1001, 1200), 200, { sql: () => state.recordPageScript(record(1200, 200, 1000)) });
+    expect(await digest(dst.url, 'public.t')).toMatchObject({ count: 1200 });
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '1200', pages: '3' });
+  });
+
+  it('a page the target refuses fails on its own (the server error, not a stuck transaction), and is not sent ahead once pages are upserted', async () => {
+    await sink.writeCopy(page(1, 10), 10, { sql: () => state.recordPageScript(record(10, 10)) });
+    // Keys 5..14 overlap: a unique violation rolls the page back whole (it went on the second connection).
+    const refused = sink.sendAhead(page(5, 14), 10, { sql: () => state.recordPageScript(record(14, 10, 10)) })!;
+    await expect(refused).rejects.toMatchObject({ code: '23505' });
+    // Both connections take the next page at once (no transaction left open to roll back first).
+    await sink.sendAhead(page(11, 20), 10, { sql: () => state.recordPageScript(record(20, 10, 10)) });
+    await sink.sendAhead(page(21, 30), 10, { sql: () => state.recordPageScript(record(30, 10, 20)) });
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '30', pages: '3' });
+    // The usual write finds a conflict too and moves to the upsert: nothing goes ahead from then on.
+    await sink.writeCopy(page(25, 34), 10, { sql: () => state.recordPageScript(record(34, 10)) });
+    expect(sink.directLoad).toBe(false);
+    expect(sink.sendAhead(page(35, 40), 6, { sql: () => state.recordPageScript(record(40, 6, 34)) })).toBeUndefined();
+    expect(await digest(dst.url, 'public.t')).toMatchObject({ count: 34 });
+  });
+
+  it("a lazy page sent ahead commits without the flush wait, and the setting stays the transaction's", async () => {
+    // At COMMIT (a deferred constraint trigger), what the transaction ran with.
+    await client.query(`SET synchronous_commit = on; CREATE TABLE public.seen (setting text);
+      CREATE FUNCTION public.seen_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.seen VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$;
+      CREATE CONSTRAINT TRIGGER seen AFTER UPDATE ON tidemark.checkpoints DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.seen_commit()`);
+    try {
+      await sink.writeCopy(page(1, 10), 10, { sql: () => state.recordPageScript(record(10, 10)) });
+      await sink.sendAhead(page(11, 20), 10, { sql: () => state.recordPageScript({ ...record(20, 10, 10), lazyCommit: true }) });
+      await sink.sendAhead(page(21, 30), 10, { sql: () => state.recordPageScript(record(30, 10, 20)) });
+      expect(await sql(dst.url, 'SELECT setting FROM public.seen')).toEqual([{ setting: 'on' }, { setting: 'off' }, { setting: 'on' }]);
+    } finally {
+      await client.query('DROP TRIGGER seen ON tidemark.checkpoints; DROP TABLE public.seen; DROP FUNCTION public.seen_commit(); RESET synchronous_commit');
+    }
+  });
+});
+
+describe('a backfill whose pages go ahead', () => {
+  beforeEach(async () => {
+    await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE; DROP TABLE IF EXISTS public.commits');
+  });
+
+  /** Records each committed checkpoint update (which backend, which cursor) in commit order. */
+  async function watchCommits(): Promise<void> {
+    const c = await connect(dst.url);
+    try {
+      await migrate(c);
+      await c.query(`CREATE TABLE public.commits (n bigserial PRIMARY KEY, pid int, cursor jsonb);
+        CREATE FUNCTION public.note_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.commits (pid, cursor) VALUES (pg_backend_pid(), NEW.cursor); RETURN NULL; END $$;
+        CREATE CONSTRAINT TRIGGER note AFTER UPDATE ON tidemark.checkpoints DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.slot = 'backfill' AND NEW.cursor IS DISTINCT FROM OLD.cursor) EXECUTE FUNCTION public.note_commit()`);
+    } finally {
+      await closeQuietly(c);
+    }
+  }
+
+  async function run(runKey: string, afterBatch?: (info: { pages: number; attempt: number }) => Promise<void>, env = new MockActivityEnvironment()): Promise<RunResult> {
+    const acts = createActivities({ config: () => ordersConfig({}, { batchSize: 100 }), env: { SRC_URL: src.url, DST_URL: dst.url }, ...(afterBatch ? { afterBatch } : {}) });
+    const input: RunInput = { integration: 'orders', mode: 'backfill', runKey };
+    return (await env.run(acts.runIntegration, input)) as RunResult;
+  }
+
+  it('copies every row once, commits its pages in cursor order on two connections, and counts exactly', async () => {
+    await watchCommits();
+    const result = await run('ahead/1');
+    expect(result).toMatchObject({ done: true, rows: ROWS });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const commits = await sql<{ pid: number; cursor: [string, string] }>(dst.url, 'SELECT pid, cursor FROM public.commits ORDER BY n');
+    expect(commits).toHaveLength(ROWS / 100);
+    // In commit order the cursors only grow: no page committed over a gap.
+    const ids = commits.map((c) => Number(c.cursor[1]));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    // Most pages went ahead: both of the run's connections committed pages.
+    expect(new Set(commits.map((c) => c.pid)).size).toBe(2);
+    expect(await sql(dst.url, `SELECT rows_read::text AS r, rows_committed::text AS c, rows_written::text AS w, pages::text AS p FROM tidemark.runs WHERE run_id = 'ahead/1'`)).toEqual([
+      { r: String(ROWS), c: String(ROWS), w: String(ROWS), p: String(ROWS / 100) },
+    ]);
+    // The second connection is closed with the run.
+    expect(await sql(dst.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%'`)).toEqual([{ n: '0' }]);
+  });
+
+  it('fails in the middle with a page in flight and resumes exactly where its checkpoint stands', async () => {
+    const env = new MockActivityEnvironment({ attempt: 1 });
+    const failed = run(
+      'ahead/2',
+      async ({ pages }) => {
+        if (pages === 7) throw new Error('worker lost after page 7');
+      },
+      env,
+    );
+    await expect(failed).rejects.toThrow('worker lost after page 7');
+    const [cp] = await sql<{ cursor: [string, string] }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'orders' AND slot = 'backfill'`);
+    const [n] = await sql<{ n: string; max: string }>(dst.url, 'SELECT count(*)::text AS n, max(id)::text AS max FROM copy.orders');
+    // Page 8 was sent ahead: it committed with its checkpoint or not at all; either way the target holds exactly what the checkpoint covers.
+    expect(Number(n!.n)).toBeGreaterThanOrEqual(700);
+    expect(Number(n!.n)).toBeLessThanOrEqual(800);
+    expect(n!.max).toBe(cp!.cursor[1]);
+    const result = await run('ahead/2', undefined, new MockActivityEnvironment({ attempt: 2 }));
+    expect(result).toMatchObject({ done: true });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    expect(await sql(dst.url, `SELECT rows_committed::text AS c FROM tidemark.runs WHERE run_id = 'ahead/2'`)).toEqual([{ c: String(ROWS) }]);
+  });
+});
