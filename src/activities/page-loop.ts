@@ -106,7 +106,8 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         writing = loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally);
       }
       // While this page commits, the next one, if it is already read, goes ahead on the sink's other connection.
-      if (loop.sink.kind === 'postgres' && loop.sink.sink.directLoad) {
+      // Not with an afterBatch hook (fault injection): the hook sees the state after its page and nothing beyond.
+      if (loop.sink.kind === 'postgres' && loop.sink.sink.directLoad && !loop.deps.afterBatch) {
         const next = nextPage();
         const first = await loop.alive.during(() => Promise.race([next.then(() => 'read'), writing.then(() => 'written', () => 'written')]));
         if (first === 'read') {

@@ -28,7 +28,11 @@ export interface ActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** How long a sync waits for the integration lock before reporting "busy" (ms). */
   syncLockWaitMs?: number;
-  /** Called after each committed batch: fault injection in tests (hang, crash) and embedding hooks. */
+  /**
+   * Called after each committed batch: fault injection in tests (hang, crash) and embedding hooks. With it, pages
+   * are written one at a time (none sent ahead, see send-ahead.ts): the hook sees the state after its batch and
+   * nothing beyond, so a crash injected after batch k leaves exactly k batches.
+   */
   afterBatch?: (info: { integration: string; attempt: number; pages: number; rows: number; signal: AbortSignal; shard?: number }) => Promise<void>;
   /** Per-worker cap on open source connections (shared by all runs on this worker). */
   sourceSlots?: SourceSlots;

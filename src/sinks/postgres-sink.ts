@@ -1,11 +1,10 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { schemaChangesOf, type PostgresSinkConfig } from '../config/schema';
 import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
 import { describeTable } from '../sources/postgres/describe-table';
 import { TableNotFoundError } from '../sources/postgres/describe-table';
 import type { ColumnSpec } from '../sources/source';
-import { connectLike } from '../pg/connect';
 import { copyIn } from '../pg/copy-in';
 import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
@@ -13,6 +12,7 @@ import { exactEqualityColumns } from './exact-equality';
 import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
+import { PageLanes } from './page-lanes';
 import { deleteKeysSql, replaceBlocker } from './replace-rows';
 import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn } from './unchanged-rows';
 import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
@@ -80,16 +80,8 @@ export class PostgresSink {
   private mostlyWritten = false;
   private replacedRun = 0;
   private checkAfter = RECHECK_FIRST;
-  /** The second connection pages are sent ahead on (see sendAhead), once open; laneOpening: asked for. */
-  private lane: pg.Client | false = false;
-  private laneOpening: Promise<void> | undefined;
-  private closed = false;
-  /** The connection the last page went on: a page sent ahead takes the other one. */
-  private lastOn: pg.Client | undefined;
-  /** Advisory lock keys of pages sent ahead: (aheadClass, their number); aheadBefore: the last one's, while the pages go ahead. */
-  private readonly aheadClass = randomInt(1, 0x7fffffff);
-  private aheadSeq = 0;
-  private aheadBefore: number | undefined;
+  /** Its connection and a second one, for pages sent ahead. */
+  private readonly lanes: PageLanes;
 
   constructor(
     readonly client: pg.Client,
@@ -98,6 +90,7 @@ export class PostgresSink {
     readonly integration?: string,
   ) {
     this.table = splitTableName(cfg.table);
+    this.lanes = new PageLanes(client);
   }
 
   /**
@@ -178,74 +171,37 @@ export class PostgresSink {
   /**
    * A page of new rows sent on one of two connections while the page before it is still on the other, so the
    * sink's server works on one page while the worker learns how the other ended (issue 16: the one connection
-   * sat idle for a quarter of a backfill between pages). Only while pages go straight into the target (an
-   * initial load) and only as a script: `tx` must fence its checkpoint on the page before (PageRecord.after),
-   * so the page commits after that one or not at all; a page that fails here is simply written again the usual
-   * way (writeCopy), which reports or handles its failure as always. Undefined when a page cannot go ahead now
-   * (not a direct load, or the second connection is not open yet: the first call opens it).
+   * sat idle for a quarter of a backfill between pages; see page-lanes.ts). Only while pages go straight into
+   * the target (an initial load) and only as a script: `tx` must fence its checkpoint on the page before
+   * (PageRecord.after), so the page commits after that one or not at all; a page that fails here is simply
+   * written again the usual way (writeCopy), which reports or handles its failure as always. Undefined when a
+   * page cannot go ahead now (not a direct load, or the second connection is not open yet: this opens it).
    */
   sendAhead(data: Buffer, count: number, tx: ScriptedTx): Promise<BatchResult> | undefined {
     if (!this.direct || !this.upsertSql) return undefined;
-    void this.openSecondConnection();
-    if (!this.lane) return undefined;
-    const on = this.lastOn === this.lane ? this.client : this.lane;
-    this.lastOn = on;
+    const slot = this.lanes.ahead();
+    if (!slot) return undefined;
     const result = { written: count };
-    // Each page sent ahead holds a lock of its own from its start, and waits for the one before it to end
-    // before its checkpoint: its checkpoint statement then sees that page's commit (or its rollback), not
-    // the checkpoint before it (which would fail the fence, and the page go again, for nothing).
-    const before = this.aheadBefore;
-    const wait = before === undefined ? '' : this.pageLock('pg_advisory_xact_lock_shared', before);
     // No BEGIN: a script of several statements is one transaction, rolled back whole by a failure, so the
     // connection is at once ready for what is queued behind it (a ROLLBACK sent later would come after that).
-    const sql = `${this.pageLock('pg_advisory_xact_lock', (this.aheadBefore = ++this.aheadSeq))}COPY ${quoteTable(this.table)} (${this.copyColumns}) FROM STDIN; ${wait}${tx.sql(result)}`;
-    return copyIn(on, sql, data).then(
+    const sql = `${slot.start}COPY ${quoteTable(this.table)} (${this.copyColumns}) FROM STDIN; ${slot.wait}${tx.sql(result)}`;
+    return copyIn(slot.on, sql, data).then(
       () => result,
       (err: unknown) => {
-        // Not the server's refusal but the connection's: no more pages go ahead on it.
-        if (on === this.lane && (err as { code?: unknown }).code === undefined) this.closeLane();
+        this.lanes.failed(slot.on, err);
         throw err;
       },
     );
   }
 
-  /** `SELECT fn(key of page transaction n); ` (see sendAhead). */
-  private pageLock(fn: 'pg_advisory_xact_lock' | 'pg_advisory_xact_lock_shared', n: number): string {
-    return `SELECT ${fn}(${this.aheadClass}, ${n & 0x7fffffff}); `;
-  }
-
-  /** A page transaction's start: with pages going ahead, it holds its lock, which the page sent after it waits for. */
-  private begin(): string {
-    if (!this.lane) return 'BEGIN; ';
-    return `BEGIN; ${this.pageLock('pg_advisory_xact_lock', (this.aheadBefore = ++this.aheadSeq))}`;
-  }
-
-  /** Opens the second connection pages go ahead on, once (sendAhead's first call does); false when there is none. */
-  async openSecondConnection(): Promise<boolean> {
-    await (this.laneOpening ??= this.connectLane());
-    return !!this.lane;
-  }
-
-  private async connectLane(): Promise<void> {
-    try {
-      const lane = await connectLike(this.client);
-      if (lane && !this.closed) this.lane = lane;
-      else if (lane) await lane.end().catch(() => undefined);
-    } catch {
-      // Pages simply go one at a time on the one connection.
-    }
-  }
-
-  private closeLane(): void {
-    const lane = this.lane;
-    this.lane = false;
-    if (lane) void lane.end().catch(() => undefined);
+  /** Opens the second connection pages go ahead on (sendAhead's first call does); false when there is none. */
+  openSecondConnection(): Promise<boolean> {
+    return this.lanes.open();
   }
 
   /** Closes the second connection, if any (the first one is the caller's). */
   close(): void {
-    this.closed = true;
-    this.closeLane();
+    this.lanes.close();
   }
 
   /** Why mostly changed pages are upserted rather than replaced (see replace-rows.ts); undefined: they are replaced. */
@@ -270,7 +226,6 @@ export class PostgresSink {
    */
   async writeCopy(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
     if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writing');
-    this.lastOn = this.client;
     if (this.direct) {
       try {
         const into = `${quoteTable(this.table)} (${this.copyColumns})`;
@@ -315,7 +270,7 @@ export class PostgresSink {
     const into = `${target} (${this.copyColumns})`;
     const result = { written: count };
     try {
-      if (typeof alsoInTx !== 'function') return await this.rollingBack(async () => (await this.copyIn(into, data, `${this.begin()}${del}`, `; ${alsoInTx.sql(result)}; COMMIT`), result));
+      if (typeof alsoInTx !== 'function') return await this.rollingBack(async () => (await this.copyIn(into, data, `${this.lanes.begin()}${del}`, `; ${alsoInTx.sql(result)}; COMMIT`), result));
       return await this.inTx(async (begin) => (await this.copyIn(into, data, `${begin}${del}`), result), alsoInTx);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
@@ -373,7 +328,7 @@ export class PostgresSink {
   /** A page with nothing to write: only its checkpoint and counters, in one round trip when they are a script. */
   private withoutRows(alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
     const result = { written: 0 };
-    if (typeof alsoInTx !== 'function') return this.rollingBack(async () => (await this.client.query(`${this.begin()}${alsoInTx.sql(result)}; COMMIT`), result));
+    if (typeof alsoInTx !== 'function') return this.rollingBack(async () => (await this.client.query(`${this.lanes.begin()}${alsoInTx.sql(result)}; COMMIT`), result));
     return this.inTx(async (begin) => (await this.client.query(begin), result), alsoInTx);
   }
 
@@ -393,7 +348,7 @@ export class PostgresSink {
   /** BEGIN, COPY, the page's last statement and COMMIT in one round trip (a failure stops the script). */
   private inOneScript(into: string, data: Buffer, result: BatchResult, tx: ScriptedTx): Promise<BatchResult> {
     return this.rollingBack(async () => {
-      await this.copyIn(into, data, this.begin(), `; ${tx.sql(result)}; COMMIT`);
+      await this.copyIn(into, data, this.lanes.begin(), `; ${tx.sql(result)}; COMMIT`);
       return result;
     });
   }
@@ -401,7 +356,7 @@ export class PostgresSink {
   /** `write` starts with a COPY and sends `begin` before it; the last statement goes with the COMMIT when it is a script. */
   private inTx(write: (begin: string) => Promise<BatchResult>, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
     return this.rollingBack(async () => {
-      const result = await write(this.begin());
+      const result = await write(this.lanes.begin());
       if (typeof alsoInTx === 'function') {
         await alsoInTx(this.client, result);
         await this.client.query('COMMIT');
