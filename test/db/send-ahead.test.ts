@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { migrate } from '../../src/db/migrate';
+import { evictStaleAttempt, lockTag, tryLockIntegration } from '../../src/db/state/integration-lock';
 import * as state from '../../src/db/state';
 import { closeQuietly, connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
@@ -74,6 +75,23 @@ describe('PostgresSink.sendAhead', () => {
   it('opens its second connection like the first (same application name, so evicting a stale attempt ends both)', async () => {
     const r = await sql<{ n: string }>(dst.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'ahead-test'`);
     expect(r).toEqual([{ n: '2' }]);
+  });
+
+  it("a retry that evicts a hung attempt ends both of its sessions, so no page of the hung one can still go ahead", async () => {
+    const tag = lockTag('run/hung', 1);
+    const hung = await connect(dst.url, { applicationName: tag });
+    const hungSink = new PostgresSink(hung, { kind: 'postgres', url: dst.url, table: 'public.t', key: ['id'], create: false } as never);
+    try {
+      expect(await tryLockIntegration(hung, 'hung')).toBe(true);
+      expect(await hungSink.openSecondConnection()).toBe(true);
+      const count = async () => (await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = $1', [tag]))[0]!.n;
+      expect(await count()).toBe('2');
+      expect(await evictStaleAttempt(client, 'hung', 'run/hung', 2)).toBe(true);
+      await vi.waitFor(async () => expect(await count()).toBe('0'), { timeout: 2_000 });
+    } finally {
+      hungSink.close();
+      await closeQuietly(hung);
+    }
   });
 
   it('a page sent ahead commits only after the page before it, with its own checkpoint and counters', async () => {
