@@ -95,11 +95,15 @@ describe('PostgresSink.sendAhead', () => {
   });
 
   it('a page sent ahead commits only after the page before it, with its own checkpoint and counters', async () => {
-    const held = gate();
+    const [held, reached] = [gate(), gate()];
     const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
       await state.recordPage(tx, record(500, 500));
+      reached.open();
       await held.wait;
     });
+    // Once page 1 holds its checkpoint row (on a loaded machine page 2 could otherwise reach its fence first, fail it
+    // and simply be written again: the loop's case, not this test's).
+    await reached.wait;
     const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) });
     expect(second).toBeDefined();
     // Page 2's rows are in, but it waits for page 1's transaction: nothing of either is visible yet.
@@ -118,13 +122,17 @@ describe('PostgresSink.sendAhead', () => {
   });
 
   it('a page sent ahead rolls back when the page before it does, and both connections are at once usable', async () => {
-    const held = gate();
+    const [held, reached] = [gate(), gate()];
     const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
       await state.recordPage(tx, record(500, 500));
+      reached.open();
       await held.wait;
       throw new Error('page 1 fails after its checkpoint');
     });
     first.catch(() => undefined);
+    // Once page 1 holds its checkpoint row (on a loaded machine page 2 could otherwise reach its fence first, fail it
+    // and simply be written again: the loop's case, not this test's).
+    await reached.wait;
     const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) })!;
     second.catch(() => undefined);
     expect(await settledWithin(second, 300)).toBe('pending');
