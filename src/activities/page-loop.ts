@@ -13,8 +13,8 @@ import { ReadTally } from './read-tally';
 import type { Tuner } from './tuner';
 import type { ActivityDeps } from './run-integration';
 import type { RunSink } from './run-setup';
-import { DURABLE_EVERY_MS, sendAhead, type AheadPage } from './send-ahead';
-import { shardOf, writeSinkPage } from './sink-page';
+import { commitsLazily, pageRecordOf, sendAhead, type AheadPage } from './send-ahead';
+import { writeSinkPage } from './sink-page';
 import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
@@ -98,7 +98,7 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         const a = ahead;
         ahead = undefined;
         page = a.page;
-        writing = finishAhead(loop, a, tally);
+        writing = finishAhead(loop, loop.sink.sink as PostgresSink, a, tally);
       } else {
         const next = await nextPage();
         if (next.done) return { cursor: loop.position.cursor };
@@ -113,7 +113,7 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         const first = await loop.alive.during(() => Promise.race([next.then(() => 'read'), writing.then(() => 'written', () => 'written')]));
         if (first === 'read') {
           const r = await next;
-          if (!r.done) ahead = sendAhead({ ...loop, until: loop.until }, loop.sink.sink, r.value, page.cursor, tally);
+          if (!r.done) ahead = sendAhead(loop, loop.sink.sink, r.value, page.cursor, tally);
           if (!ahead) peeked = next;
         } else peeked = next;
       }
@@ -152,8 +152,8 @@ function landed(loop: PageLoop, a: AheadPage): void {
 }
 
 /** Waits for a page sent ahead; one that did not commit is written again the usual way (its failure, if any, reported as always). */
-async function finishAhead(loop: PageLoop, a: AheadPage, tally: ReadTally): Promise<void> {
-  if (!(await a.committed)) return writePage(loop, (loop.sink as { sink: PostgresSink }).sink, a.page, tally, true);
+async function finishAhead(loop: PageLoop, sink: PostgresSink, a: AheadPage, tally: ReadTally): Promise<void> {
+  if (!(await a.committed)) return writePage(loop, sink, a.page, tally, true);
   landed(loop, a);
   await loop.tuner.poll();
 }
@@ -170,7 +170,7 @@ async function finishAhead(loop: PageLoop, a: AheadPage, tally: ReadTally): Prom
  */
 async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, tally: ReadTally, begun = false): Promise<void> {
   const { integration: id, input, position } = loop;
-  const lazyCommit = Date.now() - position.durableAt < DURABLE_EVERY_MS;
+  const lazyCommit = commitsLazily(position);
   if (!begun) tally.written(page.count);
   const rejected = page.rejected ?? [];
   const where = `integration ${id}, page after cursor ${JSON.stringify(position.cursor)}`;
@@ -179,8 +179,7 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
     // Each try of the page's transaction counts the rows read since the last (a failed try's count goes back).
     tally.released(read);
     read = tally.claim();
-    const counts = { rows: page.count, written, rejected: rejected.length + refused, read };
-    return { integration: id, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts, lazyCommit };
+    return pageRecordOf(loop, page, { rows: page.count, written, rejected: rejected.length + refused, read }, lazyCommit);
   };
   // A page with nothing else to record goes as one script (rows, checkpoint, counters, COMMIT: one round trip).
   const plain = rejected.length === 0 && !page.warnings?.length;

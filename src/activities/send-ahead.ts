@@ -28,6 +28,16 @@ export interface AheadContext {
   position: LoopPosition;
 }
 
+/** Whether a page written now commits without waiting for the WAL flush (see page-loop's writePage). */
+export function commitsLazily(position: LoopPosition): boolean {
+  return Date.now() - position.durableAt < DURABLE_EVERY_MS;
+}
+
+/** What a page's transaction records: its checkpoint (a shard's fenced on its range end) and the run's counters. */
+export function pageRecordOf(c: AheadContext, page: EncodedPage, counts: Pick<state.PageRecord, 'rows' | 'written' | 'rejected' | 'read'>, lazyCommit: boolean): state.PageRecord {
+  return { integration: c.integration, slot: c.slot, runId: c.input.runKey, ...shardOf(c.input, c.until), cursor: page.cursor, ...counts, lazyCommit };
+}
+
 /**
  * Sends `page` on the sink's other connection while the page before it (cursor `after`) is still being
  * written: its checkpoint is fenced on `after` (PageRecord.after), so it waits for that page's commit and
@@ -36,12 +46,11 @@ export interface AheadContext {
  */
 export function sendAhead(c: AheadContext, sink: PostgresSink, page: EncodedPage, after: Cursor, tally: ReadTally): AheadPage | undefined {
   if (page.rejected?.length || page.warnings?.length || after === null) return undefined;
-  const lazyCommit = Date.now() - c.position.durableAt < DURABLE_EVERY_MS;
+  const lazyCommit = commitsLazily(c.position);
   let read = 0;
   const sql = (res: { written: number }) => {
     read = tally.claim();
-    const counts = { rows: page.count, written: res.written, rejected: 0, read };
-    return state.recordPageScript({ integration: c.integration, slot: c.slot, runId: c.input.runKey, ...shardOf(c.input, c.until), cursor: page.cursor, ...counts, lazyCommit, after });
+    return state.recordPageScript({ ...pageRecordOf(c, page, { rows: page.count, written: res.written, rejected: 0, read }, lazyCommit), after });
   };
   const sent = sink.sendAhead(page.data, page.count, { sql });
   if (!sent) return undefined;

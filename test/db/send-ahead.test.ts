@@ -55,6 +55,24 @@ function gate(): { wait: Promise<void>; open: () => void } {
   return { wait: new Promise<void>((r) => (open = r)), open };
 }
 
+/**
+ * Page 1 (ids 1-500) written the usual way, its transaction held open at a gate once it holds its checkpoint row
+ * (on a loaded machine a page sent ahead earlier could reach its fence first, fail it and simply be written again:
+ * the loop's case, not these tests'); opening the gate commits it, or fails it with `failure`.
+ */
+async function firstPageHeld(failure?: Error): Promise<{ first: Promise<unknown>; held: { open: () => void } }> {
+  const [held, reached] = [gate(), gate()];
+  const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
+    await state.recordPage(tx, record(500, 500));
+    reached.open();
+    await held.wait;
+    if (failure) throw failure;
+  });
+  first.catch(() => undefined);
+  await reached.wait;
+  return { first, held };
+}
+
 describe('PostgresSink.sendAhead', () => {
   beforeEach(async () => {
     client = await connect(dst.url, { applicationName: 'ahead-test' });
@@ -95,15 +113,7 @@ describe('PostgresSink.sendAhead', () => {
   });
 
   it('a page sent ahead commits only after the page before it, with its own checkpoint and counters', async () => {
-    const [held, reached] = [gate(), gate()];
-    const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
-      await state.recordPage(tx, record(500, 500));
-      reached.open();
-      await held.wait;
-    });
-    // Once page 1 holds its checkpoint row (on a loaded machine page 2 could otherwise reach its fence first, fail it
-    // and simply be written again: the loop's case, not this test's).
-    await reached.wait;
+    const { first, held } = await firstPageHeld();
     const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) });
     expect(second).toBeDefined();
     // Page 2's rows are in, but it waits for page 1's transaction: nothing of either is visible yet.
@@ -122,17 +132,7 @@ describe('PostgresSink.sendAhead', () => {
   });
 
   it('a page sent ahead rolls back when the page before it does, and both connections are at once usable', async () => {
-    const [held, reached] = [gate(), gate()];
-    const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
-      await state.recordPage(tx, record(500, 500));
-      reached.open();
-      await held.wait;
-      throw new Error('page 1 fails after its checkpoint');
-    });
-    first.catch(() => undefined);
-    // Once page 1 holds its checkpoint row (on a loaded machine page 2 could otherwise reach its fence first, fail it
-    // and simply be written again: the loop's case, not this test's).
-    await reached.wait;
+    const { first, held } = await firstPageHeld(new Error('page 1 fails after its checkpoint'));
     const second = sink.sendAhead(page(501, 1000), 500, { sql: () => state.recordPageScript(record(1000, 500, 500)) })!;
     second.catch(() => undefined);
     expect(await settledWithin(second, 300)).toBe('pending');
