@@ -8,7 +8,7 @@ import type { Sink } from '../sinks/sink';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import { createSource } from '../sources/create-source';
 import { withInstanceColumn } from '../instances/instance-column';
-import type { Source } from '../sources/source';
+import type { ColumnSpec, Source } from '../sources/source';
 import { RecordPipeline } from '../transform/record-pipeline';
 import type { KeepAlive } from './keep-alive';
 import { ProgressMeter } from './progress';
@@ -64,19 +64,11 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
   const columns = pipeline?.columns ?? start.plan.columns;
   const targetColumns = columns.map((c) => c.name);
-  let sink: RunSink;
-  const sinkConfig = it.sink;
-  if (isPostgresSink(sinkConfig)) {
-    sink = { kind: 'postgres', sink: (res.pgSink = new PostgresSink(db, sinkConfig, it.id)) };
-    // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
-    const keyUniqueInPage = !pipeline && !!start.plan.uniqueKeys?.some((k) => k.every((c) => sinkConfig.key.includes(c)));
-    await alive.during(() => sink.sink.prepare(columns, { keyUniqueInPage }));
-  } else {
-    const contract = (res.sink = await createSink(sinkConfig, it.id, deps.env ?? process.env, sinkUrl));
-    sink = { kind: 'contract', sink: contract };
-    await alive.during(() => contract.prepare(columns));
-  }
-  const total = source.estimateRemaining ? await alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : undefined;
+  // The source estimates what is left on its own connection while the sink prepares on the state session's.
+  const estimate = source.estimateRemaining ? alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : Promise.resolve(undefined);
+  estimate.catch(() => undefined); // awaited below; a failing sink setup must not leave it unhandled
+  const sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys);
+  const total = await estimate;
   const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
   // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.
   const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
@@ -87,4 +79,19 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   ctx.heartbeat(meter.snapshot(start.cursor));
   const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
   return { source, start, ...(pipeline ? { pipeline } : {}), sink, targetColumns, meter, rate, rowsOfThisRun };
+}
+
+/** The PostgreSQL sink (its COPY path), or any sink through the Sink contract, prepared for `columns`. */
+async function prepareSink(deps: ActivityDeps, it: Integration, sinkUrl: string, alive: KeepAlive, res: RunResources, columns: readonly ColumnSpec[], sourceUniqueKeys: string[][] | undefined): Promise<RunSink> {
+  const sinkConfig = it.sink;
+  if (isPostgresSink(sinkConfig)) {
+    const sink = (res.pgSink = new PostgresSink(res.stateDb as pg.Client, sinkConfig, it.id));
+    // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
+    const keyUniqueInPage = !!sourceUniqueKeys?.some((k) => k.every((c) => sinkConfig.key.includes(c)));
+    await alive.during(() => sink.prepare(columns, { keyUniqueInPage }));
+    return { kind: 'postgres', sink };
+  }
+  const contract = (res.sink = await createSink(sinkConfig, it.id, deps.env ?? process.env, sinkUrl));
+  await alive.during(() => contract.prepare(columns));
+  return { kind: 'contract', sink: contract };
 }

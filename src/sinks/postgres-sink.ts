@@ -334,7 +334,8 @@ export class PostgresSink {
 
   /** The session's join settings, which the skip-unchanged statement turns off for itself and then restores. */
   private async joinSettings(): Promise<Record<(typeof JOIN_SETTINGS)[number], string>> {
-    const r = await this.client.query<{ name: (typeof JOIN_SETTINGS)[number]; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])', [[...JOIN_SETTINGS]]);
+    // current_setting, not the pg_settings view: the view builds every setting's row (2 ms a run).
+    const r = await this.client.query<{ name: (typeof JOIN_SETTINGS)[number]; setting: string }>('SELECT n AS name, current_setting(n) AS setting FROM unnest($1::text[]) n', [[...JOIN_SETTINGS]]);
     const current = { enable_nestloop: 'on', enable_mergejoin: 'on' };
     for (const row of r.rows) current[row.name] = row.setting;
     return current;

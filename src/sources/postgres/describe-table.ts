@@ -23,32 +23,27 @@ export interface TableInfo {
   uniqueKeys: string[][];
 }
 
-/** Columns (name, SQL type, NOT NULL) and unique keys of a table, from the catalog. */
+/** Columns (name, SQL type, NOT NULL) and unique keys of a table, from the catalog, in one round trip (a sync pays it per run). */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
-  const rel = await client.query<{ oid: string | null }>('SELECT to_regclass($1::text)::oid::text AS oid', [quoteTable(table)]);
-  const oid = rel.rows[0]?.oid;
-  if (!oid) return undefined;
   void role;
-  const cols = await client.query<{ name: string; type: string; not_null: string }>(
-    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull::text AS not_null
-       FROM pg_attribute a
-      WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped
-      ORDER BY a.attnum`,
-    [oid],
+  const r = await client.query<{ columns: string; keys: string }>(
+    `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
+               FROM pg_attribute a
+              WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
+            (SELECT coalesce(json_agg(k.cols), '[]')
+               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols
+                       FROM pg_index i
+                      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                      WHERE i.indrelid = t.oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+                      GROUP BY i.indexrelid) k)::text AS keys
+       FROM (SELECT to_regclass($1::text) AS oid) t
+      WHERE t.oid IS NOT NULL`,
+    [quoteTable(table)],
   );
-  const keys = await client.query<{ cols: string }>(
-    `SELECT array_to_json(array_agg(a.attname ORDER BY k.ord))::text AS cols
-       FROM pg_index i
-       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-      WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-      GROUP BY i.indexrelid`,
-    [oid],
-  );
-  return {
-    columns: cols.rows.map((c) => ({ name: c.name, type: c.type, notNull: c.not_null === 'true' })),
-    uniqueKeys: keys.rows.map((k) => JSON.parse(k.cols) as string[]),
-  };
+  const row = r.rows[0];
+  if (!row) return undefined;
+  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][] };
 }
 
 export async function requireTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo> {

@@ -24,13 +24,17 @@ export interface RowEstimate {
 export async function estimateRows(client: pg.Client, table: QualifiedName, range: SqlQuery = { text: 'true', values: [] }): Promise<RowEstimate> {
   const name = quoteTable(table);
   // Summed over the leaf partitions (a plain table is its own only leaf): a partitioned parent has no pages of its own.
+  // The relations are listed first and sized after the join (OFFSET 0 keeps the size out of pg_class's scan):
+  // a filter on pg_class with an OR over a subquery sized every relation of the database (38 ms on a bare one).
   const stats = await client.query<{ tuples: string; pages: string; now_pages: string; unknown: string }>(
-    `SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8::text AS tuples, coalesce(sum(c.relpages), 0)::text AS pages,
-            coalesce(sum(pg_relation_size(c.oid) / current_setting('block_size')::int), 0)::text AS now_pages,
-            coalesce(bool_or(c.reltuples < 0 OR c.relpages = 0), false)::text AS unknown
-       FROM pg_class c
-      WHERE (c.oid = to_regclass($1::text) OR c.oid IN (SELECT relid FROM pg_partition_tree(to_regclass($1::text)) WHERE isleaf))
-        AND c.relkind <> 'p' AND pg_relation_size(c.oid) > 0`,
+    `WITH rel AS (SELECT to_regclass($1::text) AS oid UNION SELECT relid FROM pg_partition_tree(to_regclass($1::text)) WHERE isleaf)
+     SELECT coalesce(sum(greatest(s.reltuples, 0)), 0)::float8::text AS tuples, coalesce(sum(s.relpages), 0)::text AS pages,
+            coalesce(sum(s.size / current_setting('block_size')::int), 0)::text AS now_pages,
+            coalesce(bool_or(s.reltuples < 0 OR s.relpages = 0), false)::text AS unknown
+       FROM (SELECT c.reltuples, c.relpages, pg_relation_size(c.oid) AS size
+               FROM rel JOIN pg_class c ON c.oid = rel.oid
+              WHERE c.relkind <> 'p' OFFSET 0) s
+      WHERE s.size > 0`,
     [name],
   );
   const row = stats.rows[0];
