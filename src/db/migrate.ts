@@ -41,9 +41,9 @@ export async function migrate(client: pg.Client): Promise<number> {
  */
 async function upToDate(client: pg.Client): Promise<boolean> {
   try {
-    const r = await client.query<{ ids: number[] | null }>('SELECT array_agg(id) AS ids FROM tidemark.migrations');
-    const have = new Set(r.rows[0]?.ids ?? []);
-    return MIGRATIONS.every((m) => have.has(m.id));
+    // As text: tidemark's sessions take every value as text (src/pg/connect.ts).
+    const r = await client.query<{ ok: string | null }>('SELECT (array_agg(id) @> $1::int[])::text AS ok FROM tidemark.migrations', [MIGRATIONS.map((m) => m.id)]);
+    return r.rows[0]?.ok === 'true';
   } catch (err) {
     // No schema or table yet (a new database): the locked path creates them.
     if (['3F000', '42P01'].includes(String((err as { code?: unknown }).code))) return false;

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
+import { closeQuietly, connect } from '../../src/pg/connect';
 import { MIGRATIONS } from '../../src/db/migrations';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { sql } from '../helpers/fixtures';
@@ -19,13 +20,19 @@ beforeEach(async () => {
 });
 
 async function withClients<T>(n: number, fn: (clients: pg.Client[]) => Promise<T>): Promise<T> {
-  const clients = Array.from({ length: n }, () => new pg.Client({ connectionString: db.url }));
-  await Promise.all(clients.map((c) => c.connect()));
+  // Sessions as tidemark opens them (values as text), and one as a plain client would.
+  const clients = await Promise.all(Array.from({ length: n }, (_, i) => (i === n - 1 && n > 1 ? plain() : connect(db.url))));
   try {
     return await fn(clients);
   } finally {
-    await Promise.all(clients.map((c) => c.end()));
+    await Promise.all(clients.map((c) => closeQuietly(c)));
   }
+}
+
+async function plain(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  return c;
 }
 
 /** Statements the server ran on `client` while `fn` ran (pg's own counter of the session's transactions is too coarse). */
