@@ -1,7 +1,8 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { stateDbUrlOf, type Config, type Integration } from '../config';
+import { isPostgresSource, stateDbUrlOf, type Config, type Integration } from '../config';
+import { createSource } from '../sources/create-source';
 import type { Cursor } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
 import * as state from '../db/state';
@@ -56,11 +57,12 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const it = resolved.integration;
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
       const sinkUrl = stateDbUrlOf(it, runDeps.env);
+      openSourceEarly(runDeps, it, sinkUrl, res);
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
       const got = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000, templateSlotsFor(deps.config(), input.integration));
       if ('busy' in got) return await skipBusyRun(res.stateDb, it, input, got.busy);
       lock = got;
-      res.releaseSourceSlot = await deps.sourceSlots?.acquire(ctx);
+      res.releaseSourceSlot ??= await deps.sourceSlots?.acquire(ctx);
       return await runLocked(ctx, runDeps, input, it, sinkUrl, started, res);
     } catch (err) {
       await noteInstanceFailure(ctx, res.stateDb, input.integration, err); // a refused credential: needs_reauth
@@ -68,12 +70,28 @@ export function makeRunIntegration(deps: ActivityDeps) {
     } finally {
       await lock?.release().catch(() => undefined);
       await res.source?.close();
+      // Opened early but never used (busy, or a failure before the source was needed).
+      if (!res.source) await res.opening?.then((s) => s.close()).catch(() => undefined);
       res.pgSink?.close();
       await res.sink?.close().catch((err: unknown) => log.warn('sink did not close cleanly', { error: errorMessage(err) }));
       res.releaseSourceSlot?.();
       await closeQuietly(res.stateDb);
     }
   };
+}
+
+/**
+ * A PostgreSQL source's connection is opened while the state session opens and the lock is taken (a sync pays
+ * both per run, one after the other before), when a source slot is free at once. Its failure surfaces where the
+ * source is first used, as before; a busy run closes it unused.
+ */
+function openSourceEarly(deps: ActivityDeps, it: Integration, sinkUrl: string, res: RunResources): void {
+  if (!isPostgresSource(it.source)) return;
+  const release = deps.sourceSlots ? deps.sourceSlots.tryAcquire() : () => undefined;
+  if (!release) return;
+  if (deps.sourceSlots) res.releaseSourceSlot = release;
+  res.opening = createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl });
+  res.opening.catch(() => undefined); // awaited where the source is first used
 }
 
 /** Another run holds the lock: this sync run is recorded as skipped. */

@@ -25,6 +25,8 @@ export interface RunResources {
   /** The PostgreSQL sink: its second connection (pages sent ahead) is closed when the run ends. */
   pgSink?: PostgresSink;
   releaseSourceSlot?: () => void;
+  /** The source, opened while the state session opened (see openSourceEarly): used instead of opening another. */
+  opening?: Promise<Source>;
   /** The run's row in tidemark.runs exists: failures are recorded on it. */
   runRow: boolean;
   /** Stopped for cancellation at a batch boundary (the run's row already says why). */
@@ -54,7 +56,8 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   const db = res.stateDb as pg.Client;
   const sharded = input.shard !== undefined;
   const rate: RateLimit = { rowsPerSecond: undefined };
-  const source = (res.source = throttle(withInstanceColumn(await alive.during(() => createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl })), it), rate));
+  const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl }));
+  const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
   const start = await alive.during(() => startPosition(db, source, input, hb?.cursor));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.

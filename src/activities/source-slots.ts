@@ -12,10 +12,17 @@ export class SourceSlots {
   constructor(readonly max: number) {}
 
   async acquire(ctx: Context): Promise<() => void> {
-    while (this.used >= this.max) {
+    for (;;) {
+      const release = this.tryAcquire();
+      if (release) return release;
       ctx.heartbeat(ctx.info.heartbeatDetails);
       await ctx.sleep(WAIT_TICK_MS);
     }
+  }
+
+  /** A slot if one is free now, else undefined (the caller then waits with acquire, or does without). */
+  tryAcquire(): (() => void) | undefined {
+    if (this.used >= this.max) return undefined;
     this.used++;
     let released = false;
     return () => {
