@@ -146,7 +146,7 @@ export class PostgresSink {
         `BEGIN; SET LOCAL synchronous_commit = off; DROP TABLE IF EXISTS pg_temp.${this.stage}; CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA${ordered}; COMMIT`,
       ),
     );
-    const exact = await exactEqualityColumns(this.client, this.table);
+    const exact = await exactEqualityColumns(this.client, this.table, info.shape);
     const asText = new Set(names.filter((n) => !exact.has(n)));
     this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
     const skip = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText, true);

@@ -121,3 +121,24 @@ describe('skipping unchanged rows, composite key', () => {
     expect(upsertFromStageSql('copy.c', 's', ['tenant', 'id', 'v'], ['tenant', 'id'], true, new Set(), true)).toContain('NOT EXISTS');
   });
 });
+
+describe('columns compared exactly, kept per worker', () => {
+  it('a column made case-insensitive between runs is compared as text from the next run on', async () => {
+    await sql(dst.url, `CREATE COLLATION IF NOT EXISTS copy_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)`);
+    await sql(dst.url, 'CREATE TABLE copy.k (id bigint PRIMARY KEY, v text)');
+    const cols = [
+      { name: 'id', type: 'bigint', notNull: true },
+      { name: 'v', type: 'text', notNull: false },
+    ];
+    const rows = (v: (i: number) => string) => copy(Array.from({ length: 100 }, (_, k) => [String(k + 1), v(k + 1)]));
+    const first = new PostgresSink(client, { kind: 'postgres', table: 'copy.k', key: ['id'], create: false } as never);
+    await first.prepare(cols, { keyUniqueInPage: true });
+    expect(await first.writeCopy(rows((i) => `v${i}`), 100, noState)).toEqual({ written: 100 });
+    // The same table and columns, now case-insensitive: `=` calls 'v5' and 'V5' equal, so v must compare as text.
+    await sql(dst.url, 'ALTER TABLE copy.k ALTER COLUMN v TYPE text COLLATE copy_ci');
+    const next = new PostgresSink(client, { kind: 'postgres', table: 'copy.k', key: ['id'], create: false } as never);
+    await next.prepare(cols, { keyUniqueInPage: true });
+    expect(await next.writeCopy(rows((i) => (i === 5 ? 'V5' : `v${i}`)), 100, noState)).toEqual({ written: 1 });
+    expect(await sql(dst.url, `SELECT v FROM copy.k WHERE id = 5`)).toEqual([{ v: 'V5' }]);
+  });
+});

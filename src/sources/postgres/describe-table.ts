@@ -21,15 +21,23 @@ export interface TableInfo {
   columns: ColumnSpec[];
   /** Column sets of unique indexes (primary key included), without partial indexes. */
   uniqueKeys: string[][];
+  /**
+   * Each column's name, type oid and collation oid (JSON): what decides how its values compare, so answers
+   * derived from it alone can be kept per database (exact-equality.ts).
+   */
+  shape: string;
 }
 
 /** Columns (name, SQL type, NOT NULL) and unique keys of a table, from the catalog, in one round trip (a sync pays it per run). */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
   void role;
-  const r = await client.query<{ columns: string; keys: string }>(
+  const r = await client.query<{ columns: string; keys: string; shape: string }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
+            (SELECT json_agg(json_build_array(a.attname, a.atttypid, a.attcollation) ORDER BY a.attnum)
+               FROM pg_attribute a
+              WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
             (SELECT coalesce(json_agg(k.cols), '[]')
                FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols
                        FROM pg_index i
@@ -43,7 +51,7 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][] };
+  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][], shape: row.shape ?? '[]' };
 }
 
 export async function requireTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo> {
