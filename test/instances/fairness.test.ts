@@ -22,7 +22,7 @@ let config: Config;
 const running: Array<{ worker: Worker; done: Promise<void> }> = [];
 const seen: SeenActivity[] = [];
 
-const TENANTS = { acme: 200, globex: 200, initech: 200, umbrella: 200, small: 60, huge: 400 };
+const TENANTS = { acme: 200, globex: 200, initech: 200, umbrella: 200, hooli: 200, small: 60, huge: 400 };
 
 beforeAll(async () => {
   [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('fair_src'), createTestDatabase('fair_dst')]);
@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   config = parseConfig({ integrations: [template('shop', {}), template('big', { maxRunDuration: '1s' })] });
   client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  for (const t of ['acme', 'globex', 'initech', 'umbrella', 'small']) await addInstance({ config, template: 'shop', instance: t, env });
+  for (const t of ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'small']) await addInstance({ config, template: 'shop', instance: t, env });
   await addInstance({ config, template: 'big', instance: 'huge', env });
 });
 afterAll(async () => {
@@ -98,9 +98,10 @@ describe('fairness and isolation on one worker (dev server)', () => {
     expect(second![0]).toBeGreaterThanOrEqual(first![1]);
 
     const two = await worker(2);
-    const b = await Promise.all([sync(two, 'shop/umbrella', 'cap2-umbrella'), sync(two, 'shop/acme', 'cap2-acme')]);
-    await Promise.all(b.map((h) => h.result()));
-    const [x, y] = await spans(['cap2-umbrella', 'cap2-acme']);
+    // Two instances never synced before (acme was, above: its sync would find nothing and end at once).
+    const b = await Promise.all([sync(two, 'shop/umbrella', 'cap2-umbrella'), sync(two, 'shop/hooli', 'cap2-hooli')]);
+    expect(((await Promise.all(b.map((h) => h.result()))) as RunResult[]).map((r) => r.rows)).toEqual([200, 200]);
+    const [x, y] = await spans(['cap2-umbrella', 'cap2-hooli']);
     expect(y![0]).toBeLessThan(x![1]);
   });
 
