@@ -36,6 +36,8 @@ export interface KeysetQueryInput {
   until?: readonly string[] | null;
   /** Read a TABLESAMPLE SYSTEM of this percentage of the table's pages (shard planning). */
   sample?: number;
+  /** Of the sampled pages' rows, keep each with this probability (more pages, as many keys: see split-range.ts). */
+  keep?: number;
   limit: number;
   /**
    * Inline values as typed literals instead of $n parameters: COPY (SELECT …) TO STDOUT takes no
@@ -56,16 +58,21 @@ export function keysetPageQuery(q: KeysetQueryInput): SqlQuery {
   const text =
     `SELECT ${q.select.map(quoteIdent).join(', ')} FROM ${quoteTable(q.table)}` +
     (q.sample !== undefined ? ` TABLESAMPLE SYSTEM (${Number(q.sample).toFixed(6)})` : '') +
-    (range.text !== 'true' ? ` WHERE ${range.text}` : '') +
+    where([range.text, ...(q.keep !== undefined && q.keep < 1 ? [`random() < ${Number(q.keep).toFixed(6)}`] : [])]) +
     ` ORDER BY ${q.cursor.map((c) => quoteIdent(c.name)).join(', ')} LIMIT ${limit}`;
   return { text, values };
 }
+
+const where = (conds: string[]) => {
+  const real = conds.filter((c) => c !== 'true');
+  return real.length > 1 ? ` WHERE ${real.map((c) => `(${c})`).join(' AND ')}` : real.length ? ` WHERE ${real[0]}` : '';
+};
 
 /**
  * The WHERE condition of a keyset read alone (cursor, high-water mark, shard end; `true` when none),
  * with its parameters: for counting or estimating the rows of the same range.
  */
-export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'sample'>): SqlQuery {
+export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'sample' | 'keep'>): SqlQuery {
   if (q.cursor.length === 0) throw new Error('keyset pagination needs at least one cursor column');
   const values: string[] = [];
   const param = (v: string, type: string) => {

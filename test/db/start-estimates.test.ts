@@ -66,13 +66,17 @@ describe('start-up on a large table without statistics', () => {
     expect(estimate).toBeLessThan(ROWS * 1.4);
   });
 
-  it('cuts shards from a sample across the whole table: each within 2x of the mean, though the keys are skewed past the first 80k', async () => {
+  it('cuts shards from a sample across the whole table: each within 30 % of the mean, though the keys are skewed past the first 80k', async () => {
     const before = await tuplesRead('big');
     const s = await source('public.big', ['updated_at', 'id']);
     await s.prepare({});
     const bounds = (await s.split(null, 4)) as string[][];
     await s.close();
-    expect(await tuplesRead('big') - before).toBeLessThan(ROWS / 2);
+    // A quarter of the pages (the table is written in key order: a page's rows are neighbours, worth about one
+    // key between them), not the 8 % a sample sized by rows alone reads, nor the whole table.
+    const read = (await tuplesRead('big')) - before;
+    expect(read).toBeLessThan(ROWS / 2);
+    expect(read).toBeGreaterThan(ROWS / 5);
     expect(bounds).toHaveLength(3);
     const counts: number[] = [];
     let lower: string[] | null = null;
@@ -88,8 +92,8 @@ describe('start-up on a large table without statistics', () => {
     expect(counts.reduce((a, b) => a + b, 0)).toBe(ROWS);
     const mean = ROWS / 4;
     for (const n of counts) {
-      expect(n).toBeGreaterThan(mean / 2);
-      expect(n).toBeLessThan(mean * 2);
+      expect(n).toBeGreaterThan(mean * 0.7);
+      expect(n).toBeLessThan(mean * 1.3);
     }
   });
 

@@ -11,6 +11,8 @@ export interface RowEstimate {
   table: number;
   /** rows matching `range` */
   range: number;
+  /** the table's size now, in pages (summed over its partitions) */
+  pages: number;
 }
 
 /**
@@ -42,12 +44,12 @@ export async function estimateRows(client: pg.Client, table: QualifiedName, rang
   const pages = Number(row?.pages ?? 0);
   const nowPages = Number(row?.now_pages ?? 0);
   const known = String(row?.unknown) === 'false' && tuples > 0 && pages > 0;
-  if (nowPages === 0) return { table: 0, range: 0 };
+  if (nowPages === 0) return { table: 0, range: 0, pages: 0 };
   if (known) {
     const all = Math.round((tuples / pages) * nowPages);
-    if (range.text === 'true') return { table: all, range: all };
+    if (range.text === 'true') return { table: all, range: all, pages: nowPages };
     const selectivity = (await planRows(client, `SELECT 1 FROM ${name} WHERE ${range.text}`, range.values)) / Math.max(await planRows(client, `SELECT 1 FROM ${name}`), 1);
-    return { table: all, range: Math.round(Math.min(1, selectivity) * all) };
+    return { table: all, range: Math.round(Math.min(1, selectivity) * all), pages: nowPages };
   }
   const pct = Math.min(100, (SAMPLE_PAGES * 100) / nowPages);
   const sample = await client.query<{ n: string; r: string }>(
@@ -57,8 +59,8 @@ export async function estimateRows(client: pg.Client, table: QualifiedName, rang
   const seen = Number(sample.rows[0]?.n ?? 0);
   if (seen > 0 || pct >= 100) {
     const scale = 100 / pct;
-    return { table: Math.round(seen * scale), range: Math.round(Number(sample.rows[0]?.r ?? 0) * scale) };
+    return { table: Math.round(seen * scale), range: Math.round(Number(sample.rows[0]?.r ?? 0) * scale), pages: nowPages };
   }
   // No row in the sampled pages (a sparse table): the planner's guesses from the size and row width.
-  return { table: await planRows(client, `SELECT 1 FROM ${name}`), range: await planRows(client, `SELECT 1 FROM ${name} WHERE ${range.text}`, range.values) };
+  return { table: await planRows(client, `SELECT 1 FROM ${name}`), range: await planRows(client, `SELECT 1 FROM ${name} WHERE ${range.text}`, range.values), pages: nowPages };
 }

@@ -189,7 +189,7 @@ export class PostgresSource implements Source {
     const from = this.parseCursor(after);
     await this.checkValues(from);
     return this.session.run('sampling shard boundaries', async (client) =>
-      splitRange(client, { table: this.table, keyset: this.keyset, after: from, upper: this.highWater, tableRows: (await estimateRows(client, this.table)).table }, parts),
+      splitRange(client, { table: this.table, keyset: this.keyset, after: from, upper: this.highWater, ...tableSize(await estimateRows(client, this.table)) }, parts),
     );
   }
 
@@ -213,3 +213,5 @@ function isDataException(err: unknown): boolean {
 function statementName(q: SqlQuery): string {
   return `tm_${createHash('sha1').update(q.text).digest('hex').slice(0, 16)}`;
 }
+
+const tableSize = (e: { table: number; pages: number }) => ({ tableRows: e.table, tablePages: e.pages });

@@ -7,6 +7,14 @@ import { keysetPageQuery, type KeysetColumn } from '../../cursor/keyset-sql';
 const SPLIT_SAMPLE_ROWS = 20_000;
 /** Most keys one sample may hold; a sample this full was drawn from too many pages and is drawn again, smaller. */
 const MAX_SAMPLE_ROWS = SPLIT_SAMPLE_ROWS * 4;
+/**
+ * Pages a sample reads at least (or a quarter of the table, if less), keeping only some of their rows. A
+ * table written in cursor order holds neighbouring keys on each page, so a block sample is worth about one
+ * key per page, not per row: 165 pages of a 1M-row table (20,000 keys) left 4 shards 291k / 274k / 218k / 215k
+ * rows (issue 16's bench); 2,000 pages put each boundary within about 1 % of the table.
+ */
+const MIN_SAMPLE_PAGES = 2_000;
+const MAX_SAMPLE_SHARE = 25;
 
 export interface KeyRange {
   table: QualifiedName;
@@ -17,11 +25,14 @@ export interface KeyRange {
   upper: string | null;
   /** rows in the whole table, estimated (estimate-rows.ts: never 0 for a table that has rows) */
   tableRows: number;
+  /** the table's size in pages (0 when unknown: the sample is then sized by rows alone) */
+  tablePages?: number;
 }
 
 /**
  * Shard boundaries: the keyset of a TABLESAMPLE SYSTEM block sample across the whole table, sized for
- * about SPLIT_SAMPLE_ROWS keys (pages, not the table, are read), restricted to the range, sorted, and
+ * about SPLIT_SAMPLE_ROWS keys from at least MIN_SAMPLE_PAGES pages (pages, not the table, are read; rows of
+ * them kept at random: `WHERE random() < keep`), restricted to the range, sorted, and
  * cut at equal counts. Sampled rows are real rows, so each boundary is a valid cursor; a shard ends at
  * one (inclusive), the next starts after it.
  * The sample is never cut by an ORDER BY … LIMIT (that would keep only the lowest keys, and every shard
@@ -32,8 +43,12 @@ export interface KeyRange {
 export async function splitRange(client: pg.Client, r: KeyRange, parts: number): Promise<KeysetCursor[]> {
   if (parts < 2) return [];
   const select = r.keyset.map((c) => c.name);
-  const read = async (sample: number | undefined) => {
-    const q = keysetPageQuery({ table: r.table, select, cursor: r.keyset, after: r.after, upper: r.upper, limit: MAX_SAMPLE_ROWS + 1, sample });
+  // The share of pages read for a sample of `pct` % of the rows, and the share of their rows kept.
+  const pagesPct = r.tablePages ? Math.min(MAX_SAMPLE_SHARE, (MIN_SAMPLE_PAGES * 100) / r.tablePages) : 0;
+  const read = async (pct: number | undefined) => {
+    const blocks = pct === undefined ? undefined : Math.min(100, Math.max(pct, pagesPct));
+    const keep = pct === undefined || blocks === undefined ? undefined : pct / blocks;
+    const q = keysetPageQuery({ table: r.table, select, cursor: r.keyset, after: r.after, upper: r.upper, limit: MAX_SAMPLE_ROWS + 1, ...(blocks !== undefined ? { sample: blocks } : {}), ...(keep !== undefined ? { keep } : {}) });
     return (await client.query<string[]>({ text: q.text, values: q.values, rowMode: 'array' })).rows;
   };
   let pct = Math.min(100, (SPLIT_SAMPLE_ROWS * 100) / Math.max(r.tableRows, 1));
