@@ -9,6 +9,9 @@ import { judge } from './response-policy';
 import { abortError } from '../../util/abort-error';
 import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
 import { yieldToIo } from '../../util/yield-to-io';
+import { rawRecords } from './raw/raw-records';
+
+const utf8 = new TextDecoder();
 
 export interface HttpClientOptions {
   headers: Record<string, string>;
@@ -36,6 +39,11 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** JSON text (sent with content-type application/json) */
   body?: string;
+  /**
+   * The records' path (config `records`), when the caller reads them as bytes (raw/raw-records.ts): the
+   * answer's records are then lazy records whenever the bytes allow it, else parsed as usual.
+   */
+  rawRecords?: string;
 }
 
 export interface HttpResponse {
@@ -116,11 +124,15 @@ export class HttpClient {
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
       const res = await fetch(target, { method: req.method ?? 'GET', headers, body: req.body, signal });
-      const text = await res.text(); // the same signal bounds the body: a stalled body times out too
+      // The same signal bounds the body: a stalled body times out too. Decoded as res.text() does (BOM, U+FFFD).
+      const bytes = Buffer.from(await res.arrayBuffer());
       if (res.ok) {
         const type = res.headers.get('content-type') ?? '';
         // A web page instead of JSON is a wrong URL, not a glitch: retrying cannot fix it.
         if (/^text\/html/i.test(type)) throw new HttpSourceError('url', `the response is ${type.split(';')[0]}, not JSON: is this the API's list endpoint?`, shown);
+        const fast = req.rawRecords === undefined ? undefined : rawRecords(bytes, req.rawRecords);
+        if (fast) return { ok: true, body: fast.body, headers: res.headers };
+        const text = utf8.decode(bytes);
         await yieldToIo(); // the body's decoding and its parse are each a block of CPU: I/O runs between (see yieldToIo)
         try {
           return { ok: true, body: JSON.parse(text) as unknown, headers: res.headers };
@@ -130,6 +142,7 @@ export class HttpClient {
       }
       // A 401 with a configured credential: send() refreshes it once (OAuth2) or fails naming source.auth.
       if (res.status === 401 && this.o.auth && this.o.auth.type !== 'none') return { ok: false, reason: '401 Unauthorized', unauthorized: true };
+      const text = utf8.decode(bytes);
       const verdict = judge(this.o.policy, res.status, res.headers);
       switch (verdict.kind) {
         case 'fail':

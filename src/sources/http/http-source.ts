@@ -19,8 +19,8 @@ import { tokenPages } from './paginators/token-pages';
 import { pageCapOf } from './page-cap';
 import { leaseLimiter } from './rate-limiter';
 import { NextLinks } from './next-links';
-import { copyRowMaker, copyText, inSlices, rowMaker, rowPages } from './records';
-import { yieldToIo } from '../../util/yield-to-io';
+import { inSlices, rowMaker, rowPages } from './records';
+import { copyDataMaker, copyPagesOf } from './copy-pages';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
 import { makeRedactor, safeUrl } from './redact';
@@ -47,6 +47,8 @@ export interface HttpSourceContext {
   /** the state database (tidemark.oauth_tokens), for OAuth2 refresh tokens */
   stateDbUrl?: string;
 }
+
+const READS_LAST_ONLY = new Set<HttpPagination['style']>(['cursor', 'starting_after', 'page', 'offset', 'link_header', 'next_url']);
 
 export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEnv, auth: HttpSourceContext = { integration: 'http' }): Promise<Source> {
   const secrets: string[] = [];
@@ -86,7 +88,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   const toRows = inSlices(rowMaker(cfg.columns));
-  const toCopyRows = inSlices(copyRowMaker(cfg.columns));
+  const toCopyData = copyDataMaker(cfg.columns);
   const style = cfg.pagination.style;
   const shownUrl = safeUrl(base, redact);
   let highWater: string | null = null;
@@ -96,10 +98,11 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const links = new NextLinks(base, redact);
   const templates = cfg.request ? new RequestTemplates(cfg.request) : undefined;
 
-  const ctx: PageContext = {
+  /** `raw`: the records come as bytes where the answer allows (for COPY pages: raw/raw-copy.ts). */
+  const contextFor = (raw: boolean): PageContext => ({
     async get(extra, opts, at, vars) {
       const url = new URL(at ?? base);
-      const req: HttpRequest = { url };
+      const req: HttpRequest = { url, ...(raw ? { rawRecords: cfg.records } : {}) };
       if (templates && !at) {
         // The templates place every pagination value; a next link already carries its own.
         const built = await templates.build(vars ?? {});
@@ -127,7 +130,10 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     },
     pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
     cap,
-  };
+  });
+  const ctx = contextFor(false);
+  // Styles that read no record's fields but the last one's: reading all of them would parse every record anyway.
+  const rawCtx = READS_LAST_ONLY.has(style) ? contextFor(true) : ctx;
 
   const usesSince = templatesUseSince(cfg.request);
   /** The pages of style `p` after `cursor` (already parsed); `highWater` set for bounded styles. */
@@ -159,12 +165,12 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     }
   };
 
-  const read = (after: Cursor, opts: ReadOptions): AsyncIterable<RecordPage> => {
+  const read = (after: Cursor, opts: ReadOptions, c = ctx): AsyncIterable<RecordPage> => {
     if (!highWater && isBoundedPagination(cfg.pagination, usesSince)) throw new Error('http source: prepare() must run before pages()');
     const until = opts.until === undefined ? undefined : parseHttpCursor(style, opts.until);
     // Only time-bounded styles read a slice; anything else given an end would read past it.
     if (until !== undefined && until !== null) readBound(cfg.pagination, highWater ?? '', until);
-    return pagesOf(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, until === undefined ? opts : { ...opts, until });
+    return pagesOf(c, cfg.pagination, parseHttpCursor(style, after), highWater, until === undefined ? opts : { ...opts, until });
   };
 
   let released = false;
@@ -182,12 +188,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     later: async (a: Cursor, b: Cursor) => laterHttpCursor(style, a, b),
     pages: (after: Cursor, opts: ReadOptions): AsyncIterable<Page> => rowPages(read(after, opts), toRows),
     /** The same pages as COPY text: values escaped as they are read, no row-by-row second pass (no mapping applies). */
-    async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<CopyPage> {
-      for await (const page of rowPages(read(after, opts), toCopyRows)) {
-        await yieldToIo(); // between the rows' conversion and their text (see inSlices)
-        yield { data: Buffer.from(copyText(page.rows)), count: page.rows.length, cursor: page.cursor };
-      }
-    },
+    copyPages: (after: Cursor, opts: ReadOptions): AsyncIterable<CopyPage> => copyPagesOf(read(after, opts, rawCtx), toCopyData),
     /** Sharded backfills: time slices of similar span over where the records are (time_window, time_slices only). */
     async split(after: Cursor, parts: number): Promise<Cursor[]> {
       return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts, cfg.requestsPerSecond !== undefined);

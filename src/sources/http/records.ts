@@ -13,7 +13,7 @@ export type Row = (string | null)[];
 const JSON_TYPE = /^jsonb?$/i;
 
 /** One column's value of a record as PostgreSQL text (null: SQL NULL). */
-type Cell = (record: unknown) => string | null;
+export type Cell = (record: unknown) => string | null;
 
 function cellOf(c: HttpColumn): Cell {
   const json = JSON_TYPE.test(c.type.trim());
@@ -101,20 +101,24 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': 
  * as an escape sequence, so it holds no raw tab or newline.
  */
 export function copyRowMaker(columns: readonly HttpColumn[]): MakeRows {
-  const cells = columns.map((c): Cell => {
-    const cell = cellOf(c);
-    if (JSON_TYPE.test(c.type.trim())) {
-      return (record) => {
-        const s = cell(record);
-        return s === null ? '\\N' : s.includes('\\') ? s.replaceAll('\\', '\\\\') : s;
-      };
-    }
+  return rowsOf(columns.map(copyCellOf));
+}
+
+/** One column's value of a record as COPY text (see copyRowMaker). */
+export function copyCellOf(c: HttpColumn): Cell {
+  const cell = cellOf(c);
+  if (JSON_TYPE.test(c.type.trim())) {
     return (record) => {
       const s = cell(record);
-      return s === null ? '\\N' : COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch] as string) : s;
+      return s === null ? '\\N' : s.includes('\\') ? s.replaceAll('\\', '\\\\') : s;
     };
-  });
-  return rowsOf(cells);
+  }
+  return (record) => copyEscape(cell(record));
+}
+
+/** A text value escaped for COPY text (`\N` for NULL). */
+export function copyEscape(s: string | null): string {
+  return s === null ? '\\N' : COPY_SPECIAL.test(s) ? s.replace(COPY_SPECIAL_ALL, (ch) => COPY_ESCAPES[ch] as string) : s;
 }
 
 /** COPY text of rows made by copyRowMaker. */

@@ -1,0 +1,180 @@
+/**
+ * A validating scanner of JSON as UTF-8 bytes: where each value ends, nothing built. It lets a page's
+ * records go from the answer's bytes to COPY text without JSON.parse building every object and
+ * JSON.stringify writing the nested ones back (issue 13: parse, conversion and decoding were 15 of
+ * 17 µs a record). It accepts exactly what JSON.parse accepts (RFC 8259) and reports anything else as
+ * -1: the caller then takes the JSON.parse path, whose error is the one the user sees.
+ */
+
+/** Deeper than this is read by JSON.parse (the scanner recurses). */
+const MAX_DEPTH = 512;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whether byte `c` is JSON whitespace (space, tab, newline, carriage return). */
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+export class JsonScan {
+  /** a string since the last reset had an escape sequence */
+  escaped = false;
+  /** a number since the last reset may not survive a round trip through a double (fraction, exponent, > 15 digits, -0) */
+  inexact = false;
+
+  constructor(readonly b: Uint8Array) {}
+
+  /** The first index from `i` that is not whitespace. */
+  ws(i: number): number {
+    const b = this.b;
+    while (i < b.length && isWs(b[i] as number)) i++;
+    return i;
+  }
+
+  /** Index just past the value starting at `i` (no whitespace before it), or -1. */
+  value(i: number, depth = 0): number {
+    const c = this.b[i];
+    if (c === QUOTE) return this.string(i);
+    if (c === 0x7b) return this.object(i, depth);
+    if (c === 0x5b) return this.array(i, depth);
+    if (c === 0x74) return this.literal(i, 'true');
+    if (c === 0x66) return this.literal(i, 'false');
+    if (c === 0x6e) return this.literal(i, 'null');
+    if (c === 0x2d || (c !== undefined && isDigit(c))) return this.number(i);
+    return -1;
+  }
+
+  /** Index just past the string starting at `i` (a quote), or -1: raw control characters and bad escapes are not JSON. */
+  string(i: number): number {
+    const b = this.b;
+    for (let j = i + 1; j < b.length; ) {
+      const c = b[j] as number;
+      if (c === QUOTE) return j + 1;
+      if (c < 0x20) return -1;
+      if (c !== BACKSLASH) {
+        j++;
+        continue;
+      }
+      this.escaped = true;
+      const e = b[j + 1];
+      if (e === 0x75) {
+        for (let k = j + 2; k < j + 6; k++) if (k >= b.length || !isHex(b[k] as number)) return -1;
+        j += 6;
+      } else if (e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+        j += 2;
+      } else {
+        return -1;
+      }
+    }
+    return -1;
+  }
+
+  /** `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?`; marks `inexact` for anything but a short integer. */
+  number(i: number): number {
+    const b = this.b;
+    let j = i;
+    if (b[j] === 0x2d) j++;
+    const intStart = j;
+    if (b[j] === 0x30) j++;
+    else if (isDigit(b[j] ?? 0)) while (isDigit(b[j] ?? 0)) j++;
+    else return -1;
+    const digits = j - intStart;
+    let exact = digits <= 15 && !(b[i] === 0x2d && b[intStart] === 0x30);
+    if (b[j] === 0x2e) {
+      exact = false;
+      j++;
+      if (!isDigit(b[j] ?? 0)) return -1;
+      while (isDigit(b[j] ?? 0)) j++;
+    }
+    if (b[j] === 0x65 || b[j] === 0x45) {
+      exact = false;
+      j++;
+      if (b[j] === 0x2b || b[j] === 0x2d) j++;
+      if (!isDigit(b[j] ?? 0)) return -1;
+      while (isDigit(b[j] ?? 0)) j++;
+    }
+    if (!exact) this.inexact = true;
+    return j;
+  }
+
+  private literal(i: number, word: string): number {
+    for (let k = 0; k < word.length; k++) if (this.b[i + k] !== word.charCodeAt(k)) return -1;
+    return i + word.length;
+  }
+
+  private array(i: number, depth: number): number {
+    if (depth >= MAX_DEPTH) return -1;
+    let j = this.ws(i + 1);
+    if (this.b[j] === 0x5d) return j + 1;
+    for (;;) {
+      j = this.value(j, depth + 1);
+      if (j < 0) return -1;
+      j = this.ws(j);
+      const c = this.b[j];
+      if (c === 0x5d) return j + 1;
+      if (c !== 0x2c) return -1;
+      j = this.ws(j + 1);
+    }
+  }
+
+  private object(i: number, depth: number): number {
+    if (depth >= MAX_DEPTH) return -1;
+    let j = this.ws(i + 1);
+    if (this.b[j] === 0x7d) return j + 1;
+    for (;;) {
+      j = this.member(j, depth);
+      if (j < 0) return -1;
+      const c = this.b[j];
+      if (c === 0x7d) return j + 1;
+      if (c !== 0x2c) return -1;
+      j = this.ws(j + 1);
+    }
+  }
+
+  /** One `"key": value` at `i`; index of the next non-whitespace byte after it, or -1. */
+  private member(i: number, depth: number): number {
+    if (this.b[i] !== QUOTE) return -1;
+    let j = this.string(i);
+    if (j < 0) return -1;
+    j = this.ws(j);
+    if (this.b[j] !== 0x3a) return -1;
+    j = this.value(this.ws(j + 1), depth + 1);
+    return j < 0 ? -1 : this.ws(j);
+  }
+}
+
+/**
+ * Each member of the object at `i` (a `{`): `visit(keyStart, keyEnd, valueStart)`, the key span with its
+ * quotes; it returns false for the value to be scanned here, or where it found the value to end (-1: not
+ * JSON). Index past the object, or -1 when it is not valid JSON.
+ */
+export function members(s: JsonScan, i: number, visit: (ks: number, ke: number, vs: number) => number | false): number {
+  const b = s.b;
+  let j = s.ws(i + 1);
+  if (b[j] === 0x7d) return j + 1;
+  for (;;) {
+    if (b[j] !== QUOTE) return -1;
+    const ke = s.string(j);
+    if (ke < 0) return -1;
+    let k = s.ws(ke);
+    if (b[k] !== 0x3a) return -1;
+    const vs = s.ws(k + 1);
+    const seen = visit(j, ke, vs);
+    const ve = seen === false ? s.value(vs, 1) : seen;
+    if (ve < 0) return -1;
+    k = s.ws(ve);
+    const c = b[k];
+    if (c === 0x7d) return k + 1;
+    if (c !== 0x2c) return -1;
+    j = s.ws(k + 1);
+  }
+}

@@ -1,0 +1,126 @@
+import { isUtf8 } from 'node:buffer';
+import { JsonScan, members } from './json-scan';
+
+/** Where one record's JSON object lies in an answer's bytes. */
+export interface RawSpan {
+  buf: Buffer;
+  start: number;
+  end: number;
+}
+
+const SPAN = Symbol('tidemark.rawSpan');
+const PARSED = Symbol('tidemark.parsed');
+const TARGET = Symbol('tidemark.target');
+
+interface Target {
+  [SPAN]: RawSpan;
+  [PARSED]?: object;
+}
+
+function real(t: Target): object {
+  const span = t[SPAN];
+  return (t[PARSED] ??= JSON.parse(span.buf.toString('utf8', span.start, span.end)) as object);
+}
+
+/**
+ * A record that is JSON.parse's object the moment anything reads it (a pagination style reads the last
+ * record's id), and until then only its bytes: the COPY conversion reads those (raw-copy.ts).
+ */
+const handler: ProxyHandler<Target> = {
+  get: (t, k) => (k === SPAN ? t[SPAN] : k === TARGET ? t : Reflect.get(real(t), k)),
+  set: (t, k, v) => Reflect.set(real(t), k, v),
+  has: (t, k) => Reflect.has(real(t), k),
+  ownKeys: (t) => Reflect.ownKeys(real(t)),
+  getOwnPropertyDescriptor: (t, k) => Reflect.getOwnPropertyDescriptor(real(t), k),
+  defineProperty: (t, k, d) => Reflect.defineProperty(real(t), k, d),
+  deleteProperty: (t, k) => Reflect.deleteProperty(real(t), k),
+};
+
+/** The bytes of a record made by rawRecords, or undefined for any other value. */
+export function spanOf(record: unknown): RawSpan | undefined {
+  return typeof record === 'object' && record !== null ? ((record as Record<symbol, unknown>)[SPAN] as RawSpan | undefined) : undefined;
+}
+
+/** The record as JSON.parse gives it (parsed once, kept). */
+export function plainOf(record: unknown): unknown {
+  return spanOf(record) ? real((record as Record<symbol, Target>)[TARGET] as Target) : record;
+}
+
+function lazy(span: RawSpan): object {
+  return new Proxy({ [SPAN]: span } as Target, handler);
+}
+
+/** The key span (with quotes) decoded: bytes when it has no escape, else JSON.parse. */
+function keyText(buf: Buffer, ks: number, ke: number): string {
+  for (let i = ks + 1; i < ke - 1; i++) if (buf[i] === 0x5c) return JSON.parse(buf.toString('utf8', ks, ke)) as string;
+  return buf.toString('utf8', ks + 1, ke - 1);
+}
+
+/**
+ * The answer as JSON.parse reads it, with the array at `path` (a dot path; "." the body itself) made of
+ * lazy records, each an object: the envelope (has-more flags, next links) is parsed, the records are only
+ * checked to be JSON. Undefined whenever that is not certain (not UTF-8, not JSON, no array of objects
+ * there): the caller parses the text as before, and its errors are the ones reported.
+ */
+export function rawRecords(buf: Buffer, path: string): { body: unknown; records: object[] } | undefined {
+  if (!isUtf8(buf)) return undefined;
+  const s = new JsonScan(buf);
+  const keys = path === '.' ? [] : path.split('.');
+  let at = s.ws(0);
+  let found: { start: number; end: number; spans: RawSpan[] } | undefined;
+  if (!keys.length) {
+    found = elements(s, at);
+    if (!found || s.ws(found.end) !== buf.length) return undefined;
+  }
+  for (let k = 0; k < keys.length; k++) {
+    const last = k === keys.length - 1;
+    if (buf[at] !== 0x7b) return undefined;
+    let next = -1;
+    // The last member of that name wins, as in JSON.parse; only the records array's elements are noted.
+    const end = members(s, at, (ks, ke, vs) => {
+      if (keyText(buf, ks, ke) !== keys[k]) return false;
+      if (!last) next = vs;
+      else if ((found = elements(s, vs)) === undefined) return -1;
+      else return found.end;
+      return false;
+    });
+    if (end < 0) return undefined;
+    if (!last) {
+      if (next < 0) return undefined;
+      at = next;
+    }
+  }
+  if (!found) return undefined;
+  const records = found.spans.map(lazy);
+  if (!keys.length) return { body: records, records };
+  // The rest of the answer, with an empty array where the records were, is checked and read by JSON.parse.
+  let body: unknown;
+  try {
+    body = JSON.parse(buf.toString('utf8', 0, found.start) + '[]' + buf.toString('utf8', found.end));
+  } catch {
+    return undefined;
+  }
+  let parent = body as Record<string, unknown>;
+  for (const key of keys.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+  parent[keys[keys.length - 1] as string] = records;
+  return { body, records };
+}
+
+/** The array at `i` if every element is an object: its span and theirs; else undefined. */
+function elements(s: JsonScan, i: number): { start: number; end: number; spans: RawSpan[] } | undefined {
+  const buf = s.b as Buffer;
+  if (buf[i] !== 0x5b) return undefined;
+  const spans: RawSpan[] = [];
+  let j = s.ws(i + 1);
+  if (buf[j] === 0x5d) return { start: i, end: j + 1, spans };
+  for (;;) {
+    if (buf[j] !== 0x7b) return undefined;
+    const e = s.value(j);
+    if (e < 0) return undefined;
+    spans.push({ buf, start: j, end: e });
+    j = s.ws(e);
+    if (buf[j] === 0x5d) return { start: i, end: j + 1, spans };
+    if (buf[j] !== 0x2c) return undefined;
+    j = s.ws(j + 1);
+  }
+}
