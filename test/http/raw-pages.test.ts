@@ -20,6 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../setup/database';
  * rows, field for field. A malformed answer fails copyPages exactly as it fails pages.
  */
 const orders = new OrdersDataset(1_500, 11).snapshot().sort((a, b) => a.id - b.id);
+const byTime = [...orders].sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || a.id - b.id);
 let broken: 'tab' | 'element' | undefined;
 let server: Server;
 let base: string;
@@ -30,6 +31,15 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const q = new URL(req.url ?? '/', 'http://x').searchParams;
     const limit = Number(q.get('limit'));
+    if (q.has('from')) {
+      // time_window: from <= updated_at < to, ascending (updated_at, id)
+      const [from, to] = [Date.parse(q.get('from')!), Date.parse(q.get('to')!)];
+      const inWindow = byTime.filter((o) => Date.parse(o.updated_at) >= from && Date.parse(o.updated_at) < to);
+      const data = inWindow.slice(0, limit);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data, has_more: inWindow.length > limit }, null, 2));
+      return;
+    }
     const start = q.has('offset') ? Number(q.get('offset')) : orders.findIndex((o) => o.id > Number(q.get('starting_after') ?? 0));
     const data: unknown[] = start < 0 ? [] : orders.slice(start, start + limit);
     let text = JSON.stringify({ object: 'list', data, has_more: start >= 0 && start + limit < orders.length }, null, 2);
@@ -47,11 +57,12 @@ afterAll(async () => {
 });
 
 async function sourceFor(pagination: Record<string, unknown>): Promise<Source> {
+  const lag = pagination.style === 'time_window' ? { lag: 0 } : {};
   const cfg = parseConfig({
     integrations: [
       {
         id: 'raw',
-        source: { kind: 'http', url: base, records: 'data', columns: ORDER_COLUMN_TYPES, pagination, pageSize: 400, retries: 1, backoff: { initial: 1, max: 1 } },
+        source: { kind: 'http', url: base, records: 'data', columns: ORDER_COLUMN_TYPES, pagination, pageSize: 400, retries: 1, backoff: { initial: 1, max: 1 }, ...lag },
         sink: { url: 'postgres://unused/db', table: 'x', key: ['id'] },
       },
     ],
@@ -73,7 +84,8 @@ async function load(table: string, data: Buffer): Promise<void> {
 }
 
 describe('COPY pages from the answers\' bytes', () => {
-  for (const pagination of [{ style: 'starting_after', idField: 'id', hasMore: 'has_more' }, { style: 'offset' }]) {
+  // starting_after reads the last record's id; time_window every record's time (one field each, from the bytes).
+  for (const pagination of [{ style: 'starting_after', idField: 'id', hasMore: 'has_more' }, { style: 'offset' }, { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }]) {
     it(`${pagination.style}: the same rows in PostgreSQL as from the parsed records, the API's JSON spelling kept`, async () => {
       broken = undefined;
       const s = await sourceFor(pagination);

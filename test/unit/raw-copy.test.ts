@@ -166,6 +166,13 @@ describe('records from bytes → COPY text', () => {
     expect('c' in r).toBe(true);
     expect(plainOf(r)).toEqual({ id: 8, c: { x: [1, 'é'] } });
     expect(spanOf({ id: 1 })).toBeUndefined();
+    // A field read before anything else parses that field alone, with JSON.parse's answer for every case.
+    const text = '{"data":[{"t":"2024-01-01T00:00:00Z","n":{"a":[1]},"t":"later","e":"\\u00e9"}]}';
+    const lazy = rawRecords(Buffer.from(text), 'data')!.records[0] as Record<string, unknown>;
+    const parsed = (JSON.parse(text) as { data: Record<string, unknown>[] }).data[0]!;
+    for (const path of ['t', 'n.a.0', 'e', 'missing', 'constructor', 'toString', 'n.a.length']) expect(getPath(lazy, path), path).toEqual(getPath(parsed, path));
+    expect(lazy.t).toBe('later');
+    expect(JSON.stringify(lazy)).toBe(JSON.stringify(parsed));
     expect(rawCopyMaker(columnsOf({ id: 'bigint' }))([{ id: 1 }])).toBeUndefined(); // parsed records: the row maker's job
   });
 });

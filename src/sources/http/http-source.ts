@@ -48,8 +48,6 @@ export interface HttpSourceContext {
   stateDbUrl?: string;
 }
 
-const READS_LAST_ONLY = new Set<HttpPagination['style']>(['cursor', 'starting_after', 'page', 'offset', 'link_header', 'next_url']);
-
 export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEnv, auth: HttpSourceContext = { integration: 'http' }): Promise<Source> {
   const secrets: string[] = [];
   const resolved = (value: string, field: string): string => {
@@ -132,8 +130,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     cap,
   });
   const ctx = contextFor(false);
-  // Styles that read no record's fields but the last one's: reading all of them would parse every record anyway.
-  const rawCtx = READS_LAST_ONLY.has(style) ? contextFor(true) : ctx;
+  const rawCtx = contextFor(true);
 
   const usesSince = templatesUseSince(cfg.request);
   /** The pages of style `p` after `cursor` (already parsed); `highWater` set for bounded styles. */

@@ -12,9 +12,13 @@ const SPAN = Symbol('tidemark.rawSpan');
 const PARSED = Symbol('tidemark.parsed');
 const TARGET = Symbol('tidemark.target');
 
+const FIELDS = Symbol('tidemark.fields');
+
 interface Target {
   [SPAN]: RawSpan;
   [PARSED]?: object;
+  /** top-level fields read one by one before anything needed the whole record */
+  [FIELDS]?: Map<string, unknown>;
 }
 
 function real(t: Target): object {
@@ -23,11 +27,49 @@ function real(t: Target): object {
 }
 
 /**
- * A record that is JSON.parse's object the moment anything reads it (a pagination style reads the last
- * record's id), and until then only its bytes: the COPY conversion reads those (raw-copy.ts).
+ * One top-level field as JSON.parse would give it, without parsing the rest (a time-window style reads
+ * every record's time): the last member of that name, or undefined. Object.prototype's names read the
+ * parsed record (a record without such a member inherits them).
+ */
+function field(t: Target, k: string): unknown {
+  if (t[PARSED] || k in Object.prototype) return Reflect.get(real(t), k);
+  const fields = (t[FIELDS] ??= new Map());
+  if (fields.has(k)) return fields.get(k);
+  const { buf, start } = t[SPAN];
+  const want = Buffer.from(k);
+  let at = -1;
+  let end = -1;
+  const s = new JsonScan(buf);
+  members(s, start, (ks, ke, vs) => {
+    if (!sameKey(buf, ks, ke, want, k)) return false;
+    at = vs;
+    end = s.value(vs, 1);
+    return end;
+  });
+  const v = at < 0 ? undefined : (JSON.parse(buf.toString('utf8', at, end)) as unknown);
+  fields.set(k, v);
+  return v;
+}
+
+/** Whether the key span `ks..ke` (with its quotes) is `want` (its UTF-8 bytes) / `k`. */
+function sameKey(buf: Buffer, ks: number, ke: number, want: Buffer, k: string): boolean {
+  const len = ke - ks - 2;
+  let escaped = false;
+  for (let i = ks + 1; i < ke - 1; i++) if (buf[i] === 0x5c) escaped = true;
+  if (escaped) return JSON.parse(buf.toString('utf8', ks, ke)) === k;
+  if (len !== want.length) return false;
+  for (let i = 0; i < len; i++) if (want[i] !== buf[ks + 1 + i]) return false;
+  return true;
+}
+
+/**
+ * A record that behaves as JSON.parse's object to anything that reads it, and is only its bytes until
+ * then: a field read parses that field alone (a pagination style reads the last record's id, or every
+ * record's time), anything else (keys, `in`, writes) the whole record, once. The COPY conversion reads
+ * the bytes (raw-copy.ts).
  */
 const handler: ProxyHandler<Target> = {
-  get: (t, k) => (k === SPAN ? t[SPAN] : k === TARGET ? t : Reflect.get(real(t), k)),
+  get: (t, k) => (k === SPAN ? t[SPAN] : k === TARGET ? t : typeof k === 'string' ? field(t, k) : Reflect.get(real(t), k)),
   set: (t, k, v) => Reflect.set(real(t), k, v),
   has: (t, k) => Reflect.has(real(t), k),
   ownKeys: (t) => Reflect.ownKeys(real(t)),
