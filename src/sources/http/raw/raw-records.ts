@@ -11,7 +11,6 @@ export interface RawSpan {
 const SPAN = Symbol('tidemark.rawSpan');
 const PARSED = Symbol('tidemark.parsed');
 const TARGET = Symbol('tidemark.target');
-
 const FIELDS = Symbol('tidemark.fields');
 
 interface Target {
