@@ -4,15 +4,13 @@ import { prefetch } from '../combinators/prefetch';
 import type { CopyPage } from '../source';
 import type { RecordPage } from './paginators/page-context';
 import { rawCopyMaker } from './raw/raw-copy';
-import { copyRowMaker, copyText } from './records';
-
-/** Records converted between two yields to the event loop (see records.ts inSlices). */
-const SLICE = 100;
+import { copyRowMaker, copyText, SLICE } from './records';
 
 /** A page's records → its COPY data: from their bytes when they came as bytes (raw/), else from the parsed records. */
 export function copyDataMaker(columns: readonly HttpColumn[]): (records: readonly unknown[]) => Promise<Buffer> {
   const fromBytes = rawCopyMaker(columns);
   const fromRecords = copyRowMaker(columns);
+  // A slice at a time, letting the event loop run between them (see records.ts inSlices).
   return async (records) => {
     const parts: Buffer[] = [];
     for (let i = 0; i < records.length; i += SLICE) {

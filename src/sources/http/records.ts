@@ -63,7 +63,7 @@ function rowsOf(cells: readonly Cell[]): MakeRows {
 export type MakeRows = (records: readonly unknown[], offset?: number) => Row[];
 
 /** Records converted between two yields to the event loop (about a millisecond of CPU). */
-const SLICE = 100;
+export const SLICE = 100;
 
 /**
  * `make` a slice of records at a time, letting the event loop run between slices (see yieldToIo): a page's

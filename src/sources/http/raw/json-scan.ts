@@ -178,3 +178,15 @@ export function members(s: JsonScan, i: number, visit: (ks: number, ke: number, 
     j = s.ws(k + 1);
   }
 }
+
+/**
+ * Whether the key at `ks..ke` (with its quotes) is `k` (`want`: its UTF-8 bytes): compared as bytes, or
+ * read by JSON.parse when it holds an escape.
+ */
+export function keyIs(b: Buffer, ks: number, ke: number, want: Uint8Array, k: string): boolean {
+  for (let i = ks + 1; i < ke - 1; i++) if (b[i] === BACKSLASH) return JSON.parse(b.toString('utf8', ks, ke)) === k;
+  const len = ke - ks - 2;
+  if (len !== want.length) return false;
+  for (let i = 0; i < len; i++) if (want[i] !== b[ks + 1 + i]) return false;
+  return true;
+}

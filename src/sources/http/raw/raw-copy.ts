@@ -1,6 +1,6 @@
 import type { HttpColumn } from '../../../config/http-source-schema';
 import { copyCellOf, copyEscape, type Cell } from '../records';
-import { JsonScan, members } from './json-scan';
+import { JsonScan, keyIs, members } from './json-scan';
 import { plainOf, spanOf } from './raw-records';
 
 /**
@@ -121,9 +121,7 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
     return { key: c.from, keyBytes: Buffer.from(c.from), kind: t === 'jsonb' ? 'jsonb' : t === 'json' ? 'json' : 'text', cols: [] as number[] };
   });
   const cells: Cell[] = columns.map(copyCellOf);
-  const byKey = new Map<string, number[]>();
-  raw.forEach((r, i) => r && byKey.set(r.key, [...(byKey.get(r.key) ?? []), i]));
-  for (const r of raw) if (r) r.cols = byKey.get(r.key) as number[];
+  for (const r of raw) if (r) r.cols = raw.flatMap((o, i) => (o?.key === r.key ? [i] : []));
   const ncols = columns.length;
   const vs = new Int32Array(ncols);
   const ve = new Int32Array(ncols);
@@ -142,7 +140,7 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
       const s = new JsonScan(buf);
       vs.fill(-1);
       members(s, start, (ks, ke, v) => {
-        const cols = matchKey(buf, ks, ke, raw, byKey);
+        const cols = matchKey(buf, ks, ke, raw);
         if (!cols) return false;
         s.escaped = false;
         s.inexact = false;
@@ -174,18 +172,9 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
   };
 }
 
-/** The columns reading the key at `ks..ke` (with its quotes), matched as bytes unless it has an escape. */
-function matchKey(buf: Buffer, ks: number, ke: number, raw: readonly (RawColumn | undefined)[], byKey: Map<string, number[]>): number[] | undefined {
-  const len = ke - ks - 2;
-  let escaped = false;
-  for (let i = ks + 1; i < ke - 1; i++) if (buf[i] === 0x5c) escaped = true;
-  if (escaped) return byKey.get(JSON.parse(buf.toString('utf8', ks, ke)) as string);
-  next: for (const col of raw) {
-    if (!col || col.keyBytes.length !== len) continue;
-    const k = col.keyBytes;
-    for (let i = 0; i < len; i++) if (k[i] !== buf[ks + 1 + i]) continue next;
-    return col.cols;
-  }
+/** The columns reading the key at `ks..ke` (with its quotes). */
+function matchKey(buf: Buffer, ks: number, ke: number, raw: readonly (RawColumn | undefined)[]): number[] | undefined {
+  for (const col of raw) if (col && keyIs(buf, ks, ke, col.keyBytes, col.key)) return col.cols;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { JsonScan, members } from './json-scan';
+import { JsonScan, keyIs, members } from './json-scan';
 
 /** Where one record's JSON object lies in an answer's bytes. */
 export interface RawSpan {
@@ -40,7 +40,7 @@ function field(t: Target, k: string): unknown {
   let end = -1;
   const s = new JsonScan(buf);
   members(s, start, (ks, ke, vs) => {
-    if (!sameKey(buf, ks, ke, want, k)) return false;
+    if (!keyIs(buf, ks, ke, want, k)) return false;
     at = vs;
     end = s.value(vs, 1);
     return end;
@@ -48,17 +48,6 @@ function field(t: Target, k: string): unknown {
   const v = at < 0 ? undefined : (JSON.parse(buf.toString('utf8', at, end)) as unknown);
   fields.set(k, v);
   return v;
-}
-
-/** Whether the key span `ks..ke` (with its quotes) is `want` (its UTF-8 bytes) / `k`. */
-function sameKey(buf: Buffer, ks: number, ke: number, want: Buffer, k: string): boolean {
-  const len = ke - ks - 2;
-  let escaped = false;
-  for (let i = ks + 1; i < ke - 1; i++) if (buf[i] === 0x5c) escaped = true;
-  if (escaped) return JSON.parse(buf.toString('utf8', ks, ke)) === k;
-  if (len !== want.length) return false;
-  for (let i = 0; i < len; i++) if (want[i] !== buf[ks + 1 + i]) return false;
-  return true;
 }
 
 /**
@@ -91,12 +80,6 @@ function lazy(span: RawSpan): object {
   return new Proxy({ [SPAN]: span } as Target, handler);
 }
 
-/** The key span (with quotes) decoded: bytes when it has no escape, else JSON.parse. */
-function keyText(buf: Buffer, ks: number, ke: number): string {
-  for (let i = ks + 1; i < ke - 1; i++) if (buf[i] === 0x5c) return JSON.parse(buf.toString('utf8', ks, ke)) as string;
-  return buf.toString('utf8', ks + 1, ke - 1);
-}
-
 /**
  * The answer as JSON.parse reads it, with the array at `path` (a dot path; "." the body itself) made of
  * lazy records, each an object: the envelope (has-more flags, next links) is parsed, the records are only
@@ -114,12 +97,13 @@ export function rawRecords(buf: Buffer, path: string): { body: unknown; records:
     if (!found || s.ws(found.end) !== buf.length) return undefined;
   }
   for (let k = 0; k < keys.length; k++) {
+    const want = Buffer.from(keys[k] as string);
     const last = k === keys.length - 1;
     if (buf[at] !== 0x7b) return undefined;
     let next = -1;
     // The last member of that name wins, as in JSON.parse; only the records array's elements are noted.
     const end = members(s, at, (ks, ke, vs) => {
-      if (keyText(buf, ks, ke) !== keys[k]) return false;
+      if (!keyIs(buf, ks, ke, want, keys[k] as string)) return false;
       if (!last) next = vs;
       else if ((found = elements(s, vs)) === undefined) return -1;
       else return found.end;
