@@ -6,6 +6,7 @@
  * (run 1 of every path, then run 2, …) so background load hits every path alike. Prints a table and the
  * issue's goal ratios; writes bench/results/latest.{md,json}, throughput.svg and (with --scaling) scaling.svg.
  */
+import { cpuShares, machineCpu } from './lib/proc';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -171,7 +172,9 @@ async function measure(path: BenchPath, ctx: BenchContext, rep: number): Promise
     { url: ctx.srcUrl, tables: [ctx.sourceTable] },
     { url: ctx.dstUrl, tables: [TARGET_TABLE, 'tidemark.checkpoints', 'tidemark.runs'] },
   ]);
+  const cpu0 = machineCpu();
   const m = await path.run(ctx, rep);
+  m.cpu ??= cpuShares(cpu0, machineCpu());
   const problem = await path.check(ctx, m);
   if (problem) throw new Error(`wrong result: ${problem}`);
   return m;
@@ -249,6 +252,7 @@ async function main(): Promise<void> {
             m.activitySeconds !== undefined ? `activity ${m.activitySeconds.toFixed(2)} s` : '',
             m.warmupSeconds !== undefined ? `warm-up workflow ${m.warmupSeconds.toFixed(2)} s (untimed)` : '',
             m.rowsWritten !== undefined ? `${fmtInt(m.rowsWritten)} rows written` : '',
+            m.cpu ?? '',
           ].filter(Boolean);
           log(`run ${rep}/${opts.runs} ${path.id}: ${fmtInt(m.rows)} rows in ${m.seconds.toFixed(2)} s = ${fmtInt(m.rows / m.seconds)} rows/s${extra.length ? `; ${extra.join(', ')}` : ''}`);
         } catch (err) {

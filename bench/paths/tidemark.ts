@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { RunResult } from '../../src/activities';
 import { sql, withClient } from '../lib/db';
 import { COLUMN_DDL } from '../lib/seed';
 import { distBuild } from '../lib/dist-build';
-import { childrenOf, memoryOf, RssSampler } from '../lib/proc';
+import { childrenOf, cpuShares, machineCpu, memoryOf, RssSampler } from '../lib/proc';
 import { prepareTarget } from '../lib/targets';
 import { benchEnv, benchIntegration, checkCopy, INTEGRATION, seconds } from './common';
 
@@ -25,6 +26,52 @@ async function ensureWarmupSource(srcUrl: string): Promise<void> {
   });
 }
 import type { BenchContext, BenchPath, Measurement } from './types';
+
+function warmupIntegration(ctx: BenchContext) {
+  return { ...benchIntegration({ sourceTable: WARMUP_SOURCE, batchSize: 100 }), id: WARMUP, sink: { ...benchIntegration(ctx).sink, table: 'bench.warmup' } };
+}
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/**
+ * Untimed syncs of the warm-up integration until every one of `count` worker processes polling the task queue has
+ * run a workflow task and an activity (which process takes a task is the server's choice), so a timed run on
+ * several workers starts as warm as the one-worker run does (its sandbox built, its activity code run once).
+ */
+async function warmUpEach(ctx: BenchContext, count: number): Promise<{ runs: number; seconds: number }> {
+  const t = ctx.temporal!;
+  const [wf, act] = [new Set<string>(), new Set<string>()];
+  const t0 = performance.now();
+  for (let runs = 1; runs <= 12; runs++) {
+    const handle = await t.client.workflow.start('syncWorkflow', { taskQueue: t.taskQueue, workflowId: `bench-warmup-${process.pid}-${Date.now()}`, args: [{ integration: WARMUP }] });
+    await handle.result();
+    for (const e of (await handle.fetchHistory()).events ?? []) {
+      if (e.workflowTaskStartedEventAttributes?.identity) wf.add(e.workflowTaskStartedEventAttributes.identity);
+      if (e.activityTaskStartedEventAttributes?.identity) act.add(e.activityTaskStartedEventAttributes.identity);
+    }
+    if (wf.size >= count && act.size >= count) return { runs, seconds: seconds(t0) };
+  }
+  throw new Error(`warm-up: after 12 syncs only ${wf.size} worker process(es) ran a workflow task and ${act.size} an activity, of ${count}`);
+}
+
+const ms = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+
+/** Where a sharded backfill's time went, from its history: the plan, each shard activity (start → end), the finish. */
+function timeline(events: HistoryEvent[], t0: number): string {
+  const scheduled = new Map<string, string>();
+  const started = new Map<string, number>();
+  const spans: { type: string; from: number; to: number }[] = [];
+  for (const e of events) {
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), ms(e));
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done) spans.push({ type: scheduled.get(String(done.scheduledEventId)) ?? '?', from: started.get(String(done.scheduledEventId)) ?? ms(e), to: ms(e) });
+  }
+  const s = (v: number) => ((v - t0) / 1000).toFixed(2);
+  const end = events.length ? s(ms(events[events.length - 1] as HistoryEvent)) : '?';
+  return `${spans.map((p) => `${p.type} ${s(p.from)}→${s(p.to)}`).join(', ')}; closed ${end} s after start`;
+}
 
 const READY = /tidemark worker: \d+ integration/;
 const READY_TIMEOUT_MS = 180_000;
@@ -138,8 +185,7 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
   if (!t) throw new Error('the tidemark path needs the Temporal dev server');
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
   const configFile = join(dir, 'tidemark.yaml');
-  const warmup = { ...benchIntegration({ sourceTable: WARMUP_SOURCE, batchSize: 100 }), id: WARMUP, sink: { ...benchIntegration(ctx).sink, table: 'bench.warmup' } };
-  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmup] }));
+  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmupIntegration(ctx)] }));
   await ensureWarmupSource(ctx.srcUrl);
   const worker = await startWorker(ctx, configFile, form);
   try {
@@ -152,10 +198,12 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
     const warmupSeconds = seconds(w0);
     worker.resetMemory();
     const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-${Date.now()}`;
+    const cpu0 = machineCpu();
     const t0 = performance.now();
     const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION, ...(shards > 1 ? { shards } : {}) }] });
     const result = (await handle.result()) as RunResult;
     const secs = seconds(t0);
+    const cpu = cpuShares(cpu0, machineCpu());
     sampler.stop();
     launcher?.stop();
     if (!result.done || result.rows !== ctx.rows) throw new Error(`tidemark run returned ${JSON.stringify(result)}, expected ${ctx.rows} rows done`);
@@ -167,6 +215,7 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
     ).catch(() => []);
     return {
       seconds: secs,
+      cpu,
       rows: result.rows,
       workerPeakRssMb: sampler.lastHwmMb,
       workerRunMaxRssMb: sampler.maxRssMb,
@@ -209,24 +258,31 @@ async function runOnWorkers(ctx: BenchContext, rep: number, shards: number, coun
   if (!t) throw new Error('the tidemark path needs the Temporal dev server');
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
   const configFile = join(dir, 'tidemark.yaml');
-  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx)] }));
+  writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmupIntegration(ctx)] }));
+  await ensureWarmupSource(ctx.srcUrl);
   const workers: WorkerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) workers.push(await startWorker(ctx, configFile, 'bin'));
+    const warm = await warmUpEach(ctx, count);
+    ctx.log(`  warm-up: ${warm.runs} untimed syncs until each of the ${count} worker processes ran a workflow task and an activity (${warm.seconds.toFixed(2)} s)`);
     const samplers = workers.map((w) => new RssSampler(w.pid).start());
     const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-w${count}-${Date.now()}`;
+    const cpu0 = machineCpu();
     const t0 = performance.now();
+    const t0Ms = Date.now();
     const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId, args: [{ integration: INTEGRATION, shards }] });
     const result = (await handle.result()) as RunResult;
     const secs = seconds(t0);
+    const cpu = cpuShares(cpu0, machineCpu());
     for (const s of samplers) s.stop();
     if (!result.done || result.rows !== ctx.rows) throw new Error(`tidemark run returned ${JSON.stringify(result)}, expected ${ctx.rows} rows done`);
     const history = await handle.fetchHistory();
     // Which worker ran which shard: the activity task's identity names the worker process.
     const ran = new Set((history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.identity).filter(Boolean));
-    ctx.log(`  ${shards} shards ran on ${ran.size} of ${count} worker processes`);
+    ctx.log(`  ${shards} shards ran on ${ran.size} of ${count} worker processes; ${timeline(history.events ?? [], t0Ms)}`);
     return {
       seconds: secs,
+      cpu,
       rows: result.rows,
       workerPeakRssMb: Math.max(...samplers.map((s) => s.lastHwmMb ?? 0)),
       workerRunMaxRssMb: Math.max(...samplers.map((s) => s.maxRssMb ?? 0)),
@@ -254,7 +310,7 @@ const shardsOnWorkers = (shards: number, workers: number): BenchPath => ({
   ...tidemarkPath,
   id: `tidemark-shards-${shards}-workers-${workers}`,
   label: `tidemark, ${shards} shards on ${workers} worker processes`,
-  describe: `backfillWorkflow with shards: ${shards}, ${workers} default worker processes polling the task queue (no warm-up run; memory: the highest worker peak)`,
+  describe: `backfillWorkflow with shards: ${shards}, ${workers} default worker processes polling the task queue (untimed warm-up syncs until each process ran a workflow task and an activity; memory: the highest worker peak)`,
   run: (ctx, rep) => runTidemark(ctx, rep, 'bin', shards, workers),
 });
 

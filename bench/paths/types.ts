@@ -26,6 +26,8 @@ export interface BenchContext {
 export interface Measurement {
   /** timed section only: never seeding or target preparation */
   seconds: number;
+  /** how the machine's cores spent the timed section (busy / idle / I/O wait; bench/lib/proc.ts cpuShares) */
+  cpu?: string;
   rows: number;
   /** worker process: kernel peak (VmHWM, includes start-up and workflow bundling) */
   workerPeakRssMb?: number;
