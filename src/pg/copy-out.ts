@@ -51,7 +51,8 @@ class CopyOutQuery {
     readonly text: string,
     sizeHint = 0,
   ) {
-    this.out = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, sizeHint));
+    // Room for the messages' headers too (5 bytes a row: see parse), which are squeezed out as they arrive.
+    this.out = Buffer.allocUnsafe(Math.max(MIN_CAPACITY, Math.ceil(sizeHint * 1.25) + MIN_CAPACITY));
   }
 
   /** pg calls this when the query's turn comes; an Error returned is reported through handleError. */
@@ -78,51 +79,69 @@ class CopyOutQuery {
     if (rest.length) pgOnData(rest);
   }
 
+  /**
+   * The chunk goes into the page buffer whole (one native copy), and its CopyData payloads are then moved down
+   * over the message headers in place (copyWithin). A row is one message of ~100 bytes: a native copy per
+   * payload (and per header) cost three times as much, most of it call overhead (issue 16).
+   */
   private parse(chunk: Buffer): void {
-    let i = 0;
-    while (i < chunk.length) {
+    const base = this.len;
+    this.reserve(chunk.length);
+    const out = this.out;
+    chunk.copy(out, base);
+    const end = base + chunk.length;
+    let r = base; // next byte to read
+    let w = base; // where the next payload byte goes (w <= r)
+    while (r < end) {
       if (this.bodyLeft > 0) {
-        const n = Math.min(this.bodyLeft, chunk.length - i);
-        if (this.bodyIsData) this.append(chunk, i, i + n);
+        const n = Math.min(this.bodyLeft, end - r);
+        if (this.bodyIsData) {
+          if (w !== r) out.copyWithin(w, r, r + n);
+          w += n;
+        }
         this.bodyLeft -= n;
-        i += n;
+        r += n;
         continue;
       }
+      let code: number;
       if (this.headerLen === 0) {
-        const code = chunk[i] as number;
+        code = out[r] as number;
         if (code !== COPY_DATA && code !== COPY_DONE && code !== COPY_OUT_RESPONSE && !INTERLEAVED.has(code)) {
           // An ErrorResponse (or anything else): pg reads it from its first byte.
-          this.detach(chunk.subarray(i));
+          this.len = w;
+          this.detach(chunk.subarray(r - base));
           return;
         }
       }
       // The 5-byte header (code, int32 length including itself), possibly split across chunks.
-      const take = Math.min(5 - this.headerLen, chunk.length - i);
-      chunk.copy(this.header, this.headerLen, i, i + take);
-      this.headerLen += take;
-      i += take;
-      if (this.headerLen < 5) return;
-      this.headerLen = 0;
-      const code = this.header[0] as number;
-      this.bodyLeft = this.header.readUInt32BE(1) - 4;
+      if (this.headerLen === 0 && end - r >= 5) {
+        code = out[r] as number;
+        this.bodyLeft = out.readUInt32BE(r + 1) - 4;
+        r += 5;
+      } else {
+        for (; this.headerLen < 5 && r < end; r++) this.header[this.headerLen++] = out[r] as number;
+        if (this.headerLen < 5) break;
+        this.headerLen = 0;
+        code = this.header[0] as number;
+        this.bodyLeft = this.header.readUInt32BE(1) - 4;
+      }
       this.bodyIsData = code === COPY_DATA;
       if (this.bodyIsData) this.messages++;
       if (code === COPY_DONE) {
-        this.detach(chunk.subarray(i));
+        this.len = w;
+        this.detach(chunk.subarray(r - base));
         return;
       }
     }
+    this.len = w;
   }
 
-  private append(chunk: Buffer, from: number, to: number): void {
-    const n = to - from;
-    if (this.len + n > this.out.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.len + n));
-      this.out.copy(grown, 0, 0, this.len);
-      this.out = grown;
-    }
-    chunk.copy(this.out, this.len, from, to);
-    this.len += n;
+  /** Room for `n` more bytes after the data so far. */
+  private reserve(n: number): void {
+    if (this.len + n <= this.out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.len + n));
+    this.out.copy(grown, 0, 0, this.len);
+    this.out = grown;
   }
 
   handleCommandComplete(msg: { text?: string }): void {
@@ -146,7 +165,7 @@ class CopyOutQuery {
       return;
     }
     // A page buffer much larger than its data would be kept as long as the page: trim it.
-    const data = this.out.length > this.len * 1.25 + MIN_CAPACITY ? Buffer.from(this.out.subarray(0, this.len)) : this.out.subarray(0, this.len);
+    const data = this.out.length > this.len * 1.5 + 2 * MIN_CAPACITY ? Buffer.from(this.out.subarray(0, this.len)) : this.out.subarray(0, this.len);
     this.settle.resolve({ data, rows });
   }
 
