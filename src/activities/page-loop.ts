@@ -105,10 +105,11 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         page = next.value;
         writing = loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally);
       }
-      // While this page commits, the next one, if it is already read, goes ahead on the sink's other connection.
+      // While this page commits, the next one, if it is already read, goes ahead on the sink's other connection
+      // (a direct load, or replaced pages: see PostgresSink.sendsAhead).
       // Not with an afterBatch hook (fault injection): the hook sees the state after its page and nothing beyond.
       // Not in a shard: it is already one of several writers (measured: no faster, twice the connections).
-      if (loop.sink.kind === 'postgres' && loop.sink.sink.directLoad && !loop.deps.afterBatch && input.shard === undefined) {
+      if (loop.sink.kind === 'postgres' && loop.sink.sink.sendsAhead && !loop.deps.afterBatch && input.shard === undefined) {
         const next = nextPage();
         const first = await loop.alive.during(() => Promise.race([next.then(() => 'read'), writing.then(() => 'written', () => 'written')]));
         if (first === 'read') {

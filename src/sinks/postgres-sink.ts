@@ -13,8 +13,8 @@ import { reconcileColumns } from './schema-drift';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
 import { PageLanes } from './page-lanes';
-import { deleteKeysSql, replaceBlocker } from './replace-rows';
-import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn } from './unchanged-rows';
+import { deleteKeysSql, replaceBlockers } from './replace-rows';
+import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn, type PageKeys } from './unchanged-rows';
 import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
 
 export { SchemaDriftError, SinkSetupError } from './sink-errors';
@@ -80,6 +80,10 @@ export class PostgresSink {
   private mostlyWritten = false;
   private replacedRun = 0;
   private checkAfter = RECHECK_FIRST;
+  /** The keys of the page being written, when it is replaced (a page sent ahead must not share one: see replaceAhead). */
+  private replacing: PageKeys | undefined;
+  /** Why replaced pages cannot go ahead (another unique index or an exclusion constraint), or undefined. */
+  private aheadBlocked: string | undefined = 'not prepared';
   /** Its connection and a second one, for pages sent ahead. */
   private readonly lanes: PageLanes;
 
@@ -164,27 +168,33 @@ export class PostgresSink {
     this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
     this.mostlyWritten = false;
     [this.replacedRun, this.checkAfter] = [0, RECHECK_FIRST];
-    this.replaceBlocked =
-      this.cfg.replacePages === false ? 'sink.replacePages is false' : this.textKey ? await replaceBlocker(this.client, this.table, names) : 'its key has an array type';
+    this.replacing = undefined;
+    const blockers = this.cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : this.textKey ? await replaceBlockers(this.client, this.table, names, this.cfg.key) : { replace: 'its key has an array type' };
+    [this.replaceBlocked, this.aheadBlocked] = [blockers.replace, blockers.replace ?? blockers.ahead];
   }
 
   /**
-   * A page of new rows sent on one of two connections while the page before it is still on the other, so the
-   * sink's server works on one page while the worker learns how the other ended (issue 16: the one connection
-   * sat idle for a quarter of a backfill between pages; see page-lanes.ts). Only while pages go straight into
-   * the target (an initial load) and only as a script: `tx` must fence its checkpoint on the page before
-   * (PageRecord.after), so the page commits after that one or not at all; a page that fails here is simply
-   * written again the usual way (writeCopy), which reports or handles its failure as always. Undefined when a
-   * page cannot go ahead now (not a direct load, or the second connection is not open yet: this opens it).
+   * A page sent on one of two connections while the page before it is still on the other, so the sink's server
+   * works on one page while the worker learns how the other ended (issue 16: the one connection sat idle for a
+   * quarter of a backfill between pages; see page-lanes.ts), or, for replaced pages, so that two backends
+   * delete and insert at once (one was the bottleneck of a re-sync of changed rows, the other core idle a third
+   * of the time). While pages go straight into the target (an initial load) or are replaced (see sendsAhead),
+   * and only as a script: `tx` must fence its checkpoint on the page before (PageRecord.after), so the page
+   * commits after that one or not at all; a page that fails here is simply written again the usual way
+   * (writeCopy), which reports or handles its failure as always. Undefined when a page cannot go ahead now (see
+   * sendsAhead and replaceAhead, or the second connection is not open yet: this opens it).
    */
   sendAhead(data: Buffer, count: number, tx: ScriptedTx): Promise<BatchResult> | undefined {
-    if (!this.direct || !this.upsertSql) return undefined;
+    if (!this.upsertSql || !this.sendsAhead) return undefined;
+    const replace = this.direct ? undefined : this.replaceAhead(data, count);
+    if (!this.direct && !replace) return undefined;
     const slot = this.lanes.ahead();
     if (!slot) return undefined;
+    if (replace) [this.replacing, this.replacedRun] = [replace.keys, this.replacedRun + 1];
     const result = { written: count };
     // No BEGIN: a script of several statements is one transaction, rolled back whole by a failure, so the
     // connection is at once ready for what is queued behind it (a ROLLBACK sent later would come after that).
-    const sql = `${slot.start}COPY ${quoteTable(this.table)} (${this.copyColumns}) FROM STDIN; ${slot.wait}${tx.sql(result)}`;
+    const sql = `${slot.start}${replace ? `${replace.del}; ` : ''}COPY ${quoteTable(this.table)} (${this.copyColumns}) FROM STDIN; ${slot.wait}${tx.sql(result)}`;
     return copyIn(slot.on, sql, data).then(
       () => result,
       (err: unknown) => {
@@ -192,6 +202,30 @@ export class PostgresSink {
         throw err;
       },
     );
+  }
+
+  /**
+   * Whether the next page may go ahead (see sendAhead): in a direct load, and while pages are replaced — the page
+   * being written is replaced, the next would be too, and nothing but the key is unique in the target (replaceBlockers).
+   */
+  get sendsAhead(): boolean {
+    return this.direct || (this.replacing !== undefined && !this.aheadBlocked && this.mostlyWritten && !this.replaceBlocked && this.replacedRun + 1 < this.checkAfter);
+  }
+
+  /**
+   * The page as a replace sent ahead: its DELETE and keys, or undefined when it must wait its turn — a NULL or repeated
+   * key (the staged upsert keeps the last row of a key), or a key the page being written has too. Pages with no key in
+   * common touch no row in common, and nothing else in the target is unique, so neither waits for the other's
+   * locks: the page ahead waits only at its end, for the page before it (no deadlock).
+   */
+  private replaceAhead(data: Buffer, count: number): { keys: PageKeys; del: string } | undefined {
+    const key = this.textKey;
+    const before = this.replacing;
+    if (!key || !before) return undefined;
+    const keys = pageKeys(data, key.map((k) => k.index));
+    if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
+    for (const k of keys.rows.keys()) if (before.rows.has(k)) return undefined;
+    return { keys, del: deleteKeysSql(keys, quoteTable(this.table), key) };
   }
 
   /** Opens the second connection pages go ahead on (sendAhead's first call does); false when there is none. */
@@ -226,6 +260,7 @@ export class PostgresSink {
    */
   async writeCopy(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
     if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writing');
+    this.replacing = undefined; // set again (before the first await) if this page is replaced
     if (this.direct) {
       try {
         const into = `${quoteTable(this.table)} (${this.copyColumns})`;
@@ -265,6 +300,7 @@ export class PostgresSink {
   private async replaced(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, key: KeyColumn[]): Promise<BatchResult | undefined> {
     const keys = pageKeys(data, key.map((k) => k.index));
     if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
+    this.replacing = keys;
     const target = quoteTable(this.table);
     const del = `${deleteKeysSql(keys, target, key)}; `;
     const into = `${target} (${this.copyColumns})`;

@@ -22,7 +22,8 @@ import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
  * NULL key, keeps the upsert (which keeps the last row of a key); a unique violation anyway (another unique
  * index) rolls the page back and turns replacing off for the run. Unchanged rows in a replaced page are
  * rewritten and count as written; after 8 replaced pages one is upserted to see whether pages still change (then
- * after 16, 32, up to 64 while they do).
+ * after 16, 32, up to 64 while they do). A replaced page may go ahead on the sink's second connection while the one
+ * before it is replaced (PostgresSink.replaceAhead), on targets where nothing but the key is unique (`ahead`).
  */
 
 /** The DELETE of the target's rows with the page's keys (see the header). */
@@ -34,9 +35,11 @@ export function deleteKeysSql(keys: PageKeys, target: string, key: readonly KeyC
   return `DELETE FROM ${target} t USING unnest(${arrays.join(', ')}) AS tm_keys(${names}) WHERE ${key.map((k, i) => `${col(k)} = tm_keys.k${i}`).join(' AND ')}`;
 }
 
-/** What replaceBlocker reads, as text (the sink's session parses no values: booleans are 't' / 'f'). */
+/** What replaceBlockers reads, as text (the sink's session parses no values: booleans are 't' / 'f'). */
 interface TargetShape {
   columns: string;
+  /** a unique index on other columns than the key, a partial or expression one, or an exclusion constraint */
+  unique: string;
   triggers: string;
   referenced: string;
   rules: string;
@@ -45,26 +48,35 @@ interface TargetShape {
 }
 
 /**
- * Why pages into `table` (written as `columns`) cannot be replaced, or undefined when they can (see the header).
- * Partitions count as the table: their triggers, rules and the keys pointing at them too.
+ * Why pages into `table` (written as `columns`, keyed by `key`) cannot be replaced (`replace`), or replaced pages
+ * cannot be sent ahead (`ahead`: see PostgresSink.replaceAhead; two pages with no key in common could still wait
+ * for each other on another unique value); undefined when they can (see the header). Partitions count as the
+ * table: their triggers, rules, indexes and the keys pointing at them too.
  */
-export async function replaceBlocker(client: pg.Client, table: QualifiedName, columns: readonly string[]): Promise<string | undefined> {
+export async function replaceBlockers(client: pg.Client, table: QualifiedName, columns: readonly string[], key: readonly string[]): Promise<{ replace?: string; ahead?: string }> {
   const r = await client.query<TargetShape>(
     `WITH rel AS (SELECT relid FROM pg_partition_tree($1::regclass) UNION SELECT $1::regclass)
      SELECT (SELECT count(*)::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS columns,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM rel) AND (i.indisexclusion OR (i.indisunique AND (i.indexprs IS NOT NULL
+              OR i.indpred IS NOT NULL OR ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) ORDER BY a.attname::text COLLATE "C") <> $4::text[])))) AS unique,
             EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid IN (SELECT relid FROM rel) AND NOT tgisinternal) AS triggers,
             EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT relid FROM rel)) AS referenced,
             EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class IN (SELECT relid FROM rel) AND rulename <> '_RETURN') AS rules,
             current_setting('wal_level') = 'logical' AS logical,
             EXISTS (SELECT 1 FROM pg_publication_tables WHERE schemaname = $2::text AND tablename = $3::text) AS published`,
-    [quoteTable(table), table.schema, table.name],
+    [quoteTable(table), table.schema, table.name, [...key].sort()],
   ).catch((err: unknown) => {
     // A server that cannot answer (before PostgreSQL 12: no pg_partition_tree, no attgenerated) keeps the upsert.
     if ((err as { code?: unknown }).code === undefined) throw err;
     return `the target's shape could not be read (${(err as Error).message})`;
   });
-  if (typeof r === 'string') return r;
+  if (typeof r === 'string') return { replace: r };
   const s = r.rows[0] as TargetShape;
+  const replace = blocker(s, columns);
+  return replace ? { replace } : s.unique === 't' ? { ahead: 'another unique index or an exclusion constraint' } : {};
+}
+
+function blocker(s: TargetShape, columns: readonly string[]): string | undefined {
   if (Number(s.columns) !== columns.length) return `it has ${s.columns} columns and pages write ${columns.length}`;
   if (s.triggers === 't') return 'it has triggers';
   if (s.referenced === 't') return 'a foreign key references it';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { writeIsolatingBadRows } from '../../src/activities/isolate-bad-rows';
 import { parseConfig, postgresSinkOf } from '../../src/config';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
-import { replaceBlocker } from '../../src/sinks/replace-rows';
+import { replaceBlockers } from '../../src/sinks/replace-rows';
 import { describeTable } from '../../src/sources/postgres/describe-table';
 import type { ColumnSpec } from '../../src/sources/source';
 import { sql } from '../helpers/fixtures';
@@ -108,7 +108,7 @@ describe('replacing mostly changed pages', () => {
   }
 
   it('a target whose shape the server cannot tell (here: gone; before PostgreSQL 12: no pg_partition_tree) keeps the upsert, the session usable', async () => {
-    expect(await replaceBlocker(fx.client, { schema: 'dst', name: 'missing' }, ['id'])).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
+    expect((await replaceBlockers(fx.client, { schema: 'dst', name: 'missing' }, ['id'], ['id'])).replace).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
     expect(await sql(fx.db.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
     expect((await fx.client.query('SELECT 1 AS one')).rows).toEqual([{ one: '1' }]);
   });

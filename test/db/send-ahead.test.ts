@@ -7,6 +7,7 @@ import { evictStaleAttempt, lockTag, tryLockIntegration } from '../../src/db/sta
 import * as state from '../../src/db/state';
 import { closeQuietly, connect } from '../../src/pg/connect';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
+import { replaceBlockers } from '../../src/sinks/replace-rows';
 import { digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -184,9 +185,122 @@ describe('PostgresSink.sendAhead', () => {
   });
 });
 
+describe('PostgresSink.sendAhead of replaced pages (a re-sync of changed rows)', () => {
+  /** Rows `from`..`to` with values other than page()'s: every one a change. */
+  const changed = (from: number, to: number) => Buffer.from(Array.from({ length: to - from + 1 }, (_, k) => `${from + k}\tw${from + k}\n`).join(''));
+  const tx = (cursor: number, rows: number, after?: number) => ({ sql: () => state.recordPageScript(record(cursor, rows, after)) });
+
+  beforeEach(async () => {
+    client = await connect(dst.url, { applicationName: 'ahead-test' });
+    await client.query('DROP SCHEMA IF EXISTS tidemark CASCADE; DROP TABLE IF EXISTS public.t');
+    await migrate(client);
+    await client.query(`CREATE TABLE public.t (id bigint PRIMARY KEY, v text); INSERT INTO public.t SELECT g, 'v' || g FROM generate_series(1, 2000) g`);
+    await state.claimCheckpoint(client, { integration: 'i', slot: 'backfill', owner: 'run/1', cursor: null, highWater: null, reset: true });
+    await state.startRun(client, 'run/1', 'i', 'backfill', null);
+  });
+  afterEach(async () => {
+    sink.close();
+    await closeQuietly(client);
+  });
+
+  /** A sink whose first page (ids 1-500, all changed) went through the staged upsert: the next pages are replaced. */
+  async function replacingSink(): Promise<void> {
+    sink = new PostgresSink(client, { kind: 'postgres', url: dst.url, table: 'public.t', key: ['id'], create: false } as never);
+    await sink.prepare(COLUMNS);
+    expect(await sink.openSecondConnection()).toBe(true);
+    expect(await sink.writeCopy(changed(1, 500), 500, tx(500, 500))).toEqual({ written: 500 });
+    expect(sink.directLoad).toBe(false);
+    expect(sink.sendsAhead).toBe(false); // no replaced page being written yet
+  }
+
+  /** Page 2 (ids 501-1000, all changed) replaced, its transaction held at a gate once it holds its checkpoint row. */
+  async function replacedPageHeld(failure?: Error): Promise<{ second: Promise<unknown>; held: { open: () => void } }> {
+    const [held, reached] = [gate(), gate()];
+    const second = sink.writeCopy(changed(501, 1000), 500, async (c) => {
+      await state.recordPage(c, record(1000, 500, 500));
+      reached.open();
+      await held.wait;
+      if (failure) throw failure;
+    });
+    second.catch(() => undefined);
+    await reached.wait;
+    return { second, held };
+  }
+
+  it('a replaced page goes ahead of the one being replaced and commits after it, its old rows deleted and the new in', async () => {
+    await replacingSink();
+    const { second, held } = await replacedPageHeld();
+    expect(sink.sendsAhead).toBe(true);
+    const third = sink.sendAhead(changed(1001, 1500), 500, tx(1500, 500, 1000));
+    expect(third).toBeDefined();
+    expect(await settledWithin(third!, 400)).toBe('pending');
+    expect(await sql(dst.url, `SELECT count(*)::text AS n FROM public.t WHERE v LIKE 'w%'`)).toEqual([{ n: '500' }]);
+    held.open();
+    expect(await second).toEqual({ written: 500 });
+    expect(await third).toEqual({ written: 500 });
+    expect(await sql(dst.url, `SELECT count(*)::text AS n, count(*) FILTER (WHERE v = 'w' || id)::text AS w FROM public.t`)).toEqual([{ n: '2000', w: '1500' }]);
+    const [x] = await sql<{ later: boolean }>(dst.url, `SELECT (SELECT xmin::text::bigint FROM public.t WHERE id = 1500) > (SELECT xmin::text::bigint FROM public.t WHERE id = 1000) AS later`);
+    expect(x).toEqual({ later: true });
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '1500', rows_written: '1500', pages: '3' });
+  });
+
+  it('when the page being replaced fails, the replaced page ahead of it rolls back whole: no row of either lost', async () => {
+    await replacingSink();
+    const { second, held } = await replacedPageHeld(new Error('page 2 fails after its checkpoint'));
+    const third = sink.sendAhead(changed(1001, 1500), 500, tx(1500, 500, 1000))!;
+    third.catch(() => undefined);
+    held.open();
+    await expect(second).rejects.toThrow('page 2 fails after its checkpoint');
+    await expect(third).rejects.toMatchObject({ code: 'TMOWN' });
+    // Pages 2 and 3 rolled back, their DELETEs with them: the old rows are all there.
+    expect(await sql(dst.url, `SELECT count(*)::text AS n, count(*) FILTER (WHERE v = 'w' || id)::text AS w, count(*) FILTER (WHERE v = 'v' || id)::text AS v FROM public.t`)).toEqual([
+      { n: '2000', w: '500', v: '1500' },
+    ]);
+    expect(await state.readRun(client, 'run/1')).toMatchObject({ rows_committed: '500', pages: '1' });
+  });
+
+  it('a page with a key of the page being replaced, a repeated key or a NULL key waits its turn', async () => {
+    await replacingSink();
+    const { second, held } = await replacedPageHeld();
+    expect(sink.sendAhead(changed(1000, 1100), 101, tx(1100, 101, 1000))).toBeUndefined(); // key 1000 in both
+    const repeated = Buffer.concat([changed(1001, 1010), changed(1010, 1010)]);
+    expect(sink.sendAhead(repeated, 11, tx(1010, 11, 1000))).toBeUndefined();
+    expect(sink.sendAhead(Buffer.concat([changed(1001, 1010), Buffer.from('\\N\tw\n')]), 11, tx(1010, 11, 1000))).toBeUndefined();
+    held.open();
+    await second;
+    expect(await sql(dst.url, `SELECT count(*)::text AS n FROM public.t WHERE v LIKE 'w%'`)).toEqual([{ n: '1000' }]);
+  });
+
+  it('nothing goes ahead when something else in the target is unique: another unique index, a partial or expression one, an exclusion constraint', async () => {
+    const cases = [
+      'CREATE UNIQUE INDEX t_v ON public.t (v)',
+      `CREATE UNIQUE INDEX t_v ON public.t (id) WHERE v <> ''`,
+      'CREATE UNIQUE INDEX t_v ON public.t (abs(id))',
+      'ALTER TABLE public.t ADD CONSTRAINT t_v EXCLUDE USING btree (v WITH =)',
+    ];
+    for (const ddl of cases) {
+      await client.query(ddl);
+      const r = await replaceBlockers(client, { schema: 'public', name: 't' }, ['id', 'v'], ['id']);
+      expect(r, ddl).toEqual({ ahead: 'another unique index or an exclusion constraint' });
+      await client.query(ddl.startsWith('ALTER') ? 'ALTER TABLE public.t DROP CONSTRAINT t_v' : 'DROP INDEX public.t_v');
+    }
+    // A second unique index on the key's own columns changes nothing.
+    await client.query('CREATE UNIQUE INDEX t_id2 ON public.t (id)');
+    expect(await replaceBlockers(client, { schema: 'public', name: 't' }, ['id', 'v'], ['id'])).toEqual({});
+    await client.query('DROP INDEX public.t_id2; CREATE UNIQUE INDEX t_v ON public.t (v)');
+    await replacingSink();
+    const { second, held } = await replacedPageHeld();
+    expect(sink.replaceBlocker).toBeUndefined(); // pages are still replaced, one at a time
+    expect(sink.sendsAhead).toBe(false);
+    expect(sink.sendAhead(changed(1001, 1500), 500, tx(1500, 500, 1000))).toBeUndefined();
+    held.open();
+    expect(await second).toEqual({ written: 500 });
+  });
+});
+
 describe('a backfill whose pages go ahead', () => {
   beforeEach(async () => {
-    await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE; DROP TABLE IF EXISTS public.commits; DROP FUNCTION IF EXISTS public.note_commit, public.disk_full, public.slow_write');
+    await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE; DROP TABLE IF EXISTS public.commits; DROP FUNCTION IF EXISTS public.note_commit, public.disk_full, public.slow_write, public.slow_check, public.full_check');
   });
 
   /** Records each committed checkpoint update (which backend, which cursor) in commit order. */
@@ -257,6 +371,48 @@ describe('a backfill whose pages go ahead', () => {
     expect(result).toMatchObject({ done: true, rows: ROWS }); // the run's rows, both attempts
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     expect(await sql(dst.url, `SELECT rows_committed::text AS c FROM tidemark.runs WHERE run_id = 'ahead/2'`)).toEqual([{ c: String(ROWS) }]);
+  });
+
+  /**
+   * copy.orders made by a first run, then every row of it changed (so the next backfill replaces its pages) and
+   * tidemark's state dropped; each page's write made 20 ms slower by a CHECK (a trigger would stop the replacing).
+   */
+  async function changedTarget(): Promise<void> {
+    await run('ahead/setup');
+    await sql(dst.url, `UPDATE copy.orders SET status = 'old'; DROP SCHEMA tidemark CASCADE;
+      CREATE FUNCTION public.slow_check(id bigint) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN IF id % 100 = 50 THEN PERFORM pg_sleep(0.02); END IF; RETURN true; END $$;
+      ALTER TABLE copy.orders ADD CONSTRAINT slow CHECK (public.slow_check(id)) NOT VALID`);
+    await watchCommits();
+  }
+
+  it('a re-sync of changed rows: replaced pages go ahead too; every row once, pages committed in cursor order, counted exactly', async () => {
+    await changedTarget();
+    expect(await run('ahead/4')).toMatchObject({ done: true, rows: ROWS });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    const commits = await sql<{ pid: number; cursor: [string, string] }>(dst.url, 'SELECT pid, cursor FROM public.commits ORDER BY n');
+    const ids = commits.map((c) => Number(c.cursor[1]));
+    expect(ids).toEqual(Array.from({ length: ROWS / 100 }, (_, k) => (k + 1) * 100));
+    expect(new Set(commits.map((c) => c.pid)).size).toBe(2);
+    expect(await sql(dst.url, `SELECT rows_committed::text AS c, rows_written::text AS w, pages::text AS p FROM tidemark.runs WHERE run_id = 'ahead/4'`)).toEqual([
+      { c: String(ROWS), w: String(ROWS), p: String(ROWS / 100) },
+    ]);
+  });
+
+  it('a re-sync whose replaced page fails with one ahead of it: both roll back (old rows kept), and the retry resumes exactly', async () => {
+    await changedTarget();
+    await sql(dst.url, `CREATE FUNCTION public.full_check(id bigint) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN IF id = 750 THEN RAISE EXCEPTION 'no space left' USING ERRCODE = '53100'; END IF; RETURN true; END $$;
+      ALTER TABLE copy.orders ADD CONSTRAINT full_disk CHECK (public.full_check(id)) NOT VALID`);
+    await expect(run('ahead/5', undefined, new MockActivityEnvironment({ attempt: 1 }))).rejects.toThrow('no space left');
+    const [cp] = await sql<{ cursor: [string, string]; rows_done: string }>(dst.url, `SELECT cursor, rows_done::text FROM tidemark.checkpoints WHERE integration = 'orders' AND slot = 'backfill'`);
+    expect(cp).toMatchObject({ rows_done: '700' });
+    // Rows 1-700 replaced, the rest as they were (page 8's DELETE and any page's ahead of it rolled back).
+    expect(await sql(dst.url, `SELECT count(*)::text AS n, count(*) FILTER (WHERE status = 'old')::text AS old, min(id) FILTER (WHERE status = 'old')::text AS first FROM copy.orders`)).toEqual([
+      { n: String(ROWS), old: String(ROWS - 700), first: '701' },
+    ]);
+    await sql(dst.url, 'ALTER TABLE copy.orders DROP CONSTRAINT full_disk');
+    expect(await run('ahead/5', undefined, new MockActivityEnvironment({ attempt: 2 }))).toMatchObject({ done: true, rows: ROWS });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    expect(await sql(dst.url, `SELECT rows_committed::text AS c FROM tidemark.runs WHERE run_id = 'ahead/5'`)).toEqual([{ c: String(ROWS) }]);
   });
 
   it('with an afterBatch hook (fault injection) no page goes ahead: a crash after page 7 leaves exactly 7 pages', async () => {
