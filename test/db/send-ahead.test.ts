@@ -57,22 +57,28 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 /**
- * Page 1 (ids 1-500) written the usual way, its transaction held open at a gate once it holds its checkpoint row
- * (on a loaded machine a page sent ahead earlier could reach its fence first, fail it and simply be written again:
- * the loop's case, not these tests'); opening the gate commits it, or fails it with `failure`.
+ * A page written the usual way, its transaction held open at a gate once it holds its checkpoint row (on a loaded
+ * machine a page sent ahead earlier could reach its fence first, fail it and simply be written again: the loop's
+ * case, not these tests'); opening the gate commits it, or fails it with `failure`.
  */
-async function firstPageHeld(failure?: Error): Promise<{ first: Promise<unknown>; held: { open: () => void } }> {
+async function pageHeld(data: Buffer, rec: state.PageRecord, failure?: Error): Promise<{ write: Promise<unknown>; held: { open: () => void } }> {
   const [held, reached] = [gate(), gate()];
-  const first = sink.writeCopy(page(1, 500), 500, async (tx) => {
-    await state.recordPage(tx, record(500, 500));
+  const write = sink.writeCopy(data, rec.rows, async (tx) => {
+    await state.recordPage(tx, rec);
     reached.open();
     await held.wait;
     if (failure) throw failure;
   });
-  first.catch(() => undefined);
+  write.catch(() => undefined);
   await reached.wait;
-  return { first, held };
+  return { write, held };
 }
+
+/** Page 1 (ids 1-500) held (see pageHeld). */
+const firstPageHeld = async (failure?: Error) => {
+  const { write, held } = await pageHeld(page(1, 500), record(500, 500), failure);
+  return { first: write, held };
+};
 
 describe('PostgresSink.sendAhead', () => {
   beforeEach(async () => {
@@ -213,18 +219,10 @@ describe('PostgresSink.sendAhead of replaced pages (a re-sync of changed rows)',
     expect(sink.sendsAhead).toBe(false); // no replaced page being written yet
   }
 
-  /** Page 2 (ids 501-1000, all changed) replaced, its transaction held at a gate once it holds its checkpoint row. */
+  /** Page 2 (ids 501-1000, all changed) replaced and held (see pageHeld). */
   async function replacedPageHeld(failure?: Error): Promise<{ second: Promise<unknown>; held: { open: () => void } }> {
-    const [held, reached] = [gate(), gate()];
-    const second = sink.writeCopy(changed(501, 1000), 500, async (c) => {
-      await state.recordPage(c, record(1000, 500, 500));
-      reached.open();
-      await held.wait;
-      if (failure) throw failure;
-    });
-    second.catch(() => undefined);
-    await reached.wait;
-    return { second, held };
+    const { write, held } = await pageHeld(changed(501, 1000), record(1000, 500, 500), failure);
+    return { second: write, held };
   }
 
   it('a replaced page goes ahead of the one being replaced and commits after it, its old rows deleted and the new in', async () => {
