@@ -219,12 +219,17 @@ export class PostgresSink {
    * locks: the page ahead waits only at its end, for the page before it (no deadlock).
    */
   private replaceAhead(data: Buffer, count: number): { keys: PageKeys; del: string } | undefined {
-    const key = this.textKey;
     const before = this.replacing;
-    if (!key || !before) return undefined;
+    const page = this.textKey && before ? this.replacement(data, count, this.textKey) : undefined;
+    if (!page || !before) return undefined;
+    for (const k of page.keys.rows.keys()) if (before.rows.has(k)) return undefined;
+    return page;
+  }
+
+  /** A page's keys and the DELETE of their rows, or undefined when a key is NULL or repeats (the page is upserted: the last row of a key wins). */
+  private replacement(data: Buffer, count: number, key: KeyColumn[]): { keys: PageKeys; del: string } | undefined {
     const keys = pageKeys(data, key.map((k) => k.index));
     if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
-    for (const k of keys.rows.keys()) if (before.rows.has(k)) return undefined;
     return { keys, del: deleteKeysSql(keys, quoteTable(this.table), key) };
   }
 
@@ -298,12 +303,11 @@ export class PostgresSink {
    * reports it as it always has).
    */
   private async replaced(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx, key: KeyColumn[]): Promise<BatchResult | undefined> {
-    const keys = pageKeys(data, key.map((k) => k.index));
-    if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
-    this.replacing = keys;
-    const target = quoteTable(this.table);
-    const del = `${deleteKeysSql(keys, target, key)}; `;
-    const into = `${target} (${this.copyColumns})`;
+    const page = this.replacement(data, count, key);
+    if (!page) return undefined;
+    this.replacing = page.keys;
+    const del = `${page.del}; `;
+    const into = `${quoteTable(this.table)} (${this.copyColumns})`;
     const result = { written: count };
     try {
       if (typeof alsoInTx !== 'function') return await this.rollingBack(async () => (await this.copyIn(into, data, `${this.lanes.begin()}${del}`, `; ${alsoInTx.sql(result)}; COMMIT`), result));
