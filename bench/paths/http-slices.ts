@@ -103,8 +103,13 @@ async function backfill(cfg: Config, ctx: BenchContext, shards: number, apiUrl: 
     trace.push(`plan ${seconds(t0).toFixed(2)} s`);
     await Promise.all(
       plan.todo.map(async (shard) => {
-        const r = await withRetries(() => quiet().run(activities.runIntegration, { ...base, shard, shards: plan.todo.length }) as Promise<RunResult>);
-        trace.push(`slice ${shard}: ${r.rows} records by ${seconds(t0).toFixed(2)} s`);
+        let first: string | undefined; // the first heartbeat: the slice's first page written
+        const r = await withRetries(() => {
+          const env = quiet();
+          env.on('heartbeat', () => void (first ??= seconds(t0).toFixed(2)));
+          return env.run(activities.runIntegration, { ...base, shard, shards: plan.todo.length }) as Promise<RunResult>;
+        });
+        trace.push(`slice ${shard}: ${r.rows} records, first page by ${first ?? '?'} s, done by ${seconds(t0).toFixed(2)} s`);
       }),
     );
     result = (await quiet().run(activities.finishBackfill, { integration: 'bench-http', runKey })) as RunResult;
