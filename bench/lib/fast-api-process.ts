@@ -3,6 +3,8 @@ import { join } from 'node:path';
 
 export interface FastApiProcess {
   url: string;
+  /** the server's process (its CPU is the API's share of the machine) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startFastApi(repoRoot: string, o: { records: number; seed:
   });
   return {
     url,
+    pid: child.pid as number,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
