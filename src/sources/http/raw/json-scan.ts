@@ -30,13 +30,20 @@ export class JsonScan {
   escaped = false;
   /** a number since the last reset may not survive a round trip through a double (fraction, exponent, > 15 digits, -0) */
   inexact = false;
+  /** whitespace other than spaces (newline, carriage return, tab) was skipped since the last reset */
+  spaced = false;
 
   constructor(readonly b: Uint8Array) {}
 
   /** The first index from `i` that is not whitespace. */
   ws(i: number): number {
     const b = this.b;
-    while (i < b.length && isWs(b[i] as number)) i++;
+    for (; i < b.length; i++) {
+      const c = b[i] as number;
+      if (c === 0x20) continue;
+      if (!isWs(c)) break;
+      this.spaced = true;
+    }
     return i;
   }
 

@@ -125,7 +125,7 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
   const ncols = columns.length;
   const vs = new Int32Array(ncols);
   const ve = new Int32Array(ncols);
-  const flags = new Uint8Array(ncols); // 1: a string escape, 2: an inexact number, in the value
+  const flags = new Uint8Array(ncols); // 1: a string escape, 2: an inexact number, 4: a newline, return or tab, in the value
 
   return (records) => {
     let size = 0;
@@ -144,11 +144,12 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
         if (!cols) return false;
         s.escaped = false;
         s.inexact = false;
+        s.spaced = false;
         const e = s.value(v, 1);
         for (const i of cols) {
           vs[i] = v;
           ve[i] = e;
-          flags[i] = (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0);
+          flags[i] = (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0) | (s.spaced ? 4 : 0);
         }
         return e;
       });
@@ -185,12 +186,14 @@ function value(out: Out, kind: Kind, buf: Buffer, a: number, e: number, flags: n
   if (c === 0x74 || c === 0x66) return out.bytes(buf, a, e); // true, false: String() and JSON.stringify agree
   const exact = (flags & 2) === 0;
   const plain = (flags & 1) === 0;
+  // JSON text with no backslash and no newline, return or tab is its own COPY text.
+  const verbatim = (flags & 5) === 0;
   if (c === 0x22) {
-    if (kind === 'jsonb') return out.jsonForCopy(buf, a, e);
+    if (kind === 'jsonb') return verbatim ? out.bytes(buf, a, e) : out.jsonForCopy(buf, a, e);
     if (plain) return out.bytes(buf, kind === 'json' ? a : a + 1, kind === 'json' ? e : e - 1);
     if (kind === 'text') return out.stringForCopy(buf, a + 1, e - 1);
   } else if (c === 0x7b || c === 0x5b) {
-    if (kind === 'jsonb' && exact) return out.jsonForCopy(buf, a, e);
+    if (kind === 'jsonb' && exact) return verbatim ? out.bytes(buf, a, e) : out.jsonForCopy(buf, a, e);
   } else if (exact) {
     return out.bytes(buf, a, e); // a short integer: String(n) and JSON.stringify(n) spell it so
   }
