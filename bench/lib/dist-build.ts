@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
  * the bench runs (which would send bin/tidemark.js in the checkout to tsx) do not change what is measured.
  */
 export interface DistBuild {
+  /** the compiled `dist` folder of the install (what `main` and bin/tidemark.js load) */
+  dist: string;
   /** argv after `node` for the default `tidemark worker --config <file>` of the install (launcher, heap flags, prebuilt bundle) */
   install(configFile: string): string[];
   /** argv after `node` for a compiled worker given the prebuilt workflow bundle, without the launcher's settings, reporting process.memoryUsage() */
@@ -59,6 +61,7 @@ setInterval(() => {
     );
     log(`built the worker as it ships into ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${stdout.trim()}`);
     return {
+      dist,
       install: (configFile) => [join(dir, 'bin', 'tidemark.js'), 'worker', '--config', configFile],
       prebundled: (configFile) => [join(dir, 'prebundled.js'), configFile],
       cleanup: () => rmSync(dir, { recursive: true, force: true }),

@@ -9,6 +9,7 @@ import type { HttpSourceConfig } from '../../src/config/http-source-schema';
 import { ORDER_COLUMN_TYPES } from '../../src/mock-api';
 import { createHttpSource } from '../../src/sources/http';
 import { startFastApi } from './fast-api-process';
+import type { Shipped } from './shipped';
 
 export interface ClientCost {
   records: number;
@@ -16,9 +17,12 @@ export interface ClientCost {
   cpuUsPerRecord: number;
 }
 
-/** One complete read of the API's orders (starting_after, `page` records per request) as COPY pages. */
-export async function readAllAsCopy(url: string, page: number): Promise<ClientCost> {
-  const cfg = parseConfig({
+/**
+ * One complete read of the API's orders (starting_after, `page` records per request) as COPY pages, by `code`: the
+ * bench passes the build as it ships (shipped.ts); run alone, this script reads with the checkout's code through tsx.
+ */
+export async function readAllAsCopy(url: string, page: number, code: Pick<Shipped, 'parseConfig' | 'createHttpSource'> = { parseConfig, createHttpSource }): Promise<ClientCost> {
+  const cfg = code.parseConfig({
     integrations: [
       {
         id: 'client-cost',
@@ -28,7 +32,7 @@ export async function readAllAsCopy(url: string, page: number): Promise<ClientCo
       },
     ],
   });
-  const source = await createHttpSource(cfg.integrations[0]!.source as HttpSourceConfig, (v) => v);
+  const source = await code.createHttpSource(cfg.integrations[0]!.source as HttpSourceConfig, (v) => v);
   await source.prepare({});
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();

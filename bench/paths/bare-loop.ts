@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import type { RunInput, RunResult } from '../../src/activities';
 import { resolveEnvRefs } from '../../src/config';
 import { closeQuietly, connect } from '../../src/pg/connect';
 import { migrate } from '../../src/db/migrate';
@@ -10,21 +10,24 @@ import { prefetch } from '../../src/sources/combinators/prefetch';
 import { PostgresSource } from '../../src/sources/postgres/postgres-source';
 import { sql } from '../lib/db';
 import { prepareTarget, TARGET_TABLE, type Prefill } from '../lib/targets';
-import { benchConfig, benchEnv, checkCopy, INTEGRATION, pgSink, pgSource, seconds } from './common';
+import { shipped } from '../lib/shipped';
+import { benchConfig, benchEnv, benchIntegration, checkCopy, INTEGRATION, pgSink, pgSource, seconds } from './common';
 import type { BenchContext, BenchPath, Measurement, PathId } from './types';
 
 let runs = 0;
 
 /**
- * tidemark's own loop without Temporal. 'activity': the real activity function (createActivities) under
- * MockActivityEnvironment, i.e. everything the worker runs minus the server. 'direct': prefetch(PostgresSource
+ * tidemark's own loop without Temporal. 'activity': the real activity function (createActivities of the build as
+ * it ships, bench/lib/shipped.ts) under MockActivityEnvironment, i.e. everything the worker runs minus the server.
+ * 'direct' (the checkout's classes through tsx): prefetch(PostgresSource
  * .copyPages) → PostgresSink.writeCopy with the same state statements, written out here (no lock, no heartbeats).
  */
 export async function runBareLoop(ctx: BenchContext, extra: Record<string, unknown> = {}, mode: RunInput['mode'] = 'backfill'): Promise<Measurement> {
   const runKey = `bench/bare/${process.pid}/${++runs}`;
   if (ctx.bareMode === 'direct' && !Object.keys(extra).length && mode === 'backfill') return runDirect(ctx, runKey);
-  const config = benchConfig(ctx, extra);
-  const activities = createActivities({ config: () => config, env: benchEnv(ctx) });
+  const code = await shipped(ctx.repoRoot, ctx.log);
+  const config = code.parseConfig({ integrations: [benchIntegration(ctx, extra)] }, 'bench config');
+  const activities = code.createActivities({ config: () => config, env: benchEnv(ctx) });
   // WARN: the activity's per-run INFO lines would flood the bench output (a worker logs them too; it costs nothing measurable).
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
   const t0 = performance.now();

@@ -1,12 +1,13 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createActivities, type BackfillPlan, type RunInput, type RunResult } from '../../src/activities';
-import { parseConfig, type Config } from '../../src/config';
+import type { BackfillPlan, RunInput, RunResult } from '../../src/activities';
+import type { Config } from '../../src/config';
 import { closeQuietly, connect } from '../../src/pg/connect';
 import { compareWithSnapshot, ORDER_COLUMN_TYPES } from '../../src/mock-api';
 import { OrdersDataset } from '../../src/mock-api/orders-dataset';
 import { withClient } from '../lib/db';
 import { readAllAsCopy } from '../lib/fast-api-client-cost';
+import { shipped, type Shipped } from '../lib/shipped';
 import { startFastApi, type FastApiProcess } from '../lib/fast-api-process';
 import { cpuSecondsOf } from '../lib/proc';
 import { seconds } from './common';
@@ -15,7 +16,7 @@ import type { BenchContext, BenchPath, Measurement, PathId } from './types';
 /**
  * HTTP throughput (issue 13): the HTTP source reading a local API in its own process (bench/lib/fast-api.ts:
  * the mock API's orders, each serialized once, so the server costs little) into PostgreSQL through the
- * activities, as a worker runs them.
+ * activities of the build as it ships (bench/lib/shipped.ts), as a worker runs them.
  * - http-zero: no latency, starting_after, 1,000-record pages: what parsing, extraction and COPY cost (after one
  *   untimed read of the whole API when its process starts: answers built, code compiled hot).
  * - http-zero-client: the same reads without PostgreSQL (pages made into COPY text and dropped): what the
@@ -46,7 +47,7 @@ async function apiProcess(ctx: BenchContext, records: number, latencyMs: number)
     if (latencyMs === 0) {
       // Untimed: the server builds each answer once (about a second of its CPU for 200 pages) and this process's
       // code is compiled hot, as in a worker that has run before; else the first timed run pays both.
-      const w = await readAllAsCopy(a.url, 1000);
+      const w = await readAllAsCopy(a.url, 1000, await shipped(ctx.repoRoot, ctx.log));
       ctx.log(`  warm-up: one untimed read of the zero-latency API's ${w.records.toLocaleString('en-US')} records (${w.seconds.toFixed(2)} s)`);
     }
   }
@@ -60,8 +61,8 @@ export async function stopFastApis(): Promise<void> {
   await Promise.all(all.map((a) => a.stop()));
 }
 
-function config(url: string, source: Record<string, unknown>, batchSize: number): Config {
-  return parseConfig({
+function config(code: Shipped, url: string, source: Record<string, unknown>, batchSize: number): Config {
+  return code.parseConfig({
     integrations: [
       {
         id: 'bench-http',
@@ -101,10 +102,10 @@ async function served(apiUrl: string): Promise<number> {
 const quiet = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
 
 /** One backfill through the activities: unsharded, or planBackfill + N shards at once + finishBackfill. */
-async function backfill(cfg: Config, ctx: BenchContext, shards: number, server: FastApiProcess): Promise<Measurement> {
+async function backfill(code: Shipped, cfg: Config, ctx: BenchContext, shards: number, server: FastApiProcess): Promise<Measurement> {
   const before = process.env.BENCH_HTTP_TRACE ? await served(server.url) : 0;
   const serverCpu0 = cpuSecondsOf(server.pid) ?? 0;
-  const activities = createActivities({ config: () => cfg, env: { DST_URL: ctx.dstUrl } });
+  const activities = code.createActivities({ config: () => cfg, env: { DST_URL: ctx.dstUrl } });
   const runKey = `bench/http/${process.pid}/${++runs}`;
   const base: RunInput = { integration: 'bench-http', mode: 'backfill', runKey };
   const t0 = performance.now();
@@ -165,7 +166,8 @@ export const httpZeroPath: BenchPath = {
   prepare,
   run: async (ctx) => {
     const server = await apiProcess(ctx, zeroRows(ctx), 0);
-    return backfill(config(`${server.url}/v1/orders`, { pagination: { style: 'starting_after', idField: 'id' }, pageSize: 1000 }, 1000), ctx, 1, server);
+    const code = await shipped(ctx.repoRoot, ctx.log);
+    return backfill(code, config(code, `${server.url}/v1/orders`, { pagination: { style: 'starting_after', idField: 'id' }, pageSize: 1000 }, 1000), ctx, 1, server);
   },
   check: (ctx) => check(ctx, zeroRows(ctx)),
 };
@@ -180,7 +182,7 @@ export const httpZeroClientPath: BenchPath = {
   rows: zeroRows,
   prepare: async () => undefined,
   async run(ctx) {
-    const c = await readAllAsCopy(await api(ctx, zeroRows(ctx), 0), 1000);
+    const c = await readAllAsCopy(await api(ctx, zeroRows(ctx), 0), 1000, await shipped(ctx.repoRoot, ctx.log));
     clientCpu.push(c.cpuUsPerRecord);
     ctx.log(`http-zero-client: client CPU ${c.cpuUsPerRecord.toFixed(1)} µs/record (${Math.round(1e6 / c.cpuUsPerRecord).toLocaleString('en-US')} records/s on one core of its own)`);
     return { seconds: c.seconds, rows: c.records };
@@ -199,7 +201,8 @@ function latencyPath(shards: number): BenchPath {
     prepare,
     run: async (ctx) => {
       const server = await apiProcess(ctx, latencyRows(ctx), LATENCY_MS);
-      return backfill(config(`${server.url}/v1/orders/window`, { pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }, pageSize: LATENCY_PAGE, lag: 0 }, LATENCY_PAGE), ctx, shards, server);
+      const code = await shipped(ctx.repoRoot, ctx.log);
+      return backfill(code, config(code, `${server.url}/v1/orders/window`, { pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' }, pageSize: LATENCY_PAGE, lag: 0 }, LATENCY_PAGE), ctx, shards, server);
     },
     check: (ctx) => check(ctx, latencyRows(ctx)),
   };

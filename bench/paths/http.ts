@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createActivities, type RunInput, type RunResult } from '../../src/activities';
-import { parseConfig } from '../../src/config';
+import type { RunInput, RunResult } from '../../src/activities';
 import { closeQuietly, connect } from '../../src/pg/connect';
 import { compareWithSnapshot, ORDER_COLUMN_TYPES, startMockApi } from '../../src/mock-api';
 import { withClient } from '../lib/db';
+import { shipped } from '../lib/shipped';
 import { seconds } from './common';
 import type { BenchContext, BenchPath, Measurement } from './types';
 
@@ -60,7 +60,8 @@ export async function stopMockApi(): Promise<void> {
 async function runHttp(ctx: BenchContext): Promise<Measurement> {
   const url = await mockApi(ctx);
   const runKey = `bench/http/${process.pid}/${++runs}`;
-  const config = parseConfig({
+  const code = await shipped(ctx.repoRoot, ctx.log);
+  const config = code.parseConfig({
     integrations: [
       {
         id: 'bench-http',
@@ -70,7 +71,7 @@ async function runHttp(ctx: BenchContext): Promise<Measurement> {
       },
     ],
   });
-  const activities = createActivities({ config: () => config, env: { DST_URL: ctx.dstUrl } });
+  const activities = code.createActivities({ config: () => config, env: { DST_URL: ctx.dstUrl } });
   const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
   const t0 = performance.now();
   const input: RunInput = { integration: 'bench-http', mode: 'backfill', runKey };
