@@ -64,7 +64,7 @@ async function memorySettings(): Promise<string> {
   const shown = code.codePath && (relative(process.cwd(), code.codePath).startsWith('..') ? code.codePath : relative(process.cwd(), code.codePath));
   const workflows = shown ? `workflows from the prebuilt bundle ${shown}` : `workflows bundled at start (${code.reason})`;
   const heapMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
-  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--(max-old|max-semi|initial-old)-space-size/.test(f));
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((f) => /^--((max-old|max-semi|initial-old)-space-size|heap-growing-percent)/.test(f));
   return `${workflows}; V8 heap limit ${heapMb} MB (${flags.join(' ') || 'node defaults'}), MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? 'unset'}`;
 }
 

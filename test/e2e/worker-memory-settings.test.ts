@@ -102,7 +102,8 @@ describe('the default worker (tidemark worker from an install)', () => {
     // Default cap: 1024 MB, or node's own limit on this machine when lower.
     const nodeLimit = Number(execFileSync(process.execPath, ['-p', 'Math.floor(require("v8").getHeapStatistics().heap_size_limit / 2 ** 20)'], { env, encoding: 'utf8' }));
     const cap = Math.min(1024, nodeLimit);
-    expect(argsOf(workerPid!)).toEqual(expect.arrayContaining([`--max-old-space-size=${cap}`, '--max-semi-space-size=2', join(install, 'bin', 'tidemark.js'), 'worker']));
+    expect(argsOf(workerPid!)).toEqual(expect.arrayContaining([`--max-old-space-size=${cap}`, '--max-semi-space-size=2', '--heap-growing-percent=100', join(install, 'bin', 'tidemark.js'), 'worker']));
+    expect(w.output()).toContain('--heap-growing-percent=100');
     expect(envOf(workerPid!)).toContain('MALLOC_ARENA_MAX=2');
     expect(w.output()).toContain(`workflows from the prebuilt bundle ${join('dist', 'workflow-bundle.js')}`);
     // V8's own limit, read inside the worker: the old-space cap plus a young generation of a few MB.
