@@ -50,9 +50,9 @@ function commandOf(argv) {
 // garbage grow with it (5M rows: 160 MB peak RSS at 1024, 207 MB at 2048), and it must leave room for big pages
 // (100000 rows of 1.1 KB through a mapping need ~600 MB: 512 aborts, 1024 completes). Default: 1024 MB, or
 // node's own limit when that is lower. Under that cap V8 grows the old space only ~10 % past what is live and
-// collects it all over again and again (a 1M-row backfill: 13-15 full collections, 1.2-1.5 s of CPU, against 2
+// collects it all over again and again (a 1M-row backfill: 12-16 full collections, 1.2-1.9 s of CPU, against 2
 // and 0.9 s with node's defaults); --heap-growing-percent=100 lets it double first: 5-6 collections, 0.8-0.9 s,
-// peak RSS 173 MB at 5M rows (issue 16).
+// peak RSS 173-180 MB at 5M rows, 171-175 before (issue 16).
 function workerLaunch() {
   const HEAP_MB_DEFAULT = Math.min(1024, Math.floor(require('node:v8').getHeapStatistics().heap_size_limit / 2 ** 20));
   const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS || ''}`;
