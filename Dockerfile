@@ -17,7 +17,8 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 USER node
 # `tidemark worker` runs as bin/tidemark.js's child with the memory settings (--max-semi-space-size=2,
-# --max-old-space-size=$TIDEMARK_WORKER_HEAP_MB (default 1024 or node's own lower limit), MALLOC_ARENA_MAX=2); PID 1 passes SIGTERM on,
+# --max-old-space-size=$TIDEMARK_WORKER_HEAP_MB (default 1024 or node's own lower limit), --heap-growing-percent=100,
+# MALLOC_ARENA_MAX=2); PID 1 passes SIGTERM on,
 # so `docker stop` lets the page in flight commit. With a container memory limit, keep TIDEMARK_WORKER_HEAP_MB
 # well under it (e.g. -e TIDEMARK_WORKER_HEAP_MB=384 with --memory=512m).
 ENTRYPOINT ["node", "bin/tidemark.js"]
