@@ -24,16 +24,25 @@ function clockTicks(): number {
   return ticks;
 }
 
-/** CPU seconds (user + system) a local process has used so far; undefined if it is not ours to see. */
-export function cpuSecondsOf(pid: number): number | undefined {
+/**
+ * A process's command name and CPU seconds from /proc/<pid>/stat: its own (utime 14 + stime 15) and its reaped
+ * children's (cutime 16 + cstime 17); undefined if it is gone or not ours to see.
+ */
+function statOf(pid: number | string): { comm: string; own: number; children: number } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
+    // Fields after the ")" that ends the command name start at field 3 (state).
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / clockTicks();
+    const t = clockTicks();
+    return { comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), own: (Number(rest[11]) + Number(rest[12])) / t, children: (Number(rest[13]) + Number(rest[14])) / t };
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds (user + system) a local process has used so far; undefined if it is not ours to see. */
+export function cpuSecondsOf(pid: number): number | undefined {
+  return statOf(pid)?.own;
 }
 
 /** Samples a process's memory every `everyMs` until stopped; VmHWM is the kernel's own peak. */
@@ -112,17 +121,12 @@ export function cpuByProcess(): Map<number, { name: string; seconds: number }> {
     return out;
   }
   for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // A kernel worker's name changes with its work item ("kworker/u8:2-flush-254:0"): kept as "kworker".
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/^kworker\/.*/, 'kworker');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Its own time and its reaped children's (a connection's backend that ended during the run counts under postgres).
-      const seconds = (Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14])) / clockTicks();
-      out.set(Number(pid), { name: Number(pid) === process.pid ? 'bench' : comm, seconds });
-    } catch {
-      // gone meanwhile
-    }
+    const st = statOf(pid);
+    if (!st) continue; // gone meanwhile
+    // A kernel worker's name changes with its work item ("kworker/u8:2-flush-254:0"): kept as "kworker".
+    const comm = st.comm.replace(/^kworker\/.*/, 'kworker');
+    // Its own time and its reaped children's (a connection's backend that ended during the run counts under postgres).
+    out.set(Number(pid), { name: Number(pid) === process.pid ? 'bench' : comm, seconds: st.own + st.children });
   }
   return out;
 }

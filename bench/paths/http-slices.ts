@@ -35,10 +35,6 @@ const LATENCY_MS = 50;
 const apis = new Map<string, FastApiProcess>();
 let runs = 0;
 
-async function api(ctx: BenchContext, records: number, latencyMs: number): Promise<string> {
-  return (await apiProcess(ctx, records, latencyMs)).url;
-}
-
 async function apiProcess(ctx: BenchContext, records: number, latencyMs: number): Promise<FastApiProcess> {
   const key = `${records}/${latencyMs}`;
   let a = apis.get(key);
@@ -182,7 +178,7 @@ export const httpZeroClientPath: BenchPath = {
   rows: zeroRows,
   prepare: async () => undefined,
   async run(ctx) {
-    const c = await readAllAsCopy(await api(ctx, zeroRows(ctx), 0), 1000, await shipped(ctx.repoRoot, ctx.log));
+    const c = await readAllAsCopy((await apiProcess(ctx, zeroRows(ctx), 0)).url, 1000, await shipped(ctx.repoRoot, ctx.log));
     clientCpu.push(c.cpuUsPerRecord);
     ctx.log(`http-zero-client: client CPU ${c.cpuUsPerRecord.toFixed(1)} µs/record (${Math.round(1e6 / c.cpuUsPerRecord).toLocaleString('en-US')} records/s on one core of its own)`);
     return { seconds: c.seconds, rows: c.records };
