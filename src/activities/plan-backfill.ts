@@ -110,13 +110,17 @@ export function makeFinishBackfill(deps: ActivityDeps) {
     return withStateDb(deps, input.integration, async (db) => {
       const slots = await state.listShardSlots(db, input.integration);
       const done = slots.length > 0 && slots.every((s) => s.status === 'done');
-      // The slot that reads to the high-water mark: the last one planned, or one that took the end of its range.
+      // Where the range to the high-water mark ended: kept by the slot that read it to its end (which may have
+      // taken part of another range since), else where the slot reading it stands (the last one planned, or one
+      // that took the end of its range).
+      const ended = slots.find((s) => s.end !== undefined);
       const last = slots.find((s) => s.until === null) ?? slots[slots.length - 1];
-      if (done && last && last.cursor !== null) await state.seedSyncCheckpoint(db, input.integration, last.cursor);
+      const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
+      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor);
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
       const run = await state.readRun(db, input.runKey);
       const rows = Number(run?.rows_committed ?? 0);
-      return { cursor: last?.cursor ?? null, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }) };
+      return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }) };
     });
   };
 }

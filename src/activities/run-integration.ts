@@ -153,7 +153,7 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
     markDurable(position, ended.cursor);
     if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
     await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
-    const took = await stealWork(db, scale, input, loop.until ?? null, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) });
+    const took = await stealWork(db, scale, input, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) });
     if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
     log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
     Object.assign(position, { cursor: took.cursor });

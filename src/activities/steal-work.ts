@@ -77,25 +77,24 @@ export function cutOfSample(sample: { bounds: Cursor[]; counts: number[] }, page
  * Work stealing between the shards of a backfill (sources with a RangeScale: time-sliced HTTP APIs). Their
  * slices are cut by time where the records are, not by count (these APIs give none), so bursts or a business
  * that grew leave one slice fuller than the rest, and the shards that finish first would wait for it. Instead a
- * shard that finished its range (ending at `until`) keeps looking, every STEAL_POLL_MS while other shards still
+ * shard that finished its range keeps looking, every STEAL_POLL_MS while other shards still
  * read, for a range with at least STEAL_MIN_PAGES pages left — sampled with one request per span (RangeScale.sample,
  * outside any lock) — and takes its later half, cut where the sample's records halve, to read as its own with its
  * checkpoint (steal-range.ts: one transaction, every slot locked, only if that range has not moved since).
  * Undefined: nothing left to take, or `stop()` (cancelled, out of time budget).
- * The shard whose range ends at the high-water mark (until null) does not take: its cursor is where the backfill
- * ends, the sync after it starts there (finishBackfill); taking the end of that range hands the role to the taker.
- * That range's end is where the plan stopped, not where its records are: they are found first (one-record
- * requests, once per run and worker process).
+ * The shard whose range ends at the high-water mark (until null) takes too: where that range ended is kept on its
+ * slot when it finishes (end_cursor), for the sync after the backfill (finishBackfill); taking the end of that
+ * range while it is read hands the role to the taker. That range's end is where the plan stopped, not where its
+ * records are: they are found first (one-record requests, once per run and worker process).
  */
 export async function stealWork(
   db: pg.Client,
   scale: RangeScale,
   input: RunInput,
-  until: Cursor,
   read: { pageSize: number; rated: boolean },
   wait: { beat: () => void; stop: () => boolean },
 ): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
-  if (input.shard === undefined || until === null) return undefined;
+  if (input.shard === undefined) return undefined;
   const self = input.shard;
   const due = new Map<string, number>(); // when each range (slot and end) may be sampled again
   const samples = new Map<string, number>();

@@ -194,11 +194,11 @@ describe('choosing what to take', () => {
     const spans = (counts: number[]) => ({ bounds: Array.from({ length: 17 }, (_, i) => ({ from: 200 + 50 * i })), counts });
     const failing: RangeScale = { ...scale, sample: () => Promise.reject(new Error('503 from the API')) };
     const env = new MockActivityEnvironment();
-    expect(await env.run(() => stealWork(client, failing, input, { from: 100 }, read, wait))).toBeUndefined();
+    expect(await env.run(() => stealWork(client, failing, input, read, wait))).toBeUndefined();
     expect((await listShardSlots(client, IT)).map((s) => s.until)).toEqual([{ from: 100 }, { from: 1000 }]); // nothing moved
     // 8 full spans from 600 on: 80 rows = 8 pages, halved at 800.
     const full: RangeScale = { ...scale, sample: () => Promise.resolve(spans([0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10])) };
-    expect(await env.run(() => stealWork(client, full, input, { from: 100 }, read, wait))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
+    expect(await env.run(() => stealWork(client, full, input, read, wait))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
     expect((await listShardSlots(client, IT)).map((s) => [s.start, s.cursor, s.until, s.status])).toEqual([
       [{ from: 800 }, { from: 800 }, { from: 1000 }, 'running'],
       [{ from: 100 }, { from: 200 }, { from: 800 }, 'running'],

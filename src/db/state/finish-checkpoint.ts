@@ -1,8 +1,13 @@
 import type pg from 'pg';
 
+/**
+ * A slot read its range to the end. A shard's range to the high-water mark (until null) keeps where it ended
+ * (end_cursor): the shard may take part of another range next, and the sync after the backfill starts there.
+ */
 export async function finishCheckpoint(client: pg.Client, integration: string, slot: string, owner: string): Promise<void> {
   await client.query(
-    `UPDATE tidemark.checkpoints SET status = 'done', updated_at = now()
+    `UPDATE tidemark.checkpoints SET status = 'done', updated_at = now(),
+            end_cursor = CASE WHEN slot LIKE 'backfill/%' AND coalesce(until_cursor, 'null'::jsonb) = 'null'::jsonb THEN cursor ELSE end_cursor END
       WHERE integration = $1::text AND slot = $2::text AND owner = $3::text`,
     [integration, slot, owner],
   );

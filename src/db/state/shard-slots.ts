@@ -22,6 +22,8 @@ export interface ShardSlot {
   status: 'running' | 'done';
   rowsDone: number;
   owner: string | null;
+  /** Where the range to the high-water mark ended, once this slot read it to its end (finish-checkpoint.ts). */
+  end?: Cursor;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function deleteBackfillSlots(client: pg.Client, integration: string
 }
 
 /** The shard slots' columns as ShardSlot reads them (from tidemark.checkpoints). */
-export const SHARD_SLOT_COLUMNS = `substr(slot, 10)::int::text AS i, cursor::text, start_cursor::text, until_cursor::text, status, rows_done::text, owner`;
+export const SHARD_SLOT_COLUMNS = `substr(slot, 10)::int::text AS i, cursor::text, start_cursor::text, until_cursor::text, status, rows_done::text, owner, end_cursor::text`;
 
 export async function listShardSlots(client: pg.Client, integration: string): Promise<ShardSlot[]> {
   const r = await client.query<Record<string, string | null>>(
@@ -74,6 +76,7 @@ export function shardSlotOf(row: Record<string, string | null>): ShardSlot {
     status: row.status as 'running' | 'done',
     rowsDone: Number(row.rows_done),
     owner: row.owner ?? null,
+    ...(row.end_cursor === null || row.end_cursor === undefined ? {} : { end: JSON.parse(row.end_cursor) as Cursor }),
   };
 }
 
