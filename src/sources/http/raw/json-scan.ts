@@ -187,11 +187,76 @@ export function members(s: JsonScan, i: number, visit: (ks: number, ke: number, 
 }
 
 /**
+ * The top-level members of a page's records, five ints each: key start and end (with its quotes), value
+ * start and end, and flags (the value's: 1 a string escape, 2 an inexact number, 4 a newline, return or
+ * tab; KEY_ESCAPED: the key has an escape). Written by the one scan that checks each record (indexMembers), read by everything after it (a
+ * field read, the COPY conversion) instead of scanning the record again.
+ */
+export const KEY_ESCAPED = 8;
+
+export class MemberIndex {
+  data = new Int32Array(5 * 1024);
+  n = 0;
+
+  add(ks: number, ke: number, vs: number, ve: number, flags: number): void {
+    if (this.n + 5 > this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    const d = this.data;
+    const n = this.n;
+    d[n] = ks;
+    d[n + 1] = ke;
+    d[n + 2] = vs;
+    d[n + 3] = ve;
+    d[n + 4] = flags;
+    this.n = n + 5;
+  }
+}
+
+/**
+ * The object at `i` (a `{`) checked as `value` checks it, each member noted in `idx`: index past the object,
+ * or -1 when it is not valid JSON (what `idx` holds then is meaningless).
+ */
+export function indexMembers(s: JsonScan, i: number, idx: MemberIndex): number {
+  const b = s.b;
+  let j = s.ws(i + 1);
+  if (b[j] === 0x7d) return j + 1;
+  for (;;) {
+    if (b[j] !== QUOTE) return -1;
+    s.escaped = false;
+    const ke = s.string(j);
+    if (ke < 0) return -1;
+    const keyEscaped = s.escaped ? KEY_ESCAPED : 0;
+    let k = s.ws(ke);
+    if (b[k] !== 0x3a) return -1;
+    const vs = s.ws(k + 1);
+    s.escaped = false;
+    s.inexact = false;
+    s.spaced = false;
+    const ve = s.value(vs, 1);
+    if (ve < 0) return -1;
+    idx.add(j, ke, vs, ve, keyEscaped | (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0) | (s.spaced ? 4 : 0));
+    k = s.ws(ve);
+    const c = b[k];
+    if (c === 0x7d) return k + 1;
+    if (c !== 0x2c) return -1;
+    j = s.ws(k + 1);
+  }
+}
+
+/**
  * Whether the key at `ks..ke` (with its quotes) is `k` (`want`: its UTF-8 bytes): compared as bytes, or
  * read by JSON.parse when it holds an escape.
  */
 export function keyIs(b: Buffer, ks: number, ke: number, want: Uint8Array, k: string): boolean {
   for (let i = ks + 1; i < ke - 1; i++) if (b[i] === BACKSLASH) return JSON.parse(b.toString('utf8', ks, ke)) === k;
+  return sameBytes(b, ks, ke, want);
+}
+
+/** keyIs for a key known to have no escape (MemberIndex flags): its bytes are `want`'s. */
+export function sameBytes(b: Buffer, ks: number, ke: number, want: Uint8Array): boolean {
   const len = ke - ks - 2;
   if (len !== want.length) return false;
   for (let i = 0; i < len; i++) if (want[i] !== b[ks + 1 + i]) return false;

@@ -1,7 +1,7 @@
 import type { HttpColumn } from '../../../config/http-source-schema';
 import { copyCellOf, copyEscape, type Cell } from '../records';
-import { JsonScan, keyIs, members } from './json-scan';
-import { plainOf, spanOf } from './raw-records';
+import { KEY_ESCAPED, keyIs, sameBytes } from './json-scan';
+import { plainOf, spanOf, type RawSpan } from './raw-records';
 
 /**
  * Records read as bytes (raw-records.ts) → COPY text, byte for byte what copyRowMaker + copyText write
@@ -136,23 +136,19 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
     }
     const out = new Out(Math.ceil(size * 1.1));
     for (const r of records) {
-      const { buf, start } = spanOf(r) as NonNullable<ReturnType<typeof spanOf>>;
-      const s = new JsonScan(buf);
+      // The members as the scan that checked the record found them (the last of a name wins).
+      const { buf, index, at, count } = spanOf(r) as RawSpan;
+      const d = index.data;
       vs.fill(-1);
-      members(s, start, (ks, ke, v) => {
-        const cols = matchKey(buf, ks, ke, raw);
-        if (!cols) return false;
-        s.escaped = false;
-        s.inexact = false;
-        s.spaced = false;
-        const e = s.value(v, 1);
+      for (let o = at; o < at + 5 * count; o += 5) {
+        const cols = matchKey(buf, d[o] as number, d[o + 1] as number, (d[o + 4] as number) & KEY_ESCAPED, raw);
+        if (!cols) continue;
         for (const i of cols) {
-          vs[i] = v;
-          ve[i] = e;
-          flags[i] = (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0) | (s.spaced ? 4 : 0);
+          vs[i] = d[o + 2] as number;
+          ve[i] = d[o + 3] as number;
+          flags[i] = d[o + 4] as number;
         }
-        return e;
-      });
+      }
       for (let i = 0; i < ncols; i++) {
         if (i > 0) out.byte(0x09);
         const col = raw[i];
@@ -173,9 +169,9 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
   };
 }
 
-/** The columns reading the key at `ks..ke` (with its quotes). */
-function matchKey(buf: Buffer, ks: number, ke: number, raw: readonly (RawColumn | undefined)[]): number[] | undefined {
-  for (const col of raw) if (col && keyIs(buf, ks, ke, col.keyBytes, col.key)) return col.cols;
+/** The columns reading the key at `ks..ke` (with its quotes; `escaped`: it has an escape, so it is read by JSON.parse). */
+function matchKey(buf: Buffer, ks: number, ke: number, escaped: number, raw: readonly (RawColumn | undefined)[]): number[] | undefined {
+  for (const col of raw) if (col && (escaped ? keyIs(buf, ks, ke, col.keyBytes, col.key) : sameBytes(buf, ks, ke, col.keyBytes))) return col.cols;
   return undefined;
 }
 

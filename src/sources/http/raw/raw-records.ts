@@ -1,23 +1,27 @@
 import { isUtf8 } from 'node:buffer';
-import { JsonScan, keyIs, members } from './json-scan';
+import { indexMembers, JsonScan, KEY_ESCAPED, keyIs, MemberIndex, members, sameBytes } from './json-scan';
 
-/** Where one record's JSON object lies in an answer's bytes. */
+/** Where one record's JSON object lies in an answer's bytes, and its top-level members. */
 export interface RawSpan {
   buf: Buffer;
   start: number;
   end: number;
+  /** the page's member index (json-scan.ts); this record's members are `count` entries of five ints from `at` */
+  index: MemberIndex;
+  at: number;
+  count: number;
 }
 
 const SPAN = Symbol('tidemark.rawSpan');
 const PARSED = Symbol('tidemark.parsed');
 const TARGET = Symbol('tidemark.target');
-const FIELDS = Symbol('tidemark.fields');
+const FIELD = Symbol('tidemark.field');
 
 interface Target {
   [SPAN]: RawSpan;
   [PARSED]?: object;
-  /** top-level fields read one by one before anything needed the whole record */
-  [FIELDS]?: Map<string, unknown>;
+  /** the top-level field read last before anything needed the whole record (a style reads one field a record) */
+  [FIELD]?: { key: string; value: unknown };
 }
 
 function real(t: Target): object {
@@ -32,22 +36,34 @@ function real(t: Target): object {
  */
 function field(t: Target, k: string): unknown {
   if (t[PARSED] || k in Object.prototype) return Reflect.get(real(t), k);
-  const fields = (t[FIELDS] ??= new Map());
-  if (fields.has(k)) return fields.get(k);
-  const { buf, start } = t[SPAN];
-  const want = Buffer.from(k);
-  let at = -1;
-  let end = -1;
-  const s = new JsonScan(buf);
-  members(s, start, (ks, ke, vs) => {
-    if (!keyIs(buf, ks, ke, want, k)) return false;
-    at = vs;
-    end = s.value(vs, 1);
-    return end;
-  });
-  const v = at < 0 ? undefined : (JSON.parse(buf.toString('utf8', at, end)) as unknown);
-  fields.set(k, v);
-  return v;
+  const last = t[FIELD];
+  if (last?.key === k) return last.value;
+  const { buf, index, at, count } = t[SPAN];
+  const want = keyBytes(k);
+  const d = index.data;
+  let vs = -1;
+  let ve = -1;
+  for (let o = at; o < at + 5 * count; o += 5) {
+    const ks = d[o] as number;
+    const ke = d[o + 1] as number;
+    if (!((d[o + 4] as number) & KEY_ESCAPED ? keyIs(buf, ks, ke, want, k) : sameBytes(buf, ks, ke, want))) continue;
+    vs = d[o + 2] as number;
+    ve = d[o + 3] as number;
+  }
+  const value = vs < 0 ? undefined : (JSON.parse(buf.toString('utf8', vs, ve)) as unknown);
+  t[FIELD] = { key: k, value };
+  return value;
+}
+
+/** A key's UTF-8 bytes, kept for the last few keys asked (a style asks for one or two, every record). */
+const keyCache = new Map<string, Buffer>();
+function keyBytes(k: string): Buffer {
+  let b = keyCache.get(k);
+  if (!b) {
+    if (keyCache.size >= 64) keyCache.clear();
+    keyCache.set(k, (b = Buffer.from(k)));
+  }
+  return b;
 }
 
 /**
@@ -136,13 +152,15 @@ function elements(s: JsonScan, i: number): { start: number; end: number; spans: 
   const buf = s.b as Buffer;
   if (buf[i] !== 0x5b) return undefined;
   const spans: RawSpan[] = [];
+  const index = new MemberIndex();
   let j = s.ws(i + 1);
   if (buf[j] === 0x5d) return { start: i, end: j + 1, spans };
   for (;;) {
     if (buf[j] !== 0x7b) return undefined;
-    const e = s.value(j);
+    const at = index.n;
+    const e = indexMembers(s, j, index);
     if (e < 0) return undefined;
-    spans.push({ buf, start: j, end: e });
+    spans.push({ buf, start: j, end: e, index, at, count: (index.n - at) / 5 });
     j = s.ws(e);
     if (buf[j] === 0x5d) return { start: i, end: j + 1, spans };
     if (buf[j] !== 0x2c) return undefined;
