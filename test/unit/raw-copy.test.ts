@@ -181,6 +181,14 @@ describe('records from bytes → COPY text', () => {
     for (const path of ['t', 'n.a.0', 'e', 'missing', 'constructor', 'toString', 'n.a.length']) expect(getPath(lazy, path), path).toEqual(getPath(parsed, path));
     expect(lazy.t).toBe('later');
     expect(JSON.stringify(lazy)).toBe(JSON.stringify(parsed));
+    // An object read twice, another field between, is the same object (a change to it stays), as in the parsed one.
+    const fresh = rawRecords(Buffer.from(text), 'data')!.records[0] as Record<string, unknown>;
+    expect(fresh.t).toBe('later');
+    const n = fresh.n as { a: number[] };
+    expect(fresh.e).toBe('é');
+    n.a.push(2);
+    expect(fresh.n).toBe(n);
+    expect(plainOf(fresh)).toEqual({ ...parsed, n: { a: [1, 2] } });
     expect(rawCopyMaker(columnsOf({ id: 'bigint' }))([{ id: 1 }])).toBeUndefined(); // parsed records: the row maker's job
   });
 });

@@ -186,14 +186,15 @@ export function members(s: JsonScan, i: number, visit: (ks: number, ke: number, 
   }
 }
 
+/** MemberIndex flag: the key has an escape (so it is compared as JSON.parse reads it, not byte for byte). */
+export const KEY_ESCAPED = 8;
+
 /**
  * The top-level members of a page's records, five ints each: key start and end (with its quotes), value
  * start and end, and flags (the value's: 1 a string escape, 2 an inexact number, 4 a newline, return or
- * tab; KEY_ESCAPED: the key has an escape). Written by the one scan that checks each record (indexMembers), read by everything after it (a
- * field read, the COPY conversion) instead of scanning the record again.
+ * tab; KEY_ESCAPED). Written by the one scan that checks each record (indexMembers), read by everything
+ * after it (a field read, the COPY conversion) instead of scanning the record again.
  */
-export const KEY_ESCAPED = 8;
-
 export class MemberIndex {
   data = new Int32Array(5 * 1024);
   n = 0;

@@ -51,6 +51,8 @@ function field(t: Target, k: string): unknown {
     ve = d[o + 3] as number;
   }
   const value = vs < 0 ? undefined : (JSON.parse(buf.toString('utf8', vs, ve)) as unknown);
+  // An object or array is the same one at every read, as in the parsed record: read from that (parsed once).
+  if (typeof value === 'object' && value !== null) return Reflect.get(real(t), k);
   t[FIELD] = { key: k, value };
   return value;
 }
