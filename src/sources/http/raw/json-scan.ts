@@ -196,15 +196,19 @@ export const KEY_ESCAPED = 8;
  * after it (a field read, the COPY conversion) instead of scanning the record again.
  */
 export class MemberIndex {
-  data = new Int32Array(5 * 1024);
+  data = new Int32Array(5 * 64);
   n = 0;
 
+  /** Room for `ints` more: one allocation for a page when the caller can tell its size (not one per doubling). */
+  reserve(ints: number): void {
+    if (this.n + ints <= this.data.length) return;
+    const next = new Int32Array(this.n + ints);
+    next.set(this.data.subarray(0, this.n));
+    this.data = next;
+  }
+
   add(ks: number, ke: number, vs: number, ve: number, flags: number): void {
-    if (this.n + 5 > this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
+    if (this.n + 5 > this.data.length) this.reserve(this.data.length);
     const d = this.data;
     const n = this.n;
     d[n] = ks;

@@ -162,6 +162,8 @@ function elements(s: JsonScan, i: number): { start: number; end: number; spans: 
     const at = index.n;
     const e = indexMembers(s, j, index);
     if (e < 0) return undefined;
+    // After the first record: room for as many more as the rest of the answer holds at its size, and a fifth.
+    if (at === 0) index.reserve(Math.ceil(((buf.length - e) / (e - j + 1)) * 1.2) * index.n);
     spans.push({ buf, start: j, end: e, index, at, count: (index.n - at) / 5 });
     j = s.ws(e);
     if (buf[j] === 0x5d) return { start: i, end: j + 1, spans };
