@@ -6,6 +6,7 @@
  * cores with this process. Prints "fast-api at http://…" when ready.
  *   GET /v1/orders?limit=&starting_after=ID      ascending id {object, data, has_more}
  *   GET /v1/orders/window?limit=&from=A&to=B     A <= updated_at < B, ascending (updated_at, id) {data, has_more}
+ *   GET /stats[?reset]                           requests answered; per window end, requests and the client's turnaround
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -87,18 +88,51 @@ function answer(url: URL): { status: number; body: string } {
 /** Requests answered since start (GET /stats, not counted): the benches report requests per run. */
 let served = 0;
 
+/**
+ * Per window end (`to`: one slice of a sharded read, or the run's bound), the requests for more than one
+ * record and when the last answer went out; and each gap between an answer and the next request of the same
+ * window (the client's turnaround: what a slice adds to the API's latency per page). GET /stats?reset clears them.
+ */
+const windows = new Map<string, { requests: number; sentAt: number }>();
+let gaps: number[] = [];
+
+function noteWindow(url: URL, arrived: number): () => void {
+  const to = url.searchParams.get('to');
+  if (to === null || url.searchParams.get('limit') === '1') return () => undefined;
+  const w = windows.get(to) ?? { requests: 0, sentAt: -1 };
+  windows.set(to, w);
+  if (w.sentAt >= 0) gaps.push(arrived - w.sentAt);
+  w.requests++;
+  return () => {
+    w.sentAt = performance.now();
+  };
+}
+
+function stats(url: URL): unknown {
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length ? Number((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number).toFixed(2)) : null);
+  const out = { requests: served, windows: Object.fromEntries([...windows].map(([to, w]) => [to, w.requests])), gapMs: { median: at(0.5), p90: at(0.9), n: sorted.length } };
+  if (url.searchParams.has('reset')) {
+    windows.clear();
+    gaps = [];
+  }
+  return out;
+}
+
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ requests: served }));
+    res.end(JSON.stringify(stats(url)));
     return;
   }
   served++;
+  const sent = noteWindow(url, performance.now());
   const { status, body } = cached(url);
   const send = () => {
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
     res.end(body);
+    sent();
   };
   if (latency > 0) setTimeout(send, latency);
   else send();

@@ -90,16 +90,30 @@ function cpuMs(from: NodeJS.CpuUsage): number {
   return Math.round((d.user + d.system) / 1000);
 }
 
-/** Requests the bench API has answered so far. */
-async function served(apiUrl: string): Promise<number> {
-  return ((await (await fetch(`${apiUrl}/stats`)).json()) as { requests: number }).requests;
+interface ApiStats {
+  requests: number;
+  /** requests for more than one record per window end (a slice, or the run's bound), since the last reset */
+  windows: Record<string, number>;
+  /** the client's turnaround between an answer and the next request of its window, since the last reset */
+  gapMs: { median: number | null; p90: number | null; n: number };
+}
+
+/** What the bench API has answered so far (`reset`: and start the per-window figures afresh). */
+async function apiStats(apiUrl: string, reset = false): Promise<ApiStats> {
+  return (await (await fetch(`${apiUrl}/stats${reset ? '?reset' : ''}`)).json()) as ApiStats;
+}
+
+/** The trace's request figures: total, per slice (window end, ascending), and the client's turnaround. */
+function requestTrace(before: number, s: ApiStats): string[] {
+  const perSlice = Object.entries(s.windows).sort(([a], [b]) => a.localeCompare(b)).map(([, n]) => n);
+  return [`${s.requests - before} requests`, `pages' requests per slice ${perSlice.join(' / ')}`, `client turnaround median ${s.gapMs.median} ms, p90 ${s.gapMs.p90} ms`];
 }
 
 const quiet = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
 
 /** One backfill through the activities: unsharded, or planBackfill + N shards at once + finishBackfill. */
 async function backfill(code: Shipped, cfg: Config, ctx: BenchContext, shards: number, server: FastApiProcess): Promise<Measurement> {
-  const before = process.env.BENCH_HTTP_TRACE ? await served(server.url) : 0;
+  const before = process.env.BENCH_HTTP_TRACE ? (await apiStats(server.url, true)).requests : 0;
   const serverCpu0 = cpuSecondsOf(server.pid) ?? 0;
   const activities = code.createActivities({ config: () => cfg, env: { DST_URL: ctx.dstUrl } });
   const runKey = `bench/http/${process.pid}/${++runs}`;
@@ -116,18 +130,24 @@ async function backfill(code: Shipped, cfg: Config, ctx: BenchContext, shards: n
     await Promise.all(
       plan.todo.map(async (shard) => {
         let first: string | undefined; // the first heartbeat: the slice's first page written
+        let last: string | undefined; // the last heartbeat with more pages: its last page (a shard then waits to take work)
+        let pages = -1;
         const r = await withRetries(() => {
           const env = quiet();
-          env.on('heartbeat', () => void (first ??= seconds(t0).toFixed(2)));
+          env.on('heartbeat', (d: unknown) => {
+            first ??= seconds(t0).toFixed(2);
+            const n = (d as { pages?: number } | undefined)?.pages ?? 0;
+            if (n !== pages) [pages, last] = [n, seconds(t0).toFixed(2)];
+          });
           return env.run(activities.runIntegration, { ...base, shard, shards: plan.todo.length }) as Promise<RunResult>;
         });
-        trace.push(`slice ${shard}: ${r.rows} records, first page by ${first ?? '?'} s, done by ${seconds(t0).toFixed(2)} s`);
+        trace.push(`slice ${shard}: ${r.rows} records, first page by ${first ?? '?'} s, last by ${last ?? '?'} s, done by ${seconds(t0).toFixed(2)} s`);
       }),
     );
     result = (await quiet().run(activities.finishBackfill, { integration: 'bench-http', runKey })) as RunResult;
   }
   const secs = seconds(t0);
-  if (process.env.BENCH_HTTP_TRACE) process.stderr.write(`[http ${shards}] ${[...trace, `total ${secs.toFixed(2)} s`, `${(await served(server.url)) - before} requests`, `bench process CPU ${cpuMs(cpu0)} ms`, `API process CPU ${Math.round(((cpuSecondsOf(server.pid) ?? 0) - serverCpu0) * 1000)} ms`].join('; ')}\n`);
+  if (process.env.BENCH_HTTP_TRACE) process.stderr.write(`[http ${shards}] ${[...trace, `total ${secs.toFixed(2)} s`, ...requestTrace(before, await apiStats(server.url)), `bench process CPU ${cpuMs(cpu0)} ms`, `API process CPU ${Math.round(((cpuSecondsOf(server.pid) ?? 0) - serverCpu0) * 1000)} ms`].join('; ')}\n`);
   if (!result.done) throw new Error(`http backfill stopped early: ${JSON.stringify(result)}`);
   return { seconds: secs, rows: result.rows };
 }
