@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { cutOfSample, movedEnd, rangeToSample, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
-import { createShardSlots, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
+import { createShardSlots, finishCheckpoint, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
 import { createHttpSource } from '../../src/sources/http';
 import type { RangeScale } from '../../src/sources/source';
 import type { HttpSourceConfig } from '../../src/config/http-source-schema';
@@ -91,6 +91,27 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
     expect(await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('06:00:00') }))).toBeUndefined(); // a newer run took a slot
     expect(await movedEnd(new LostOwnershipError(IT, 'backfill/2', RUN), client, { integration: IT, mode: 'backfill', runKey: RUN, shard: 2 }, 'backfill/2', null)).toBeUndefined();
     expect((await listShardSlots(client, IT)).map((s) => s.until)).toEqual(before.map((s) => s.until));
+  });
+
+  it('the slot reading to the high-water mark keeps where that range ended when it finishes, then takes like any other', async () => {
+    await inTx(() => recordPage(client, page(2, at('03:40:00'), null)));
+    await inTx(() => recordPage(client, page(1, at('01:10:00'), at('02:00:00'))));
+    await finishCheckpoint(client, IT, 'backfill/1', 'other-run'); // not its owner: nothing changes
+    await finishCheckpoint(client, IT, 'backfill/2', RUN);
+    expect((await listShardSlots(client, IT)).map((s) => [s.status, s.end])).toEqual([
+      ['running', undefined],
+      ['running', undefined], // a bounded range keeps no end
+      ['done', at('03:40:00')],
+    ]);
+    expect(await stealRange(client, IT, RUN, 2, () => ({ victim: 1, at: at('01:30:00') }))).toEqual({ cursor: at('01:30:00'), until: at('02:00:00') });
+    await inTx(() => recordPage(client, page(2, at('02:00:00'), at('02:00:00'))));
+    await finishCheckpoint(client, IT, 'backfill/2', RUN); // its taken range done: the end it kept stays
+    expect((await listShardSlots(client, IT))[2]).toMatchObject({ start: at('01:30:00'), cursor: at('02:00:00'), until: at('02:00:00'), status: 'done', end: at('03:40:00') });
+    await finishCheckpoint(client, IT, 'backfill/1', RUN); // a bounded range finishing keeps no end either
+    expect((await listShardSlots(client, IT))[1]).not.toHaveProperty('end');
+    // A new backfill's slots start without one.
+    await createShardSlots(client, IT, RUN, null, [{ from: null, until: null }]);
+    expect((await listShardSlots(client, IT))[0]).not.toHaveProperty('end');
   });
 
   it('a retried shard ignores a heartbeat of the range it held before its take (it would skip what it took)', async () => {
@@ -202,6 +223,27 @@ describe('choosing what to take', () => {
     expect((await listShardSlots(client, IT)).map((s) => [s.start, s.cursor, s.until, s.status])).toEqual([
       [{ from: 800 }, { from: 800 }, { from: 1000 }, 'running'],
       [{ from: 100 }, { from: 200 }, { from: 800 }, 'running'],
+    ]);
+  });
+
+  it('stealWork: the shard that read to the high-water mark takes too, and keeps where that range ended', async () => {
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, RUN, 'x', [
+      { from: null, until: { from: 900 } },
+      { from: { from: 900 }, until: null },
+    ]);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 100}', rows_done = 100 WHERE slot = 'backfill/0'`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 1100}', rows_done = 40 WHERE slot = 'backfill/1'`);
+    await finishCheckpoint(client, IT, 'backfill/1', RUN);
+    // 16 spans of 50 from where slot 0 stands (100) to its end (900), the later half full: 80 rows = 8 pages, halved at 700.
+    const full: RangeScale = { ...scale, sample: () => Promise.resolve({ bounds: Array.from({ length: 17 }, (_, i) => ({ from: 100 + 50 * i })), counts: [0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10] }) };
+    const env = new MockActivityEnvironment();
+    const input = { integration: IT, mode: 'backfill' as const, runKey: RUN, shard: 1 };
+    const giveUp = Date.now() + 10_000;
+    expect(await env.run(() => stealWork(client, full, input, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp }))).toEqual({ cursor: { from: 700 }, until: { from: 900 } });
+    expect((await listShardSlots(client, IT)).map((s) => [s.cursor, s.until, s.status, s.end])).toEqual([
+      [{ from: 100 }, { from: 700 }, 'running', undefined],
+      [{ from: 700 }, { from: 900 }, 'running', { from: 1100 }],
     ]);
   });
 
