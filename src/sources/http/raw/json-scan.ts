@@ -207,6 +207,14 @@ export class MemberIndex {
     this.data = next;
   }
 
+  /** Whether the key of the member at `o` (an offset into `data`) in `buf` is `k` (`want`: its UTF-8 bytes). */
+  keyIs(buf: Buffer, o: number, want: Uint8Array, k: string): boolean {
+    const d = this.data;
+    const ks = d[o] as number;
+    const ke = d[o + 1] as number;
+    return (d[o + 4] as number) & KEY_ESCAPED ? keyIs(buf, ks, ke, want, k) : sameBytes(buf, ks, ke, want);
+  }
+
   add(ks: number, ke: number, vs: number, ve: number, flags: number): void {
     if (this.n + 5 > this.data.length) this.reserve(this.data.length);
     const d = this.data;
@@ -221,34 +229,21 @@ export class MemberIndex {
 }
 
 /**
- * The object at `i` (a `{`) checked as `value` checks it, each member noted in `idx`: index past the object,
- * or -1 when it is not valid JSON (what `idx` holds then is meaningless).
+ * The object at `i` (a `{`) checked as `value` checks it (members() walks it), each member noted in `idx`: index
+ * past the object, or -1 when it is not valid JSON (what `idx` holds then is meaningless).
  */
 export function indexMembers(s: JsonScan, i: number, idx: MemberIndex): number {
-  const b = s.b;
-  let j = s.ws(i + 1);
-  if (b[j] === 0x7d) return j + 1;
-  for (;;) {
-    if (b[j] !== QUOTE) return -1;
-    s.escaped = false;
-    const ke = s.string(j);
-    if (ke < 0) return -1;
-    const keyEscaped = s.escaped ? KEY_ESCAPED : 0;
-    let k = s.ws(ke);
-    if (b[k] !== 0x3a) return -1;
-    const vs = s.ws(k + 1);
+  s.escaped = false; // from here on it only ever reports the key just scanned when a member is visited
+  return members(s, i, (ks, ke, vs) => {
+    const key = s.escaped ? KEY_ESCAPED : 0;
     s.escaped = false;
     s.inexact = false;
     s.spaced = false;
     const ve = s.value(vs, 1);
-    if (ve < 0) return -1;
-    idx.add(j, ke, vs, ve, keyEscaped | (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0) | (s.spaced ? 4 : 0));
-    k = s.ws(ve);
-    const c = b[k];
-    if (c === 0x7d) return k + 1;
-    if (c !== 0x2c) return -1;
-    j = s.ws(k + 1);
-  }
+    if (ve >= 0) idx.add(ks, ke, vs, ve, key | (s.escaped ? 1 : 0) | (s.inexact ? 2 : 0) | (s.spaced ? 4 : 0));
+    s.escaped = false;
+    return ve;
+  });
 }
 
 /**
@@ -261,7 +256,7 @@ export function keyIs(b: Buffer, ks: number, ke: number, want: Uint8Array, k: st
 }
 
 /** keyIs for a key known to have no escape (MemberIndex flags): its bytes are `want`'s. */
-export function sameBytes(b: Buffer, ks: number, ke: number, want: Uint8Array): boolean {
+function sameBytes(b: Buffer, ks: number, ke: number, want: Uint8Array): boolean {
   const len = ke - ks - 2;
   if (len !== want.length) return false;
   for (let i = 0; i < len; i++) if (want[i] !== b[ks + 1 + i]) return false;

@@ -1,6 +1,6 @@
 import type { HttpColumn } from '../../../config/http-source-schema';
 import { copyCellOf, copyEscape, type Cell } from '../records';
-import { KEY_ESCAPED, keyIs, sameBytes } from './json-scan';
+import type { MemberIndex } from './json-scan';
 import { plainOf, spanOf, type RawSpan } from './raw-records';
 
 /**
@@ -141,7 +141,7 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
       const d = index.data;
       vs.fill(-1);
       for (let o = at; o < at + 5 * count; o += 5) {
-        const cols = matchKey(buf, d[o] as number, d[o + 1] as number, (d[o + 4] as number) & KEY_ESCAPED, raw);
+        const cols = matchKey(buf, index, o, raw);
         if (!cols) continue;
         for (const i of cols) {
           vs[i] = d[o + 2] as number;
@@ -169,9 +169,9 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
   };
 }
 
-/** The columns reading the key at `ks..ke` (with its quotes; `escaped`: it has an escape, so it is read by JSON.parse). */
-function matchKey(buf: Buffer, ks: number, ke: number, escaped: number, raw: readonly (RawColumn | undefined)[]): number[] | undefined {
-  for (const col of raw) if (col && (escaped ? keyIs(buf, ks, ke, col.keyBytes, col.key) : sameBytes(buf, ks, ke, col.keyBytes))) return col.cols;
+/** The columns reading the key of the member at `o` in the index. */
+function matchKey(buf: Buffer, index: MemberIndex, o: number, raw: readonly (RawColumn | undefined)[]): number[] | undefined {
+  for (const col of raw) if (col && index.keyIs(buf, o, col.keyBytes, col.key)) return col.cols;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { indexMembers, JsonScan, KEY_ESCAPED, keyIs, MemberIndex, members, sameBytes } from './json-scan';
+import { indexMembers, JsonScan, keyIs, MemberIndex, members } from './json-scan';
 
 /** Where one record's JSON object lies in an answer's bytes, and its top-level members. */
 export interface RawSpan {
@@ -44,9 +44,7 @@ function field(t: Target, k: string): unknown {
   let vs = -1;
   let ve = -1;
   for (let o = at; o < at + 5 * count; o += 5) {
-    const ks = d[o] as number;
-    const ke = d[o + 1] as number;
-    if (!((d[o + 4] as number) & KEY_ESCAPED ? keyIs(buf, ks, ke, want, k) : sameBytes(buf, ks, ke, want))) continue;
+    if (!index.keyIs(buf, o, want, k)) continue;
     vs = d[o + 2] as number;
     ve = d[o + 3] as number;
   }
