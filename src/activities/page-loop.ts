@@ -49,6 +49,8 @@ export interface PageLoop {
   slot: string;
   /** A shard's range end, as its pages are read (another shard may take part of the range: see steal-work). */
   until?: Cursor;
+  /** A shard's page cursors as its source's sort key, when another shard may cut its range (see PageRecord.cursorKey). */
+  keyOf?: (cursor: Cursor) => string | undefined;
   targetColumns: string[];
   alive: KeepAlive;
   meter: ProgressMeter;
@@ -213,8 +215,8 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
 
 /** One page through the Sink contract (http, custom): the sink writes in the page's transaction, see sink-page. */
 async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
-  const { ctx, input, integration, db, slot, beat, until } = loop;
-  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}) }, sink, page, tally);
+  const { ctx, input, integration, db, slot, beat, until, keyOf } = loop;
+  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}), ...(keyOf ? { keyOf } : {}) }, sink, page, tally);
   // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
   loop.position.cursor = page.cursor;
   markDurable(loop.position, page.cursor);

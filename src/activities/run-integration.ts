@@ -137,6 +137,8 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   };
   if (input.shard !== undefined) readTo(start.until);
   const scale = input.shard !== undefined && run.sink.kind === 'postgres' ? run.source.rangeScale : undefined;
+  // Its pages in flight that lie before a cut another shard makes still commit (see PageRecord.cursorKey).
+  if (scale) loop.keyOf = (cursor) => scale.key(cursor);
   for (;;) {
     let ended: Awaited<ReturnType<typeof runPageLoop>>;
     try {

@@ -25,6 +25,8 @@ export interface AheadContext {
   input: RunInput;
   slot: string;
   until?: Cursor;
+  /** A shard's page cursors as the source's sort key (see PageRecord.cursorKey). */
+  keyOf?: (cursor: Cursor) => string | undefined;
   position: LoopPosition;
 }
 
@@ -35,7 +37,7 @@ export function commitsLazily(position: LoopPosition): boolean {
 
 /** What a page's transaction records: its checkpoint (a shard's fenced on its range end) and the run's counters. */
 export function pageRecordOf(c: AheadContext, page: EncodedPage, counts: Pick<state.PageRecord, 'rows' | 'written' | 'rejected' | 'read'>, lazyCommit: boolean): state.PageRecord {
-  return { integration: c.integration, slot: c.slot, runId: c.input.runKey, ...shardOf(c.input, c.until), cursor: page.cursor, ...counts, lazyCommit };
+  return { integration: c.integration, slot: c.slot, runId: c.input.runKey, ...shardOf(c.input, c.until, c.keyOf?.(page.cursor)), cursor: page.cursor, ...counts, lazyCommit };
 }
 
 /**

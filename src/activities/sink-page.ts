@@ -15,6 +15,8 @@ export interface SinkPageLoop {
   slot: string;
   /** A shard's range end its pages were read with (the checkpoint is fenced on it, see PageRecord.until). */
   until?: Cursor;
+  /** A shard's page cursors as the source's sort key (see PageRecord.cursorKey). */
+  keyOf?: (cursor: Cursor) => string | undefined;
   signal: AbortSignal;
   beat: () => void;
 }
@@ -38,7 +40,7 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
     await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
     const read = tally.unreported();
     const counts = { rows: page.count, written: result.written, rejected: rejected.length + result.refused, read };
-    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts });
+    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until, loop.keyOf?.(page.cursor)), cursor: page.cursor, ...counts });
     if (page.warnings?.length) await state.addRunWarnings(db, input.runKey, page.warnings);
     await db.query('COMMIT');
     tally.committed(read);
@@ -50,8 +52,9 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
   return result;
 }
 
-/** A shard's part of a page's record: its counters' row and the range end the page was read with. */
-export function shardOf(input: RunInput, until: Cursor | undefined): { shard?: number; until?: Cursor } {
+/** A shard's part of a page's record: its counters' row, the range end the page was read with and its cursor's key. */
+export function shardOf(input: RunInput, until: Cursor | undefined, cursorKey?: string): { shard?: number; until?: Cursor; cursorKey?: string } {
   if (input.shard === undefined) return {};
-  return until === undefined ? { shard: input.shard } : { shard: input.shard, until };
+  if (until === undefined) return { shard: input.shard };
+  return cursorKey === undefined ? { shard: input.shard, until } : { shard: input.shard, until, cursorKey };
 }

@@ -9,8 +9,10 @@ import { errorMessage } from './failures';
 
 /**
  * A range is worth taking part of only when at least this many pages are known to be left in it: a take costs
- * its shard the page it was writing and the one it read ahead (they roll back and are read again, see
- * steal-range). Known, not estimated: see cutOfSample.
+ * the taker a sample (a round of requests) and its shard the page that crosses the cut (read again up to it; the
+ * pages before the cut still commit when the source keys its cursors, see record-page). Known, not estimated: see
+ * cutOfSample. Four, with samples of four pages a span, measured no faster on the bench's bursts (a tail of two
+ * bursts at single instants cannot be cut finer than them).
  */
 export const STEAL_MIN_PAGES = 8;
 /** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
@@ -35,11 +37,9 @@ export const STEAL_POLL_MS = 50;
  * the sample.
  */
 export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, due: Map<string, number>, now: number): { slot: state.ShardSlot; end: Cursor } | undefined {
-  // A range from the start (null) began wherever the API's time starts: the span it read says nothing of density.
-  const covered = (s: state.ShardSlot) => (s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor));
   let density = 0;
   for (const s of slots) {
-    const seen = covered(s);
+    const seen = covered(scale, s);
     if (seen > 0 && s.rowsDone > 0) density = Math.max(density, s.rowsDone / seen);
   }
   let best: { slot: state.ShardSlot; end: Cursor; rows: number } | undefined;
@@ -53,6 +53,11 @@ export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageS
     if (rows >= STEAL_MIN_PAGES * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
   }
   return best && { slot: best.slot, end: best.end };
+}
+
+/** How much of the scale a slot's range has read. A range from the start (null) began wherever the API's time starts: the span it read says nothing of density. */
+function covered(scale: RangeScale, s: state.ShardSlot): number {
+  return s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor);
 }
 
 const sampleKey = (s: state.ShardSlot) => `${s.index} ${JSON.stringify(s.until)}`;
@@ -121,7 +126,8 @@ export async function stealWork(
       // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
       const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
         const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
-        return now && scale.span(now.cursor, at) > 0 ? { victim: victim.index, at } : undefined;
+        const key = scale.key(at);
+        return now && scale.span(now.cursor, at) > 0 ? { victim: victim.index, at, ...(key !== undefined ? { key } : {}) } : undefined;
       }));
       if (took) return took;
     }

@@ -6,7 +6,9 @@ import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, finishCheckpoint, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
 import { createHttpSource } from '../../src/sources/http';
+import { sortKeyOfNs } from '../../src/sources/http/time-split';
 import type { RangeScale } from '../../src/sources/source';
+import type { Cursor } from '../../src/cursor/cursor';
 import type { HttpSourceConfig } from '../../src/config/http-source-schema';
 import { fakeConfig } from '../http/fakes/fake-config';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -76,6 +78,44 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
     expect(await movedEnd(new LostOwnershipError(IT, 'backfill/0', RUN), client, { integration: IT, mode: 'backfill', runKey: RUN, shard: 0 }, 'backfill/0', at('01:00:00'))).toEqual({ until: at('00:30:00') });
     await inTx(() => recordPage(client, page(0, at('00:30:00'), at('00:30:00'))));
     expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:30:00'), rowsDone: 20 });
+  });
+
+  it('a page read before a cut still commits when it lies before the new end (the cut`s key); one that reaches it, one without a key or read with another end rolls back', async () => {
+    const key = (t: string) => sortKeyOfNs(BigInt(Date.parse(at(t).from)) * 1_000_000n);
+    const keyed = (shard: number, t: string, until: unknown) => ({ ...page(shard, at(t), until), cursorKey: key(t) });
+    await inTx(() => recordPage(client, page(0, at('00:10:00'), at('01:00:00'))));
+    await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('00:30:00'), key: key('00:30:00') }));
+    // Read with the old end, lying before the new one: the same records whatever end they were read with.
+    await inTx(() => recordPage(client, keyed(0, '00:20:00', at('01:00:00'))));
+    await client.query(`BEGIN; ${recordPageScript({ ...keyed(0, '00:25:00', at('01:00:00')), after: at('00:20:00') })}; COMMIT`);
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:25:00'), until: at('00:30:00'), rowsDone: 30 });
+    // At the new end (records at 00:30 may be in it: the taker's) or past it; without a key; read with an end it never had.
+    for (const stale of [keyed(0, '00:30:00', at('01:00:00')), keyed(0, '00:40:00', at('01:00:00')), page(0, at('00:26:00'), at('01:00:00')), keyed(0, '00:26:00', at('00:45:00'))]) {
+      await expect(inTx(() => recordPage(client, stale))).rejects.toBeInstanceOf(LostOwnershipError);
+      await expect(client.query(`BEGIN; ${recordPageScript(stale)}; COMMIT`)).rejects.toMatchObject({ code: 'TMOWN' });
+      await client.query('ROLLBACK');
+    }
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:25:00'), rowsDone: 30 });
+    // A second cut: only pages read with the end of the first one (00:30) pass by key now.
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done' WHERE slot = 'backfill/2'`);
+    await stealRange(client, IT, RUN, 2, () => ({ victim: 0, at: at('00:28:00'), key: key('00:28:00') }));
+    await expect(inTx(() => recordPage(client, keyed(0, '00:26:00', at('01:00:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
+    await inTx(() => recordPage(client, keyed(0, '00:26:00', at('00:30:00'))));
+    // The takers' ranges were never cut: only their exact ends count (a key alone passes nothing).
+    await inTx(() => recordPage(client, keyed(1, '00:40:00', at('01:00:00'))));
+    await inTx(() => recordPage(client, keyed(2, '00:29:00', at('00:30:00'))));
+    await expect(inTx(() => recordPage(client, keyed(1, '00:41:00', at('02:00:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
+    expect((await listShardSlots(client, IT)).map((s) => [s.cursor, s.until])).toEqual([
+      [at('00:26:00'), at('00:28:00')],
+      [at('00:40:00'), at('01:00:00')],
+      [at('00:29:00'), at('00:30:00')],
+    ]);
+    // Slot 0 ends its range and takes from slot 1: a late page of the range it had (cut twice) passes nothing now.
+    await inTx(() => recordPage(client, keyed(0, '00:28:00', at('00:28:00'))));
+    await finishCheckpoint(client, IT, 'backfill/0', RUN);
+    await stealRange(client, IT, RUN, 0, () => ({ victim: 1, at: at('00:50:00'), key: key('00:50:00') }));
+    await expect(inTx(() => recordPage(client, keyed(0, '00:27:00', at('00:30:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
+    expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:50:00'), until: at('01:00:00') });
   });
 
   it('the last slot`s end (null) is fenced too; a lost slot is not a moved end; nothing worth taking leaves every slot as it was', async () => {
@@ -162,6 +202,7 @@ describe('choosing what to take', () => {
     span: (after, until) => num(until, 1000) - num(after, 0),
     recordsEnd: (_after, until) => Promise.resolve(until),
     sample: () => Promise.reject(new Error('not used')),
+    key: (c) => String(num(c, 0)).padStart(8, '0'),
   };
   const slot = (index: number, start: number, cursor: number, until: number | null, rowsDone: number, status: 'running' | 'done' = 'running'): ShardSlot => ({
     index,
@@ -255,6 +296,21 @@ describe('choosing what to take', () => {
       const s = source.rangeScale!;
       expect(s.span(at('01:00:00'), at('02:00:00'))).toBe(3_600_000);
       expect(s.span(at('03:00:00'), null)).toBe(3_600_000); // null: up to the high-water mark
+      // Keys sort byte by byte as the positions do, whatever digits or zone the time was written with.
+      const positions: Cursor[] = [
+        { from: '1969-12-31T23:59:59.999999999Z' },
+        { from: '2024-01-01T01:00:00Z' },
+        { from: '2024-01-01T01:00:00.000000001Z' },
+        { from: '2024-01-01T02:30:00.5+01:00' }, // 01:30:00.5Z
+        { from: '2024-01-01T01:00:00.000Z', to: '2024-01-01T01:45:00.000Z', inner: null }, // a slice in progress: read to its end
+        { from: '2024-01-01T02:00:00.000Z' },
+      ];
+      const keys = positions.map((c) => s.key(c) as string);
+      expect(new Set(keys.map((k) => k.length))).toEqual(new Set([22]));
+      expect([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))).toEqual(keys);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(s.key({ from: '2024-01-01T01:00:00Z' })).toBe(s.key({ from: '2024-01-01T01:00:00.000000000Z' }));
+      expect(s.key({ from: 'not a time' })).toBeUndefined();
     } finally {
       await source.close();
     }

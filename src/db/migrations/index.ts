@@ -10,6 +10,7 @@ import m009 from './009-deliveries';
 import m010 from './010-instance-weight';
 import m011 from './011-page-owner-check';
 import m012 from './012-backfill-end-cursor';
+import m013 from './013-relaxed-page-fence';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -25,4 +26,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 10, name: '010-instance-weight', sql: m010 },
   { id: 11, name: '011-page-owner-check', sql: m011 },
   { id: 12, name: '012-backfill-end-cursor', sql: m012 },
+  { id: 13, name: '013-relaxed-page-fence', sql: m013 },
 ];

@@ -14,6 +14,11 @@ export interface PageRecord {
    * old end, committing after another shard took the end of the range (steal-range.ts), rolls back.
    */
   until?: Cursor;
+  /**
+   * The page's cursor as the source's sort key (RangeScale.key), for a shard that may be cut: a page read with the
+   * end its range had before a take still commits when this lies before the new end (see the 013 migration).
+   */
+  cursorKey?: string;
   cursor: Cursor;
   /** Rows the page covers (committed with it). */
   rows: number;
@@ -32,12 +37,17 @@ export interface PageRecord {
 }
 
 // The checkpoint, fenced on the owner (a shard's also on its range end, $10), and the run's counters: one statement in the page's transaction.
+// A shard's page read with the end its range had before its latest cut (cut_from) passes too when its cursor's
+// key ($11) lies strictly before the new end's (until_key): its records all lie before that end (at or before
+// its cursor), the same whatever end they were read with. Keys compare as bytes (COLLATE "C"), as they sort.
 const checkpoint = (fence = '') => `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
    WHERE integration = $1::text AND slot = $2::text AND owner = $3::text${fence} RETURNING 1)`;
 const OWNER_FENCE = 'owner = $3::text';
 const CHECKPOINT = checkpoint();
-const SHARD_CHECKPOINT = checkpoint(` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb)`);
+const SHARD_CHECKPOINT = checkpoint(
+  ` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb OR (cut_from = $10::jsonb AND $11::text COLLATE "C" < until_key COLLATE "C"))`,
+);
 
 /** What the statement returns: whether the fenced update found the slot (the caller checks it). */
 const COUNT_OWNED = 'SELECT (SELECT count(*) FROM cp)::int AS owned';
@@ -102,5 +112,5 @@ export function ownershipLost(err: unknown, p: Pick<PageRecord, 'integration' | 
 
 function valuesOf(p: PageRecord): unknown[] {
   const values: unknown[] = [p.integration, p.slot, p.runId, JSON.stringify(p.cursor), p.rows, p.read, p.written, p.rejected];
-  return p.shard === undefined ? values : [...values, p.shard, p.until === undefined ? null : JSON.stringify(p.until)];
+  return p.shard === undefined ? values : [...values, p.shard, p.until === undefined ? null : JSON.stringify(p.until), p.cursorKey ?? null];
 }

@@ -6,16 +6,19 @@ import { SHARD_SLOT_COLUMNS, shardSlot, shardSlotOf, type ShardSlot } from './sh
 export interface StealChoice {
   victim: number;
   at: Cursor;
+  /** `at` as the source's sort key (RangeScale.key): the victim's pages read before the take that lie before it still commit. */
+  key?: string;
 }
 
 /**
  * Work stealing between the shards of a backfill, in one transaction: with every slot of the run locked (in
  * slot order, so two thieves queue instead of deadlocking), `choose` (shown every slot, the thief's own done)
  * picks a running slot and a cursor inside what it has left; that slot's range now ends there, and the thief's
- * slot (`self`) takes the rest, from that cursor to the victim's old end. The victim finds out at its next
- * commit: a page's checkpoint is fenced on the range end it was read with (record-page.ts), so the page in
- * flight rolls back and is read again up to the new end. Returns the thief's new range, or undefined (nothing
- * worth taking, or the run no longer owns the slots).
+ * slot (`self`) takes the rest, from that cursor to the victim's old end. The victim finds out at its first
+ * page past the cut: a page's checkpoint is fenced on the range end it was read with (record-page.ts), or, with
+ * the cut's key, on lying before the new end; the first page that does not rolls back and is read again up to
+ * the new end. Returns the thief's new range, or undefined (nothing worth taking, or the run no longer owns the
+ * slots).
  */
 export async function stealRange(
   client: pg.Client,
@@ -39,9 +42,14 @@ export async function stealRange(
       return undefined;
     }
     const at = JSON.stringify(choice.at);
-    await client.query(`UPDATE tidemark.checkpoints SET until_cursor = $3::jsonb, updated_at = now() WHERE integration = $1::text AND slot = $2::text`, [integration, shardSlot(victim.index), at]);
+    // cut_from: the end the victim's pages in flight were read with (SET reads the row as it was).
     await client.query(
-      `UPDATE tidemark.checkpoints SET cursor = $3::jsonb, start_cursor = $3::jsonb, until_cursor = $4::jsonb, status = 'running', updated_at = now()
+      `UPDATE tidemark.checkpoints SET until_cursor = $3::jsonb, cut_from = coalesce(until_cursor, 'null'::jsonb), until_key = $4::text, updated_at = now()
+        WHERE integration = $1::text AND slot = $2::text`,
+      [integration, shardSlot(victim.index), at, choice.key ?? null],
+    );
+    await client.query(
+      `UPDATE tidemark.checkpoints SET cursor = $3::jsonb, start_cursor = $3::jsonb, until_cursor = $4::jsonb, cut_from = NULL, until_key = NULL, status = 'running', updated_at = now()
         WHERE integration = $1::text AND slot = $2::text`,
       [integration, shardSlot(self), at, JSON.stringify(victim.until)],
     );

@@ -96,7 +96,23 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
       const counts = await Promise.all(points.slice(1).map((b, i) => countOf(ctx, p, points[i] as bigint, b, limit)));
       return { bounds: points.map((t) => ({ from: isoOfNs(t) })), counts };
     },
+    key(cursor) {
+      const at = cursor === null ? undefined : (placeOf(p, cursor) as bigint | undefined);
+      return typeof at === 'bigint' ? sortKeyOfNs(at) : undefined;
+    },
   };
+}
+
+const KEY_BIAS = 10n ** 21n;
+const KEY_DIGITS = 22;
+
+/**
+ * A time in ns since the epoch as fixed-width decimal text that sorts as the times do (biased by 10^21 ns, about
+ * 31,700 years, so times before 1970 sort too); undefined beyond that.
+ */
+export function sortKeyOfNs(t: bigint): string | undefined {
+  const v = t + KEY_BIAS;
+  return v < 0n || v >= 10n ** BigInt(KEY_DIGITS) ? undefined : v.toString().padStart(KEY_DIGITS, '0');
 }
 
 /** One request for up to `limit` records of `[a, b)` (the style's limit parameter, where it has one). */
