@@ -60,6 +60,17 @@ function covered(scale: RangeScale, s: state.ShardSlot): number {
   return s.start === null || s.cursor === null || JSON.stringify(s.cursor) === JSON.stringify(s.start) ? 0 : scale.span(s.start, s.cursor);
 }
 
+/**
+ * Whether a shard that finished can stop looking (the run ends with its last shard, not STEAL_POLL_MS after it):
+ * no running range is worth a sample even when due, and each has read STEAL_MIN_PAGES pages of its own, so its
+ * density shows in the estimate. Before that the estimate may rest on emptier ranges (a business that grew: the
+ * full range's first page covers the empty time before its records), and ranges only shrink.
+ */
+export function nothingToTake(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>): boolean {
+  const settled = slots.every((s) => s.status !== 'running' || (s.rowsDone >= STEAL_MIN_PAGES * pageSize && covered(scale, s) > 0));
+  return settled && !rangeToSample(slots, scale, pageSize, ends, new Map(), 0);
+}
+
 const sampleKey = (s: state.ShardSlot) => `${s.index} ${JSON.stringify(s.until)}`;
 
 /**
@@ -114,6 +125,7 @@ export async function stealWork(
       ends.set(open.index, end);
     }
     const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now());
+    if (!pick && nothingToTake(slots, scale, read.pageSize, ends)) return undefined;
     if (pick) {
       const k = sampleKey(pick.slot);
       const n = (samples.get(k) ?? 0) + 1;

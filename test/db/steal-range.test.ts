@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { cutOfSample, movedEnd, rangeToSample, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, nothingToTake, rangeToSample, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, finishCheckpoint, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -231,6 +231,19 @@ describe('choosing what to take', () => {
     expect(rangeToSample([slot(0, 0, 0, 100, 0, 'done'), slot(1, 100, 100, 200, 0), slot(2, 200, 200, 900, 0)], scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
   });
 
+  it('a shard that finished stops looking once no range is worth a sample and each has read enough to show its density', () => {
+    // Slot 1 read 500 rows in 50 units (10 a unit): 5 units left = 50 rows, under 8 pages of 10.
+    const small = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 155, 500)];
+    expect(nothingToTake(small, scale, 10, new Map())).toBe(true);
+    expect(nothingToTake([slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 160, 500)], scale, 10, new Map())).toBe(false); // 100 rows left: worth one
+    // Under 8 pages read of its own (the first page of a range that starts on empty time): its density may be far higher.
+    expect(nothingToTake([slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 155, 70)], scale, 10, new Map())).toBe(false);
+    // A range from the start (null) says nothing of its density; a range not due for a sample yet still counts.
+    expect(nothingToTake([{ ...slot(1, 0, 150, 155, 500), start: null }, slot(0, 0, 100, 100, 50, 'done')], scale, 10, new Map())).toBe(false);
+    expect(rangeToSample([slot(1, 100, 150, 160, 500)], scale, 10, new Map(), new Map([['1 {"from":160}', 1000]]), 0)).toBeUndefined();
+    expect(nothingToTake([slot(1, 100, 150, 160, 500)], scale, 10, new Map())).toBe(false);
+  });
+
   it('cuts where the sample`s records halve, only when it found STEAL_MIN_PAGES pages; a burst counts one page', () => {
     const bounds = [0, 10, 20, 30, 40].map((from) => ({ from }));
     expect(cutOfSample({ bounds, counts: [10, 10, 10, 10] }, 5)).toEqual({ from: 20 }); // 40 rows = 8 pages of 5
@@ -265,6 +278,15 @@ describe('choosing what to take', () => {
       [{ from: 800 }, { from: 800 }, { from: 1000 }, 'running'],
       [{ from: 100 }, { from: 200 }, { from: 800 }, 'running'],
     ]);
+    // Slot 0 done again; slot 1 has 10 units left at 1.4 rows a unit: nothing worth a sample, so slot 0 stops at once,
+    // while slot 1 still reads (no sample, no wait: the run ends with slot 1, not a poll after it).
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 1000}' WHERE slot = 'backfill/0'`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 790}', rows_done = 1000 WHERE slot = 'backfill/1'`);
+    let sampled = 0;
+    let beats = 0;
+    const counting: RangeScale = { ...scale, sample: () => (sampled++, Promise.resolve(spans([]))) };
+    expect(await env.run(() => stealWork(client, counting, input, read, { beat: () => beats++, stop: () => false }))).toBeUndefined();
+    expect([sampled, beats]).toEqual([0, 0]);
   });
 
   it('stealWork: the shard that read to the high-water mark takes too, and keeps where that range ended', async () => {
