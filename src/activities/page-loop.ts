@@ -215,8 +215,8 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
 
 /** One page through the Sink contract (http, custom): the sink writes in the page's transaction, see sink-page. */
 async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
-  const { ctx, input, integration, db, slot, beat, until, keyOf } = loop;
-  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}), ...(keyOf ? { keyOf } : {}) }, sink, page, tally);
+  const { ctx, input, integration, db, slot, beat, until } = loop;
+  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}) }, sink, page, tally);
   // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
   loop.position.cursor = page.cursor;
   markDurable(loop.position, page.cursor);

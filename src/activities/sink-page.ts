@@ -15,8 +15,6 @@ export interface SinkPageLoop {
   slot: string;
   /** A shard's range end its pages were read with (the checkpoint is fenced on it, see PageRecord.until). */
   until?: Cursor;
-  /** A shard's page cursors as the source's sort key (see PageRecord.cursorKey). */
-  keyOf?: (cursor: Cursor) => string | undefined;
   signal: AbortSignal;
   beat: () => void;
 }
@@ -40,7 +38,7 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
     await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
     const read = tally.unreported();
     const counts = { rows: page.count, written: result.written, rejected: rejected.length + result.refused, read };
-    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until, loop.keyOf?.(page.cursor)), cursor: page.cursor, ...counts });
+    await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts });
     if (page.warnings?.length) await state.addRunWarnings(db, input.runKey, page.warnings);
     await db.query('COMMIT');
     tally.committed(read);

@@ -11,8 +11,8 @@ import { errorMessage } from './failures';
  * A range is worth taking part of only when at least this many pages are known to be left in it: a take costs
  * the taker a sample (a round of requests) and its shard the page that crosses the cut (read again up to it; the
  * pages before the cut still commit when the source keys its cursors, see record-page). Known, not estimated: see
- * cutOfSample. Four, with samples of four pages a span, measured no faster on the bench's bursts (a tail of two
- * bursts at single instants cannot be cut finer than them).
+ * cutOfSample. A threshold of 4 or 3 pages, with samples of one or four pages a span, measured slower on the
+ * bench's bursts (a tail of two bursts at single instants cannot be cut finer than them).
  */
 export const STEAL_MIN_PAGES = 8;
 /** Spans a range left is sampled in (one request each, at once; fewer with a requestsPerSecond budget). */
@@ -138,8 +138,11 @@ export async function stealWork(
       // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
       const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
         const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
+        if (!now || scale.span(now.cursor, at) <= 0) return undefined;
+        // Its pages in flight, read with the old end, lie between where it stands and the cut (see record-page).
         const key = scale.key(at);
-        return now && scale.span(now.cursor, at) > 0 ? { victim: victim.index, at, ...(key !== undefined ? { key } : {}) } : undefined;
+        const floor = now.cursor === null ? '' : scale.key(now.cursor);
+        return { victim: victim.index, at, ...(key !== undefined && floor !== undefined ? { key, floor } : {}) };
       }));
       if (took) return took;
     }

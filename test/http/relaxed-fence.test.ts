@@ -26,6 +26,7 @@ const iso = (k: number) => new Date(T0 + k * 1000).toISOString();
 const START = '2023-12-31T00:00:00.000Z';
 /** The shard's range end before the take: past every record. */
 const END = iso(1000);
+const keyOf = (t: string) => sortKeyOfNs(BigInt(Date.parse(t)) * 1_000_000n) as string;
 const quiet = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('WARN') });
 let api: FakeApi | undefined;
 let db: pg.Client | undefined;
@@ -74,7 +75,8 @@ describe('a take with pages in flight (real HTTP, real PostgreSQL)', () => {
       env: { API_URL: api.url, API_TOKEN: TOKEN, DST_URL: dst.url },
       afterBatch: async ({ shard, pages }) => {
         if (shard !== 0 || pages !== 1 || thief) return;
-        const took = await stealRange(client, 'api', RUN, 1, () => ({ victim: 0, at: { from: cut }, key: sortKeyOfNs(BigInt(Date.parse(cut)) * 1_000_000n) as string }));
+        // As stealWork makes it: the cut's key, and where the giving slot stands (its first page's cursor).
+        const took = await stealRange(client, 'api', RUN, 1, (slots) => ({ victim: 0, at: { from: cut }, key: keyOf(cut), floor: keyOf((slots[0]!.cursor as { from: string }).from) }));
         expect(took).toEqual({ cursor: { from: cut }, until: { from: END } });
         thief = quiet().run(acts.runIntegration, input(1)) as Promise<RunResult>;
       },

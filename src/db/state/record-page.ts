@@ -39,14 +39,15 @@ export interface PageRecord {
 // The checkpoint, fenced on the owner (a shard's also on its range end, $10), and the run's counters: one statement in the page's transaction.
 // A shard's page read with the end its range had before its latest cut (cut_from) passes too when its cursor's
 // key ($11) lies strictly before the new end's (until_key): its records all lie before that end (at or before
-// its cursor), the same whatever end they were read with. Keys compare as bytes (COLLATE "C"), as they sort.
+// its cursor), the same whatever end they were read with; and at or after where the range stood at the cut
+// (cut_floor_key), as pages in flight do. Keys compare as bytes (COLLATE "C"), as they sort.
 const checkpoint = (fence = '') => `cp AS (
   UPDATE tidemark.checkpoints SET cursor = $4::jsonb, rows_done = rows_done + $5::bigint, updated_at = now()
    WHERE integration = $1::text AND slot = $2::text AND owner = $3::text${fence} RETURNING 1)`;
 const OWNER_FENCE = 'owner = $3::text';
 const CHECKPOINT = checkpoint();
 const SHARD_CHECKPOINT = checkpoint(
-  ` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb OR (cut_from = $10::jsonb AND $11::text COLLATE "C" < until_key COLLATE "C"))`,
+  ` AND ($10::jsonb IS NULL OR coalesce(until_cursor, 'null'::jsonb) = $10::jsonb OR (cut_from = $10::jsonb AND $11::text COLLATE "C" >= cut_floor_key COLLATE "C" AND $11::text COLLATE "C" < until_key COLLATE "C"))`,
 );
 
 /** What the statement returns: whether the fenced update found the slot (the caller checks it). */

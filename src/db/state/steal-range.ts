@@ -8,6 +8,8 @@ export interface StealChoice {
   at: Cursor;
   /** `at` as the source's sort key (RangeScale.key): the victim's pages read before the take that lie before it still commit. */
   key?: string;
+  /** With `key`: where the victim stands, as its sort key ('' at its start); its pages in flight lie at or after it. */
+  floor?: string;
 }
 
 /**
@@ -44,12 +46,13 @@ export async function stealRange(
     const at = JSON.stringify(choice.at);
     // cut_from: the end the victim's pages in flight were read with (SET reads the row as it was).
     await client.query(
-      `UPDATE tidemark.checkpoints SET until_cursor = $3::jsonb, cut_from = coalesce(until_cursor, 'null'::jsonb), until_key = $4::text, updated_at = now()
+      `UPDATE tidemark.checkpoints SET until_cursor = $3::jsonb, cut_from = coalesce(until_cursor, 'null'::jsonb), until_key = $4::text,
+             cut_floor_key = $5::text, updated_at = now()
         WHERE integration = $1::text AND slot = $2::text`,
-      [integration, shardSlot(victim.index), at, choice.key ?? null],
+      [integration, shardSlot(victim.index), at, ...(choice.key !== undefined && choice.floor !== undefined ? [choice.key, choice.floor] : [null, null])],
     );
     await client.query(
-      `UPDATE tidemark.checkpoints SET cursor = $3::jsonb, start_cursor = $3::jsonb, until_cursor = $4::jsonb, cut_from = NULL, until_key = NULL, status = 'running', updated_at = now()
+      `UPDATE tidemark.checkpoints SET cursor = $3::jsonb, start_cursor = $3::jsonb, until_cursor = $4::jsonb, cut_from = NULL, until_key = NULL, cut_floor_key = NULL, status = 'running', updated_at = now()
         WHERE integration = $1::text AND slot = $2::text`,
       [integration, shardSlot(self), at, JSON.stringify(victim.until)],
     );
