@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresSink } from '../../src/sinks/postgres-sink';
+import { describeTable } from '../../src/sources/postgres/describe-table';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -20,6 +21,22 @@ afterAll(async () => {
 });
 
 describe('sink.create with shards starting at once', () => {
+  it('a table committed after a statement`s snapshot was taken is either whole or absent to describeTable (never a table without columns)', async () => {
+    const reader = new pg.Client({ connectionString: dst.url });
+    await reader.connect();
+    clients.push(reader);
+    await sql(dst.url, 'DROP SCHEMA IF EXISTS late CASCADE; CREATE SCHEMA late');
+    // The reader's snapshot predates the table (REPEATABLE READ keeps it for the transaction); catalog lookups by name
+    // (to_regclass) see the latest commit, the catalog rows a query reads do not.
+    await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    await reader.query('SELECT 1');
+    await sql(dst.url, 'CREATE TABLE late.items (id bigint PRIMARY KEY, label text)');
+    const seen = await describeTable(reader, { schema: 'late', name: 'items' }, 'sink');
+    await reader.query('COMMIT');
+    expect(seen).toBeUndefined();
+    expect((await describeTable(reader, { schema: 'late', name: 'items' }, 'sink'))?.columns.map((c) => c.name)).toEqual(['id', 'label']);
+  });
+
   it('eight sessions creating the same schema and table at the same moment all succeed, and the table is made once', async () => {
     for (let i = 0; i < 8; i++) {
       const c = new pg.Client({ connectionString: dst.url });

@@ -28,7 +28,12 @@ export interface TableInfo {
   shape: string;
 }
 
-/** Columns (name, SQL type, NOT NULL) and unique keys of a table, from the catalog, in one round trip (a sync pays it per run). */
+/**
+ * Columns (name, SQL type, NOT NULL) and unique keys of a table, from the catalog, in one round trip (a sync pays it
+ * per run). The table is looked up by name (to_regclass: the latest catalog commit) and then read from pg_class with
+ * the statement's snapshot, as its columns are: a table committed in between (shards creating the target at once)
+ * is absent, never a table without columns.
+ */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
   void role;
   const r = await client.query<{ columns: string; keys: string; shape: string }>(
@@ -45,8 +50,8 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                       WHERE i.indrelid = t.oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
                       GROUP BY i.indexrelid) k)::text AS keys
-       FROM (SELECT to_regclass($1::text) AS oid) t
-      WHERE t.oid IS NOT NULL`,
+       FROM pg_class t
+      WHERE t.oid = to_regclass($1::text)`,
     [quoteTable(table)],
   );
   const row = r.rows[0];
