@@ -1,5 +1,4 @@
 /// <reference lib="dom" />
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
@@ -14,10 +13,10 @@ import { seedOrders, sql } from '../helpers/fixtures';
 import { sleep, workflowBundle } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 import { insertRun, migrated } from './ui-fixtures';
+import { screenshotDir } from '../helpers/screenshots';
 
 /** Debian's chromium (installed by the global setup when missing), or CHROME_PATH. */
 const CHROME = inject('chromePath') || '/usr/bin/chromium';
-const SHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 const TOKEN = 'browser-test-token-0123456789';
 const QUEUE = 'ui-browser';
 const ROWS = 20_000;
@@ -65,9 +64,8 @@ async function authedPage(): Promise<Page> {
 
 /** A screenshot for the README: the viewport, or the page's top `height` pixels (kept small: they are committed). */
 async function shot(page: Page, name: string, height?: number): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
   const clip = height ? { x: 0, y: 0, width: 1280, height: Math.min(height, await page.evaluate(() => document.body.scrollHeight)) } : undefined;
-  await page.screenshot({ path: join(SHOTS, `${name}.png`) as `${string}.png`, ...(clip ? { clip, captureBeyondViewport: true } : {}) });
+  await page.screenshot({ path: join(screenshotDir(), `${name}.png`) as `${string}.png`, ...(clip ? { clip, captureBeyondViewport: true } : {}) });
 }
 
 /** Waits until the text of `selector` matches; on timeout, the error shows the text it last had. */

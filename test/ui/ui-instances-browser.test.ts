@@ -1,5 +1,4 @@
 /// <reference lib="dom" />
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -14,12 +13,12 @@ import { sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 import { insertRun, migrated } from './ui-fixtures';
+import { screenshotDir } from '../helpers/screenshots';
 
 // Instances on the operator's page in headless Chromium, as ui-browser.test.ts does for integrations:
 // a real Temporal dev server (the instances' schedules), real PostgreSQL, the page over HTTP. No worker:
 // the runs are fixture rows in the real state tables.
 const CHROME = inject('chromePath') || '/usr/bin/chromium';
-const SHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
 const TOKEN = 'browser-instances-token-0123456789';
 const QUEUE = 'ui-instances-browser';
 
@@ -102,8 +101,7 @@ describe('tidemark ui in headless Chromium: instances', () => {
     expect(await page.$eval('tr[data-id="shop/initech"]', (el) => el.textContent)).toMatch(/credentials refused: HTTP 401 token expired/);
     // The schedules' next runs come from Temporal's one listing.
     expect(await page.$eval('tr[data-id="shop/acme"]', (el) => el.textContent)).toMatch(/in \d+/);
-    mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: join(SHOTS, 'overview-instances.png') as `${string}.png` });
+      await page.screenshot({ path: join(screenshotDir(), 'overview-instances.png') as `${string}.png` });
 
     await page.select('select[name="template"]', 'shop');
     await Promise.all([page.waitForNavigation(), page.click('form.filters button[type="submit"]')]);
