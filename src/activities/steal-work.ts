@@ -140,9 +140,8 @@ export async function stealWork(
         const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
         if (!now || scale.span(now.cursor, at) <= 0) return undefined;
         // Its pages in flight, read with the old end, lie between where it stands and the cut (see record-page).
-        const key = scale.key(at);
-        const floor = now.cursor === null ? '' : scale.key(now.cursor);
-        return { victim: victim.index, at, ...(key !== undefined && floor !== undefined ? { key, floor } : {}) };
+        const [cut, floor] = [scale.key(at), scale.key(now.cursor)];
+        return { victim: victim.index, at, ...(cut !== undefined && floor !== undefined ? { keys: { cut, floor } } : {}) };
       }));
       if (took) return took;
     }

@@ -120,7 +120,7 @@ export interface RangeScale {
    */
   sample(after: Cursor, until: Cursor, parts: number, limit: number): Promise<{ bounds: Cursor[]; counts: number[] }>;
   /**
-   * Where a read stands after a page with this cursor, as text that sorts (byte by byte) like the positions:
+   * Where a read stands after a page with this cursor (null: nothing read, its start), as text that sorts (byte by byte) like the positions:
    * the page's records lie at or before it, and a page read with a later end holds the same records as one read
    * with any end after it (time windows: records up to T; a slice in progress: up to its end). A shard whose range
    * a take cut keeps its pages in flight that lie before the cut (record-page.ts). Undefined: no such position.

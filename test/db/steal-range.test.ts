@@ -81,11 +81,11 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
   });
 
   it('a page read before a cut still commits when it lies before the new end (the cut`s key); one that reaches it, one without a key or read with another end rolls back', async () => {
-    const key = (t: string) => sortKeyOfNs(BigInt(Date.parse(at(t).from)) * 1_000_000n);
+    const key = (t: string) => sortKeyOfNs(BigInt(Date.parse(at(t).from)) * 1_000_000n) as string;
     const keyed = (shard: number, t: string, until: unknown) => ({ ...page(shard, at(t), until), cursorKey: key(t) });
     await inTx(() => recordPage(client, page(0, at('00:10:00'), at('01:00:00'))));
     // Slot 0 stands at 00:10 (the floor: its pages in flight lie at or after it).
-    await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('00:30:00'), key: key('00:30:00'), floor: key('00:10:00') }));
+    await stealRange(client, IT, RUN, 1, () => ({ victim: 0, at: at('00:30:00'), keys: { cut: key('00:30:00'), floor: key('00:10:00') } }));
     // Read with the old end, lying before the new one: the same records whatever end they were read with.
     await inTx(() => recordPage(client, keyed(0, '00:20:00', at('01:00:00'))));
     await client.query(`BEGIN; ${recordPageScript(keyed(0, '00:25:00', at('01:00:00')))}; COMMIT`);
@@ -100,7 +100,7 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
     expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:25:00'), rowsDone: 30 });
     // A second cut: only pages read with the end of the first one (00:30) pass by key now.
     await client.query(`UPDATE tidemark.checkpoints SET status = 'done' WHERE slot = 'backfill/2'`);
-    await stealRange(client, IT, RUN, 2, () => ({ victim: 0, at: at('00:28:00'), key: key('00:28:00'), floor: key('00:25:00') }));
+    await stealRange(client, IT, RUN, 2, () => ({ victim: 0, at: at('00:28:00'), keys: { cut: key('00:28:00'), floor: key('00:25:00') } }));
     await expect(inTx(() => recordPage(client, keyed(0, '00:26:00', at('01:00:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
     await inTx(() => recordPage(client, keyed(0, '00:26:00', at('00:30:00'))));
     // The takers' ranges were never cut: only their exact ends count (a key alone passes nothing).
@@ -115,23 +115,23 @@ describe('stealRange and the page fence (real PostgreSQL)', () => {
     // Slot 0 ends its range and takes from slot 1: a late page of the range it had (cut twice) passes nothing now.
     await inTx(() => recordPage(client, keyed(0, '00:28:00', at('00:28:00'))));
     await finishCheckpoint(client, IT, 'backfill/0', RUN);
-    await stealRange(client, IT, RUN, 0, () => ({ victim: 1, at: at('00:50:00'), key: key('00:50:00'), floor: key('00:40:00') }));
+    await stealRange(client, IT, RUN, 0, () => ({ victim: 1, at: at('00:50:00'), keys: { cut: key('00:50:00'), floor: key('00:40:00') } }));
     await expect(inTx(() => recordPage(client, keyed(0, '00:27:00', at('00:30:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
     expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:50:00'), until: at('01:00:00') });
     // Its new range is cut in turn: the end before that cut is 01:00 again, the end its first range had. A late page of
     // that first range (read with 01:00, before both cuts) lies below where the slot stood at this cut: it passes nothing.
     await client.query(`UPDATE tidemark.checkpoints SET status = 'done' WHERE slot = 'backfill/2'`);
-    await stealRange(client, IT, RUN, 2, () => ({ victim: 0, at: at('00:55:00'), key: key('00:55:00'), floor: key('00:50:00') }));
+    await stealRange(client, IT, RUN, 2, () => ({ victim: 0, at: at('00:55:00'), keys: { cut: key('00:55:00'), floor: key('00:50:00') } }));
     await expect(inTx(() => recordPage(client, keyed(0, '00:20:00', at('01:00:00'))))).rejects.toBeInstanceOf(LostOwnershipError);
     await inTx(() => recordPage(client, keyed(0, '00:52:00', at('01:00:00')))); // its page in flight does
     expect((await listShardSlots(client, IT))[0]).toMatchObject({ cursor: at('00:52:00'), until: at('00:55:00') });
   });
 
   it('the range to the high-water mark (end null) keeps its pages in flight by key too', async () => {
-    const key = (t: string) => sortKeyOfNs(BigInt(Date.parse(at(t).from)) * 1_000_000n);
+    const key = (t: string) => sortKeyOfNs(BigInt(Date.parse(at(t).from)) * 1_000_000n) as string;
     await inTx(() => recordPage(client, page(2, at('02:10:00'), null)));
     await client.query(`UPDATE tidemark.checkpoints SET status = 'done' WHERE slot = 'backfill/0'`);
-    await stealRange(client, IT, RUN, 0, () => ({ victim: 2, at: at('05:00:00'), key: key('05:00:00'), floor: key('02:10:00') }));
+    await stealRange(client, IT, RUN, 0, () => ({ victim: 2, at: at('05:00:00'), keys: { cut: key('05:00:00'), floor: key('02:10:00') } }));
     await inTx(() => recordPage(client, { ...page(2, at('03:00:00'), null), cursorKey: key('03:00:00') }));
     await expect(inTx(() => recordPage(client, { ...page(2, at('05:00:00'), null), cursorKey: key('05:00:00') }))).rejects.toBeInstanceOf(LostOwnershipError);
     expect((await listShardSlots(client, IT))[2]).toMatchObject({ cursor: at('03:00:00'), until: at('05:00:00') });

@@ -76,7 +76,7 @@ describe('a take with pages in flight (real HTTP, real PostgreSQL)', () => {
       afterBatch: async ({ shard, pages }) => {
         if (shard !== 0 || pages !== 1 || thief) return;
         // As stealWork makes it: the cut's key, and where the giving slot stands (its first page's cursor).
-        const took = await stealRange(client, 'api', RUN, 1, (slots) => ({ victim: 0, at: { from: cut }, key: keyOf(cut), floor: keyOf((slots[0]!.cursor as { from: string }).from) }));
+        const took = await stealRange(client, 'api', RUN, 1, (slots) => ({ victim: 0, at: { from: cut }, keys: { cut: keyOf(cut), floor: keyOf((slots[0]!.cursor as { from: string }).from) } }));
         expect(took).toEqual({ cursor: { from: cut }, until: { from: END } });
         thief = quiet().run(acts.runIntegration, input(1)) as Promise<RunResult>;
       },

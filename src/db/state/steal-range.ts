@@ -6,10 +6,11 @@ import { SHARD_SLOT_COLUMNS, shardSlot, shardSlotOf, type ShardSlot } from './sh
 export interface StealChoice {
   victim: number;
   at: Cursor;
-  /** `at` as the source's sort key (RangeScale.key): the victim's pages read before the take that lie before it still commit. */
-  key?: string;
-  /** With `key`: where the victim stands, as its sort key ('' at its start); its pages in flight lie at or after it. */
-  floor?: string;
+  /**
+   * The source's sort keys (RangeScale.key) of `at` and of where the victim stands: its pages read before the take
+   * that lie between them still commit (record-page.ts). None: only the exact new end counts.
+   */
+  keys?: { cut: string; floor: string };
 }
 
 /**
@@ -49,7 +50,7 @@ export async function stealRange(
       `UPDATE tidemark.checkpoints SET until_cursor = $3::jsonb, cut_from = coalesce(until_cursor, 'null'::jsonb), until_key = $4::text,
              cut_floor_key = $5::text, updated_at = now()
         WHERE integration = $1::text AND slot = $2::text`,
-      [integration, shardSlot(victim.index), at, ...(choice.key !== undefined && choice.floor !== undefined ? [choice.key, choice.floor] : [null, null])],
+      [integration, shardSlot(victim.index), at, choice.keys?.cut ?? null, choice.keys?.floor ?? null],
     );
     await client.query(
       `UPDATE tidemark.checkpoints SET cursor = $3::jsonb, start_cursor = $3::jsonb, until_cursor = $4::jsonb, cut_from = NULL, until_key = NULL, cut_floor_key = NULL, status = 'running', updated_at = now()

@@ -97,7 +97,7 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
       return { bounds: points.map((t) => ({ from: isoOfNs(t) })), counts };
     },
     key(cursor) {
-      const at = cursor === null ? undefined : (placeOf(p, cursor) as bigint | undefined);
+      const at = placeOf(p, cursor) as bigint | undefined;
       return typeof at === 'bigint' ? sortKeyOfNs(at) : undefined;
     },
   };
