@@ -7,7 +7,7 @@ import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, t
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
-import type { PageContext, RecordPage } from './paginators/page-context';
+import { GroupSizes, type PageContext, type RecordPage } from './paginators/page-context';
 import { feedPages } from './paginators/feed-pages';
 import { nextLinkPages } from './paginators/next-link-pages';
 import { offsetPages } from './paginators/offset-pages';
@@ -96,6 +96,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const links = new NextLinks(base, redact);
   const templates = cfg.request ? new RequestTemplates(cfg.request) : undefined;
 
+  const groups = new GroupSizes();
   /** `raw`: the records come as bytes where the answer allows (for COPY pages: raw/raw-copy.ts). */
   const contextFor = (raw: boolean): PageContext => ({
     async get(extra, opts, at, vars) {
@@ -128,6 +129,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     },
     pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
     cap,
+    groups,
   });
   const ctx = contextFor(false);
   const rawCtx = contextFor(true);

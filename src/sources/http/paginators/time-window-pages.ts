@@ -33,7 +33,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
   const sent = (t: string) => formatTime(t, p.format);
   let from = after?.from ?? truncateTime(p.start, p.format);
   if (compareTimes(from, highWater) >= 0) return; // nothing new yet (and never move backwards)
-  let size = ctx.pageSize(opts);
+  let size = Math.min(ctx.groups.first(from, ctx.pageSize(opts)), p.maxPageSize);
   /** Records at exactly `from` already yielded (a whole group): the next answer repeats them first. */
   let known = 0;
   /** The previous answer ended at `from` shorter than asked, with this many records (atEnd of them at `from`). */
@@ -107,6 +107,7 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
       );
     }
     size = Math.min(size * 2, p.maxPageSize);
+    ctx.groups.note(from, size);
     known = skip; // the same request, larger: the group already read comes first again
   }
 }
