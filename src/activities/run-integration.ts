@@ -15,7 +15,9 @@ import { errorMessage, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork } from './steal-work';
-import type { ReadOptions } from '../sources/source';
+import type { EncodedPage, ReadOptions } from '../sources/source';
+import type { RateLimit } from '../sources/combinators/throttle';
+import { startEarly, type EarlyPages } from '../sources/combinators/start-early';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
 import { prepareRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
@@ -110,19 +112,35 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const db = res.stateDb as pg.Client;
   // Until the first page, a retry's details stay those of the previous attempt.
   const alive = new KeepAlive(ctx, () => ctx.info.heartbeatDetails);
-  const run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res);
-  if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
-  const { start, meter } = run;
-  const position: LoopPosition = { cursor: start.cursor, durable: start.cursor, durableAt: Date.now() };
+  // Until the meter exists (the run prepared), a wait for the source beats with the previous attempt's details.
+  let beat = () => ctx.heartbeat(alive.details());
   const readOpts: ReadOptions = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat() };
-  // The last flushed page's cursor: a crash of PostgreSQL can take later pages back with their checkpoints.
-  const details = () => ({ ...meter.snapshot(position.durable), batchSize: readOpts.limit });
-  const beat = () => ctx.heartbeat(details());
-  alive.details = details;
-  const tuner = new Tuner(db, input.runKey, readOpts, run.rate, input.shards ?? 1);
+  const rate: RateLimit = { rowsPerSecond: undefined };
+  const tuner = new Tuner(db, input.runKey, readOpts, rate, input.shards ?? 1);
   tuner.apply({ rowsPerSecond: it.rateLimit });
   tuner.apply(input.tuning);
-  await tuner.poll();
+  // The first page is read while the sink prepares (see startEarly), with the tuned size and the shard's end.
+  let early: EarlyPages<EncodedPage> | undefined;
+  const run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res, rate, async (source, at, pipeline) => {
+    await tuner.poll();
+    if (input.shard !== undefined && at.until !== null) readOpts.until = at.until;
+    early = startEarly(pagesToWrite(source, at.cursor, readOpts, pipeline));
+  }).catch(async (err: unknown) => {
+    await early?.close();
+    throw err;
+  });
+  const { start, meter } = run;
+  const position: LoopPosition = { cursor: start.cursor, durable: start.cursor, durableAt: Date.now() };
+  // The last flushed page's cursor: a crash of PostgreSQL can take later pages back with their checkpoints.
+  const details = () => ({ ...meter.snapshot(position.durable), batchSize: readOpts.limit });
+  beat = () => ctx.heartbeat(details());
+  alive.details = details;
+  try {
+    if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
+  } catch (err) {
+    await early?.close();
+    throw err;
+  }
   const stop = () => {
     res.stoppedAtBoundary = true;
     return stopForCancellation(ctx, db, input.runKey, run.rowsOfThisRun());
@@ -142,7 +160,9 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   for (;;) {
     let ended: Awaited<ReturnType<typeof runPageLoop>>;
     try {
-      ended = await runPageLoop({ ...loop }, pagesToWrite(run.source, position.cursor, readOpts, run.pipeline));
+      const pages = early ?? pagesToWrite(run.source, position.cursor, readOpts, run.pipeline);
+      early = undefined;
+      ended = await runPageLoop({ ...loop }, pages);
     } catch (err) {
       const moved = await movedEnd(err, db, input, start.slot, loop.until);
       if (!moved) throw err;

@@ -43,8 +43,6 @@ export interface PreparedRun {
   sink: RunSink;
   targetColumns: string[];
   meter: ProgressMeter;
-  /** Mutable, so a tune applies mid-run (config rateLimit, then the run's own). */
-  rate: RateLimit;
   rowsOfThisRun: () => number;
 }
 
@@ -52,10 +50,20 @@ export interface PreparedRun {
  * Everything before the first page: the (throttled) source, where the run starts, its row in
  * tidemark.runs, the record pipeline, the prepared sink, the progress meter, and the plan's warnings.
  */
-export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInput, it: Integration, sinkUrl: string, alive: KeepAlive, res: RunResources): Promise<PreparedRun> {
+export async function prepareRun(
+  ctx: Context,
+  deps: ActivityDeps,
+  input: RunInput,
+  it: Integration,
+  sinkUrl: string,
+  alive: KeepAlive,
+  res: RunResources,
+  rate: RateLimit,
+  /** Once the source and where it starts are known, before the sink is prepared: the run starts its first read. */
+  beforeSink: (source: Source, start: StartPosition, pipeline: RecordPipeline | undefined) => Promise<void>,
+): Promise<PreparedRun> {
   const db = res.stateDb as pg.Client;
   const sharded = input.shard !== undefined;
-  const rate: RateLimit = { rowsPerSecond: undefined };
   const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl }));
   const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
@@ -70,6 +78,8 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   // The source estimates what is left on its own connection while the sink prepares on the state session's.
   const estimate = source.estimateRemaining ? alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : Promise.resolve(undefined);
   estimate.catch(() => undefined); // awaited below; a failing sink setup must not leave it unhandled
+  // After the estimate: a source with one connection (PostgreSQL) answers it first, as before.
+  await beforeSink(source, start, pipeline);
   const sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys);
   const total = await estimate;
   const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
@@ -81,7 +91,7 @@ export async function prepareRun(ctx: Context, deps: ActivityDeps, input: RunInp
   await state.addRunWarnings(db, input.runKey, warnings);
   ctx.heartbeat(meter.snapshot(start.cursor));
   const rowsOfThisRun = () => meter.rows - start.slotRowsBefore + start.runRowsBefore;
-  return { source, start, ...(pipeline ? { pipeline } : {}), sink, targetColumns, meter, rate, rowsOfThisRun };
+  return { source, start, ...(pipeline ? { pipeline } : {}), sink, targetColumns, meter, rowsOfThisRun };
 }
 
 /** The PostgreSQL sink (its COPY path), or any sink through the Sink contract, prepared for `columns`. */
