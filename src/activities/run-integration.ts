@@ -19,7 +19,7 @@ import type { EncodedPage, ReadOptions } from '../sources/source';
 import type { RateLimit } from '../sources/combinators/throttle';
 import { startEarly, type EarlyPages } from '../sources/combinators/start-early';
 import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
-import { prepareRun, type RunResources } from './run-setup';
+import { prepareRun, type PreparedRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
 import { retryDeadLettersOn } from '../transform/retry-dead-letters';
 import { Tuner } from './tuner';
@@ -114,33 +114,36 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const alive = new KeepAlive(ctx, () => ctx.info.heartbeatDetails);
   // Until the meter exists (the run prepared), a wait for the source beats with the previous attempt's details.
   let beat = () => ctx.heartbeat(alive.details());
-  const readOpts: ReadOptions = { limit: it.batchSize, signal: ctx.cancellationSignal, onIdle: () => beat() };
+  // Aborts the first read when the run fails before the page loop takes it (a sink that cannot be prepared).
+  const unread = new AbortController();
+  const readOpts: ReadOptions = { limit: it.batchSize, signal: AbortSignal.any([ctx.cancellationSignal, unread.signal]), onIdle: () => beat() };
   const rate: RateLimit = { rowsPerSecond: undefined };
   const tuner = new Tuner(db, input.runKey, readOpts, rate, input.shards ?? 1);
   tuner.apply({ rowsPerSecond: it.rateLimit });
   tuner.apply(input.tuning);
   // The first page is read while the sink prepares (see startEarly), with the tuned size and the shard's end.
   let early: EarlyPages<EncodedPage> | undefined;
-  const run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res, rate, async (source, at, pipeline) => {
-    await tuner.poll();
-    if (input.shard !== undefined && at.until !== null) readOpts.until = at.until;
-    early = startEarly(pagesToWrite(source, at.cursor, readOpts, pipeline));
-  }).catch(async (err: unknown) => {
-    await early?.close();
+  let run: PreparedRun;
+  try {
+    run = await prepareRun(ctx, deps, input, it, sinkUrl, alive, res, rate, async (source, at, pipeline) => {
+      await tuner.poll();
+      if (input.shard !== undefined && at.until !== null) readOpts.until = at.until;
+      early = startEarly(pagesToWrite(source, at.cursor, readOpts, pipeline));
+    });
+    if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
+  } catch (err) {
+    // The setup's error stands: the first read is aborted and closed, whatever that says.
+    const pending = early;
+    unread.abort();
+    if (pending) await alive.during(() => pending.close()).catch(() => undefined);
     throw err;
-  });
+  }
   const { start, meter } = run;
   const position: LoopPosition = { cursor: start.cursor, durable: start.cursor, durableAt: Date.now() };
   // The last flushed page's cursor: a crash of PostgreSQL can take later pages back with their checkpoints.
   const details = () => ({ ...meter.snapshot(position.durable), batchSize: readOpts.limit });
   beat = () => ctx.heartbeat(details());
   alive.details = details;
-  try {
-    if (it.retryDeadLetters === 'eachRun' && input.shard === undefined) await alive.during(() => retryLettersFirst(db, it, deps));
-  } catch (err) {
-    await early?.close();
-    throw err;
-  }
   const stop = () => {
     res.stoppedAtBoundary = true;
     return stopForCancellation(ctx, db, input.runKey, run.rowsOfThisRun());

@@ -78,9 +78,22 @@ export async function prepareRun(
   // The source estimates what is left on its own connection while the sink prepares on the state session's.
   const estimate = source.estimateRemaining ? alive.during(async () => source.estimateRemaining?.(start.cursor, start.until ?? undefined)) : Promise.resolve(undefined);
   estimate.catch(() => undefined); // awaited below; a failing sink setup must not leave it unhandled
-  // After the estimate: a source with one connection (PostgreSQL) answers it first, as before.
-  await beforeSink(source, start, pipeline);
-  const sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys);
+  // A source that estimates on its one session (PostgreSQL) reads once the estimate is done: its statements would
+  // share it (and a cancelled read cancels whatever statement runs there).
+  const settled = estimate.then(
+    () => undefined,
+    () => undefined,
+  );
+  const reading = source.estimateRemaining ? settled.then(() => beforeSink(source, start, pipeline)) : beforeSink(source, start, pipeline);
+  reading.catch(() => undefined); // awaited below
+  let sink: RunSink;
+  try {
+    sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys);
+  } catch (err) {
+    await reading.catch(() => undefined); // what it started, the caller closes
+    throw err;
+  }
+  await reading;
   const total = await estimate;
   const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
   // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
@@ -5,6 +7,8 @@ import { startMockApi, type MockApi } from '../../src/mock-api';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { apiConfig, expectExactCopy, pause, runner, TABLE, TOKEN } from './helpers';
+import { createActivities } from '../../src/activities';
+import { MockActivityEnvironment } from '@temporalio/testing';
 
 // A run sends its first request while the sink is still being prepared (catalog queries, the staging table): an
 // API's round trip and the setup overlap. Shown deterministically: another session holds the target locked, so the
@@ -64,6 +68,34 @@ describe('a run reads its first page while the sink prepares', () => {
       expect(await expectExactCopy(dst.url, api)).toBe(api.snapshot().length);
     } finally {
       await release();
+    }
+  });
+
+  it('a sink that cannot be prepared fails the run at once, naming its table; the first read in flight is aborted', async () => {
+    // An API that answers after 5 s: the run must not wait for it to report the sink's error.
+    let asked = 0;
+    let aborted = 0;
+    const slow: Server = createServer((req, res) => {
+      asked++;
+      const timer = setTimeout(() => res.end(JSON.stringify({ data: [] })), 5_000);
+      res.on('close', () => {
+        if (!res.writableEnded) aborted++;
+        clearTimeout(timer);
+      });
+    });
+    await new Promise<void>((done) => slow.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      const cfg = apiConfig('time_window', { url: `${url}/v1/orders/window` }, { sink: { url: '${DST_URL}', table: 'api.no_such_table', key: ['id'] } });
+      const acts = createActivities({ config: () => cfg, env: { API_URL: url, API_TOKEN: TOKEN, DST_URL: dst.url } });
+      const t0 = Date.now();
+      await expect(new MockActivityEnvironment().run(acts.runIntegration, { integration: 'api', mode: 'backfill' as const, runKey: 'early/no-sink' })).rejects.toThrow(/no_such_table/);
+      expect(Date.now() - t0).toBeLessThan(2_500);
+      expect(asked).toBe(1); // the read had started
+      await until('the aborted request to close at the API', async () => aborted === 1, 2_000);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((done) => slow.close(done));
     }
   });
 });

@@ -7,7 +7,8 @@ import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, t
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
-import { GroupSizes, type PageContext, type RecordPage } from './paginators/page-context';
+import { GroupSizes } from './paginators/group-sizes';
+import type { PageContext, RecordPage } from './paginators/page-context';
 import { feedPages } from './paginators/feed-pages';
 import { nextLinkPages } from './paginators/next-link-pages';
 import { offsetPages } from './paginators/offset-pages';

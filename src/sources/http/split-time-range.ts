@@ -46,7 +46,7 @@ const MAX_STEPS = 40;
 export async function findExtent(lo: bigint, hi: bigint, parts: number, unit: bigint, probe: Probe, fan = FANOUT.rated): Promise<{ first: bigint; last: bigint } | undefined> {
   // With the whole range's probe go probes spaced geometrically back from hi: records that reach up to now (a live
   // API's) have their last one bracketed in this first step, finely enough for records of a day or more.
-  const [all, tail] = await Promise.all([probe(lo, hi), narrowLast(lo, hi, hi, unit, probe, fan)]);
+  const [all, tail] = await Promise.all([probe(lo, hi), lastNearEnd(lo, hi, unit, probe, fan)]);
   if (all === false) return undefined;
   // first ∈ [a1, b1), last ∈ [a2, b2)
   let [a1, b1, a2, b2] = [lo, hi, lo, hi];
@@ -83,12 +83,18 @@ async function narrowFirst(a: bigint, b: bigint, near: bigint, unit: bigint, pro
   return [j > 0 ? (points[j - 1] as bigint) : a, points[j] as bigint];
 }
 
-/**
- * One step on the bracket `[a, b)` of the last record: the latest of the probes `[p, b)` that finds one; `near`: the
- * earliest time known to be at or before it (at `b`: nothing known, the probes are spaced back from `b`).
- */
-async function narrowLast(a: bigint, b: bigint, near: bigint, unit: bigint, probe: Probe, fan: number): Promise<[bigint, bigint] | undefined> {
-  const points = near >= b ? farPoints(a, b, unit, unit, false, fan) : near <= a ? farPoints(a, b, a - near, unit, true, fan) : inner(a, b, unit, fan);
+/** One step on the bracket `[a, b)` of the last record; `near`: the earliest time known to be at or before it. */
+function narrowLast(a: bigint, b: bigint, near: bigint, unit: bigint, probe: Probe, fan: number): Promise<[bigint, bigint] | undefined> {
+  return latestFound(a, b, near <= a ? farPoints(a, b, a - near, unit, true, fan) : inner(a, b, unit, fan), probe);
+}
+
+/** The first step on the last record, nothing known yet: probes spaced geometrically back from `b` (records up to now). */
+function lastNearEnd(a: bigint, b: bigint, unit: bigint, probe: Probe, fan: number): Promise<[bigint, bigint] | undefined> {
+  return latestFound(a, b, farPoints(a, b, unit, unit, false, fan), probe);
+}
+
+/** The bracket of the last record from probes `[p, b)` at `points` (ascending): after the latest that finds one. */
+async function latestFound(a: bigint, b: bigint, points: bigint[], probe: Probe): Promise<[bigint, bigint] | undefined> {
   if (!points.length) return undefined;
   const found = await Promise.all(points.map((p) => probe(p, b)));
   let j = found.length - 1;
