@@ -14,6 +14,12 @@ export function startEarly<T>(pages: AsyncIterable<T>): EarlyPages<T> {
   let first: Promise<IteratorResult<T>> | undefined = it.next();
   first.catch(() => undefined);
   let taken = false;
+  /** Not read on: the read in flight settles, then the source's iterator closes. */
+  const finish = async (value?: unknown): Promise<IteratorResult<T>> => {
+    await first?.catch(() => undefined);
+    first = undefined;
+    return (await it.return?.(value)) ?? { done: true, value: undefined };
+  };
   return {
     [Symbol.asyncIterator](): AsyncIterator<T> {
       if (taken) throw new Error('startEarly: the pages are read once');
@@ -24,19 +30,13 @@ export function startEarly<T>(pages: AsyncIterable<T>): EarlyPages<T> {
           first = undefined;
           return r;
         },
-        return: async (value?: unknown) => {
-          await first?.catch(() => undefined);
-          first = undefined;
-          return (await it.return?.(value)) ?? { done: true, value: undefined };
-        },
+        return: finish,
       };
     },
     async close() {
       if (taken) return;
       taken = true;
-      await first?.catch(() => undefined);
-      first = undefined;
-      await it.return?.();
+      await finish();
     },
   };
 }
