@@ -1,21 +1,14 @@
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { schemaChangesOf, type PostgresSinkConfig } from '../config/schema';
-import { quoteIdent, quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
-import { describeTable } from '../sources/postgres/describe-table';
-import { TableNotFoundError } from '../sources/postgres/describe-table';
+import type { PostgresSinkConfig } from '../config/schema';
+import { quoteTable, splitTableName, type QualifiedName } from '../config/identifiers';
 import type { ColumnSpec } from '../sources/source';
 import { copyIn } from '../pg/copy-in';
 import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
-import { exactEqualityColumns } from './exact-equality';
-import { reconcileColumns } from './schema-drift';
-import { SinkSetupError } from './sink-errors';
-import { requireTypesInTarget } from './target-types';
 import { PageLanes } from './page-lanes';
-import { deleteKeysSql, replaceBlockers } from './replace-rows';
+import { prepareTarget } from './prepare-target';
+import { deleteKeysSql } from './replace-rows';
 import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn, type PageKeys } from './unchanged-rows';
-import { createTableSql, JOIN_SETTINGS, underHashJoin, upsertFromStageSql } from './upsert-sql';
 
 export { SchemaDriftError, SinkSetupError } from './sink-errors';
 
@@ -97,80 +90,19 @@ export class PostgresSink {
     this.lanes = new PageLanes(client);
   }
 
-  /**
-   * CREATE … IF NOT EXISTS is not safe against itself: shards of one backfill creating the same table at once can
-   * fail on the catalog's unique indexes (pg_namespace, pg_type). A session lock per target makes them take turns;
-   * the CREATEs run in their own transaction after it, which starts with a fresh catalog cache (taking an
-   * advisory lock does not refresh it), so the second one sees what the first committed.
-   */
-  private async createTarget(target: string, columns: readonly ColumnSpec[]): Promise<void> {
-    const lock = [`tidemark-create:${target}`];
-    await this.client.query('SELECT pg_advisory_lock(hashtext($1::text))', lock);
-    try {
-      await this.client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.table.schema)}; ${createTableSql(target, columns, this.cfg.key)}`);
-    } finally {
-      await this.client.query('SELECT pg_advisory_unlock(hashtext($1::text))', lock).catch(() => undefined);
-    }
-  }
-
   async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
-    const names = sourceColumns.map((c) => c.name);
-    for (const [i, k] of this.cfg.key.entries()) {
-      if (!names.includes(k)) throw new SinkSetupError(`sink.key[${i}]`, `column "${k}" is not among the source's columns (${names.join(', ')})`);
-    }
-    const target = quoteTable(this.table);
-    let info = await describeTable(this.client, this.table, 'sink');
-    if (!info) {
-      if (!this.cfg.create) throw new TableNotFoundError(this.cfg.table, 'sink');
-      await requireTypesInTarget(this.client, sourceColumns, 'sink.create');
-      await this.createTarget(target, sourceColumns);
-      info = await describeTable(this.client, this.table, 'sink');
-      if (!info) throw new TableNotFoundError(this.cfg.table, 'sink');
-    }
-    // Only a run (which knows its integration) changes the target's shape; repairs and retries never do.
-    const mode = this.integration ? schemaChangesOf(this.cfg) : 'fail';
-    const drift = { table: this.table, source: sourceColumns, target: info.columns, mode, integration: this.integration } as const;
-    if (await reconcileColumns(this.client, drift)) info = (await describeTable(this.client, this.table, 'sink')) ?? info;
-    const keySet = [...this.cfg.key].sort().join(',');
-    if (!info.uniqueKeys.some((k) => [...k].sort().join(',') === keySet)) {
-      throw new SinkSetupError(
-        'sink.key',
-        `${this.cfg.table} has no primary key or unique index on (${this.cfg.key.join(', ')}), which the upsert needs: CREATE UNIQUE INDEX ON ${this.cfg.table} (${this.cfg.key.join(', ')})`,
-      );
-    }
-    this.columns = names;
-    this.stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
-    const cols = names.map(quoteIdent).join(', ');
-    // The order within a page only matters when a key can repeat in it (DISTINCT ON keeps the last); the identity costs a nextval per row.
-    const ordered = opts.keyUniqueInPage ? '' : `; ALTER TABLE pg_temp.${this.stage} ADD COLUMN tm_ord bigint GENERATED ALWAYS AS IDENTITY`;
-    // The session's own staging table, in one round trip whose commit does not wait for the WAL flush: a crash
-    // ends the session, and the table with it (each run starts with this).
-    await this.rollingBack(() =>
-      this.client.query(
-        `BEGIN; SET LOCAL synchronous_commit = off; DROP TABLE IF EXISTS pg_temp.${this.stage}; CREATE TEMP TABLE ${this.stage} ON COMMIT DELETE ROWS AS SELECT ${cols} FROM ${target} WITH NO DATA${ordered}; COMMIT`,
-      ),
-    );
-    const exact = await exactEqualityColumns(this.client, this.table, info.shape);
-    const asText = new Set(names.filter((n) => !exact.has(n)));
-    this.upsertSql = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText);
-    const skip = upsertFromStageSql(target, `pg_temp.${this.stage}`, names, this.cfg.key, opts.keyUniqueInPage, asText, true);
-    this.skipUnchangedSql = underHashJoin(skip, await this.joinSettings());
-    this.copyColumns = names.map(quoteIdent).join(', ');
+    const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
+    [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
+    [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];
     // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
     // initial load, or new rows into a filled table). The first page with a key already there (or
     // repeated within the page) fails with a unique violation, rolls back whole, and from then on pages
     // go through the staged upsert, so a replayed page after a crash stays harmless.
     this.direct = opts.allowDirect !== false;
     this.mostlyUnchanged = false;
-    const types = new Map(info.columns.map((c) => [c.name, c.type]));
-    const textKey = this.cfg.key.map((name) => ({ name, index: names.indexOf(name), type: types.get(name) ?? '' }));
-    // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
-    this.textKey = textKey.every((k) => k.type && !k.type.endsWith(']')) ? textKey : undefined;
     this.mostlyWritten = false;
     [this.replacedRun, this.checkAfter] = [0, RECHECK_FIRST];
     this.replacing = undefined;
-    const blockers = this.cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : this.textKey ? await replaceBlockers(this.client, this.table, names, this.cfg.key) : { replace: 'its key has an array type' };
-    [this.replaceBlocked, this.aheadBlocked] = [blockers.replace, blockers.replace ?? blockers.ahead];
   }
 
   /**
@@ -370,15 +302,6 @@ export class PostgresSink {
     const result = { written: 0 };
     if (typeof alsoInTx !== 'function') return this.rollingBack(async () => (await this.client.query(`${this.lanes.begin()}${alsoInTx.sql(result)}; COMMIT`), result));
     return this.inTx(async (begin) => (await this.client.query(begin), result), alsoInTx);
-  }
-
-  /** The session's join settings, which the skip-unchanged statement turns off for itself and then restores. */
-  private async joinSettings(): Promise<Record<(typeof JOIN_SETTINGS)[number], string>> {
-    // current_setting, not the pg_settings view: the view builds every setting's row (2 ms a run).
-    const r = await this.client.query<{ name: (typeof JOIN_SETTINGS)[number]; setting: string }>('SELECT n AS name, current_setting(n) AS setting FROM unnest($1::text[]) n', [[...JOIN_SETTINGS]]);
-    const current = { enable_nestloop: 'on', enable_mergejoin: 'on' };
-    for (const row of r.rows) current[row.name] = row.setting;
-    return current;
   }
 
   /** COPY in a script: statements may come before and after it, run in order around its data. */
