@@ -28,6 +28,7 @@ interface LazyModules {
   '../mock-api': typeof import('../mock-api');
   '../schedules': typeof import('../schedules');
   '../sources/create-source': typeof import('../sources/create-source');
+  '../sources/cursor-shape': typeof import('../sources/cursor-shape');
   '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');
   '../ui/server': typeof import('../ui/server');
   '../util/poll': typeof import('../util/poll');

@@ -12,6 +12,28 @@ function parseJson(value: string): unknown {
   }
 }
 
+/**
+ * `--from` checked against the integration's source config before anything starts: valid JSON of the cursor's shape
+ * (the worker checks the values against the source's types). Parsed here, not by commander, which turns an option
+ * parser's null (`--from null`: from the start) into an empty string.
+ */
+async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = parseJson(raw);
+  } catch (err) {
+    cmd.error(`error: option '--from <cursor-json>' argument '${raw}' is invalid. ${(err as Error).message}`);
+  }
+  const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
+  const { checkCursorShape } = await lazy('../sources/cursor-shape');
+  try {
+    checkCursorShape(integration.source, value);
+  } catch (err) {
+    cmd.error(`error: --from ${raw}: ${(err as Error).message}; give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`);
+  }
+  return value;
+}
+
 /** "12.3 s", "4 min 05 s", "2 h 03 min". */
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
@@ -81,15 +103,16 @@ export function registerRunCommands(program: Command): void {
   program
     .command('backfill <id>')
     .description('a full re-read from the start (or after --from), resumable and idempotent')
-    .option('--from <cursor-json>', 'start after this cursor (JSON)', parseJson)
+    .option('--from <cursor-json>', 'start after this cursor (JSON, as `tidemark checkpoint show` prints it; null: from the start)')
     .option('--shards <n>', 'split the key range into N ranges read in parallel (by any workers on the task queue)', wholeNumber(1, 64))
     .option('--rate <rows-per-second>', 'limit the whole run to this many rows per second (change it later with `tidemark tune`)', parseRate)
     .option('--batch-size <n>', "page size for this run instead of the config's batchSize", parseBatchSize)
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
-    .action(async (id: string, opts: { from?: unknown; shards?: number; rate?: number; batchSize?: number; wait?: boolean }, cmd: Command) => {
+    .action(async (id: string, opts: { from?: string; shards?: number; rate?: number; batchSize?: number; wait?: boolean }, cmd: Command) => {
+      const from = opts.from !== undefined ? await fromArg(cmd, id, opts.from) : undefined;
       const input = {
         integration: id,
-        ...(opts.from !== undefined ? { from: opts.from } : {}),
+        ...(from !== undefined ? { from } : {}),
         ...(opts.shards ? { shards: opts.shards } : {}),
         ...(opts.rate ? { rate: opts.rate } : {}),
         ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),

@@ -46,6 +46,22 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
     expect(s.stderr).toMatch(/--shards.*whole number from 1 to 64/);
   });
 
+  it('a --from of the wrong shape for the source is refused before Temporal is asked', async () => {
+    for (const bad of ['{"a":1}', '["2024-01-01"]', '[1,2,3]', '"x"']) {
+      const r = await runCli(['backfill', 'orders', '--from', bad], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+      expect(r.code, bad).not.toBe(0);
+      expect(r.stderr, bad).toContain(`--from ${bad}: invalid cursor`);
+      expect(r.stderr, bad).toMatch(/values of updated_at, id/);
+      expect(r.stderr, bad).not.toContain('cannot reach Temporal');
+    }
+    // The right shape (and null: from the start) passes the check and goes on to Temporal (down here).
+    for (const good of ['["2024-01-01 00:00:00+00","42"]', 'null']) {
+      const r = await runCli(['backfill', 'orders', '--from', good], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+      expect(r.code, good).not.toBe(0);
+      expect(r.stderr, good).toMatch(/cannot reach Temporal/);
+    }
+  });
+
   it('a missing config file and an unreachable Temporal say what to do', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'tm-cli-empty-'));
     const none = await runCli(['sync', 'orders'], {}, empty);

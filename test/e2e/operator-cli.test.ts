@@ -103,4 +103,19 @@ describe('operator commands against a backfill started with `temporal workflow s
     const runs = await runCli(['runs', 'orders'], env, cwd);
     expect(runs.stdout).toMatch(/resume[\s\S]*completed[\s\S]*backfill[\s\S]*cancelled/);
   });
+
+  it('backfill --from null starts from the beginning (null, not an empty string); a cursor of the wrong shape starts nothing', async () => {
+    const handle = client.workflow.getHandle(workflowIdFor('orders'));
+    const before = (await handle.describe()).runId;
+    const bad = await runCli(['backfill', 'orders', '--from', '["2024-01-01"]'], env, cwd);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--from ["2024-01-01"]: invalid cursor');
+    expect((await handle.describe()).runId).toBe(before);
+    const started = await runCli(['backfill', 'orders', '--from', 'null', '--wait'], env, cwd);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain(`completed: ${ROWS} rows`);
+    const first = (await client.workflow.getHandle(workflowIdFor('orders')).fetchHistory()).events?.[0];
+    const payload = first?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(payload as Uint8Array).toString())).toEqual({ integration: 'orders', from: null });
+  });
 });

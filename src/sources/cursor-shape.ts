@@ -1,0 +1,26 @@
+import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
+import { parseKeysetCursor, type Cursor } from '../cursor/cursor';
+import { parseCsvCursor } from './csv/csv-cursor';
+import { parseChildCursor } from './http/children/child-cursor';
+import { parseHttpCursor } from './http/cursors';
+
+/**
+ * A cursor from outside (`backfill --from`) checked against the source's config alone, with no connection and no
+ * secret: its shape (a postgres source's one value per cursor column, an http style's fields, a CSV offset). The
+ * values themselves are checked by the worker against the source's column types. A custom kind's cursor is its
+ * own: undefined (not checked here). Throws the source's InvalidCursorError.
+ */
+export function checkCursorShape(cfg: SourceConfig, value: unknown): Cursor | undefined {
+  if (isPostgresSource(cfg)) return parseKeysetCursor(value, cfg.cursor);
+  if (isCsvSource(cfg)) return parseCsvCursor(value);
+  if (isHttpSource(cfg)) {
+    const parent = cfg.parent;
+    if (!parent) return parseHttpCursor(cfg.pagination.style, value);
+    return parseChildCursor(
+      value,
+      (c) => parseHttpCursor(parent.pagination.style, c),
+      (c) => parseHttpCursor(cfg.pagination.style, c),
+    );
+  }
+  return undefined;
+}
