@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
@@ -7,7 +8,7 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
-import { toFailure } from './failures';
+import { errorMessage, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
@@ -77,7 +78,14 @@ export function makePlanBackfill(deps: ActivityDeps) {
     cut?.catch(() => undefined);
     return withStateDbOf(it, env, async (db) => {
       if (!cut) return resumePlan(db, it, input);
-      const { from, highWater, ranges } = await cut;
+      const { from, highWater, ranges } = await cut.catch(async (err: unknown) => {
+        // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
+        const failure = toFailure(err);
+        const final = failure instanceof ApplicationFailure && failure.nonRetryable;
+        await state.startRun(db, input.runKey, it.id, 'backfill', null).catch(() => undefined);
+        await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
+        throw err;
+      });
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
       await state.startRun(db, input.runKey, it.id, 'backfill', from);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;

@@ -57,6 +57,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       // An instance (`tpl/acme`) is read from tidemark.instances now: workers need no restart to run new ones.
       const resolved = await resolveIntegration(deps.config(), input.integration, deps.env ?? process.env);
       const it = resolved.integration;
+      res.integrationId = it.id;
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
       const sinkUrl = stateDbUrlOf(it, runDeps.env);
       openSourceEarly(runDeps, it, sinkUrl, res);
@@ -222,7 +223,15 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     const why = gone ? 'its workflow was terminated or timed out while a page was being read' : 'cancelled while a page was being read; the checkpoint is consistent';
     await state.finishRun(stateDb, input.runKey, gone ? 'failed' : 'cancelled', why).catch(() => undefined);
   }
-  if (stateDb && runRow && !(err instanceof CancelledFailure)) {
+  if (stateDb && !runRow && !sharded && res.integrationId && !(err instanceof CancelledFailure)) {
+    // Failed before its row existed (a source table missing, a secret unset, a cursor the source refuses): the row
+    // now, with the error, so `runs` and `status --all` show the failure. A retry counts an attempt on it.
+    res.runRow = await state.startRun(stateDb, input.runKey, res.integrationId, input.mode, null).then(
+      () => true,
+      () => false,
+    );
+  }
+  if (stateDb && res.runRow && !(err instanceof CancelledFailure)) {
     const final = failure instanceof ApplicationFailure && failure.nonRetryable;
     // A retryable failure leaves the run 'running': the next attempt continues it.
     await state.finishRun(stateDb, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);

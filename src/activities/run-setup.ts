@@ -29,6 +29,8 @@ export interface RunResources {
   opening?: Promise<Source>;
   /** The run's row in tidemark.runs exists: failures are recorded on it. */
   runRow: boolean;
+  /** The integration's id once resolved: a run that fails before its row exists gets one (recordFailure). */
+  integrationId?: string;
   /** Stopped for cancellation at a batch boundary (the run's row already says why). */
   stoppedAtBoundary: boolean;
 }

@@ -214,6 +214,18 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     await expect(run({ runKey: 'wf/10', integration: 'nope' })).rejects.toMatchObject({ nonRetryable: true, type: 'UnknownIntegrationError' });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = 'copy'`)).toEqual([{ n: '0' }]);
   });
+  it('a run that fails before it reads (a missing source table, an unset secret) still gets its row in tidemark.runs, with the error', async () => {
+    await expect(run({ runKey: 'wf/early-1' }, undefined, ordersConfig({ table: 'public.nope' }))).rejects.toMatchObject({ nonRetryable: true });
+    const unset = ordersConfig();
+    unset.integrations[0]!.source = { ...unset.integrations[0]!.source, url: '${TIDEMARK_TEST_NOT_SET}' } as typeof unset.integrations[0]['source'];
+    await expect(run({ runKey: 'wf/early-2', mode: 'sync' }, undefined, unset)).rejects.toMatchObject({ message: expect.stringMatching(/TIDEMARK_TEST_NOT_SET/) });
+    const rows = await sql<{ run_id: string; kind: string; status: string; error: string; attempts: string }>(dst.url, `SELECT run_id, kind, status, error, attempts::text FROM tidemark.runs WHERE run_id LIKE 'wf/early-%' ORDER BY run_id`);
+    expect(rows).toEqual([
+      { run_id: 'wf/early-1', kind: 'backfill', status: 'failed', error: expect.stringMatching(/public\.nope/), attempts: '1' },
+      { run_id: 'wf/early-2', kind: 'sync', status: 'failed', error: expect.stringMatching(/TIDEMARK_TEST_NOT_SET/), attempts: '1' },
+    ]);
+  });
+
   it('a re-sync of a bulk update replaces its pages and ends equal; a target with a trigger keeps the upsert, and the run says why', async () => {
     await sql(src.url, 'DROP TABLE IF EXISTS public.orders_bulk; CREATE TABLE public.orders_bulk AS SELECT * FROM public.orders; ALTER TABLE public.orders_bulk ADD PRIMARY KEY (id)');
     const config = ordersConfig({ table: 'public.orders_bulk' });
