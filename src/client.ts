@@ -80,6 +80,22 @@ export function scheduledWorkflowIdPrefix(integration: string): string {
 }
 
 /**
+ * The integration's workflow started last (manual, cron or scheduled), running or not: what `status` shows when
+ * nothing runs. Visibility lists running ones first, then the latest closed; the first 20 are enough.
+ */
+export async function latestWorkflowOf(client: Client, integration: string): Promise<WorkflowHandle | undefined> {
+  const query = `WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-'`;
+  let latest: { id: string; at: number } | undefined;
+  let seen = 0;
+  for await (const wf of client.workflow.list({ query })) {
+    const at = wf.startTime.getTime();
+    if (!latest || at > latest.at) latest = { id: wf.workflowId, at };
+    if (++seen >= 20) break;
+  }
+  return latest && client.workflow.getHandle(latest.id);
+}
+
+/**
  * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
  * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
  * consistent, so the manual id is also checked directly.

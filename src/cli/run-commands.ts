@@ -61,7 +61,9 @@ export async function waitAndReport(handle: WorkflowHandle, since = Date.now()):
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? (err.cause?.cause ?? err.cause ?? err) : err;
-    console.error(`failed: ${(cause as Error).message}`);
+    // A terminate's reason or a cancel alone would read as the run's own failure.
+    const how = err instanceof WorkflowFailedError && err.cause?.name === 'TerminatedFailure' ? 'terminated' : err instanceof WorkflowFailedError && err.cause?.name === 'CancelledFailure' ? 'cancelled' : 'failed';
+    console.error(`${how}: ${(cause as Error).message}`);
     process.exitCode = 1;
   }
 }

@@ -22,16 +22,16 @@ export function registerStatus(program: Command): void {
       if (opts.json || opts.failing || opts.template) cmd.error('error: --json, --failing and --template go with --all');
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
-      const { connectClient, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
+      const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listRuns, listShardSlots, readCheckpoint } = await lazy('../db/state');
       const { describeRun, progressLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
-        // The running workflows (manual, cron, scheduled), else the last manual one.
+        // The running workflows (manual, cron, scheduled), else the one started last.
         const running = await runningWorkflowsOf(client, id);
-        const handles = running.length ? running : [client.workflow.getHandle(workflowIdFor(id))];
+        const handles = running.length ? running : [(await latestWorkflowOf(client, id).catch(() => undefined)) ?? client.workflow.getHandle(workflowIdFor(id))];
         let watched: { handle: (typeof handles)[number]; running: boolean } | undefined;
         for (const handle of handles) {
           const view = await describeRun(client, handle);
@@ -41,8 +41,10 @@ export function registerStatus(program: Command): void {
           }
           console.log(`${id}: ${view.type} ${view.workflowId} ${view.status}`);
           if (view.shards) console.log(`  shards     ${view.shards.done} done, ${view.shards.running} running, ${view.shards.total} in all`);
-          if (view.progress) console.log(`  progress   ${progressLine(view.progress)}`);
-          if (view.lastFailure) console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+          // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
+          if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
+          if (view.lastFailure && view.status === 'RUNNING') console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+          if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(handle)}`);
           watched ??= { handle, running: view.status === 'RUNNING' };
         }
         if (db) {
@@ -77,4 +79,13 @@ export function registerStatus(program: Command): void {
         await client.connection.close();
       }
     });
+}
+
+/** Why a closed workflow did not complete: its failure's innermost message (a terminate's reason, a cancel). */
+async function endReason(handle: { result: () => Promise<unknown> }): Promise<string> {
+  const err = (await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  )) as { cause?: { message?: string; cause?: { message?: string } }; message?: string } | undefined;
+  return err?.cause?.cause?.message ?? err?.cause?.message ?? err?.message ?? 'unknown';
 }

@@ -92,6 +92,11 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toMatch(/cancellation requested for tidemark-orders/);
     await client.workflow.getHandle(workflowIdFor('orders')).result().catch(() => undefined);
+    // A closed workflow: why it ended, and no rate or ETA from its last heartbeat.
+    const after = await runCli(['status', 'orders'], env, cwd);
+    expect(after.stdout).toMatch(/orders: backfillWorkflow tidemark-orders CANCELL?ED/);
+    expect(after.stdout).toMatch(/why +cancell?ed: /);
+    expect(after.stdout).not.toMatch(/ETA/);
     const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
     const atCancel = await done();
     expect(Number(cp!.rows_done)).toBe(atCancel);

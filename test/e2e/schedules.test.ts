@@ -170,6 +170,9 @@ describe('Temporal Schedules (dev server)', () => {
     expect(all[1]!.rows_committed).toBe('50');
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     expect(await out('schedule', 'list')).toMatch(/actions 2, skipped \(overlap\) 0[\s\S]*running none[\s\S]*ran \S+ tidemark-orders-scheduled-[\s\S]*ran \S+ tidemark-orders-scheduled-/);
+    // Nothing runs: status shows the workflow started last, the scheduled one (not an older manual run).
+    const status = await until(() => out('status', 'orders'), (s) => /^orders: syncWorkflow tidemark-orders-scheduled-\S+ COMPLETED/.test(s), 'status naming the last scheduled run');
+    expect(status).toMatch(/last run +sync completed, 50 rows/);
   });
 
   it('a paused schedule starts nothing; apply keeps it paused; unpause resumes it', async () => {
