@@ -13,6 +13,7 @@ interface LazyModules {
   '../codec/aes-gcm-codec': typeof import('../codec/aes-gcm-codec');
   '../codec/codec-server': typeof import('../codec/codec-server');
   '../config': typeof import('../config');
+  '../config/cron': typeof import('../config/cron');
   '../config/load-config': typeof import('../config/load-config');
   '../config/temporal-env': typeof import('../config/temporal-env');
   '../pg/connect': typeof import('../pg/connect');

@@ -99,6 +99,8 @@ export function registerRunCommands(program: Command): void {
     .action(async (id: string, opts: { wait?: boolean; cron?: string; forceDeletes?: boolean }, cmd: Command) => {
       if (opts.cron && opts.wait) cmd.error('error: --wait and --cron do not go together: a cron workflow never ends on its own');
       if (opts.cron && opts.forceDeletes) cmd.error('error: --force-deletes is for one run, not a cron workflow: run `tidemark sync <id> --force-deletes` once');
+      const badCron = opts.cron !== undefined ? (await lazy('../config/cron')).cronProblem(opts.cron) : undefined;
+      if (badCron) cmd.error(`error: --cron '${opts.cron}' ${badCron}`);
       await startAndMaybeWait(cmd, 'sync', { integration: id, ...(opts.forceDeletes ? { forceDeletes: true } : {}) }, !!opts.wait, opts.cron);
     });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cronProblem } from './cron';
 import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { duration } from './duration';
 import { identifier, tableName } from './identifiers';
@@ -74,7 +75,11 @@ export const scheduleSchema = z.union(
     z.strictObject({ cron: nonEmpty, ...schedulePolicies }),
   ],
   { error: () => 'must be { every: <duration> } or { cron: "<expression>" }, with optional overlap, catchupWindow, paused' },
-);
+).superRefine((s, ctx) => {
+  // Temporal's own refusal would name neither the value nor the field (see cron.ts).
+  const problem = 'cron' in s ? cronProblem(s.cron, true) : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${(s as { cron: string }).cron}" ${problem}` });
+});
 
 /** A source kind registered by a module (`source.module`) or in code (registerSource); options pass through. */
 export const customSourceSchema = z.looseObject({

@@ -62,6 +62,13 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
     }
   });
 
+  it('a bad --cron is refused naming the option and what is wrong, before Temporal is asked', async () => {
+    const r = await runCli(['sync', 'orders', '--cron', 'bogus cron'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`--cron 'bogus cron' has 2 fields, not 5`);
+    expect(r.stderr).not.toContain('cannot reach Temporal');
+  });
+
   it('a missing config file and an unreachable Temporal say what to do', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'tm-cli-empty-'));
     const none = await runCli(['sync', 'orders'], {}, empty);
