@@ -77,7 +77,7 @@ export const scheduleSchema = z.union(
   { error: () => 'must be { every: <duration> } or { cron: "<expression>" }, with optional overlap, catchupWindow, paused' },
 ).superRefine((s, ctx) => {
   // Temporal's own refusal would name neither the value nor the field (see cron.ts).
-  const problem = 'cron' in s ? cronProblem(s.cron, true) : undefined;
+  const problem = 'cron' in s && !s.cron.includes('${') ? cronProblem(s.cron, true) : undefined; // a reference is checked where references are
   if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${(s as { cron: string }).cron}" ${problem}` });
 });
 
