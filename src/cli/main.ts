@@ -1,8 +1,18 @@
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands';
 
+let pipesGuarded = false;
+
 /** Entry point of `tidemark`; every command registers itself in ./commands.ts. */
 export async function main(argv: string[]): Promise<void> {
+  // `tidemark status … | head`: the reader went away, which ends the output, not the command with a stack trace.
+  if (!pipesGuarded) for (const out of [process.stdout, process.stderr]) {
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(process.exitCode ?? 0);
+    });
+  }
+  pipesGuarded = true;
   const program = new Command('tidemark')
     .description('Resumable cursor syncs and backfills into PostgreSQL on Temporal')
     .option('--config <file>', 'config file (default tidemark.yaml, then tidemark.json)')

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RunRow } from '../db/state';
 import { lazy } from './lazy';
 
 export function registerRuns(program: Command): void {
@@ -6,7 +7,7 @@ export function registerRuns(program: Command): void {
     .command('runs <id>')
     .description('the run history of <id> (table tidemark.runs)')
     .option('--limit <n>', 'how many runs', (v) => Number(v), 20)
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (numbers as numbers, cursors as JSON values)')
     .action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
@@ -16,26 +17,49 @@ export function registerRuns(program: Command): void {
       const db = await openStateSession(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
         const runs = await listRuns(db, id, opts.limit);
-        if (opts.json) return console.log(JSON.stringify(runs, null, 2));
+        if (opts.json) return console.log(JSON.stringify(runs.map(typed), null, 2));
         if (!runs.length) return console.log(`${id}: no runs yet`);
-        console.table(
-          runs.map((r) => ({
-            started: r.started_at.slice(0, 19),
-            kind: r.kind,
-            status: r.status,
-            attempts: Number(r.attempts),
-            read: Number(r.rows_read),
-            committed: Number(r.rows_committed),
-            written: Number(r.rows_written),
-            rejected: Number(r.rows_rejected),
-            pages: Number(r.pages),
-            end_cursor: r.end_cursor ?? '',
-            error: r.error ?? '',
-            warnings: r.warnings.join('; '),
-          })),
-        );
+        console.log(runsTable(runs));
       } finally {
         await closeQuietly(db);
       }
     });
+}
+
+/** A run as JSON: the state session reads every value as text; counters become numbers and cursors JSON again. */
+function typed(r: RunRow) {
+  const json = (v: string | null) => (v === null ? null : (JSON.parse(v) as unknown));
+  return {
+    ...r,
+    attempts: Number(r.attempts),
+    rows_read: Number(r.rows_read),
+    rows_committed: Number(r.rows_committed),
+    rows_written: Number(r.rows_written),
+    rows_rejected: Number(r.rows_rejected),
+    pages: Number(r.pages),
+    start_cursor: json(r.start_cursor),
+    end_cursor: json(r.end_cursor),
+  };
+}
+
+const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'written', 'rejected', 'pages', 'cursor (start → end)'];
+
+/** One aligned line per run, newest first; its error and warnings on lines of their own below it. */
+export function runsTable(runs: readonly RunRow[]): string {
+  const time = (t: string | null) => (t ? t.slice(0, 19) : '-');
+  const cursor = (c: string | null) => (c === null ? 'null' : JSON.stringify(JSON.parse(c))); // jsonb text has spaces after commas
+  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_written, r.rows_rejected, r.pages, `${cursor(r.start_cursor)} → ${cursor(r.end_cursor)}`]);
+  const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 4 && i <= 8 ? c.padStart(widths[i] as number) : i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  const out = [line(HEAD)];
+  runs.forEach((r, k) => {
+    out.push(line(rows[k] as string[]));
+    if (r.error) out.push(`    error: ${r.error}`);
+    for (const w of r.warnings) out.push(`    warning: ${w}`);
+  });
+  return out.join('\n');
 }

@@ -83,8 +83,10 @@ describe('tidemark checkpoint: the checkpoint is where a sync starts', () => {
       expect(second.warnings).toMatch(/the previous run ended at \["2024-01-01 00:03:20.000123\+00","2000"\] but the sync checkpoint is at \["2024-01-01 00:01:40.000123\+00","1000"\].*started from the checkpoint/);
 
       const runs = await cli(['runs', 'orders', '--json']);
-      const listed = (JSON.parse(runs.stdout) as Array<{ run_id: string; warnings: string[] }>).find((r) => r.run_id === second.run_id);
+      const listed = (JSON.parse(runs.stdout) as Array<{ run_id: string; warnings: string[]; rows_committed: unknown; attempts: unknown; start_cursor: unknown }>).find((r) => r.run_id === second.run_id);
       expect(listed?.warnings).toEqual([second.warnings]);
+      // Typed JSON: counters as numbers, cursors as JSON values (not text holding JSON).
+      expect(listed).toMatchObject({ rows_committed: ROWS - 1000, attempts: 1, start_cursor: ROW_1000 });
       expect((await cli(['runs', 'orders'])).stdout).toContain('but the sync checkpoint is at');
 
       const reset = await cli(['checkpoint', 'reset', 'orders', '--yes']);

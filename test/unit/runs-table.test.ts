@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { runsTable } from '../../src/cli/runs-command';
+import type { RunRow } from '../../src/db/state';
+
+const run = (over: Partial<RunRow>): RunRow => ({
+  run_id: 'r',
+  kind: 'sync',
+  status: 'completed',
+  started_at: '2026-12-01 10:00:00.123+00',
+  finished_at: '2026-12-01 10:00:02.5+00',
+  attempts: '1',
+  rows_read: '1200',
+  rows_committed: '1200',
+  rows_written: '1100',
+  rows_rejected: '0',
+  pages: '3',
+  start_cursor: '["2024-01-01 00:00:00+00", "7"]',
+  end_cursor: '["2024-01-02 00:00:00+00", "1207"]',
+  error: null,
+  warnings: [],
+  ...over,
+});
+
+describe('tidemark runs: the table', () => {
+  it('aligns one line per run, times to the second, numbers to the right, cursors compact; error and warnings below their run', () => {
+    const text = runsTable([
+      run({}),
+      run({ kind: 'backfill', status: 'failed', finished_at: null, rows_read: '0', rows_written: '0', pages: '0', start_cursor: null, end_cursor: null, error: 'source table public.nope does not exist', warnings: ['no index on (updated_at, id)'] }),
+    ]);
+    expect(text.split('\n')).toEqual([
+      'started              finished             kind      status     attempts  read  written  rejected  pages  cursor (start → end)',
+      '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      completed         1  1200     1100         0      3  ["2024-01-01 00:00:00+00","7"] → ["2024-01-02 00:00:00+00","1207"]',
+      '2026-12-01 10:00:00  -                    backfill  failed            1     0        0         0      0  null → null',
+      '    error: source table public.nope does not exist',
+      '    warning: no index on (updated_at, id)',
+    ]);
+  });
+});
