@@ -25,5 +25,11 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function issuesFromZod(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: i.message }));
+  return error.issues.map((i) => ({ path: formatPath(i.path), message: plainer(i.message) }));
+}
+
+/** zod's words for a field that is not there ("Invalid input: expected string, received undefined") as a user says it. */
+function plainer(message: string): string {
+  const missing = /^Invalid input: expected (.+), received undefined$/.exec(message);
+  return missing ? `required (${missing[1]}), but missing` : message;
 }
