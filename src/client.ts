@@ -87,7 +87,7 @@ export async function latestWorkflowOf(client: Client, integration: string): Pro
   const query = `WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-'`;
   let latest: { id: string; at: number } | undefined;
   let seen = 0;
-  for await (const wf of client.workflow.list({ query })) {
+  for await (const wf of client.workflow.list({ query, pageSize: 20 })) {
     const at = wf.startTime.getTime();
     if (!latest || at > latest.at) latest = { id: wf.workflowId, at };
     if (++seen >= 20) break;

@@ -1,3 +1,4 @@
+import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { isPermanent, PermanentError } from '../errors';
 
@@ -11,4 +12,10 @@ export function toFailure(err: unknown): unknown {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Whether Temporal will not retry this attempt's failure: its retry policy's attempts are used up. */
+export function lastAttempt(ctx: Context): boolean {
+  const max = ctx.info.retryPolicy?.maximumAttempts;
+  return max !== undefined && max > 0 && ctx.info.attempt >= max;
 }

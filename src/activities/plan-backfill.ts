@@ -1,4 +1,4 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
@@ -8,7 +8,7 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
-import { errorMessage, toFailure } from './failures';
+import { errorMessage, lastAttempt, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
@@ -81,8 +81,8 @@ export function makePlanBackfill(deps: ActivityDeps) {
       const { from, highWater, ranges } = await cut.catch(async (err: unknown) => {
         // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
         const failure = toFailure(err);
-        const final = failure instanceof ApplicationFailure && failure.nonRetryable;
-        await state.startRun(db, input.runKey, it.id, 'backfill', null).catch(() => undefined);
+        const final = (failure instanceof ApplicationFailure && failure.nonRetryable) || lastAttempt(Context.current());
+        await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor).catch(() => undefined);
         await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
         throw err;
       });

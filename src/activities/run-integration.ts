@@ -11,7 +11,7 @@ import { pagesToWrite } from './copy-pages';
 import { noteInstanceFailure } from '../instances/needs-reauth';
 import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
-import { errorMessage, toFailure } from './failures';
+import { errorMessage, lastAttempt, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork } from './steal-work';
@@ -223,7 +223,9 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     const why = gone ? 'its workflow was terminated or timed out while a page was being read' : 'cancelled while a page was being read; the checkpoint is consistent';
     await state.finishRun(stateDb, input.runKey, gone ? 'failed' : 'cancelled', why).catch(() => undefined);
   }
-  if (stateDb && !runRow && !sharded && res.integrationId && !(err instanceof CancelledFailure)) {
+  // Nothing to resume is the operator's mistake, not a failure of the integration (it would count in status --all).
+  const nothingToResume = (err as { name?: unknown }).name === 'NothingToResumeError';
+  if (stateDb && !runRow && !sharded && res.integrationId && !nothingToResume && !(err instanceof CancelledFailure)) {
     // Failed before its row existed (a source table missing, a secret unset, a cursor the source refuses): the row
     // now, with the error, so `runs` and `status --all` show the failure. A retry counts an attempt on it.
     res.runRow = await state.startRun(stateDb, input.runKey, res.integrationId, input.mode, null).then(
@@ -232,8 +234,8 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     );
   }
   if (stateDb && res.runRow && !(err instanceof CancelledFailure)) {
-    const final = failure instanceof ApplicationFailure && failure.nonRetryable;
-    // A retryable failure leaves the run 'running': the next attempt continues it.
+    const final = (failure instanceof ApplicationFailure && failure.nonRetryable) || lastAttempt(ctx);
+    // A retryable failure leaves the run 'running': the next attempt continues it (unless this was the last one).
     await state.finishRun(stateDb, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
   }
   return failure;

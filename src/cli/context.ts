@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { getIntegration, stateDbUrlOf, type Config, type Integration } from '../config';
 import { loadConfig } from '../load-config';
-import { MissingEnvError } from '../config/env-refs';
 import { lazy } from './lazy';
 
 /** The global --config option, wherever it was given (before or after the command name). */
@@ -40,11 +39,5 @@ export function loadIntegration(cmd: Command, id: string): { config: Config; int
 
 /** The state database of an integration (its sink), for commands that read tidemark.* tables. */
 export function stateUrl(integration: Integration): string {
-  try {
-    return stateDbUrlOf(integration);
-  } catch (err) {
-    // The error's advice is for a worker; here the CLI itself reads the state database.
-    if (err instanceof MissingEnvError) throw new Error(`${err.field} refers to \${${err.variable}}, but ${err.variable} is not set: export it in this shell (this command reads the integration's state database there)`, { cause: err });
-    throw err;
-  }
+  return stateDbUrlOf(integration);
 }

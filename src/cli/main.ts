@@ -5,11 +5,12 @@ let pipesGuarded = false;
 
 /** Entry point of `tidemark`; every command registers itself in ./commands.ts. */
 export async function main(argv: string[]): Promise<void> {
-  // `tidemark status … | head`: the reader went away, which ends the output, not the command with a stack trace.
+  // `tidemark status … | head`: the reader went away. End as a command killed by SIGPIPE does (141, no stack trace);
+  // not 0: a worker logging into a pipe that broke must not look like one that stopped cleanly.
   if (!pipesGuarded) for (const out of [process.stdout, process.stderr]) {
     out.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
-      process.exit(process.exitCode ?? 0);
+      process.exit(141);
     });
   }
   pipesGuarded = true;

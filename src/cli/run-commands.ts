@@ -52,7 +52,7 @@ async function runSeconds(handle: WorkflowHandle, since: number): Promise<number
 
 /** Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. */
 export async function waitAndReport(handle: WorkflowHandle, since = Date.now()): Promise<void> {
-  const { WorkflowFailedError } = await lazy('@temporalio/client');
+  const { CancelledFailure, TerminatedFailure, WorkflowFailedError } = await lazy('@temporalio/client');
   try {
     const r = (await handle.result()) as RunResult;
     const secs = await runSeconds(handle, since);
@@ -62,7 +62,8 @@ export async function waitAndReport(handle: WorkflowHandle, since = Date.now()):
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? (err.cause?.cause ?? err.cause ?? err) : err;
     // A terminate's reason or a cancel alone would read as the run's own failure.
-    const how = err instanceof WorkflowFailedError && err.cause?.name === 'TerminatedFailure' ? 'terminated' : err instanceof WorkflowFailedError && err.cause?.name === 'CancelledFailure' ? 'cancelled' : 'failed';
+    const end = err instanceof WorkflowFailedError ? err.cause : undefined;
+    const how = end instanceof TerminatedFailure ? 'terminated' : end instanceof CancelledFailure ? 'cancelled' : 'failed';
     console.error(`${how}: ${(cause as Error).message}`);
     process.exitCode = 1;
   }

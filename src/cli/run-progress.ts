@@ -4,6 +4,7 @@ import type { Progress, ShardView } from '../activities/types';
 
 export interface RunView {
   workflowId: string;
+  runId: string;
   type: string;
   status: string;
   attempt?: number;
@@ -34,6 +35,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const failing = pending.find((p) => p.lastFailure?.message);
   return {
     workflowId: d.workflowId,
+    runId: d.runId,
     type: d.type,
     status: d.status.name,
     attempt: (failing ?? pending[0])?.attempt ?? undefined,

@@ -42,17 +42,17 @@ function typed(r: RunRow) {
   };
 }
 
-const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'written', 'rejected', 'pages', 'cursor (start → end)'];
+const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'committed', 'written', 'rejected', 'pages', 'cursor (start → end)'];
 
 /** One aligned line per run, newest first; its error and warnings on lines of their own below it. */
 export function runsTable(runs: readonly RunRow[]): string {
   const time = (t: string | null) => (t ? t.slice(0, 19) : '-');
   const cursor = (c: string | null) => (c === null ? 'null' : JSON.stringify(JSON.parse(c))); // jsonb text has spaces after commas
-  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_written, r.rows_rejected, r.pages, `${cursor(r.start_cursor)} → ${cursor(r.end_cursor)}`]);
+  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, `${cursor(r.start_cursor)} → ${cursor(r.end_cursor)}`]);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i >= 4 && i <= 8 ? c.padStart(widths[i] as number) : i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .map((c, i) => (i >= 4 && i <= 9 ? c.padStart(widths[i] as number) : i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd();
   const out = [line(HEAD)];

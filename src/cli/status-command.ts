@@ -44,7 +44,7 @@ export function registerStatus(program: Command): void {
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.lastFailure && view.status === 'RUNNING') console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
-          if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(handle)}`);
+          if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(client.workflow.getHandle(view.workflowId, view.runId, { followRuns: false }))}`);
           watched ??= { handle, running: view.status === 'RUNNING' };
         }
         if (db) {
@@ -87,5 +87,6 @@ async function endReason(handle: { result: () => Promise<unknown> }): Promise<st
     () => undefined,
     (e: unknown) => e,
   )) as { cause?: { message?: string; cause?: { message?: string } }; message?: string } | undefined;
-  return err?.cause?.cause?.message ?? err?.cause?.message ?? err?.message ?? 'unknown';
+  // That run's own end (followRuns off: a run started since must not be waited for); a terminate may give no reason.
+  return err?.cause?.cause?.message || err?.cause?.message || err?.message || '(no reason given)';
 }

@@ -14,7 +14,7 @@ export class MissingEnvError extends PermanentError {
     readonly field: string,
     readonly variable: string,
   ) {
-    super(`${field} refers to \${${variable}}, but ${variable} is not set in the worker's environment: export it before starting the worker`);
+    super(`${field} refers to \${${variable}}, but ${variable} is not set: export it where tidemark runs (a worker reads it when a run starts; the CLI when a command reads the state database)`);
   }
 }
 

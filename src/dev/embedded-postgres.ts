@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { freePort, isPortFree } from './free-port';
@@ -56,6 +57,13 @@ export async function checkPgDataDir(dir: string): Promise<void> {
   const user = await serverUser();
   const blocked = await blockingAncestor(path.dirname(dataDir), user);
   if (blocked) throw new DataDirUnreachableError(dataDir, blocked.dir, blocked.mode, user.name);
+  // Not root: the server runs as this process's user, who must enter and write the nearest folder that exists.
+  let near = path.dirname(dataDir);
+  while (path.dirname(near) !== near && !(await fs.stat(near).then(() => true, () => false))) near = path.dirname(near);
+  const mode = await fs.stat(near).then((s) => s.mode & 0o777, () => 0);
+  await fs.access(near, fsConstants.W_OK | fsConstants.X_OK).catch((err: unknown) => {
+    throw new Error(`cannot create the data dir ${dataDir}: ${near} (mode ${mode.toString(8)}) does not let this user in to write there: choose another --data-dir, or chmod u+wx ${near}`, { cause: err });
+  });
 }
 
 /**

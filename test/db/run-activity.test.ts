@@ -226,6 +226,21 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     ]);
   });
 
+  it('a retryable failure before the row, then an attempt that completes: one row, two attempts, the cursors of the attempt that read', async () => {
+    const down = ordersConfig();
+    down.integrations[0]!.source = { ...down.integrations[0]!.source, url: 'postgres://postgres@127.0.0.1:1/none' } as typeof down.integrations[0]['source'];
+    const from = ['2024-01-01 00:00:00.000123+00', '10'];
+    await expect(run({ runKey: 'wf/early-3', from }, undefined, down)).rejects.toThrow();
+    const [first] = await sql<{ status: string; start_cursor: string | null }>(dst.url, `SELECT status, start_cursor::text FROM tidemark.runs WHERE run_id = 'wf/early-3'`);
+    expect(first).toEqual({ status: 'running', start_cursor: 'null' }); // retryable: the next attempt continues the run
+    const done = await run({ runKey: 'wf/early-3', from });
+    expect(done.done).toBe(true);
+    const [row] = await sql<{ status: string; attempts: string; start_cursor: string; end_cursor: string; error: string | null }>(dst.url, `SELECT status, attempts::text, start_cursor::text, end_cursor::text, error FROM tidemark.runs WHERE run_id = 'wf/early-3'`);
+    expect(row).toMatchObject({ status: 'completed', attempts: '2', error: null });
+    expect(JSON.parse(row!.start_cursor)).toEqual(from);
+    expect(JSON.parse(row!.end_cursor)).toEqual(done.cursor);
+  });
+
   it('a re-sync of a bulk update replaces its pages and ends equal; a target with a trigger keeps the upsert, and the run says why', async () => {
     await sql(src.url, 'DROP TABLE IF EXISTS public.orders_bulk; CREATE TABLE public.orders_bulk AS SELECT * FROM public.orders; ALTER TABLE public.orders_bulk ADD PRIMARY KEY (id)');
     const config = ordersConfig({ table: 'public.orders_bulk' });
