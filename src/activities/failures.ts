@@ -19,3 +19,12 @@ export function lastAttempt(ctx: Context): boolean {
   const max = ctx.info.retryPolicy?.maximumAttempts;
   return max !== undefined && max > 0 && ctx.info.attempt >= max;
 }
+
+/**
+ * A failure of the run's input, not of the integration (a cursor the source refuses, nothing to resume): the run
+ * writes nothing at all, not even its row in tidemark.runs (bad input leaves the database as it was).
+ */
+export function isInputError(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'InvalidCursorError' || name === 'NothingToResumeError';
+}

@@ -8,7 +8,7 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
-import { errorMessage, lastAttempt, toFailure } from './failures';
+import { errorMessage, isInputError, lastAttempt, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
@@ -80,6 +80,8 @@ export function makePlanBackfill(deps: ActivityDeps) {
       if (!cut) return resumePlan(db, it, input);
       const { from, highWater, ranges } = await cut.catch(async (err: unknown) => {
         // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
+        // Bad input (a cursor the source refuses) writes nothing.
+        if (isInputError(err)) throw err;
         const failure = toFailure(err);
         const final = (failure instanceof ApplicationFailure && failure.nonRetryable) || lastAttempt(Context.current());
         await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor).catch(() => undefined);

@@ -11,7 +11,7 @@ import { pagesToWrite } from './copy-pages';
 import { noteInstanceFailure } from '../instances/needs-reauth';
 import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
-import { errorMessage, lastAttempt, toFailure } from './failures';
+import { errorMessage, isInputError, lastAttempt, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork } from './steal-work';
@@ -223,9 +223,7 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     const why = gone ? 'its workflow was terminated or timed out while a page was being read' : 'cancelled while a page was being read; the checkpoint is consistent';
     await state.finishRun(stateDb, input.runKey, gone ? 'failed' : 'cancelled', why).catch(() => undefined);
   }
-  // Nothing to resume is the operator's mistake, not a failure of the integration (it would count in status --all).
-  const nothingToResume = (err as { name?: unknown }).name === 'NothingToResumeError';
-  if (stateDb && !runRow && !sharded && res.integrationId && !nothingToResume && !(err instanceof CancelledFailure)) {
+  if (stateDb && !runRow && !sharded && res.integrationId && !isInputError(err) && !(err instanceof CancelledFailure)) {
     // Failed before its row existed (a source table missing, a secret unset, a cursor the source refuses): the row
     // now, with the error, so `runs` and `status --all` show the failure. A retry counts an attempt on it.
     res.runRow = await state.startRun(stateDb, input.runKey, res.integrationId, input.mode, null).then(
