@@ -79,12 +79,17 @@ export function scheduledWorkflowIdPrefix(integration: string): string {
   return `tidemark-${temporalIdPart(integration)}-scheduled`;
 }
 
+/** A visibility query for every workflow of an integration: the manual one, its cron workflow, its scheduled runs. */
+function workflowsOfQuery(integration: string): string {
+  return `WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-'`;
+}
+
 /**
  * The integration's workflow started last (manual, cron or scheduled), running or not: what `status` shows when
  * nothing runs. Visibility lists running ones first, then the latest closed; the first 20 are enough.
  */
 export async function latestWorkflowOf(client: Client, integration: string): Promise<WorkflowHandle | undefined> {
-  const query = `WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-'`;
+  const query = workflowsOfQuery(integration);
   let latest: { id: string; at: number } | undefined;
   let seen = 0;
   for await (const wf of client.workflow.list({ query, pageSize: 20 })) {
@@ -105,9 +110,7 @@ export async function runningWorkflowsOf(client: Client, integration: string): P
   const manual = client.workflow.getHandle(workflowIdFor(integration));
   const d = await manual.describe().catch(() => undefined);
   if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
-  const query =
-    `(WorkflowId = '${workflowIdFor(integration)}' OR WorkflowId = '${cronWorkflowIdFor(integration)}' ` +
-    `OR WorkflowId STARTS_WITH '${scheduledWorkflowIdPrefix(integration)}-') AND ExecutionStatus = 'Running'`;
+  const query = `(${workflowsOfQuery(integration)}) AND ExecutionStatus = 'Running'`;
   for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
   return [...ids].map((id) => client.workflow.getHandle(id));
 }

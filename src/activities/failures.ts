@@ -14,8 +14,9 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Whether Temporal will not retry this attempt's failure: its retry policy's attempts are used up. */
-export function lastAttempt(ctx: Context): boolean {
+/** Whether Temporal will not retry this attempt's `failure` (toFailure's): non-retryable, or its retry policy's attempts used up. */
+export function failsForGood(ctx: Context, failure: unknown): boolean {
+  if (failure instanceof ApplicationFailure && failure.nonRetryable) return true;
   const max = ctx.info.retryPolicy?.maximumAttempts;
   return max !== undefined && max > 0 && ctx.info.attempt >= max;
 }

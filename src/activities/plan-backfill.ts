@@ -1,5 +1,4 @@
 import { Context, log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
@@ -8,7 +7,7 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
-import { errorMessage, isInputError, lastAttempt, toFailure } from './failures';
+import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
@@ -82,8 +81,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
         // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
         // Bad input (a cursor the source refuses) writes nothing.
         if (isInputError(err)) throw err;
-        const failure = toFailure(err);
-        const final = (failure instanceof ApplicationFailure && failure.nonRetryable) || lastAttempt(Context.current());
+        const final = failsForGood(Context.current(), toFailure(err));
         await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor).catch(() => undefined);
         await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
         throw err;

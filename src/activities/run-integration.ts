@@ -11,7 +11,7 @@ import { pagesToWrite } from './copy-pages';
 import { noteInstanceFailure } from '../instances/needs-reauth';
 import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
-import { errorMessage, isInputError, lastAttempt, toFailure } from './failures';
+import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork } from './steal-work';
@@ -232,7 +232,7 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     );
   }
   if (stateDb && res.runRow && !(err instanceof CancelledFailure)) {
-    const final = (failure instanceof ApplicationFailure && failure.nonRetryable) || lastAttempt(ctx);
+    const final = failsForGood(ctx, failure);
     // A retryable failure leaves the run 'running': the next attempt continues it (unless this was the last one).
     await state.finishRun(stateDb, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
   }

@@ -50,6 +50,12 @@ async function runSeconds(handle: WorkflowHandle, since: number): Promise<number
   return Math.max(end - start, 1) / 1000;
 }
 
+/** Why a workflow failed, as its innermost message: the activity's error, a terminate's reason, a cancel. */
+export function failureMessage(err: unknown): string {
+  const e = err as { message?: string; cause?: { message?: string; cause?: { message?: string } } } | undefined;
+  return e?.cause?.cause?.message || e?.cause?.message || e?.message || '(no reason given)';
+}
+
 /** Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. */
 export async function waitAndReport(handle: WorkflowHandle, since = Date.now()): Promise<void> {
   const { CancelledFailure, TerminatedFailure, WorkflowFailedError } = await lazy('@temporalio/client');
@@ -60,11 +66,10 @@ export async function waitAndReport(handle: WorkflowHandle, since = Date.now()):
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
   } catch (err) {
-    const cause = err instanceof WorkflowFailedError ? (err.cause?.cause ?? err.cause ?? err) : err;
     // A terminate's reason or a cancel alone would read as the run's own failure.
     const end = err instanceof WorkflowFailedError ? err.cause : undefined;
     const how = end instanceof TerminatedFailure ? 'terminated' : end instanceof CancelledFailure ? 'cancelled' : 'failed';
-    console.error(`${how}: ${(cause as Error).message}`);
+    console.error(`${how}: ${err instanceof WorkflowFailedError ? failureMessage(err) : (err as Error).message}`);
     process.exitCode = 1;
   }
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printStatusAll, type StatusAllOptions } from './instances-command';
 import { lazy } from './lazy';
+import { failureMessage } from './run-commands';
 
 const WATCH_MS = 500;
 
@@ -81,12 +82,12 @@ export function registerStatus(program: Command): void {
     });
 }
 
-/** Why a closed workflow did not complete: its failure's innermost message (a terminate's reason, a cancel). */
+/** Why a closed workflow did not complete: that run's own end (followRuns off: a run started since is not waited for). */
 async function endReason(handle: { result: () => Promise<unknown> }): Promise<string> {
-  const err = (await handle.result().then(
-    () => undefined,
-    (e: unknown) => e,
-  )) as { cause?: { message?: string; cause?: { message?: string } }; message?: string } | undefined;
-  // That run's own end (followRuns off: a run started since must not be waited for); a terminate may give no reason.
-  return err?.cause?.cause?.message || err?.cause?.message || err?.message || '(no reason given)';
+  return failureMessage(
+    await handle.result().then(
+      () => undefined,
+      (e: unknown) => e,
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
 import { parseKeysetCursor, type Cursor } from '../cursor/cursor';
 import { parseCsvCursor } from './csv/csv-cursor';
-import { parseChildCursor } from './http/children/child-cursor';
+import { childCursorParser } from './http/children/child-cursor';
 import { parseHttpCursor } from './http/cursors';
 
 /**
@@ -14,13 +14,7 @@ export function checkCursorShape(cfg: SourceConfig, value: unknown): Cursor | un
   if (isPostgresSource(cfg)) return parseKeysetCursor(value, cfg.cursor);
   if (isCsvSource(cfg)) return parseCsvCursor(value);
   if (isHttpSource(cfg)) {
-    const parent = cfg.parent;
-    if (!parent) return parseHttpCursor(cfg.pagination.style, value);
-    return parseChildCursor(
-      value,
-      (c) => parseHttpCursor(parent.pagination.style, c),
-      (c) => parseHttpCursor(cfg.pagination.style, c),
-    );
+    return cfg.parent ? childCursorParser(cfg.parent.pagination.style, cfg.pagination.style)(value) : parseHttpCursor(cfg.pagination.style, value);
   }
   return undefined;
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { InvalidCursorError, type Cursor } from '../../../cursor/cursor';
 import { PermanentError } from '../../../errors';
+import type { HttpPagination } from '../../../config/http-source-schema';
+import { parseHttpCursor } from '../cursors';
 
 /** A parent's identity in the cursor: its key field's value. */
 export type ParentKey = string | number;
@@ -62,6 +64,16 @@ export function parseChildCursor(value: unknown, parent: (c: unknown) => Cursor,
   const c = r.data as ChildStreamCursor;
   const round = c.round && { ...c.round, parent: parent(c.round.parent), done: groups(c.round.done), ...('child' in c.round ? { child: child(c.round.child) } : {}) };
   return { rounds: c.rounds, parent: parent(c.parent), children: groups(c.children), ...(round ? { round } : {}) };
+}
+
+/** A child stream's cursor parser from its config: the parent's list by its style, each child list by the child's. */
+export function childCursorParser(parentStyle: HttpPagination['style'], childStyle: HttpPagination['style']): (value: unknown) => ChildStreamCursor | null {
+  return (value) =>
+    parseChildCursor(
+      value,
+      (c) => parseHttpCursor(parentStyle, c),
+      (c) => parseHttpCursor(childStyle, c),
+    );
 }
 
 const id = (k: ParentKey) => JSON.stringify(k);

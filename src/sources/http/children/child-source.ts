@@ -4,9 +4,8 @@ import { isBoundedPagination } from '../../../config/http-pagination-schema';
 import { templatesUseSince } from '../../../config/http-source-schema';
 import type { Cursor } from '../../../cursor/cursor';
 import type { ColumnSpec, PrepareOptions, ReadOptions, Source, SourcePlan } from '../../source';
-import { parseHttpCursor } from '../cursors';
 import { createHttpSource, type HttpSourceContext, type ResolveEnv } from '../http-source';
-import { ChildStreamState, parseChildCursor } from './child-cursor';
+import { ChildStreamState, childCursorParser } from './child-cursor';
 import { childSourceConfig, parentPageSize, parentResolve, parentSourceConfig } from './child-configs';
 import { childStreamPages, type ChildPage } from './child-pages';
 
@@ -29,9 +28,7 @@ export async function createChildStreamSource(cfg: HttpSourceConfig, resolve: Re
   const parentSource = await createHttpSource(parentCfg, parentResolve(cfg, p, resolve), ctx);
   const parentFields = cfg.parentFields ?? [];
   const bounded = isBoundedPagination(cfg.pagination, templatesUseSince(cfg.request)) || isBoundedPagination(p.pagination);
-  const parseParent = (c: unknown): Cursor => parseHttpCursor(p.pagination.style, c);
-  const parseChild = (c: unknown): Cursor => parseHttpCursor(cfg.pagination.style, c);
-  const parse = (value: unknown) => parseChildCursor(value, parseParent, parseChild);
+  const parse = childCursorParser(p.pagination.style, cfg.pagination.style);
   const columns: ColumnSpec[] = [...cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull })), ...parentFields.map((c) => ({ name: c.name, type: c.type, notNull: false }))];
   const warnings: string[] = [];
   let highWater: string | null = null;
