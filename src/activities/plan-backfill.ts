@@ -9,6 +9,7 @@ import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
 import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
+import { readResumeFound, resumeRefusal } from './resume-refusal';
 import type { ActivityDeps } from './run-integration';
 import type { BackfillPlan, RunResult } from './types';
 
@@ -97,13 +98,11 @@ export function makePlanBackfill(deps: ActivityDeps) {
 
 /** A resume: take over the slots of the last sharded backfill and list the unfinished ones. */
 async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Promise<BackfillPlan> {
-  const slots = await state.listShardSlots(db, it.id);
+  const found = await readResumeFound(db, it.id);
+  const slots = found.shards;
   if (!slots.length) return { sharded: false, todo: [], total: 0 };
-  const owner = slots[0]?.owner;
-  const previous = owner ? await state.readRun(db, owner) : undefined;
-  if (slots.every((s) => s.status === 'done') && previous?.status === 'completed') {
-    throw new NothingToResumeError(`the last backfill of "${it.id}" already completed (${previous.finished_at}); start a new one with \`tidemark backfill ${it.id}\``);
-  }
+  const refusal = resumeRefusal(it.id, found);
+  if (refusal) throw new NothingToResumeError(refusal);
   await state.takeOverShardSlots(db, it.id, input.runKey);
   await state.startRun(db, input.runKey, it.id, 'resume', null);
   await state.abandonBackfillRuns(db, it.id, input.runKey);

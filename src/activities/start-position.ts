@@ -4,6 +4,7 @@ import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoin
 import { PermanentError } from '../errors';
 import type { Source, SourcePlan } from '../sources/source';
 import type { RunInput } from './types';
+import { resumeRefusal } from './resume-refusal';
 
 export class NothingToResumeError extends PermanentError {
   override readonly name = 'NothingToResumeError';
@@ -55,10 +56,9 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     // A new unsharded backfill supersedes an earlier sharded one: `resume` must find this one.
     await deleteBackfillSlots(state, input.integration, 'shards');
   } else {
-    if (!cp) throw new NothingToResumeError(`no backfill of "${input.integration}" to resume: start one with \`tidemark backfill ${input.integration}\``);
-    if (cp.status === 'done' && !own) {
-      throw new NothingToResumeError(`the last backfill of "${input.integration}" already completed (${cp.updatedAt}); start a new one with \`tidemark backfill ${input.integration}\``);
-    }
+    // (A retried attempt of this resume owns the slot: it continues even when the slot is done.)
+    const refusal = own ? undefined : resumeRefusal(input.integration, { shards: [], backfill: cp });
+    if (refusal || !cp) throw new NothingToResumeError(refusal ?? `no backfill of "${input.integration}" to resume`);
     plan = await source.prepare({ highWater: cp.highWater });
     cursor = source.parseCursor(cp.cursor);
   }

@@ -9,6 +9,7 @@ interface LazyModules {
   'node:path': typeof import('node:path');
   '@temporalio/client': typeof import('@temporalio/client');
   '@temporalio/worker': typeof import('@temporalio/worker');
+  '../activities/resume-refusal': typeof import('../activities/resume-refusal');
   '../client': typeof import('../client');
   '../codec/aes-gcm-codec': typeof import('../codec/aes-gcm-codec');
   '../codec/codec-server': typeof import('../codec/codec-server');

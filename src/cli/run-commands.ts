@@ -34,6 +34,27 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
   return value;
 }
 
+/**
+ * `resume` with nothing to continue (no backfill yet, the last one completed) is refused before a workflow starts,
+ * when this process can reach the state database: its URL's variables set here, the server answering within a few
+ * seconds. Otherwise undefined, and the workflow's plan decides by the same rule (resume-refusal.ts).
+ */
+async function resumeRefusalOf(cmd: Command, id: string): Promise<string | undefined> {
+  const ctx = await lazy('./context');
+  const { integration } = ctx.loadIntegration(cmd, id);
+  let url: string;
+  try {
+    url = ctx.stateUrl(integration);
+  } catch {
+    return undefined; // e.g. ${DATABASE_URL} set only in the worker's environment
+  }
+  const { withStateSession } = await lazy('../db/state-session');
+  const { readResumeFound, resumeRefusal } = await lazy('../activities/resume-refusal');
+  return withStateSession(url, { applicationName: 'tidemark-cli', connectTimeoutMs: 5_000 }, async (db) => resumeRefusal(integration.id, await readResumeFound(db, integration.id))).catch(
+    () => undefined,
+  );
+}
+
 /** "12.3 s", "4 min 05 s", "2 h 03 min". */
 export function formatDuration(seconds: number): string {
   if (seconds < 60) return `${seconds.toFixed(1)} s`;
@@ -135,6 +156,8 @@ export function registerRunCommands(program: Command): void {
     .description('continue a stalled, failed, cancelled or terminated backfill from its checkpoint')
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
+      const refusal = await resumeRefusalOf(cmd, id);
+      if (refusal) cmd.error(`error: ${refusal}`);
       await startAndMaybeWait(cmd, 'backfill', { integration: id, resume: true }, !!opts.wait);
     });
 }

@@ -12,6 +12,8 @@ export interface StateSessionOptions {
   applicationName: string;
   /** Take this integration's session lock; when another session holds it, throw `busy()`. */
   lock?: { integration: string; busy: () => Error };
+  /** Give up connecting after this long (a CLI check that may go on without the answer). */
+  connectTimeoutMs?: number;
 }
 
 /** Migrates `db` (an open connection to the state database) and takes the lock `opts.lock` asks for. */
@@ -41,7 +43,7 @@ export async function withStateSession<T>(
   opts: StateSessionOptions & { mapError?: (err: unknown) => unknown },
   fn: (db: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const db = await connect(url, { applicationName: opts.applicationName });
+  const db = await connect(url, { applicationName: opts.applicationName, ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) });
   try {
     await prepareStateSession(db, opts);
     return await fn(db);

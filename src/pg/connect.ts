@@ -14,6 +14,8 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Raw typed values instead of text (for tidemark's own state queries). */
   typed?: boolean;
+  /** Give up connecting after this long (default: the OS's own TCP timeout). */
+  connectTimeoutMs?: number;
 }
 
 // How each client was opened, so a second session can reach the same server as the same user
@@ -22,7 +24,12 @@ const configs = new WeakMap<pg.Client, pg.ClientConfig>();
 const typedClients = new WeakSet<pg.Client>();
 
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
-  const config: pg.ClientConfig = { connectionString: url, application_name: opts.applicationName ?? 'tidemark', keepAlive: true };
+  const config: pg.ClientConfig = {
+    connectionString: url,
+    application_name: opts.applicationName ?? 'tidemark',
+    keepAlive: true,
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
+  };
   const client = new pg.Client({ ...config, types: opts.typed ? undefined : textTypes });
   configs.set(client, config);
   if (opts.typed) typedClients.add(client);

@@ -33,7 +33,9 @@ beforeAll(async () => {
   writeFileSync(
     join(cwd, 'tidemark.yaml'),
     'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 500\n',
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 500\n' +
+      '  - id: never\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.never, key: [id], create: true}\n',
   );
   env = { TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: QUEUE, SRC_URL: src.url, DST_URL: dst.url };
   const config = loadConfig(undefined, cwd);
@@ -107,6 +109,26 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     const runs = await runCli(['runs', 'orders'], env, cwd);
     expect(runs.stdout).toMatch(/resume[\s\S]*completed[\s\S]*backfill[\s\S]*cancelled/);
+  });
+
+  it('resume with nothing to continue is refused before a workflow starts; without the state database here, the worker refuses it the same way', async () => {
+    // The backfill of the test before completed.
+    const handle = client.workflow.getHandle(workflowIdFor('orders'));
+    const before = (await handle.describe()).runId;
+    const done = await runCli(['resume', 'orders'], env, cwd);
+    expect(done.code).not.toBe(0);
+    expect(done.stderr).toMatch(/error: the last backfill of "orders" already completed \(.+\); start a new one with `tidemark backfill orders`/);
+    expect((await handle.describe()).runId).toBe(before);
+    const never = await runCli(['resume', 'never'], env, cwd);
+    expect(never.code).not.toBe(0);
+    expect(never.stderr).toContain('error: no backfill of "never" to resume: start one with `tidemark backfill never`');
+    await expect(client.workflow.getHandle(workflowIdFor('never')).describe()).rejects.toThrow(/not found/i);
+    // The CLI cannot reach the state database (its URL's variable is the worker's only): the workflow starts and fails with the same words.
+    const blind = await runCli(['resume', 'never', '--wait'], { ...env, DST_URL: undefined }, cwd);
+    expect(blind.code).not.toBe(0);
+    expect(blind.stdout).toMatch(/started backfillWorkflow tidemark-never/);
+    expect(blind.stderr).toContain('failed: no backfill of "never" to resume: start one with `tidemark backfill never`');
+    expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration = 'never'`)).toEqual([]);
   });
 
   it('backfill --from null starts from the beginning (null, not an empty string); a cursor of the wrong shape starts nothing', async () => {

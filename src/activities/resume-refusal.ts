@@ -1,0 +1,36 @@
+import type pg from 'pg';
+import { listShardSlots, readCheckpoint, readRun, type CheckpointRow, type RunRow, type ShardSlot } from '../db/state';
+
+/** What a resume would continue: the last sharded backfill's slots (and the run that owns them), else the unsharded slot. */
+export interface ResumeFound {
+  shards: ShardSlot[];
+  shardsRun?: RunRow | undefined;
+  backfill?: CheckpointRow | undefined;
+}
+
+/**
+ * Why `resume` has nothing to continue, or undefined when it has. One rule for the CLI (which refuses before it
+ * starts a workflow, when it can reach the state database) and the workflow's activities (the plan for sharded
+ * backfills, the start position for the unsharded slot), so the two never disagree.
+ */
+export function resumeRefusal(integration: string, found: ResumeFound): string | undefined {
+  const again = `start a new one with \`tidemark backfill ${integration}\``;
+  if (found.shards.length) {
+    // All slots done but the run not completed (it stopped before its finish step): the resume finishes it.
+    const run = found.shardsRun;
+    return found.shards.every((s) => s.status === 'done') && run?.status === 'completed' ? `the last backfill of "${integration}" already completed (${run.finished_at}); ${again}` : undefined;
+  }
+  if (!found.backfill) return `no backfill of "${integration}" to resume: ${again.replace('a new one', 'one')}`;
+  if (found.backfill.status === 'done') return `the last backfill of "${integration}" already completed (${found.backfill.updatedAt}); ${again}`;
+  return undefined;
+}
+
+/** Reads what a resume would continue from the state database (migrated). */
+export async function readResumeFound(db: pg.Client, integration: string): Promise<ResumeFound> {
+  const shards = await listShardSlots(db, integration);
+  if (shards.length) {
+    const owner = shards[0]?.owner;
+    return { shards, shardsRun: owner ? await readRun(db, owner) : undefined };
+  }
+  return { shards, backfill: await readCheckpoint(db, integration, 'backfill') };
+}
