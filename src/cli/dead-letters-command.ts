@@ -18,10 +18,10 @@ export function registerDeadLetters(program: Command): void {
       const { loadIntegration, stateUrl } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       if (opts.retry) {
-        const { retryDeadLetters } = await lazy('../transform/retry-dead-letters');
+        const { retryDeadLetters, retrySummary } = await lazy('../transform/retry-dead-letters');
         const r = await retryDeadLetters(integration, process.env, opts.letter ? { ids: opts.letter } : {});
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
-        console.log(`${id}: ${r.pending} pending dead letter(s) re-processed: ${r.pending - r.stillFailing.length} now pass (${r.written} rows written), ${r.stillFailing.length} still failing`);
+        console.log(`${id}: ${retrySummary(r)}`);
         for (const f of r.stillFailing.slice(0, opts.limit)) console.log(`  #${f.id}: ${f.reason}`);
         if (r.stillFailing.length) process.exitCode = 1;
         return;
@@ -37,7 +37,7 @@ export function registerDeadLetters(program: Command): void {
         for (const l of letters) {
           // The API's status on a line of its own: one can tell a 409 from a 422 without reading the answer.
           const status = l.http_status === null ? '' : `\n  http status: ${l.http_status}`;
-          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (retried ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
+          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (${l.superseded ? 'superseded by a later write of its key, not applied' : 'retried'} ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
         }
       } finally {
         await closeQuietly(db);

@@ -11,11 +11,20 @@ import { createSource } from '../sources/create-source';
 import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 import { retryThroughSink, rowOfSentRecord, type SinkRetryBatch } from './retry-sink-letters';
+import { supersededRows } from './superseded-letters';
 
 export interface RetryReport {
   pending: number;
   written: number;
+  /** Letters a later write of their key made stale: settled, not applied (superseded-letters.ts). */
+  superseded: number;
   stillFailing: Array<{ id: string; reason: string }>;
+}
+
+/** One line for the CLI and the UI. */
+export function retrySummary(r: RetryReport): string {
+  const stale = r.superseded ? `, ${r.superseded} superseded by a later write of their key (not applied)` : '';
+  return `${r.pending} pending dead letter(s) re-processed: ${r.pending - r.superseded - r.stillFailing.length} now pass (${r.written} rows written)${stale}, ${r.stillFailing.length} still failing`;
 }
 
 /** Target rows ready to write, with the letters they come from. */
@@ -46,7 +55,7 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
   const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
   // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
   const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
-  if (!letters.length) return { pending: 0, written: 0, stillFailing: [] };
+  if (!letters.length) return { pending: 0, written: 0, superseded: 0, stillFailing: [] };
   const stillFailing: RetryReport['stillFailing'] = [];
   const batches: Batch[] = [];
 
@@ -79,15 +88,35 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
     batch.rows.push(row);
   }
   batches.push(...byColumns.values());
+  const superseded = await settleSuperseded(db, it, batches);
   const ready = batches.filter((b) => b.rows.length);
   if (!isPostgresSink(it.sink)) {
     const cursor = JSON.parse(letters[0]?.cursor ?? 'null') as SinkRetryBatch['cursor'];
     const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, cursor })));
     stillFailing.push(...sent.stillFailing);
     await state.updateDeadLetterReasons(db, stillFailing);
-    return { pending: letters.length, written: sent.written, stillFailing };
+    return { pending: letters.length, written: sent.written, superseded, stillFailing };
   }
-  return retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing);
+  return { ...(await retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing)), superseded };
+}
+
+/**
+ * Takes the rows a later write of the same key made stale out of `batches` (in place) and marks the letters left
+ * with no row superseded; returns how many.
+ */
+async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]): Promise<number> {
+  const settled: string[] = [];
+  for (const b of batches) {
+    const stale = await supersededRows(db, it.id, it.sink, b);
+    if (!stale.size) continue;
+    const gone = new Set(b.ids.filter((_, i) => stale.has(i)));
+    b.ids = b.ids.filter((_, i) => !stale.has(i));
+    b.rows = b.rows.filter((_, i) => !stale.has(i));
+    // A letter whose mapping made several rows stays when one of them is still to write.
+    settled.push(...[...gone].filter((id) => !b.ids.includes(id)));
+  }
+  await state.markDeadLettersSuperseded(db, settled);
+  return settled.length;
 }
 
 /** A target row the table refused, as text by column (how it was kept). */
@@ -96,7 +125,7 @@ function textRow(record: Record<string, unknown>): { columns: ColumnSpec[]; row:
   return { columns: names.map((name) => ({ name, type: 'text', notNull: false })), row: names.map((c) => (record[c] ?? null) as string | null) };
 }
 
-async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: PostgresSinkConfig, pending: number, batches: readonly Batch[], stillFailing: RetryReport['stillFailing']): Promise<RetryReport> {
+async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: PostgresSinkConfig, pending: number, batches: readonly Batch[], stillFailing: RetryReport['stillFailing']): Promise<Omit<RetryReport, 'superseded'>> {
   let written = 0;
   for (const b of batches) {
     // No integration id: the rows are typed as text here, which is no change of the source's columns.

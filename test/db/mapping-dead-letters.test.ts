@@ -116,6 +116,33 @@ describe('mapping, validation and dead letters', () => {
     expect(await sql(dst.url, `SELECT email, city FROM public.customers_strict WHERE id = 3`)).toEqual([{ email: 'user3@example.com', city: 'City 3' }]);
   });
 
+  it('--retry leaves a letter that a later write of its key made stale (superseded, not applied) and applies the others', async () => {
+    const cfg = config(0);
+    Object.assign(cfg.integrations[0]!, { id: 'stale' });
+    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_stale';
+    const acts = createActivities({ config: () => cfg, env: vars() });
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'backfill', runKey: 'dl/4' })).toMatchObject({ done: true });
+    // Customers 20 and 40 (age -1: dead letters) are fixed at the source; the next sync writes their new versions.
+    await sql(src.url, `UPDATE public.customers SET age = '33', updated_at = now() - interval '1 hour' WHERE id IN (20, 40)`);
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'sync', runKey: 'dl/5' })).toMatchObject({ rows: 2, done: true });
+    const relaxed = config(-5).integrations[0]!;
+    const r = await retryDeadLetters({ ...relaxed, id: 'stale', sink: cfg.integrations[0]!.sink }, vars());
+    // 60 letters: 2 superseded, 38 now pass (age -1 allowed), 20 still without an email.
+    expect(r).toMatchObject({ pending: 60, superseded: 2, written: 38 });
+    expect(r.stillFailing).toHaveLength(20);
+    expect(await sql(dst.url, `SELECT id::text, age::text FROM public.customers_stale WHERE id IN (20, 40, 60) ORDER BY id`)).toEqual([
+      { id: '20', age: '33' },
+      { id: '40', age: '33' },
+      { id: '60', age: '-1' },
+    ]);
+    const settled = await sql(dst.url, `SELECT record->>'id' AS id FROM tidemark.dead_letters WHERE integration = 'stale' AND superseded ORDER BY id`);
+    expect(settled).toEqual([{ id: '20' }, { id: '40' }]);
+    const cwd = mkdtempSync(join(tmpdir(), 'tm-dl-'));
+    writeFileSync(join(cwd, 'tidemark.json'), JSON.stringify({ integrations: [{ ...relaxed, id: 'stale', sink: cfg.integrations[0]!.sink }] }));
+    const list = await runCli(['dead-letters', 'stale', '--all', '--limit', '1'], vars(), cwd);
+    expect(list.stdout).toMatch(/\(superseded by a later write of its key, not applied \d{4}-/);
+  });
+
   it('rejects a mapping that names a missing source field, before writing anything', async () => {
     const bad = config(0);
     bad.integrations[0]!.mapping = { id: 'id', nope: 'missing_col' };

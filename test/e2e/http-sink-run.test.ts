@@ -122,6 +122,26 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     expect(await runRow('orders-api')).toMatchObject({ rows_read: String(ROWS), rows_written: '0', rows_rejected: '0' });
   }, 180_000);
 
+  it('a refused record whose next version a later sync delivered is not sent again by --retry (superseded); the others are', async () => {
+    const opts: DeliveryFakeOptions = { latencyMs: 1, reject: (item) => Number(item.id) % 60 === 7 };
+    const api = await fake(opts);
+    const sink = { kind: 'http', url: '${API_URL}/items', key: ['id'], headers: { Authorization: 'Bearer ${API_TOKEN}' }, backoff: { initial: '5ms', max: '20ms' }, stateUrl: '${DB_URL}' };
+    const config = parseConfig({ integrations: [{ id: 'stale-api', source: { ...source, lag: '0s' }, sink, batchSize: 100 }] });
+    expect(await run(config, 'backfill', 'stale-api', api)).toMatchObject({ done: true });
+    expect(api.store.has('7')).toBe(false);
+    // The API accepts again; orders 7 and 67 change at the source and the next sync delivers their new versions.
+    opts.reject = undefined;
+    await state.query(`UPDATE orders SET status = 'refunded', updated_at = now() - interval '1 minute' WHERE id IN (7, 67)`);
+    expect(await run(config, 'sync', 'stale-api', api)).toMatchObject({ rows: 2, done: true });
+    expect(api.store.get('7')?.status).toBe('refunded');
+    const retried = await retryDeadLetters(config.integrations[0]!, vars(api));
+    expect(retried).toMatchObject({ pending: 5, superseded: 2, written: 3, stillFailing: [] });
+    expect(api.store.get('7')?.status).toBe('refunded');
+    expect(api.store.get('67')?.status).toBe('refunded');
+    expect(api.store.size).toBe(ROWS);
+    await expectLedgerEqualsApi(api, 'stale-api');
+  }, 120_000);
+
   it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep their letter with the new status', async () => {
     const opts: DeliveryFakeOptions = { reject: (item) => [5, 6, 7].includes(Number(item.id)) };
     const api = await fake(opts);

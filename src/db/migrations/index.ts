@@ -11,6 +11,7 @@ import m010 from './010-instance-weight';
 import m011 from './011-page-owner-check';
 import m012 from './012-backfill-end-cursor';
 import m013 from './013-relaxed-page-fence';
+import m014 from './014-dead-letter-txid';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -27,4 +28,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 11, name: '011-page-owner-check', sql: m011 },
   { id: 12, name: '012-backfill-end-cursor', sql: m012 },
   { id: 13, name: '013-relaxed-page-fence', sql: m013 },
+  { id: 14, name: '014-dead-letter-txid', sql: m014 },
 ];

@@ -43,6 +43,8 @@ export interface DeadLetterRow {
   reason: string;
   created_at: string;
   retried_at: string | null;
+  /** Settled without being applied: a later write of its key made it stale (see transform/superseded-letters). */
+  superseded: boolean;
   /** 'validate' (source record) or 'write' (target row the target refused) */
   stage: string;
   sqlstate: string | null;
@@ -52,15 +54,21 @@ export interface DeadLetterRow {
 }
 
 export async function listDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean; limit?: number } = {}): Promise<DeadLetterRow[]> {
-  const r = await client.query<Omit<DeadLetterRow, 'http_status'> & { http_status: string | number | null }>(
-    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, stage, sqlstate, constraint_name, http_status
+  const r = await client.query<Omit<DeadLetterRow, 'http_status' | 'superseded'> & { http_status: string | number | null; superseded: string | boolean }>(
+    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, superseded, stage, sqlstate, constraint_name, http_status
        FROM tidemark.dead_letters
       WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
       ORDER BY id LIMIT $3::int`,
     [integration, opts.pendingOnly ?? false, opts.limit ?? 1000],
   );
   // State sessions read every value as text: the status is a number in --json and to callers.
-  return r.rows.map((l) => ({ ...l, http_status: l.http_status === null ? null : Number(l.http_status) }));
+  return r.rows.map((l) => ({ ...l, superseded: l.superseded === true || l.superseded === 't', http_status: l.http_status === null ? null : Number(l.http_status) }));
+}
+
+/** Letters a later write of their key made stale: settled without being applied (kept for the record). */
+export async function markDeadLettersSuperseded(client: pg.Client, ids: readonly string[]): Promise<void> {
+  if (!ids.length) return;
+  await client.query('UPDATE tidemark.dead_letters SET retried_at = now(), superseded = true WHERE id = ANY($1::bigint[])', [ids]);
 }
 
 /** After a successful re-process: the letters stay for the record, marked as retried. */

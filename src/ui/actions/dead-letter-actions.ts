@@ -1,5 +1,5 @@
 import type { Integration } from '../../config';
-import { retryDeadLetters } from '../../transform/retry-dead-letters';
+import { retryDeadLetters, retrySummary } from '../../transform/retry-dead-letters';
 
 /** `tidemark dead-letters <id> --retry`: every pending letter re-processed with the current config and target. */
 export async function retryAllDeadLetters(it: Integration, env: NodeJS.ProcessEnv): Promise<string> {
@@ -10,10 +10,11 @@ export async function retryAllDeadLetters(it: Integration, env: NodeJS.ProcessEn
 export async function retryOneDeadLetter(it: Integration, letter: string, env: NodeJS.ProcessEnv): Promise<string> {
   const r = await retryDeadLetters(it, env, { ids: [letter] });
   if (!r.pending) return `dead letter #${letter} of ${it.id} is not pending (retried already, or not there)`;
+  if (r.superseded) return `dead letter #${letter} was superseded by a later write of its key: not applied`;
   return r.stillFailing.length ? `dead letter #${letter} still fails: ${r.stillFailing[0]?.reason}` : `dead letter #${letter} now passes (${r.written} row written)`;
 }
 
 function describe(r: Awaited<ReturnType<typeof retryDeadLetters>>): string {
   const failing = r.stillFailing.slice(0, 5).map((f) => `#${f.id}: ${f.reason}`);
-  return `${r.pending} pending dead letter(s) re-processed: ${r.pending - r.stillFailing.length} now pass (${r.written} rows written), ${r.stillFailing.length} still failing${failing.length ? ` (${failing.join('; ')})` : ''}`;
+  return `${retrySummary(r)}${failing.length ? ` (${failing.join('; ')})` : ''}`;
 }

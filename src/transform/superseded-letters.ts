@@ -1,0 +1,67 @@
+import type pg from 'pg';
+import { isHttpSink, isPostgresSink, type SinkConfig } from '../config/sink-schema';
+import { quoteIdent, quoteTable, splitTableName } from '../config/identifiers';
+import { RecordDecoder } from '../sinks/http/record-values';
+import { recordKeyOf } from '../sinks/http/delivery-keys';
+import type { ColumnSpec } from '../sources/source';
+
+/** Rows a retry would write, with the letters they come from (several rows may share one letter). */
+export interface LetterRows {
+  columns: ColumnSpec[];
+  ids: string[];
+  rows: (string | null)[][];
+}
+
+/**
+ * Which rows of `b` a later write of the same key made stale: the key's row in the target table (postgres sink)
+ * or in the delivery ledger (http sink) was written by a transaction after the one that made the letter
+ * (`created_txid`, migration 014). Applying them would put an older version over a newer one (found by an
+ * acceptance run: a letter retried after a sync had written the record's next version). Compared by age, as
+ * PostgreSQL compares transaction ids: exact for the last two billion transactions. Letters made before the
+ * migration, keys not among the rows' columns, and custom sinks (no ledger) give none.
+ */
+export async function supersededRows(db: pg.Client, integration: string, sink: SinkConfig, b: LetterRows): Promise<Set<number>> {
+  if (!b.rows.length) return new Set();
+  const lettersAndIndexes = [b.ids, b.rows.map((_, i) => i)];
+  const newer = (t: string) => `d.created_txid IS NOT NULL AND age(${t}.xmin) < age((d.created_txid % 4294967296)::text::xid)`;
+  if (isPostgresSink(sink)) {
+    const at = sink.key.map((k) => b.columns.findIndex((c) => c.name === k));
+    if (at.some((i) => i < 0)) return new Set();
+    const table = quoteTable(splitTableName(sink.table));
+    const types = await keyTypes(db, table, sink.key);
+    if (!types) return new Set();
+    const keyArrays = at.map((i) => b.rows.map((r) => r[i] ?? null));
+    const cols = sink.key.map((_, j) => `k${j}`);
+    const r = await db.query<{ i: string }>(
+      `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${cols.map((_, j) => `$${j + 3}::text[]`).join(', ')}) AS l(letter, i, ${cols.join(', ')})
+         JOIN tidemark.dead_letters d ON d.id = l.letter
+         JOIN ${table} t ON ${sink.key.map((k, j) => `t.${quoteIdent(k)} = l.k${j}::${types[j]}`).join(' AND ')}
+        WHERE ${newer('t')}`,
+      [...lettersAndIndexes, ...keyArrays],
+    );
+    return new Set(r.rows.map((x) => Number(x.i)));
+  }
+  if (!isHttpSink(sink)) return new Set();
+  const decoder = new RecordDecoder(b.columns);
+  const keys = b.rows.map((row) => recordKeyOf(decoder.decode(row), sink.key));
+  const r = await db.query<{ i: string }>(
+    `SELECT l.i::text FROM unnest($2::bigint[], $3::int[], $4::text[]) AS l(letter, i, record_key)
+       JOIN tidemark.dead_letters d ON d.id = l.letter
+       JOIN tidemark.deliveries v ON v.integration = $1::text AND v.record_key = l.record_key
+      WHERE ${newer('v')}`,
+    [integration, ...lettersAndIndexes, keys],
+  );
+  return new Set(r.rows.map((x) => Number(x.i)));
+}
+
+/** The key columns' types as SQL (format_type), in key order; undefined when the table or a column is gone. */
+async function keyTypes(db: pg.Client, table: string, key: readonly string[]): Promise<string[] | undefined> {
+  const r = await db.query<{ name: string; type: string }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a WHERE a.attrelid = to_regclass($1::text) AND a.attname = ANY($2::text[]) AND NOT a.attisdropped`,
+    [table, key],
+  );
+  const byName = new Map(r.rows.map((x) => [x.name, x.type]));
+  const types = key.map((k) => byName.get(k));
+  return types.every((t) => t !== undefined) ? (types as string[]) : undefined;
+}
