@@ -22,10 +22,11 @@ export function failsForGood(ctx: Context, failure: unknown): boolean {
 }
 
 /**
- * A failure of the run's input, not of the integration (a cursor the source refuses, nothing to resume): the run
- * writes nothing at all, not even its row in tidemark.runs (bad input leaves the database as it was).
+ * A failure of the run's input, not of the integration (a cursor the source refuses, nothing to resume, shards of a
+ * source that cannot split): the run writes nothing at all, not even its row in tidemark.runs (bad input leaves the
+ * database as it was, and `status --all` does not call a healthy integration failing).
  */
 export function isInputError(err: unknown): boolean {
   const name = (err as { name?: unknown } | null)?.name;
-  return name === 'InvalidCursorError' || name === 'NothingToResumeError';
+  return name === 'InvalidCursorError' || name === 'NothingToResumeError' || name === 'ShardingNotSupportedError';
 }

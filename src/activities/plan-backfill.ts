@@ -7,6 +7,7 @@ import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
 import { PermanentError } from '../errors';
 import { createSource } from '../sources/create-source';
+import { shardsRefusal } from '../sources/shard-support';
 import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
 import { NothingToResumeError } from './start-position';
 import { readResumeFound, resumeRefusal } from './resume-refusal';
@@ -52,6 +53,9 @@ interface Cut {
 
 /** The source's key range after `from`, cut into up to `shards` ranges (split(): a sample, or an API's probes). */
 async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInput): Promise<Cut> {
+  // From the config alone, as the CLI checks it: no connection, no request.
+  const refusal = shardsRefusal(it.source);
+  if (refusal) throw new ShardingNotSupportedError(`integration ${it.id}: ${refusal}`);
   const source = await createSource(it.source, it.id, env);
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);

@@ -31,6 +31,7 @@ interface LazyModules {
   '../schedules': typeof import('../schedules');
   '../sources/create-source': typeof import('../sources/create-source');
   '../sources/cursor-shape': typeof import('../sources/cursor-shape');
+  '../sources/shard-support': typeof import('../sources/shard-support');
   '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');
   '../ui/server': typeof import('../ui/server');
   '../util/poll': typeof import('../util/poll');

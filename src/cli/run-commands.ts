@@ -141,6 +141,11 @@ export function registerRunCommands(program: Command): void {
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .action(async (id: string, opts: { from?: string; shards?: number; rate?: number; batchSize?: number; wait?: boolean }, cmd: Command) => {
       const from = opts.from !== undefined ? await fromArg(cmd, id, opts.from) : undefined;
+      if (opts.shards && opts.shards > 1) {
+        const { shardsRefusal } = await lazy('../sources/shard-support');
+        const refusal = shardsRefusal((await lazy('./context')).loadIntegration(cmd, id).integration.source);
+        if (refusal) cmd.error(`error: --shards ${opts.shards}: ${refusal}`);
+      }
       const input = {
         integration: id,
         ...(from !== undefined ? { from } : {}),

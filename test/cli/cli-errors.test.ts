@@ -12,7 +12,10 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'tm-cli-'));
   writeFileSync(
     join(cwd, 'tidemark.yaml'),
-    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC}", table: public.orders, cursor: [updated_at, id]}\n    sink: {table: public.orders_copy, key: [id]}\n',
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC}", table: public.orders, cursor: [updated_at, id]}\n    sink: {table: public.orders_copy, key: [id]}\n' +
+      '  - id: items\n    source: {kind: csv, path: items.csv}\n    sink: {table: public.items, key: [id]}\n' +
+      '  - id: issues\n    source: {kind: http, url: "http://127.0.0.1:9/issues", pagination: {style: link_header, sinceParam: since}, columns: {id: bigint, updated_at: timestamptz}}\n' +
+      '    sink: {table: public.issues, key: [id]}\n',
   );
   writeFileSync(
     join(cwd, 'bad.yaml'),
@@ -59,6 +62,21 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
       const r = await runCli(['backfill', 'orders', '--from', good], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
       expect(r.code, good).not.toBe(0);
       expect(r.stderr, good).toMatch(/cannot reach Temporal/);
+    }
+  });
+
+  it('--shards of a source that cannot split is refused naming why, before Temporal is asked', async () => {
+    const csv = await runCli(['backfill', 'items', '--shards', '2'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(csv.code).not.toBe(0);
+    expect(csv.stderr).toContain('error: --shards 2: a csv source cannot split its key range (one file, read in order); run the backfill without --shards');
+    const http = await runCli(['backfill', 'issues', '--shards', '4'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+    expect(http.code).not.toBe(0);
+    expect(http.stderr).toContain('error: --shards 4: source.pagination.style: pagination style link_header cannot be cut into parallel slices');
+    for (const r of [csv, http]) expect(r.stderr).not.toContain('cannot reach Temporal');
+    // One shard, or a source that splits: on to Temporal (down here).
+    for (const args of [['items', '--shards', '1'], ['orders', '--shards', '4']]) {
+      const r = await runCli(['backfill', ...args], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+      expect(r.stderr, args.join(' ')).toMatch(/cannot reach Temporal/);
     }
   });
 

@@ -121,10 +121,10 @@ describe('mapping, validation and dead letters', () => {
     Object.assign(cfg.integrations[0]!, { id: 'stale' });
     (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_stale';
     const acts = createActivities({ config: () => cfg, env: vars() });
-    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'backfill', runKey: 'dl/4' })).toMatchObject({ done: true });
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'backfill', runKey: 'dl/4' } satisfies RunInput)).toMatchObject({ done: true });
     // Customers 20 and 40 (age -1: dead letters) are fixed at the source; the next sync writes their new versions.
     await sql(src.url, `UPDATE public.customers SET age = '33', updated_at = now() - interval '1 hour' WHERE id IN (20, 40)`);
-    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'sync', runKey: 'dl/5' })).toMatchObject({ rows: 2, done: true });
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'sync', runKey: 'dl/5' } satisfies RunInput)).toMatchObject({ rows: 2, done: true });
     const relaxed = config(-5).integrations[0]!;
     const r = await retryDeadLetters({ ...relaxed, id: 'stale', sink: cfg.integrations[0]!.sink }, vars());
     // 60 letters: 2 superseded, 38 now pass (age -1 allowed), 20 still without an email.
