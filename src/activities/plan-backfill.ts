@@ -129,6 +129,7 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
       if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor);
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
+      if (done && cursor !== null) await state.setRunEndCursor(db, input.runKey, cursor);
       const run = await state.readRun(db, input.runKey);
       const rows = Number(run?.rows_committed ?? 0);
       return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }) };

@@ -60,7 +60,8 @@ async function scheduledActivities(workflowId: string): Promise<string[]> {
 describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
   it('4 shards of similar size cover the range exactly; history is O(shards); the next sync continues after it', async () => {
     const taskQueue = uniqueQueue('shards');
-    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars());
+    // Shard 0 a little slower, so the last page committed is not the last shard's (the run's end cursor below).
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars(), { afterBatch: async ({ shard }: { shard?: number }) => (shard === 0 ? sleep(40) : undefined) });
     await w.runUntil(async () => {
       const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 4 }, taskQueue);
       const r = (await handle.result()) as RunResult;
@@ -78,6 +79,9 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       for (const n of sizes) expect(Math.abs(n - ROWS / 4)).toBeLessThan(ROWS * 0.1);
       // Each shard ends exactly at its upper key; the next one starts right after it.
       for (const s of slots.slice(0, 3)) expect(s.cursor).toBe(s.until_cursor);
+      // The run's end cursor is where the whole range ended (the result's), not the last shard to commit.
+      const [run] = await sql<{ end_cursor: unknown }>(dst.url, `SELECT end_cursor FROM tidemark.runs WHERE kind = 'backfill' AND status = 'completed'`);
+      expect(run!.end_cursor).toEqual(r.cursor);
       console.log(`4 shards: ${sizes.join(' / ')} rows; history ${history.events!.length} events`);
 
       await insertOrders(src.url, ROWS + 1, ROWS + 30, { start: '2025-06-01 00:00:00+00' });

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { ADD_SHARD_TOTALS, TAKE_SHARD_TOTALS } from './run-shard-counters';
+import type { Cursor } from '../../cursor/cursor';
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'cancelled' | 'skipped' | 'running';
 
@@ -12,4 +13,12 @@ export async function finishRun(client: pg.Client, runId: string, status: RunSta
        FROM t WHERE r.run_id = $1::text`,
     [runId, null, status, error ?? null],
   );
+}
+
+/**
+ * A sharded backfill's end cursor, once all its shards are done: where its range to the high-water mark ended (the
+ * next sync starts there), not the cursor of whichever shard happened to commit last.
+ */
+export async function setRunEndCursor(client: pg.Client, runId: string, cursor: Cursor): Promise<void> {
+  await client.query('UPDATE tidemark.runs SET end_cursor = $2::jsonb WHERE run_id = $1::text', [runId, JSON.stringify(cursor)]);
 }
