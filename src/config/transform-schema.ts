@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import jsonata from 'jsonata';
 import { z } from 'zod';
 import { identifier } from './identifiers';
+import { closestName, freeNames, JSONATA_FUNCTIONS, MAPPING_HELPERS, type NameUse } from './jsonata-names';
 
 /**
  * Per-integration record mapping and validation. A mapping names each target column and where its
@@ -42,7 +43,22 @@ function expressionProblem(text: string, offset = 0): string | undefined {
     for (const [k, v] of Object.entries(n)) if (k !== 'position') visit(v);
   };
   visit(ast);
-  return problem;
+  return problem ?? unknownName(ast, offset);
+}
+
+/** A `$name` the mapping does not know: mapping expressions get the record and no variables, only functions. */
+function unknownName(ast: jsonata.ExprNode, offset: number): string | undefined {
+  const known = [...JSONATA_FUNCTIONS, ...MAPPING_HELPERS];
+  const { variables, functions } = freeNames(ast);
+  const at = (u: NameUse) => (u.position !== undefined ? ` (at character ${u.position + offset})` : '');
+  const fn = functions.find((u) => !known.includes(u.name));
+  if (fn) {
+    const near = closestName(fn.name, known);
+    return `$${fn.name}(…) is not a function${near ? `: did you mean $${near}?` : ''} (JSONata's functions, and $lower / $upper, which keep NULL)${at(fn)}`;
+  }
+  const v = variables.find((u) => !known.includes(u.name));
+  if (v) return `uses $${v.name}, which is not defined: a mapping expression reads the record's fields by name (${v.name}, not $${v.name}) and binds no variables${at(v)}`;
+  return undefined;
 }
 
 const expression = z.string().min(1).superRefine((text, ctx) => {

@@ -153,5 +153,25 @@ describe('mapping expressions (JSONata) in a real run', () => {
     expect(issues({ id: 'id', email: '=lower(email)' })[0]).toMatch(/^integrations\[0\]\.mapping\.email: lower\(…\) is not a function: JSONata functions start with \$ \(\$lower\(…\);/);
     expect(issues({ id: 'id', email: { expr: 'email', transform: 'lower' } })[0]).toMatch(/^integrations\[0\]\.mapping\.email\.transform: applies to from only/);
     expect(issues({ module: './map.ts', id: 'id' })[0]).toMatch(/^integrations\[0\]\.mapping\.module: a mapping module maps whole records: list no columns beside it \(found id\)/);
+    // Unknown $names (found by an acceptance run: each used to load, then dead-letter every record or write NULL).
+    expect(issues({ id: 'id', e: '=$lowr(email)' })).toEqual([
+      "integrations[0].mapping.e: $lowr(…) is not a function: did you mean $lower? (JSONata's functions, and $lower / $upper, which keep NULL) (at character 6)",
+    ]);
+    expect(issues({ id: 'id', n: { expr: '$lower($emial)' } })).toEqual([
+      "integrations[0].mapping.n.expr: uses $emial, which is not defined: a mapping expression reads the record's fields by name (emial, not $emial) and binds no variables (at character 13)",
+    ]);
+    expect(issues({ id: 'id', x: "=$foo & first_name" })[0]).toMatch(/mapping\.x: uses \$foo, which is not defined/);
+    expect(issues({ id: 'id', x: '=$frobnicate(first_name)' })[0]).toMatch(/mapping\.x: \$frobnicate\(…\) is not a function \(JSONata's functions/);
+    // Known functions, helpers, $ and $$, names the expression binds, functions passed as values: all fine.
+    expect(() =>
+      config('cfg', {
+        id: 'id',
+        a: "=$uppercase($trim(first_name)) & $string($count($.tags))",
+        b: '=($n := $number(age); $n > 17 ? $lower(email) : $$.email)',
+        c: '=$map(tags, function($t) { $upper($t) })',
+        d: '=$map(tags, $string)',
+        e: '=$fromMillis($millis()) & $now()',
+      }),
+    ).not.toThrow();
   });
 });
