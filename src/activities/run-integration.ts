@@ -177,10 +177,10 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
     // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
     if (position.durable !== position.cursor) await state.flushCommits(db);
     markDurable(position, ended.cursor);
-    if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
+    if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
     await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
     const took = await stealWork(db, scale, input, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) });
-    if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat);
+    if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
     log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
     Object.assign(position, { cursor: took.cursor });
     markDurable(position, took.cursor);
@@ -188,7 +188,18 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   }
 }
 
-async function finishLoop(db: pg.Client, input: RunInput, id: string, slot: string, ended: { cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] }, rows: number, beat: () => void): Promise<RunResult> {
+async function finishLoop(
+  db: pg.Client,
+  input: RunInput,
+  id: string,
+  slot: string,
+  ended: { cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] },
+  rows: number,
+  beat: () => void,
+  notes: string[] = [],
+): Promise<RunResult> {
+  // The source's own report (an API's retries and waits), on the run's row for `runs` and `status`.
+  if (notes.length) await state.addRunWarnings(db, input.runKey, notes);
   const result = await finishRun(db, input, id, slot, ended.cursor, ended.stoppedBy, rows);
   beat();
   return result;

@@ -43,6 +43,7 @@ function bind(inner: Source): Source {
     ...(inner.estimateRemaining ? { estimateRemaining: inner.estimateRemaining.bind(inner) } : {}),
     ...(inner.split ? { split: inner.split.bind(inner) } : {}),
     ...(inner.rangeScale ? { rangeScale: inner.rangeScale } : {}),
+    ...(inner.notes ? { notes: inner.notes.bind(inner) } : {}),
   };
 }
 

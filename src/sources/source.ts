@@ -96,6 +96,8 @@ export interface Source {
   split?(after: Cursor, parts: number): Promise<Cursor[]>;
   /** Optional, for work stealing between the shards of a backfill (see RangeScale); needs prepare() first. */
   rangeScale?: RangeScale;
+  /** What the run should report at its end (an API's retries and waits): added to tidemark.runs.warnings. */
+  notes?(): string[];
   close(): Promise<void>;
 }
 

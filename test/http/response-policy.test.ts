@@ -100,6 +100,10 @@ describe('response policy end to end (GitHub-like fake)', () => {
       const reset = Math.ceil(refusedAt / 1000) + 1;
       expect(log[i + 1]!.at).toBeGreaterThanOrEqual(reset * 1000 - 5);
     }
+    // Not silent: the run's row says how often the API refused and how long the run waited (`runs`, `status`).
+    const [run] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'gh/limited'`);
+    const limited = api.rateLimited();
+    expect(run!.warnings).toEqual([expect.stringMatching(new RegExp(`^the API: ${limited} of ${log.length} requests retried \\(${limited} rate limited\\), \\d+\\.\\d s spent waiting$`))]);
   });
 
   it('a status in skip reads as an empty page: a list that does not exist yet syncs nothing, without failing', async () => {
@@ -107,6 +111,7 @@ describe('response policy end to end (GitHub-like fake)', () => {
     config = github({ url: '${API_URL}/repos/acme/missing/pulls', responses: { skip: [404] } });
     const res = await r.run({ runKey: 'gh/skip' });
     expect(res).toMatchObject({ rows: 0, done: true });
+    expect(await sql(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'gh/skip'`)).toEqual([{ warnings: ['the API: 0 of 1 requests retried (0 rate limited), 0.0 s spent waiting; 1 answers skipped by source.responses.skip'] }]);
     config = github({ url: '${API_URL}/repos/acme/missing/pulls' });
     await expect(r.run({ runKey: 'gh/no-skip' })).rejects.toMatchObject({ type: 'HttpStatusError', nonRetryable: true });
   });

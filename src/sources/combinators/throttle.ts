@@ -22,6 +22,7 @@ export function throttle(inner: Source, limit: RateLimit): Source {
     estimateRemaining: inner.estimateRemaining?.bind(inner),
     split: inner.split?.bind(inner),
     ...(inner.rangeScale ? { rangeScale: inner.rangeScale } : {}),
+    ...(inner.notes ? { notes: inner.notes.bind(inner) } : {}),
     close: () => inner.close(),
     pages: (after: Cursor, opts: ReadOptions) => paced<Page>(inner.pages(after, opts), (p) => p.rows.length, limit, opts),
     ...(inner.copyPages

@@ -25,6 +25,17 @@ export interface HttpClientOptions {
   policy: HttpResponsePolicy;
   /** the credential (config `auth`): applied to every attempt, refreshed once on a 401 */
   auth?: HttpAuth;
+  /** told before each wait for a retry (the worker's log: a run slowed by an API is not silent) */
+  onRetry?: (r: RetryNotice) => void;
+}
+
+export interface RetryNotice {
+  url: string;
+  reason: string;
+  waitMs: number;
+  /** the retry this wait is for (1 = the first), of `retries` */
+  retry: number;
+  retries: number;
 }
 
 export interface RequestOptions {
@@ -60,6 +71,8 @@ export interface HttpClientStats {
   rateLimited: number;
   /** answers the policy skipped */
   skipped: number;
+  /** time spent waiting before retries (backoff and the API's own waits) */
+  waitedMs: number;
 }
 
 /**
@@ -70,7 +83,7 @@ export interface HttpClientStats {
  * throw HttpRetriesExhaustedError, which the activity retries from its checkpoint.
  */
 export class HttpClient {
-  readonly stats: HttpClientStats = { requests: 0, retries: 0, rateLimited: 0, skipped: 0 };
+  readonly stats: HttpClientStats = { requests: 0, retries: 0, rateLimited: 0, skipped: 0, waitedMs: 0 };
 
   constructor(private readonly o: HttpClientOptions) {}
 
@@ -98,7 +111,10 @@ export class HttpClient {
       if (attempt >= this.o.retries) throw new HttpRetriesExhaustedError(shown, attempt + 1, outcome.reason);
       this.stats.retries++;
       if (outcome.retryAfterMs !== undefined) this.o.limiter.blockFor(outcome.retryAfterMs);
-      await waitFor(outcome.retryAfterMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs), opts.signal, opts.onIdle);
+      const waitMs = outcome.retryAfterMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs);
+      this.stats.waitedMs += waitMs;
+      this.o.onRetry?.({ url: shown, reason: outcome.reason, waitMs, retry: attempt + 1, retries: this.o.retries });
+      await waitFor(waitMs, opts.signal, opts.onIdle);
     }
   }
 

@@ -5,6 +5,7 @@ import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, S
 import { isBoundedPagination, maxPageSizeOf, type HttpPagination } from '../../config/http-pagination-schema';
 import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, type TimeSliceCursor, type FeedCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
+import { warnInActivity } from '../../util/activity-log';
 import { HttpSourceError } from './http-errors';
 import { getPath } from './json-path';
 import { GroupSizes } from './paginators/group-sizes';
@@ -84,6 +85,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     redact,
     policy: cfg.responses,
     auth: credential,
+    onRetry: (r) => warnInActivity(`${r.url}: ${r.reason}; retry ${r.retry} of ${r.retries} in ${(r.waitMs / 1000).toFixed(1)} s`, { integration: auth.integration }),
   });
   const columns: ColumnSpec[] = cfg.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   const toRows = inSlices(rowMaker(cfg.columns));
@@ -194,6 +196,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts, cfg.requestsPerSecond !== undefined);
     },
     rangeScale: timeRangeScale(ctx, cfg.pagination, () => highWater, cfg.requestsPerSecond !== undefined),
+    notes: () => retryNotes(client.stats),
     async close() {
       if (!released) lease.release();
       released = true;
@@ -202,3 +205,11 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   return source;
 }
 
+
+/** The run's retries and waits, for its warnings (`runs`, `status`): a run an API slowed down says so. */
+export function retryNotes(s: HttpClientStats): string[] {
+  if (!s.retries && !s.skipped) return [];
+  const parts = [`${s.retries} of ${s.requests} requests retried (${s.rateLimited} rate limited), ${(s.waitedMs / 1000).toFixed(1)} s spent waiting`];
+  if (s.skipped) parts.push(`${s.skipped} answers skipped by source.responses.skip`);
+  return [`the API: ${parts.join('; ')}`];
+}

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { warnInActivity } from '../../../util/activity-log';
 import type { HttpSourceConfig } from '../../../config/http-source-schema';
 import { isBoundedPagination } from '../../../config/http-pagination-schema';
 import { templatesUseSince } from '../../../config/http-source-schema';
@@ -71,11 +71,6 @@ export async function createChildStreamSource(cfg: HttpSourceConfig, resolve: Re
   };
 }
 
-/** The activity's logger when running in one (the worker's log), else the console (a source used on its own). */
 function logWarning(message: string, integration: string): void {
-  try {
-    Context.current().log.warn(message, { integration });
-  } catch {
-    console.warn(`[${integration}] ${message}`);
-  }
+  warnInActivity(message, { integration });
 }
