@@ -69,16 +69,23 @@ const schedulePolicies = {
   paused: z.boolean().default(false),
 };
 
-export const scheduleSchema = z.union(
-  [
-    z.strictObject({ every: duration.refine((ms) => ms >= 1000, 'must be at least 1s'), offset: duration.optional(), ...schedulePolicies }),
-    z.strictObject({ cron: nonEmpty, ...schedulePolicies }),
-  ],
-  { error: () => 'must be { every: <duration> } or { cron: "<expression>" }, with optional overlap, catchupWindow, paused' },
-).superRefine((s, ctx) => {
+const everySchedule = z.strictObject({ every: duration.refine((ms) => ms >= 1000, 'must be at least 1s'), offset: duration.optional(), ...schedulePolicies });
+const cronSchedule = z.strictObject({ cron: nonEmpty, ...schedulePolicies }).superRefine((s, ctx) => {
   // Temporal's own refusal would name neither the value nor the field (see cron.ts).
-  const problem = 'cron' in s && !s.cron.includes('${') ? cronProblem(s.cron, true) : undefined; // a reference is checked where references are
-  if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${(s as { cron: string }).cron}" ${problem}` });
+  const problem = !s.cron.includes('${') ? cronProblem(s.cron, true) : undefined; // a reference is checked where references are
+  if (problem) ctx.addIssue({ code: 'custom', path: ['cron'], message: `"${s.cron}" ${problem}` });
+});
+
+/** `{ every }` or `{ cron }`, dispatched on which is there, so the one given reports its own error (a bad duration). */
+type Schedule = z.infer<typeof everySchedule> | z.infer<typeof cronSchedule>;
+export const scheduleSchema = z.unknown().transform((raw, ctx): Schedule => {
+  const o = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : undefined;
+  const schema: z.ZodType<Schedule> | undefined = o && 'every' in o && !('cron' in o) ? everySchedule : o && 'cron' in o && !('every' in o) ? cronSchedule : undefined;
+  if (!schema) {
+    ctx.addIssue({ code: 'custom', message: 'must be { every: <duration> } or { cron: "<expression>" } (one of the two), with optional overlap, catchupWindow, paused' });
+    return z.NEVER;
+  }
+  return parseInto(schema, raw, ctx) ?? z.NEVER;
 });
 
 /** A source kind registered by a module (`source.module`) or in code (registerSource); options pass through. */
@@ -142,24 +149,41 @@ const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonl
   }
 });
 
-const configSchemaFor = (customKinds: readonly string[], sinkKinds: readonly string[] = []) => z
-  .strictObject({
-    integrations: z.array(entrySchema(integrationSchemaFor(customKinds, sinkKinds), customKinds, sinkKinds)).min(1, 'must list at least one integration'),
-  })
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    cfg.integrations.forEach((it, i) => {
-      const first = seen.get(it.id);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${it.id}" (also integrations[${first}])` });
-      } else seen.set(it.id, i);
+const configSchemaFor = (customKinds: readonly string[], sinkKinds: readonly string[] = []) => {
+  const entries = z
+    .strictObject({
+      integrations: z.array(entrySchema(integrationSchemaFor(customKinds, sinkKinds), customKinds, sinkKinds)).min(1, 'must list at least one integration'),
+    })
+    // Templates are not integrations: everything that runs, lists or schedules integrations sees only those.
+    .transform((cfg): { integrations: Integration[]; templates?: Template[] } => {
+      const templates = cfg.integrations.filter((e): e is Template => 'template' in e);
+      return { integrations: cfg.integrations.filter((e): e is Integration => !('template' in e)), ...(templates.length ? { templates } : {}) };
     });
-  })
-  // Templates are not integrations: everything that runs, lists or schedules integrations sees only those.
-  .transform((cfg): { integrations: Integration[]; templates?: Template[] } => {
-    const templates = cfg.integrations.filter((e): e is Template => 'template' in e);
-    return { integrations: cfg.integrations.filter((e): e is Integration => !('template' in e)), ...(templates.length ? { templates } : {}) };
+  // Duplicate ids are found in the input as written, so they are reported with every other problem at once.
+  return z.unknown().transform((raw, ctx): z.output<typeof entries> => {
+    const duplicates = duplicateIds(raw, ctx);
+    const result = entries.safeParse(raw);
+    if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+    return result.success && !duplicates ? result.data : z.NEVER;
   });
+};
+
+/** Adds an issue per integration whose id an earlier one has; returns whether there was any. */
+function duplicateIds(raw: unknown, ctx: z.RefinementCtx): boolean {
+  const list = raw && typeof raw === 'object' ? (raw as { integrations?: unknown }).integrations : undefined;
+  if (!Array.isArray(list)) return false;
+  const seen = new Map<string, number>();
+  let any = false;
+  list.forEach((it: unknown, i) => {
+    const id = it && typeof it === 'object' ? (it as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string') return;
+    const first = seen.get(id);
+    if (first === undefined) return void seen.set(id, i);
+    ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${id}" (also integrations[${first}])` });
+    any = true;
+  });
+  return any;
+}
 
 export const sourceSchema = sourceSchemaFor([]);
 export const integrationSchema = integrationSchemaFor([]);

@@ -68,6 +68,10 @@ describe('config', () => {
     expect(issuesOf(withIntegration((i) => (i.sink.key = [])))[0]).toMatch(/^integrations\[0\]\.sink\.key: needs at least one key column/);
     expect(issuesOf(withIntegration((i) => (i.surprise = 1)))[0]).toMatch(/^integrations\[0\]: .*surprise/);
     expect(issuesOf({ integrations: [valid.integrations[0], valid.integrations[0]] })[0]).toMatch(/^integrations\[1\]\.id: duplicate id "orders"/);
+    // A duplicate id and other mistakes in one report (not the duplicate only after the rest is mended).
+    const both = issuesOf({ integrations: [valid.integrations[0], { ...valid.integrations[0], batchSize: -1 }] });
+    expect(both).toContain('integrations[1].id: duplicate id "orders" (also integrations[0])');
+    expect(both.some((i) => i.startsWith('integrations[1].batchSize'))).toBe(true);
     expect(issuesOf({})[0]).toMatch(/^integrations: /);
   });
 
@@ -94,6 +98,10 @@ describe('schedule config', () => {
     expect(cron.integrations[0]!.schedule).toEqual({ cron: '*/5 * * * *', overlap: 'buffer_one', catchupWindow: 600_000, paused: false });
     expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5m', overlap: 'sometimes' })))[0]).toMatch(/^integrations\[0\]\.schedule/);
     expect(issuesOf(withIntegration((i) => (i.schedule = { hourly: true })))[0]).toMatch(/^integrations\[0\]\.schedule: must be \{ every/);
+    expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5m', cron: '* * * * *' })))[0]).toMatch(/^integrations\[0\]\.schedule: must be \{ every: <duration> \} or \{ cron: "<expression>" \} \(one of the two\)/);
+    // The form given reports its own error (found by an acceptance run: only the generic message before).
+    expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5 minutes' })))).toEqual(['integrations[0].schedule.every: "5 minutes" is not a duration: use e.g. "500ms", "2s", "5m", "1h30m"']);
+    expect(issuesOf(withIntegration((i) => (i.schedule = { every: '5m', bogus: 1 })))).toEqual(['integrations[0].schedule: Unrecognized key: "bogus"']);
   });
 
   it('checks the issue-11 keys: timeZone, statementTimeout, schemaChanges, deletes', () => {
