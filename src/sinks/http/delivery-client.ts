@@ -8,6 +8,7 @@ import { abortError } from '../../util/abort-error';
 import { IDLE_TICK_MS, waitFor } from '../../util/wait-for';
 import { send, TransportTimeoutError } from './http-transport';
 import { DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError } from './http-sink-errors';
+import { warnInActivity } from '../../util/activity-log';
 
 export interface DeliveryClientOptions {
   headers: Record<string, string>;
@@ -97,7 +98,10 @@ export class DeliveryClient {
       if (attempt >= this.o.retries) throw new DeliveryRetriesExhaustedError(req.method, shown, attempt + 1, r.reason);
       this.stats.retries++;
       if (r.waitMs !== undefined) this.o.limiter.blockFor(r.waitMs);
-      await waitFor(r.waitMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs), opts.signal, opts.onIdle);
+      const waitMs = r.waitMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs);
+      // In the worker's log: a delivery slowed by the API is not silent.
+      warnInActivity(`${req.method} ${shown}: ${r.reason}; retry ${attempt + 1} of ${this.o.retries} in ${(waitMs / 1000).toFixed(1)} s`, {});
+      await waitFor(waitMs, opts.signal, opts.onIdle);
     }
   }
 
