@@ -24,6 +24,8 @@ const INSTANCE_ARG = /^[a-z0-9][a-z0-9_-]{0,62}\/[a-z0-9][a-z0-9_-]{0,62}$/;
 export function registerCommands(program: Command): void {
   // An instance id argument is resolved (from the state database) before any command's action runs.
   program.hook('preAction', async (_program, action) => {
+    // `instances …` takes a template and an instance id as two arguments: they name no instance yet.
+    if (action.parent?.name() === 'instances') return;
     const ids = action.args.filter((a) => INSTANCE_ARG.test(a));
     if (ids.length) await (await lazy('./context')).preloadInstances(action, ids);
   });

@@ -127,8 +127,8 @@ export function registerSchedule(program: Command): void {
     .command('trigger <id>')
     .description("start a run of <id>'s schedule now; the overlap policy of the config applies (skip: not while a run is going)")
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      const config = (await lazy('./context')).loadCliConfig(cmd);
-      (await lazy('../config/load-config')).getIntegration(config, id); // a run needs the integration in the config (the worker resolves it from its own)
+      // A run needs the integration (or instance, resolved before this action) in the config; the worker resolves it from its own.
+      const { config } = (await lazy('./context')).loadIntegration(cmd, id);
       await withSchedule(config, id, (client, d, config) => trigger(client, d, config, id));
     });
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
+import { isInstanceRef } from '../instances/instance-id';
 import { type Config, type Integration, configSchemaWith } from './schema';
 import { resolveMappingModule, type Mapping } from './transform-schema';
 
@@ -82,6 +83,14 @@ export class UnknownIntegrationError extends PermanentError {
   }
 }
 
+/** An id with a "/" that is not `<template>/<instance-id>`: the form is named, not "unknown integration". */
+export class InvalidInstanceIdError extends PermanentError {
+  override readonly name = 'InvalidInstanceIdError';
+  constructor(readonly integration: string) {
+    super(`invalid instance id "${integration}": an instance is named <template>/<instance-id>, each part [a-z0-9][a-z0-9_-]* (lower case letters, digits, "_" and "-", at most 63 characters)`);
+  }
+}
+
 /** An id that names a template (or an instance of one) where an integration of the config was expected. */
 export class TemplateNotIntegrationError extends PermanentError {
   override readonly name = 'TemplateNotIntegrationError';
@@ -100,6 +109,10 @@ export class TemplateNotIntegrationError extends PermanentError {
 export function getIntegration(config: Config, id: string): Integration {
   const found = config.integrations.find((i) => i.id === id);
   if (found) return found;
+  // Meant as an instance (a "/"), but not one in form: say what the form is, not that it is no integration.
+  if (id.includes('/') && !isInstanceRef(id)) {
+    throw new InvalidInstanceIdError(id);
+  }
   const template = config.templates?.find((t) => id === t.id || id.startsWith(`${t.id}/`));
   if (template) throw new TemplateNotIntegrationError(id, template.id);
   throw new UnknownIntegrationError(id, config.integrations.map((i) => i.id));

@@ -146,6 +146,20 @@ describe('tidemark instances (dev server)', () => {
     expect(await out('instances', 'list')).toMatch(/^shop\/acme {2}paused \(card declined\)/);
     expect(await out('instances', 'resume', 'shop', 'acme')).toBe('shop/acme: active (schedule unpaused)\n');
     expect((await describeSchedule('shop/acme')).state.paused).toBe(false);
+    // An instance's schedule is triggered like an integration's (found by an acceptance run: refused before).
+    const triggered = await out('schedule', 'trigger', 'shop/acme');
+    const started = /^shop\/acme: started (tidemark-shop\.acme\S*)/.exec(triggered);
+    expect(started, triggered).not.toBeNull();
+    await client.workflow.getHandle(started![1]!).result().catch(() => undefined);
+  });
+
+  it('a malformed instance id is named as one, with the form it must have', async () => {
+    for (const bad of ['shop/Acme', 'shop/', 'shop/acme/x', 'shop/a b']) {
+      expect(await fails('sync', bad), bad).toContain(`invalid instance id "${bad}": an instance is named <template>/<instance-id>, each part [a-z0-9][a-z0-9_-]*`);
+    }
+    expect(await fails('runs', 'shop/Acme')).toContain('invalid instance id "shop/Acme"');
+    // `instances add` takes the template and the instance id apart: "a/b" is a bad instance id, not a template "a".
+    expect(await fails('instances', 'add', 'shop', 'a/b', '--param', 'region=eu')).toContain('invalid instance id "a/b": must match [a-z0-9][a-z0-9_-]*');
   });
 
   it('reconcile (and schedule apply) recreate missing schedules and delete those whose instance is gone', async () => {
