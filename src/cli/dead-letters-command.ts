@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { lazy } from './lazy';
+import { wholeNumber } from './arg-parsers';
 
 export function registerDeadLetters(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function registerDeadLetters(program: Command): void {
       return [...prev, v];
     })
     .option('--all', 'list retried letters too')
-    .option('--limit <n>', 'how many to list', (v) => Number(v), 50)
+    .option('--limit <n>', 'how many to list', wholeNumber(1, 100_000), 50)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { retry?: boolean; letter?: string[]; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
       if (opts.letter && !opts.retry) cmd.error('error: --letter goes with --retry');

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import type { RunResult } from '../activities/types';
 import type { MockApi } from '../mock-api';
 import { lazy } from './lazy';
+import { wholeNumber } from './arg-parsers';
 
 const TASK_QUEUE = 'tidemark-demo';
 const API_RECORDS = 5_000;
@@ -13,7 +14,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('the main job on embedded defaults: local stack, a seeded source, a backfill with a live progress bar, then incremental runs')
-    .option('--rows <n>', 'rows in the demo source table', (v) => Number(v), 500_000)
+    .option('--rows <n>', 'rows in the demo source table', wholeNumber(1, 100_000_000), 500_000)
     .option('--keep', 'keep the stack running after the demo (Ctrl-C to stop)')
     .action(async (opts: { rows: number; keep?: boolean }) => {
       if (!Number.isInteger(opts.rows) || opts.rows < 1) throw new Error('--rows must be a positive whole number');

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import type { RunRow } from '../db/state';
 import { lazy } from './lazy';
+import { wholeNumber } from './arg-parsers';
 
 export function registerRuns(program: Command): void {
   program
     .command('runs <id>')
     .description('the run history of <id> (table tidemark.runs)')
-    .option('--limit <n>', 'how many runs', (v) => Number(v), 20)
+    .option('--limit <n>', 'how many runs', wholeNumber(1, 100_000), 20)
     .option('--json', 'print JSON (numbers as numbers, cursors as JSON values)')
     .action(async (id: string, opts: { limit: number; json?: boolean }, cmd: Command) => {
       const { loadIntegration, stateUrl } = await lazy('./context');

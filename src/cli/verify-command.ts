@@ -26,7 +26,7 @@ export function registerVerify(program: Command): void {
     .option('--dry-run', 'with --delete: list what would be deleted (count per range, sample keys); write nothing')
     .option('--force', 'with --delete: delete even more than deletes.maxFraction of the target')
     .option('--samples <n>', 'sample keys listed per range with --delete', wholeNumber(0, 1000), 10)
-    .option('--ranges <n>', 'how many key ranges', (v) => Number(v), 32)
+    .option('--ranges <n>', 'how many key ranges', wholeNumber(1, 10_000), 32)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: VerifyFlags, cmd: Command) => {
       if ((opts.dryRun || opts.force) && !opts.delete) cmd.error('error: --dry-run and --force apply to --delete: add --delete');

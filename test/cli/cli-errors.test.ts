@@ -47,6 +47,12 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
     const s = await runCli(['backfill', 'orders', '--shards', '0'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
     expect(s.code).not.toBe(0);
     expect(s.stderr).toMatch(/--shards.*whole number from 1 to 64/);
+    // Every count option is checked the same way (found by an acceptance run: --ranges abc reached the SQL as NaN).
+    for (const args of [['verify', 'orders', '--ranges', 'abc'], ['verify', 'orders', '--ranges', '0'], ['runs', 'orders', '--limit', '-5'], ['dead-letters', 'orders', '--limit', '1.5']]) {
+      const r = await runCli(args, { TEMPORAL_ADDRESS: deadTemporal }, cwd);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(/option '--(ranges|limit) <n>' argument .* is invalid\. must be a whole number from 1 to/);
+    }
   });
 
   it('a --from of the wrong shape for the source is refused before Temporal is asked', async () => {
