@@ -19,6 +19,8 @@ export function registerCancel(program: Command): void {
         for (const handle of running) {
           await handle.cancel();
           console.log(`${id}: cancellation requested for ${handle.workflowId}; it stops after the batch in flight commits`);
+          const stuck = await (await lazy('./stuck-task')).stuckTask(client, handle);
+          if (stuck) console.error(`${id}: the cancel cannot take effect yet: ${stuck}`);
         }
       } finally {
         await client.connection.close();

@@ -41,6 +41,7 @@ interface LazyModules {
   './context': typeof import('./context');
   './progress-bar': typeof import('./progress-bar');
   './run-progress': typeof import('./run-progress');
+  './stuck-task': typeof import('./stuck-task');
 }
 
 // Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles

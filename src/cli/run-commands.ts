@@ -1,4 +1,4 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunResult } from '../activities/types';
 import { parseBatchSize, parseRate, wholeNumber } from './arg-parsers';
@@ -77,22 +77,69 @@ export function failureMessage(err: unknown): string {
   return e?.cause?.cause?.message || e?.cause?.message || e?.message || '(no reason given)';
 }
 
-/** Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. */
-export async function waitAndReport(handle: WorkflowHandle, since = Date.now()): Promise<void> {
+/**
+ * Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. A workflow whose task
+ * the workers keep failing (stuck-task.ts) ends the wait with exit 1 and what to do, instead of waiting for good.
+ */
+export async function waitAndReport(client: Client, handle: WorkflowHandle, since = Date.now()): Promise<void> {
   const { CancelledFailure, TerminatedFailure, WorkflowFailedError } = await lazy('@temporalio/client');
+  const result = handle.result() as Promise<RunResult>;
+  result.catch(() => undefined); // read below, unless the wait ends as stuck
+  const watch = watchStuck(client, handle);
   try {
-    const r = (await handle.result()) as RunResult;
+    const first = await Promise.race([result.then((r) => ({ r })), watch.found.then((stuck) => ({ stuck }))]);
+    if ('stuck' in first) {
+      console.error(`stuck: ${first.stuck}`);
+      process.exitCode = 1;
+      return;
+    }
+    const r = first.r;
     const secs = await runSeconds(handle, since);
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
   } catch (err) {
+    if (!(err instanceof WorkflowFailedError) && /Unknown encoding: binary\/encrypted|EncryptionKeyError|encrypted with key/.test((err as Error).message)) {
+      return reportUnreadable(handle, (err as Error).message);
+    }
     // A terminate's reason or a cancel alone would read as the run's own failure.
     const end = err instanceof WorkflowFailedError ? err.cause : undefined;
     const how = end instanceof TerminatedFailure ? 'terminated' : end instanceof CancelledFailure ? 'cancelled' : 'failed';
     console.error(`${how}: ${err instanceof WorkflowFailedError ? failureMessage(err) : (err as Error).message}`);
     process.exitCode = 1;
+  } finally {
+    watch.stop();
   }
+}
+
+/** The workers encrypt (TIDEMARK_ENCRYPTION_KEY) and this CLI cannot decrypt: the outcome from the workflow's status. */
+async function reportUnreadable(handle: WorkflowHandle, why: string): Promise<void> {
+  const status = (await handle.describe().catch(() => undefined))?.status.name ?? 'UNKNOWN';
+  const note = `its result is encrypted and this CLI cannot read it (${why}): set TIDEMARK_ENCRYPTION_KEY to the workers' key`;
+  if (status === 'COMPLETED') return void console.log(`completed; ${note}`);
+  console.error(`${status.toLowerCase()}; ${note}`);
+  process.exitCode = 1;
+}
+
+/** Looks every few seconds whether the workflow's task is stuck (stuck-task.ts) while the wait goes on. */
+function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<string>; stop: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const found = new Promise<string>((resolve) => {
+    const look = async () => {
+      const stuck = await (await lazy('./stuck-task')).stuckTask(client, handle).catch(() => undefined);
+      if (stuck) resolve(stuck);
+      else if (!stopped) timer = setTimeout(() => void look(), 3_000);
+    };
+    timer = setTimeout(() => void look(), 3_000);
+  });
+  return {
+    found,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 async function startAndMaybeWait(
@@ -110,7 +157,7 @@ async function startAndMaybeWait(
     const handle = await startIntegrationRun(client, kind, input, undefined, { cronSchedule });
     const what = cronSchedule ? `cron workflow (${cronSchedule}) ` : '';
     console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-    if (wait) await waitAndReport(handle, since);
+    if (wait) await waitAndReport(client, handle, since);
   } finally {
     await client.connection.close();
   }

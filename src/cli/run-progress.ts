@@ -1,6 +1,7 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Progress, ShardView } from '../activities/types';
+import { failureText } from './stuck-task';
 
 export interface RunView {
   workflowId: string;
@@ -39,7 +40,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     type: d.type,
     status: d.status.name,
     attempt: (failing ?? pending[0])?.attempt ?? undefined,
-    lastFailure: failing?.lastFailure?.message ?? undefined,
+    ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };

@@ -1,0 +1,42 @@
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
+import type { temporal } from '@temporalio/proto';
+
+/** Attempts of one workflow task before it counts as stuck: a worker restarting mid-task costs one or two. */
+export const STUCK_ATTEMPTS = 5;
+
+/**
+ * Why a running workflow's task keeps failing on the workers, when it does (STUCK_ATTEMPTS or more attempts):
+ * the workflow then neither progresses nor sees a cancel, and `--wait` would wait for good. A payload encrypted with
+ * another key than the workers' (a CLI's TIDEMARK_ENCRYPTION_KEY) is the usual cause, found by an acceptance run.
+ */
+export async function stuckTask(client: Client, handle: WorkflowHandle): Promise<string | undefined> {
+  const d = await handle.describe().catch(() => undefined);
+  const attempt = d?.status.name === 'RUNNING' ? (d.raw.pendingWorkflowTask?.attempt ?? 0) : 0;
+  if (attempt < STUCK_ATTEMPTS) return undefined;
+  const reason = await lastTaskFailure(client, handle);
+  return (
+    `the workers fail this workflow's task (attempt ${attempt}): ${reason}. It cannot run or see a cancel until that is fixed ` +
+    `(the worker's log says why); end it with \`temporal workflow terminate --workflow-id ${handle.workflowId}\``
+  );
+}
+
+/** The latest recorded workflow task failure's message, decoded with this process's key when it can be. */
+async function lastTaskFailure(client: Client, handle: WorkflowHandle): Promise<string> {
+  const history = await handle.fetchHistory().catch(() => undefined);
+  const failed = [...(history?.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
+  return failureText(client, failed?.failure);
+}
+
+/** A failure from Temporal (a task's, an activity's last) as its message, decoded when this process has the key. */
+export async function failureText(client: Client, failure: temporal.api.failure.v1.IFailure | null | undefined): Promise<string> {
+  if (!failure) return 'no reason recorded';
+  try {
+    const err = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failure);
+    // Without a key the codec leaves an encrypted failure as it is: its message is the SDK's placeholder.
+    if (failure.encodedAttributes && err?.message === 'Encoded failure') return `a failure encrypted by the workers: set TIDEMARK_ENCRYPTION_KEY (the workers' key) to read it`;
+    return err?.message || failure.message || 'no reason recorded';
+  } catch (err) {
+    return `a failure encrypted with a key this process does not have (${(err as Error).message}): TIDEMARK_ENCRYPTION_KEY here is not the workers'`;
+  }
+}
