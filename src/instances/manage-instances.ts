@@ -50,7 +50,9 @@ export async function removeInstance(opts: InstanceOptions & { purge?: boolean }
     if (!row && !opts.purge) throw new UnknownInstanceError(id);
     // A template without a schedule has none to delete (one left from before is reconcile's to find).
     const scheduleDeleted = t.schedule ? await withTemporal(opts.client, env, (client) => deleteInstanceSchedule(client, id)) : false;
-    await deleteInstance(db, t.id, opts.instance, !!opts.purge);
+    const { purged } = await deleteInstance(db, t.id, opts.instance, !!opts.purge);
+    // --purge of an id that left nothing (a typo) is no removal: say so, as without --purge.
+    if (!row && !scheduleDeleted && purged === 0) throw new UnknownInstanceError(id);
     return { id, scheduleDeleted, purged: !!opts.purge };
   } finally {
     await closeQuietly(db);

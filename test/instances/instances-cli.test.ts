@@ -182,6 +182,8 @@ describe('tidemark instances (dev server)', () => {
     expect(await out('instances', 'remove', 'shop', 'acme')).toBe('shop/acme: removed (schedule deleted)\n');
     expect(await rows()).toEqual([]);
     expect(await out('instances', 'list')).toMatch(/^no instances/);
+    // --purge of an instance that never was (a typo) removes nothing and says so (found by an acceptance run).
+    expect(await fails('instances', 'remove', 'shop', 'nobody', '--purge')).toMatch(/^unknown instance shop\/nobody/);
     await sleep(0);
   });
 });
