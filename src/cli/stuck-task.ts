@@ -15,17 +15,24 @@ export async function stuckTask(client: Client, handle: WorkflowHandle): Promise
   const attempt = d?.status.name === 'RUNNING' ? (d.raw.pendingWorkflowTask?.attempt ?? 0) : 0;
   if (attempt < STUCK_ATTEMPTS) return undefined;
   const reason = await lastTaskFailure(client, handle);
+  // Timeouts (a worker too busy to answer in time) are not failures: the run may yet go on.
+  if (reason === undefined) return undefined;
   return (
     `the workers fail this workflow's task (attempt ${attempt}): ${reason}. It cannot run or see a cancel until that is fixed ` +
     `(the worker's log says why); end it with \`temporal workflow terminate --workflow-id ${handle.workflowId}\``
   );
 }
 
-/** The latest recorded workflow task failure's message, decoded with this process's key when it can be. */
-async function lastTaskFailure(client: Client, handle: WorkflowHandle): Promise<string> {
+/**
+ * The message of the workflow task failure recorded last, when the task's latest recorded end is a failure (not a
+ * completion or a timeout), decoded with this process's key when it can be; else undefined.
+ */
+async function lastTaskFailure(client: Client, handle: WorkflowHandle): Promise<string | undefined> {
   const history = await handle.fetchHistory().catch(() => undefined);
-  const failed = [...(history?.events ?? [])].reverse().find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
-  return failureText(client, failed?.failure);
+  const last = [...(history?.events ?? [])]
+    .reverse()
+    .find((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes || e.workflowTaskTimedOutEventAttributes);
+  return last?.workflowTaskFailedEventAttributes ? failureText(client, last.workflowTaskFailedEventAttributes.failure) : undefined;
 }
 
 /** A failure from Temporal (a task's, an activity's last) as its message, decoded when this process has the key. */

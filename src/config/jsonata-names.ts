@@ -20,7 +20,8 @@ export interface NameUse {
 }
 
 /**
- * The `$name`s an expression uses that it does not bind itself (`$x := …`, lambda parameters): read as values
+ * The `$name`s an expression uses that it does not bind itself (`$x := …`, lambda parameters, `#$i` and `@$o` on a
+ * path step): read as values
  * (`variables`) or called (`functions`). `$` (the context) and `$$` (the root) are not names.
  */
 export function freeNames(ast: jsonata.ExprNode): { variables: NameUse[]; functions: NameUse[] } {
@@ -36,6 +37,8 @@ export function freeNames(ast: jsonata.ExprNode): { variables: NameUse[]; functi
     }
     if (n.type === 'bind' && typeof (n.lhs as { value?: unknown })?.value === 'string') bound.add((n.lhs as { value: string }).value);
     if (n.type === 'lambda') for (const a of (n.arguments as { value: string }[]) ?? []) bound.add(a.value);
+    // Positional (`items#$i`) and context (`Order@$o`) bindings: the name sits on the path step, not in a bind node.
+    for (const k of ['index', 'focus'] as const) if (typeof n[k] === 'string') bound.add(n[k]);
     for (const [k, v] of Object.entries(n)) visit(v, n.type === 'bind' && k === 'lhs' ? 'bind' : k);
   };
   visit(ast);

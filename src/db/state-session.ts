@@ -12,7 +12,7 @@ export interface StateSessionOptions {
   applicationName: string;
   /** Take this integration's session lock; when another session holds it, throw `busy()`. */
   lock?: { integration: string; busy: () => Error };
-  /** Give up connecting after this long (a CLI check that may go on without the answer). */
+  /** Give up connecting, and any one query, after this long (a CLI check that may go on without the answer). */
   connectTimeoutMs?: number;
 }
 

@@ -14,7 +14,7 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Raw typed values instead of text (for tidemark's own state queries). */
   typed?: boolean;
-  /** Give up connecting after this long (default: the OS's own TCP timeout). */
+  /** Give up connecting, and any one query, after this long (default: the OS's own TCP timeout, no query limit). */
   connectTimeoutMs?: number;
 }
 
@@ -28,7 +28,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<p
     connectionString: url,
     application_name: opts.applicationName ?? 'tidemark',
     keepAlive: true,
-    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs } : {}),
+    ...(opts.connectTimeoutMs ? { connectionTimeoutMillis: opts.connectTimeoutMs, query_timeout: opts.connectTimeoutMs } : {}),
   };
   const client = new pg.Client({ ...config, types: opts.typed ? undefined : textTypes });
   configs.set(client, config);

@@ -11,7 +11,7 @@ import { createSource } from '../sources/create-source';
 import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 import { retryThroughSink, rowOfSentRecord, type SinkRetryBatch } from './retry-sink-letters';
-import { supersededRows } from './superseded-letters';
+import { rowKeys, supersededRows } from './superseded-letters';
 
 export interface RetryReport {
   pending: number;
@@ -101,20 +101,34 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
 }
 
 /**
- * Takes the rows a later write of the same key made stale out of `batches` (in place) and marks the letters left
- * with no row superseded; returns how many.
+ * Takes out of `batches` (in place) the rows a later write of the same key made stale, and of several letters of
+ * one key all but the newest (the batches would otherwise write them in batch order, not the order they were
+ * made); marks the letters left with no row superseded and returns how many.
  */
 async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]): Promise<number> {
-  const settled: string[] = [];
-  for (const b of batches) {
-    const stale = await supersededRows(db, it.id, it.sink, b);
-    if (!stale.size) continue;
-    const gone = new Set(b.ids.filter((_, i) => stale.has(i)));
-    b.ids = b.ids.filter((_, i) => !stale.has(i));
-    b.rows = b.rows.filter((_, i) => !stale.has(i));
-    // A letter whose mapping made several rows stays when one of them is still to write.
-    settled.push(...[...gone].filter((id) => !b.ids.includes(id)));
-  }
+  const stale = await Promise.all(batches.map((b) => supersededRows(db, it.id, it.sink, b)));
+  // The newest letter (highest id) of each key, over every batch.
+  const newest = new Map<string, bigint>();
+  const keys = batches.map((b) => rowKeys(it.sink, b));
+  batches.forEach((b, j) =>
+    b.ids.forEach((id, i) => {
+      const k = keys[j]?.[i];
+      if (k === undefined || stale[j]?.has(i)) return;
+      if ((newest.get(k) ?? -1n) < BigInt(id)) newest.set(k, BigInt(id));
+    }),
+  );
+  const before = new Set(batches.flatMap((b) => b.ids));
+  batches.forEach((b, j) => {
+    const keep = b.ids.map((id, i) => {
+      const k = keys[j]?.[i];
+      return !stale[j]?.has(i) && (k === undefined || newest.get(k) === BigInt(id));
+    });
+    b.ids = b.ids.filter((_, i) => keep[i]);
+    b.rows = b.rows.filter((_, i) => keep[i]);
+  });
+  // A letter whose mapping made several rows stays when one of them is still to write.
+  const after = new Set(batches.flatMap((b) => b.ids));
+  const settled = [...before].filter((id) => !after.has(id));
   await state.markDeadLettersSuperseded(db, settled);
   return settled.length;
 }

@@ -23,7 +23,11 @@ export interface LetterRows {
 export async function supersededRows(db: pg.Client, integration: string, sink: SinkConfig, b: LetterRows): Promise<Set<number>> {
   if (!b.rows.length) return new Set();
   const lettersAndIndexes = [b.ids, b.rows.map((_, i) => i)];
-  const newer = (t: string) => `d.created_txid IS NOT NULL AND age(${t}.xmin) < age((d.created_txid % 4294967296)::text::xid)`;
+  // Guards: a row so old its xid age wrapped (negative), or a letter whose txid this cluster has not reached (a
+  // restored dump), never supersedes; the letter is then applied, as before migration 014.
+  const newer = (t: string) =>
+    `d.created_txid IS NOT NULL AND d.created_txid < txid_snapshot_xmax(txid_current_snapshot())
+     AND age(${t}.xmin) >= 0 AND age(${t}.xmin) < age((d.created_txid % 4294967296)::text::xid)`;
   if (isPostgresSink(sink)) {
     const at = sink.key.map((k) => b.columns.findIndex((c) => c.name === k));
     if (at.some((i) => i < 0)) return new Set();
@@ -42,8 +46,7 @@ export async function supersededRows(db: pg.Client, integration: string, sink: S
     return new Set(r.rows.map((x) => Number(x.i)));
   }
   if (!isHttpSink(sink)) return new Set();
-  const decoder = new RecordDecoder(b.columns);
-  const keys = b.rows.map((row) => recordKeyOf(decoder.decode(row), sink.key));
+  const keys = rowKeys(sink, b) as string[];
   const r = await db.query<{ i: string }>(
     `SELECT l.i::text FROM unnest($2::bigint[], $3::int[], $4::text[]) AS l(letter, i, record_key)
        JOIN tidemark.dead_letters d ON d.id = l.letter
@@ -64,4 +67,18 @@ async function keyTypes(db: pg.Client, table: string, key: readonly string[]): P
   const byName = new Map(r.rows.map((x) => [x.name, x.type]));
   const types = key.map((k) => byName.get(k));
   return types.every((t) => t !== undefined) ? (types as string[]) : undefined;
+}
+
+/**
+ * Each row's key as text (a postgres sink's key columns, an http sink's record key), to tell rows of one key
+ * apart; undefined where it cannot be known (a key column missing, a custom sink).
+ */
+export function rowKeys(sink: SinkConfig, b: LetterRows): (string | undefined)[] {
+  if (isPostgresSink(sink)) {
+    const at = sink.key.map((k) => b.columns.findIndex((c) => c.name === k));
+    return b.rows.map((r) => (at.some((i) => i < 0) ? undefined : JSON.stringify(at.map((i) => r[i] ?? null))));
+  }
+  if (!isHttpSink(sink)) return b.rows.map(() => undefined);
+  const decoder = new RecordDecoder(b.columns);
+  return b.rows.map((row) => recordKeyOf(decoder.decode(row), sink.key));
 }

@@ -124,19 +124,26 @@ describe('mapping, validation and dead letters', () => {
     expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'backfill', runKey: 'dl/4' } satisfies RunInput)).toMatchObject({ done: true });
     // Customers 20 and 40 (age -1: dead letters) are fixed at the source; the next sync writes their new versions.
     await sql(src.url, `UPDATE public.customers SET age = '33', updated_at = now() - interval '1 hour' WHERE id IN (20, 40)`);
-    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'sync', runKey: 'dl/5' } satisfies RunInput)).toMatchObject({ rows: 2, done: true });
+    // Customer 60 changes but still fails (age -2): a second letter of the same key, newer than the first.
+    await sql(src.url, `UPDATE public.customers SET age = '-2', updated_at = now() - interval '1 hour' WHERE id = 60`);
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'stale', mode: 'sync', runKey: 'dl/5' } satisfies RunInput)).toMatchObject({ rows: 3, done: true });
     const relaxed = config(-5).integrations[0]!;
     const r = await retryDeadLetters({ ...relaxed, id: 'stale', sink: cfg.integrations[0]!.sink }, vars());
-    // 60 letters: 2 superseded, 38 now pass (age -1 allowed), 20 still without an email.
-    expect(r).toMatchObject({ pending: 60, superseded: 2, written: 38 });
+    // 61 letters: 3 superseded (20 and 40 written since, 60's older letter), 38 now pass (ages -1 and -2 allowed), 20 still without an email.
+    expect(r).toMatchObject({ pending: 61, superseded: 3, written: 38 });
     expect(r.stillFailing).toHaveLength(20);
-    expect(await sql(dst.url, `SELECT id::text, age::text FROM public.customers_stale WHERE id IN (20, 40, 60) ORDER BY id`)).toEqual([
+    expect(await sql(dst.url, `SELECT id::text, age::text FROM public.customers_stale WHERE id IN (20, 40, 60, 80) ORDER BY id`)).toEqual([
       { id: '20', age: '33' },
       { id: '40', age: '33' },
+      { id: '60', age: '-2' },
+      { id: '80', age: '-1' },
+    ]);
+    const settled = await sql(dst.url, `SELECT record->>'id' AS id, record->>'age' AS age FROM tidemark.dead_letters WHERE integration = 'stale' AND superseded ORDER BY id`);
+    expect(settled).toEqual([
+      { id: '20', age: '-1' },
+      { id: '40', age: '-1' },
       { id: '60', age: '-1' },
     ]);
-    const settled = await sql(dst.url, `SELECT record->>'id' AS id FROM tidemark.dead_letters WHERE integration = 'stale' AND superseded ORDER BY id`);
-    expect(settled).toEqual([{ id: '20' }, { id: '40' }]);
     const cwd = mkdtempSync(join(tmpdir(), 'tm-dl-'));
     writeFileSync(join(cwd, 'tidemark.json'), JSON.stringify({ integrations: [{ ...relaxed, id: 'stale', sink: cfg.integrations[0]!.sink }] }));
     const list = await runCli(['dead-letters', 'stale', '--all', '--limit', '1'], vars(), cwd);

@@ -171,6 +171,8 @@ describe('mapping expressions (JSONata) in a real run', () => {
         c: '=$map(tags, function($t) { $upper($t) })',
         d: '=$map(tags, $string)',
         e: '=$fromMillis($millis()) & $now()',
+        f: '=tags#$i[$i = 0]',
+        g: "=$join(tags@$t.($t & '!'), ',')",
       }),
     ).not.toThrow();
   });

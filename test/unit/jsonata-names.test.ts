@@ -20,6 +20,9 @@ describe('JSONata names known to mapping expressions', () => {
     expect(names('$lower($email) & $$.x & $.y')).toEqual({ variables: ['email'], functions: ['lower'] });
     expect(names('($f := function($v) { $v + $k }; $f(1))')).toEqual({ variables: ['k'], functions: [] });
     expect(names('$map(a, $string)')).toEqual({ variables: ['string'], functions: ['map'] });
+    // Positional and context bindings name their variable on the path step (found by review).
+    expect(names('lines#$i[$i = 0].sku')).toEqual({ variables: [], functions: [] });
+    expect(names('Account.Order@$o.Product.($o.OrderID & $p)')).toEqual({ variables: ['p'], functions: [] });
   });
 
   it('closestName suggests within two edits, else nothing', () => {

@@ -113,7 +113,7 @@ async function sortItems(unit: Delivery[], outcome: { status: number; body?: str
   });
   if (!again.length) return;
   if (round >= e.client.retries) throw new DeliveryRetriesExhaustedError(e.method, url.pathname, round + 1, `${again.length} item(s) not applied, last ${last}`);
-  await e.client.pause(round, { signal: e.signal, onIdle: e.onIdle });
+  await e.client.pause(round, { signal: e.signal, onIdle: e.onIdle }, `${e.method} ${url.pathname}: ${again.length} item(s) of a bulk answer not applied (last ${last})`);
   await sendUnit(again, e, out, round + 1);
 }
 

@@ -74,9 +74,11 @@ export class DeliveryClient {
   }
 
   /** The jittered backoff before retry `attempt` (0-based), heartbeating while it waits. */
-  async pause(attempt: number, opts: { signal?: AbortSignal; onIdle?: () => void } = {}): Promise<void> {
+  async pause(attempt: number, opts: { signal?: AbortSignal; onIdle?: () => void } = {}, why = 'items to send again'): Promise<void> {
     this.stats.retries++;
-    await waitFor(backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs), opts.signal, opts.onIdle);
+    const waitMs = backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs);
+    warnInActivity(`${why}; retry ${attempt + 1} of ${this.o.retries} in ${(waitMs / 1000).toFixed(1)} s`, {});
+    await waitFor(waitMs, opts.signal, opts.onIdle);
   }
 
   async send(req: DeliveryRequest, opts: { signal?: AbortSignal; onIdle?: () => void } = {}): Promise<DeliveryOutcome> {
