@@ -1,53 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NativeConnection, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/cli/run-commands';
-import { loadConfig } from '../../src/config';
-import type { RunningDevServer } from '../../src/dev';
-import { createWorker } from '../../src/worker';
 import { runCli } from '../helpers/cli';
-import { digest, seedOrders } from '../helpers/fixtures';
-import { sleep, workflowBundle } from '../helpers/temporal';
-import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
+import { digest } from '../helpers/fixtures';
+import { sleep } from '../helpers/temporal';
 
 const ROWS = 2_000;
-const QUEUE = 'wait-report';
-let server: RunningDevServer;
-let src: TestDatabase;
-let dst: TestDatabase;
-let cwd: string;
+let stack: CliStack;
 let env: NodeJS.ProcessEnv;
-let worker: Worker;
-let running: Promise<void>;
+let cwd: string;
 
 beforeAll(async () => {
-  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('wait_src'), createTestDatabase('wait_dst')]);
-  await seedOrders(src.url, { rows: ROWS });
-  cwd = mkdtempSync(join(tmpdir(), 'tm-wait-'));
-  writeFileSync(
-    join(cwd, 'tidemark.yaml'),
-    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 500\n',
-  );
-  env = { TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: QUEUE, SRC_URL: src.url, DST_URL: dst.url };
-  const config = loadConfig(undefined, cwd);
-  worker = await createWorker({
-    connection: await NativeConnection.connect({ address: server.address }),
-    taskQueue: QUEUE,
-    config: () => config,
-    env,
-    afterBatch: () => sleep(300), // 4 pages: the run takes at least 1.2 s, so the duration printed means something
-    worker: { workflowBundle: await workflowBundle() },
+  stack = await startCliStack({
+    name: 'wait',
+    queue: 'wait-report',
+    rows: ROWS,
+    yaml: `${ORDERS_YAML}    batchSize: 500\n`,
+    worker: { afterBatch: () => sleep(300) }, // 4 pages: the run takes at least 1.2 s, so the duration printed means something
   });
-  running = worker.run();
+  ({ env, cwd } = stack);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await server?.stop();
-  await Promise.all([src?.drop(), dst?.drop()]);
+  await stack?.stop();
 });
 
 describe('--wait reports how long the run took and its rate', () => {
@@ -63,7 +37,7 @@ describe('--wait reports how long the run took and its rate', () => {
     // The rate is rows over that duration (the duration is printed rounded to 0.1 s).
     expect(rate).toBeGreaterThanOrEqual(Math.floor(ROWS / (secs + 0.05)));
     expect(rate).toBeLessThanOrEqual(Math.ceil(ROWS / (secs - 0.05)));
-    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    expect(await digest(stack.dst.url, 'copy.orders')).toEqual(await digest(stack.src.url, 'public.orders'));
   });
 
   it('sync --wait with nothing new reports 0 rows and a rate of 0', async () => {

@@ -1,61 +1,40 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { workflowIdFor } from '../../src/client';
-import { loadConfig } from '../../src/config';
 import type { RunningDevServer } from '../../src/dev';
-import { createWorker } from '../../src/worker';
 import { runCli } from '../helpers/cli';
-import { digest, seedOrders, sql } from '../helpers/fixtures';
-import { sleep, workflowBundle } from '../helpers/temporal';
-import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
+import { digest, sql } from '../helpers/fixtures';
+import { sleep } from '../helpers/temporal';
+import type { TestDatabase } from '../setup/database';
 
 const ROWS = 20_000;
 const QUEUE = 'operator-cli';
+let stack: CliStack;
 let server: RunningDevServer;
 let src: TestDatabase;
 let dst: TestDatabase;
 let cwd: string;
 let env: NodeJS.ProcessEnv;
-let worker: Worker;
-let running: Promise<void>;
 let client: Client;
 
 beforeAll(async () => {
-  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('op_src'), createTestDatabase('op_dst')]);
-  await seedOrders(src.url, { rows: ROWS });
-  cwd = mkdtempSync(join(tmpdir(), 'tm-op-'));
-  writeFileSync(
-    join(cwd, 'tidemark.yaml'),
-    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    batchSize: 500\n' +
+  stack = await startCliStack({
+    name: 'op',
+    queue: QUEUE,
+    rows: ROWS,
+    yaml:
+      `${ORDERS_YAML}    batchSize: 500\n` +
       '  - id: never\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.never, key: [id], create: true}\n',
-  );
-  env = { TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: QUEUE, SRC_URL: src.url, DST_URL: dst.url };
-  const config = loadConfig(undefined, cwd);
-  worker = await createWorker({
-    connection: await NativeConnection.connect({ address: server.address }),
-    taskQueue: QUEUE,
-    config: () => config,
-    env,
-    afterBatch: () => sleep(250), // about 10 s for the table: time to look at it and act, even on a loaded machine
-    worker: { workflowBundle: await workflowBundle() },
+    worker: { afterBatch: () => sleep(250) }, // about 10 s for the table: time to look at it and act, even on a loaded machine
   });
-  running = worker.run();
-  client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  ({ server, src, dst, cwd, env, client } = stack);
 });
 afterAll(async () => {
-  worker?.shutdown();
-  await running;
-  await client?.connection.close();
-  await server?.stop();
-  await Promise.all([src?.drop(), dst?.drop()]);
+  await stack?.stop();
 });
 
 describe('operator commands against a backfill started with `temporal workflow start`', () => {
