@@ -83,12 +83,22 @@ export function lagOf(cursor: unknown, now = Date.now()): number | null {
   return Number.isNaN(t) ? null : Math.max(0, Math.round((now - t) / 1000));
 }
 
+/**
+ * The next run of each scheduled line; a paused schedule has none, and a line that would read ok or never-run
+ * reads paused, with the schedule's note (found by an acceptance run: `schedule pause` left a line "ok").
+ */
 async function addNextRuns(client: Client, lines: StatusLine[]): Promise<void> {
   const next = new Map<string, string>();
+  const paused = new Map<string, string>();
   for await (const s of client.schedule.list()) {
     const id = s.memo?.tidemark === true ? String(s.memo.integration) : undefined;
     const t = s.info?.nextActionTimes?.[0];
-    if (id && t && !s.state?.paused) next.set(id, t.toISOString());
+    if (id && s.state?.paused) paused.set(id, s.state.note || 'schedule paused');
+    else if (id && t) next.set(id, t.toISOString());
   }
-  for (const l of lines) l.nextRun = next.get(l.id) ?? null;
+  for (const l of lines) {
+    l.nextRun = next.get(l.id) ?? null;
+    const note = paused.get(l.id);
+    if (note !== undefined && (l.state === 'ok' || l.state === 'never-run')) Object.assign(l, { state: 'paused', reason: l.reason ?? note });
+  }
 }

@@ -190,6 +190,8 @@ describe('Temporal Schedules (dev server)', () => {
     expect((await runs()).length).toBe(count);
     expect(await out('schedule', 'list')).toMatch(/^orders: every 1s, overlap skip, PAUSED \(maintenance\)[\s\S]*\n {2}next \S+, \S+, \S+ \(not while paused\)\n/);
     expect(await out('schedule', 'apply')).toBe('orders: unchanged (every 1s, overlap skip; paused: maintenance; `tidemark schedule unpause orders` resumes it)\n');
+    // status --all says so, with the note, and no next run (found by an acceptance run: it said "ok").
+    expect(await out('status', '--all')).toMatch(/^orders +paused \(maintenance\) .* next -$/m);
     expect(await out('schedule', 'unpause', 'orders')).toBe('orders: unpaused\n');
     await until(runs, (r) => r.length >= count + 2, 'runs after unpause');
     expect(await out('schedule', 'delete', 'orders')).toMatch(/^orders: deleted tidemark-orders-schedule.*the next `schedule apply` creates it again\n$/);
