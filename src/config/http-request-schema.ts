@@ -1,4 +1,5 @@
 import jsonata from 'jsonata';
+import { freeNames } from './jsonata-names';
 import { z } from 'zod';
 import { HEADER_NAME, jsonataExpression } from './http-schema-parts';
 
@@ -49,20 +50,7 @@ export const requestSchema = z.strictObject(
 
 export type HttpRequestTemplates = z.infer<typeof requestSchema>;
 
-/** Every `$name` an expression reads that it does not bind itself (function names and lambda parameters excluded). */
+/** Every `$name` an expression reads as a value that it does not bind itself (see freeNames), once each. */
 export function variablesOf(text: string): string[] {
-  const used = new Set<string>();
-  const bound = new Set<string>();
-  const visit = (node: unknown, key?: string): void => {
-    if (Array.isArray(node)) return node.forEach((n) => visit(n));
-    if (!node || typeof node !== 'object') return;
-    const n = node as Record<string, unknown>;
-    if (n.type === 'variable' && key !== 'procedure' && typeof n.value === 'string') used.add(n.value);
-    if (n.type === 'bind') visit(n.lhs, 'bind');
-    if (n.type === 'bind' && (n.lhs as { value?: string })?.value) bound.add((n.lhs as { value: string }).value);
-    if (n.type === 'lambda') for (const a of (n.arguments as { value: string }[]) ?? []) bound.add(a.value);
-    for (const [k, v] of Object.entries(n)) if (k !== 'lhs' || n.type !== 'bind') visit(v, k);
-  };
-  visit(jsonata(text).ast());
-  return [...used].filter((v) => v !== '' && v !== '$' && !bound.has(v));
+  return [...new Set(freeNames(jsonata(text).ast()).variables.map((v) => v.name))];
 }

@@ -29,8 +29,8 @@ export async function supersededRows(db: pg.Client, integration: string, sink: S
     `d.created_txid IS NOT NULL AND d.created_txid < txid_snapshot_xmax(txid_current_snapshot())
      AND age(${t}.xmin) >= 0 AND age(${t}.xmin) < age((d.created_txid % 4294967296)::text::xid)`;
   if (isPostgresSink(sink)) {
-    const at = sink.key.map((k) => b.columns.findIndex((c) => c.name === k));
-    if (at.some((i) => i < 0)) return new Set();
+    const at = keyPositions(sink.key, b.columns);
+    if (!at) return new Set();
     const table = quoteTable(splitTableName(sink.table));
     const types = await keyTypes(db, table, sink.key);
     if (!types) return new Set();
@@ -75,10 +75,16 @@ async function keyTypes(db: pg.Client, table: string, key: readonly string[]): P
  */
 export function rowKeys(sink: SinkConfig, b: LetterRows): (string | undefined)[] {
   if (isPostgresSink(sink)) {
-    const at = sink.key.map((k) => b.columns.findIndex((c) => c.name === k));
-    return b.rows.map((r) => (at.some((i) => i < 0) ? undefined : JSON.stringify(at.map((i) => r[i] ?? null))));
+    const at = keyPositions(sink.key, b.columns);
+    return b.rows.map((r) => (at ? JSON.stringify(at.map((i) => r[i] ?? null)) : undefined));
   }
   if (!isHttpSink(sink)) return b.rows.map(() => undefined);
   const decoder = new RecordDecoder(b.columns);
   return b.rows.map((row) => recordKeyOf(decoder.decode(row), sink.key));
+}
+
+/** Where each key column is among the rows' columns; undefined when one is not there. */
+function keyPositions(key: readonly string[], columns: readonly ColumnSpec[]): number[] | undefined {
+  const at = key.map((k) => columns.findIndex((c) => c.name === k));
+  return at.some((i) => i < 0) ? undefined : at;
 }

@@ -63,14 +63,10 @@ export async function createChildStreamSource(cfg: HttpSourceConfig, resolve: Re
       };
       const warn = (message: string) => {
         warnings.push(message);
-        logWarning(message, ctx.integration);
+        warnInActivity(message, { integration: ctx.integration });
       };
       return childStreamPages({ parent: p, parentFields, parentSource, parentLimit: parentPageSize(p), childSource, warn }, state, opts);
     },
     close: () => parentSource.close(),
   };
-}
-
-function logWarning(message: string, integration: string): void {
-  warnInActivity(message, { integration });
 }
