@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { getIntegration, isHttpSink, isPostgresSource, stateDbUrlOf, type Integration } from '../config';
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
-import { IntegrationBusyError, reconcileLedgerDeletes, reconciliationDue, verifyIntegration, type LedgerIntegration } from '../verify';
+import { IntegrationBusyError, reconcileLedgerDeletes, reconciliationDue, sharedTargetOf, verifyIntegration, type LedgerIntegration } from '../verify';
 import { toFailure } from './failures';
 import type { ActivityDeps } from './run-integration';
 import type { RunInput, RunResult } from './types';
@@ -82,7 +82,9 @@ export function makeReconcileDeletes(deps: ActivityDeps) {
         log.info('deletes reconciled against the delivery ledger', { integration: it.id, ...summary });
         return { status: 'completed', deleted: summary.deleted };
       }
+      const sharedTarget = sharedTargetOf(deps.config(), it);
       const report = await verifyIntegration(it, {
+        ...(sharedTarget ? { sharedTarget } : {}),
         delete: true,
         keysOnly: true,
         force: !!input.force,

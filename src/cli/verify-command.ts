@@ -30,9 +30,10 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: VerifyFlags, cmd: Command) => {
       if ((opts.dryRun || opts.force) && !opts.delete) cmd.error('error: --dry-run and --force apply to --delete: add --delete');
-      const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
-      const { verifyIntegration } = await lazy('../verify');
-      const r = await verifyIntegration(integration, { ranges: opts.ranges, repair: opts.repair, delete: opts.delete, dryRun: opts.dryRun, force: opts.force, samples: opts.samples });
+      const { config, integration } = (await lazy('./context')).loadIntegration(cmd, id);
+      const { verifyIntegration, sharedTargetOf } = await lazy('../verify');
+      const sharedTarget = sharedTargetOf(config, integration);
+      const r = await verifyIntegration(integration, { ranges: opts.ranges, repair: opts.repair, delete: opts.delete, dryRun: opts.dryRun, force: opts.force, samples: opts.samples, ...(sharedTarget ? { sharedTarget } : {}) });
       if (opts.json) console.log(JSON.stringify(r, null, 2));
       else printReport(id, r, opts);
       if (!r.consistent) process.exitCode = 1;
@@ -62,6 +63,7 @@ function outcome(d: RangeDiff, opts: VerifyFlags): string {
     parts.push(`${d.missing.rows} row(s) the source no longer has${opts.dryRun ? ' (would be deleted)' : ' deleted'}${sample}`);
   }
   if (d.repaired !== undefined) parts.push(`repaired, ${d.repaired} rows written`);
+  if (d.repairError !== undefined) parts.push(`NOT repaired: the target refused the range's rows: ${d.repairError}`);
   const kept = d.after ? d.after.target.rows - d.after.source.rows : 0;
   if (kept > 0 && !opts.delete) parts.push(`the target keeps ${kept} row(s) the source no longer has`);
   return parts.length ? ` → ${parts.join('; ')}` : '';

@@ -7,8 +7,10 @@ import pg from 'pg';
 const textTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
 // standard_conforming_strings: literals inlined into COPY (which takes no parameters) escape only quotes.
+// bytea_output and lc_monetary: a database whose default is the escape form or another currency locale gives
+// the same text as the others (verify compares values as text; money read in one locale is written in another).
 const SESSION_SETUP =
-  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET standard_conforming_strings = on";
+  "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET standard_conforming_strings = on; SET bytea_output = 'hex'; SET lc_monetary = 'C'";
 
 export interface ConnectOptions {
   applicationName?: string;

@@ -90,10 +90,11 @@ export class PostgresSink {
     this.lanes = new PageLanes(client);
   }
 
-  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
+  /** `replacePages: false`: always upsert, so `written` counts only the rows that changed (verify --repair reports it). */
+  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean; replacePages?: boolean } = {}): Promise<void> {
     const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
     [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
-    [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];
+    [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, opts.replacePages === false ? 'off for this writer' : t.replaceBlocked, t.aheadBlocked];
     // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
     // initial load, or new rows into a filled table). The first page with a key already there (or
     // repeated within the page) fails with a unique violation, rolls back whole, and from then on pages
@@ -293,6 +294,7 @@ export class PostgresSink {
 
   /** What a committed page says of the next: mostly unchanged, compare it first; nearly all written, replace it. */
   private learn(written: number, count: number): void {
+    if (count === 0) return; // an empty page says nothing of the next (0 >= 0 would read as "all written")
     this.mostlyUnchanged = written * 2 < count;
     this.mostlyWritten = written >= count * REPLACE_FROM;
   }

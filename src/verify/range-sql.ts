@@ -4,17 +4,23 @@ import { quoteLiteral } from '../cursor/keyset-sql';
 /**
  * SQL for comparing a table between two databases by key ranges, computed where the data is:
  *
- *   SELECT count(*)::text, coalesce(sum(('x' || substr(md5(ROW("id"::text, "status"::text)::text), 1, 15))::bit(60)::bigint), 0)::text
+ *   SELECT count(*)::text, coalesce(sum(('x' || substr(md5(convert_to(ROW("id"::text, "status"::text)::text, 'UTF8')), 1, 15))::bit(60)::bigint), 0)::text
  *     FROM "public"."orders" WHERE ("id") >= ('1000'::bigint) AND ("id") < ('2000'::bigint)
  *
  * The checksum is a sum of per-row hashes, so it does not depend on row order; values are compared as
- * text (both sessions use the same settings: UTC, ISO dates). Ranges are [lo, hi): lo inclusive, hi exclusive;
- * a missing lo or hi is unbounded.
+ * text (both sessions use the same settings: UTC, ISO dates, hex bytea), hashed as UTF-8 whatever each database's
+ * encoding. Ranges are [lo, hi): lo inclusive, hi exclusive; a missing lo or hi is unbounded. A text key the two
+ * databases sort differently is compared in byte order on both sides (`byteOrder`), so a range holds the same keys on each.
  */
 export interface KeyColumn {
   name: string;
   type: string;
+  /** compared and ordered in byte order (COLLATE "C"): the two sides sort this text column differently (key-collations.ts) */
+  byteOrder?: boolean;
 }
+
+const C = ' COLLATE "C"';
+const keyExpr = (k: KeyColumn) => `${quoteIdent(k.name)}${k.byteOrder ? C : ''}`;
 
 export type Bound = string[] | null;
 
@@ -33,14 +39,14 @@ export function scopeSql(scope: TargetScope | undefined, alias = ''): string {
 }
 
 export function rangePredicate(key: readonly KeyColumn[], lo: Bound, hi: Bound): string {
-  const cols = `(${key.map((k) => quoteIdent(k.name)).join(', ')})`;
-  const lit = (b: string[]) => `(${b.map((v, i) => `${quoteLiteral(v)}::${(key[i] as KeyColumn).type}`).join(', ')})`;
+  const cols = `(${key.map(keyExpr).join(', ')})`;
+  const lit = (b: string[]) => `(${b.map((v, i) => `${quoteLiteral(v)}::${(key[i] as KeyColumn).type}${(key[i] as KeyColumn).byteOrder ? C : ''}`).join(', ')})`;
   const parts = [lo ? `${cols} >= ${lit(lo)}` : '', hi ? `${cols} < ${lit(hi)}` : ''].filter(Boolean);
   return parts.length ? parts.join(' AND ') : 'true';
 }
 
 export function rangeDigestSql(table: QualifiedName, columns: readonly string[], key: readonly KeyColumn[], lo: Bound, hi: Bound, scope?: TargetScope): string {
-  const row = `ROW(${columns.map((c) => `${quoteIdent(c)}::text`).join(', ')})::text`;
+  const row = `convert_to(ROW(${columns.map((c) => `${quoteIdent(c)}::text`).join(', ')})::text, 'UTF8')`;
   return (
     `SELECT count(*)::text AS n, coalesce(sum(('x' || substr(md5(${row}), 1, 15))::bit(60)::bigint), 0)::text AS h ` +
     `FROM ${quoteTable(table)} WHERE ${rangePredicate(key, lo, hi)}${scopeSql(scope)}`
@@ -50,10 +56,11 @@ export function rangeDigestSql(table: QualifiedName, columns: readonly string[],
 /** About `ranges` boundaries splitting the table's keys into ranges of similar row counts (one index scan). */
 export function boundariesSql(table: QualifiedName, key: readonly KeyColumn[], ranges: number): string {
   const cols = key.map((k) => quoteIdent(k.name)).join(', ');
+  const order = key.map(keyExpr).join(', ');
   const asText = key.map((k) => `${quoteIdent(k.name)}::text`).join(', ');
   return (
     `SELECT array_to_json(ARRAY[${asText}])::text AS b FROM (` +
-    `SELECT ${cols}, row_number() OVER (ORDER BY ${cols}) AS rn, count(*) OVER () AS c FROM ${quoteTable(table)}) s ` +
+    `SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS c FROM ${quoteTable(table)}) s ` +
     `WHERE (rn - 1) % greatest(ceil(c::numeric / ${Math.max(1, Math.floor(ranges))}), 1) = 0 ORDER BY rn`
   );
 }

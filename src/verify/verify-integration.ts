@@ -9,6 +9,8 @@ import { parseInstanceRef } from '../instances/instance-id';
 import { deleteMissing, type DeleteSummary } from './delete-ranges';
 import type { KeySides } from './missing-keys';
 import { boundariesSql, rangeDigestSql, type Bound, type KeyColumn, type TargetScope } from './range-sql';
+import { byteOrderColumns, keyCollations } from './key-collations';
+import { lossyKeyTypes } from './key-types';
 import { repairRanges } from './repair-ranges';
 import { IntegrationBusyError, VerifyError } from './verify-errors';
 
@@ -24,6 +26,8 @@ export interface RangeDiff {
   target: Digest;
   /** rows the repair wrote (inserted or changed) */
   repaired?: number;
+  /** why the target refused this range's repair (the range was left as it was) */
+  repairError?: string;
   /** with `delete`: target rows of the range whose key the source no longer has, and the first few keys */
   missing?: { rows: number; samples: string[][] };
   /** the range measured again after the repair / deletes */
@@ -65,6 +69,8 @@ export interface VerifyOptions {
   signal?: AbortSignal;
   /** called between queries (an activity heartbeats) */
   onProgress?: () => void;
+  /** why the target table may hold other writers' rows (shared-target.ts): `delete` is refused */
+  sharedTarget?: string;
 }
 
 /**
@@ -81,6 +87,9 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
   const sink = it.sink;
   if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design${fix}`);
   if ((opts.dryRun || opts.force) && !opts.delete) throw new VerifyError('--dry-run and --force apply to --delete: add --delete');
+  if (opts.delete && opts.sharedTarget) {
+    throw new VerifyError(`${it.id}: deleting the target rows its source no longer has would also delete other writers' rows: ${opts.sharedTarget}. Give the template a sink.instanceColumn (or each writer a table of its own) to reconcile deletes`);
+  }
   const env = opts.env ?? process.env;
   const check = () => {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('verify cancelled');
@@ -95,6 +104,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     // A hung query fails instead of hanging a scheduled reconciliation that heartbeats on a timer.
     await Promise.all([src, dst].map((c) => c.query(`SET statement_timeout = ${Math.floor(source.statementTimeout)}`)));
     const { sides, columns } = await describeSides(src, dst, sink, source, instanceScope(it.id, sink));
+    const lossy = opts.delete ? lossyKeyTypes(sides.srcKey, sides.dstKey) : undefined;
+    if (lossy) throw new VerifyError(`${it.id}: --delete compares keys by value across the two tables, and ${lossy}; a key could match no source row and its row be deleted. Give the target's key the source's type`);
     const compared = opts.keysOnly ? sides.srcKey.map((k) => k.name) : columns;
     const measure = async (lo: Bound, hi: Bound) => {
       const [s, t] = await Promise.all([
@@ -104,6 +115,10 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
       check();
       return { source: s, target: t };
     };
+    // A repair or delete takes the integration's lock before measuring, so what it acts on is what a run left,
+    // not a run's half-written state (session lock on the connection that writes: held until it closes).
+    const writes = !opts.dryRun && (!!opts.repair || !!opts.delete);
+    if (writes) await prepareStateSession(dst, { lock: { integration: it.id, busy: () => new IntegrationBusyError(it.id) } });
     const bounds = (await src.query<{ b: string }>(boundariesSql(sides.srcTable, sides.srcKey, opts.ranges ?? 32))).rows.map((r) => JSON.parse(r.b) as string[]);
     // (-inf, b0) catches target rows below the source's smallest key; the last range is open above.
     const edges: Bound[] = [null, ...bounds, null];
@@ -114,11 +129,6 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
       report.sourceRows += m.source.rows;
       report.targetRows += m.target.rows;
       if (differs(m)) report.differing.push({ lo, hi, ...m });
-    }
-    const writes = !opts.dryRun && ((!!opts.repair && report.differing.length > 0) || !!opts.delete);
-    if (writes) {
-      // Session lock on the connection that writes: held until it closes.
-      await prepareStateSession(dst, { lock: { integration: it.id, busy: () => new IntegrationBusyError(it.id) } });
     }
     if (opts.delete) {
       report.deletes = await deleteMissing(src, dst, sides, report.differing, {
@@ -134,8 +144,13 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
       });
     }
     if (writes && opts.repair && report.differing.length) {
-      const written = await repairRanges({ ...it, source, sink }, src, dst, columns, sides.srcKey, report.differing, check, sides.dstScope);
-      report.differing.forEach((d, i) => (d.repaired = written[i]));
+      const ranges = report.differing.map((d) => ({ lo: d.lo, hi: d.hi, sourceRows: d.source.rows }));
+      const done = await repairRanges({ ...it, source, sink }, src, dst, columns, sides.srcKey, ranges, check, sides.dstScope);
+      report.differing.forEach((d, i) => {
+        const o = done[i];
+        if (o && 'error' in o) d.repairError = o.error;
+        else if (o) d.repaired = o.written;
+      });
     }
     // Measured again, not assumed: without --delete a range still differs if the target has rows the source deleted.
     if (writes) for (const d of report.differing) d.after = await measure(d.lo, d.hi);
@@ -176,11 +191,15 @@ async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkC
       if (!c) throw new VerifyError(`sink.key: column "${k}" is not in the ${where}`);
       return { name: k, type: c.type };
     });
+  // A text key the two databases sort differently is ranged in byte order on both sides (key-collations.ts).
+  const [srcColl, dstColl] = await Promise.all([keyCollations(src, srcTable, key), keyCollations(dst, dstTable, key)]);
+  const bytes = byteOrderColumns(key, srcColl, dstColl);
+  const marked = (cols: KeyColumn[], coll: Map<string, string | null>) => cols.map((k) => (bytes.has(k.name) && coll.get(k.name) ? { ...k, byteOrder: true } : k));
   const sides: KeySides = {
     srcTable,
     dstTable,
-    srcKey: keyOf(info.columns, `source table ${source.table}`),
-    dstKey: keyOf(dstInfo.columns, `sink table ${sink.table}`),
+    srcKey: marked(keyOf(info.columns, `source table ${source.table}`), srcColl),
+    dstKey: marked(keyOf(dstInfo.columns, `sink table ${sink.table}`), dstColl),
     ...(scope ? { dstScope: scope } : {}),
   };
   return { sides, columns: source.columns ?? info.columns.map((c) => c.name) };

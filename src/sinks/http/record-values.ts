@@ -11,6 +11,22 @@ const asNumber: Decode = (t) => {
   const n = Number(t);
   return Number.isFinite(n) ? n : t; // NaN / Infinity have no JSON number
 };
+/** numeric's exact text ("1.50", "12345678901234567890") as a JSON number when the number says the same value, else the text (digits a double would lose). */
+const asDecimal: Decode = (t) => {
+  const n = Number(t);
+  return Number.isFinite(n) && decimalDigits(String(n)) === decimalDigits(t) ? n : t;
+};
+/** A decimal's value as sign, significant digits and exponent ("-1.50" and "-15e-1" alike: "-15e-1"); zero is "0". */
+function decimalDigits(text: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(text);
+  if (!m) return text;
+  const [int, frac] = [m[2] ?? '', m[3] ?? ''];
+  const all = `${int}${frac}`.replace(/^0+/, '');
+  const digits = all.replace(/0+$/, '');
+  if (!digits) return '0';
+  const exp = Number(m[4] ?? 0) - frac.length + (all.length - digits.length);
+  return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`;
+}
 const asBoolean: Decode = (t) => t === 't' || t === 'true';
 const asJson: Decode = (t) => JSON.parse(t) as unknown;
 /** PostgreSQL's ISO text ("2024-01-01 10:00:00.5+00") as RFC 3339 ("2024-01-01T10:00:00.5+00:00"), which APIs parse; infinity and BC dates stay as they are. */
@@ -25,7 +41,8 @@ function decoderOf(type: string): Decode {
   const t = type.toLowerCase().trim();
   if (t.endsWith('[]')) return asText;
   if (/^(smallint|integer|int|int2|int4|bigint|int8)$/.test(t)) return asInteger;
-  if (/^(numeric|decimal|real|double precision|float4|float8)\b/.test(t)) return asNumber;
+  if (/^(numeric|decimal)\b/.test(t)) return asDecimal;
+  if (/^(real|double precision|float4|float8)\b/.test(t)) return asNumber;
   if (/^bool(ean)?$/.test(t)) return asBoolean;
   if (/^jsonb?$/.test(t)) return asJson;
   if (/^timestamp/.test(t)) return asTimestamp;
