@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -49,6 +49,12 @@ export function orderLines(from: number, to: number, eol = '\n'): string {
 /** The name column as orderLines writes it, unquoted. */
 export function orderName(i: number): string {
   return i % 7 === 0 ? `name "${i}", with comma` : `name ${i}`;
+}
+
+/** Marks a file as last changed a minute ago: a last line without a line break counts as finished (UNTERMINATED_SETTLE_MS). */
+export function settled(path: string): void {
+  const past = new Date(Date.now() - 60_000);
+  utimesSync(path, past, past);
 }
 
 export async function count(url: string, table: string): Promise<number> {

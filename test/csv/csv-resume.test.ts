@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/activities';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
-import { count, csvConfig, orderLines, orderName, resetTarget, runCsv, tempDir, versions } from './csv-helpers';
+import { count, csvConfig, orderLines, orderName, resetTarget, runCsv, settled, tempDir, versions } from './csv-helpers';
 
 let dst: TestDatabase;
 let dir: string;
@@ -105,11 +105,16 @@ describe('csv source: resume, append, replaced files', () => {
     expect(await runCsv(dst.url, cfg, { runKey: 'append/1' }, undefined, { afterBatch: appendDuringRun })).toMatchObject({ rows: 2000, done: true });
     const before = await versions(dst.url);
     expect(await runCsv(dst.url, cfg, { runKey: 'append/2', mode: 'sync' })).toMatchObject({ rows: 500, done: true });
-    // A last line without a line break is read as complete; the next append starts with the break.
+    // A last line without a line break, just written, waits (a writer may be in the middle of it), with a warning…
     appendFileSync(path, orderLines(2501, 2600).trimEnd());
-    expect(await runCsv(dst.url, cfg, { runKey: 'append/3', mode: 'sync' })).toMatchObject({ rows: 100, done: true });
+    expect(await runCsv(dst.url, cfg, { runKey: 'append/3', mode: 'sync' })).toMatchObject({ rows: 99, done: true });
+    const [held] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'append/3'`);
+    expect(held?.warnings).toEqual([expect.stringMatching(/the last line of .*append\.csv \(line 2601\) has no line break and the file changed \d+ s ago: it is read once it ends with a line break, or once the file has not changed for 5 s/)]);
+    // … and is read once the file is quiet, its page's cursor before it: the next run reads it again (once more).
+    settled(path);
+    expect(await runCsv(dst.url, cfg, { runKey: 'append/3b', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
     appendFileSync(path, `\n${orderLines(2601, 2700)}`);
-    expect(await runCsv(dst.url, cfg, { runKey: 'append/4', mode: 'sync' })).toMatchObject({ rows: 100, done: true });
+    expect(await runCsv(dst.url, cfg, { runKey: 'append/4', mode: 'sync' })).toMatchObject({ rows: 101, done: true });
     expect(await runCsv(dst.url, cfg, { runKey: 'append/5', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
     await expectExact(2700);
     const after = await versions(dst.url);
@@ -120,11 +125,42 @@ describe('csv source: resume, append, replaced files', () => {
   it('a file whose first and only line had no line break yet is still the same file once rows are appended', async () => {
     const path = join(dir, 'one-line.csv');
     writeFileSync(path, orderLines(1, 1).trimEnd()); // no header line, one record, no line break
+    settled(path);
     const cfg = csvConfig({ path, header: ['id', 'name', 'amount'], columns: COLUMNS });
     expect(await runCsv(dst.url, cfg, { runKey: 'one/1' })).toMatchObject({ rows: 1, done: true });
     appendFileSync(path, `\r\n${orderLines(2, 3, '\r\n')}`);
-    expect(await runCsv(dst.url, cfg, { runKey: 'one/2', mode: 'sync' })).toMatchObject({ rows: 2, done: true });
+    // The record without a line break is read again (its cursor stood before it), then the two appended.
+    expect(await runCsv(dst.url, cfg, { runKey: 'one/2', mode: 'sync' })).toMatchObject({ rows: 3, done: true });
     await expectExact(3);
+  });
+
+  it('a line a writer is still writing is not committed half: it waits, or is read again whole once it grows', async () => {
+    const path = join(dir, 'growing.csv');
+    const cfg = csvConfig({ path, columns: COLUMNS });
+    writeFileSync(path, `${HEADER}${orderLines(1, 7)}8,parti`);
+    expect(await runCsv(dst.url, cfg, { runKey: 'grow/1', mode: 'sync' })).toMatchObject({ rows: 7, done: true });
+    appendFileSync(path, 'al name,8.00\n9');
+    expect(await runCsv(dst.url, cfg, { runKey: 'grow/2', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
+    // A half line with too few fields waits even in a quiet file (no dead letter left behind once it is finished).
+    settled(path);
+    expect(await runCsv(dst.url, cfg, { runKey: 'grow/3', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
+    const [held] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'grow/3'`);
+    expect(held?.warnings).toEqual([expect.stringMatching(/the last line of .*growing\.csv \(line 10\) has no line break and expected 3 fields, got 1: it is read once it ends with a line break/)]);
+    // A writer that stopped mid-line, in a quiet file, with the fields all there: read, and read again once finished.
+    appendFileSync(path, ',name 9,11.2');
+    settled(path);
+    expect(await runCsv(dst.url, cfg, { runKey: 'grow/4', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
+    expect(await sql(dst.url, `SELECT amount::text FROM copy.items WHERE id = 9`)).toEqual([{ amount: '11.20' }]);
+    appendFileSync(path, '5\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'grow/5', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
+    expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.dead_letters WHERE integration = 'csv'`)).toEqual([{ n: 0 }]);
+    expect(await sql(dst.url, 'SELECT id::text, name, amount::text FROM copy.items WHERE id >= 7 ORDER BY id')).toEqual([
+      { id: '7', name: orderName(7), amount: '8.75' },
+      { id: '8', name: 'partial name', amount: '8.00' },
+      { id: '9', name: 'name 9', amount: '11.25' },
+    ]);
+    const [cp] = await sql<{ cursor: { offset: number } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'sync'`);
+    expect(cp?.cursor.offset).toBe(statSync(path).size);
   });
 
   it('a truncated, replaced or rewritten file fails the next run clearly, non-retryable', async () => {

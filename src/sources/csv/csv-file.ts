@@ -45,6 +45,11 @@ export class CsvFile {
     return (await this.fh.stat()).size;
   }
 
+  async stat(): Promise<{ size: number; modifiedMs: number }> {
+    const st = await this.fh.stat();
+    return { size: st.size, modifiedMs: st.mtimeMs };
+  }
+
   async bytes(from: number, to: number): Promise<Buffer> {
     const buf = Buffer.alloc(Math.max(to - from, 0));
     let got = 0;

@@ -46,7 +46,16 @@ interface Prepared {
   dataStart: number;
   dataLine: number;
   highWater: number;
+  /** The file's last change when the run prepared (ms since the epoch). */
+  modifiedMs: number;
 }
+
+/**
+ * A last record without a line break is read only once the file has not changed for this long: a writer may
+ * still be appending to it (`8,parti` that becomes `8,partial-value`). Read then, its page's cursor stays before
+ * it, so if the line does grow later, the next sync reads it again whole and the upsert corrects the row.
+ */
+export const UNTERMINATED_SETTLE_MS = 5_000;
 
 export class CsvSource implements Source {
   readonly kind = 'csv';
@@ -54,6 +63,8 @@ export class CsvSource implements Source {
   private file?: CsvFile;
   private state?: Prepared;
   private avgRecordBytes?: Promise<number | undefined>;
+  /** Why this run left the file's last record for later (see UNTERMINATED_SETTLE_MS). */
+  private heldBack?: string;
 
   constructor(
     readonly path: string,
@@ -69,7 +80,7 @@ export class CsvSource implements Source {
     const header = this.cfg.header === true ? first?.fields : this.cfg.header;
     if (!header) throw new CsvHeaderError(`source.path ${this.path} is empty, but header: true needs a first line naming the columns (or give the names: header: [a, b, …])`);
     const columns = planColumns(header, this.cfg, this.path);
-    const size = await file.size();
+    const { size, modifiedMs } = await file.stat();
     // A resumed backfill keeps the window it started with (a size from an older run of this file).
     const highWater = opts.highWater && /^\d+$/.test(opts.highWater) ? Number(opts.highWater) : size;
     const named = this.cfg.header === true;
@@ -80,7 +91,9 @@ export class CsvSource implements Source {
       dataStart: named ? (first?.end ?? bom) : bom,
       dataLine: named ? (first?.lines ?? 0) : 0,
       highWater,
+      modifiedMs,
     };
+    this.heldBack = undefined;
     return { columns: columns.map((c) => c.spec), highWater: String(highWater), describe: `${this.path} by byte offset, up to byte ${highWater}` };
   }
 
@@ -118,6 +131,10 @@ export class CsvSource implements Source {
     await this.file?.close();
   }
 
+  notes(): string[] {
+    return this.heldBack ? [this.heldBack] : [];
+  }
+
   private ready(): Prepared {
     if (!this.state) throw new Error('CsvSource.prepare() must run before reading');
     return this.state;
@@ -129,22 +146,42 @@ export class CsvSource implements Source {
     let rows: Row[] = [];
     let rejected: Rejected[] = [];
     let last: CsvRecord | undefined;
+    /** Where the page ends when its last record has no line break: before that record (read again next time). */
+    let before: { offset: number; line: number } | undefined;
     let limit = opts.limit; // read once per page: a live retune must not make a full page look like the last one
     const take = async (): Promise<Batch> => {
       const rec = last as CsvRecord;
-      const { tail, endsLine } = await s.file.tail(rec.end);
-      // `line` counts line breaks before the offset: a last record with none (end of file) is still on its line.
-      const batch = { rows, rejected, cursor: { offset: rec.end, line: endsLine ? rec.lines : rec.lines - 1, head: s.head, tail } };
+      const at = before ?? { offset: rec.end, line: rec.lines };
+      const { tail } = await s.file.tail(at.offset);
+      const batch = { rows, rejected, cursor: { offset: at.offset, line: at.line, head: s.head, tail } };
       rows = [];
       rejected = [];
       limit = opts.limit;
       return batch;
     };
+    const from = await this.startOf(parseCsvCursor(after));
+    let linesBefore = from.line; // line breaks before the record at hand
     try {
-      reading: for await (const records of readRecords(this.path, await this.startOf(parseCsvCursor(after)), this.dialect)) {
+      reading: for await (const records of readRecords(this.path, from, this.dialect)) {
         for (const rec of records) {
           if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
           const r = s.converter.convert(rec);
+          if (rec.end === s.highWater && !(await s.file.tail(rec.end)).endsLine) {
+            // The file's last record, without a line break: perhaps half written. Too few or too many fields
+            // says it is (a dead letter would stay behind once the line is finished), else a quiet file says it is not.
+            const quiet = Date.now() - s.modifiedMs;
+            const where = `the last line of ${this.path} (line ${rec.line}) has no line break`;
+            if (isBad(r) && r.misshapen) {
+              this.heldBack = `${where} and ${r.reason.replace(/^line \d+: /, '')}: it is read once it ends with a line break (a writer still writing it, or one that stopped mid-line)`;
+              break reading;
+            }
+            if (quiet < UNTERMINATED_SETTLE_MS) {
+              this.heldBack = `${where} and the file changed ${Math.round(quiet / 1000)} s ago: it is read once it ends with a line break, or once the file has not changed for ${UNTERMINATED_SETTLE_MS / 1000} s`;
+              break reading;
+            }
+            before = { offset: rec.start, line: linesBefore };
+          }
+          linesBefore = rec.lines;
           if (!isBad(r)) rows.push(r);
           else rejected.push({ record: r.record, reason: r.misshapen ? `${r.reason}: ${await s.file.raw(rec)}` : r.reason });
           last = rec;
