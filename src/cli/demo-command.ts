@@ -34,16 +34,53 @@ export function registerDemo(program: Command): void {
       const { createWorker } = await lazy('../worker');
       const { ProgressBar } = await lazy('./progress-bar');
       const { describeRun } = await lazy('./run-progress');
-      // The demo narrates; the SDK's per-activity INFO logs would drown it (warnings still show).
-      Runtime.install({ logger: new DefaultLogger('WARN') });
+      // Ctrl-C (SIGINT) or SIGTERM at any point stops what the demo started, in order (worker, API, servers), and
+      // exits 130 / 143: the SDK's own handler would only stop the worker and leave the demo waiting on its run.
+      const stopping = interruption();
+      // The demo narrates: the SDK's per-activity INFO logs would drown it, so warnings show as one line each (an
+      // API retry), and nothing once stopping (the servers going away fail the run in flight, as they should).
+      const logger = new DefaultLogger('WARN', (e) => {
+        if (!stopping.signal()) console.error(`    ${e.level === 'WARN' ? '↻' : '!'} ${e.message}`);
+      });
+      // Core's own warnings (a gRPC retry) go through the same logger: quiet once stopping.
+      Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } } });
       console.log('tidemark demo: starting a Temporal dev server and PostgreSQL…');
-      const stack = await startStack({ ui: true });
+      const stackStarting = startStack({ ui: true });
+      stopping.onStop(() => void stackStarting.then((st) => st.stop()).catch(() => undefined)); // stopped while it starts
+      const started = await stopping.race(stackStarting).catch((err: unknown) => {
+        if (!stopping.signal()) throw err;
+        return undefined;
+      });
+      if (!started) {
+        process.exitCode = stopping.signal() === 'SIGINT' ? 130 : 143;
+        return;
+      }
+      const stack = started;
+      /** The demo's narration: nothing once it is stopping (its awaits may still end while the servers stop). */
+      const say = (line: string) => {
+        if (!stopping.signal()) console.log(line);
+      };
       const stops: Array<() => Promise<void>> = [() => stack.stop()];
       try {
-        console.log(`  TEMPORAL_ADDRESS=${stack.temporalAddress}\n  DATABASE_URL=${stack.databaseUrl.replace(/:[^:@/]*@/, ':***@')}${stack.uiUrl ? `\n  TEMPORAL_UI=${stack.uiUrl}` : ''}`);
+        await stopping.race(demo());
+      } catch (err) {
+        if (!stopping.signal()) throw err;
+      } finally {
+        for (const stop of stops) await stop().catch(() => undefined);
+      }
+      const sig = stopping.signal();
+      if (sig && !opts.keep) {
+        console.log(`tidemark demo: stopped (${sig}); the servers, worker and API it started are stopped.`);
+        // Now, not when the client's last retry timer would have fired against the stopped server.
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+      console.log('tidemark demo: done.');
+
+      async function demo(): Promise<void> {
+        say(`  TEMPORAL_ADDRESS=${stack.temporalAddress}\n  DATABASE_URL=${stack.databaseUrl.replace(/:[^:@/]*@/, ':***@')}${stack.uiUrl ? `\n  TEMPORAL_UI=${stack.uiUrl}` : ''}`);
         const db = await openStateSession(stack.databaseUrl, { applicationName: 'tidemark' });
         stops.unshift(() => closeQuietly(db));
-        console.log(`\nSeeding ${opts.rows.toLocaleString('en-US')} orders into ${DEMO_SCHEMA}.orders…`);
+        say(`\nSeeding ${opts.rows.toLocaleString('en-US')} orders into ${DEMO_SCHEMA}.orders…`);
         await seedDemo(db, opts.rows);
         // The HTTP part runs after the PostgreSQL one; its API starts now so the worker's config can name it.
         const apiToken = randomBytes(12).toString('hex');
@@ -91,28 +128,30 @@ export function registerDemo(program: Command): void {
         const { createUiServer } = await lazy('../ui/server');
         const ui = await createUiServer({ config, temporal: client, taskQueue: TASK_QUEUE, port: 0, env: { ...process.env, TIDEMARK_DEMO_DB: stack.databaseUrl, TIDEMARK_DEMO_API: api.url, TIDEMARK_DEMO_API_TOKEN: apiToken }, ...(stack.uiUrl ? { temporalUiUrl: stack.uiUrl } : {}) });
         stops.unshift(() => ui.close());
-        console.log(`  TIDEMARK_UI=${ui.url}   (the operator's page: every run, its progress, dead letters, actions)`);
+        say(`  TIDEMARK_UI=${ui.url}   (the operator's page: every run, its progress, dead letters, actions)`);
 
-        console.log(`\nBackfill: one workflow, one long-running activity, a checkpoint committed with every batch`);
+        say(`\nBackfill: one workflow, one long-running activity, a checkpoint committed with every batch`);
         const t0 = Date.now();
         const handle = await startIntegrationRun(client, 'backfill', { integration: 'demo-orders' }, TASK_QUEUE);
         const bar = new ProgressBar();
+        stopping.onStop(() => bar.stop()); // the terminal's cursor back, the bar as it stood
         let finished = false;
         const watching = pollUntil(async () => {
-          if (finished) return true;
+          if (finished || stopping.signal()) return true;
           const v = await describeRun(client, handle).catch(() => undefined);
-          if (v?.progress && !finished) bar.update(v.progress);
+          if (v?.progress && !finished && !stopping.signal()) bar.update(v.progress);
           return undefined;
         }, { intervalMs: 250 });
         const result = (await handle.result().finally(() => (finished = true))) as RunResult;
         await watching;
+        if (stopping.signal()) return;
         const secs = (Date.now() - t0) / 1000;
         bar.update({ integration: 'demo-orders', slot: 'backfill', cursor: result.cursor, rows: result.rows, pages: 0, rate: result.rows / secs, total: result.rows, remaining: 0, etaSeconds: 0, attempt: 1, updatedAt: '' });
         bar.stop();
         const events = (await handle.fetchHistory()).events?.length ?? 0;
-        console.log(`  ${result.rows.toLocaleString('en-US')} rows in ${secs.toFixed(1)}s (${Math.round(result.rows / secs).toLocaleString('en-US')} rows/s); workflow history: ${events} events`);
+        say(`  ${result.rows.toLocaleString('en-US')} rows in ${secs.toFixed(1)}s (${Math.round(result.rows / secs).toLocaleString('en-US')} rows/s); workflow history: ${events} events`);
 
-        console.log(`\nIncremental runs: each starts from the checkpoint and reads only what changed`);
+        say(`\nIncremental runs: each starts from the checkpoint and reads only what changed`);
         for (let round = 1; round <= 3; round++) {
           const changed = 200 * round;
           const added = 100 * round;
@@ -120,33 +159,64 @@ export function registerDemo(program: Command): void {
           await sleep(1100); // rows settle past the 1s lag
           const h = await startIntegrationRun(client, 'sync', { integration: 'demo-orders' }, TASK_QUEUE);
           const r = (await h.result()) as RunResult;
-          console.log(`  sync ${round}: ${changed} orders changed and ${added} added in the source → picked up ${r.rows} rows, cursor ${JSON.stringify(r.cursor)}`);
+          say(`  sync ${round}: ${changed} orders changed and ${added} added in the source → picked up ${r.rows} rows, cursor ${JSON.stringify(r.cursor)}`);
         }
         const [a, b] = await Promise.all(
           ['orders', 'orders_copy'].map(async (t) => (await db.query(`SELECT count(*)::text AS n, md5(string_agg(o::text, '|' ORDER BY id)) AS h FROM ${DEMO_SCHEMA}.${t} o`)).rows[0]),
         );
-        console.log(`\nSource and target: ${a?.n} rows each, checksums ${a?.h === b?.h ? 'equal' : 'DIFFERENT'}.`);
-        await apiDemo(client, db, api, `${DEMO_SCHEMA}.${API_TABLE}`);
+        say(`\nSource and target: ${a?.n} rows each, checksums ${a?.h === b?.h ? 'equal' : 'DIFFERENT'}.`);
+        await apiDemo(client, db, api, `${DEMO_SCHEMA}.${API_TABLE}`, say);
         if (opts.keep) {
-          console.log(`\nThe stack stays up: open ${stack.uiUrl ?? 'the Temporal UI'}; Ctrl-C to stop.`);
-          await new Promise<void>((resolve) => {
-            process.once('SIGINT', resolve);
-            process.once('SIGTERM', resolve);
-          });
+          say(`\nThe stack stays up: open ${stack.uiUrl ?? 'the Temporal UI'}; Ctrl-C to stop.`);
+          await new Promise<void>(() => undefined); // until Ctrl-C: stopping.race ends it
         }
-      } finally {
-        for (const stop of stops) await stop().catch(() => undefined);
       }
-      console.log('tidemark demo: done.');
     });
 }
 
+/**
+ * The demo's Ctrl-C: the first SIGINT / SIGTERM makes `race` reject at once (the demo's awaits end, its finally
+ * stops what it started); a second one says it is still stopping; a third exits at once.
+ */
+function interruption() {
+  let got: NodeJS.Signals | undefined;
+  let count = 0;
+  let reject!: (err: Error) => void;
+  const stopped = new Promise<never>((_, r) => (reject = r));
+  stopped.catch(() => undefined);
+  const listeners: Array<() => void> = [];
+  const onSignal = (sig: NodeJS.Signals) => {
+    count++;
+    if (count === 1) {
+      got = sig;
+      // The servers go away under the client's and worker's calls in flight (Ctrl-C reaches them too): their
+      // failures from here on are the stop itself, not news.
+      process.on('uncaughtException', () => undefined);
+      process.on('unhandledRejection', () => undefined);
+      console.log(`\n${sig}: stopping the demo (the worker, the API, Temporal and PostgreSQL)…`);
+      for (const l of listeners) l();
+      reject(new Error(`demo stopped by ${sig}`));
+    } else if (count === 2) console.log('still stopping; once more to exit now (servers may be left running)');
+    else process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: () => got,
+    onStop: (l: () => void) => listeners.push(l),
+    race: <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined); // left running when stopped: its later failure is expected
+      return Promise.race([p, stopped]);
+    },
+  };
+}
+
 /** The HTTP source against the bundled mock API, through injected faults: retries survived, exact rows. */
-async function apiDemo(client: Client, db: pg.Client, api: MockApi, apiTable: string): Promise<void> {
+async function apiDemo(client: Client, db: pg.Client, api: MockApi, apiTable: string, say: (line: string) => void): Promise<void> {
   const { startIntegrationRun } = await lazy('../client');
   const { compareWithSnapshot } = await lazy('../mock-api');
-  console.log(`\nHTTP API source: ${API_RECORDS.toLocaleString('en-US')} orders from a local mock API (tidemark mock-api) at ${api.url}`);
-  console.log('  which fails ~12% of requests on purpose: 500/502/503, 429 with Retry-After, dropped connections, JSON cut in half');
+  say(`\nHTTP API source: ${API_RECORDS.toLocaleString('en-US')} orders from a local mock API (tidemark mock-api) at ${api.url}`);
+  say('  which fails ~12% of requests on purpose: 500/502/503, 429 with Retry-After, dropped connections, JSON cut in half');
   const run = async (kind: 'backfill' | 'sync') => {
     api.resetStats();
     const t0 = Date.now();
@@ -162,11 +232,11 @@ async function apiDemo(client: Client, db: pg.Client, api: MockApi, apiTable: st
     return `target ${c.rows.toLocaleString('en-US')} rows, API ${c.expected.toLocaleString('en-US')}: ${c.exact ? 'every record identical' : `${c.missing} missing, ${c.differing} DIFFERENT`}`;
   };
   const full = await run('backfill');
-  console.log(`  backfill: ${full.r.rows.toLocaleString('en-US')} rows in ${full.secs}s; ${full.retries}`);
-  console.log(`  ${await compare()}`);
+  say(`  backfill: ${full.r.rows.toLocaleString('en-US')} rows in ${full.secs}s; ${full.retries}`);
+  say(`  ${await compare()}`);
   const m = api.mutate(300);
   await (await lazy('../util/sleep')).sleep(1100); // changes settle past the 1s lag
   const sync = await run('sync');
-  console.log(`  sync: ${m.updated.length} orders changed and ${m.inserted.length} added, all with updated_at ${m.at} → picked up ${sync.r.rows} rows in ${sync.secs}s; ${sync.retries}`);
-  console.log(`  ${await compare()}`);
+  say(`  sync: ${m.updated.length} orders changed and ${m.inserted.length} added, all with updated_at ${m.at} → picked up ${sync.r.rows} rows in ${sync.secs}s; ${sync.retries}`);
+  say(`  ${await compare()}`);
 }

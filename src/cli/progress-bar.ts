@@ -10,11 +10,12 @@ export class ProgressBar {
 
   update(p: Progress): void {
     const total = p.total ?? p.rows;
-    const payload = { rate: formatRate(p.rate), eta: formatEta(p.etaSeconds) };
+    // `etaText`, not `eta`: cli-progress fills {eta} itself (INF before the first rows), over the payload's.
+    const payload = { rate: formatRate(p.rate), etaText: formatEta(p.etaSeconds) };
     if (this.tty) {
       if (!this.bar) {
         this.bar = new SingleBar(
-          { format: '  {bar} {percentage}% | {value}/{total} rows | {rate} | ETA {eta}', hideCursor: true, clearOnComplete: false },
+          { format: '  {bar} {percentage}% | {value}/{total} rows | {rate} | ETA {etaText}', hideCursor: true, clearOnComplete: false },
           Presets.shades_classic,
         );
         this.bar.start(total, p.rows, payload);
@@ -23,7 +24,7 @@ export class ProgressBar {
       this.bar.update(p.rows, payload);
       return;
     }
-    const line = `  ${p.rows}/${total} rows | ${payload.rate} | ETA ${payload.eta}`;
+    const line = `  ${p.rows}/${total} rows | ${payload.rate} | ETA ${payload.etaText}`;
     if (line !== this.lastLine) console.log(line);
     this.lastLine = line;
   }
