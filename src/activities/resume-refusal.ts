@@ -1,5 +1,7 @@
 import type pg from 'pg';
+import { stateDbUrlOf, type SinkConfig } from '../config/sink-schema';
 import { listShardSlots, readCheckpoint, readRun, type CheckpointRow, type RunRow, type ShardSlot } from '../db/state';
+import { withStateSession } from '../db/state-session';
 
 /** What a resume would continue: the last sharded backfill's slots (and the run that owns them), else the unsharded slot. */
 export interface ResumeFound {
@@ -33,4 +35,19 @@ export async function readResumeFound(db: pg.Client, integration: string): Promi
     return { shards, shardsRun: owner ? await readRun(db, owner) : undefined };
   }
   return { shards, backfill: await readCheckpoint(db, integration, 'backfill') };
+}
+
+/**
+ * The refusal as the CLI and the operator's page give it before a workflow starts: when the state database is
+ * reachable from here (its URL's variables set in `env`, the server answering within 5 s); else undefined, and the
+ * workflow's plan decides by the same rule.
+ */
+export async function resumeRefusalIfReachable(it: { id: string; sink: SinkConfig }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  let url: string;
+  try {
+    url = stateDbUrlOf(it, env);
+  } catch {
+    return undefined; // e.g. ${DATABASE_URL} set only in the worker's environment
+  }
+  return withStateSession(url, { applicationName: 'tidemark-cli', connectTimeoutMs: 5_000 }, async (db) => resumeRefusal(it.id, await readResumeFound(db, it.id))).catch(() => undefined);
 }

@@ -40,19 +40,8 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
  * seconds. Otherwise undefined, and the workflow's plan decides by the same rule (resume-refusal.ts).
  */
 async function resumeRefusalOf(cmd: Command, id: string): Promise<string | undefined> {
-  const ctx = await lazy('./context');
-  const { integration } = ctx.loadIntegration(cmd, id);
-  let url: string;
-  try {
-    url = ctx.stateUrl(integration);
-  } catch {
-    return undefined; // e.g. ${DATABASE_URL} set only in the worker's environment
-  }
-  const { withStateSession } = await lazy('../db/state-session');
-  const { readResumeFound, resumeRefusal } = await lazy('../activities/resume-refusal');
-  return withStateSession(url, { applicationName: 'tidemark-cli', connectTimeoutMs: 5_000 }, async (db) => resumeRefusal(integration.id, await readResumeFound(db, integration.id))).catch(
-    () => undefined,
-  );
+  const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
+  return (await lazy('../activities/resume-refusal')).resumeRefusalIfReachable(integration, process.env);
 }
 
 /** "12.3 s", "4 min 05 s", "2 h 03 min". */

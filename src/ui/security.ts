@@ -3,8 +3,11 @@ import type { MiddlewareHandler } from 'hono';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
 
+/** 127.0.0.0/8 written as an IPv4 address: a name that merely starts with "127." (127.attacker.example) is not one. */
+const LOOPBACK_V4 = /^127\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
+  return LOOPBACK.has(host.toLowerCase()) || LOOPBACK_V4.test(host);
 }
 
 /** Binding beyond this machine without TIDEMARK_UI_TOKEN would put the actions in anyone's reach. */

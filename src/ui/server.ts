@@ -5,7 +5,7 @@ import { Hono, type Context } from 'hono';
 import { IntegrationBusyError, runningWorkflowsOf } from '../client';
 import { ConfigError, type Config } from '../config';
 import { listDeadLetters } from '../db/state';
-import { ActionRefusedError } from './actions/action-error';
+import { ActionRefusedError, type Form } from './actions/action-error';
 import { dispatchAction } from './actions/dispatch';
 import { dispatchInstanceAction } from './actions/instance-actions';
 import { InstanceError } from '../instances/errors';
@@ -82,7 +82,7 @@ export function createUiApp(opts: UiOptions): UiApp {
   app.use('*', requireToken(opts.token));
   app.use('*', requireCsrf(csrf));
 
-  const html = (c: Context, body: Safe, status: 200 | 400 | 404 | 409 | 500 | 503 = 200) => c.html(body.html, status);
+  const html = (c: Context, body: Safe, status: 200 | 400 | 404 | 409 | 415 | 500 | 503 = 200) => c.html(body.html, status);
   // An id of the config, or an instance `<template>/<id>` (its "/" URL-encoded as %2F) read from its state database.
   const target = (c: Context): Promise<Target | undefined> => resolveTarget(config, c.req.param('id') ?? '', dbs);
   const notFound = (c: Context) =>
@@ -138,7 +138,7 @@ export function createUiApp(opts: UiOptions): UiApp {
     return html(c, deadLettersPage(it.id, letters, all, ctx, DEAD_LETTER_LIMIT));
   });
 
-  const respond = (c: Context, message: string, ok: boolean, status: 200 | 400 | 404 | 409 | 500 | 503) => {
+  const respond = (c: Context, message: string, ok: boolean, status: 200 | 400 | 404 | 409 | 415 | 500 | 503) => {
     const fragment = h`<div class="result${ok ? '' : ' error'}" role="status">${maskSecrets(message)}</div>`;
     if (c.req.header('hx-request')) return c.html(fragment.html, status);
     return html(c, layout('action', ctx, h`${fragment}<p><a href="${c.req.header('referer') && isSameOrigin(c) ? c.req.header('referer') : '/'}">back</a></p>`), status);
@@ -178,10 +178,9 @@ export function createUiApp(opts: UiOptions): UiApp {
     const t = await target(c);
     if (!t) return notFound(c);
     const it = t.it;
-    const body = (await c.req.parseBody()) as Record<string, unknown>;
-    const form = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
     const deps = { temporal: opts.temporal, taskQueue, env };
     try {
+      const form = await actionForm(c, it.id);
       const done = t.instance
         ? await dispatchInstanceAction(c.req.param('action'), config, it.id, t.instance.template.id, t.instance.row.instanceId, form, deps)
         : await dispatchAction(c.req.param('action'), it, form, deps);
@@ -192,6 +191,22 @@ export function createUiApp(opts: UiOptions): UiApp {
   });
 
   return { app, dbs, csrf, close: () => dbs.close() };
+}
+
+/** Every field an action reads, and the CSRF token: any other is a mistake to name, not to ignore. */
+const ACTION_FIELDS = new Set(['_csrf', 'from', 'shards', 'rate', 'batchSize', 'note', 'cursor']);
+
+/** An action's form: form-encoded only (a JSON body would read as a form without fields), no unknown fields. */
+async function actionForm(c: Context, id: string): Promise<Form> {
+  const action = c.req.param('action') ?? 'action';
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type !== 'application/x-www-form-urlencoded' && type !== 'multipart/form-data') {
+    throw new ActionRefusedError(action, id, `send the form as application/x-www-form-urlencoded or multipart/form-data, not ${type || 'no Content-Type'}`, 415);
+  }
+  const body = (await c.req.parseBody()) as Record<string, unknown>;
+  const unknown = Object.keys(body).filter((k) => !ACTION_FIELDS.has(k));
+  if (unknown.length) throw new ActionRefusedError(action, id, `unknown form field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the actions take ${[...ACTION_FIELDS].filter((f) => f !== '_csrf').join(', ')}`);
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
 }
 
 function isSameOrigin(c: Context): boolean {

@@ -158,7 +158,12 @@ describe('tidemark ui over HTTP', () => {
         }).on('error', reject);
       });
     expect(await status('evil.example')).toBe(403);
+    // Names that only look like loopback addresses: a rebinding site can own them.
+    for (const host of ['127.attacker.com', '127.0.0.1.evil.com', 'localhost.evil.com', '127.0.0.256', '127.1']) expect(await status(host), host).toBe(403);
     expect(await status('localhost:1234')).toBe(200);
+    expect(await status('LOCALHOST')).toBe(200);
+    expect(await status('127.0.0.2:80')).toBe(200);
+    expect(await status('[::1]:8080')).toBe(200);
   });
 
   it('refuses actions without the CSRF token, by GET, or with a wrong one', async () => {

@@ -5,7 +5,7 @@ export class ActionRefusedError extends Error {
     readonly action: string,
     readonly integration: string,
     reason: string,
-    readonly status: 400 | 404 | 409 | 503 = 400,
+    readonly status: 400 | 404 | 409 | 415 | 503 = 400,
   ) {
     super(`${action} ${integration}: ${reason}`);
   }

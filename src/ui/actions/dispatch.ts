@@ -15,14 +15,18 @@ export interface ActionDeps {
 
 /** An action of the page, done by the same functions as its CLI command; returns what happened. */
 export async function dispatchAction(action: string, it: Integration, form: Form, deps: ActionDeps): Promise<string> {
-  if (action === 'rewind') return rewindCheckpoint(it, form.cursor, deps.env);
+  if (action === 'rewind') {
+    // Only an explicit empty value means the beginning: a body without the field is not a request to reset.
+    if (form.cursor === undefined) throw new ActionRefusedError('rewind', it.id, 'the form has no cursor field: send cursor=<cursor JSON>, or an empty cursor= for the beginning');
+    return rewindCheckpoint(it, form.cursor, deps.env);
+  }
   if (!(ACTIONS as readonly string[]).includes(action)) throw new ActionRefusedError(action, it.id, `unknown action: use one of ${ACTIONS.join(', ')}`, 404);
   const client = deps.temporal;
   if (!client) throw new ActionRefusedError(action, it.id, 'tidemark ui has no Temporal connection: set TEMPORAL_ADDRESS and restart it', 503);
   switch (action) {
     case 'sync': return syncNow(client, deps.taskQueue, it.id);
-    case 'backfill': return backfill(client, deps.taskQueue, it.id, form);
-    case 'resume': return resume(client, deps.taskQueue, it.id);
+    case 'backfill': return backfill(client, deps.taskQueue, it, form);
+    case 'resume': return resume(client, deps.taskQueue, it, deps.env);
     case 'cancel': return cancel(client, it.id);
     case 'tune': return tune(client, it.id, form);
     case 'pause': return pauseSchedule(client, it.id, form.note);

@@ -3,6 +3,10 @@ import { runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../cl
 import { parseBatchSize, parseRate, wholeNumber } from '../../cli/arg-parsers';
 import type { TuneInput } from '../../workflows/validate-input';
 import { ActionRefusedError, field, type Form } from './action-error';
+import type { Integration } from '../../config';
+import { resumeRefusalIfReachable } from '../../activities/resume-refusal';
+import { checkCursorShape } from '../../sources/cursor-shape';
+import { shardsRefusal } from '../../sources/shard-support';
 
 function json(v: string): unknown {
   try {
@@ -18,10 +22,20 @@ export async function syncNow(client: Client, taskQueue: string, id: string): Pr
   return `started syncWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId})`;
 }
 
-/** `tidemark backfill <id> [--from] [--shards] [--rate] [--batch-size]`. */
-export async function backfill(client: Client, taskQueue: string, id: string, form: Form): Promise<string> {
+/** `tidemark backfill <id> [--from] [--shards] [--rate] [--batch-size]`: `from` of the cursor's shape, as the CLI checks it. */
+export async function backfill(client: Client, taskQueue: string, it: Integration, form: Form): Promise<string> {
+  const id = it.id;
   const from = field(form, 'from', json, 'backfill', id);
+  if (from !== undefined) {
+    try {
+      checkCursorShape(it.source, from);
+    } catch (err) {
+      throw new ActionRefusedError('backfill', id, `from ${JSON.stringify(form.from?.trim())}: ${(err as Error).message}; give a cursor as the checkpoint table shows it, or null for the start`);
+    }
+  }
   const shards = field(form, 'shards', wholeNumber(1, 64), 'backfill', id);
+  const refusal = shards && shards > 1 ? shardsRefusal(it.source) : undefined;
+  if (refusal) throw new ActionRefusedError('backfill', id, `shards ${shards}: ${refusal}`);
   const rate = field(form, 'rate', parseRate, 'backfill', id);
   const batchSize = field(form, 'batchSize', parseBatchSize, 'backfill', id);
   const input = { integration: id, ...(from !== undefined ? { from } : {}), ...(shards ? { shards } : {}), ...(rate ? { rate } : {}), ...(batchSize ? { batchSize } : {}) };
@@ -29,8 +43,11 @@ export async function backfill(client: Client, taskQueue: string, id: string, fo
   return `started backfillWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId})`;
 }
 
-/** `tidemark resume <id>`. */
-export async function resume(client: Client, taskQueue: string, id: string): Promise<string> {
+/** `tidemark resume <id>`: refused as the CLI refuses it when there is nothing to continue (resume-refusal.ts). */
+export async function resume(client: Client, taskQueue: string, it: Integration, env: NodeJS.ProcessEnv): Promise<string> {
+  const id = it.id;
+  const refusal = await resumeRefusalIfReachable(it, env);
+  if (refusal) throw new ActionRefusedError('resume', id, refusal, 409);
   const handle = await startIntegrationRun(client, 'backfill', { integration: id, resume: true }, taskQueue);
   return `resumed: backfillWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId}) continues from the checkpoint`;
 }

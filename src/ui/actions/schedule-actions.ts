@@ -11,7 +11,10 @@ async function describe(client: Client, action: string, id: string) {
 /** `tidemark schedule pause <id> [--note]`. */
 export async function pauseSchedule(client: Client, id: string, note: string | undefined): Promise<string> {
   const d = await describe(client, 'pause', id);
-  const text = note?.trim() || 'paused from tidemark ui';
+  const given = note?.trim();
+  // Already paused and no new note: the note an operator left stays (it says why).
+  if (d.state.paused && !given) return `schedule already paused${d.state.note ? ` (${d.state.note})` : ''}: nothing changed`;
+  const text = given || 'paused from tidemark ui';
   await client.schedule.getHandle(d.scheduleId).pause(text);
   return `schedule paused (${text})${d.state.paused ? ' (it was already paused)' : ''}`;
 }
