@@ -5,6 +5,7 @@ import * as state from '../db/state';
 import type { PostgresSink } from '../sinks/postgres-sink';
 import type { Sink } from '../sinks/sink';
 import { prefetch } from '../sources/combinators/prefetch';
+import { canonicalJson } from '../sinks/http/delivery-keys';
 import type { EncodedPage } from '../sources/source';
 import { deadLetterOf, writeIsolatingBadRows } from './isolate-bad-rows';
 import type { KeepAlive } from './keep-alive';
@@ -116,7 +117,9 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         const first = await loop.alive.during(() => Promise.race([next.then(() => 'read'), writing.then(() => 'written', () => 'written')]));
         if (first === 'read') {
           const r = await next;
-          if (!r.done) ahead = sendAhead(loop, loop.sink.sink, r.value, page.cursor, tally);
+          // The page sent ahead is fenced on this page's cursor; when that equals the checkpoint before it (a page
+          // whose cursor did not advance), this page's rollback would leave the fence standing: no page goes ahead.
+          if (!r.done && !sameCursor(page.cursor, loop.position.cursor)) ahead = sendAhead(loop, loop.sink.sink, r.value, page.cursor, tally);
           if (!ahead) peeked = next;
         } else peeked = next;
       }
@@ -145,6 +148,11 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     await iter.return(undefined);
     await settleCounters(loop, tally);
   }
+}
+
+/** Whether two cursors (plain JSON values) are equal as jsonb compares them: object keys in any order. */
+export function sameCursor(a: Cursor, b: Cursor): boolean {
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** A page sent ahead committed: the loop stands after it. */
