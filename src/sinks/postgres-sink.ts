@@ -7,7 +7,7 @@ import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
 import { PageLanes } from './page-lanes';
 import { prepareTarget } from './prepare-target';
-import { deleteKeysSql } from './replace-rows';
+import { deleteKeysSql, replaceGuardSql, TARGET_CHANGED } from './replace-rows';
 import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn, type PageKeys } from './unchanged-rows';
 
 export { SchemaDriftError, SinkSetupError } from './sink-errors';
@@ -69,6 +69,8 @@ export class PostgresSink {
   private direct = false;
   /** Why pages cannot be replaced (see replace-rows.ts), or undefined when they can. */
   private replaceBlocked: string | undefined = 'not prepared';
+  /** What a replaced page's script starts with: the target locked and its shape checked again (replaceGuardSql). */
+  private replaceGuard = '';
   /** The last upserted page wrote nearly all its rows (REPLACE_FROM): the next ones are replaced (DELETE of their keys + COPY). */
   private mostlyWritten = false;
   private replacedRun = 0;
@@ -90,11 +92,11 @@ export class PostgresSink {
     this.lanes = new PageLanes(client);
   }
 
-  /** `replacePages: false`: always upsert, so `written` counts only the rows that changed (verify --repair reports it). */
-  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean; replacePages?: boolean } = {}): Promise<void> {
+  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
     const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
     [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
-    [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, opts.replacePages === false ? 'off for this writer' : t.replaceBlocked, t.aheadBlocked];
+    [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];
+    this.replaceGuard = t.replaceBlocked ? '' : replaceGuardSql(this.table, t.columns.length, this.cfg.key);
     // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
     // initial load, or new rows into a filled table). The first page with a key already there (or
     // repeated within the page) fails with a unique violation, rolls back whole, and from then on pages
@@ -163,7 +165,7 @@ export class PostgresSink {
   private replacement(data: Buffer, count: number, key: KeyColumn[]): { keys: PageKeys; del: string } | undefined {
     const keys = pageKeys(data, key.map((k) => k.index));
     if (keys.rows.size !== count || keys.starts.length !== count) return undefined;
-    return { keys, del: deleteKeysSql(keys, quoteTable(this.table), key) };
+    return { keys, del: `${this.replaceGuard}${deleteKeysSql(keys, quoteTable(this.table), key)}` };
   }
 
   /** Opens the second connection pages go ahead on (sendAhead's first call does); false when there is none. */
@@ -248,6 +250,7 @@ export class PostgresSink {
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === UNIQUE_VIOLATION) this.replaceBlocked = 'a page hit a unique violation';
+      if (err instanceof Error && err.message.includes(TARGET_CHANGED)) this.replaceBlocked = `${TARGET_CHANGED} (a trigger, a foreign key to it, a rule, a column or a publication)`;
       if (code === UNIQUE_VIOLATION || (typeof code === 'string' && code.startsWith('22'))) return undefined;
       throw err;
     }

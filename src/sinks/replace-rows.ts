@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteIdent, quoteTable, type QualifiedName } from '../config/identifiers';
+import { quoteLiteral } from '../cursor/keyset-sql';
 import { keyArrays, type KeyColumn, type PageKeys } from './unchanged-rows';
 
 /**
@@ -54,18 +55,7 @@ interface TargetShape {
  * table: their triggers, rules, indexes and the keys pointing at them too.
  */
 export async function replaceBlockers(client: pg.Client, table: QualifiedName, columns: readonly string[], key: readonly string[]): Promise<{ replace?: string; ahead?: string }> {
-  const r = await client.query<TargetShape>(
-    `WITH rel AS (SELECT relid FROM pg_partition_tree($1::regclass) UNION SELECT $1::regclass)
-     SELECT (SELECT count(*)::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS columns,
-            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM rel) AND (i.indisexclusion OR (i.indisunique AND (i.indexprs IS NOT NULL
-              OR i.indpred IS NOT NULL OR ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) ORDER BY a.attname::text COLLATE "C") <> $4::text[])))) AS unique,
-            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid IN (SELECT relid FROM rel) AND NOT tgisinternal) AS triggers,
-            EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT relid FROM rel)) AS referenced,
-            EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class IN (SELECT relid FROM rel) AND rulename <> '_RETURN') AS rules,
-            current_setting('wal_level') = 'logical' AS logical,
-            EXISTS (SELECT 1 FROM pg_publication_tables WHERE schemaname = $2::text AND tablename = $3::text) AS published`,
-    [quoteTable(table), table.schema, table.name, [...key].sort()],
-  ).catch((err: unknown) => {
+  const r = await client.query<TargetShape>(shapeSql(table, key)).catch((err: unknown) => {
     // A server that cannot answer (before PostgreSQL 12: no pg_partition_tree, no attgenerated) keeps the upsert.
     if ((err as { code?: unknown }).code === undefined) throw err;
     return `the target's shape could not be read (${(err as Error).message})`;
@@ -74,6 +64,36 @@ export async function replaceBlockers(client: pg.Client, table: QualifiedName, c
   const s = r.rows[0] as TargetShape;
   const replace = blocker(s, columns);
   return replace ? { replace } : s.unique === 't' ? { ahead: 'another unique index or an exclusion constraint' } : {};
+}
+
+/** What replaceBlockers reads about the target (see TargetShape), its names as literals: it also runs in a page's script. */
+function shapeSql(table: QualifiedName, key: readonly string[]): string {
+  const rel = `${quoteLiteral(quoteTable(table))}::regclass`;
+  const keys = `ARRAY[${[...key].sort().map((k) => `${quoteLiteral(k)}::text`).join(', ')}]::text[]`;
+  return `WITH rel AS (SELECT relid FROM pg_partition_tree(${rel}) UNION SELECT ${rel})
+     SELECT (SELECT count(*)::text FROM pg_attribute WHERE attrelid = ${rel} AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS columns,
+            EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM rel) AND (i.indisexclusion OR (i.indisunique AND (i.indexprs IS NOT NULL
+              OR i.indpred IS NOT NULL OR ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) ORDER BY a.attname::text COLLATE "C") <> ${keys})))) AS unique,
+            EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid IN (SELECT relid FROM rel) AND NOT tgisinternal) AS triggers,
+            EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT relid FROM rel)) AS referenced,
+            EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class IN (SELECT relid FROM rel) AND rulename <> '_RETURN') AS rules,
+            current_setting('wal_level') = 'logical' AS logical,
+            EXISTS (SELECT 1 FROM pg_publication_tables WHERE schemaname = ${quoteLiteral(table.schema)}::text AND tablename = ${quoteLiteral(table.name)}::text) AS published`;
+}
+
+/** The text a replaced page's guard fails with (as a value error: the page is then upserted, see PostgresSink.replaced). */
+export const TARGET_CHANGED = 'tidemark: the target changed during the run';
+
+/**
+ * The start of a replaced page's script: the target locked against DDL (a trigger or a foreign key to it cannot be
+ * added until the page commits), then the shape replaceBlockers approved checked again. A trigger, a foreign key
+ * pointing at it, a rule, a column or a publication added since the run prepared fails the page (a backfill runs
+ * for hours: a DELETE would now cascade or fire), which is then upserted, and replacing stops for the run.
+ */
+export function replaceGuardSql(table: QualifiedName, columns: number, key: readonly string[]): string {
+  const changed = `s.columns <> ${quoteLiteral(String(columns))} OR s.triggers OR s.referenced OR s.rules OR s.logical OR s.published`;
+  // The failing cast depends on the row read (a constant one would be folded, and fail, whatever the CASE says).
+  return `LOCK TABLE ${quoteTable(table)} IN ROW EXCLUSIVE MODE; SELECT CASE WHEN ${changed} THEN (${quoteLiteral(`${TARGET_CHANGED}: `)} || s.columns || ' columns')::int END FROM (${shapeSql(table, key)}) s; `;
 }
 
 function blocker(s: TargetShape, columns: readonly string[]): string | undefined {

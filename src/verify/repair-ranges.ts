@@ -36,7 +36,7 @@ export async function repairRanges(
   check?: () => void,
   scope?: TargetScope,
 ): Promise<RepairOutcome[]> {
-  const sink = new PostgresSink(dst, { ...it.sink, create: false });
+  const sink = new PostgresSink(dst, { ...it.sink, create: false, replacePages: false });
   const info = await requireTable(src, splitTableName(it.source.table), 'source');
   // In the order the SELECT below reads them: the COPY's columns are the sink's, by position.
   const own = columns.map((name) => {
@@ -44,7 +44,7 @@ export async function repairRanges(
     if (!c) throw new VerifyError(`source.columns: "${name}" is not a column of the source ${it.source.table}`);
     return c;
   });
-  await sink.prepare(scope ? [{ name: scope.column, type: 'text', notNull: true }, ...own] : own, { allowDirect: false, replacePages: false });
+  await sink.prepare(scope ? [{ name: scope.column, type: 'text', notNull: true }, ...own] : own, { allowDirect: false });
   const prefix = scope ? Buffer.from(`${encodeCopyValue(scope.value)}\t`) : undefined;
   const order = it.source.cursor.map(quoteIdent).join(', ');
   const done: RepairOutcome[] = [];

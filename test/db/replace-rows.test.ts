@@ -22,7 +22,9 @@ const differing = async () =>
   Number(
     (await sql<{ n: string }>(fx.db.url, `SELECT count(*)::text AS n FROM ((SELECT * FROM src.t EXCEPT SELECT * FROM dst.t) UNION ALL (SELECT * FROM dst.t EXCEPT SELECT * FROM src.t)) d`))[0]!.n,
   );
-const isReplace = (s: string) => /^BEGIN; DELETE FROM "dst"\."t" t /.test(s);
+/** A replaced page's script starts with the target locked and its shape checked again (replaceGuardSql). */
+const GUARD = String.raw`BEGIN; LOCK TABLE "dst"\."t" IN ROW EXCLUSIVE MODE; SELECT CASE WHEN .*'tidemark: the target changed during the run: ' \|\| s\.columns \|\| ' columns'\)::int END FROM \(.*\) s; `;
+const isReplace = (s: string) => new RegExp(`^${GUARD}DELETE FROM "dst"\\."t" t `, 's').test(s);
 const isStaged = (s: string) => /^BEGIN; COPY pg_temp\./.test(s);
 
 /** A sink on dst.t (made by `targetDdl`, or created as src.t's copy) filled with src.t's rows as they are now. */
@@ -55,7 +57,7 @@ describe('replacing mostly changed pages', () => {
       const { result, sent } = await statements(() => sink.writeCopy(p.data, p.count, commit));
       expect(result).toEqual({ written: 500 });
       expect(sent).toHaveLength(1);
-      expect(sent[0]).toMatch(/^BEGIN; DELETE FROM "dst"\."t" t WHERE t\."id" = ANY\('\{[0-9,]+\}'::bigint\[\]\); COPY "dst"\."t" \("id", .*\) FROM STDIN; SELECT 1; COMMIT$/s);
+      expect(sent[0]).toMatch(new RegExp(`^${GUARD}${String.raw`DELETE FROM "dst"\."t" t WHERE t\."id" = ANY\('\{[0-9,]+\}'::bigint\[\]\); COPY "dst"\."t" \("id", .*\) FROM STDIN; SELECT 1; COMMIT$`}`, 's'));
     }
     expect(await differing()).toBe(0);
     expect(Number((await sql<{ n: string }>(fx.db.url, 'SELECT count(*)::text AS n FROM dst.t'))[0]!.n)).toBe(1500);
@@ -73,7 +75,7 @@ describe('replacing mostly changed pages', () => {
     const { result, sent } = await statements(() => sink.writeCopy(b.data, b.count, commit));
     expect(result).toEqual({ written: names.length * 10 });
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatch(/^BEGIN; DELETE FROM "dst"\."t" t USING unnest\(.*::text\[\], .*::integer\[\]\) AS tm_keys\(k0, k1\) WHERE t\."name" = tm_keys\.k0 AND t\."n" = tm_keys\.k1; COPY /s);
+    expect(sent[0]).toMatch(new RegExp(`^${GUARD}${String.raw`DELETE FROM "dst"\."t" t USING unnest\(.*::text\[\], .*::integer\[\]\) AS tm_keys\(k0, k1\) WHERE t\."name" = tm_keys\.k0 AND t\."n" = tm_keys\.k1; COPY `}`, 's'));
     expect(await differing()).toBe(0);
   });
 
@@ -106,6 +108,32 @@ describe('replacing mostly changed pages', () => {
       if (what === 'a foreign key to it') expect(await sql(fx.db.url, `SELECT count(*)::int AS n FROM dst.child`)).toEqual([{ n: 300 }]);
     });
   }
+
+  it('a foreign key, a trigger or a column added to the target while a run replaces pages: the next page is upserted, nothing cascades', async () => {
+    for (const [what, ddl, check, expected] of [
+      ['a foreign key to it', `CREATE TABLE dst.child (id int PRIMARY KEY REFERENCES dst.t (id) ON DELETE CASCADE); INSERT INTO dst.child SELECT id FROM dst.t`, `SELECT count(*)::int AS n FROM dst.child`, 400],
+      ['a trigger', `CREATE TABLE dst.seen (op text); CREATE FUNCTION dst.audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO dst.seen VALUES (TG_OP); RETURN NULL; END $$; CREATE TRIGGER audit AFTER DELETE ON dst.t FOR EACH ROW EXECUTE FUNCTION dst.audit()`, `SELECT count(*)::int AS n FROM dst.seen`, 0],
+    ] as const) {
+      // FK: every child row stays (none cascaded); trigger: it saw no DELETE.
+      await sql(fx.db.url, `DROP SCHEMA IF EXISTS src CASCADE; DROP SCHEMA IF EXISTS dst CASCADE; CREATE SCHEMA src; CREATE SCHEMA dst`);
+      await sql(fx.db.url, `CREATE TABLE src.t (id int PRIMARY KEY, v text); INSERT INTO src.t SELECT g, 'v1' FROM generate_series(1, 400) g`);
+      const { sink, columns } = await sinkOn(['id']);
+      await sql(fx.db.url, `UPDATE src.t SET v = 'v2'`);
+      const first = await page(columns, 'id <= 100');
+      await sink.writeCopy(first.data, first.count, commit); // all changed: the next pages would be replaced
+      const second = await page(columns, 'id > 100 AND id <= 200');
+      expect((await statements(() => sink.writeCopy(second.data, second.count, commit))).sent.some(isReplace), what).toBe(true);
+      await sql(fx.db.url, ddl); // the run goes on, prepared before it
+      for (const where of ['id > 200 AND id <= 300', 'id > 300']) {
+        const p = await page(columns, where);
+        const { result } = await statements(() => sink.writeCopy(p.data, p.count, commit));
+        expect(result, what).toEqual({ written: 100 });
+      }
+      expect(sink.replaceBlocker, what).toMatch(/the target changed during the run/);
+      expect(await sql(fx.db.url, check), what).toEqual([{ n: expected }]);
+      expect(await differing(), what).toBe(0);
+    }
+  });
 
   it('a target whose shape the server cannot tell (here: gone; before PostgreSQL 12: no pg_partition_tree) keeps the upsert, the session usable', async () => {
     expect((await replaceBlockers(fx.client, { schema: 'dst', name: 'missing' }, ['id'], ['id'])).replace).toMatch(/^the target's shape could not be read \(relation "dst\.missing" does not exist\)$/);
