@@ -18,6 +18,8 @@ function insertedBy(res: pg.QueryResult | pg.QueryResult[]): number {
 }
 
 const UNIQUE_VIOLATION = '23505';
+/** "COPY FROM not supported with row-level security": a target with RLS that applies to this role takes rows only through INSERT. */
+const FEATURE_NOT_SUPPORTED = '0A000';
 /** Pages are replaced after one that wrote at least this share of its rows: few unchanged rows get rewritten. */
 const REPLACE_FROM = 0.9;
 /**
@@ -210,7 +212,9 @@ export class PostgresSink {
           return { written: count };
         }, alsoInTx);
       } catch (err) {
-        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        const code = (err as { code?: string }).code;
+        if (code !== UNIQUE_VIOLATION && code !== FEATURE_NOT_SUPPORTED) throw err;
+        if (code === FEATURE_NOT_SUPPORTED) this.replaceBlocked = `the target refuses COPY (${(err as Error).message})`;
         this.direct = false; // rows are there after all (or a key repeats within the page): upsert from now on
       }
     }
@@ -251,7 +255,8 @@ export class PostgresSink {
       const code = (err as { code?: unknown }).code;
       if (code === UNIQUE_VIOLATION) this.replaceBlocked = 'a page hit a unique violation';
       if (err instanceof Error && err.message.includes(TARGET_CHANGED)) this.replaceBlocked = `${TARGET_CHANGED} (a trigger, a foreign key to it, a rule, a column or a publication)`;
-      if (code === UNIQUE_VIOLATION || (typeof code === 'string' && code.startsWith('22'))) return undefined;
+      if (code === FEATURE_NOT_SUPPORTED) this.replaceBlocked = `the target refuses COPY (${(err as Error).message})`;
+      if (code === UNIQUE_VIOLATION || code === FEATURE_NOT_SUPPORTED || (typeof code === 'string' && code.startsWith('22'))) return undefined;
       throw err;
     }
   }
