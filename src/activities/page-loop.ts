@@ -87,10 +87,11 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     return next;
   };
   // A stop between pages: the page sent ahead lands first (committed, it counts; else it is simply not written).
+  // Heartbeating meanwhile: the page ahead may wait on another session's row lock for a while.
   const landAhead = async () => {
     const a = ahead;
     ahead = undefined;
-    if (a && (await a.committed)) landed(loop, a);
+    if (a && (await loop.alive.during(() => a.committed))) landed(loop, a);
   };
   try {
     for (;;) {
@@ -143,7 +144,8 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     }
   } finally {
     // Failing: a page sent ahead either commits (its checkpoint with it: the retry starts after it) or not.
-    if (ahead) await ahead.committed;
+    const last = ahead;
+    if (last) await loop.alive.during(() => last.committed);
     await peeked?.catch(() => undefined);
     await iter.return(undefined);
     await settleCounters(loop, tally);
