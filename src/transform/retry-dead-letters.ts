@@ -60,6 +60,8 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
   const batches: Batch[] = [];
 
   const validate = letters.filter((l) => l.stage !== 'write');
+  /** Letters whose record now passes and makes no row (a module that skips it): nothing to write, settled all the same. */
+  const passedEmpty: string[] = [];
   if (validate.length) {
     const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
     const pipeline = new RecordPipeline(await sourceColumnsFor(it, records, env), it.mapping, it.validate);
@@ -68,6 +70,7 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
       const { good: rows, rejected } = await pipeline.processRecords([record]);
       const id = (validate[i] as { id: string }).id;
       if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
+      else if (!rows.length) passedEmpty.push(id);
       // A mapping module may make several target rows of one record, or none.
       for (const row of rows) {
         batch.ids.push(id);
@@ -88,7 +91,8 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
     batch.rows.push(row);
   }
   batches.push(...byColumns.values());
-  const superseded = await settleSuperseded(db, it, batches);
+  await state.markDeadLettersRetried(db, passedEmpty);
+  const superseded = (await settleSuperseded(db, it, batches)) + (await settleStillFailing(db, it, validate, stillFailing));
   const ready = batches.filter((b) => b.rows.length);
   if (!isPostgresSink(it.sink)) {
     const cursor = JSON.parse(letters[0]?.cursor ?? 'null') as SinkRetryBatch['cursor'];
@@ -131,6 +135,27 @@ async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]
   const settled = [...before].filter((id) => !after.has(id));
   await state.markDeadLettersSuperseded(db, settled);
   return settled.length;
+}
+
+/**
+ * Of the validation letters that still fail, those whose key a later run has written (the record's next version,
+ * which passed): superseded, taken out of `stillFailing` (in place). Known only where the record holds the target's
+ * key as it is, a postgres sink without mapping; elsewhere they stay failing, for the operator to settle.
+ */
+async function settleStillFailing(db: pg.Client, it: Integration, validate: readonly { id: string; record: string }[], stillFailing: RetryReport['stillFailing']): Promise<number> {
+  if (!isPostgresSink(it.sink) || it.mapping || !stillFailing.length) return 0;
+  const failing = new Set(stillFailing.map((f) => f.id));
+  const letters = validate.filter((l) => failing.has(l.id));
+  const records = letters.map((l) => JSON.parse(l.record) as Record<string, unknown>);
+  const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
+  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const b = { columns: names.map((name) => ({ name, type: 'text', notNull: false })), ids: letters.map((l) => l.id), rows: records.map((r) => names.map((n) => text(r[n]))) };
+  const stale = [...(await supersededRows(db, it.id, it.sink, b))].map((i) => b.ids[i] as string);
+  if (!stale.length) return 0;
+  await state.markDeadLettersSuperseded(db, stale);
+  const gone = new Set(stale);
+  stillFailing.splice(0, stillFailing.length, ...stillFailing.filter((f) => !gone.has(f.id)));
+  return stale.length;
 }
 
 /** A target row the table refused, as text by column (how it was kept). */

@@ -150,6 +150,34 @@ describe('mapping, validation and dead letters', () => {
     expect(list.stdout).toMatch(/\(superseded by a later write of its key, not applied \d{4}-/);
   });
 
+  it('--retry settles a letter that still fails once a later run wrote its key (the record\'s next version passed): superseded (no mapping)', async () => {
+    await sql(src.url, `CREATE TABLE public.people (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL);
+      INSERT INTO public.people SELECT g, CASE WHEN g IN (4, 8) THEN NULL ELSE 'p' || g || '@x' END, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 10) g`);
+    const cfg = parseConfig({
+      integrations: [
+        {
+          id: 'people',
+          source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.people', cursor: ['updated_at', 'id'], lag: '0s' },
+          sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.people_copy', key: ['id'], create: true },
+          validate: { email: { required: true, pattern: '@' } },
+        },
+      ],
+    });
+    const acts = createActivities({ config: () => cfg, env: vars() });
+    const runOnce = (runKey: string, mode: RunInput['mode']) => new MockActivityEnvironment().run(acts.runIntegration, { integration: 'people', mode, runKey }) as Promise<RunResult>;
+    expect(await runOnce('pp/1', 'backfill')).toMatchObject({ rows: 10, done: true });
+    // Person 4 gets an email (the next version passes and is written); person 8 still has none.
+    await sql(src.url, `UPDATE public.people SET email = 'd@x', updated_at = '2024-02-01' WHERE id = 4`);
+    expect(await runOnce('pp/2', 'sync')).toMatchObject({ rows: 1, done: true });
+    const r = await retryDeadLetters(cfg.integrations[0]!, vars());
+    expect(r).toMatchObject({ pending: 2, superseded: 1, written: 0, stillFailing: [{ reason: expect.stringMatching(/email/) }] });
+    expect(await sql(dst.url, `SELECT record->>'id' AS id, superseded FROM tidemark.dead_letters WHERE integration = 'people' ORDER BY id`)).toEqual([
+      { id: '4', superseded: true },
+      { id: '8', superseded: false },
+    ]);
+    expect(await sql(dst.url, `SELECT email FROM public.people_copy WHERE id = 4`)).toEqual([{ email: 'd@x' }]);
+  });
+
   it('rejects a mapping that names a missing source field, before writing anything', async () => {
     const bad = config(0);
     bad.integrations[0]!.mapping = { id: 'id', nope: 'missing_col' };

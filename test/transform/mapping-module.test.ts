@@ -107,6 +107,14 @@ describe('mapping.module: a TypeScript function per record', () => {
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM public.order_lines WHERE sku = 'retried'`)).toEqual([{ n: '30' }]);
   });
 
+  it('--retry settles a letter whose record now maps to no row (a module that skips it): marked retried, not pending for good', async () => {
+    expect(await run(config('skips', join(dir, 'split-lines.ts'), 'public.skip_lines', ['order_id', 'line']), 'm/skip')).toMatchObject({ done: true });
+    writeFileSync(join(dir, 'skip-all.ts'), `export default { columns: { order_id: 'bigint', line: 'integer', sku: 'text' }, map: () => null };\n`);
+    const retry = await retryDeadLetters(config('skips', join(dir, 'skip-all.ts'), 'public.skip_lines', ['order_id', 'line']).integrations[0]!, vars());
+    expect(retry).toMatchObject({ pending: 15, written: 0, superseded: 0, stillFailing: [] });
+    expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.dead_letters WHERE integration = 'skips' AND retried_at IS NULL`)).toEqual([{ n: 0 }]);
+  });
+
   it('a plain function keeps the source columns', async () => {
     expect(await run(config('upper', join(dir, 'upper.js'), 'public.orders_upper', ['id']), 'm/2')).toMatchObject({ rows: 100, done: true });
     expect(await sql(dst.url, `SELECT id::text, paid, total::text, note FROM public.orders_upper WHERE id = 5`)).toEqual([{ id: '5', paid: false, total: '7.50', note: 'NOTE 5' }]);
