@@ -1,4 +1,4 @@
-import { makeApplyTuning, makeFinishBackfill, makePlanBackfill } from './plan-backfill';
+import { makeApplyTuning, makeFinishBackfill, makePlanBackfill, makeRecordCancelled } from './plan-backfill';
 import { makeReconcileDeletes, withDeletesFlag } from './reconcile-deletes';
 import { makeRunIntegration, type ActivityDeps } from './run-integration';
 
@@ -9,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
     planBackfill: makePlanBackfill(deps),
     finishBackfill: makeFinishBackfill(deps),
     applyTuning: makeApplyTuning(deps),
+    recordCancelled: makeRecordCancelled(deps),
     reconcileDeletes: makeReconcileDeletes(deps),
   };
 }

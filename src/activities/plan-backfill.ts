@@ -137,6 +137,13 @@ export function makeFinishBackfill(deps: ActivityDeps) {
   };
 }
 
+/** A run cancelled between attempts (no activity running to record it): its row says cancelled, not running for good. */
+export function makeRecordCancelled(deps: ActivityDeps) {
+  return async function recordCancelled(input: { integration: string; runKey: string }): Promise<void> {
+    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey));
+  };
+}
+
 /** The 'tune' signal's effect: running activities of this run read it between batches. */
 export function makeApplyTuning(deps: ActivityDeps) {
   return async function applyTuning(input: { integration: string; runKey: string; batchSize?: number; rowsPerSecond?: number }): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Priority } from '@temporalio/common';
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, isCancellation, patched, type ActivityOptions } from '@temporalio/workflow';
 
 /**
  * One long-running activity per run. The heartbeat timeout is what notices a dead or hung worker
@@ -75,4 +75,18 @@ export function withFairness(options: ActivityOptions, integration: string, star
   if (started?.fairnessKey) return options;
   // `weight`: the instance's, from its Schedule's input. Without one the options are exactly as before, so recorded histories replay.
   return { ...options, priority: { ...started, fairnessKey: integration.slice(0, FAIRNESS_KEY_BYTES), ...(weight !== undefined ? { fairnessWeight: weight } : {}) } };
+}
+
+/**
+ * Runs a workflow's body; when the workflow is cancelled while no activity of it runs (waiting to retry after a
+ * failure), its run row is marked cancelled by `record` (which only touches a row still `running`), outside the
+ * cancellation, then the cancellation goes on as before. Behind a patch, so histories recorded before replay as they were.
+ */
+export async function recordingCancellation<T>(body: () => Promise<T>, record: () => Promise<void>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (isCancellation(err) && patched('cancel-records-run')) await CancellationScope.nonCancellable(record).catch(() => undefined);
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { RunInput, RunResult, ShardView } from '../activities/types';
-import { runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
+import { recordingCancellation, runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
 import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
 // Local: a worker whose activity slots are all busy with shards still applies a tune at once.
@@ -24,7 +24,7 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   const runKey = `${info.workflowId}/${info.runId}`;
   // Fair dispatch per integration (instance): all shards of one backfill share its key.
   const { runIntegration } = proxyActivities<Activities>(withFairness(runActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
-  const { planBackfill, finishBackfill } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
+  const { planBackfill, finishBackfill, recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
   let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
   const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
   let shards: ShardView[] = [];
@@ -39,16 +39,14 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
     await applyTuning({ integration: parsed.integration, runKey, ...tuning });
   });
 
-  let result: RunResult;
-  const plan = parsed.resume || (parsed.shards ?? 1) > 1 ? await planBackfill({ integration: parsed.integration, runKey, shards: parsed.shards ?? 1, resume: !!parsed.resume, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }) : undefined;
-  if (!plan?.sharded) {
-    result = await inTimeBoxes(() => runIntegration({ ...base, tuning, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }));
-  } else {
+  const result = await recordingCancellation(async () => {
+    const plan = parsed.resume || (parsed.shards ?? 1) > 1 ? await planBackfill({ integration: parsed.integration, runKey, shards: parsed.shards ?? 1, resume: !!parsed.resume, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }) : undefined;
+    if (!plan?.sharded) return inTimeBoxes(() => runIntegration({ ...base, tuning, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }));
     if (plan.note) log.warn(plan.note);
     shards = Array.from({ length: plan.total }, (_, index) => ({ index, status: plan.todo.includes(index) ? 'pending' : 'done' }));
     await runShards(plan.todo, (index) => inTimeBoxes(() => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length })), shards);
-    result = await finishBackfill({ integration: parsed.integration, runKey });
-  }
+    return finishBackfill({ integration: parsed.integration, runKey });
+  }, () => recordCancelled({ integration: parsed.integration, runKey }));
   await condition(allHandlersFinished);
   return result;
 }

@@ -60,6 +60,21 @@ describe('operating integrations (time-skipping server, real PostgreSQL)', () =>
     expect(await sql(dst.url, 'SELECT status FROM tidemark.runs')).toEqual([{ status: 'cancelled' }]);
   });
 
+  it('cancel while the run waits to retry after a failure: its row says cancelled, with the failure, not running for good', async () => {
+    const taskQueue = uniqueQueue('cancel-retry');
+    // The source refuses connections (a retryable failure): the run's row is made with the error, then it retries.
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 100 }), { SRC_URL: 'postgres://postgres:x@127.0.0.1:1/none', DST_URL: dst.url });
+    await w.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders' }, taskQueue);
+      await until(async () => (await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE error IS NOT NULL`).catch(() => [])).length > 0, 'the failed attempt');
+      await handle.cancel();
+      const err = await handle.result().catch((e: unknown) => e);
+      expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    });
+    const [run] = await sql<{ status: string; error: string; finished: boolean }>(dst.url, 'SELECT status, error, finished_at IS NOT NULL AS finished FROM tidemark.runs');
+    expect(run).toMatchObject({ status: 'cancelled', finished: true, error: expect.stringMatching(/^cancelled while waiting to retry after: .*(ECONNREFUSED|connect)/) });
+  });
+
   it('resume continues a terminated backfill from its checkpoint and closes the abandoned run', async () => {
     const taskQueue = uniqueQueue('resume');
     // Slow enough that the old activity cannot finish before it learns of the termination (next heartbeat, <= 2 s).

@@ -16,6 +16,19 @@ export async function finishRun(client: pg.Client, runId: string, status: RunSta
 }
 
 /**
+ * A run cancelled while no activity of it ran (waiting to retry after a failure): nothing recorded the cancel, so the
+ * workflow does (recordCancelled). Only a row still `running`: one the activity finished keeps its own outcome.
+ */
+export async function markRunCancelled(client: pg.Client, runId: string): Promise<void> {
+  // Shard counters not rolled up yet stay in run_shards, where readers of the run add them.
+  await client.query(
+    `UPDATE tidemark.runs SET status = 'cancelled', finished_at = now(), error = 'cancelled while waiting to retry' || coalesce(' after: ' || error, '')
+      WHERE run_id = $1::text AND status = 'running'`,
+    [runId],
+  );
+}
+
+/**
  * A sharded backfill's end cursor, once all its shards are done: where its range to the high-water mark ended (the
  * next sync starts there), not the cursor of whichever shard happened to commit last.
  */
