@@ -5,6 +5,7 @@ import * as state from '../db/state';
 import type { PostgresSink } from '../sinks/postgres-sink';
 import type { Sink } from '../sinks/sink';
 import { prefetch } from '../sources/combinators/prefetch';
+import { sleep } from '../util/sleep';
 import { canonicalJson } from '../sinks/http/delivery-keys';
 import type { EncodedPage } from '../sources/source';
 import { deadLetterOf, writeIsolatingBadRows } from './isolate-bad-rows';
@@ -104,7 +105,7 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         page = a.page;
         writing = finishAhead(loop, loop.sink.sink as PostgresSink, a, tally);
       } else {
-        const next = await nextPage();
+        const next = await tunedWhile(loop, nextPage());
         if (next.done) return { cursor: loop.position.cursor };
         page = next.value;
         writing = loop.sink.kind === 'postgres' ? writePage(loop, loop.sink.sink, page, tally) : writeContractPage(loop, loop.sink.sink, page, tally);
@@ -149,6 +150,27 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     await peeked?.catch(() => undefined);
     await iter.return(undefined);
     await settleCounters(loop, tally);
+  }
+}
+
+/**
+ * Waits for the next page with nothing being written, reading the run's tuning meanwhile (once a second, never two
+ * reads at once): a page a throttle holds back at a rate set too low is released by a retune (throttle.ts), rather
+ * than only the page after it. Not while a page is written: the tuning is read on the session that writes it.
+ */
+async function tunedWhile<T>(loop: PageLoop, waiting: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = waiting.finally(() => (settled = true));
+  const polling = (async () => {
+    while (!settled) {
+      await Promise.race([done.catch(() => undefined), sleep(1_000)]);
+      if (!settled) await loop.tuner.poll().catch(() => undefined);
+    }
+  })();
+  try {
+    return await done;
+  } finally {
+    await polling;
   }
 }
 

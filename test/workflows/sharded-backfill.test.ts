@@ -187,6 +187,23 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
   });
 
+  it('a rate set far too low is undone by a tune at once: the page it holds back is released, not paced to its end', async () => {
+    const taskQueue = uniqueQueue('tune-undo');
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 2_000 }), vars());
+    await w.runUntil(async () => {
+      // 5 rows/s in pages of 2,000: each page is held back 400 s.
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', rate: 5 }, taskQueue);
+      await until(async () => (await sql(dst.url, `SELECT 1 FROM tidemark.runs`).catch(() => [])).length > 0, 'the run');
+      await sleep(1_500);
+      const tunedAt = Date.now();
+      await handle.signal('tune', { rowsPerSecond: 1_000_000 });
+      const r = (await handle.result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+      expect(Date.now() - tunedAt).toBeLessThan(15_000);
+    });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
   it('a source that cannot split fails a sharded backfill at once with a clear error', async () => {
     const taskQueue = uniqueQueue('nosplit');
     const cfg = parseConfig({

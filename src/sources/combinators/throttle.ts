@@ -2,7 +2,8 @@ import type { Cursor } from '../../cursor/cursor';
 import { sleep } from '../../util/sleep';
 import type { CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 
-const IDLE_TICK_MS = 5_000;
+/** A wait looks at the (mutable) limit this often: a retune applies to the page waiting, not only to the next. */
+const RETUNE_TICK_MS = 1_000;
 
 /** A mutable limit, so a running backfill can be retuned without a restart. */
 export interface RateLimit {
@@ -42,12 +43,16 @@ async function* paced<T>(pages: AsyncIterable<T>, count: (page: T) => number, li
       rows = 0;
     }
     rows += count(page);
-    if (rate) {
-      const due = windowStart + (rows / rate) * 1000;
-      // On abort, stop waiting and hand the page over: the caller decides at the batch boundary.
-      while (Date.now() < due && !opts.signal?.aborted) {
-        await sleep(Math.min(due - Date.now(), IDLE_TICK_MS), opts.signal);
-        opts.onIdle?.();
+    let due = rate ? windowStart + (rows / rate) * 1000 : 0;
+    // On abort, stop waiting and hand the page over: the caller decides at the batch boundary.
+    while (rate && Date.now() < due && !opts.signal?.aborted) {
+      await sleep(Math.min(due - Date.now(), RETUNE_TICK_MS), opts.signal);
+      opts.onIdle?.();
+      if (limit.rowsPerSecond !== rate) {
+        // Retuned while this page waits (a rate set too low, undone): this page is paced at the new rate from now.
+        rate = limit.rowsPerSecond;
+        [windowStart, rows] = [Date.now(), count(page)];
+        due = rate ? windowStart + (rows / rate) * 1000 : 0;
       }
     }
     yield page;
