@@ -9,7 +9,7 @@ export function registerStatus(program: Command): void {
   program
     .command('status [id]')
     .description('rows done, rate, cursor, ETA of integration <id>; --watch draws a progress bar until the run ends; --all: one line per integration and instance')
-    .option('--watch', 'redraw a live progress bar until the run ends')
+    .option('--watch', 'redraw a live progress bar until the run ends (exit 0 only when it completed)')
     .option('--all', 'one line per integration and instance (state, last success, lag, rows, failures, next run)')
     .option('--json', 'with --all: JSON')
     .option('--failing', 'with --all: only failing ones (failing, needs_reauth)')
@@ -74,6 +74,8 @@ export function registerStatus(program: Command): void {
             if (v && v.status === 'RUNNING') return undefined;
             bar.stop();
             console.log(`${id}: ${v?.status ?? 'gone'}`);
+            // As `--wait` does: 0 only when the run it watched completed, so a script can tell the outcome.
+            if (v?.status !== 'COMPLETED') process.exitCode = 1;
             return true;
           }, { intervalMs: WATCH_MS });
         }

@@ -69,9 +69,15 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(busy.stderr).toMatch(/integration "orders" is busy: workflow tidemark-orders is running/);
     const done = async () => Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders'))[0]!.n);
     while ((await done()) < 1000) await sleep(50);
+    const watching = runCli(['status', 'orders', '--watch'], env, cwd);
+    await sleep(1500); // the watch has found the running workflow
     const cancel = await runCli(['cancel', 'orders'], env, cwd);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toMatch(/cancellation requested for tidemark-orders/);
+    // --watch ends with the run, and like --wait exits 0 only when it completed.
+    const watched = await watching;
+    expect(watched.stdout).toMatch(/orders: CANCELLED/);
+    expect(watched.code).toBe(1);
     await client.workflow.getHandle(workflowIdFor('orders')).result().catch(() => undefined);
     // A closed workflow: why it ended, and no rate or ETA from its last heartbeat.
     const after = await runCli(['status', 'orders'], env, cwd);
