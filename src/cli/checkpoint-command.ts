@@ -52,11 +52,12 @@ async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boo
 }
 
 async function showCheckpoints(db: pg.Client, id: string, json: boolean): Promise<void> {
-  const slots = await (await lazy('../db/state')).listCheckpoints(db, id);
+  const { listCheckpoints, slotStatusText } = await lazy('../db/state');
+  const slots = await listCheckpoints(db, id);
   if (json) return console.log(JSON.stringify(slots, null, 2));
   if (!slots.length) return console.log(`${id}: no checkpoints yet (the next sync reads from the beginning)`);
   for (const s of slots) {
-    console.log(`${s.slot.padEnd(12)} ${s.status.padEnd(8)} cursor ${JSON.stringify(s.cursor)}, ${s.rowsDone} rows, owner ${s.owner ?? '-'}, updated ${s.updatedAt}`);
+    console.log(`${s.slot.padEnd(12)} ${slotStatusText(s).padEnd(8)} cursor ${JSON.stringify(s.cursor)}, ${s.rowsDone} rows, owner ${s.owner ?? '-'}, updated ${s.updatedAt}`);
   }
 }
 

@@ -25,7 +25,7 @@ export function registerStatus(program: Command): void {
       const { integration } = loadIntegration(cmd, id);
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
-      const { listRuns, listShardSlots, readCheckpoint } = await lazy('../db/state');
+      const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, slotStatusText } = await lazy('../db/state');
       const { describeRun, progressLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
@@ -51,13 +51,16 @@ export function registerStatus(program: Command): void {
           watched ??= { handle, running: view.status === 'RUNNING' };
         }
         if (db) {
+          // A slot `running` whose run ended reads `unfinished (run …)`: not one still being written.
+          const runOf = new Map((await listCheckpoints(db, id).catch(() => [])).map((c) => [c.slot, c.runStatus]));
+          const shown = (slot: string, status: string) => slotStatusText({ status, runStatus: runOf.get(slot) });
           for (const slot of ['backfill', 'sync']) {
             const cp = await readCheckpoint(db, id, slot).catch(() => undefined);
-            if (cp) console.log(`  ${slot.padEnd(10)} ${cp.status}, ${cp.rowsDone} rows, cursor ${JSON.stringify(cp.cursor)}, updated ${cp.updatedAt}`);
+            if (cp) console.log(`  ${slot.padEnd(10)} ${shown(slot, cp.status)}, ${cp.rowsDone} rows, cursor ${JSON.stringify(cp.cursor)}, updated ${cp.updatedAt}`);
           }
           for (const shard of await listShardSlots(db, id).catch(() => [])) {
             const slot = `backfill/${shard.index}`;
-            console.log(`  ${slot.padEnd(10)} ${shard.status}, ${shard.rowsDone} rows, cursor ${JSON.stringify(shard.cursor)}, ends at ${JSON.stringify(shard.until)}`);
+            console.log(`  ${slot.padEnd(10)} ${shown(slot, shard.status)}, ${shard.rowsDone} rows, cursor ${JSON.stringify(shard.cursor)}, ends at ${JSON.stringify(shard.until)}`);
           }
           const [last] = await listRuns(db, id, 1).catch(() => []);
           if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);

@@ -84,6 +84,10 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(after.stdout).toMatch(/orders: backfillWorkflow tidemark-orders CANCELL?ED/);
     expect(after.stdout).toMatch(/why +cancell?ed: /);
     expect(after.stdout).not.toMatch(/ETA/);
+    // Its checkpoint is not done (a resume continues from it), and not written by anything either.
+    expect(after.stdout).toMatch(/ {2}backfill +unfinished \(run cancelled\), \d+ rows/);
+    const show = await runCli(['checkpoint', 'show', 'orders'], env, cwd);
+    expect(show.stdout).toMatch(/^backfill +unfinished \(run cancelled\) cursor /m);
     const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
     const atCancel = await done();
     expect(Number(cp!.rows_done)).toBe(atCancel);

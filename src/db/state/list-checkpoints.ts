@@ -8,13 +8,23 @@ export interface CheckpointSlotView {
   owner: string | null;
   rowsDone: number;
   updatedAt: string;
+  /** The status of the run that owns the slot (tidemark.runs), when known. */
+  runStatus?: string;
+}
+
+/**
+ * A slot's status as an operator should read it: `running` means "not done" in the table (the next run continues
+ * from it), so a slot whose run ended (failed, cancelled) reads `unfinished (run cancelled)`, not as if it were writing.
+ */
+export function slotStatusText(s: { status: string; runStatus?: string | undefined }): string {
+  return s.status === 'running' && s.runStatus && s.runStatus !== 'running' ? `unfinished (run ${s.runStatus})` : s.status;
 }
 
 /** Every slot of an integration (sync, backfill, shards in order), for `tidemark checkpoint show`. */
 export async function listCheckpoints(client: pg.Client, integration: string): Promise<CheckpointSlotView[]> {
   const r = await client.query<Record<string, string | null>>(
-    `SELECT slot, cursor::text, status, owner, rows_done::text, updated_at::text
-       FROM tidemark.checkpoints WHERE integration = $1::text
+    `SELECT c.slot, c.cursor::text, c.status, c.owner, c.rows_done::text, c.updated_at::text, r.status AS run_status
+       FROM tidemark.checkpoints c LEFT JOIN tidemark.runs r ON r.run_id = c.owner WHERE c.integration = $1::text
       ORDER BY slot <> 'sync', slot <> 'backfill', CASE WHEN slot LIKE 'backfill/%' THEN substr(slot, 10)::int END, slot`,
     [integration],
   );
@@ -25,5 +35,6 @@ export async function listCheckpoints(client: pg.Client, integration: string): P
     owner: row.owner ?? null,
     rowsDone: Number(row.rows_done),
     updatedAt: row.updated_at as string,
+    ...(row.run_status ? { runStatus: row.run_status } : {}),
   }));
 }

@@ -1,5 +1,5 @@
 import { describeSink, type Integration } from '../../config';
-import type { RunRow } from '../../db/state';
+import { slotStatusText, type RunRow } from '../../db/state';
 import type { IntegrationDetail } from '../data/integration-detail';
 import type { Target } from '../data/resolve-target';
 import { ago, count, duration, shortTime, until } from '../format';
@@ -66,7 +66,7 @@ ${running ? h`<section><h2>running</h2>${liveProgressCell(id, ctx.refreshMs, pro
 <section><h2>run history</h2><div id="run-chart"></div>
 <script type="application/json" id="run-chart-data">${scriptJson(chartData(d.runs))}</script></section>
 <section><h2>checkpoints</h2><table id="checkpoints"><thead><tr><th>slot</th><th>status</th><th>cursor</th><th class="num">rows</th><th>owner</th><th>updated</th></tr></thead><tbody>
-${d.checkpoints.map((c) => h`<tr><td>${c.slot}</td><td>${c.status}</td><td><code>${JSON.stringify(c.cursor)}</code></td><td class="num">${count(c.rowsDone)}</td><td>${c.owner ?? '—'}</td><td>${ago(c.updatedAt)}</td></tr>`)}
+${d.checkpoints.map((c) => h`<tr><td>${c.slot}</td><td>${slotStatusText(c)}</td><td><code>${JSON.stringify(c.cursor)}</code></td><td class="num">${count(c.rowsDone)}</td><td>${c.owner ?? '—'}</td><td>${ago(c.updatedAt)}</td></tr>`)}
 ${d.checkpoints.length ? '' : h`<tr><td colspan="6" class="muted">no checkpoints yet: the next sync reads from the beginning</td></tr>`}
 </tbody></table>
 ${d.shards.length ? h`<h3>shards</h3><table id="shards"><thead><tr><th>shard</th><th>status</th><th>cursor</th><th>ends at</th><th class="num">rows</th></tr></thead><tbody>${d.shards.map((s) => h`<tr><td>${s.index}</td><td>${s.status}</td><td><code>${JSON.stringify(s.cursor)}</code></td><td><code>${JSON.stringify(s.until)}</code></td><td class="num">${count(s.rowsDone)}</td></tr>`)}</tbody></table>` : ''}
