@@ -185,6 +185,20 @@ describe('tidemark ui over HTTP', () => {
     expect(cp?.c).toBe('["2024-01-01 00:00:01.000123+00", "10"]');
   });
 
+  it('calls an integration lagging on its own page as in the overview (its sync checkpoint far behind)', async () => {
+    const three = await createUiServer({ config: config(3), env });
+    try {
+      await insertRun(dst.url, { runId: 'tidemark-extra-0/r1', integration: 'extra-0', status: 'completed', rows: 10, startedAgo: '10 minutes' });
+      const moved = await post(three, '/i/extra-0/actions/rewind', { _csrf: three.csrf, cursor: '["2024-01-01 00:00:01.000123+00","10"]' }, { 'hx-request': 'true' });
+      expect(moved.status).toBe(200);
+      const row = (await (await get(three, '/?id=extra-0')).text()).match(/<tr[^>]*>(?:(?!<\/tr>)[\s\S])*?extra-0[\s\S]*?<\/tr>/)?.[0] ?? '';
+      expect(row).toMatch(/state-lagging/);
+      expect(await (await get(three, '/i/extra-0')).text()).toMatch(/<h1>extra-0 <span class="state state-lagging"/);
+    } finally {
+      await three.close();
+    }
+  });
+
   it('says what is missing for Temporal actions when Temporal is not connected, and 404s unknown integrations', async () => {
     const r = await post(open, '/i/orders/actions/sync', { _csrf: open.csrf });
     expect(r.status).toBe(503);

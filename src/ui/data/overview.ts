@@ -53,6 +53,12 @@ function cursorTime(cursorJson: string | null): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+/** How far the sync checkpoint's time cursor is behind now, in seconds (undefined: not a time cursor, or none). */
+export function lagSecondsOf(syncCursorJson: string | null, now = Date.now()): number | undefined {
+  const t = cursorTime(syncCursorJson);
+  return t === undefined ? undefined : Math.max(0, (now - t) / 1000);
+}
+
 /** Behind by more than three schedule periods (or an hour without a schedule): lagging. */
 export function lagLimitSeconds(it: Pick<Integration, 'schedule'>): number {
   return lagLimitOf(it.schedule);
