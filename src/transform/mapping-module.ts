@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
+import { modulePathFrom } from '../util/module-path';
 import { PermanentError } from '../errors';
 import { IDENT_RE } from '../config/identifiers';
 import { PG_TYPE_RE } from '../config/transform-schema';
@@ -33,7 +34,7 @@ function load(path: string): Record<string, unknown> {
 export function loadMappingModule(path: string, sourceColumns: readonly ColumnSpec[]): { map: MappingFunction; columns: ColumnSpec[] } {
   let mod: Record<string, unknown>;
   try {
-    mod = load(path);
+    mod = load(modulePathFrom(path));
   } catch (err) {
     throw new MappingModuleError(`mapping.module ${path} cannot be loaded: ${(err as Error).message}`);
   }

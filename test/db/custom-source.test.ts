@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
@@ -44,6 +44,14 @@ describe('custom sources (source.module)', () => {
     const r = await run({ runKey: 'c/2', from: 2000 });
     expect(r).toEqual({ cursor: 2500, rows: 500, done: true });
     await expect(run({ runKey: 'c/3', from: 'x' })).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidCursorError', message: expect.stringMatching(/counter cursor must be an integer/) });
+  });
+
+  it('a relative module path in a config built in code means the current directory (not tidemark\'s own folder)', async () => {
+    const rel = `./${relative(process.cwd(), join(__dirname, '..', 'fixtures', 'counter-source.js'))}`;
+    const cfg = parseConfig({ integrations: [{ id: 'relative', source: { kind: 'counter', module: rel, total: 30 }, sink: { url: '${DST_URL}', table: 'public.counted_rel', key: ['id'], create: true } }] });
+    const acts = createActivities({ config: () => cfg, env: { DST_URL: dst.url } });
+    const input: RunInput = { integration: 'relative', mode: 'backfill', runKey: 'c/rel' };
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, input)).toMatchObject({ rows: 30, done: true });
   });
 
   it('an unknown kind without a module is a config error naming the field; a broken module fails clearly', async () => {
