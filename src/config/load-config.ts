@@ -45,7 +45,20 @@ export function parseConfigText(text: string, source: string, opts: ParseOptions
 export function parseConfig(raw: unknown, source = 'config', opts: ParseOptions = {}): Config {
   const result = configSchemaWith(opts.sourceKinds, opts.sinkKinds).safeParse(raw);
   if (!result.success) throw new ConfigError(source, issuesFromZod(result.error));
+  const entries = (raw as { integrations?: unknown[] }).integrations ?? [];
+  for (const it of result.data.integrations) {
+    const entry = entries.find((e) => (e as { id?: unknown } | null)?.id === it.id);
+    if (entry) written.set(it, structuredClone(entry));
+  }
   return result.data;
+}
+
+/** Each parsed integration's entry as written (durations as "1s", no defaults filled in), for showing it. */
+const written = new WeakMap<Integration, unknown>();
+
+/** The integration's config entry as written in the file (or the object given to parseConfig); undefined for one made otherwise (an instance). */
+export function writtenEntryOf(it: Integration): unknown {
+  return written.get(it);
 }
 
 export function loadConfig(file?: string, cwd?: string, opts: ParseOptions = {}): Config {

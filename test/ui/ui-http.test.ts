@@ -193,7 +193,12 @@ describe('tidemark ui over HTTP', () => {
       expect(moved.status).toBe(200);
       const row = (await (await get(three, '/?id=extra-0')).text()).match(/<tr[^>]*>(?:(?!<\/tr>)[\s\S])*?extra-0[\s\S]*?<\/tr>/)?.[0] ?? '';
       expect(row).toMatch(/state-lagging/);
-      expect(await (await get(three, '/i/extra-0')).text()).toMatch(/<h1>extra-0 <span class="state state-lagging"/);
+      const page = await (await get(three, '/i/extra-0')).text();
+      expect(page).toMatch(/<h1>extra-0 <span class="state state-lagging"/);
+      // Its config as written: no defaults filled in (statementTimeout, lag as a number of ms).
+      const shown = /<h2>config<\/h2><pre>([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '';
+      expect(shown).toMatch(/&quot;table&quot;: &quot;copy\.x0&quot;/);
+      expect(shown).not.toMatch(/statementTimeout|batchSize|schemaChanges/);
     } finally {
       await three.close();
     }
