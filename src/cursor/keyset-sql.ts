@@ -97,6 +97,17 @@ export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'samp
   return { text: where.length ? where.join(' AND ') : 'true', values };
 }
 
+/** `first >= lo AND first < upper AND first <= hi` (each when given): a composite keyset range's rows, roughly, for an estimate (ties at lo counted in). */
+export function firstColumnRange(col: KeysetColumn, lo: string | undefined, upper: string | null, hi: string | undefined): SqlQuery {
+  const values: string[] = [];
+  const where: string[] = [];
+  const add = (op: string, v: string) => where.push(`${quoteIdent(col.name)} ${op} $${values.push(v)}::${col.type}`);
+  if (lo !== undefined) add('>=', lo);
+  if (upper !== null) add('<', upper);
+  if (hi !== undefined) add('<=', hi);
+  return { text: where.length ? where.join(' AND ') : 'true', values };
+}
+
 export function quoteLiteral(v: string): string {
   if (v.includes('\0')) throw new Error('a cursor value cannot contain a NUL character');
   return `'${v.replace(/'/g, "''")}'`;

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { PostgresSourceConfig } from '../../config/schema';
 import { quoteTable, splitTableName, type QualifiedName } from '../../config/identifiers';
 import { InvalidCursorError, parseKeysetCursor, type Cursor, type KeysetCursor } from '../../cursor/cursor';
-import { cursorGreaterQuery, keysetPageQuery, keysetRange, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
+import { cursorGreaterQuery, firstColumnRange, keysetPageQuery, keysetRange, type KeysetColumn, type SqlQuery } from '../../cursor/keyset-sql';
 import { copyOut } from '../../pg/copy-out';
 import { decodeCopyValue, lastCopyLine } from '../../pg/copy-text';
 import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
@@ -171,8 +171,13 @@ export class PostgresSource implements Source {
    */
   estimateRemaining(after: Cursor, until?: Cursor): Promise<number> {
     return this.session.run('estimating the rows to read', async (client) => {
-      const range = keysetRange({ table: this.table, cursor: this.keyset, after: this.parseCursor(after), upper: this.highWater, until: this.parseCursor(until ?? null) });
-      const estimate = await estimateRows(client, this.table, range);
+      const [from, to] = [this.parseCursor(after), this.parseCursor(until ?? null)];
+      const range = keysetRange({ table: this.table, cursor: this.keyset, after: from, upper: this.highWater, until: to });
+      // Estimated on the first cursor column alone: the planner multiplies two row comparisons' selectivities as if
+      // independent (a shard in the middle of 4: 0.75 × 0.5, not 0.25: sharded totals 25 % too high), where a
+      // scalar range on one column is read from its histogram.
+      const scalar = this.keyset.length > 1 ? firstColumnRange(this.keyset[0] as KeysetColumn, from?.[0], this.highWater, to?.[0]) : range;
+      const estimate = await estimateRows(client, this.table, scalar);
       if (estimate.range <= EXACT_COUNT_BELOW) {
         const from = `${quoteTable(this.table)} WHERE ${range.text}`;
         const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM (SELECT 1 FROM ${from} LIMIT ${EXACT_COUNT_BELOW + 1}) s`, range.values);
@@ -215,3 +220,4 @@ function statementName(q: SqlQuery): string {
 }
 
 const tableSize = (e: { table: number; pages: number }) => ({ tableRows: e.table, tablePages: e.pages });
+
