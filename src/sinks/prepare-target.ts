@@ -88,10 +88,22 @@ export async function prepareTarget(
   const skipUnchangedSql = underHashJoin(skip, await joinSettings(client));
   const types = new Map(info.columns.map((c) => [c.name, c.type]));
   const key = cfg.key.map((name) => ({ name, index: names.indexOf(name), type: types.get(name) ?? '' }));
+  // A plain table with inheritance children (INHERITS, not partitions): reading it reads the children too, so
+  // comparing a page with "the target's rows" would drop a row equal to a child's, and a DELETE would reach them.
+  const inherited = await hasInheritanceChildren(client, table);
   // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
-  const textKey = key.every((k) => k.type && !k.type.endsWith(']')) ? key : undefined;
-  const blockers = cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type' };
-  return { columns: names, stage, upsertSql, skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead };
+  const textKey = !inherited && key.every((k) => k.type && !k.type.endsWith(']')) ? key : undefined;
+  const blockers =
+    cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type' };
+  return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead };
+}
+
+async function hasInheritanceChildren(client: pg.Client, table: QualifiedName): Promise<boolean> {
+  const r = await client.query<{ yes: string }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE i.inhparent = to_regclass($1::text) AND c.relkind = 'r')::text AS yes`,
+    [quoteTable(table)],
+  );
+  return r.rows[0]?.yes === 't' || r.rows[0]?.yes === 'true';
 }
 
 /**
