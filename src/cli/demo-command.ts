@@ -46,16 +46,21 @@ export function registerDemo(program: Command): void {
       Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'ERROR' }, forward: {} } } });
       console.log('tidemark demo: starting a Temporal dev server and PostgreSQL…');
       const stackStarting = startStack({ ui: true });
-      stopping.onStop(() => void stackStarting.then((st) => st.stop()).catch(() => undefined)); // stopped while it starts
+      let up = false;
+      // Stopped while it starts: stop the servers once they are up. Once up, the finally below stops them last.
+      stopping.onStop(() => void (up ? undefined : stackStarting.then((st) => st.stop()).catch(() => undefined)));
       const started = await stopping.race(stackStarting).catch((err: unknown) => {
         if (!stopping.signal()) throw err;
         return undefined;
       });
       if (!started) {
-        process.exitCode = stopping.signal() === 'SIGINT' ? 130 : 143;
-        return;
+        // Stopped while the servers start: they are stopped as soon as they are up (onStop above), or were stopped by
+        // the same Ctrl-C; then exit now, not when some start-up timer ends.
+        await Promise.race([stackStarting.then((st) => st.stop()).catch(() => undefined), new Promise((r) => setTimeout(r, 20_000))]);
+        process.exit(stopping.signal() === 'SIGINT' ? 130 : 143);
       }
       const stack = started;
+      up = true;
       /** The demo's narration: nothing once it is stopping (its awaits may still end while the servers stop). */
       const say = (line: string) => {
         if (!stopping.signal()) console.log(line);

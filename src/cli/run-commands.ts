@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { RunResult } from '../activities/types';
 import { parseBatchSize, parseRate, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
+import { refuse } from './refuse';
 
 function parseJson(value: string): unknown {
   try {
@@ -29,7 +30,7 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
   try {
     checkCursorShape(integration.source, value);
   } catch (err) {
-    cmd.error(`error: --from ${raw}: ${(err as Error).message}; give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`);
+    refuse(`error: --from ${raw}: ${(err as Error).message}; give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`);
   }
   return value;
 }
@@ -180,7 +181,7 @@ export function registerRunCommands(program: Command): void {
       if (opts.shards && opts.shards > 1) {
         const { shardsRefusal } = await lazy('../sources/shard-support');
         const refusal = shardsRefusal((await lazy('./context')).loadIntegration(cmd, id).integration.source);
-        if (refusal) cmd.error(`error: --shards ${opts.shards}: ${refusal}`);
+        if (refusal) refuse(`error: --shards ${opts.shards}: ${refusal}`);
       }
       const input = {
         integration: id,
@@ -198,7 +199,7 @@ export function registerRunCommands(program: Command): void {
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
       const refusal = await resumeRefusalOf(cmd, id);
-      if (refusal) cmd.error(`error: ${refusal}`);
+      if (refusal) refuse(`error: ${refusal}`);
       await startAndMaybeWait(cmd, 'backfill', { integration: id, resume: true }, !!opts.wait);
     });
 }

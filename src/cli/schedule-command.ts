@@ -105,6 +105,8 @@ export function registerSchedule(program: Command): void {
     .option('--note <text>', 'why, shown by `schedule list`')
     .action(async (id: string, opts: { note?: string }, cmd: Command) => {
       await withSchedule((await lazy('./context')).loadCliConfig(cmd), id, async (client, d) => {
+        // Already paused and no new note: the note it has stays (it says why), as the operator's page does it.
+        if (d.state.paused && opts.note === undefined) return `already paused${d.state.note ? ` (${d.state.note})` : ''}: nothing changed; \`tidemark schedule unpause ${id}\` resumes it`;
         const note = opts.note ?? 'paused with `tidemark schedule pause`';
         await client.schedule.getHandle(d.scheduleId).pause(note);
         const was = d.state.paused ? ` (it was already paused${d.state.note ? `: ${d.state.note}` : ''})` : '';

@@ -33,7 +33,7 @@ export function registerStatus(program: Command): void {
         // The running workflows (manual, cron, scheduled), else the one started last.
         const running = await runningWorkflowsOf(client, id);
         const handles = running.length ? running : [(await latestWorkflowOf(client, id).catch(() => undefined)) ?? client.workflow.getHandle(workflowIdFor(id))];
-        let watched: { handle: (typeof handles)[number]; running: boolean } | undefined;
+        let watched: { handle: (typeof handles)[number]; running: boolean; status: string } | undefined;
         for (const handle of handles) {
           const view = await describeRun(client, handle);
           if (!view) {
@@ -48,7 +48,7 @@ export function registerStatus(program: Command): void {
           const stuck = view.status === 'RUNNING' ? await (await lazy('./stuck-task')).stuckTask(client, handle) : undefined;
           if (stuck) console.log(`  stuck      ${stuck}`);
           if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(client.workflow.getHandle(view.workflowId, view.runId, { followRuns: false }))}`);
-          watched ??= { handle, running: view.status === 'RUNNING' };
+          watched ??= { handle, running: view.status === 'RUNNING', status: view.status };
         }
         if (db) {
           // A slot `running` whose run ended reads `unfinished (run …)`: not one still being written.
@@ -67,6 +67,8 @@ export function registerStatus(program: Command): void {
           // Things to fix (a missing index, a moved checkpoint), as the run logged them.
           for (const w of last?.warnings ?? []) console.log(`  warning    ${w}`);
         }
+        // A run that already ended when the watch began: the same exit code as if it had been watched to its end.
+        if (opts.watch && watched && !watched.running && watched.status !== 'COMPLETED') process.exitCode = 1;
         if (opts.watch && watched?.running) {
           const bar = new (await lazy('./progress-bar')).ProgressBar();
           const { handle } = watched;

@@ -256,7 +256,9 @@ export class PostgresSink {
       if (code === UNIQUE_VIOLATION) this.replaceBlocked = 'a page hit a unique violation';
       if (err instanceof Error && err.message.includes(TARGET_CHANGED)) this.replaceBlocked = `${TARGET_CHANGED} (a trigger, a foreign key to it, a rule, a column or a publication)`;
       if (code === FEATURE_NOT_SUPPORTED) this.replaceBlocked = `the target refuses COPY (${(err as Error).message})`;
-      if (code === UNIQUE_VIOLATION || code === FEATURE_NOT_SUPPORTED || (typeof code === 'string' && code.startsWith('22'))) return undefined;
+      // No DELETE (or LOCK) privilege on the target or a partition, or too many partitions to lock: the upsert needs neither.
+      if (code === '42501' || code === '53200') this.replaceBlocked = `replacing pages is refused here (${(err as Error).message})`;
+      if (code === UNIQUE_VIOLATION || code === FEATURE_NOT_SUPPORTED || code === '42501' || code === '53200' || (typeof code === 'string' && code.startsWith('22'))) return undefined;
       throw err;
     }
   }

@@ -91,14 +91,16 @@ export async function prepareTarget(
   // A plain table with inheritance children (INHERITS, not partitions): reading it reads the children too, so
   // comparing a page with "the target's rows" would drop a row equal to a child's, and a DELETE would reach them.
   const inherited = await hasInheritanceChildren(client, table);
-  // An array-typed key would need a literal of arrays; such keys keep the staged comparison.
-  const textKey = !inherited && key.every((k) => k.type && !k.type.endsWith(']')) ? key : undefined;
+  // An array-typed key would need a literal of arrays; a key whose = is looser than its text (citext, a
+  // nondeterministic collation, numeric) would let two rows of one key in a page look like two keys, and a page
+  // row be compared with another spelling's target row: such keys keep the staged comparison.
+  const textKey = !inherited && key.every((k) => k.type && !k.type.endsWith(']') && exact.has(k.name)) ? key : undefined;
   const blockers =
-    cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type' };
+    cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type or compares loosely (citext, numeric, a nondeterministic collation)' };
   return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead };
 }
 
-async function hasInheritanceChildren(client: pg.Client, table: QualifiedName): Promise<boolean> {
+export async function hasInheritanceChildren(client: pg.Client, table: QualifiedName): Promise<boolean> {
   const r = await client.query<{ yes: string }>(
     `SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE i.inhparent = to_regclass($1::text) AND c.relkind = 'r')::text AS yes`,
     [quoteTable(table)],

@@ -197,8 +197,8 @@ export function createUiApp(opts: UiOptions): UiApp {
   return { app, dbs, csrf, close: () => dbs.close() };
 }
 
-/** Every field an action reads, and the CSRF token: any other is a mistake to name, not to ignore. */
-const ACTION_FIELDS = new Set(['_csrf', 'from', 'shards', 'rate', 'batchSize', 'note', 'cursor']);
+/** The fields each action reads (and the CSRF token): any other is a mistake to name, not to ignore. */
+const ACTION_FIELDS: Record<string, readonly string[]> = { sync: [], backfill: ['from', 'shards', 'rate', 'batchSize'], resume: [], cancel: [], tune: ['rate', 'batchSize'], pause: ['note'], unpause: [], rewind: ['cursor'] };
 
 /** An action's form: form-encoded only (a JSON body would read as a form without fields), no unknown fields. */
 async function actionForm(c: Context, id: string): Promise<Form> {
@@ -208,8 +208,10 @@ async function actionForm(c: Context, id: string): Promise<Form> {
     throw new ActionRefusedError(action, id, `send the form as application/x-www-form-urlencoded or multipart/form-data, not ${type || 'no Content-Type'}`, 415);
   }
   const body = (await c.req.parseBody()) as Record<string, unknown>;
-  const unknown = Object.keys(body).filter((k) => !ACTION_FIELDS.has(k));
-  if (unknown.length) throw new ActionRefusedError(action, id, `unknown form field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}: the actions take ${[...ACTION_FIELDS].filter((f) => f !== '_csrf').join(', ')}`);
+  const takes = ACTION_FIELDS[action] ?? [];
+  // `action`: the clicked submit button's name, which a browser (and htmx) sends with the form.
+  const unknown = Object.keys(body).filter((k) => k !== '_csrf' && k !== 'action' && !takes.includes(k));
+  if (unknown.length) throw new ActionRefusedError(action, id, `${action} takes ${takes.length ? takes.join(', ') : 'no fields'}, not ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
   return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
 }
 

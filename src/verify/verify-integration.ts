@@ -4,6 +4,7 @@ import { splitTableName } from '../config/identifiers';
 import { isPostgresSink, isPostgresSource, type Integration, type PostgresSinkConfig, type PostgresSourceConfig } from '../config/schema';
 import { closeQuietly, connect } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
+import { hasInheritanceChildren } from '../sinks/prepare-target';
 import { requireTable } from '../sources/postgres/describe-table';
 import { parseInstanceRef } from '../instances/instance-id';
 import { deleteMissing, type DeleteSummary } from './delete-ranges';
@@ -177,6 +178,10 @@ async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkC
   const dstTable = splitTableName(sink.table);
   const info = await requireTable(src, srcTable, 'source');
   const dstInfo = await requireTable(dst, dstTable, 'sink');
+  // Reading it reads its children too: their rows would count as its own, and --delete would delete them.
+  if (await hasInheritanceChildren(dst, dstTable)) {
+    throw new VerifyError(`the target ${sink.table} has inheritance children (INHERITS): verify would count their rows as its own and --delete would delete them; compare it by hand (SELECT … FROM ONLY ${sink.table})`);
+  }
   if (scope && info.columns.some((c) => c.name === scope.column)) {
     throw new VerifyError(`sink.instanceColumn "${scope.column}" is also a column of the source ${source.table}: choose another name for the instance column`);
   }

@@ -47,4 +47,21 @@ describe('tidemark demo, interrupted', () => {
     expect(await canConnect(Number(temporal?.[2]), temporal?.[1])).toBe(false);
     expect(await canConnect(Number(pg?.[2]), pg?.[1])).toBe(false);
   }, 200_000);
+
+  it('Ctrl-C while its servers start exits 130 as promptly', async () => {
+    const env = { ...process.env };
+    delete env.DATABASE_URL;
+    const child = spawn(process.execPath, [path.join(root, 'bin/tidemark.js'), 'demo', '--rows', '1000'], { cwd: root, env, detached: true });
+    group = child.pid;
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    while (!out.includes('starting a Temporal dev server')) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1_000));
+    process.kill(-(child.pid as number), 'SIGINT');
+    const code = await Promise.race([exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 45_000))]);
+    expect(code, out).toBe(130);
+    group = undefined;
+  }, 120_000);
 });

@@ -163,6 +163,18 @@ describe('csv source: resume, append, replaced files', () => {
     expect(cp?.cursor.offset).toBe(statSync(path).size);
   });
 
+  it('a last record a writer is still writing inside a quoted field waits (a warning), rather than failing the file as broken', async () => {
+    const path = join(dir, 'quoted.csv');
+    const cfg = csvConfig({ path, columns: COLUMNS });
+    writeFileSync(path, `${HEADER}${orderLines(1, 7)}8,"partial na`);
+    expect(await runCsv(dst.url, cfg, { runKey: 'quote/1', mode: 'sync' })).toMatchObject({ rows: 7, done: true });
+    const [held] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'quote/1'`);
+    expect(held?.warnings).toEqual([expect.stringMatching(/ends inside a quoted field and the file changed \d+ s ago/)]);
+    appendFileSync(path, 'me",8.00\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'quote/2', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
+    expect(await sql(dst.url, `SELECT name FROM copy.items WHERE id = 8`)).toEqual([{ name: 'partial name' }]);
+  });
+
   it('a truncated, replaced or rewritten file fails the next run clearly, non-retryable', async () => {
     const path = join(dir, 'changed.csv');
     const cfg = csvConfig({ path, columns: COLUMNS });

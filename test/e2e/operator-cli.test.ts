@@ -88,6 +88,9 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(after.stdout).toMatch(/ {2}backfill +unfinished \(run cancelled\), \d+ rows/);
     const show = await runCli(['checkpoint', 'show', 'orders'], env, cwd);
     expect(show.stdout).toMatch(/^backfill +unfinished \(run cancelled\) cursor /m);
+    // Watching a run that had already ended: the exit code the watch would have given at its end.
+    const late = await runCli(['status', 'orders', '--watch'], env, cwd);
+    expect(late.code).toBe(1);
     const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE slot = 'backfill'`);
     const atCancel = await done();
     expect(Number(cp!.rows_done)).toBe(atCancel);
@@ -107,6 +110,7 @@ describe('operator commands against a backfill started with `temporal workflow s
     const done = await runCli(['resume', 'orders'], env, cwd);
     expect(done.code).not.toBe(0);
     expect(done.stderr).toMatch(/error: the last backfill of "orders" already completed \(.+\); start a new one with `tidemark backfill orders`/);
+    expect(done.stderr).not.toMatch(/Usage:/); // a refusal, not a mistake in how the command was written
     expect((await handle.describe()).runId).toBe(before);
     const never = await runCli(['resume', 'never'], env, cwd);
     expect(never.code).not.toBe(0);

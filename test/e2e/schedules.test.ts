@@ -188,6 +188,8 @@ describe('Temporal Schedules (dev server)', () => {
     await sleep(3500); // three ticks
     expect((await info()).numActionsTaken).toBe(taken);
     expect((await runs()).length).toBe(count);
+    // Paused again without a note: the note it has stays (as on the operator's page).
+    expect(await out('schedule', 'pause', 'orders')).toBe('orders: already paused (maintenance): nothing changed; `tidemark schedule unpause orders` resumes it\n');
     expect(await out('schedule', 'list')).toMatch(/^orders: every 1s, overlap skip, PAUSED \(maintenance\)[\s\S]*\n {2}next \S+, \S+, \S+ \(not while paused\)\n/);
     expect(await out('schedule', 'apply')).toBe('orders: unchanged (every 1s, overlap skip; paused: maintenance; `tidemark schedule unpause orders` resumes it)\n');
     // status --all says so, with the note, and no next run (found by an acceptance run: it said "ok").

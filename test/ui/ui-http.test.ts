@@ -210,6 +210,11 @@ describe('tidemark ui over HTTP', () => {
     expect(await r.text()).toMatch(/no Temporal connection: set TEMPORAL_ADDRESS/);
     expect((await get(open, '/i/nope')).status).toBe(404);
     expect((await post(open, '/i/orders/actions/explode', { _csrf: open.csrf })).status).toBe(404);
+    // Each action takes its own fields: another action's is named, not ignored; the clicked button's name comes along.
+    const stray = await post(open, '/i/orders/actions/sync', { _csrf: open.csrf, from: 'garbage' });
+    expect(stray.status).toBe(400);
+    expect(await stray.text()).toMatch(/sync takes no fields, not &quot;from&quot;/);
+    expect((await post(open, '/i/orders/actions/sync', { _csrf: open.csrf, action: 'sync' })).status).toBe(503);
   });
 
   it('serves htmx and uPlot from the npm packages, with a strict Content-Security-Policy', async () => {

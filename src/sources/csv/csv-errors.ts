@@ -18,6 +18,10 @@ export class CsvHeaderError extends PermanentError {
 /** The file is not valid CSV at some point (an unclosed quote, a record over the size limit). */
 export class CsvFormatError extends PermanentError {
   override readonly name = 'CsvFormatError';
+  /** The file ended inside a quoted field: broken, or a last record still being written. */
+  unclosedQuote = false;
+  /** Where the record it failed on starts (a byte offset). */
+  offset = 0;
 }
 
 /** The checkpoint's file is gone: the file shrank below the cursor, or was replaced or rewritten. */

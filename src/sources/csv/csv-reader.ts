@@ -137,10 +137,12 @@ function lineBreaks(fields: readonly string[]): number {
 
 export function readError(err: unknown, path: string, offset: number, line: number): unknown {
   if (err instanceof CsvError) {
-    return new CsvFormatError(
+    const e = new CsvFormatError(
       `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${err.message.replace(/ at line \d+/, '')}. ` +
         'Records before it were committed and the checkpoint is just before it: fix the file (or the source\'s delimiter/quote/escape), then resume',
     );
+    [e.unclosedQuote, e.offset] = [err.code === 'CSV_QUOTE_NOT_CLOSED', offset];
+    return e;
   }
   const code = (err as { code?: unknown } | null)?.code;
   if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') return new CsvFileError(`source.path ${path} cannot be read (${code}): ${(err as Error).message}`);

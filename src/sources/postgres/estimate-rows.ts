@@ -23,7 +23,7 @@ export interface RowEstimate {
  *   block sample of about SAMPLE_PAGES pages, counting its rows and those in the range, scaled up
  *   (the planner's selectivities are blind guesses without statistics). Unknown never means "empty".
  */
-export async function estimateRows(client: pg.Client, table: QualifiedName, range: SqlQuery = { text: 'true', values: [] }): Promise<RowEstimate> {
+export async function estimateRows(client: pg.Client, table: QualifiedName, range: SqlQuery = { text: 'true', values: [] }, opts: { sample?: boolean } = {}): Promise<RowEstimate> {
   const name = quoteTable(table);
   // Summed over the leaf partitions (a plain table is its own only leaf): a partitioned parent has no pages of its own.
   // The relations are listed first and sized after the join (OFFSET 0 keeps the size out of pg_class's scan):
@@ -45,7 +45,8 @@ export async function estimateRows(client: pg.Client, table: QualifiedName, rang
   const nowPages = Number(row?.now_pages ?? 0);
   const known = String(row?.unknown) === 'false' && tuples > 0 && pages > 0;
   if (nowPages === 0) return { table: 0, range: 0, pages: 0 };
-  if (known) {
+  // `sample`: the caller knows the planner's figure for the range is wrong (a bounded count went past it).
+  if (known && !opts.sample) {
     const all = Math.round((tuples / pages) * nowPages);
     if (range.text === 'true') return { table: all, range: all, pages: nowPages };
     const selectivity = (await planRows(client, `SELECT 1 FROM ${name} WHERE ${range.text}`, range.values)) / Math.max(await planRows(client, `SELECT 1 FROM ${name}`), 1);
