@@ -19,23 +19,30 @@ afterAll(() => {
   }
 });
 
+/** `tidemark demo --rows N` in a process group of its own (as in a terminal), its output gathered. */
+function demo(rows: number) {
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+  const child = spawn(process.execPath, [path.join(root, 'bin/tidemark.js'), 'demo', '--rows', String(rows)], { cwd: root, env, detached: true });
+  group = child.pid;
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, output: () => out, exit };
+}
+
 describe('tidemark demo, interrupted', () => {
   it('Ctrl-C during the backfill stops the worker, the API, Temporal and PostgreSQL, and exits 130', async () => {
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(root, 'bin/tidemark.js'), 'demo', '--rows', '400000'], { cwd: root, env, detached: true });
-    group = child.pid;
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const { child, output, exit } = demo(400_000);
     const deadline = Date.now() + 120_000;
-    while (!out.includes('Backfill:')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not reach its backfill:\n${out}`);
+    while (!output().includes('Backfill:')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not reach its backfill:\n${output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     process.kill(-(child.pid as number), 'SIGINT'); // as a terminal's Ctrl-C: the whole process group
     const code = await Promise.race([exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
+    const out = output();
     expect(code, out).toBe(130);
     group = undefined;
     expect(out).toMatch(/SIGINT: stopping the demo/);
@@ -49,19 +56,12 @@ describe('tidemark demo, interrupted', () => {
   }, 200_000);
 
   it('Ctrl-C while its servers start exits 130 as promptly', async () => {
-    const env = { ...process.env };
-    delete env.DATABASE_URL;
-    const child = spawn(process.execPath, [path.join(root, 'bin/tidemark.js'), 'demo', '--rows', '1000'], { cwd: root, env, detached: true });
-    group = child.pid;
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    while (!out.includes('starting a Temporal dev server')) await new Promise((r) => setTimeout(r, 50));
+    const { child, output, exit } = demo(1_000);
+    while (!output().includes('starting a Temporal dev server')) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1_000));
     process.kill(-(child.pid as number), 'SIGINT');
     const code = await Promise.race([exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 45_000))]);
-    expect(code, out).toBe(130);
+    expect(code, output()).toBe(130);
     group = undefined;
   }, 120_000);
 });
