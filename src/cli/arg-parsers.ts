@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 
 /** A commander argument parser for a whole number in [min, max]; the message names the range. */
 export function wholeNumber(min: number, max: number): (value: string) => number {
@@ -17,3 +17,12 @@ export function parseRate(value: string): number {
 }
 
 export const parseBatchSize = wholeNumber(1, 100_000);
+
+/**
+ * A command refused for what the arguments mean (nothing to resume, a source that cannot split), not for how they
+ * are written: the message alone, exit 2, without the usage text `cmd.error` adds (showHelpAfterError).
+ */
+export function refuse(message: string): never {
+  console.error(message);
+  throw new CommanderError(2, 'tidemark.refused', message);
+}

@@ -1,9 +1,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import type { RunResult } from '../activities/types';
-import { parseBatchSize, parseRate, wholeNumber } from './arg-parsers';
+import { parseBatchSize, parseRate, refuse, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
-import { refuse } from './refuse';
 
 function parseJson(value: string): unknown {
   try {
