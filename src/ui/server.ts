@@ -10,7 +10,7 @@ import { dispatchAction } from './actions/dispatch';
 import { dispatchInstanceAction } from './actions/instance-actions';
 import { InstanceError } from '../instances/errors';
 import { loadIntegrationDetail } from './data/integration-detail';
-import { lagLimitSeconds, lagSecondsOf, loadOverview } from './data/overview';
+import { lagLimitSeconds, lagSecondsOf, loadOverview, stateOf } from './data/overview';
 import { resolveForAction, resolveTarget, type Target } from './data/resolve-target';
 import { StateDbs } from './data/state-dbs';
 import { h, maskSecrets, type Safe } from './html';
@@ -118,11 +118,17 @@ export function createUiApp(opts: UiOptions): UiApp {
     const last = detail.runs[0];
     const isRunning = opts.temporal ? running.length > 0 : last?.status === 'running';
     const status = t.instance?.row.status;
-    // As the overview decides it (overview.ts), lag included: the two never call one integration differently.
+    // The overview's rule (overview.ts stateOf): the two never call one integration differently.
     const sync = detail.checkpoints.find((cp) => cp.slot === 'sync');
-    const lag = lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null);
-    const behind = lag !== undefined && lag > lagLimitSeconds(it);
-    const state = detail.problem ? 'unavailable' : status === 'needs_reauth' ? status : isRunning ? 'running' : status === 'paused' ? 'paused' : last?.status === 'failed' ? 'failing' : detail.schedule?.paused ? 'paused' : !last ? 'new' : behind ? 'lagging' : 'ok';
+    const state = stateOf({
+      problem: detail.problem,
+      instanceStatus: status,
+      running: isRunning,
+      lastRunStatus: last?.status,
+      schedulePaused: detail.schedule?.paused,
+      lagSeconds: lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null),
+      lagLimitSeconds: lagLimitSeconds(it),
+    });
     return html(c, integrationPage(it, state, detail, isRunning, ctx, t.instance));
   });
 

@@ -53,6 +53,26 @@ function cursorTime(cursorJson: string | null): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
+/** An integration's or instance's state, one rule for the overview and its own page (they once disagreed on lag). */
+export function stateOf(s: {
+  problem?: string | undefined;
+  instanceStatus?: string | undefined;
+  running: boolean;
+  lastRunStatus?: string | undefined;
+  schedulePaused?: boolean | undefined;
+  lagSeconds?: number | undefined;
+  lagLimitSeconds: number;
+}): RowState {
+  if (s.problem) return 'unavailable';
+  if (s.instanceStatus === 'needs_reauth') return 'needs_reauth';
+  if (s.running) return 'running';
+  if (s.instanceStatus && s.instanceStatus !== 'active') return 'paused';
+  if (s.lastRunStatus === 'failed') return 'failing';
+  if (s.schedulePaused) return 'paused';
+  if (!s.lastRunStatus) return 'new';
+  return s.lagSeconds !== undefined && s.lagSeconds > s.lagLimitSeconds ? 'lagging' : 'ok';
+}
+
 /** How far the sync checkpoint's time cursor is behind now, in seconds (undefined: not a time cursor, or none). */
 export function lagSecondsOf(syncCursorJson: string | null, now = Date.now()): number | undefined {
   const t = cursorTime(syncCursorJson);
@@ -138,7 +158,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
   const tv = await temporalAsked;
   const rows = all.map((m): OverviewRow => {
     const s = summaries.get(m.id);
-    const t = cursorTime(checkpoints.get(m.id)?.cursor ?? null);
+    const lag = lagSecondsOf(checkpoints.get(m.id)?.cursor ?? null, now);
     const running = tv.running.get(m.id) ?? [];
     const dbRunning = s?.status === 'running';
     const inactive = m.instance && m.instance.status !== 'active' ? m.instance : undefined;
@@ -152,7 +172,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
       failures: Number(s?.failures ?? 0),
       deadLetters: letters.get(m.id) ?? 0,
       running,
-      ...(t !== undefined ? { lagSeconds: Math.max(0, (now - t) / 1000) } : {}),
+      ...(lag !== undefined ? { lagSeconds: lag } : {}),
       ...(tv.schedules.get(m.id) ? { schedule: tv.schedules.get(m.id) } : {}),
       ...(problems.get(m.id) ? { problem: problems.get(m.id) } : {}),
     };
@@ -166,23 +186,15 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
     }
     // Temporal is the judge of "running" when it answered; the runs table otherwise (it can hold a crashed run's row).
     const isRunning = tv.error ? dbRunning : running.length > 0;
-    row.state = row.problem
-      ? 'unavailable'
-      : inactive?.status === 'needs_reauth'
-        ? 'needs_reauth'
-        : isRunning
-          ? 'running'
-          : inactive
-            ? 'paused'
-            : row.lastRun?.status === 'failed'
-              ? 'failing'
-              : row.schedule?.paused
-                ? 'paused'
-                : !row.lastRun
-                  ? 'new'
-                  : row.lagSeconds !== undefined && row.lagSeconds > lagLimitOf(m.schedule)
-                    ? 'lagging'
-                    : 'ok';
+    row.state = stateOf({
+      problem: row.problem,
+      instanceStatus: inactive?.status,
+      running: isRunning,
+      lastRunStatus: row.lastRun?.status,
+      schedulePaused: row.schedule?.paused,
+      lagSeconds: row.lagSeconds,
+      lagLimitSeconds: lagLimitOf(m.schedule),
+    });
     return row;
   });
   return { rows, ...(tv.error ? { temporalError: tv.error } : {}) };
