@@ -60,6 +60,26 @@ describe('http source: pagination of real SaaS APIs, end to end against local fa
     expect(api.log.at(-1)!.url.searchParams.get('since')).toBe((c.backfill as { since: string }).since);
   });
 
+  it('GitHub-like: issues edited in the second a pass began (GitHub keeps whole seconds) are read by the next pass', async () => {
+    api = await startGithubFake(RECORDS, 23, { token: TOKEN });
+    config = fakeConfig({
+      url: '${API_URL}/repos/acme/shop/issues',
+      headers: { Authorization: 'Bearer ${API_TOKEN}' },
+      params: { state: 'all', sort: 'updated', direction: 'asc' },
+      records: '.',
+      pagination: { style: 'link_header', limitParam: 'per_page', maxPageSize: 100, sinceParam: 'since' },
+    });
+    const full = await r.run({ runKey: 'gh/second/backfill' });
+    const since = (full.cursor as { since: string }).since;
+    // The next pass's since is the pass's start floored to the second: an edit made just after the pass began,
+    // stamped in whole seconds, lies at or after it (a since in ms would leave these behind for good).
+    expect(since).toMatch(/T\d\d:\d\d:\d\d\.000Z$/);
+    const m = api.data.mutate(5, Math.floor(Date.parse(since) / 1000) * 1000);
+    const sync = await r.run({ runKey: 'gh/second/sync', mode: 'sync', after: full.cursor });
+    expect(sync).toMatchObject({ rows: m.updated.length + m.inserted.length, done: true });
+    await expectExactCopy(dst.url, api.data);
+  });
+
   it('GitHub-like: a run resumed mid-pass continues from the stored next link (no gap, no overlap)', async () => {
     api = await startGithubFake(RECORDS, 22, { token: TOKEN });
     config = fakeConfig({

@@ -182,7 +182,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     async prepare(opts: PrepareOptions): Promise<SourcePlan> {
       const bounded = isBoundedPagination(cfg.pagination, usesSince);
       // A resumed backfill keeps the upper bound it started with; a new run takes now - lag.
-      highWater = bounded ? (opts.highWater ?? new Date(Date.now() - cfg.lag).toISOString()) : null;
+      highWater = bounded ? (opts.highWater ?? passBound(style, Date.now() - cfg.lag)) : null;
       const range = highWater ? `, up to ${highWater}` : '';
       return { columns, highWater, describe: `${cfg.request?.method ?? 'GET'} ${shownUrl} (pagination ${style}${range})` };
     },
@@ -212,4 +212,15 @@ export function retryNotes(s: HttpClientStats): string[] {
   const parts = [`${s.retries} of ${s.requests} requests retried (${s.rateLimited} rate limited), ${(s.waitedMs / 1000).toFixed(1)} s spent waiting`];
   if (s.skipped) parts.push(`${s.skipped} answers skipped by source.responses.skip`);
   return [`the API: ${parts.join('; ')}`];
+}
+
+/**
+ * A new run's upper bound at `ms`. A pass (page, offset, next links: the next pass's since) floors it to the whole
+ * second: APIs commonly keep times in whole seconds (GitHub, Shopify, Zendesk), so a record changed in the second a
+ * pass began carries a time before that instant, and a since in milliseconds would leave it behind for good (found
+ * by an acceptance run). Passes overlap by up to a second instead. Time windows keep it: their format cuts it.
+ */
+export function passBound(style: HttpPagination['style'], ms: number): string {
+  const windows = style === 'time_window' || style === 'time_slices';
+  return new Date(windows ? ms : Math.floor(ms / 1000) * 1000).toISOString();
 }
