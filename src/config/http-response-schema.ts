@@ -3,7 +3,7 @@ import { path } from './http-schema-parts';
 
 /**
  * `source.responses` of `kind: http`: what each non-2xx status means. Defaults: 408, 425, 429 and 5xx
- * (but 501, 505) are retried with backoff; 429, and GitHub's 403 with `x-ratelimit-remaining: 0`, are
+ * (but 501, 505) are retried with backoff; 429, and GitHub's 403 with `x-ratelimit-remaining: 0` or with Retry-After, are
  * "rate limited": the wait is read from Retry-After, x-ratelimit-reset (epoch seconds) or RateLimit-Reset
  * (seconds), whichever comes first; every other status fails the run (non-retryable).
  */
@@ -11,11 +11,15 @@ const status = z.number({ error: 'must be an HTTP status code such as 429' }).in
 
 const headerName = z.string({ error: 'must be a header name' }).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid HTTP header name').transform((h) => h.toLowerCase());
 
-/** A status that means "rate limited", optionally only when a header has a given value (GitHub: 403 + x-ratelimit-remaining: 0). */
+/**
+ * A status that means "rate limited", optionally only when a header has a given value (GitHub: 403 +
+ * x-ratelimit-remaining: 0) or, without `equals`, only when the header is present (GitHub's secondary limit: 403 +
+ * Retry-After).
+ */
 const rateRule = z.union([status.transform((s): { status: number; header?: string; equals?: string } => ({ status: s })), z.strictObject({ status, header: headerName.optional(), equals: z.string({ error: 'must be the header value as text, e.g. "0"' }).optional() })], {
   error: 'must be a status (429) or { status, header, equals } (e.g. { status: 403, header: x-ratelimit-remaining, equals: "0" })',
 }).superRefine((r, ctx) => {
-  if ((r.header === undefined) !== (r.equals === undefined)) ctx.addIssue({ code: 'custom', message: 'header and equals go together: the status means rate limited only when that header has that value' });
+  if (r.header === undefined && r.equals !== undefined) ctx.addIssue({ code: 'custom', path: ['equals'], message: 'needs header: the status means rate limited only when that header has that value' });
 });
 
 /** How a header tells the wait: Retry-After (seconds or an HTTP date), an epoch time, or seconds from now. */
@@ -24,7 +28,8 @@ const waitRule = z.strictObject({
   format: z.enum(['retry-after', 'epoch_seconds', 'epoch_ms', 'seconds'], { error: 'must be retry-after | epoch_seconds | epoch_ms | seconds' }),
 });
 
-export const DEFAULT_RATE_LIMITED = [{ status: 429 }, { status: 403, header: 'x-ratelimit-remaining', equals: '0' }];
+/** 429; GitHub's primary limit (403, x-ratelimit-remaining: 0) and its secondary one (403 with Retry-After). */
+export const DEFAULT_RATE_LIMITED = [{ status: 429 }, { status: 403, header: 'x-ratelimit-remaining', equals: '0' }, { status: 403, header: 'retry-after' }];
 export const DEFAULT_WAIT = [
   { header: 'retry-after', format: 'retry-after' as const },
   { header: 'x-ratelimit-reset', format: 'epoch_seconds' as const },

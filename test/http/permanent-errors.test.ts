@@ -142,7 +142,7 @@ describe('http source: errors retrying cannot fix fail the run at once', () => {
     expect(bad({ requestsPerSecond: 0 })).toContain('integrations[0].source.requestsPerSecond: must be more than 0');
     expect(bad({ lag: '2s' })).toContain('integrations[0].source.lag: applies only to bounded pagination styles: page, offset, time_window, time_slices, and link_header/next_url with a since filter');
     expect(bad({ pagination: { style: 'link_header', rel: 'next page' } })).toContain('integrations[0].source.pagination.rel: must be a link relation');
-    expect(bad({ responses: { rateLimited: [{ status: 403, header: 'x-ratelimit-remaining' }] } })).toContain('integrations[0].source.responses.rateLimited[0]: header and equals go together');
+    expect(bad({ responses: { rateLimited: [{ status: 403, equals: '0' }] } })).toContain('integrations[0].source.responses.rateLimited[0].equals: needs header');
     expect(bad({ responses: { retry: [503], skip: [503] } })).toContain('integrations[0].source.responses.skip: 503 is also in retry');
     expect(bad({ responses: { wait: [{ header: 'x-reset', format: 'epoch' }] } })).toContain('integrations[0].source.responses.wait[0].format: must be retry-after | epoch_seconds | epoch_ms | seconds');
     expect(bad({ headers: { 'Bad Header': 'x' } })).toContain('integrations[0].source.headers.Bad Header: is not a valid HTTP header name');

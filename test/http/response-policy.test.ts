@@ -19,13 +19,18 @@ const h = (o: Record<string, string>) => new Headers(o);
 describe('response policy: what each status means', () => {
   const now = Date.parse('2024-01-01T00:00:00Z');
 
-  it('defaults: 5xx and 429 retry, GitHub 403 + x-ratelimit-remaining: 0 is a rate limit, a plain 403 or 404 fails', () => {
+  it('defaults: 5xx and 429 retry, GitHub 403 + x-ratelimit-remaining: 0 or + Retry-After is a rate limit, a plain 403 or 404 fails', () => {
     const p = policy();
     expect(judge(p, 503, h({}), now)).toEqual({ kind: 'retry', waitMs: undefined });
     expect(judge(p, 501, h({}), now)).toEqual({ kind: 'fail' });
     expect(judge(p, 429, h({ 'retry-after': '3' }), now)).toEqual({ kind: 'rate_limited', waitMs: 3000 });
     expect(judge(p, 403, h({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(now / 1000 + 42) }), now)).toEqual({ kind: 'rate_limited', waitMs: 42_000 });
     expect(judge(p, 403, h({ 'x-ratelimit-remaining': '12' }), now)).toEqual({ kind: 'fail' });
+    // GitHub's secondary rate limit: 403 with Retry-After while the primary budget is left (acceptance run).
+    expect(judge(p, 403, h({ 'retry-after': '3', 'x-ratelimit-remaining': '4990' }), now)).toEqual({ kind: 'rate_limited', waitMs: 3000 });
+    // A configured rule with a header and no equals: the header's presence is enough.
+    expect(judge(policy({ rateLimited: [{ status: 420, header: 'x-wait' }] }), 420, h({ 'x-wait': '' }), now)).toEqual({ kind: 'fail' });
+    expect(judge(policy({ rateLimited: [{ status: 420, header: 'x-wait' }] }), 420, h({ 'x-wait': '1', 'retry-after': '2' }), now)).toEqual({ kind: 'rate_limited', waitMs: 2000 });
     expect(judge(p, 403, h({}), now)).toEqual({ kind: 'fail' });
     expect(judge(p, 404, h({}), now)).toEqual({ kind: 'fail' });
   });

@@ -19,7 +19,7 @@ function defaultRetry(status: number): boolean {
  * fails. The wait of a rate limit (or of a retry that names one) comes from the first wait header present.
  */
 export function judge(policy: HttpResponsePolicy, status: number, headers: Headers, now = Date.now()): Verdict {
-  const limited = policy.rateLimited.some((r) => r.status === status && (r.header === undefined || headers.get(r.header)?.trim() === r.equals));
+  const limited = policy.rateLimited.some((r) => r.status === status && (r.header === undefined || (r.equals === undefined ? (headers.get(r.header)?.trim() ?? '') !== '' : headers.get(r.header)?.trim() === r.equals)));
   if (limited) return { kind: 'rate_limited', waitMs: waitOf(policy, headers, now) };
   if (policy.skip.includes(status)) return { kind: 'skip' };
   if (policy.retry ? policy.retry.includes(status) : defaultRetry(status)) return { kind: 'retry', waitMs: waitOf(policy, headers, now) };
