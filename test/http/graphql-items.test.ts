@@ -66,6 +66,7 @@ describe('examples/graphql-items.yaml against a GraphQL API (Relay connection, e
     config = exampleConfig('graphql-items', { ownColumns: true });
     const err = await r.run({ runKey: 'gql/err' }).catch((e: unknown) => e);
     expect(err).toMatchObject({ nonRetryable: true, type: 'HttpSourceError', message: expect.stringContaining('source.responses.errors: the API answered with errors: [{"message":"Internal error while resolving') });
+    expect((err as Error).message).toMatch(/\(POST http:\/\/127\.0\.0\.1:\d+\/graphql\)$/); // the request's own method
     expect(await count()).toBe(200); // the two pages before the error, nothing lost
     const resumed = await r.run({ runKey: 'gql/resume', mode: 'resume' });
     expect(resumed.done).toBe(true);

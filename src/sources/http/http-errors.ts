@@ -23,8 +23,9 @@ export class HttpSourceError extends PermanentError {
     readonly field: string,
     message: string,
     readonly url?: string,
+    method = 'GET',
   ) {
-    super(`source.${field}: ${message}${url ? ` (GET ${url})` : ''}`);
+    super(`source.${field}: ${message}${url ? ` (${method} ${url})` : ''}`);
   }
 }
 

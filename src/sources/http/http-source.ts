@@ -121,12 +121,12 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       // An API that answers 200 with an errors list (GraphQL) has not given the whole page, even beside data.
       const apiErrors = cfg.responses.errors !== undefined ? getPath(body, cfg.responses.errors) : undefined;
       if (Array.isArray(apiErrors) && apiErrors.length) {
-        throw new HttpSourceError('responses.errors', `the API answered with errors: ${redact(JSON.stringify(apiErrors).slice(0, 500))}`, safeUrl(url, redact));
+        throw new HttpSourceError('responses.errors', `the API answered with errors: ${redact(JSON.stringify(apiErrors).slice(0, 500))}`, safeUrl(url, redact), req.method);
       }
       const records = getPath(body, cfg.records);
       if (!Array.isArray(records)) {
         const keys = body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`;
-        throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact));
+        throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact), req.method);
       }
       return { body, headers, records, url: safeUrl(url, redact), requested: url };
     },
