@@ -6,6 +6,7 @@ import { fakeConfig } from './fakes/fake-config';
 import type { FakeApi } from './fakes/fake-server';
 import { startHubspotFake } from './fakes/hubspot-fake';
 import { startSalesforceFake } from './fakes/salesforce-fake';
+import { sql } from '../helpers/fixtures';
 import { expectExactCopy, pause, rewritten, rowVersions, runner, TOKEN } from './helpers';
 
 const RECORDS = 1_200;
@@ -85,6 +86,25 @@ describe('request templates (JSONata), end to end', () => {
     expect(qs.at(-1)).toMatch(/^SELECT Id, Number FROM Order WHERE SystemModstamp >= \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ORDER BY/);
     // The locator pages were read by their links, without a q parameter.
     expect(api.log.filter((q) => /\/query\/01g/.test(q.url.pathname) && !q.url.search).length).toBe(2); // 1200 records in batches of 500
+  });
+
+  it('Salesforce-like: a backfill resumed after its query locator expired reads the pass again from its since, with a warning', async () => {
+    const sf = await startSalesforceFake(RECORDS, 53, TOKEN);
+    api = sf;
+    config = salesforce();
+    const crash = new Error('worker died');
+    await expect(r.run({ runKey: 'sf/stale' }, undefined, { afterBatch: async ({ pages }: { pages: number }) => { if (pages === 1) throw crash; } })).rejects.toBe(crash);
+    const [cp] = await sql<{ cursor: { next: string } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+    expect(cp!.cursor.next).toMatch(/\/query\/01gFAKE0-500$/);
+    sf.expireLocators();
+    const { MockActivityEnvironment } = await import('@temporalio/testing');
+    const res = await r.run({ runKey: 'sf/stale' }, new MockActivityEnvironment({ attempt: 2 }));
+    expect(res).toMatchObject({ done: true });
+    await expectExactCopy(dst.url, sf.data);
+    const refused = sf.log.map((q) => q.url.pathname.endsWith('/query/01gFAKE0-500')).lastIndexOf(true); // the resumed attempt's (the first attempt read ahead too)
+    expect(sf.log[refused + 1]!.url.searchParams.get('q')).toBe('SELECT Id, Number FROM Order ORDER BY SystemModstamp ASC, Id ASC'); // the pass again, from its since (none: the start)
+    const [run] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'sf/stale'`);
+    expect(run!.warnings).toContainEqual(expect.stringContaining('the stored next link answered 400 (expired?): the pass was read again from its since (the start)'));
   });
 
   it('bad templates fail the config before anything runs, naming the field', () => {

@@ -100,6 +100,8 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const templates = cfg.request ? new RequestTemplates(cfg.request) : undefined;
 
   const groups = new GroupSizes();
+  /** Passes read again because their stored next link had expired: the run's warnings say so. */
+  const staleLinks: string[] = [];
   /** `raw`: the records come as bytes where the answer allows (for COPY pages: raw/raw-copy.ts). */
   const contextFor = (raw: boolean): PageContext => ({
     async get(extra, opts, at, vars) {
@@ -154,7 +156,10 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
         return timeWindowPages(c, p, cursor as TimeWindowCursor | null, readBound(p, hw as string, opts.until), opts);
       case 'link_header':
       case 'next_url':
-        return nextLinkPages(c, p, links, cursor as LinkCursor | null, hw, opts);
+        return nextLinkPages(c, p, links, cursor as LinkCursor | null, hw, opts, (message) => {
+          staleLinks.push(message);
+          warnInActivity(message, { integration: auth.integration });
+        });
       case 'feed': {
         const inner = p.inner;
         return feedPages(c, p, cursor as FeedCursor | null, opts, (fc, innerAfter) => pagesOf(fc, inner, parseHttpCursor(inner.style, innerAfter), inner.style === 'offset' ? new Date().toISOString() : null, opts));
@@ -196,7 +201,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       return splitTimeRange(ctx, cfg.pagination, parseHttpCursor(style, after), highWater, parts, cfg.requestsPerSecond !== undefined);
     },
     rangeScale: timeRangeScale(ctx, cfg.pagination, () => highWater, cfg.requestsPerSecond !== undefined),
-    notes: () => retryNotes(client.stats),
+    notes: () => [...retryNotes(client.stats), ...staleLinks],
     async close() {
       if (!released) lease.release();
       released = true;

@@ -11,8 +11,9 @@ const SOQL_DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?(Z|[+-]\d\d:\d\d
  * quotes), answering `{ totalSize, done, nextRecordsUrl?, records }` in batches (here 500), the rest at
  * `nextRecordsUrl` = `/services/data/v59.0/query/<locator>-<offset>` (a path on the same origin).
  */
-export function startSalesforceFake(records: number, seed: number, token: string): Promise<FakeApi> {
+export function startSalesforceFake(records: number, seed: number, token: string): Promise<FakeApi & { expireLocators: () => void }> {
   const locators = new Map<string, readonly Entry[]>();
+  let made = 0;
   const BATCH = 500;
   const answer = (list: readonly Entry[], locator: string, offset: number) => {
     const page = list.slice(offset, offset + BATCH);
@@ -44,8 +45,8 @@ export function startSalesforceFake(records: number, seed: number, token: string
       if (!SOQL_DATETIME.test(m[2])) return badRequest(`MALFORMED_QUERY: value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes: ${m[2]}`);
       list = all.slice(firstAtOrAfter(all, Date.parse(m[2])));
     }
-    const locator = `01gFAKE${locators.size}`;
+    const locator = `01gFAKE${made++}`;
     locators.set(locator, list);
     return answer(list, locator, 0);
-  });
+  }).then((api) => Object.assign(api, { expireLocators: () => locators.clear() })); // as Salesforce does after ~15 minutes idle
 }
