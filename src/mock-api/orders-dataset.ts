@@ -77,6 +77,14 @@ export class OrdersDataset {
     return { updated: [...updated].filter((id) => !inserted.includes(id)), inserted, at: new Date(atMs).toISOString() };
   }
 
+  /** Changes order `id` as mutate does (a new version, `updated_at = at`); false when there is none. */
+  touch(id: number, atMs = Date.now()): boolean {
+    const e = this.byId.get(id);
+    if (!e) return false;
+    this.put(changeOrder(this.rng, e.order, atMs), atMs);
+    return true;
+  }
+
   /** Every order, by id, as deep copies: what a target must hold after a complete sync. */
   snapshot(): Order[] {
     return this.byIdOrder().map((e) => structuredClone(e.order));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config';
 import type { Order } from '../../src/mock-api';
-import type { Mutation } from '../../src/mock-api/orders-dataset';
+import type { Mutation, OrdersDataset } from '../../src/mock-api/orders-dataset';
 import { exampleConfig } from './example-config';
 import { useFakeApiTarget } from './fakes/fake-target';
 import type { FakeApi } from './fakes/fake-server';
@@ -65,4 +65,20 @@ describe('examples/*.yaml, end to end against their fakes: backfill, changes, sy
       await expectExactCopy(dst.url, { snapshot: () => want.target });
     });
   }
+});
+
+describe('examples/*.yaml under change during a pass: nothing is skipped', () => {
+  it('github-issues: an issue edited after its page was read (sorted by created, it keeps its place); the next sync has every version', async () => {
+    // An issue on the first page whichever the sort (created or updated), edited before the third page is read.
+    const firstPage = (data: OrdersDataset) => data.byTimeOrder().slice(0, 100).find((e) => e.order.id <= 100)!.order.id;
+    const gh = await startGithubFake(RECORDS, 79, { token: TOKEN, beforeRequest: (n, data) => void (n === 3 && data.touch(firstPage(data))) });
+    api = gh;
+    config = exampleConfig('github-issues');
+    const full = await r.run({ runKey: 'gh-edit/backfill' });
+    expect(full).toMatchObject({ rows: RECORDS, done: true });
+    await pause(1100); // past the second the pass began (its since is floored to it)
+    const sync = await r.run({ runKey: 'gh-edit/sync', mode: 'sync', after: full.cursor });
+    expect(sync).toMatchObject({ done: true });
+    await expectExactCopy(dst.url, gh.data);
+  });
 });

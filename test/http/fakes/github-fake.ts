@@ -1,16 +1,39 @@
 import type { Entry } from '../../../src/mock-api/orders-dataset';
 import { firstAtOrAfter } from '../../../src/mock-api/orders-dataset';
-import { badRequest, startFake, type FakeApi } from './fake-server';
+import type { OrdersDataset } from '../../../src/mock-api/orders-dataset';
+import { badRequest, startFake, type FakeApi, type FakeReply } from './fake-server';
 
 export interface GithubFakeOptions {
   token: string;
   /** every n-th request is refused with GitHub's primary rate-limit form: 403, x-ratelimit-remaining: 0, x-ratelimit-reset (epoch seconds) */
   rateLimitEvery?: number;
+  /** called before the n-th request (1-based) is answered: changes made here are what that request sees */
+  beforeRequest?: (n: number, data: OrdersDataset) => void;
+}
+
+/**
+ * The issues a list request names: `since` (updated at or after), in the order of `sort=created|updated`
+ * (`direction=asc`). Issue numbers (ids) are in creation order. Sorted by updated, an issue updated during a
+ * pass moves to the end and every later one shifts back a place: GitHub's documented order, which is why a sync
+ * pages it sorted by created.
+ */
+export function issuesOf(data: OrdersDataset, q: URLSearchParams): { list: readonly Entry[] } | { reply: FakeReply } {
+  const sort = q.get('sort') ?? 'created';
+  if ((sort !== 'updated' && sort !== 'created') || q.get('direction') !== 'asc') return { reply: badRequest('this fake serves sort=created|updated with direction=asc') };
+  const since = q.get('since');
+  const t = since === null ? undefined : Date.parse(since);
+  if (since !== null && (Number.isNaN(t) || !/^\d{4}-\d\d-\d\dT/.test(since))) return { reply: badRequest(`since: not an ISO-8601 timestamp: ${since}`) };
+  if (sort === 'updated') {
+    const all = data.byTimeOrder();
+    return { list: t === undefined ? all : all.slice(firstAtOrAfter(all, t)) };
+  }
+  const all = data.byIdOrder();
+  return { list: t === undefined ? all : all.filter((e) => e.t >= t) };
 }
 
 /**
  * GitHub-like `GET /repos/{owner}/{repo}/issues` as its REST docs describe it: `since` (ISO-8601,
- * updated at or after), `sort=updated&direction=asc`, `per_page` (default 30, capped at 100 without a
+ * updated at or after), `sort=created|updated&direction=asc` (see issuesOf), `per_page` (default 30, capped at 100 without a
  * word), `page`, and a `Link` header with rel="next"/"last" (and "prev"/"first" after page 1); a bearer
  * token; the body is the array itself.
  */
@@ -27,18 +50,13 @@ export function startGithubFake(records: number, seed: number, o: GithubFakeOpti
     }
     if (!/^\/repos\/[^/]+\/[^/]+\/issues$/.test(req.url.pathname)) return { status: 404, body: { message: 'Not Found' } };
     const q = req.url.searchParams;
-    if (q.get('sort') !== 'updated' || q.get('direction') !== 'asc') return badRequest('this fake serves sort=updated&direction=asc only');
     const perPage = Math.min(Number(q.get('per_page') ?? 30), 100);
     const page = Number(q.get('page') ?? 1);
     if (!Number.isInteger(perPage) || perPage < 1 || !Number.isInteger(page) || page < 1) return badRequest('per_page and page must be positive integers');
-    const since = q.get('since');
-    const all = data.byTimeOrder();
-    let list: readonly Entry[] = all;
-    if (since !== null) {
-      const t = Date.parse(since);
-      if (Number.isNaN(t) || !/^\d{4}-\d\d-\d\dT/.test(since)) return badRequest(`since: not an ISO-8601 timestamp: ${since}`);
-      list = all.slice(firstAtOrAfter(all, t));
-    }
+    o.beforeRequest?.(n, data);
+    const found = issuesOf(data, q);
+    if ('reply' in found) return found.reply;
+    const list = found.list;
     const pages = Math.max(1, Math.ceil(list.length / perPage));
     const link = (p: number, rel: string) => {
       const u = new URL(req.url.pathname, base);

@@ -1,5 +1,6 @@
-import { OrdersDataset, firstAtOrAfter, type Entry } from '../../../src/mock-api/orders-dataset';
+import { OrdersDataset } from '../../../src/mock-api/orders-dataset';
 import { badRequest, startFake, type FakeApi, type FakeReply, type FakeRequest } from './fake-server';
+import { issuesOf } from './github-fake';
 
 /** One repository of the fake organisation, with its issues (orders-shaped records, ids per repository). */
 export interface FakeRepo {
@@ -24,7 +25,7 @@ const ORG = 'acme';
 /**
  * GitHub-like organisation as its REST docs describe it: `GET /orgs/{org}/repos` (per_page capped at
  * 100 without a word, `page`, Link header rel="next"/"last"), and for each repository
- * `GET /repos/{owner}/{repo}/issues` with `since` (ISO-8601, updated at or after), `sort=updated&direction=asc`,
+ * `GET /repos/{owner}/{repo}/issues` with `since` (ISO-8601, updated at or after), `sort=created|updated&direction=asc`,
  * the same paging, 404 `{"message": "Not Found"}` for a repository that does not exist (any more);
  * a bearer token; bodies are the arrays themselves.
  */
@@ -43,16 +44,9 @@ export async function startGithubOrgFake(sizes: number[], seed: number, token: s
     const m = /^\/repos\/([^/]+)\/([^/]+)\/issues$/.exec(req.url.pathname);
     const repo = m && repos.find((r) => r.full_name === `${m[1]}/${m[2]}`);
     if (!repo || repo.gone) return { status: 404, body: { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/issues/issues#list-repository-issues' } };
-    const q = req.url.searchParams;
-    if (q.get('sort') !== 'updated' || q.get('direction') !== 'asc') return badRequest('this fake serves sort=updated&direction=asc only');
-    const all = repo.issues.byTimeOrder();
-    const since = q.get('since');
-    let list: readonly Entry[] = all;
-    if (since !== null) {
-      if (!/^\d{4}-\d\d-\d\dT/.test(since) || Number.isNaN(Date.parse(since))) return badRequest(`since: not an ISO-8601 timestamp: ${since}`);
-      list = all.slice(firstAtOrAfter(all, Date.parse(since)));
-    }
-    return paged(req, base, list.map((e) => e.order));
+    const found = issuesOf(repo.issues, req.url.searchParams);
+    if ('reply' in found) return found.reply;
+    return paged(req, base, found.list.map((e) => e.order));
   });
   return Object.assign(api, {
     repos,
