@@ -90,6 +90,29 @@ describe('PostgreSQL source', () => {
     await expect((await source('public.absent', ['id'])).prepare({})).rejects.toThrow(TableNotFoundError);
   });
 
+  it('an invalid unique index (a failed CREATE UNIQUE INDEX CONCURRENTLY) proves nothing; a table with INHERITS children is refused (acceptance run)', async () => {
+    await sql(db.url, `CREATE TABLE public.dupes (id int PRIMARY KEY, updated_at timestamptz NOT NULL, grp int NOT NULL);
+      INSERT INTO public.dupes SELECT g, '2024-01-01'::timestamptz + (g % 3) * interval '1 s', g % 2 FROM generate_series(1, 30) g`);
+    await expect(sql(db.url, 'CREATE UNIQUE INDEX CONCURRENTLY dupes_u ON public.dupes (updated_at, grp)')).rejects.toThrow(/could not create unique index/);
+    const [left] = await sql(db.url, `SELECT indisvalid::text AS valid FROM pg_index WHERE indexrelid = 'public.dupes_u'::regclass`);
+    expect(left).toEqual({ valid: 'false' }); // left behind, invalid
+    await expect((await source('public.dupes', ['updated_at', 'grp'])).prepare({})).rejects.toThrow(
+      /\[updated_at, grp\] is not unique in public\.dupes: no valid unique index or primary key has only these columns \(partial, expression and invalid indexes prove nothing; a view has none\)\. End it with a unique column backed by/,
+    );
+    await sql(db.url, `CREATE TABLE public.inh_parent (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL); CREATE TABLE public.inh_child () INHERITS (public.inh_parent);
+      INSERT INTO public.inh_parent VALUES (1, now()); INSERT INTO public.inh_child VALUES (1, now())`);
+    const refused = (await source('public.inh_parent', ['updated_at', 'id'])).prepare({});
+    await expect(refused).rejects.toThrow(SourceSetupError);
+    await expect(refused).rejects.toThrow('source.table: public.inh_parent has child tables (INHERITS: inh_child): reading it returns their rows too');
+    // A partitioned table's partitions are covered by its unique indexes: read as ever.
+    await sql(db.url, `CREATE TABLE public.parted (id bigint, updated_at timestamptz NOT NULL, PRIMARY KEY (id)) PARTITION BY RANGE (id);
+      CREATE TABLE public.parted_1 PARTITION OF public.parted FOR VALUES FROM (0) TO (100); INSERT INTO public.parted VALUES (1, now())`);
+    const parted = await source('public.parted', ['updated_at', 'id']);
+    await parted.prepare({});
+    expect((await readAll(parted, null, 10)).ids).toEqual(['1']);
+    await parted.close();
+  });
+
   it('warns with the CREATE INDEX to run when no index serves the keyset order, and not once one does', async () => {
     await sql(db.url, `CREATE TABLE public.noidx (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, "order" int NOT NULL);
       INSERT INTO public.noidx SELECT g, now() - g * interval '1 minute', g FROM generate_series(1, 500) g`);

@@ -19,8 +19,13 @@ export class TableNotFoundError extends PermanentError {
 
 export interface TableInfo {
   columns: ColumnSpec[];
-  /** Column sets of unique indexes (primary key included), without partial indexes. */
+  /**
+   * Column sets of unique indexes (primary key included), without partial, expression or invalid ones (a failed
+   * CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index behind: it proves nothing).
+   */
   uniqueKeys: string[][];
+  /** The child tables of a table with INHERITS children (a partitioned table's partitions are not listed). */
+  inheritedBy?: string;
   /**
    * Each column's name, type oid and collation oid (JSON): what decides how its values compare, so answers
    * derived from it alone can be kept per database (exact-equality.ts).
@@ -36,7 +41,7 @@ export interface TableInfo {
  */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
   void role;
-  const r = await client.query<{ columns: string; keys: string; shape: string }>(
+  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
@@ -48,15 +53,17 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
                        FROM pg_index i
                       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                      WHERE i.indrelid = t.oid AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
-                      GROUP BY i.indexrelid) k)::text AS keys
+                      WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
+                      GROUP BY i.indexrelid) k)::text AS keys,
+            (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+              WHERE h.inhparent = t.oid AND t.relkind = 'r') AS children
        FROM pg_class t
       WHERE t.oid = to_regclass($1::text)`,
     [quoteTable(table)],
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][], shape: row.shape ?? '[]' };
+  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][], shape: row.shape ?? '[]', ...(row.children ? { inheritedBy: row.children } : {}) };
 }
 
 export async function requireTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo> {

@@ -60,11 +60,20 @@ export class PostgresSource implements Source {
     const columns: ColumnSpec[] = this.cfg.columns ? this.cfg.columns.map((n) => byName.get(n) as ColumnSpec) : info.columns;
     const missing = this.cfg.cursor.filter((c) => !columns.some((col) => col.name === c));
     if (missing.length) throw new SourceSetupError('source.columns', `must include the cursor columns (missing ${missing.join(', ')})`);
+    // A read of a table with INHERITS children returns their rows too, which its unique indexes do not cover.
+    if (info.inheritedBy) {
+      throw new SourceSetupError(
+        'source.table',
+        `${this.cfg.table} has child tables (INHERITS: ${info.inheritedBy}): reading it returns their rows too, and its unique indexes do not cover them, so the cursor cannot be proven unique (rows could be skipped or collide). Use a partitioned table, or sync tables without children`,
+      );
+    }
     // The keyset must be unique, or rows sharing a cursor value at a page boundary would be skipped.
     if (!info.uniqueKeys.some((key) => key.every((k) => this.cfg.cursor.includes(k)))) {
+      const c = this.cfg.cursor;
+      const example = c.length === 1 ? ` (e.g. [${c[0]}, id])` : '';
       throw new SourceSetupError(
         'source.cursor',
-        `[${this.cfg.cursor.join(', ')}] is not unique in ${this.cfg.table}: end it with a unique column (e.g. [${this.cfg.cursor[0]}, id]) backed by a unique index or primary key`,
+        `[${c.join(', ')}] is not unique in ${this.cfg.table}: no valid unique index or primary key has only these columns (partial, expression and invalid indexes prove nothing; a view has none). End it with a unique column${example} backed by a unique index or primary key`,
       );
     }
     this.keyset = this.cfg.cursor.map((n) => ({ name: n, type: (byName.get(n) as ColumnSpec).type }));
