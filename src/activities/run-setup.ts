@@ -90,7 +90,9 @@ export async function prepareRun(
   reading.catch(() => undefined); // awaited below
   let sink: RunSink;
   try {
-    sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys);
+    // A sync, a resume or a retried attempt continues from committed rows: their target must still be there.
+    const continues = start.cursor !== null && (input.mode !== 'backfill' || start.runRowsBefore > 0) ? JSON.stringify(start.cursor) : undefined;
+    sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys, continues);
   } catch (err) {
     await reading.catch(() => undefined); // what it started, the caller closes
     throw err;
@@ -101,7 +103,8 @@ export async function prepareRun(
   // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.
   const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
   log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total, ...(upsertOnly ? { changedPagesUpserted: upsertOnly } : {}) });
-  const warnings = [...(start.plan.warnings ?? []), ...start.warnings];
+  const keyWarning = pipeline ? undefined : sinkKeyNotUnique(it, start.plan.uniqueKeys);
+  const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : [])];
   for (const w of warnings) log.warn(w, { integration: it.id });
   await state.addRunWarnings(db, input.runKey, warnings);
   ctx.heartbeat(meter.snapshot(start.cursor));
@@ -109,14 +112,26 @@ export async function prepareRun(
   return { source, start, ...(pipeline ? { pipeline } : {}), sink, targetColumns, meter, rowsOfThisRun };
 }
 
+/**
+ * A sink key that no unique index of the source covers: source rows sharing a key overwrite each other in the
+ * target (the last in cursor order wins). That may be meant (the latest row per email), so it is a warning on
+ * the run, not a refusal (found by an acceptance run: 50 rows became 10 without a word).
+ */
+export function sinkKeyNotUnique(it: Integration, sourceUniqueKeys: string[][] | undefined): string | undefined {
+  if (!sourceUniqueKeys || !isPostgresSink(it.sink)) return undefined;
+  const key = it.sink.key;
+  if (sourceUniqueKeys.some((k) => k.every((c) => key.includes(c)))) return undefined;
+  return `sink.key (${key.join(', ')}) is not unique in the source: source rows sharing a key overwrite each other in the target (the last in cursor order wins); make the key a unique column of the source if every row is to be kept`;
+}
+
 /** The PostgreSQL sink (its COPY path), or any sink through the Sink contract, prepared for `columns`. */
-async function prepareSink(deps: ActivityDeps, it: Integration, sinkUrl: string, alive: KeepAlive, res: RunResources, columns: readonly ColumnSpec[], sourceUniqueKeys: string[][] | undefined): Promise<RunSink> {
+async function prepareSink(deps: ActivityDeps, it: Integration, sinkUrl: string, alive: KeepAlive, res: RunResources, columns: readonly ColumnSpec[], sourceUniqueKeys: string[][] | undefined, continuesFrom: string | undefined): Promise<RunSink> {
   const sinkConfig = it.sink;
   if (isPostgresSink(sinkConfig)) {
     const sink = (res.pgSink = new PostgresSink(res.stateDb as pg.Client, sinkConfig, it.id));
     // Without a mapping, target rows are source rows: a sink key that is unique in the source cannot repeat in a page.
     const keyUniqueInPage = !!sourceUniqueKeys?.some((k) => k.every((c) => sinkConfig.key.includes(c)));
-    await alive.during(() => sink.prepare(columns, { keyUniqueInPage }));
+    await alive.during(() => sink.prepare(columns, { keyUniqueInPage, ...(continuesFrom !== undefined ? { continuesFrom } : {}) }));
     return { kind: 'postgres', sink };
   }
   const contract = (res.sink = await createSink(sinkConfig, it.id, deps.env ?? process.env, sinkUrl));

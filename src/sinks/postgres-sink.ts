@@ -94,7 +94,7 @@ export class PostgresSink {
     this.lanes = new PageLanes(client);
   }
 
-  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean } = {}): Promise<void> {
+  async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean; continuesFrom?: string } = {}): Promise<void> {
     const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
     [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
     [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];

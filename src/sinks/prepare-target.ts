@@ -33,6 +33,11 @@ export interface PreparedTarget {
 export interface PrepareOptions {
   /** The page's rows have one key each: the staging table needs no order column (DISTINCT ON keeps the last). */
   keyUniqueInPage?: boolean;
+  /**
+   * The run continues from a committed cursor (a sync, a resume, a retried attempt): the target must exist, since
+   * a table created now would lack every row before that cursor. Its value says where the run starts.
+   */
+  continuesFrom?: string;
 }
 
 /**
@@ -56,6 +61,11 @@ export async function prepareTarget(
   let info = await describeTable(client, table, 'sink');
   if (!info) {
     if (!cfg.create) throw new TableNotFoundError(cfg.table, 'sink');
+    if (opts.continuesFrom !== undefined) {
+      // Found by an acceptance run: a dropped target came back empty and the sync went on from its checkpoint.
+      const it = integration ?? '<id>';
+      throw new SinkSetupError('sink.table', `${cfg.table} does not exist, but this run continues from a committed cursor (${opts.continuesFrom}): a table created now would lack every row before it. Restore the table, or run \`tidemark backfill ${it}\` to create and fill it from the start (\`--from '<cursor>'\` to start it at a cursor on purpose)`);
+    }
     await requireTypesInTarget(client, sourceColumns, 'sink.create');
     await createTarget(client, table, target, sourceColumns, cfg.key);
     info = await describeTable(client, table, 'sink');

@@ -1,0 +1,61 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type RunInput } from '../../src/activities';
+import { parseConfig, type Config } from '../../src/config';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+// Cases an acceptance run of PostgreSQL sources found: a sink key the source repeats, a target dropped under a
+// running integration.
+let src: TestDatabase;
+let dst: TestDatabase;
+const vars = () => ({ SRC_URL: src.url, DST_URL: dst.url });
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('acc_src'), createTestDatabase('acc_dst')]);
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+function configOf(id: string, table: string, key: string[], extra: Record<string, unknown> = {}): Config {
+  return parseConfig({
+    integrations: [{ id, source: { kind: 'postgres', url: '${SRC_URL}', table, cursor: ['updated_at', 'id'] }, sink: { kind: 'postgres', url: '${DST_URL}', table: `public.${id}_copy`, key, create: true }, batchSize: 7, ...extra }],
+  });
+}
+
+function run(config: Config, input: Partial<RunInput> & { integration: string; runKey: string }) {
+  return new MockActivityEnvironment().run(createActivities({ config: () => config, env: vars() }).runIntegration, { mode: 'backfill', ...input } as RunInput);
+}
+
+describe('acceptance edges (PostgreSQL)', () => {
+  it('a sink key that no unique index of the source covers: the run says rows sharing a key overwrite each other', async () => {
+    await sql(src.url, `CREATE TABLE public.people (id int PRIMARY KEY, email text NOT NULL, updated_at timestamptz NOT NULL);
+      INSERT INTO public.people SELECT g, 'p' || (g % 10) || '@x', '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 50) g`);
+    const res = await run(configOf('people', 'public.people', ['email']), { integration: 'people', runKey: 'acc/people' });
+    expect(res).toMatchObject({ rows: 50, done: true });
+    const [{ n }] = (await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM public.people_copy')) as [{ n: string }];
+    expect(n).toBe('10'); // the latest row per email, as documented
+    const [row] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'acc/people'`);
+    expect(row!.warnings).toContain('sink.key (email) is not unique in the source: source rows sharing a key overwrite each other in the target (the last in cursor order wins); make the key a unique column of the source if every row is to be kept');
+    // A key the source's primary key covers: no such warning.
+    await run(configOf('people2', 'public.people', ['id']), { integration: 'people2', runKey: 'acc/people2' });
+    const [ok] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'acc/people2'`);
+    expect(ok!.warnings.filter((w) => w.startsWith('sink.key'))).toEqual([]);
+  });
+
+  it('a target dropped after a run: a sync refuses to recreate it empty and go on from its checkpoint; a backfill creates and fills it', async () => {
+    await sql(src.url, `CREATE TABLE public.late (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+      INSERT INTO public.late SELECT g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 20) g`);
+    const config = configOf('late', 'public.late', ['id']);
+    expect(await run(config, { integration: 'late', runKey: 'acc/late/1', mode: 'sync' })).toMatchObject({ rows: 20 });
+    await sql(dst.url, 'DROP TABLE public.late_copy');
+    await sql(src.url, `INSERT INTO public.late VALUES (21, '2024-02-01')`);
+    const err = await run(config, { integration: 'late', runKey: 'acc/late/2', mode: 'sync' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ nonRetryable: true, message: expect.stringContaining('sink.table: public.late_copy does not exist, but this run continues from a committed cursor (["2024-01-01 00:00:20+00","20"]): a table created now would lack every row before it') });
+    const [gone] = await sql(dst.url, `SELECT to_regclass('public.late_copy')::text AS t`);
+    expect(gone).toEqual({ t: null }); // not created empty
+    expect(await run(config, { integration: 'late', runKey: 'acc/late/3' })).toMatchObject({ rows: 21, done: true });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.late_copy')).toEqual([{ n: '21' }]);
+  });
+});
