@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { PermanentError } from '../errors';
 import { MIGRATIONS } from './migrations';
 
 // A fixed advisory-lock key: every tidemark process migrating the same database queues on it,
@@ -11,6 +12,7 @@ const MIGRATION_LOCK_KEY = '7461646d61726b01';
  */
 export async function migrate(client: pg.Client): Promise<number> {
   if (await upToDate(client)) return 0;
+  await requireUtf8(client);
   let count = 0;
   await client.query('BEGIN');
   try {
@@ -49,4 +51,22 @@ async function upToDate(client: pg.Client): Promise<boolean> {
     if (['3F000', '42P01'].includes(String((err as { code?: unknown }).code))) return false;
     throw err;
   }
+}
+
+/** The state database is not UTF8: its runs, warnings and dead letters (records as the source sent them) hold any text. */
+export class StateEncodingError extends PermanentError {
+  override readonly name = 'StateEncodingError';
+  constructor(
+    readonly database: string,
+    readonly encoding: string,
+  ) {
+    super(`tidemark keeps its state (schema tidemark: runs, checkpoints, warnings, dead letters with the source's records) in the sink's database, which must use the UTF8 encoding: database "${database}" uses ${encoding}. Point the sink (or DATABASE_URL) at a UTF8 database; a source in any encoding is fine`);
+  }
+}
+
+/** Before the first migration: a database in another encoding would fail later, on the first message it cannot hold. */
+async function requireUtf8(client: pg.Client): Promise<void> {
+  const r = await client.query<{ db: string; enc: string }>('SELECT current_database() AS db, pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = current_database()');
+  const row = r.rows[0];
+  if (row && row.enc !== 'UTF8') throw new StateEncodingError(row.db, row.enc);
 }

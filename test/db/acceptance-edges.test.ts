@@ -58,4 +58,20 @@ describe('acceptance edges (PostgreSQL)', () => {
     expect(await run(config, { integration: 'late', runKey: 'acc/late/3' })).toMatchObject({ rows: 21, done: true });
     expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.late_copy')).toEqual([{ n: '21' }]);
   });
+
+  it('a sink database that is not UTF8: one clear error before anything is written (a LATIN1 source is fine)', async () => {
+    const name = `acc_latin1_${Date.now().toString(36)}`;
+    await sql(src.url, `CREATE DATABASE ${name} ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+    const latin = new URL(src.url);
+    latin.pathname = `/${name}`;
+    try {
+      await sql(src.url, `CREATE TABLE public.plain (id int PRIMARY KEY, updated_at timestamptz NOT NULL); INSERT INTO public.plain VALUES (1, '2024-01-01')`);
+      const config = parseConfig({ integrations: [{ id: 'plain', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.plain', cursor: ['updated_at', 'id'] }, sink: { kind: 'postgres', url: latin.toString(), table: 'public.plain', key: ['id'], create: true } }] });
+      const err = await run(config, { integration: 'plain', runKey: 'acc/latin' }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ nonRetryable: true, type: 'StateEncodingError', message: expect.stringContaining(`must use the UTF8 encoding: database "${name}" uses LATIN1`) });
+      expect(await sql(latin.toString(), `SELECT to_regnamespace('tidemark')::text AS s`)).toEqual([{ s: null }]);
+    } finally {
+      await sql(src.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
 });

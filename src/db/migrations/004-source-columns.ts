@@ -2,7 +2,7 @@
 export default `
 CREATE TABLE tidemark.source_columns (
   integration text PRIMARY KEY,
-  -- [{"name": …, "type": …}] in the order the source gave them; type as the source names it (format_type)
+  -- [{"name": ..., "type": ...}] in the order the source gave them; type as the source names it (format_type)
   columns jsonb NOT NULL,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
