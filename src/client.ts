@@ -103,13 +103,17 @@ export async function latestWorkflowOf(client: Client, integration: string): Pro
 /**
  * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
  * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
- * consistent, so the manual id is also checked directly.
+ * consistent, so the manual id is also checked directly. `runKeys`: the integration's runs the state database
+ * has as running (runningRunKeys): a workflow started under another id (`temporal workflow start -w …`, the UI)
+ * is found through them.
  */
-export async function runningWorkflowsOf(client: Client, integration: string): Promise<WorkflowHandle[]> {
+export async function runningWorkflowsOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<WorkflowHandle[]> {
   const ids = new Set<string>();
-  const manual = client.workflow.getHandle(workflowIdFor(integration));
-  const d = await manual.describe().catch(() => undefined);
-  if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
+  const candidates = new Set([workflowIdFor(integration), ...runKeys.map((k) => k.slice(0, k.lastIndexOf('/'))).filter((w) => w !== '')]);
+  for (const id of candidates) {
+    const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
+    if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
+  }
   const query = `(${workflowsOfQuery(integration)}) AND ExecutionStatus = 'Running'`;
   for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
   return [...ids].map((id) => client.workflow.getHandle(id));

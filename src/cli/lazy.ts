@@ -41,6 +41,7 @@ interface LazyModules {
   './context': typeof import('./context');
   './progress-bar': typeof import('./progress-bar');
   './run-progress': typeof import('./run-progress');
+  '../db/running-run-keys-at': typeof import('../db/running-run-keys-at');
   './stuck-task': typeof import('./stuck-task');
 }
 

@@ -25,13 +25,13 @@ export function registerStatus(program: Command): void {
       const { integration } = loadIntegration(cmd, id);
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
-      const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, slotStatusText } = await lazy('../db/state');
+      const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, runningRunKeys, slotStatusText } = await lazy('../db/state');
       const { describeRun, progressLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
         // The running workflows (manual, cron, scheduled), else the one started last.
-        const running = await runningWorkflowsOf(client, id);
+        const running = await runningWorkflowsOf(client, id, db ? await runningRunKeys(db, id).catch(() => []) : []);
         const handles = running.length ? running : [(await latestWorkflowOf(client, id).catch(() => undefined)) ?? client.workflow.getHandle(workflowIdFor(id))];
         let watched: { handle: (typeof handles)[number]; running: boolean; status: string } | undefined;
         for (const handle of handles) {

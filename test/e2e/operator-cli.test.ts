@@ -138,4 +138,23 @@ describe('operator commands against a backfill started with `temporal workflow s
     const payload = first?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
     expect(JSON.parse(Buffer.from(payload as Uint8Array).toString())).toEqual({ integration: 'orders', from: null });
   });
+
+  it('a backfill started under an id of the operator\'s choosing (`temporal workflow start -w`): status shows it, cancel stops it (acceptance run)', async () => {
+    await sql(dst.url, 'TRUNCATE copy.orders');
+    await promisify(execFile)(inject('temporalCliPath'), [
+      'workflow', 'start', '--address', server.address, '--type', 'backfillWorkflow', '--task-queue', QUEUE,
+      '--workflow-id', 'my-own-backfill', '--input', '{"integration":"orders","rate":2000}',
+    ]);
+    const done = async () => Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders'))[0]!.n);
+    while ((await done()) < 500) await sleep(50);
+    const status = await runCli(['status', 'orders'], env, cwd);
+    expect(status.stdout).toMatch(/orders: backfillWorkflow my-own-backfill RUNNING/);
+    const cancel = await runCli(['cancel', 'orders'], env, cwd);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toMatch(/cancellation requested for my-own-backfill/);
+    const handle = client.workflow.getHandle('my-own-backfill');
+    await handle.result().catch(() => undefined);
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await done()).toBeLessThan(ROWS);
+  });
 });

@@ -33,3 +33,4 @@ export * from './deliveries-count';
 export * from './deliveries-keys-page';
 export * from './flush-commits';
 export * from './steal-range';
+export * from './running-runs';

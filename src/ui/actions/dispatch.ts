@@ -27,7 +27,7 @@ export async function dispatchAction(action: string, it: Integration, form: Form
     case 'sync': return syncNow(client, deps.taskQueue, it.id);
     case 'backfill': return backfill(client, deps.taskQueue, it, form);
     case 'resume': return resume(client, deps.taskQueue, it, deps.env);
-    case 'cancel': return cancel(client, it.id);
+    case 'cancel': return cancel(client, it, deps.env);
     case 'tune': return tune(client, it.id, form);
     case 'pause': return pauseSchedule(client, it.id, form.note);
     default: return unpauseSchedule(client, it.id);

@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../client';
+import { stateDbUrlOf } from '../../config/sink-schema';
+import { runningRunKeysAt } from '../../db/running-run-keys-at';
 import { parseBatchSize, parseRate, wholeNumber } from '../../cli/arg-parsers';
 import type { TuneInput } from '../../workflows/validate-input';
 import { ActionRefusedError, field, type Form } from './action-error';
@@ -53,8 +55,10 @@ export async function resume(client: Client, taskQueue: string, it: Integration,
 }
 
 /** `tidemark cancel <id>`: every running workflow of the integration, at the next batch boundary. */
-export async function cancel(client: Client, id: string): Promise<string> {
-  const running = await runningWorkflowsOf(client, id);
+export async function cancel(client: Client, it: Integration, env: NodeJS.ProcessEnv): Promise<string> {
+  const id = it.id;
+  // Runs the state database has as running: a workflow started under an id of the operator's choosing.
+  const running = await runningWorkflowsOf(client, id, await Promise.resolve().then(() => runningRunKeysAt(stateDbUrlOf(it, env), id)).catch(() => []));
   if (!running.length) throw new ActionRefusedError('cancel', id, 'no running workflow to cancel', 409);
   for (const handle of running) await handle.cancel();
   return `cancellation requested for ${running.map((h) => h.workflowId).join(', ')}; it stops after the batch in flight commits`;

@@ -1,0 +1,13 @@
+import { closeQuietly, connect } from '../pg/connect';
+import { runningRunKeys } from './state';
+
+/** runningRunKeys on a short session of the state database; none when it cannot be read (Temporal still answers). */
+export async function runningRunKeysAt(url: string, integration: string): Promise<string[]> {
+  const db = await connect(url, { applicationName: 'tidemark-cli' }).catch(() => undefined);
+  if (!db) return [];
+  try {
+    return await runningRunKeys(db, integration).catch(() => []);
+  } finally {
+    await closeQuietly(db);
+  }
+}
