@@ -3,7 +3,8 @@ import { getIntegration, isHttpSink, isPostgresSource, stateDbUrlOf, type Integr
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
 import { IntegrationBusyError, reconcileLedgerDeletes, reconciliationDue, sharedTargetOf, verifyIntegration, type LedgerIntegration } from '../verify';
-import { toFailure } from './failures';
+import { errorMessage, toFailure } from './failures';
+import { finishRun } from '../db/state';
 import type { ActivityDeps } from './run-integration';
 import type { RunInput, RunResult } from './types';
 
@@ -102,10 +103,29 @@ export function makeReconcileDeletes(deps: ActivityDeps) {
         log.warn('deletes not reconciled: another run holds the integration lock; the next sync run tries again', { integration: input.integration });
         return { status: 'busy', deleted: 0 };
       }
+      await recordRefusal(deps, input, err);
       throw toFailure(err);
     } finally {
       clearInterval(beat);
       await closeQuietly(db);
     }
   };
+}
+
+/**
+ * The sync's run row says the run failed when its reconciliation did (the delete guard refused, the source was
+ * unreachable): the rows it wrote stay committed, but `runs` and `status --all` must not call it completed while
+ * deletes are stuck (found by an acceptance run). Best effort: the workflow's failure says it anyway.
+ */
+async function recordRefusal(deps: ActivityDeps, input: ReconcileInput, err: unknown): Promise<void> {
+  let db;
+  try {
+    const it = getIntegration(deps.config(), input.integration);
+    db = await openStateSession(stateDbUrlOf(it, deps.env), { applicationName: 'tidemark-reconcile' });
+    await finishRun(db, input.runKey, 'failed', `deletes not reconciled: ${errorMessage(err)}`);
+  } catch {
+    // the failure below is what the workflow reports
+  } finally {
+    await closeQuietly(db);
+  }
 }

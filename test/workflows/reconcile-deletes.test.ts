@@ -130,5 +130,8 @@ describe('scheduled delete reconciliation (syncWorkflow + reconcileDeletes)', ()
     expect(await count('copy.orders')).toBe(before);
     expect(await sql(dst.url, `SELECT status FROM copy.orders WHERE id = 7`)).toEqual([{ status: 'late' }]);
     expect(await sql(dst.url, `SELECT status FROM tidemark.reconciliations ORDER BY id DESC LIMIT 1`)).toEqual([{ status: 'refused' }]);
+    // The sync's run row says so too (runs, status --all): not "completed" while deletes are stuck (acceptance run).
+    const [run] = await sql<{ status: string; error: string }>(dst.url, `SELECT status, error FROM tidemark.runs WHERE integration = 'orders' ORDER BY started_at DESC LIMIT 1`);
+    expect(run).toEqual({ status: 'failed', error: expect.stringMatching(/^deletes not reconciled: orders: refusing to delete 250 of 996 target rows/) as string });
   });
 });
