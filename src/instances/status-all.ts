@@ -15,7 +15,7 @@ export interface StatusLine {
   template?: string;
   /** An instance's fairness weight (its own, else the template's `fairnessWeight`, else 1). */
   weight?: number;
-  /** ok | failing | running | never-run | paused | needs_reauth (an instance's status comes first) */
+  /** ok | failing | running | never-run (no run completed yet) | paused | needs_reauth (an instance's status comes first) */
   state: string;
   reason?: string;
   lastSuccess: string | null;
@@ -59,9 +59,12 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
 }
 
 function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
-  const ran = s.lastStatus === null ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
+  // ok needs a run that completed: runs that were all cancelled (or stopped by their time budget) are not a success.
+  const unsettled = s.lastStatus !== null && s.lastStatus !== 'running' && s.consecutiveFailures === 0 && s.lastSuccess === null;
+  const ran = s.lastStatus === null || unsettled ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
   const state = instance && instance.status !== 'active' ? instance.status : ran;
-  const reason = instance?.reason ?? (state === 'failing' ? s.lastError : null);
+  const why = unsettled ? `no run completed yet; the last was ${s.lastStatus}${s.lastError ? `: ${s.lastError}` : ''}` : null;
+  const reason = instance?.reason ?? (state === 'failing' ? s.lastError : state === 'never-run' ? why : null);
   return {
     id: s.integration,
     ...(instance ? { template: instance.template, weight: instance.weight } : {}),

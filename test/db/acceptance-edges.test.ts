@@ -2,6 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
+import { statusAll } from '../../src/instances/status-all';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -73,5 +74,14 @@ describe('acceptance edges (PostgreSQL)', () => {
     } finally {
       await sql(src.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
+  });
+
+  it('status --all: an integration whose runs were all cancelled is never-run (no run completed yet), not ok', async () => {
+    await sql(src.url, `CREATE TABLE public.gone (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`);
+    const config = configOf('gone', 'public.gone', ['id']);
+    await run(config, { integration: 'gone', runKey: 'acc/gone/1' }); // a run, so the state tables exist
+    await sql(dst.url, `UPDATE tidemark.runs SET status = 'cancelled', error = 'cancelled by the operator' WHERE run_id = 'acc/gone/1'`);
+    const [line] = await statusAll(config, { env: vars() });
+    expect(line).toMatchObject({ id: 'gone', state: 'never-run', reason: 'no run completed yet; the last was cancelled: cancelled by the operator', lastSuccess: null });
   });
 });
