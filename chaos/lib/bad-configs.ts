@@ -151,6 +151,6 @@ export function badConfigs(): BadConfig[] {
   out.push({ name: 'root not an object', text: JSON.stringify('integrations'), file: 'tidemark.json', field: '(root)' });
   out.push({ name: 'JSON that does not parse', text: '{"integrations": [', file: 'tidemark.json', field: 'not valid JSON' });
   out.push({ name: 'YAML that does not parse', text: 'integrations:\n  - id: x\n   source: [', file: 'tidemark.yaml', field: 'not valid YAML' });
-  out.push({ name: 'YAML with SQL in the table', text: `integrations:\n  - id: ${ID}\n    source: {kind: postgres, url: x, table: "orders; DROP TABLE x", cursor: [updated_at, id]}\n    sink: {table: t, key: [id]}\n`, file: 'tidemark.yaml', field: it('.source.table') });
+  out.push({ name: 'YAML with SQL in the table', text: `integrations:\n  - id: ${ID}\n    source: {kind: postgres, url: "postgres://x", table: "orders; DROP TABLE x", cursor: [updated_at, id]}\n    sink: {table: t, key: [id]}\n`, file: 'tidemark.yaml', field: it('.source.table') });
   return out;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pgUrl } from './pg-url';
 import { cronProblem } from './cron';
 import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { duration } from './duration';
@@ -33,7 +34,7 @@ export const ianaTimeZone = z.string().superRefine((tz, ctx) => {
 
 export const postgresSourceSchema = z.strictObject({
   kind: z.literal('postgres'),
-  url: nonEmpty,
+  url: pgUrl,
   table: tableName,
   cursor: z.array(identifier).min(1, 'needs at least one column (the last one unique)'),
   /** Rows whose first cursor column is newer than now() - lag wait for the next run (late commits). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pgUrl, resolvePgUrl } from './pg-url';
 import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { identifier, tableName } from './identifiers';
 import { httpSinkSchema, type HttpSinkConfig } from './http-sink-schema';
@@ -15,7 +16,7 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 
 export const postgresSinkSchema = z.strictObject({
   kind: z.literal('postgres').default('postgres'),
-  url: nonEmpty.default('${DATABASE_URL}'),
+  url: pgUrl.default('${DATABASE_URL}'),
   table: tableName,
   key: z.array(identifier).min(1, 'needs at least one key column'),
   create: z.boolean().default(false),
@@ -110,7 +111,7 @@ export function schemaChangesOf(sink: PostgresSinkConfig): 'fail' | 'add_columns
 
 /** The state database URL of an integration's sink, `${NAME}` resolved from `env`: every state session opens this. */
 export function stateDbUrlOf(it: { id: string; sink: SinkConfig }, env: NodeJS.ProcessEnv = process.env): string {
-  return resolveEnvRefs(stateUrlOf(it.sink), `integrations[${it.id}].sink.${stateUrlField(it.sink)}`, env);
+  return resolvePgUrl(stateUrlOf(it.sink), `integrations[${it.id}].sink.${stateUrlField(it.sink)}`, env);
 }
 
 /** A command that reads or writes the target table was given an integration whose sink is not a table. */

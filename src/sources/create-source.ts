@@ -1,5 +1,6 @@
 import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
+import { resolvePgUrl } from '../config/pg-url';
 import { connect } from '../pg/connect';
 import { createCsvSource } from './csv';
 import { asSource } from './define-source';
@@ -15,10 +16,10 @@ import type { Source } from './source';
  * from the worker's environment, so secrets never travel through workflow inputs or history.
  * `stateDbUrl` (the sink's database) is where an HTTP source keeps rotated OAuth2 refresh tokens.
  */
-export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string } = {}): Promise<Source> {
+export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string; connectTimeoutMs?: number } = {}): Promise<Source> {
   const field = (name: string) => `integrations[${integration}].source.${name}`;
   if (isPostgresSource(cfg)) {
-    return new PostgresSource(await connect(resolveEnvRefs(cfg.url, field('url'), env), { applicationName: 'tidemark-source' }), cfg);
+    return new PostgresSource(await connect(resolvePgUrl(cfg.url, field('url'), env), { applicationName: 'tidemark-source', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
   if (isHttpSource(cfg)) {

@@ -19,7 +19,7 @@ beforeAll(async () => {
   );
   writeFileSync(
     join(cwd, 'bad.yaml'),
-    'integrations:\n  - id: orders\n    source: {kind: postgres, url: x, table: "orders; DROP TABLE x", cursor: []}\n    sink: {table: t, key: [id]}\n    batchSize: -5\n',
+    'integrations:\n  - id: orders\n    source: {kind: postgres, url: "postgres://x", table: "orders; DROP TABLE x", cursor: []}\n    sink: {table: t, key: [id]}\n    batchSize: -5\n',
   );
   deadTemporal = `127.0.0.1:${await freePort()}`;
 });

@@ -127,7 +127,7 @@ describe('mapping.module: a TypeScript function per record', () => {
     const rename = { id: 'id', module: 'module_name' };
     resolveMappingModule(rename, '/etc/tidemark');
     expect(rename.module).toBe('module_name');
-    expect(parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: 'x', table: 't', cursor: ['id'] }, sink: { url: 'y', table: 't', key: ['id'] }, mapping: rename }] }).integrations[0]!.mapping).toEqual(rename);
+    expect(parseConfig({ integrations: [{ id: 'r', source: { kind: 'postgres', url: 'postgres://x', table: 't', cursor: ['id'] }, sink: { url: 'postgres://y', table: 't', key: ['id'] }, mapping: rename }] }).integrations[0]!.mapping).toEqual(rename);
   });
 
   it('a module that cannot be loaded fails the run at once, naming it, before anything is written', async () => {

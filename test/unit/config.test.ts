@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, parseDuration, postgresSinkOf, resolveEnvRefs, MissingEnvError } from '../../src/config';
 import { schemaChangesOf } from '../../src/config/schema';
+import { resolvePgUrl } from '../../src/config/pg-url';
 
 const valid = {
   integrations: [
@@ -59,6 +60,17 @@ describe('config', () => {
     expect(issuesOf(withIntegration((i) => (i.source.table = table))).join('\n')).toContain(path);
   });
 
+  it('PostgreSQL URLs: a literal must be postgres://…, a reference must be closed; a resolved value is checked too (acceptance run)', () => {
+    expect(issuesOf(withIntegration((i) => (i.source.url = 'not a url')))).toEqual(['integrations[0].source.url: must be a PostgreSQL URL (postgres://user:password@host:5432/database) or ${NAME} of a variable holding one']);
+    expect(issuesOf(withIntegration((i) => (i.source.url = '${SOURCE_DATABASE_URL')))).toEqual(['integrations[0].source.url: has a "${" without its closing "}" (at character 1): write ${NAME}']);
+    expect(issuesOf(withIntegration((i) => (i.sink.url = 'postgres://u:${PW@h/db')))).toEqual(['integrations[0].sink.url: has a "${" without its closing "}" (at character 14): write ${NAME}']);
+    for (const ok of ['postgresql://h/db', 'postgres:///db?host=/tmp', 'postgres://u:${PW}@h:5432/db', '${DATABASE_URL}']) expect(() => parseConfig(withIntegration((i) => (i.source.url = ok)))).not.toThrow();
+    expect(resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: 'postgres://h/db' })).toBe('postgres://h/db');
+    expect(() => resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: 'localhost:5432/db' })).toThrow(
+      'integrations[orders].source.url is not a PostgreSQL URL once its ${…} references are filled in: it must read postgres://user:password@host:5432/database (the value is not shown: it may hold a password)',
+    );
+  });
+
   it('rejects injected column names, bad ids, kinds, durations and duplicate ids, each naming its field', () => {
     expect(issuesOf(withIntegration((i) => (i.source.cursor = ['updated_at', 'id) OR 1=1 --'])))[0]).toMatch(/^integrations\[0\]\.source\.cursor\[1\]: must be a plain SQL identifier/);
     expect(issuesOf(withIntegration((i) => (i.id = 'Orders!')))[0]).toMatch(/^integrations\[0\]\.id: must match/);
@@ -77,7 +89,7 @@ describe('config', () => {
 
   it('loads YAML and JSON files and reports syntax errors with the file name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tm-config-'));
-    writeFileSync(join(dir, 'tidemark.yaml'), 'integrations:\n  - id: orders\n    source: {kind: postgres, url: x, table: t, cursor: [id]}\n    sink: {table: t2, key: [id]}\n');
+    writeFileSync(join(dir, 'tidemark.yaml'), 'integrations:\n  - id: orders\n    source: {kind: postgres, url: "postgres://x", table: t, cursor: [id]}\n    sink: {table: t2, key: [id]}\n');
     expect(loadConfig(undefined, dir).integrations[0]!.sink.url).toBe('${DATABASE_URL}');
     writeFileSync(join(dir, 'bad.json'), '{ "integrations": [ }');
     expect(() => loadConfig('bad.json', dir)).toThrow(/bad\.json[\s\S]*not valid JSON/);

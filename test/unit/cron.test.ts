@@ -41,10 +41,10 @@ describe('cron expressions checked before Temporal sees them', () => {
   });
 
   it("a config's schedule cron is checked when the config loads, naming the field and the value", () => {
-    const cfg = (cron: string) => ({ integrations: [{ id: 'o', source: { kind: 'postgres', url: 'x', table: 't', cursor: ['id'] }, sink: { table: 'c', key: ['id'] }, schedule: { cron } }] });
+    const cfg = (cron: string) => ({ integrations: [{ id: 'o', source: { kind: 'postgres', url: 'postgres://x', table: 't', cursor: ['id'] }, sink: { table: 'c', key: ['id'] }, schedule: { cron } }] });
     expect(() => parseConfig(cfg('bogus cron'))).toThrow(/integrations\[0\]\.schedule\.cron: "bogus cron" has 2 fields, not 5/);
     expect(parseConfig(cfg('*/5 * * * *')).integrations[0]?.schedule).toMatchObject({ cron: '*/5 * * * *' });
     // A field that is not there says so in words (not zod's "expected string, received undefined").
-    expect(() => parseConfig({ integrations: [{ id: 'o', source: { kind: 'postgres', url: 'x', cursor: ['id'] }, sink: { table: 'c', key: ['id'] } }] })).toThrow(/integrations\[0\]\.source\.table: required \(string\), but missing/);
+    expect(() => parseConfig({ integrations: [{ id: 'o', source: { kind: 'postgres', url: 'postgres://x', cursor: ['id'] }, sink: { table: 'c', key: ['id'] } }] })).toThrow(/integrations\[0\]\.source\.table: required \(string\), but missing/);
   });
 });
