@@ -4,7 +4,6 @@ import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { identifier, tableName } from './identifiers';
 import { httpSinkSchema, type HttpSinkConfig } from './http-sink-schema';
 import { PermanentError } from '../errors';
-import { resolveEnvRefs } from './env-refs';
 
 /**
  * `sink`: where pages go. `postgres` (the default kind: configs written before sinks had kinds stay
