@@ -13,8 +13,8 @@ function parseJson(value: string): unknown {
 }
 
 /**
- * `--from` checked against the integration's source config before anything starts: valid JSON of the cursor's shape
- * (the worker checks the values against the source's types). Parsed here, not by commander, which turns an option
+ * `--from` checked against the integration's source config before anything starts: valid JSON of the cursor's shape,
+ * and its values in the source's column types when a PostgreSQL source answers here (else the worker checks them). Parsed here, not by commander, which turns an option
  * parser's null (`--from null`: from the start) into an empty string.
  */
 async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> {
@@ -26,11 +26,15 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
   }
   const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
   const { checkCursorShape } = await lazy('../sources/cursor-shape');
+  const hint = `give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`;
   try {
     checkCursorShape(integration.source, value);
   } catch (err) {
-    refuse(`error: --from ${raw}: ${(err as Error).message}; give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`);
+    refuse(`error: --from ${raw}: ${(err as Error).message}; ${hint}`);
   }
+  // Its values in the source's column types, when the source answers here (else the worker checks them).
+  const problem = value === null ? undefined : await (await lazy('../sources/create-source')).cursorValueProblem(integration.source, id, value);
+  if (problem) refuse(`error: --from ${raw}: ${problem}; ${hint}`);
   return value;
 }
 

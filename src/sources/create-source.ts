@@ -50,3 +50,32 @@ export async function checkCursorWithSource(cfg: SourceConfig, integration: stri
     await source.close();
   }
 }
+
+/**
+ * Whether a PostgreSQL source takes a cursor's values (`backfill --from`, before a workflow starts): the message of
+ * the source's refusal, or undefined when it takes them, or when the source cannot be asked from here (its URL's
+ * variables are the worker's, the server does not answer within `timeoutMs`): then the worker checks, as ever.
+ */
+export async function cursorValueProblem(cfg: SourceConfig, integration: string, value: unknown, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+  if (!isPostgresSource(cfg)) return undefined;
+  let source: Source;
+  try {
+    source = await createSource(cfg, integration, env, { connectTimeoutMs: timeoutMs });
+  } catch {
+    return undefined;
+  }
+  try {
+    try {
+      await source.prepare({});
+    } catch {
+      return undefined; // the table or its columns: the run says so, with its own words
+    }
+    const cursor = source.parseCursor(value);
+    await source.later(cursor, cursor);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+}

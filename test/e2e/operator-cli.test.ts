@@ -131,6 +131,11 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--from ["2024-01-01"]: invalid cursor');
     expect((await handle.describe().catch(() => undefined))?.runId).toBe(before);
+    // Values the source's column types cannot hold: refused here too, when the CLI reaches the source (acceptance run).
+    const typed = await runCli(['backfill', 'orders', '--from', '["not a time","1"]'], env, cwd);
+    expect(typed.code).toBe(2);
+    expect(typed.stderr).toMatch(/error: --from \["not a time","1"\]: .*invalid input syntax for type timestamp with time zone: "not a time"/);
+    expect((await handle.describe().catch(() => undefined))?.runId).toBe(before);
     const started = await runCli(['backfill', 'orders', '--from', 'null', '--wait'], env, cwd);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain(`completed: ${ROWS} rows`);
