@@ -53,19 +53,31 @@ const pageStyle = z.strictObject({
 });
 
 /** `offset=<records before this page>&limit=<k>`, optionally with an `updated_since` filter held fixed for a pass. */
-const offsetStyle = z.strictObject({
-  style: z.literal('offset'),
-  param: param.default('offset'),
-  limitParam: param.default('limit'),
-  /** the API's "changed since" filter; without one, every pass reads the whole list again */
-  sinceParam: param.optional(),
-  sinceFormat: timeFormat.default('iso'),
-  /** body path of the total record count, when the API returns it */
-  total: path.optional(),
-  hasMore: path.optional(),
-  endFlag,
-  maxPageSize: maxPageSize.optional(),
-});
+const offsetStyle = z
+  .strictObject({
+    style: z.literal('offset'),
+    param: param.default('offset'),
+    limitParam: param.default('limit'),
+    /** the API's "changed since" filter; without one, every pass reads the whole list again */
+    sinceParam: param.optional(),
+    sinceFormat: timeFormat.default('iso'),
+    /** body path of the total record count, when the API returns it */
+    total: path.optional(),
+    hasMore: path.optional(),
+    endFlag,
+    maxPageSize: maxPageSize.optional(),
+    /**
+     * The API's cap on offset + limit (HubSpot search: 10,000). A pass that reaches it goes on as a new search that
+     * starts after the last record read: `$anchor` (its `anchorField`) in the request templates, offset 0 again.
+     */
+    maxOffset: positiveInt('a whole number of records, e.g. 10000').optional(),
+    /** record field of the key the list is sorted on (ascending, unique: HubSpot's id), whose last value is $anchor */
+    anchorField: path.optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.maxOffset !== undefined && p.anchorField === undefined) ctx.addIssue({ code: 'custom', path: ['anchorField'], message: 'is required with maxOffset: the record field of the unique key the list is sorted on (e.g. id), which the next search starts after' });
+    if (p.anchorField !== undefined && p.maxOffset === undefined) ctx.addIssue({ code: 'custom', path: ['maxOffset'], message: "is required with anchorField: the API's cap on offset + limit (e.g. 10000)" });
+  });
 
 /** Time windows `[from, to)` on a record timestamp field, records in ascending order of it. */
 const timeWindowStyle = z

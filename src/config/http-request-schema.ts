@@ -16,7 +16,7 @@ export const TEMPLATE_VARIABLES = {
   cursor: ['cursor', 'limit'],
   starting_after: ['cursor', 'limit'],
   page: ['since', 'page', 'limit'],
-  offset: ['since', 'offset', 'limit'],
+  offset: ['since', 'offset', 'limit', 'anchor'],
   time_window: ['from', 'to', 'limit'],
   link_header: ['since', 'limit'],
   next_url: ['since', 'limit'],

@@ -68,10 +68,15 @@ function checkTemplates(r: HttpRequestTemplates, style: keyof typeof TEMPLATE_VA
 
 /** Whether any template reads $since (a next-link style then reads in passes, like with a sinceParam). */
 export function templatesUseSince(r: HttpRequestTemplates | undefined): boolean {
+  return templatesUse(r, 'since');
+}
+
+/** Whether any template reads `$name`. */
+export function templatesUse(r: HttpRequestTemplates | undefined, name: string): boolean {
   if (!r) return false;
   return [...Object.values(r.params), ...Object.values(r.headers), r.path ?? '', r.body ?? ''].some((t) => {
     try {
-      return variablesOf(t).includes('since');
+      return variablesOf(t).includes(name);
     } catch {
       return false;
     }
@@ -141,6 +146,9 @@ export const httpSourceSchema = z
       ctx.addIssue({ code: 'custom', path: ['pageSize'], message: `is ${cfg.pageSize}, more than pagination.maxPageSize (${max}), the API's largest page: an API serves at most that many per request, often without saying so; lower pageSize to at most ${max} (or raise maxPageSize if the API really serves more)` });
     }
     if (cfg.request) checkTemplates(cfg.request, cfg.pagination.style, cfg.parent !== undefined, ctx);
+    if (cfg.pagination.style === 'offset' && cfg.pagination.maxOffset !== undefined && !templatesUse(cfg.request, 'anchor')) {
+      ctx.addIssue({ code: 'custom', path: ['pagination', 'maxOffset'], message: 'needs request templates that read $anchor (e.g. a filter "id > $anchor" in the body): the search after maxOffset starts after the last record read' });
+    }
     checkChildStream(cfg, ctx);
     const parentBounded = cfg.parent !== undefined && isBoundedPagination(cfg.parent.pagination);
     if (cfg.lag !== undefined && !parentBounded && !isBoundedPagination(cfg.pagination, templatesUseSince(cfg.request))) {

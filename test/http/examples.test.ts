@@ -81,4 +81,25 @@ describe('examples/*.yaml under change during a pass: nothing is skipped', () =>
     expect(sync).toMatchObject({ done: true });
     await expectExactCopy(dst.url, gh.data);
   });
+
+  it('hubspot-contacts: past the search cap (after + limit), the pass goes on after the last id; a contact updated mid-pass keeps its place', async () => {
+    const firstPage = (data: OrdersDataset) => data.byIdOrder()[3]!.order.id;
+    const hs = await startHubspotFake(2_500, 80, TOKEN, { maxResults: 1_000, beforeRequest: (n, data) => void (n === 3 && data.touch(firstPage(data))) });
+    api = hs;
+    // The example as written, with the fake's smaller cap (HubSpot's is 10,000).
+    config = exampleConfig('hubspot-contacts', { source: { pagination: { style: 'offset', sinceFormat: 'epoch_ms', total: 'total', maxPageSize: 200, maxOffset: 1_000, anchorField: 'id' } } });
+    const full = await r.run({ runKey: 'hs-cap/backfill' });
+    expect(full).toMatchObject({ rows: 2_500, done: true });
+    // Every request stayed within the cap; three searches went on after the last id read (1,000 records each).
+    const bodies = hs.log.map((q) => q.json as { after: string; limit: number; filterGroups: { filters: { propertyName: string; value: string }[] }[] });
+    expect(Math.max(...bodies.map((b) => Number(b.after) + b.limit))).toBeLessThanOrEqual(1_000);
+    const anchors = bodies.map((b) => b.filterGroups[0]?.filters.find((f) => f.propertyName === 'hs_object_id')?.value).filter((v) => v !== undefined);
+    expect([...new Set(anchors)]).toEqual(['1000', '2000']);
+    const m = hs.data.mutate(40);
+    await pause(5);
+    const sync = await r.run({ runKey: 'hs-cap/sync', mode: 'sync', after: full.cursor });
+    expect(sync).toMatchObject({ done: true });
+    expect((sync as { rows: number }).rows).toBeGreaterThanOrEqual(m.updated.length + m.inserted.length);
+    await expectExactCopy(dst.url, hs.data);
+  });
 });

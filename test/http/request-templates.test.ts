@@ -122,6 +122,10 @@ describe('request templates (JSONata), end to end', () => {
     );
     expect(bad({ pagination: { style: 'cursor' }, request: { params: { q: "'a' & " } } })).toContain('integrations[0].source.request.params.q: is not a valid JSONata expression');
     expect(bad({ pagination: { style: 'cursor' }, request: { body: '{ "after": $cursor }' } })).toContain('integrations[0].source.request.method: must be POST with a request.body');
+    // A cap on offset + limit needs the field to go on after, and templates that filter on it.
+    expect(bad({ pagination: { style: 'offset', maxOffset: 10_000 }, request: { method: 'POST', body: '{ "after": $offset, "gt": $anchor }' } })).toContain('integrations[0].source.pagination.anchorField: is required with maxOffset');
+    expect(bad({ pagination: { style: 'offset', maxOffset: 10_000, anchorField: 'id' }, request: { method: 'POST', body: '{ "after": $offset }' } })).toContain('integrations[0].source.pagination.maxOffset: needs request templates that read $anchor');
+    expect(bad({ pagination: { style: 'page' }, request: { params: { a: '$anchor' } } })).toContain('references $anchor, which pagination style page does not provide');
     // Functions, bound names and lambda parameters are not variables of the style.
     expect(() => bad({ pagination: { style: 'offset' }, request: { params: { o: '($n := $number($offset); $string($n))', m: '$map([1], function($v) { $v + $limit })' } } })).toThrow('expected a ConfigError');
   });

@@ -14,7 +14,8 @@ import { compareTimes, isTimestamp } from './time-key';
  *                   inside a pass: pages 1..n of updated_since=T at k per page are written, and the
  *                   next pass starts at U
  * - offset:         {"since": T|null} between passes; {"since": T|null, "offset": n, "until": U} inside a
- *                   pass: the first n records of since=T are written (the page size may change meanwhile)
+ *                   pass: the first n records of since=T are written (the page size may change meanwhile);
+ *                   with maxOffset, "anchor": A: the first n records after A (of since=T) are written
  * - time_window:    {"from": T}: every record with field < T is written; the next read starts at T
  * - time_slices:    {"from": T} between slices (every record created before T is written);
  *                   {"from": T, "to": U, "inner": <inner style's cursor>} inside the slice [T, U)
@@ -42,7 +43,7 @@ const schemas = {
     z.strictObject({ since: timestamp.nullable(), page: z.number().int().min(0), perPage: z.number().int().min(1), until: timestamp }),
     z.strictObject({ since: timestamp.nullable() }),
   ]),
-  offset: z.union([z.strictObject({ since: timestamp.nullable(), offset: z.number().int().min(0), until: timestamp }), z.strictObject({ since: timestamp.nullable() })]),
+  offset: z.union([z.strictObject({ since: timestamp.nullable(), offset: z.number().int().min(0), until: timestamp, anchor: z.union([z.string(), z.number()]).optional() }), z.strictObject({ since: timestamp.nullable() })]),
   time_window: z.strictObject({ from: timestamp }),
   link_header: linkSchema,
   next_url: linkSchema,
@@ -55,7 +56,7 @@ const EXPECTED: Record<HttpPagination['style'], string> = {
   cursor: 'null or {"token": "<next-page token>"}',
   starting_after: 'null or {"startingAfter": <last id>}',
   page: 'null, {"since": "<ISO time>"|null} or {"since": …, "page": <n>, "perPage": <k>, "until": "<ISO time>"}',
-  offset: 'null, {"since": "<ISO time>"|null} or {"since": …, "offset": <n>, "until": "<ISO time>"}',
+  offset: 'null, {"since": "<ISO time>"|null} or {"since": …, "offset": <n>, "until": "<ISO time>", "anchor"?: <id>}',
   time_window: 'null or {"from": "<ISO time>"}',
   link_header: 'null, {"next": "/path?query"}, {"since": "<ISO time>"|null} or {"since": …, "next": "/path?query", "until": "<ISO time>"}',
   next_url: 'null, {"next": "/path?query"}, {"since": "<ISO time>"|null} or {"since": …, "next": "/path?query", "until": "<ISO time>"}',
@@ -97,7 +98,7 @@ export function laterHttpCursor(style: HttpPagination['style'], a: Cursor, b: Cu
     case 'page':
       return comparePage(x as PageCursor, y as PageCursor) < 0 ? y : x;
     case 'offset':
-      return comparePassPosition(x as OffsetCursor, y as OffsetCursor, (c) => ('offset' in c ? c.offset : -1)) < 0 ? y : x;
+      return compareOffsets(x as OffsetCursor, y as OffsetCursor) < 0 ? y : x;
     case 'time_window':
     case 'time_slices':
       // Slices by their start; inside one, the inner position is opaque: the first (the checkpoint) wins.
@@ -120,6 +121,20 @@ function compareIds(a: string | number, b: string | number): number {
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Passes, then the search inside one (its anchor: absent first, then by id), then the offset in it. */
+function compareOffsets(a: OffsetCursor, b: OffsetCursor): number {
+  const pass = comparePassPosition(a, b, () => 0);
+  if (pass !== 0) return pass;
+  const [x, y] = [a, b].map((c) => ('anchor' in c ? (c.anchor as string | number | undefined) : undefined));
+  if (x !== y) {
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const c = compareIds(x, y);
+    if (c !== 0) return c;
+  }
+  return ('offset' in a ? a.offset : -1) - ('offset' in b ? b.offset : -1);
 }
 
 function comparePage(a: PageCursor, b: PageCursor): number {

@@ -11,6 +11,8 @@ export interface TemplateVars {
   page?: number;
   offset?: number;
   limit?: number;
+  /** offset with maxOffset: the anchorField of the last record before the search started again (undefined at first) */
+  anchor?: string | number;
 }
 
 export interface BuiltRequest {
