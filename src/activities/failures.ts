@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { isPermanent, PermanentError } from '../errors';
@@ -7,8 +8,14 @@ export function toFailure(err: unknown): unknown {
   if (err instanceof ApplicationFailure || !isPermanent(err)) return err;
   const e = err as Error & { code?: string };
   const type = err instanceof PermanentError ? e.name : `PostgresError${e.code ?? ''}`;
-  return ApplicationFailure.create({ message: e.message, type, nonRetryable: true });
+  // The worker's config, not the CLI's, decides what an id means (found by an acceptance run: workers on one queue
+  // with different configs failed runs at random, and the message read like the user's own config).
+  const whose = WORKER_CONFIG_ERRORS.has(e.name) ? ` (in the config of the worker that ran this, pid ${process.pid} on ${hostname()}: every worker on a task queue must load the same config; restart the workers after changing it)` : '';
+  return ApplicationFailure.create({ message: `${e.message}${whose}`, type, nonRetryable: true });
 }
+
+/** Errors that say what the worker's own config lacks (an integration, a template, an instance of one). */
+const WORKER_CONFIG_ERRORS = new Set(['UnknownIntegrationError', 'UnknownTemplateError']);
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

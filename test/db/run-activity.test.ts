@@ -211,7 +211,8 @@ describe('runIntegration activity (real PostgreSQL)', () => {
       type: 'TableNotFoundError',
       message: expect.stringMatching(/sink table copy.orders does not exist: create it, or set sink.create: true/),
     });
-    await expect(run({ runKey: 'wf/10', integration: 'nope' })).rejects.toMatchObject({ nonRetryable: true, type: 'UnknownIntegrationError' });
+    // The worker's config decides what an id means: the message says whose config lacks it (acceptance run).
+    await expect(run({ runKey: 'wf/10', integration: 'nope' })).rejects.toMatchObject({ nonRetryable: true, type: 'UnknownIntegrationError', message: expect.stringMatching(/^unknown integration "nope": the config defines "orders" \(in the config of the worker that ran this, pid \d+ on .+: every worker on a task queue must load the same config; restart the workers after changing it\)$/) });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM information_schema.tables WHERE table_schema = 'copy'`)).toEqual([{ n: '0' }]);
   });
   it('a run that fails before it reads (a missing source table, an unset secret) still gets its row in tidemark.runs, with the error', async () => {
