@@ -42,6 +42,7 @@ export function registerVerify(program: Command): void {
 
 function printReport(id: string, r: VerifyReport, opts: VerifyFlags): void {
   console.log(`${id}: ${r.ranges} key ranges, source ${r.sourceRows} rows, target ${r.targetRows} rows, ${r.differing.length} range(s) differ`);
+  if (r.nullKeyRows) console.log(`  source ${r.nullKeyRows} rows more have a NULL in a sink.key column: no run can write them (see \`tidemark dead-letters ${id}\`), and no range holds them`);
   for (const d of r.differing) console.log(`  [${showBound(d.lo)}, ${showBound(d.hi)}): source ${d.source.rows} rows, target ${d.target.rows} rows${d.source.rows === d.target.rows ? ' (checksums differ)' : ''}${outcome(d, opts)}`);
   const del = r.deletes;
   if (del) {

@@ -41,8 +41,14 @@ export function scopeSql(scope: TargetScope | undefined, alias = ''): string {
 export function rangePredicate(key: readonly KeyColumn[], lo: Bound, hi: Bound): string {
   const cols = `(${key.map(keyExpr).join(', ')})`;
   const lit = (b: string[]) => `(${b.map((v, i) => `${quoteLiteral(v)}::${(key[i] as KeyColumn).type}${(key[i] as KeyColumn).byteOrder ? C : ''}`).join(', ')})`;
-  const parts = [lo ? `${cols} >= ${lit(lo)}` : '', hi ? `${cols} < ${lit(hi)}` : ''].filter(Boolean);
-  return parts.length ? parts.join(' AND ') : 'true';
+  // A row with a NULL key is in no range (a run cannot write it: it is a dead letter), also when the range is open.
+  const parts = [lo ? `${cols} >= ${lit(lo)}` : '', hi ? `${cols} < ${lit(hi)}` : '', lo || hi ? '' : `${cols} IS NOT NULL`].filter(Boolean);
+  return parts.join(' AND ');
+}
+
+/** How many rows have a NULL in a key column: in no range, so counted on their own. */
+export function nullKeyCountSql(table: QualifiedName, key: readonly KeyColumn[]): string {
+  return `SELECT count(*)::text AS n FROM ${quoteTable(table)} WHERE ${key.map((k) => `${quoteIdent(k.name)} IS NULL`).join(' OR ')}`;
 }
 
 export function rangeDigestSql(table: QualifiedName, columns: readonly string[], key: readonly KeyColumn[], lo: Bound, hi: Bound, scope?: TargetScope): string {
@@ -60,7 +66,7 @@ export function boundariesSql(table: QualifiedName, key: readonly KeyColumn[], r
   const asText = key.map((k) => `${quoteIdent(k.name)}::text`).join(', ');
   return (
     `SELECT array_to_json(ARRAY[${asText}])::text AS b FROM (` +
-    `SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS c FROM ${quoteTable(table)}) s ` +
+    `SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS c FROM ${quoteTable(table)} WHERE (${cols}) IS NOT NULL) s ` +
     `WHERE (rn - 1) % greatest(ceil(c::numeric / ${Math.max(1, Math.floor(ranges))}), 1) = 0 ORDER BY rn`
   );
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { statusAll } from '../../src/instances/status-all';
+import { verifyIntegration } from '../../src/verify';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -83,5 +84,17 @@ describe('acceptance edges (PostgreSQL)', () => {
     await sql(dst.url, `UPDATE tidemark.runs SET status = 'cancelled', error = 'cancelled by the operator' WHERE run_id = 'acc/gone/1'`);
     const [line] = await statusAll(config, { env: vars() });
     expect(line).toMatchObject({ id: 'gone', state: 'never-run', reason: 'no run completed yet; the last was cancelled: cancelled by the operator', lastSuccess: null });
+  });
+
+  it('verify with a NULL in a nullable sink.key column of the source: no crash, and not "consistent" (those rows cannot be written)', async () => {
+    await sql(src.url, `CREATE TABLE public.kn (id int PRIMARY KEY, updated_at timestamptz NOT NULL, email text UNIQUE);
+      INSERT INTO public.kn SELECT g, '2024-01-01'::timestamptz + g * interval '1 s', CASE WHEN g = 1 THEN NULL ELSE 'u' || g || '@x' END FROM generate_series(1, 40) g`);
+    const config = configOf('kn', 'public.kn', ['email']);
+    await run(config, { integration: 'kn', runKey: 'acc/kn' });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.kn_copy')).toEqual([{ n: '39' }]);
+    for (const ranges of [1, 2, 4, 32]) {
+      const report = await verifyIntegration(config.integrations[0]!, { env: vars(), ranges });
+      expect(report).toMatchObject({ sourceRows: 39, targetRows: 39, differing: [], nullKeyRows: 1, consistent: false });
+    }
   });
 });
