@@ -49,6 +49,11 @@ export function cronProblem(expr: string, schedule = false): string | undefined 
   const fields: readonly Field[] | undefined =
     parts.length === 5 ? FIVE : !schedule ? undefined : parts.length === 6 ? [...FIVE, YEAR] : parts.length === 7 ? [SECOND, ...FIVE, YEAR] : undefined;
   if (!fields) return `has ${parts.length} field${parts.length === 1 ? '' : 's'}, not 5${schedule ? ' (or 6 with a year last, 7 with seconds first and a year last)' : ''}: ${HELP}`;
+  // Six fields with every year is a five-field expression written by someone who meant seconds first (Quartz,
+  // Spring): Temporal would read "0 */5 * * * *" as minute 0 of every fifth hour (found by an acceptance run).
+  if (parts.length === 6 && (parts[5] === '*' || parts[5] === '?')) {
+    return `has 6 fields with a year of "${parts[5]}": Temporal reads the first field as the minute, not the second (so "0 */5 * * * *" runs every 5 hours). Write the 5 fields "minute hour day-of-month month day-of-week" (e.g. "*/5 * * * *")`;
+  }
   for (const [i, f] of fields.entries()) {
     const field = f.name === 'day of week' && schedule ? { ...f, max: 7 } : f;
     const bad = fieldProblem(parts[i] as string, field, schedule);

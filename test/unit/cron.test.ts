@@ -35,6 +35,8 @@ describe('cron expressions checked before Temporal sees them', () => {
       expect(cronProblem(expr, true), expr).toBeUndefined();
     }
     expect(cronProblem('0 3 * * * 1900', true)).toMatch(/year "1900"/);
+    // Seconds first (Quartz, Spring) would run every 5 hours as Temporal reads it: refused (acceptance run).
+    expect(cronProblem('0 */5 * * * *', true)).toMatch(/^has 6 fields with a year of "\*": Temporal reads the first field as the minute, not the second/);
     expect(cronProblem('a b c d e f g h', true)).toMatch(/has 8 fields, not 5 \(or 6 with a year last, 7 with seconds first/);
     // The same names a cron workflow does not take: robfig reads three letters only.
     expect(cronProblem('0 9 * * monday')).toMatch(/day of week "monday"/);
