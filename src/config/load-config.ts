@@ -1,6 +1,6 @@
 import { PermanentError } from '../errors';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
 import { isInstanceRef } from '../instances/instance-id';
@@ -11,9 +11,12 @@ export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.
 
 /** Finds the config file: the given one, else tidemark.yaml, then tidemark.json, in the working directory. */
 export function findConfigFile(file?: string, cwd = process.cwd()): string {
+  // `--config=` (an empty value) names no file: not the default lookup, which would load another config.
+  if (file === '') throw new ConfigError('--config', [{ path: '', message: 'is empty: give the config file, e.g. --config tidemark.yaml' }]);
   if (file) {
     const p = resolve(cwd, file);
     if (!existsSync(p)) throw new ConfigError(file, [{ path: '', message: `file not found: ${p}` }]);
+    if (statSync(p).isDirectory()) throw new ConfigError(file, [{ path: '', message: `is a directory (${p}): give the config file in it, e.g. ${join(file, 'tidemark.yaml')}` }]);
     return p;
   }
   for (const name of DEFAULT_CONFIG_FILES) {

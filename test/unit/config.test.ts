@@ -94,6 +94,9 @@ describe('config', () => {
     writeFileSync(join(dir, 'bad.json'), '{ "integrations": [ }');
     expect(() => loadConfig('bad.json', dir)).toThrow(/bad\.json[\s\S]*not valid JSON/);
     expect(() => loadConfig('missing.yaml', dir)).toThrow(/file not found/);
+    // An empty --config= and a directory are named as such (acceptance run), not the default lookup or EISDIR.
+    expect(() => loadConfig('', dir)).toThrow(/--config[\s\S]*is empty: give the config file/);
+    expect(() => loadConfig('.', dir)).toThrow(/is a directory \(.+\): give the config file in it, e\.g\. tidemark\.yaml/);
     expect(() => loadConfig(undefined, mkdtempSync(join(tmpdir(), 'tm-empty-')))).toThrow(/no config file/);
   });
 
