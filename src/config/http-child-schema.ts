@@ -2,7 +2,7 @@ import jsonata from 'jsonata';
 import { z } from 'zod';
 import { maxPageSizeOf, paginationSchema } from './http-pagination-schema';
 import type { HttpRequestTemplates } from './http-request-schema';
-import { path, positiveInt } from './http-schema-parts';
+import { path, positiveInt, shapeError } from './http-schema-parts';
 import { IDENT_RE } from './identifiers';
 
 /**
@@ -35,7 +35,7 @@ export const parentSchema = z.strictObject(
     /** true: each run continues the parent list from its cursor, so only parents the list yields again (changed, new) are visited */
     incremental: z.boolean({ error: 'must be true or false' }).default(false),
   },
-  { error: 'must be { path, params?, records?, pagination, pageSize?, fields, key?, incremental? }' },
+  shapeError('must be { path, params?, records?, pagination, pageSize?, fields, key?, incremental? }'),
 );
 
 /** Child columns taken from the parent: column → field of source.parent.fields (text), or { field, type }. */

@@ -1,7 +1,7 @@
 import jsonata from 'jsonata';
 import { freeNames } from './jsonata-names';
 import { z } from 'zod';
-import { HEADER_NAME, jsonataExpression } from './http-schema-parts';
+import { HEADER_NAME, jsonataExpression, shapeError } from './http-schema-parts';
 
 /**
  * `source.request` of `kind: http`: where the pagination values go, as JSONata expressions (the
@@ -45,7 +45,7 @@ export const requestSchema = z.strictObject(
     /** the JSON body (POST), e.g. '{ "query": "…", "variables": { "after": $cursor } }' */
     body: expression.optional(),
   },
-  { error: 'must be { method?, params?, headers?, path?, body? }' },
+  shapeError('must be { method?, params?, headers?, path?, body? }'),
 );
 
 export type HttpRequestTemplates = z.infer<typeof requestSchema>;

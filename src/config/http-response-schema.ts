@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { path } from './http-schema-parts';
+import { path, shapeError } from './http-schema-parts';
 
 /**
  * `source.responses` of `kind: http`: what each non-2xx status means. Defaults: 408, 425, 429 and 5xx
@@ -50,7 +50,7 @@ export const responsesSchema = z
       /** body path of an API-level errors array (GraphQL: errors): a non-empty one fails the run, even beside data */
       errors: path.optional(),
     },
-    { error: 'must be { retry?, rateLimited?, wait?, skip?, errors? }' },
+    shapeError('must be { retry?, rateLimited?, wait?, skip?, errors? }'),
   )
   .superRefine((p, ctx) => {
     const skip = new Set(p.skip);

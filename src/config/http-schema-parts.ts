@@ -45,7 +45,7 @@ export const timeFormat = z
 export const requestTimeout = duration.refine((ms) => ms >= 10, 'must be at least 10ms').default(30_000);
 export const requestRetries = positiveInt('a whole number').min(0, 'must be 0 or more').max(100, 'must be at most 100').default(6);
 export const requestBackoff = z
-  .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, { error: 'must be { initial: <duration>, max: <duration> }' })
+  .strictObject({ initial: duration.default(500), max: duration.default(30_000) }, shapeError('must be { initial: <duration>, max: <duration> }'))
   .refine((b) => b.max >= b.initial, { message: 'max must be at least initial', path: ['max'] })
   .default({ initial: 500, max: 30_000 });
 export const requestsPerSecond = z.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(10_000, 'must be at most 10000').optional();
@@ -80,3 +80,13 @@ export const jsonataExpression = (typeError: string) =>
       ctx.addIssue({ code: 'custom', message: `is not a valid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}` });
     }
   });
+
+/**
+ * An object schema's error: an unknown key is named (a typo such as `parms`), anything else reads `shape`.
+ */
+export function shapeError(shape: string) {
+  return {
+    error: (iss: { code?: string; keys?: string[] }) =>
+      iss.code === 'unrecognized_keys' && iss.keys?.length ? `unknown key${iss.keys.length > 1 ? 's' : ''} ${iss.keys.map((k) => `"${k}"`).join(', ')}: ${shape}` : shape,
+  };
+}

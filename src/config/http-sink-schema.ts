@@ -4,7 +4,7 @@ import { httpAuthSchema } from './http-auth-schema';
 import { fieldsRead } from './jsonata-fields';
 import { variablesOf } from './http-request-schema';
 import { responsesSchema } from './http-response-schema';
-import { ENV_REF, HEADER_NAME, httpUrl, jsonataExpression, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, staticHeaders } from './http-schema-parts';
+import { ENV_REF, HEADER_NAME, httpUrl, jsonataExpression, positiveInt, requestBackoff, requestRetries, requestsPerSecond, requestTimeout, staticHeaders, shapeError } from './http-schema-parts';
 
 /**
  * `sink: { kind: http, … }`: each mapped record is sent to an API (per record, or N per request with
@@ -46,7 +46,7 @@ export const httpSinkDeletesSchema = z.strictObject(
     /** JSONata over the record's key fields giving the DELETE's path (appended to url's path); default sink.path */
     path: expression.optional(),
   },
-  { error: 'must be { reconcileEvery, maxFraction?, path? }' },
+  shapeError('must be { reconcileEvery, maxFraction?, path? }'),
 );
 
 export const httpSinkSchema = z
@@ -105,7 +105,7 @@ export const httpSinkSchema = z
       /** records gone from the source (a PostgreSQL source's reconciliation against the delivery ledger) are sent as DELETE */
       deletes: httpSinkDeletesSchema.optional(),
     },
-    { error: 'must be { kind: http, url, key, method?, path?, body?, headers?, bulk?, concurrency?, idempotencyHeader?, auth?, timeout?, retries?, backoff?, requestsPerSecond?, responses?, deadLetterStatuses?, stateUrl?, deletes? }' },
+    shapeError('must be { kind: http, url, key, method?, path?, body?, headers?, bulk?, concurrency?, idempotencyHeader?, auth?, timeout?, retries?, backoff?, requestsPerSecond?, responses?, deadLetterStatuses?, stateUrl?, deletes? }'),
   )
   .superRefine((cfg, ctx) => {
     if (cfg.deletes) {

@@ -122,6 +122,9 @@ describe('request templates (JSONata), end to end', () => {
     );
     expect(bad({ pagination: { style: 'cursor' }, request: { params: { q: "'a' & " } } })).toContain('integrations[0].source.request.params.q: is not a valid JSONata expression');
     expect(bad({ pagination: { style: 'cursor' }, request: { body: '{ "after": $cursor }' } })).toContain('integrations[0].source.request.method: must be POST with a request.body');
+    // A typo'd key is named (acceptance run), not only the shape.
+    expect(bad({ pagination: { style: 'cursor' }, request: { parms: {} } })).toContain('integrations[0].source.request: unknown key "parms": must be { method?, params?, headers?, path?, body? }');
+    expect(bad({ pagination: { style: 'cursor' }, responses: { rateLimted: [429] } })).toContain('integrations[0].source.responses: unknown key "rateLimted": must be { retry?, rateLimited?, wait?, skip?, errors? }');
     // A cap on offset + limit needs the field to go on after, and templates that filter on it.
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000 }, request: { method: 'POST', body: '{ "after": $offset, "gt": $anchor }' } })).toContain('integrations[0].source.pagination.anchorField: is required with maxOffset');
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000, anchorField: 'id' }, request: { method: 'POST', body: '{ "after": $offset }' } })).toContain('integrations[0].source.pagination.maxOffset: needs request templates that read $anchor');
