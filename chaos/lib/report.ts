@@ -3,7 +3,8 @@
  * - lost: source rows missing from the target or different in it;
  * - duplicated: target rows beyond the source, plus rows written twice where measurable
  *   (tidemark.runs rows_written above the rows that needed writing);
- * - reprocessed: rows_read - rows_committed in tidemark.runs (what crashes cost; bounded, not a defect).
+ * - reprocessed: rows_read - rows_committed in tidemark.runs (pages read and not committed by attempts that stopped
+ *   on their own: failed, cancelled, out of time; a SIGKILLed worker cannot count its last page or two).
  */
 export interface ScenarioResult {
   scenario: string;

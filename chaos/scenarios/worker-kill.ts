@@ -72,8 +72,9 @@ async function body(h: Harness): Promise<void> {
   const run = runs.find((r) => r.kind === 'backfill');
   f.check(run?.attempts === done + 1, `attempts ${run?.attempts}, expected ${done + 1} (one per kill, plus the first)`);
   f.check(run?.rowsCommitted === rows, `rows_committed ${run?.rowsCommitted}, expected ${rows}`);
-  const reprocessed = (run?.rowsRead ?? 0) - (run?.rowsCommitted ?? 0);
-  f.check(reprocessed <= done * batch, `reprocessed ${reprocessed} rows: more than one page (${batch}) per kill`);
+  // rows_read - rows_committed cannot show what a SIGKILL cost: a page counts its reads when it commits, and a killed
+  // worker never counts the page or two it had read ahead (an acceptance run found the check here could not fail).
+  // What a kill costs shows as attempts (above) and, exactly, as rows written once each (recordRuns).
   const attempts = activityAttempts(await historyEvents(h.client, workflowIdFor('orders')));
-  f.detail(`history: activity attempts ${attempts.join(', ')}; reprocessed ${reprocessed} rows ≤ ${done} kills × ${batch}`);
+  f.detail(`history: activity attempts ${attempts.join(', ')}; at most ${done} × ${batch} rows read again (not counted after a SIGKILL)`);
 }
