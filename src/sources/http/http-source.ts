@@ -3,6 +3,9 @@ import { envRefsIn } from '../../config/env-refs';
 import type { Cursor } from '../../cursor/cursor';
 import type { ColumnSpec, CopyPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from '../source';
 import { isBoundedPagination, maxPageSizeOf, type HttpPagination } from '../../config/http-pagination-schema';
+import { passBound } from './pass-bound';
+
+export { passBound };
 import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, type TimeSliceCursor, type FeedCursor, type PageCursor, type StartingAfterCursor, type TimeWindowCursor, type TokenCursor } from './cursors';
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { warnInActivity } from '../../util/activity-log';
@@ -217,15 +220,4 @@ export function retryNotes(s: HttpClientStats): string[] {
   const parts = [`${s.retries} of ${s.requests} requests retried (${s.rateLimited} rate limited), ${(s.waitedMs / 1000).toFixed(1)} s spent waiting`];
   if (s.skipped) parts.push(`${s.skipped} answers skipped by source.responses.skip`);
   return [`the API: ${parts.join('; ')}`];
-}
-
-/**
- * A new run's upper bound at `ms`. A pass (page, offset, next links: the next pass's since) floors it to the whole
- * second: APIs commonly keep times in whole seconds (GitHub, Shopify, Zendesk), so a record changed in the second a
- * pass began carries a time before that instant, and a since in milliseconds would leave it behind for good (found
- * by an acceptance run). Passes overlap by up to a second instead. Time windows keep it: their format cuts it.
- */
-export function passBound(style: HttpPagination['style'], ms: number): string {
-  const windows = style === 'time_window' || style === 'time_slices';
-  return new Date(windows ? ms : Math.floor(ms / 1000) * 1000).toISOString();
 }

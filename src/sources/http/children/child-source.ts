@@ -1,3 +1,4 @@
+import { passBound } from '../pass-bound';
 import { warnInActivity } from '../../../util/activity-log';
 import type { HttpSourceConfig } from '../../../config/http-source-schema';
 import { isBoundedPagination } from '../../../config/http-pagination-schema';
@@ -39,7 +40,8 @@ export async function createChildStreamSource(cfg: HttpSourceConfig, resolve: Re
     warnings,
     async prepare(opts: PrepareOptions): Promise<SourcePlan> {
       // One upper bound for the parent list and every child list of the run (a resumed backfill keeps its own).
-      highWater = bounded ? (opts.highWater ?? new Date(Date.now() - cfg.lag).toISOString()) : null;
+      // Floored to the second as a plain source's pass bound is (passBound): the children read in passes by $since.
+      highWater = bounded ? (opts.highWater ?? passBound(cfg.pagination.style, Date.now() - cfg.lag)) : null;
       const plan = await parentSource.prepare(highWater ? { highWater } : {});
       prepared = true;
       const range = highWater ? `, up to ${highWater}` : '';
