@@ -97,4 +97,14 @@ describe('acceptance edges (PostgreSQL)', () => {
       expect(report).toMatchObject({ sourceRows: 39, targetRows: 39, differing: [], nullKeyRows: 1, consistent: false });
     }
   });
+
+  it('a source parent whose INHERITS child repeats its keys: the run fails at once, non-retryable (it retried for good)', async () => {
+    await sql(src.url, `CREATE TABLE public.inh_parent (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, v text); CREATE TABLE public.inh_child () INHERITS (public.inh_parent);
+      INSERT INTO public.inh_parent SELECT g, '2024-01-01'::timestamptz + g * interval '1 s', 'p' FROM generate_series(1, 20) g;
+      INSERT INTO public.inh_child SELECT g, '2024-01-01'::timestamptz + g * interval '1 s', 'c' FROM generate_series(1, 20) g`);
+    const err = await run(configOf('inh', 'public.inh_parent', ['id']), { integration: 'inh', runKey: 'acc/inh' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ nonRetryable: true, type: 'PostgresError21000' });
+    const [row] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'acc/inh'`);
+    expect(row!.warnings).toContainEqual(expect.stringContaining('public.inh_parent has child tables (INHERITS: inh_child)'));
+  });
 });

@@ -60,13 +60,11 @@ export class PostgresSource implements Source {
     const columns: ColumnSpec[] = this.cfg.columns ? this.cfg.columns.map((n) => byName.get(n) as ColumnSpec) : info.columns;
     const missing = this.cfg.cursor.filter((c) => !columns.some((col) => col.name === c));
     if (missing.length) throw new SourceSetupError('source.columns', `must include the cursor columns (missing ${missing.join(', ')})`);
-    // A read of a table with INHERITS children returns their rows too, which its unique indexes do not cover.
-    if (info.inheritedBy) {
-      throw new SourceSetupError(
-        'source.table',
-        `${this.cfg.table} has child tables (INHERITS: ${info.inheritedBy}): reading it returns their rows too, and its unique indexes do not cover them, so the cursor cannot be proven unique (rows could be skipped or collide). Use a partitioned table, or sync tables without children`,
-      );
-    }
+    // A read of a table with INHERITS children returns their rows too, which its own unique indexes do not cover
+    // (TimescaleDB hypertables and trigger-partitioned tables keep them unique by design; a plain parent may not).
+    const inherited = info.inheritedBy
+      ? `${this.cfg.table} has child tables (INHERITS: ${shortList(info.inheritedBy)}): reading it reads theirs too, and its unique indexes do not cover them, so the cursor's uniqueness across them is not checked; a key repeated across them fails a page (cardinality_violation) instead of being skipped`
+      : undefined;
     // The keyset must be unique, or rows sharing a cursor value at a page boundary would be skipped.
     if (!info.uniqueKeys.some((key) => key.every((k) => this.cfg.cursor.includes(k)))) {
       const c = this.cfg.cursor;
@@ -94,7 +92,7 @@ export class PostgresSource implements Source {
       highWater: this.highWater,
       describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
       uniqueKeys: info.uniqueKeys,
-      ...(warning ? { warnings: [warning] } : {}),
+      ...(warning || inherited ? { warnings: [warning, inherited].filter((w): w is string => !!w) } : {}),
     };
   }
 
@@ -233,3 +231,8 @@ function statementName(q: SqlQuery): string {
 
 const tableSize = (e: { table: number; pages: number }) => ({ tableRows: e.table, tablePages: e.pages });
 
+/** The first three names of a comma-separated list, and how many more (a hypertable has thousands of chunks). */
+function shortList(names: string): string {
+  const all = names.split(', ');
+  return all.length > 3 ? `${all.slice(0, 3).join(', ')} and ${all.length - 3} more` : names;
+}
