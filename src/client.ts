@@ -109,9 +109,10 @@ export async function latestWorkflowOf(client: Client, integration: string): Pro
  */
 export async function runningWorkflowsOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<WorkflowHandle[]> {
   const ids = new Set<string>();
-  const candidates = new Set([workflowIdFor(integration), ...runKeys.map((k) => k.slice(0, k.lastIndexOf('/'))).filter((w) => w !== '')]);
-  for (const id of candidates) {
-    const d = await client.workflow.getHandle(id).describe().catch(() => undefined);
+  // A run key names its run too: an id reused later for another integration's workflow is not this one's (review).
+  const candidates: [string, string | undefined][] = [[workflowIdFor(integration), undefined], ...runKeys.map((k): [string, string] => [k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1)]).filter(([w]) => w !== '')];
+  for (const [id, runId] of candidates) {
+    const d = await client.workflow.getHandle(id, runId).describe().catch(() => undefined);
     if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
   }
   const query = `(${workflowsOfQuery(integration)}) AND ExecutionStatus = 'Running'`;

@@ -3,7 +3,7 @@ import { getIntegration, isHttpSink, isPostgresSource, stateDbUrlOf, type Integr
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
 import { IntegrationBusyError, reconcileLedgerDeletes, reconciliationDue, sharedTargetOf, verifyIntegration, type LedgerIntegration } from '../verify';
-import { errorMessage, toFailure } from './failures';
+import { errorMessage, failsForGood, toFailure } from './failures';
 import { finishRun } from '../db/state';
 import type { ActivityDeps } from './run-integration';
 import type { RunInput, RunResult } from './types';
@@ -103,8 +103,10 @@ export function makeReconcileDeletes(deps: ActivityDeps) {
         log.warn('deletes not reconciled: another run holds the integration lock; the next sync run tries again', { integration: input.integration });
         return { status: 'busy', deleted: 0 };
       }
-      await recordRefusal(deps, input, err);
-      throw toFailure(err);
+      const failure = toFailure(err);
+      // Only a failure that ends the workflow: a retried one may still complete (review).
+      if (failsForGood(ctx, failure)) await recordRefusal(deps, input, err);
+      throw failure;
     } finally {
       clearInterval(beat);
       await closeQuietly(db);

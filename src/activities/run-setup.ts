@@ -91,7 +91,9 @@ export async function prepareRun(
   let sink: RunSink;
   try {
     // A sync, a resume or a retried attempt continues from committed rows: their target must still be there.
-    const continues = start.cursor !== null && (input.mode !== 'backfill' || start.runRowsBefore > 0) ? JSON.stringify(start.cursor) : undefined;
+    // A sync's checkpoint with a cursor was written after rows were (or set on purpose); a backfill or resume counts its rows.
+    const committed = input.mode === 'sync' ? start.cursor !== null : start.runRowsBefore > 0 || start.slotRowsBefore > 0;
+    const continues = committed && start.cursor !== null ? JSON.stringify(start.cursor) : undefined;
     sink = await prepareSink(deps, it, sinkUrl, alive, res, columns, pipeline ? undefined : start.plan.uniqueKeys, continues);
   } catch (err) {
     await reading.catch(() => undefined); // what it started, the caller closes

@@ -68,5 +68,6 @@ export class StateEncodingError extends PermanentError {
 async function requireUtf8(client: pg.Client): Promise<void> {
   const r = await client.query<{ db: string; enc: string }>('SELECT current_database() AS db, pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = current_database()');
   const row = r.rows[0];
-  if (row && row.enc !== 'UTF8') throw new StateEncodingError(row.db, row.enc);
+  // SQL_ASCII stores bytes as they come: UTF-8 text survives it.
+  if (row && row.enc !== 'UTF8' && row.enc !== 'SQL_ASCII') throw new StateEncodingError(row.db, row.enc);
 }

@@ -59,8 +59,8 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
 }
 
 function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
-  // ok needs a run that completed: runs that were all cancelled (or stopped by their time budget) are not a success.
-  const unsettled = s.lastStatus !== null && s.lastStatus !== 'running' && s.consecutiveFailures === 0 && s.lastSuccess === null;
+  // ok needs a run that got somewhere: one whose runs were all cancelled has not (a time-boxed partial run has).
+  const unsettled = s.lastStatus === 'cancelled' && s.consecutiveFailures === 0 && s.lastSuccess === null;
   const ran = s.lastStatus === null || unsettled ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
   const state = instance && instance.status !== 'active' ? instance.status : ran;
   const why = unsettled ? `no run completed yet; the last was ${s.lastStatus}${s.lastError ? `: ${s.lastError}` : ''}` : null;

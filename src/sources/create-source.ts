@@ -74,7 +74,11 @@ export async function cursorValueProblem(cfg: SourceConfig, integration: string,
     await source.later(cursor, cursor);
     return undefined;
   } catch (err) {
-    return (err as Error).message;
+    // The cursor's own fault only (its shape, or values its types refuse: SQLSTATE class 22); a timeout or a
+    // dropped connection is no verdict on it (review).
+    const code = (err as { code?: unknown }).code;
+    const name = (err as { name?: unknown }).name;
+    return name === 'InvalidCursorError' || (typeof code === 'string' && code.startsWith('22')) ? (err as Error).message : undefined;
   } finally {
     await source.close().catch(() => undefined);
   }
