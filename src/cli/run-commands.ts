@@ -142,7 +142,10 @@ async function startAndMaybeWait(
   wait: boolean,
   cronSchedule?: string,
 ): Promise<void> {
-  (await lazy('./context')).loadIntegration(cmd, input.integration);
+  const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
+  // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
+  const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);
+  if (problem) refuse(`error: ${input.integration}: ${problem}`);
   const { connectClient, startIntegrationRun } = await lazy('../client');
   const client = await connectClient();
   const since = Date.now();

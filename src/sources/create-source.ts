@@ -83,3 +83,29 @@ export async function cursorValueProblem(cfg: SourceConfig, integration: string,
     await source.close().catch(() => undefined);
   }
 }
+
+/**
+ * A PostgreSQL source's setup, checked before a workflow starts (`sync`, `backfill`, `resume`): what its prepare()
+ * refuses for the config's own fault (a missing table, a cursor column the table lacks or that is not unique, a
+ * naive timestamp without timeZone), or undefined — also when the source cannot be asked from here, and for
+ * failures that say nothing of the config (a timeout, a refused password the worker may not share). Found by an
+ * acceptance run: such configs started a workflow and wrote state before failing.
+ */
+export async function sourceSetupProblem(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+  if (!isPostgresSource(cfg)) return undefined;
+  let source: Source;
+  try {
+    source = await createSource(cfg, integration, env, { connectTimeoutMs: timeoutMs });
+  } catch {
+    return undefined;
+  }
+  try {
+    await source.prepare({});
+    return undefined;
+  } catch (err) {
+    const name = (err as { name?: unknown }).name;
+    return name === 'SourceSetupError' || name === 'TableNotFoundError' ? (err as Error).message : undefined;
+  } finally {
+    await source.close().catch(() => undefined);
+  }
+}

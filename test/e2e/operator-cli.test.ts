@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -161,5 +163,23 @@ describe('operator commands against a backfill started with `temporal workflow s
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(await done()).toBeLessThan(ROWS);
+  });
+
+  it('a config error only the source can show (a cursor column the table lacks, a missing table) starts nothing and writes nothing (acceptance run)', async () => {
+    writeFileSync(join(cwd, 'bad-source.yaml'),
+      'integrations:\n  - id: badcursor\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, nope]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.badcursor, key: [id], create: true}\n' +
+      '  - id: notable\n    source: {kind: postgres, url: "${SRC_URL}", table: public.nothere, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.notable, key: [id], create: true}\n');
+    const cursor = await runCli(['sync', 'badcursor', '--config', 'bad-source.yaml'], env, cwd);
+    expect(cursor.code).toBe(2);
+    expect(cursor.stderr).toContain('error: badcursor: source.cursor[1]: column "nope" does not exist in public.orders');
+    const table = await runCli(['backfill', 'notable', '--config', 'bad-source.yaml'], env, cwd);
+    expect(table.code).toBe(2);
+    expect(table.stderr).toContain('error: notable: source table public.nothere does not exist');
+    for (const id of ['badcursor', 'notable']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
+    // No run row (run alone, this file may not have made the state tables at all: nothing written either way).
+    const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
+    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable')`)).toEqual([]);
   });
 });
