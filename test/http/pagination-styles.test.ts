@@ -56,7 +56,9 @@ describe('http source: each pagination style end to end through the activity', (
       ] as const) {
         const before = await rowVersions(dst.url);
         const m = api.mutate(n);
-        await pause(5); // the run's upper bound (now - lag) must be past the changes' timestamp
+        // The run's upper bound (now - lag) must be past the changes' timestamp; a pass's is floored to the whole
+        // second (the next pass re-reads up to a second), so the sync starts in the next second: no overlap then.
+        await pause(1005 - (Date.now() % 1000));
         const changed = [...m.updated, ...m.inserted].sort((a, b) => a - b);
         const sync = await r.run({ runKey: `${style}/sync-${round}`, mode: 'sync', after });
         // No gap (every changed record) and no overlap (nothing else, not round 1 again).
