@@ -52,11 +52,12 @@ export async function checkCursorWithSource(cfg: SourceConfig, integration: stri
 }
 
 /**
- * Whether a PostgreSQL source takes a cursor's values (`backfill --from`, before a workflow starts): the message of
- * the source's refusal, or undefined when it takes them, or when the source cannot be asked from here (its URL's
- * variables are the worker's, the server does not answer within `timeoutMs`): then the worker checks, as ever.
+ * A question to a PostgreSQL source from the CLI, before a workflow starts: `ask` gets the prepared source and says
+ * what is wrong (a message) or nothing; `fault` keeps an error's message only when it is the config's or the
+ * input's own fault. Undefined also when the source cannot be asked from here (its URL's variables are the
+ * worker's, the server does not answer within `timeoutMs`): then the worker checks, as ever.
  */
-export async function cursorValueProblem(cfg: SourceConfig, integration: string, value: unknown, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+async function askSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv, timeoutMs: number, ask: (source: Source) => Promise<void>, fault: (err: Error & { code?: unknown }) => boolean): Promise<string | undefined> {
   if (!isPostgresSource(cfg)) return undefined;
   let source: Source;
   try {
@@ -65,47 +66,36 @@ export async function cursorValueProblem(cfg: SourceConfig, integration: string,
     return undefined;
   }
   try {
-    try {
-      await source.prepare({});
-    } catch {
-      return undefined; // the table or its columns: the run says so, with its own words
-    }
-    const cursor = source.parseCursor(value);
-    await source.later(cursor, cursor);
+    await ask(source);
     return undefined;
   } catch (err) {
-    // The cursor's own fault only (its shape, or values its types refuse: SQLSTATE class 22); a timeout or a
-    // dropped connection is no verdict on it (review).
-    const code = (err as { code?: unknown }).code;
-    const name = (err as { name?: unknown }).name;
-    return name === 'InvalidCursorError' || (typeof code === 'string' && code.startsWith('22')) ? (err as Error).message : undefined;
+    return fault(err as Error) ? (err as Error).message : undefined;
   } finally {
     await source.close().catch(() => undefined);
   }
 }
 
+/** Whether a PostgreSQL source takes a cursor's values (`backfill --from`): the message of its refusal, or undefined. */
+export function cursorValueProblem(cfg: SourceConfig, integration: string, value: unknown, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+  let prepared = false;
+  const ask = async (source: Source) => {
+    await source.prepare({});
+    prepared = true;
+    const cursor = source.parseCursor(value);
+    await source.later(cursor, cursor);
+  };
+  // The cursor's own fault only (its shape, or values its types refuse: SQLSTATE class 22); a timeout, a dropped
+  // connection or the table's setup (the run says so in its own words) is no verdict on it (review).
+  return askSource(cfg, integration, env, timeoutMs, ask, (err) => prepared && (err.name === 'InvalidCursorError' || (typeof err.code === 'string' && err.code.startsWith('22'))));
+}
+
 /**
  * A PostgreSQL source's setup, checked before a workflow starts (`sync`, `backfill`, `resume`): what its prepare()
  * refuses for the config's own fault (a missing table, a cursor column the table lacks or that is not unique, a
- * naive timestamp without timeZone), or undefined — also when the source cannot be asked from here, and for
- * failures that say nothing of the config (a timeout, a refused password the worker may not share). Found by an
- * acceptance run: such configs started a workflow and wrote state before failing.
+ * naive timestamp without timeZone), or undefined, also for failures that say nothing of the config (a timeout, a
+ * refused password the worker may not share). Found by an acceptance run: such configs started a workflow and
+ * wrote state before failing.
  */
-export async function sourceSetupProblem(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
-  if (!isPostgresSource(cfg)) return undefined;
-  let source: Source;
-  try {
-    source = await createSource(cfg, integration, env, { connectTimeoutMs: timeoutMs });
-  } catch {
-    return undefined;
-  }
-  try {
-    await source.prepare({});
-    return undefined;
-  } catch (err) {
-    const name = (err as { name?: unknown }).name;
-    return name === 'SourceSetupError' || name === 'TableNotFoundError' ? (err as Error).message : undefined;
-  } finally {
-    await source.close().catch(() => undefined);
-  }
+export function sourceSetupProblem(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+  return askSource(cfg, integration, env, timeoutMs, (source) => source.prepare({}).then(() => undefined), (err) => err.name === 'SourceSetupError' || err.name === 'TableNotFoundError');
 }
