@@ -41,16 +41,24 @@ async function backfillThenSync(key: string, expected: (changed: number[]) => nu
   return { backfill: full.cursor, sync: sync.cursor };
 }
 
-describe('http source: pagination of real SaaS APIs, end to end against local fakes', () => {
-  it('GitHub-like Link header with since: backfill, then a sync reads exactly the changed issues (per_page capped at 100)', async () => {
-    api = await startGithubFake(RECORDS, 21, { token: TOKEN });
-    config = fakeConfig({
+/** The GitHub-like fake's issues, paged by Link headers with a since filter. */
+function githubConfig(extra?: Parameters<typeof fakeConfig>[1]): Config {
+  return fakeConfig(
+    {
       url: '${API_URL}/repos/acme/shop/issues',
       headers: { Authorization: 'Bearer ${API_TOKEN}' },
       params: { state: 'all', sort: 'updated', direction: 'asc' },
       records: '.',
       pagination: { style: 'link_header', limitParam: 'per_page', maxPageSize: 100, sinceParam: 'since' },
-    }, { batchSize: 500 });
+    },
+    extra,
+  );
+}
+
+describe('http source: pagination of real SaaS APIs, end to end against local fakes', () => {
+  it('GitHub-like Link header with since: backfill, then a sync reads exactly the changed issues (per_page capped at 100)', async () => {
+    api = await startGithubFake(RECORDS, 21, { token: TOKEN });
+    config = githubConfig({ batchSize: 500 });
     const c = await backfillThenSync('gh', (changed) => changed.length);
     expect(c.backfill).toEqual({ since: expect.any(String) as string });
     // Every request asked at most the documented cap, and every next link was followed (none skipped).
@@ -62,13 +70,7 @@ describe('http source: pagination of real SaaS APIs, end to end against local fa
 
   it('GitHub-like: issues edited in the second a pass began (GitHub keeps whole seconds) are read by the next pass', async () => {
     api = await startGithubFake(RECORDS, 23, { token: TOKEN });
-    config = fakeConfig({
-      url: '${API_URL}/repos/acme/shop/issues',
-      headers: { Authorization: 'Bearer ${API_TOKEN}' },
-      params: { state: 'all', sort: 'updated', direction: 'asc' },
-      records: '.',
-      pagination: { style: 'link_header', limitParam: 'per_page', maxPageSize: 100, sinceParam: 'since' },
-    });
+    config = githubConfig();
     const full = await r.run({ runKey: 'gh/second/backfill' });
     const since = (full.cursor as { since: string }).since;
     // The next pass's since is the pass's start floored to the second: an edit made just after the pass began,
@@ -82,13 +84,7 @@ describe('http source: pagination of real SaaS APIs, end to end against local fa
 
   it('GitHub-like: a run resumed mid-pass continues from the stored next link (no gap, no overlap)', async () => {
     api = await startGithubFake(RECORDS, 22, { token: TOKEN });
-    config = fakeConfig({
-      url: '${API_URL}/repos/acme/shop/issues',
-      headers: { Authorization: 'Bearer ${API_TOKEN}' },
-      params: { state: 'all', sort: 'updated', direction: 'asc' },
-      records: '.',
-      pagination: { style: 'link_header', limitParam: 'per_page', maxPageSize: 100, sinceParam: 'since' },
-    });
+    config = githubConfig();
     const crash = new Error('worker died');
     const afterBatch = async ({ pages }: { pages: number }) => {
       if (pages === 4) throw crash;
