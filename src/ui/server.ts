@@ -111,10 +111,10 @@ export function createUiApp(opts: UiOptions): UiApp {
     }
     if (!t) return notFound(c);
     const it = t.it;
-    const [detail, running] = await Promise.all([
-      loadIntegrationDetail(it, dbs, opts.temporal),
-      opts.temporal ? runningWorkflowsOf(opts.temporal, it.id).catch(() => []) : Promise.resolve([]),
-    ]);
+    const detail = await loadIntegrationDetail(it, dbs, opts.temporal);
+    // Runs the state database has as running name workflows started under an id of the operator's choosing too.
+    const runKeys = detail.runs.filter((r) => r.status === 'running').map((r) => r.run_id);
+    const running = opts.temporal ? await runningWorkflowsOf(opts.temporal, it.id, runKeys).catch(() => []) : [];
     const last = detail.runs[0];
     const isRunning = opts.temporal ? running.length > 0 : last?.status === 'running';
     const status = t.instance?.row.status;
