@@ -34,3 +34,10 @@ export function quoteIdent(name: string): string {
 export function quoteTable(t: QualifiedName): string {
   return `${quoteIdent(t.schema)}.${quoteIdent(t.name)}`;
 }
+
+/** A list of names without repeats (`cursor: [id, id]`, `key: [id, id]`): the repeated name is named. */
+export function noRepeats(names: readonly string[], ctx: { addIssue: (issue: { code: 'custom'; path: number[]; message: string }) => void }): void {
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${n}" is listed twice` });
+  });
+}

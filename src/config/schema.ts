@@ -3,7 +3,7 @@ import { pgUrl } from './pg-url';
 import { cronProblem } from './cron';
 import { addUnknownKindIssue, parseInto } from './kind-dispatch';
 import { duration } from './duration';
-import { identifier, tableName } from './identifiers';
+import { identifier, noRepeats, tableName } from './identifiers';
 import { mappingSchema, recordSchemaSchema } from './transform-schema';
 import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
 import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
@@ -36,7 +36,7 @@ export const postgresSourceSchema = z.strictObject({
   kind: z.literal('postgres'),
   url: pgUrl,
   table: tableName,
-  cursor: z.array(identifier).min(1, 'needs at least one column (the last one unique)'),
+  cursor: z.array(identifier).min(1, 'needs at least one column (the last one unique)').superRefine(noRepeats),
   /** Rows whose first cursor column is newer than now() - lag wait for the next run (late commits). */
   lag: duration.default(0),
   /** Columns to copy; default all columns of the table. */
@@ -125,7 +125,7 @@ const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonl
   sink: sinkSchemaFor(sinkKinds),
   batchSize: z.number().int().min(1).max(100_000).default(5000),
   schedule: scheduleSchema.optional(),
-  maxRunDuration: duration.optional(),
+  maxRunDuration: duration.refine((ms) => ms > 0, 'must be more than 0 (a run stops at its first page boundary past it)').optional(),
   /** Upper bound on rows read per second (a throttle for a busy source); unlimited when absent. */
   rateLimit: z.number().positive().optional(),
   /** Target column → source field (+ transform); without it, source columns are copied as they are. */
@@ -141,6 +141,10 @@ const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonl
   retryDeadLetters: z.enum(['manual', 'eachRun'], { error: 'must be manual or eachRun' }).optional(),
 }).superRefine((it, ctx) => {
   checkSinkAgainstIntegration(it, ctx);
+  // Reading and writing one table: every run would read back what it wrote (found by an acceptance run).
+  if (it.source.kind === 'postgres' && isPostgresSink(it.sink) && it.source.url === it.sink.url && sameTable((it.source as PostgresSourceConfig).table, it.sink.table)) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'table'], message: `is the source table (${it.sink.table} at the same url): name another target table` });
+  }
   // Reconciliation compares source and target tables key by key: both must hold the same rows.
   if (!it.deletes || !isPostgresSink(it.sink)) return;
   if (it.source.kind !== 'postgres') {
@@ -230,4 +234,10 @@ export function isHttpSource(s: SourceConfig): s is HttpSourceConfig {
 
 export function isCsvSource(s: SourceConfig): s is CsvSourceConfig {
   return s.kind === 'csv';
+}
+
+/** Two table names as the config writes them, `public.` implied when no schema is given. */
+function sameTable(a: string, b: string): boolean {
+  const full = (t: string) => (t.includes('.') ? t : `public.${t}`);
+  return full(a) === full(b);
 }

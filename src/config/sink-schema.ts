@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pgUrl, resolvePgUrl } from './pg-url';
 import { addUnknownKindIssue, parseInto } from './kind-dispatch';
-import { identifier, tableName } from './identifiers';
+import { identifier, noRepeats, tableName } from './identifiers';
 import { httpSinkSchema, type HttpSinkConfig } from './http-sink-schema';
 import { PermanentError } from '../errors';
 
@@ -17,7 +17,7 @@ export const postgresSinkSchema = z.strictObject({
   kind: z.literal('postgres').default('postgres'),
   url: pgUrl.default('${DATABASE_URL}'),
   table: tableName,
-  key: z.array(identifier).min(1, 'needs at least one key column'),
+  key: z.array(identifier).min(1, 'needs at least one key column').superRefine(noRepeats),
   create: z.boolean().default(false),
   /**
    * A column that appears in the source: `add_columns` adds it to the target (ALTER TABLE … ADD COLUMN)

@@ -85,6 +85,11 @@ describe('config', () => {
     expect(both).toContain('integrations[1].id: duplicate id "orders" (also integrations[0])');
     expect(both.some((i) => i.startsWith('integrations[1].batchSize'))).toBe(true);
     expect(issuesOf({})[0]).toMatch(/^integrations: /);
+    // Meaningless values an acceptance run found accepted.
+    expect(issuesOf(withIntegration((i) => (i.maxRunDuration = 0)))).toEqual(['integrations[0].maxRunDuration: must be more than 0 (a run stops at its first page boundary past it)']);
+    expect(issuesOf(withIntegration((i) => (i.source.cursor = ['id', 'id'])))).toEqual(['integrations[0].source.cursor[1]: "id" is listed twice']);
+    expect(issuesOf(withIntegration((i) => (i.sink.key = ['id', 'id'])))).toEqual(['integrations[0].sink.key[1]: "id" is listed twice']);
+    expect(issuesOf(withIntegration((i) => ((i.sink.url = '${SRC}'), (i.sink.table = 'public.orders'))))).toEqual(['integrations[0].sink.table: is the source table (public.orders at the same url): name another target table']);
   });
 
   it('loads YAML and JSON files and reports syntax errors with the file name', () => {
