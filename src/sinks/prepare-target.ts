@@ -100,7 +100,7 @@ export async function prepareTarget(
   const key = cfg.key.map((name) => ({ name, index: names.indexOf(name), type: types.get(name) ?? '' }));
   // A plain table with inheritance children (INHERITS, not partitions): reading it reads the children too, so
   // comparing a page with "the target's rows" would drop a row equal to a child's, and a DELETE would reach them.
-  const inherited = await hasInheritanceChildren(client, table);
+  const inherited = info.inheritedBy !== undefined;
   // An array-typed key would need a literal of arrays; a key whose = is looser than its text (citext, a
   // nondeterministic collation, numeric) would let two rows of one key in a page look like two keys, and a page
   // row be compared with another spelling's target row: such keys keep the staged comparison.
@@ -108,14 +108,6 @@ export async function prepareTarget(
   const blockers =
     cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type or compares loosely (citext, numeric, a nondeterministic collation)' };
   return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead };
-}
-
-export async function hasInheritanceChildren(client: pg.Client, table: QualifiedName): Promise<boolean> {
-  const r = await client.query<{ yes: string }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE i.inhparent = to_regclass($1::text) AND c.relkind = 'r')::text AS yes`,
-    [quoteTable(table)],
-  );
-  return r.rows[0]?.yes === 't' || r.rows[0]?.yes === 'true';
 }
 
 /**
