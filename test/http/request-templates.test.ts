@@ -129,6 +129,15 @@ describe('request templates (JSONata), end to end', () => {
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000 }, request: { method: 'POST', body: '{ "after": $offset, "gt": $anchor }' } })).toContain('integrations[0].source.pagination.anchorField: is required with maxOffset');
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000, anchorField: 'id' }, request: { method: 'POST', body: '{ "after": $offset }' } })).toContain('integrations[0].source.pagination.maxOffset: needs request templates that read $anchor');
     expect(bad({ pagination: { style: 'page' }, request: { params: { a: '$anchor' } } })).toContain('references $anchor, which pagination style page does not provide');
+    // A key that parses but would be ignored is named: with templates the style's own parameters are not sent,
+    // and an end flag is read instead of the more flag (acceptance: both were silently ignored).
+    expect(bad({ pagination: { style: 'cursor', limitParam: 'per_page' }, request: { params: { after: '$cursor' } } })).toContain(
+      'integrations[0].source.pagination.limitParam: is not sent with source.request (the templates decide every parameter): remove it and put $limit where the API takes it, e.g. request.params: { "per_page": "$limit" }',
+    );
+    expect(bad({ pagination: { style: 'link_header', sinceParam: 'since' }, request: { params: { q: "'x'" } } })).toContain('integrations[0].source.pagination.sinceParam: is not sent with source.request');
+    expect(bad({ pagination: { style: 'time_slices', inner: { style: 'cursor', param: 'after' } }, request: { params: { a: '$from' } } })).toContain('integrations[0].source.pagination.inner.param: is not sent with source.request');
+    expect(bad({ pagination: { style: 'cursor', endFlag: 'end_of_stream', hasMore: 'more' } })).toContain('integrations[0].source.pagination.hasMore: is not read with endFlag');
+    expect(bad({ pagination: { style: 'feed', inner: { style: 'offset', endFlag: 'end', hasMore: 'more' } } })).toContain('integrations[0].source.pagination.inner.hasMore: is not read with endFlag');
     // Functions, bound names and lambda parameters are not variables of the style.
     expect(() => bad({ pagination: { style: 'offset' }, request: { params: { o: '($n := $number($offset); $string($n))', m: '$map([1], function($v) { $v + $limit })' } } })).toThrow('expected a ConfigError');
   });
