@@ -1,7 +1,7 @@
 import { PermanentError } from '../errors';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
 import { isInstanceRef } from '../instances/instance-id';
 import { type Config, type Integration, configSchemaWith } from './schema';
@@ -38,11 +38,27 @@ export interface ParseOptions {
 export function parseConfigText(text: string, source: string, opts: ParseOptions = {}): Config {
   let raw: unknown;
   try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    raw = source.endsWith('.json') ? parseJson(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(source, [{ path: '', message: `not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
   }
   return parseConfig(raw, source, opts);
+}
+
+/**
+ * JSON.parse keeps the last of two equal keys without a word (a second `sink` would replace the first); YAML's
+ * parser refuses them. JSON is YAML 1.2, so the YAML parser finds the repeated key and where it is; JSON.parse
+ * stays the judge of everything else (a text YAML reads otherwise is not checked for repeats).
+ */
+function parseJson(text: string): unknown {
+  const raw: unknown = JSON.parse(text);
+  const repeated = parseDocument(text, { uniqueKeys: true }).errors.find((e) => e.code === 'DUPLICATE_KEY');
+  if (repeated) {
+    const [line, col] = repeated.linePos?.[0] ? [repeated.linePos[0].line, repeated.linePos[0].col] : [];
+    const key = /^"(?:[^"\\]|\\.)*"/.exec(text.slice(repeated.pos[0]))?.[0] ?? 'a key';
+    throw new Error(`key ${key} is written twice in one object${line ? ` (again at line ${line}, column ${col})` : ''}: JSON would keep only the last; keep one`);
+  }
+  return raw;
 }
 
 export function parseConfig(raw: unknown, source = 'config', opts: ParseOptions = {}): Config {
