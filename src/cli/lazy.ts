@@ -30,6 +30,7 @@ interface LazyModules {
   '../mock-api': typeof import('../mock-api');
   '../schedules': typeof import('../schedules');
   '../sources/create-source': typeof import('../sources/create-source');
+  '../sinks/sink-setup-problem': typeof import('../sinks/sink-setup-problem');
   '../sources/cursor-shape': typeof import('../sources/cursor-shape');
   '../sources/shard-support': typeof import('../sources/shard-support');
   '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');

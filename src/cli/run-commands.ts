@@ -146,6 +146,9 @@ async function startAndMaybeWait(
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
   const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);
   if (problem) refuse(`error: ${input.integration}: ${problem}`);
+  // The target's too (missing without sink.create, no unique index on the key), when the sink answers here.
+  const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink);
+  if (sinkProblem) refuse(`error: ${input.integration}: ${sinkProblem}`);
   const { connectClient, startIntegrationRun } = await lazy('../client');
   const client = await connectClient();
   const since = Date.now();

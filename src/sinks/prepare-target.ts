@@ -7,6 +7,7 @@ import type { ColumnSpec } from '../sources/source';
 import { exactEqualityColumns } from './exact-equality';
 import { replaceBlockers } from './replace-rows';
 import { reconcileColumns } from './schema-drift';
+import { keyIndexMissing } from './sink-setup-problem';
 import { SinkSetupError } from './sink-errors';
 import { requireTypesInTarget } from './target-types';
 import type { KeyColumn } from './unchanged-rows';
@@ -75,10 +76,8 @@ export async function prepareTarget(
   const mode = integration ? schemaChangesOf(cfg) : 'fail';
   const drift = { table, source: sourceColumns, target: info.columns, mode, integration } as const;
   if (await reconcileColumns(client, drift)) info = (await describeTable(client, table, 'sink')) ?? info;
-  const keySet = [...cfg.key].sort().join(',');
-  if (!info.uniqueKeys.some((k) => [...k].sort().join(',') === keySet)) {
-    throw new SinkSetupError('sink.key', `${cfg.table} has no primary key or unique index on (${cfg.key.join(', ')}), which the upsert needs: CREATE UNIQUE INDEX ON ${cfg.table} (${cfg.key.join(', ')})`);
-  }
+  const missing = keyIndexMissing(info.uniqueKeys, cfg);
+  if (missing) throw new SinkSetupError('sink.key', missing);
   const stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
   const cols = names.map(quoteIdent).join(', ');
   // The order within a page only matters when a key can repeat in it (DISTINCT ON keeps the last); the identity costs a nextval per row.

@@ -165,7 +165,7 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(await done()).toBeLessThan(ROWS);
   });
 
-  it('a config error only the source can show (a cursor column the table lacks, a missing table) starts nothing and writes nothing (acceptance run)', async () => {
+  it('a config error only the source or the target can show (a cursor column the table lacks, a missing table, a key without a unique index) starts nothing and writes nothing (acceptance run)', async () => {
     writeFileSync(join(cwd, 'bad-source.yaml'),
       'integrations:\n  - id: badcursor\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, nope]}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.badcursor, key: [id], create: true}\n' +
@@ -177,9 +177,22 @@ describe('operator commands against a backfill started with `temporal workflow s
     const table = await runCli(['backfill', 'notable', '--config', 'bad-source.yaml'], env, cwd);
     expect(table.code).toBe(2);
     expect(table.stderr).toContain('error: notable: source table public.nothere does not exist');
-    for (const id of ['badcursor', 'notable']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
+    // The sink's: a target without a unique index on the key, a missing target without create.
+    await sql(dst.url, `CREATE SCHEMA IF NOT EXISTS copy; CREATE TABLE IF NOT EXISTS copy.nokey (id bigint, updated_at timestamptz)`);
+    writeFileSync(join(cwd, 'bad-sink.yaml'),
+      'integrations:\n  - id: nokey\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.nokey, key: [id]}\n' +
+      '  - id: notarget\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.notarget, key: [id]}\n');
+    const nokey = await runCli(['backfill', 'nokey', '--config', 'bad-sink.yaml'], env, cwd);
+    expect(nokey.code).toBe(2);
+    expect(nokey.stderr).toContain('error: nokey: sink.key: copy.nokey has no primary key or unique index on (id), which the upsert needs: CREATE UNIQUE INDEX ON copy.nokey (id)');
+    const notarget = await runCli(['sync', 'notarget', '--config', 'bad-sink.yaml'], env, cwd);
+    expect(notarget.code).toBe(2);
+    expect(notarget.stderr).toContain('error: notarget: sink table copy.notarget does not exist: create it, or set sink.create: true');
+    for (const id of ['badcursor', 'notable', 'nokey', 'notarget']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
     // No run row (run alone, this file may not have made the state tables at all: nothing written either way).
     const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
-    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable')`)).toEqual([]);
+    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget')`)).toEqual([]);
   });
 });
