@@ -203,5 +203,12 @@ describe('csv source: resume, append, replaced files', () => {
     await sql(dst.url, `DELETE FROM tidemark.checkpoints WHERE integration = 'csv' AND slot = 'sync'`);
     expect(await runCsv(dst.url, cfg, { runKey: 'changed/5' })).toMatchObject({ rows: 2900, done: true });
     expect(await runCsv(dst.url, cfg, { runKey: 'changed/6', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
+
+    // A hand-written cursor past the end was never this file's: said so, not "truncated or replaced" (acceptance run).
+    const end = statSync(path).size;
+    await expect(runCsv(dst.url, cfg, { runKey: 'changed/7', from: { offset: end + 10 } })).rejects.toMatchObject({
+      nonRetryable: true,
+      message: `source.path ${path} has ${end} bytes, and the cursor's offset ${end + 10} is beyond its end: give a byte offset where a line starts, within the file (\`tidemark checkpoint show csv\` prints a real one), or null to read it from the start`,
+    });
   });
 });

@@ -216,6 +216,8 @@ export class CsvSource implements Source {
           `The cursor cannot be used with it: read it from the start with a new backfill (\`tidemark backfill ${this.integration}\`), and for incremental syncs ` +
           `reset the sync checkpoint first (\`tidemark checkpoint reset ${this.integration} --yes\`). Appending rows to a file never causes this`,
       );
+    // A hand-written cursor (backfill --from, checkpoint set) carries no head or tail: it was never a file's.
+    if (size < c.offset && !c.head && !c.tail) throw new CsvFileChangedError(`source.path ${this.path} has ${size} bytes, and the cursor's offset ${c.offset} is beyond its end: give a byte offset where a line starts, within the file (\`tidemark checkpoint show ${this.integration}\` prints a real one), or null to read it from the start`);
     if (size < c.offset) throw changed(`it has ${size} bytes now, fewer than the checkpoint's offset (truncated or replaced)`);
     if (c.head && c.head !== s.head) throw changed(this.cfg.header === true ? 'its header line changed (replaced)' : 'its first line changed (replaced)');
     if (c.tail && c.tail !== (await s.file.tail(c.offset)).tail) throw changed('the bytes just before the checkpoint changed (rewritten, not appended to)');
