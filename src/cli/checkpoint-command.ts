@@ -42,6 +42,9 @@ async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boo
   const busy = () => new IntegrationWritingError(id);
   const { before } = await move(stateUrl(integration), id, cursor, { applicationName: 'tidemark-cli', busy, apply: yes });
   const what = `the sync checkpoint of ${id} from ${show(before)} to ${show(cursor)}: the next sync (scheduled or not) reads ${cursor === null ? 'from the beginning' : `rows after ${show(cursor)}`}`;
+  if (cursor !== null && (await (await lazy('../sources/create-source')).nothingAfter(integration.source, id, cursor))) {
+    console.error(`note: the source has no row after ${show(cursor)} now: syncs read nothing until rows pass it (check the cursor if that is not meant)`);
+  }
   if (!yes) {
     console.log(`would move ${what}`);
     console.error('nothing changed: run again with --yes to do it');

@@ -52,6 +52,24 @@ export async function checkCursorWithSource(cfg: SourceConfig, integration: stri
 }
 
 /**
+ * Whether a PostgreSQL source has no row after `cursor` (read as the sync reads: one row, no lag), for a note when
+ * a checkpoint is moved there: a cursor beyond the data (a year typed wrong) makes every sync read nothing, and
+ * nothing else would say so. Undefined when the source cannot be asked from here.
+ */
+export async function nothingAfter(cfg: SourceConfig, integration: string, cursor: Cursor, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<boolean | undefined> {
+  let empty: boolean | undefined;
+  await askSource(cfg, integration, env, timeoutMs, async (source) => {
+    await source.prepare({});
+    for await (const page of source.pages(cursor, { limit: 1 })) {
+      empty = page.rows.length === 0;
+      return;
+    }
+    empty = true;
+  }, () => false);
+  return empty;
+}
+
+/**
  * A question to a PostgreSQL source from the CLI, before a workflow starts: `ask` gets the prepared source and says
  * what is wrong (a message) or nothing; `fault` keeps an error's message only when it is the config's or the
  * input's own fault. Undefined also when the source cannot be asked from here (its URL's variables are the

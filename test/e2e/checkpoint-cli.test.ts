@@ -107,7 +107,12 @@ describe('tidemark checkpoint: the checkpoint is where a sync starts', () => {
     expect(dry.code).toBe(1);
     expect(dry.stdout).toContain(`would move the sync checkpoint of orders from`);
     expect(dry.stderr).toContain('run again with --yes');
+    expect(dry.stderr).not.toContain('note:');
     expect(await cursorNow()).toBe(before);
+    // A cursor beyond every row (a year typed wrong) is noted: syncs would read nothing, and nothing else says so.
+    const ahead = await cli(['checkpoint', 'set', 'orders', '["2099-01-01 00:00:00+00","1"]']);
+    expect(ahead.code).toBe(1);
+    expect(ahead.stderr).toContain('note: the source has no row after ["2099-01-01 00:00:00+00","1"] now: syncs read nothing until rows pass it');
 
     const notJson = await cli(['checkpoint', 'set', 'orders', '[2024-01-01', '--yes']);
     expect(notJson.code).not.toBe(0);
