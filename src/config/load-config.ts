@@ -40,9 +40,23 @@ export function parseConfigText(text: string, source: string, opts: ParseOptions
   try {
     raw = source.endsWith('.json') ? parseJson(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(source, [{ path: '', message: `not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}` }]);
+    // The hint goes on the first line, before the parser's excerpt of the line.
+    const [first, ...excerpt] = (err as Error).message.split('\n');
+    const hint = unquotedRefHint(text, err);
+    const message = [hint ? `${(first ?? '').replace(/:$/, '')}; ${hint}:` : first, ...excerpt].join('\n');
+    throw new ConfigError(source, [{ path: '', message: `not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${message}` }]);
   }
   return parseConfig(raw, source, opts);
+}
+
+/**
+ * YAML reads `{ token: ${API_TOKEN} }` as a nested mapping and fails with "Unexpected flow-map-start": a `${NAME}`
+ * reference inside `{ … }` or `[ … ]` must be quoted. Said when the line the parser stopped at has one unquoted.
+ */
+function unquotedRefHint(text: string, err: unknown): string {
+  const line = (err as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+  const at = line !== undefined ? text.split(/\r?\n/)[line - 1] : undefined;
+  return at && /[{[,]\s*(?:[^'"{}[\],]*:\s*)?\$\{/.test(at) ? 'a ${NAME} reference inside { … } or [ … ] must be quoted, "${NAME}"' : '';
 }
 
 /**

@@ -99,6 +99,9 @@ describe('config', () => {
     writeFileSync(join(dir, 'bad.json'), '{ "integrations": [ }');
     expect(() => loadConfig('bad.json', dir)).toThrow(/bad\.json[\s\S]*not valid JSON/);
     expect(() => loadConfig('missing.yaml', dir)).toThrow(/file not found/);
+    // An unquoted ${NAME} inside { … } is no YAML (README snippets had it): the error says to quote it.
+    writeFileSync(join(dir, 'flow.yaml'), 'integrations:\n  - id: a\n    source: { kind: postgres, url: ${SRC}, table: t, cursor: [id] }\n');
+    expect(() => loadConfig('flow.yaml', dir)).toThrow('at line 3, column 37; a ${NAME} reference inside { … } or [ … ] must be quoted, "${NAME}":');
     // A repeated key: JSON.parse keeps the last without a word (acceptance run); YAML already refused it.
     writeFileSync(join(dir, 'twice.json'), '{ "integrations": [ { "id": "a", "source": { "kind": "postgres", "url": "postgres://x", "table": "t", "cursor": ["id"] },\n  "sink": { "table": "t2", "key": ["id"] }, "sink": { "table": "t3", "key": ["id"] } } ] }');
     expect(() => loadConfig('twice.json', dir)).toThrow('not valid JSON: key "sink" is written twice in one object (again at line 2, column 45): JSON would keep only the last; keep one');
