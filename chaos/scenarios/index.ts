@@ -2,6 +2,7 @@ import type { ChaosContext } from '../lib/context';
 import type { ScenarioResult } from '../lib/report';
 import { apiFaults } from './api-faults';
 import { cappedApi } from './capped-api';
+import { cancelWithoutWorker } from './cancel-without-worker';
 import { badInput } from './bad-input';
 import { concurrentStarts } from './concurrent-starts';
 import { cursorBoundaries } from './cursor-boundaries';
@@ -19,6 +20,7 @@ export type Scenario = (ctx: ChaosContext) => Promise<ScenarioResult>;
 export const SCENARIOS: Record<string, Scenario> = {
   'worker-kill': workerKill,
   sigterm,
+  'cancel-without-worker': cancelWithoutWorker,
   'postgres-restart': postgresRestart,
   'source-hang': sourceHang,
   'api-faults': apiFaults,

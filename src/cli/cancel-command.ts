@@ -23,8 +23,16 @@ export function registerCancel(program: Command): void {
         for (const handle of running) {
           await handle.cancel();
           console.log(`${id}: cancellation requested for ${handle.workflowId}; it stops after the batch in flight commits`);
-          const stuck = await (await lazy('./stuck-task')).stuckTask(client, handle);
+          const { stuckTask, taskTaken } = await lazy('./stuck-task');
+          const stuck = await stuckTask(client, handle);
           if (stuck) console.error(`${id}: the cancel cannot take effect yet: ${stuck}`);
+          const taken = stuck ? { taken: true } : await taskTaken(handle);
+          if (!taken.taken) {
+            console.error(
+              `${id}: no worker has taken the cancel of ${handle.workflowId} within 5 s: is any worker running on task queue ${taken.taskQueue}? ` +
+                'The workflow stays RUNNING until one starts (`tidemark worker`); it then ends cancelled, and the pages committed before stay',
+            );
+          }
         }
       } finally {
         await client.connection.close();

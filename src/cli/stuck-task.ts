@@ -47,3 +47,20 @@ export async function failureText(client: Client, failure: temporal.api.failure.
     return `a failure encrypted with a key this process does not have (${(err as Error).message}): TIDEMARK_ENCRYPTION_KEY here is not the workers'`;
   }
 }
+
+/**
+ * Whether a worker takes the workflow's task within `waitMs` (a cancel, a signal): false when the task is still
+ * only scheduled by then, which means no worker polls its task queue (all killed or stopped). The workflow then
+ * sees the cancel only when a worker starts; `cancel` says so instead of leaving the operator to guess.
+ */
+export async function taskTaken(handle: WorkflowHandle, waitMs = 5_000): Promise<{ taken: boolean; taskQueue?: string }> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const d = await handle.describe().catch(() => undefined);
+    const task = d?.raw.pendingWorkflowTask;
+    // 1 = PENDING_WORKFLOW_TASK_STATE_SCHEDULED: queued, not yet taken by any worker.
+    if (d?.status.name !== 'RUNNING' || !task || task.state !== 1) return { taken: true };
+    if (Date.now() >= deadline) return { taken: false, taskQueue: d.taskQueue };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

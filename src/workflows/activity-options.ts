@@ -1,5 +1,5 @@
 import type { Priority } from '@temporalio/common';
-import { ActivityCancellationType, CancellationScope, isCancellation, patched, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, ActivityFailure, CancellationScope, CancelledFailure, isCancellation, patched, TimeoutFailure, type ActivityOptions } from '@temporalio/workflow';
 
 /**
  * One long-running activity per run. The heartbeat timeout is what notices a dead or hung worker
@@ -85,8 +85,21 @@ export function withFairness(options: ActivityOptions, integration: string, star
 export async function recordingCancellation<T>(body: () => Promise<T>, record: () => Promise<void>): Promise<T> {
   try {
     return await body();
-  } catch (err) {
+  } catch (caught) {
+    const err = cancelledAnyway(caught);
     if (isCancellation(err) && patched('cancel-records-run')) await CancellationScope.nonCancellable(record).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * A cancelled workflow whose activity timed out instead of confirming: its worker was gone (killed, or every
+ * worker stopped), so nothing could tell it, and the server ends it by its heartbeat timeout. The operator asked
+ * for the stop, so the run is cancelled, not failed (an acceptance run: FAILED after `tidemark cancel`). Behind a
+ * patch, taken only on that path, so recorded histories replay as they were.
+ */
+function cancelledAnyway(err: unknown): unknown {
+  if (isCancellation(err) || !CancellationScope.current().consideredCancelled) return err;
+  if (!(err instanceof ActivityFailure && err.cause instanceof TimeoutFailure) || !patched('cancel-outlasts-timeout')) return err;
+  return new CancelledFailure(`cancelled; the run's activity could not confirm it and timed out (its worker was gone): ${err.cause.message}`, [], err);
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChaosContext } from '../../chaos/lib/context';
 import { workerKill } from '../../chaos/scenarios/worker-kill';
+import { cancelWithoutWorker } from '../../chaos/scenarios/cancel-without-worker';
 import type { RunningDevServer } from '../../src/dev';
 import { expectClean, quickChaos } from './quick-chaos';
 
@@ -14,5 +15,9 @@ describe('chaos: worker-kill (quick)', () => {
     const r = await workerKill({ ...ctx, rows: 50_000, kills: 2 });
     expectClean(r);
     expect(r.runs).toBe(1);
+  }, 300_000);
+
+  it('cancel after the only worker was killed: the CLI says no worker took it; with a worker back the run ends CANCELLED (not FAILED), its row cancelled; resume completes exactly', async () => {
+    expectClean(await cancelWithoutWorker(ctx));
   }, 300_000);
 });
