@@ -42,12 +42,14 @@ export async function writeIsolatingBadRows(
   maxBad?: number,
   /** What `alsoInTx` does when no row is set aside, as a script (see ScriptedTx): the first try uses it. */
   script?: ScriptedTx,
+  /** Which errors a row is set aside for: constraint violations (class 23); a retry of dead letters adds bad values (class 22). */
+  refused: (err: unknown) => err is PgConstraintError = isConstraintViolation,
 ): Promise<{ result: BatchResult; bad: BadRow[] }> {
   let failure: PgConstraintError;
   try {
     return { result: await sink.writeCopy(data, count, script ?? ((tx, res) => alsoInTx(tx, res, []))), bad: [] };
   } catch (err) {
-    if (!isConstraintViolation(err)) throw err;
+    if (!refused(err)) throw err;
     failure = err;
   }
   const lines = splitLines(data);
@@ -63,7 +65,7 @@ export async function writeIsolatingBadRows(
         });
       } catch (err) {
         if (err === ROLLBACK) return undefined;
-        if (isConstraintViolation(err)) return err;
+        if (refused(err)) return err;
         throw err;
       }
       return undefined;
@@ -98,7 +100,7 @@ export async function writeIsolatingBadRows(
       const result = await sink.writeCopy(joinLines(lines, rest), rest.length, (tx, res) => alsoInTx(tx, res, bad));
       return { result, bad };
     } catch (err) {
-      if (!isConstraintViolation(err)) throw err;
+      if (!refused(err)) throw err;
       failure = err;
     }
   }

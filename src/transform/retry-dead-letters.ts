@@ -1,6 +1,6 @@
-import { describeConstraintError } from '../activities/constraint-errors';
+import { describeConstraintError, isConstraintViolation, type PgConstraintError } from '../activities/constraint-errors';
 import { writeIsolatingBadRows } from '../activities/isolate-bad-rows';
-import type { Integration } from '../config/schema';
+import { isCsvSource, type Integration } from '../config/schema';
 import { isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
@@ -12,6 +12,7 @@ import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 import { retryThroughSink, rowOfSentRecord, type SinkRetryBatch } from './retry-sink-letters';
 import { rowKeys, supersededRows } from './superseded-letters';
+import { csvLetterProblem } from './csv-letter-check';
 
 export interface RetryReport {
   pending: number;
@@ -66,9 +67,17 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
     const records = validate.map((l) => JSON.parse(l.record) as SourceRecord);
     const pipeline = new RecordPipeline(await sourceColumnsFor(it, records, env), it.mapping, it.validate);
     const batch: Batch = { columns: pipeline.columns, ids: [], rows: [] };
+    // A CSV source's own checks first: the letter may be one it refused while reading.
+    const sourceProblem = isCsvSource(it.source) ? csvLetterProblem(it.source) : undefined;
     for (const [i, record] of records.entries()) {
+      const letter = validate[i] as { id: string; reason: string };
+      const id = letter.id;
+      const refused = sourceProblem?.(record, letter.reason);
+      if (refused) {
+        stillFailing.push({ id, reason: refused });
+        continue;
+      }
       const { good: rows, rejected } = await pipeline.processRecords([record]);
-      const id = (validate[i] as { id: string }).id;
       if (rejected[0]) stillFailing.push({ id, reason: rejected[0].reason });
       else if (!rows.length) passedEmpty.push(id);
       // A mapping module may make several target rows of one record, or none.
@@ -188,8 +197,11 @@ async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: Postgr
       },
       `dead-letters --retry of ${it.id}`,
       b.rows.length,
+      undefined,
+      // Letters hold text: a value the target's type refuses (class 22) keeps its letter too, not the whole retry.
+      (err): err is PgConstraintError => isConstraintViolation(err) || isBadValue(err),
     );
-    stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeConstraintError(r.error) })));
+    stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: isBadValue(r.error) ? `the target refuses a value: ${r.error.message} (SQLSTATE ${r.error.code})` : describeConstraintError(r.error) })));
     written += result.written;
   }
   await state.updateDeadLetterReasons(db, stillFailing);
@@ -211,4 +223,10 @@ async function sourceColumnsFor(it: Integration, records: readonly SourceRecord[
     }
   }
   return [...new Set(records.flatMap((r) => Object.keys(r)))].map((name) => ({ name, type: 'text', notNull: false }));
+}
+
+/** SQLSTATE class 22 (data exception): a value the column's type refuses, e.g. "abc" for numeric. */
+function isBadValue(err: unknown): err is PgConstraintError {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('22');
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from '../helpers/fixtures';
+import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { count, csvConfig, resetTarget, runCsv, settled, tempDir, versions } from './csv-helpers';
 
@@ -119,6 +120,29 @@ describe('csv source through the activity', () => {
     ]);
     const [run] = await sql(dst.url, `SELECT rows_read::text, rows_committed::text, rows_rejected::text, status FROM tidemark.runs WHERE run_id = 'bad/1'`);
     expect(run).toEqual({ rows_read: '7', rows_committed: '7', rows_rejected: '4', status: 'completed' });
+
+    // dead-letters --retry asks the source's checks again (acceptance run: a misshapen line was written from its
+    // guessed values, and "abc" stopped the whole retry with PostgreSQL's error). Nothing fixed: nothing passes.
+    const cfg = csvConfig({ path, columns: TYPED });
+    const same = await retryDeadLetters(cfg.integrations[0]!, { DST_URL: dst.url });
+    expect(same).toMatchObject({ pending: 4, written: 0, stillFailing: [
+      { reason: expect.stringMatching(/^line 3: expected 3 fields, got 2: 2,b \(not re-processed: .*fix the line in the file and read it again/) },
+      { reason: 'amount: "abc" is not a number' },
+      { reason: expect.stringMatching(/^line 6: expected 3 fields, got 4: 5,e,5,extra \(not re-processed/) },
+      { reason: 'id: "x6" is not an integer' },
+    ] });
+    expect(await count(dst.url, 'copy.items')).toBe(3);
+    // Amount as text in the config: "abc" passes the source now, and the target's numeric column refuses it; that
+    // letter keeps its place with the target's reason, and the retry goes on (x6 still fails the source's check).
+    const relaxed = csvConfig({ path, columns: { ...TYPED, amount: { type: 'text' } } });
+    const again = await retryDeadLetters(relaxed.integrations[0]!, { DST_URL: dst.url });
+    expect(again.stillFailing.map((f) => f.reason)).toEqual([
+      expect.stringMatching(/^line 3: expected 3 fields, got 2: 2,b \(not re-processed/),
+      expect.stringMatching(/^line 6: expected 3 fields, got 4/),
+      'id: "x6" is not an integer',
+      expect.stringMatching(/^the target refuses a value: invalid input syntax for type numeric: "abc" \(SQLSTATE 22P02\)$/),
+    ]);
+    expect((await deadLetters()).filter((d) => d.reason.includes('(not re-processed: its values')).map((d) => (d.reason.match(/not re-processed/g) ?? []).length)).toEqual([1, 1]);
   });
 
   it('with a mapping, the source\'s rejects and the pipeline\'s both reach dead letters', async () => {

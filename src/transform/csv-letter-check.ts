@@ -1,0 +1,30 @@
+import type { CsvSourceConfig } from '../config/csv-source-schema';
+import { valueCheck } from '../sources/csv/csv-value-check';
+
+/** The reason a CSV run gives a line with the wrong number of fields (csv-rows.ts). */
+const MISSHAPEN = /^line \d+: expected \d+ fields, got \d+/;
+const NOT_RETRIED = 'not re-processed: its values were placed by position in a line with the wrong number of fields; fix the line in the file and read it again (a backfill)';
+
+/**
+ * What the CSV source checks while reading, asked again of a dead letter's record before `dead-letters --retry`
+ * writes it: the letter may be one the source refused, not the mapping. A line with the wrong field count is never
+ * retried (its values are guesses); a value its column's type (in the config as it is now) refuses keeps its letter.
+ * Without these, a retry wrote the misplaced values, and one bad number stopped the whole retry with PostgreSQL's
+ * error (acceptance run). Returns the reason a letter still fails, or undefined.
+ */
+export function csvLetterProblem(cfg: CsvSourceConfig): (record: Record<string, unknown>, reason: string) => string | undefined {
+  const checks = Object.entries(cfg.columns ?? {}).flatMap(([csvName, spec]) => {
+    if (typeof spec === 'string') return [];
+    const check = valueCheck(spec.type);
+    return check ? [{ name: spec.name ?? csvName, check }] : [];
+  });
+  return (record, reason) => {
+    if (MISSHAPEN.test(reason)) return reason.includes(NOT_RETRIED) ? reason : `${reason} (${NOT_RETRIED})`;
+    const problems = checks.flatMap(({ name, check }) => {
+      const v = record[name];
+      const p = typeof v === 'string' ? check(v) : undefined;
+      return p ? [`${name}: ${p}`] : [];
+    });
+    return problems.length ? problems.join('; ') : undefined;
+  };
+}
