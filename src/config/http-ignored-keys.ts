@@ -9,7 +9,9 @@ import type { z } from 'zod';
  */
 
 /** A style's parameter-name key → the template variable that carries its value instead. */
-const SENT_BY_TEMPLATES: Record<string, string> = { param: '$cursor, $page or $offset', limitParam: '$limit', sinceParam: '$since', fromParam: '$from', toParam: '$to' };
+const SENT_BY_TEMPLATES: Record<string, string> = { param: '$cursor', limitParam: '$limit', sinceParam: '$since', fromParam: '$from', toParam: '$to' };
+/** What `param` carries in each style that has one. */
+const PARAM_VARIABLE: Record<string, string> = { page: '$page', offset: '$offset' };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -18,9 +20,10 @@ export function refuseIgnoredKeys(raw: unknown, ctx: z.RefinementCtx): unknown {
   const withRequest = raw.request !== undefined;
   const check = (p: Record<string, unknown>, at: string[]): void => {
     if (withRequest) {
-      for (const [key, variable] of Object.entries(SENT_BY_TEMPLATES)) {
+      for (const [key, sent] of Object.entries(SENT_BY_TEMPLATES)) {
         if (p[key] === undefined) continue;
-        ctx.addIssue({ code: 'custom', path: [...at, key], input: p[key], message: `is not sent with source.request (the templates decide every parameter): remove it and put ${variable} where the API takes it, e.g. request.params: { ${JSON.stringify(p[key])}: "${variable.split(',')[0]}" }` });
+        const variable = key === 'param' ? (PARAM_VARIABLE[String(p.style)] ?? sent) : sent;
+        ctx.addIssue({ code: 'custom', path: [...at, key], input: p[key], message: `is not sent with source.request (the templates decide every parameter): remove it and put ${variable} where the API takes it, e.g. request.params: { ${JSON.stringify(p[key])}: "${variable}" }` });
       }
     }
     if (p.endFlag !== undefined && p.hasMore !== undefined) {

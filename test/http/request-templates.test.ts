@@ -134,6 +134,7 @@ describe('request templates (JSONata), end to end', () => {
     expect(bad({ pagination: { style: 'cursor', limitParam: 'per_page' }, request: { params: { after: '$cursor' } } })).toContain(
       'integrations[0].source.pagination.limitParam: is not sent with source.request (the templates decide every parameter): remove it and put $limit where the API takes it, e.g. request.params: { "per_page": "$limit" }',
     );
+    expect(bad({ pagination: { style: 'offset', param: 'skip' }, request: { params: { q: "'x'" } } })).toContain('integrations[0].source.pagination.param: is not sent with source.request (the templates decide every parameter): remove it and put $offset where the API takes it, e.g. request.params: { "skip": "$offset" }');
     expect(bad({ pagination: { style: 'link_header', sinceParam: 'since' }, request: { params: { q: "'x'" } } })).toContain('integrations[0].source.pagination.sinceParam: is not sent with source.request');
     expect(bad({ pagination: { style: 'time_slices', inner: { style: 'cursor', param: 'after' } }, request: { params: { a: '$from' } } })).toContain('integrations[0].source.pagination.inner.param: is not sent with source.request');
     expect(bad({ pagination: { style: 'cursor', endFlag: 'end_of_stream', hasMore: 'more' } })).toContain('integrations[0].source.pagination.hasMore: is not read with endFlag');
