@@ -17,6 +17,7 @@ import type { ActivityDeps } from './run-integration';
 import type { RunSink } from './run-setup';
 import { commitsLazily, pageRecordOf, sendAhead, type AheadPage } from './send-ahead';
 import { writeSinkPage } from './sink-page';
+import { ignoringShutdown } from '../util/abort-error';
 import type { RunInput, RunResult } from './types';
 
 /** A running shard moves its counters into the run's row about this often (never inside a page's transaction). */
@@ -248,7 +249,8 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
 /** One page through the Sink contract (http, custom): the sink writes in the page's transaction, see sink-page. */
 async function writeContractPage(loop: PageLoop, sink: Sink, page: EncodedPage, tally: ReadTally): Promise<void> {
   const { ctx, input, integration, db, slot, beat, until } = loop;
-  await writeSinkPage({ input, integration, db, slot, signal: ctx.cancellationSignal, beat, ...(until !== undefined ? { until } : {}) }, sink, page, tally);
+  // A worker shutting down lets the page finish and commit (the loop stops after it); a cancel aborts it.
+  await writeSinkPage({ input, integration, db, slot, signal: ignoringShutdown(ctx.cancellationSignal), beat, ...(until !== undefined ? { until } : {}) }, sink, page, tally);
   // Its commit waits for the flush (an API's deliveries are recorded in it): durable at once.
   loop.position.cursor = page.cursor;
   markDurable(loop.position, page.cursor);

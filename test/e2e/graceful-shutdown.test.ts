@@ -10,6 +10,7 @@ import { runCli, startCli, waitExit } from '../helpers/cli';
 import { digest, seedOrders, sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
 import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+import { startDeliveryFake } from '../sinks/fakes/delivery-fake';
 
 const ROWS = 60_000;
 let server: RunningDevServer;
@@ -68,4 +69,46 @@ describe('graceful shutdown', () => {
       await waitExit(second.child);
     }
   });
+
+  it('SIGTERM while an HTTP sink delivers a page: the page finishes and commits, nothing is sent twice (an API that ignores idempotency keys)', async () => {
+    // Found by an acceptance run: the shutdown aborted the page's requests, and the next attempt sent them again.
+    const api = await startDeliveryFake({ latencyMs: 15, honourKeys: false });
+    const N = 2_000;
+    await sql(src.url, `DROP TABLE IF EXISTS public.orders_api; CREATE TABLE public.orders_api AS SELECT * FROM public.orders ORDER BY id LIMIT ${N}; ALTER TABLE public.orders_api ADD PRIMARY KEY (id); CREATE INDEX ON public.orders_api (updated_at, id)`);
+    const apiCwd = mkdtempSync(join(tmpdir(), 'tm-term-api-'));
+    writeFileSync(
+      join(apiCwd, 'tidemark.yaml'),
+      'integrations:\n  - id: toapi\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders_api, cursor: [updated_at, id]}\n' +
+        '    sink: {kind: http, url: "${API_URL}/items", key: [id], concurrency: 4, stateUrl: "${DST_URL}"}\n    batchSize: 200\n',
+    );
+    const apiEnv = { ...env, TIDEMARK_TASK_QUEUE: 'e2e-term-api', API_URL: api.url };
+    const first = await startCli(['worker'], apiEnv, READY, apiCwd);
+    try {
+      expect((await runCli(['backfill', 'toapi'], apiEnv, apiCwd)).code).toBe(0);
+      // Mid-page: past two pages, not on a page's end.
+      while (api.writes.size < 450 || api.writes.size % 200 === 0) await sleep(5);
+      first.child.kill('SIGTERM');
+      await waitExit(first.child);
+      expect(first.child.exitCode).toBe(0);
+      const delivered = api.writes.size;
+      const [cp] = await sql<{ rows_done: string }>(dst.url, `SELECT rows_done::text FROM tidemark.checkpoints WHERE integration = 'toapi'`);
+      expect(Number(cp!.rows_done)).toBe(delivered); // the page in flight committed whole, with its checkpoint
+      expect(delivered % 200).toBe(0);
+      const second = await startCli(['worker'], apiEnv, READY, apiCwd);
+      const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+      try {
+        const r = (await client.workflow.getHandle(workflowIdFor('toapi')).result()) as RunResult;
+        expect(r).toMatchObject({ done: true });
+        expect(api.writes.size).toBe(N);
+        expect([...api.writes.values()].filter((n) => n > 1)).toEqual([]); // every record sent once
+      } finally {
+        await client.connection.close();
+        second.child.kill('SIGTERM');
+        await waitExit(second.child);
+      }
+    } finally {
+      if (first.child.exitCode === null) first.child.kill('SIGKILL');
+      await api.close();
+    }
+  }, 240_000);
 });
