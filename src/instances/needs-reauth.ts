@@ -4,10 +4,10 @@ import { setInstanceStatus } from '../db/state/instances-set-status';
 import { setInstanceSchedulePaused } from '../schedules/instance-schedules';
 import { parseInstanceRef } from './instance-id';
 
-/** Errors by which a source refuses an instance's credentials (by name: instances do not import sources). */
-const REFUSALS = new Set(['CredentialsRefusedError', 'OAuthTokenRefusedError']);
+/** Errors by which a source or an HTTP sink refuses an instance's credentials (by name: instances do not import them). */
+const REFUSALS = new Set(['CredentialsRefusedError', 'OAuthTokenRefusedError', 'DeliveryCredentialsError']);
 
-/** The source refused the instance's credentials: retrying cannot help, the customer re-authorizing can. */
+/** The source or the sink refused the instance's credentials: retrying cannot help, the customer re-authorizing can. */
 export function isCredentialRefusal(err: unknown): boolean {
   const e = err as { name?: unknown; status?: unknown } | null;
   return REFUSALS.has(String(e?.name)) || (e?.name === 'HttpStatusError' && (e.status === 401 || e.status === 403));

@@ -6,6 +6,7 @@ import { addInstance, listInstances, resumeInstance, statusAll } from '../../src
 import { ORDER_COLUMN_TYPES, startMockApi, type MockApi } from '../../src/mock-api';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
+import { startDeliveryFake } from '../sinks/fakes/delivery-fake';
 
 // One instance's refused token must not stop the others: it becomes needs_reauth, non-retryable.
 const TOKEN = 'tm-inst-token-7Hq2';
@@ -72,5 +73,31 @@ describe('an instance whose credentials are refused', () => {
     env.BAD_TOKEN = TOKEN;
     await resumeInstance({ config, template: 'api', instance: 'bad', env });
     expect(await run('api/bad', 'wf/b3')).toMatchObject({ rows: 300, done: true });
+  });
+
+  it("the destination API refusing them (an HTTP sink's 401) makes it needs_reauth too (acceptance run: it stayed active, failing every tick)", async () => {
+    const dest = await startDeliveryFake();
+    try {
+      const cfg = parseConfig({
+        integrations: [
+          {
+            id: 'push',
+            template: true,
+            source: { kind: 'http', url: '${API_URL}/v1/orders/cursor', headers: { Authorization: 'Bearer ${API_TOKEN}' }, pagination: { style: 'cursor' }, columns: { ...ORDER_COLUMN_TYPES } },
+            sink: { kind: 'http', url: '${DEST_URL}/items', key: ['id'], headers: { Authorization: 'Bearer ${secret.dest}' }, stateUrl: '${DST_URL}', backoff: { initial: '5ms', max: '20ms' } },
+            batchSize: 100,
+          },
+        ],
+      });
+      const penv = { ...env, API_TOKEN: TOKEN, DEST_URL: dest.url, DEST_TOKEN: 'revoked' };
+      await addInstance({ config: cfg, template: 'push', instance: 'acme', secrets: { dest: { env: 'DEST_TOKEN' } }, env: penv });
+      dest.faults.push(...Array.from({ length: 5 }, () => ({ kind: 'fail' as const, status: 401 })));
+      const push = new MockActivityEnvironment().run(createActivities({ config: () => cfg, env: penv }).runIntegration, { integration: 'push/acme', mode: 'backfill' as const, runKey: 'wf/p1' });
+      await expect(push).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('401: the API refuses the credentials') });
+      const acme = (await listInstances({ config: cfg, env: penv })).find((i) => i.id === 'push/acme')!;
+      expect(acme).toMatchObject({ status: 'needs_reauth', reason: expect.stringMatching(/^credentials refused: .*\/items → 401: the API refuses the credentials/) });
+    } finally {
+      await dest.close();
+    }
   });
 });
