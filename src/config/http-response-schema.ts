@@ -47,12 +47,21 @@ export const responsesSchema = z
       wait: z.array(waitRule, { error: 'must be a list of { header, format }' }).default(DEFAULT_WAIT),
       /** statuses read as an empty page (the list ends there), e.g. 404 for a list that may not exist yet */
       skip: z.array(status, { error: 'must be a list of statuses, e.g. [404]' }).default([]),
-      /** body path of an API-level errors array (GraphQL: errors): a non-empty one fails the run, even beside data */
+      /**
+       * body path of an API-level error in a 200 answer: GraphQL's `errors` list, Slack's `error` string. Anything there
+       * but null, false, "" or [] fails the run, even beside data.
+       */
       errors: path.optional(),
+      /**
+       * values of `errors` that mean the API refuses the credentials (Slack: invalid_auth, token_revoked): the run fails
+       * as a 401 would, and an instance becomes needs_reauth. A list's item matches by itself, its `code` or `extensions.code`.
+       */
+      authErrors: z.array(z.string({ error: 'must be an error value as text, e.g. token_revoked' }).min(1, 'must not be empty'), { error: 'must be a list of error values, e.g. [invalid_auth, token_revoked]' }).optional(),
     },
-    shapeError('must be { retry?, rateLimited?, wait?, skip?, errors? }'),
+    shapeError('must be { retry?, rateLimited?, wait?, skip?, errors?, authErrors? }'),
   )
   .superRefine((p, ctx) => {
+    if (p.authErrors && p.errors === undefined) ctx.addIssue({ code: 'custom', path: ['authErrors'], message: 'needs responses.errors: the body path the API writes its error to (Slack: error)' });
     const skip = new Set(p.skip);
     for (const s of p.retry ?? []) if (skip.has(s)) ctx.addIssue({ code: 'custom', path: ['skip'], message: `${s} is also in retry: a status is either retried or skipped` });
     for (const r of p.rateLimited) if (skip.has(r.status) && !r.header) ctx.addIssue({ code: 'custom', path: ['skip'], message: `${r.status} is also in rateLimited: a status is either waited for or skipped` });

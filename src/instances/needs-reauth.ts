@@ -5,7 +5,7 @@ import { setInstanceSchedulePaused } from '../schedules/instance-schedules';
 import { parseInstanceRef } from './instance-id';
 
 /** Errors by which a source or an HTTP sink refuses an instance's credentials (by name: instances do not import them). */
-const REFUSALS = new Set(['CredentialsRefusedError', 'OAuthTokenRefusedError', 'DeliveryCredentialsError']);
+const REFUSALS = new Set(['CredentialsRefusedError', 'OAuthTokenRefusedError', 'DeliveryCredentialsError', 'ApiCredentialsRefusedError']);
 
 /** The source or the sink refused the instance's credentials: retrying cannot help, the customer re-authorizing can. */
 export function isCredentialRefusal(err: unknown): boolean {

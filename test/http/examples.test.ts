@@ -12,11 +12,13 @@ import { startOffsetFake } from './fakes/offset-fake';
 import { startSalesforceFake } from './fakes/salesforce-fake';
 import { startShopifyFake } from './fakes/shopify-fake';
 import { startStripeFake } from './fakes/stripe-fake';
+import { startSlackFake } from './fakes/slack-fake';
 import { startZendeskFake } from './fakes/zendesk-fake';
 import { expectExactCopy, pause, runner, TOKEN } from './helpers';
+import { sql } from '../helpers/fixtures';
 
 const RECORDS = 500;
-const TOKENS = ['GITHUB_TOKEN', 'ZENDESK_TOKEN', 'SF_ACCESS_TOKEN', 'HUBSPOT_TOKEN', 'STRIPE_SECRET_KEY', 'ITEMS_TOKEN', 'SHOPIFY_TOKEN', 'GRAPHQL_TOKEN'];
+const TOKENS = ['SLACK_BOT_TOKEN', 'GITHUB_TOKEN', 'ZENDESK_TOKEN', 'SF_ACCESS_TOKEN', 'HUBSPOT_TOKEN', 'STRIPE_SECRET_KEY', 'ITEMS_TOKEN', 'SHOPIFY_TOKEN', 'GRAPHQL_TOKEN'];
 let api: FakeApi | undefined;
 let config: Config;
 const r = runner(
@@ -46,6 +48,7 @@ const CASES: [string, () => Promise<FakeApi>, Expect, { ownColumns?: boolean }?]
   ['offset-items', () => startOffsetFake(RECORDS, 76, TOKEN), everything],
   ['shopify-orders', () => startShopifyFake(RECORDS, 77, { token: TOKEN }), changesExactly],
   ['graphql-items', () => startGraphqlFake(RECORDS, 78, { token: TOKEN }), changesExactly, { ownColumns: true }],
+  ['slack-messages', () => startSlackFake(RECORDS, 81, { token: TOKEN, rateLimitEvery: 7 }), newOnly],
 ];
 
 describe('examples/*.yaml, end to end against their fakes: backfill, changes, sync, exact target', () => {
@@ -101,5 +104,43 @@ describe('examples/*.yaml under change during a pass: nothing is skipped', () =>
     expect(sync).toMatchObject({ done: true });
     expect((sync as { rows: number }).rows).toBeGreaterThanOrEqual(m.updated.length + m.inserted.length);
     await expectExactCopy(dst.url, hs.data);
+  });
+});
+
+describe('slack-messages: the example as written (its own columns), and the errors Slack answers with HTTP 200', () => {
+  it('reads every message once with its ts as the key and the exact time; token_revoked fails as refused credentials, channel_not_found as an API error, naming it', async () => {
+    const slack = await startSlackFake(300, 82, { token: TOKEN });
+    api = slack;
+    config = exampleConfig('slack-messages', { ownColumns: true });
+    const sink = { url: '${DST_URL}', table: 'api.messages', key: ['ts'], create: true };
+    config.integrations[0]!.sink = { ...config.integrations[0]!.sink, ...sink } as typeof config.integrations[0]['sink'];
+    expect(await r.run({ runKey: 'slack/full' })).toMatchObject({ rows: 300, done: true });
+    const rows = await sql<{ n: string; distinct_ts: string; exact: boolean }>(
+      dst.url,
+      `SELECT count(*)::text AS n, count(DISTINCT ts)::text AS distinct_ts,
+              bool_and(to_char(sent_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS.US') = to_char(to_timestamp(split_part(ts, '.', 1)::bigint) AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISS') || '.' || split_part(ts, '.', 2)) AS exact
+         FROM api.messages`,
+    );
+    expect(rows).toEqual([{ n: '300', distinct_ts: '300', exact: true }]);
+
+    await slack.close();
+    await pause(1100); // a sync reads only once its whole-second bound has moved past the backfill's
+    const revoked = await startSlackFake(300, 82, { token: TOKEN, revoked: true });
+    api = revoked;
+    await expect(r.run({ runKey: 'slack/revoked', mode: 'sync' })).rejects.toMatchObject({
+      nonRetryable: true,
+      type: 'ApiCredentialsRefusedError',
+      message: expect.stringMatching(/^GET .*conversations\.history.* → the API refuses the credentials: token_revoked \(source\.responses\.authErrors\)/),
+    });
+    // Without responses.errors the run fails on the missing records, and the short error body says why.
+    const src = config.integrations[0]!.source as { responses?: unknown };
+    const policy = src.responses;
+    src.responses = { rateLimited: [{ status: 429 }], wait: [], skip: [] };
+    await expect(r.run({ runKey: 'slack/no-policy', mode: 'sync' })).rejects.toMatchObject({ message: expect.stringContaining('source.records: the response has no array at "messages" (top-level keys: ok, error; the body: {"ok":false,"error":"token_revoked"})') });
+    src.responses = policy;
+    await revoked.close();
+    api = await startSlackFake(300, 82, { token: TOKEN });
+    config.integrations[0]!.source = { ...config.integrations[0]!.source, params: { channel: 'C_GONE', inclusive: 'true' } } as typeof config.integrations[0]['source'];
+    await expect(r.run({ runKey: 'slack/gone', mode: 'sync' })).rejects.toMatchObject({ nonRetryable: true, type: 'HttpSourceError', message: expect.stringContaining('source.responses.errors: the API answered with errors: "channel_not_found"') });
   });
 });

@@ -124,7 +124,7 @@ describe('request templates (JSONata), end to end', () => {
     expect(bad({ pagination: { style: 'cursor' }, request: { body: '{ "after": $cursor }' } })).toContain('integrations[0].source.request.method: must be POST with a request.body');
     // A typo'd key is named (acceptance run), not only the shape.
     expect(bad({ pagination: { style: 'cursor' }, request: { parms: {} } })).toContain('integrations[0].source.request: unknown key "parms": must be { method?, params?, headers?, path?, body? }');
-    expect(bad({ pagination: { style: 'cursor' }, responses: { rateLimted: [429] } })).toContain('integrations[0].source.responses: unknown key "rateLimted": must be { retry?, rateLimited?, wait?, skip?, errors? }');
+    expect(bad({ pagination: { style: 'cursor' }, responses: { rateLimted: [429] } })).toContain('integrations[0].source.responses: unknown key "rateLimted": must be { retry?, rateLimited?, wait?, skip?, errors?, authErrors? }');
     // A cap on offset + limit needs the field to go on after, and templates that filter on it.
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000 }, request: { method: 'POST', body: '{ "after": $offset, "gt": $anchor }' } })).toContain('integrations[0].source.pagination.anchorField: is required with maxOffset');
     expect(bad({ pagination: { style: 'offset', maxOffset: 10_000, anchorField: 'id' }, request: { method: 'POST', body: '{ "after": $offset }' } })).toContain('integrations[0].source.pagination.maxOffset: needs request templates that read $anchor');
@@ -137,6 +137,7 @@ describe('request templates (JSONata), end to end', () => {
     expect(bad({ pagination: { style: 'offset', param: 'skip' }, request: { params: { q: "'x'" } } })).toContain('integrations[0].source.pagination.param: is not sent with source.request (the templates decide every parameter): remove it and put $offset where the API takes it, e.g. request.params: { "skip": "$offset" }');
     expect(bad({ pagination: { style: 'link_header', sinceParam: 'since' }, request: { params: { q: "'x'" } } })).toContain('integrations[0].source.pagination.sinceParam: is not sent with source.request');
     expect(bad({ pagination: { style: 'time_slices', inner: { style: 'cursor', param: 'after' } }, request: { params: { a: '$from' } } })).toContain('integrations[0].source.pagination.inner.param: is not sent with source.request');
+    expect(bad({ pagination: { style: 'cursor' }, responses: { authErrors: ['token_revoked'] } })).toContain('integrations[0].source.responses.authErrors: needs responses.errors: the body path the API writes its error to (Slack: error)');
     expect(bad({ pagination: { style: 'cursor', endFlag: 'end_of_stream', hasMore: 'more' } })).toContain('integrations[0].source.pagination.hasMore: is not read with endFlag');
     expect(bad({ pagination: { style: 'feed', inner: { style: 'offset', endFlag: 'end', hasMore: 'more' } } })).toContain('integrations[0].source.pagination.inner.hasMore: is not read with endFlag');
     // Functions, bound names and lambda parameters are not variables of the style.

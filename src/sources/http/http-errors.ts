@@ -29,6 +29,21 @@ export class HttpSourceError extends PermanentError {
   }
 }
 
+/**
+ * The API answered 200 with an error that says it refuses the credentials (Slack: `{"ok": false, "error":
+ * "token_revoked"}`), listed in `source.responses.authErrors`: like a 401, an instance becomes needs_reauth.
+ */
+export class ApiCredentialsRefusedError extends PermanentError {
+  override readonly name = 'ApiCredentialsRefusedError';
+  constructor(
+    readonly apiError: string,
+    readonly url: string,
+    method = 'GET',
+  ) {
+    super(`${method} ${url} → the API refuses the credentials: ${apiError} (source.responses.authErrors): check source.auth / source.headers (their \${NAME} values in the worker's environment), or the customer re-authorizes`);
+  }
+}
+
 /** Retryable: the request kept failing (5xx, 429, timeouts, resets, broken bodies); the activity retries from the checkpoint. */
 export class HttpRetriesExhaustedError extends Error {
   override readonly name = 'HttpRetriesExhaustedError';

@@ -10,6 +10,7 @@ import { laterHttpCursor, parseHttpCursor, type LinkCursor, type OffsetCursor, t
 import { HttpClient, type HttpClientStats, type HttpRequest } from './http-client';
 import { warnInActivity } from '../../util/activity-log';
 import { HttpSourceError } from './http-errors';
+import { throwApiErrors } from './api-errors';
 import { getPath } from './json-path';
 import { GroupSizes } from './paginators/group-sizes';
 import type { PageContext, RecordPage } from './paginators/page-context';
@@ -123,14 +124,14 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       opts.onIdle?.();
       // A status the policy skips reads as an empty page: the list ends there.
       if (skipped !== undefined) return { body: {}, headers, records: [], url: safeUrl(url, redact), requested: url };
-      // An API that answers 200 with an errors list (GraphQL) has not given the whole page, even beside data.
-      const apiErrors = cfg.responses.errors !== undefined ? getPath(body, cfg.responses.errors) : undefined;
-      if (Array.isArray(apiErrors) && apiErrors.length) {
-        throw new HttpSourceError('responses.errors', `the API answered with errors: ${redact(JSON.stringify(apiErrors).slice(0, 500))}`, safeUrl(url, redact), req.method);
-      }
+      throwApiErrors(body, cfg.responses, safeUrl(url, redact), req.method ?? 'GET', redact);
       const records = getPath(body, cfg.records);
       if (!Array.isArray(records)) {
-        const keys = body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`;
+        // A short body whole: an API's error answer (Slack's {"ok": false, "error": "token_revoked"}) says why. Long
+        // ones are data in another shape (records elsewhere), not shown.
+        const text = JSON.stringify(body) ?? String(body);
+        const said = text.length <= 300 ? `; the body: ${redact(text)}` : '';
+        const keys = (body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`) + said;
         throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact), req.method);
       }
       return { body, headers, records, url: safeUrl(url, redact), requested: url };
