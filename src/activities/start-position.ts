@@ -44,7 +44,7 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   const warnings: string[] = [];
   if (input.mode === 'sync') {
     plan = await source.prepare({});
-    cursor = syncStart(source, input, cp, warnings);
+    cursor = syncStart(source, input, cp, warnings, own);
   } else if (input.mode === 'backfill' && !own) {
     plan = await source.prepare({});
     // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
@@ -98,9 +98,10 @@ async function within(source: Source, c: Cursor, start: Cursor, until: Cursor): 
 /**
  * The checkpoint is the one truth for where a sync starts. The previous run's result (`after`, from
  * lastResult) is used only when there is no checkpoint row at all (first runs after an upgrade, or a
- * state database that lost it); otherwise a difference is reported, not acted on.
+ * state database that lost it); otherwise a difference is reported, not acted on, unless this run's own earlier
+ * attempt made it.
  */
-function syncStart(source: Source, input: RunInput, cp: CheckpointRow | undefined, warnings: string[]): Cursor {
+function syncStart(source: Source, input: RunInput, cp: CheckpointRow | undefined, warnings: string[], own: boolean): Cursor {
   const hasAfter = input.after !== undefined && input.after !== null;
   if (!cp) return source.parseCursor(hasAfter ? input.after : null);
   const cursor = source.parseCursor(cp.cursor);
@@ -112,7 +113,8 @@ function syncStart(source: Source, input: RunInput, cp: CheckpointRow | undefine
     warnings.push(`the previous run's result cursor ${JSON.stringify(input.after)} is not valid for this source (${(err as Error).message}); started from the checkpoint ${JSON.stringify(cursor)}`);
     return cursor;
   }
-  if (JSON.stringify(after) !== JSON.stringify(cursor)) {
+  // `own`: this run's earlier attempt moved it (a retry after a crash or a shutdown), which is no news (acceptance run).
+  if (!own && JSON.stringify(after) !== JSON.stringify(cursor)) {
     warnings.push(
       `the previous run ended at ${JSON.stringify(after)} but the sync checkpoint is at ${JSON.stringify(cursor)} (moved by \`tidemark checkpoint\` or by another run); started from the checkpoint`,
     );

@@ -125,6 +125,16 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     await sql(dst.url, `DELETE FROM tidemark.checkpoints WHERE slot = 'sync'`);
     expect(await run({ runKey: 'wf/12c', mode: 'sync', after: row4000 })).toMatchObject({ rows: ROWS - 4000, done: true });
     expect(await sql(dst.url, `SELECT array_length(warnings, 1)::text AS n FROM tidemark.runs WHERE run_id = 'wf/12c'`)).toEqual([{ n: null }]);
+
+    // A retry of the same run: its own first attempt moved the checkpoint, which is no news (acceptance run: the
+    // warning blamed an operator or another run).
+    await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor = $1::jsonb WHERE slot = 'sync'`, [JSON.stringify(row4000)]);
+    const crash = new Error('worker died');
+    const first = run({ runKey: 'wf/12d', mode: 'sync', after: row4000, tuning: { batchSize: 300 } }, undefined, undefined, { afterBatch: async ({ pages }: { pages: number }) => { if (pages === 1) throw crash; } });
+    await expect(first).rejects.toBe(crash);
+    const again = await run({ runKey: 'wf/12d', mode: 'sync', after: row4000 }, new MockActivityEnvironment({ attempt: 2 }));
+    expect(again).toMatchObject({ done: true, cursor: end });
+    expect(await sql(dst.url, `SELECT attempts::text, array_length(warnings, 1)::text AS n FROM tidemark.runs WHERE run_id = 'wf/12d'`)).toEqual([{ attempts: '2', n: null }]);
   });
 
   it("the source plan's warnings (no index serves the keyset order) are stored on the run", async () => {
