@@ -79,6 +79,7 @@ function statusLine(l: StatusLine, duration: (ms: number) => string): string {
     `lag ${l.lagSeconds === null ? '-' : duration(l.lagSeconds * 1000)}`,
     `rows ${l.lastRows}`,
     `failures ${l.consecutiveFailures}`,
+    ...(l.deadLetters ? [`dead letters ${l.deadLetters}`] : []),
     `next ${l.nextRun ?? '-'}`,
   ].join('  ');
 }

@@ -23,6 +23,8 @@ export interface StatusLine {
   lagSeconds: number | null;
   lastRows: number;
   consecutiveFailures: number;
+  /** Dead letters waiting for a person (`tidemark dead-letters <id>`): records the run went on without. */
+  deadLetters: number;
   /** The next scheduled run (ISO 8601), when it has a schedule and Temporal was asked. */
   nextRun: string | null;
 }
@@ -55,7 +57,8 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   }
   if (opts.client) await addNextRuns(opts.client, lines);
   lines.sort((a, b) => a.id.localeCompare(b.id));
-  return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth') : lines;
+  // Failing, or waiting for a person: refused credentials, records left in dead letters.
+  return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth' || l.deadLetters > 0) : lines;
 }
 
 function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
@@ -64,7 +67,9 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
   const ran = s.lastStatus === null || unsettled ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
   const state = instance && instance.status !== 'active' ? instance.status : ran;
   const why = unsettled ? `no run completed yet; the last was ${s.lastStatus}${s.lastError ? `: ${s.lastError}` : ''}` : null;
-  const reason = instance?.reason ?? (state === 'failing' ? s.lastError : state === 'never-run' ? why : null);
+  // A time-boxed run that stopped with more to read: the next runs go on (a backlog being worked off).
+  const behind = state === 'ok' && s.lastStatus === 'partial' ? 'catching up: the last run stopped at its time budget with more to read' : null;
+  const reason = instance?.reason ?? (state === 'failing' ? s.lastError : state === 'never-run' ? why : behind);
   return {
     id: s.integration,
     ...(instance ? { template: instance.template, weight: instance.weight } : {}),
@@ -74,6 +79,7 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
     lagSeconds: lagOf(s.cursor),
     lastRows: s.lastRows,
     consecutiveFailures: s.consecutiveFailures,
+    deadLetters: s.deadLetters,
     nextRun: null,
   };
 }

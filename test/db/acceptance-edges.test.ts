@@ -84,6 +84,16 @@ describe('acceptance edges (PostgreSQL)', () => {
     await sql(dst.url, `UPDATE tidemark.runs SET status = 'cancelled', error = 'cancelled by the operator' WHERE run_id = 'acc/gone/1'`);
     const [line] = await statusAll(config, { env: vars() });
     expect(line).toMatchObject({ id: 'gone', state: 'never-run', reason: 'no run completed yet; the last was cancelled: cancelled by the operator', lastSuccess: null });
+
+    // A time-boxed run that stopped with more to read did its work: a last success, and "catching up" (acceptance
+    // run: "ok, last success never" while a backlog was worked off). Pending dead letters show, and --failing lists them.
+    await sql(dst.url, `UPDATE tidemark.runs SET status = 'partial', error = NULL WHERE run_id = 'acc/gone/1'`);
+    const [partial] = await statusAll(config, { env: vars() });
+    expect(partial).toMatchObject({ state: 'ok', reason: 'catching up: the last run stopped at its time budget with more to read', lastSuccess: expect.any(String), deadLetters: 0 });
+    expect(await statusAll(config, { env: vars(), failing: true })).toEqual([]);
+    await sql(dst.url, `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage) SELECT 'gone', 'acc/gone/1', 'null', '{}', 'refused', 'validate' FROM generate_series(1, 3);
+      INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, retried_at) VALUES ('gone', 'acc/gone/1', 'null', '{}', 'done', 'validate', now())`);
+    expect(await statusAll(config, { env: vars(), failing: true })).toEqual([expect.objectContaining({ id: 'gone', state: 'ok', deadLetters: 3 })]);
   });
 
   it('verify with a NULL in a nullable sink.key column of the source: no crash, and not "consistent" (those rows cannot be written)', async () => {

@@ -135,7 +135,7 @@ describe('per-instance Prometheus gauges (TIDEMARK_INSTANCE_METRICS_ADDRESS)', (
   it('the text format: HELP and TYPE once per metric, label values escaped, no sample for an unknown value', () => {
     const text = renderGauges([
       { name: 'g', help: 'a\\b', samples: [{ labels: { integration: 'a"b\\c\nd' }, value: 1.5 }, { labels: {}, value: NaN }] },
-      ...instanceGauges([{ id: 'x', state: 'never-run', lastSuccess: null, lagSeconds: null, lastRows: 0, consecutiveFailures: 0, nextRun: null }]),
+      ...instanceGauges([{ id: 'x', state: 'never-run', lastSuccess: null, lagSeconds: null, lastRows: 0, consecutiveFailures: 0, deadLetters: 0, nextRun: null }]),
     ]);
     expect(text.split('\n').slice(0, 4)).toEqual(['# HELP g a\\\\b', '# TYPE g gauge', 'g{integration="a\\"b\\\\c\\nd"} 1.5', 'g NaN']);
     expect(text).not.toMatch(/^tidemark_lag_seconds\{/m);

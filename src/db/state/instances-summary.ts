@@ -8,9 +8,12 @@ export interface RunSummary {
   lastError: string | null;
   /** Rows committed by the latest run. */
   lastRows: number;
+  /** When the latest run that did its work ended: completed, or partial (stopped by its time budget, more to read). */
   lastSuccess: string | null;
-  /** Failed runs since the last completed one. */
+  /** Failed runs since then. */
   consecutiveFailures: number;
+  /** Dead letters waiting for `tidemark dead-letters --retry` (not retried, not superseded). */
+  deadLetters: number;
   /** The newest cursor committed (sync slot, else backfill): its time is how far behind the source it is. */
   cursor: unknown;
 }
@@ -20,16 +23,18 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
   const r = await client.query<Record<string, string | null>>(
     `WITH ids AS (SELECT DISTINCT unnest($1::text[]) AS integration)
      SELECT ids.integration, last.status, last.error, coalesce(last.rows_committed, 0)::text AS rows,
-            ok.finished_at::text AS last_success, fails.n::text AS failures, cp.cursor::text AS cursor
+            ok.finished_at::text AS last_success, fails.n::text AS failures, cp.cursor::text AS cursor, dl.n::text AS dead_letters
        FROM ids
        LEFT JOIN LATERAL (SELECT status, error, rows_committed FROM tidemark.runs r WHERE r.integration = ids.integration
                            ORDER BY started_at DESC LIMIT 1) last ON true
-       LEFT JOIN LATERAL (SELECT finished_at, started_at FROM tidemark.runs r WHERE r.integration = ids.integration AND status = 'completed'
+       LEFT JOIN LATERAL (SELECT finished_at, started_at FROM tidemark.runs r WHERE r.integration = ids.integration AND status IN ('completed', 'partial')
                            ORDER BY started_at DESC LIMIT 1) ok ON true
        LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.runs r WHERE r.integration = ids.integration AND status = 'failed'
                            AND (ok.started_at IS NULL OR r.started_at > ok.started_at)) fails ON true
        LEFT JOIN LATERAL (SELECT cursor FROM tidemark.checkpoints c WHERE c.integration = ids.integration AND slot IN ('sync', 'backfill')
                            ORDER BY slot = 'sync' DESC LIMIT 1) cp ON true
+       LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.dead_letters d WHERE d.integration = ids.integration
+                           AND d.retried_at IS NULL AND NOT d.superseded) dl ON true
       ORDER BY ids.integration`,
     [integrations],
   );
@@ -40,6 +45,7 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
     lastRows: Number(row.rows),
     lastSuccess: row.last_success ?? null,
     consecutiveFailures: Number(row.failures ?? 0),
+    deadLetters: Number(row.dead_letters ?? 0),
     cursor: row.cursor === null || row.cursor === undefined ? null : (JSON.parse(row.cursor) as unknown),
   }));
 }
