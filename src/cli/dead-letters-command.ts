@@ -24,12 +24,13 @@ export function registerDeadLetters(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         console.log(`${id}: ${retrySummary(r)}`);
         for (const f of r.stillFailing.slice(0, opts.limit)) console.log(`  #${f.id}: ${f.reason}`);
+        if (r.stillFailing.length > opts.limit) console.log(`  … and ${r.stillFailing.length - opts.limit} more still failing (--limit N shows more)`);
         if (r.stillFailing.length) process.exitCode = 1;
         return;
       }
       const { openStateSession } = await lazy('../db/state-session');
       const { closeQuietly } = await lazy('../pg/connect');
-      const { listDeadLetters } = await lazy('../db/state');
+      const { countDeadLetters, listDeadLetters } = await lazy('../db/state');
       const db = await openStateSession(stateUrl(integration), { applicationName: 'tidemark-cli' });
       try {
         const letters = await listDeadLetters(db, id, { pendingOnly: !opts.all, limit: opts.limit });
@@ -39,6 +40,11 @@ export function registerDeadLetters(program: Command): void {
           // The API's status on a line of its own: one can tell a 409 from a 422 without reading the answer.
           const status = l.http_status === null ? '' : `\n  http status: ${l.http_status}`;
           console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (${l.superseded ? 'superseded by a later write of its key, not applied' : 'retried'} ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
+        }
+        // Never a silent cut: the listing says how many there are when the limit stopped it.
+        if (letters.length === opts.limit) {
+          const total = await countDeadLetters(db, id, { pendingOnly: !opts.all });
+          if (total > letters.length) console.log(`showing the first ${letters.length} of ${total} ${opts.all ? '' : 'pending '}dead letters: --limit N shows more (up to 100000), --json for tools`);
         }
       } finally {
         await closeQuietly(db);

@@ -62,6 +62,11 @@ describe('dead letters show the API status', () => {
     expect(blocks[2]).not.toMatch(/http status/);
     expect(blocks[2]).toMatch(/reason: mapping: total must be a number/);
     expect(r.stdout).not.toContain(TOKEN);
+    expect(r.stdout).not.toContain('showing the first');
+    // A limit that cuts the listing says so (acceptance run: 50 of 300 shown without a word).
+    const cut = await runCli(['dead-letters', ID, '--limit', '2'], env, cwd);
+    expect(cut.stdout.split(/\n(?=#\d+ )/)).toHaveLength(2);
+    expect(cut.stdout).toContain('showing the first 2 of 3 pending dead letters: --limit N shows more');
   }, 60_000);
 
   it('tidemark dead-letters --json: http_status is a number, or null', async () => {

@@ -65,6 +65,15 @@ export async function listDeadLetters(client: pg.Client, integration: string, op
   return r.rows.map((l) => ({ ...l, superseded: l.superseded === true || l.superseded === 't', http_status: l.http_status === null ? null : Number(l.http_status) }));
 }
 
+/** How many letters listDeadLetters would list without its limit (to say when a listing is cut short). */
+export async function countDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean } = {}): Promise<number> {
+  const r = await client.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM tidemark.dead_letters WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)`,
+    [integration, opts.pendingOnly ?? false],
+  );
+  return Number(r.rows[0]?.n ?? 0);
+}
+
 /** Letters a later write of their key made stale: settled without being applied (kept for the record). */
 export async function markDeadLettersSuperseded(client: pg.Client, ids: readonly string[]): Promise<void> {
   if (!ids.length) return;
