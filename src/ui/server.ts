@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { IntegrationBusyError, runningWorkflowsOf } from '../client';
 import { ConfigError, type Config } from '../config';
-import { listDeadLetters } from '../db/state';
+import { listDeadLetters, runningRunKeys } from '../db/state';
 import { ActionRefusedError, type Form } from './actions/action-error';
 import { dispatchAction } from './actions/dispatch';
 import { dispatchInstanceAction } from './actions/instance-actions';
@@ -135,7 +135,7 @@ export function createUiApp(opts: UiOptions): UiApp {
   app.get('/i/:id/progress', async (c) => {
     const it = (await target(c))?.it;
     if (!it) return c.text('unknown integration or instance', 404);
-    const r = await progressRoute(it.id, opts.temporal);
+    const r = await progressRoute(it.id, opts.temporal, () => dbs.use(dbs.urlOf(it), (db) => runningRunKeys(db, it.id), 1));
     // 286: htmx stops polling (not a status Hono's types list).
     return new Response(r.body.html, { status: r.done ? 286 : 200, headers: { 'Content-Type': 'text/html; charset=UTF-8' } });
   });

@@ -10,6 +10,8 @@ import { runCli } from '../helpers/cli';
 import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
 import { digest, sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
+import { createUiServer } from '../../src/ui/server';
+import { loadConfig } from '../../src/load-config';
 import type { TestDatabase } from '../setup/database';
 
 const ROWS = 20_000;
@@ -156,6 +158,15 @@ describe('operator commands against a backfill started with `temporal workflow s
     while ((await done()) < 500) await sleep(50);
     const status = await runCli(['status', 'orders'], env, cwd);
     expect(status.stdout).toMatch(/orders: backfillWorkflow my-own-backfill RUNNING/);
+    // The operator page's live progress follows it too (it said "finished" while the run went on).
+    const ui = await createUiServer({ config: loadConfig(join(cwd, 'tidemark.yaml')), env, temporal: client, taskQueue: QUEUE });
+    try {
+      const res = await fetch(`${ui.url}/i/orders/progress`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).not.toContain('finished');
+    } finally {
+      await ui.close();
+    }
     const cancel = await runCli(['cancel', 'orders'], env, cwd);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toMatch(/cancellation requested for my-own-backfill/);
