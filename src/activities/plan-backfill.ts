@@ -60,7 +60,7 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
     const from = source.parseCursor(input.from ?? null);
-    const plan = await source.prepare({});
+    const plan = await source.prepare({ newRange: true });
     const bounds = await source.split(from, input.shards);
     return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })) };
   } finally {

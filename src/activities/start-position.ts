@@ -43,10 +43,10 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   let cursor: Cursor;
   const warnings: string[] = [];
   if (input.mode === 'sync') {
-    plan = await source.prepare({});
+    plan = await source.prepare({ newRange: true });
     cursor = syncStart(source, input, cp, warnings, own);
   } else if (input.mode === 'backfill' && !own) {
-    plan = await source.prepare({});
+    plan = await source.prepare({ newRange: true });
     // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
     // (later() compares in them) before anything is written. Found by chaos bad-input: a bad `from`
     // used to delete an earlier sharded backfill's slots, and bad values used to claim the slot,

@@ -49,6 +49,11 @@ export const postgresSourceSchema = z.strictObject({
   timeZone: ianaTimeZone.optional(),
   /** Upper bound on one source statement (a page's read); far above a normal page, so only a hung query hits it. */
   statementTimeout: duration.refine((ms) => ms >= 1000, 'must be at least 1s').default(300_000),
+  /**
+   * How long a run waits, before it reads, for the transactions writing the table to end (late commits: their rows
+   * carry cursor values from before they commit); those still open then are named in a run warning. 0: no wait.
+   */
+  writersWait: duration.default(10_000),
 });
 
 /** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */

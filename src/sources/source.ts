@@ -47,6 +47,11 @@ export interface EncodedPage extends CopyPage {
 export interface PrepareOptions {
   /** Reuse this upper bound (a resumed backfill keeps the one it started with); otherwise computed now. */
   highWater?: string | null;
+  /**
+   * A run taking a new range (a sync, a backfill's start), not a CLI check: a source may first wait for what would
+   * commit late below its upper bound (PostgreSQL: the transactions writing the table, see open-writers.ts).
+   */
+  newRange?: boolean;
 }
 
 export interface SourcePlan {

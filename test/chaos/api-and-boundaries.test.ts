@@ -17,7 +17,7 @@ describe('chaos: API faults and cursor boundaries (quick)', () => {
     expect(r.reprocessed).toBe(0);
   }, 300_000);
 
-  it('one updated_at across pages, rows changing under a backfill, late commits inside lag: nothing lost; beyond lag: the documented loss', async () => {
+  it('one updated_at across pages, rows changing under a backfill, late commits inside lag or the writers wait: nothing lost; beyond both: the documented loss, with a run warning', async () => {
     const r = await cursorBoundaries(ctx);
     expectClean(r);
     expect(r.note).toMatch(/expected and documented: 1 row/);

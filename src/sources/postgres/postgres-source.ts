@@ -11,6 +11,7 @@ import { requireTable } from './describe-table';
 import { estimateRows } from './estimate-rows';
 import { keysetIndexWarning } from './explain-order';
 import { highWaterQuery } from './naive-time';
+import { openWritersWarning, waitForOpenWriters } from './open-writers';
 import { checkNoNulls, NULL_PROBE_MS } from './null-check';
 import { SourceSetupError } from './source-errors';
 import { SourceSession } from './source-session';
@@ -82,8 +83,14 @@ export class PostgresSource implements Source {
     for (const name of this.cfg.cursor) {
       if (!(byName.get(name) as ColumnSpec).notNull) await checkNoNulls(this.client, this.table, name, Math.min(NULL_PROBE_MS, this.cfg.statementTimeout));
     }
+    let late: string | undefined;
     if (opts.highWater !== undefined) this.highWater = opts.highWater;
-    else this.highWater = hwQuery ? ((await this.client.query<{ hw: string }>(hwQuery.text, hwQuery.values)).rows[0] as { hw: string }).hw : null;
+    else {
+      this.highWater = hwQuery ? ((await this.client.query<{ hw: string }>(hwQuery.text, hwQuery.values)).rows[0] as { hw: string }).hw : null;
+      // A new range's end: the rows of transactions writing the table now must be committed before it is read.
+      const open = opts.newRange ? await waitForOpenWriters(this.client, this.table, this.cfg.writersWait) : [];
+      if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater);
+    }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
     const zone = hwQuery?.values[1] ? ` (${hwQuery.values[1]} time)` : '';
     const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}${zone}`;
@@ -92,7 +99,7 @@ export class PostgresSource implements Source {
       highWater: this.highWater,
       describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
       uniqueKeys: info.uniqueKeys,
-      ...(warning || inherited ? { warnings: [warning, inherited].filter((w): w is string => !!w) } : {}),
+      ...(warning || inherited || late ? { warnings: [warning, inherited, late].filter((w): w is string => !!w) } : {}),
     };
   }
 

@@ -1,0 +1,45 @@
+import type pg from 'pg';
+import { quoteTable, type QualifiedName } from '../../config/identifiers';
+import { sleep } from '../../util/sleep';
+
+/**
+ * Late commits. A transaction that has written the source table and is still open when a run starts commits its
+ * rows later, with cursor values it took before: `updated_at DEFAULT now()` is its start time, a serial id was
+ * drawn at its insert. A run that read past those values first would never read the rows (the classic gap of
+ * cursor polling). So before it reads, a run waits for the transactions holding a write lock on the table to end,
+ * and their rows are visible to its read. pg_locks needs no privilege (unlike other roles' xact_start).
+ *
+ * Bounded by `waitMs`: a transaction still open then (a long batch job, a session idle in transaction) is returned
+ * (its pid; null for a prepared transaction) for a run warning: its rows will be missed unless `lag` covers it.
+ * Not covered: a transaction that began earlier but has not written the table yet (lag is the guard there).
+ */
+export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number): Promise<Array<number | null>> {
+  if (waitMs <= 0) return [];
+  const r = await client.query<{ vxid: string; pid: number | null }>(
+    `SELECT DISTINCT virtualtransaction AS vxid, pid FROM pg_locks
+      WHERE locktype = 'relation' AND relation = to_regclass($1::text) AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+        AND granted AND pid IS DISTINCT FROM pg_backend_pid()`,
+    [quoteTable(table)],
+  );
+  let open = r.rows;
+  const deadline = Date.now() + waitMs;
+  for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
+    if (Date.now() >= deadline) return open.map((w) => w.pid);
+    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+    // A transaction holds locks until it ends: still listed under its virtual transaction id, still open.
+    const still = await client.query<{ vxid: string }>(`SELECT DISTINCT virtualtransaction AS vxid FROM pg_locks WHERE virtualtransaction = ANY($1::text[])`, [open.map((w) => w.vxid)]);
+    const left = new Set(still.rows.map((x) => x.vxid));
+    open = open.filter((w) => left.has(w.vxid));
+  }
+  return [];
+}
+
+/** The run warning for writers still open after the wait. */
+export function openWritersWarning(table: string, pids: Array<number | null>, waitMs: number, highWater: string | null): string {
+  const who = pids.map((p) => (p === null ? 'a prepared transaction' : `pid ${p}`));
+  const below = highWater === null ? 'cursor values this run reads past' : `a cursor value this run reads past (up to ${highWater})`;
+  return (
+    `${pids.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${who.slice(0, 5).join(', ')}${who.length > 5 ? ', …' : ''}): ` +
+    `rows they commit later with ${below} would be missed by incremental syncs. A source.lag longer than such transactions last covers them; \`tidemark verify\` finds rows missed`
+  );
+}

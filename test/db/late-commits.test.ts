@@ -1,0 +1,76 @@
+import { MockActivityEnvironment } from '@temporalio/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { parseConfig, type Config } from '../../src/config';
+import { sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+// The classic gap of cursor polling: a transaction that wrote a row (updated_at = now(), its start) commits after
+// a run read past that time. A run waits, before it reads, for the transactions writing the table to end.
+let src: TestDatabase;
+let dst: TestDatabase;
+const vars = () => ({ SRC_URL: src.url, DST_URL: dst.url });
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('late_src'), createTestDatabase('late_dst')]);
+  await sql(src.url, `CREATE TABLE public.events (id bigserial PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now(), v text); CREATE INDEX ON public.events (updated_at, id)`);
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+});
+
+function configOf(writersWait: string): Config {
+  return parseConfig({
+    integrations: [{ id: 'events', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.events', cursor: ['updated_at', 'id'], writersWait }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.events_copy', key: ['id'], create: true } }],
+  });
+}
+
+const sync = (config: Config, runKey: string) => new MockActivityEnvironment().run(createActivities({ config: () => config, env: vars() }).runIntegration, { integration: 'events', mode: 'sync', runKey } as RunInput) as Promise<RunResult>;
+const copied = async () => (await sql<{ id: string }>(dst.url, 'SELECT id::text FROM public.events_copy ORDER BY id')).map((r) => r.id);
+const warningsOf = async (runKey: string) => (await sql<{ w: string[] | null }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = $1`, [runKey]))[0]?.w ?? [];
+
+/** A writer that inserted a row (its updated_at: the transaction's start) and has not committed yet. */
+async function openWriter(v: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: src.url });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query(`INSERT INTO public.events (v) VALUES ($1)`, [v]);
+  return c;
+}
+
+describe('late commits (a writer open while a run starts)', () => {
+  it('the run waits for the writer to commit, so its row (older than rows committed since) is read, not skipped for good', async () => {
+    await sql(src.url, `INSERT INTO public.events (v) VALUES ('first')`);
+    expect(await sync(configOf('10s'), 'late/1')).toMatchObject({ rows: 1, done: true });
+    const writer = await openWriter('late');
+    await new Promise((r) => setTimeout(r, 20));
+    await sql(src.url, `INSERT INTO public.events (v) VALUES ('after')`); // committed, newer updated_at than the open one
+    const commitSoon = new Promise((r) => setTimeout(r, 800)).then(() => writer.query('COMMIT')).finally(() => writer.end());
+    const t = Date.now();
+    const r = await sync(configOf('10s'), 'late/2');
+    await commitSoon;
+    expect(Date.now() - t).toBeGreaterThanOrEqual(700); // it waited for the commit
+    expect(r).toMatchObject({ rows: 2, done: true });
+    expect(await copied()).toEqual(['1', '2', '3']);
+    expect(await warningsOf('late/2')).toEqual([]);
+  });
+
+  it('a writer still open after writersWait is named in a run warning (its row would be missed, and verify finds it)', async () => {
+    const writer = await openWriter('too late');
+    try {
+      await sql(src.url, `INSERT INTO public.events (v) VALUES ('newer')`);
+      expect(await sync(configOf('300ms'), 'late/3')).toMatchObject({ rows: 1, done: true });
+      const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      expect(await warningsOf('late/3')).toContainEqual(
+        expect.stringMatching(new RegExp(`^1 transaction\\(s\\) writing public\\.events were still open after this run waited 0\\.3 s for them \\(pid ${pid}\\): rows they commit later with a cursor value this run reads past \\(up to .+\\) would be missed by incremental syncs`)),
+      );
+      // writersWait 0: no wait, no warning (the operator's choice).
+      expect(await sync(configOf('0s'), 'late/4')).toMatchObject({ done: true });
+      expect(await warningsOf('late/4')).toEqual([]);
+    } finally {
+      await writer.query('COMMIT');
+      await writer.end();
+    }
+  });
+});
