@@ -76,7 +76,7 @@ export function failureMessage(err: unknown): string {
  */
 export async function waitAndReport(client: Client, handle: WorkflowHandle, since = Date.now()): Promise<void> {
   const { CancelledFailure, TerminatedFailure, WorkflowFailedError } = await lazy('@temporalio/client');
-  const result = handle.result() as Promise<RunResult>;
+  const result = resultThroughOutages(handle, (err) => !(err instanceof WorkflowFailedError));
   result.catch(() => undefined); // read below, unless the wait ends as stuck
   const watch = watchStuck(client, handle);
   try {
@@ -98,10 +98,40 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
     // A terminate's reason or a cancel alone would read as the run's own failure.
     const end = err instanceof WorkflowFailedError ? err.cause : undefined;
     const how = end instanceof TerminatedFailure ? 'terminated' : end instanceof CancelledFailure ? 'cancelled' : 'failed';
-    console.error(`${how}: ${err instanceof WorkflowFailedError ? failureMessage(err) : (err as Error).message}`);
+    if ((err as Error).name === 'TemporalUnreachableError') console.error(`error: ${(err as Error).message}`);
+    else console.error(`${how}: ${err instanceof WorkflowFailedError ? failureMessage(err) : (err as Error).message}`);
     process.exitCode = 1;
   } finally {
     watch.stop();
+  }
+}
+
+/** How long `--wait` keeps asking a Temporal server that stopped answering before it gives up (the run goes on). */
+export const WAIT_THROUGH_OUTAGE_MS = 15 * 60_000;
+
+/**
+ * The workflow's result, waiting through a Temporal outage: the server going away is no failure of the run (its
+ * activity keeps writing, and the workflow goes on when the server is back; an acceptance run saw "failed" printed
+ * for a run that then completed). `transport` says which errors are the connection's, not the workflow's.
+ */
+async function resultThroughOutages(handle: WorkflowHandle, transport: (err: unknown) => boolean): Promise<RunResult> {
+  let lostAt: number | undefined;
+  for (;;) {
+    try {
+      const r = (await handle.result()) as RunResult;
+      if (lostAt !== undefined) console.error('Temporal answers again');
+      return r;
+    } catch (err) {
+      if (!transport(err) || !/UNAVAILABLE|ECONNREFUSED|ECONNRESET|DEADLINE_EXCEEDED|Failed to get Workflow execution history|No connection established/i.test(`${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`)) throw err;
+      if (lostAt === undefined) {
+        lostAt = Date.now();
+        console.error(`lost contact with Temporal (${(err as Error).message}): the run goes on on its workers; waiting for Temporal to answer again (Ctrl-C ends this wait, not the run)`);
+      }
+      if (Date.now() - lostAt > WAIT_THROUGH_OUTAGE_MS) {
+        throw Object.assign(new Error(`Temporal has not answered for ${WAIT_THROUGH_OUTAGE_MS / 60_000} min: the run may still be going on; see \`tidemark status\` once Temporal is back`), { name: 'TemporalUnreachableError' });
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
   }
 }
 
@@ -118,9 +148,12 @@ async function reportUnreadable(handle: WorkflowHandle, why: string): Promise<vo
 function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<string>; stop: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  // Aborts a look still retrying when the wait ends (a Temporal outage): a retry after the connection closed threw
+  // from a timer and crashed the CLI after it had printed the result.
+  const abort = new AbortController();
   const found = new Promise<string>((resolve) => {
     const look = async () => {
-      const stuck = await (await lazy('./stuck-task')).stuckTask(client, handle).catch(() => undefined);
+      const stuck = await client.withAbortSignal(abort.signal, async () => (await lazy('./stuck-task')).stuckTask(client, handle)).catch(() => undefined);
       if (stuck) resolve(stuck);
       else if (!stopped) timer = setTimeout(() => void look(), 3_000);
     };
@@ -131,6 +164,7 @@ function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<st
     stop: () => {
       stopped = true;
       clearTimeout(timer);
+      abort.abort();
     },
   };
 }
