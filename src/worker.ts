@@ -41,6 +41,30 @@ export interface CreateWorkerOptions extends ActivityDeps {
   maxSourceConnections?: number;
 }
 
+/** How long `tidemark worker` waits for a Temporal server that does not answer yet (started together, e.g. by compose). */
+export const WORKER_CONNECT_WAIT_MS = 60_000;
+
+/**
+ * The worker's connection, waiting up to `waitMs` for a server that is not up yet (`onWait` once, with why), then
+ * failing with what to do: the SDK's own error is a Rust transport dump (an acceptance run).
+ */
+export async function connectWorker(env: NodeJS.ProcessEnv = process.env, waitMs = WORKER_CONNECT_WAIT_MS, onWait?: (why: string) => void): Promise<NativeConnection> {
+  const s = temporalSettings(env);
+  const deadline = Date.now() + waitMs;
+  for (let told = false; ; ) {
+    try {
+      return await NativeConnection.connect(temporalConnectionOptions(env));
+    } catch (err) {
+      // "tonic::transport::Error(Transport, ConnectError(…, Connection refused …))": the last reason is the one to show.
+      const why = /Connection refused|connection refused/.test(String(err)) ? 'connection refused' : (err as Error).message.split('\n')[0]!.slice(0, 200);
+      if (Date.now() >= deadline) throw new Error(`cannot reach Temporal at ${s.address} (${why}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
+      if (!told) onWait?.(`waiting for Temporal at ${s.address} (${why}), up to ${Math.round(waitMs / 1000)} s`);
+      told = true;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const settings = temporalSettings(opts.env);
   const connection = opts.connection ?? (await NativeConnection.connect(temporalConnectionOptions(opts.env ?? process.env)));

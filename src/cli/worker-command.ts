@@ -28,7 +28,7 @@ export function registerWorker(program: Command): void {
       const config = (await lazy('./context')).loadCliConfig(cmd);
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
-      const { activitySlots, createWorker, instanceMetricsFromEnv } = await lazy('../worker');
+      const { activitySlots, connectWorker, createWorker, instanceMetricsFromEnv } = await lazy('../worker');
       // Prometheus metrics of the worker runtime (task latencies, slots, polls), when asked for.
       const metrics = process.env.TIDEMARK_METRICS_ADDRESS;
       if (metrics) {
@@ -40,7 +40,8 @@ export function registerWorker(program: Command): void {
       // that was started, the one a process manager or an operator sees and signals.
       const launcher = process.env.TIDEMARK_LAUNCHER_PID;
       const identity = launcher && launcher === String(process.ppid) ? { identity: `${launcher}@${hostname()}` } : {};
-      const worker = await createWorker({ config: () => config, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: identity });
+      const connection = await connectWorker(process.env, undefined, (why) => console.error(`tidemark worker: ${why}`));
+      const worker = await createWorker({ config: () => config, connection, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: identity });
       // Per-instance gauges on a port of their own (the SDK's exporter owns TIDEMARK_METRICS_ADDRESS).
       const instanceMetrics = await instanceMetricsFromEnv(config);
       if (instanceMetrics) console.log(`tidemark worker: instance metrics on ${instanceMetrics.url}`);
@@ -51,6 +52,7 @@ export function registerWorker(program: Command): void {
         await worker.run();
       } finally {
         await instanceMetrics?.close();
+        await connection.close().catch(() => undefined);
       }
       console.log('tidemark worker: stopped');
     });

@@ -102,4 +102,12 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
     expect(dead.code).not.toBe(0);
     expect(dead.stderr).toMatch(/cannot reach Temporal at 127.0.0.1:\d+.*tidemark dev/);
   });
+
+  it('a worker waits for Temporal a while, saying so once, then fails with what to do (not a Rust transport dump)', async () => {
+    const { connectWorker } = await import('../../src/worker');
+    const said: string[] = [];
+    const err = await connectWorker({ TEMPORAL_ADDRESS: deadTemporal }, 2_500, (why) => said.push(why)).then(() => undefined, (e: unknown) => e as Error);
+    expect(said).toEqual([`waiting for Temporal at ${deadTemporal} (connection refused), up to 3 s`]);
+    expect(err?.message).toBe(`cannot reach Temporal at ${deadTemporal} (connection refused): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`);
+  });
 });
