@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/dev';
 import { runCli } from '../helpers/cli';
+import { connectWorker } from '../../src/worker';
 
 let cwd: string;
 let deadTemporal: string;
@@ -104,7 +105,6 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
   });
 
   it('a worker waits for Temporal a while, saying so once, then fails with what to do (not a Rust transport dump)', async () => {
-    const { connectWorker } = await import('../../src/worker');
     const said: string[] = [];
     const err = await connectWorker({ TEMPORAL_ADDRESS: deadTemporal }, 2_500, (why) => said.push(why)).then(() => undefined, (e: unknown) => e as Error);
     expect(said).toEqual([`waiting for Temporal at ${deadTemporal} (connection refused), up to 3 s`]);
