@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { stateDbUrlOf, type SinkConfig } from '../config/sink-schema';
-import { listShardSlots, readCheckpoint, readRun, type CheckpointRow, type RunRow, type ShardSlot } from '../db/state';
+import { latestBackfillRun, listShardSlots, readCheckpoint, readRun, type CheckpointRow, type RunRow, type ShardSlot } from '../db/state';
 import { withStateSession } from '../db/state-session';
 
 /** What a resume would continue: the last sharded backfill's slots (and the run that owns them), else the unsharded slot. */
@@ -8,6 +8,8 @@ export interface ResumeFound {
   shards: ShardSlot[];
   shardsRun?: RunRow | undefined;
   backfill?: CheckpointRow | undefined;
+  /** The latest backfill run: one that failed before its slots were made leaves older slots behind. */
+  latest?: RunRow | undefined;
 }
 
 /**
@@ -17,6 +19,13 @@ export interface ResumeFound {
  */
 export function resumeRefusal(integration: string, found: ResumeFound): string | undefined {
   const again = `start a new one with \`tidemark backfill ${integration}\``;
+  // A backfill that failed before it read a row (its plan: the source down for good) made no slots to continue; the
+  // slots there are an older backfill's (an acceptance run: "already completed" beside a failed run).
+  const owner = found.shards[0]?.owner ?? found.backfill?.owner;
+  const latest = found.latest;
+  if (latest && latest.status === 'failed' && latest.run_id !== owner && Number(latest.rows_committed) === 0) {
+    return `the last backfill of "${integration}" (${latest.started_at}) failed before it read a row${latest.error ? ` (${latest.error.split('\n')[0]})` : ''}: it left nothing to resume; ${again}`;
+  }
   if (found.shards.length) {
     // All slots done but the run not completed (it stopped before its finish step): the resume finishes it.
     const run = found.shardsRun;
@@ -30,11 +39,12 @@ export function resumeRefusal(integration: string, found: ResumeFound): string |
 /** Reads what a resume would continue from the state database (migrated). */
 export async function readResumeFound(db: pg.Client, integration: string): Promise<ResumeFound> {
   const shards = await listShardSlots(db, integration);
+  const latest = await latestBackfillRun(db, integration);
   if (shards.length) {
     const owner = shards[0]?.owner;
-    return { shards, shardsRun: owner ? await readRun(db, owner) : undefined };
+    return { shards, shardsRun: owner ? await readRun(db, owner) : undefined, latest };
   }
-  return { shards, backfill: await readCheckpoint(db, integration, 'backfill') };
+  return { shards, backfill: await readCheckpoint(db, integration, 'backfill'), latest };
 }
 
 /**

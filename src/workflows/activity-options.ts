@@ -52,11 +52,15 @@ export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {
   };
 }
 
-/** Planning, finishing and tuning a backfill: short state-database work, retried on connection errors. */
-export function shortActivityOptions(): ActivityOptions {
+/**
+ * Planning, finishing and tuning a backfill: short state-database work, retried on connection errors; for a backfill
+ * as long as its reads are (no limit: a sharded backfill failed after 10 tries, 2.5 min, of a source outage that an
+ * unsharded one rode out).
+ */
+export function shortActivityOptions(kind?: 'backfill'): ActivityOptions {
   return {
     startToCloseTimeout: '5 minutes',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', ...(kind === 'backfill' ? {} : { maximumAttempts: 10 }), nonRetryableErrorTypes: NON_RETRYABLE },
   };
 }
 

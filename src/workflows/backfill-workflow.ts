@@ -24,7 +24,8 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   const runKey = `${info.workflowId}/${info.runId}`;
   // Fair dispatch per integration (instance): all shards of one backfill share its key.
   const { runIntegration } = proxyActivities<Activities>(withFairness(runActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
-  const { planBackfill, finishBackfill, recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
+  const { planBackfill, finishBackfill } = proxyActivities<Activities>(withFairness(shortActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
+  const { recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
   let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
   const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
   let shards: ShardView[] = [];

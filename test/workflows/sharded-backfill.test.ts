@@ -93,6 +93,14 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       const again = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', resume: true }, taskQueue);
       const err = (await again.result().catch((e: unknown) => e)) as WorkflowFailedError;
       expect(String((err.cause?.cause as Error | undefined)?.message)).toMatch(/the last backfill of "orders" already completed .*start a new one with `tidemark backfill orders`/);
+
+      // A newer backfill that failed before its plan made slots (its source down for good) left the older ones
+      // behind: resume says so, not "already completed" beside a failed run (acceptance run).
+      await sql(dst.url, `INSERT INTO tidemark.runs (run_id, integration, kind, status, started_at, finished_at, error) VALUES ('wf/failed-plan', 'orders', 'backfill', 'failed', now(), now(), 'connect ECONNREFUSED 127.0.0.1:1')`);
+      const third = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', resume: true }, taskQueue);
+      const refused = (await third.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(String((refused.cause?.cause as Error | undefined)?.message)).toMatch(/the last backfill of "orders" \(.+\) failed before it read a row \(connect ECONNREFUSED 127\.0\.0\.1:1\): it left nothing to resume; start a new one with `tidemark backfill orders`/);
+      await sql(dst.url, `DELETE FROM tidemark.runs WHERE run_id = 'wf/failed-plan'`);
     });
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     expect(await sql(dst.url, `SELECT kind, status, rows_committed::text AS n FROM tidemark.runs WHERE kind = 'backfill'`)).toEqual([{ kind: 'backfill', status: 'completed', n: String(ROWS) }]);

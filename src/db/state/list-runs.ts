@@ -42,3 +42,12 @@ export async function readRun(client: pg.Client, runId: string): Promise<RunRow 
   const r = await client.query(`SELECT ${COLUMNS} FROM tidemark.runs r ${SHARD_SUMS} WHERE r.run_id = $1::text`, [runId]);
   return r.rows[0] ? withWarnings(r.rows[0]) : undefined;
 }
+
+/** The integration's latest backfill run (not a resume), whatever became of it (`resume` says when it never read a row). */
+export async function latestBackfillRun(client: pg.Client, integration: string): Promise<RunRow | undefined> {
+  const r = await client.query(
+    `SELECT ${COLUMNS} FROM (SELECT * FROM tidemark.runs WHERE integration = $1::text AND kind = 'backfill' ORDER BY started_at DESC LIMIT 1) r ${SHARD_SUMS}`,
+    [integration],
+  );
+  return r.rows[0] ? withWarnings(r.rows[0]) : undefined;
+}
