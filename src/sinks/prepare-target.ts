@@ -111,12 +111,13 @@ export async function prepareTarget(
 
 /**
  * CREATE … IF NOT EXISTS is not safe against itself: shards of one backfill creating the same table at once can
- * fail on the catalog's unique indexes (pg_namespace, pg_type). A session lock per target makes them take turns;
+ * fail on the catalog's unique indexes (pg_namespace, pg_type), and so can two integrations creating their targets in
+ * one new schema (pg_namespace: an acceptance run). A session lock per schema makes them take turns;
  * the CREATEs run in their own transaction after it, which starts with a fresh catalog cache (taking an
  * advisory lock does not refresh it), so the second one sees what the first committed.
  */
 async function createTarget(client: pg.Client, table: QualifiedName, target: string, columns: readonly ColumnSpec[], key: readonly string[]): Promise<void> {
-  const lock = [`tidemark-create:${target}`];
+  const lock = [`tidemark-create:${quoteIdent(table.schema)}`];
   await client.query('SELECT pg_advisory_lock(hashtext($1::text))', lock);
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}; ${createTableSql(target, columns, key)}`);

@@ -53,4 +53,15 @@ describe('sink.create with shards starting at once', () => {
       expect(t!.n).toBe('1');
     }
   });
+
+  it('integrations creating their own tables in one new schema at once all succeed (an acceptance run: pg_namespace 23505)', async () => {
+    for (let round = 0; round < 5; round++) {
+      await sql(dst.url, 'DROP SCHEMA IF EXISTS shared CASCADE');
+      const sinks = clients.map((c, i) => new PostgresSink(c, { kind: 'postgres', url: '', table: `shared.items_${i}`, key: ['id'], create: true }));
+      const results = await Promise.allSettled(sinks.map((s) => s.prepare(COLUMNS)));
+      expect(results.filter((r) => r.status === 'rejected').map((r) => String(((r as PromiseRejectedResult).reason as Error).stack))).toEqual([]);
+      const [t] = await sql<{ n: string }>(dst.url, `SELECT count(*)::text AS n FROM pg_tables WHERE schemaname = 'shared'`);
+      expect(t!.n).toBe(String(clients.length));
+    }
+  });
 });
