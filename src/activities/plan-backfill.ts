@@ -87,12 +87,12 @@ export function makePlanBackfill(deps: ActivityDeps) {
         // Bad input (a cursor the source refuses) writes nothing.
         if (isInputError(err)) throw err;
         const final = failsForGood(Context.current(), toFailure(err));
-        await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor).catch(() => undefined);
+        await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor, state.attemptInfoOf(Context.current().info)).catch(() => undefined);
         await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
         throw err;
       });
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
-      await state.startRun(db, input.runKey, it.id, 'backfill', from);
+      await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info));
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
       log.info('sharded backfill planned', { integration: it.id, shards: ranges.length, bounds: ranges.slice(1).map((r) => r.from), highWater });
       return { sharded: true, todo: ranges.map((_, i) => i), total: ranges.length, ...(note ? { note } : {}) };

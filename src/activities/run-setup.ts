@@ -71,7 +71,7 @@ export async function prepareRun(
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
   const start = await alive.during(() => startPosition(db, source, input, hb?.cursor));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
-  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor);
+  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info));
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;

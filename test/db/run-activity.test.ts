@@ -135,6 +135,14 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     const again = await run({ runKey: 'wf/12d', mode: 'sync', after: row4000 }, new MockActivityEnvironment({ attempt: 2 }));
     expect(again).toMatchObject({ done: true, cursor: end });
     expect(await sql(dst.url, `SELECT attempts::text, array_length(warnings, 1)::text AS n FROM tidemark.runs WHERE run_id = 'wf/12d'`)).toEqual([{ attempts: '2', n: null }]);
+
+    // Attempts that never reached the state database (it was down) count, and the row starts when the activity was
+    // first scheduled (an acceptance run: "attempts 2" after 9, a start a minute late).
+    const scheduled = Date.now() - 120_000;
+    await run({ runKey: 'wf/12e', mode: 'sync' }, new MockActivityEnvironment({ attempt: 4, scheduledTimestampMs: scheduled }));
+    const [late] = await sql<{ attempts: string; ago: string }>(dst.url, `SELECT attempts::text, round(extract(epoch FROM now() - started_at))::text AS ago FROM tidemark.runs WHERE run_id = 'wf/12e'`);
+    expect(late!.attempts).toBe('4');
+    expect(Number(late!.ago)).toBeGreaterThanOrEqual(119);
   });
 
   it("the source plan's warnings (no index serves the keyset order) are stored on the run", async () => {

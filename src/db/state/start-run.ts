@@ -3,15 +3,34 @@ import type { Cursor } from '../../cursor/cursor';
 
 export type RunKind = 'sync' | 'backfill' | 'resume';
 
-/** One row per workflow run; a retried activity attempt counts an attempt on the same row. */
-export async function startRun(client: pg.Client, runId: string, integration: string, kind: RunKind, startCursor: Cursor): Promise<void> {
+/** What Temporal knows of the attempt: its number, and when the activity was first scheduled. */
+export interface AttemptInfo {
+  attempt?: number;
+  scheduledAt?: number;
+}
+
+/**
+ * One row per workflow run; a retried activity attempt counts an attempt on the same row. Temporal's attempt number
+ * is a floor: attempts that failed before they reached the state database (it was down) count too, and the row's
+ * start is when the activity was first scheduled, not when an attempt first got through (an acceptance run).
+ */
+export async function startRun(client: pg.Client, runId: string, integration: string, kind: RunKind, startCursor: Cursor, at: AttemptInfo = {}): Promise<void> {
   await client.query(
-    `INSERT INTO tidemark.runs (run_id, integration, kind, status, start_cursor, end_cursor)
-     VALUES ($1::text, $2::text, $3::text, 'running', $4::jsonb, $4::jsonb)
-     ON CONFLICT (run_id) DO UPDATE SET attempts = tidemark.runs.attempts + 1, status = 'running', error = NULL, finished_at = NULL,
+    `INSERT INTO tidemark.runs (run_id, integration, kind, status, start_cursor, end_cursor, attempts, started_at)
+     VALUES ($1::text, $2::text, $3::text, 'running', $4::jsonb, $4::jsonb, greatest(1, coalesce($5::int, 1)), coalesce(to_timestamp($6::float8 / 1000), now()))
+     ON CONFLICT (run_id) DO UPDATE SET attempts = greatest(tidemark.runs.attempts + 1, coalesce($5::int, 0)), status = 'running', error = NULL, finished_at = NULL,
        -- A row an earlier attempt made without reading (it failed first: recordFailure) starts where this attempt starts.
        start_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.start_cursor ELSE tidemark.runs.start_cursor END,
        end_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.end_cursor ELSE tidemark.runs.end_cursor END`,
-    [runId, integration, kind, JSON.stringify(startCursor)],
+    [runId, integration, kind, JSON.stringify(startCursor), at.attempt ?? null, at.scheduledAt ?? null],
   );
+}
+
+/**
+ * The attempt info of an activity context, its schedule time only when it is a real one (a test's mock environment
+ * says 1 ms after the epoch): within the 30 days a backfill activity may last.
+ */
+export function attemptInfoOf(info: { attempt: number; scheduledTimestampMs: number }, now = Date.now()): AttemptInfo {
+  const at = info.scheduledTimestampMs;
+  return { attempt: info.attempt, ...(at > now - 31 * 86_400_000 && at <= now + 60_000 ? { scheduledAt: at } : {}) };
 }
