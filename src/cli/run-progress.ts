@@ -2,6 +2,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import type { Progress, ShardView } from '../activities/types';
 import { failureText } from './stuck-task';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
 
 export interface RunView {
   workflowId: string;
@@ -10,6 +12,11 @@ export interface RunView {
   status: string;
   attempt?: number;
   lastFailure?: string;
+  /**
+   * The attempt after that failure is under way and heartbeating (a recovered outage): the failure is history, not
+   * what the run is doing now (an acceptance run saw "retrying" next to pages committing).
+   */
+  recovered?: boolean;
   progress?: Progress;
   /** Sharded backfill: shards running / done / in the plan. */
   shards?: { running: number; done: number; total: number };
@@ -40,10 +47,18 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     type: d.type,
     status: d.status.name,
     attempt: (failing ?? pending[0])?.attempt ?? undefined,
-    ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure) } : {}),
+    ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure), ...(recovered(failing) ? { recovered: true } : {}) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };
+}
+
+/** A pending activity whose current attempt started after its last failure and has heartbeated since it started. */
+function recovered(p: temporal.api.workflow.v1.IPendingActivityInfo): boolean {
+  const started = optionalTsToMs(p.lastStartedTime);
+  const beat = optionalTsToMs(p.lastHeartbeatTime);
+  // 2 = PENDING_ACTIVITY_STATE_STARTED: a worker runs the attempt now.
+  return p.state === 2 && started !== undefined && beat !== undefined && beat > started;
 }
 
 /** The workflow's `shards` query, bounded: a workflow whose worker is down must not hang `status`. */

@@ -44,7 +44,9 @@ export function registerStatus(program: Command): void {
           if (view.shards) console.log(`  shards     ${view.shards.done} done, ${view.shards.running} running, ${view.shards.total} in all`);
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
-          if (view.lastFailure && view.status === 'RUNNING') console.log(`  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+          if (view.lastFailure && view.status === 'RUNNING') {
+            console.log(view.recovered ? `  recovered  attempt ${view.attempt} is reading; the one before failed: ${view.lastFailure}` : `  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
+          }
           const stuck = view.status === 'RUNNING' ? await (await lazy('./stuck-task')).stuckTask(client, handle) : undefined;
           if (stuck) console.log(`  stuck      ${stuck}`);
           if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(client.workflow.getHandle(view.workflowId, view.runId, { followRuns: false }))}`);

@@ -15,6 +15,10 @@ export async function progressRoute(id: string, temporal: Client | undefined, ru
   const view = handle ? await describeRun(temporal, handle).catch(() => undefined) : undefined;
   if (!view || view.status !== 'RUNNING') return { body: h`<span class="muted">finished${view ? ` (${view.status.toLowerCase()})` : ''}: reload for the result</span>`, done: true };
   const bar = view.progress ? progressFromHeartbeat(view.progress, view.shards) : progressBar({ rows: 0 });
-  const retry = view.lastFailure ? h`<br><span class="state state-failing">retrying</span> attempt ${view.attempt}: ${maskSecrets(view.lastFailure)}` : '';
+  const retry = !view.lastFailure
+    ? ''
+    : view.recovered
+      ? h`<br><span class="muted">recovered: attempt ${view.attempt} is reading; the one before failed: ${maskSecrets(view.lastFailure)}</span>`
+      : h`<br><span class="state state-failing">retrying</span> attempt ${view.attempt}: ${maskSecrets(view.lastFailure)}`;
   return { body: h`${bar}${retry}`, done: false };
 }

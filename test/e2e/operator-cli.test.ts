@@ -32,8 +32,16 @@ beforeAll(async () => {
     yaml:
       `${ORDERS_YAML}    batchSize: 500\n` +
       '  - id: never\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.never, key: [id], create: true}\n',
-    worker: { afterBatch: () => sleep(250) }, // about 10 s for the table: time to look at it and act, even on a loaded machine
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.never, key: [id], create: true}\n' +
+      '  - id: flaky\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.flaky, key: [id], create: true}\n    batchSize: 500\n',
+    // About 10 s for the table: time to look at it and act, even on a loaded machine. `flaky` fails its first attempt.
+    worker: {
+      afterBatch: async ({ integration, attempt, pages }: { integration: string; attempt: number; pages: number }) => {
+        if (integration === 'flaky' && attempt === 1 && pages === 2) throw new Error('the source went away (injected)');
+        await sleep(250);
+      },
+    },
   });
   ({ server, src, dst, cwd, env, client } = stack);
 });
@@ -174,6 +182,21 @@ describe('operator commands against a backfill started with `temporal workflow s
     await handle.result().catch(() => undefined);
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(await done()).toBeLessThan(ROWS);
+  });
+
+  it('status after a failed attempt that recovered: "recovered", not "retrying", while the next attempt reads (acceptance run)', async () => {
+    expect((await runCli(['backfill', 'flaky'], env, cwd)).code).toBe(0);
+    const reading = async () => Number((await sql<{ n: string }>(dst.url, `SELECT coalesce(max(rows_done), 0)::text AS n FROM tidemark.checkpoints WHERE integration = 'flaky'`).catch(() => [{ n: '0' }]))[0]!.n);
+    // The second attempt starts about a second after the failure and commits pages again.
+    let status = await runCli(['status', 'flaky'], env, cwd);
+    for (let i = 0; i < 60 && !/recovered {2}attempt 2 is reading/.test(status.stdout); i++) {
+      await sleep(500);
+      status = await runCli(['status', 'flaky'], env, cwd);
+    }
+    expect(status.stdout).toMatch(/recovered {2}attempt 2 is reading; the one before failed: the source went away \(injected\)/);
+    expect(status.stdout).not.toMatch(/retrying {3}attempt/);
+    expect(await reading()).toBeGreaterThan(1_000);
+    await client.workflow.getHandle(workflowIdFor('flaky')).result();
   });
 
   it('a config error only the source or the target can show (a cursor column the table lacks, a missing table, a key without a unique index) starts nothing and writes nothing (acceptance run)', async () => {
