@@ -104,6 +104,14 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
     expect(dead.stderr).toMatch(/cannot reach Temporal at 127.0.0.1:\d+.*tidemark dev/);
   });
 
+  it('an unreachable state database is named (host, port, database, what it is), never its password', async () => {
+    const port = await freePort();
+    const r = await runCli(['runs', 'orders'], { DATABASE_URL: `postgres://me:s3cret@127.0.0.1:${port}/state` }, cwd);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot reach the state database at 127.0.0.1:${port}/state (the sink's database, which holds tidemark's checkpoints and runs): connect ECONNREFUSED`);
+    expect(r.stderr).not.toContain('s3cret');
+  });
+
   it('a worker waits for Temporal a while, saying so once, then fails with what to do (not a Rust transport dump)', async () => {
     const said: string[] = [];
     const err = await connectWorker({ TEMPORAL_ADDRESS: deadTemporal }, 2_500, (why) => said.push(why)).then(() => undefined, (e: unknown) => e as Error);
