@@ -349,7 +349,7 @@ describe('a backfill whose pages go ahead', () => {
       { r: String(ROWS), c: String(ROWS), w: String(ROWS), p: String(ROWS / 100) },
     ]);
     // The second connection is closed with the run (a backend may take a moment to go).
-    await vi.waitFor(async () => expect(await sql(dst.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%'`)).toEqual([{ n: '0' }]), { timeout: 2_000 });
+    await vi.waitFor(async () => expect(await sql(dst.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%'`)).toEqual([{ n: '0' }]), { timeout: 10_000 });
   });
 
   it('a page that fails with a page sent ahead of it: both roll back, and the retry resumes exactly from the checkpoint', async () => {
