@@ -68,9 +68,11 @@ async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> 
       process.stdout.write(`${lines.join('\n')}\n`);
       process.stderr.write(`tidemark: dev stack running, data in ${opts.dataDir}${pgDataDir && !pgDataDir.startsWith(path.resolve(opts.dataDir)) ? ` (PostgreSQL in ${pgDataDir}: the 'postgres' user cannot enter ${opts.dataDir})` : ''} (Ctrl-C to stop)\n`);
     }
-    await stopRequested;
-    process.stderr.write('tidemark: stopping…\n');
+    // A server that dies leaves the stack half there: said, the rest stopped, a failure exit (not a silent 0).
+    const died = await Promise.race([stopRequested.then(() => undefined), stack.exited]);
+    process.stderr.write(died ? `tidemark: ${died}; stopping the rest\n` : 'tidemark: stopping…\n');
     await stack.stop();
+    if (died) process.exitCode = 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -29,6 +29,8 @@ export interface RunningDevServer {
   address: string;
   uiUrl?: string;
   stop(): Promise<void>;
+  /** Settles, with why, when the server ends without stop() (killed, crashed); never after stop(). */
+  exited: Promise<string>;
 }
 
 const HOST = '127.0.0.1';
@@ -132,7 +134,8 @@ async function launch(cli: string, port: number, uiPort: number | undefined, opt
     await stop();
     throw err;
   }
-  return { address, uiUrl: uiPort !== undefined ? `http://${HOST}:${uiPort}` : undefined, stop };
+  const unexpected = exited.then(() => (stopRequested ? new Promise<string>(() => undefined) : `the Temporal dev server exited (${child.signalCode ?? `exit ${child.exitCode}`})`));
+  return { address, uiUrl: uiPort !== undefined ? `http://${HOST}:${uiPort}` : undefined, stop, exited: unexpected };
 }
 
 /** The frontend listens before the namespace exists; workers need the namespace. */
@@ -177,6 +180,8 @@ async function startWithSdkDownload(port: number, uiPort: number | undefined, db
     address: env.address,
     uiUrl: uiPort !== undefined ? `http://${HOST}:${uiPort}` : undefined,
     stop: () => (stopping ??= env.teardown()),
+    // The SDK's server process is its own: its death is not watched here.
+    exited: new Promise<string>(() => undefined),
   };
 }
 

@@ -25,6 +25,8 @@ export interface RunningPostgres {
   /** The PostgreSQL tree that runs (node_modules, or its copy when that is out of the server user's reach). */
   binaries: string;
   stop(): Promise<void>;
+  /** Settles, with why, when the server ends without stop() (killed, crashed); never after stop(). */
+  exited: Promise<string>;
 }
 
 export class DataDirUnreachableError extends Error {
@@ -128,11 +130,20 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
   }
 
   let stopping: Promise<void> | undefined;
+  const server = child;
+  const exited = new Promise<string>((resolve) => {
+    const gone = () => {
+      if (!stopping) resolve(`PostgreSQL on port ${port} exited (${server.signalCode ?? `exit ${server.exitCode}`})`);
+    };
+    if (server.exitCode !== null || server.signalCode !== null) gone();
+    else server.once('exit', gone);
+  });
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     port,
     binaries: binaries.root,
     stop: () => (stopping ??= cleanup()),
+    exited,
   };
 }
 

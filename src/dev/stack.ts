@@ -21,6 +21,8 @@ export interface RunningStack {
   databaseUrl: string;
   uiUrl?: string;
   stop(): Promise<void>;
+  /** Settles, with why, when one of the servers ends without stop(): the stack is then half gone. */
+  exited: Promise<string>;
 }
 
 /** Temporal dev server plus PostgreSQL ($DATABASE_URL when set, else an embedded cluster). */
@@ -58,5 +60,6 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     databaseUrl: db?.url ?? (externalDb as string),
     uiUrl: server.uiUrl,
     stop: () => (stopping ??= Promise.all([server.stop(), db?.stop()]).then(() => undefined)),
+    exited: Promise.race([server.exited, ...(db ? [db.exited] : [])]),
   };
 }

@@ -77,6 +77,34 @@ describe('tidemark dev', () => {
     await fs.access(path.join(dataDir, 'pg', 'PG_VERSION'));
   });
 
+  it('a server that dies (Temporal, then in another run PostgreSQL) is named, the rest stopped, exit 1 (it exited 0 or ran on)', async () => {
+    for (const victim of ['temporal', 'postgres'] as const) {
+      const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-cli-dev-die-'));
+      await fs.chmod(dataDir, 0o755);
+      cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
+      const [temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+      const dev = runDev(['--data-dir', dataDir, '--temporal-port', `${temporalPort}`, '--ui-port', `${uiPort}`, '--pg-port', `${pgPort}`]);
+      cleanups.push(async () => dev.child.exitCode === null && dev.child.kill('SIGKILL'));
+      await waitFor(() => dev.stdout().includes('TEMPORAL_UI=') || dev.child.exitCode !== null, 'the ready lines');
+      if (victim === 'postgres') {
+        const pid = Number((await fs.readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+        process.kill(pid, 'SIGKILL');
+      } else {
+        const pids = await new Promise<string>((resolve) => {
+          const p = spawn('pgrep', ['-f', `start-dev --ip 127.0.0.1 --port ${temporalPort} `]);
+          let out = '';
+          p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          p.on('close', () => resolve(out));
+        });
+        for (const pid of pids.split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      }
+      expect(await dev.exit, dev.stderr()).toBe(1);
+      expect(dev.stderr()).toMatch(victim === 'postgres' ? new RegExp(`tidemark: PostgreSQL on port ${pgPort} exited \\(.+\\); stopping the rest`) : /tidemark: the Temporal dev server exited \(.+\); stopping the rest/);
+      expect(await canConnect(temporalPort)).toBe(false);
+      expect(await canConnect(pgPort)).toBe(false);
+    }
+  }, 180_000);
+
   it('fails clearly, naming the flag, when a port is busy', async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
