@@ -41,6 +41,9 @@ export interface CreateWorkerOptions extends ActivityDeps {
   maxSourceConnections?: number;
 }
 
+/** How long a stopping worker lets the page in flight finish before it gives it up (see createWorker). */
+export const SHUTDOWN_FORCE_MS = 120_000;
+
 /** How long `tidemark worker` waits for a Temporal server that does not answer yet (started together, e.g. by compose). */
 export const WORKER_CONNECT_WAIT_MS = 60_000;
 
@@ -83,6 +86,9 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // Graceful shutdown (SIGINT/SIGTERM): running activities are cancelled at once, finish the page in
     // flight (it commits with its checkpoint) and fail their attempt as retryable; another worker resumes.
     shutdownGraceTime: 0,
+    // …bounded: a page blocked for long (a lock held for hours, an API that stalls) is abandoned after this, its
+    // transaction rolled back as the process exits; the attempt resumes on another worker from the checkpoint.
+    shutdownForceTime: SHUTDOWN_FORCE_MS,
     maxConcurrentActivityTaskExecutions: activitySlots(maxActivities, maxConcurrentRuns),
     // Progress in the UI and `tidemark status` comes from heartbeat details: send them every ~2 s,
     // not the default 0.8 x heartbeat timeout; this also delivers a cancel within a couple of seconds.

@@ -28,7 +28,7 @@ export function registerWorker(program: Command): void {
       const config = (await lazy('./context')).loadCliConfig(cmd);
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
-      const { activitySlots, connectWorker, createWorker, instanceMetricsFromEnv } = await lazy('../worker');
+      const { activitySlots, connectWorker, createWorker, instanceMetricsFromEnv, SHUTDOWN_FORCE_MS } = await lazy('../worker');
       // Prometheus metrics of the worker runtime (task latencies, slots, polls), when asked for.
       const metrics = process.env.TIDEMARK_METRICS_ADDRESS;
       if (metrics) {
@@ -41,15 +41,32 @@ export function registerWorker(program: Command): void {
       const launcher = process.env.TIDEMARK_LAUNCHER_PID;
       const identity = launcher && launcher === String(process.ppid) ? { identity: `${launcher}@${hostname()}` } : {};
       const connection = await connectWorker(process.env, undefined, (why) => console.error(`tidemark worker: ${why}`));
-      const worker = await createWorker({ config: () => config, connection, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: identity });
+      // How long a stop waits for the page in flight (TIDEMARK_WORKER_STOP_SECONDS; default SHUTDOWN_FORCE_MS).
+      const stopMs = (envInt('TIDEMARK_WORKER_STOP_SECONDS', 86_400) ?? SHUTDOWN_FORCE_MS / 1000) * 1000;
+      const worker = await createWorker({ config: () => config, connection, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: { ...identity, shutdownForceTime: stopMs } });
       // Per-instance gauges on a port of their own (the SDK's exporter owns TIDEMARK_METRICS_ADDRESS).
       const instanceMetrics = await instanceMetricsFromEnv(config);
       if (instanceMetrics) console.log(`tidemark worker: instance metrics on ${instanceMetrics.url}`);
       const limits = `at most ${activitySlots(maxActivities, maxConcurrentRuns)} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
       console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace}; ${limits})`);
       // The Temporal runtime turns SIGINT/SIGTERM into worker.shutdown(): activities stop at a batch boundary.
+      // When the stop came (the runtime turns the signals into worker.shutdown() itself): a failure of run() that long
+      // after it is the bound giving up the page in flight (the SDK then also reports the worker still in use).
+      let stoppedAt: number | undefined;
+      const noteStop = () => void (stoppedAt ??= Date.now());
+      process.once('SIGINT', noteStop);
+      process.once('SIGTERM', noteStop);
       try {
         await worker.run();
+      } catch (err) {
+        const forced = (err as Error).name === 'GracefulShutdownPeriodExpiredError' || (stoppedAt !== undefined && Date.now() - stoppedAt >= stopMs - 1_000);
+        if (!forced) throw err;
+        // The page in flight was blocked past the bound: given up, rolled back when this process exits.
+        // Exit now: the given-up page still holds its connection, which keeps the process alive; exiting closes it,
+        // and PostgreSQL rolls its transaction back.
+        const msg = `tidemark worker: the page in flight did not finish within ${stopMs / 1000} s of the stop (a lock? a stalled API?): given up, its transaction rolls back, and another worker resumes from the checkpoint\n`;
+        await new Promise<void>((resolve) => process.stderr.write(msg, () => resolve()));
+        process.exit(1);
       } finally {
         await instanceMetrics?.close();
         await connection.close().catch(() => undefined);
@@ -72,12 +89,12 @@ async function memorySettings(): Promise<string> {
 
 const positiveInt = wholeNumber(1, 1000);
 
-function envInt(name: string): number | undefined {
+function envInt(name: string, max = 1000): number | undefined {
   const v = process.env[name];
   if (v === undefined || v === '') return undefined;
   try {
-    return positiveInt(v);
+    return max === 1000 ? positiveInt(v) : wholeNumber(1, max)(v);
   } catch {
-    throw new Error(`${name}=${v}: must be a whole number from 1 to 1000`);
+    throw new Error(`${name}=${v}: must be a whole number from 1 to ${max}`);
   }
 }

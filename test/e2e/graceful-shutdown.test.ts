@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/activities';
 import { workflowIdFor } from '../../src/client';
@@ -69,6 +70,43 @@ describe('graceful shutdown', () => {
       await waitExit(second.child);
     }
   });
+
+  it('SIGTERM while the page in flight is blocked (the target locked): given up after TIDEMARK_WORKER_STOP_SECONDS, exit 1 saying so; the next worker finishes exactly', async () => {
+    // An acceptance run: a lock held for 60 s held the stop for 55 s, and one held for hours would hold it for hours.
+    await sql(dst.url, 'DROP SCHEMA IF EXISTS copy CASCADE; DROP SCHEMA IF EXISTS tidemark CASCADE');
+    const stopEnv = { ...env, TIDEMARK_TASK_QUEUE: 'e2e-term-stop', TIDEMARK_WORKER_STOP_SECONDS: '3' };
+    const first = await startCli(['worker'], stopEnv, READY, cwd);
+    const locker = new pg.Client({ connectionString: dst.url });
+    try {
+      expect((await runCli(['backfill', 'orders'], stopEnv, cwd)).code).toBe(0);
+      while ((await count()) < 4_000) await sleep(20);
+      await locker.connect();
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE copy.orders IN ACCESS EXCLUSIVE MODE');
+      await sleep(500); // the next page is now blocked on the lock
+      const t = Date.now();
+      first.child.kill('SIGTERM');
+      await waitExit(first.child);
+      expect(Date.now() - t).toBeLessThan(20_000);
+      expect(first.child.exitCode).toBe(1);
+      expect(first.output()).toContain('tidemark worker: the page in flight did not finish within 3 s of the stop');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => undefined);
+      await locker.end().catch(() => undefined);
+      if (first.child.exitCode === null) first.child.kill('SIGKILL');
+    }
+    const second = await startCli(['worker'], stopEnv, READY, cwd);
+    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    try {
+      const r = (await client.workflow.getHandle(workflowIdFor('orders')).result()) as RunResult;
+      expect(r).toMatchObject({ rows: ROWS, done: true });
+      expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    } finally {
+      await client.connection.close();
+      second.child.kill('SIGTERM');
+      await waitExit(second.child);
+    }
+  }, 240_000);
 
   it('SIGTERM while an HTTP sink delivers a page: the page finishes and commits, nothing is sent twice (an API that ignores idempotency keys)', async () => {
     // Found by an acceptance run: the shutdown aborted the page's requests, and the next attempt sent them again.
