@@ -4,6 +4,8 @@ import { createActivities, type RunInput } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { statusAll } from '../../src/instances/status-all';
 import { verifyIntegration } from '../../src/verify';
+import pg from 'pg';
+import { listDeadLetters } from '../../src/db/state';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -94,6 +96,17 @@ describe('acceptance edges (PostgreSQL)', () => {
     await sql(dst.url, `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage) SELECT 'gone', 'acc/gone/1', 'null', '{}', 'refused', 'validate' FROM generate_series(1, 3);
       INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, retried_at) VALUES ('gone', 'acc/gone/1', 'null', '{}', 'done', 'validate', now())`);
     expect(await statusAll(config, { env: vars(), failing: true })).toEqual([expect.objectContaining({ id: 'gone', state: 'ok', deadLetters: 3 })]);
+    // Listed oldest first by number, not as text (an acceptance run: #1, #10, #100, … under --limit 3).
+    await sql(dst.url, `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage) SELECT 'gone', 'acc/gone/1', 'null', '{}', 'more', 'validate' FROM generate_series(1, 10)`);
+    const db = new pg.Client({ connectionString: dst.url });
+    await db.connect();
+    try {
+      const ids = (await listDeadLetters(db, 'gone', { limit: 12 })).map((l) => Number(l.id));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids[ids.length - 1]! - ids[0]!).toBe(11);
+    } finally {
+      await db.end();
+    }
   });
 
   it('verify with a NULL in a nullable sink.key column of the source: no crash, and not "consistent" (those rows cannot be written)', async () => {

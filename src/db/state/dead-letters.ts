@@ -58,7 +58,7 @@ export async function listDeadLetters(client: pg.Client, integration: string, op
     `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, superseded, stage, sqlstate, constraint_name, http_status
        FROM tidemark.dead_letters
       WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
-      ORDER BY id LIMIT $3::int`,
+      ORDER BY tidemark.dead_letters.id LIMIT $3::int`, // the bigint column: a bare `id` is the SELECT's text (#1, #10, #100, #2)
     [integration, opts.pendingOnly ?? false, opts.limit ?? 1000],
   );
   // State sessions read every value as text: the status is a number in --json and to callers.
