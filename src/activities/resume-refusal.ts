@@ -21,9 +21,12 @@ export function resumeRefusal(integration: string, found: ResumeFound): string |
   const again = `start a new one with \`tidemark backfill ${integration}\``;
   // A backfill that failed before it read a row (its plan: the source down for good) made no slots to continue; the
   // slots there are an older backfill's (an acceptance run: "already completed" beside a failed run).
+  // Only when it began after the slots' holder claimed them (a backfill that failed before a resume took its slot
+  // over is not it: the review). Times are PostgreSQL's text in one format (UTC), which compares in order.
   const owner = found.shards[0]?.owner ?? found.backfill?.owner;
+  const claimed = found.shards.length ? found.shardsRun?.started_at : found.backfill?.updatedAt;
   const latest = found.latest;
-  if (latest && latest.status === 'failed' && latest.run_id !== owner && Number(latest.rows_committed) === 0) {
+  if (latest && latest.status === 'failed' && latest.run_id !== owner && Number(latest.rows_committed) === 0 && claimed !== undefined && latest.started_at > claimed) {
     return `the last backfill of "${integration}" (${latest.started_at}) failed before it read a row${latest.error ? ` (${latest.error.split('\n')[0]})` : ''}: it left nothing to resume; ${again}`;
   }
   if (found.shards.length) {

@@ -29,7 +29,7 @@ export function registerCancel(program: Command): void {
           const taken = stuck ? { taken: true } : await taskTaken(handle);
           if (!taken.taken) {
             console.error(
-              `${id}: no worker has taken the cancel of ${handle.workflowId} within 5 s: is any worker running on task queue ${taken.taskQueue}? ` +
+              `${id}: no worker has taken the cancel of ${handle.workflowId} within 15 s: is any worker running on task queue ${taken.taskQueue}? ` +
                 'The workflow stays RUNNING until one starts (`tidemark worker`); it then ends cancelled, and the pages committed before stay',
             );
           }

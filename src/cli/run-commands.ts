@@ -123,6 +123,11 @@ async function resultThroughOutages(handle: WorkflowHandle, transport: (err: unk
       return r;
     } catch (err) {
       if (!transport(err) || !/UNAVAILABLE|ECONNREFUSED|ECONNRESET|DEADLINE_EXCEEDED|Failed to get Workflow execution history|No connection established/i.test(`${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`)) throw err;
+      // Answering again (a second outage is not the first one going on): the clock of the limit starts anew.
+      if (lostAt !== undefined && (await handle.describe().then(() => true, () => false))) {
+        lostAt = undefined;
+        continue;
+      }
       if (lostAt === undefined) {
         lostAt = Date.now();
         console.error(`lost contact with Temporal (${(err as Error).message}): the run goes on on its workers; waiting for Temporal to answer again (Ctrl-C ends this wait, not the run)`);

@@ -50,10 +50,11 @@ export async function failureText(client: Client, failure: temporal.api.failure.
 
 /**
  * Whether a worker takes the workflow's task within `waitMs` (a cancel, a signal): false when the task is still
- * only scheduled by then, which means no worker polls its task queue (all killed or stopped). The workflow then
+ * only scheduled by then, which means no worker polls its task queue (all killed or stopped). 15 s: a task bound
+ * to a dead worker's sticky queue moves to the shared one after 10 s, and a busy worker may be slow to poll. The workflow then
  * sees the cancel only when a worker starts; `cancel` says so instead of leaving the operator to guess.
  */
-export async function taskTaken(handle: WorkflowHandle, waitMs = 5_000): Promise<{ taken: boolean; taskQueue?: string }> {
+export async function taskTaken(handle: WorkflowHandle, waitMs = 15_000): Promise<{ taken: boolean; taskQueue?: string }> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     const d = await handle.describe().catch(() => undefined);

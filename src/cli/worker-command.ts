@@ -53,9 +53,14 @@ export function registerWorker(program: Command): void {
       // When the stop came (the runtime turns the signals into worker.shutdown() itself): a failure of run() that long
       // after it is the bound giving up the page in flight (the SDK then also reports the worker still in use).
       let stoppedAt: number | undefined;
-      const noteStop = () => void (stoppedAt ??= Date.now());
-      process.once('SIGINT', noteStop);
-      process.once('SIGTERM', noteStop);
+      // Gone after the first signal, so a second one finds only the SDK's handling, as before (the review).
+      const noteStop = () => {
+        stoppedAt ??= Date.now();
+        process.off('SIGINT', noteStop);
+        process.off('SIGTERM', noteStop);
+      };
+      process.on('SIGINT', noteStop);
+      process.on('SIGTERM', noteStop);
       try {
         await worker.run();
       } catch (err) {

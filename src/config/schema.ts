@@ -53,7 +53,7 @@ export const postgresSourceSchema = z.strictObject({
    * How long a run waits, before it reads, for the transactions writing the table to end (late commits: their rows
    * carry cursor values from before they commit); those still open then are named in a run warning. 0: no wait.
    */
-  writersWait: duration.default(10_000),
+  writersWait: duration.refine((ms) => ms <= 60_000, 'must be at most 60s (a run waits this long before every read; a longer transaction is for lag to cover)').default(5_000),
 });
 
 /** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */

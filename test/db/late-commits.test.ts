@@ -26,7 +26,7 @@ function configOf(writersWait: string): Config {
   });
 }
 
-const sync = (config: Config, runKey: string) => new MockActivityEnvironment().run(createActivities({ config: () => config, env: vars() }).runIntegration, { integration: 'events', mode: 'sync', runKey } as RunInput) as Promise<RunResult>;
+const sync = (config: Config, runKey: string, integration = 'events') => new MockActivityEnvironment().run(createActivities({ config: () => config, env: vars() }).runIntegration, { integration, mode: 'sync', runKey } as RunInput) as Promise<RunResult>;
 const copied = async () => (await sql<{ id: string }>(dst.url, 'SELECT id::text FROM public.events_copy ORDER BY id')).map((r) => r.id);
 const warningsOf = async (runKey: string) => (await sql<{ w: string[] | null }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = $1`, [runKey]))[0]?.w ?? [];
 
@@ -71,6 +71,26 @@ describe('late commits (a writer open while a run starts)', () => {
     } finally {
       await writer.query('COMMIT');
       await writer.end();
+    }
+    expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
+  });
+
+  it('a writer of one partition (which never locks the parent) is waited for too (the review)', async () => {
+    await sql(src.url, `CREATE TABLE public.parted (id bigint, updated_at timestamptz NOT NULL DEFAULT now(), v text, PRIMARY KEY (id, updated_at)) PARTITION BY RANGE (updated_at);
+      CREATE TABLE public.parted_all PARTITION OF public.parted FOR VALUES FROM ('2000-01-01') TO ('2100-01-01'); CREATE INDEX ON public.parted (updated_at, id)`);
+    const config = parseConfig({
+      integrations: [{ id: 'parted', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.parted', cursor: ['updated_at', 'id'], writersWait: '300ms' }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.parted_copy', key: ['id', 'updated_at'], create: true } }],
+    });
+    const c = new pg.Client({ connectionString: src.url });
+    await c.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`INSERT INTO public.parted_all (id, v) VALUES (1, 'straight into the partition')`);
+      await sync(config, 'late/part', 'parted');
+      expect(await warningsOf('late/part')).toContainEqual(expect.stringMatching(/^1 transaction\(s\) writing public\.parted were still open after this run waited 0\.3 s/));
+    } finally {
+      await c.query('ROLLBACK');
+      await c.end();
     }
   });
 });

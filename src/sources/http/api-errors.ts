@@ -10,7 +10,9 @@ import { getPath } from './json-path';
 export function throwApiErrors(body: unknown, policy: HttpResponsePolicy, url: string, method: string, redact: (s: string) => string): void {
   if (policy.errors === undefined) return;
   const value = getPath(body, policy.errors);
-  if (value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && !value.length)) return;
+  // Nothing there, or an empty one: an API may always send the field ("errors": [] / {} / 0 on success).
+  if (value === undefined || value === null || value === false || value === '' || value === 0) return;
+  if (typeof value === 'object' && Object.keys(value).length === 0) return;
   const refused = policy.authErrors && codesOf(value).find((c) => policy.authErrors?.includes(c));
   if (refused) throw new ApiCredentialsRefusedError(refused, url, method);
   throw new HttpSourceError('responses.errors', `the API answered with errors: ${redact(JSON.stringify(value).slice(0, 500))}`, url, method);
