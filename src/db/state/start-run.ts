@@ -27,10 +27,13 @@ export async function startRun(client: pg.Client, runId: string, integration: st
 }
 
 /**
- * The attempt info of an activity context, its schedule time only when it is a real one (a test's mock environment
- * says 1 ms after the epoch): within the 30 days a backfill activity may last.
+ * The attempt info of an activity context; for a later attempt (earlier ones failed, perhaps before they reached the
+ * state database) the first attempt's schedule time, when it is a real one (a test's mock environment says 1 ms after
+ * the epoch): within the 30 days a backfill activity may last.
  */
 export function attemptInfoOf(info: { attempt: number; scheduledTimestampMs: number }, now = Date.now()): AttemptInfo {
   const at = info.scheduledTimestampMs;
-  return { attempt: info.attempt, ...(at > now - 31 * 86_400_000 && at <= now + 60_000 ? { scheduledAt: at } : {}) };
+  // A first attempt starts now: its schedule time would count the wait for a free slot (maxConcurrentRuns) as run time.
+  const real = info.attempt > 1 && at > now - 31 * 86_400_000 && at <= now + 60_000;
+  return { attempt: info.attempt, ...(real ? { scheduledAt: at } : {}) };
 }
