@@ -154,10 +154,12 @@ function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<st
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   // Aborts a look still retrying when the wait ends (a Temporal outage): a retry after the connection closed threw
-  // from a timer and crashed the CLI after it had printed the result.
-  const abort = new AbortController();
+  // from a timer and crashed the CLI after it had printed the result. One controller a look: each call adds an abort
+  // listener to its signal, and eleven on one signal made Node warn of a leak.
+  let abort = new AbortController();
   const found = new Promise<string>((resolve) => {
     const look = async () => {
+      abort = new AbortController();
       const stuck = await client.withAbortSignal(abort.signal, async () => (await lazy('./stuck-task')).stuckTask(client, handle)).catch(() => undefined);
       if (stuck) resolve(stuck);
       else if (!stopped) timer = setTimeout(() => void look(), 3_000);

@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { sql } from '../helpers/fixtures';
@@ -73,6 +73,35 @@ describe('late commits (a writer open while a run starts)', () => {
       await writer.end();
     }
     expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
+  });
+
+  it("a writer of the same table in a database cloned from the source (the same table oid) is not the source's (an acceptance run)", async () => {
+    const base = await createTestDatabase('late_base');
+    const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
+    await admin.connect();
+    const clone = `${base.name}_clone`;
+    const cloneUrl = Object.assign(new URL(base.url), { pathname: `/${clone}` }).toString();
+    const writer = new pg.Client({ connectionString: cloneUrl });
+    try {
+      await sql(base.url, `CREATE TABLE public.t (id bigserial PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now()); CREATE INDEX ON public.t (updated_at, id)`);
+      await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(clone)} TEMPLATE ${admin.escapeIdentifier(base.name)}`);
+      await writer.connect();
+      await writer.query('BEGIN');
+      await writer.query('INSERT INTO public.t DEFAULT VALUES');
+      const config = parseConfig({
+        integrations: [{ id: 'based', source: { kind: 'postgres', url: '${BASE_URL}', table: 'public.t', cursor: ['updated_at', 'id'], writersWait: '2s' }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.based_copy', key: ['id'], create: true } }],
+      });
+      const t = Date.now();
+      await new MockActivityEnvironment().run(createActivities({ config: () => config, env: { ...vars(), BASE_URL: base.url } }).runIntegration, { integration: 'based', mode: 'sync', runKey: 'late/clone' } as RunInput);
+      expect(Date.now() - t).toBeLessThan(2_000); // no wait for the clone's writer
+      expect(await warningsOf('late/clone')).toEqual([]);
+    } finally {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      await writer.end().catch(() => undefined);
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(clone)} WITH (FORCE)`);
+      await admin.end();
+      await base.drop();
+    }
   });
 
   it('a writer of one partition (which never locks the parent) is waited for too (the review)', async () => {

@@ -16,11 +16,11 @@ import { sleep } from '../../util/sleep';
 export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number): Promise<Array<number | null>> {
   if (waitMs <= 0) return [];
   // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
-  // never locks the parent).
+  // never locks the parent), in this database: table oids repeat in a database cloned from it.
   const r = await client.query<{ vxid: string; pid: number | null }>(
     `WITH RECURSIVE tree(oid) AS (SELECT to_regclass($1::text)::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid)
      SELECT DISTINCT virtualtransaction AS vxid, pid FROM pg_locks
-      WHERE locktype = 'relation' AND relation IN (SELECT oid FROM tree) AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+      WHERE locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation IN (SELECT oid FROM tree) AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
         AND granted AND pid IS DISTINCT FROM pg_backend_pid()`,
     [quoteTable(table)],
   );
