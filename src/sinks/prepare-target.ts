@@ -76,7 +76,7 @@ export async function prepareTarget(
   const mode = integration ? schemaChangesOf(cfg) : 'fail';
   const drift = { table, source: sourceColumns, target: info.columns, mode, integration } as const;
   if (await reconcileColumns(client, drift)) info = (await describeTable(client, table, 'sink')) ?? info;
-  const missing = keyIndexMissing(info.uniqueKeys, cfg);
+  const missing = keyIndexMissing(info, cfg);
   if (missing) throw new SinkSetupError('sink.key', missing);
   const stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
   const cols = names.map(quoteIdent).join(', ');

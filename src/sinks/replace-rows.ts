@@ -73,7 +73,7 @@ function shapeSql(table: QualifiedName, key: readonly string[]): string {
   return `WITH rel AS (SELECT relid FROM pg_partition_tree(${rel}) UNION SELECT ${rel})
      SELECT (SELECT count(*)::text FROM pg_attribute WHERE attrelid = ${rel} AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS columns,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid IN (SELECT relid FROM rel) AND (i.indisexclusion OR (i.indisunique AND (i.indexprs IS NOT NULL
-              OR i.indpred IS NOT NULL OR ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) ORDER BY a.attname::text COLLATE "C") <> ${keys})))) AS unique,
+              OR i.indpred IS NOT NULL OR ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.ord <= i.indnkeyatts ORDER BY a.attname::text COLLATE "C") <> ${keys})))) AS unique,
             EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid IN (SELECT relid FROM rel) AND NOT tgisinternal) AS triggers,
             EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid IN (SELECT relid FROM rel)) AS referenced,
             EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class IN (SELECT relid FROM rel) AND rulename <> '_RETURN') AS rules,

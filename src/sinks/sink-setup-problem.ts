@@ -3,7 +3,7 @@ import { resolvePgUrl } from '../config/pg-url';
 import { splitTableName } from '../config/identifiers';
 import { isPostgresSink, type SinkConfig } from '../config/sink-schema';
 import { connect } from '../pg/connect';
-import { describeTable, TableNotFoundError } from '../sources/postgres/describe-table';
+import { describeTable, TableNotFoundError, type TableInfo } from '../sources/postgres/describe-table';
 
 /**
  * A PostgreSQL sink's setup, checked before a workflow starts (`sync`, `backfill`, `resume`), like the source's
@@ -23,7 +23,7 @@ export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv =
   try {
     const info = await describeTable(client, splitTableName(cfg.table), 'sink');
     if (!info) return cfg.create ? undefined : new TableNotFoundError(cfg.table, 'sink').message;
-    const missing = keyIndexMissing(info.uniqueKeys, cfg);
+    const missing = keyIndexMissing(info, cfg);
     return missing && `sink.key: ${missing}`;
   } catch {
     return undefined;
@@ -33,8 +33,13 @@ export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv =
 }
 
 /** Why the target's unique indexes cannot serve the upsert on `sink.key`, or undefined when one covers it exactly. */
-export function keyIndexMissing(uniqueKeys: string[][], cfg: { table: string; key: string[] }): string | undefined {
+export function keyIndexMissing(info: Pick<TableInfo, 'uniqueKeys' | 'deferrableKeys'>, cfg: { table: string; key: string[] }): string | undefined {
   const keySet = [...cfg.key].sort().join(',');
-  if (uniqueKeys.some((k) => [...k].sort().join(',') === keySet)) return undefined;
+  const same = (k: string[]) => [...k].sort().join(',') === keySet;
+  if (info.uniqueKeys.some(same)) return undefined;
+  const deferred = info.deferrableKeys?.find((k) => same(k.columns));
+  if (deferred) {
+    return `${cfg.table}'s unique index on (${cfg.key.join(', ')}) is DEFERRABLE, which the upsert (ON CONFLICT) cannot use: make it NOT DEFERRABLE (ALTER TABLE ${cfg.table} ALTER CONSTRAINT ${deferred.name ?? '<name>'} NOT DEFERRABLE), or add CREATE UNIQUE INDEX ON ${cfg.table} (${cfg.key.join(', ')})`;
+  }
   return `${cfg.table} has no primary key or unique index on (${cfg.key.join(', ')}), which the upsert needs: CREATE UNIQUE INDEX ON ${cfg.table} (${cfg.key.join(', ')})`;
 }

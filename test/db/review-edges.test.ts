@@ -65,6 +65,44 @@ describe('review edges', () => {
     }
   });
 
+  it('unique indexes: INCLUDE columns are not keys, and a DEFERRABLE constraint cannot serve ON CONFLICT', async () => {
+    await sql(dst.url, `CREATE TABLE public.incl (id int, v text, updated_at timestamptz, CONSTRAINT incl_u UNIQUE (id) INCLUDE (v));
+      CREATE TABLE public.deferred (id int, v text, CONSTRAINT deferred_u UNIQUE (id) DEFERRABLE)`);
+    const client = await connect(dst.url);
+    const prepare = async (table: string, key: string[]) => {
+      const sink = new PostgresSink(client, { kind: 'postgres', url: dst.url, table: `public.${table}`, key } as never);
+      await sink.prepare((await describeTable(client, { schema: 'public', name: table }, 'sink'))!.columns, { keyUniqueInPage: true });
+      return sink;
+    };
+    try {
+      // The INCLUDE index is a key on (id) alone: it serves the upsert, and is no other unique index beside it.
+      expect((await prepare('incl', ['id'])).replaceBlocker).toBeUndefined();
+      // (id, v) matched its columns before: ON CONFLICT (id, v) then failed at the first page.
+      await expect(prepare('incl', ['id', 'v'])).rejects.toThrow(/public\.incl has no primary key or unique index on \(id, v\)/);
+      await expect(prepare('deferred', ['id'])).rejects.toThrow(
+        /public\.deferred's unique index on \(id\) is DEFERRABLE, which the upsert \(ON CONFLICT\) cannot use: make it NOT DEFERRABLE \(ALTER TABLE public\.deferred ALTER CONSTRAINT deferred_u NOT DEFERRABLE\)/,
+      );
+    } finally {
+      await client.end();
+    }
+    await sql(src.url, `CREATE TABLE public.incl (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
+      INSERT INTO public.incl SELECT g, 'v' || g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 30) g`);
+    const config = parseConfig({
+      integrations: [{ id: 'incl', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.incl', cursor: ['updated_at', 'id'], columns: ['id', 'v', 'updated_at'], lag: '0s' }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.incl', key: ['id'] } }],
+    });
+    await new MockActivityEnvironment().run(createActivities({ config: () => config, env: vars() }).runIntegration, { integration: 'incl', mode: 'backfill', runKey: 'incl/1' } as RunInput);
+    expect(await sql(dst.url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'v' || id)::int AS same FROM public.incl`)).toEqual([{ n: 30, same: 30 }]);
+    // A source's keyset rests on committed rows: a DEFERRABLE constraint keeps them unique, and INCLUDE columns are not part of it.
+    await sql(src.url, `CREATE TABLE public.seqd (seq bigint NOT NULL, v text, CONSTRAINT seqd_u UNIQUE (seq) INCLUDE (v) DEFERRABLE)`);
+    const cfg = parseConfig({ integrations: [{ id: 's', source: { kind: 'postgres', url: src.url, table: 'public.seqd', cursor: ['seq'] }, sink: { url: dst.url, table: 't', key: ['seq'] } }] });
+    const source = new PostgresSource(await connect(src.url), cfg.integrations[0]!.source as PostgresSourceConfig);
+    try {
+      await expect(source.prepare({})).resolves.toMatchObject({ uniqueKeys: [['seq']] });
+    } finally {
+      await source.close();
+    }
+  });
+
   it('rows appended after ANALYZE past its histogram: the estimate comes from a sample, not the exact count\'s cap', async () => {
     await sql(src.url, `CREATE TABLE public.grown (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL) WITH (autovacuum_enabled = false);
       CREATE INDEX ON public.grown (updated_at, id);

@@ -20,10 +20,13 @@ export class TableNotFoundError extends PermanentError {
 export interface TableInfo {
   columns: ColumnSpec[];
   /**
-   * Column sets of unique indexes (primary key included), without partial, expression or invalid ones (a failed
-   * CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index behind: it proves nothing).
+   * Key column sets of unique indexes (primary key included; INCLUDE columns are not keys), without partial,
+   * expression or invalid ones (a failed CREATE UNIQUE INDEX CONCURRENTLY leaves an invalid index behind: it proves
+   * nothing), and for a sink without DEFERRABLE ones.
    */
   uniqueKeys: string[][];
+  /** A target's DEFERRABLE unique indexes (left out of uniqueKeys: ON CONFLICT refuses them), to name in its error. */
+  deferrableKeys?: { columns: string[]; name: string | null }[];
   /** The child tables of a table with INHERITS children (a partitioned table's partitions are not listed). */
   inheritedBy?: string;
   /**
@@ -40,7 +43,6 @@ export interface TableInfo {
  * is absent, never a table without columns.
  */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
-  void role;
   const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
@@ -48,13 +50,14 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
             (SELECT json_agg(json_build_array(a.attname, a.atttypid, a.attcollation) ORDER BY a.attnum)
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
-            (SELECT coalesce(json_agg(k.cols), '[]')
-               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols
+            (SELECT coalesce(json_agg(json_build_array(k.cols, k.immediate, k.name)), '[]')
+               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols, i.indimmediate AS immediate, (SELECT quote_ident(conname) FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid LIMIT 1) AS name
                        FROM pg_index i
                       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                       WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
-                      GROUP BY i.indexrelid) k)::text AS keys,
+                        AND k.ord <= i.indnkeyatts
+                      GROUP BY i.indexrelid, i.indimmediate) k)::text AS keys,
             (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
               WHERE h.inhparent = t.oid AND t.relkind = 'r') AS children
        FROM pg_class t
@@ -63,7 +66,17 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  return { columns: JSON.parse(row.columns) as ColumnSpec[], uniqueKeys: JSON.parse(row.keys) as string[][], shape: row.shape ?? '[]', ...(row.children ? { inheritedBy: row.children } : {}) };
+  const keys = JSON.parse(row.keys) as [string[], boolean, string | null][];
+  // A DEFERRABLE unique constraint keeps committed rows unique (a source's keyset may rest on it), but ON CONFLICT
+  // cannot use it ("ON CONFLICT does not support deferrable unique constraints"): a target's key needs another.
+  const deferrable = keys.filter(([, immediate]) => !immediate).map(([cols, , name]) => ({ columns: cols, name }));
+  return {
+    columns: JSON.parse(row.columns) as ColumnSpec[],
+    uniqueKeys: keys.filter(([, immediate]) => immediate || role === 'source').map(([cols]) => cols),
+    ...(role === 'sink' && deferrable.length ? { deferrableKeys: deferrable } : {}),
+    shape: row.shape ?? '[]',
+    ...(row.children ? { inheritedBy: row.children } : {}),
+  };
 }
 
 export async function requireTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo> {
