@@ -49,6 +49,8 @@ interface Cut {
   from: Cursor;
   highWater: string | null;
   ranges: { from: Cursor; until: Cursor }[];
+  /** The plan's warnings (a writer still open after writersWait): the shards prepare without a new range. */
+  warnings: readonly string[];
 }
 
 /** The source's key range after `from`, cut into up to `shards` ranges (split(): a sample, or an API's probes). */
@@ -62,7 +64,7 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
     const from = source.parseCursor(input.from ?? null);
     const plan = await source.prepare({ newRange: true });
     const bounds = await source.split(from, input.shards);
-    return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })) };
+    return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })), warnings: plan.warnings ?? [] };
   } finally {
     await source.close();
   }
@@ -82,7 +84,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
     cut?.catch(() => undefined);
     return withStateDbOf(it, env, async (db) => {
       if (!cut) return resumePlan(db, it, input);
-      const { from, highWater, ranges } = await cut.catch(async (err: unknown) => {
+      const { from, highWater, ranges, warnings } = await cut.catch(async (err: unknown) => {
         // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
         // Bad input (a cursor the source refuses) writes nothing.
         if (isInputError(err)) throw err;
@@ -93,6 +95,8 @@ export function makePlanBackfill(deps: ActivityDeps) {
       });
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
       await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info));
+      for (const w of warnings) log.warn(w, { integration: it.id });
+      await state.addRunWarnings(db, input.runKey, warnings);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
       log.info('sharded backfill planned', { integration: it.id, shards: ranges.length, bounds: ranges.slice(1).map((r) => r.from), highWater });
       return { sharded: true, todo: ranges.map((_, i) => i), total: ranges.length, ...(note ? { note } : {}) };

@@ -75,6 +75,20 @@ describe('late commits (a writer open while a run starts)', () => {
     expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
   });
 
+  it('a sharded backfill names a writer still open in its run warnings (its plan reads the new range, not the shards)', async () => {
+    const writer = await openWriter('open during the plan');
+    try {
+      const config = configOf('300ms');
+      const acts = createActivities({ config: () => config, env: vars() });
+      const plan = await new MockActivityEnvironment().run(acts.planBackfill, { integration: 'events', runKey: 'late/shards', shards: 2, resume: false });
+      expect(plan).toMatchObject({ sharded: true });
+      expect(await warningsOf('late/shards')).toContainEqual(expect.stringMatching(/^1 transaction\(s\) writing public\.events were still open after this run waited 0\.3 s/));
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+  });
+
   it("a writer of the same table in a database cloned from the source (the same table oid) is not the source's (an acceptance run)", async () => {
     const base = await createTestDatabase('late_base');
     const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });
