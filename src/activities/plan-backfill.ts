@@ -62,7 +62,7 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
     const from = source.parseCursor(input.from ?? null);
-    const plan = await source.prepare({ newRange: true });
+    const plan = await source.prepare({ newRange: true, signal: Context.current().cancellationSignal });
     const bounds = await source.split(from, input.shards);
     return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })), warnings: plan.warnings ?? [] };
   } finally {
@@ -78,6 +78,7 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
  */
 export function makePlanBackfill(deps: ActivityDeps) {
   return async function planBackfill(input: PlanInput): Promise<BackfillPlan> {
+    const began = Date.now();
     const { it, env } = await resolved(deps, input.integration);
     // The cut (an API's probes: round trips) runs while the state session opens; its failure is thrown below.
     const cut = input.resume ? undefined : cutRange(it, env, input);
@@ -94,7 +95,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
         throw err;
       });
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
-      await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info));
+      await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began));
       for (const w of warnings) log.warn(w, { integration: it.id });
       await state.addRunWarnings(db, input.runKey, warnings);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;

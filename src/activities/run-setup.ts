@@ -66,12 +66,13 @@ export async function prepareRun(
 ): Promise<PreparedRun> {
   const db = res.stateDb as pg.Client;
   const sharded = input.shard !== undefined;
+  const began = Date.now();
   const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl }));
   const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
-  const start = await alive.during(() => startPosition(db, source, input, hb?.cursor));
+  const start = await alive.during(() => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
-  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info));
+  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began));
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;

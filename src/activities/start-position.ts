@@ -34,7 +34,7 @@ export interface StartPosition {
  * - shard: the slot planBackfill made (or a resume took over) for this run, its cursor, range and high-water mark.
  * In every case the newer heartbeat cursor of a previous attempt wins over an older checkpoint.
  */
-export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
+export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, signal?: AbortSignal): Promise<StartPosition> {
   if (input.shard !== undefined) return shardPosition(state, source, input, heartbeatCursor);
   const slot = input.mode === 'sync' ? 'sync' : 'backfill';
   const cp = await readCheckpoint(state, input.integration, slot);
@@ -43,10 +43,10 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   let cursor: Cursor;
   const warnings: string[] = [];
   if (input.mode === 'sync') {
-    plan = await source.prepare({ newRange: true });
+    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}) });
     cursor = syncStart(source, input, cp, warnings, own);
   } else if (input.mode === 'backfill' && !own) {
-    plan = await source.prepare({ newRange: true });
+    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}) });
     // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
     // (later() compares in them) before anything is written. Found by chaos bad-input: a bad `from`
     // used to delete an earlier sharded backfill's slots, and bad values used to claim the slot,

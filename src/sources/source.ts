@@ -52,6 +52,8 @@ export interface PrepareOptions {
    * commit late below its upper bound (PostgreSQL: the transactions writing the table, see open-writers.ts).
    */
   newRange?: boolean;
+  /** The run's cancellation: a wait in prepare (writersWait) ends with it. */
+  signal?: AbortSignal;
 }
 
 export interface SourcePlan {

@@ -1,3 +1,4 @@
+import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -54,6 +55,9 @@ describe('late commits (a writer open while a run starts)', () => {
     expect(r).toMatchObject({ rows: 2, done: true });
     expect(await copied()).toEqual(['1', '2', '3']);
     expect(await warningsOf('late/2')).toEqual([]);
+    // The wait is run time: the row starts when the run began, not after the wait.
+    const [span] = await sql<{ ms: number }>(dst.url, `SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms FROM tidemark.runs WHERE run_id = 'late/2'`);
+    expect(span!.ms).toBeGreaterThanOrEqual(700);
   });
 
   it('a writer still open after writersWait is named in a run warning (its row would be missed, and verify finds it)', async () => {
@@ -73,6 +77,22 @@ describe('late commits (a writer open while a run starts)', () => {
       await writer.end();
     }
     expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
+  });
+
+  it('a cancel during the wait ends it at once, before the run writes anything', async () => {
+    const writer = await openWriter('held while cancelled');
+    try {
+      const env = new MockActivityEnvironment();
+      const running = env.run(createActivities({ config: () => configOf('30s'), env: vars() }).runIntegration, { integration: 'events', mode: 'sync', runKey: 'late/cancel' } as RunInput);
+      const t = Date.now();
+      setTimeout(() => env.cancel(), 500);
+      await expect(running).rejects.toThrow(CancelledFailure);
+      expect(Date.now() - t).toBeLessThan(5_000); // not the 30 s wait
+      expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.runs WHERE run_id = 'late/cancel'`)).toEqual([{ n: 0 }]);
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
   });
 
   it('a sharded backfill names a writer still open in its run warnings (its plan reads the new range, not the shards)', async () => {

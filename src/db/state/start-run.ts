@@ -6,6 +6,7 @@ export type RunKind = 'sync' | 'backfill' | 'resume';
 /** What Temporal knows of the attempt: its number, and when the activity was first scheduled. */
 export interface AttemptInfo {
   attempt?: number;
+  /** The row's start (ms): a later attempt's first schedule, or when a first attempt began. */
   scheduledAt?: number;
 }
 
@@ -31,9 +32,10 @@ export async function startRun(client: pg.Client, runId: string, integration: st
  * state database) the first attempt's schedule time, when it is a real one (a test's mock environment says 1 ms after
  * the epoch): within the 30 days a backfill activity may last.
  */
-export function attemptInfoOf(info: { attempt: number; scheduledTimestampMs: number }, now = Date.now()): AttemptInfo {
+export function attemptInfoOf(info: { attempt: number; scheduledTimestampMs: number }, began?: number, now = Date.now()): AttemptInfo {
   const at = info.scheduledTimestampMs;
-  // A first attempt starts now: its schedule time would count the wait for a free slot (maxConcurrentRuns) as run time.
+  // A first attempt starts when it began to run (its waits for writers and locks before the row are run time); its
+  // schedule time would count the wait for a free slot (maxConcurrentRuns) as run time.
   const real = info.attempt > 1 && at > now - 31 * 86_400_000 && at <= now + 60_000;
-  return { attempt: info.attempt, ...(real ? { scheduledAt: at } : {}) };
+  return { attempt: info.attempt, ...(real ? { scheduledAt: at } : began !== undefined ? { scheduledAt: began } : {}) };
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteTable, type QualifiedName } from '../../config/identifiers';
+import { abortError } from '../../util/abort-error';
 import { sleep } from '../../util/sleep';
 
 /**
@@ -13,7 +14,7 @@ import { sleep } from '../../util/sleep';
  * (its pid; null for a prepared transaction) for a run warning: its rows will be missed unless `lag` covers it.
  * Not covered: a transaction that began earlier but has not written the table yet (lag is the guard there).
  */
-export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number): Promise<Array<number | null>> {
+export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal): Promise<Array<number | null>> {
   if (waitMs <= 0) return [];
   // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
   // never locks the parent), in this database: table oids repeat in a database cloned from it.
@@ -28,7 +29,9 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   const deadline = Date.now() + waitMs;
   for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
     if (Date.now() >= deadline) return open.map((w) => w.pid);
-    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
+    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
+    // A cancel ends the wait (it lasts up to a minute), before anything of the run is written.
+    if (signal?.aborted) throw abortError(signal);
     // A transaction holds locks until it ends: still listed under its virtual transaction id, still open.
     const still = await client.query<{ vxid: string }>(`SELECT DISTINCT virtualtransaction AS vxid FROM pg_locks WHERE virtualtransaction = ANY($1::text[])`, [open.map((w) => w.vxid)]);
     const left = new Set(still.rows.map((x) => x.vxid));
