@@ -137,7 +137,8 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       if (done && cursor !== null) await state.setRunEndCursor(db, input.runKey, cursor);
       const run = await state.readRun(db, input.runKey);
       const rows = Number(run?.rows_committed ?? 0);
-      return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }) };
+      const warnings = run?.warnings ?? [];
+      return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }), ...(warnings.length ? { warnings } : {}) };
     });
   };
 }

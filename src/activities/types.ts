@@ -48,6 +48,8 @@ export interface RunResult {
   done: boolean;
   /** Why a run stopped early, when it did. */
   stoppedBy?: 'time-budget' | 'busy';
+  /** The run's warnings (its row's), for `--wait` and the workflow's result in the UI. */
+  warnings?: string[];
 }
 
 /** Heartbeat details: what a retry resumes from, and what the UI / `tidemark status` show. */

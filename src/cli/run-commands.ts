@@ -91,6 +91,7 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
+    for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   } catch (err) {
     if (!(err instanceof WorkflowFailedError) && /Unknown encoding: binary\/encrypted|EncryptionKeyError|encrypted with key/.test((err as Error).message)) {
       return reportUnreadable(handle, (err as Error).message);

@@ -118,6 +118,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions = {}):
       '-c', 'listen_addresses=127.0.0.1',
       // Throwaway clusters need no crash safety; this makes test schemas and loads much faster.
       ...(persistent ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
+      // Writers that are prepared transactions (two-phase commit) hold a source table too: tests make some.
+      ...(persistent ? [] : ['-c', 'max_prepared_transactions=8']),
     ];
     child = await startServer(spec, port, flags, START_TIMEOUT_MS);
     running.add(child);

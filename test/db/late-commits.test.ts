@@ -79,6 +79,21 @@ describe('late commits (a writer open while a run starts)', () => {
     expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
   });
 
+  it('a prepared transaction (two-phase commit) holding the table is named by its gid', async () => {
+    const c = new pg.Client({ connectionString: src.url });
+    await c.connect();
+    const setting = Number((await c.query<{ max_prepared_transactions: string }>('SHOW max_prepared_transactions')).rows[0]?.max_prepared_transactions);
+    expect(setting, 'the test server allows prepared transactions (max_prepared_transactions > 0)').toBeGreaterThan(0);
+    await c.query(`BEGIN; INSERT INTO public.events (v) VALUES ('prepared'); PREPARE TRANSACTION 'tm-late-2pc'`);
+    try {
+      expect(await sync(configOf('300ms'), 'late/2pc')).toMatchObject({ done: true });
+      expect(await warningsOf('late/2pc')).toContainEqual(expect.stringMatching(/^1 transaction\(s\) writing public\.events were still open after this run waited 0\.3 s for them \(prepared transaction 'tm-late-2pc'\)/));
+    } finally {
+      await c.query(`ROLLBACK PREPARED 'tm-late-2pc'`);
+      await c.end();
+    }
+  });
+
   it('a cancel during the wait ends it at once, before the run writes anything', async () => {
     const writer = await openWriter('held while cancelled');
     try {

@@ -229,4 +229,21 @@ describe('operator commands against a backfill started with `temporal workflow s
     const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
     if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget')`)).toEqual([]);
   });
+  it('--wait prints the run\'s warnings (a writer still open after writersWait) under its outcome', async () => {
+    // `never` (run last: an earlier test proves it never ran), its default writersWait of 5 s.
+    const { default: pg } = await import('pg');
+    const writer = new pg.Client({ connectionString: src.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE public.orders IN ROW EXCLUSIVE MODE'); // what an INSERT takes
+      const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const r = await runCli(['sync', 'never', '--wait'], env, cwd);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`completed: ${ROWS} rows in .*\\nwarning: 1 transaction\\(s\\) writing public\\.orders were still open after this run waited 5 s for them \\(pid ${pid}\\)`));
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+  });
 });

@@ -11,10 +11,10 @@ import { sleep } from '../../util/sleep';
  * and their rows are visible to its read. pg_locks needs no privilege (unlike other roles' xact_start).
  *
  * Bounded by `waitMs`: a transaction still open then (a long batch job, a session idle in transaction) is returned
- * (its pid; null for a prepared transaction) for a run warning: its rows will be missed unless `lag` covers it.
+ * (its pid, or a prepared transaction's gid) for a run warning: its rows will be missed unless `lag` covers it.
  * Not covered: a transaction that began earlier but has not written the table yet (lag is the guard there).
  */
-export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal): Promise<Array<number | null>> {
+export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal): Promise<string[]> {
   if (waitMs <= 0) return [];
   // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
   // never locks the parent), in this database: table oids repeat in a database cloned from it.
@@ -28,7 +28,7 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   let open = r.rows;
   const deadline = Date.now() + waitMs;
   for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
-    if (Date.now() >= deadline) return open.map((w) => w.pid);
+    if (Date.now() >= deadline) return named(client, open);
     await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
     // A cancel ends the wait (it lasts up to a minute), before anything of the run is written.
     if (signal?.aborted) throw abortError(signal);
@@ -40,12 +40,26 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   return [];
 }
 
+/** Who the open writers are: a session's pid, or a prepared transaction's gid (it has no session: COMMIT PREPARED ends it). */
+async function named(client: pg.Client, open: { vxid: string; pid: number | null }[]): Promise<string[]> {
+  const prepared = open.filter((w) => w.pid === null).map((w) => w.vxid);
+  const gids = new Map<string, string>();
+  if (prepared.length) {
+    const r = await client.query<{ vxid: string; gid: string }>(
+      `SELECT l.virtualtransaction AS vxid, p.gid FROM pg_locks l JOIN pg_prepared_xacts p ON l.locktype = 'transactionid' AND l.transactionid = p.transaction
+        WHERE l.virtualtransaction = ANY($1::text[])`,
+      [prepared],
+    );
+    for (const row of r.rows) gids.set(row.vxid, row.gid);
+  }
+  return open.map((w) => (w.pid !== null ? `pid ${w.pid}` : gids.has(w.vxid) ? `prepared transaction '${gids.get(w.vxid)}'` : 'a prepared transaction'));
+}
+
 /** The run warning for writers still open after the wait. */
-export function openWritersWarning(table: string, pids: Array<number | null>, waitMs: number, highWater: string | null): string {
-  const who = pids.map((p) => (p === null ? 'a prepared transaction' : `pid ${p}`));
+export function openWritersWarning(table: string, who: string[], waitMs: number, highWater: string | null): string {
   const below = highWater === null ? 'cursor values this run reads past' : `a cursor value this run reads past (up to ${highWater})`;
   return (
-    `${pids.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${who.slice(0, 5).join(', ')}${who.length > 5 ? ', …' : ''}): ` +
+    `${who.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${who.slice(0, 5).join(', ')}${who.length > 5 ? ', …' : ''}): ` +
     `rows they commit later with ${below} would be missed by incremental syncs. A source.lag longer than such transactions last covers them; \`tidemark verify\` finds rows missed`
   );
 }
