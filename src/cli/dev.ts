@@ -66,6 +66,7 @@ async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> 
       const lines = [`TEMPORAL_ADDRESS=${stack.temporalAddress}`, `DATABASE_URL=${stack.databaseUrl}`];
       if (stack.uiUrl) lines.push(`TEMPORAL_UI=${stack.uiUrl}`);
       process.stdout.write(`${lines.join('\n')}\n`);
+      if (process.env.DATABASE_URL) process.stderr.write('tidemark: PostgreSQL is the server at DATABASE_URL (it answers); none was started\n');
       process.stderr.write(`tidemark: dev stack running, data in ${opts.dataDir}${pgDataDir && !pgDataDir.startsWith(path.resolve(opts.dataDir)) ? ` (PostgreSQL in ${pgDataDir}: the 'postgres' user cannot enter ${opts.dataDir})` : ''} (Ctrl-C to stop)\n`);
     }
     // A server that dies leaves the stack half there: said, the rest stopped, a failure exit (not a silent 0).

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { closeQuietly, connect } from '../pg/connect';
 import { startDevServer, type RunningDevServer } from './dev-server';
 import { checkPgDataDir, startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 
@@ -32,6 +33,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   const pgDataDir = opts.pgDataDir ?? (dataDir ? path.join(dataDir, 'pg') : undefined);
   // Refused before Temporal starts (and writes its SQLite file there): nothing left behind by a refusal.
   if (!externalDb && pgDataDir) await checkPgDataDir(pgDataDir);
+  if (externalDb) await checkExternalDb(externalDb);
   const [temporal, postgres] = await Promise.allSettled([
     startDevServer({
       port: opts.temporalPort,
@@ -62,4 +64,22 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     stop: () => (stopping ??= Promise.all([server.stop(), db?.stop()]).then(() => undefined)),
     exited: Promise.race([server.exited, ...(db ? [db.exited] : [])]),
   };
+}
+
+/**
+ * $DATABASE_URL must answer before the stack says it is ready (no PostgreSQL is started then): a typo or a server
+ * that is down showed only later, as every run failing.
+ */
+async function checkExternalDb(url: string): Promise<void> {
+  let where = 'a URL that does not parse';
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    // named without an address below
+  }
+  const client = await connect(url, { connectTimeoutMs: 10_000, applicationName: 'tidemark-dev' }).catch((err: unknown) => {
+    throw new Error(`DATABASE_URL (${where}) does not answer: ${(err as Error).message}. Start that PostgreSQL, fix the URL, or unset DATABASE_URL to let tidemark start its own`, { cause: err });
+  });
+  await closeQuietly(client);
 }

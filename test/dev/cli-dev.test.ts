@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { canConnect, freePort } from '../../src/dev/free-port';
 
 const root = path.resolve(__dirname, '../..');
@@ -20,9 +20,10 @@ program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((err) => {
   process.exit(1);
 });`;
 
-function runDev(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
+function runDev(args: string[], databaseUrl?: string): { child: ChildProcess; stdout: () => string; stderr: () => string; exit: Promise<number | null> } {
   const env = { ...process.env };
   delete env.DATABASE_URL;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script, 'dev', ...args], { cwd: root, env });
   let out = '';
   let err = '';
@@ -104,6 +105,24 @@ describe('tidemark dev', () => {
       expect(await canConnect(pgPort)).toBe(false);
     }
   }, 180_000);
+
+  it('with DATABASE_URL: no PostgreSQL started, and one that does not answer is refused before Temporal starts', async () => {
+    const [temporalPort, deadPg] = [await freePort(), await freePort()];
+    const dead = runDev(['--temporal-port', `${temporalPort}`], `postgres://someone:secret@127.0.0.1:${deadPg}/appdb`);
+    expect(await dead.exit).toBe(1);
+    expect(dead.stderr()).toContain(`DATABASE_URL (127.0.0.1:${deadPg}/appdb) does not answer: connect ECONNREFUSED 127.0.0.1:${deadPg}. Start that PostgreSQL, fix the URL, or unset DATABASE_URL`);
+    expect(dead.stderr()).not.toContain('secret');
+    expect(await canConnect(temporalPort)).toBe(false);
+    // One that answers (the tests' own server): used as it is, said so.
+    const live = inject('adminDatabaseUrl');
+    const dev = runDev(['--temporal-port', `${temporalPort}`, '--ui-port', `${await freePort()}`], live);
+    cleanups.push(async () => dev.child.exitCode === null && dev.child.kill('SIGKILL'));
+    await waitFor(() => dev.stderr().includes('dev stack running') || dev.child.exitCode !== null, 'the stack');
+    expect(dev.stdout(), dev.stderr()).toContain(`DATABASE_URL=${live}\n`);
+    expect(dev.stderr()).toContain('tidemark: PostgreSQL is the server at DATABASE_URL (it answers); none was started');
+    dev.child.kill('SIGTERM');
+    expect(await dev.exit).toBe(0);
+  });
 
   it('fails clearly, naming the flag, when a port is busy', async () => {
     const blocker = net.createServer();
