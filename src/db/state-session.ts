@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { closeQuietly, connect } from '../pg/connect';
+import { closeQuietly, connectNamed } from '../pg/connect';
 import { migrate } from './migrate';
 import { tryLockIntegration } from './state/integration-lock';
 
@@ -22,30 +22,11 @@ export async function prepareStateSession(db: pg.Client, opts: Pick<StateSession
   if (opts.lock && !(await tryLockIntegration(db, opts.lock.integration))) throw opts.lock.busy();
 }
 
-/**
- * A connection to the state database whose failure names it (host, port, database; never the password): a bare
- * "connect ECONNREFUSED" or "too many clients" said neither which database nor what it is for (an acceptance run).
- * The error keeps its `code`, so retries and permanent failures are told apart as before.
- */
-async function connectState(url: string, opts: Parameters<typeof connect>[1]): Promise<pg.Client> {
-  try {
-    return await connect(url, opts);
-  } catch (err) {
-    const e = err as Error & { code?: unknown };
-    let where = 'the state database';
-    try {
-      const u = new URL(url);
-      where = `the state database at ${u.hostname}:${u.port || '5432'}${u.pathname}`;
-    } catch {
-      // not a URL: said without the address
-    }
-    throw Object.assign(new Error(`cannot reach ${where} (the sink's database, which holds tidemark's checkpoints and runs): ${e.message}`, { cause: err }), e.code !== undefined ? { code: e.code } : {});
-  }
-}
+const STATE_DB = "the sink's database, which holds tidemark's checkpoints and runs";
 
 /** A migrated (and, with `opts.lock`, locked) connection to the state database; the caller closes it. */
 export async function openStateSession(url: string, opts: StateSessionOptions): Promise<pg.Client> {
-  const db = await connectState(url, { applicationName: opts.applicationName });
+  const db = await connectNamed(url, 'the state database', STATE_DB, { applicationName: opts.applicationName });
   try {
     await prepareStateSession(db, opts);
     return db;
@@ -64,7 +45,7 @@ export async function withStateSession<T>(
   opts: StateSessionOptions & { mapError?: (err: unknown) => unknown },
   fn: (db: pg.Client) => Promise<T>,
 ): Promise<T> {
-  const db = await connectState(url, { applicationName: opts.applicationName, ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) });
+  const db = await connectNamed(url, 'the state database', STATE_DB, { applicationName: opts.applicationName, ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) });
   try {
     await prepareStateSession(db, opts);
     return await fn(db);

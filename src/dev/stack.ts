@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { closeQuietly, connect } from '../pg/connect';
+import { closeQuietly, connect, pgAddress } from '../pg/connect';
 import { startDevServer, type RunningDevServer } from './dev-server';
 import { checkPgDataDir, startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 
@@ -71,13 +71,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
  * that is down showed only later, as every run failing.
  */
 async function checkExternalDb(url: string): Promise<void> {
-  let where = 'a URL that does not parse';
-  try {
-    const u = new URL(url);
-    where = `${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    // named without an address below
-  }
+  const where = pgAddress(url) ?? 'a URL that does not parse';
   const client = await connect(url, { connectTimeoutMs: 10_000, applicationName: 'tidemark-dev' }).catch((err: unknown) => {
     throw new Error(`DATABASE_URL (${where}) does not answer: ${(err as Error).message}. Start that PostgreSQL, fix the URL, or unset DATABASE_URL to let tidemark start its own`, { cause: err });
   });

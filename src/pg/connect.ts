@@ -42,6 +42,32 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<p
   return client;
 }
 
+/** Where a PostgreSQL URL points (host:port/database), never its password: for errors that must name a database. */
+export function pgAddress(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return undefined; // not a URL
+  }
+}
+
+/**
+ * connect(), with a failure that names the database (`what`, its address, `detail`): a bare "connect ECONNREFUSED"
+ * or "too many clients" said neither which database nor what it is for (an acceptance run). The error keeps its
+ * `code`, so retries and permanent failures are told apart as before.
+ */
+export async function connectNamed(url: string, what: string, detail: string | undefined, opts: ConnectOptions = {}): Promise<pg.Client> {
+  try {
+    return await connect(url, opts);
+  } catch (err) {
+    const e = err as Error & { code?: unknown };
+    const at = pgAddress(url);
+    const named = `cannot reach ${what}${at ? ` at ${at}` : ''}${detail ? ` (${detail})` : ''}: ${e.message}`;
+    throw Object.assign(new Error(named, { cause: err }), e.code !== undefined ? { code: e.code } : {});
+  }
+}
+
 /**
  * Another session like `client`'s: the same URL, application name, value types and session settings
  * (undefined for clients not made by connect()). The caller closes it.

@@ -1,7 +1,7 @@
 import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
 import { resolveEnvRefs } from '../config/env-refs';
 import { resolvePgUrl } from '../config/pg-url';
-import { connect } from '../pg/connect';
+import { connectNamed } from '../pg/connect';
 import { createCsvSource } from './csv';
 import { asSource } from './define-source';
 import { createHttpSource } from './http';
@@ -19,7 +19,8 @@ import type { Source } from './source';
 export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string; connectTimeoutMs?: number } = {}): Promise<Source> {
   const field = (name: string) => `integrations[${integration}].source.${name}`;
   if (isPostgresSource(cfg)) {
-    return new PostgresSource(await connect(resolvePgUrl(cfg.url, field('url'), env), { applicationName: 'tidemark-source', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
+    const url = resolvePgUrl(cfg.url, field('url'), env);
+    return new PostgresSource(await connectNamed(url, 'the source database', field('url'), { applicationName: 'tidemark-source', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
   if (isHttpSource(cfg)) {

@@ -72,7 +72,11 @@ describe('the source opened beside the state session', () => {
   });
 
   it('a source that cannot connect fails the run with its connection error, as before', async () => {
-    await expect(run({ runKey: 'early/refused', mode: 'backfill' }, { srcUrl: 'postgres://nobody@127.0.0.1:1/none' })).rejects.toThrow(/source|ECONNREFUSED|connect/i);
+    await expect(run({ runKey: 'early/refused', mode: 'backfill' }, { srcUrl: 'postgres://nobody@127.0.0.1:1/none' })).rejects.toThrow(
+      'cannot reach the source database at 127.0.0.1:1/none (integrations[orders].source.url): connect ECONNREFUSED 127.0.0.1:1',
+    );
+    // Still retried (its code kept): the run row says running, not failed.
+    expect(await sql(dst.url, `SELECT status, error FROM tidemark.runs WHERE run_id = 'early/refused'`)).toEqual([{ status: 'running', error: expect.stringContaining('cannot reach the source database at 127.0.0.1:1/none') }]);
     expect(await sourceSessions()).toBe(0);
   });
 
