@@ -25,10 +25,10 @@ const HUBSPOT_BODY = `{
   "limit": $limit,
   "after": $string($offset)
 }`;
-const hubspot = () =>
+const hubspot = (auth: Record<string, unknown> = { headers: { Authorization: 'Bearer ${API_TOKEN}' } }) =>
   fakeConfig({
     url: '${API_URL}/crm/v3/objects/orders/search',
-    headers: { Authorization: 'Bearer ${API_TOKEN}' },
+    ...auth,
     records: 'results',
     pagination: { style: 'offset', sinceFormat: 'epoch_ms', total: 'total', maxPageSize: 200 },
     request: { method: 'POST', body: HUBSPOT_BODY },
@@ -75,6 +75,14 @@ describe('request templates (JSONata), end to end', () => {
     const last = api.log.at(-1)!.json as { filterGroups: { filters: { value: string }[] }[] };
     expect(last.filterGroups[0]!.filters[0]!.value).toMatch(/^\d{13}$/);
     expect(Math.max(...api.log.map((q) => (q.json as { limit: number }).limit))).toBeLessThanOrEqual(200);
+  });
+
+  it('a POST search whose credentials are refused names POST, not GET, in its error', async () => {
+    api = await startHubspotFake(10, 52, 'a token the worker does not have');
+    config = hubspot({ auth: { type: 'bearer', token: '${API_TOKEN}' } });
+    const err = await r.run({ runKey: 'hs-401/backfill' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^POST http:\/\/127\.0\.0\.1:\d+\/crm\/v3\/objects\/orders\/search → 401 Unauthorized: /);
+    expect(err).toMatchObject({ type: 'CredentialsRefusedError' });
   });
 
   it('Salesforce-like: the time filter inside the SOQL q parameter (a strftime pattern), nextRecordsUrl followed', async () => {

@@ -106,9 +106,9 @@ export class HttpClient {
           attempt--;
           continue;
         }
-        throw new CredentialsRefusedError(shown, auth.type);
+        throw new CredentialsRefusedError(shown, auth.type, req.method ?? 'GET');
       }
-      if (attempt >= this.o.retries) throw new HttpRetriesExhaustedError(shown, attempt + 1, outcome.reason);
+      if (attempt >= this.o.retries) throw new HttpRetriesExhaustedError(shown, attempt + 1, outcome.reason, req.method ?? 'GET');
       this.stats.retries++;
       if (outcome.retryAfterMs !== undefined) this.o.limiter.blockFor(outcome.retryAfterMs);
       const waitMs = outcome.retryAfterMs ?? backoffMs(attempt, this.o.backoff.initialMs, this.o.backoff.maxMs);

@@ -51,8 +51,9 @@ export class HttpRetriesExhaustedError extends Error {
     readonly url: string,
     readonly attempts: number,
     readonly lastReason: string,
+    readonly method: string = 'GET',
   ) {
-    super(`GET ${url} failed ${attempts} times (last: ${lastReason}); the run is retried from its checkpoint`);
+    super(`${method} ${url} failed ${attempts} times (last: ${lastReason}); the run is retried from its checkpoint`);
   }
 }
 

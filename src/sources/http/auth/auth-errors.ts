@@ -50,8 +50,9 @@ export class CredentialsRefusedError extends PermanentError {
   constructor(
     readonly url: string,
     readonly authType: string,
+    readonly method: string = 'GET',
   ) {
-    super(`GET ${url} → 401 Unauthorized: ${refusedHint(authType)}`);
+    super(`${method} ${url} → 401 Unauthorized: ${refusedHint(authType)}`);
   }
 }
 
