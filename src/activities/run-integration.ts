@@ -18,7 +18,7 @@ import { movedEnd, stealWork } from './steal-work';
 import type { EncodedPage, ReadOptions } from '../sources/source';
 import type { RateLimit } from '../sources/combinators/throttle';
 import { startEarly, type EarlyPages } from '../sources/combinators/start-early';
-import { acquireRunLock, runLockTag, type RunLock } from './run-lock';
+import { acquireRunLock, runLockTag, sourceAppName, type RunLock } from './run-lock';
 import { prepareRun, type PreparedRun, type RunResources } from './run-setup';
 import type { SourceSlots } from './source-slots';
 import { retryDeadLettersOn } from '../transform/retry-dead-letters';
@@ -60,7 +60,7 @@ export function makeRunIntegration(deps: ActivityDeps) {
       res.integrationId = it.id;
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
       const sinkUrl = stateDbUrlOf(it, runDeps.env);
-      openSourceEarly(runDeps, it, sinkUrl, res);
+      openSourceEarly(runDeps, it, sinkUrl, res, sourceAppName(input, ctx.info.attempt));
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });
       const got = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000, templateSlotsFor(deps.config(), input.integration));
       if ('busy' in got) return await skipBusyRun(res.stateDb, it, input, got.busy);
@@ -88,12 +88,12 @@ export function makeRunIntegration(deps: ActivityDeps) {
  * both per run, one after the other before), when a source slot is free at once. Its failure surfaces where the
  * source is first used, as before; a busy run closes it unused.
  */
-function openSourceEarly(deps: ActivityDeps, it: Integration, sinkUrl: string, res: RunResources): void {
+function openSourceEarly(deps: ActivityDeps, it: Integration, sinkUrl: string, res: RunResources, applicationName: string): void {
   if (!isPostgresSource(it.source)) return;
   const release = deps.sourceSlots ? deps.sourceSlots.tryAcquire() : () => undefined;
   if (!release) return;
   if (deps.sourceSlots) res.releaseSourceSlot = release;
-  res.opening = createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl });
+  res.opening = createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl, applicationName });
   res.opening.catch(() => undefined); // awaited where the source is first used
 }
 

@@ -26,6 +26,11 @@ export function runLockTag(input: RunInput, attempt: number): string {
   return state.lockTag(attemptKey(input), attempt);
 }
 
+/** application_name of a run's PostgreSQL source connection: its lock tag, marked (status tells a blocked read from a blocked write). */
+export function sourceAppName(input: RunInput, attempt: number): string {
+  return `${runLockTag(input, attempt)}:source`;
+}
+
 /**
  * One writer per integration, and for an instance of a template with maxConcurrentRuns, one of the template's
  * slots (a backfill waits for one, heartbeating; a sync gives way like for the integration lock). Sync runs give way quickly (the next scheduled run will catch up);

@@ -1,4 +1,5 @@
 import { log, type Context } from '@temporalio/activity';
+import { sourceAppName } from './run-lock';
 import type pg from 'pg';
 import { isPostgresSink, type Integration } from '../config';
 import * as state from '../db/state';
@@ -67,7 +68,7 @@ export async function prepareRun(
   const db = res.stateDb as pg.Client;
   const sharded = input.shard !== undefined;
   const began = Date.now();
-  const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl }));
+  const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl, applicationName: sourceAppName(input, ctx.info.attempt) }));
   const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
   const start = await alive.during(() => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal));

@@ -44,6 +44,7 @@ interface LazyModules {
   './run-progress': typeof import('./run-progress');
   '../db/running-run-keys-at': typeof import('../db/running-run-keys-at');
   './stuck-task': typeof import('./stuck-task');
+  './blocked-lines': typeof import('./blocked-lines');
 }
 
 // Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles

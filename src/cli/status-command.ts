@@ -33,6 +33,7 @@ export function registerStatus(program: Command): void {
         // The running workflows (manual, cron, scheduled), else the one started last.
         const running = await runningWorkflowsOf(client, id, db ? await runningRunKeys(db, id).catch(() => []) : []);
         const handles = running.length ? running : [(await latestWorkflowOf(client, id).catch(() => undefined)) ?? client.workflow.getHandle(workflowIdFor(id))];
+        let waitsShown = false;
         let watched: { handle: (typeof handles)[number]; running: boolean; status: string } | undefined;
         for (const handle of handles) {
           const view = await describeRun(client, handle);
@@ -49,6 +50,10 @@ export function registerStatus(program: Command): void {
           }
           const stuck = view.status === 'RUNNING' ? await (await lazy('./stuck-task')).stuckTask(client, handle) : undefined;
           if (stuck) console.log(`  stuck      ${stuck}`);
+          if (view.status === 'RUNNING' && db && !waitsShown) {
+            waitsShown = true; // the integration's runs, once
+            for (const line of await (await lazy('./blocked-lines')).blockedLines(db, integration)) console.log(`  waiting    ${line}`);
+          }
           if (view.status !== 'RUNNING' && view.status !== 'COMPLETED') console.log(`  why        ${view.status.toLowerCase()}: ${await endReason(client.workflow.getHandle(view.workflowId, view.runId, { followRuns: false }))}`);
           watched ??= { handle, running: view.status === 'RUNNING', status: view.status };
         }

@@ -14,13 +14,14 @@ import type { Source } from './source';
 /**
  * Builds the source of an integration inside the activity. `${NAME}` references are resolved here,
  * from the worker's environment, so secrets never travel through workflow inputs or history.
- * `stateDbUrl` (the sink's database) is where an HTTP source keeps rotated OAuth2 refresh tokens.
+ * `stateDbUrl` (the sink's database) is where an HTTP source keeps rotated OAuth2 refresh tokens; a run names its
+ * PostgreSQL source session (`applicationName`) after its lock tag, so `status` can say what a blocked read waits for.
  */
-export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string; connectTimeoutMs?: number } = {}): Promise<Source> {
+export async function createSource(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, opts: { stateDbUrl?: string; connectTimeoutMs?: number; applicationName?: string } = {}): Promise<Source> {
   const field = (name: string) => `integrations[${integration}].source.${name}`;
   if (isPostgresSource(cfg)) {
     const url = resolvePgUrl(cfg.url, field('url'), env);
-    return new PostgresSource(await connectNamed(url, 'the source database', field('url'), { applicationName: 'tidemark-source', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
+    return new PostgresSource(await connectNamed(url, 'the source database', field('url'), { applicationName: opts.applicationName ?? 'tidemark-source', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
   if (isHttpSource(cfg)) {

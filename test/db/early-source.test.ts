@@ -39,7 +39,7 @@ function run(input: Partial<RunInput> & { runKey: string }, opts: { config?: Con
 }
 
 const sourceSessions = async () =>
-  Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tidemark-source'`))[0]?.n);
+  Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tm:%:source'`))[0]?.n);
 
 /** Holds the integration's run lock in a session of its own while `fn` runs (another run writing). */
 async function whileBusy<T>(fn: () => Promise<T>): Promise<T> {

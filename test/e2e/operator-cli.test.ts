@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { workflowIdFor } from '../../src/client';
 import type { RunningDevServer } from '../../src/dev';
 import { runCli } from '../helpers/cli';
@@ -229,6 +229,48 @@ describe('operator commands against a backfill started with `temporal workflow s
     const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
     if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget')`)).toEqual([]);
   });
+  it('status names what a blocked run waits for: the lock on the target, then on the source, and who holds it', async () => {
+    await sql(dst.url, `DO $$ BEGIN IF to_regclass('copy.orders') IS NOT NULL THEN TRUNCATE copy.orders; END IF; END $$`); // run alone, not made yet
+    const started = await runCli(['backfill', 'orders', '--rate', '2000'], env, cwd);
+    expect(started.code, started.stderr).toBe(0);
+    const handle = client.workflow.getHandle(workflowIdFor('orders'));
+    const { default: pg } = await import('pg');
+    const hold = async (url: string, table: string) => {
+      const c = new pg.Client({ connectionString: url, application_name: 'a-migration' });
+      await c.connect();
+      await c.query('BEGIN');
+      await c.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+      return { c, pid: (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid };
+    };
+    const waitingLine = async (what: RegExp) => {
+      for (let i = 0; i < 60; i++) {
+        const out = (await runCli(['status', 'orders'], env, cwd)).stdout;
+        const line = out.split('\n').find((l) => l.startsWith('  waiting    ') && what.test(l));
+        if (line) return line;
+        await sleep(500);
+      }
+      throw new Error(`no waiting line matching ${what}`);
+    };
+    await vi.waitFor(async () => expect(Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders'))[0]!.n)).toBeGreaterThan(0), { timeout: 20_000 });
+    const target = await hold(dst.url, 'copy.orders');
+    try {
+      expect(await waitingLine(/the run's write/)).toMatch(new RegExp(`^  waiting    the run's write \\(pid \\d+\\) has waited \\d+s for a lock held by pid ${target.pid} \\(idle in transaction for \\d+s, application a-migration, "SELECT pg_backend_pid\\(\\) AS pid"\\): it goes on when that transaction ends$`));
+    } finally {
+      await target.c.query('ROLLBACK');
+      await target.c.end();
+    }
+    const source = await hold(src.url, 'public.orders');
+    try {
+      expect(await waitingLine(/the run's source read/)).toMatch(new RegExp(`for a lock held by pid ${source.pid} `));
+    } finally {
+      await source.c.query('ROLLBACK');
+      await source.c.end();
+    }
+    await handle.result();
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    expect((await runCli(['status', 'orders'], env, cwd)).stdout).not.toContain('waiting    ');
+  });
+
   it('--wait prints the run\'s warnings (a writer still open after writersWait) under its outcome', async () => {
     // `never` (run last: an earlier test proves it never ran), its default writersWait of 5 s.
     const { default: pg } = await import('pg');

@@ -14,6 +14,11 @@ export function lockTag(runKey: string, attempt: number): string {
   return `tm:${createHash('sha1').update(runKey).digest('hex').slice(0, 16)}:${attempt}`;
 }
 
+/** The application_name prefix of every session of a run (or of one shard of it), any attempt: `status` finds them by it. */
+export function runSessionPrefix(runKey: string, shard?: number): string {
+  return lockTag(shard === undefined ? runKey : `${runKey}#${shard}`, 0).replace(/0$/, '');
+}
+
 /**
  * `shared`: the shards of one sharded backfill hold the integration lock together (each also holds its
  * own slot's lock, see slotLockName), while a sync or an unsharded run needs it alone.
@@ -42,14 +47,15 @@ export async function evictStaleAttempt(client: pg.Client, integration: string, 
         AND l.classid = ((${KEY} >> 32) & 4294967295)::oid AND l.objid = (${KEY} & 4294967295)::oid`,
     [integration],
   );
-  const prefix = lockTag(runKey, 0).replace(/0$/, '');
+  const prefix = runSessionPrefix(runKey);
   let evicted = false;
   for (const h of r.rows) {
     const holderAttempt = h.application_name.startsWith(prefix) ? Number(h.application_name.slice(prefix.length)) : NaN;
     if (holderAttempt < attempt) {
       await client.query('SELECT pg_terminate_backend($1::int)', [Number(h.pid)]);
-      // Its other sessions (the sink's second connection, see PostgresSink.sendAhead) carry the same name.
-      await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1::text AND pid <> pg_backend_pid()', [h.application_name]);
+      // Its other sessions carry the same name (the sink's second connection, see PostgresSink.sendAhead), its
+      // PostgreSQL source's the name and ':source' (a read the hung attempt left running).
+      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ($1::text, $1::text || ':source') AND pid <> pg_backend_pid()`, [h.application_name]);
       evicted = true;
     }
   }

@@ -1,0 +1,46 @@
+import type pg from 'pg';
+import { formatDuration } from '../config/duration';
+
+/** A session of a run waiting for a lock, and the sessions holding it (pg_blocking_pids). */
+export interface BlockedSession {
+  pid: number;
+  /** its application_name: a run's lock tag, `:source` for its source connection */
+  app: string;
+  waitedS: number;
+  blockers: { pid: number; state: string | null; app: string | null; query: string | null; xactS: number | null }[];
+}
+
+/**
+ * The sessions whose application_name starts with one of `prefixes` (a run's lock tags, see run-lock.ts) that
+ * have waited at least `minWaitS` for a lock, with who holds it. pg_stat_activity shows another role's pid and
+ * application_name to everyone; its state and query only to that role, a superuser or pg_read_all_stats.
+ */
+export async function blockedSessions(client: pg.Client, prefixes: string[], minWaitS = 2): Promise<BlockedSession[]> {
+  if (!prefixes.length) return [];
+  const r = await client.query<{ pid: string; app: string; waited: string; blockers: string | null }>(
+    `SELECT a.pid::text, a.application_name AS app, extract(epoch FROM now() - a.query_start)::float8::text AS waited,
+            (SELECT json_agg(json_build_object('pid', b.pid, 'state', b.state, 'app', nullif(b.application_name, ''), 'query', left(b.query, 100),
+                                               'xactS', extract(epoch FROM now() - b.xact_start)::float8) ORDER BY b.pid)
+               FROM pg_stat_activity b WHERE b.pid = ANY (pg_blocking_pids(a.pid)))::text AS blockers
+       FROM pg_stat_activity a
+      WHERE a.wait_event_type = 'Lock' AND a.application_name LIKE ANY ($1::text[])
+        AND a.query_start < now() - make_interval(secs => $2::float8)
+      ORDER BY a.pid`,
+    [prefixes.map((p) => `${p}%`), minWaitS],
+  );
+  return r.rows.map((row) => ({ pid: Number(row.pid), app: row.app, waitedS: Number(row.waited), blockers: row.blockers ? (JSON.parse(row.blockers) as BlockedSession['blockers']) : [] }));
+}
+
+/** One line for `status`: what waits, since when, for whom, and what ends it. */
+export function blockedLine(b: BlockedSession): string {
+  const what = b.app.endsWith(':source') ? "the run's source read" : "the run's write";
+  const who = b.blockers.length
+    ? b.blockers
+        .map((h) => {
+          const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
+          return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
+        })
+        .join(', ')
+    : 'a session that has released it since';
+  return `${what} (pid ${b.pid}) has waited ${formatDuration(b.waitedS * 1000)} for a lock held by ${who}: it goes on when that transaction ends`;
+}
