@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { isPostgresSource, type Integration } from '../config';
 import { resolvePgUrl } from '../config/pg-url';
 import { listShardSlots, runningRunKeys, runSessionPrefix } from '../db/state';
-import { blockedLine, blockedSessions, type BlockedSession } from '../pg/blocked-sessions';
+import { formatDuration } from '../config/duration';
+import { blockedSessions, type BlockedSession } from '../pg/blocked-sessions';
 import { closeQuietly, connect, pgAddress } from '../pg/connect';
 
 /**
@@ -34,4 +35,18 @@ function sourceUrl(it: Integration, env: NodeJS.ProcessEnv): string | undefined 
   } catch {
     return undefined; // its ${NAME} set only where the workers run
   }
+}
+
+/** One line for `status`: what waits, since when, for whom, and what ends it. */
+export function blockedLine(b: BlockedSession): string {
+  const what = b.app.endsWith(':source') ? "the run's source read" : "the run's write";
+  const who = b.blockers.length
+    ? b.blockers
+        .map((h) => {
+          const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
+          return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
+        })
+        .join(', ')
+    : 'a session that has released it since';
+  return `${what} (pid ${b.pid}) has waited ${formatDuration(b.waitedS * 1000)} for a lock held by ${who}: it goes on when that transaction ends`;
 }

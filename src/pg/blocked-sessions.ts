@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { formatDuration } from '../config/duration';
 
 /** A session of a run waiting for a lock, and the sessions holding it (pg_blocking_pids). */
 export interface BlockedSession {
@@ -29,18 +28,4 @@ export async function blockedSessions(client: pg.Client, prefixes: string[], min
     [prefixes.map((p) => `${p}%`), minWaitS],
   );
   return r.rows.map((row) => ({ pid: Number(row.pid), app: row.app, waitedS: Number(row.waited), blockers: row.blockers ? (JSON.parse(row.blockers) as BlockedSession['blockers']) : [] }));
-}
-
-/** One line for `status`: what waits, since when, for whom, and what ends it. */
-export function blockedLine(b: BlockedSession): string {
-  const what = b.app.endsWith(':source') ? "the run's source read" : "the run's write";
-  const who = b.blockers.length
-    ? b.blockers
-        .map((h) => {
-          const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
-          return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
-        })
-        .join(', ')
-    : 'a session that has released it since';
-  return `${what} (pid ${b.pid}) has waited ${formatDuration(b.waitedS * 1000)} for a lock held by ${who}: it goes on when that transaction ends`;
 }
