@@ -58,11 +58,16 @@ async function body(h: Harness, api: MockApi): Promise<void> {
     const at = await h.watch.committed('orders');
     h.log(`orders: source table locked at ${at} committed rows; holding it ${holdMs / 1000} s`);
     const until = Date.now() + holdMs;
+    let told = '';
     while (Date.now() < until) {
-      const waiting = await scalar(h.src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'tidemark-source' AND wait_event_type = 'Lock'`);
+      // A run's source session is named after its lock tag, ending in ':source'.
+      const waiting = await scalar(h.src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%:source' AND wait_event_type = 'Lock'`);
       blocked = Math.max(blocked, waiting);
+      if (!told && waiting > 0) told = (await h.ws.cli('status', 'orders')).stdout.split('\n').find((l) => l.includes('waiting ')) ?? '';
       await sleep(1_000);
     }
+    h.log(`orders: status said: ${told.trim() || '(no waiting line)'}`);
+    f.check(/the run's source read \(pid \d+\) has waited .* for a lock held by pid \d+ \(.*application chaos-locker/.test(told), `orders: status did not name the lock holder: ${told || '(no waiting line)'}`);
     // The page being written and the one already read ahead may still commit; nothing after them.
     const during = (await h.watch.committed('orders')) - at;
     f.check(during <= 2 * batch, `${during} rows were committed while the source table was locked`);

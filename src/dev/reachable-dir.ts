@@ -49,11 +49,13 @@ export async function sharedDir(user: ServerUser): Promise<string> {
   const varTmp = (await fs.stat('/var/tmp').catch(() => undefined))?.isDirectory() ? '/var/tmp' : os.tmpdir();
   const candidates = [path.join(cacheDir(), 'shared'), path.join(varTmp, `tidemark-${uid}`)];
   for (const dir of candidates) {
-    if (await blockingAncestor(dir, user)) continue;
+    // Its parents, not itself: a process beside us (umask 077) may have just made it 0700, and chmods it next, as we do.
+    if (await blockingAncestor(path.dirname(dir), user)) continue;
     await fs.mkdir(dir, { recursive: true, mode: 0o755 });
     if (await blockingAncestor(path.dirname(dir), user)) continue; // a umask of 077 made a new parent private
     const stat = await fs.lstat(dir);
     if (!stat.isDirectory()) throw new SharedDirError(dir, 'it is not a directory');
+    if (stat.uid !== uid && !mayEnter(stat, user)) continue; // someone else's, closed: not a candidate
     if (stat.uid !== uid) throw new SharedDirError(dir, `it belongs to uid ${stat.uid}, not to us (uid ${uid})`);
     if ((stat.mode & 0o022) !== 0) {
       throw new SharedDirError(dir, `others may write to it (mode ${(stat.mode & 0o777).toString(8)})`);
