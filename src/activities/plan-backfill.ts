@@ -1,4 +1,4 @@
-import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
@@ -71,6 +71,17 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
 }
 
 /**
+ * Heartbeats while `work` runs: a cancel reaches an activity only in a heartbeat's answer, and the cut may wait
+ * for the source's writers up to a minute (writersWait).
+ */
+function beating<T>(work: Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  return work.finally(() => clearInterval(timer));
+}
+
+/**
  * Before a sharded backfill: cut the source's key range into ranges of similar size (the source's
  * split(), from a sample, not a full scan) and make one checkpoint slot per range, owned by this run.
  * For a resume: take over the slots of the last sharded backfill and list the unfinished ones (none
@@ -81,21 +92,24 @@ export function makePlanBackfill(deps: ActivityDeps) {
     const began = Date.now();
     const { it, env } = await resolved(deps, input.integration);
     // The cut (an API's probes: round trips) runs while the state session opens; its failure is thrown below.
-    const cut = input.resume ? undefined : cutRange(it, env, input);
+    const cut = input.resume ? undefined : beating(cutRange(it, env, input));
     cut?.catch(() => undefined);
     return withStateDbOf(it, env, async (db) => {
       if (!cut) return resumePlan(db, it, input);
       const { from, highWater, ranges, warnings } = await cut.catch(async (err: unknown) => {
         // The run's row, with the error (a source table missing, a style that cannot split): `runs` shows the failure.
-        // Bad input (a cursor the source refuses) writes nothing.
-        if (isInputError(err)) throw err;
+        // Bad input (a cursor the source refuses) writes nothing, nor does a cancel (its workflow records it).
+        if (isInputError(err) || err instanceof CancelledFailure) throw err;
         const final = failsForGood(Context.current(), toFailure(err));
-        await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor, state.attemptInfoOf(Context.current().info)).catch(() => undefined);
-        await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
+        const started = await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor, state.attemptInfoOf(Context.current().info)).catch(() => false);
+        if (started) await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
         throw err;
       });
+      // The row first: a workflow cancelled while this planned has recorded the run cancelled, and then gets no slots.
+      if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began)))) {
+        throw ApplicationFailure.nonRetryable(`backfill ${input.runKey} was cancelled while it planned: nothing was written`, 'RunCancelledError');
+      }
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
-      await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began));
       for (const w of warnings) log.warn(w, { integration: it.id });
       await state.addRunWarnings(db, input.runKey, warnings);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
@@ -145,8 +159,8 @@ export function makeFinishBackfill(deps: ActivityDeps) {
 
 /** A run cancelled between attempts (no activity running to record it): its row says cancelled, not running for good. */
 export function makeRecordCancelled(deps: ActivityDeps) {
-  return async function recordCancelled(input: { integration: string; runKey: string }): Promise<void> {
-    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey));
+  return async function recordCancelled(input: { integration: string; runKey: string; kind?: state.RunKind }): Promise<void> {
+    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey, input.kind ? { integration: input.integration, kind: input.kind } : undefined));
   };
 }
 

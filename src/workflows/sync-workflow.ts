@@ -28,7 +28,7 @@ export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> 
         ...(last && last.cursor !== undefined ? { after: last.cursor } : {}),
         runKey,
       }),
-    () => recordCancelled({ integration, runKey }),
+    () => recordCancelled({ integration, runKey, kind: 'sync' }),
   );
   const { reconcileDeletes: wanted, ...result } = run;
   // A run cut short (busy, time budget) leaves reconciliation to the next one.

@@ -124,6 +124,15 @@ describe('late commits (a writer open while a run starts)', () => {
     }
   });
 
+  it('a plan that finishes after its workflow recorded the run cancelled writes no slots and leaves the row cancelled', async () => {
+    const acts = createActivities({ config: () => configOf('0s'), env: vars() });
+    await new MockActivityEnvironment().run(acts.recordCancelled, { integration: 'events', runKey: 'late/cancelled-plan', kind: 'backfill' as const });
+    const plan = new MockActivityEnvironment().run(acts.planBackfill, { integration: 'events', runKey: 'late/cancelled-plan', shards: 2, resume: false });
+    await expect(plan).rejects.toMatchObject({ type: 'RunCancelledError', nonRetryable: true });
+    expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%' AND owner = 'late/cancelled-plan'`)).toEqual([{ n: 0 }]);
+    expect(await sql(dst.url, `SELECT status, kind FROM tidemark.runs WHERE run_id = 'late/cancelled-plan'`)).toEqual([{ status: 'cancelled', kind: 'backfill' }]);
+  });
+
   it("a writer of the same table in a database cloned from the source (the same table oid) is not the source's (an acceptance run)", async () => {
     const base = await createTestDatabase('late_base');
     const admin = new pg.Client({ connectionString: inject('adminDatabaseUrl') });

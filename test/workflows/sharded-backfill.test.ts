@@ -106,6 +106,34 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
     expect(await sql(dst.url, `SELECT kind, status, rows_committed::text AS n FROM tidemark.runs WHERE kind = 'backfill'`)).toEqual([{ kind: 'backfill', status: 'completed', n: String(ROWS) }]);
   });
 
+  it('cancelled while its plan waits for writers: the plan stops, no slots, the run row says cancelled (an acceptance run: running for good)', async () => {
+    const taskQueue = uniqueQueue('shards-cancel-plan');
+    const { default: pg } = await import('pg');
+    const writer = new pg.Client({ connectionString: src.url });
+    await writer.connect();
+    await writer.query('BEGIN');
+    await writer.query('LOCK TABLE public.orders IN ROW EXCLUSIVE MODE'); // an open writer
+    const w = await testWorker(env, taskQueue, ordersConfig({ writersWait: '60s' }), vars());
+    try {
+      await w.runUntil(async () => {
+        const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 2 }, taskQueue);
+        // The plan is waiting for the writer (its source session is there).
+        const planWaits = async () => Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'tidemark-source' AND datname = current_database()`))[0]!.n) > 0;
+        await until(planWaits, 'the plan to wait for the writer');
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+        // The cancel reaches the plan (it heartbeats) long before its 60 s wait ends.
+        await until(async () => !(await planWaits()), 'the plan to stop');
+        expect(await shardSlots()).toEqual([]);
+        const runs = await sql(dst.url, `SELECT kind, status, error FROM tidemark.runs WHERE run_id LIKE $1`, [`${handle.workflowId}/%`]);
+        expect(runs).toEqual([{ kind: 'backfill', status: 'cancelled', error: 'cancelled before it read a row (during its plan or its wait for writers)' }]);
+      });
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+  });
+
   it('resume after termination runs only the unfinished shards, each from its own checkpoint', async () => {
     const taskQueue = uniqueQueue('shard-resume');
     // Shard 0 runs fast and finishes; the others crawl until the workflow is terminated.

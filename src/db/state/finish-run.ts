@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { ADD_SHARD_TOTALS, TAKE_SHARD_TOTALS } from './run-shard-counters';
 import type { Cursor } from '../../cursor/cursor';
+import type { RunKind } from './start-run';
 
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'cancelled' | 'skipped' | 'running';
 
@@ -22,13 +23,21 @@ export async function finishRun(client: pg.Client, runId: string, status: RunSta
 /**
  * A run cancelled while no activity of it ran (waiting to retry after a failure): nothing recorded the cancel, so the
  * workflow does (recordCancelled). Only a row still `running`: one the activity finished keeps its own outcome.
+ * With `started` (the run's integration and kind): a run with no row yet (cancelled during its plan or its wait for
+ * writers) gets one, `cancelled`, so `runs` shows it and a plan finishing after the cancel writes nothing (startRun).
  */
-export async function markRunCancelled(client: pg.Client, runId: string): Promise<void> {
+export async function markRunCancelled(client: pg.Client, runId: string, started?: { integration: string; kind: RunKind }): Promise<void> {
   // Shard counters not rolled up yet stay in run_shards, where readers of the run add them.
+  const retrying = `'cancelled while waiting to retry' || coalesce(' after: ' || tidemark.runs.error, '')`;
+  if (!started) {
+    await client.query(`UPDATE tidemark.runs SET status = 'cancelled', finished_at = now(), error = ${retrying} WHERE run_id = $1::text AND status = 'running'`, [runId]);
+    return;
+  }
   await client.query(
-    `UPDATE tidemark.runs SET status = 'cancelled', finished_at = now(), error = 'cancelled while waiting to retry' || coalesce(' after: ' || error, '')
-      WHERE run_id = $1::text AND status = 'running'`,
-    [runId],
+    `INSERT INTO tidemark.runs (run_id, integration, kind, status, attempts, finished_at, error)
+     VALUES ($1::text, $2::text, $3::text, 'cancelled', 1, now(), 'cancelled before it read a row (during its plan or its wait for writers)')
+     ON CONFLICT (run_id) DO UPDATE SET status = 'cancelled', finished_at = now(), error = ${retrying} WHERE tidemark.runs.status = 'running'`,
+    [runId, started.integration, started.kind],
   );
 }
 
