@@ -32,14 +32,34 @@ export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv =
   }
 }
 
-/** Why the target's unique indexes cannot serve the upsert on `sink.key`, or undefined when one covers it exactly. */
-export function keyIndexMissing(info: Pick<TableInfo, 'uniqueKeys' | 'deferrableKeys'>, cfg: { table: string; key: string[] }): string | undefined {
-  const keySet = [...cfg.key].sort().join(',');
-  const same = (k: string[]) => [...k].sort().join(',') === keySet;
-  if (info.uniqueKeys.some(same)) return undefined;
-  const deferred = info.deferrableKeys?.find((k) => same(k.columns));
+/**
+ * Why the target's unique indexes cannot serve the upsert on `sink.key` (ON CONFLICT (key) needs a plain, valid,
+ * NOT DEFERRABLE unique index on exactly those columns, and refuses a DEFERRABLE one on them even beside it), with
+ * the fix that works for this table; undefined when one serves it.
+ */
+export function keyIndexMissing(info: Pick<TableInfo, 'uniqueKeys' | 'keyNotes'>, cfg: { table: string; key: string[] }): string | undefined {
+  const set = (k: string[]) => [...k].sort().join(',');
+  const same = (k: string[]) => set(k) === set(cfg.key);
+  const cols = cfg.key.join(', ');
+  const served = info.uniqueKeys.some(same);
+  const deferred = info.keyNotes?.deferrable.find((k) => same(k.columns));
   if (deferred) {
-    return `${cfg.table}'s unique index on (${cfg.key.join(', ')}) is DEFERRABLE, which the upsert (ON CONFLICT) cannot use: make it NOT DEFERRABLE (ALTER TABLE ${cfg.table} ALTER CONSTRAINT ${deferred.name ?? '<name>'} NOT DEFERRABLE), or add CREATE UNIQUE INDEX ON ${cfg.table} (${cfg.key.join(', ')})`;
+    const name = deferred.constraint ?? '<constraint>';
+    const fix = served
+      ? `drop it (ALTER TABLE ${cfg.table} DROP CONSTRAINT ${name}): the other unique index on (${cols}) serves the upsert`
+      : `recreate it NOT DEFERRABLE (ALTER TABLE ${cfg.table} DROP CONSTRAINT ${name}, ADD CONSTRAINT ${name} ${deferred.primary ? 'PRIMARY KEY' : 'UNIQUE'} (${cols}))`;
+    return `${cfg.table}'s ${deferred.primary ? 'primary key' : 'unique constraint'} ${name} on (${cols}) is DEFERRABLE, which the upsert (ON CONFLICT) cannot use, even beside another unique index on the same columns: ${fix}`;
   }
-  return `${cfg.table} has no primary key or unique index on (${cfg.key.join(', ')}), which the upsert needs: CREATE UNIQUE INDEX ON ${cfg.table} (${cfg.key.join(', ')})`;
+  if (served) return undefined;
+  const missing = `${cfg.table} has no primary key or unique index on (${cols}), which the upsert needs`;
+  const unusable = info.keyNotes?.unusable.find((k) => same(k.columns));
+  const why = unusable ? ` (${unusable.index} is ${unusable.why}: it does not cover every row)` : '';
+  const part = info.keyNotes?.partitionKey?.filter((c) => !cfg.key.includes(c)) ?? [];
+  if (part.length) {
+    const wider = [...cfg.key, ...part].join(', ');
+    return `${missing}${why}; a unique index of a partitioned table must include its partition key (${info.keyNotes?.partitionKey?.join(', ')}): set sink.key to [${wider}]${info.uniqueKeys.some((k) => set(k) === set([...cfg.key, ...part])) ? '' : ` and CREATE UNIQUE INDEX ON ${cfg.table} (${wider})`}`;
+  }
+  const narrower = info.uniqueKeys.find((k) => k.length < cfg.key.length && k.every((c) => cfg.key.includes(c)));
+  if (narrower) return `${missing}${why}; it has one on (${narrower.join(', ')}), which makes these unique too: set sink.key to [${narrower.join(', ')}], or CREATE UNIQUE INDEX ON ${cfg.table} (${cols})`;
+  return `${missing}${why}: CREATE UNIQUE INDEX ON ${cfg.table} (${cols})`;
 }

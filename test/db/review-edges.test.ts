@@ -78,10 +78,27 @@ describe('review edges', () => {
       // The INCLUDE index is a key on (id) alone: it serves the upsert, and is no other unique index beside it.
       expect((await prepare('incl', ['id'])).replaceBlocker).toBeUndefined();
       // (id, v) matched its columns before: ON CONFLICT (id, v) then failed at the first page.
-      await expect(prepare('incl', ['id', 'v'])).rejects.toThrow(/public\.incl has no primary key or unique index on \(id, v\)/);
-      await expect(prepare('deferred', ['id'])).rejects.toThrow(
-        /public\.deferred's unique index on \(id\) is DEFERRABLE, which the upsert \(ON CONFLICT\) cannot use: make it NOT DEFERRABLE \(ALTER TABLE public\.deferred ALTER CONSTRAINT deferred_u NOT DEFERRABLE\)/,
-      );
+      await expect(prepare('incl', ['id', 'v'])).rejects.toThrow(/public\.incl has no primary key or unique index on \(id, v\), which the upsert needs; it has one on \(id\), which makes these unique too: set sink\.key to \[id\]/);
+      const deferred = "public.deferred's unique constraint deferred_u on (id) is DEFERRABLE, which the upsert (ON CONFLICT) cannot use, even beside another unique index on the same columns: ";
+      await expect(prepare('deferred', ['id'])).rejects.toThrow(`${deferred}recreate it NOT DEFERRABLE (ALTER TABLE public.deferred DROP CONSTRAINT deferred_u, ADD CONSTRAINT deferred_u UNIQUE (id))`);
+      // ON CONFLICT refuses it even beside a plain unique index (an acceptance run: accepted, then every page failed).
+      await sql(dst.url, 'CREATE UNIQUE INDEX deferred_plain ON public.deferred (id)');
+      await expect(prepare('deferred', ['id'])).rejects.toThrow(`${deferred}drop it (ALTER TABLE public.deferred DROP CONSTRAINT deferred_u): the other unique index on (id) serves the upsert`);
+      await expect(sql(dst.url, 'INSERT INTO public.deferred VALUES (1) ON CONFLICT (id) DO NOTHING')).rejects.toThrow(/ON CONFLICT does not support deferrable unique constraints/);
+      // Both fixes the messages give work.
+      await sql(dst.url, 'ALTER TABLE public.deferred DROP CONSTRAINT deferred_u');
+      expect((await prepare('deferred', ['id'])).replaceBlocker).toBeUndefined();
+      await sql(dst.url, `CREATE TABLE public.deferred2 (id int, CONSTRAINT deferred2_pk PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED)`);
+      await expect(prepare('deferred2', ['id'])).rejects.toThrow('ADD CONSTRAINT deferred2_pk PRIMARY KEY (id))');
+      await sql(dst.url, 'ALTER TABLE public.deferred2 DROP CONSTRAINT deferred2_pk, ADD CONSTRAINT deferred2_pk PRIMARY KEY (id)');
+      await prepare('deferred2', ['id']);
+      // A partitioned target: its unique indexes include the partition key, so the key must too.
+      await sql(dst.url, `CREATE TABLE public.parted (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at); CREATE TABLE public.parted_all PARTITION OF public.parted FOR VALUES FROM ('2000-01-01') TO ('2100-01-01')`);
+      await expect(prepare('parted', ['id'])).rejects.toThrow('public.parted has no primary key or unique index on (id), which the upsert needs; a unique index of a partitioned table must include its partition key (at): set sink.key to [id, at]');
+      await prepare('parted', ['id', 'at']);
+      // A partial index on the key: named, and why it does not count.
+      await sql(dst.url, `CREATE TABLE public.partial (id int, v text); CREATE UNIQUE INDEX partial_u ON public.partial (id) WHERE v IS NOT NULL`);
+      await expect(prepare('partial', ['id'])).rejects.toThrow('public.partial has no primary key or unique index on (id), which the upsert needs (partial_u is partial (WHERE …): it does not cover every row): CREATE UNIQUE INDEX ON public.partial (id)');
     } finally {
       await client.end();
     }

@@ -17,6 +17,16 @@ export class TableNotFoundError extends PermanentError {
   }
 }
 
+/** A target's unique indexes that cannot serve an upsert, and its partition key. */
+export interface KeyNotes {
+  /** DEFERRABLE ones (left out of uniqueKeys): ON CONFLICT refuses them, even beside a plain one on the same columns. */
+  deferrable: { columns: string[]; constraint: string | null; primary: boolean }[];
+  /** Partial, expression or invalid ones: they prove nothing about every row. */
+  unusable: { columns: string[]; index: string; why: string }[];
+  /** A partitioned table's partition key columns: its unique indexes must include them. */
+  partitionKey?: string[];
+}
+
 export interface TableInfo {
   columns: ColumnSpec[];
   /**
@@ -25,8 +35,8 @@ export interface TableInfo {
    * nothing), and for a sink without DEFERRABLE ones.
    */
   uniqueKeys: string[][];
-  /** A target's DEFERRABLE unique indexes (left out of uniqueKeys: ON CONFLICT refuses them), to name in its error. */
-  deferrableKeys?: { columns: string[]; name: string | null }[];
+  /** A target's: what its error names when no unique index serves `sink.key` (see keyIndexMissing). */
+  keyNotes?: KeyNotes;
   /** The child tables of a table with INHERITS children (a partitioned table's partitions are not listed). */
   inheritedBy?: string;
   /**
@@ -43,21 +53,28 @@ export interface TableInfo {
  * is absent, never a table without columns.
  */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
-  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null }>(
+  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null; partition_key: string | null }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
             (SELECT json_agg(json_build_array(a.attname, a.atttypid, a.attcollation) ORDER BY a.attnum)
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
-            (SELECT coalesce(json_agg(json_build_array(k.cols, k.immediate, k.name)), '[]')
-               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols, i.indimmediate AS immediate, (SELECT quote_ident(conname) FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid LIMIT 1) AS name
+            (SELECT coalesce(json_agg(k), '[]')
+               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols, i.indimmediate AS immediate, i.indexrelid::regclass::text AS index,
+                            CASE WHEN NOT i.indisvalid THEN 'invalid (a failed CREATE UNIQUE INDEX CONCURRENTLY)' WHEN i.indpred IS NOT NULL THEN 'partial (WHERE …)'
+                                 WHEN i.indexprs IS NOT NULL THEN 'on an expression' END AS why,
+                            (SELECT quote_ident(conname) FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid LIMIT 1) AS constraint,
+                            EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid AND contype = 'p') AS primary
                        FROM pg_index i
                       CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
                        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                      WHERE i.indrelid = t.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL AND i.indexprs IS NULL
-                        AND k.ord <= i.indnkeyatts
-                      GROUP BY i.indexrelid, i.indimmediate) k)::text AS keys,
+                      WHERE i.indrelid = t.oid AND i.indisunique AND k.ord <= i.indnkeyatts
+                      GROUP BY i.indexrelid) k)::text AS keys,
+            (SELECT array_to_json(array_agg(a.attname ORDER BY k.ord))::text FROM pg_partitioned_table p
+              CROSS JOIN LATERAL unnest(p.partattrs) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
+              WHERE p.partrelid = t.oid) AS partition_key,
             (SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
               WHERE h.inhparent = t.oid AND t.relkind = 'r') AS children
        FROM pg_class t
@@ -66,14 +83,21 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  const keys = JSON.parse(row.keys) as [string[], boolean, string | null][];
+  type Index = { cols: string[]; immediate: boolean; index: string; why: string | null; constraint: string | null; primary: boolean };
+  const keys = JSON.parse(row.keys) as Index[];
   // A DEFERRABLE unique constraint keeps committed rows unique (a source's keyset may rest on it), but ON CONFLICT
   // cannot use it ("ON CONFLICT does not support deferrable unique constraints"): a target's key needs another.
-  const deferrable = keys.filter(([, immediate]) => !immediate).map(([cols, , name]) => ({ columns: cols, name }));
+  const usable = keys.filter((k) => !k.why && (k.immediate || role === 'source'));
+  const partitionKey = row.partition_key ? (JSON.parse(row.partition_key) as string[]) : undefined;
+  const keyNotes: KeyNotes = {
+    deferrable: keys.filter((k) => !k.why && !k.immediate).map((k) => ({ columns: k.cols, constraint: k.constraint, primary: k.primary })),
+    unusable: keys.filter((k) => k.why).map((k) => ({ columns: k.cols, index: k.index, why: k.why as string })),
+    ...(partitionKey ? { partitionKey } : {}),
+  };
   return {
     columns: JSON.parse(row.columns) as ColumnSpec[],
-    uniqueKeys: keys.filter(([, immediate]) => immediate || role === 'source').map(([cols]) => cols),
-    ...(role === 'sink' && deferrable.length ? { deferrableKeys: deferrable } : {}),
+    uniqueKeys: usable.map((k) => k.cols),
+    ...(role === 'sink' ? { keyNotes } : {}),
     shape: row.shape ?? '[]',
     ...(row.children ? { inheritedBy: row.children } : {}),
   };
