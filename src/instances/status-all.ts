@@ -15,7 +15,7 @@ export interface StatusLine {
   template?: string;
   /** An instance's fairness weight (its own, else the template's `fairnessWeight`, else 1). */
   weight?: number;
-  /** ok | failing | running | never-run (no run completed yet) | paused | needs_reauth (an instance's status comes first) */
+  /** ok | failing | running | never-run (no run completed yet) | paused | needs_reauth (an instance's status comes first) | unreachable (its state database: `reason`) */
   state: string;
   reason?: string;
   lastSuccess: string | null;
@@ -41,7 +41,12 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   for (const t of config.templates ?? []) if (!opts.template || t.id === opts.template) at(templateStateUrl(t, env)).templates.push(t.id);
   const lines: StatusLine[] = [];
   for (const [url, want] of byUrl) {
-    const db = await openStateSession(url, { applicationName: 'tidemark-status' });
+    const db = await openStateSession(url, { applicationName: 'tidemark-status' }).catch((err: unknown) => {
+      // One database down hides only its own lines (an acceptance run: the whole overview failed).
+      lines.push(...unreachable(want, (err as Error).message));
+      return undefined;
+    });
+    if (!db) continue;
     try {
       const rows = want.templates.length ? await listInstanceRows(db, want.templates) : [];
       const instances = new Map(rows.map((r) => [instanceRef(r.template, r.instanceId), r]));
@@ -58,7 +63,13 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   if (opts.client) await addNextRuns(opts.client, lines);
   lines.sort((a, b) => a.id.localeCompare(b.id));
   // Failing, or waiting for a person: refused credentials, records left in dead letters.
-  return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth' || l.deadLetters > 0) : lines;
+  return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth' || l.state === 'unreachable' || l.deadLetters > 0) : lines;
+}
+
+/** The lines of a state database that cannot be read: each integration, and each template's instances as one line. */
+function unreachable(want: { ids: string[]; templates: string[] }, error: string): StatusLine[] {
+  const line = (id: string, template?: string): StatusLine => ({ id, ...(template ? { template } : {}), state: 'unreachable', reason: error, lastSuccess: null, lagSeconds: null, lastRows: 0, consecutiveFailures: 0, deadLetters: 0, nextRun: null });
+  return [...want.ids.map((id) => line(id)), ...want.templates.map((t) => line(`${t}/*`, t))];
 }
 
 function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
