@@ -6,7 +6,7 @@ import type { HttpSinkConfig } from '../config/http-sink-schema';
 import { splitTableName } from '../config/identifiers';
 import { stateDbUrlOf, type Integration, type PostgresSourceConfig } from '../config/schema';
 import { deliveryKeysPage } from '../db/state';
-import { closeQuietly, connect } from '../pg/connect';
+import { closeQuietly, connectNamed } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
 import { HttpSink, TooManyDeliveryDeletesError } from '../sinks/http';
 import { requireTable } from '../sources/postgres/describe-table';
@@ -61,11 +61,11 @@ export async function reconcileLedgerDeletes(it: LedgerIntegration, opts: Ledger
     opts.onProgress?.();
   };
   const stateUrl = stateDbUrlOf(it, env);
-  const src = await connect(resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-reconcile' });
+  const src = await connectNamed(resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-reconcile' });
   let state: pg.Client | undefined;
   const sink = new HttpSink(it.sink, { integration: it.id, env, stateDbUrl: stateUrl });
   try {
-    state = await connect(stateUrl, { applicationName: 'tidemark-reconcile' });
+    state = await connectNamed(stateUrl, 'the state database', `integrations[${it.id}].sink.stateUrl`, { applicationName: 'tidemark-reconcile' });
     await src.query(`SET statement_timeout = ${Math.floor(it.source.statementTimeout)}`);
     await prepareStateSession(state, { lock: { integration: it.id, busy: () => new IntegrationBusyError(it.id) } });
     const table = splitTableName(it.source.table);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { resolveEnvRefs } from '../config/env-refs';
 import { splitTableName } from '../config/identifiers';
 import { isPostgresSink, isPostgresSource, type Integration, type PostgresSinkConfig, type PostgresSourceConfig } from '../config/schema';
-import { closeQuietly, connect } from '../pg/connect';
+import { closeQuietly, connectNamed } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
 import { requireTable } from '../sources/postgres/describe-table';
 import { parseInstanceRef } from '../instances/instance-id';
@@ -97,8 +97,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('verify cancelled');
     opts.onProgress?.();
   };
-  const src = await connect(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), { applicationName: 'tidemark-verify' });
-  const dst = await connect(resolveEnvRefs(sink.url, `integrations[${it.id}].sink.url`, env), { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
+  const src = await connectNamed(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-verify' });
+  const dst = await connectNamed(resolveEnvRefs(sink.url, `integrations[${it.id}].sink.url`, env), 'the target database', `integrations[${it.id}].sink.url`, { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
     await closeQuietly(src);
     throw err;
   });

@@ -41,6 +41,16 @@ afterAll(async () => {
 });
 
 describe('verify --repair', () => {
+  it('a database it cannot reach is named (host, port, database, the config field), not a bare ECONNREFUSED (an acceptance run)', async () => {
+    const config = configOf('public.nothing', 'copy.nothing');
+    await expect(verifyIntegration(one(config), { env: { ...env(), SRC_URL: 'postgres://u:secret@127.0.0.1:1/gone' } })).rejects.toThrow(
+      'cannot reach the source database at 127.0.0.1:1/gone (integrations[nothing].source.url): connect ECONNREFUSED 127.0.0.1:1',
+    );
+    await expect(verifyIntegration(one(config), { env: { ...env(), DST_URL: 'postgres://u:secret@127.0.0.1:1/gone' } })).rejects.toThrow(
+      'cannot reach the target database at 127.0.0.1:1/gone (integrations[nothing].sink.url): connect ECONNREFUSED 127.0.0.1:1',
+    );
+  });
+
   it('writes each value into its own column when source.columns lists them in another order than the table', async () => {
     await sql(src.url, `CREATE TABLE people (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, first_name text, last_name text);
       INSERT INTO people SELECT g, '2024-01-01'::timestamptz + g * interval '1 s', 'F' || g, 'L' || g FROM generate_series(1, 50) g`);
