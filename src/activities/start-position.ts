@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { storedCursor } from './stored-cursor';
 import type { Cursor } from '../cursor/cursor';
 import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot, type CheckpointRow } from '../db/state';
 import { PermanentError } from '../errors';
@@ -60,9 +61,9 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     const refusal = own ? undefined : resumeRefusal(input.integration, { shards: [], backfill: cp });
     if (refusal || !cp) throw new NothingToResumeError(refusal ?? `no backfill of "${input.integration}" to resume`);
     plan = await source.prepare({ highWater: cp.highWater });
-    cursor = source.parseCursor(cp.cursor);
+    cursor = storedCursor(source, cp.cursor, input.integration, slot);
   }
-  if (own && cp) cursor = await source.later(cursor, source.parseCursor(cp.cursor));
+  if (own && cp) cursor = await source.later(cursor, storedCursor(source, cp.cursor, input.integration, slot));
   if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
   // A new run restarts the slot's counters; a retried attempt or a resume keeps them.
   const reset = !own && input.mode !== 'resume';
@@ -77,8 +78,8 @@ async function shardPosition(state: pg.Client, source: Source, input: RunInput, 
   // planBackfill (or a resume) claimed every shard for this run; anything else means a newer run took over.
   if (!cp || cp.owner !== input.runKey) throw new LostOwnershipError(input.integration, slot, input.runKey);
   const plan = await source.prepare({ highWater: cp.highWater });
-  let cursor = source.parseCursor(cp.cursor);
-  const until = source.parseCursor(cp.untilCursor);
+  let cursor = storedCursor(source, cp.cursor, input.integration, slot);
+  const until = storedCursor(source, cp.untilCursor, input.integration, slot);
   if (heartbeatCursor !== undefined) {
     const beat = source.parseCursor(heartbeatCursor);
     // The slot may have taken part of another shard's range since that heartbeat (steal-work.ts): a heartbeat
@@ -104,7 +105,7 @@ async function within(source: Source, c: Cursor, start: Cursor, until: Cursor): 
 function syncStart(source: Source, input: RunInput, cp: CheckpointRow | undefined, warnings: string[], own: boolean): Cursor {
   const hasAfter = input.after !== undefined && input.after !== null;
   if (!cp) return source.parseCursor(hasAfter ? input.after : null);
-  const cursor = source.parseCursor(cp.cursor);
+  const cursor = storedCursor(source, cp.cursor, input.integration, 'sync');
   if (!hasAfter) return cursor;
   let after: Cursor;
   try {

@@ -35,6 +35,7 @@ export const NON_RETRYABLE = [
   'OAuthTokenRefusedError',
   'TokenStoreKeyError',
   'CredentialsRefusedError',
+  'StoredCursorMismatchError',
 ];
 
 export function runActivityOptions(kind: 'sync' | 'backfill'): ActivityOptions {

@@ -79,6 +79,20 @@ describe('acceptance edges (PostgreSQL)', () => {
     }
   });
 
+  it('a checkpoint whose cursor no longer fits source.cursor: the error says which slot and how to go on, and the run has its row (an acceptance run)', async () => {
+    await sql(src.url, `CREATE TABLE public.recur (id int PRIMARY KEY, updated_at timestamptz NOT NULL); INSERT INTO public.recur SELECT g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 20) g`);
+    const before = configOf('recur', 'public.recur', ['id']);
+    await run(before, { integration: 'recur', runKey: 'acc/recur/1', mode: 'sync' });
+    const after = parseConfig({ integrations: [{ ...before.integrations[0]!, source: { ...before.integrations[0]!.source, cursor: ['id'] } }] });
+    const err = await run(after, { integration: 'recur', runKey: 'acc/recur/2', mode: 'sync' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'StoredCursorMismatchError', nonRetryable: true });
+    expect((err as Error).message).toMatch(
+      /^the sync checkpoint holds cursor \["2024-01-01 00:00:20\+00","20"\], which does not fit source\.cursor now \(expected null or an array of 1 strings \(values of id\)\): the cursor or the source changed since it was saved\. `tidemark checkpoint reset recur --yes` makes the next sync start from the beginning/,
+    );
+    expect(await sql(dst.url, `SELECT status FROM tidemark.runs WHERE run_id = 'acc/recur/2'`)).toEqual([{ status: 'failed' }]);
+    expect(await sql(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'recur' AND slot = 'sync'`)).toEqual([{ cursor: ['2024-01-01 00:00:20+00', '20'] }]); // kept
+  });
+
   it('status --all: an integration whose runs were all cancelled is never-run (no run completed yet), not ok', async () => {
     await sql(src.url, `CREATE TABLE public.gone (id int PRIMARY KEY, updated_at timestamptz NOT NULL)`);
     const config = configOf('gone', 'public.gone', ['id']);
