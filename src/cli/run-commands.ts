@@ -183,6 +183,8 @@ async function startAndMaybeWait(
   input: Record<string, unknown> & { integration: string },
   wait: boolean,
   cronSchedule?: string,
+  /** resume: a backfill still running is the one to continue (it does by itself): said, and followed with --wait. */
+  joinRunningBackfill = false,
 ): Promise<void> {
   const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
@@ -191,11 +193,24 @@ async function startAndMaybeWait(
   // The target's too (missing without sink.create, no unique index on the key), when the sink answers here.
   const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink);
   if (sinkProblem) refuse(`error: ${input.integration}: ${sinkProblem}`);
-  const { connectClient, startIntegrationRun } = await lazy('../client');
+  const { connectClient, startIntegrationRun, IntegrationBusyError } = await lazy('../client');
   const client = await connectClient();
   const since = Date.now();
   try {
-    const handle = await startIntegrationRun(client, kind, input, undefined, { cronSchedule });
+    const started = await startIntegrationRun(client, kind, input, undefined, { cronSchedule }).catch(async (err: unknown) => {
+      if (!joinRunningBackfill || !(err instanceof IntegrationBusyError)) throw err;
+      const running = client.workflow.getHandle(err.workflowId);
+      if ((await running.describe()).type !== 'backfillWorkflow') throw err;
+      // A stalled backfill (its worker killed) is retried from its checkpoint as soon as a worker takes its task:
+      // nothing to start, and refusing it as "busy" read as if it could not be continued (an acceptance run).
+      console.log(`${err.workflowId} is this backfill, still running: it continues from its checkpoint by itself (a stalled attempt is retried as soon as a worker on the task queue takes it; \`tidemark status ${input.integration}\` shows it); nothing new started`);
+      return { joined: running };
+    });
+    if ('joined' in started) {
+      if (wait) await waitAndReport(client, started.joined, since);
+      return;
+    }
+    const handle = started;
     const what = cronSchedule ? `cron workflow (${cronSchedule}) ` : '';
     console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     if (wait) await waitAndReport(client, handle, since);
@@ -246,11 +261,11 @@ export function registerRunCommands(program: Command): void {
 
   program
     .command('resume <id>')
-    .description('continue a stalled, failed, cancelled or terminated backfill from its checkpoint')
+    .description('continue a stalled, failed, cancelled or terminated backfill from its checkpoint (one still running continues by itself: followed with --wait)')
     .option('--wait', 'block until the run ends; exit 0 only if it completed')
     .action(async (id: string, opts: { wait?: boolean }, cmd: Command) => {
       const refusal = await resumeRefusalOf(cmd, id);
       if (refusal) refuse(`error: ${refusal}`);
-      await startAndMaybeWait(cmd, 'backfill', { integration: id, resume: true }, !!opts.wait);
+      await startAndMaybeWait(cmd, 'backfill', { integration: id, resume: true }, !!opts.wait, undefined, true);
     });
 }

@@ -8,6 +8,7 @@ const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 export function parseDuration(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
   const text = value.trim();
+  if (/^0+(?:\.0+)?$/.test(text)) return 0; // zero needs no unit
   if (!WHOLE.test(text)) return undefined;
   let total = 0;
   for (const m of text.matchAll(PART)) total += Number(m[1]) * (UNIT_MS[m[2] as string] ?? 0);

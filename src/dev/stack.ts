@@ -71,9 +71,10 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
  * that is down showed only later, as every run failing.
  */
 async function checkExternalDb(url: string): Promise<void> {
-  const where = pgAddress(url) ?? 'a URL that does not parse';
+  const where = pgAddress(url);
+  if (!where) throw new Error('DATABASE_URL is not a PostgreSQL URL (postgres://user:password@host:port/database): fix it, or unset it to let tidemark start its own PostgreSQL');
   const client = await connect(url, { connectTimeoutMs: 10_000, applicationName: 'tidemark-dev' }).catch((err: unknown) => {
-    throw new Error(`DATABASE_URL (${where}) does not answer: ${(err as Error).message}. Start that PostgreSQL, fix the URL, or unset DATABASE_URL to let tidemark start its own`, { cause: err });
+    throw new Error(`cannot use DATABASE_URL (${where}): ${(err as Error).message}. Check that server and the URL, or unset DATABASE_URL to let tidemark start its own PostgreSQL`, { cause: err });
   });
   await closeQuietly(client);
 }

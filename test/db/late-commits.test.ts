@@ -87,7 +87,7 @@ describe('late commits (a writer open while a run starts)', () => {
     await c.query(`BEGIN; INSERT INTO public.events (v) VALUES ('prepared'); PREPARE TRANSACTION 'tm-late-2pc'`);
     try {
       expect(await sync(configOf('300ms'), 'late/2pc')).toMatchObject({ done: true });
-      expect(await warningsOf('late/2pc')).toContainEqual(expect.stringMatching(/^1 transaction\(s\) writing public\.events were still open after this run waited 0\.3 s for them \(prepared transaction 'tm-late-2pc'\)/));
+      expect(await warningsOf('late/2pc')).toContainEqual(expect.stringMatching(/^1 transaction\(s\) writing public\.events were still open after this run waited 0\.3 s for them \(prepared transaction "tm-late-2pc"\)/));
     } finally {
       await c.query(`ROLLBACK PREPARED 'tm-late-2pc'`);
       await c.end();

@@ -110,9 +110,12 @@ describe('tidemark dev', () => {
     const [temporalPort, deadPg] = [await freePort(), await freePort()];
     const dead = runDev(['--temporal-port', `${temporalPort}`], `postgres://someone:secret@127.0.0.1:${deadPg}/appdb`);
     expect(await dead.exit).toBe(1);
-    expect(dead.stderr()).toContain(`DATABASE_URL (127.0.0.1:${deadPg}/appdb) does not answer: connect ECONNREFUSED 127.0.0.1:${deadPg}. Start that PostgreSQL, fix the URL, or unset DATABASE_URL`);
+    expect(dead.stderr()).toContain(`cannot use DATABASE_URL (127.0.0.1:${deadPg}/appdb): connect ECONNREFUSED 127.0.0.1:${deadPg}. Check that server and the URL, or unset DATABASE_URL`);
     expect(dead.stderr()).not.toContain('secret');
     expect(await canConnect(temporalPort)).toBe(false);
+    const notUrl = runDev(['--temporal-port', `${temporalPort}`], 'notaurl');
+    expect(await notUrl.exit).toBe(1);
+    expect(notUrl.stderr()).toContain('DATABASE_URL is not a PostgreSQL URL (postgres://user:password@host:port/database)');
     // One that answers (the tests' own server): used as it is, said so.
     const live = inject('adminDatabaseUrl');
     const dev = runDev(['--temporal-port', `${temporalPort}`, '--ui-port', `${await freePort()}`], live);

@@ -266,7 +266,12 @@ describe('operator commands against a backfill started with `temporal workflow s
       await source.c.query('ROLLBACK');
       await source.c.end();
     }
-    await handle.result();
+    // `resume` of a backfill still running (stalled or not) follows it, not "busy" (an acceptance run).
+    const joined = await runCli(['resume', 'orders', '--wait'], env, cwd);
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(joined.stdout).toContain(`${workflowIdFor('orders')} is this backfill, still running: it continues from its checkpoint by itself`);
+    expect(joined.stdout).toContain(`completed: ${ROWS} rows`);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     expect((await runCli(['status', 'orders'], env, cwd)).stdout).not.toContain('waiting    ');
   });

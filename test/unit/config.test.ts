@@ -118,6 +118,8 @@ describe('config', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('5 minutes')).toBeUndefined();
+    expect(parseDuration('0')).toBe(0); // zero needs no unit (writersWait: "0" turns the wait off)
+    expect(parseDuration('5')).toBeUndefined();
   });
 });
 

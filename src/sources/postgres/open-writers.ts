@@ -52,7 +52,7 @@ async function named(client: pg.Client, open: { vxid: string; pid: number | null
     );
     for (const row of r.rows) gids.set(row.vxid, row.gid);
   }
-  return open.map((w) => (w.pid !== null ? `pid ${w.pid}` : gids.has(w.vxid) ? `prepared transaction '${gids.get(w.vxid)}'` : 'a prepared transaction'));
+  return open.map((w) => (w.pid !== null ? `pid ${w.pid}` : gids.has(w.vxid) ? `prepared transaction ${JSON.stringify(gids.get(w.vxid))}` : 'a prepared transaction'));
 }
 
 /** The run warning for writers still open after the wait. */

@@ -69,7 +69,7 @@ export class PostgresSource implements Source {
     // The keyset must be unique, or rows sharing a cursor value at a page boundary would be skipped.
     if (!info.uniqueKeys.some((key) => key.every((k) => this.cfg.cursor.includes(k)))) {
       const c = this.cfg.cursor;
-      const example = c.length === 1 ? ` (e.g. [${c[0]}, id])` : '';
+      const example = c.length === 1 && c[0] !== 'id' ? ` (e.g. [${c[0]}, id])` : '';
       throw new SourceSetupError(
         'source.cursor',
         `[${c.join(', ')}] is not unique in ${this.cfg.table}: no valid unique index or primary key has only these columns (partial, expression and invalid indexes prove nothing; a view has none). End it with a unique column${example} backed by a unique index or primary key`,
