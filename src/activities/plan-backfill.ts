@@ -152,7 +152,8 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const run = await state.readRun(db, input.runKey);
       const rows = Number(run?.rows_committed ?? 0);
       const warnings = run?.warnings ?? [];
-      return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }), ...(warnings.length ? { warnings } : {}) };
+      const rejected = Number(run?.rows_rejected ?? 0);
+      return { cursor, rows, done, ...(done ? {} : { stoppedBy: 'time-budget' as const }), ...(warnings.length ? { warnings } : {}), ...(rejected ? { rejected } : {}) };
     });
   };
 }

@@ -218,9 +218,9 @@ async function finishRun(db: pg.Client, input: RunInput, id: string, slot: strin
     await state.finishCheckpoint(db, id, slot, input.runKey);
     if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor);
   }
-  const warnings = sharded ? [] : await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
+  const { warnings, rejected } = sharded ? { warnings: [], rejected: 0 } : await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
   log.info('run finished', { integration: id, rows, done, stoppedBy });
-  return { cursor, rows, done, ...(stoppedBy ? { stoppedBy } : {}), ...(warnings.length ? { warnings } : {}) };
+  return { cursor, rows, done, ...(stoppedBy ? { stoppedBy } : {}), ...(warnings.length ? { warnings } : {}), ...(rejected ? { rejected } : {}) };
 }
 
 /** Records a failed or cancelled run on its row (when it has one) and returns the failure to throw. */

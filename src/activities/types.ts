@@ -50,6 +50,8 @@ export interface RunResult {
   stoppedBy?: 'time-budget' | 'busy';
   /** The run's warnings (its row's), for `--wait` and the workflow's result in the UI. */
   warnings?: string[];
+  /** Records this run left in dead letters (refused by validation or the target), when any. */
+  rejected?: number;
 }
 
 /** Heartbeat details: what a retry resumes from, and what the UI / `tidemark status` show. */

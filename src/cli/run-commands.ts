@@ -74,7 +74,7 @@ export function failureMessage(err: unknown): string {
  * Prints the outcome (rows, duration and rate); exit code 0 only when the workflow completed. A workflow whose task
  * the workers keep failing (stuck-task.ts) ends the wait with exit 1 and what to do, instead of waiting for good.
  */
-export async function waitAndReport(client: Client, handle: WorkflowHandle, since = Date.now()): Promise<void> {
+export async function waitAndReport(client: Client, handle: WorkflowHandle, since = Date.now(), integration = '<id>'): Promise<void> {
   const { CancelledFailure, TerminatedFailure, WorkflowFailedError } = await lazy('@temporalio/client');
   const result = resultThroughOutages(handle, (err) => !(err instanceof WorkflowFailedError));
   result.catch(() => undefined); // read below, unless the wait ends as stuck
@@ -91,6 +91,7 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
+    if (r.rejected) console.log(`dead letters: ${r.rejected} record(s) of this run were refused and kept aside: \`tidemark dead-letters ${integration}\` shows them, \`--retry\` writes them after a fix`);
     for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
   } catch (err) {
     if (!(err instanceof WorkflowFailedError) && /Unknown encoding: binary\/encrypted|EncryptionKeyError|encrypted with key/.test((err as Error).message)) {
@@ -207,13 +208,13 @@ async function startAndMaybeWait(
       return { joined: running };
     });
     if ('joined' in started) {
-      if (wait) await waitAndReport(client, started.joined, since);
+      if (wait) await waitAndReport(client, started.joined, since, input.integration);
       return;
     }
     const handle = started;
     const what = cronSchedule ? `cron workflow (${cronSchedule}) ` : '';
     console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
-    if (wait) await waitAndReport(client, handle, since);
+    if (wait) await waitAndReport(client, handle, since, input.integration);
   } finally {
     await client.connection.close();
   }

@@ -59,7 +59,7 @@ describe('mapping, validation and dead letters', () => {
     const acts = createActivities({ config: () => config(0), env: vars() });
     const input: RunInput = { integration: 'customers', mode: 'backfill', runKey: 'dl/1' };
     const r = (await new MockActivityEnvironment().run(acts.runIntegration, input)) as RunResult;
-    expect(r).toMatchObject({ rows: 1000, done: true });
+    expect(r).toMatchObject({ rows: 1000, done: true, rejected: 60 }); // --wait prints it
     expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_clean')).toEqual([{ n: '940' }]);
     expect(await sql(dst.url, `SELECT email, city, age::text FROM public.customers_clean WHERE id = 7`)).toEqual([{ email: 'user7@example.com', city: 'City 0', age: '27' }]);
     const letters = await sql<{ reason: string; n: string }>(dst.url, `SELECT reason, count(*)::text AS n FROM tidemark.dead_letters GROUP BY reason ORDER BY reason`);

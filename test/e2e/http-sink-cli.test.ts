@@ -126,12 +126,14 @@ describe('PostgreSQL → API end to end on the Temporal dev server', () => {
       expect(api.store.size).toBe(ROWS);
       expect((await ledger(state, 'orders')).size).toBe(ROWS);
 
-      // 10 rows change: `tidemark sync --wait` sends exactly those.
+      // 10 rows change: `tidemark sync --wait` sends exactly those; the one the API refuses is said under the outcome.
       const before = api.log.length;
+      apiOpts.reject = (item) => Number(item.id) === 120;
       await state.query(`UPDATE orders SET status = 'paid', updated_at = now() - interval '1 hour' WHERE id % 60 = 0`);
       const sync = await runCli(['sync', 'orders', '--wait'], env, cwd);
+      apiOpts.reject = undefined;
       expect(sync.code, sync.stderr).toBe(0);
-      expect(sync.stdout).toMatch(/completed: 10 rows/);
+      expect(sync.stdout).toMatch(/completed: 10 rows.*\ndead letters: 1 record\(s\) of this run were refused and kept aside: `tidemark dead-letters orders` shows them/);
       expect(api.log.length - before).toBe(10);
       expect([...api.applied.values()].every((n) => n === 1)).toBe(true);
 

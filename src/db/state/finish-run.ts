@@ -6,18 +6,18 @@ import type { RunKind } from './start-run';
 export type RunStatus = 'completed' | 'partial' | 'failed' | 'cancelled' | 'skipped' | 'running';
 
 /** Sets the run's status; shard counters not rolled up yet (a shard that died) join its row in the same statement. */
-export async function finishRun(client: pg.Client, runId: string, status: RunStatus, error?: string): Promise<string[]> {
-  // Its warnings come back for the run's result (`--wait` prints them).
-  const r = await client.query<{ warnings: string | null }>(
+export async function finishRun(client: pg.Client, runId: string, status: RunStatus, error?: string): Promise<{ warnings: string[]; rejected: number }> {
+  // Its warnings and records refused come back for the run's result (`--wait` prints them).
+  const r = await client.query<{ warnings: string | null; rejected: string | null }>(
     `WITH ${TAKE_SHARD_TOTALS}
      UPDATE tidemark.runs r SET status = $3::text, error = $4::text,
             finished_at = CASE WHEN $3::text = 'running' THEN NULL ELSE now() END, ${ADD_SHARD_TOTALS}
        FROM t WHERE r.run_id = $1::text
-     RETURNING to_json(r.warnings)::text AS warnings`,
+     RETURNING to_json(r.warnings)::text AS warnings, r.rows_rejected::text AS rejected`,
     [runId, null, status, error ?? null],
   );
   const warnings = r.rows[0]?.warnings;
-  return warnings ? (JSON.parse(warnings) as string[]) : [];
+  return { warnings: warnings ? (JSON.parse(warnings) as string[]) : [], rejected: Number(r.rows[0]?.rejected ?? 0) };
 }
 
 /**
