@@ -24,8 +24,20 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-export function issuesFromZod(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: plainer(i.message) }));
+/**
+ * zod's issues as config issues; `suggest` (the key meant by an unknown key at a path, see key-suggestions.ts)
+ * adds a "did you mean".
+ */
+export function issuesFromZod(error: z.ZodError, suggest?: (path: readonly PropertyKey[], key: string, unknownHere: readonly string[]) => string | undefined): ConfigIssue[] {
+  return error.issues.map((i) => ({ path: formatPath(i.path), message: withSuggestion(plainer(i.message), i, suggest) }));
+}
+
+function withSuggestion(message: string, issue: z.core.$ZodIssue, suggest: Parameters<typeof issuesFromZod>[1]): string {
+  // By its message too: the config schema passes its inner issues on as custom ones.
+  const unknown = issue.code === 'unrecognized_keys' ? issue.keys : /^Unrecognized keys?: /.test(message) ? [...message.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string) : [];
+  if (!unknown.length || !suggest) return message;
+  const hints = unknown.map((k) => [k, suggest(issue.path, k, unknown)] as const).filter(([, s]) => s !== undefined);
+  return hints.length ? `${message} (did you mean ${hints.map(([k, s]) => `"${s}" for "${k}"`).join(', ')}?)` : message;
 }
 
 /** zod's words for a field that is not there ("Invalid input: expected string, received undefined") as a user says it. */

@@ -3,8 +3,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { ConfigError, issuesFromZod } from './errors';
+import { schemaObjects, suggestFor } from './key-suggestions';
+import type { z } from 'zod';
 import { isInstanceRef } from '../instances/instance-id';
-import { type Config, type Integration, configSchemaWith } from './schema';
+import { type Config, type Integration, configSchemaWith, configShapesOf } from './schema';
 import { resolveMappingModule, type Mapping } from './transform-schema';
 
 export const DEFAULT_CONFIG_FILES = ['tidemark.yaml', 'tidemark.yml', 'tidemark.json'];
@@ -76,14 +78,31 @@ function parseJson(text: string): unknown {
 }
 
 export function parseConfig(raw: unknown, source = 'config', opts: ParseOptions = {}): Config {
-  const result = configSchemaWith(opts.sourceKinds, opts.sinkKinds).safeParse(raw);
-  if (!result.success) throw new ConfigError(source, issuesFromZod(result.error));
+  const schema = configSchemaWith(opts.sourceKinds, opts.sinkKinds);
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const objects = objectsOf(schema);
+    const suggest = (path: readonly PropertyKey[], key: string, unknownHere: readonly string[]) => {
+      const at = path.reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<PropertyKey, unknown>)[p] : undefined), raw);
+      const siblings = at && typeof at === 'object' && !Array.isArray(at) ? Object.keys(at).filter((k) => !unknownHere.includes(k)) : [];
+      return suggestFor(key, siblings, objects);
+    };
+    throw new ConfigError(source, issuesFromZod(result.error, suggest));
+  }
   const entries = (raw as { integrations?: unknown[] }).integrations ?? [];
   for (const it of result.data.integrations) {
     const entry = entries.find((e) => (e as { id?: unknown } | null)?.id === it.id);
     if (entry) written.set(it, structuredClone(entry));
   }
   return result.data;
+}
+
+const knownObjects = new WeakMap<object, Set<string>[]>();
+/** The key sets of the schema's objects, walked once per schema (for "did you mean"). */
+function objectsOf(schema: z.ZodType): Set<string>[] {
+  let objects = knownObjects.get(schema);
+  if (!objects) knownObjects.set(schema, (objects = schemaObjects(configShapesOf(schema))));
+  return objects;
 }
 
 /** Each parsed integration's entry as written (durations as "1s", no defaults filled in), for showing it. */

@@ -8,7 +8,8 @@ import { mappingSchema, recordSchemaSchema } from './transform-schema';
 import { httpSourceSchema, type HttpSourceConfig } from './http-source-schema';
 import { csvSourceSchema, type CsvSourceConfig } from './csv-source-schema';
 import { entrySchema, type Template } from './template-schema';
-import { isPostgresSink, sinkSchemaFor } from './sink-schema';
+import { isPostgresSink, postgresSinkSchema, sinkSchemaFor } from './sink-schema';
+import { httpSinkSchema } from './http-sink-schema';
 import { checkSinkAgainstIntegration } from './sink-checks';
 
 export * from './sink-schema';
@@ -160,9 +161,10 @@ const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonl
 });
 
 const configSchemaFor = (customKinds: readonly string[], sinkKinds: readonly string[] = []) => {
+  const integration = integrationSchemaFor(customKinds, sinkKinds);
   const entries = z
     .strictObject({
-      integrations: z.array(entrySchema(integrationSchemaFor(customKinds, sinkKinds), customKinds, sinkKinds)).min(1, 'must list at least one integration'),
+      integrations: z.array(entrySchema(integration, customKinds, sinkKinds)).min(1, 'must list at least one integration'),
     })
     // Templates are not integrations: everything that runs, lists or schedules integrations sees only those.
     .transform((cfg): { integrations: Integration[]; templates?: Template[] } => {
@@ -170,13 +172,22 @@ const configSchemaFor = (customKinds: readonly string[], sinkKinds: readonly str
       return { integrations: cfg.integrations.filter((e): e is Integration => !('template' in e)), ...(templates.length ? { templates } : {}) };
     });
   // Duplicate ids are found in the input as written, so they are reported with every other problem at once.
-  return z.unknown().transform((raw, ctx): z.output<typeof entries> => {
+  const schema = z.unknown().transform((raw, ctx): z.output<typeof entries> => {
     const duplicates = duplicateIds(raw, ctx);
     const result = entries.safeParse(raw);
     if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
     return result.success && !duplicates ? result.data : z.NEVER;
   });
+  // The sources' and sinks' own schemas: each is picked by kind in a transform, which hides them.
+  shapes.set(schema, [entries, integration, postgresSourceSchema, httpSourceSchema, csvSourceSchema, postgresSinkSchema, httpSinkSchema]);
+  return schema;
 };
+
+/** The object schemas behind a config schema (its transforms hide them), for the keys they know (key-suggestions.ts). */
+const shapes = new WeakMap<object, z.ZodType[]>();
+export function configShapesOf(schema: object): z.ZodType[] {
+  return shapes.get(schema) ?? [schema as z.ZodType];
+}
 
 /** Adds an issue per integration whose id an earlier one has; returns whether there was any. */
 function duplicateIds(raw: unknown, ctx: z.RefinementCtx): boolean {

@@ -40,7 +40,7 @@ describe('csv source config', () => {
     ]);
     expect(issuesOf({ encoding: 'utf16le' })).toEqual([`${P}.encoding: must be utf8 (the default) or latin1`]);
     expect(issuesOf({ nullValue: 0 })).toEqual([`${P}.nullValue: must be a string (the text that means NULL, default "") or false (no NULLs)`]);
-    expect(issuesOf({ delimeter: ';' })).toEqual([`${P}: Unrecognized key: "delimeter"`]);
+    expect(issuesOf({ delimeter: ';' })).toEqual([`${P}: Unrecognized key: "delimeter" (did you mean "delimiter" for "delimeter"?)`]);
   });
 
   it('checks column mappings: names, types, duplicates, and the header list', () => {

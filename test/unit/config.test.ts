@@ -114,6 +114,21 @@ describe('config', () => {
     expect(() => loadConfig(undefined, mkdtempSync(join(tmpdir(), 'tm-empty-')))).toThrow(/no config file/);
   });
 
+  it('an unknown key gets a "did you mean" from the keys of that object only (an acceptance run: writerswait)', () => {
+    const err = (() => {
+      try {
+        parseConfig({ integrations: [{ id: 'a', source: { kind: 'postgres', url: 'postgres://x', table: 'public.t', cursor: ['id'], writerswait: '1s' }, sink: { table: 'public.t', key: ['id'], crate: true, Batchsize: 1 }, batchsize: 3 }] });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(err).toContain('integrations[0].source: Unrecognized key: "writerswait" (did you mean "writersWait" for "writerswait"?)');
+    // batchSize is a key of the integration, not of the sink: not offered there.
+    expect(err).toContain('integrations[0].sink: Unrecognized keys: "crate", "Batchsize" (did you mean "create" for "crate"?)');
+    expect(err).toContain('integrations[0]: Unrecognized key: "batchsize" (did you mean "batchSize" for "batchsize"?)');
+  });
+
   it('parses durations', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
