@@ -1,4 +1,5 @@
-import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { CancelledFailure, Context, log } from '@temporalio/activity';
+import { RunCancelledError } from './run-cancelled';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
@@ -58,7 +59,8 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   // From the config alone, as the CLI checks it: no connection, no request.
   const refusal = shardsRefusal(it.source);
   if (refusal) throw new ShardingNotSupportedError(`integration ${it.id}: ${refusal}`);
-  const source = await createSource(it.source, it.id, env);
+  // Named like a run's source session (run-lock.ts): `status` shows a plan blocked on a lock too.
+  const source = await createSource(it.source, it.id, env, { applicationName: `${state.lockTag(input.runKey, Context.current().info.attempt)}:source` });
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
     const from = source.parseCursor(input.from ?? null);
@@ -106,9 +108,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
         throw err;
       });
       // The row first: a workflow cancelled while this planned has recorded the run cancelled, and then gets no slots.
-      if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began)))) {
-        throw ApplicationFailure.nonRetryable(`backfill ${input.runKey} was cancelled while it planned: nothing was written`, 'RunCancelledError');
-      }
+      if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began)))) throw new RunCancelledError(input.runKey);
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
       for (const w of warnings) log.warn(w, { integration: it.id });
       await state.addRunWarnings(db, input.runKey, warnings);
@@ -126,8 +126,8 @@ async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Pro
   if (!slots.length) return { sharded: false, todo: [], total: 0 };
   const refusal = resumeRefusal(it.id, found);
   if (refusal) throw new NothingToResumeError(refusal);
+  if (!(await state.startRun(db, input.runKey, it.id, 'resume', null))) throw new RunCancelledError(input.runKey);
   await state.takeOverShardSlots(db, it.id, input.runKey);
-  await state.startRun(db, input.runKey, it.id, 'resume', null);
   await state.abandonBackfillRuns(db, it.id, input.runKey);
   const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
   log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });

@@ -237,10 +237,7 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
   if (stateDb && !runRow && !sharded && res.integrationId && !isInputError(err) && !(err instanceof CancelledFailure)) {
     // Failed before its row existed (a source table missing, a secret unset, a cursor the source refuses): the row
     // now, with the error, so `runs` and `status --all` show the failure. A retry counts an attempt on it.
-    res.runRow = await state.startRun(stateDb, input.runKey, res.integrationId, input.mode, null, state.attemptInfoOf(ctx.info)).then(
-      () => true,
-      () => false,
-    );
+    res.runRow = await state.startRun(stateDb, input.runKey, res.integrationId, input.mode, null, state.attemptInfoOf(ctx.info)).catch(() => false);
   }
   if (stateDb && res.runRow && !(err instanceof CancelledFailure)) {
     const final = failsForGood(ctx, failure);

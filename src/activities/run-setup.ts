@@ -1,4 +1,5 @@
 import { log, type Context } from '@temporalio/activity';
+import { RunCancelledError } from './run-cancelled';
 import { sourceAppName } from './run-lock';
 import type pg from 'pg';
 import { isPostgresSink, type Integration } from '../config';
@@ -73,7 +74,9 @@ export async function prepareRun(
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
   const start = await alive.during(() => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
-  if (!sharded) await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began));
+  if (!sharded && !(await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began)))) {
+    throw new RunCancelledError(input.runKey);
+  }
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;

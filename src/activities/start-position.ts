@@ -64,7 +64,7 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     cursor = storedCursor(source, cp.cursor, input.integration, slot);
   }
   if (own && cp) cursor = await source.later(cursor, storedCursor(source, cp.cursor, input.integration, slot));
-  if (heartbeatCursor !== undefined) cursor = await source.later(cursor, source.parseCursor(heartbeatCursor));
+  if (heartbeatCursor !== undefined) cursor = await source.later(cursor, storedCursor(source, heartbeatCursor, input.integration, slot));
   // A new run restarts the slot's counters; a retried attempt or a resume keeps them.
   const reset = !own && input.mode !== 'resume';
   await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
@@ -81,10 +81,10 @@ async function shardPosition(state: pg.Client, source: Source, input: RunInput, 
   let cursor = storedCursor(source, cp.cursor, input.integration, slot);
   const until = storedCursor(source, cp.untilCursor, input.integration, slot);
   if (heartbeatCursor !== undefined) {
-    const beat = source.parseCursor(heartbeatCursor);
+    const beat = storedCursor(source, heartbeatCursor, input.integration, slot);
     // The slot may have taken part of another shard's range since that heartbeat (steal-work.ts): a heartbeat
     // of its earlier range lies outside the current one, and must not move the cursor past what is left to read.
-    if (await within(source, beat, source.parseCursor(cp.startCursor), until)) cursor = await source.later(cursor, beat);
+    if (await within(source, beat, storedCursor(source, cp.startCursor, input.integration, slot), until)) cursor = await source.later(cursor, beat);
   }
   return { slot, cursor, plan, runRowsBefore: cp.rowsDone, slotRowsBefore: cp.rowsDone, until, warnings: [] };
 }

@@ -4,7 +4,7 @@ import { resolvePgUrl } from '../config/pg-url';
 import { listShardSlots, runningRunKeys, runSessionPrefix } from '../db/state';
 import { formatDuration } from '../config/duration';
 import { blockedSessions, type BlockedSession } from '../pg/blocked-sessions';
-import { closeQuietly, connect, pgAddress } from '../pg/connect';
+import { closeQuietly, connect } from '../pg/connect';
 
 /**
  * `status`: what the integration's running runs wait for, when a lock holds them (a target locked by a migration,
@@ -18,14 +18,16 @@ export async function blockedLines(db: pg.Client, integration: Integration, env:
   const shards = await listShardSlots(db, integration.id).catch(() => []);
   const prefixes = keys.flatMap((k) => [runSessionPrefix(k), ...shards.map((s) => runSessionPrefix(k, s.index))]);
   const found: BlockedSession[] = await blockedSessions(db, prefixes).catch(() => []);
+  // The source's sessions, with its own role (another role's waits are hidden); one server asked twice lists a
+  // session twice: kept once.
   const source = sourceUrl(integration, env);
-  // The state database's server already showed every session of its own (pg_stat_activity spans the cluster).
-  if (source && pgAddress(source)?.split('/')[0] !== `${db.host}:${db.port}`) {
+  if (source) {
     const other = await connect(source, { applicationName: 'tidemark-cli', connectTimeoutMs: 3_000 }).catch(() => undefined);
     if (other) found.push(...(await blockedSessions(other, prefixes).catch(() => [])));
     await closeQuietly(other);
   }
-  return found.map(blockedLine);
+  const once = new Map(found.map((b) => [`${b.pid} ${b.app}`, b]));
+  return [...once.values()].map(blockedLine);
 }
 
 function sourceUrl(it: Integration, env: NodeJS.ProcessEnv): string | undefined {
@@ -40,13 +42,12 @@ function sourceUrl(it: Integration, env: NodeJS.ProcessEnv): string | undefined 
 /** One line for `status`: what waits, since when, for whom, and what ends it. */
 export function blockedLine(b: BlockedSession): string {
   const what = b.app.endsWith(':source') ? "the run's source read" : "the run's write";
-  const who = b.blockers.length
-    ? b.blockers
-        .map((h) => {
-          const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
-          return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
-        })
-        .join(', ')
-    : 'a session that has released it since';
+  const holders = b.blockers.map((h) => {
+    const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
+    return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
+  });
+  // pg_blocking_pids says pid 0 for a prepared transaction: it has no session to name.
+  if (b.prepared) holders.push('a prepared transaction (pg_prepared_xacts: COMMIT PREPARED or ROLLBACK PREPARED ends it)');
+  const who = holders.length ? holders.join(', ') : 'a session that has released it since';
   return `${what} (pid ${b.pid}) has waited ${formatDuration(b.waitedS * 1000)} for a lock held by ${who}: it goes on when that transaction ends`;
 }

@@ -65,13 +65,15 @@ export async function printStatusAll(cmd: Command, opts: StatusAllOptions): Prom
   const config = (await lazy('./context')).loadCliConfig(cmd);
   const { statusAll, withTemporal } = await lazy('../instances');
   const { formatDuration } = await lazy('../config');
-  const lines = await withTemporal(undefined, process.env, (client) => statusAll(config, { client, failing: !!opts.failing, ...(opts.template ? { template: opts.template } : {}) }));
+  const lines = await withTemporal(undefined, process.env, (client) => statusAll(config, { client, failing: !!opts.failing, unreachableLines: true, ...(opts.template ? { template: opts.template } : {}) }));
   if (opts.json) return console.log(JSON.stringify(lines, null, 2));
   if (!lines.length) return console.log(opts.failing ? 'nothing failing' : 'no integrations or instances');
   for (const l of lines) console.log(statusLine(l, formatDuration));
 }
 
 function statusLine(l: StatusLine, duration: (ms: number) => string): string {
+  // Its state database could not be read: nothing else is known.
+  if (l.state === 'unreachable') return [l.id, `unreachable (${(l.reason ?? '').split('\n')[0]})`, 'last success ?', 'lag ?', 'rows ?', 'failures ?', `next ${l.nextRun ?? '-'}`].join('  ');
   return [
     l.id,
     `${l.state}${l.reason ? ` (${l.reason.split('\n')[0]})` : ''}`,

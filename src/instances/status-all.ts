@@ -33,7 +33,11 @@ export interface StatusLine {
  * Every integration and instance in one pass: one state query per state database, and (with a client) one
  * listing of the schedules, so it stays cheap with thousands of instances.
  */
-export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv; client?: Client; template?: string; failing?: boolean } = {}): Promise<StatusLine[]> {
+export async function statusAll(
+  config: Config,
+  /** `unreachableLines`: a state database that cannot be read gives its lines (state unreachable) instead of failing the whole reading (the CLI's overview; metrics keep their last values instead). */
+  opts: { env?: NodeJS.ProcessEnv; client?: Client; template?: string; failing?: boolean; unreachableLines?: boolean } = {},
+): Promise<StatusLine[]> {
   const env = opts.env ?? process.env;
   const byUrl = new Map<string, { ids: string[]; templates: string[] }>();
   const at = (url: string) => byUrl.get(url) ?? byUrl.set(url, { ids: [], templates: [] }).get(url)!;
@@ -43,6 +47,7 @@ export async function statusAll(config: Config, opts: { env?: NodeJS.ProcessEnv;
   for (const [url, want] of byUrl) {
     const db = await openStateSession(url, { applicationName: 'tidemark-status' }).catch((err: unknown) => {
       // One database down hides only its own lines (an acceptance run: the whole overview failed).
+      if (!opts.unreachableLines) throw err;
       lines.push(...unreachable(want, (err as Error).message));
       return undefined;
     });

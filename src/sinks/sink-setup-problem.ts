@@ -32,6 +32,13 @@ export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv =
   }
 }
 
+/** Why a unique index on the key's columns does not count. */
+const UNUSABLE = {
+  partial: 'is partial: it is unique only among the rows its WHERE selects',
+  invalid: 'is invalid, not enforced (a failed CREATE UNIQUE INDEX CONCURRENTLY): drop it and create it again',
+  expression: 'is on an expression',
+} as const;
+
 /**
  * Why the target's unique indexes cannot serve the upsert on `sink.key` (ON CONFLICT (key) needs a plain, valid,
  * NOT DEFERRABLE unique index on exactly those columns, and refuses a DEFERRABLE one on them even beside it), with
@@ -53,7 +60,7 @@ export function keyIndexMissing(info: Pick<TableInfo, 'uniqueKeys' | 'keyNotes'>
   if (served) return undefined;
   const missing = `${cfg.table} has no primary key or unique index on (${cols}), which the upsert needs`;
   const unusable = info.keyNotes?.unusable.find((k) => same(k.columns));
-  const why = unusable ? ` (${unusable.index} is ${unusable.why}: it does not cover every row)` : '';
+  const why = unusable ? ` (${unusable.index} ${UNUSABLE[unusable.why]})` : '';
   const part = info.keyNotes?.partitionKey?.filter((c) => !cfg.key.includes(c)) ?? [];
   if (part.length) {
     const wider = [...cfg.key, ...part].join(', ');

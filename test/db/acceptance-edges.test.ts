@@ -113,11 +113,13 @@ describe('acceptance edges (PostgreSQL)', () => {
     // A second integration whose state database is down: its own line says so; the others still show (an
     // acceptance run: the whole overview failed).
     const both = parseConfig({ integrations: [...config.integrations, { ...config.integrations[0]!, id: 'downsink', sink: { ...config.integrations[0]!.sink, url: 'postgres://u:secret@127.0.0.1:1/nosink' } }] });
-    const lines = await statusAll(both, { env: vars() });
+    // The metrics' reading fails instead (their last values stay, and read errors count); the CLI's lists it.
+    await expect(statusAll(both, { env: vars() })).rejects.toThrow(/cannot reach the state database at 127\.0\.0\.1:1\/nosink/);
+    const lines = await statusAll(both, { env: vars(), unreachableLines: true });
     expect(lines.map((l) => [l.id, l.state])).toEqual([['downsink', 'unreachable'], ['gone', 'ok']]);
     expect(lines[0]!.reason).toMatch(/^cannot reach the state database at 127\.0\.0\.1:1\/nosink .*ECONNREFUSED/);
     expect(lines[0]!.reason).not.toContain('secret');
-    expect((await statusAll(both, { env: vars(), failing: true })).map((l) => l.id)).toEqual(['downsink', 'gone']);
+    expect((await statusAll(both, { env: vars(), failing: true, unreachableLines: true })).map((l) => l.id)).toEqual(['downsink', 'gone']);
     // Listed oldest first by number, not as text (an acceptance run: #1, #10, #100, … under --limit 3).
     await sql(dst.url, `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage) SELECT 'gone', 'acc/gone/1', 'null', '{}', 'more', 'validate' FROM generate_series(1, 10)`);
     const db = new pg.Client({ connectionString: dst.url });

@@ -98,7 +98,7 @@ describe('review edges', () => {
       await prepare('parted', ['id', 'at']);
       // A partial index on the key: named, and why it does not count.
       await sql(dst.url, `CREATE TABLE public.partial (id int, v text); CREATE UNIQUE INDEX partial_u ON public.partial (id) WHERE v IS NOT NULL`);
-      await expect(prepare('partial', ['id'])).rejects.toThrow('public.partial has no primary key or unique index on (id), which the upsert needs (partial_u is partial (WHERE …): it does not cover every row): CREATE UNIQUE INDEX ON public.partial (id)');
+      await expect(prepare('partial', ['id'])).rejects.toThrow('public.partial has no primary key or unique index on (id), which the upsert needs (partial_u is partial: it is unique only among the rows its WHERE selects): CREATE UNIQUE INDEX ON public.partial (id)');
     } finally {
       await client.end();
     }

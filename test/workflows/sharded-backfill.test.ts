@@ -118,7 +118,7 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       await w.runUntil(async () => {
         const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 2 }, taskQueue);
         // The plan is waiting for the writer (its source session is there).
-        const planWaits = async () => Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name = 'tidemark-source' AND datname = current_database()`))[0]!.n) > 0;
+        const planWaits = async () => Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%:source' AND datname = current_database()`))[0]!.n) > 0;
         await until(planWaits, 'the plan to wait for the writer');
         await handle.cancel();
         await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
@@ -126,7 +126,7 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
         await until(async () => !(await planWaits()), 'the plan to stop');
         expect(await shardSlots()).toEqual([]);
         const runs = await sql(dst.url, `SELECT kind, status, error FROM tidemark.runs WHERE run_id LIKE $1`, [`${handle.workflowId}/%`]);
-        expect(runs).toEqual([{ kind: 'backfill', status: 'cancelled', error: 'cancelled before it read a row (during its plan or its wait for writers)' }]);
+        expect(runs).toEqual([{ kind: 'backfill', status: 'cancelled', error: 'cancelled before its first page' }]);
       });
     } finally {
       await writer.query('ROLLBACK');

@@ -12,12 +12,21 @@ export async function finishRun(client: pg.Client, runId: string, status: RunSta
     `WITH ${TAKE_SHARD_TOTALS}
      UPDATE tidemark.runs r SET status = $3::text, error = $4::text,
             finished_at = CASE WHEN $3::text = 'running' THEN NULL ELSE now() END, ${ADD_SHARD_TOTALS}
-       FROM t WHERE r.run_id = $1::text
+       FROM t WHERE r.run_id = $1::text AND NOT ${cancelledByWorkflow('r')}
      RETURNING to_json(r.warnings)::text AS warnings, r.rows_rejected::text AS rejected`,
     [runId, null, status, error ?? null],
   );
   const warnings = r.rows[0]?.warnings;
   return { warnings: warnings ? (JSON.parse(warnings) as string[]) : [], rejected: Number(r.rows[0]?.rejected ?? 0) };
+}
+
+/**
+ * A row its workflow recorded cancelled (markRunCancelled): final. An activity still finishing after that (a plan,
+ * which the workflow does not wait for) changes nothing. A row an attempt marked cancelled itself (its heartbeat
+ * timed out, it was paused or reset: Temporal retries it) is not this: the retry starts it again.
+ */
+export function cancelledByWorkflow(alias: string): string {
+  return `(${alias}.status = 'cancelled' AND (${alias}.error LIKE 'cancelled while waiting to retry%' OR ${alias}.error LIKE 'cancelled before its first page%'))`;
 }
 
 /**
@@ -35,7 +44,7 @@ export async function markRunCancelled(client: pg.Client, runId: string, started
   }
   await client.query(
     `INSERT INTO tidemark.runs (run_id, integration, kind, status, attempts, finished_at, error)
-     VALUES ($1::text, $2::text, $3::text, 'cancelled', 1, now(), 'cancelled before it read a row (during its plan or its wait for writers)')
+     VALUES ($1::text, $2::text, $3::text, 'cancelled', 1, now(), 'cancelled before its first page')
      ON CONFLICT (run_id) DO UPDATE SET status = 'cancelled', finished_at = now(), error = ${retrying} WHERE tidemark.runs.status = 'running'`,
     [runId, started.integration, started.kind],
   );

@@ -53,9 +53,11 @@ export async function evictStaleAttempt(client: pg.Client, integration: string, 
     const holderAttempt = h.application_name.startsWith(prefix) ? Number(h.application_name.slice(prefix.length)) : NaN;
     if (holderAttempt < attempt) {
       await client.query('SELECT pg_terminate_backend($1::int)', [Number(h.pid)]);
-      // Its other sessions carry the same name (the sink's second connection, see PostgresSink.sendAhead), its
-      // PostgreSQL source's the name and ':source' (a read the hung attempt left running).
-      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name IN ($1::text, $1::text || ':source') AND pid <> pg_backend_pid()`, [h.application_name]);
+      // Its other sessions carry the same name (the sink's second connection, see PostgresSink.sendAhead).
+      await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1::text AND pid <> pg_backend_pid()', [h.application_name]);
+      // Its PostgreSQL source's, the name and ':source' (a read the hung attempt left running), when on this server and
+      // ours to end: another role's raises 42501, which must not fail the run (a source elsewhere ends with its socket).
+      await client.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1::text || ':source' AND pg_has_role(usesysid, 'MEMBER')`, [h.application_name]).catch(() => undefined);
       evicted = true;
     }
   }

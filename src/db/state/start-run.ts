@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Cursor } from '../../cursor/cursor';
+import { cancelledByWorkflow } from './finish-run';
 
 export type RunKind = 'sync' | 'backfill' | 'resume';
 
@@ -11,8 +12,8 @@ export interface AttemptInfo {
 }
 
 /**
- * One row per workflow run; a retried activity attempt counts an attempt on the same row. False: the run was
- * cancelled already (its row says so), nothing changed. Temporal's attempt number
+ * One row per workflow run; a retried activity attempt counts an attempt on the same row. False: its workflow
+ * recorded the run cancelled already (cancelledByWorkflow), nothing changed. Temporal's attempt number
  * is a floor: attempts that failed before they reached the state database (it was down) count too, and the row's
  * start is when the activity was first scheduled, not when an attempt first got through (an acceptance run).
  */
@@ -25,7 +26,7 @@ export async function startRun(client: pg.Client, runId: string, integration: st
        start_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.start_cursor ELSE tidemark.runs.start_cursor END,
        end_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.end_cursor ELSE tidemark.runs.end_cursor END
      -- A run its workflow recorded as cancelled stays so (a plan that finished after the cancel: recordCancelled).
-     WHERE tidemark.runs.status <> 'cancelled'`,
+     WHERE NOT ${cancelledByWorkflow('tidemark.runs')}`,
     [runId, integration, kind, JSON.stringify(startCursor), at.attempt ?? null, at.scheduledAt ?? null],
   );
   return (r.rowCount ?? 0) > 0;
@@ -38,7 +39,7 @@ export async function startRun(client: pg.Client, runId: string, integration: st
  */
 export function attemptInfoOf(info: { attempt: number; scheduledTimestampMs: number }, began?: number, now = Date.now()): AttemptInfo {
   const at = info.scheduledTimestampMs;
-  // A first attempt starts when it began to run (its waits for writers and locks before the row are run time); its
+  // A first attempt starts when it began to run (its wait for the source's writers is run time); its
   // schedule time would count the wait for a free slot (maxConcurrentRuns) as run time.
   const real = info.attempt > 1 && at > now - 31 * 86_400_000 && at <= now + 60_000;
   return { attempt: info.attempt, ...(real ? { scheduledAt: at } : began !== undefined ? { scheduledAt: began } : {}) };

@@ -22,7 +22,7 @@ export interface KeyNotes {
   /** DEFERRABLE ones (left out of uniqueKeys): ON CONFLICT refuses them, even beside a plain one on the same columns. */
   deferrable: { columns: string[]; constraint: string | null; primary: boolean }[];
   /** Partial, expression or invalid ones: they prove nothing about every row. */
-  unusable: { columns: string[]; index: string; why: string }[];
+  unusable: { columns: string[]; index: string; why: 'invalid' | 'partial' | 'expression' }[];
   /** A partitioned table's partition key columns: its unique indexes must include them. */
   partitionKey?: string[];
 }
@@ -61,16 +61,17 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
             (SELECT coalesce(json_agg(k), '[]')
-               FROM (SELECT array_agg(a.attname ORDER BY k.ord) AS cols, i.indimmediate AS immediate, i.indexrelid::regclass::text AS index,
-                            CASE WHEN NOT i.indisvalid THEN 'invalid (a failed CREATE UNIQUE INDEX CONCURRENTLY)' WHEN i.indpred IS NOT NULL THEN 'partial (WHERE …)'
-                                 WHEN i.indexprs IS NOT NULL THEN 'on an expression' END AS why,
+               FROM (SELECT i.indimmediate AS immediate, i.indexrelid::regclass::text AS index,
+                            -- An expression position by its text (lower(email)): such a set never equals a key of plain columns.
+                            (SELECT array_agg(coalesce(a.attname::text, pg_get_indexdef(i.indexrelid, k.ord::int, true)) ORDER BY k.ord)
+                               FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                               LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                              WHERE k.ord <= i.indnkeyatts) AS cols,
+                            CASE WHEN NOT i.indisvalid THEN 'invalid' WHEN i.indpred IS NOT NULL THEN 'partial' WHEN i.indexprs IS NOT NULL THEN 'expression' END AS why,
                             (SELECT quote_ident(conname) FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid LIMIT 1) AS constraint,
                             EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid AND contype = 'p') AS primary
                        FROM pg_index i
-                      CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-                       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-                      WHERE i.indrelid = t.oid AND i.indisunique AND k.ord <= i.indnkeyatts
-                      GROUP BY i.indexrelid) k)::text AS keys,
+                      WHERE i.indrelid = t.oid AND i.indisunique) k)::text AS keys,
             (SELECT array_to_json(array_agg(a.attname ORDER BY k.ord))::text FROM pg_partitioned_table p
               CROSS JOIN LATERAL unnest(p.partattrs) WITH ORDINALITY AS k(attnum, ord)
                JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.attnum
@@ -83,7 +84,7 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  type Index = { cols: string[]; immediate: boolean; index: string; why: string | null; constraint: string | null; primary: boolean };
+  type Index = { cols: string[]; immediate: boolean; index: string; why: 'invalid' | 'partial' | 'expression' | null; constraint: string | null; primary: boolean };
   const keys = JSON.parse(row.keys) as Index[];
   // A DEFERRABLE unique constraint keeps committed rows unique (a source's keyset may rest on it), but ON CONFLICT
   // cannot use it ("ON CONFLICT does not support deferrable unique constraints"): a target's key needs another.
@@ -91,7 +92,7 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   const partitionKey = row.partition_key ? (JSON.parse(row.partition_key) as string[]) : undefined;
   const keyNotes: KeyNotes = {
     deferrable: keys.filter((k) => !k.why && !k.immediate).map((k) => ({ columns: k.cols, constraint: k.constraint, primary: k.primary })),
-    unusable: keys.filter((k) => k.why).map((k) => ({ columns: k.cols, index: k.index, why: k.why as string })),
+    unusable: keys.filter((k) => k.why).map((k) => ({ columns: k.cols, index: k.index, why: k.why as 'invalid' | 'partial' | 'expression' })),
     ...(partitionKey ? { partitionKey } : {}),
   };
   return {
