@@ -10,7 +10,7 @@ import { installWriteAudit, readWriteAudit } from '../lib/write-audit';
 
 /**
  * concurrent-starts: two workers; two `tidemark backfill` at once (one starts, the other is told the
- * integration is busy, exit 1); `sync` and `backfill` while it runs (busy); a scheduled-style sync
+ * integration is busy, exit 1); `sync` and `backfill` while it runs (busy), `resume` (follows it); a scheduled-style sync
  * with its own workflow id while it runs (yields: skipped, nothing written); then two scheduled-style
  * syncs at once and two `sync --wait` at once. A statement trigger on the target records which run
  * wrote each page: writes of two runs must never interleave, and the target must equal the source.
@@ -35,9 +35,12 @@ async function body(h: Harness): Promise<void> {
   f.check(ran.length === 1 && told.length === 1, `two backfills at once: ${both.map((r) => `exit ${r.code} ${(r.stdout + r.stderr).trim()}`).join(' | ')}`);
   // The backfill is throttled to 500 rows/s (a minute or more): long enough for these and for a
   // scheduled sync's 10 s wait for the lock, however slow the machine; then `tune` lets it go.
-  const during = [['sync', 'orders'], ['backfill', 'orders'], ['resume', 'orders']];
-  const answers = await Promise.all(during.map((args) => h.ws.cli(...args)));
-  answers.forEach((r, i) => f.check(r.code !== 0 && busy.test(r.stderr), `tidemark ${(during[i] as string[]).join(' ')} during the backfill: exit ${r.code} ${r.stderr.trim()}`));
+  const during = [['sync', 'orders'], ['backfill', 'orders']];
+  const answers = await Promise.all([...during.map((args) => h.ws.cli(...args)), h.ws.cli('resume', 'orders')]);
+  answers.slice(0, during.length).forEach((r, i) => f.check(r.code !== 0 && busy.test(r.stderr), `tidemark ${(during[i] as string[]).join(' ')} during the backfill: exit ${r.code} ${r.stderr.trim()}`));
+  // `resume` of the backfill running: that one is the backfill to continue; nothing new starts.
+  const resumed = answers[during.length]!;
+  f.check(resumed.code === 0 && /tidemark-orders is this backfill, still running: it continues from its checkpoint by itself/.test(resumed.stdout), `tidemark resume orders during the backfill: exit ${resumed.code} ${(resumed.stdout + resumed.stderr).trim()}`);
   // A Schedule's run has its own workflow id: Temporal lets it start, the integration lock makes it yield.
   const scheduled = `tidemark-orders-scheduled-${new Date().toISOString()}`;
   await h.client.workflow.start('syncWorkflow', { taskQueue: h.ws.taskQueue, workflowId: scheduled, args: [{ integration: 'orders' }] });
@@ -47,7 +50,7 @@ async function body(h: Harness): Promise<void> {
   f.check(tuned.code === 0, `tidemark tune: exit ${tuned.code} ${tuned.stderr.trim()}`);
   const bf = await finished(h, 'orders');
   if (bf.ok) f.check(bf.result.rows === rows, `backfill result ${JSON.stringify(bf.result)}`);
-  h.log(`two backfills at once: one started, one told "busy"; sync/backfill/resume during it: busy; a scheduled sync yielded (${yielded.ok ? yielded.result.stoppedBy : 'failed'})`);
+  h.log(`two backfills at once: one started, one told "busy"; sync/backfill during it: busy, resume: follows it; a scheduled sync yielded (${yielded.ok ? yielded.result.stoppedBy : 'failed'})`);
 
   // Changes, then two scheduled-style syncs at once (on two workers), then two `sync --wait` at once.
   const [changed] = await sql<{ n: string }>(h.src.url, `WITH u AS (UPDATE public.orders SET status = 'changed', updated_at = clock_timestamp() WHERE id % 10 = 0 RETURNING 1) SELECT count(*)::text AS n FROM u`);
