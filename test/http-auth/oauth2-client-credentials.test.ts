@@ -68,18 +68,26 @@ describe('OAuth2 client credentials', () => {
     expect((await authedGet(a, `${s.url}/resource`)).status).toBe(200);
     expect(s.resourceRequests.map((r) => r.status)).toEqual([200, 401, 200]);
     expect(s.tokenRequests).toHaveLength(2);
+    // Refused again later, after it worked (revoked, rotated): replaced again (an acceptance run: the second 401 of a
+    // run failed it for good).
+    s.revokeAccessTokens();
+    expect((await authedGet(a, `${s.url}/resource`)).status).toBe(200);
+    expect(s.resourceRequests.map((r) => r.status)).toEqual([200, 401, 200, 401, 200]);
+    expect(s.tokenRequests).toHaveLength(3);
   });
 
-  it('a fresh token refused too: onUnauthorized says no, the run fails non-retryable', async () => {
+  it('a fresh token refused too: the request fails non-retryable after one new token, each time, never a loop', async () => {
     const s = await server();
     const a = auth(s);
     s.refuseAll = true;
     const err = await authedGet(a, `${s.url}/resource`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CredentialsRefusedError);
     expect((err as Error).message).toMatch(/even with a freshly issued access token: check source.auth.scopes/);
-    expect(await a.onUnauthorized()).toBe(false);
     expect(s.tokenRequests).toHaveLength(2);
     expect(s.resourceRequests).toHaveLength(2);
+    await expect(authedGet(a, `${s.url}/resource`)).rejects.toBeInstanceOf(CredentialsRefusedError);
+    expect(s.tokenRequests).toHaveLength(3);
+    expect(s.resourceRequests).toHaveLength(4);
   });
 
   it('a wrong client secret fails at once, non-retryable, naming the fields and not the secret', async () => {

@@ -124,7 +124,6 @@ export function createOAuth2Auth(cfg: OAuth2AuthConfig, ctx: AuthContext): HttpA
   };
 
   let lastApplied: string | undefined;
-  let fromUnauthorized: string | undefined;
   return {
     type: 'oauth2',
     async apply(req, signal) {
@@ -135,13 +134,15 @@ export function createOAuth2Auth(cfg: OAuth2AuthConfig, ctx: AuthContext): HttpA
     },
     async onUnauthorized() {
       const refused = lastApplied;
-      // A token just issued in answer to a 401 was refused too: the client lacks access, a new token won't help.
-      if (refused === undefined || refused === fromUnauthorized) return false;
+      if (refused === undefined) return false;
+      // Another request has a newer token already; else a new one. A token issued in answer to a 401 and refused
+      // on that request's second try fails it (the HTTP client tries once more per request: the client lacks
+      // access); refused later, after it worked (revoked, rotated, shorter-lived than expires_in said), it is
+      // replaced like any other (an acceptance run: the second 401 of a run failed it for good).
       const current = cache.tokens.get(cacheKey);
       if (current && current.accessToken !== refused && isFresh(current)) return true;
       cache.tokens.delete(cacheKey);
       const t = await refresh(refused);
-      fromUnauthorized = t.accessToken;
       return t.accessToken !== refused;
     },
     redact,
