@@ -24,7 +24,10 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   const runKey = `${info.workflowId}/${info.runId}`;
   // Fair dispatch per integration (instance): all shards of one backfill share its key.
   const { runIntegration } = proxyActivities<Activities>(withFairness(runActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
-  const { planBackfill, finishBackfill } = proxyActivities<Activities>(withFairness(shortActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
+  const { finishBackfill } = proxyActivities<Activities>(withFairness(shortActivityOptions('backfill'), parsed.integration, info.priority, parsed.fairnessWeight));
+  // The plan heartbeats (its wait for writers, an API's probes): a worker killed while it plans is noticed in 30 s,
+  // not at its 5-minute timeout (an acceptance run). Options are not compared on replay.
+  const { planBackfill } = proxyActivities<Activities>(withFairness({ ...shortActivityOptions('backfill'), heartbeatTimeout: '30 seconds' }, parsed.integration, info.priority, parsed.fairnessWeight));
   const { recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
   let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
   const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
