@@ -36,7 +36,16 @@ export const STEAL_POLL_MS = 50;
  * sample: time spans say little of counts (records at one instant, a business that grew), so the take rests on
  * the sample.
  */
-export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, due: Map<string, number>, now: number): { slot: state.ShardSlot; end: Cursor } | undefined {
+export function rangeToSample(
+  slots: state.ShardSlot[],
+  scale: RangeScale,
+  pageSize: number,
+  ends: Map<number, Cursor>,
+  due: Map<string, number>,
+  now: number,
+  /** Ranges (sampleKey) sampled once already. */
+  sampled: ReadonlySet<string> = new Set(),
+): { slot: state.ShardSlot; end: Cursor } | undefined {
   let density = 0;
   for (const s of slots) {
     const seen = covered(scale, s);
@@ -50,7 +59,10 @@ export function rangeToSample(slots: state.ShardSlot[], scale: RangeScale, pageS
     const width = s.until === null && end === null && ends.has(s.index) ? 0 : scale.span(s.cursor, end);
     if (width <= 0 || now < (due.get(sampleKey(s)) ?? 0)) continue;
     const rows = density > 0 ? width * density : Infinity; // nothing read anywhere yet: the widest
-    if (rows >= STEAL_MIN_PAGES * pageSize && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
+    // A range that read STEAL_MIN_PAGES pages itself is sampled once whatever the estimate: the densest rate read
+    // averages over empty time (records packed into a sliver of the range), and would never call it worth one.
+    const shown = s.rowsDone >= STEAL_MIN_PAGES * pageSize && !sampled.has(sampleKey(s));
+    if ((rows >= STEAL_MIN_PAGES * pageSize || shown) && (!best || rows > best.rows || (rows === best.rows && width > scale.span(best.slot.cursor, best.end)))) best = { slot: s, end, rows };
   }
   return best && { slot: best.slot, end: best.end };
 }
@@ -66,9 +78,9 @@ function covered(scale: RangeScale, s: state.ShardSlot): number {
  * density shows in the estimate. Before that the estimate may rest on emptier ranges (a business that grew: the
  * full range's first page covers the empty time before its records), and ranges only shrink.
  */
-export function nothingToTake(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>): boolean {
+export function nothingToTake(slots: state.ShardSlot[], scale: RangeScale, pageSize: number, ends: Map<number, Cursor>, sampled: ReadonlySet<string> = new Set()): boolean {
   const settled = slots.every((s) => s.status !== 'running' || (s.rowsDone >= STEAL_MIN_PAGES * pageSize && covered(scale, s) > 0));
-  return settled && !rangeToSample(slots, scale, pageSize, ends, new Map(), 0);
+  return settled && !rangeToSample(slots, scale, pageSize, ends, new Map(), 0, sampled);
 }
 
 const sampleKey = (s: state.ShardSlot) => `${s.index} ${JSON.stringify(s.until)}`;
@@ -124,8 +136,9 @@ export async function stealWork(
       if (end === undefined) return undefined;
       ends.set(open.index, end);
     }
-    const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now());
-    if (!pick && nothingToTake(slots, scale, read.pageSize, ends)) return undefined;
+    const sampled = new Set(samples.keys());
+    const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now(), sampled);
+    if (!pick && nothingToTake(slots, scale, read.pageSize, ends, sampled)) return undefined;
     if (pick) {
       const k = sampleKey(pick.slot);
       const n = (samples.get(k) ?? 0) + 1;

@@ -253,7 +253,10 @@ describe('choosing what to take', () => {
   it('a shard that finished stops looking once no range is worth a sample and each has read enough to show its density', () => {
     // Slot 1 read 500 rows in 50 units (10 a unit): 5 units left = 50 rows, under 8 pages of 10.
     const small = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 155, 500)];
-    expect(nothingToTake(small, scale, 10, new Map())).toBe(true);
+    // It read 8 pages of its own: sampled once whatever the estimate (records packed into a sliver of it), then not.
+    expect(nothingToTake(small, scale, 10, new Map())).toBe(false);
+    expect(rangeToSample(small, scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(1);
+    expect(nothingToTake(small, scale, 10, new Map(), new Set(['1 {"from":155}']))).toBe(true);
     expect(nothingToTake([slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 160, 500)], scale, 10, new Map())).toBe(false); // 100 rows left: worth one
     // Under 8 pages read of its own (the first page of a range that starts on empty time): its density may be far higher.
     expect(nothingToTake([slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 155, 70)], scale, 10, new Map())).toBe(false);
@@ -297,15 +300,16 @@ describe('choosing what to take', () => {
       [{ from: 800 }, { from: 800 }, { from: 1000 }, 'running'],
       [{ from: 100 }, { from: 200 }, { from: 800 }, 'running'],
     ]);
-    // Slot 0 done again; slot 1 has 10 units left at 1.4 rows a unit: nothing worth a sample, so slot 0 stops at once,
-    // while slot 1 still reads (no sample, no wait: the run ends with slot 1, not a poll after it).
+    // Slot 0 done again; slot 1 has 10 units left at 1.4 rows a unit: not worth a sample by the estimate, but it
+    // read 8 pages of its own, so one sample (records may be packed into those units); it finds nothing, and slot 0
+    // stops after one poll while slot 1 still reads (the run ends with slot 1, not polls after it).
     await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 1000}' WHERE slot = 'backfill/0'`);
     await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 790}', rows_done = 1000 WHERE slot = 'backfill/1'`);
     let sampled = 0;
     let beats = 0;
     const counting: RangeScale = { ...scale, sample: () => (sampled++, Promise.resolve(spans([]))) };
     expect(await env.run(() => stealWork(client, counting, input, read, { beat: () => beats++, stop: () => false }))).toBeUndefined();
-    expect([sampled, beats]).toEqual([0, 0]);
+    expect([sampled, beats]).toEqual([1, 1]);
   });
 
   it('stealWork: the shard that read to the high-water mark takes too, and keeps where that range ended', async () => {

@@ -190,6 +190,25 @@ describe('parallel slices for HTTP backfills (time-skipping server, real worker,
     console.log(`rows read ${run!.rows_read} for ${total} (pages in flight when a range shrank are read again)`);
   });
 
+  it('work stealing: records packed into a sliver of the full slice (a burst) are found by a finer second look, and shared', async () => {
+    api = await startWindowFake(300, 86, 40);
+    // 4,000 changes within 0.8 s, 5 at each millisecond: one or two sixteenths of what the last slice has left, so
+    // a sample of one request per sixteenth saw a page or two and never took (an acceptance run: one shard read
+    // 12,000 records alone); its full spans are cut again.
+    for (let k = 0; k < 800; k++) api.data.mutate(5, Date.UTC(2024, 0, 1) + 30_000 + k);
+    const total = api.data.snapshot().length;
+    const { result } = await backfill(windowConfig({ batchSize: 10 }), 4);
+    expect(result).toMatchObject({ rows: total, done: true });
+    await expectExactCopy(dst.url, api.data);
+    const slots = await shardSlots();
+    const sizes = slots.map((s) => Number(s.rows_done));
+    console.log(`work stealing, a burst of 4,000 in 0.8 s: ${sizes.join(' / ')} (${api.log.length} requests)`);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(total);
+    expect(sizes.filter((n) => n > total / 10).length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes)).toBeLessThan(total * 0.75);
+    expectRanges(slots);
+  });
+
   it('time_slices on a newest-first API (Stripe-like, epoch seconds, starting_after inside): 4 slices, target exact', async () => {
     api = await startStripeFake(600, 82, TOKEN);
     const config = fakeConfig({
