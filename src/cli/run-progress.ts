@@ -20,6 +20,8 @@ export interface RunView {
   progress?: Progress;
   /** Sharded backfill: shards running / done / in the plan. */
   shards?: { running: number; done: number; total: number };
+  /** A sharded backfill (or a resume) being planned: its planBackfill attempt, and seconds since a worker last heard of it. */
+  planning?: { attempt: number; silentS?: number };
 }
 
 /** The workflow's state and its activity's latest heartbeat details (what the Temporal UI shows as pending). */
@@ -41,6 +43,8 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const sharded = progresses.some((p) => p.slot?.startsWith('backfill/'));
   const views = sharded && d.status.name === 'RUNNING' ? await shardViews(handle) : undefined;
   const failing = pending.find((p) => p.lastFailure?.message);
+  const plan = pending.find((p) => p.activityType?.name === 'planBackfill');
+  const heard = plan ? (optionalTsToMs(plan.lastHeartbeatTime) ?? optionalTsToMs(plan.lastStartedTime)) : undefined;
   return {
     workflowId: d.workflowId,
     runId: d.runId,
@@ -49,6 +53,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     attempt: (failing ?? pending[0])?.attempt ?? undefined,
     ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure), ...(recovered(failing) ? { recovered: true } : {}) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
+    ...(plan ? { planning: { attempt: plan.attempt ?? 1, ...(heard !== undefined ? { silentS: Math.max(0, Math.round((Date.now() - heard) / 1000)) } : {}) } } : {}),
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };
 }

@@ -43,6 +43,10 @@ export function registerStatus(program: Command): void {
           }
           console.log(`${id}: ${view.type} ${view.workflowId} ${view.status}`);
           if (view.shards) console.log(`  shards     ${view.shards.done} done, ${view.shards.running} running, ${view.shards.total} in all`);
+          if (view.planning && view.status === 'RUNNING') {
+            const heard = view.planning.silentS !== undefined ? `, last heard of ${view.planning.silentS} s ago (a worker lost while planning is noticed after 30 s)` : ', waiting for a worker';
+            console.log(`  planning   cutting the range into shards (it waits for the source's open writers first), attempt ${view.planning.attempt}${heard}`);
+          }
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.lastFailure && view.status === 'RUNNING') {

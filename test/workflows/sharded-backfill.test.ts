@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/activities';
 import { startIntegrationRun } from '../../src/client';
+import { describeRun } from '../../src/cli/run-progress';
 import { parseConfig } from '../../src/config';
 import { createTestDatabase, timeSkippingEnv, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
@@ -120,6 +121,9 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
         // The plan is waiting for the writer (its source session is there).
         const planWaits = async () => Number((await sql<{ n: string }>(src.url, `SELECT count(*)::text AS n FROM pg_stat_activity WHERE application_name LIKE 'tm:%:source' AND datname = current_database()`))[0]!.n) > 0;
         await until(planWaits, 'the plan to wait for the writer');
+        // `status` says it is planning (it showed only RUNNING: an acceptance run).
+        await until(async () => (await describeRun(env.client, handle))?.planning?.silentS !== undefined, 'the plan to be started');
+        expect((await describeRun(env.client, handle))?.planning).toMatchObject({ attempt: 1, silentS: expect.any(Number) });
         await handle.cancel();
         await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
         // The cancel reaches the plan (it heartbeats) long before its 60 s wait ends.
