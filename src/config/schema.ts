@@ -147,6 +147,13 @@ const integrationSchemaFor = (customKinds: readonly string[], sinkKinds: readonl
   retryDeadLetters: z.enum(['manual', 'eachRun'], { error: 'must be manual or eachRun' }).optional(),
 }).superRefine((it, ctx) => {
   checkSinkAgainstIntegration(it, ctx);
+  // An API's columns are all in the config: a key not among them is known before anything runs (it failed the run).
+  if (it.source.kind === 'http' && !it.mapping && isPostgresSink(it.sink) && !(it.source as HttpSourceConfig).parent) {
+    const names = [...(it.source as HttpSourceConfig).columns.map((c) => c.name), ...(it.sink.instanceColumn ? [it.sink.instanceColumn] : [])];
+    it.sink.key.forEach((k, i) => {
+      if (!names.includes(k)) ctx.addIssue({ code: 'custom', path: ['sink', 'key', i], message: `column "${k}" is not among source.columns (${names.join(', ')}): declare it there, or key on one of them` });
+    });
+  }
   // Reading and writing one table: every run would read back what it wrote (found by an acceptance run).
   if (it.source.kind === 'postgres' && isPostgresSink(it.sink) && it.source.url === it.sink.url && sameTable((it.source as PostgresSourceConfig).table, it.sink.table)) {
     ctx.addIssue({ code: 'custom', path: ['sink', 'table'], message: `is the source table (${it.sink.table} at the same url): name another target table` });

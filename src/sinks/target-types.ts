@@ -23,7 +23,8 @@ export async function requireTypesInTarget(client: pg.Client, columns: readonly 
   const list = rows.map((r) => `"${r.name}" (${r.type})`).join(', ');
   throw new SinkSetupError(
     field,
-    `the sink database has no type for column(s) ${list}: create each type there with the same definition as in the source ` +
+    `the sink database has no type for column(s) ${list}: a type named in source.columns (an API's or a file's) may be misspelt; ` +
+      `a type of a PostgreSQL source must be created there with the same definition as in the source ` +
       `(CREATE TYPE … AS ENUM (…) for an enum, CREATE DOMAIN … for a domain, CREATE TYPE … AS (…) for a composite; ` +
       `pg_dump --schema-only on the source database prints them), then run again`,
   );

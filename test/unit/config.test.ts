@@ -129,6 +129,14 @@ describe('config', () => {
     expect(err).toContain('integrations[0]: Unrecognized key: "batchsize" (did you mean "batchSize" for "batchsize"?)');
   });
 
+  it('an HTTP source: a sink key not among its declared columns is refused before anything runs (an acceptance run)', () => {
+    const raw = (key: string[], extra: Record<string, unknown> = {}) => ({
+      integrations: [{ id: 'api', source: { kind: 'http', url: 'http://127.0.0.1:1/items', records: 'data', columns: { name: 'text' }, pagination: { style: 'cursor' } }, sink: { table: 'public.items', key, ...extra } }],
+    });
+    expect(() => parseConfig(raw(['id']))).toThrow('integrations[0].sink.key[0]: column "id" is not among source.columns (name): declare it there, or key on one of them');
+    expect(() => parseConfig(raw(['name']))).not.toThrow();
+  });
+
   it('parses durations', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
