@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { sql } from '../helpers/fixtures';
+import { openStateSession } from '../../src/db/state-session';
+import * as state from '../../src/db/state';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 // The classic gap of cursor polling: a transaction that wrote a row (updated_at = now(), its start) commits after
@@ -131,6 +133,23 @@ describe('late commits (a writer open while a run starts)', () => {
     await expect(plan).rejects.toMatchObject({ type: 'RunCancelledError', nonRetryable: true });
     expect(await sql(dst.url, `SELECT count(*)::int AS n FROM tidemark.checkpoints WHERE slot LIKE 'backfill/%' AND owner = 'late/cancelled-plan'`)).toEqual([{ n: 0 }]);
     expect(await sql(dst.url, `SELECT status, kind FROM tidemark.runs WHERE run_id = 'late/cancelled-plan'`)).toEqual([{ status: 'cancelled', kind: 'backfill' }]);
+  });
+
+  it('only a cancel its workflow recorded is final: an attempt that marked itself cancelled (heartbeat timeout) starts again on retry (the review)', async () => {
+    const db = await openStateSession(dst.url, { applicationName: 'late-test' });
+    try {
+      expect(await state.startRun(db, 'late/timedout', 'events', 'backfill', null)).toBe(true);
+      await state.finishRun(db, 'late/timedout', 'cancelled', 'activity timed out'); // stopForCancellation, then Temporal retries
+      expect(await state.startRun(db, 'late/timedout', 'events', 'backfill', null)).toBe(true);
+      expect(await sql(dst.url, `SELECT status, attempts FROM tidemark.runs WHERE run_id = 'late/timedout'`)).toEqual([{ status: 'running', attempts: 2 }]);
+      // Recorded by its workflow: final, whatever finishes late.
+      await state.markRunCancelled(db, 'late/timedout', { integration: 'events', kind: 'backfill' });
+      expect(await state.startRun(db, 'late/timedout', 'events', 'backfill', null)).toBe(false);
+      await state.finishRun(db, 'late/timedout', 'failed', 'a plan that finished late');
+      expect(await sql(dst.url, `SELECT status, error FROM tidemark.runs WHERE run_id = 'late/timedout'`)).toEqual([{ status: 'cancelled', error: 'cancelled while waiting to retry' }]);
+    } finally {
+      await db.end();
+    }
   });
 
   it("a writer of the same table in a database cloned from the source (the same table oid) is not the source's (an acceptance run)", async () => {
