@@ -1,4 +1,5 @@
 import type jsonata from 'jsonata';
+import { editDistance } from '../util/edit-distance';
 
 /**
  * JSONata's own functions (jsonata 2.x; test/unit/jsonata-names.test.ts checks the list against the installed
@@ -54,14 +55,4 @@ export function closestName(name: string, known: readonly string[]): string | un
     if (d <= 2 && (!best || d < best.d)) best = { name: k, d };
   }
   return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length] as number;
 }

@@ -1,3 +1,4 @@
+import { editDistance } from '../util/edit-distance';
 import type { z } from 'zod';
 
 /**
@@ -42,20 +43,8 @@ export function suggestKey(unknown: string, known: Iterable<string>): string | u
   let best: { key: string; d: number } | undefined;
   for (const k of known) {
     if (plain(k) === plain(unknown)) return k;
-    const d = distance(plain(k), plain(unknown));
+    const d = Math.abs(k.length - unknown.length) > 3 ? 4 : editDistance(plain(k), plain(unknown));
     if (d <= (unknown.length >= 6 ? 2 : 1) && (!best || d < best.d)) best = { key: k, d };
   }
   return best?.key;
-}
-
-/** Levenshtein distance, stopping early past 3. */
-function distance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 3) return 4;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = row;
-  }
-  return prev[b.length] as number;
 }
