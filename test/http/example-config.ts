@@ -21,11 +21,11 @@ export function exampleConfig(name: string, o: ExampleOptions = {}): Config {
   const file = join(__dirname, '../../examples', `${name}.yaml`);
   const text = readFileSync(file, 'utf8');
   parseConfigText(text, file);
-  const raw = parseYaml(text) as { integrations: { source: Record<string, unknown> }[] };
+  const raw = parseYaml(text) as { integrations: { source: Record<string, unknown>; sink: { key: string[] } }[] };
   const source = raw.integrations[0]!.source;
   const url = String(source.url).replace(/^https:\/\/[^/]+/, '${API_URL}');
   const columns = o.ownColumns ? source.columns : ORDER_COLUMNS;
   return parseConfig({
-    integrations: [{ id: 'api', source: { ...source, url, columns, backoff: { initial: '20ms', max: '200ms' }, requestsPerSecond: undefined, ...o.source }, sink: { url: '${DST_URL}', table: TABLE, key: ['id'], create: true }, batchSize: 100 }],
+    integrations: [{ id: 'api', source: { ...source, url, columns, backoff: { initial: '20ms', max: '200ms' }, requestsPerSecond: undefined, ...o.source }, sink: { url: '${DST_URL}', table: TABLE, key: o.ownColumns ? raw.integrations[0]!.sink.key : ['id'], create: true }, batchSize: 100 }],
   });
 }
