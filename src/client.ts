@@ -1,7 +1,7 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { RunResult } from './activities/types';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
-import { temporalConnectionOptions } from './config/temporal-connection';
+import { temporalConnectionOptions, temporalUnreachable } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 import { temporalIdPart } from './instances/instance-id';
 import { withSearchAttributes } from './instances/search-attributes';
@@ -13,7 +13,7 @@ export async function connectClient(env: NodeJS.ProcessEnv = process.env): Promi
   try {
     connection = await Connection.connect({ ...temporalConnectionOptions(env), connectTimeout: '5 seconds' });
   } catch (err) {
-    throw new Error(`cannot reach Temporal at ${s.address} (${(err as Error).message}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
+    throw temporalUnreachable(s.address, (err as Error).message, err);
   }
   return new Client({ connection, namespace: s.namespace, dataConverter: dataConverterFromEnv(env) });
 }

@@ -3,7 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createActivities, type ActivityDeps } from './activities/create-activities';
 import { SourceSlots } from './activities/source-slots';
 import { dataConverterFromEnv } from './codec/aes-gcm-codec';
-import { temporalConnectionOptions } from './config/temporal-connection';
+import { temporalConnectionOptions, temporalUnreachable } from './config/temporal-connection';
 import { temporalSettings } from './config/temporal-env';
 import { prebuiltBundle, type PrebuiltBundle } from './dev/workflow-bundle';
 
@@ -60,7 +60,7 @@ export async function connectWorker(env: NodeJS.ProcessEnv = process.env, waitMs
     } catch (err) {
       // "tonic::transport::Error(Transport, ConnectError(…, Connection refused …))": the last reason is the one to show.
       const why = /Connection refused|connection refused/.test(String(err)) ? 'connection refused' : (err as Error).message.split('\n')[0]!.slice(0, 200);
-      if (Date.now() >= deadline) throw new Error(`cannot reach Temporal at ${s.address} (${why}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause: err });
+      if (Date.now() >= deadline) throw temporalUnreachable(s.address, why, err);
       if (!told) onWait?.(`waiting for Temporal at ${s.address} (${why}), up to ${Math.round(waitMs / 1000)} s`);
       told = true;
       await new Promise((r) => setTimeout(r, 1_000));

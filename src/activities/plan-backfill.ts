@@ -1,5 +1,6 @@
 import { CancelledFailure, Context, log } from '@temporalio/activity';
 import { RunCancelledError } from './run-cancelled';
+import { sourceAppName } from './run-lock';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
 import type { Cursor } from '../cursor/cursor';
@@ -60,7 +61,7 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   const refusal = shardsRefusal(it.source);
   if (refusal) throw new ShardingNotSupportedError(`integration ${it.id}: ${refusal}`);
   // Named like a run's source session (run-lock.ts): `status` shows a plan blocked on a lock too.
-  const source = await createSource(it.source, it.id, env, { applicationName: `${state.lockTag(input.runKey, Context.current().info.attempt)}:source` });
+  const source = await createSource(it.source, it.id, env, { applicationName: sourceAppName({ integration: input.integration, mode: 'backfill', runKey: input.runKey }, Context.current().info.attempt) });
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
     const from = source.parseCursor(input.from ?? null);

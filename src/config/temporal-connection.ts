@@ -47,3 +47,8 @@ export function temporalConnectionOptions(env: NodeJS.ProcessEnv = process.env):
     : undefined;
   return { address, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}) };
 }
+
+/** The error of a Temporal server that does not answer (the CLI's client, the worker after its wait): where, why, what to do. */
+export function temporalUnreachable(address: string, why: string, cause: unknown): Error {
+  return new Error(`cannot reach Temporal at ${address} (${why}): start it with \`tidemark dev\` or set TEMPORAL_ADDRESS`, { cause });
+}
