@@ -86,6 +86,21 @@ describe('tidemark codec-server', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it("answers the UI that TEMPORAL_UI names when no --ui-origin is given (tidemark dev's --ui-port)", async () => {
+    const port = await freePort();
+    const started = await startCli(['codec-server', '--port', String(port)], { TIDEMARK_ENCRYPTION_KEY: key, TEMPORAL_UI: 'http://localhost:17999' }, /codec-server: http/);
+    try {
+      expect(started.output()).toContain('CORS for http://localhost:17999, http://127.0.0.1:17999');
+      const pre = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:17999', 'access-control-request-method': 'POST' } });
+      expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:17999');
+      const old = await fetch(`http://127.0.0.1:${port}/decode`, { method: 'OPTIONS', headers: { origin: ui, 'access-control-request-method': 'POST' } });
+      expect(old.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      started.child.kill('SIGTERM');
+      await waitExit(started.child);
+    }
+  });
+
   it('says what is missing when there is no key', async () => {
     const r = await runCli(['codec-server', '--port', '1'], { TIDEMARK_ENCRYPTION_KEY: '' });
     expect(r.code).not.toBe(0);
