@@ -77,6 +77,7 @@ export async function prepareRun(
   if (!sharded && !(await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began)))) {
     throw new RunCancelledError(input.runKey);
   }
+  if (sharded) await state.noteShardAttempt(db, input.runKey, ctx.info.attempt);
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;

@@ -124,6 +124,23 @@ describe('one transaction per page: the rows, the checkpoint and the run counter
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
   });
 
+  it('a retried shard counts its attempt on the run row (an acceptance run: a sharded run read 1 attempt after a worker was killed)', async () => {
+    const acts = activities(ordersConfig({}, { batchSize: 1000 }));
+    const runKey = 'tx/shard-attempts';
+    await new MockActivityEnvironment().run(acts.planBackfill, { integration: 'orders', runKey, shards: 2, resume: false });
+    const shard = (i: number, attempt: number) => new MockActivityEnvironment({ attempt }).run(acts.runIntegration, { integration: 'orders', mode: 'backfill', runKey, shard: i, shards: 2 } satisfies RunInput);
+    await shard(0, 1);
+    const attempts = async () => (await sql<{ a: string }>(dst.url, `SELECT attempts::text AS a FROM tidemark.runs WHERE run_id = $1`, [runKey]))[0]?.a;
+    expect(await attempts()).toBe('1');
+    await shard(1, 3);
+    expect(await attempts()).toBe('3');
+    // A later first attempt (a shard that had not started) does not lower it.
+    await shard(1, 1);
+    expect(await attempts()).toBe('3');
+    expect(await new MockActivityEnvironment().run(acts.finishBackfill, { integration: 'orders', runKey })).toMatchObject({ rows: ROWS, done: true });
+    expect(await attempts()).toBe('3');
+  });
+
   it("a shard that died leaves its counters on its own row: readRun counts them, finishing the run rolls them up", async () => {
     const c = new pg.Client({ connectionString: dst.url });
     await c.connect();

@@ -10,6 +10,7 @@ export * from './read-checkpoint';
 export * from './record-batch';
 export * from './save-checkpoint';
 export * from './start-run';
+export * from './shard-attempt';
 export * from './shard-slots';
 export * from './tuning';
 export * from './run-warnings';
