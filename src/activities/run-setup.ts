@@ -10,7 +10,7 @@ import type { Sink } from '../sinks/sink';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import { createSource } from '../sources/create-source';
 import { withInstanceColumn } from '../instances/instance-column';
-import type { ColumnSpec, Source } from '../sources/source';
+import type { ColumnSpec, Source, WritersWait } from '../sources/source';
 import { RecordPipeline } from '../transform/record-pipeline';
 import type { KeepAlive } from './keep-alive';
 import { ProgressMeter } from './progress';
@@ -72,7 +72,7 @@ export async function prepareRun(
   const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl, applicationName: sourceAppName(input, ctx.info.attempt) }));
   const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
-  const start = await alive.during(() => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal));
+  const start = await alive.during(() => withWritersWaitShown(ctx, alive, (shown) => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal, shown)));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
   if (!sharded && !(await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began)))) {
     throw new RunCancelledError(input.runKey);
@@ -145,4 +145,24 @@ async function prepareSink(deps: ActivityDeps, it: Integration, sinkUrl: string,
   const contract = (res.sink = await createSink(sinkConfig, it.id, deps.env ?? process.env, sinkUrl));
   await alive.during(() => contract.prepare(columns));
   return { kind: 'contract', sink: contract };
+}
+
+/**
+ * While the source waits for its open writers (writersWait, up to a minute), the heartbeat says so, so `status`
+ * and the UI show what the run waits for instead of nothing; the plain details come back when the wait is over.
+ */
+async function withWritersWaitShown<T>(ctx: Context, alive: KeepAlive, fn: (shown: (w: WritersWait) => void) => Promise<T>): Promise<T> {
+  const plain = alive.details;
+  try {
+    return await fn((w) => {
+      const waitingForWriters = { ...w, since: new Date().toISOString() };
+      alive.details = () => ({ ...(plain() as object | undefined), waitingForWriters });
+      ctx.heartbeat(alive.details());
+    });
+  } finally {
+    if (alive.details !== plain) {
+      alive.details = plain;
+      ctx.heartbeat(plain());
+    }
+  }
 }

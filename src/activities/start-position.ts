@@ -3,7 +3,7 @@ import { storedCursor } from './stored-cursor';
 import type { Cursor } from '../cursor/cursor';
 import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot, type CheckpointRow } from '../db/state';
 import { PermanentError } from '../errors';
-import type { Source, SourcePlan } from '../sources/source';
+import type { PrepareOptions, Source, SourcePlan } from '../sources/source';
 import type { RunInput } from './types';
 import { resumeRefusal } from './resume-refusal';
 
@@ -35,7 +35,7 @@ export interface StartPosition {
  * - shard: the slot planBackfill made (or a resume took over) for this run, its cursor, range and high-water mark.
  * In every case the newer heartbeat cursor of a previous attempt wins over an older checkpoint.
  */
-export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, signal?: AbortSignal): Promise<StartPosition> {
+export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, signal?: AbortSignal, onWritersWait?: PrepareOptions['onWritersWait']): Promise<StartPosition> {
   if (input.shard !== undefined) return shardPosition(state, source, input, heartbeatCursor);
   const slot = input.mode === 'sync' ? 'sync' : 'backfill';
   const cp = await readCheckpoint(state, input.integration, slot);
@@ -44,10 +44,10 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   let cursor: Cursor;
   const warnings: string[] = [];
   if (input.mode === 'sync') {
-    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}) });
+    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}), ...(onWritersWait ? { onWritersWait } : {}) });
     cursor = syncStart(source, input, cp, warnings, own);
   } else if (input.mode === 'backfill' && !own) {
-    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}) });
+    plan = await source.prepare({ newRange: true, ...(signal ? { signal } : {}), ...(onWritersWait ? { onWritersWait } : {}) });
     // `from` comes from outside (CLI, UI): check its shape and its values in the source's own types
     // (later() compares in them) before anything is written. Found by chaos bad-input: a bad `from`
     // used to delete an earlier sharded backfill's slots, and bad values used to claim the slot,

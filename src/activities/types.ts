@@ -1,4 +1,5 @@
 import type { Cursor } from '../cursor/cursor';
+import type { WritersWait } from '../sources/source';
 
 /** Shared with workflows (types only: workflow code must not import runtime modules). */
 export type RunMode = 'sync' | 'backfill' | 'resume';
@@ -71,4 +72,6 @@ export interface Progress {
   updatedAt: string;
   /** Current page size (changes when the run is retuned). */
   batchSize?: number;
+  /** Before its first page: the run waits for these transactions writing its source table to end (writersWait). */
+  waitingForWriters?: WritersWait & { since: string };
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { defaultUiOrigins } from '../codec/ui-origins';
 import { wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
 
@@ -16,7 +15,7 @@ export function registerCodecServer(program: Command): void {
       const key = process.env.TIDEMARK_ENCRYPTION_KEY;
       if (!key) throw new Error('TIDEMARK_ENCRYPTION_KEY is not set: the codec server decodes with the same key as the workers and clients');
       const token = process.env.TIDEMARK_CODEC_TOKEN || undefined;
-      const origins = opts.uiOrigin ?? defaultUiOrigins(process.env.TEMPORAL_UI);
+      const origins = opts.uiOrigin ?? (await lazy('../codec/ui-origins')).defaultUiOrigins(process.env.TEMPORAL_UI);
       const { AesGcmCodec, parseKey } = await lazy('../codec/aes-gcm-codec');
       const { createCodecServer } = await lazy('../codec/codec-server');
       const server = createCodecServer({ codec: new AesGcmCodec(parseKey(key)), origins, token });

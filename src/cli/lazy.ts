@@ -13,6 +13,7 @@ interface LazyModules {
   '../client': typeof import('../client');
   '../codec/aes-gcm-codec': typeof import('../codec/aes-gcm-codec');
   '../codec/codec-server': typeof import('../codec/codec-server');
+  '../codec/ui-origins': typeof import('../codec/ui-origins');
   '../config': typeof import('../config');
   '../config/cron': typeof import('../config/cron');
   '../config/load-config': typeof import('../config/load-config');

@@ -22,6 +22,8 @@ export interface RunView {
   shards?: { running: number; done: number; total: number };
   /** A sharded backfill (or a resume) being planned: its planBackfill attempt, and seconds since a worker last heard of it. */
   planning?: { attempt: number; silentS?: number };
+  /** Before its first page, the run waits for its source's open writers (see writersWaitLine). */
+  waitingForWriters?: NonNullable<Progress['waitingForWriters']>;
 }
 
 /** The workflow's state and its activity's latest heartbeat details (what the Temporal UI shows as pending). */
@@ -35,10 +37,15 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   }
   const pending = d.raw.pendingActivities ?? [];
   const progresses: Progress[] = [];
+  let waiting: Progress['waitingForWriters'];
   for (const p of pending) {
     const payloads = p.heartbeatDetails?.payloads;
     const decoded = payloads?.length ? await decodeFromPayloadsAtIndex<Progress>(client.options.loadedDataConverter, 0, payloads) : undefined;
-    if (decoded) progresses.push(decoded);
+    // A first attempt waiting for writers beats with that alone: no progress yet.
+    if (decoded && typeof decoded.rows === 'number') progresses.push(decoded);
+    // Heartbeats are throttled: the wait's may outlive it by a while, so past its bound it is not shown.
+    const w = decoded?.waitingForWriters;
+    if (w && Date.now() - Date.parse(w.since) <= w.waitMs + 2_000) waiting = w;
   }
   const sharded = progresses.some((p) => p.slot?.startsWith('backfill/'));
   const views = sharded && d.status.name === 'RUNNING' ? await shardViews(handle) : undefined;
@@ -54,6 +61,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure), ...(recovered(failing) ? { recovered: true } : {}) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
     ...(plan ? { planning: { attempt: plan.attempt ?? 1, ...(heard !== undefined ? { silentS: Math.max(0, Math.round((Date.now() - heard) / 1000)) } : {}) } } : {}),
+    ...(waiting ? { waitingForWriters: waiting } : {}),
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };
 }
@@ -107,4 +115,11 @@ export function formatEta(seconds: number | undefined): string {
 export function progressLine(p: Progress): string {
   const of = p.total ? ` / ${p.total.toLocaleString('en-US')} (${Math.floor((100 * p.rows) / p.total)}%)` : '';
   return `${p.rows.toLocaleString('en-US')}${of} rows, ${formatRate(p.rate)}, ETA ${formatEta(p.etaSeconds)}, cursor ${JSON.stringify(p.cursor)}`;
+}
+
+/** `status`: a run waiting, before its first read, for the transactions writing its source table (writersWait). */
+export function writersWaitLine(w: NonNullable<Progress['waitingForWriters']>, now = Date.now()): string {
+  const waited = Math.max(0, Math.round((now - Date.parse(w.since)) / 1000));
+  const who = `${w.who.slice(0, 5).join(', ')}${w.who.length > 5 ? ', …' : ''}`;
+  return `the run waits up to ${Number((w.waitMs / 1000).toFixed(1))} s (source.writersWait) for ${w.who.length} transaction(s) writing ${w.table} to end before its first read (${who}), so rows they commit late are not missed; ${waited} s so far`;
 }

@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, runningRunKeys, slotStatusText } = await lazy('../db/state');
-      const { describeRun, progressLine } = await lazy('./run-progress');
+      const { describeRun, progressLine, writersWaitLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
@@ -47,6 +47,7 @@ export function registerStatus(program: Command): void {
             const heard = view.planning.silentS !== undefined ? `, last heard of ${view.planning.silentS} s ago (a worker lost while planning is noticed after 30 s)` : ', waiting for a worker';
             console.log(`  planning   cutting the range into shards (it waits for the source's open writers first), attempt ${view.planning.attempt}${heard}`);
           }
+          if (view.waitingForWriters && view.status === 'RUNNING') console.log(`  waiting    ${writersWaitLine(view.waitingForWriters)}`);
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.lastFailure && view.status === 'RUNNING') {

@@ -45,6 +45,11 @@ export interface SinkWriteContext {
   signal?: AbortSignal;
   /** Called every few seconds while the sink waits (slow API, Retry-After), so the activity can heartbeat. */
   onIdle?: () => void;
+  /**
+   * Keeps records the target refused as dead letters in the page's transaction (`tidemark dead-letters` lists them,
+   * `--retry` writes them after a fix); a custom sink's `refused` must count exactly the records kept this way.
+   */
+  refuse?: (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => Promise<void>;
 }
 
 export interface SinkWriteResult {

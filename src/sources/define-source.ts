@@ -1,4 +1,5 @@
 import { InvalidCursorError, type Cursor } from '../cursor/cursor';
+import { PermanentError } from '../errors';
 import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan } from './source';
 
 /**
@@ -10,7 +11,12 @@ import type { ColumnSpec, Page, PrepareOptions, ReadOptions, Source, SourcePlan 
 export interface SimpleSource<C extends Cursor = Cursor> {
   /** Target columns: record fields of these names become columns of these PostgreSQL types. */
   columns: Array<{ name: string; type: string; notNull?: boolean }>;
-  read(after: C | null, limit: number, ctx: { signal?: AbortSignal }): Promise<{ records: Array<Record<string, unknown>>; cursor: C | null }>;
+  /**
+   * Up to `limit` records after `after`, in cursor order, and the cursor after the last one. The run ends at an
+   * empty page (an API that caps its pages below `limit` is read on, not taken as finished), or at a page returned
+   * with `done: true`. Every declared column is a key of each record (null when it has no value).
+   */
+  read(after: C | null, limit: number, ctx: { signal?: AbortSignal }): Promise<{ records: Array<Record<string, unknown>>; cursor: C | null; done?: boolean }>;
   /** Validates a cursor from outside (workflow input `from`, an old checkpoint); default: any JSON value. */
   parseCursor?(value: unknown): C | null;
   close?(): Promise<void>;
@@ -42,8 +48,17 @@ export function toPgText(v: unknown): string | null {
   return String(v);
 }
 
+/** A custom source broke its contract (a cursor that does not move, records without the declared columns). */
+export class SourceContractError extends PermanentError {
+  override readonly name = 'SourceContractError';
+}
+
+/** Consecutive pages a simple source may return with one cursor (a stateful source re-reading one instant) before it counts as stuck. */
+const SAME_CURSOR_PAGES = 5;
+
 /** Adapts a SimpleSource to the Source contract (built-in sources implement Source directly). */
 export function asSource(kind: string, s: Source | SimpleSource): Source {
+  checkShape(kind, s);
   if (isFullSource(s)) return s;
   const columns: ColumnSpec[] = s.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull ?? false }));
   return {
@@ -62,15 +77,51 @@ export function asSource(kind: string, s: Source | SimpleSource): Source {
     later: async (a: Cursor, b: Cursor) => (a === null || a === undefined ? b : a),
     async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
       let cursor = after;
+      // Cursors this run has passed: one that comes back after another (a cursor moved backwards) reads the same
+      // records again and again, forever; so does one returned for page after page.
+      const seen = new Set<string>([JSON.stringify(after ?? null)]);
+      let same = 0;
       for (;;) {
-        const limit = opts.limit; // read once: a live retune must not make a full page look like the last one
-        const { records, cursor: next } = await s.read(cursor, limit, { signal: opts.signal });
+        const { records, cursor: next, done } = await s.read(cursor, opts.limit, { signal: opts.signal });
         if (!records.length) return;
+        checkFields(kind, records, columns);
+        if (next === null || next === undefined) throw new SourceContractError(`${kind} source: read() returned ${records.length} record(s) with a null cursor (null is the start: the next read would begin again); return the cursor of the last record`);
+        const key = JSON.stringify(next);
+        same = key === JSON.stringify(cursor ?? null) ? same + 1 : 0;
+        if (same >= SAME_CURSOR_PAGES) throw new SourceContractError(`${kind} source: read() returned the cursor ${key} for ${same + 1} pages in a row: the cursor must move past the records it returns, or the run reads them forever`);
+        if (same === 0 && seen.has(key)) throw new SourceContractError(`${kind} source: read() returned the cursor ${key}, which this run had passed already (after ${JSON.stringify(cursor)}): a cursor that moves backwards reads the same records forever`);
+        seen.add(key);
         cursor = next;
         yield { rows: records.map((r) => columns.map((c) => toPgText(r[c.name]))), cursor };
-        if (records.length < limit) return;
+        if (done === true) return;
       }
     },
     close: async () => s.close?.(),
   };
+}
+
+/** What a source factory returned must be a source: else the run fails at once, saying what it got. */
+function checkShape(kind: string, s: unknown): asserts s is Source | SimpleSource {
+  const o = s as Partial<SimpleSource> & Partial<Source>;
+  if (o && typeof o === 'object' && (typeof o.pages === 'function' || (typeof o.read === 'function' && Array.isArray(o.columns)))) {
+    const bad = typeof o.pages === 'function' ? undefined : (o.columns as unknown[]).find((c) => typeof (c as { name?: unknown })?.name !== 'string' || typeof (c as { type?: unknown })?.type !== 'string');
+    if (bad === undefined) return;
+    throw new SourceContractError(`${kind} source: every entry of columns needs a name and a PostgreSQL type (strings), found ${JSON.stringify(bad)}`);
+  }
+  const found = o && typeof o === 'object' ? `an object with ${Object.keys(o).join(', ') || 'no keys'}` : JSON.stringify(s) ?? typeof s;
+  throw new SourceContractError(`${kind} source: its factory must return { columns, read } (defineSource) or a Source with prepare() and pages(), found ${found}`);
+}
+
+/**
+ * A declared column that no record of a page has as a key (a field named differently, `nme` for `name`) would be
+ * written as NULL in every row, silently: the run fails instead, naming the fields the records do carry.
+ */
+function checkFields(kind: string, records: Array<Record<string, unknown>>, columns: ColumnSpec[]): void {
+  const missing = columns.filter((c) => !records.some((r) => r !== null && typeof r === 'object' && c.name in r)).map((c) => c.name);
+  if (!missing.length) return;
+  const declared = new Set(columns.map((c) => c.name));
+  const carried = [...new Set(records.slice(0, 20).flatMap((r) => (r !== null && typeof r === 'object' ? Object.keys(r) : [])))].filter((k) => !declared.has(k));
+  throw new SourceContractError(
+    `${kind} source: no record of a page of ${records.length} has the field(s) ${missing.join(', ')} declared in columns${carried.length ? `; they carry ${carried.slice(0, 10).join(', ')} instead` : ''}: return every declared column in each record (null when it has no value)`,
+  );
 }

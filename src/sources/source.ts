@@ -54,6 +54,17 @@ export interface PrepareOptions {
   newRange?: boolean;
   /** The run's cancellation: a wait in prepare (writersWait) ends with it. */
   signal?: AbortSignal;
+  /** Called once when prepare starts waiting for open writers (writersWait): `status` shows who the run waits for. */
+  onWritersWait?: (wait: WritersWait) => void;
+}
+
+/** A run waiting for the transactions writing its source table to end before it reads (late commits). */
+export interface WritersWait {
+  table: string;
+  /** `pid N`, or a prepared transaction by its gid */
+  who: string[];
+  /** how long it waits at most */
+  waitMs: number;
 }
 
 export interface SourcePlan {

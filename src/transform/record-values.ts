@@ -5,7 +5,19 @@
 export type Decode = (text: string) => unknown;
 
 const asText: Decode = (t) => t;
-const asBoolean: Decode = (t) => (t === 't' || t === 'true' ? true : t === 'f' || t === 'false' ? false : t);
+/**
+ * As PostgreSQL reads a boolean (what a CSV column typed boolean accepts, and what the column stores): true, yes,
+ * on, 1 and false, no, off, 0, any case, unique prefixes, spaces around. Only "t"/"true" and "f"/"false" were read
+ * before: a CSV "no" was the text "no", true in `=active ? … : …` while the column stored false (an acceptance run).
+ */
+export function pgBoolean(t: string): boolean | undefined {
+  const v = t.trim().toLowerCase();
+  const prefixOf = (word: string) => v.length > 0 && word.startsWith(v);
+  if (v === '1' || v === 'on' || prefixOf('true') || prefixOf('yes')) return true;
+  if (v === '0' || v === 'off' || v === 'of' || prefixOf('false') || prefixOf('no')) return false;
+  return undefined;
+}
+const asBoolean: Decode = (t) => pgBoolean(t) ?? t;
 // Integers beyond 2^53 stay text: a number would silently change them.
 const asInteger: Decode = (t) => {
   const n = Number(t);

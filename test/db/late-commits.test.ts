@@ -2,7 +2,8 @@ import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
+import { writersWaitLine } from '../../src/cli/run-progress';
 import { parseConfig, type Config } from '../../src/config';
 import { sql } from '../helpers/fixtures';
 import { openStateSession } from '../../src/db/state-session';
@@ -60,6 +61,28 @@ describe('late commits (a writer open while a run starts)', () => {
     // The wait is run time: the row starts when the run began, not after the wait.
     const [span] = await sql<{ ms: number }>(dst.url, `SELECT extract(epoch FROM finished_at - started_at)::float8 * 1000 AS ms FROM tidemark.runs WHERE run_id = 'late/2'`);
     expect(span!.ms).toBeGreaterThanOrEqual(700);
+  });
+
+  it('while it waits, its heartbeat names the writers (status shows them), and the first page clears it (an acceptance run: status showed nothing)', async () => {
+    const writer = await openWriter('seen');
+    const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const beats: Progress[] = [];
+    const env = new MockActivityEnvironment();
+    env.on('heartbeat', (d: unknown) => beats.push(d as Progress));
+    const commitSoon = new Promise((r) => setTimeout(r, 600)).then(() => writer.query('COMMIT')).finally(() => writer.end());
+    const r = (await env.run(createActivities({ config: () => configOf('10s'), env: vars() }).runIntegration, { integration: 'events', mode: 'sync', runKey: 'late/seen' } as RunInput)) as RunResult;
+    await commitSoon;
+    expect(r).toMatchObject({ rows: 1, done: true });
+    const waiting = beats.find((b) => b?.waitingForWriters)?.waitingForWriters;
+    expect(waiting).toMatchObject({ table: 'public.events', who: [`pid ${pid}`], waitMs: 10_000 });
+    expect(writersWaitLine(waiting!, Date.parse(waiting!.since) + 2_400)).toBe(
+      `the run waits up to 10 s (source.writersWait) for 1 transaction(s) writing public.events to end before its first read (pid ${pid}), so rows they commit late are not missed; 2 s so far`,
+    );
+    // After the wait: no beat claims it any more, and the pages' beats are progress.
+    const after = beats.slice(beats.findIndex((b) => b?.waitingForWriters) + 1);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.every((b) => !b?.waitingForWriters)).toBe(true);
+    expect(beats.at(-1)).toMatchObject({ rows: 1, slot: 'sync' });
   });
 
   it('a writer still open after writersWait is named in a run warning (its row would be missed, and verify finds it)', async () => {

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
 import { workflowIdFor } from '../../src/client';
+import { describeRun } from '../../src/cli/run-progress';
 import type { RunningDevServer } from '../../src/dev';
 import { runCli } from '../helpers/cli';
 import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
@@ -31,7 +32,7 @@ beforeAll(async () => {
     rows: ROWS,
     yaml:
       `${ORDERS_YAML}    batchSize: 500\n` +
-      '  - id: never\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '  - id: never\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id], writersWait: 20s}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.never, key: [id], create: true}\n' +
       '  - id: flaky\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.flaky, key: [id], create: true}\n    batchSize: 500\n',
@@ -276,8 +277,8 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect((await runCli(['status', 'orders'], env, cwd)).stdout).not.toContain('waiting    ');
   });
 
-  it('--wait prints the run\'s warnings (a writer still open after writersWait) under its outcome', async () => {
-    // `never` (run last: an earlier test proves it never ran), its default writersWait of 5 s.
+  it('status names the writers a run waits for before it reads; --wait prints the run\'s warnings (a writer still open after writersWait) under its outcome', async () => {
+    // `never` (run last: an earlier test proves it never ran), its writersWait of 20 s.
     const { default: pg } = await import('pg');
     const writer = new pg.Client({ connectionString: src.url });
     await writer.connect();
@@ -285,12 +286,17 @@ describe('operator commands against a backfill started with `temporal workflow s
       await writer.query('BEGIN');
       await writer.query('LOCK TABLE public.orders IN ROW EXCLUSIVE MODE'); // what an INSERT takes
       const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-      const r = await runCli(['sync', 'never', '--wait'], env, cwd);
+      const running = runCli(['sync', 'never', '--wait'], env, cwd);
+      // Seen in Temporal first (a CLI call takes seconds on a loaded machine), then as `status` prints it.
+      await vi.waitFor(async () => expect((await describeRun(client, client.workflow.getHandle(workflowIdFor('never'))))?.waitingForWriters).toBeDefined(), { timeout: 60_000, interval: 200 });
+      const line = (await runCli(['status', 'never'], env, cwd)).stdout.split('\n').find((l) => l.startsWith('  waiting    '));
+      expect(line).toMatch(new RegExp(`^  waiting    the run waits up to 20 s \\(source\\.writersWait\\) for 1 transaction\\(s\\) writing public\\.orders to end before its first read \\(pid ${pid}\\), so rows they commit late are not missed; \\d+ s so far$`));
+      const r = await running;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`completed: ${ROWS} rows in .*\\nwarning: 1 transaction\\(s\\) writing public\\.orders were still open after this run waited 5 s for them \\(pid ${pid}\\)`));
+      expect(r.stdout).toMatch(new RegExp(`completed: ${ROWS} rows in .*\\nwarning: 1 transaction\\(s\\) writing public\\.orders were still open after this run waited 20 s for them \\(pid ${pid}\\)`));
     } finally {
       await writer.query('ROLLBACK');
       await writer.end();
     }
-  });
+  }, 240_000);
 });

@@ -43,7 +43,7 @@ afterAll(async () => {
 describe('a registered custom source through the test kit', () => {
   it('backfills page by page, then a sync finds nothing new', async () => {
     expect(await kit.backfill('events')).toEqual({ cursor: 'evt_01234', rows: 1234, done: true });
-    expect(reads).toBe(13); // 12 full pages and one short: never all at once
+    expect(reads).toBe(14); // 12 full pages, one short and an empty one that ends the run: never all at once
     expect(await sql(sink, `SELECT count(*)::text AS n, min(at)::text AS first FROM public.events`)).toEqual([{ n: '1234', first: '2024-01-01 00:00:00+00' }]);
     expect(await kit.sync('events')).toMatchObject({ rows: 0, done: true });
     const runs = await kit.runs('events', sink);

@@ -24,3 +24,11 @@ describe('RecordDecoder: numeric values for an API', () => {
     expect(decode('real', '1.1234568')).toBe(1.1234568);
   });
 });
+
+describe('RecordDecoder: booleans as PostgreSQL reads them', () => {
+  it('a CSV yes/on/1 is sent as true, no/off/0 as false (yes was sent as false)', () => {
+    const decode = (text: string) => new RecordDecoder([{ name: 'v', type: 'boolean', notNull: false }]).decode([text]).v;
+    expect(['t', 'yes', 'on', '1', 'TRUE'].map(decode)).toEqual([true, true, true, true, true]);
+    expect(['f', 'no', 'off', '0', 'False'].map(decode)).toEqual([false, false, false, false, false]);
+  });
+});

@@ -1,4 +1,5 @@
 import type { ColumnSpec } from '../../sources/source';
+import { pgBoolean } from '../../transform/record-values';
 
 type Decode = (text: string) => unknown;
 
@@ -27,7 +28,8 @@ function decimalDigits(text: string): string {
   const exp = Number(m[4] ?? 0) - frac.length + (all.length - digits.length);
   return `${m[1] === '-' ? '-' : ''}${digits}e${exp}`;
 }
-const asBoolean: Decode = (t) => t === 't' || t === 'true';
+// As PostgreSQL reads it (a CSV column may say yes/no, on/off, 1/0): `yes` was sent as false.
+const asBoolean: Decode = (t) => pgBoolean(t) ?? t;
 const asJson: Decode = (t) => JSON.parse(t) as unknown;
 /** PostgreSQL's ISO text ("2024-01-01 10:00:00.5+00") as RFC 3339 ("2024-01-01T10:00:00.5+00:00"), which APIs parse; infinity and BC dates stay as they are. */
 const asTimestamp: Decode = (t) => {

@@ -14,7 +14,7 @@ import { sleep } from '../../util/sleep';
  * (its pid, or a prepared transaction's gid) for a run warning: its rows will be missed unless `lag` covers it.
  * Not covered: a transaction that began earlier but has not written the table yet (lag is the guard there).
  */
-export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal): Promise<string[]> {
+export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal, onWait?: (who: string[]) => void): Promise<string[]> {
   if (waitMs <= 0) return [];
   // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
   // never locks the parent), in this database: table oids repeat in a database cloned from it.
@@ -27,6 +27,7 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   );
   let open = r.rows;
   const deadline = Date.now() + waitMs;
+  if (open.length && onWait) onWait(await named(client, open));
   for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
     if (Date.now() >= deadline) return named(client, open);
     await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);

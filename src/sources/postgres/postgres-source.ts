@@ -88,7 +88,9 @@ export class PostgresSource implements Source {
     else {
       this.highWater = hwQuery ? ((await this.client.query<{ hw: string }>(hwQuery.text, hwQuery.values)).rows[0] as { hw: string }).hw : null;
       // A new range's end: the rows of transactions writing the table now must be committed before it is read.
-      const open = opts.newRange ? await waitForOpenWriters(this.client, this.table, this.cfg.writersWait, opts.signal) : [];
+      const onWait = opts.onWritersWait;
+      const waiting = onWait ? (who: string[]) => onWait({ table: this.cfg.table, who, waitMs: this.cfg.writersWait }) : undefined;
+      const open = opts.newRange ? await waitForOpenWriters(this.client, this.table, this.cfg.writersWait, opts.signal, waiting) : [];
       if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater);
     }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
