@@ -17,6 +17,21 @@ export interface PgConstraintError extends Error {
   detail?: string;
   table?: string;
   column?: string;
+  /** PostgreSQL's context: for a COPY, `COPY t, line 3, column amount: "abc"` */
+  where?: string;
+}
+
+/** SQLSTATE class 22 (data exception): a value the column's type refuses, e.g. "abc" for numeric, 123456 for numeric(5,2). */
+export function isBadValue(err: unknown): err is PgConstraintError {
+  const code = (err as { code?: unknown } | null)?.code;
+  return err instanceof Error && typeof code === 'string' && code.length === 5 && code.startsWith('22');
+}
+
+/** What the target refused of a row, for its dead letter: a constraint, or a value its column cannot hold. */
+export function describeRefusal(err: PgConstraintError): string {
+  if (!isBadValue(err)) return describeConstraintError(err);
+  const column = /, column ([^:]+):/.exec(err.where ?? '')?.[1];
+  return `the target refuses a value${column ? ` in column ${column}` : ''}: ${err.message} (SQLSTATE ${err.code})`;
 }
 
 export function isConstraintViolation(err: unknown): err is PgConstraintError {
@@ -42,7 +57,7 @@ export class ConstraintViolationError extends PermanentError {
     readonly where: string,
   ) {
     super(
-      `${where}: the target refused the page and the rows at fault could not be isolated: ${describeConstraintError(err)}. ` +
+      `${where}: the target refused the page and the rows at fault could not be isolated: ${describeRefusal(err)}. ` +
         'Fix the target table or the data (the checkpoint stays before this page), then resume or sync again',
     );
     this.sqlstate = err.code;
@@ -63,7 +78,7 @@ export class TooManyBadRowsError extends PermanentError {
   ) {
     super(
       `${where}: the target refused ${found} or more of ${rows} rows, more than tidemark sends to dead letters per page; first: ` +
-        `${describeConstraintError(err)}. Fix the target table (or the data) — nothing of this page was written and the checkpoint stays before it — then resume or sync again`,
+        `${describeRefusal(err)}. Fix the target table (or the data) — nothing of this page was written and the checkpoint stays before it — then resume or sync again`,
     );
     this.sqlstate = err.code;
     this.constraint = err.constraint ?? null;

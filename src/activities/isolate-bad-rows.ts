@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { DeadLetterInput } from '../db/state';
 import { decodeCopyValue } from '../pg/copy-text';
 import type { BatchResult, PostgresSink, ScriptedTx } from '../sinks/postgres-sink';
-import { ConstraintViolationError, describeConstraintError, isConstraintViolation, TooManyBadRowsError, type PgConstraintError } from './constraint-errors';
+import { ConstraintViolationError, describeRefusal, isBadValue, isConstraintViolation, TooManyBadRowsError, type PgConstraintError } from './constraint-errors';
 
 /** A page with more rows than this refused by the target fails instead: that is the target, not a few rows. */
 export const MAX_BAD_ROWS_PER_PAGE = 50;
@@ -42,8 +42,8 @@ export async function writeIsolatingBadRows(
   maxBad?: number,
   /** What `alsoInTx` does when no row is set aside, as a script (see ScriptedTx): the first try uses it. */
   script?: ScriptedTx,
-  /** Which errors a row is set aside for: constraint violations (class 23); a retry of dead letters adds bad values (class 22). */
-  refused: (err: unknown) => err is PgConstraintError = isConstraintViolation,
+  /** Which errors a row is set aside for: constraint violations (class 23) and values its column cannot hold (class 22). */
+  refused: (err: unknown) => err is PgConstraintError = isRefusedRow,
 ): Promise<{ result: BatchResult; bad: BadRow[] }> {
   let failure: PgConstraintError;
   try {
@@ -113,7 +113,7 @@ export function deadLetterOf(row: BadRow, columns: readonly string[]): DeadLette
   const record = Object.fromEntries(columns.map((c, i) => [c, decodeCopyValue(fields[i] ?? '\\N')]));
   return {
     record,
-    reason: describeConstraintError(row.error),
+    reason: describeRefusal(row.error),
     error: { sqlstate: row.error.code, constraint: row.error.constraint ?? null, detail: row.error.detail ?? null },
   };
 }
@@ -133,4 +133,13 @@ function joinLines(lines: readonly Buffer[], idx: readonly number[]): Buffer {
   const parts: Buffer[] = [];
   for (const i of idx) parts.push(lines[i] as Buffer, NL);
   return Buffer.concat(parts);
+}
+
+/**
+ * A row the target refuses: a constraint (class 23), or a value its column cannot hold (class 22: "abc" for an
+ * integer, 123456 for numeric(5,2), a string too long). One such row used to fail the whole run with a bare
+ * message, the integration stuck until the data changed (an acceptance run); now it is a dead letter like the other.
+ */
+export function isRefusedRow(err: unknown): err is PgConstraintError {
+  return isConstraintViolation(err) || isBadValue(err);
 }

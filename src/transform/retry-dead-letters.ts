@@ -1,5 +1,5 @@
-import { describeConstraintError, isConstraintViolation, type PgConstraintError } from '../activities/constraint-errors';
-import { writeIsolatingBadRows } from '../activities/isolate-bad-rows';
+import { describeRefusal } from '../activities/constraint-errors';
+import { isRefusedRow, writeIsolatingBadRows } from '../activities/isolate-bad-rows';
 import { isCsvSource, type Integration } from '../config/schema';
 import { isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
 import type pg from 'pg';
@@ -199,9 +199,9 @@ async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: Postgr
       b.rows.length,
       undefined,
       // Letters hold text: a value the target's type refuses (class 22) keeps its letter too, not the whole retry.
-      (err): err is PgConstraintError => isConstraintViolation(err) || isBadValue(err),
+      isRefusedRow,
     );
-    stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: isBadValue(r.error) ? `the target refuses a value: ${r.error.message} (SQLSTATE ${r.error.code})` : describeConstraintError(r.error) })));
+    stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeRefusal(r.error) })));
     written += result.written;
   }
   await state.updateDeadLetterReasons(db, stillFailing);
@@ -225,8 +225,3 @@ async function sourceColumnsFor(it: Integration, records: readonly SourceRecord[
   return [...new Set(records.flatMap((r) => Object.keys(r)))].map((name) => ({ name, type: 'text', notNull: false }));
 }
 
-/** SQLSTATE class 22 (data exception): a value the column's type refuses, e.g. "abc" for numeric. */
-function isBadValue(err: unknown): err is PgConstraintError {
-  const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('22');
-}

@@ -140,7 +140,7 @@ describe('csv source through the activity', () => {
       expect.stringMatching(/^line 3: expected 3 fields, got 2: 2,b \(not re-processed/),
       expect.stringMatching(/^line 6: expected 3 fields, got 4/),
       'id: "x6" is not an integer',
-      expect.stringMatching(/^the target refuses a value: invalid input syntax for type numeric: "abc" \(SQLSTATE 22P02\)$/),
+      expect.stringMatching(/^the target refuses a value in column amount: invalid input syntax for type numeric: "abc" \(SQLSTATE 22P02\)$/),
     ]);
     expect((await deadLetters()).filter((d) => d.reason.includes('(not re-processed: its values')).map((d) => (d.reason.match(/not re-processed/g) ?? []).length)).toEqual([1, 1]);
   });

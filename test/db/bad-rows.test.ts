@@ -126,6 +126,22 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     }
   });
 
+  it('a value its column cannot hold (SQLSTATE class 22: too long, out of range) is a dead letter too, naming the column; the sync goes on (an acceptance run: the whole run failed)', async () => {
+    await sql(dst.url, `ALTER TABLE copy.items DROP CONSTRAINT items_qty_check, DROP CONSTRAINT items_customer_fk, ALTER COLUMN note DROP NOT NULL, ALTER COLUMN code TYPE varchar(4), ALTER COLUMN qty TYPE numeric(1,0)`);
+    await sql(src.url, `UPDATE public.items SET qty = 12 WHERE id = 300`);
+    try {
+      // code 'c1000' is one character too long for varchar(4); qty 12 does not fit numeric(1,0).
+      expect(await run('bad/22')).toMatchObject({ rows: ROWS, done: true });
+      expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.items')).toEqual([{ n: String(ROWS - 2) }]);
+      expect(await sql(dst.url, `SELECT record->>'id' AS id, sqlstate, reason FROM tidemark.dead_letters ORDER BY (record->>'id')::int`)).toEqual([
+        { id: '300', sqlstate: '22003', reason: expect.stringMatching(/^the target refuses a value in column qty: numeric field overflow \(SQLSTATE 22003\)$/) },
+        { id: '1000', sqlstate: '22001', reason: expect.stringMatching(/^the target refuses a value in column code: value too long for type character varying\(4\) \(SQLSTATE 22001\)$/) },
+      ]);
+    } finally {
+      await sql(src.url, `UPDATE public.items SET qty = 300 % 7 WHERE id = 300`);
+    }
+  });
+
   it('a target that refuses most rows fails at once, non-retryable, naming the constraint; nothing of the page is written', async () => {
     await sql(dst.url, `ALTER TABLE copy.items ADD CONSTRAINT items_qty_small CHECK (qty < 1)`);
     await expect(run('bad/4', config(200))).rejects.toMatchObject({
