@@ -210,6 +210,17 @@ function duplicateIds(raw: unknown, ctx: z.RefinementCtx): boolean {
     ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${id}" (also integrations[${first}])` });
     any = true;
   });
+  // Temporal ids are tidemark-<id>, -<id>-cron, -<id>-schedule, -<id>-scheduled-<time>: `t01-cron` would be t01's cron
+  // workflow, so `cancel t01-cron` stopped t01's (an acceptance run).
+  for (const [id, i] of seen) {
+    for (const [other] of seen) {
+      const suffix = id.startsWith(`${other}-`) ? id.slice(other.length) : undefined;
+      if (suffix === '-cron' || suffix === '-schedule' || suffix?.startsWith('-scheduled')) {
+        ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `id "${id}" would share Temporal ids with integration "${other}" (tidemark-${other}${suffix === '-cron' ? '-cron is its cron workflow' : suffix === '-schedule' ? '-schedule is its schedule' : '-scheduled-… are its scheduled runs'}): choose another id` });
+        any = true;
+      }
+    }
+  }
   return any;
 }
 
