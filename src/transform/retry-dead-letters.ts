@@ -101,7 +101,7 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
   }
   batches.push(...byColumns.values());
   await state.markDeadLettersRetried(db, passedEmpty);
-  const superseded = (await settleSuperseded(db, it, batches)) + (await settleStillFailing(db, it, validate, stillFailing));
+  const superseded = (await settleSuperseded(db, it, batches, newestFailing(it, validate, stillFailing))) + (await settleStillFailing(db, it, validate, stillFailing));
   const ready = batches.filter((b) => b.rows.length);
   if (!isPostgresSink(it.sink)) {
     const cursor = JSON.parse(letters[0]?.cursor ?? 'null') as SinkRetryBatch['cursor'];
@@ -118,10 +118,11 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
  * one key all but the newest (the batches would otherwise write them in batch order, not the order they were
  * made); marks the letters left with no row superseded and returns how many.
  */
-async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]): Promise<number> {
+async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[], failing: ReadonlyMap<string, bigint>): Promise<number> {
   const stale = await Promise.all(batches.map((b) => supersededRows(db, it.id, it.sink, b)));
-  // The newest letter (highest id) of each key, over every batch.
-  const newest = new Map<string, bigint>();
+  // The newest letter (highest id) of each key, over every batch and the letters that still fail: an older letter
+  // of a key whose newer one still fails is not applied (it would write the record's older version).
+  const newest = new Map<string, bigint>(failing);
   const keys = batches.map((b) => rowKeys(it.sink, b));
   batches.forEach((b, j) =>
     b.ids.forEach((id, i) => {
@@ -144,6 +145,26 @@ async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]
   const settled = [...before].filter((id) => !after.has(id));
   await state.markDeadLettersSuperseded(db, settled);
   return settled.length;
+}
+
+/**
+ * The newest still-failing validation letter of each key (a postgres sink's key read from the source record's fields
+ * of those names, as text): best effort, a key the mapping renames is not known.
+ */
+function newestFailing(it: Integration, validate: readonly { id: string; record: string }[], stillFailing: RetryReport['stillFailing']): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (!isPostgresSink(it.sink) || !stillFailing.length) return out;
+  const key = it.sink.key;
+  const failing = new Set(stillFailing.map((f) => f.id));
+  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  for (const l of validate) {
+    if (!failing.has(l.id)) continue;
+    const record = JSON.parse(l.record) as Record<string, unknown>;
+    if (!key.every((k) => k in record)) continue;
+    const k = JSON.stringify(key.map((c) => text(record[c])));
+    if ((out.get(k) ?? -1n) < BigInt(l.id)) out.set(k, BigInt(l.id));
+  }
+  return out;
 }
 
 /**

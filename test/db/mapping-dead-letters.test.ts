@@ -116,6 +116,31 @@ describe('mapping, validation and dead letters', () => {
     expect(await sql(dst.url, `SELECT email, city FROM public.customers_strict WHERE id = 3`)).toEqual([{ email: 'user3@example.com', city: 'City 3' }]);
   });
 
+  it('--retry does not apply a refused row whose key has a newer letter that still fails (an acceptance run: the older version was written)', async () => {
+    await sql(dst.url, `CREATE TABLE public.customers_strict2 (id int PRIMARY KEY, email text, city text CONSTRAINT no_city_3b CHECK (city <> 'City 3' OR id > 20), age integer, updated_at timestamptz)`);
+    const cfg = config(0);
+    Object.assign(cfg.integrations[0]!, { id: 'strict2' });
+    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_strict2';
+    const acts = createActivities({ config: () => cfg, env: vars() });
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'strict2', mode: 'backfill', runKey: 'dl/s2a' } satisfies RunInput)).toMatchObject({ done: true });
+    // Customers 3 and 10 are refused by the target (letters of the mapped rows). Then 3 changes and fails validation.
+    expect(await sql(dst.url, `SELECT record->>'id' AS id FROM tidemark.dead_letters WHERE integration = 'strict2' AND stage = 'write' ORDER BY (record->>'id')::int`)).toEqual([{ id: '3' }, { id: '10' }, { id: '17' }]);
+    await sql(src.url, `UPDATE public.customers SET email = NULL, updated_at = now() - interval '1 hour' WHERE id = 3`);
+    try {
+      expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'strict2', mode: 'sync', runKey: 'dl/s2b' } satisfies RunInput)).toMatchObject({ done: true });
+      await sql(dst.url, 'ALTER TABLE public.customers_strict2 DROP CONSTRAINT no_city_3b');
+      const r = await retryDeadLetters(cfg.integrations[0]!, vars());
+      expect(r).toMatchObject({ superseded: 1, written: 2 });
+      expect(await sql(dst.url, `SELECT id::text FROM public.customers_strict2 WHERE id IN (3, 10, 17) ORDER BY id`)).toEqual([{ id: '10' }, { id: '17' }]);
+      expect(await sql(dst.url, `SELECT stage, superseded, retried_at IS NOT NULL AS retried FROM tidemark.dead_letters WHERE integration = 'strict2' AND record->>'id' = '3' ORDER BY id`)).toEqual([
+        { stage: 'write', superseded: true, retried: true },
+        { stage: 'validate', superseded: false, retried: false },
+      ]);
+    } finally {
+      await sql(src.url, `UPDATE public.customers SET email = 'User3@Example.COM' WHERE id = 3`);
+    }
+  });
+
   it('--retry leaves a letter that a later write of its key made stale (superseded, not applied) and applies the others', async () => {
     const cfg = config(0);
     Object.assign(cfg.integrations[0]!, { id: 'stale' });
