@@ -45,7 +45,16 @@ export function registerWorker(program: Command): void {
       const stopMs = (envInt('TIDEMARK_WORKER_STOP_SECONDS', 86_400) ?? SHUTDOWN_FORCE_MS / 1000) * 1000;
       const worker = await createWorker({ config: () => config, connection, maxActivities, maxConcurrentRuns, maxSourceConnections, worker: { ...identity, shutdownForceTime: stopMs } });
       // Per-instance gauges on a port of their own (the SDK's exporter owns TIDEMARK_METRICS_ADDRESS).
-      const instanceMetrics = await instanceMetricsFromEnv(config);
+      // With a Temporal client of their own (made at the first scrape): a paused schedule reads paused (an acceptance run: ok).
+      let client: Promise<import('@temporalio/client').Client> | undefined;
+      const schedules = () =>
+        (client ??= lazy('../client')
+          .then((c) => c.connectClient())
+          .catch((err: unknown) => {
+            client = undefined; // asked again at the next reading
+            throw err;
+          }));
+      const instanceMetrics = await instanceMetricsFromEnv(config, process.env, schedules);
       if (instanceMetrics) console.log(`tidemark worker: instance metrics on ${instanceMetrics.url}`);
       const limits = `at most ${activitySlots(maxActivities, maxConcurrentRuns)} activities, ${maxSourceConnections ?? 'unlimited'} source connections`;
       console.log(`tidemark worker: ${config.integrations.length} integration(s) on task queue "${s.taskQueue}" at ${s.address} (namespace ${s.namespace}; ${limits})`);

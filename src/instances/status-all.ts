@@ -112,7 +112,8 @@ export function lagOf(cursor: unknown, now = Date.now()): number | null {
  * The next run of each scheduled line; a paused schedule has none, and a line that would read ok or never-run
  * reads paused, with the schedule's note (found by an acceptance run: `schedule pause` left a line "ok").
  */
-async function addNextRuns(client: Client, lines: StatusLine[]): Promise<void> {
+/** Each line's next scheduled run, and `paused` where its schedule is (from one listing of the schedules). */
+export async function addNextRuns(client: Client, lines: StatusLine[]): Promise<void> {
   const next = new Map<string, string>();
   const paused = new Map<string, string>();
   for await (const s of client.schedule.list()) {

@@ -2,7 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { Config } from '../config/schema';
-import { statusAll, type StatusLine } from '../instances/status-all';
+import type { Client } from '@temporalio/client';
+import { addNextRuns, statusAll, type StatusLine } from '../instances/status-all';
 import { instanceGauges } from './instance-gauges';
 import { PROMETHEUS_CONTENT_TYPE, renderGauges, type Gauge } from './prometheus-text';
 
@@ -31,6 +32,8 @@ export interface InstanceMetricsOptions {
   cacheMs?: number;
   /** Stands in for statusAll (tests of the cache). */
   read?: () => Promise<StatusLine[]>;
+  /** Temporal, for the schedules: a paused schedule reads `paused`, as in `status --all` (without it: `ok`). */
+  client?: () => Promise<Client>;
 }
 
 /**
@@ -54,6 +57,9 @@ export class InstanceMetrics {
       const t0 = performance.now();
       try {
         const lines = await (this.opts.read ?? (() => statusAll(this.opts.config, { env: this.opts.env ?? process.env })))();
+        // The schedules' states: Temporal unreachable counts as a failed reading, the states of the database stand.
+        const client = this.opts.client;
+        if (client) await client().then((c) => addNextRuns(c, lines)).catch(() => void this.errors++);
         this.last = { at: Date.now(), lines };
         return lines;
       } catch (err) {
@@ -72,7 +78,7 @@ export class InstanceMetrics {
     const lines = await this.lines();
     const own: Gauge[] = [
       { name: 'tidemark_metrics_read_seconds', help: 'Time the last reading of the state databases took.', samples: [{ labels: {}, value: this.readSeconds }] },
-      { name: 'tidemark_metrics_read_errors_total', help: 'Readings of the state databases that failed (the previous values were served).', samples: [{ labels: {}, value: this.errors }] },
+      { name: 'tidemark_metrics_read_errors_total', type: 'counter', help: 'Readings of the state databases that failed (the previous values were served).', samples: [{ labels: {}, value: this.errors }] },
     ];
     return renderGauges([...instanceGauges(lines), ...own]);
   }
@@ -111,11 +117,11 @@ export async function serveInstanceMetrics(metrics: InstanceMetrics, address: { 
  * The worker's per-instance metrics when TIDEMARK_INSTANCE_METRICS_ADDRESS is set (undefined otherwise). A
  * port of its own: TIDEMARK_METRICS_ADDRESS belongs to the SDK's Prometheus exporter (runtime metrics).
  */
-export async function instanceMetricsFromEnv(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<RunningMetricsServer | undefined> {
+export async function instanceMetricsFromEnv(config: Config, env: NodeJS.ProcessEnv = process.env, client?: () => Promise<Client>): Promise<RunningMetricsServer | undefined> {
   const value = env.TIDEMARK_INSTANCE_METRICS_ADDRESS;
   if (!value) return undefined;
   const address = parseMetricsAddress(value);
   const sdk = env.TIDEMARK_METRICS_ADDRESS ? parseMetricsAddress(env.TIDEMARK_METRICS_ADDRESS, 'TIDEMARK_METRICS_ADDRESS') : undefined;
   if (sdk && sdk.port === address.port) throw new MetricsAddressError('TIDEMARK_INSTANCE_METRICS_ADDRESS', value);
-  return serveInstanceMetrics(new InstanceMetrics({ config, env }), address);
+  return serveInstanceMetrics(new InstanceMetrics({ config, env, ...(client ? { client } : {}) }), address);
 }

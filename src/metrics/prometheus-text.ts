@@ -12,6 +12,8 @@ export interface GaugeSample {
 export interface Gauge {
   name: string;
   help: string;
+  /** `counter` for a value that only grows (its name ends in _total); default gauge. */
+  type?: 'gauge' | 'counter';
   samples: GaugeSample[];
 }
 
@@ -30,7 +32,7 @@ function numberText(v: number): string {
 export function renderGauges(gauges: Gauge[]): string {
   const out: string[] = [];
   for (const g of gauges) {
-    out.push(`# HELP ${g.name} ${g.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${g.name} gauge`);
+    out.push(`# HELP ${g.name} ${g.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${g.name} ${g.type ?? 'gauge'}`);
     for (const s of g.samples) {
       const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
       out.push(`${g.name}${labels.length ? `{${labels.join(',')}}` : ''} ${numberText(s.value)}`);

@@ -129,6 +129,7 @@ describe('per-instance Prometheus gauges (TIDEMARK_INSTANCE_METRICS_ADDRESS)', (
     fail = true;
     const second = await stale.render();
     expect(second).toContain('tidemark_metrics_read_errors_total 1');
+    expect(second).toContain('# TYPE tidemark_metrics_read_errors_total counter');
     expect(samples(second, 'tidemark_last_run_rows')).toEqual(samples(first, 'tidemark_last_run_rows'));
   });
 
@@ -168,7 +169,7 @@ describe('`tidemark worker` with TIDEMARK_INSTANCE_METRICS_ADDRESS (dev server, 
         '    source: {kind: postgres, url: "${SRC_URL}", table: "public.orders_${instance.id}", cursor: [updated_at, id]}\n' +
         '    sink: {kind: postgres, url: "${DST_URL}", table: "tenant_${instance.id}.orders", key: [id], create: true}\n' +
         '  - id: plain\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-        '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n',
+        '    sink: {kind: postgres, url: "${DST_URL}", table: copy.orders, key: [id], create: true}\n    schedule: {every: 1h}\n',
     );
     const port = await freePort();
     const cliEnv = { ...env, TEMPORAL_ADDRESS: server.address, TIDEMARK_TASK_QUEUE: 'metrics-cli', TIDEMARK_INSTANCE_METRICS_ADDRESS: `127.0.0.1:${port}`, TIDEMARK_MAX_CONCURRENT_RUNS: '2' };
@@ -179,6 +180,9 @@ describe('`tidemark worker` with TIDEMARK_INSTANCE_METRICS_ADDRESS (dev server, 
       await seedOrders(src.url, { rows: 40, table: 'public.orders_initech' });
       expect((await runCli(['instances', 'add', 'shop', 'initech'], cliEnv, cwd)).code).toBe(0);
       expect((await runCli(['sync', 'shop/initech', '--wait'], cliEnv, cwd)).code).toBe(0);
+      // A paused schedule reads paused in the gauges too, as in `status --all` (an acceptance run: ok).
+      expect((await runCli(['schedule', 'apply'], cliEnv, cwd)).code).toBe(0);
+      expect((await runCli(['schedule', 'pause', 'plain'], cliEnv, cwd)).code).toBe(0);
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       const status = await runCli(['status', '--all', '--json'], cliEnv, cwd);
       expect(status.code).toBe(0);
@@ -191,7 +195,9 @@ describe('`tidemark worker` with TIDEMARK_INSTANCE_METRICS_ADDRESS (dev server, 
         expect([l.id, rows.get(l.id)?.value, failures.get(l.id)?.value, state.get(l.id)?.labels.state]).toEqual([l.id, l.lastRows, l.consecutiveFailures, l.state]);
       }
       expect(rows.get('shop/initech')!.value).toBe(40);
+      expect(state.get('plain')!.labels.state).toBe('paused');
     } finally {
+      await runCli(['schedule', 'delete', 'plain'], cliEnv, cwd);
       worker.child.kill('SIGTERM');
       await waitExit(worker.child);
     }
