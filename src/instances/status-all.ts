@@ -8,6 +8,7 @@ import { summarizeRuns, type RunSummary } from '../db/state/instances-summary';
 import { instanceRef } from './instance-id';
 import { instanceWeight } from './instance-weight';
 import { templateStateUrl } from './templates';
+import { lagTime } from '../cursor/lag-time';
 
 /** One line of `status --all`: an integration of the config or an instance of a template. */
 export interface StatusLine {
@@ -92,7 +93,7 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
     state,
     ...(reason ? { reason } : {}),
     lastSuccess: s.lastSuccess,
-    lagSeconds: lagOf(s.cursor),
+    lagSeconds: lagOf(s.cursor, Date.now(), s.caughtUp),
     lastRows: s.lastRows,
     consecutiveFailures: s.consecutiveFailures,
     deadLetters: s.deadLetters,
@@ -101,18 +102,15 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
 }
 
 /** The first value of a cursor that reads as a time (e.g. updated_at of (updated_at, id)): how far behind the source the target is. */
-export function lagOf(cursor: unknown, now = Date.now()): number | null {
-  const first = Array.isArray(cursor) ? cursor[0] : cursor && typeof cursor === 'object' ? Object.values(cursor)[0] : cursor;
-  if (typeof first !== 'string' || !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/.test(first)) return null;
-  const t = Date.parse(first.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
-  return Number.isNaN(t) ? null : Math.max(0, Math.round((now - t) / 1000));
+export function lagOf(cursor: unknown, now = Date.now(), caughtUp: string | null = null): number | null {
+  const t = lagTime(cursor, caughtUp);
+  return t === undefined ? null : Math.max(0, Math.round((now - t) / 1000));
 }
 
 /**
  * The next run of each scheduled line; a paused schedule has none, and a line that would read ok or never-run
  * reads paused, with the schedule's note (found by an acceptance run: `schedule pause` left a line "ok").
  */
-/** Each line's next scheduled run, and `paused` where its schedule is (from one listing of the schedules). */
 export async function addNextRuns(client: Client, lines: StatusLine[]): Promise<void> {
   const next = new Map<string, string>();
   const paused = new Map<string, string>();

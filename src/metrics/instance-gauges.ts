@@ -28,7 +28,7 @@ function gauge(name: string, help: string, lines: StatusLine[], value: (l: Statu
 export function instanceGauges(lines: StatusLine[]): Gauge[] {
   return [
     gauge('tidemark_last_success_timestamp_seconds', 'Unix time the last run that did its work (completed, or partial at its time budget) finished.', lines, (l) => (l.lastSuccess ? Date.parse(l.lastSuccess.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00')) / 1000 : null)),
-    gauge('tidemark_lag_seconds', 'Seconds since the newest cursor time committed (how far the target is behind the source), when the cursor holds a time.', lines, (l) => l.lagSeconds),
+    gauge('tidemark_lag_seconds', 'How far the target is behind the source: seconds since the newest cursor time committed, or since the bound the last sync read to when it finished; when either is a time.', lines, (l) => l.lagSeconds),
     gauge('tidemark_consecutive_failures', 'Failed runs since the last completed (or partial) one.', lines, (l) => l.consecutiveFailures),
     gauge('tidemark_last_run_rows', 'Rows committed by the latest run.', lines, (l) => l.lastRows),
     gauge('tidemark_dead_letters_pending', 'Dead letters not retried yet (records the runs went on without).', lines, (l) => l.deadLetters),

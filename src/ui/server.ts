@@ -126,7 +126,7 @@ export function createUiApp(opts: UiOptions): UiApp {
       running: isRunning,
       lastRunStatus: last?.status,
       schedulePaused: detail.schedule?.paused,
-      lagSeconds: lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null),
+      lagSeconds: lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null, Date.now(), sync?.caughtUp),
       lagLimitSeconds: lagLimitSeconds(it),
     });
     return html(c, integrationPage(it, state, detail, isRunning, ctx, t.instance));

@@ -43,6 +43,8 @@ describe('csv source through the activity', () => {
     settled(path); // the last line has no line break: read once the file is quiet
     const r = await runCsv(dst.url, csvConfig({ path }, { batchSize: 2 }), { runKey: 'tricky/1' });
     expect(r).toMatchObject({ rows: 5, done: true });
+    // Said in the run's warnings: a writer that paused mid-line would leave a row of the cut line (an acceptance run).
+    expect(r.warnings).toEqual([expect.stringMatching(/^the last line of .*tricky\.csv \(line 9\) has no line break: read as it is \(the file has not changed for \d+ s\) and again once the file grows; if a writer was still writing it, the row made of the cut line stays beside the finished one when the cut fell in its key \(delete that row by hand\)$/)]);
     expect(await sql(dst.url, 'SELECT id, name, note, maybe FROM copy.items ORDER BY id')).toEqual([
       { id: '1', name: 'plain', note: 'a, b', maybe: null },
       { id: '2', name: 'quote "inside"', note: 'line one\r\nline two\nline three', maybe: 'x' },

@@ -146,4 +146,14 @@ describe('status --all', () => {
     expect(lagOf(['42'], now)).toBeNull();
     expect(lagOf(null, now)).toBeNull();
   });
+
+  it('lag: a sync that read to its bound is caught up to that bound, however old its cursor (an acceptance run: a quiet source read lagging)', () => {
+    const now = Date.parse('2025-01-01T00:10:00Z');
+    // The newest row is 10 minutes old, but the last sync read everything before 00:09:58.
+    expect(lagOf(['2025-01-01 00:00:00+00', '42'], now, '2025-01-01 00:09:58.5+00')).toBe(2);
+    // A bound older than the cursor (a run still under way) changes nothing; a bound that is no time neither (CSV).
+    expect(lagOf(['2025-01-01 00:09:00+00', '42'], now, '2025-01-01 00:05:00+00')).toBe(60);
+    expect(lagOf(['2025-01-01 00:09:00+00', '42'], now, '1200')).toBe(60);
+    expect(lagOf(['42'], now, '2025-01-01 00:09:00+00')).toBe(60);
+  });
 });

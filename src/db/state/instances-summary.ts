@@ -16,6 +16,8 @@ export interface RunSummary {
   deadLetters: number;
   /** The newest cursor committed (sync slot, else backfill): its time is how far behind the source it is. */
   cursor: unknown;
+  /** The slot's run bound when its last run read to it (status done): nothing older is missing, however old the cursor. */
+  caughtUp: string | null;
 }
 
 /** One statement for many ids (the runs index serves each lookup), so a thousand instances cost one round trip. */
@@ -23,7 +25,7 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
   const r = await client.query<Record<string, string | null>>(
     `WITH ids AS (SELECT DISTINCT unnest($1::text[]) AS integration)
      SELECT ids.integration, last.status, last.error, coalesce(last.rows_committed, 0)::text AS rows,
-            ok.finished_at::text AS last_success, fails.n::text AS failures, cp.cursor::text AS cursor, dl.n::text AS dead_letters
+            ok.finished_at::text AS last_success, fails.n::text AS failures, cp.cursor::text AS cursor, cp.caught_up, dl.n::text AS dead_letters
        FROM ids
        LEFT JOIN LATERAL (SELECT status, error, rows_committed FROM tidemark.runs r WHERE r.integration = ids.integration
                            ORDER BY started_at DESC LIMIT 1) last ON true
@@ -31,7 +33,7 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
                            ORDER BY started_at DESC LIMIT 1) ok ON true
        LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.runs r WHERE r.integration = ids.integration AND status = 'failed'
                            AND (ok.started_at IS NULL OR r.started_at > ok.started_at)) fails ON true
-       LEFT JOIN LATERAL (SELECT cursor FROM tidemark.checkpoints c WHERE c.integration = ids.integration AND slot IN ('sync', 'backfill')
+       LEFT JOIN LATERAL (SELECT cursor, CASE WHEN status = 'done' THEN high_water END AS caught_up FROM tidemark.checkpoints c WHERE c.integration = ids.integration AND slot IN ('sync', 'backfill')
                            ORDER BY slot = 'sync' DESC LIMIT 1) cp ON true
        LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.dead_letters d WHERE d.integration = ids.integration
                            AND d.retried_at IS NULL AND NOT d.superseded) dl ON true
@@ -47,5 +49,6 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
     consecutiveFailures: Number(row.failures ?? 0),
     deadLetters: Number(row.dead_letters ?? 0),
     cursor: row.cursor === null || row.cursor === undefined ? null : (JSON.parse(row.cursor) as unknown),
+    caughtUp: row.caught_up ?? null,
   }));
 }

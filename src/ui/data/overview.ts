@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config, Integration, ScheduleConfig } from '../../config';
+import { lagTime } from '../../cursor/lag-time';
 import { MAIN_CHECKPOINTS, type MainCheckpointRow } from '../sql/main-checkpoints';
 import { PENDING_DEAD_LETTERS, type PendingDeadLettersRow } from '../sql/pending-dead-letters';
 import { RUN_SUMMARIES, type RunSummaryRow } from '../sql/run-summaries';
@@ -38,20 +39,6 @@ export interface Overview {
   temporalError?: string;
 }
 
-/** A cursor's first value as a time, when it is one (timestamps, ISO dates); else undefined. */
-function cursorTime(cursorJson: string | null): number | undefined {
-  if (!cursorJson) return undefined;
-  let first: unknown;
-  try {
-    const c = JSON.parse(cursorJson) as unknown;
-    first = Array.isArray(c) ? c[0] : c;
-  } catch {
-    return undefined;
-  }
-  if (typeof first !== 'string' || !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/.test(first)) return undefined;
-  const t = Date.parse(first.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'));
-  return Number.isFinite(t) ? t : undefined;
-}
 
 /** An integration's or instance's state, one rule for the overview and its own page (they once disagreed on lag). */
 export function stateOf(s: {
@@ -73,9 +60,15 @@ export function stateOf(s: {
   return s.lagSeconds !== undefined && s.lagSeconds > s.lagLimitSeconds ? 'lagging' : 'ok';
 }
 
-/** How far the sync checkpoint's time cursor is behind now, in seconds (undefined: not a time cursor, or none). */
-export function lagSecondsOf(syncCursorJson: string | null, now = Date.now()): number | undefined {
-  const t = cursorTime(syncCursorJson);
+/** How far the sync checkpoint is behind now, in seconds (see lagTime; undefined: not a time cursor, or none). */
+export function lagSecondsOf(syncCursorJson: string | null, now = Date.now(), caughtUp?: string | null): number | undefined {
+  let cursor: unknown;
+  try {
+    cursor = syncCursorJson ? (JSON.parse(syncCursorJson) as unknown) : null;
+  } catch {
+    cursor = null;
+  }
+  const t = lagTime(cursor, caughtUp);
   return t === undefined ? undefined : Math.max(0, (now - t) / 1000);
 }
 
@@ -158,7 +151,8 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
   const tv = await temporalAsked;
   const rows = all.map((m): OverviewRow => {
     const s = summaries.get(m.id);
-    const lag = lagSecondsOf(checkpoints.get(m.id)?.cursor ?? null, now);
+    const cp = checkpoints.get(m.id);
+    const lag = lagSecondsOf(cp?.cursor ?? null, now, cp?.caught_up);
     const running = tv.running.get(m.id) ?? [];
     const dbRunning = s?.status === 'running';
     const inactive = m.instance && m.instance.status !== 'active' ? m.instance : undefined;
