@@ -118,7 +118,12 @@ export function registerSchedule(program: Command): void {
     .command('unpause <id>')
     .description('unpause the schedule of integration <id>')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
-      await withSchedule((await lazy('./context')).loadCliConfig(cmd), id, async (client, d) => {
+      const config = (await lazy('./context')).loadCliConfig(cmd);
+      const { parseInstanceRef, scheduleUnpauseRefusal } = await lazy('../instances');
+      const ref = parseInstanceRef(id);
+      const refusal = ref ? await scheduleUnpauseRefusal({ config, template: ref.template, instance: ref.instance }) : undefined;
+      if (refusal) throw new Error(refusal);
+      await withSchedule(config, id, async (client, d) => {
         if (!d.state.paused) return 'not paused, nothing to do';
         await client.schedule.getHandle(d.scheduleId).unpause('unpaused with `tidemark schedule unpause`');
         return 'unpaused';

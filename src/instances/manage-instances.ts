@@ -100,6 +100,26 @@ async function setPaused(opts: InstanceOptions, paused: boolean, reason: string)
 }
 
 /** One instance for people and scripts: never a secret's value (nor its ciphertext). */
+/**
+ * Why an instance's schedule must not be unpaused on its own: the instance is paused or needs new credentials
+ * (its runs would each fail in Temporal with no run row: an acceptance run). Undefined when it is active.
+ */
+export async function scheduleUnpauseRefusal(opts: InstanceOptions): Promise<string | undefined> {
+  const { env, t, id } = target(opts);
+  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
+  try {
+    const row = await readInstance(db, t.id, opts.instance);
+    if (!row) throw new UnknownInstanceError(id);
+    if (row.status === 'active') return undefined;
+    const why = row.reason ? ` (${row.reason})` : '';
+    return row.status === 'paused'
+      ? `instance ${id} is paused${why}: \`tidemark instances resume ${t.id} ${opts.instance}\` resumes it and unpauses its schedule`
+      : `instance ${id} needs new credentials${why}: replace its secret, then \`tidemark instances resume ${t.id} ${opts.instance}\` resumes it and unpauses its schedule`;
+  } finally {
+    await closeQuietly(db);
+  }
+}
+
 export interface InstanceView {
   id: string;
   template: string;

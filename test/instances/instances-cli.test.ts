@@ -144,6 +144,9 @@ describe('tidemark instances (dev server)', () => {
     expect(await out('instances', 'pause', 'shop', 'acme', '--reason', 'card declined')).toBe('shop/acme: paused (schedule paused)\n');
     expect((await describeSchedule('shop/acme')).state).toMatchObject({ paused: true, note: 'instance paused: card declined' });
     expect(await out('instances', 'list')).toMatch(/^shop\/acme {2}paused \(card declined\)/);
+    // Its schedule alone is not unpaused behind the instance's back (an acceptance run: every tick then failed, unseen).
+    expect(await fails('schedule', 'unpause', 'shop/acme')).toContain('instance shop/acme is paused (card declined): `tidemark instances resume shop acme` resumes it and unpauses its schedule');
+    expect((await describeSchedule('shop/acme')).state.paused).toBe(true);
     expect(await out('instances', 'resume', 'shop', 'acme')).toBe('shop/acme: active (schedule unpaused)\n');
     expect((await describeSchedule('shop/acme')).state.paused).toBe(false);
     // An instance's schedule is triggered like an integration's (found by an acceptance run: refused before).
