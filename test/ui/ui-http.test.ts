@@ -196,7 +196,7 @@ describe('tidemark ui over HTTP', () => {
       const page = await (await get(three, '/i/extra-0')).text();
       expect(page).toMatch(/<h1>extra-0 <span class="state state-lagging"/);
       // Its config as written: no defaults filled in (statementTimeout, lag as a number of ms).
-      const shown = /<h2>config<\/h2><pre>([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '';
+      const shown = /<h2>config \(as written\)<\/h2><pre>([\s\S]*?)<\/pre>/.exec(page)?.[1] ?? '';
       expect(shown).toMatch(/&quot;table&quot;: &quot;copy\.x0&quot;/);
       expect(shown).not.toMatch(/statementTimeout|batchSize|schemaChanges/);
     } finally {

@@ -139,7 +139,7 @@ export function readError(err: unknown, path: string, offset: number, line: numb
   if (err instanceof CsvError) {
     const e = new CsvFormatError(
       `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${err.message.replace(/ at line \d+/, '')}. ` +
-        'Records before it were committed and the checkpoint is just before it: fix the file (or the source\'s delimiter/quote/escape), then resume',
+        'Records before it were committed and the checkpoint is just before it: fix the file (or the source\'s delimiter/quote/escape), then run again (`tidemark resume <id>` for a backfill, the next sync for a sync)',
     );
     [e.unclosedQuote, e.offset] = [err.code === 'CSV_QUOTE_NOT_CLOSED', offset];
     return e;

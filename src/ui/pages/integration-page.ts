@@ -76,6 +76,6 @@ ${warnings.length ? h`<h3>warnings of the last run</h3>${warnings.map((w) => h`<
 ${actionsPanel(id, ctx, !!d.schedule, !!d.schedule?.paused, instance?.row.status)}
 <section><h2>runs</h2><table id="runs"><thead><tr><th>started</th><th>kind</th><th>status</th><th class="num">rows</th><th class="num">rejected</th><th class="num">took</th><th class="num">attempts</th><th>workflow</th><th>error</th></tr></thead>
 <tbody>${d.runs.slice(0, 50).map((r) => runRow(r, ctx))}</tbody></table></section>
-<section><h2>config</h2><pre>${JSON.stringify(redactConfig(writtenEntryOf(it) ?? it), null, 2)}</pre></section>`;
+<section><h2>${writtenEntryOf(it) === undefined ? 'config (as resolved: parameters filled in, durations in ms, defaults added)' : 'config (as written)'}</h2><pre>${JSON.stringify(redactConfig(writtenEntryOf(it) ?? it), null, 2)}</pre></section>`;
   return layout(id, ctx, body, head);
 }
