@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadUserModule } from '../util/load-module';
 import { modulePathFrom } from '../util/module-path';
 import { PermanentError } from '../errors';
 import type { SinkFactory } from './define-sink';
@@ -25,7 +25,7 @@ export function sinkFactory(kind: string, modulePath: string | undefined): SinkF
   if (!modulePath) throw new SinkModuleError(`sink kind "${kind}" is not registered in this worker and the config gives no sink.module to load it from: call registerSink("${kind}", …) before starting the worker, or set sink.module`);
   let mod: Record<string, unknown>;
   try {
-    mod = createRequire(__filename)(modulePathFrom(modulePath)) as Record<string, unknown>;
+    mod = loadUserModule(modulePathFrom(modulePath));
   } catch (err) {
     throw new SinkModuleError(`sink.module ${modulePath} (kind "${kind}") cannot be loaded: ${(err as Error).message}`);
   }

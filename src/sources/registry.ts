@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { loadUserModule } from '../util/load-module';
 import { modulePathFrom } from '../util/module-path';
 import { PermanentError } from '../errors';
 import type { SourceFactory } from './define-source';
@@ -25,7 +25,7 @@ export function sourceFactory(kind: string, modulePath: string | undefined): Sou
   if (!modulePath) throw new SourceModuleError(`source kind "${kind}" is not registered in this worker and the config gives no source.module to load it from`);
   let mod: Record<string, unknown>;
   try {
-    mod = createRequire(__filename)(modulePathFrom(modulePath)) as Record<string, unknown>;
+    mod = loadUserModule(modulePathFrom(modulePath));
   } catch (err) {
     throw new SourceModuleError(`source.module ${modulePath} (kind "${kind}") cannot be loaded: ${(err as Error).message}`);
   }

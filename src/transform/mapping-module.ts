@@ -1,5 +1,4 @@
-import { createRequire } from 'node:module';
-import { extname } from 'node:path';
+import { loadUserModule } from '../util/load-module';
 import { modulePathFrom } from '../util/module-path';
 import { PermanentError } from '../errors';
 import { IDENT_RE } from '../config/identifiers';
@@ -11,30 +10,11 @@ export class MappingModuleError extends PermanentError {
   override readonly name = 'MappingModuleError';
 }
 
-const requireHere = createRequire(__filename);
-
-/** TypeScript modules load through tsx's API (a dev dependency); compiled .js modules need nothing. */
-function load(path: string): Record<string, unknown> {
-  if (!/^\.[cm]?ts$/.test(extname(path))) return requireHere(path) as Record<string, unknown>;
-  let api: { require(id: string, from: string): unknown } | undefined;
-  try {
-    api = requireHere('tsx/cjs/api') as typeof api;
-  } catch {
-    // no tsx: works only when the worker itself runs under a TypeScript loader
-  }
-  if (api) return api.require(path, __filename) as Record<string, unknown>;
-  try {
-    return requireHere(path) as Record<string, unknown>;
-  } catch (err) {
-    throw new Error(`${(err as Error).message} (a .ts module needs tsx installed beside tidemark, or compile it to .js)`, { cause: err });
-  }
-}
-
 /** `mapping.module`, loaded once per run: its function and target columns (name → PostgreSQL type). */
 export function loadMappingModule(path: string, sourceColumns: readonly ColumnSpec[]): { map: MappingFunction; columns: ColumnSpec[] } {
   let mod: Record<string, unknown>;
   try {
-    mod = load(modulePathFrom(path));
+    mod = loadUserModule(modulePathFrom(path));
   } catch (err) {
     throw new MappingModuleError(`mapping.module ${path} cannot be loaded: ${(err as Error).message}`);
   }

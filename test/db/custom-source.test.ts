@@ -54,6 +54,19 @@ describe('custom sources (source.module)', () => {
     expect(await new MockActivityEnvironment().run(acts.runIntegration, input)).toMatchObject({ rows: 30, done: true });
   });
 
+  it('a TypeScript module loads as a mapping module does (through tsx), not with "Unexpected identifier" (an acceptance run)', async () => {
+    const file = join(cwd, 'typed-source.ts');
+    writeFileSync(
+      file,
+      `type Cur = number | null;\nexport default (options: Record<string, unknown>) => ({\n  columns: [{ name: 'id', type: 'bigint', notNull: true }],\n` +
+        `  async read(after: Cur, limit: number) {\n    const n = Number(options.total);\n    const records: { id: number }[] = [];\n` +
+        `    for (let i = (after ?? 0) + 1; i <= n && records.length < limit; i++) records.push({ id: i });\n    return { records, cursor: records.at(-1)?.id ?? after };\n  },\n});\n`,
+    );
+    const cfg = parseConfig({ integrations: [{ id: 'typed', source: { kind: 'typed', module: file, total: 42 }, sink: { url: '${DST_URL}', table: 'public.typed', key: ['id'], create: true } }] });
+    const acts = createActivities({ config: () => cfg, env: { DST_URL: dst.url } });
+    expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'typed', mode: 'backfill', runKey: 'c/ts' } satisfies RunInput)).toMatchObject({ rows: 42, done: true, cursor: 42 });
+  });
+
   it('an unknown kind without a module is a config error naming the field; a broken module fails clearly', async () => {
     expect(() => parseConfig({ integrations: [{ id: 'x', source: { kind: 'salesforce' }, sink: { table: 't', key: ['id'] } }] })).toThrow(ConfigError);
     expect(() => parseConfig({ integrations: [{ id: 'x', source: { kind: 'salesforce' }, sink: { table: 't', key: ['id'] } }] })).toThrow(

@@ -1,0 +1,25 @@
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
+
+const requireHere = createRequire(__filename);
+
+/**
+ * A user's module (`source.module`, `sink.module`, `mapping.module`), absolute or a package name. TypeScript modules
+ * load through tsx's API (a dev dependency); compiled .js modules need nothing. Without tsx a .ts module loads only
+ * when the worker itself runs under a TypeScript loader, and its error says so (a bare "Unexpected identifier" did not).
+ */
+export function loadUserModule(path: string): Record<string, unknown> {
+  if (!/^\.[cm]?ts$/.test(extname(path))) return requireHere(path) as Record<string, unknown>;
+  let api: { require(id: string, from: string): unknown } | undefined;
+  try {
+    api = requireHere('tsx/cjs/api') as typeof api;
+  } catch {
+    // no tsx: works only when the worker itself runs under a TypeScript loader
+  }
+  if (api) return api.require(path, __filename) as Record<string, unknown>;
+  try {
+    return requireHere(path) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (a .ts module needs tsx installed beside tidemark, or compile it to .js)`, { cause: err });
+  }
+}
