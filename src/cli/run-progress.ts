@@ -123,3 +123,9 @@ export function writersWaitLine(w: NonNullable<Progress['waitingForWriters']>, n
   const who = `${w.who.slice(0, 5).join(', ')}${w.who.length > 5 ? ', …' : ''}`;
   return `the run waits up to ${Number((w.waitMs / 1000).toFixed(1))} s (source.writersWait) for ${w.who.length} transaction(s) writing ${w.table} to end before its first read (${who}), so rows they commit late are not missed; ${waited} s so far`;
 }
+
+/** `status`: the last run, with the records it sent to dead letters (an acceptance run: "completed, 3 rows" hid one refused). */
+export function lastRunLine(id: string, last: { kind: string; status: string; rows_committed: string; rows_rejected?: string; started_at: string; error?: string | null }): string {
+  const rejected = Number(last.rows_rejected ?? 0) ? `, ${last.rows_rejected} refused into dead letters (\`tidemark dead-letters ${id}\`)` : '';
+  return `${last.kind} ${last.status}, ${last.rows_committed} rows${rejected}, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`;
+}

@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, runningRunKeys, slotStatusText } = await lazy('../db/state');
-      const { describeRun, progressLine, writersWaitLine } = await lazy('./run-progress');
+      const { describeRun, lastRunLine, progressLine, writersWaitLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
@@ -75,7 +75,7 @@ export function registerStatus(program: Command): void {
             console.log(`  ${slot.padEnd(10)} ${shown(slot, shard.status)}, ${shard.rowsDone} rows, cursor ${JSON.stringify(shard.cursor)}, ends at ${JSON.stringify(shard.until)}`);
           }
           const [last] = await listRuns(db, id, 1).catch(() => []);
-          if (last) console.log(`  last run   ${last.kind} ${last.status}, ${last.rows_committed} rows, started ${last.started_at}${last.error ? `, error: ${last.error}` : ''}`);
+          if (last) console.log(`  last run   ${lastRunLine(id, last)}`);
           // Things to fix (a missing index, a moved checkpoint), as the run logged them.
           for (const w of last?.warnings ?? []) console.log(`  warning    ${w}`);
         }
