@@ -53,24 +53,29 @@ export async function writeIsolatingBadRows(
     failure = err;
   }
   const lines = splitLines(data);
+  const probe = async (idx: number[]): Promise<PgConstraintError | undefined> => {
+    try {
+      await sink.writeCopy(joinLines(lines, idx), idx.length, async () => {
+        throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err === ROLLBACK) return undefined;
+      if (refused(err)) return err;
+      throw err;
+    }
+    return undefined;
+  };
+  // The page alone, without the state writes: when it goes in, the error came from those (a dead letter's value,
+  // the checkpoint), not from a row, and no row is to blame (the review).
+  if (!(await probe(lines.map((_, i) => i)))) throw failure;
   const bad: BadRow[] = [];
   let rest = lines.map((_, i) => i);
   for (let round = 0; round < 3; round++) {
     const found: BadRow[] = [];
     const limit = maxBad ?? Math.min(MAX_BAD_ROWS_PER_PAGE, Math.max(1, Math.floor(lines.length / 2)));
-    const probe = async (idx: number[]): Promise<PgConstraintError | undefined> => {
-      try {
-        await sink.writeCopy(joinLines(lines, idx), idx.length, async () => {
-          throw ROLLBACK;
-        });
-      } catch (err) {
-        if (err === ROLLBACK) return undefined;
-        if (refused(err)) return err;
-        throw err;
-      }
-      return undefined;
-    };
     const isolate = async (set: number[], base: number[], known?: PgConstraintError): Promise<void> => {
+      // Nothing left to blame (every row set aside and the write still fails: a trigger, not a row).
+      if (!set.length) return;
       const err = known ?? (await probe([...base, ...set]));
       if (!err) return;
       if (set.length === 1) {

@@ -34,7 +34,7 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
   await db.query('BEGIN');
   let result: SinkWriteResult;
   try {
-    const refuse = (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => state.insertDeadLetters(db, integration, input.runKey, page.cursor, letters);
+    const refuse = (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => state.insertDeadLetters(db, integration, input.runKey, page.cursor, letters.map((l) => ({ ...l, stage: 'write' as const })));
     result = await sink.write(db, { rows, cursor: page.cursor }, { integration, runId: input.runKey, signal: loop.signal, onIdle: loop.beat, refuse });
     await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
     const read = tally.unreported();

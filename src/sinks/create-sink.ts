@@ -34,7 +34,7 @@ function asSink(kind: string, module: string | undefined, made: Partial<Sink> | 
     async write(tx, page, ctx) {
       let kept = 0;
       const refuse = async (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => {
-        const letters_ = letters.map((l) => ({ record: l.record, reason: String(l.reason) }));
+        const letters_ = letters.map((l) => ({ record: l.record, reason: String(l.reason), stage: 'write' as const }));
         await (ctx.refuse ? ctx.refuse(letters_) : insertDeadLetters(tx, ctx.integration, ctx.runId, page.cursor, letters_));
         kept += letters.length;
       };

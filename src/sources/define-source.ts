@@ -55,6 +55,8 @@ export class SourceContractError extends PermanentError {
 
 /** Consecutive pages a simple source may return with one cursor (a stateful source re-reading one instant) before it counts as stuck. */
 const SAME_CURSOR_PAGES = 5;
+/** Cursors remembered to tell a cursor moving backwards: the most recent ones (memory stays flat over any run). */
+const SEEN_CURSORS = 10_000;
 
 /** Adapts a SimpleSource to the Source contract (built-in sources implement Source directly). */
 export function asSource(kind: string, s: Source | SimpleSource): Source {
@@ -77,23 +79,28 @@ export function asSource(kind: string, s: Source | SimpleSource): Source {
     later: async (a: Cursor, b: Cursor) => (a === null || a === undefined ? b : a),
     async *pages(after: Cursor, opts: ReadOptions): AsyncGenerator<Page> {
       let cursor = after;
-      // Cursors this run has passed: one that comes back after another (a cursor moved backwards) reads the same
-      // records again and again, forever; so does one returned for page after page.
+      // Recent cursors this run has passed: one that comes back after another (a cursor moved backwards) reads the
+      // same records again and again, forever; so does one returned for page after page.
       const seen = new Set<string>([JSON.stringify(after ?? null)]);
+      const warned = new Set<string>();
       let same = 0;
       for (;;) {
-        const { records, cursor: next, done } = await s.read(cursor, opts.limit, { signal: opts.signal });
+        const limit = opts.limit;
+        const { records, cursor: next, done } = await s.read(cursor, limit, { signal: opts.signal });
         if (!records.length) return;
-        checkFields(kind, records, columns);
         if (next === null || next === undefined) throw new SourceContractError(`${kind} source: read() returned ${records.length} record(s) with a null cursor (null is the start: the next read would begin again); return the cursor of the last record`);
         const key = JSON.stringify(next);
         same = key === JSON.stringify(cursor ?? null) ? same + 1 : 0;
         if (same >= SAME_CURSOR_PAGES) throw new SourceContractError(`${kind} source: read() returned the cursor ${key} for ${same + 1} pages in a row: the cursor must move past the records it returns, or the run reads them forever`);
         if (same === 0 && seen.has(key)) throw new SourceContractError(`${kind} source: read() returned the cursor ${key}, which this run had passed already (after ${JSON.stringify(cursor)}): a cursor that moves backwards reads the same records forever`);
         seen.add(key);
+        if (seen.size > SEEN_CURSORS) seen.delete(seen.values().next().value as string);
         cursor = next;
-        yield { rows: records.map((r) => columns.map((c) => toPgText(r[c.name]))), cursor };
-        if (done === true) return;
+        const warnings = missingFields(kind, records, columns, warned);
+        yield { rows: records.map((r) => columns.map((c) => toPgText(r[c.name]))), cursor, ...(warnings.length ? { warnings } : {}) };
+        // The end: an empty page, `done`, or a short page that did not move the cursor (an API whose `since` is
+        // inclusive answers the last records again, as it did when a short page ended the run).
+        if (done === true || (same > 0 && records.length < limit)) return;
       }
     },
     close: async () => s.close?.(),
@@ -103,8 +110,9 @@ export function asSource(kind: string, s: Source | SimpleSource): Source {
 /** What a source factory returned must be a source: else the run fails at once, saying what it got. */
 function checkShape(kind: string, s: unknown): asserts s is Source | SimpleSource {
   const o = s as Partial<SimpleSource> & Partial<Source>;
-  if (o && typeof o === 'object' && (typeof o.pages === 'function' || (typeof o.read === 'function' && Array.isArray(o.columns)))) {
-    const bad = typeof o.pages === 'function' ? undefined : (o.columns as unknown[]).find((c) => typeof (c as { name?: unknown })?.name !== 'string' || typeof (c as { type?: unknown })?.type !== 'string');
+  const full = o && typeof o === 'object' && typeof o.pages === 'function' && typeof o.prepare === 'function';
+  if (o && typeof o === 'object' && (full || (typeof o.read === 'function' && Array.isArray(o.columns)))) {
+    const bad = full ? undefined : (o.columns as unknown[]).find((c) => typeof (c as { name?: unknown })?.name !== 'string' || typeof (c as { type?: unknown })?.type !== 'string');
     if (bad === undefined) return;
     throw new SourceContractError(`${kind} source: every entry of columns needs a name and a PostgreSQL type (strings), found ${JSON.stringify(bad)}`);
   }
@@ -113,15 +121,17 @@ function checkShape(kind: string, s: unknown): asserts s is Source | SimpleSourc
 }
 
 /**
- * A declared column that no record of a page has as a key (a field named differently, `nme` for `name`) would be
- * written as NULL in every row, silently: the run fails instead, naming the fields the records do carry.
+ * A declared column that no record of a page has as a key (a field named differently, `nme` for `name`) is written
+ * as NULL in every row: said once per run in a warning that names the fields the records do carry (`status` and
+ * `runs` show it). Not a failure: many APIs leave out fields that have no value, and a page may lack one entirely.
  */
-function checkFields(kind: string, records: Array<Record<string, unknown>>, columns: ColumnSpec[]): void {
-  const missing = columns.filter((c) => !records.some((r) => r !== null && typeof r === 'object' && c.name in r)).map((c) => c.name);
-  if (!missing.length) return;
+function missingFields(kind: string, records: Array<Record<string, unknown>>, columns: ColumnSpec[], warned: Set<string>): string[] {
+  const missing = columns.filter((c) => !warned.has(c.name) && !records.some((r) => r !== null && typeof r === 'object' && c.name in r)).map((c) => c.name);
+  if (!missing.length) return [];
+  for (const m of missing) warned.add(m);
   const declared = new Set(columns.map((c) => c.name));
   const carried = [...new Set(records.slice(0, 20).flatMap((r) => (r !== null && typeof r === 'object' ? Object.keys(r) : [])))].filter((k) => !declared.has(k));
-  throw new SourceContractError(
-    `${kind} source: no record of a page of ${records.length} has the field(s) ${missing.join(', ')} declared in columns${carried.length ? `; they carry ${carried.slice(0, 10).join(', ')} instead` : ''}: return every declared column in each record (null when it has no value)`,
-  );
+  return [
+    `${kind} source: no record of a page of ${records.length} has the field(s) ${missing.join(', ')} declared in columns, written as NULL${carried.length ? `; the records carry ${carried.slice(0, 10).join(', ')} instead (a misspelt name?)` : ''}: return every declared column in each record, null when it has no value`,
+  ];
 }

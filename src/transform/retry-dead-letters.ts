@@ -155,6 +155,13 @@ function newestFailing(it: Integration, validate: readonly { id: string; record:
   const out = new Map<string, bigint>();
   if (!isPostgresSink(it.sink) || !stillFailing.length) return out;
   const key = it.sink.key;
+  // The source record's field `k` is the target's key column `k` only when the mapping copies it as it is (the review:
+  // a mapping `id: order_id` beside a source `id` settled another order's letter).
+  const same = (k: string) => {
+    const m = (it.mapping as Record<string, unknown> | undefined)?.[k];
+    return it.mapping === undefined || m === k || (m !== null && typeof m === 'object' && (m as { from?: unknown }).from === k && Object.keys(m).every((x) => x === 'from' || x === 'type'));
+  };
+  if (!key.every(same)) return out;
   const failing = new Set(stillFailing.map((f) => f.id));
   const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
   for (const l of validate) {

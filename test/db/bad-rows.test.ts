@@ -142,6 +142,13 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     }
   });
 
+  it('a statement trigger failing with a bad value (no row to blame) fails the run, without looping on an empty page (the review)', async () => {
+    await sql(dst.url, `CREATE FUNCTION copy.strict_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM 'not a number'::int; RETURN NULL; END $$;
+      CREATE TRIGGER strict AFTER INSERT ON copy.items FOR EACH STATEMENT EXECUTE FUNCTION copy.strict_setting()`);
+    await expect(run('bad/trigger', config(1))).rejects.toMatchObject({ nonRetryable: true, type: 'ConstraintViolationError', message: expect.stringMatching(/could not be isolated: the target refuses a value: invalid input syntax for type integer/) });
+    expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.items')).toEqual([{ n: '0' }]);
+  }, 60_000);
+
   it('a target that refuses most rows fails at once, non-retryable, naming the constraint; nothing of the page is written', async () => {
     await sql(dst.url, `ALTER TABLE copy.items ADD CONSTRAINT items_qty_small CHECK (qty < 1)`);
     await expect(run('bad/4', config(200))).rejects.toMatchObject({

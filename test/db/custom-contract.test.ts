@@ -40,6 +40,14 @@ beforeAll(async () => {
   registerSource('nullcursor', defineSource(() => api(10, (page) => ({ records: page, cursor: null }))));
   registerSource('renamed', defineSource(() => api(10, (page) => ({ records: page.map((x) => ({ id: x.id, nme: x.name, extra: 1 })), cursor: page[page.length - 1]!.id }))));
   registerSource('sparse', defineSource(() => api(10, (page) => ({ records: page.map((x) => (x.id % 2 ? { id: x.id } : x)), cursor: page[page.length - 1]!.id }))));
+  // `since` inclusive: the record at the cursor comes back first; the last page is that record alone, cursor unchanged.
+  registerSource('inclusive', defineSource(() => ({
+    columns,
+    async read(after: unknown, limit: number) {
+      const page = items.filter((x) => x.id >= Number(after ?? 0)).slice(0, limit);
+      return { records: page, cursor: page.length ? page[page.length - 1]!.id : after };
+    },
+  }) as never));
   registerSource('first-only', defineSource(() => api(10, (page) => ({ records: page, cursor: page[page.length - 1]!.id, done: true }))));
   registerSource('not-a-source', defineSource(() => ({ hello: 1 }) as never));
   registerSink(
@@ -61,8 +69,8 @@ afterAll(async () => {
   await dst?.drop();
 });
 
-function run(kind: string, sink: Record<string, unknown> = { url: '${DST_URL}', table: `public.${kind.replaceAll('-', '_')}`, key: ['id'], create: true }): Promise<RunResult> {
-  const config = parseConfig({ integrations: [{ id: kind, source: { kind }, sink, batchSize: 100 }] });
+function run(kind: string, sink: Record<string, unknown> = { url: '${DST_URL}', table: `public.${kind.replaceAll('-', '_')}`, key: ['id'], create: true }, batchSize = 100): Promise<RunResult> {
+  const config = parseConfig({ integrations: [{ id: kind, source: { kind }, sink, batchSize }] });
   const acts = createActivities({ config: () => config, env: { DST_URL: dst.url } });
   return new MockActivityEnvironment().run(acts.runIntegration, { integration: kind, mode: 'backfill', runKey: `contract/${kind}/${Math.random()}` } satisfies RunInput) as Promise<RunResult>;
 }
@@ -73,22 +81,28 @@ describe('custom sources: the contract, enforced', () => {
     expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.capped')).toEqual([{ n: '112' }]);
   });
 
-  it('done: true ends the run after that page', async () => {
+  it('done: true ends the run after that page; so does a short page that did not move the cursor (an API whose since is inclusive)', async () => {
     expect(await run('first-only')).toMatchObject({ rows: 10, done: true, cursor: 10 });
+    expect(await run('inclusive')).toMatchObject({ rows: 112 + 2, done: true, cursor: 112 });
   });
 
-  it('a cursor that does not move, moves backwards or is null fails the run at once instead of reading forever', async () => {
-    await expect(run('stuck')).rejects.toMatchObject({ nonRetryable: true, type: 'SourceContractError', message: expect.stringMatching(/stuck source: read\(\) returned the cursor 0 for 6 pages in a row: the cursor must move past the records it returns/) });
-    await expect(run('backwards')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/backwards source: read\(\) returned the cursor 10, which this run had passed already \(after 20\)/) });
-    await expect(run('nullcursor')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/nullcursor source: read\(\) returned 10 record\(s\) with a null cursor .*return the cursor of the last record/) });
+  it('a cursor that does not move over full pages, moves backwards or is null fails the run at once instead of reading forever', async () => {
+    const table = (kind: string) => ({ url: '${DST_URL}', table: `public.${kind}`, key: ['id'], create: true });
+    await expect(run('stuck', table('stuck'), 10)).rejects.toMatchObject({ nonRetryable: true, type: 'SourceContractError', message: expect.stringMatching(/stuck source: read\(\) returned the cursor 0 for 6 pages in a row: the cursor must move past the records it returns/) });
+    await expect(run('backwards', table('backwards'), 10)).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/backwards source: read\(\) returned the cursor 10, which this run had passed already \(after 20\)/) });
+    await expect(run('nullcursor', table('nullcursor'), 10)).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/nullcursor source: read\(\) returned 10 record\(s\) with a null cursor .*return the cursor of the last record/) });
   });
 
-  it('records without a declared column fail the run naming what they carry; a column some records leave out is NULL there', async () => {
-    await expect(run('renamed')).rejects.toMatchObject({
-      nonRetryable: true,
-      message: 'renamed source: no record of a page of 10 has the field(s) name declared in columns; they carry nme, extra instead: return every declared column in each record (null when it has no value)',
+  it('records without a declared column are said in a warning naming what they carry (once a run); a column some records leave out is NULL there', async () => {
+    expect(await run('renamed')).toMatchObject({
+      rows: 112,
+      done: true,
+      warnings: [
+        'renamed source: no record of a page of 10 has the field(s) name declared in columns, written as NULL; the records carry nme, extra instead (a misspelt name?): return every declared column in each record, null when it has no value',
+      ],
     });
     expect(await run('sparse')).toMatchObject({ rows: 112, done: true });
+    expect((await run('sparse')).warnings).toBeUndefined();
     expect(await sql(dst.url, 'SELECT count(name)::text AS n FROM public.sparse')).toEqual([{ n: '56' }]);
   });
 

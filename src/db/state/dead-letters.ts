@@ -6,6 +6,16 @@ export interface DeadLetterInput {
   reason: string;
   /** Set when the target refused the row (the record is then a target row keyed by column name). */
   error?: WriteError;
+  /**
+   * `write`: the record is what was sent to the target (a custom sink's refusal, no SQLSTATE), so `--retry` writes it
+   * as it is instead of mapping it again; default: `write` with an error, else `validate`.
+   */
+  stage?: 'validate' | 'write';
+}
+
+/** A letter's record as JSON for jsonb, which refuses \u0000: a NUL in a value (no target can hold it either) becomes U+FFFD. */
+function letterJson(record: Record<string, unknown>): string {
+  return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'string' && v.includes('\0') ? v.replaceAll('\0', '\uFFFD') : v));
 }
 
 /** The PostgreSQL error a target row failed with (SQLSTATE class 23). */
@@ -20,17 +30,18 @@ export async function insertDeadLetters(client: pg.Client, integration: string, 
   if (!letters.length) return;
   await client.query(
     `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail)
-     SELECT $1::text, $2::text, $3::jsonb, r, x, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END, s, c, d
-       FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u(r, x, s, c, d)`,
+     SELECT $1::text, $2::text, $3::jsonb, r, x, coalesce(g, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END), s, c, d
+       FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u(r, x, s, c, d, g)`,
     [
       integration,
       runId,
       JSON.stringify(cursor),
-      letters.map((l) => JSON.stringify(l.record)),
+      letters.map((l) => letterJson(l.record)),
       letters.map((l) => l.reason),
       letters.map((l) => l.error?.sqlstate ?? null),
       letters.map((l) => l.error?.constraint ?? null),
       letters.map((l) => l.error?.detail ?? null),
+      letters.map((l) => l.stage ?? null),
     ],
   );
 }
