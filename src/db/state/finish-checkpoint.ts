@@ -6,7 +6,7 @@ import type pg from 'pg';
  */
 export async function finishCheckpoint(client: pg.Client, integration: string, slot: string, owner: string): Promise<void> {
   await client.query(
-    `UPDATE tidemark.checkpoints SET status = 'done', updated_at = now(),
+    `UPDATE tidemark.checkpoints SET status = 'done', updated_at = now(), caught_up = high_water,
             end_cursor = CASE WHEN slot LIKE 'backfill/%' AND coalesce(until_cursor, 'null'::jsonb) = 'null'::jsonb THEN cursor ELSE end_cursor END
       WHERE integration = $1::text AND slot = $2::text AND owner = $3::text`,
     [integration, slot, owner],

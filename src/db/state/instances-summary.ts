@@ -33,7 +33,7 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
                            ORDER BY started_at DESC LIMIT 1) ok ON true
        LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.runs r WHERE r.integration = ids.integration AND status = 'failed'
                            AND (ok.started_at IS NULL OR r.started_at > ok.started_at)) fails ON true
-       LEFT JOIN LATERAL (SELECT cursor, CASE WHEN status = 'done' THEN high_water END AS caught_up FROM tidemark.checkpoints c WHERE c.integration = ids.integration AND slot IN ('sync', 'backfill')
+       LEFT JOIN LATERAL (SELECT cursor, caught_up FROM tidemark.checkpoints c WHERE c.integration = ids.integration AND slot IN ('sync', 'backfill')
                            ORDER BY slot = 'sync' DESC LIMIT 1) cp ON true
        LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.dead_letters d WHERE d.integration = ids.integration
                            AND d.retried_at IS NULL AND NOT d.superseded) dl ON true

@@ -25,7 +25,7 @@ export function slotStatusText(s: { status: string; runStatus?: string | undefin
 /** Every slot of an integration (sync, backfill, shards in order), for `tidemark checkpoint show`. */
 export async function listCheckpoints(client: pg.Client, integration: string): Promise<CheckpointSlotView[]> {
   const r = await client.query<Record<string, string | null>>(
-    `SELECT c.slot, c.cursor::text, c.status, c.owner, c.rows_done::text, c.updated_at::text, r.status AS run_status, CASE WHEN c.status = 'done' THEN c.high_water END AS caught_up
+    `SELECT c.slot, c.cursor::text, c.status, c.owner, c.rows_done::text, c.updated_at::text, r.status AS run_status, c.caught_up
        FROM tidemark.checkpoints c LEFT JOIN tidemark.runs r ON r.run_id = c.owner WHERE c.integration = $1::text
       ORDER BY slot <> 'sync', slot <> 'backfill', CASE WHEN slot LIKE 'backfill/%' THEN substr(slot, 10)::int END, slot`,
     [integration],

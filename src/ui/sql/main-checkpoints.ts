@@ -1,6 +1,6 @@
 /** The sync and backfill checkpoints of many integrations (shards are on the integration's own page). */
 export const MAIN_CHECKPOINTS = `
-SELECT integration, slot, cursor::text, status, rows_done::text, updated_at::text, CASE WHEN status = 'done' THEN high_water END AS caught_up
+SELECT integration, slot, cursor::text, status, rows_done::text, updated_at::text, caught_up
   FROM tidemark.checkpoints WHERE integration = ANY($1::text[]) AND slot IN ('sync', 'backfill')`;
 
 export interface MainCheckpointRow extends Record<string, unknown> {
