@@ -149,7 +149,7 @@ async function prepareSink(deps: ActivityDeps, it: Integration, sinkUrl: string,
 
 /**
  * While the source waits for its open writers (writersWait, up to a minute), the heartbeat says so, so `status`
- * and the UI show what the run waits for instead of nothing; the plain details come back when the wait is over.
+ * shows what the run waits for instead of nothing; the plain details come back when the wait is over.
  */
 async function withWritersWaitShown<T>(ctx: Context, alive: KeepAlive, fn: (shown: (w: WritersWait) => void) => Promise<T>): Promise<T> {
   const plain = alive.details;

@@ -83,6 +83,7 @@ export function registerWorker(program: Command): void {
         process.exit(1);
       } finally {
         await instanceMetrics?.close();
+        await client?.then((c) => c.connection.close()).catch(() => undefined);
         await connection.close().catch(() => undefined);
       }
       console.log('tidemark worker: stopped');

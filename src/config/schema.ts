@@ -210,13 +210,14 @@ function duplicateIds(raw: unknown, ctx: z.RefinementCtx): boolean {
     ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `duplicate id "${id}" (also integrations[${first}])` });
     any = true;
   });
-  // Temporal ids are tidemark-<id>, -<id>-cron, -<id>-schedule, -<id>-scheduled-<time>: `t01-cron` would be t01's cron
-  // workflow, so `cancel t01-cron` stopped t01's (an acceptance run).
+  // Workflow ids are tidemark-<id>, tidemark-<id>-cron, tidemark-<id>-scheduled-<time> (found by that prefix): `t01-cron`
+  // would be t01's cron workflow, so `cancel t01-cron` stopped t01's (an acceptance run); `t01-scheduled…`'s runs would
+  // be listed as t01's. Schedule ids are another namespace.
   for (const [id, i] of seen) {
     for (const [other] of seen) {
       const suffix = id.startsWith(`${other}-`) ? id.slice(other.length) : undefined;
-      if (suffix === '-cron' || suffix === '-schedule' || suffix?.startsWith('-scheduled')) {
-        ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `id "${id}" would share Temporal ids with integration "${other}" (tidemark-${other}${suffix === '-cron' ? '-cron is its cron workflow' : suffix === '-schedule' ? '-schedule is its schedule' : '-scheduled-… are its scheduled runs'}): choose another id` });
+      if (suffix === '-cron' || suffix === '-scheduled' || suffix?.startsWith('-scheduled-')) {
+        ctx.addIssue({ code: 'custom', path: ['integrations', i, 'id'], message: `id "${id}" would share Temporal ids with integration "${other}" (tidemark-${other}${suffix === '-cron' ? '-cron is its cron workflow' : '-scheduled-… are its scheduled runs'}): choose another id` });
         any = true;
       }
     }

@@ -59,7 +59,8 @@ export class InstanceMetrics {
         const lines = await (this.opts.read ?? (() => statusAll(this.opts.config, { env: this.opts.env ?? process.env })))();
         // The schedules' states: Temporal unreachable counts as a failed reading, the states of the database stand.
         const client = this.opts.client;
-        if (client) await client().then((c) => addNextRuns(c, lines)).catch(() => void this.errors++);
+        // Bounded: Temporal gone after the first connect must not hold every scrape (the review).
+        if (client) await withDeadline(client().then((c) => addNextRuns(c, lines)), SCHEDULES_MS).catch(() => void this.errors++);
         this.last = { at: Date.now(), lines };
         return lines;
       } catch (err) {
@@ -78,10 +79,19 @@ export class InstanceMetrics {
     const lines = await this.lines();
     const own: Gauge[] = [
       { name: 'tidemark_metrics_read_seconds', help: 'Time the last reading of the state databases took.', samples: [{ labels: {}, value: this.readSeconds }] },
-      { name: 'tidemark_metrics_read_errors_total', type: 'counter', help: 'Readings of the state databases that failed (the previous values were served).', samples: [{ labels: {}, value: this.errors }] },
+      { name: 'tidemark_metrics_read_errors_total', type: 'counter', help: 'Readings that failed: of the state databases (the previous values were served), or of the schedules in Temporal (their states were left out).', samples: [{ labels: {}, value: this.errors }] },
     ];
     return renderGauges([...instanceGauges(lines), ...own]);
   }
+}
+
+/** How long a reading waits for Temporal's schedules (paused states) before it goes on without them. */
+const SCHEDULES_MS = 5_000;
+
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 export interface RunningMetricsServer {

@@ -87,10 +87,10 @@ describe('config', () => {
     expect(issuesOf({})[0]).toMatch(/^integrations: /);
     // Ids whose Temporal ids another integration's cron workflow, schedule or scheduled runs have (an acceptance run).
     const named = (id: string) => ({ ...valid.integrations[0], id, sink: { ...valid.integrations[0]!.sink, table: `public.${id.replaceAll('-', '_')}` } });
-    expect(issuesOf({ integrations: [named('t01'), named('t01-cron'), named('t01-scheduled-x'), named('t01-schedule'), named('t01-crons')] })).toEqual([
+    expect(issuesOf({ integrations: [named('t01'), named('t01-cron'), named('t01-scheduled-x'), named('t01-scheduled'), named('t01-schedule'), named('t01-scheduledx'), named('t01-crons')] })).toEqual([
       'integrations[1].id: id "t01-cron" would share Temporal ids with integration "t01" (tidemark-t01-cron is its cron workflow): choose another id',
       'integrations[2].id: id "t01-scheduled-x" would share Temporal ids with integration "t01" (tidemark-t01-scheduled-… are its scheduled runs): choose another id',
-      'integrations[3].id: id "t01-schedule" would share Temporal ids with integration "t01" (tidemark-t01-schedule is its schedule): choose another id',
+      'integrations[3].id: id "t01-scheduled" would share Temporal ids with integration "t01" (tidemark-t01-scheduled-… are its scheduled runs): choose another id',
     ]);
     // Meaningless values an acceptance run found accepted.
     expect(issuesOf(withIntegration((i) => (i.maxRunDuration = 0)))).toEqual(['integrations[0].maxRunDuration: must be more than 0 (a run stops at its first page boundary past it)']);

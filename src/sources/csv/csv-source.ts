@@ -181,8 +181,9 @@ export class CsvSource implements Source {
             }
             before = { offset: rec.start, line: linesBefore };
             // Read as it is, and again when the file grows. A writer that paused mid-line longer than that made a row
-            // of the cut line: under another key when the cut fell in the key, that row stays (an acceptance run).
-            this.heldBack = `${where}: read as it is (the file has not changed for ${Math.round(quiet / 1000)} s) and again once the file grows; if a writer was still writing it, the row made of the cut line stays beside the finished one when the cut fell in its key (delete that row by hand)`;
+            // of the cut line: under another key when the cut fell in the key, that row stays (an acceptance run). Said
+            // by the run that first reads it, not by every later run that starts at it (the review).
+            if (rec.start !== from.offset) this.heldBack = `${where}: read as it is (the file has not changed for ${Math.round(quiet / 1000)} s) and again once the file grows; if a writer was still writing it, the row made of the cut line stays beside the finished one when the cut fell in its key (delete that row by hand)`;
           }
           linesBefore = rec.lines;
           if (!isBad(r)) rows.push(r);
