@@ -54,6 +54,15 @@ afterAll(async () => {
   await Promise.all([src?.drop(), dst?.drop()]);
 });
 
+/** Integration `id` into its own target public.customers_<id>, which refuses customers of City 3 up to id `upTo`. */
+async function strictTarget(id: string, upTo: number) {
+  await sql(dst.url, `CREATE TABLE public.customers_${id} (id int PRIMARY KEY, email text, city text CONSTRAINT ${id}_no_city_3 CHECK (city <> 'City 3' OR id > ${upTo}), age integer, updated_at timestamptz)`);
+  const cfg = config(0);
+  Object.assign(cfg.integrations[0]!, { id });
+  (cfg.integrations[0]!.sink as PostgresSinkConfig).table = `public.customers_${id}`;
+  return { cfg, acts: createActivities({ config: () => cfg, env: vars() }) };
+}
+
 describe('mapping, validation and dead letters', () => {
   it('maps and validates records; failures go to dead letters with the reason and the run goes on', async () => {
     const acts = createActivities({ config: () => config(0), env: vars() });
@@ -90,11 +99,7 @@ describe('mapping, validation and dead letters', () => {
   });
 
   it('a mapped row the target refuses is kept as the target row; --retry writes it as it is once the target is fixed', async () => {
-    await sql(dst.url, `CREATE TABLE public.customers_strict (id int PRIMARY KEY, email text, city text CONSTRAINT no_city_3 CHECK (city <> 'City 3' OR id > 200), age integer, updated_at timestamptz)`);
-    const cfg = config(0);
-    Object.assign(cfg.integrations[0]!, { id: 'strict' });
-    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_strict';
-    const acts = createActivities({ config: () => cfg, env: vars() });
+    const { cfg, acts } = await strictTarget('strict', 200);
     const input: RunInput = { integration: 'strict', mode: 'backfill', runKey: 'dl/3' };
     expect(await new MockActivityEnvironment().run(acts.runIntegration, input)).toMatchObject({ rows: 1000, done: true });
     const [{ n: refused }] = (await sql(src.url, `SELECT count(*)::text AS n FROM public.customers WHERE id % 7 = 3 AND id <= 200 AND email IS NOT NULL AND age <> '-1'`)) as [{ n: string }];
@@ -105,10 +110,10 @@ describe('mapping, validation and dead letters', () => {
     const [letter] = await sql<{ record: Record<string, unknown>; reason: string }>(dst.url, `SELECT record, reason FROM tidemark.dead_letters WHERE integration = 'strict' AND stage = 'write' ORDER BY id LIMIT 1`);
     // The mapped target row (email lower-cased, city from the JSON path), not the source record.
     expect(letter!.record).toMatchObject({ id: '3', email: 'user3@example.com', city: 'City 3', age: '23' });
-    expect(letter!.reason).toMatch(/^check_violation \(23514\) on no_city_3: /);
+    expect(letter!.reason).toMatch(/^check_violation \(23514\) on strict_no_city_3: /);
     expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM public.customers_strict')).toEqual([{ n: String(940 - Number(refused)) }]);
 
-    await sql(dst.url, 'ALTER TABLE public.customers_strict DROP CONSTRAINT no_city_3');
+    await sql(dst.url, 'ALTER TABLE public.customers_strict DROP CONSTRAINT strict_no_city_3');
     const r = await retryDeadLetters(cfg.integrations[0]!, vars());
     expect(r).toMatchObject({ pending: 60 + Number(refused), written: Number(refused) });
     expect(r.stillFailing).toHaveLength(60); // the validation rules did not change
@@ -117,18 +122,14 @@ describe('mapping, validation and dead letters', () => {
   });
 
   it('--retry does not apply a refused row whose key has a newer letter that still fails (an acceptance run: the older version was written)', async () => {
-    await sql(dst.url, `CREATE TABLE public.customers_strict2 (id int PRIMARY KEY, email text, city text CONSTRAINT no_city_3b CHECK (city <> 'City 3' OR id > 20), age integer, updated_at timestamptz)`);
-    const cfg = config(0);
-    Object.assign(cfg.integrations[0]!, { id: 'strict2' });
-    (cfg.integrations[0]!.sink as PostgresSinkConfig).table = 'public.customers_strict2';
-    const acts = createActivities({ config: () => cfg, env: vars() });
+    const { cfg, acts } = await strictTarget('strict2', 20);
     expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'strict2', mode: 'backfill', runKey: 'dl/s2a' } satisfies RunInput)).toMatchObject({ done: true });
     // Customers 3 and 10 are refused by the target (letters of the mapped rows). Then 3 changes and fails validation.
     expect(await sql(dst.url, `SELECT record->>'id' AS id FROM tidemark.dead_letters WHERE integration = 'strict2' AND stage = 'write' ORDER BY (record->>'id')::int`)).toEqual([{ id: '3' }, { id: '10' }, { id: '17' }]);
     await sql(src.url, `UPDATE public.customers SET email = NULL, updated_at = now() - interval '1 hour' WHERE id = 3`);
     try {
       expect(await new MockActivityEnvironment().run(acts.runIntegration, { integration: 'strict2', mode: 'sync', runKey: 'dl/s2b' } satisfies RunInput)).toMatchObject({ done: true });
-      await sql(dst.url, 'ALTER TABLE public.customers_strict2 DROP CONSTRAINT no_city_3b');
+      await sql(dst.url, 'ALTER TABLE public.customers_strict2 DROP CONSTRAINT strict2_no_city_3');
       const r = await retryDeadLetters(cfg.integrations[0]!, vars());
       expect(r).toMatchObject({ superseded: 1, written: 2 });
       expect(await sql(dst.url, `SELECT id::text FROM public.customers_strict2 WHERE id IN (3, 10, 17) ORDER BY id`)).toEqual([{ id: '10' }, { id: '17' }]);
