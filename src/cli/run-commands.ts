@@ -216,7 +216,9 @@ async function startAndMaybeWait(
     console.log(`started ${kind === 'sync' ? 'syncWorkflow' : 'backfillWorkflow'} ${what}${handle.workflowId} (run ${handle.firstExecutionRunId})`);
     if (wait) await waitAndReport(client, handle, since, input.integration);
   } finally {
-    await client.connection.close();
+    // After an outage the connection may fail to close: the outcome is printed already, and its exit code stands
+    // (a CI run saw exit 1 after "completed" once the server had been restarted).
+    await client.connection.close().catch(() => undefined);
   }
 }
 

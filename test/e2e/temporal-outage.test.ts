@@ -52,7 +52,7 @@ describe('backfill --wait through a Temporal outage', () => {
       expect(wait.output()).toMatch(/completed: 20000 rows in/);
       expect(wait.output()).not.toMatch(/^failed:/m);
       expect(wait.output()).not.toContain('MaxListenersExceededWarning'); // a wait of about a minute (an acceptance run)
-      expect(wait.child.exitCode).toBe(0);
+      expect(wait.child.exitCode, wait.output()).toBe(0);
       expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
     } finally {
       if (wait.child.exitCode === null) wait.child.kill('SIGKILL');
