@@ -5,6 +5,7 @@ import type { Config } from '../config/schema';
 import type { Client } from '@temporalio/client';
 import { addNextRuns, statusAll, type StatusLine } from '../instances/status-all';
 import { instanceGauges } from './instance-gauges';
+import { withDeadline } from '../util/with-deadline';
 import { PROMETHEUS_CONTENT_TYPE, renderGauges, type Gauge } from './prometheus-text';
 
 /** `host:port` (or `:port`, all interfaces) of TIDEMARK_INSTANCE_METRICS_ADDRESS. */
@@ -87,12 +88,6 @@ export class InstanceMetrics {
 
 /** How long a reading waits for Temporal's schedules (paused states) before it goes on without them. */
 const SCHEDULES_MS = 5_000;
-
-function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
 
 export interface RunningMetricsServer {
   url: string;

@@ -163,7 +163,6 @@ function newestFailing(it: Integration, validate: readonly { id: string; record:
   };
   if (!key.every(same)) return out;
   const failing = new Set(stillFailing.map((f) => f.id));
-  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
   for (const l of validate) {
     if (!failing.has(l.id)) continue;
     const record = JSON.parse(l.record) as Record<string, unknown>;
@@ -172,6 +171,11 @@ function newestFailing(it: Integration, validate: readonly { id: string; record:
     if ((out.get(k) ?? -1n) < BigInt(l.id)) out.set(k, BigInt(l.id));
   }
   return out;
+}
+
+/** A record's value as PostgreSQL text: objects as JSON, null and missing as NULL. */
+function text(v: unknown): string | null {
+  return v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 /**
@@ -185,7 +189,6 @@ async function settleStillFailing(db: pg.Client, it: Integration, validate: read
   const letters = validate.filter((l) => failing.has(l.id));
   const records = letters.map((l) => JSON.parse(l.record) as Record<string, unknown>);
   const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
-  const text = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v));
   const b = { columns: names.map((name) => ({ name, type: 'text', notNull: false })), ids: letters.map((l) => l.id), rows: records.map((r) => names.map((n) => text(r[n]))) };
   // Best effort: a key the rules refused may not even cast to the key's type (an id "abc" for a bigint key); then none is
   // settled here, and the letters stay failing as before.

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { temporalIdPart } from '../../instances/instance-id';
+import { withDeadline } from '../../util/with-deadline';
 
 export interface ScheduleState {
   paused: boolean;
@@ -31,14 +32,6 @@ export function integrationOfWorkflow(workflowId: string, ids: ReadonlySet<strin
   return scheduled && ids.has(scheduled[1] as string) ? scheduled[1] : undefined;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /**
  * Two listings for every integration at once, whatever their number: the running tidemark workflows
  * (one visibility query) and tidemark's schedules (one listing, which carries paused and the next times).
@@ -48,7 +41,7 @@ export async function temporalView(client: Client | undefined, idsOrLater: Reado
   if (!client) return { ...view, error: 'no Temporal connection' };
   const listed: RunningWorkflow[] = [];
   try {
-    await withTimeout(
+    await withDeadline(
       Promise.all([
         (async () => {
           for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH 'tidemark-' AND ExecutionStatus = 'Running'` })) {
