@@ -246,6 +246,9 @@ describe('choosing what to take', () => {
     const open = [slot(0, 0, 100, 100, 50, 'done'), slot(1, 100, 150, 300, 500), slot(3, 300, 320, null, 200)];
     expect(rangeToSample(open, scale, 10, new Map([[3, { from: 520 }]]), new Map(), 0)).toMatchObject({ slot: { index: 3 }, end: { from: 520 } });
     expect(rangeToSample(open, scale, 10, new Map([[3, null]]), new Map(), 0)?.slot.index).toBe(1);
+    // Its end still being found: not a candidate yet, and the looking goes on.
+    expect(rangeToSample(open, scale, 10, new Map(), new Map(), 0, new Set(), new Set([3]))?.slot.index).toBe(1);
+    expect(nothingToTake(open.slice(0, 1).concat(open.slice(2)), scale, 10, new Map(), new Set(), new Set([3]))).toBe(false);
     // Nothing read anywhere yet: the widest range.
     expect(rangeToSample([slot(0, 0, 0, 100, 0, 'done'), slot(1, 100, 100, 200, 0), slot(2, 200, 200, 900, 0)], scale, 10, new Map(), new Map(), 0)?.slot.index).toBe(2);
   });
@@ -331,6 +334,52 @@ describe('choosing what to take', () => {
       [{ from: 100 }, { from: 700 }, 'running', undefined],
       [{ from: 700 }, { from: 900 }, 'running', { from: 1100 }],
     ]);
+  });
+
+  it('stealWork: the end of the range to the high-water mark is found meanwhile, not waited on; shards that look at once share one sample', async () => {
+    // A run of its own: where a run's last range ends is found once per run and process (an earlier test's is known).
+    const slowRun = `${RUN}-slow-end`;
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, slowRun, 'x', [
+      { from: null, until: { from: 100 } },
+      { from: { from: 100 }, until: { from: 1000 } },
+      { from: { from: 1000 }, until: null },
+    ]);
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 100}', rows_done = 100 WHERE slot = 'backfill/0'`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 200}', rows_done = 100 WHERE slot = 'backfill/1'`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 1010}', rows_done = 100 WHERE slot = 'backfill/2'`);
+    const spans = { bounds: Array.from({ length: 17 }, (_, i) => ({ from: 200 + 50 * i })), counts: [0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10] };
+    // The probes for where slot 2's records end never answer: slot 1's range is still taken.
+    const slowEnd: RangeScale = { ...scale, recordsEnd: () => new Promise<never>(() => undefined), sample: () => Promise.resolve(spans) };
+    const env = new MockActivityEnvironment();
+    const input = { integration: IT, mode: 'backfill' as const, runKey: slowRun, shard: 0 };
+    const giveUp = Date.now() + 5_000;
+    expect(await env.run(() => stealWork(client, slowEnd, input, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp }))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
+    expect(Date.now()).toBeLessThan(giveUp);
+
+    // Two shards done at once look at slot 1's range: one sample between them (its requests are the API's), and neither
+    // takes (the sample found too little), so both end.
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, RUN, 'x', [
+      { from: null, until: { from: 100 } },
+      { from: { from: 100 }, until: { from: 1000 } },
+      { from: { from: 1000 }, until: { from: 2000 } },
+    ]);
+    // Slot 1: 10 units left at 1.1 rows a unit, not worth a sample by the estimate, but sampled once (it read 8 pages).
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', rows_done = 100 WHERE slot IN ('backfill/0', 'backfill/2')`);
+    await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 990}', rows_done = 1000 WHERE slot = 'backfill/1'`);
+    let sampled = 0;
+    const slowSample: RangeScale = { ...scale, sample: () => (sampled++, new Promise((r) => setTimeout(() => r({ bounds: spans.bounds, counts: spans.counts.map(() => 1) }), 200))) };
+    const look = (shard: number) => new MockActivityEnvironment().run(() => stealWork(client, slowSample, { integration: IT, mode: 'backfill' as const, runKey: RUN, shard }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp + 5_000 }));
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      const lookOther = new MockActivityEnvironment().run(() => stealWork(other, slowSample, { integration: IT, mode: 'backfill' as const, runKey: RUN, shard: 2 }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp + 5_000 }));
+      expect(await Promise.all([look(0), lookOther])).toEqual([undefined, undefined]);
+    } finally {
+      await other.end();
+    }
+    expect(sampled).toBe(1);
   });
 
   it('the http source`s scale: time between where a read stands and the end', async () => {
