@@ -39,7 +39,8 @@ export function registerDeadLetters(program: Command): void {
         for (const l of letters) {
           // The API's status on a line of its own: one can tell a 409 from a 422 without reading the answer.
           const status = l.http_status === null ? '' : `\n  http status: ${l.http_status}`;
-          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${l.retried_at ? ` (${l.superseded ? 'superseded by a later write of its key, not applied' : 'retried'} ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
+          const seen = l.seen > 1 ? ` (refused ${l.seen} times, last ${(l.last_seen_at ?? l.created_at).slice(0, 19)})` : '';
+          console.log(`#${l.id} ${l.created_at.slice(0, 19)}${seen}${l.retried_at ? ` (${l.superseded ? 'superseded by a later write of its key, not applied' : 'retried'} ${l.retried_at.slice(0, 19)})` : ''} at cursor ${l.cursor}${status}\n  reason: ${l.reason}\n  record: ${l.record}`);
         }
         // Never a silent cut: the listing says how many there are when the limit stopped it.
         if (letters.length === opts.limit) {

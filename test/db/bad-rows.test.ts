@@ -1,7 +1,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
+import { insertDeadLetters } from '../../src/db/state';
 import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -110,6 +112,40 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     expect(await run('bad/2')).toMatchObject({ rows: ROWS, done: true });
     expect(await sql(dst.url, 'SELECT note FROM copy.items WHERE id = 5')).toEqual([{ note: 'line\nwith\ttab 5' }]);
     await expectThreeDeadLettersThenRetry();
+  });
+
+  it('a bad row read again while its letter is pending is counted on that letter, not filed twice (a backfill run again); once retried, a new refusal is a new letter', async () => {
+    expect(await run('bad/again-1')).toMatchObject({ rows: ROWS, done: true });
+    expect(await run('bad/again-2')).toMatchObject({ rows: ROWS, done: true });
+    const letters = () => sql<{ id: string; seen: number; again: boolean; retried: boolean }>(dst.url, `SELECT record->>'id' AS id, seen, last_seen_at > created_at AS again, retried_at IS NOT NULL AS retried FROM tidemark.dead_letters ORDER BY id`);
+    expect(await letters()).toEqual([String(BAD.check), String(BAD.notNull), String(BAD.fk)].map((id) => ({ id, seen: 2, again: true, retried: false })));
+    // Each run still says what it refused.
+    expect(await sql(dst.url, 'SELECT rows_rejected::text AS n FROM tidemark.runs ORDER BY started_at')).toEqual([{ n: '3' }, { n: '3' }]);
+    // The same record twice in one page, and once more for another reason: one letter seen twice, and one of its own.
+    const db = new pg.Client({ connectionString: dst.url });
+    await db.connect();
+    try {
+      const record = { id: 'x1', qty: 'abc' };
+      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record, reason: 'qty: not a number' }, { record: { qty: 'abc', id: 'x1' }, reason: 'qty: not a number' }, { record, reason: 'id: not a number' }]);
+      expect(await sql(dst.url, `SELECT reason, seen FROM tidemark.dead_letters WHERE record->>'id' = 'x1' ORDER BY reason`)).toEqual([
+        { reason: 'id: not a number', seen: 1 },
+        { reason: 'qty: not a number', seen: 2 },
+      ]);
+      await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' = 'x1'`);
+    } finally {
+      await db.end();
+    }
+    // Retried once the target takes them; a new refusal of the same record later is a new letter, pending.
+    await sql(dst.url, `ALTER TABLE copy.items DROP CONSTRAINT items_qty_check, DROP CONSTRAINT items_customer_fk, ALTER COLUMN note DROP NOT NULL`);
+    expect(await retryDeadLetters(config().integrations[0]!, vars())).toEqual({ pending: 3, written: 3, superseded: 0, stillFailing: [] });
+    await sql(dst.url, `ALTER TABLE copy.items ADD CONSTRAINT items_qty_check CHECK (qty >= 0) NOT VALID`);
+    expect(await run('bad/again-3')).toMatchObject({ rows: ROWS, done: true });
+    expect((await letters()).map((l) => [l.id, l.seen, l.retried])).toEqual([
+      [String(BAD.check), 2, true],
+      [String(BAD.check), 1, false],
+      [String(BAD.notNull), 2, true],
+      [String(BAD.fk), 2, true],
+    ]);
   });
 
   it('rows that only clash with each other (a second unique index) are isolated too', async () => {

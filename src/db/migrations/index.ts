@@ -13,6 +13,7 @@ import m012 from './012-backfill-end-cursor';
 import m013 from './013-relaxed-page-fence';
 import m014 from './014-dead-letter-txid';
 import m015 from './015-checkpoint-caught-up';
+import m016 from './016-dead-letter-repeats';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -31,4 +32,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 13, name: '013-relaxed-page-fence', sql: m013 },
   { id: 14, name: '014-dead-letter-txid', sql: m014 },
   { id: 15, name: '015-checkpoint-caught-up', sql: m015 },
+  { id: 16, name: '016-dead-letter-repeats', sql: m016 },
 ];

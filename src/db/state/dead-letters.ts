@@ -25,13 +25,31 @@ export interface WriteError {
   detail: string | null;
 }
 
-/** Inside the batch transaction: rejected records are kept exactly when their page commits. */
+/**
+ * Inside the batch transaction: rejected records are kept exactly when their page commits. A record refused for
+ * the same reason at the same stage while its letter is still pending (re-read by a later run, or twice in a page)
+ * adds to that letter's `seen` instead of a second letter: `--retry` applies it once, and the count says how often
+ * it came back.
+ */
 export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
   if (!letters.length) return;
   await client.query(
-    `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail)
-     SELECT $1::text, $2::text, $3::jsonb, r, x, coalesce(g, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END), s, c, d
-       FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS u(r, x, s, c, d, g)`,
+    `WITH batch AS (
+       SELECT r, x, coalesce(g, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END) AS stage, min(s) AS s, min(c) AS c, min(d) AS d, count(*)::int AS n, min(o) AS o
+         FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(r, x, s, c, d, g, o)
+        GROUP BY 1, 2, 3
+     ), again AS (
+       UPDATE tidemark.dead_letters l SET seen = l.seen + b.n, last_seen_at = now()
+         FROM batch b
+        WHERE l.integration = $1::text AND l.retried_at IS NULL AND md5(l.record::text) = md5(b.r::text)
+          AND l.record = b.r AND l.reason = b.x AND l.stage = b.stage
+       RETURNING b.r, b.x, b.stage
+     )
+     INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, seen)
+     SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.stage, b.s, b.c, b.d, b.n
+       FROM batch b
+      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.x = b.x AND a.stage = b.stage)
+      ORDER BY b.o`, // ids in the page's order
     [
       integration,
       runId,
@@ -62,18 +80,22 @@ export interface DeadLetterRow {
   constraint_name: string | null;
   /** The API's HTTP status when an HTTP sink's delivery was refused (its answer is in `detail`); null otherwise. */
   http_status: number | null;
+  /** How many times the record was refused while this letter was pending (1: once); the last time at last_seen_at. */
+  seen: number;
+  last_seen_at: string | null;
 }
 
 export async function listDeadLetters(client: pg.Client, integration: string, opts: { pendingOnly?: boolean; limit?: number } = {}): Promise<DeadLetterRow[]> {
-  const r = await client.query<Omit<DeadLetterRow, 'http_status' | 'superseded'> & { http_status: string | number | null; superseded: string | boolean }>(
-    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, superseded, stage, sqlstate, constraint_name, http_status
+  const r = await client.query<Omit<DeadLetterRow, 'http_status' | 'superseded' | 'seen'> & { http_status: string | number | null; superseded: string | boolean; seen: string | number }>(
+    `SELECT id::text, run_id, cursor::text, record::text, reason, created_at::text, retried_at::text, superseded, stage, sqlstate, constraint_name, http_status,
+            seen, last_seen_at::text
        FROM tidemark.dead_letters
       WHERE integration = $1::text AND ($2::boolean IS NOT TRUE OR retried_at IS NULL)
       ORDER BY tidemark.dead_letters.id LIMIT $3::int`, // the bigint column: a bare `id` is the SELECT's text (#1, #10, #100, #2)
     [integration, opts.pendingOnly ?? false, opts.limit ?? 1000],
   );
   // State sessions read every value as text: the status is a number in --json and to callers.
-  return r.rows.map((l) => ({ ...l, superseded: l.superseded === true || l.superseded === 't', http_status: l.http_status === null ? null : Number(l.http_status) }));
+  return r.rows.map((l) => ({ ...l, superseded: l.superseded === true || l.superseded === 't', http_status: l.http_status === null ? null : Number(l.http_status), seen: Number(l.seen) }));
 }
 
 /** How many letters listDeadLetters would list without its limit (to say when a listing is cut short). */
