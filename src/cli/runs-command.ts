@@ -48,8 +48,10 @@ const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'comm
 /** One aligned line per run, newest first; its error and warnings on lines of their own below it. */
 export function runsTable(runs: readonly RunRow[]): string {
   const time = (t: string | null) => (t ? t.slice(0, 19) : '-');
-  const cursor = (c: string | null) => (c === null ? 'null' : JSON.stringify(JSON.parse(c))); // jsonb text has spaces after commas
-  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, `${cursor(r.start_cursor)} → ${cursor(r.end_cursor)}`]);
+  // A null start is the source's beginning; a null end, no page committed (a run that failed before reading showed `null → null`).
+  const cursor = (c: string | null, none: string) => (c === null ? none : JSON.stringify(JSON.parse(c))); // jsonb text has spaces after commas
+  const range = (r: RunRow) => `${cursor(r.start_cursor, '(beginning)')} → ${cursor(r.end_cursor, r.status === 'running' ? '…' : r.status === 'completed' ? '(nothing new)' : '(nothing committed)')}`;
+  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, range(r)]);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) =>
     cells

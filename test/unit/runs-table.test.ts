@@ -26,13 +26,15 @@ describe('tidemark runs: the table', () => {
     const text = runsTable([
       run({}),
       run({ kind: 'backfill', status: 'failed', finished_at: null, rows_read: '0', rows_written: '0', pages: '0', start_cursor: null, end_cursor: null, error: 'source table public.nope does not exist', warnings: ['no index on (updated_at, id)'] }),
+      run({ rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', end_cursor: null }),
     ]);
     expect(text.split('\n')).toEqual([
       'started              finished             kind      status     attempts  read  committed  written  rejected  pages  cursor (start → end)',
       '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      completed         1  1200       1200     1100         0      3  ["2024-01-01 00:00:00+00","7"] → ["2024-01-02 00:00:00+00","1207"]',
-      '2026-12-01 10:00:00  -                    backfill  failed            1     0       1200        0         0      0  null → null',
+      '2026-12-01 10:00:00  -                    backfill  failed            1     0       1200        0         0      0  (beginning) → (nothing committed)',
       '    error: source table public.nope does not exist',
       '    warning: no index on (updated_at, id)',
+      '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      completed         1     0          0        0         0      0  ["2024-01-01 00:00:00+00","7"] → (nothing new)',
     ]);
   });
 });
