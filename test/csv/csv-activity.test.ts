@@ -58,6 +58,28 @@ describe('csv source through the activity', () => {
     expect(cp!.cursor).toMatchObject({ offset: Buffer.byteLength(text) - Buffer.byteLength('5,"  spaced  ",  trailing  ,"y"'), line: 8 });
   });
 
+  it('a file whose lines end in both LF and CRLF (files joined from two systems) reads each record whole, with the file`s line numbers', async () => {
+    // Before: csv-parse took the first line's ending for all of them; after an LF header, "x\r" kept its CR, and after
+    // a CRLF header, LF lines were glued into one record's fields (silently).
+    for (const [name, eols] of [['lf-first', ['\n', '\r\n']], ['crlf-first', ['\r\n', '\n']]] as const) {
+      const path = join(dir, `${name}.csv`);
+      const [a, b] = eols;
+      writeFileSync(path, `id,name,amount${a}1,one,1${b}2,"two${b}lines",2${a}3,three,x${b}${a}4,four,4${b}`);
+      await resetTarget(dst.url);
+      const r = await runCsv(dst.url, csvConfig({ path, columns: TYPED }), { runKey: `${name}/1` });
+      expect(r).toMatchObject({ rows: 4, done: true });
+      expect(await sql(dst.url, 'SELECT id::text, name, amount::text FROM copy.items ORDER BY id')).toEqual([
+        { id: '1', name: 'one', amount: '1.00' },
+        { id: '2', name: `two${b}lines`, amount: '2.00' },
+        { id: '4', name: 'four', amount: '4.00' },
+      ]);
+      // Line 5: the quoted value spans lines 3 and 4; a blank line 6 before id 4 on line 7.
+      expect((await deadLetters()).map((d) => d.reason)).toEqual(['line 5: amount: "x" is not a number']);
+      const [cp] = await sql<{ cursor: { offset: number; line: number } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`);
+      expect(cp!.cursor.line).toBe(7);
+    }
+  });
+
   it('maps header names to typed target columns and drops unlisted ones', async () => {
     const path = join(dir, 'typed.csv');
     writeFileSync(

@@ -87,6 +87,9 @@ export function parserOptions(d: CsvDialect): Options {
     bom: false, // the BOM is skipped by starting after it (csv-file.ts), so offsets stay in file bytes
     relax_column_count: true, // a record with the wrong field count is a bad row, not the end of the run
     skip_empty_lines: true,
+    // Any of the three, line by line: csv-parse would otherwise take the first line's ending for the whole file, and a
+    // file joined from two systems kept a CR in values or glued LF lines into one record (silently).
+    record_delimiter: ['\r\n', '\n', '\r'],
     max_record_size: MAX_RECORD_BYTES,
   };
 }
