@@ -216,6 +216,8 @@ describe('csv source through the activity', () => {
     const path = join(dir, 'broken.csv');
     const lines = (broken: boolean) => ['id,v', ...Array.from({ length: 2600 }, (_, i) => (i + 1 === 2500 && broken ? '2500,"oops' : `${i + 1},v${i + 1}`)), ''].join('\n');
     writeFileSync(path, lines(true));
+    // A quiet file: one that changed moments ago could be a writer inside a quoted value over several lines (it waits).
+    settled(path);
     const cfg = csvConfig({ path, columns: { id: { type: 'bigint' }, v: 'v' } });
     await expect(runCsv(dst.url, cfg, { runKey: 'broken/1' })).rejects.toMatchObject({
       nonRetryable: true,

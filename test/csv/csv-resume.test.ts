@@ -173,6 +173,16 @@ describe('csv source: resume, append, replaced files', () => {
     appendFileSync(path, 'me",8.00\n');
     expect(await runCsv(dst.url, cfg, { runKey: 'quote/2', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
     expect(await sql(dst.url, `SELECT name FROM copy.items WHERE id = 8`)).toEqual([{ name: 'partial name' }]);
+    // A quoted value over several lines, its writer between them: waits too (it failed the run as a broken file).
+    appendFileSync(path, '9,"first line\nsecond line\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'quote/3', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
+    appendFileSync(path, 'third",9.00\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'quote/4', mode: 'sync' })).toMatchObject({ rows: 1, done: true });
+    expect(await sql(dst.url, `SELECT name FROM copy.items WHERE id = 9`)).toEqual([{ name: 'first line\nsecond line\nthird' }]);
+    // Left so, the file quiet: a broken file, the run fails naming the line where the record starts (line 13).
+    appendFileSync(path, '10,"never closed\nmore\n');
+    settled(path);
+    await expect(runCsv(dst.url, cfg, { runKey: 'quote/5', mode: 'sync' })).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/is not valid CSV in the record that starts on line 13 .*Quote Not Closed/) });
   });
 
   it('a truncated, replaced or rewritten file fails the next run clearly, non-retryable', async () => {

@@ -195,12 +195,13 @@ export class CsvSource implements Source {
     } catch (err) {
       // Commit the good records before a broken one, so the checkpoint (and a resume) stops right at it.
       if (rows.length + rejected.length) yield await take();
-      // The file ends inside a quoted field and changed moments ago: a writer in the middle of its last record, which
-      // waits for the next run like any unfinished last line (a file that stays so fails then, naming the line).
-      // Only a record that starts on the file's last line: an open quote further up is a broken file.
+      // The file ends inside a quoted field and changed moments ago: a writer in the middle of its last record (one
+      // line, or a quoted value over several: an acceptance run failed on a note being written), which waits for the
+      // next run like any unfinished last line (a file that stays so fails then, naming the line). Only a record in the
+      // file's last 64 KiB: an open quote further up is a broken file.
       const quiet = Date.now() - s.modifiedMs;
       const rest = err instanceof CsvFormatError && err.unclosedQuote ? await s.file.bytes(err.offset, err.offset + 65_536) : undefined;
-      if (rest && rest.length < 65_536 && !rest.subarray(1).some((b) => b === 0x0a || b === 0x0d) && quiet < UNTERMINATED_SETTLE_MS) {
+      if (rest && rest.length < 65_536 && quiet < UNTERMINATED_SETTLE_MS) {
         this.heldBack = `the last record of ${this.path} ends inside a quoted field and the file changed ${Math.round(quiet / 1000)} s ago: it is read once it is finished (if it stays so, the run fails naming the line)`;
         return;
       }
