@@ -24,6 +24,37 @@ export interface RunView {
   planning?: { attempt: number; silentS?: number };
   /** Before its first page, the run waits for its source's open writers (see writersWaitLine). */
   waitingForWriters?: NonNullable<Progress['waitingForWriters']>;
+  /** Reading activities not heard of for SILENT_S or more (a worker killed): see silentReaders. */
+  silent?: Silent;
+}
+
+/**
+ * A reading attempt heartbeats at least every 10 s (a third of its 30 s heartbeat timeout, throttled to 2 s), so
+ * one not heard of for this long has most likely lost its worker: its rate is from then, not now (an acceptance run
+ * read a dead worker's rate for 30 s).
+ */
+export const SILENT_S = 15;
+
+export interface Silent {
+  /** Of `of` reading attempts under way, `count` silent; the longest for `seconds`. */
+  count: number;
+  of: number;
+  seconds: number;
+}
+
+/** The started reading attempts (runIntegration) not heard of for SILENT_S or more. */
+export function silentReaders(pending: readonly temporal.api.workflow.v1.IPendingActivityInfo[], now = Date.now()): Silent | undefined {
+  // 2 = PENDING_ACTIVITY_STATE_STARTED: a worker took the attempt (a scheduled one waits for a worker, and says so).
+  const started = pending.filter((p) => p.activityType?.name === 'runIntegration' && p.state === 2);
+  const ages = started.map((p) => optionalTsToMs(p.lastHeartbeatTime) ?? optionalTsToMs(p.lastStartedTime)).flatMap((t) => (t === undefined ? [] : [Math.round((now - t) / 1000)]));
+  const silent = ages.filter((a) => a >= SILENT_S);
+  return silent.length ? { count: silent.length, of: started.length, seconds: Math.max(...silent) } : undefined;
+}
+
+/** `status`: reading attempts that went silent. */
+export function silentLine(s: Silent): string {
+  const who = s.of > 1 ? `${s.count} of ${s.of} shards have` : 'the run has';
+  return `${who} sent no heartbeat for ${s.seconds} s: the worker may be gone, and the rate above is from before. Temporal gives the attempt to another worker once 30 s pass without one (the heartbeat timeout); it goes on from its checkpoint`;
 }
 
 /** The workflow's state and its activity's latest heartbeat details (what the Temporal UI shows as pending). */
@@ -52,6 +83,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const failing = pending.find((p) => p.lastFailure?.message);
   const plan = pending.find((p) => p.activityType?.name === 'planBackfill');
   const heard = plan ? (optionalTsToMs(plan.lastHeartbeatTime) ?? optionalTsToMs(plan.lastStartedTime)) : undefined;
+  const silent = silentReaders(pending);
   return {
     workflowId: d.workflowId,
     runId: d.runId,
@@ -62,6 +94,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     progress: sharded ? combineShards(progresses, views) : progresses[0],
     ...(plan ? { planning: { attempt: plan.attempt ?? 1, ...(heard !== undefined ? { silentS: Math.max(0, Math.round((Date.now() - heard) / 1000)) } : {}) } } : {}),
     ...(waiting ? { waitingForWriters: waiting } : {}),
+    ...(silent ? { silent } : {}),
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };
 }

@@ -62,6 +62,11 @@ describe('end to end on the Temporal dev server', () => {
     await waitExit(first.child);
     const atKill = await rowsDone();
     expect(atKill).toBeLessThan(ROWS);
+    // Before the 30 s heartbeat timeout, `status` says the run went silent instead of showing the dead worker's rate as
+    // current (an acceptance run). The run waits for that timeout anyway, so this costs the test no time.
+    await new Promise((r) => setTimeout(r, 17_000));
+    const silent = await runCli(['status', 'orders'], env, cwd);
+    expect(silent.stdout).toMatch(/\n {2}silent {5}the run has sent no heartbeat for (1[5-9]|2\d) s: the worker may be gone/);
 
     const second = await startCli(['worker'], env, READY, cwd);
     try {

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { msToTs } from '@temporalio/common/lib/time';
+import type { temporal } from '@temporalio/proto';
+import { SILENT_S, silentLine, silentReaders } from '../../src/cli/run-progress';
+
+const NOW = Date.parse('2026-12-03T00:00:00Z');
+/** A pending activity as DescribeWorkflowExecution returns it (state 2: started, 1: scheduled). */
+const pending = (type: string, state: number, heartbeatAgoS?: number, startedAgoS = 60): temporal.api.workflow.v1.IPendingActivityInfo => ({
+  activityType: { name: type },
+  state,
+  lastStartedTime: msToTs(NOW - startedAgoS * 1000),
+  ...(heartbeatAgoS !== undefined ? { lastHeartbeatTime: msToTs(NOW - heartbeatAgoS * 1000) } : {}),
+});
+
+describe('status: a reading attempt that went silent (its worker killed)', () => {
+  it('names the silent attempts once their last heartbeat (or start) is SILENT_S old, not before', () => {
+    expect(silentReaders([pending('runIntegration', 2, 3)], NOW)).toBeUndefined();
+    expect(silentReaders([pending('runIntegration', 2, SILENT_S - 1)], NOW)).toBeUndefined();
+    expect(silentReaders([pending('runIntegration', 2, 22)], NOW)).toEqual({ count: 1, of: 1, seconds: 22 });
+    // Never heartbeated: from its start.
+    expect(silentReaders([pending('runIntegration', 2, undefined, 40)], NOW)).toEqual({ count: 1, of: 1, seconds: 40 });
+    // A scheduled attempt (waiting for a worker) and the plan are not readers.
+    expect(silentReaders([pending('runIntegration', 1, 80), pending('planBackfill', 2, 80)], NOW)).toBeUndefined();
+    // Shards: 2 of 4 on the killed worker.
+    const shards = [pending('runIntegration', 2, 2), pending('runIntegration', 2, 18), pending('runIntegration', 2, 25), pending('runIntegration', 2, 1)];
+    const s = silentReaders(shards, NOW);
+    expect(s).toEqual({ count: 2, of: 4, seconds: 25 });
+    expect(silentLine(s!)).toMatch(/^2 of 4 shards have sent no heartbeat for 25 s: the worker may be gone, and the rate above is from before\. Temporal gives the attempt to another worker once 30 s pass/);
+    expect(silentLine({ count: 1, of: 1, seconds: 17 })).toMatch(/^the run has sent no heartbeat for 17 s/);
+  });
+});
