@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { runningWorkflowsOf } from '../client';
-import { describeRun } from '../cli/run-progress';
+import { describeRun, silentLine } from '../cli/run-progress';
 import { h, maskSecrets, type Safe } from './html';
 import { progressBar, progressFromHeartbeat } from './pages/progress';
 
@@ -20,5 +20,6 @@ export async function progressRoute(id: string, temporal: Client | undefined, ru
     : view.recovered
       ? h`<br><span class="muted">recovered: attempt ${view.attempt} is reading; the one before failed: ${maskSecrets(view.lastFailure)}</span>`
       : h`<br><span class="state state-failing">retrying</span> attempt ${view.attempt}: ${maskSecrets(view.lastFailure)}`;
-  return { body: h`${bar}${retry}`, done: false };
+  const silent = view.silent ? h`<br><span class="state state-failing">silent</span> ${silentLine(view.silent)}` : '';
+  return { body: h`${bar}${retry}${silent}`, done: false };
 }
