@@ -33,6 +33,17 @@ export class InstanceParamsError extends InstanceError {
   }
 }
 
+/** An instance id whose Temporal workflow ids another instance of the template has (`acme-cron` beside `acme`). */
+export class ClashingInstanceIdError extends InstanceError {
+  override readonly name = 'ClashingInstanceIdError';
+  constructor(
+    readonly instance: string,
+    readonly other: string,
+  ) {
+    super(`instance id ${instance} would share Temporal workflow ids with instance ${other} (an id's -cron and -scheduled-… workflows are its own): choose another instance id`);
+  }
+}
+
 export class DuplicateInstanceError extends InstanceError {
   override readonly name = 'DuplicateInstanceError';
   constructor(readonly instance: string) {
