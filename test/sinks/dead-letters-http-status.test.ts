@@ -85,4 +85,17 @@ describe('dead letters show the API status', () => {
     expect(page).toContain('<th>HTTP status</th>');
     expect([...page.matchAll(/<td class="http-status">(\d*)<\/td>/g)].map((m) => m[1])).toEqual(['409', '422', '']);
   });
+
+  it('a record the API refuses again while its letter is pending is counted on that letter, status kept', async () => {
+    const sink = await openSink(sinkConfig(api.url, { concurrency: 1 }), ID);
+    expect(await writePage(state, sink, ID, rows(3, 3))).toMatchObject({ written: 0, refused: 1 });
+    const r = await runCli(['dead-letters', ID, '--json'], env, cwd);
+    const letters = JSON.parse(r.stdout) as Array<{ record: { id: number }; http_status: number | null; seen: number }>;
+    expect(letters.map((l) => [l.record.id, l.http_status, l.seen])).toEqual([
+      [1, 409, 1],
+      [3, 422, 2],
+      [9, null, 1],
+    ]);
+    expect((await runCli(['dead-letters', ID], env, cwd)).stdout).toMatch(/#\d+ [\d-]+ [\d:]+ \(refused 2 times, last [\d-]+ [\d:]+\) at cursor/);
+  }, 60_000);
 });

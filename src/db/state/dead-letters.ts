@@ -32,23 +32,45 @@ export interface WriteError {
  * it came back.
  */
 export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
+  await insertLetters(
+    client,
+    integration,
+    runId,
+    cursor,
+    letters.map((l) => ({ record: l.record, reason: l.reason, stage: l.stage ?? (l.error ? 'write' : 'validate'), sqlstate: l.error?.sqlstate ?? null, constraint: l.error?.constraint ?? null, detail: l.error?.detail ?? null, httpStatus: null })),
+  );
+}
+
+/** A letter as stored: every column a kind of letter may fill. */
+export interface LetterRow {
+  record: Record<string, unknown>;
+  reason: string;
+  stage: 'validate' | 'write';
+  sqlstate: string | null;
+  constraint: string | null;
+  detail: string | null;
+  httpStatus: number | null;
+}
+
+/** Letters of any kind, counted on a pending letter of the same record, reason and stage when there is one (see insertDeadLetters). */
+export async function insertLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly LetterRow[]): Promise<void> {
   if (!letters.length) return;
   await client.query(
     `WITH batch AS (
-       SELECT r, x, coalesce(g, CASE WHEN s IS NULL THEN 'validate' ELSE 'write' END) AS stage, min(s) AS s, min(c) AS c, min(d) AS d, count(*)::int AS n, min(o) AS o
-         FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) WITH ORDINALITY AS u(r, x, s, c, d, g, o)
-        GROUP BY 1, 2, 3
+       SELECT r, x, g, min(s) AS s, min(c) AS c, min(d) AS d, min(h) AS h, count(*)::int AS n, min(o) AS o
+         FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[]) WITH ORDINALITY AS u(r, x, g, s, c, d, h, o)
+        GROUP BY r, x, g
      ), again AS (
        UPDATE tidemark.dead_letters l SET seen = l.seen + b.n, last_seen_at = now()
          FROM batch b
         WHERE l.integration = $1::text AND l.retried_at IS NULL AND md5(l.record::text) = md5(b.r::text)
-          AND l.record = b.r AND l.reason = b.x AND l.stage = b.stage
-       RETURNING b.r, b.x, b.stage
+          AND l.record = b.r AND l.reason = b.x AND l.stage = b.g
+       RETURNING b.r, b.x, b.g
      )
-     INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, seen)
-     SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.stage, b.s, b.c, b.d, b.n
+     INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, http_status, seen)
+     SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.g, b.s, b.c, b.d, b.h, b.n
        FROM batch b
-      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.x = b.x AND a.stage = b.stage)
+      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.x = b.x AND a.g = b.g)
       ORDER BY b.o`, // ids in the page's order
     [
       integration,
@@ -56,10 +78,11 @@ export async function insertDeadLetters(client: pg.Client, integration: string, 
       JSON.stringify(cursor),
       letters.map((l) => letterJson(l.record)),
       letters.map((l) => l.reason),
-      letters.map((l) => l.error?.sqlstate ?? null),
-      letters.map((l) => l.error?.constraint ?? null),
-      letters.map((l) => l.error?.detail ?? null),
-      letters.map((l) => l.stage ?? null),
+      letters.map((l) => l.stage),
+      letters.map((l) => l.sqlstate),
+      letters.map((l) => l.constraint),
+      letters.map((l) => l.detail),
+      letters.map((l) => l.httpStatus),
     ],
   );
 }

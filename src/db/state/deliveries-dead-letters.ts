@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Cursor } from '../../cursor/cursor';
+import { insertLetters } from './dead-letters';
 
 export interface DeliveryDeadLetter {
   record: Record<string, unknown>;
@@ -10,21 +11,13 @@ export interface DeliveryDeadLetter {
   body?: string;
 }
 
-/** Inside the page's transaction: records the API refused are kept exactly when their page commits. */
+/** Inside the page's transaction: records the API refused are kept exactly when their page commits (counted on a pending letter of the same record and reason, see insertLetters). */
 export async function insertDeliveryDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeliveryDeadLetter[]): Promise<void> {
-  if (!letters.length) return;
-  await client.query(
-    `INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, http_status, detail)
-     SELECT $1::text, $2::text, $3::jsonb, r, x, 'write', s, d
-       FROM unnest($4::jsonb[], $5::text[], $6::int[], $7::text[]) AS u(r, x, s, d)`,
-    [
-      integration,
-      runId,
-      JSON.stringify(cursor),
-      letters.map((l) => JSON.stringify(l.record)),
-      letters.map((l) => l.reason),
-      letters.map((l) => l.httpStatus ?? null),
-      letters.map((l) => l.body ?? null),
-    ],
+  await insertLetters(
+    client,
+    integration,
+    runId,
+    cursor,
+    letters.map((l) => ({ record: l.record, reason: l.reason, stage: 'write', sqlstate: null, constraint: null, detail: l.body ?? null, httpStatus: l.httpStatus ?? null })),
   );
 }
