@@ -36,12 +36,18 @@ export async function supersededRows(db: pg.Client, integration: string, sink: S
     if (!types) return new Set();
     const keyArrays = at.map((i) => b.rows.map((r) => r[i] ?? null));
     const cols = sink.key.map((_, j) => `k${j}`);
+    const n = cols.length + 3;
+    // A row whose xmin is the transaction that last changed the table's definition was rewritten by it (ALTER TABLE
+    // … TYPE gives every row that xmin), not written by a later sync: it says nothing of the letter's age. An
+    // acceptance run widened a column for a refused value, and --retry called its letter superseded.
     const r = await db.query<{ i: string }>(
       `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${cols.map((_, j) => `$${j + 3}::text[]`).join(', ')}) AS l(letter, i, ${cols.join(', ')})
          JOIN tidemark.dead_letters d ON d.id = l.letter
          JOIN ${table} t ON ${sink.key.map((k, j) => `t.${quoteIdent(k)} = l.k${j}::${types[j]}`).join(' AND ')}
-        WHERE ${newer('t')}`,
-      [...lettersAndIndexes, ...keyArrays],
+        WHERE ${newer('t')}
+          AND NOT t.xmin::text = ANY(ARRAY(SELECT xmin::text FROM pg_class WHERE oid = to_regclass($${n}::text)
+                                           UNION ALL SELECT xmin::text FROM pg_attribute WHERE attrelid = to_regclass($${n}::text)))`,
+      [...lettersAndIndexes, ...keyArrays, table],
     );
     return new Set(r.rows.map((x) => Number(x.i)));
   }

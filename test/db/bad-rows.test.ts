@@ -178,6 +178,21 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     }
   });
 
+  it('a refused new version whose column is then widened (ALTER TABLE … TYPE rewrites every row) is applied by --retry, not called superseded (an acceptance run)', async () => {
+    await sql(dst.url, `ALTER TABLE copy.items DROP CONSTRAINT items_qty_check, DROP CONSTRAINT items_customer_fk, ALTER COLUMN note DROP NOT NULL, ALTER COLUMN qty TYPE numeric(1,0)`);
+    expect(await run('bad/widen-1')).toMatchObject({ rows: ROWS, done: true });
+    await sql(src.url, `UPDATE public.items SET qty = 12 WHERE id = 300`);
+    try {
+      expect(await run('bad/widen-2')).toMatchObject({ rows: ROWS, done: true });
+      expect(await sql(dst.url, `SELECT record->>'id' AS id, sqlstate FROM tidemark.dead_letters`)).toEqual([{ id: '300', sqlstate: '22003' }]);
+      await sql(dst.url, `ALTER TABLE copy.items ALTER COLUMN qty TYPE numeric(3,0)`);
+      expect(await retryDeadLetters(config().integrations[0]!, vars())).toEqual({ pending: 1, written: 1, superseded: 0, stillFailing: [] });
+      expect(await sql(dst.url, 'SELECT qty::text FROM copy.items WHERE id = 300')).toEqual([{ qty: '12' }]);
+    } finally {
+      await sql(src.url, `UPDATE public.items SET qty = 300 % 7 WHERE id = 300`);
+    }
+  });
+
   it('a statement trigger failing with a bad value (no row to blame) fails the run, without looping on an empty page (the review)', async () => {
     await sql(dst.url, `CREATE FUNCTION copy.strict_setting() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM 'not a number'::int; RETURN NULL; END $$;
       CREATE TRIGGER strict AFTER INSERT ON copy.items FOR EACH STATEMENT EXECUTE FUNCTION copy.strict_setting()`);
