@@ -49,7 +49,8 @@ const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'comm
 export function runsTable(runs: readonly RunRow[]): string {
   const time = (t: string | null) => (t ? t.slice(0, 19) : '-');
   // A null start is the source's beginning; a null end, no page committed (a run that failed before reading showed `null → null`).
-  const cursor = (c: string | null, none: string) => (c === null ? none : JSON.stringify(JSON.parse(c))); // jsonb text has spaces after commas
+  // (A cursor column holds a JSON null, not SQL NULL, for the beginning: both read so.)
+  const cursor = (c: string | null, none: string) => ((c === null ? null : JSON.parse(c)) === null ? none : JSON.stringify(JSON.parse(c as string))); // jsonb text has spaces after commas
   const range = (r: RunRow) => `${cursor(r.start_cursor, '(beginning)')} → ${cursor(r.end_cursor, r.status === 'running' ? '…' : r.status === 'completed' ? '(nothing new)' : '(nothing committed)')}`;
   const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, range(r)]);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));

@@ -27,6 +27,8 @@ describe('tidemark runs: the table', () => {
       run({}),
       run({ kind: 'backfill', status: 'failed', finished_at: null, rows_read: '0', rows_written: '0', pages: '0', start_cursor: null, end_cursor: null, error: 'source table public.nope does not exist', warnings: ['no index on (updated_at, id)'] }),
       run({ rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', end_cursor: null }),
+      // As the state table holds them: a JSON null (jsonb 'null'), not SQL NULL (an acceptance run still saw null → null).
+      run({ status: 'failed', rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', start_cursor: 'null', end_cursor: 'null' }),
     ]);
     expect(text.split('\n')).toEqual([
       'started              finished             kind      status     attempts  read  committed  written  rejected  pages  cursor (start → end)',
@@ -35,6 +37,7 @@ describe('tidemark runs: the table', () => {
       '    error: source table public.nope does not exist',
       '    warning: no index on (updated_at, id)',
       '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      completed         1     0          0        0         0      0  ["2024-01-01 00:00:00+00","7"] → (nothing new)',
+      '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      failed            1     0          0        0         0      0  (beginning) → (nothing committed)',
     ]);
   });
 });
