@@ -121,15 +121,18 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     expect(await letters()).toEqual([String(BAD.check), String(BAD.notNull), String(BAD.fk)].map((id) => ({ id, seen: 2, again: true, retried: false })));
     // Each run still says what it refused.
     expect(await sql(dst.url, 'SELECT rows_rejected::text AS n FROM tidemark.runs ORDER BY started_at')).toEqual([{ n: '3' }, { n: '3' }]);
-    // The same record twice in one page, and once more for another reason: one letter seen twice, and one of its own.
+    // The same record three times in one page, the last for another reason: one letter seen 3 times, with the latest
+    // reason (a reason that changed — a line number moved, --retry rewrote it — filed a second letter: an acceptance
+    // run); then once more, at another stage: a letter of its own.
     const db = new pg.Client({ connectionString: dst.url });
     await db.connect();
     try {
       const record = { id: 'x1', qty: 'abc' };
-      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record, reason: 'qty: not a number' }, { record: { qty: 'abc', id: 'x1' }, reason: 'qty: not a number' }, { record, reason: 'id: not a number' }]);
-      expect(await sql(dst.url, `SELECT reason, seen FROM tidemark.dead_letters WHERE record->>'id' = 'x1' ORDER BY reason`)).toEqual([
-        { reason: 'id: not a number', seen: 1 },
-        { reason: 'qty: not a number', seen: 2 },
+      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record, reason: 'line 4: qty: not a number' }, { record: { qty: 'abc', id: 'x1' }, reason: 'line 4: qty: not a number' }, { record, reason: 'line 5: qty: not a number' }]);
+      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record, reason: 'qty refused', stage: 'write' }]);
+      expect(await sql(dst.url, `SELECT reason, stage, seen FROM tidemark.dead_letters WHERE record->>'id' = 'x1' ORDER BY id`)).toEqual([
+        { reason: 'line 5: qty: not a number', stage: 'validate', seen: 3 },
+        { reason: 'qty refused', stage: 'write', seen: 1 },
       ]);
       await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' = 'x1'`);
     } finally {

@@ -26,10 +26,11 @@ export interface WriteError {
 }
 
 /**
- * Inside the batch transaction: rejected records are kept exactly when their page commits. A record refused for
- * the same reason at the same stage while its letter is still pending (re-read by a later run, or twice in a page)
- * adds to that letter's `seen` instead of a second letter: `--retry` applies it once, and the count says how often
- * it came back.
+ * Inside the batch transaction: rejected records are kept exactly when their page commits. A record refused at
+ * the same stage while its letter is still pending (re-read by a later run, or twice in a page) adds to that
+ * letter's `seen` instead of a second letter, and the letter takes the latest reason (a line number that moved, a
+ * reason `--retry` rewrote: an acceptance run got a second letter so): `--retry` applies it once, and the count
+ * says how often it came back.
  */
 export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
   await insertLetters(
@@ -52,26 +53,28 @@ export interface LetterRow {
   httpStatus: number | null;
 }
 
-/** Letters of any kind, counted on a pending letter of the same record, reason and stage when there is one (see insertDeadLetters). */
+/** Letters of any kind, counted on a pending letter of the same record and stage when there is one (see insertDeadLetters). */
 export async function insertLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly LetterRow[]): Promise<void> {
   if (!letters.length) return;
   await client.query(
-    `WITH batch AS (
-       SELECT r, x, g, min(s) AS s, min(c) AS c, min(d) AS d, min(h) AS h, count(*)::int AS n, min(o) AS o
-         FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[]) WITH ORDINALITY AS u(r, x, g, s, c, d, h, o)
-        GROUP BY r, x, g
+    `WITH u AS (
+       SELECT * FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[]) WITH ORDINALITY AS u(r, x, g, s, c, d, h, o)
+     ), batch AS (
+       -- One row per record and stage, with its latest refusal (the page's last): the letter says why it fails now.
+       SELECT DISTINCT ON (r, g) r, g, x, s, c, d, h, count(*) OVER (PARTITION BY r, g)::int AS n, min(o) OVER (PARTITION BY r, g) AS first
+         FROM u ORDER BY r, g, u.o DESC
      ), again AS (
-       UPDATE tidemark.dead_letters l SET seen = l.seen + b.n, last_seen_at = now()
+       UPDATE tidemark.dead_letters l SET seen = l.seen + b.n, last_seen_at = now(), reason = b.x, sqlstate = b.s, constraint_name = b.c, detail = b.d, http_status = b.h
          FROM batch b
         WHERE l.integration = $1::text AND l.retried_at IS NULL AND md5(l.record::text) = md5(b.r::text)
-          AND l.record = b.r AND l.reason = b.x AND l.stage = b.g
-       RETURNING b.r, b.x, b.g
+          AND l.record = b.r AND l.stage = b.g
+       RETURNING b.r, b.g
      )
      INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, http_status, seen)
      SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.g, b.s, b.c, b.d, b.h, b.n
        FROM batch b
-      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.x = b.x AND a.g = b.g)
-      ORDER BY b.o`, // ids in the page's order
+      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.g = b.g)
+      ORDER BY b.first`, // ids in the page's order
     [
       integration,
       runId,
