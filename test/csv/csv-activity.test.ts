@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -78,6 +78,33 @@ describe('csv source through the activity', () => {
       const [cp] = await sql<{ cursor: { offset: number; line: number } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'backfill'`);
       expect(cp!.cursor.line).toBe(7);
     }
+  });
+
+  it('a CRLF whose LF the writer appends after a sync read up to the CR is one line break (line numbers stay the file`s)', async () => {
+    const path = join(dir, 'split-crlf.csv');
+    writeFileSync(path, 'id,name,amount\r\n1,a,1\r');
+    const cfg = csvConfig({ path, columns: TYPED });
+    expect(await runCsv(dst.url, cfg, { runKey: 'split/1', mode: 'sync' })).toMatchObject({ rows: 1 });
+    appendFileSync(path, '\n2,b,2,extra\r\n3,c,3\r\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'split/2', mode: 'sync' })).toMatchObject({ rows: 2 });
+    expect((await deadLetters()).map((d) => d.reason)).toEqual(['line 3: expected 3 fields, got 4: 2,b,2,extra']);
+    const [cp] = await sql<{ cursor: { offset: number; line: number } }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE slot = 'sync'`);
+    expect(cp!.cursor).toMatchObject({ offset: statSync(path).size, line: 4 });
+    expect(await sql(dst.url, 'SELECT id::text, name FROM copy.items ORDER BY id')).toEqual([{ id: '1', name: 'a' }, { id: '3', name: 'c' }]);
+  });
+
+  it('a file without a header whose only line was read unfinished (quiet) and then finished by its writer reads on (it failed as a replaced file)', async () => {
+    const path = join(dir, 'no-header-growing.csv');
+    writeFileSync(path, '1,a');
+    settled(path);
+    const cfg = csvConfig({ path, header: ['id', 'name'] });
+    expect(await runCsv(dst.url, cfg, { runKey: 'nh/1', mode: 'sync' })).toMatchObject({ rows: 1 });
+    appendFileSync(path, 'bc\n2,x\n');
+    expect(await runCsv(dst.url, cfg, { runKey: 'nh/2', mode: 'sync' })).toMatchObject({ rows: 2 });
+    expect(await sql(dst.url, 'SELECT id, name FROM copy.items ORDER BY id')).toEqual([
+      { id: '1', name: 'abc' },
+      { id: '2', name: 'x' },
+    ]);
   });
 
   it('maps header names to typed target columns and drops unlisted ones', async () => {

@@ -223,10 +223,17 @@ export class CsvSource implements Source {
       );
     // A hand-written cursor (backfill --from, checkpoint set) carries no head or tail: it was never a file's.
     if (size < c.offset && !c.head && !c.tail) throw new CsvFileChangedError(`source.path ${this.path} has ${size} bytes, and the cursor's offset ${c.offset} is beyond its end: give a byte offset where a line starts, within the file (\`tidemark checkpoint show ${this.integration}\` prints a real one), or null to read it from the start`);
+    // A cursor at the data's start (a hand-written { offset: 0 }, or a quiet unfinished first line read and kept
+    // before) has committed nothing of the file past it: read from the start, whatever the first line is now (an
+    // acceptance run: the writer finished that line, and the run failed as a replaced file).
+    if (c.offset <= s.dataStart) return { offset: s.dataStart, line: s.dataLine };
     if (size < c.offset) throw changed(`it has ${size} bytes now, fewer than the checkpoint's offset (truncated or replaced)`);
     if (c.head && c.head !== s.head) throw changed(this.cfg.header === true ? 'its header line changed (replaced)' : 'its first line changed (replaced)');
     if (c.tail && c.tail !== (await s.file.tail(c.offset)).tail) throw changed('the bytes just before the checkpoint changed (rewritten, not appended to)');
-    if (c.offset <= s.dataStart) return { offset: s.dataStart, line: s.dataLine }; // a hand-written { offset: 0 }
-    return { offset: c.offset, line: c.line ?? (await s.file.linesBefore(c.offset)) };
+    const line = c.line ?? (await s.file.linesBefore(c.offset));
+    // A record that ended at a CR when the run read it, whose LF the writer appended since: that CRLF is one line
+    // break, counted already (an acceptance run: every later line number was one too high).
+    const [cr, lf] = await s.file.bytes(c.offset - 1, c.offset + 1);
+    return cr === 0x0d && lf === 0x0a ? { offset: c.offset + 1, line } : { offset: c.offset, line };
   }
 }
