@@ -21,11 +21,12 @@ export function registerDeadLetters(program: Command): void {
       if (opts.retry) {
         const { retryDeadLetters, retrySummary } = await lazy('../transform/retry-dead-letters');
         const r = await retryDeadLetters(integration, process.env, opts.letter ? { ids: opts.letter } : {});
+        if (r.stillFailing.length || r.notPending?.length) process.exitCode = 1;
         if (opts.json) return console.log(JSON.stringify(r, null, 2));
         console.log(`${id}: ${retrySummary(r)}`);
         for (const f of r.stillFailing.slice(0, opts.limit)) console.log(`  #${f.id}: ${f.reason}`);
         if (r.stillFailing.length > opts.limit) console.log(`  … and ${r.stillFailing.length - opts.limit} more still failing (--limit N shows more)`);
-        if (r.stillFailing.length) process.exitCode = 1;
+        for (const n of r.notPending ?? []) console.error(`error: dead letter #${n.id} was not retried: ${n.why} (\`tidemark dead-letters ${id} --all\` lists this integration's letters)`);
         return;
       }
       const { openStateSession } = await lazy('../db/state-session');

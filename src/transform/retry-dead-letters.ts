@@ -20,6 +20,8 @@ export interface RetryReport {
   /** Letters a later write of their key made stale: settled, not applied (superseded-letters.ts). */
   superseded: number;
   stillFailing: Array<{ id: string; reason: string }>;
+  /** Letters asked for by id (`--letter N`) that are not pending letters of this integration, and why. */
+  notPending?: Array<{ id: string; why: string }>;
 }
 
 /** One line for the CLI and the UI. */
@@ -56,7 +58,10 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
   const pending = await state.listDeadLetters(db, it.id, { pendingOnly: true, limit: 100_000 });
   // `ids`: only these letters (one from the operator's page, or `--letter N`); the rest stay pending.
   const letters = opts.ids ? pending.filter((l) => opts.ids?.includes(String(l.id))) : pending;
-  if (!letters.length) return { pending: 0, written: 0, superseded: 0, stillFailing: [] };
+  // Never a silent no-op: a letter asked for that is not pending here is named with why (an acceptance run: exit 0).
+  const notPending = opts.ids ? await whyNotPending(db, it.id, opts.ids.filter((id) => !letters.some((l) => l.id === id))) : [];
+  const asked = notPending.length ? { notPending } : {};
+  if (!letters.length) return { pending: 0, written: 0, superseded: 0, stillFailing: [], ...asked };
   const stillFailing: RetryReport['stillFailing'] = [];
   const batches: Batch[] = [];
 
@@ -108,9 +113,9 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
     const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, cursor })));
     stillFailing.push(...sent.stillFailing);
     await state.updateDeadLetterReasons(db, stillFailing);
-    return { pending: letters.length, written: sent.written, superseded, stillFailing };
+    return { pending: letters.length, written: sent.written, superseded, stillFailing, ...asked };
   }
-  return { ...(await retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing)), superseded };
+  return { ...(await retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing)), superseded, ...asked };
 }
 
 /**
@@ -171,6 +176,17 @@ function newestFailing(it: Integration, validate: readonly { id: string; record:
     if ((out.get(k) ?? -1n) < BigInt(l.id)) out.set(k, BigInt(l.id));
   }
   return out;
+}
+
+/** Why each letter asked for is not a pending letter of `integration`: none with that number, another's, or settled. */
+async function whyNotPending(db: pg.Client, integration: string, ids: readonly string[]): Promise<NonNullable<RetryReport['notPending']>> {
+  const found = new Map((await state.findDeadLetters(db, ids)).map((l) => [l.id, l]));
+  return ids.map((id) => {
+    const l = found.get(id);
+    if (!l) return { id, why: 'no dead letter has this number' };
+    if (l.integration !== integration) return { id, why: `it is a letter of ${l.integration}, not ${integration}` };
+    return { id, why: `settled already (${l.superseded ? 'superseded' : 'retried'} ${l.retried_at?.slice(0, 19) ?? ''})` };
+  });
 }
 
 /** A record's value as PostgreSQL text: objects as JSON, null and missing as NULL. */

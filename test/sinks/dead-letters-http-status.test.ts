@@ -98,4 +98,20 @@ describe('dead letters show the API status', () => {
     ]);
     expect((await runCli(['dead-letters', ID], env, cwd)).stdout).toMatch(/#\d+ [\d-]+ [\d:]+ \(refused 2 times, last [\d-]+ [\d:]+\) at cursor/);
   }, 60_000);
+
+  it('--retry --letter N names each letter it did not retry and why, exit 1: no such letter, another integration`s, settled (an acceptance run: exit 0, nothing said)', async () => {
+    await insertDeadLetters(state, 'someone-else', 'run-x', null, [{ record: { id: 1 }, reason: 'theirs' }]);
+    const [{ theirs, settled }] = (await state.query<{ theirs: string; settled: string }>(
+      `WITH s AS (INSERT INTO tidemark.dead_letters (integration, record, reason, retried_at) VALUES ('${ID}', '{"id": 77}', 'old', now()) RETURNING id)
+       SELECT (SELECT id::text FROM tidemark.dead_letters WHERE integration = 'someone-else') AS theirs, (SELECT id::text FROM s) AS settled`,
+    )).rows as [{ theirs: string; settled: string }];
+    const r = await runCli(['dead-letters', ID, '--retry', '--letter', '987654', '--letter', theirs, '--letter', settled], env, cwd);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^orders-api: 0 pending dead letter\(s\) re-processed/);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: dead letter #987654 was not retried: no dead letter has this number/),
+      expect.stringMatching(new RegExp(`^error: dead letter #${theirs} was not retried: it is a letter of someone-else, not ${ID}`)),
+      expect.stringMatching(new RegExp(`^error: dead letter #${settled} was not retried: settled already \\(retried \\d{4}-`)),
+    ]);
+  }, 60_000);
 });

@@ -18,6 +18,7 @@ export * from './list-checkpoints';
 export * from './move-sync-checkpoint';
 export * from './source-columns';
 export * from './instances-delete';
+export * from './dead-letters-find';
 export * from './instances-clash';
 export * from './instances-insert';
 export * from './instances-list';
