@@ -107,6 +107,16 @@ describe('csv source through the activity', () => {
     ]);
   });
 
+  it('a header line a writer is still writing (no line break, the file changed moments ago) is read once it ends (it made a column "no" of "note")', async () => {
+    const path = join(dir, 'header-being-written.csv');
+    writeFileSync(path, 'id,name,no');
+    const run = runCsv(dst.url, csvConfig({ path }), { runKey: 'hdr/1', mode: 'sync' });
+    await new Promise((r) => setTimeout(r, 1_000));
+    appendFileSync(path, 'te\n1,a,x\n');
+    expect(await run).toMatchObject({ rows: 1 });
+    expect(await sql(dst.url, 'SELECT id, name, note FROM copy.items')).toEqual([{ id: '1', name: 'a', note: 'x' }]);
+  });
+
   it('maps header names to typed target columns and drops unlisted ones', async () => {
     const path = join(dir, 'typed.csv');
     writeFileSync(

@@ -11,6 +11,7 @@ import { CsvFileChangedError, CsvFormatError, CsvHeaderError } from './csv-error
 import { CsvFile } from './csv-file';
 import { readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
 import { isBad, RowConverter } from './csv-rows';
+import { sleep } from '../../util/sleep';
 
 /**
  * `kind: csv`: a CSV file read in file order, by byte offset (see csv-cursor.ts for the cursor).
@@ -76,7 +77,7 @@ export class CsvSource implements Source {
 
   async prepare(opts: PrepareOptions): Promise<SourcePlan> {
     const file = (this.file ??= await CsvFile.open(this.path, this.dialect));
-    const { bom, first, head } = await file.readHead();
+    const { bom, first, head } = await this.settledHead(file);
     const header = this.cfg.header === true ? first?.fields : this.cfg.header;
     if (!header) throw new CsvHeaderError(`source.path ${this.path} is empty, but header: true needs a first line naming the columns (or give the names: header: [a, b, …])`);
     const columns = planColumns(header, this.cfg, this.path);
@@ -95,6 +96,23 @@ export class CsvSource implements Source {
     };
     this.heldBack = undefined;
     return { columns: columns.map((c) => c.spec), highWater: String(highWater), describe: `${this.path} by byte offset, up to byte ${highWater}` };
+  }
+
+  /**
+   * The first line, once it is whole: a header line with no line break in a file changed moments ago may be one a
+   * writer is still writing (`id,name,no` that becomes `id,name,note`: an acceptance run created its table with a
+   * column `no`, and every later run failed). It is read again until it ends or the file has been quiet for
+   * UNTERMINATED_SETTLE_MS (a file of just a header without a line break is read then).
+   */
+  private async settledHead(file: CsvFile): Promise<Awaited<ReturnType<CsvFile['readHead']>>> {
+    for (;;) {
+      const head = await file.readHead();
+      if (this.cfg.header !== true || !head.first) return head;
+      const { size, modifiedMs } = await file.stat();
+      const quiet = Date.now() - modifiedMs;
+      if (head.first.end < size || (await file.tail(head.first.end)).endsLine || quiet >= UNTERMINATED_SETTLE_MS) return head;
+      await sleep(Math.min(250, UNTERMINATED_SETTLE_MS - quiet));
+    }
   }
 
   parseCursor(value: unknown): CsvCursor {
