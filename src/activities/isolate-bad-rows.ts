@@ -113,12 +113,13 @@ export async function writeIsolatingBadRows(
 }
 
 /** A refused row as a dead letter: the target row keyed by column name, re-insertable by `dead-letters --retry`. */
-export function deadLetterOf(row: BadRow, columns: readonly string[]): DeadLetterInput {
+export function deadLetterOf(row: BadRow, columns: readonly string[], sourceLine?: number): DeadLetterInput {
   const fields = row.line.split('\t');
   const record = Object.fromEntries(columns.map((c, i) => [c, decodeCopyValue(fields[i] ?? '\\N')]));
   return {
     record,
-    reason: describeRefusal(row.error),
+    // A file's line, where the source has lines (CSV): the letter says where to look, as its own rejects do.
+    reason: `${sourceLine !== undefined ? `line ${sourceLine}: ` : ''}${describeRefusal(row.error)}`,
     error: { sqlstate: row.error.code, constraint: row.error.constraint ?? null, detail: row.error.detail ?? null },
   };
 }

@@ -226,7 +226,7 @@ async function writePage(loop: PageLoop, sink: PostgresSink, page: EncodedPage, 
     page.data,
     page.count - rejected.length,
     async (tx, res, refused) => {
-      await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns))]);
+      await state.insertDeadLetters(tx, id, input.runKey, page.cursor, [...rejected, ...refused.map((r) => deadLetterOf(r, loop.targetColumns, page.rowLines?.[r.index]))]);
       await state.recordPage(tx, record(res.written, refused.length));
       // What the source reported with the page (a child stream's parent gone): with the page, in its transaction.
       if (page.warnings?.length) await state.addRunWarnings(tx, input.runKey, page.warnings);

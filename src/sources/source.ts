@@ -42,6 +42,8 @@ export interface CopyPage {
 export interface EncodedPage extends CopyPage {
   rejected?: Rejected[];
   warnings?: string[];
+  /** Where each row of `data` is in its source, as a line of a file (CSV): a row the target refuses is named by it. */
+  rowLines?: number[];
 }
 
 export interface PrepareOptions {

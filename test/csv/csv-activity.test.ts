@@ -117,6 +117,17 @@ describe('csv source through the activity', () => {
     expect(await sql(dst.url, 'SELECT id, name, note FROM copy.items')).toEqual([{ id: '1', name: 'a', note: 'x' }]);
   });
 
+  it('a row the target refuses (a CHECK, a too-long value) is a letter naming the file line it is on (it gave only the constraint)', async () => {
+    const path = join(dir, 'target-refuses.csv');
+    writeFileSync(path, 'id,name,amount\n1,a,1\n2,"b\nb",-2\n3,c,3\n4,toolong,4\n');
+    await sql(dst.url, `CREATE SCHEMA copy; CREATE TABLE copy.items (id bigint PRIMARY KEY, name varchar(4), amount numeric(12,2) CHECK (amount > 0))`);
+    expect(await runCsv(dst.url, csvConfig({ path, columns: TYPED }), { runKey: 'refuses/1' })).toMatchObject({ rows: 4 });
+    expect((await deadLetters()).map((d) => d.reason)).toEqual([
+      expect.stringMatching(/^line 3: check_violation \(23514\) on items_amount_check/),
+      expect.stringMatching(/^line 6: the target refuses a value in column name: value too long/),
+    ]);
+  });
+
   it('maps header names to typed target columns and drops unlisted ones', async () => {
     const path = join(dir, 'typed.csv');
     writeFileSync(

@@ -35,6 +35,8 @@ export async function createCsvSource(cfg: CsvSourceConfig, resolve: ResolveEnv,
 /** A page with the records the source itself rejected (carried to dead letters like a pipeline's rejects). */
 interface Batch {
   rows: Row[];
+  /** The file line each row starts on (for the reason of a row the target refuses). */
+  rowLines: number[];
   rejected: Rejected[];
   cursor: CsvCursor;
 }
@@ -131,7 +133,7 @@ export class CsvSource implements Source {
   async *copyPages(after: Cursor, opts: ReadOptions): AsyncGenerator<EncodedPage> {
     for await (const b of this.batches(after, opts)) {
       const count = b.rows.length + b.rejected.length;
-      yield { data: Buffer.from(encodeCopyRows(b.rows)), count, cursor: b.cursor, ...(b.rejected.length ? { rejected: b.rejected } : {}) };
+      yield { data: Buffer.from(encodeCopyRows(b.rows)), count, cursor: b.cursor, rowLines: b.rowLines, ...(b.rejected.length ? { rejected: b.rejected } : {}) };
     }
   }
 
@@ -162,6 +164,7 @@ export class CsvSource implements Source {
   private async *batches(after: Cursor, opts: ReadOptions): AsyncGenerator<Batch> {
     const s = this.ready();
     let rows: Row[] = [];
+    let rowLines: number[] = [];
     let rejected: Rejected[] = [];
     let last: CsvRecord | undefined;
     /** Where the page ends when its last record has no line break: before that record (read again next time). */
@@ -171,8 +174,9 @@ export class CsvSource implements Source {
       const rec = last as CsvRecord;
       const at = before ?? { offset: rec.end, line: rec.lines };
       const { tail } = await s.file.tail(at.offset);
-      const batch = { rows, rejected, cursor: { offset: at.offset, line: at.line, head: s.head, tail } };
+      const batch = { rows, rowLines, rejected, cursor: { offset: at.offset, line: at.line, head: s.head, tail } };
       rows = [];
+      rowLines = [];
       rejected = [];
       limit = opts.limit;
       return batch;
@@ -204,8 +208,10 @@ export class CsvSource implements Source {
             if (rec.start !== from.offset) this.heldBack = `${where}: read as it is (the file has not changed for ${Math.round(quiet / 1000)} s) and again once the file grows; if a writer was still writing it, the row made of the cut line stays beside the finished one when the cut fell in its key (delete that row by hand)`;
           }
           linesBefore = rec.lines;
-          if (!isBad(r)) rows.push(r);
-          else rejected.push({ record: r.record, reason: r.misshapen ? `${r.reason}: ${await s.file.raw(rec)}` : r.reason });
+          if (!isBad(r)) {
+            rows.push(r);
+            rowLines.push(rec.line);
+          } else rejected.push({ record: r.record, reason: r.misshapen ? `${r.reason}: ${await s.file.raw(rec)}` : r.reason });
           last = rec;
           if (rows.length + rejected.length >= limit) yield await take();
         }
