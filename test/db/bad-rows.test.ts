@@ -134,7 +134,18 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
         { reason: 'line 5: qty: not a number', stage: 'validate', seen: 3 },
         { reason: 'qty refused', stage: 'write', seen: 1 },
       ]);
-      await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' = 'x1'`);
+      // A key refused as version A, then B, then A again (a change log): A's letter is the newest of the key, as
+      // --retry ranks versions by letter (the review: A kept its first place, and --retry applied B over it).
+      const [a, b] = [{ id: 'x2', qty: '-1' }, { id: 'x2', qty: '-2' }];
+      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record: a, reason: 'qty < 0' }, { record: b, reason: 'qty < 0' }]);
+      await insertDeadLetters(db, 'items', 'bad/direct', null, [{ record: a, reason: 'qty < 0' }]);
+      expect(await sql(dst.url, `SELECT record->>'qty' AS qty, seen FROM tidemark.dead_letters WHERE record->>'id' = 'x2' ORDER BY id`)).toEqual([
+        { qty: '-2', seen: 1 },
+        { qty: '-1', seen: 2 },
+      ]);
+      const [txids] = await sql<{ older: boolean }>(dst.url, `SELECT min(created_txid) FILTER (WHERE record->>'qty' = '-2') < min(created_txid) FILTER (WHERE record->>'qty' = '-1') AS older FROM tidemark.dead_letters WHERE record->>'id' = 'x2'`);
+      expect(txids).toEqual({ older: true });
+      await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' IN ('x1', 'x2')`);
     } finally {
       await db.end();
     }

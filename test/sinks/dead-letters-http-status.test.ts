@@ -91,10 +91,11 @@ describe('dead letters show the API status', () => {
     expect(await writePage(state, sink, ID, rows(3, 3))).toMatchObject({ written: 0, refused: 1 });
     const r = await runCli(['dead-letters', ID, '--json'], env, cwd);
     const letters = JSON.parse(r.stdout) as Array<{ record: { id: number }; http_status: number | null; seen: number }>;
+    // Made anew as the latest refusal (listed by id: last), seen twice.
     expect(letters.map((l) => [l.record.id, l.http_status, l.seen])).toEqual([
       [1, 409, 1],
-      [3, 422, 2],
       [9, null, 1],
+      [3, 422, 2],
     ]);
     expect((await runCli(['dead-letters', ID], env, cwd)).stdout).toMatch(/#\d+ [\d-]+ [\d:]+ \(refused 2 times, last [\d-]+ [\d:]+\) at cursor/);
   }, 60_000);

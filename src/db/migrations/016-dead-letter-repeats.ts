@@ -1,8 +1,8 @@
 /**
  * A record refused again while its letter is still pending (a sync re-reading the same bad line, a backfill run
- * again) is counted on that letter instead of filed once more: `seen` times in all, the last at `last_seen_at`.
- * The index finds a pending letter by its record without reading the integration's letters. Letters filed twice
- * before this migration stay as they are.
+ * again) stays one letter (made anew as that refusal, see insertDeadLetters): `seen` times in all, the last at
+ * `last_seen_at`. The index finds a pending letter by its record without reading the integration's letters.
+ * Letters filed twice before this migration are merged into one when their record is refused again.
  */
 export default `
 ALTER TABLE tidemark.dead_letters ADD COLUMN seen integer NOT NULL DEFAULT 1;

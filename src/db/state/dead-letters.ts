@@ -27,10 +27,10 @@ export interface WriteError {
 
 /**
  * Inside the batch transaction: rejected records are kept exactly when their page commits. A record refused at
- * the same stage while its letter is still pending (re-read by a later run, or twice in a page) adds to that
- * letter's `seen` instead of a second letter, and the letter takes the latest reason (a line number that moved, a
- * reason `--retry` rewrote: an acceptance run got a second letter so): `--retry` applies it once, and the count
- * says how often it came back.
+ * the same stage while its letter is still pending (re-read by a later run, or twice in a page) stays one letter:
+ * `seen` counts the refusals, `created_at` is the first, `last_seen_at` the latest, and everything else — reason
+ * (a line number that moved, a reason `--retry` rewrote: an acceptance run got a second letter so), cursor, run,
+ * id and transaction id — is the latest refusal's, so `--retry` ranks it as the version it is now.
  */
 export async function insertDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeadLetterInput[]): Promise<void> {
   await insertLetters(
@@ -60,21 +60,25 @@ export async function insertLetters(client: pg.Client, integration: string, runI
     `WITH u AS (
        SELECT * FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[]) WITH ORDINALITY AS u(r, x, g, s, c, d, h, o)
      ), batch AS (
-       -- One row per record and stage, with its latest refusal (the page's last): the letter says why it fails now.
-       SELECT DISTINCT ON (r, g) r, g, x, s, c, d, h, count(*) OVER (PARTITION BY r, g)::int AS n, min(o) OVER (PARTITION BY r, g) AS first
+       -- One row per record and stage, as its latest refusal in the page: the letter says why it fails now.
+       SELECT DISTINCT ON (r, g) r, g, x, s, c, d, h, count(*) OVER (PARTITION BY r, g)::int AS n, max(o) OVER (PARTITION BY r, g) AS latest
          FROM u ORDER BY r, g, u.o DESC
-     ), again AS (
-       UPDATE tidemark.dead_letters l SET seen = l.seen + b.n, last_seen_at = now(), reason = b.x, sqlstate = b.s, constraint_name = b.c, detail = b.d, http_status = b.h
-         FROM batch b
+     ), earlier AS (
+       -- Its pending letters (one, or several filed before migration 016) give way to one letter as new as this
+       -- refusal: a fresh id and transaction id, which is what --retry ranks versions by (the review: a record
+       -- refused again kept its first letter's age, and --retry applied another version over it).
+       DELETE FROM tidemark.dead_letters l USING batch b
         WHERE l.integration = $1::text AND l.retried_at IS NULL AND md5(l.record::text) = md5(b.r::text)
           AND l.record = b.r AND l.stage = b.g
-       RETURNING b.r, b.g
+       RETURNING b.r, b.g, l.seen, l.created_at
+     ), prior AS (
+       SELECT r, g, sum(seen)::int AS seen, min(created_at) AS created_at FROM earlier GROUP BY r, g
      )
-     INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, http_status, seen)
-     SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.g, b.s, b.c, b.d, b.h, b.n
-       FROM batch b
-      WHERE NOT EXISTS (SELECT 1 FROM again a WHERE a.r = b.r AND a.g = b.g)
-      ORDER BY b.first`, // ids in the page's order
+     INSERT INTO tidemark.dead_letters (integration, run_id, cursor, record, reason, stage, sqlstate, constraint_name, detail, http_status, seen, created_at, last_seen_at)
+     SELECT $1::text, $2::text, $3::jsonb, b.r, b.x, b.g, b.s, b.c, b.d, b.h, b.n + coalesce(p.seen, 0), coalesce(p.created_at, now()),
+            CASE WHEN p.r IS NOT NULL OR b.n > 1 THEN now() END
+       FROM batch b LEFT JOIN prior p ON p.r = b.r AND p.g = b.g
+      ORDER BY b.latest`, // ids in the order of the page's latest refusals
     [
       integration,
       runId,

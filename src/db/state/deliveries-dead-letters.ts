@@ -11,7 +11,7 @@ export interface DeliveryDeadLetter {
   body?: string;
 }
 
-/** Inside the page's transaction: records the API refused are kept exactly when their page commits (counted on a pending letter of the same record and reason, see insertLetters). */
+/** Inside the page's transaction: records the API refused are kept exactly when their page commits (a record refused again while its letter is pending stays one letter, as the latest refusal: see insertDeadLetters). */
 export async function insertDeliveryDeadLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly DeliveryDeadLetter[]): Promise<void> {
   await insertLetters(
     client,
