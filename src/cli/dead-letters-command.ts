@@ -9,7 +9,7 @@ export function registerDeadLetters(program: Command): void {
     .option('--retry', 're-process pending dead letters (after fixing the config, the data, the target table or the API); an HTTP sink sends them again')
     .option('--letter <n>', 'with --retry: only this dead letter (repeatable)', (v: string, prev: string[] = []) => {
       if (!/^\d{1,18}$/.test(v)) throw new InvalidArgumentError('a dead letter number, as listed (#N)');
-      return [...prev, v];
+      return [...prev, String(BigInt(v))]; // 007 is letter 7 (the review)
     })
     .option('--all', 'list retried letters too')
     .option('--limit <n>', 'how many to list', wholeNumber(1, 100_000), 50)

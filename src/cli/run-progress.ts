@@ -46,7 +46,9 @@ export interface Silent {
 export function silentReaders(pending: readonly temporal.api.workflow.v1.IPendingActivityInfo[], now = Date.now()): Silent | undefined {
   // 2 = PENDING_ACTIVITY_STATE_STARTED: a worker took the attempt (a scheduled one waits for a worker, and says so).
   const started = pending.filter((p) => p.activityType?.name === 'runIntegration' && p.state === 2);
-  const ages = started.map((p) => optionalTsToMs(p.lastHeartbeatTime) ?? optionalTsToMs(p.lastStartedTime)).flatMap((t) => (t === undefined ? [] : [Math.round((now - t) / 1000)]));
+  // The later of both: a retried attempt keeps the attempt before's last heartbeat until its own first (the review).
+  const heard = (p: (typeof started)[number]) => Math.max(optionalTsToMs(p.lastHeartbeatTime) ?? -Infinity, optionalTsToMs(p.lastStartedTime) ?? -Infinity);
+  const ages = started.map(heard).flatMap((t) => (Number.isFinite(t) ? [Math.round((now - t) / 1000)] : []));
   const silent = ages.filter((a) => a >= SILENT_S);
   return silent.length ? { count: silent.length, of: started.length, seconds: Math.max(...silent) } : undefined;
 }

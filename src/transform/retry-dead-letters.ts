@@ -1,6 +1,6 @@
 import { describeRefusal } from '../activities/constraint-errors';
 import { isRefusedRow, writeIsolatingBadRows } from '../activities/isolate-bad-rows';
-import { isCsvSource, type Integration } from '../config/schema';
+import { isCsvSource, isPostgresSource, type Integration } from '../config/schema';
 import { isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
@@ -124,7 +124,7 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
  * made); marks the letters left with no row superseded and returns how many.
  */
 async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[], failing: ReadonlyMap<string, bigint>): Promise<number> {
-  const stale = await Promise.all(batches.map((b) => supersededRows(db, it.id, it.sink, b)));
+  const stale = await Promise.all(batches.map((b) => supersededRows(db, it.id, it.sink, b, cursorOf(it))));
   // The newest letter (highest id) of each key, over every batch and the letters that still fail: an older letter
   // of a key whose newer one still fails is not applied (it would write the record's older version).
   const newest = new Map<string, bigint>(failing);
@@ -189,6 +189,11 @@ async function whyNotPending(db: pg.Client, integration: string, ids: readonly s
   });
 }
 
+/** A PostgreSQL source's cursor columns, as the target has them (no mapping to rename them): see supersededRows. */
+function cursorOf(it: Integration): readonly string[] | undefined {
+  return isPostgresSource(it.source) && !it.mapping ? it.source.cursor : undefined;
+}
+
 /** A record's value as PostgreSQL text: objects as JSON, null and missing as NULL. */
 function text(v: unknown): string | null {
   return v === null || v === undefined ? null : typeof v === 'object' ? JSON.stringify(v) : String(v);
@@ -209,7 +214,7 @@ async function settleStillFailing(db: pg.Client, it: Integration, validate: read
   // Best effort: a key the rules refused may not even cast to the key's type (an id "abc" for a bigint key); then none is
   // settled here, and the letters stay failing as before.
   // (Its statements run outside a transaction, so a refused cast leaves the session usable.)
-  const found = await supersededRows(db, it.id, it.sink, b).catch(() => new Set<number>());
+  const found = await supersededRows(db, it.id, it.sink, b, cursorOf(it)).catch(() => new Set<number>());
   const stale = [...found].map((i) => b.ids[i] as string);
   if (!stale.length) return 0;
   await state.markDeadLettersSuperseded(db, stale);

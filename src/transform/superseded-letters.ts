@@ -20,7 +20,14 @@ export interface LetterRows {
  * PostgreSQL compares transaction ids: exact for the last two billion transactions. Letters made before the
  * migration, keys not among the rows' columns, and custom sinks (no ledger) give none.
  */
-export async function supersededRows(db: pg.Client, integration: string, sink: SinkConfig, b: LetterRows): Promise<Set<number>> {
+export async function supersededRows(
+  db: pg.Client,
+  integration: string,
+  sink: SinkConfig,
+  b: LetterRows,
+  /** The source's cursor columns (a PostgreSQL table's), to order a letter and a row a table rewrite left without history. */
+  cursor?: readonly string[],
+): Promise<Set<number>> {
   if (!b.rows.length) return new Set();
   const lettersAndIndexes = [b.ids, b.rows.map((_, i) => i)];
   // Guards: a row so old its xid age wrapped (negative), or a letter whose txid this cluster has not reached (a
@@ -37,17 +44,27 @@ export async function supersededRows(db: pg.Client, integration: string, sink: S
     const keyArrays = at.map((i) => b.rows.map((r) => r[i] ?? null));
     const cols = sink.key.map((_, j) => `k${j}`);
     const n = cols.length + 3;
-    // A row whose xmin is the transaction that last changed the table's definition was rewritten by it (ALTER TABLE
-    // … TYPE gives every row that xmin), not written by a later sync: it says nothing of the letter's age. An
-    // acceptance run widened a column for a refused value, and --retry called its letter superseded.
+    // A row whose xmin is a transaction that changed the table's definition was rewritten by it (ALTER TABLE … TYPE
+    // gives every row that xmin), maybe after a sync wrote it, maybe not: its xmin says nothing of the letter's age (an
+    // acceptance run widened a column for a refused value, and --retry called its letter superseded). Such a row is
+    // newer only when its cursor columns, where the letter's record has them too, are past the record's (the review:
+    // a sync between the letter and the rewrite wrote the key's next version); without them, the letter is applied.
+    const at2 = cursor ? keyPositions(cursor, b.columns) : undefined;
+    const cursorTypes = cursor && at2 ? await keyTypes(db, table, cursor) : undefined;
+    const byCursor = cursor && at2 && cursorTypes ? { at: at2, types: cursorTypes } : undefined;
+    const m = n + 1;
+    const rewritten = `t.xmin::text = ANY(ARRAY(SELECT xmin::text FROM pg_class WHERE oid = to_regclass($${n}::text)
+                                   UNION ALL SELECT xmin::text FROM pg_attribute WHERE attrelid = to_regclass($${n}::text)))`;
+    const later = byCursor
+      ? `ROW(${(cursor as readonly string[]).map((c) => `t.${quoteIdent(c)}`).join(', ')}) > ROW(${byCursor.types.map((ty, j) => `l.c${j}::${ty}`).join(', ')})`
+      : 'false';
+    const curCols = byCursor ? byCursor.at.map((_, j) => `c${j}`) : [];
     const r = await db.query<{ i: string }>(
-      `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${cols.map((_, j) => `$${j + 3}::text[]`).join(', ')}) AS l(letter, i, ${cols.join(', ')})
+      `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${[...cols, ...curCols].map((_, j) => `$${j < cols.length ? j + 3 : m + j - cols.length}::text[]`).join(', ')}) AS l(letter, i, ${[...cols, ...curCols].join(', ')})
          JOIN tidemark.dead_letters d ON d.id = l.letter
          JOIN ${table} t ON ${sink.key.map((k, j) => `t.${quoteIdent(k)} = l.k${j}::${types[j]}`).join(' AND ')}
-        WHERE ${newer('t')}
-          AND NOT t.xmin::text = ANY(ARRAY(SELECT xmin::text FROM pg_class WHERE oid = to_regclass($${n}::text)
-                                           UNION ALL SELECT xmin::text FROM pg_attribute WHERE attrelid = to_regclass($${n}::text)))`,
-      [...lettersAndIndexes, ...keyArrays, table],
+        WHERE ${newer('t')} AND (NOT ${rewritten} OR ${later})`,
+      [...lettersAndIndexes, ...keyArrays, table, ...(byCursor ? byCursor.at.map((i) => b.rows.map((row) => row[i] ?? null)) : [])],
     );
     return new Set(r.rows.map((x) => Number(x.i)));
   }

@@ -128,6 +128,15 @@ describe('csv source through the activity', () => {
     ]);
   });
 
+  it('a file replaced by one with a longer header, past the old cursor, still fails as replaced (the review)', async () => {
+    const path = join(dir, 'replaced-longer-header.csv');
+    writeFileSync(path, 'id,name,amount\n1,a,1\n');
+    const cfg = csvConfig({ path, columns: TYPED });
+    expect(await runCsv(dst.url, cfg, { runKey: 'longer/1', mode: 'sync' })).toMatchObject({ rows: 1 });
+    writeFileSync(path, 'id,name,amount,and_a_long_extra_column\n2,b,2,x\n');
+    await expect(runCsv(dst.url, cfg, { runKey: 'longer/2', mode: 'sync' })).rejects.toMatchObject({ type: 'CsvFileChangedError', message: expect.stringContaining('its header line changed (replaced)') });
+  });
+
   it('maps header names to typed target columns and drops unlisted ones', async () => {
     const path = join(dir, 'typed.csv');
     writeFileSync(

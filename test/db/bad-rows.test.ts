@@ -199,11 +199,23 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
     try {
       expect(await run('bad/widen-2')).toMatchObject({ rows: ROWS, done: true });
       expect(await sql(dst.url, `SELECT record->>'id' AS id, sqlstate FROM tidemark.dead_letters`)).toEqual([{ id: '300', sqlstate: '22003' }]);
-      await sql(dst.url, `ALTER TABLE copy.items ALTER COLUMN qty TYPE numeric(3,0)`);
+      // To bigint: a real rewrite (every row gets the ALTER's xmin; numeric(1,0) → numeric(3,0) would rewrite none).
+      await sql(dst.url, `ALTER TABLE copy.items ALTER COLUMN qty TYPE bigint`);
       expect(await retryDeadLetters(config().integrations[0]!, vars())).toEqual({ pending: 1, written: 1, superseded: 0, stillFailing: [] });
       expect(await sql(dst.url, 'SELECT qty::text FROM copy.items WHERE id = 300')).toEqual([{ qty: '12' }]);
+
+      // The review: the key's next version synced between the letter and the rewrite is newer by its cursor
+      // (updated_at), so the letter is superseded, not applied over it.
+      await sql(dst.url, `ALTER TABLE copy.items ALTER COLUMN qty TYPE numeric(1,0) USING least(qty, 9)`);
+      await sql(src.url, `UPDATE public.items SET qty = 13 WHERE id = 300`);
+      expect(await run('bad/widen-3')).toMatchObject({ rows: ROWS, done: true });
+      await sql(src.url, `UPDATE public.items SET qty = 5, updated_at = updated_at + interval '1 year' WHERE id = 300`);
+      expect(await run('bad/widen-4')).toMatchObject({ rows: ROWS, done: true });
+      await sql(dst.url, `ALTER TABLE copy.items ALTER COLUMN qty TYPE bigint`);
+      expect(await retryDeadLetters(config().integrations[0]!, vars())).toEqual({ pending: 1, written: 0, superseded: 1, stillFailing: [] });
+      expect(await sql(dst.url, 'SELECT qty::text FROM copy.items WHERE id = 300')).toEqual([{ qty: '5' }]);
     } finally {
-      await sql(src.url, `UPDATE public.items SET qty = 300 % 7 WHERE id = 300`);
+      await sql(src.url, `UPDATE public.items SET qty = 300 % 7, updated_at = '2024-01-01'::timestamptz + 300 * interval '1 second' WHERE id = 300`);
     }
   });
 

@@ -19,6 +19,8 @@ describe('status: a reading attempt that went silent (its worker killed)', () =>
     expect(silentReaders([pending('runIntegration', 2, 22)], NOW)).toEqual({ count: 1, of: 1, seconds: 22 });
     // Never heartbeated: from its start.
     expect(silentReaders([pending('runIntegration', 2, undefined, 40)], NOW)).toEqual({ count: 1, of: 1, seconds: 40 });
+    // A retried attempt that just started keeps the attempt before's old heartbeat: it is not silent (the review).
+    expect(silentReaders([pending('runIntegration', 2, 45, 3)], NOW)).toBeUndefined();
     // A scheduled attempt (waiting for a worker) and the plan are not readers.
     expect(silentReaders([pending('runIntegration', 1, 80), pending('planBackfill', 2, 80)], NOW)).toBeUndefined();
     // Shards: 2 of 4 on the killed worker.

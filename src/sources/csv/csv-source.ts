@@ -107,13 +107,15 @@ export class CsvSource implements Source {
    * UNTERMINATED_SETTLE_MS (a file of just a header without a line break is read then).
    */
   private async settledHead(file: CsvFile): Promise<Awaited<ReturnType<CsvFile['readHead']>>> {
+    // Bounded by the clock too: a modification time in the future (clock skew, a copy that kept it) never looks quiet.
+    const giveUp = Date.now() + UNTERMINATED_SETTLE_MS;
     for (;;) {
       const head = await file.readHead();
       if (this.cfg.header !== true || !head.first) return head;
       const { size, modifiedMs } = await file.stat();
       const quiet = Date.now() - modifiedMs;
-      if (head.first.end < size || (await file.tail(head.first.end)).endsLine || quiet >= UNTERMINATED_SETTLE_MS) return head;
-      await sleep(Math.min(250, UNTERMINATED_SETTLE_MS - quiet));
+      if (head.first.end < size || (await file.tail(head.first.end)).endsLine || quiet >= UNTERMINATED_SETTLE_MS || Date.now() >= giveUp) return head;
+      await sleep(Math.min(250, UNTERMINATED_SETTLE_MS - quiet, giveUp - Date.now()));
     }
   }
 
@@ -249,8 +251,9 @@ export class CsvSource implements Source {
     if (size < c.offset && !c.head && !c.tail) throw new CsvFileChangedError(`source.path ${this.path} has ${size} bytes, and the cursor's offset ${c.offset} is beyond its end: give a byte offset where a line starts, within the file (\`tidemark checkpoint show ${this.integration}\` prints a real one), or null to read it from the start`);
     // A cursor at the data's start (a hand-written { offset: 0 }, or a quiet unfinished first line read and kept
     // before) has committed nothing of the file past it: read from the start, whatever the first line is now (an
-    // acceptance run: the writer finished that line, and the run failed as a replaced file).
-    if (c.offset <= s.dataStart) return { offset: s.dataStart, line: s.dataLine };
+    // acceptance run: the writer finished that line, and the run failed as a replaced file). Not a cursor past data
+    // lines of a file since replaced by one with a longer header (the review): that one is checked below.
+    if (c.offset <= s.dataStart && (c.line ?? 0) <= s.dataLine) return { offset: s.dataStart, line: s.dataLine };
     if (size < c.offset) throw changed(`it has ${size} bytes now, fewer than the checkpoint's offset (truncated or replaced)`);
     if (c.head && c.head !== s.head) throw changed(this.cfg.header === true ? 'its header line changed (replaced)' : 'its first line changed (replaced)');
     if (c.tail && c.tail !== (await s.file.tail(c.offset)).tail) throw changed('the bytes just before the checkpoint changed (rewritten, not appended to)');
