@@ -44,8 +44,8 @@ interface Batch {
  * target refused ('write') hold the target row itself and skip the mapping; validation letters
  * ('validate') go through it again. Rows the target still refuses stay, with the constraint named.
  * Holds the integration's lock so no run writes at the same time. Sinks other than postgres (an API) get
- * the records again through the Sink contract (see retry-sink-letters): the letters of records it still
- * refuses keep their place with the new status and reason.
+ * the records again through the Sink contract (see retry-sink-letters): a record it still refuses keeps one
+ * letter, made anew with the new status and reason (see insertDeadLetters).
  */
 export async function retryDeadLetters(it: Integration, env: NodeJS.ProcessEnv = process.env, opts: { ids?: readonly string[] } = {}): Promise<RetryReport> {
   const busy = () => new Error(`integration "${it.id}" is busy (a run is writing): retry the dead letters when it is done`);

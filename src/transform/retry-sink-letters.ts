@@ -19,8 +19,8 @@ const RECORDS_PER_TX = 500;
 
 /**
  * Re-sends dead letters through a sink of the Sink contract (http, custom), one transaction per batch on
- * the state database: the sink writes its ledger rows and fresh letters for what it still refuses, then
- * settleRetriedLetters keeps the old letters of those (new status and reason) and marks the rest retried.
+ * the state database: the sink writes its ledger rows and the letters of what it still refuses (each taking its
+ * pending letter's place), then settleRetriedLetters marks the rest retried.
  */
 export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | CustomSinkConfig, integration: string, env: NodeJS.ProcessEnv, stateDbUrl: string, batches: readonly SinkRetryBatch[]) {
   let written = 0;

@@ -142,7 +142,7 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     await expectLedgerEqualsApi(api, 'stale-api');
   }, 120_000);
 
-  it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep their letter with the new status', async () => {
+  it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep one letter, with the new status', async () => {
     const opts: DeliveryFakeOptions = { reject: (item) => [5, 6, 7].includes(Number(item.id)) };
     const api = await fake(opts);
     // One request at a time: the retry sends the letters in their order, so the 409 injected below meets the first.
@@ -163,7 +163,9 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     expect(pass.every((id) => api.store.has(id!))).toBe(true);
     expect(api.store.has(still!)).toBe(false);
     const after = await pendingLetters();
-    expect(after.map((l) => [l.id, l.rid])).toEqual([[first[0]!.id, still]]); // the same letter, not a new one
+    // One letter for the record, not two: made anew as the latest refusal (a new number), the refusals counted.
+    expect(after.map((l) => l.rid)).toEqual([still]);
+    expect((await state.query<{ seen: number; first: boolean }>(`SELECT seen, created_at = (SELECT min(created_at) FROM tidemark.dead_letters WHERE integration = 'each-run') AS first FROM tidemark.dead_letters WHERE id = $1::bigint`, [after[0]!.id])).rows).toEqual([{ seen: 2, first: true }]);
     expect(after[0]!.http_status).toBe(409);
     expect(after[0]!.reason).toMatch(/→ 409: .*conflict: duplicate email/);
     await expectLedgerEqualsApi(api, 'each-run');
