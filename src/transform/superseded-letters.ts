@@ -43,28 +43,27 @@ export async function supersededRows(
     if (!types) return new Set();
     const keyArrays = at.map((i) => b.rows.map((r) => r[i] ?? null));
     const cols = sink.key.map((_, j) => `k${j}`);
-    const n = cols.length + 3;
     // A row whose xmin is a transaction that changed the table's definition was rewritten by it (ALTER TABLE … TYPE
     // gives every row that xmin), maybe after a sync wrote it, maybe not: its xmin says nothing of the letter's age (an
     // acceptance run widened a column for a refused value, and --retry called its letter superseded). Such a row is
     // newer only when its cursor columns, where the letter's record has them too, are past the record's (the review:
     // a sync between the letter and the rewrite wrote the key's next version); without them, the letter is applied.
-    const at2 = cursor ? keyPositions(cursor, b.columns) : undefined;
-    const cursorTypes = cursor && at2 ? await keyTypes(db, table, cursor) : undefined;
-    const byCursor = cursor && at2 && cursorTypes ? { at: at2, types: cursorTypes } : undefined;
-    const m = n + 1;
-    const rewritten = `t.xmin::text = ANY(ARRAY(SELECT xmin::text FROM pg_class WHERE oid = to_regclass($${n}::text)
-                                   UNION ALL SELECT xmin::text FROM pg_attribute WHERE attrelid = to_regclass($${n}::text)))`;
-    const later = byCursor
-      ? `ROW(${(cursor as readonly string[]).map((c) => `t.${quoteIdent(c)}`).join(', ')}) > ROW(${byCursor.types.map((ty, j) => `l.c${j}::${ty}`).join(', ')})`
-      : 'false';
-    const curCols = byCursor ? byCursor.at.map((_, j) => `c${j}`) : [];
+    const cursorAt = cursor ? keyPositions(cursor, b.columns) : undefined;
+    const cursorTypes = cursor && cursorAt ? await keyTypes(db, table, cursor) : undefined;
+    const byCursor = cursor && cursorAt && cursorTypes ? { names: cursor, at: cursorAt, types: cursorTypes } : undefined;
+    // Parameters: letters, indexes, the key's columns, the cursor's (when known), then the table.
+    const lcols = [...cols, ...(byCursor?.types.map((_, j) => `c${j}`) ?? [])];
+    const arrays = [...keyArrays, ...(byCursor?.at.map((i) => b.rows.map((row) => row[i] ?? null)) ?? [])];
+    const tableParam = `$${arrays.length + 3}::text`;
+    const rewritten = `t.xmin::text = ANY(ARRAY(SELECT xmin::text FROM pg_class WHERE oid = to_regclass(${tableParam})
+                                   UNION ALL SELECT xmin::text FROM pg_attribute WHERE attrelid = to_regclass(${tableParam})))`;
+    const later = byCursor ? `ROW(${byCursor.names.map((c) => `t.${quoteIdent(c)}`).join(', ')}) > ROW(${byCursor.types.map((ty, j) => `l.c${j}::${ty}`).join(', ')})` : 'false';
     const r = await db.query<{ i: string }>(
-      `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${[...cols, ...curCols].map((_, j) => `$${j < cols.length ? j + 3 : m + j - cols.length}::text[]`).join(', ')}) AS l(letter, i, ${[...cols, ...curCols].join(', ')})
+      `SELECT l.i::text FROM unnest($1::bigint[], $2::int[], ${lcols.map((_, j) => `$${j + 3}::text[]`).join(', ')}) AS l(letter, i, ${lcols.join(', ')})
          JOIN tidemark.dead_letters d ON d.id = l.letter
          JOIN ${table} t ON ${sink.key.map((k, j) => `t.${quoteIdent(k)} = l.k${j}::${types[j]}`).join(' AND ')}
         WHERE ${newer('t')} AND (NOT ${rewritten} OR ${later})`,
-      [...lettersAndIndexes, ...keyArrays, table, ...(byCursor ? byCursor.at.map((i) => b.rows.map((row) => row[i] ?? null)) : [])],
+      [...lettersAndIndexes, ...arrays, table],
     );
     return new Set(r.rows.map((x) => Number(x.i)));
   }
