@@ -46,11 +46,20 @@ export interface Silent {
 export function silentReaders(pending: readonly temporal.api.workflow.v1.IPendingActivityInfo[], now = Date.now()): Silent | undefined {
   // 2 = PENDING_ACTIVITY_STATE_STARTED: a worker took the attempt (a scheduled one waits for a worker, and says so).
   const started = pending.filter((p) => p.activityType?.name === 'runIntegration' && p.state === 2);
-  // The later of both: a retried attempt keeps the attempt before's last heartbeat until its own first (the review).
-  const heard = (p: (typeof started)[number]) => Math.max(optionalTsToMs(p.lastHeartbeatTime) ?? -Infinity, optionalTsToMs(p.lastStartedTime) ?? -Infinity);
-  const ages = started.map(heard).flatMap((t) => (Number.isFinite(t) ? [Math.round((now - t) / 1000)] : []));
+  const ages = started.map(lastHeard).flatMap((t) => (Number.isFinite(t) ? [Math.round((now - t) / 1000)] : []));
   const silent = ages.filter((a) => a >= SILENT_S);
   return silent.length ? { count: silent.length, of: started.length, seconds: Math.max(...silent) } : undefined;
+}
+
+/** When an attempt was last heard of: the later of its heartbeat and its start (a retried attempt keeps the attempt before's last heartbeat until its own first). -Infinity: never. */
+function lastHeard(p: temporal.api.workflow.v1.IPendingActivityInfo): number {
+  return Math.max(optionalTsToMs(p.lastHeartbeatTime) ?? -Infinity, optionalTsToMs(p.lastStartedTime) ?? -Infinity);
+}
+
+/** A planBackfill attempt: which one, and how long since it was last heard of (none yet: waiting for a worker). */
+export function planningOf(plan: temporal.api.workflow.v1.IPendingActivityInfo, now = Date.now()): { attempt: number; silentS?: number } {
+  const heard = lastHeard(plan);
+  return { attempt: plan.attempt ?? 1, ...(Number.isFinite(heard) ? { silentS: Math.max(0, Math.round((now - heard) / 1000)) } : {}) };
 }
 
 /** `status`: reading attempts that went silent. */
@@ -84,7 +93,6 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const views = sharded && d.status.name === 'RUNNING' ? await shardViews(handle) : undefined;
   const failing = pending.find((p) => p.lastFailure?.message);
   const plan = pending.find((p) => p.activityType?.name === 'planBackfill');
-  const heard = plan ? (optionalTsToMs(plan.lastHeartbeatTime) ?? optionalTsToMs(plan.lastStartedTime)) : undefined;
   const silent = silentReaders(pending);
   return {
     workflowId: d.workflowId,
@@ -94,7 +102,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     attempt: (failing ?? pending[0])?.attempt ?? undefined,
     ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure), ...(recovered(failing) ? { recovered: true } : {}) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
-    ...(plan ? { planning: { attempt: plan.attempt ?? 1, ...(heard !== undefined ? { silentS: Math.max(0, Math.round((Date.now() - heard) / 1000)) } : {}) } } : {}),
+    ...(plan ? { planning: planningOf(plan) } : {}),
     ...(waiting ? { waitingForWriters: waiting } : {}),
     ...(silent ? { silent } : {}),
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
-import { SILENT_S, silentLine, silentReaders } from '../../src/cli/run-progress';
+import { SILENT_S, planningOf, silentLine, silentReaders } from '../../src/cli/run-progress';
 
 const NOW = Date.parse('2026-12-03T00:00:00Z');
 /** A pending activity as DescribeWorkflowExecution returns it (state 2: started, 1: scheduled). */
@@ -29,5 +29,13 @@ describe('status: a reading attempt that went silent (its worker killed)', () =>
     expect(s).toEqual({ count: 2, of: 4, seconds: 25 });
     expect(silentLine(s!)).toMatch(/^2 of 4 shards have sent no heartbeat for 25 s: the worker may be gone, and the rate above is from before\. Temporal gives the attempt to another worker once 30 s pass/);
     expect(silentLine({ count: 1, of: 1, seconds: 17 })).toMatch(/^the run has sent no heartbeat for 17 s/);
+  });
+
+  it('the plan: last heard of at the later of its heartbeat and its start', () => {
+    expect(planningOf({ ...pending('planBackfill', 2, 12, 40), attempt: 1 }, NOW)).toEqual({ attempt: 1, silentS: 12 });
+    // A retried plan that started 2 s ago keeps the attempt before's heartbeat of 45 s ago: heard of 2 s ago.
+    expect(planningOf({ ...pending('planBackfill', 2, 45, 2), attempt: 2 }, NOW)).toEqual({ attempt: 2, silentS: 2 });
+    // Scheduled, never started: no time (waiting for a worker).
+    expect(planningOf({ activityType: { name: 'planBackfill' }, state: 1 }, NOW)).toEqual({ attempt: 1 });
   });
 });
