@@ -145,7 +145,27 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
       ]);
       const [txids] = await sql<{ older: boolean }>(dst.url, `SELECT min(created_txid) FILTER (WHERE record->>'qty' = '-2') < min(created_txid) FILTER (WHERE record->>'qty' = '-1') AS older FROM tidemark.dead_letters WHERE record->>'id' = 'x2'`);
       expect(txids).toEqual({ older: true });
-      await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' IN ('x1', 'x2')`);
+      // Two transactions refusing one record at once (a page crossing a take's cut, read by two shards): the second
+      // waits for the first to commit and counts on its letter (the review: each found none and filed one).
+      const other = new pg.Client({ connectionString: dst.url });
+      await other.connect();
+      try {
+        const x3 = { id: 'x3', qty: '-3' };
+        await db.query('BEGIN');
+        await other.query('BEGIN');
+        await insertDeadLetters(db, 'items', 'bad/shard-0', null, [{ record: x3, reason: 'qty < 0' }]);
+        let second = false;
+        const pending = insertDeadLetters(other, 'items', 'bad/shard-1', null, [{ record: x3, reason: 'qty < 0 (again)' }]).then(() => (second = true));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(second).toBe(false);
+        await db.query('COMMIT');
+        await pending;
+        await other.query('COMMIT');
+        expect(await sql(dst.url, `SELECT run_id, reason, seen FROM tidemark.dead_letters WHERE record->>'id' = 'x3' AND retried_at IS NULL`)).toEqual([{ run_id: 'bad/shard-1', reason: 'qty < 0 (again)', seen: 2 }]);
+      } finally {
+        await other.end();
+      }
+      await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' IN ('x1', 'x2', 'x3')`);
     } finally {
       await db.end();
     }

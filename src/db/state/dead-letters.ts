@@ -56,6 +56,17 @@ export interface LetterRow {
 /** Letters of any kind, counted on a pending letter of the same record and stage when there is one (see insertDeadLetters). */
 export async function insertLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly LetterRow[]): Promise<void> {
   if (!letters.length) return;
+  const records = letters.map((l) => letterJson(l.record));
+  const stages = letters.map((l) => l.stage);
+  // Two transactions refusing one record at once (a page that crosses a take's cut, read by both shards) would
+  // each find no pending letter and file one. A lock per record and stage, held to the page's commit and taken in
+  // a statement of its own so that the one below sees what the other committed; in key order (no deadlock
+  // between letters). Class and key are two int4s: apart from the bigint keys of run locks and migrations.
+  await client.query(
+    `SELECT pg_advisory_xact_lock(hashtext('tidemark.dead_letters'), k)
+       FROM (SELECT DISTINCT hashtext($1::text || ' ' || g || ' ' || md5(r::text)) AS k FROM unnest($2::jsonb[], $3::text[]) AS u(r, g) ORDER BY 1) keys`,
+    [integration, records, stages],
+  );
   await client.query(
     `WITH u AS (
        SELECT * FROM unnest($4::jsonb[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[]) WITH ORDINALITY AS u(r, x, g, s, c, d, h, o)
@@ -83,9 +94,9 @@ export async function insertLetters(client: pg.Client, integration: string, runI
       integration,
       runId,
       JSON.stringify(cursor),
-      letters.map((l) => letterJson(l.record)),
+      records,
       letters.map((l) => l.reason),
-      letters.map((l) => l.stage),
+      stages,
       letters.map((l) => l.sqlstate),
       letters.map((l) => l.constraint),
       letters.map((l) => l.detail),
