@@ -3,7 +3,7 @@ import type { Config, Template } from '../config/schema';
 import { temporalSettings } from '../config/temporal-env';
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
-import { clashingInstance } from '../db/state/instances-clash';
+import { clashingInstance, withInstancesLock } from '../db/state/instances-clash';
 import { insertInstance } from '../db/state/instances-insert';
 import { readInstance, type InstanceRow, type StoredSecret } from '../db/state/instances-read';
 import { ensureInstanceSchedule, type InstanceScheduleOutcome, type ScheduledTemplate } from '../schedules/instance-schedules';
@@ -73,9 +73,12 @@ export async function addInstance(opts: AddInstanceOptions): Promise<AddInstance
     let row: InstanceRow | undefined;
     let outcome: AddInstanceResult['outcome'] = 'added';
     try {
-      const other = await clashingInstance(db, t.id, opts.instance);
-      if (other) throw new ClashingInstanceIdError(id, instanceRef(t.id, other));
-      if (!(await insertInstance(db, { template: t.id, instanceId: opts.instance, params, secrets, weight: opts.weight ?? null }))) {
+      const inserted = await withInstancesLock(db, t.id, async () => {
+        const other = await clashingInstance(db, t.id, opts.instance);
+        if (other) throw new ClashingInstanceIdError(id, instanceRef(t.id, other));
+        return insertInstance(db, { template: t.id, instanceId: opts.instance, params, secrets, weight: opts.weight ?? null });
+      });
+      if (!inserted) {
         row = await readInstance(db, t.id, opts.instance);
         if (!row || !sameInstance(row, params, given, cipher, t)) throw new DuplicateInstanceError(id);
         if (opts.weight !== undefined && row.weight !== opts.weight) throw new WeightDiffersError(id, row.weight, opts.weight);

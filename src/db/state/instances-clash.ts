@@ -16,3 +16,21 @@ export async function clashingInstance(client: pg.Client, template: string, inst
   );
   return r.rows[0]?.instance_id;
 }
+
+/**
+ * Runs `fn` in a transaction holding the template's lock for adding instances: two `instances add` of `acme` and
+ * `acme-cron` at once would each pass clashingInstance before the other's row exists. The second waits, then sees
+ * the first's row. (A two-int4 advisory lock: apart from the bigint keys of run locks and migrations.)
+ */
+export async function withInstancesLock<T>(client: pg.Client, template: string, fn: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark.instances'), hashtext($1::text))`, [template]);
+    const out = await fn();
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
