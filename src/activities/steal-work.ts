@@ -132,48 +132,61 @@ export async function stealWork(
   // the other ranges are sampled meanwhile and a range that ends first is not waited on (seen in the bench: the
   // first shard done spent 0.2 s finding it while the last slice ended, and ended after it).
   let openEnd: { state: 'pending' | 'failed' } | { state: 'known'; at: Cursor } | undefined;
-  for (;;) {
-    const slots = await state.listShardSlots(db, input.integration);
-    if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
-    const ends = new Map<number, Cursor>();
-    const pending = new Set<number>();
-    const open = slots.find((s) => s.status === 'running' && s.until === null);
-    if (open) {
-      if (!openEnd) {
-        const found: { state: 'pending' } = { state: 'pending' };
-        openEnd = found;
-        void asked(() => recordsEndOf(`${input.integration} ${input.runKey}`, () => scale.recordsEnd(open.cursor, null))).then((at) => {
-          openEnd = at === undefined ? { state: 'failed' } : { state: 'known', at };
-        });
+  const run = `${input.integration} ${input.runKey}`;
+  let took: { cursor: Cursor; until: Cursor } | undefined;
+  try {
+    return (took = await look());
+  } finally {
+    // A shard that took a range looks again when it has read it; one that stops looking for good, and is the last
+    // of this process waiting, stops the probes (the review: they went on after it returned).
+    if (!took) stopWaiting(run, self);
+  }
+
+  async function look(): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
+    for (;;) {
+      const slots = await state.listShardSlots(db, input.integration);
+      if (!slots.some((s) => s.index !== self && s.status === 'running') || wait.stop()) return undefined;
+      const ends = new Map<number, Cursor>();
+      const pending = new Set<number>();
+      const open = slots.find((s) => s.status === 'running' && s.until === null);
+      if (open) {
+        if (!openEnd) {
+          const found: { state: 'pending' } = { state: 'pending' };
+          openEnd = found;
+          const end = recordsEndOf(run, self, (signal) => scale.recordsEnd(open.cursor, null, signal));
+          void asked(() => end).then((at) => {
+            openEnd = at === undefined ? { state: 'failed' } : { state: 'known', at };
+          });
+        }
+        if (openEnd.state === 'failed') return undefined;
+        if (openEnd.state === 'known') ends.set(open.index, openEnd.at);
+        else pending.add(open.index);
       }
-      if (openEnd.state === 'failed') return undefined;
-      if (openEnd.state === 'known') ends.set(open.index, openEnd.at);
-      else pending.add(open.index);
+      const sampled = new Set(samples.keys());
+      const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now(), sampled, pending);
+      if (!pick && nothingToTake(slots, scale, read.pageSize, ends, sampled, pending)) return undefined;
+      if (pick) {
+        const k = sampleKey(pick.slot);
+        const n = (samples.get(k) ?? 0) + 1;
+        samples.set(k, n);
+        due.set(k, Date.now() + (read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free) * 2 ** (n - 1));
+        const sample = await sampleOf(`${input.integration} ${input.runKey} ${k}`, () => asked(() => scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize)));
+        if (sample === undefined) return undefined;
+        const at = cutOfSample(sample, read.pageSize);
+        const victim = pick.slot;
+        // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
+        const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
+          const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
+          if (!now || scale.span(now.cursor, at) <= 0) return undefined;
+          // Its pages in flight, read with the old end, lie between where it stands and the cut (see record-page).
+          const [cut, floor] = [scale.key(at), scale.key(now.cursor)];
+          return { victim: victim.index, at, ...(cut !== undefined && floor !== undefined ? { keys: { cut, floor } } : {}) };
+        }));
+        if (took) return took;
+      }
+      wait.beat();
+      await sleep(STEAL_POLL_MS);
     }
-    const sampled = new Set(samples.keys());
-    const pick = rangeToSample(slots, scale, read.pageSize, ends, due, Date.now(), sampled, pending);
-    if (!pick && nothingToTake(slots, scale, read.pageSize, ends, sampled, pending)) return undefined;
-    if (pick) {
-      const k = sampleKey(pick.slot);
-      const n = (samples.get(k) ?? 0) + 1;
-      samples.set(k, n);
-      due.set(k, Date.now() + (read.rated ? SAMPLE_EVERY_MS.rated : SAMPLE_EVERY_MS.free) * 2 ** (n - 1));
-      const sample = await sampleOf(`${input.integration} ${input.runKey} ${k}`, () => asked(() => scale.sample(pick.slot.cursor, pick.end, read.rated ? SAMPLE_PARTS.rated : SAMPLE_PARTS.free, read.pageSize)));
-      if (sample === undefined) return undefined;
-      const at = cutOfSample(sample, read.pageSize);
-      const victim = pick.slot;
-      // Under the lock: the same range, its end unmoved and the cut still ahead of where it stands.
-      const took = at && (await state.stealRange(db, input.integration, input.runKey, self, (fresh) => {
-        const now = fresh.find((s) => s.index === victim.index && s.status === 'running' && JSON.stringify(s.until) === JSON.stringify(victim.until));
-        if (!now || scale.span(now.cursor, at) <= 0) return undefined;
-        // Its pages in flight, read with the old end, lie between where it stands and the cut (see record-page).
-        const [cut, floor] = [scale.key(at), scale.key(now.cursor)];
-        return { victim: victim.index, at, ...(cut !== undefined && floor !== undefined ? { keys: { cut, floor } } : {}) };
-      }));
-      if (took) return took;
-    }
-    wait.beat();
-    await sleep(STEAL_POLL_MS);
   }
 }
 
@@ -181,16 +194,43 @@ export async function stealWork(
  * Where the records of a run's range to the high-water mark end: found once per run and worker process (the
  * probes cost tens of requests), whoever holds that range later (its records end where they ended).
  */
-const endsByRun = new Map<string, Promise<Cursor>>();
-function recordsEndOf(run: string, find: () => Promise<Cursor>): Promise<Cursor> {
+interface RecordsEnd {
+  found: Promise<Cursor>;
+  /** The shards of this process waiting for it: when the last one stops looking, the probes stop too. */
+  waiting: Set<number>;
+  settled: boolean;
+  stop: AbortController;
+}
+const endsByRun = new Map<string, RecordsEnd>();
+function recordsEndOf(run: string, shard: number, find: (signal: AbortSignal) => Promise<Cursor>): Promise<Cursor> {
   let end = endsByRun.get(run);
   if (!end) {
-    end = find();
-    endsByRun.set(run, end);
-    end.catch(() => endsByRun.delete(run));
+    const stop = new AbortController();
+    const entry: RecordsEnd = { found: find(stop.signal), waiting: new Set(), settled: false, stop };
+    end = entry;
+    endsByRun.set(run, entry);
+    entry.found.then(
+      () => (entry.settled = true),
+      () => {
+        entry.settled = true;
+        if (endsByRun.get(run) === entry) endsByRun.delete(run);
+      },
+    );
     if (endsByRun.size > 64) endsByRun.delete(endsByRun.keys().next().value as string);
   }
-  return end;
+  end.waiting.add(shard);
+  return end.found;
+}
+
+/** A shard stopped looking for good: the last of this process to stop ends the probes still running. */
+function stopWaiting(run: string, shard: number): void {
+  const end = endsByRun.get(run);
+  if (!end) return;
+  end.waiting.delete(shard);
+  if (end.waiting.size === 0 && !end.settled) {
+    end.stop.abort(new Error(STOPPED));
+    endsByRun.delete(run); // a shard that looks later asks afresh
+  }
 }
 
 /**
@@ -218,7 +258,8 @@ async function asked<T>(request: () => Promise<T>): Promise<T | undefined> {
   try {
     return await request();
   } catch (err) {
-    log.warn('work stealing stopped: a sampling request failed; this shard is done, the others read on', { error: errorMessage(err) });
+    // Probes stopped because no shard waits for them any more: nothing failed.
+    if (!isStopped(err)) log.warn('work stealing stopped: a sampling request failed; this shard is done, the others read on', { error: errorMessage(err) });
     return undefined;
   }
 }
@@ -232,4 +273,9 @@ export async function movedEnd(err: unknown, db: pg.Client, input: RunInput, slo
   const cp = await state.readCheckpoint(db, input.integration, slot);
   if (!cp || cp.owner !== input.runKey || JSON.stringify(cp.untilCursor) === JSON.stringify(until ?? null)) return undefined;
   return { until: cp.untilCursor };
+}
+
+const STOPPED = 'no shard waits for where the last range ends';
+function isStopped(err: unknown): boolean {
+  return err instanceof Error && err.message === STOPPED;
 }

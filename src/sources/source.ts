@@ -132,9 +132,9 @@ export interface RangeScale {
   /**
    * Where the records of that part end, found with a few small requests: a cursor just after the last one
    * (for the range that runs to the high-water mark, whose end is where the plan stopped, not where records
-   * are), null when it holds none.
+   * are), null when it holds none. `signal`: no shard waits for it any more (no further request goes out).
    */
-  recordsEnd(after: Cursor, until: Cursor): Promise<Cursor>;
+  recordsEnd(after: Cursor, until: Cursor, signal?: AbortSignal): Promise<Cursor>;
   /**
    * That part cut into `parts` equal spans (aligned bounds, the first where the read stands, the last its end) and
    * how many records each holds, up to `limit` (one request each, sent at once): a lower bound on what is left

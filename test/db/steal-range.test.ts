@@ -350,12 +350,29 @@ describe('choosing what to take', () => {
     await client.query(`UPDATE tidemark.checkpoints SET cursor = '{"from": 1010}', rows_done = 100 WHERE slot = 'backfill/2'`);
     const spans = { bounds: Array.from({ length: 17 }, (_, i) => ({ from: 200 + 50 * i })), counts: [0, 0, 0, 0, 0, 0, 0, 0, 10, 10, 10, 10, 10, 10, 10, 10] };
     // The probes for where slot 2's records end never answer: slot 1's range is still taken.
-    const slowEnd: RangeScale = { ...scale, recordsEnd: () => new Promise<never>(() => undefined), sample: () => Promise.resolve(spans) };
+    let slowSignal: AbortSignal | undefined;
+    const slowEnd: RangeScale = { ...scale, recordsEnd: (_a, _u, s) => ((slowSignal = s), new Promise<never>(() => undefined)), sample: () => Promise.resolve(spans) };
     const env = new MockActivityEnvironment();
     const input = { integration: IT, mode: 'backfill' as const, runKey: slowRun, shard: 0 };
     const giveUp = Date.now() + 5_000;
     expect(await env.run(() => stealWork(client, slowEnd, input, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp }))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
     expect(Date.now()).toBeLessThan(giveUp);
+    expect(slowSignal?.aborted).toBe(false); // it took a range: it looks again when it has read it
+
+    // Probes that no shard waits for stop (the review: they went on after the shard returned): not when a shard
+    // took a range (it looks again), but when the last shard of the process stops looking for good.
+    let signal: AbortSignal | undefined;
+    const endRun = `${RUN}-end-stops`;
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, endRun, 'x', [
+      { from: null, until: { from: 100 } },
+      { from: { from: 100 }, until: null },
+    ]);
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 100}', rows_done = 100 WHERE slot = 'backfill/0'`);
+    const hangingEnd: RangeScale = { ...scale, recordsEnd: (_a, _u, s) => ((signal = s), new Promise<never>(() => undefined)), sample: () => Promise.resolve(spans) };
+    const lookEnd = (shard: number, stopAt: number) => new MockActivityEnvironment().run(() => stealWork(client, hangingEnd, { integration: IT, mode: 'backfill' as const, runKey: endRun, shard }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > stopAt }));
+    expect(await lookEnd(0, Date.now() + 300)).toBeUndefined();
+    expect(signal?.aborted).toBe(true);
 
     // Two shards done at once look at slot 1's range: one sample between them (its requests are the API's), and neither
     // takes (the sample found too little), so both end.
@@ -405,6 +422,8 @@ describe('choosing what to take', () => {
       expect(new Set(keys).size).toBe(keys.length);
       expect(s.key({ from: '2024-01-01T01:00:00Z' })).toBe(s.key({ from: '2024-01-01T01:00:00.000000000Z' }));
       expect(s.key({ from: 'not a time' })).toBeUndefined();
+      // Stopped (no shard waits for it): no request goes out (this API's port refuses connections: one would fail otherwise).
+      await expect(s.recordsEnd(at('03:00:00'), null, AbortSignal.abort(new Error('stopped')))).rejects.toThrow('stopped');
     } finally {
       await source.close();
     }

@@ -80,10 +80,12 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
       const [lo, hi] = ends(after, until);
       return hi > lo ? Number(hi - lo) / 1e6 : 0;
     },
-    async recordsEnd(after, until) {
+    async recordsEnd(after, until, signal) {
       const [lo, hi] = ends(after, until);
       const unit = unitNs(p.format);
-      const extent = hi > lo ? await findExtent(lo, hi, 2, unit, probeOf(ctx, p), rated ? FANOUT.rated : FANOUT.free) : undefined;
+      const probe = probeOf(ctx, p);
+      const unlessStopped: Probe = (a, b) => (signal?.throwIfAborted(), probe(a, b));
+      const extent = hi > lo ? await findExtent(lo, hi, 2, unit, unlessStopped, rated ? FANOUT.rated : FANOUT.free) : undefined;
       if (!extent) return null;
       const end = floorTo(extent.last, unit) + unit;
       return { from: isoOfNs(end < hi ? end : hi) };
