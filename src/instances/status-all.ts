@@ -8,7 +8,7 @@ import { summarizeRuns, type RunSummary } from '../db/state/instances-summary';
 import { instanceRef } from './instance-id';
 import { instanceWeight } from './instance-weight';
 import { templateStateUrl } from './templates';
-import { lagTime } from '../cursor/lag-time';
+import { cursorZoneOf, lagTime } from '../cursor/lag-time';
 
 /** One line of `status --all`: an integration of the config or an instance of a template. */
 export interface StatusLine {
@@ -57,10 +57,12 @@ export async function statusAll(
       const rows = want.templates.length ? await listInstanceRows(db, want.templates) : [];
       const instances = new Map(rows.map((r) => [instanceRef(r.template, r.instanceId), r]));
       const templates = new Map((config.templates ?? []).map((t) => [t.id, t]));
+      const sources = new Map(config.integrations.map((it) => [it.id, it.source]));
       for (const s of await summarizeRuns(db, [...want.ids, ...instances.keys()])) {
         const row = instances.get(s.integration);
         const weight = row ? instanceWeight(templates.get(row.template) ?? {}, row) : undefined;
-        lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason, weight: weight! } : undefined));
+        const zone = cursorZoneOf(row ? templates.get(row.template)?.raw.source : sources.get(s.integration));
+        lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason, weight: weight! } : undefined, zone));
       }
     } finally {
       await closeQuietly(db);
@@ -78,7 +80,7 @@ function unreachable(want: { ids: string[]; templates: string[] }, error: string
   return [...want.ids.map((id) => line(id)), ...want.templates.map((t) => line(`${t}/*`, t))];
 }
 
-function lineOf(s: RunSummary, instance?: { template: string; status: string; reason: string | null; weight: number }): StatusLine {
+function lineOf(s: RunSummary, instance: { template: string; status: string; reason: string | null; weight: number } | undefined, zone: string | undefined): StatusLine {
   // ok needs a run that got somewhere: one whose runs were all cancelled has not (a time-boxed partial run has).
   const unsettled = s.lastStatus === 'cancelled' && s.consecutiveFailures === 0 && s.lastSuccess === null;
   const ran = s.lastStatus === null || unsettled ? 'never-run' : s.lastStatus === 'running' ? 'running' : s.consecutiveFailures > 0 ? 'failing' : 'ok';
@@ -93,7 +95,7 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
     state,
     ...(reason ? { reason } : {}),
     lastSuccess: s.lastSuccess,
-    lagSeconds: lagOf(s.cursor, Date.now(), s.caughtUp),
+    lagSeconds: lagOf(s.cursor, Date.now(), s.caughtUp, zone),
     lastRows: s.lastRows,
     consecutiveFailures: s.consecutiveFailures,
     deadLetters: s.deadLetters,
@@ -102,8 +104,8 @@ function lineOf(s: RunSummary, instance?: { template: string; status: string; re
 }
 
 /** The first value of a cursor that reads as a time (e.g. updated_at of (updated_at, id)): how far behind the source the target is. */
-export function lagOf(cursor: unknown, now = Date.now(), caughtUp: string | null = null): number | null {
-  const t = lagTime(cursor, caughtUp);
+export function lagOf(cursor: unknown, now = Date.now(), caughtUp: string | null = null, zone?: string): number | null {
+  const t = lagTime(cursor, caughtUp, zone);
   return t === undefined ? null : Math.max(0, Math.round((now - t) / 1000));
 }
 

@@ -11,6 +11,7 @@ import { dispatchInstanceAction } from './actions/instance-actions';
 import { InstanceError } from '../instances/errors';
 import { loadIntegrationDetail } from './data/integration-detail';
 import { lagLimitSeconds, lagSecondsOf, loadOverview, stateOf } from './data/overview';
+import { cursorZoneOf } from '../cursor/lag-time';
 import { resolveForAction, resolveTarget, type Target } from './data/resolve-target';
 import { StateDbs } from './data/state-dbs';
 import { h, maskSecrets, type Safe } from './html';
@@ -126,7 +127,7 @@ export function createUiApp(opts: UiOptions): UiApp {
       running: isRunning,
       lastRunStatus: last?.status,
       schedulePaused: detail.schedule?.paused,
-      lagSeconds: lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null, Date.now(), sync?.caughtUp),
+      lagSeconds: lagSecondsOf(sync ? JSON.stringify(sync.cursor) : null, Date.now(), sync?.caughtUp, cursorZoneOf(it.source)),
       lagLimitSeconds: lagLimitSeconds(it),
     });
     return html(c, integrationPage(it, state, detail, isRunning, ctx, t.instance));

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config, Integration, ScheduleConfig } from '../../config';
-import { lagTime } from '../../cursor/lag-time';
+import { cursorZoneOf, lagTime } from '../../cursor/lag-time';
 import { MAIN_CHECKPOINTS, type MainCheckpointRow } from '../sql/main-checkpoints';
 import { PENDING_DEAD_LETTERS, type PendingDeadLettersRow } from '../sql/pending-dead-letters';
 import { RUN_SUMMARIES, type RunSummaryRow } from '../sql/run-summaries';
@@ -61,14 +61,14 @@ export function stateOf(s: {
 }
 
 /** How far the sync checkpoint is behind now, in seconds (see lagTime; undefined: not a time cursor, or none). */
-export function lagSecondsOf(syncCursorJson: string | null, now = Date.now(), caughtUp?: string | null): number | undefined {
+export function lagSecondsOf(syncCursorJson: string | null, now = Date.now(), caughtUp?: string | null, zone?: string): number | undefined {
   let cursor: unknown;
   try {
     cursor = syncCursorJson ? (JSON.parse(syncCursorJson) as unknown) : null;
   } catch {
     cursor = null;
   }
-  const t = lagTime(cursor, caughtUp);
+  const t = lagTime(cursor, caughtUp, zone);
   return t === undefined ? undefined : Math.max(0, (now - t) / 1000);
 }
 
@@ -88,6 +88,8 @@ interface Member {
   sourceKind: string;
   schedule: ScheduleConfig | undefined;
   instance?: InstanceMember;
+  /** The zone its naive cursor times are written in (see lagTime). */
+  zone?: string | undefined;
 }
 
 function sourceKindOf(m: InstanceMember): string {
@@ -104,7 +106,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
   const { groups, unreachable } = groupByDb(dbs, config.integrations);
   const templates = templatesByDb(config, dbs.env);
   const members = new Map<string, Member[]>();
-  for (const [url, its] of groups) members.set(url, its.map((it) => ({ id: it.id, sourceKind: it.source.kind, schedule: it.schedule })));
+  for (const [url, its] of groups) members.set(url, its.map((it) => ({ id: it.id, sourceKind: it.source.kind, schedule: it.schedule, zone: cursorZoneOf(it.source) })));
   for (const url of templates.groups.keys()) if (!members.has(url)) members.set(url, []);
   const summaries = new Map<string, RunSummaryRow>();
   const checkpoints = new Map<string, MainCheckpointRow>();
@@ -125,7 +127,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
         // One after the other: they share the database's one connection.
         const tpls = templates.groups.get(url);
         const instances = tpls ? await loadInstanceMembers(dbs, url, tpls) : [];
-        for (const m of instances) list.push({ id: m.id, sourceKind: sourceKindOf(m), schedule: m.template.schedule, instance: m });
+        for (const m of instances) list.push({ id: m.id, sourceKind: sourceKindOf(m), schedule: m.template.schedule, instance: m, zone: cursorZoneOf(m.template.raw.source) });
       } catch (err) {
         for (const t of templates.groups.get(url) ?? []) {
           list.push({ id: `${t.id}/*`, sourceKind: 'template', schedule: undefined });
@@ -152,7 +154,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
   const rows = all.map((m): OverviewRow => {
     const s = summaries.get(m.id);
     const cp = checkpoints.get(m.id);
-    const lag = lagSecondsOf(cp?.cursor ?? null, now, cp?.caught_up);
+    const lag = lagSecondsOf(cp?.cursor ?? null, now, cp?.caught_up, m.zone);
     const running = tv.running.get(m.id) ?? [];
     const dbRunning = s?.status === 'running';
     const inactive = m.instance && m.instance.status !== 'active' ? m.instance : undefined;
