@@ -65,6 +65,18 @@ export function shortActivityOptions(kind?: 'backfill'): ActivityOptions {
   };
 }
 
+/**
+ * Marking a cancelled run's row (recordCancelled): a few quick tries, then the cancellation goes on. It is a note on
+ * a row, and with the state database down the short options' ten tries held the cancel for about 3 minutes; a row
+ * left `running` reads as a run with no workflow (status, runs). Options are not compared on replay.
+ */
+export function recordCancelOptions(): ActivityOptions {
+  return {
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
+  };
+}
+
 /** Temporal limits a fairness key to 64 bytes; integration ids are ASCII. */
 const FAIRNESS_KEY_BYTES = 64;
 

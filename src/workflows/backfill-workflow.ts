@@ -1,7 +1,7 @@
 import { allHandlersFinished, CancellationScope, condition, defineQuery, defineSignal, log, proxyActivities, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { RunInput, RunResult, ShardView } from '../activities/types';
-import { recordingCancellation, runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
+import { recordCancelOptions, recordingCancellation, runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
 import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
 // Local: a worker whose activity slots are all busy with shards still applies a tune at once.
@@ -28,7 +28,7 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
   // The plan heartbeats (its wait for writers, an API's probes): a worker killed while it plans is noticed in 30 s,
   // not at its 5-minute timeout (an acceptance run). Options are not compared on replay.
   const { planBackfill } = proxyActivities<Activities>(withFairness({ ...shortActivityOptions('backfill'), heartbeatTimeout: '30 seconds' }, parsed.integration, info.priority, parsed.fairnessWeight));
-  const { recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
+  const { recordCancelled } = proxyActivities<Activities>(withFairness(recordCancelOptions(), parsed.integration, info.priority, parsed.fairnessWeight));
   let tuning: TuneInput = { ...(parsed.batchSize ? { batchSize: parsed.batchSize } : {}), ...(parsed.rate ? { rowsPerSecond: parsed.rate } : {}) };
   const base: RunInput = { integration: parsed.integration, mode: parsed.resume ? 'resume' : 'backfill', runKey, tuning };
   let shards: ShardView[] = [];

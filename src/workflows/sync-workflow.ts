@@ -2,7 +2,7 @@ import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/create-activities';
 import type { SyncRunResult, SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
-import { recordingCancellation, runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
+import { recordCancelOptions, recordingCancellation, runActivityOptions, withFairness } from './activity-options';
 import { parseSyncInput } from './validate-input';
 
 /**
@@ -17,7 +17,7 @@ export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> 
   const info = workflowInfo();
   // reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
   const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(withFairness(runActivityOptions('sync'), integration, info.priority, fairnessWeight));
-  const { recordCancelled } = proxyActivities<Activities>(withFairness(shortActivityOptions(), integration, info.priority, fairnessWeight));
+  const { recordCancelled } = proxyActivities<Activities>(withFairness(recordCancelOptions(), integration, info.priority, fairnessWeight));
   const last = info.lastResult as RunResult | undefined;
   const runKey = `${info.workflowId}/${info.runId}`;
   const run: SyncRunResult = await recordingCancellation(
