@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
-import { insertDeadLetters } from '../../src/db/state';
+import { insertDeadLetters, LETTER_LOCK_BUCKETS } from '../../src/db/state';
 import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
 import { sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -165,6 +165,15 @@ describe('rows the target refuses (SQLSTATE class 23) go to dead letters; the sy
       } finally {
         await other.end();
       }
+      // A page of 20,000 refused records takes at most LETTER_LOCK_BUCKETS locks (the review: a lock per record ran
+      // PostgreSQL's shared lock table out of memory at about 20,000).
+      await db.query('BEGIN');
+      const many = Array.from({ length: 20_000 }, (_, i) => ({ record: { id: `m${i}`, qty: '-1' }, reason: 'qty < 0' }));
+      await insertDeadLetters(db, 'items', 'bad/many', null, many);
+      const [held] = await sql<{ n: number }>(dst.url, `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid::int = hashtext('tidemark.dead_letters') AND objsubid = 2`);
+      expect(held!.n).toBeGreaterThan(0);
+      expect(held!.n).toBeLessThanOrEqual(LETTER_LOCK_BUCKETS);
+      await db.query('ROLLBACK');
       await sql(dst.url, `DELETE FROM tidemark.dead_letters WHERE record->>'id' IN ('x1', 'x2', 'x3')`);
     } finally {
       await db.end();

@@ -53,18 +53,25 @@ export interface LetterRow {
   httpStatus: number | null;
 }
 
+/** How many locks a page's letters take at most (a power of two): see insertLetters. */
+export const LETTER_LOCK_BUCKETS = 16;
+
 /** Letters of any kind, counted on a pending letter of the same record and stage when there is one (see insertDeadLetters). */
 export async function insertLetters(client: pg.Client, integration: string, runId: string, cursor: Cursor, letters: readonly LetterRow[]): Promise<void> {
   if (!letters.length) return;
   const records = letters.map((l) => letterJson(l.record));
   const stages = letters.map((l) => l.stage);
   // Two transactions refusing one record at once (a page that crosses a take's cut, read by both shards) would
-  // each find no pending letter and file one. A lock per record and stage, held to the page's commit and taken in
-  // a statement of its own so that the one below sees what the other committed; in key order (no deadlock
-  // between letters). Class and key are two int4s: apart from the bigint keys of run locks and migrations.
+  // each find no pending letter and file one. A lock per bucket of records (one of LETTER_LOCK_BUCKETS by record
+  // and stage, per integration), held to the page's commit and taken in a statement of its own so that the one
+  // below sees what the other committed; in key order (no deadlock between letters). Buckets, not a lock per
+  // record: PostgreSQL's lock table is shared and small (the review: 20,000 letters in a page ran it out of
+  // shared memory); two pages with letters in one bucket only wait for each other's commit. Class and key are
+  // two int4s: apart from the bigint keys of run locks and migrations.
   await client.query(
     `SELECT pg_advisory_xact_lock(hashtext('tidemark.dead_letters'), k)
-       FROM (SELECT DISTINCT hashtext($1::text || ' ' || g || ' ' || md5(r::text)) AS k FROM unnest($2::jsonb[], $3::text[]) AS u(r, g) ORDER BY 1) keys`,
+       FROM (SELECT DISTINCT hashtext($1::text || ' ' || (hashtext(g || ' ' || md5(r::text)) & ${LETTER_LOCK_BUCKETS - 1})) AS k
+               FROM unnest($2::jsonb[], $3::text[]) AS u(r, g) ORDER BY 1) keys`,
     [integration, records, stages],
   );
   await client.query(
