@@ -14,7 +14,7 @@ import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
-import { movedEnd, stealWork } from './steal-work';
+import { movedEnd, stealWork, stopLooking } from './steal-work';
 import type { EncodedPage, ReadOptions } from '../sources/source';
 import type { RateLimit } from '../sources/combinators/throttle';
 import { startEarly, type EarlyPages } from '../sources/combinators/start-early';
@@ -161,30 +161,41 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
   const scale = input.shard !== undefined && run.sink.kind === 'postgres' ? run.source.rangeScale : undefined;
   // Its pages in flight that lie before a cut another shard makes still commit (see PageRecord.cursorKey).
   if (scale) loop.keyOf = (cursor) => scale.key(cursor);
-  for (;;) {
-    let ended: Awaited<ReturnType<typeof runPageLoop>>;
-    try {
-      const pages = early ?? pagesToWrite(run.source, position.cursor, readOpts, run.pipeline);
-      early = undefined;
-      ended = await runPageLoop({ ...loop }, pages);
-    } catch (err) {
-      const moved = await movedEnd(err, db, input, start.slot, loop.until);
-      if (!moved) throw err;
-      log.info('another shard took the end of this range: reading on to its new end', { integration: it.id, shard: input.shard, from: position.cursor, until: moved.until });
-      readTo(moved.until);
-      continue;
+  // This attempt, as it waits for the work-stealing probes: it stops waiting however the run ends (a take, then a
+  // time budget or a failure, left the probes running: the review).
+  const looker = {};
+  try {
+    return await readAndTake();
+  } finally {
+    if (scale) stopLooking(input, looker);
+  }
+
+  async function readAndTake(): Promise<RunResult> {
+    for (;;) {
+      let ended: Awaited<ReturnType<typeof runPageLoop>>;
+      try {
+        const pages = early ?? pagesToWrite(run.source, position.cursor, readOpts, run.pipeline);
+        early = undefined;
+        ended = await runPageLoop({ ...loop }, pages);
+      } catch (err) {
+        const moved = await movedEnd(err, db, input, start.slot, loop.until);
+        if (!moved) throw err;
+        log.info('another shard took the end of this range: reading on to its new end', { integration: it.id, shard: input.shard, from: position.cursor, until: moved.until });
+        readTo(moved.until);
+        continue;
+      }
+      // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
+      if (position.durable !== position.cursor) await state.flushCommits(db);
+      markDurable(position, ended.cursor);
+      if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
+      await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
+      const took = await stealWork(db, scale, input, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) }, looker);
+      if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
+      log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
+      Object.assign(position, { cursor: took.cursor });
+      markDurable(position, took.cursor);
+      readTo(took.until);
     }
-    // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
-    if (position.durable !== position.cursor) await state.flushCommits(db);
-    markDurable(position, ended.cursor);
-    if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
-    await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
-    const took = await stealWork(db, scale, input, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) });
-    if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
-    log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
-    Object.assign(position, { cursor: took.cursor });
-    markDurable(position, took.cursor);
-    readTo(took.until);
   }
 }
 

@@ -123,6 +123,8 @@ export async function stealWork(
   input: RunInput,
   read: { pageSize: number; rated: boolean },
   wait: { beat: () => void; stop: () => boolean },
+  /** This attempt of the shard (one object per attempt): what waits for the probes below; see stopLooking. */
+  looker: object = {},
 ): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
   if (input.shard === undefined) return undefined;
   const self = input.shard;
@@ -132,14 +134,14 @@ export async function stealWork(
   // the other ranges are sampled meanwhile and a range that ends first is not waited on (seen in the bench: the
   // first shard done spent 0.2 s finding it while the last slice ended, and ended after it).
   let openEnd: { state: 'pending' | 'failed' } | { state: 'known'; at: Cursor } | undefined;
-  const run = `${input.integration} ${input.runKey}`;
   let took: { cursor: Cursor; until: Cursor } | undefined;
   try {
     return (took = await look());
   } finally {
-    // A shard that took a range looks again when it has read it; one that stops looking for good, and is the last
-    // of this process waiting, stops the probes (the review: they went on after it returned).
-    if (!took) stopWaiting(run, self);
+    // A shard that took a range looks again when it has read it (its run calls stopLooking however it ends); one
+    // that stops looking for good, and is the last of this process waiting, stops the probes (the review: they
+    // went on after it returned).
+    if (!took) stopLooking(input, looker);
   }
 
   async function look(): Promise<{ cursor: Cursor; until: Cursor } | undefined> {
@@ -153,7 +155,7 @@ export async function stealWork(
         if (!openEnd) {
           const found: { state: 'pending' } = { state: 'pending' };
           openEnd = found;
-          const end = recordsEndOf(run, self, (signal) => scale.recordsEnd(open.cursor, null, signal));
+          const end = recordsEndOf(runOf(input), looker, (signal) => scale.recordsEnd(open.cursor, null, signal));
           void asked(() => end).then((at) => {
             openEnd = at === undefined ? { state: 'failed' } : { state: 'known', at };
           });
@@ -196,13 +198,14 @@ export async function stealWork(
  */
 interface RecordsEnd {
   found: Promise<Cursor>;
-  /** The shards of this process waiting for it: when the last one stops looking, the probes stop too. */
-  waiting: Set<number>;
+  /** The shard attempts of this process waiting for it: when the last one stops looking, the probes stop too. */
+  waiting: Set<object>;
   settled: boolean;
   stop: AbortController;
 }
 const endsByRun = new Map<string, RecordsEnd>();
-function recordsEndOf(run: string, shard: number, find: (signal: AbortSignal) => Promise<Cursor>): Promise<Cursor> {
+const runOf = (input: RunInput) => `${input.integration} ${input.runKey}`;
+function recordsEndOf(run: string, looker: object, find: (signal: AbortSignal) => Promise<Cursor>): Promise<Cursor> {
   let end = endsByRun.get(run);
   if (!end) {
     const stop = new AbortController();
@@ -216,17 +219,24 @@ function recordsEndOf(run: string, shard: number, find: (signal: AbortSignal) =>
         if (endsByRun.get(run) === entry) endsByRun.delete(run);
       },
     );
-    if (endsByRun.size > 64) endsByRun.delete(endsByRun.keys().next().value as string);
+    if (endsByRun.size > 64) {
+      const [oldest, evicted] = endsByRun.entries().next().value as [string, RecordsEnd];
+      endsByRun.delete(oldest);
+      if (!evicted.settled) evicted.stop.abort(new Error(STOPPED));
+    }
   }
-  end.waiting.add(shard);
+  end.waiting.add(looker);
   return end.found;
 }
 
-/** A shard stopped looking for good: the last of this process to stop ends the probes still running. */
-function stopWaiting(run: string, shard: number): void {
+/**
+ * A shard attempt stopped looking for work for good (no range worth taking, or its run ended however it did): the
+ * last attempt of this process to stop ends the probes still running.
+ */
+export function stopLooking(input: RunInput, looker: object): void {
+  const run = runOf(input);
   const end = endsByRun.get(run);
-  if (!end) return;
-  end.waiting.delete(shard);
+  if (!end?.waiting.delete(looker)) return;
   if (end.waiting.size === 0 && !end.settled) {
     end.stop.abort(new Error(STOPPED));
     endsByRun.delete(run); // a shard that looks later asks afresh

@@ -132,7 +132,7 @@ export interface RangeScale {
   /**
    * Where the records of that part end, found with a few small requests: a cursor just after the last one
    * (for the range that runs to the high-water mark, whose end is where the plan stopped, not where records
-   * are), null when it holds none. `signal`: no shard waits for it any more (no further request goes out).
+   * are), null when it holds none. `signal`: no shard waits for it any more (no further request goes out; those waiting for the rate budget or an answer give up).
    */
   recordsEnd(after: Cursor, until: Cursor, signal?: AbortSignal): Promise<Cursor>;
   /**

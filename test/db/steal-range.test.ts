@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { cutOfSample, movedEnd, nothingToTake, rangeToSample, stealWork, STEAL_MIN_PAGES } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, nothingToTake, rangeToSample, stealWork, STEAL_MIN_PAGES, stopLooking } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, finishCheckpoint, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -355,9 +355,13 @@ describe('choosing what to take', () => {
     const env = new MockActivityEnvironment();
     const input = { integration: IT, mode: 'backfill' as const, runKey: slowRun, shard: 0 };
     const giveUp = Date.now() + 5_000;
-    expect(await env.run(() => stealWork(client, slowEnd, input, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp }))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
+    const taker = {};
+    expect(await env.run(() => stealWork(client, slowEnd, input, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > giveUp }, taker))).toEqual({ cursor: { from: 800 }, until: { from: 1000 } });
     expect(Date.now()).toBeLessThan(giveUp);
     expect(slowSignal?.aborted).toBe(false); // it took a range: it looks again when it has read it
+    // Its run ends another way (a time budget, a failure): the run stops its looking, and with it the probes.
+    stopLooking(input, taker);
+    expect(slowSignal?.aborted).toBe(true);
 
     // Probes that no shard waits for stop (the review: they went on after the shard returned): not when a shard
     // took a range (it looks again), but when the last shard of the process stops looking for good.
@@ -370,9 +374,20 @@ describe('choosing what to take', () => {
     ]);
     await client.query(`UPDATE tidemark.checkpoints SET status = 'done', cursor = '{"from": 100}', rows_done = 100 WHERE slot = 'backfill/0'`);
     const hangingEnd: RangeScale = { ...scale, recordsEnd: (_a, _u, s) => ((signal = s), new Promise<never>(() => undefined)), sample: () => Promise.resolve(spans) };
-    const lookEnd = (shard: number, stopAt: number) => new MockActivityEnvironment().run(() => stealWork(client, hangingEnd, { integration: IT, mode: 'backfill' as const, runKey: endRun, shard }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > stopAt }));
-    expect(await lookEnd(0, Date.now() + 300)).toBeUndefined();
-    expect(signal?.aborted).toBe(true);
+    const lookEnd = (shard: number, stopAt: number, db = client) => new MockActivityEnvironment().run(() => stealWork(db, hangingEnd, { integration: IT, mode: 'backfill' as const, runKey: endRun, shard }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > stopAt }, {}));
+    // Two attempts wait for the probes (here one shard index twice, as a retry beside the attempt it replaces): the
+    // first to stop leaves them running for the other; the last one stops them.
+    const second = new pg.Client({ connectionString: db.url });
+    await second.connect();
+    try {
+      const later = lookEnd(0, Date.now() + 900, second);
+      expect(await lookEnd(0, Date.now() + 300)).toBeUndefined();
+      expect(signal?.aborted).toBe(false);
+      expect(await later).toBeUndefined();
+      expect(signal?.aborted).toBe(true);
+    } finally {
+      await second.end();
+    }
 
     // Two shards done at once look at slot 1's range: one sample between them (its requests are the API's), and neither
     // takes (the sample found too little), so both end.

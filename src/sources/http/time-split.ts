@@ -83,7 +83,8 @@ export function timeRangeScale(ctx: PageContext, p: HttpPagination, runBound: ()
     async recordsEnd(after, until, signal) {
       const [lo, hi] = ends(after, until);
       const unit = unitNs(p.format);
-      const probe = probeOf(ctx, p);
+      // Stopped: no new probe, and those waiting for the rate budget or an answer give up.
+      const probe = probeOf(ctx, p, signal);
       const unlessStopped: Probe = (a, b) => (signal?.throwIfAborted(), probe(a, b));
       const extent = hi > lo ? await findExtent(lo, hi, 2, unit, unlessStopped, rated ? FANOUT.rated : FANOUT.free) : undefined;
       if (!extent) return null;
@@ -142,11 +143,11 @@ export function sortKeyOfNs(t: bigint): string | undefined {
 }
 
 /** One request for up to `limit` records of `[a, b)` (the style's limit parameter, where it has one). */
-async function windowRequest(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number) {
+async function windowRequest(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, limit: number, signal?: AbortSignal) {
   const from = formatTime(isoOfNs(a), p.format);
   const to = formatTime(isoOfNs(b), p.format);
   const limitParam = p.style === 'time_window' ? p.limitParam : 'limitParam' in p.inner ? p.inner.limitParam : undefined;
-  return ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: String(limit) } : {}) }, { limit }, undefined, { from, to, limit });
+  return ctx.get({ [p.fromParam]: from, [p.toParam]: to, ...(limitParam ? { [limitParam]: String(limit) } : {}) }, { limit, ...(signal ? { signal } : {}) }, undefined, { from, to, limit });
 }
 
 /** One request for up to `limit` records of `[a, b)`: how many came back. */
@@ -156,9 +157,9 @@ async function countOf(ctx: PageContext, p: Sliceable, a: bigint, b: bigint, lim
 }
 
 /** One request for one record of `[from, to)`: is there any, and (ascending time windows) when is the first. */
-function probeOf(ctx: PageContext, p: Sliceable): Probe {
+function probeOf(ctx: PageContext, p: Sliceable, signal?: AbortSignal): Probe {
   return async (a, b) => {
-    const { records, url } = await windowRequest(ctx, p, a, b, 1);
+    const { records, url } = await windowRequest(ctx, p, a, b, 1, signal);
     if (p.style !== 'time_window') return records.length > 0;
     return records.length ? (timeKey(timeOf(records[0], 0, p, url)) as bigint) : false;
   };
