@@ -61,7 +61,7 @@ export async function statusAll(
       for (const s of await summarizeRuns(db, [...want.ids, ...instances.keys()])) {
         const row = instances.get(s.integration);
         const weight = row ? instanceWeight(templates.get(row.template) ?? {}, row) : undefined;
-        const zone = cursorZoneOf(row ? templates.get(row.template)?.raw.source : sources.get(s.integration));
+        const zone = row ? cursorZoneOf(templates.get(row.template)?.raw.source, row.params) : cursorZoneOf(sources.get(s.integration));
         lines.push(lineOf(s, row ? { template: row.template, status: row.status, reason: row.reason, weight: weight! } : undefined, zone));
       }
     } finally {
@@ -105,7 +105,7 @@ function lineOf(s: RunSummary, instance: { template: string; status: string; rea
 
 /** The first value of a cursor that reads as a time (e.g. updated_at of (updated_at, id)): how far behind the source the target is. */
 export function lagOf(cursor: unknown, now = Date.now(), caughtUp: string | null = null, zone?: string): number | null {
-  const t = lagTime(cursor, caughtUp, zone);
+  const t = lagTime(cursor, caughtUp, zone, now);
   return t === undefined ? null : Math.max(0, Math.round((now - t) / 1000));
 }
 

@@ -1,4 +1,5 @@
 import type { Config, Template } from '../../config';
+import { cursorZoneOf } from '../../cursor/lag-time';
 import { listInstanceRows } from '../../db/state/instances-list';
 import type { InstanceStatus } from '../../db/state/instances-read';
 import { instanceRef } from '../../instances/instance-id';
@@ -11,6 +12,8 @@ export interface InstanceMember {
   template: Template;
   status: InstanceStatus;
   reason: string | null;
+  /** The zone its naive cursor times are written in (the template's source.timeZone, filled in): see lagTime. */
+  zone?: string | undefined;
 }
 
 /** Templates grouped by state database (their sink's), and those whose URL cannot be resolved here. */
@@ -32,5 +35,8 @@ export function templatesByDb(config: Config, env: NodeJS.ProcessEnv): { groups:
 export async function loadInstanceMembers(dbs: StateDbs, url: string, templates: readonly Template[]): Promise<InstanceMember[]> {
   const byId = new Map(templates.map((t) => [t.id, t]));
   const rows = await dbs.use(url, (db) => listInstanceRows(db, [...byId.keys()]), 1);
-  return rows.map((r) => ({ id: instanceRef(r.template, r.instanceId), template: byId.get(r.template) as Template, status: r.status, reason: r.reason }));
+  return rows.map((r) => {
+    const template = byId.get(r.template) as Template;
+    return { id: instanceRef(r.template, r.instanceId), template, status: r.status, reason: r.reason, zone: cursorZoneOf(template.raw.source, r.params) };
+  });
 }

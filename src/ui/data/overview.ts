@@ -68,7 +68,7 @@ export function lagSecondsOf(syncCursorJson: string | null, now = Date.now(), ca
   } catch {
     cursor = null;
   }
-  const t = lagTime(cursor, caughtUp, zone);
+  const t = lagTime(cursor, caughtUp, zone, now);
   return t === undefined ? undefined : Math.max(0, (now - t) / 1000);
 }
 
@@ -127,7 +127,7 @@ export async function loadOverview(config: Config, dbs: StateDbs, temporal: Clie
         // One after the other: they share the database's one connection.
         const tpls = templates.groups.get(url);
         const instances = tpls ? await loadInstanceMembers(dbs, url, tpls) : [];
-        for (const m of instances) list.push({ id: m.id, sourceKind: sourceKindOf(m), schedule: m.template.schedule, instance: m, zone: cursorZoneOf(m.template.raw.source) });
+        for (const m of instances) list.push({ id: m.id, sourceKind: sourceKindOf(m), schedule: m.template.schedule, instance: m, zone: m.zone });
       } catch (err) {
         for (const t of templates.groups.get(url) ?? []) {
           list.push({ id: `${t.id}/*`, sourceKind: 'template', schedule: undefined });
