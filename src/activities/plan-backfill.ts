@@ -38,14 +38,17 @@ async function resolved(deps: ActivityDeps, integration: string): Promise<{ it: 
 }
 
 /** Runs `fn` on the integration's state database (migrated), turning permanent errors into non-retryable failures. */
-async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client, it: Integration, env: NodeJS.ProcessEnv) => Promise<T>): Promise<T> {
+async function withStateDb<T>(deps: ActivityDeps, integration: string, fn: (db: pg.Client, it: Integration, env: NodeJS.ProcessEnv) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
   const { it, env } = await resolved(deps, integration);
-  return withStateDbOf(it, env, (db) => fn(db, it, env));
+  return withStateDbOf(it, env, (db) => fn(db, it, env), connectTimeoutMs);
 }
 
-function withStateDbOf<T>(it: Integration, env: NodeJS.ProcessEnv, fn: (db: pg.Client) => Promise<T>): Promise<T> {
-  return withStateSession(stateDbUrlOf(it, env), { applicationName: 'tidemark-plan', mapError: toFailure }, fn);
+function withStateDbOf<T>(it: Integration, env: NodeJS.ProcessEnv, fn: (db: pg.Client) => Promise<T>, connectTimeoutMs?: number): Promise<T> {
+  return withStateSession(stateDbUrlOf(it, env), { applicationName: 'tidemark-plan', mapError: toFailure, ...(connectTimeoutMs ? { connectTimeoutMs } : {}) }, fn);
 }
+
+/** How long marking a cancelled run may wait for the state database to answer a connect (its workflow tries 4 times). */
+const RECORD_CANCEL_CONNECT_MS = 5_000;
 
 interface Cut {
   from: Cursor;
@@ -162,7 +165,7 @@ export function makeFinishBackfill(deps: ActivityDeps) {
 /** A run cancelled between attempts (no activity running to record it): its row says cancelled, not running for good. */
 export function makeRecordCancelled(deps: ActivityDeps) {
   return async function recordCancelled(input: { integration: string; runKey: string; kind?: state.RunKind }): Promise<void> {
-    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey, input.kind ? { integration: input.integration, kind: input.kind } : undefined));
+    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey, input.kind ? { integration: input.integration, kind: input.kind } : undefined), RECORD_CANCEL_CONNECT_MS);
   };
 }
 

@@ -72,7 +72,7 @@ export function shortActivityOptions(kind?: 'backfill'): ActivityOptions {
  */
 export function recordCancelOptions(): ActivityOptions {
   return {
-    startToCloseTimeout: '30 seconds',
+    startToCloseTimeout: '15 seconds', // its connect gives up after 5 s (a database that does not answer at all)
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '4 seconds', maximumAttempts: 4, nonRetryableErrorTypes: NON_RETRYABLE },
   };
 }
