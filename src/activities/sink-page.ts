@@ -34,9 +34,15 @@ export async function writeSinkPage(loop: SinkPageLoop, sink: Sink, page: Encode
   await db.query('BEGIN');
   let result: SinkWriteResult;
   try {
-    const refuse = (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => state.insertDeadLetters(db, integration, input.runKey, page.cursor, letters.map((l) => ({ ...l, stage: 'write' as const })));
+    // Letters the sink refuses are kept, with the pipeline's rejects, in one insert after its write: their locks
+    // (see insertLetters) are then taken in one sorted statement, never between the sink's own writes (the review).
+    const refused: state.DeadLetterInput[] = [];
+    const refuse = (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => {
+      refused.push(...letters.map((l) => ({ ...l, stage: 'write' as const })));
+      return Promise.resolve();
+    };
     result = await sink.write(db, { rows, cursor: page.cursor }, { integration, runId: input.runKey, signal: loop.signal, onIdle: loop.beat, refuse });
-    await state.insertDeadLetters(db, integration, input.runKey, page.cursor, rejected);
+    await state.insertDeadLetters(db, integration, input.runKey, page.cursor, [...rejected, ...refused]);
     const read = tally.unreported();
     const counts = { rows: page.count, written: result.written, rejected: rejected.length + result.refused, read };
     await state.recordPage(db, { integration, slot: loop.slot, runId: input.runKey, ...shardOf(input, loop.until), cursor: page.cursor, ...counts });
