@@ -1,7 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/db/migrate';
-import { clashingInstance, insertInstance, withInstancesLock } from '../../src/db/state';
+import { parseConfig } from '../../src/config';
+import { clashingInstance, insertInstance } from '../../src/db/state';
+import { addInstance } from '../../src/instances';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 let db: TestDatabase;
@@ -32,27 +34,32 @@ describe('instance ids that would share Temporal workflow ids with a sibling', (
     expect(await clashingInstance(client, 'other', 'acme-cron')).toBeUndefined();
   });
 
-  it('two adds at once of acme and acme-cron: one is added, the other refused (the check and the insert hold the template lock)', async () => {
-    const [a, b, holder] = [0, 1, 2].map(() => new pg.Client({ connectionString: db.url }));
-    await Promise.all([a!.connect(), b!.connect(), holder!.connect()]);
+  it('two `instances add` at once of acme and acme-cron: one is added, the other refused (check and insert hold the template lock)', async () => {
+    const config = parseConfig({
+      integrations: [
+        {
+          id: 'race',
+          template: true,
+          source: { kind: 'postgres', url: '${secret.db}', table: 'public.orders', cursor: ['updated_at', 'id'] },
+          sink: { kind: 'postgres', url: '${DST_URL}', table: 'race.orders', key: ['id'], instanceColumn: 'tenant', create: true },
+        },
+      ],
+    });
+    const env = { DST_URL: db.url, SRC_URL: db.url };
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
     try {
-      // Both adds start while the template's lock is held, so both pass nothing before the other could insert.
-      await holder!.query('BEGIN');
-      await holder!.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark.instances'), hashtext('race'))`);
-      const add = (c: pg.Client, id: string) =>
-        withInstancesLock(c, 'race', async () => {
-          const other = await clashingInstance(c, 'race', id);
-          if (other) return `clash with ${other}`;
-          return (await insertInstance(c, { template: 'race', instanceId: id, params: {}, secrets: {} })) ? 'added' : 'exists';
-        });
-      const both = Promise.all([add(a!, 'acme'), add(b!, 'acme-cron')]);
-      await new Promise((r) => setTimeout(r, 200));
-      await holder!.query('COMMIT');
-      expect((await both).sort()).toEqual(expect.arrayContaining(['added']));
-      expect((await both).filter((o) => o.startsWith('clash with '))).toHaveLength(1);
+      // Both adds start while the template's lock is held: without the lock both would pass the check before either inserts.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark.instances'), hashtext('race'))`);
+      const add = (instance: string) => addInstance({ config, template: 'race', instance, secrets: { db: { env: 'SRC_URL' } }, env }).then((r) => r.outcome, (err: Error) => err.name);
+      const both = Promise.all([add('acme'), add('acme-cron')]);
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('COMMIT');
+      expect((await both).sort()).toEqual(['ClashingInstanceIdError', 'added']);
       expect((await client.query(`SELECT count(*)::int AS n FROM tidemark.instances WHERE template = 'race'`)).rows[0]).toEqual({ n: 1 });
     } finally {
-      await Promise.all([a!.end(), b!.end(), holder!.end()]);
+      await holder.end();
     }
   });
 });
