@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { lazy } from './lazy';
+import { closeClient } from './close-client';
 
 export function registerCancel(program: Command): void {
   program
@@ -35,7 +36,7 @@ export function registerCancel(program: Command): void {
           }
         }
       } finally {
-        await client.connection.close();
+        await closeClient(client);
       }
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { printStatusAll, type StatusAllOptions } from './instances-command';
 import { lazy } from './lazy';
 import { failureMessage } from './run-commands';
+import { closeClient } from './close-client';
 
 const WATCH_MS = 500;
 
@@ -99,7 +100,7 @@ export function registerStatus(program: Command): void {
         }
       } finally {
         await closeQuietly(db);
-        await client.connection.close();
+        await closeClient(client);
       }
     });
 }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canConnect } from '../../src/dev/free-port';
@@ -62,6 +62,27 @@ describe('tidemark demo, interrupted', () => {
     process.kill(-(child.pid as number), 'SIGINT');
     const code = await Promise.race([exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 45_000))]);
     expect(code, output()).toBe(130);
+    group = undefined;
+  }, 120_000);
+
+  it('Ctrl-C that reaches PostgreSQL before the demo (its seed cut first) still exits 130', async () => {
+    const { child, output, exit } = demo(2_000_000);
+    while (!output().includes('Seeding')) {
+      if (child.exitCode !== null) throw new Error(`the demo ended early:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // The terminal's SIGINT, as a CI run saw it land: PostgreSQL's part first, so the seed fails before the demo
+    // hears its own.
+    const ps = execFileSync('ps', ['-o', 'pid=,comm=', '-g', String(child.pid)]).toString();
+    const postgres = ps.split('\n').map((l) => l.trim().split(/\s+/)).filter(([, comm]) => comm === 'postgres').map(([pid]) => Number(pid));
+    expect(postgres.length).toBeGreaterThan(0);
+    for (const pid of postgres) process.kill(pid, 'SIGINT');
+    await new Promise((r) => setTimeout(r, 150));
+    process.kill(-(child.pid as number), 'SIGINT');
+    const code = await Promise.race([exit, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 45_000))]);
+    expect(code, output()).toBe(130);
+    expect(output()).toMatch(/tidemark demo: stopped \(SIGINT\)/);
     group = undefined;
   }, 120_000);
 });
