@@ -50,6 +50,11 @@ export interface SinkWriteContext {
    * `--retry` writes them after a fix); a custom sink's `refused` must count exactly the records kept this way.
    */
   refuse?: (letters: ReadonlyArray<{ record: Record<string, unknown>; reason: string }>) => Promise<void>;
+  /**
+   * Set by `dead-letters --retry`: the dead letter each row of the page comes from (aligned with its rows). A sink
+   * whose target remembers requests (an API's idempotency keys) sends them as new requests, not as the refused ones.
+   */
+  resending?: readonly string[];
 }
 
 export interface SinkWriteResult {

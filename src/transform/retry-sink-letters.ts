@@ -35,7 +35,7 @@ export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | Cust
         const ids = b.ids.slice(at, at + RECORDS_PER_TX);
         await db.query('BEGIN');
         try {
-          const res = await sink.write(db, { rows: b.rows.slice(at, at + RECORDS_PER_TX), cursor: b.cursor }, { integration, runId });
+          const res = await sink.write(db, { rows: b.rows.slice(at, at + RECORDS_PER_TX), cursor: b.cursor }, { integration, runId, resending: ids });
           stillFailing.push(...(await settleRetriedLetters(db, integration, [...new Set(ids)], runId)));
           await db.query('COMMIT');
           written += res.written;

@@ -68,7 +68,8 @@ async function expectLedgerEqualsApi(api: DeliveryFake, integration: string): Pr
 
 describe('HTTP sink through the worker (tidemark.yaml → workflow → activity → API)', () => {
   it('backfill delivers every row once; 422s become dead letters with status and body; retry after the fix; a sync sends exactly the changed rows', async () => {
-    const opts: DeliveryFakeOptions = { latencyMs: 2, reject: (item) => Number(item.id) % 60 === 7 };
+    // The API keeps its refusals by key: the retry must send new requests, not the refused ones again.
+    const opts: DeliveryFakeOptions = { latencyMs: 2, reject: (item) => Number(item.id) % 60 === 7, keepRefusals: true };
     const api = await fake(opts);
     const config = parseConfig({
       integrations: [
@@ -99,6 +100,7 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     opts.reject = undefined;
     const retried = await retryDeadLetters(config.integrations[0]!, vars(api));
     expect(retried).toMatchObject({ pending: 5, written: 5, stillFailing: [] });
+    expect(api.replayed).toBe(0);
     expect(api.store.size).toBe(ROWS);
     await expectLedgerEqualsApi(api, 'orders-api');
     const pending = await state.query(`SELECT 1 FROM tidemark.dead_letters WHERE integration = 'orders-api' AND retried_at IS NULL`);

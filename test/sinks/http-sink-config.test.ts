@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_DEAD_LETTER_STATUSES, httpSinkSchema } from '../../src/config/http-sink-schema';
 import { formatPath } from '../../src/config/errors';
 import { contentHashOf, idempotencyKeyOf, recordKeyOf } from '../../src/sinks/http';
+import { requestShapeOf, type DeliveryKeyParts } from '../../src/sinks/http/delivery-keys';
 import { RecordDecoder } from '../../src/sinks/http/record-values';
 
 const base = { kind: 'http', url: 'https://api.example.com/v1/customers', key: ['id'] };
@@ -100,9 +101,19 @@ describe('records as the API gets them', () => {
     expect(contentHashOf({ a: 1, b: { c: 2, d: 3 } })).toBe(contentHashOf({ b: { d: 3, c: 2 }, a: 1 }));
     expect(contentHashOf({ a: 1 })).not.toBe(contentHashOf({ a: '1' }));
     const h = contentHashOf({ id: 1 });
-    expect(idempotencyKeyOf('a', '[1]', h)).toMatch(/^[0-9a-f]{64}$/);
-    expect(idempotencyKeyOf('a', '[1]', h)).toBe(idempotencyKeyOf('a', '[1]', h));
-    expect(new Set([idempotencyKeyOf('a', '[1]', h), idempotencyKeyOf('b', '[1]', h), idempotencyKeyOf('a', '[2]', h), idempotencyKeyOf('a', '[1]', contentHashOf({ id: 2 }))]).size).toBe(4);
+    const request = requestShapeOf({ method: 'POST', url: 'https://api.example.test/items' });
+    const k = (over: Partial<DeliveryKeyParts> = {}) => idempotencyKeyOf({ integration: 'a', recordKey: '[1]', contentHash: h, request, ...over });
+    expect(k()).toMatch(/^[0-9a-f]{64}$/);
+    expect(k()).toBe(k());
+    // The request is part of it: another body template, path, method or URL is another request.
+    const others = [
+      { method: 'POST', url: 'https://api.example.test/items', body: '{ "id": id }' },
+      { method: 'POST', url: 'https://api.example.test/items', path: "'/' & id" },
+      { method: 'PUT', url: 'https://api.example.test/items' },
+      { method: 'POST', url: 'https://api.example.test/v2/items' },
+    ].map((r) => k({ request: requestShapeOf(r) }));
+    const keys = [k(), k({ integration: 'b' }), k({ recordKey: '[2]' }), k({ contentHash: contentHashOf({ id: 2 }) }), k({ replaces: h }), k({ resend: '17' }), k({ resend: '18' }), ...others];
+    expect(new Set(keys).size).toBe(keys.length);
     expect(recordKeyOf({ id: 7, org: 'x', other: 1 }, ['org', 'id'])).toBe('["x",7]');
   });
 });

@@ -3,6 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isPermanent } from '../../src/errors';
 import { DeliveryCredentialsError, DeliveryRetriesExhaustedError, DeliveryStatusError, HttpSinkSetupError, contentHashOf, idempotencyKeyOf } from '../../src/sinks/http';
 import { RecordDecoder } from '../../src/sinks/http/record-values';
+import { requestShapeOf } from '../../src/sinks/http/delivery-keys';
+import type { HttpSinkConfig } from '../../src/config/http-sink-schema';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { startDeliveryFake, type DeliveryFake } from './fakes/delivery-fake';
 import { COLUMNS, ENV, TOKEN, ledger, openSink, row, rows, sinkConfig, stateClient, writePage } from './helpers';
@@ -30,10 +32,11 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** The idempotency key the sink sends for a row. */
-function keyOf(integration: string, r: (string | null)[], replaces?: (string | null)[]): string {
+/** The idempotency key a sink of `cfg` sends for a row. */
+function keyOf(cfg: HttpSinkConfig, integration: string, r: (string | null)[], replaces?: (string | null)[]): string {
   const record = new RecordDecoder(COLUMNS).decode(r);
-  return idempotencyKeyOf(integration, JSON.stringify([record.id]), contentHashOf(record), replaces && hashOf(replaces));
+  const request = requestShapeOf({ method: cfg.method, url: new URL(cfg.url).href, path: cfg.path, body: cfg.body, bulk: cfg.bulk });
+  return idempotencyKeyOf({ integration, recordKey: JSON.stringify([record.id]), contentHash: contentHashOf(record), request, replaces: replaces && hashOf(replaces) });
 }
 
 function hashOf(r: (string | null)[]): string {
@@ -44,7 +47,8 @@ describe('HTTP sink delivery', () => {
   it('delivers a page exactly once in effect through throttling, 5xx and dropped connections', async () => {
     const api = await fake();
     api.faults.push({ kind: 'throttle', retryAfter: '0.05' }, { kind: 'fail', status: 503 }, { kind: 'drop' }, { kind: 'drop-after-apply' }, { kind: 'fail', status: 502 });
-    const sink = await openSink(sinkConfig(api.url, { concurrency: 8 }), 'exact');
+    const cfg = sinkConfig(api.url, { concurrency: 8 });
+    const sink = await openSink(cfg, 'exact');
     const page = rows(1, 40);
     const r = await writePage(state, sink, 'exact', page);
     expect(r).toEqual({ written: 40, refused: 0, unchanged: 0 });
@@ -53,7 +57,7 @@ describe('HTTP sink delivery', () => {
     // Every record version applied exactly once, although some requests were sent twice or more.
     expect([...api.applied.values()].every((n) => n === 1)).toBe(true);
     expect(api.applied.size).toBe(40);
-    expect([...api.applied.keys()].sort()).toEqual(page.map((p) => keyOf('exact', p)).sort());
+    expect([...api.applied.keys()].sort()).toEqual(page.map((p) => keyOf(cfg, 'exact', p)).sort());
     expect(api.log.length).toBeGreaterThan(40);
     expect(sink.stats.retries).toBeGreaterThanOrEqual(5);
     expect(sink.stats.rateLimited).toBe(1);
@@ -66,7 +70,8 @@ describe('HTTP sink delivery', () => {
 
   it('does not re-send unchanged records; a changed one goes with a new key', async () => {
     const api = await fake();
-    const sink = await openSink(sinkConfig(api.url), 'unchanged');
+    const cfg = sinkConfig(api.url);
+    const sink = await openSink(cfg, 'unchanged');
     await writePage(state, sink, 'unchanged', rows(1, 20));
     expect(api.log.length).toBe(20);
     const again = await writePage(state, sink, 'unchanged', rows(1, 20));
@@ -77,13 +82,13 @@ describe('HTTP sink delivery', () => {
     const third = await writePage(state, sink, 'unchanged', changed);
     expect(third).toEqual({ written: 1, refused: 0, unchanged: 19 });
     expect(api.log.length).toBe(21);
-    expect(api.log[20]?.key).toBe(keyOf('unchanged', row(5, 2), row(5, 1)));
-    expect(api.log[20]?.key).not.toBe(keyOf('unchanged', row(5, 1)));
+    expect(api.log[20]?.key).toBe(keyOf(cfg, 'unchanged', row(5, 2), row(5, 1)));
+    expect(api.log[20]?.key).not.toBe(keyOf(cfg, 'unchanged', row(5, 1)));
     expect(api.store.get('5')?.meta).toEqual({ v: 2, tags: ['a'] });
     // Changed back: the first version's content again, under a new key, so the API applies it (not a replay).
     await writePage(state, sink, 'unchanged', rows(1, 20));
     expect(api.log.length).toBe(22);
-    expect(api.log[21]?.key).not.toBe(keyOf('unchanged', row(5, 1)));
+    expect(api.log[21]?.key).not.toBe(keyOf(cfg, 'unchanged', row(5, 1)));
     expect(api.log[21]?.status).toBe(200);
     expect(api.store.get('5')?.meta).toEqual({ v: 1, tags: ['a'] });
     expect((await ledger(state, 'unchanged')).get('[5]')).toBe(hashOf(row(5, 1)));
@@ -240,12 +245,33 @@ describe('HTTP sink delivery', () => {
     await sink.close();
   });
 
+  it('after a body template change and the README\'s re-send (ledger emptied), the API applies the new bodies, not replays', async () => {
+    // An acceptance run: the key ignored the request, so all 2,000 re-sent records were answered from the API's memory.
+    const api = await fake();
+    const first = await openSink(sinkConfig(api.url, { method: 'PUT', path: "'/' & id", body: '{ "id": id, "mail": email }' }), 'rebody');
+    await writePage(state, first, 'rebody', rows(1, 20));
+    expect(api.store.get('3')).toEqual({ id: 3, mail: 'user3@example.test' });
+    await first.close();
+    await state.query(`DELETE FROM tidemark.deliveries WHERE integration = 'rebody'`);
+    const second = await openSink(sinkConfig(api.url, { method: 'PUT', path: "'/' & id", body: '{ "id": id, "mail": $uppercase(email) }' }), 'rebody');
+    expect(await writePage(state, second, 'rebody', rows(1, 20))).toEqual({ written: 20, refused: 0, unchanged: 0 });
+    expect(api.replayed).toBe(0);
+    expect(api.store.get('3')).toEqual({ id: 3, mail: 'USER3@EXAMPLE.TEST' });
+    expect([...api.store.values()].every((r) => /^USER\d+@EXAMPLE\.TEST$/.test(String(r.mail)))).toBe(true);
+    // The same request again (a crash before the commit, then the page again): the same keys, answered from memory.
+    await state.query(`DELETE FROM tidemark.deliveries WHERE integration = 'rebody'`);
+    await writePage(state, second, 'rebody', rows(1, 20));
+    expect(api.replayed).toBe(20);
+    await second.close();
+  });
+
   it('renders path and body templates per record, and DELETE without a body', async () => {
     const api = await fake();
-    const sink = await openSink(sinkConfig(api.url, { method: 'PUT', path: "'/' & id", body: '{ "id": id, "mail": $uppercase(email), "k": $idempotencyKey }' }), 'templated');
+    const cfg = sinkConfig(api.url, { method: 'PUT', path: "'/' & id", body: '{ "id": id, "mail": $uppercase(email), "k": $idempotencyKey }' });
+    const sink = await openSink(cfg, 'templated');
     await writePage(state, sink, 'templated', rows(1, 2));
     expect(api.log.map((l) => `${l.method} ${l.path}`).sort()).toEqual(['PUT /items/1', 'PUT /items/2']);
-    expect(api.store.get('2')).toEqual({ id: 2, mail: 'USER2@EXAMPLE.TEST', k: keyOf('templated', row(2)) });
+    expect(api.store.get('2')).toEqual({ id: 2, mail: 'USER2@EXAMPLE.TEST', k: keyOf(cfg, 'templated', row(2)) });
     const del = await openSink(sinkConfig(api.url, { method: 'DELETE', path: "'/' & id" }), 'deleting');
     await writePage(state, del, 'deleting', rows(1, 1));
     expect(api.store.has('1')).toBe(false);

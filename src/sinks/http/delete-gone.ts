@@ -7,6 +7,8 @@ import { TooManyDeliveryDeletesError } from './http-sink-errors';
 
 export interface DeleteGoneOptions {
   integration: string;
+  /** requestShapeOf the DELETE requests (their method, URL and path template) */
+  request: string;
   key: readonly string[];
   maxFraction: number;
   /** go past maxFraction (`tidemark sync <id> --force-deletes`) */
@@ -46,7 +48,7 @@ export async function deleteGone(tx: pg.Client, recordKeys: readonly string[], o
     record: keyRecordOf(recordKey, o.key),
     recordKey,
     contentHash,
-    idempotencyKey: deleteIdempotencyKeyOf(o.integration, recordKey, contentHash),
+    idempotencyKey: deleteIdempotencyKeyOf(o.integration, recordKey, contentHash, o.request),
   }));
   const r = await deliverPage(items, { ...o.engine, bulkSize: undefined, results: undefined });
   const deleted = await removeDeliveries(tx, o.integration, r.delivered.map((d) => d.recordKey));

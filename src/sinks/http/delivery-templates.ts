@@ -11,6 +11,8 @@ export interface Delivery {
   recordKey: string;
   contentHash: string;
   idempotencyKey: string;
+  /** a dead-letter retry: the id of the letter this record comes from (see idempotencyKeyOf) */
+  resend?: string;
 }
 
 /** A built request, or why this record's request could not be built (it becomes a dead letter). */

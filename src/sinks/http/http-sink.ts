@@ -11,7 +11,7 @@ import { BulkResults } from './bulk-results';
 import { deleteGone, type DeleteGoneResult } from './delete-gone';
 import { deliverPage, type Refusal } from './deliver-page';
 import { DeliveryClient, type DeliveryStats } from './delivery-client';
-import { contentHashOf, idempotencyKeyOf, recordKeyOf } from './delivery-keys';
+import { contentHashOf, idempotencyKeyOf, recordKeyOf, requestShapeOf } from './delivery-keys';
 import { DeliveryTemplates, type Delivery } from './delivery-templates';
 import { HttpSinkSetupError } from './http-sink-errors';
 import { RecordDecoder } from './record-values';
@@ -40,6 +40,9 @@ export class HttpSink implements Sink {
   private readonly results?: BulkResults;
   private readonly deleteTemplates?: DeliveryTemplates;
   private readonly auth: HttpAuth;
+  /** requestShapeOf this sink's deliveries and deletes: part of their idempotency keys */
+  private readonly request: string;
+  private readonly deleteRequest?: string;
   private decoder?: RecordDecoder;
 
   constructor(
@@ -70,6 +73,8 @@ export class HttpSink implements Sink {
     if (cfg.bulk !== 'per-record' && cfg.bulk.results !== undefined) this.results = new BulkResults(cfg.bulk.results);
     const deletePath = cfg.deletes?.path ?? (cfg.bulk === 'per-record' ? cfg.path : undefined);
     if (cfg.deletes && deletePath !== undefined) this.deleteTemplates = new DeliveryTemplates({ path: deletePath, body: undefined, bulk: 'per-record', method: 'DELETE', key: cfg.key }, url);
+    this.request = requestShapeOf({ method: cfg.method, url: url.href, path: cfg.path, body: cfg.body, bulk: cfg.bulk });
+    if (deletePath !== undefined) this.deleteRequest = requestShapeOf({ method: 'DELETE', url: url.href, path: deletePath });
   }
 
   get stats(): DeliveryStats {
@@ -90,12 +95,12 @@ export class HttpSink implements Sink {
     const { integration } = this.ctx;
     const latest = new Map<string, Delivery>();
     const keyless: Refusal[] = [];
-    for (const row of page.rows) {
+    for (const [i, row] of page.rows.entries()) {
       const record = this.decoder.decode(row);
       const missing = this.cfg.key.filter((k) => record[k] === null || record[k] === undefined);
       const recordKey = recordKeyOf(record, this.cfg.key);
       const contentHash = contentHashOf(record);
-      const d: Delivery = { record, recordKey, contentHash, idempotencyKey: '' };
+      const d: Delivery = { record, recordKey, contentHash, idempotencyKey: '', ...(ctx.resending ? { resend: ctx.resending[i] } : {}) };
       if (missing.length) {
         keyless.push({ delivery: d, reason: `the key field(s) ${missing.join(', ')} are empty: the record cannot be identified at the API (sink.key)` });
         continue;
@@ -106,7 +111,7 @@ export class HttpSink implements Sink {
     }
     const ledger = await readDeliveries(tx, integration, [...latest.keys()]);
     const changed = [...latest.values()].filter((d) => ledger.get(d.recordKey) !== d.contentHash);
-    for (const d of changed) d.idempotencyKey = idempotencyKeyOf(integration, d.recordKey, d.contentHash, ledger.get(d.recordKey));
+    for (const d of changed) d.idempotencyKey = idempotencyKeyOf({ integration, recordKey: d.recordKey, contentHash: d.contentHash, request: this.request, replaces: ledger.get(d.recordKey), resend: d.resend });
     const result = await deliverPage(changed, {
       client: this.client,
       templates: this.templates,
@@ -139,6 +144,7 @@ export class HttpSink implements Sink {
     if (!this.cfg.deletes || !this.deleteTemplates) throw new HttpSinkSetupError('deletes', 'is not set: records gone from the source are not deleted at the API without it');
     return await deleteGone(tx, recordKeys, {
       integration: this.ctx.integration,
+      request: this.deleteRequest as string,
       key: this.cfg.key,
       maxFraction: this.cfg.deletes.maxFraction,
       force: !!opts.force,

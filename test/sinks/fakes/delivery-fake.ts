@@ -17,6 +17,11 @@ export interface DeliveryFakeOptions {
   /** replay the first answer of a key instead of applying it again (default true) */
   honourKeys?: boolean;
   /**
+   * keep a refusal (422) by its key too and replay it, as Stripe does for a request that began executing ("the same
+   * result, including errors"): a record sent again after a fix must come with a new key
+   */
+  keepRefusals?: boolean;
+  /**
    * POST /bulk answers per item, like Elasticsearch `_bulk`: the accepted items are applied and the answer
    * is 200 (all applied) or 207 with `{ results: [{ status, error? }] }` in the request's order
    */
@@ -125,7 +130,11 @@ export async function startDeliveryFake(opts: DeliveryFakeOptions = {}): Promise
           return reply(answer.status, answer.body);
         }
         const refused = items.filter((i) => opts.reject?.(i));
-        if (refused.length) return reply(422, { error: 'invalid record', ids: refused.map((i) => i.id), auth: req.headers.authorization });
+        if (refused.length) {
+          const answer = { status: 422, body: { error: 'invalid record', ids: refused.map((i) => i.id), auth: req.headers.authorization } };
+          if (key && opts.keepRefusals) answers.set(key, answer);
+          return reply(answer.status, answer.body);
+        }
         const m = /^\/items(?:\/([^/]+))?$/.exec(path);
         if (!m && path !== '/bulk') return reply(404, { error: `no route ${path}` });
         for (const item of items) apply(method, m?.[1], item);
