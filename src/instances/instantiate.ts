@@ -5,6 +5,7 @@ import { mapStrings } from '../config/template-schema';
 import type { InstanceRow } from '../db/state/instances-read';
 import { InstanceParamsError } from './errors';
 import { instanceRef } from './instance-id';
+import { paramPlacementProblems } from './param-placement';
 import { SecretCipher, secretAad } from './secret-cipher';
 
 export interface Instantiated {
@@ -30,6 +31,7 @@ export function instanceProblems(t: Template, params: Record<string, string>, se
   if (missingSecrets.length) problems.push(`missing secret(s) ${missingSecrets.join(', ')}: template ${t.id} uses \${secret.${missingSecrets[0]}}; pass ${list(missingSecrets, '--secret')} (an environment variable) or --secret-file ${missingSecrets[0]}=FILE`);
   if (unknownSecrets.length) problems.push(`unknown secret(s) ${unknownSecrets.join(', ')}: template ${t.id} uses ${t.secrets.length ? t.secrets.join(', ') : 'no secrets'}`);
   if (params.id !== undefined) problems.push('"id" is not a parameter: ${instance.id} is the instance id');
+  problems.push(...paramPlacementProblems(t, params));
   return problems;
 }
 
