@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { cutOfSample, movedEnd, nothingToTake, rangeToSample, stealWork, STEAL_MIN_PAGES, stopLooking } from '../../src/activities/steal-work';
+import { cutOfSample, movedEnd, nothingToTake, rangeToSample, stealWork, STEAL_GRACE_MS, STEAL_MIN_PAGES, stopLooking } from '../../src/activities/steal-work';
 import { startPosition } from '../../src/activities/start-position';
 import { migrate } from '../../src/db/migrate';
 import { createShardSlots, finishCheckpoint, listShardSlots, LostOwnershipError, recordPage, recordPageScript, startRun, stealRange, type ShardSlot } from '../../src/db/state';
@@ -413,6 +413,47 @@ describe('choosing what to take', () => {
     }
     expect(sampled).toBe(1);
   });
+
+  it('stealWork: past STEAL_GRACE_MS only one shard of a run goes on waiting; the others end and give their worker slots back', async () => {
+    // An acceptance run: a time-boxed sharded backfill's empty shards held worker slots for whole time boxes while other
+    // tenants' runs queued. Here three shards are done, and the last range's records end is still being found.
+    const run = `${RUN}-grace`;
+    await client.query('TRUNCATE tidemark.checkpoints');
+    await createShardSlots(client, IT, run, 'x', [
+      { from: null, until: { from: 100 } },
+      { from: { from: 100 }, until: { from: 200 } },
+      { from: { from: 200 }, until: { from: 300 } },
+      { from: { from: 300 }, until: null },
+    ]);
+    await client.query(`UPDATE tidemark.checkpoints SET status = 'done', rows_done = 100 WHERE slot IN ('backfill/0', 'backfill/1', 'backfill/2')`);
+    const endless: RangeScale = { ...scale, recordsEnd: () => new Promise<never>(() => undefined), sample: () => Promise.reject(new Error('not sampled')) };
+    const sessions = await Promise.all([0, 1, 2].map(async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      return c;
+    }));
+    try {
+      const t0 = Date.now();
+      const stopAt = t0 + STEAL_GRACE_MS + 2_500;
+      const ended: number[] = [];
+      const looks = sessions.map((c, shard) =>
+        new MockActivityEnvironment()
+          .run(() => stealWork(c, endless, { integration: IT, mode: 'backfill' as const, runKey: run, shard }, { pageSize: 10, rated: false }, { beat: () => undefined, stop: () => Date.now() > stopAt }, {}))
+          .then((r) => (ended.push(Date.now() - t0), r)),
+      );
+      expect(await Promise.all(looks)).toEqual([undefined, undefined, undefined]);
+      ended.sort((a, b) => a - b);
+      // Two end just after the grace, one waits on to its stop.
+      expect(ended[0]).toBeGreaterThanOrEqual(STEAL_GRACE_MS);
+      expect(ended[1]).toBeLessThan(STEAL_GRACE_MS + 1_000);
+      expect(ended[2]).toBeGreaterThanOrEqual(STEAL_GRACE_MS + 2_500);
+      // The waiter let go when it ended: the next shard to finish may wait.
+      const free = await sessions[0]!.query(`SELECT pg_try_advisory_lock(hashtext('tidemark.steal-waiter'), hashtext($1::text)) AS got`, [`${IT} ${run}`]);
+      expect(free.rows[0].got).toBe(true);
+    } finally {
+      await Promise.all(sessions.map((c) => c.end()));
+    }
+  }, 20_000);
 
   it('the http source`s scale: time between where a read stands and the end', async () => {
     const cfg = fakeConfig({ url: 'http://127.0.0.1:9/v1/orders/window', records: 'data', pagination: { style: 'time_window', field: 'updated_at', hasMore: 'has_more' } }).integrations[0]!.source as HttpSourceConfig;

@@ -36,4 +36,5 @@ export * from './deliveries-count';
 export * from './deliveries-keys-page';
 export * from './flush-commits';
 export * from './steal-range';
+export * from './steal-waiter';
 export * from './running-runs';
