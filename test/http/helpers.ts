@@ -115,10 +115,10 @@ export function rewritten(before: Map<number, string>, after: Map<number, string
 export const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The http source on its own (no activity), prepared, for timing and cancellation checks. */
-export async function httpSource(api: MockApi, style: Style, extra: Record<string, unknown> = {}, prepare: PrepareOptions = {}): Promise<HttpSource> {
+export async function httpSource(api: MockApi, style: Style, extra: Record<string, unknown> = {}, prepare: PrepareOptions = {}, integration = 'http'): Promise<HttpSource> {
   const cfg = apiConfig(style, extra).integrations[0]!.source as HttpSourceConfig;
   const env: Record<string, string> = { API_URL: api.url, API_TOKEN: TOKEN };
-  const s = (await createHttpSource(cfg, (v) => v.replace(/\$\{(\w+)\}/g, (_, n: string) => env[n] as string))) as HttpSource;
+  const s = (await createHttpSource(cfg, (v) => v.replace(/\$\{(\w+)\}/g, (_, n: string) => env[n] as string), { integration })) as HttpSource;
   await s.prepare(prepare);
   return s;
 }

@@ -117,6 +117,25 @@ describe('http source resilience (real HTTP, real PostgreSQL)', () => {
     await s.close();
   });
 
+  it('a Retry-After holds back the integration that got it (all its readers), not the others calling the same API', async () => {
+    // An acceptance run: one throttled tenant slowed 30 others on the same host from 0.3 to 14 s, silently.
+    api = await startMockApi({ records: 300, seed: 28, token: TOKEN, retryAfter: 2 });
+    const [a, a2, b] = await Promise.all([httpSource(api, 'starting_after', {}, {}, 'shop/acme'), httpSource(api, 'starting_after', {}, {}, 'shop/acme'), httpSource(api, 'starting_after', {}, {}, 'shop/globex')]);
+    api.injectFaults('throttle');
+    const t0 = Date.now();
+    const took = (p: Promise<number>) => p.then((n) => ({ n, ms: Date.now() - t0 }));
+    const first = took(readAll(a, { limit: 100 })); // its first request meets the 429
+    while (api.stats().faults.throttle < 1) await pause(5);
+    const [sameTenant, otherTenant] = await Promise.all([took(readAll(a2, { limit: 100 })), took(readAll(b, { limit: 100 }))]);
+    expect((await first).n).toBe(300);
+    expect((await first).ms).toBeGreaterThanOrEqual(1950);
+    expect(sameTenant).toMatchObject({ n: 300 });
+    expect(sameTenant.ms).toBeGreaterThanOrEqual(1950); // acme's other reader waits with it
+    expect(otherTenant).toMatchObject({ n: 300 });
+    expect(otherTenant.ms).toBeLessThan(1000); // globex reads on
+    await Promise.all([a.close(), a2.close(), b.close()]);
+  });
+
   it('the requests-per-second limit is shared by every source calling the same API', async () => {
     api = await startMockApi({ records: 1000, seed: 26, token: TOKEN });
     const [a, b] = await Promise.all([httpSource(api, 'starting_after', { requestsPerSecond: 10 }), httpSource(api, 'cursor', { requestsPerSecond: 10 })]);

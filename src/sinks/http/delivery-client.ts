@@ -1,7 +1,7 @@
 import type { HttpResponsePolicy } from '../../config/http-response-schema';
 import type { HttpAuth } from '../../sources/http/auth';
 import { backoffMs } from '../../sources/http/backoff';
-import type { OriginLimiter } from '../../sources/http/rate-limiter';
+import type { CallerLimiter } from '../../sources/http/rate-limiter';
 import { safeUrl } from '../../sources/http/redact';
 import { judge } from '../../sources/http/response-policy';
 import { abortError } from '../../util/abort-error';
@@ -17,7 +17,7 @@ export interface DeliveryClientOptions {
   /** attempts after the first */
   retries: number;
   backoff: { initialMs: number; maxMs: number };
-  limiter: OriginLimiter;
+  limiter: CallerLimiter;
   /** masks every secret (config ${NAME} values, the auth's credentials) */
   redact: (text: string) => string;
   policy: HttpResponsePolicy;

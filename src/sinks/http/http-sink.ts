@@ -56,7 +56,7 @@ export class HttpSink implements Sink {
     this.auth = createAuth(cfg.auth, { integration: ctx.integration, env, stateDbUrl: ctx.stateDbUrl, cache: ctx.tokenCache, timeoutMs: cfg.timeout });
     const mask = makeRedactor(secrets);
     const redact = (text: string) => this.auth.redact(mask(text));
-    this.lease = leaseLimiter(url.origin, cfg.requestsPerSecond);
+    this.lease = leaseLimiter(url.origin, cfg.requestsPerSecond, ctx.integration);
     this.client = new DeliveryClient({
       headers,
       idempotencyHeader: cfg.idempotencyHeader,

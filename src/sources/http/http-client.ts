@@ -3,7 +3,7 @@ import type { HttpAuth } from './auth';
 import { CredentialsRefusedError } from './auth';
 import { backoffMs } from './backoff';
 import { HttpRetriesExhaustedError, HttpSourceError, HttpStatusError } from './http-errors';
-import type { OriginLimiter } from './rate-limiter';
+import type { CallerLimiter } from './rate-limiter';
 import { safeUrl } from './redact';
 import { judge } from './response-policy';
 import { abortError } from '../../util/abort-error';
@@ -19,7 +19,7 @@ export interface HttpClientOptions {
   /** attempts after the first */
   retries: number;
   backoff: { initialMs: number; maxMs: number };
-  limiter: OriginLimiter;
+  limiter: CallerLimiter;
   redact: (text: string) => string;
   /** what each non-2xx status means (config `responses`) */
   policy: HttpResponsePolicy;

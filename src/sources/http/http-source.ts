@@ -79,7 +79,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new HttpSourceError('url', `must be http:// or https:// (got ${base.protocol})`);
   for (const [k, v] of Object.entries(params)) base.searchParams.set(k, v);
 
-  const lease = leaseLimiter(base.origin, cfg.requestsPerSecond);
+  const lease = leaseLimiter(base.origin, cfg.requestsPerSecond, auth.integration);
   const client = new HttpClient({
     headers,
     timeoutMs: cfg.timeout,
