@@ -100,6 +100,8 @@ export async function latestWorkflowOf(client: Client, integration: string): Pro
   return latest && client.workflow.getHandle(latest.id);
 }
 
+const GRPC_UNIMPLEMENTED = 12;
+
 /**
  * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
  * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
@@ -116,6 +118,11 @@ export async function runningWorkflowsOf(client: Client, integration: string, ru
     if (d?.status.name === 'RUNNING') ids.add(d.workflowId);
   }
   const query = `(${workflowsOfQuery(integration)}) AND ExecutionStatus = 'Running'`;
-  for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
+  try {
+    for await (const wf of client.workflow.list({ query })) ids.add(wf.workflowId);
+  } catch (err) {
+    // Temporal's time-skipping test server has no listing (UNIMPLEMENTED): its runs are the ones described above.
+    if ((err as { cause?: { code?: number } }).cause?.code !== GRPC_UNIMPLEMENTED) throw err;
+  }
   return [...ids].map((id) => client.workflow.getHandle(id));
 }

@@ -151,11 +151,12 @@ export function registerInstances(program: Command): void {
 
   instances
     .command('remove <template> <instance-id>')
-    .description('remove an instance and its schedule; its checkpoints and runs stay unless --purge')
-    .option('--purge', 'also delete its checkpoints, runs and dead letters (refused while a run writes)')
-    .action(async (template: string, instance: string, opts: { purge?: boolean }, cmd: Command) => {
+    .description('remove an instance and its schedule (refused while a run of it is going, unless --cancel); its checkpoints and runs stay unless --purge')
+    .option('--purge', 'also delete its checkpoints, runs and dead letters')
+    .option('--cancel', 'cancel its running workflows and wait (up to 60 s) for them to stop; without it a running instance is not removed')
+    .action(async (template: string, instance: string, opts: { purge?: boolean; cancel?: boolean }, cmd: Command) => {
       const config = (await lazy('./context')).loadCliConfig(cmd);
-      const r = await (await lazy('../instances')).removeInstance({ config, template, instance, purge: !!opts.purge });
+      const r = await (await lazy('../instances')).removeInstance({ config, template, instance, purge: !!opts.purge, cancel: !!opts.cancel });
       const what = [r.scheduleDeleted ? 'schedule deleted' : 'no schedule', ...(r.purged ? ['checkpoints, runs and dead letters purged'] : [])];
       console.log(`${r.id}: removed (${what.join('; ')})`);
     });

@@ -1,8 +1,12 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { runningWorkflowsOf } from '../client';
 import type { Config } from '../config/schema';
 import { temporalSettings } from '../config/temporal-env';
 import { closeQuietly } from '../pg/connect';
 import { openStateSession } from '../db/state-session';
 import { deleteInstance } from '../db/state/instances-delete';
+import { tryLockIntegration } from '../db/state/integration-lock';
+import { runningRunKeys } from '../db/state';
 import { readInstance, type InstanceStatus } from '../db/state/instances-read';
 import { setInstanceStatus } from '../db/state/instances-set-status';
 import { updateInstanceWeight } from '../db/state/instances-set-weight';
@@ -19,9 +23,28 @@ import { getTemplate, templateStateUrl } from './templates';
 export class InstanceBusyError extends InstanceError {
   override readonly name = 'InstanceBusyError';
   constructor(readonly instance: string) {
-    super(`a run of ${instance} is writing: stop it first (\`tidemark cancel ${instance}\`), then purge`);
+    super(`a run of ${instance} is writing: stop it first (\`tidemark cancel ${instance}\`, or remove with --cancel), then remove it`);
   }
 }
+
+/** `instances remove` of an instance whose workflows run: removed, they would go on with no id to cancel them by. */
+export class InstanceRunningError extends InstanceError {
+  override readonly name = 'InstanceRunningError';
+  constructor(
+    readonly instance: string,
+    readonly workflows: string[],
+    stuck = false,
+  ) {
+    super(
+      stuck
+        ? `${instance}: ${workflows.join(', ')} did not stop within ${REMOVE_CANCEL_WAIT_MS / 1000} s of the cancel (is a worker running?): the instance is not removed; try again once it has stopped (\`tidemark status ${instance}\`)`
+        : `${instance} has a run going (${workflows.join(', ')}): cancel it first (\`tidemark cancel ${instance}\`), or remove with --cancel, which cancels it and waits for it to stop`,
+    );
+  }
+}
+
+/** How long `instances remove --cancel` waits for the cancelled runs to stop (a page in flight commits first). */
+export const REMOVE_CANCEL_WAIT_MS = 60_000;
 
 function target(opts: InstanceOptions) {
   const env = opts.env ?? process.env;
@@ -39,23 +62,45 @@ export interface RemoveInstanceResult {
 
 /**
  * Removes an instance: its schedule first (no new runs start), then its row. Its checkpoints, runs and dead
- * letters stay (adding it again continues where it stopped) unless `purge`, which refuses while a run writes.
+ * letters stay (adding it again continues where it stopped) unless `purge`. Refused while a run of it is going (a
+ * workflow running, or a session writing): removed, the run would go on with `status` and `cancel` refusing its id,
+ * and its row would stay `partial` (an acceptance run). `cancel`: cancels those runs and waits for them to stop.
  */
-export async function removeInstance(opts: InstanceOptions & { purge?: boolean }): Promise<RemoveInstanceResult> {
+export async function removeInstance(opts: InstanceOptions & { purge?: boolean; cancel?: boolean }): Promise<RemoveInstanceResult> {
   const { env, t, id } = target(opts);
-  const lock = opts.purge ? { integration: id, busy: () => new InstanceBusyError(id) } : undefined;
-  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances', ...(lock ? { lock } : {}) });
+  const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
   try {
     const row = await readInstance(db, t.id, opts.instance);
     if (!row && !opts.purge) throw new UnknownInstanceError(id);
-    // A template without a schedule has none to delete (one left from before is reconcile's to find).
-    const scheduleDeleted = t.schedule ? await withTemporal(opts.client, env, (client) => deleteInstanceSchedule(client, id)) : false;
+    const scheduleDeleted = await withTemporal(opts.client, env, async (client) => {
+      const running = await runningWorkflowsOf(client, id, await runningRunKeys(db, id));
+      if (running.length && !opts.cancel) throw new InstanceRunningError(id, running.map((h) => h.workflowId));
+      // A template without a schedule has none to delete (one left from before is reconcile's to find).
+      const deleted = t.schedule ? await deleteInstanceSchedule(client, id) : false;
+      await cancelAndWait(id, running);
+      return deleted;
+    });
+    // A run between its workflow's check and here (or one started outside Temporal's view) still holds the lock.
+    if (!(await tryLockIntegration(db, id))) throw new InstanceBusyError(id);
     const { purged } = await deleteInstance(db, t.id, opts.instance, !!opts.purge);
     // --purge of an id that left nothing (a typo) is no removal: say so, as without --purge.
     if (!row && !scheduleDeleted && purged === 0) throw new UnknownInstanceError(id);
     return { id, scheduleDeleted, purged: !!opts.purge };
   } finally {
     await closeQuietly(db);
+  }
+}
+
+async function cancelAndWait(id: string, running: WorkflowHandle[]): Promise<void> {
+  if (!running.length) return;
+  for (const h of running) await h.cancel();
+  const deadline = Date.now() + REMOVE_CANCEL_WAIT_MS;
+  for (;;) {
+    const still: string[] = [];
+    for (const h of running) if ((await h.describe()).status.name === 'RUNNING') still.push(h.workflowId);
+    if (!still.length) return;
+    if (Date.now() > deadline) throw new InstanceRunningError(id, still, true);
+    await new Promise((r) => setTimeout(r, 500));
   }
 }
 

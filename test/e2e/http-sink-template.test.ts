@@ -108,8 +108,8 @@ describe('a template with an HTTP sink, instances run by a worker', () => {
     const none = await runCli(['dead-letters', 'tpl/globex'], vars, cwd);
     expect(none.stdout.trim()).toBe('tpl/globex: no pending dead letters');
 
-    // `instances remove --purge` of globex: its ledger rows go, acme's stay.
-    const removed = await runCli(['instances', 'remove', 'tpl', 'globex', '--purge'], vars, cwd);
+    // `instances remove --purge` of globex: its ledger rows go, acme's stay. It asks Temporal whether a run goes on.
+    const removed = await runCli(['instances', 'remove', 'tpl', 'globex', '--purge'], { ...vars, TEMPORAL_ADDRESS: kit.env.address }, cwd);
     expect(removed.code, removed.stderr).toBe(0);
     expect((await ledger('tpl/globex')).size).toBe(0);
     expect((await ledger('tpl/acme')).size).toBe(ROWS.acme - 1);

@@ -1,12 +1,16 @@
+import { Client, Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config } from '../../src/config';
 import { addInstance, pauseInstance, removeInstance, resumeInstance, listInstances } from '../../src/instances';
-import { createTestDatabase, type TestDatabase } from '../setup/database';
+import type { RunningDevServer } from '../../src/dev';
+import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, seedOrders, sql } from '../helpers/fixtures';
 
-// Instances run through the real activity on real PostgreSQL; templates without `schedule` need no Temporal.
+// Instances run through the real activity on real PostgreSQL; `remove` asks Temporal (a dev server) whether a run goes on.
+let server: RunningDevServer;
+let client: Client;
 let src: TestDatabase;
 let dst: TestDatabase;
 let env: NodeJS.ProcessEnv;
@@ -22,7 +26,8 @@ const template = (id: string, sink: Record<string, unknown>) => ({
 });
 
 beforeAll(async () => {
-  [src, dst] = await Promise.all([createTestDatabase('inst_src'), createTestDatabase('inst_dst')]);
+  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('inst_src'), createTestDatabase('inst_dst')]);
+  client = new Client({ connection: await Connection.connect({ address: server.address }) });
   // Overlapping ids: a shared target without the instance column in its key would mix them up.
   await seedOrders(src.url, { rows: 300, table: 'public.orders_acme' });
   await seedOrders(src.url, { rows: 200, table: 'public.orders_globex' });
@@ -35,6 +40,8 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
+  await client?.connection.close();
+  await server?.stop();
   await Promise.all([src?.drop(), dst?.drop()]);
 });
 
@@ -118,10 +125,10 @@ describe('instances of a template (real PostgreSQL, the run activity)', () => {
     await sql(dst.url, `INSERT INTO tidemark.run_shards (run_id, shard) VALUES ('wf/g1', 0), ('wf/g1', 1), ('wf/a1', 0)`);
     await sql(dst.url, `INSERT INTO tidemark.deliveries (integration, record_key, content_hash) VALUES ('shared/globex', '1', 'h'), ('shared/acme', '1', 'h')`);
     const shardRows = async (runId: string) => (await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.run_shards WHERE run_id = '${runId}'`))[0]!.n;
-    await removeInstance({ config, template: 'shared', instance: 'globex', env });
+    await removeInstance({ config, template: 'shared', instance: 'globex', env, client });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.checkpoints WHERE integration = 'shared/globex'`)).toEqual([{ n: '2' }]);
     expect(await shardRows('wf/g1')).toBe('2');
-    await removeInstance({ config, template: 'shared', instance: 'globex', purge: true, env });
+    await removeInstance({ config, template: 'shared', instance: 'globex', purge: true, env, client });
     for (const table of ['checkpoints', 'runs', 'dead_letters', 'deliveries']) {
       expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.${table} WHERE integration = 'shared/globex'`)).toEqual([{ n: '0' }]);
     }
@@ -129,6 +136,6 @@ describe('instances of a template (real PostgreSQL, the run activity)', () => {
     expect(await shardRows('wf/a1')).toBe('1');
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.deliveries WHERE integration = 'shared/acme'`)).toEqual([{ n: '1' }]);
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM tidemark.runs WHERE integration = 'shared/acme'`)).not.toEqual([{ n: '0' }]);
-    await expect(removeInstance({ config, template: 'shared', instance: 'globex', env })).rejects.toThrow('unknown instance shared/globex');
+    await expect(removeInstance({ config, template: 'shared', instance: 'globex', env, client })).rejects.toThrow('unknown instance shared/globex');
   });
 });
