@@ -9,6 +9,7 @@ import { instanceRef } from './instance-id';
 import { instanceWeight } from './instance-weight';
 import { templateStateUrl } from './templates';
 import { cursorZoneOf, lagTime } from '../cursor/lag-time';
+import { addStuckRuns } from './stuck-runs';
 
 /** One line of `status --all`: an integration of the config or an instance of a template. */
 export interface StatusLine {
@@ -16,7 +17,7 @@ export interface StatusLine {
   template?: string;
   /** An instance's fairness weight (its own, else the template's `fairnessWeight`, else 1). */
   weight?: number;
-  /** ok | failing | running | never-run (no run completed yet) | paused | needs_reauth (an instance's status comes first) | unreachable (its state database: `reason`) */
+  /** ok | failing (also: its running workflow's task keeps failing on the workers) | running | never-run (no run completed yet) | paused | needs_reauth (an instance's status comes first) | unreachable (its state database: `reason`) */
   state: string;
   reason?: string;
   lastSuccess: string | null;
@@ -69,6 +70,7 @@ export async function statusAll(
     }
   }
   if (opts.client) await addNextRuns(opts.client, lines);
+  if (opts.client) await addStuckRuns(opts.client, lines);
   lines.sort((a, b) => a.id.localeCompare(b.id));
   // Failing, or waiting for a person: refused credentials, records left in dead letters.
   return opts.failing ? lines.filter((l) => l.state === 'failing' || l.state === 'needs_reauth' || l.state === 'unreachable' || l.deadLetters > 0) : lines;

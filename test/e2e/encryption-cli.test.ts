@@ -32,6 +32,13 @@ describe('a CLI and workers with different encryption keys', () => {
     expect(status.stdout).toMatch(/orders: syncWorkflow tidemark-orders RUNNING\n {2}stuck {6}the workers fail this workflow's task/);
     const cancel = await runCli(['cancel', 'orders'], other, cwd);
     expect(cancel.stderr).toMatch(/orders: the cancel cannot take effect yet: the workers fail this workflow's task/);
+    // The overview too (an acceptance run: it said ok, its last run being fine, while every workflow task failed).
+    const all = await runCli(['status', '--all', '--json'], other, cwd);
+    expect(all.code, all.stderr).toBe(0);
+    const line = (JSON.parse(all.stdout) as Array<{ id: string; state: string; reason?: string }>).find((l) => l.id === 'orders');
+    expect(line).toMatchObject({ state: 'failing', reason: expect.stringMatching(/^tidemark-orders: the workers fail this workflow's task \(attempt \d+\)/) });
+    const failing = await runCli(['status', '--all', '--failing'], other, cwd);
+    expect(failing.stdout).toMatch(/orders\s+failing/);
     await stack.client.workflow.getHandle(workflowIdFor('orders')).terminate('test: keys differ');
   }, 180_000);
 
