@@ -21,8 +21,13 @@ export function isCredentialRefusal(err: unknown): boolean {
  */
 export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefined, id: string, err: unknown): Promise<void> {
   const ref = parseInstanceRef(id);
-  if (!ref || !db || !isCredentialRefusal(err)) return;
-  const reason = `credentials refused: ${(err as Error).message}`.slice(0, 500);
+  if (!ref || !isCredentialRefusal(err)) return;
+  // The source's hint names config fields and the workers' environment; an instance's credentials are its secrets
+  // (an acceptance run: the hint sent an operator to source.headers for an encrypted secret).
+  const e = err as Error;
+  const reason = `credentials refused: ${e.message}`.slice(0, 500);
+  e.message += `. For instance ${id} the credentials are its secrets (\`tidemark instances list\` shows how each is kept): once the customer re-authorized, put the new one in place (a --secret variable: its new value on the workers; a --secret-file: \`instances remove\`, then \`instances add\` with the new file), then \`tidemark instances resume ${ref.template} ${ref.instance}\``;
+  if (!db) return;
   try {
     await setInstanceStatus(db, ref.template, ref.instance, 'needs_reauth', reason);
     // The worker's client, when the activity runs in a worker (not in a test's mock environment).

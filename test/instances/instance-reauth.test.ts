@@ -50,7 +50,11 @@ describe('an instance whose credentials are refused', () => {
     await addInstance({ config, template: 'api', instance: 'good', secrets: { token: { env: 'GOOD_TOKEN' } }, env });
     await addInstance({ config, template: 'api', instance: 'bad', secrets: { token: { env: 'BAD_TOKEN' } }, env });
 
-    await expect(run('api/bad', 'wf/b1')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('401') });
+    // The hint is the instance's: its secrets, not config fields in the workers' environment (an acceptance run).
+    await expect(run('api/bad', 'wf/b1')).rejects.toMatchObject({
+      nonRetryable: true,
+      message: expect.stringMatching(/401 Unauthorized: .*\. For instance api\/bad the credentials are its secrets \(`tidemark instances list` shows how each is kept\): .*then `tidemark instances resume api bad`$/),
+    });
     expect(await run('api/good', 'wf/g1')).toMatchObject({ rows: 300, done: true });
     expect(await sql(dst.url, `SELECT tenant, count(*)::text AS n FROM api.orders GROUP BY tenant`)).toEqual([{ tenant: 'good', n: '300' }]);
 
