@@ -19,6 +19,7 @@ export function checkSinkAgainstIntegration(it: { source: { kind: string }; sink
     });
   }
   if (isHttpSink(it.sink)) checkHttpSinkDeletes({ ...it, sink: it.sink }, ctx);
+  checkInstanceColumn(it, ctx);
   if (!isHttpSink(it.sink) || !it.mapping || mappingModuleOf(it.mapping)) return;
   // With a column mapping, the mapped records have exactly the mapping's targets.
   const targets = Object.keys(it.mapping);
@@ -37,5 +38,26 @@ export function checkSinkAgainstIntegration(it: { source: { kind: string }; sink
     }
     const unknown = read.filter((f) => !targets.includes(f));
     if (unknown.length) ctx.addIssue({ code: 'custom', path: ['sink', name], message: `reads ${unknown.map((f) => `"${f}"`).join(', ')}, which the mapping does not produce (it produces ${targets.join(', ')}): fix the template or the mapping` });
+  }
+}
+
+/**
+ * A template's `sink.instanceColumn` must not be a column its records already have: the instance id would take its
+ * place. Where the columns are in the config (a mapping's targets, an API's columns, a table source's `columns`)
+ * that is known when the config loads (an acceptance run found it only when a run started); else the run's prepare
+ * finds it.
+ */
+function checkInstanceColumn(it: { source: { kind: string }; sink: SinkConfig; mapping?: Mapping }, ctx: z.RefinementCtx): void {
+  if (!isPostgresSink(it.sink) || !it.sink.instanceColumn) return;
+  const column = it.sink.instanceColumn;
+  const source = it.source as { kind: string; columns?: unknown };
+  const [declared, where] =
+    it.mapping && !mappingModuleOf(it.mapping)
+      ? [Object.keys(it.mapping), 'the mapping makes']
+      : !it.mapping && Array.isArray(source.columns)
+        ? [source.columns.map((c: unknown) => (typeof c === 'string' ? c : (c as { name?: unknown } | null)?.name)), 'the source has']
+        : [[], ''];
+  if (declared.includes(column)) {
+    ctx.addIssue({ code: 'custom', path: ['sink', 'instanceColumn'], message: `"${column}" is also a column ${where}: the instance id would take its place; name the instance column otherwise (e.g. "tenant_id")` });
   }
 }

@@ -91,6 +91,17 @@ describe('instantiate: template + instance → a concrete integration', () => {
     expect(integration.sink).toMatchObject({ table: 'shared.orders', key: ['tenant', 'id'], instanceColumn: 'tenant' });
   });
 
+  it('an instance column that is also a column of the records is refused when the config loads, where the columns are in it', () => {
+    const http = { kind: 'http', url: 'https://x.example/api', records: 'data', pagination: { style: 'cursor', param: 'c', next: 'n' }, columns: { id: 'bigint', tenant: 'text', updated_at: 'timestamptz' } };
+    const hint = 'the instance id would take its place; name the instance column otherwise (e.g. "tenant_id")';
+    expect(issues({ integrations: [shop({ source: http }, { table: 'shared.orders', instanceColumn: 'tenant' })] })).toEqual([`integrations[0].sink.instanceColumn: "tenant" is also a column the source has: ${hint}`]);
+    const table = { kind: 'postgres', url: '${secret.db}', table: 'public.orders', cursor: ['updated_at', 'id'], columns: ['id', 'tenant', 'updated_at'] };
+    expect(issues({ integrations: [shop({ source: table }, { table: 'shared.orders', instanceColumn: 'tenant' })] })).toEqual([`integrations[0].sink.instanceColumn: "tenant" is also a column the source has: ${hint}`]);
+    expect(issues({ integrations: [shop({ mapping: { id: 'id', tenant: 'owner', updated_at: 'updated_at' } }, { table: 'shared.orders', instanceColumn: 'tenant' })] })).toEqual([`integrations[0].sink.instanceColumn: "tenant" is also a column the mapping makes: ${hint}`]);
+    // Columns not in the config (a whole table): the run's first step finds it (withInstanceColumn).
+    expect(() => parseConfig({ integrations: [shop({}, { table: 'shared.orders', instanceColumn: 'tenant' })] })).not.toThrow();
+  });
+
   it('encrypted secrets are decrypted into the run\'s own environment copy only', () => {
     const cipher = new SecretCipher(Buffer.from(KEY, 'base64'));
     const stored = cipher.encrypt('postgres://secret@db/x', secretAad('shop', 'acme', 'db'));
