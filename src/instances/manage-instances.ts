@@ -113,20 +113,22 @@ export interface PauseResult {
 
 /** Pauses (or resumes) an instance: its status, and its schedule, with the reason as the schedule's note. */
 export async function pauseInstance(opts: InstanceOptions & { reason?: string }): Promise<PauseResult> {
-  return setPaused(opts, true, opts.reason ?? 'paused by an operator');
+  // Without --reason, the reason it has stays (why it was paused, or refused credentials): an acceptance run lost it.
+  return setPaused(opts, true, (row) => opts.reason ?? row.reason ?? 'paused by an operator');
 }
 
 export async function resumeInstance(opts: InstanceOptions): Promise<PauseResult> {
-  return setPaused(opts, false, 'resumed');
+  return setPaused(opts, false, () => 'resumed');
 }
 
-async function setPaused(opts: InstanceOptions, paused: boolean, reason: string): Promise<PauseResult> {
+async function setPaused(opts: InstanceOptions, paused: boolean, reasonOf: (row: { reason: string | null }) => string): Promise<PauseResult> {
   const { env, t, id } = target(opts);
   const status: InstanceStatus = paused ? 'paused' : 'active';
   const db = await openStateSession(templateStateUrl(t, env), { applicationName: 'tidemark-instances' });
   try {
     const row = await readInstance(db, t.id, opts.instance);
     if (!row) throw new UnknownInstanceError(id);
+    const reason = reasonOf(row);
     if (!t.schedule) {
       await setInstanceStatus(db, t.id, opts.instance, status, paused ? reason : null);
       return { id, status, schedule: 'none' };

@@ -114,6 +114,9 @@ describe('instances of a template (real PostgreSQL, the run activity)', () => {
 
   it('a paused instance does not run (non-retryable, naming the way back); unknown instances fail clearly', async () => {
     await pauseInstance({ config, template: 'shared', instance: 'acme', reason: 'card declined', env });
+    // Paused again without a reason (an acceptance run: the reason was lost): the one it has stays.
+    await pauseInstance({ config, template: 'shared', instance: 'acme', env });
+    expect((await listInstances({ config, env })).find((i) => i.id === 'shared/acme')).toMatchObject({ status: 'paused', reason: 'card declined' });
     await expect(run('shared/acme', 'sync', 'wf/a3')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('instance shared/acme is paused (card declined): nothing runs until `tidemark instances resume shared acme`') });
     await resumeInstance({ config, template: 'shared', instance: 'acme', env });
     expect(await run('shared/acme', 'sync', 'wf/a4')).toMatchObject({ rows: 0, done: true });
