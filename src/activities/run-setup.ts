@@ -80,6 +80,7 @@ export async function prepareRun(
   if (sharded) await state.noteShardAttempt(db, input.runKey, ctx.info.attempt);
   res.runRow = true;
   if (input.mode === 'resume' && !sharded) await state.abandonBackfillRuns(db, it.id, input.runKey);
+  if (input.mode === 'sync') await state.abandonSyncRuns(db, it.id, input.runKey);
   const pipeline = RecordPipeline.needed(it.mapping, it.validate) ? new RecordPipeline(start.plan.columns, it.mapping, it.validate) : undefined;
   const columns = pipeline?.columns ?? start.plan.columns;
   const targetColumns = columns.map((c) => c.name);
