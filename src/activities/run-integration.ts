@@ -9,6 +9,8 @@ import * as state from '../db/state';
 import { openStateSession } from '../db/state-session';
 import { pagesToWrite } from './copy-pages';
 import { noteInstanceFailure } from '../instances/needs-reauth';
+import { InstanceNotActiveError, UnknownInstanceError } from '../instances/errors';
+import { readInstance } from '../db/state/instances-read';
 import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
 import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
@@ -65,10 +67,14 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const got = await acquireRunLock(ctx, res.stateDb, input, deps.syncLockWaitMs ?? 10_000, templateSlotsFor(deps.config(), input.integration));
       if ('busy' in got) return await skipBusyRun(res.stateDb, it, input, got.busy);
       lock = got;
+      // Read again under the lock: `instances remove` (or pause) may have come between the first read and the lock,
+      // holding it while it removed the instance (the review).
+      if (resolved.instance) await stillActive(res.stateDb, input.integration, resolved.instance);
       res.releaseSourceSlot ??= await deps.sourceSlots?.acquire(ctx);
       return await runLocked(ctx, runDeps, input, it, sinkUrl, started, res);
     } catch (err) {
-      await noteInstanceFailure(ctx, res.stateDb, input.integration, err); // a refused credential: needs_reauth
+      const template = deps.config().templates?.find((t) => input.integration.startsWith(`${t.id}/`));
+      await noteInstanceFailure(ctx, res.stateDb, input.integration, err, template); // a refused credential: needs_reauth
       throw await recordFailure(ctx, err, input, res);
     } finally {
       await lock?.release().catch(() => undefined);
@@ -272,4 +278,11 @@ async function stopForCancellation(ctx: Context, db: pg.Client, runKey: string, 
     await state.finishRun(db, runKey, 'cancelled', details?.timedOut ? 'activity timed out' : 'cancelled');
   }
   throw new CancelledFailure(`cancelled at a batch boundary after ${rows} rows; the checkpoint is consistent`);
+}
+
+/** The instance as the run found it is still there and active (it is read once more, under the run's lock). */
+async function stillActive(db: pg.Client, id: string, was: { template: string; instanceId: string }): Promise<void> {
+  const row = await readInstance(db, was.template, was.instanceId);
+  if (!row) throw new UnknownInstanceError(id);
+  if (row.status !== 'active') throw new InstanceNotActiveError(id, row.status, row.reason);
 }

@@ -1,4 +1,4 @@
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import type { temporal } from '@temporalio/proto';
 
@@ -10,8 +10,8 @@ export const STUCK_ATTEMPTS = 5;
  * the workflow then neither progresses nor sees a cancel, and `--wait` would wait for good. A payload encrypted with
  * another key than the workers' (a CLI's TIDEMARK_ENCRYPTION_KEY) is the usual cause, found by an acceptance run.
  */
-export async function stuckTask(client: Client, handle: WorkflowHandle): Promise<string | undefined> {
-  const d = await handle.describe().catch(() => undefined);
+export async function stuckTask(client: Client, handle: WorkflowHandle, described?: WorkflowExecutionDescription): Promise<string | undefined> {
+  const d = described ?? (await handle.describe().catch(() => undefined));
   const attempt = d?.status.name === 'RUNNING' ? (d.raw.pendingWorkflowTask?.attempt ?? 0) : 0;
   if (attempt < STUCK_ATTEMPTS) return undefined;
   const reason = await lastTaskFailure(client, handle);

@@ -1,4 +1,4 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { runningWorkflowsOf } from '../client';
 import type { Config } from '../config/schema';
 import { temporalSettings } from '../config/temporal-env';
@@ -22,8 +22,15 @@ import { getTemplate, templateStateUrl } from './templates';
 
 export class InstanceBusyError extends InstanceError {
   override readonly name = 'InstanceBusyError';
-  constructor(readonly instance: string) {
-    super(`a run of ${instance} is writing: stop it first (\`tidemark cancel ${instance}\`, or remove with --cancel), then remove it`);
+  constructor(
+    readonly instance: string,
+    cancelled = false,
+  ) {
+    super(
+      cancelled
+        ? `${instance} is still being written (a run that started during the removal, or \`dead-letters --retry\`): nothing was removed; try again once it has ended (\`tidemark status ${instance}\`)`
+        : `a run of ${instance} is writing: stop it first (\`tidemark cancel ${instance}\`, or remove with --cancel), then remove it`,
+    );
   }
 }
 
@@ -75,29 +82,41 @@ export async function removeInstance(opts: InstanceOptions & { purge?: boolean; 
     const scheduleDeleted = await withTemporal(opts.client, env, async (client) => {
       const running = await runningWorkflowsOf(client, id, await runningRunKeys(db, id));
       if (running.length && !opts.cancel) throw new InstanceRunningError(id, running.map((h) => h.workflowId));
+      // Nothing is deleted until nothing runs: its schedule is paused first (no new runs), and unpaused again if the
+      // removal stops half way (an active instance must not be left without its schedule's runs).
+      const unpause = t.schedule && row?.status === 'active' && (await setInstanceSchedulePaused(client, id, true, 'instance being removed'));
+      try {
+        await cancelAndWait(id, running);
+        // A run that started meanwhile: it holds the lock, or is listed now (its workflow).
+        if (!(await tryLockIntegration(db, id))) throw new InstanceBusyError(id, !!opts.cancel);
+        const late = await runningWorkflowsOf(client, id, await runningRunKeys(db, id));
+        if (late.length) throw new InstanceRunningError(id, late.map((h) => h.workflowId));
+      } catch (err) {
+        if (unpause) await setInstanceSchedulePaused(client, id, false, 'instance not removed').catch(() => undefined);
+        throw err;
+      }
       // A template without a schedule has none to delete (one left from before is reconcile's to find).
-      const deleted = t.schedule ? await deleteInstanceSchedule(client, id) : false;
-      await cancelAndWait(id, running);
-      return deleted;
+      return t.schedule ? await deleteInstanceSchedule(client, id) : false;
     });
-    // A run between its workflow's check and here (or one started outside Temporal's view) still holds the lock.
-    if (!(await tryLockIntegration(db, id))) throw new InstanceBusyError(id);
     const { purged } = await deleteInstance(db, t.id, opts.instance, !!opts.purge);
     // --purge of an id that left nothing (a typo) is no removal: say so, as without --purge.
     if (!row && !scheduleDeleted && purged === 0) throw new UnknownInstanceError(id);
     return { id, scheduleDeleted, purged: !!opts.purge };
   } finally {
-    await closeQuietly(db);
+    await closeQuietly(db); // also releases the integration's lock
   }
 }
 
 async function cancelAndWait(id: string, running: WorkflowHandle[]): Promise<void> {
   if (!running.length) return;
-  for (const h of running) await h.cancel();
+  // One that ended since it was listed has nothing to cancel.
+  for (const h of running) await h.cancel().catch((err: unknown) => {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  });
   const deadline = Date.now() + REMOVE_CANCEL_WAIT_MS;
   for (;;) {
     const still: string[] = [];
-    for (const h of running) if ((await h.describe()).status.name === 'RUNNING') still.push(h.workflowId);
+    for (const h of running) if ((await h.describe().catch(() => undefined))?.status.name === 'RUNNING') still.push(h.workflowId);
     if (!still.length) return;
     if (Date.now() > deadline) throw new InstanceRunningError(id, still, true);
     await new Promise((r) => setTimeout(r, 500));

@@ -19,14 +19,15 @@ export function isCredentialRefusal(err: unknown): boolean {
  * `tidemark instances resume` (or resumeInstance) after the customer re-authorized. Never throws: the
  * run's own failure is what the caller reports.
  */
-export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefined, id: string, err: unknown): Promise<void> {
+export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefined, id: string, err: unknown, template?: { raw: Record<string, unknown> }): Promise<void> {
   const ref = parseInstanceRef(id);
   if (!ref || !isCredentialRefusal(err)) return;
-  // The source's hint names config fields and the workers' environment; an instance's credentials are its secrets
-  // (an acceptance run: the hint sent an operator to source.headers for an encrypted secret).
   const e = err as Error;
-  const reason = `credentials refused: ${e.message}`.slice(0, 500);
-  e.message += `. For instance ${id} the credentials are its secrets (\`tidemark instances list\` shows how each is kept): once the customer re-authorized, put the new one in place (a --secret variable: its new value on the workers; a --secret-file: \`instances remove\`, then \`instances add\` with the new file), then \`tidemark instances resume ${ref.template} ${ref.instance}\``;
+  const reason = `credentials refused: ${e.message.split(`. ${HINT_MARK} `)[0]}`.slice(0, 500);
+  // The source's hint names config fields and the workers' environment; when the template's credentials are the
+  // instance's secrets, say so (an acceptance run: the hint sent an operator to source.headers for an encrypted
+  // secret). Once: shards share one refused token request's error.
+  if (template && usesSecretCredentials(template.raw) && !e.message.includes(HINT_MARK)) e.message += `. For instance ${id} the credentials are its secrets (\`tidemark instances list\` shows how each is kept): once the customer re-authorized, put the new one in place (a --secret variable: its new value on the workers; a --secret-file: \`instances remove\`, then \`instances add\` with the new file), then \`tidemark instances resume ${ref.template} ${ref.instance}\``;
   if (!db) return;
   try {
     await setInstanceStatus(db, ref.template, ref.instance, 'needs_reauth', reason);
@@ -41,4 +42,12 @@ export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefine
   } catch {
     // Best effort: the failure itself is recorded by the run.
   }
+}
+
+const HINT_MARK = 'For instance';
+
+/** Whether the template's source or sink credentials (auth, headers) come from `${secret.X}`. */
+function usesSecretCredentials(raw: Record<string, unknown>): boolean {
+  const sides = [raw.source, raw.sink] as Array<{ auth?: unknown; headers?: unknown } | undefined>;
+  return sides.some((side) => JSON.stringify([side?.auth ?? null, side?.headers ?? null]).includes('${secret.'));
 }

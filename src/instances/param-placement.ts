@@ -3,27 +3,36 @@ import { stringsIn, type Template } from '../config/template-schema';
 
 /**
  * Where an instance's parameter values may go. Most of a template's strings build a request or a query: URLs,
- * JSONata expressions (request templates, sink path and body), file paths, SQL. A value pasted there verbatim could
- * point it elsewhere: an acceptance run added `subdomain=127.0.0.1:18704/steal?`, and the tenant's bearer token went
- * to that host; `../` reached other endpoints. There a value may hold only letters, digits and `. _ ~ -` (the
- * characters a URL never treats specially), not starting with ".". Values that are sent as data, encoded, take any
- * text: header values, `source.params` (query parameters, encoded) and `timeZone`; only control characters are
- * refused there (a line break in a header would start a new one).
+ * JSONata expressions (request templates, sink path and body, mappings), file paths, SQL. A value pasted there
+ * verbatim could point it elsewhere: an acceptance run added `subdomain=127.0.0.1:18704/steal?`, and the tenant's
+ * bearer token went to that host; `../` reached other endpoints. There a value may hold only letters, digits and
+ * `. _ ~ -` (the characters a URL never treats specially), not starting with ".". Values sent as data, encoded by
+ * whatever sends them, take other text (spaces, "@", "/", ":"): header values, query parameters (`source.params`,
+ * the parent list's), `source.timeZone`, and the auth fields that are not URLs or secrets (a user name, a client
+ * id, scopes, an audience). Not control characters (a line break would start another header), nor "$" or "{":
+ * `${NAME}` references are resolved from the workers' environment after the values are filled in, so two values
+ * side by side ("$" and "{KEY}") would send a worker's secret.
  */
 const SAFE = /^[A-Za-z0-9_~-][A-Za-z0-9._~-]*$/;
-const hasControl = (v: string) => [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const unsafeText = (v: string) => /[${]/.test(v) || [...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+type Path = readonly (string | number)[];
+const FREE: Path[] = [
+  ['source', 'timeZone'],
+  ['source', 'headers', '*'],
+  ['sink', 'headers', '*'],
+  ['source', 'params', '*'],
+  ['source', 'parent', 'params', '*'],
+  ...['source', 'sink'].flatMap((side) => ['username', 'clientId', 'audience', 'scopes'].map((f) => [side, 'auth', f])),
+  ...['source', 'sink'].map((side) => [side, 'auth', 'scopes', '*']),
+];
 
 /** Whether the string at `path` is data sent as it is (encoded by whatever sends it), not part of a URL or expression. */
-function isFreeText(path: readonly (string | number)[]): boolean {
-  const last = path[path.length - 1];
-  const parent = path[path.length - 2];
-  if (last === 'timeZone') return true;
-  // request.* are JSONata expressions: a value there is code, not data.
-  if (path.includes('request')) return false;
-  return parent === 'headers' || (parent === 'params' && path[0] === 'source');
+function isFreeText(path: Path): boolean {
+  return FREE.some((p) => p.length === path.length && p.every((k, i) => k === '*' || k === path[i]));
 }
 
-const where = (path: readonly (string | number)[]) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${p}`)).join('');
+const where = (path: Path) => path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${p}`)).join('');
 
 /** Each parameter value that may not go where the template puts it, with why. */
 export function paramPlacementProblems(t: Pick<Template, 'raw'>, params: Record<string, string>): string[] {
@@ -34,13 +43,13 @@ export function paramPlacementProblems(t: Pick<Template, 'raw'>, params: Record<
       const value = params[ref.name];
       if (ref.scope !== 'instance' || value === undefined) continue;
       const free = isFreeText(path);
-      const bad = free ? hasControl(value) : !SAFE.test(value);
+      const bad = free ? unsafeText(value) : !SAFE.test(value);
       const key = `${ref.name}\u0000${free}`;
       if (!bad || said.has(key)) continue;
       said.add(key);
       problems.push(
         free
-          ? `parameter ${ref.name}=${JSON.stringify(value)} holds a control character (a line break?), which may not go into ${where(path)}`
+          ? `parameter ${ref.name}=${JSON.stringify(value)} may not go into ${where(path)}: it holds a control character (a line break would start another header), "$" or "{" (which could make a \${NAME} reference to the workers' environment)`
           : `parameter ${ref.name}=${JSON.stringify(value)} may not go into ${where(path)}: a value used in a URL, a path, an expression or a query may hold only letters, digits and . _ ~ - (not starting with "."), since "/", "?", "#", "@", ":" or ".." would send the request, and the instance's credentials, elsewhere; free text belongs in headers or source.params`,
       );
     }

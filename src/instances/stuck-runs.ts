@@ -10,7 +10,8 @@ const CONCURRENCY = 8;
  * Lines whose running workflow the workers cannot run (its task failing again and again: a worker without the
  * encryption key, a workflow code error) read `failing`, with why. The state database cannot see it: the activity
  * never starts, so the last run there still reads ok (an acceptance run: `status --all` said ok while every
- * workflow task failed). One listing of the running tidemark workflows, then a describe of each.
+ * workflow task failed). One listing of the running tidemark workflows, a describe of each, and the history of
+ * those whose task keeps failing (for why).
  */
 export async function addStuckRuns(client: Client, lines: StatusLine[]): Promise<void> {
   const byId = new Map<string, StatusLine>();
@@ -32,7 +33,7 @@ export async function addStuckRuns(client: Client, lines: StatusLine[]): Promise
       const handle = client.workflow.getHandle(id);
       const d = await handle.describe().catch(() => undefined);
       if ((d?.raw.pendingWorkflowTask?.attempt ?? 0) < STUCK_ATTEMPTS) continue;
-      const stuck = await stuckTask(client, handle);
+      const stuck = await stuckTask(client, handle, d);
       if (!stuck || !['ok', 'running', 'never-run'].includes(line.state)) continue;
       Object.assign(line, { state: 'failing', reason: `${id}: ${stuck}` });
     }

@@ -27,7 +27,7 @@ describe('a sync row left running', () => {
       integrations: [{ id: 'orders', source: { kind: 'postgres', url: '${SRC}', table: 'public.orders', cursor: ['updated_at', 'id'] }, sink: { url: '${DST}', table: 'copy.orders', key: ['id'], create: true } }],
     });
     const activities = createActivities({ config: () => config, env: { SRC: src.url, DST: dst.url } });
-    const run = (runKey: string) => new MockActivityEnvironment().run(activities.runIntegration, { integration: 'orders', mode: 'sync', runKey }) as Promise<RunResult>;
+    const run = (runKey: string) => new MockActivityEnvironment().run(activities.runIntegration, { integration: 'orders', mode: 'sync' as const, runKey }) as Promise<RunResult>;
     expect(await run('wf/first')).toMatchObject({ rows: 100, done: true });
     // As a cancel with the state database down leaves them: running, nobody writing.
     await sql(dst.url, `INSERT INTO tidemark.runs (run_id, integration, kind, status, start_cursor, end_cursor) VALUES ('wf/lost', 'orders', 'sync', 'running', 'null', 'null'), ('wf/backfill', 'orders', 'backfill', 'running', 'null', 'null')`);

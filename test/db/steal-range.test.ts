@@ -447,9 +447,16 @@ describe('choosing what to take', () => {
       expect(ended[0]).toBeGreaterThanOrEqual(STEAL_GRACE_MS);
       expect(ended[1]).toBeLessThan(STEAL_GRACE_MS + 1_000);
       expect(ended[2]).toBeGreaterThanOrEqual(STEAL_GRACE_MS + 2_500);
-      // The waiter let go when it ended: the next shard to finish may wait.
-      const free = await sessions[0]!.query(`SELECT pg_try_advisory_lock(hashtext('tidemark.steal-waiter'), hashtext($1::text)) AS got`, [`${IT} ${run}`]);
-      expect(free.rows[0].got).toBe(true);
+      // The waiter let go when it ended: the next shard to finish may wait (asked from a session of its own: the
+      // lock is re-entrant within one).
+      const next = new pg.Client({ connectionString: db.url });
+      await next.connect();
+      try {
+        const free = await next.query(`SELECT pg_try_advisory_lock(hashtext('tidemark.steal-waiter'), hashtext($1::text)) AS got`, [`${IT} ${run}`]);
+        expect(free.rows[0].got).toBe(true);
+      } finally {
+        await next.end();
+      }
     } finally {
       await Promise.all(sessions.map((c) => c.end()));
     }

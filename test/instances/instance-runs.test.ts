@@ -1,4 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { tryLockIntegration } from '../../src/db/state';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
@@ -110,6 +112,24 @@ describe('instances of a template (real PostgreSQL, the run activity)', () => {
       ['shared/acme', 'active', { db: 'env SRC_URL' }],
       ['shared/globex', 'active', { db: 'encrypted' }],
     ]);
+  });
+
+  it('a run that waited for the lock while its instance was paused reads it again under the lock and does not run', async () => {
+    // `instances remove` (or pause) holds the lock while it changes the row; a run that read the row before waits.
+    const holder = new pg.Client({ connectionString: dst.url });
+    await holder.connect();
+    try {
+      expect(await tryLockIntegration(holder, 'shared/acme')).toBe(true);
+      const waiting = run('shared/acme', 'backfill', 'wf/a-locked');
+      waiting.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500)); // it resolved the instance and waits for the lock
+      await sql(dst.url, `UPDATE tidemark.instances SET status = 'paused', reason = 'removed meanwhile' WHERE template = 'shared' AND instance_id = 'acme'`);
+      await holder.query('SELECT pg_advisory_unlock_all()');
+      await expect(waiting).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('instance shared/acme is paused (removed meanwhile)') });
+    } finally {
+      await holder.end();
+      await sql(dst.url, `UPDATE tidemark.instances SET status = 'active', reason = NULL WHERE template = 'shared' AND instance_id = 'acme'`);
+    }
   });
 
   it('a paused instance does not run (non-retryable, naming the way back); unknown instances fail clearly', async () => {

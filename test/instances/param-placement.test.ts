@@ -64,7 +64,47 @@ describe('where instance parameters may go', () => {
     // A JSONata template: a quote would end the string and the rest would run as the expression.
     expect(problemsOf({ ...good, team: "x' & $string(1) & '" })[0]).toMatch(/^parameter team="x' & \$string\(1\) & '" may not go into source\.request\.params\.team: /);
     // Free-text places refuse only control characters: a line break would start another header.
-    expect(problemsOf({ ...good, label: 'Acme\r\nX-Forwarded-Host: evil' })).toEqual(['parameter label="Acme\\r\\nX-Forwarded-Host: evil" holds a control character (a line break?), which may not go into source.headers.X-Account-Name']);
+    const free = 'it holds a control character (a line break would start another header), "$" or "{" (which could make a ${NAME} reference to the workers\' environment)';
+    expect(problemsOf({ ...good, label: 'Acme\r\nX-Forwarded-Host: evil' })).toEqual([`parameter label="Acme\\r\\nX-Forwarded-Host: evil" may not go into source.headers.X-Account-Name: ${free}`]);
+    // Two values side by side would make a reference the worker resolves: "$" and "{" are refused in free text too.
+    expect(problemsOf({ ...good, label: '$', owner: '{TIDEMARK_ENCRYPTION_KEY}' })).toEqual([
+      `parameter label="$" may not go into source.headers.X-Account-Name: ${free}`,
+      `parameter owner="{TIDEMARK_ENCRYPTION_KEY}" may not go into source.params.owner: ${free}`,
+    ]);
+  });
+
+  it('free only where the path is exactly a data field: auth user names, client ids, scopes and audiences are; tokenUrl, a mapping\'s timeZone column are not', () => {
+    const oauth = parseConfig({
+      integrations: [
+        {
+          id: 'crm',
+          template: true,
+          source: {
+            kind: 'http',
+            url: 'https://api.crm.example/v1/contacts',
+            auth: { type: 'oauth2', grant: 'client_credentials', tokenUrl: 'https://${instance.tenant}.auth.example/oauth/token', clientId: '${instance.client}', clientSecret: '${secret.cs}', scopes: ['${instance.scope}'], audience: '${instance.audience}' },
+            records: 'results',
+            pagination: { style: 'cursor', param: 'after', next: 'paging.next.after' },
+            columns: { id: 'bigint', updated_at: 'timestamptz' },
+          },
+          mapping: { id: 'id', updated_at: 'updated_at', timeZone: "='${instance.zone}'" },
+          sink: { kind: 'postgres', url: '${DST_URL}', table: 'crm.contacts', key: ['id'], instanceColumn: 'tenant', create: true },
+        },
+      ],
+    }).templates?.[0] as Template;
+    const values = { tenant: 'acme', client: 'acme app@crm', scope: 'crm.objects.contacts.read', audience: 'https://api.crm.example/', zone: 'UTC' };
+    const stored = { instanceId: 'acme', params: values, secrets: { cs: { env: 'CS' } } };
+    expect(instantiate(oauth, stored, {}).integration.source).toMatchObject({ auth: { clientId: 'acme app@crm', audience: 'https://api.crm.example/' } });
+    const refused = (over: Record<string, string>) => {
+      try {
+        instantiate(oauth, { ...stored, params: { ...values, ...over } }, {});
+        return [];
+      } catch (err) {
+        return (err as InstanceParamsError).problems.map((p) => p.slice(0, p.indexOf(':')));
+      }
+    };
+    expect(refused({ tenant: 'evil.example/x?' })).toEqual(['parameter tenant="evil.example/x?" may not go into source.auth.tokenUrl']);
+    expect(refused({ zone: "x' & 'y" })).toEqual(['parameter zone="x\' & \'y" may not go into mapping.timeZone']);
   });
 
   it('`instances add` refuses it before anything is stored', async () => {

@@ -35,7 +35,7 @@ afterAll(async () => {
 /** The idempotency key a sink of `cfg` sends for a row. */
 function keyOf(cfg: HttpSinkConfig, integration: string, r: (string | null)[], replaces?: (string | null)[]): string {
   const record = new RecordDecoder(COLUMNS).decode(r);
-  const request = requestShapeOf({ method: cfg.method, url: new URL(cfg.url).href, path: cfg.path, body: cfg.body, bulk: cfg.bulk });
+  const request = requestShapeOf({ method: cfg.method, url: new URL(cfg.url).href, path: cfg.path, body: cfg.body, bulk: cfg.bulk !== 'per-record' });
   return idempotencyKeyOf({ integration, recordKey: JSON.stringify([record.id]), contentHash: contentHashOf(record), request, replaces: replaces && hashOf(replaces) });
 }
 

@@ -22,13 +22,13 @@ export function contentHashOf(record: Record<string, unknown>): string {
 }
 
 /**
- * What the API receives besides the record: the method, the resolved URL and the path and body templates (the body
- * is the record through them). Part of every key, so a request that changed (a new body template, another
- * endpoint) is never answered from an API's memory of the old one: an acceptance run re-sent 2,000 records after
+ * What the API receives besides the record: the method, the resolved URL, the path and body templates (the body
+ * is the record through them) and whether records go one per request or in bulk. Part of every key, so a request
+ * that changed (a new body template, another endpoint) is never answered from an API's memory of the old one: an acceptance run re-sent 2,000 records after
  * a body change and the API replayed all 2,000 old answers (0 updated, the run "completed").
  * Not the rendered body itself: it may hold $idempotencyKey, which is made from this.
  */
-export function requestShapeOf(parts: { method: string; url: string; path?: string; body?: string; bulk?: unknown }): string {
+export function requestShapeOf(parts: { method: string; url: string; path?: string; body?: string; bulk?: boolean }): string {
   return sha256(canonicalJson(parts));
 }
 

@@ -73,7 +73,9 @@ export class HttpSink implements Sink {
     if (cfg.bulk !== 'per-record' && cfg.bulk.results !== undefined) this.results = new BulkResults(cfg.bulk.results);
     const deletePath = cfg.deletes?.path ?? (cfg.bulk === 'per-record' ? cfg.path : undefined);
     if (cfg.deletes && deletePath !== undefined) this.deleteTemplates = new DeliveryTemplates({ path: deletePath, body: undefined, bulk: 'per-record', method: 'DELETE', key: cfg.key }, url);
-    this.request = requestShapeOf({ method: cfg.method, url: url.href, path: cfg.path, body: cfg.body, bulk: cfg.bulk });
+    // Per record or in bulk changes what a request means; the bulk size does not (a smaller one after a 413 must
+    // re-send the records already applied under their keys).
+    this.request = requestShapeOf({ method: cfg.method, url: url.href, path: cfg.path, body: cfg.body, bulk: cfg.bulk !== 'per-record' });
     if (deletePath !== undefined) this.deleteRequest = requestShapeOf({ method: 'DELETE', url: url.href, path: deletePath });
   }
 
