@@ -1,5 +1,8 @@
+import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { RunningDevServer } from '../../src/dev';
+import { devServerForTests } from '../setup/database';
 import type { Config } from '../../src/config';
 import { createWorker, workflowsPath, type CreateWorkerOptions } from '../../src/worker';
 
@@ -39,4 +42,28 @@ export async function testWorker(
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** A dev server (as `tidemark dev` starts it), a client and a real worker on it: for what the time-skipping server lacks. */
+export interface DevWorkerStack {
+  server: RunningDevServer;
+  client: Client;
+  stop(): Promise<void>;
+}
+
+export async function startDevWorkerStack(o: { taskQueue: string; config: () => Config; env: NodeJS.ProcessEnv }): Promise<DevWorkerStack> {
+  const server = await devServerForTests();
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), taskQueue: o.taskQueue, config: o.config, env: o.env, worker: { workflowBundle: await workflowBundle() } });
+  const running = worker.run();
+  return {
+    server,
+    client,
+    stop: async () => {
+      await client.connection.close();
+      worker.shutdown();
+      await running;
+      await server.stop();
+    },
+  };
 }

@@ -1,15 +1,12 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIntegrationRun } from '../../src/client';
 import { parseConfig, type Config } from '../../src/config';
-import type { RunningDevServer } from '../../src/dev';
 import { addInstance, InstanceRunningError, listInstances, removeInstance } from '../../src/instances';
-import { createWorker } from '../../src/worker';
 import { seedOrders, sql } from '../helpers/fixtures';
-import { sleep, workflowBundle } from '../helpers/temporal';
-import { createTestDatabase, devServerForTests, type TestDatabase } from '../setup/database';
+import { sleep, startDevWorkerStack, type DevWorkerStack } from '../helpers/temporal';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 /**
  * `instances remove` while a run of the instance goes on: an acceptance run removed it, and the run went on with
@@ -18,17 +15,15 @@ import { createTestDatabase, devServerForTests, type TestDatabase } from '../set
  * The run is held mid-way by a lock on its source table (a dev server, a real worker, real PostgreSQL).
  */
 const QUEUE = 'remove-running';
-let server: RunningDevServer;
+let stack: DevWorkerStack;
+let client: Client;
 let src: TestDatabase;
 let dst: TestDatabase;
-let client: Client;
-let worker: Worker;
-let running: Promise<void>;
 let config: Config;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  [server, src, dst] = await Promise.all([devServerForTests(), createTestDatabase('rm_src'), createTestDatabase('rm_dst')]);
+  [src, dst] = await Promise.all([createTestDatabase('rm_src'), createTestDatabase('rm_dst')]);
   await seedOrders(src.url, { rows: 500, table: 'public.orders_acme' });
   env = { SRC_URL: src.url, DST_URL: dst.url, TIDEMARK_TASK_QUEUE: QUEUE };
   config = parseConfig({
@@ -42,15 +37,11 @@ beforeAll(async () => {
       },
     ],
   });
-  client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  worker = await createWorker({ connection: await NativeConnection.connect({ address: server.address }), taskQueue: QUEUE, config: () => config, env, worker: { workflowBundle: await workflowBundle() } });
-  running = worker.run();
+  stack = await startDevWorkerStack({ taskQueue: QUEUE, config: () => config, env });
+  client = stack.client;
 });
 afterAll(async () => {
-  await client?.connection.close();
-  worker?.shutdown();
-  await running;
-  await server?.stop();
+  await stack?.stop();
   await Promise.all([src?.drop(), dst?.drop()]);
 });
 
