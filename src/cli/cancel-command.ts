@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { lazy } from './lazy';
-import { closeClient } from './close-client';
 
 export function registerCancel(program: Command): void {
   program
@@ -36,7 +35,7 @@ export function registerCancel(program: Command): void {
           }
         }
       } finally {
-        await closeClient(client);
+        await (await lazy('./close-client')).closeClient(client);
       }
     });
 }

@@ -46,6 +46,7 @@ interface LazyModules {
   '../db/running-run-keys-at': typeof import('../db/running-run-keys-at');
   './stuck-task': typeof import('./stuck-task');
   './blocked-lines': typeof import('./blocked-lines');
+  './close-client': typeof import('./close-client');
 }
 
 // Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles

@@ -3,14 +3,13 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import type { ApplyReport, ScheduleView } from '../schedules';
 import { lazy } from './lazy';
-import { closeClient } from './close-client';
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = await (await lazy('../client')).connectClient();
   try {
     return await fn(client);
   } finally {
-    await closeClient(client);
+    await (await lazy('./close-client')).closeClient(client);
   }
 }
 

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { printStatusAll, type StatusAllOptions } from './instances-command';
 import { lazy } from './lazy';
 import { failureMessage } from './run-commands';
-import { closeClient } from './close-client';
 
 const WATCH_MS = 500;
 
@@ -100,7 +99,7 @@ export function registerStatus(program: Command): void {
         }
       } finally {
         await closeQuietly(db);
-        await closeClient(client);
+        await (await lazy('./close-client')).closeClient(client);
       }
     });
 }

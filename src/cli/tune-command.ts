@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import type { TuneInput } from '../workflows/validate-input';
 import { parseBatchSize, parseRate } from './arg-parsers';
 import { lazy } from './lazy';
-import { closeClient } from './close-client';
 
 export function registerTune(program: Command): void {
   program
@@ -27,7 +26,7 @@ export function registerTune(program: Command): void {
         const what = [opts.batchSize ? `batch size ${opts.batchSize}` : '', opts.rate ? `${opts.rate} rows/s` : ''].filter(Boolean).join(', ');
         console.log(`${id}: ${handle.workflowId} retuned to ${what}; applies from the next page`);
       } finally {
-        await closeClient(client);
+        await (await lazy('./close-client')).closeClient(client);
       }
     });
 }
