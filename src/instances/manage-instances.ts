@@ -80,7 +80,8 @@ export async function removeInstance(opts: InstanceOptions & { purge?: boolean; 
     const row = await readInstance(db, t.id, opts.instance);
     if (!row && !opts.purge) throw new UnknownInstanceError(id);
     const scheduleDeleted = await withTemporal(opts.client, env, async (client) => {
-      const running = await runningWorkflowsOf(client, id, await runningRunKeys(db, id));
+      const runningNow = async () => runningWorkflowsOf(client, id, await runningRunKeys(db, id));
+      const running = await runningNow();
       if (running.length && !opts.cancel) throw new InstanceRunningError(id, running.map((h) => h.workflowId));
       // Nothing is deleted until nothing runs: its schedule is paused first (no new runs), and unpaused again if the
       // removal stops half way (an active instance must not be left without its schedule's runs).
@@ -89,7 +90,7 @@ export async function removeInstance(opts: InstanceOptions & { purge?: boolean; 
         await cancelAndWait(id, running);
         // A run that started meanwhile: it holds the lock, or is listed now (its workflow).
         if (!(await tryLockIntegration(db, id))) throw new InstanceBusyError(id, !!opts.cancel);
-        const late = await runningWorkflowsOf(client, id, await runningRunKeys(db, id));
+        const late = await runningNow();
         if (late.length) throw new InstanceRunningError(id, late.map((h) => h.workflowId));
       } catch (err) {
         if (unpause) await setInstanceSchedulePaused(client, id, false, 'instance not removed').catch(() => undefined);
