@@ -2,6 +2,7 @@ import { allHandlersFinished, CancellationScope, condition, defineQuery, defineS
 import type { Activities } from '../activities/create-activities';
 import type { RunInput, RunResult, ShardView } from '../activities/types';
 import { recordCancelOptions, recordingCancellation, runActivityOptions, shortActivityOptions, withFairness } from './activity-options';
+import { liftingPermanentFailure } from './permanent-failure';
 import { parseBackfillInput, parseTuneInput, type TuneInput } from './validate-input';
 
 // Local: a worker whose activity slots are all busy with shards still applies a tune at once.
@@ -43,14 +44,14 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
     await applyTuning({ integration: parsed.integration, runKey, ...tuning });
   });
 
-  const result = await recordingCancellation(async () => {
+  const result = await liftingPermanentFailure(() => recordingCancellation(async () => {
     const plan = parsed.resume || (parsed.shards ?? 1) > 1 ? await planBackfill({ integration: parsed.integration, runKey, shards: parsed.shards ?? 1, resume: !!parsed.resume, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }) : undefined;
     if (!plan?.sharded) return inTimeBoxes(() => runIntegration({ ...base, tuning, ...(parsed.from !== undefined ? { from: parsed.from } : {}) }));
     if (plan.note) log.warn(plan.note);
     shards = Array.from({ length: plan.total }, (_, index) => ({ index, status: plan.todo.includes(index) ? 'pending' : 'done' }));
     await runShards(plan.todo, (index) => inTimeBoxes(() => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length })), shards);
     return finishBackfill({ integration: parsed.integration, runKey });
-  }, () => recordCancelled({ integration: parsed.integration, runKey, kind: base.mode }));
+  }, () => recordCancelled({ integration: parsed.integration, runKey, kind: base.mode })));
   await condition(allHandlersFinished);
   return result;
 }

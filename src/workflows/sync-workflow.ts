@@ -3,6 +3,7 @@ import type { Activities } from '../activities/create-activities';
 import type { SyncRunResult, SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
 import { recordCancelOptions, recordingCancellation, runActivityOptions, withFairness } from './activity-options';
+import { liftingPermanentFailure } from './permanent-failure';
 import { parseSyncInput } from './validate-input';
 
 /**
@@ -13,7 +14,11 @@ import { parseSyncInput } from './validate-input';
  * reconcileEvery has passed); without `deletes` the history is exactly what it was.
  */
 export async function syncWorkflow(input: unknown): Promise<SyncWorkflowResult> {
-  const { integration, forceDeletes, fairnessWeight } = parseSyncInput(input);
+  const parsed = parseSyncInput(input);
+  return liftingPermanentFailure(() => sync(parsed));
+}
+
+async function sync({ integration, forceDeletes, fairnessWeight }: ReturnType<typeof parseSyncInput>): Promise<SyncWorkflowResult> {
   const info = workflowInfo();
   // reconcileDeletes heartbeats like a run and may compare a large table: the same timeouts and retries.
   const { runIntegration, reconcileDeletes } = proxyActivities<Activities>(withFairness(runActivityOptions('sync'), integration, info.priority, fairnessWeight));

@@ -99,7 +99,14 @@ describe('workflows on the time-skipping test server', () => {
       const unknown = await env.client.workflow
         .execute('syncWorkflow', { taskQueue, workflowId: 'bad-3', args: [{ integration: 'nope' }] })
         .catch((e: unknown) => e);
+      // The activity's reason on top (the UI's and `temporal workflow start`'s first line), not "Activity task failed".
+      expect((unknown as WorkflowFailedError).cause).toMatchObject({ type: 'UnknownIntegrationError', nonRetryable: true, message: expect.stringContaining('unknown integration "nope"') });
       expect((unknown as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'UnknownIntegrationError', message: expect.stringContaining('unknown integration "nope"') });
+      // A sharded backfill's plan refuses the same way.
+      const plan = await env.client.workflow
+        .execute('backfillWorkflow', { taskQueue, workflowId: 'bad-4', args: [{ integration: 'nope', shards: 2 }] })
+        .catch((e: unknown) => e);
+      expect((plan as WorkflowFailedError).cause).toMatchObject({ type: 'UnknownIntegrationError', nonRetryable: true, message: expect.stringContaining('unknown integration "nope"') });
     });
   });
 });
