@@ -207,6 +207,25 @@ describe('HTTP sink delivery', () => {
     await denied.close();
   });
 
+  it("keeps a record whose value would walk the path out of sink.url (`..`, `%2e%2e`, `\\`) as a dead letter; nothing is sent for it", async () => {
+    const api = await fake();
+    const sink = await openSink(sinkConfig(api.url, { method: 'PUT', path: "'/' & email" }), 'walk');
+    const hostile = ['../globex/owned-1', '%2e%2e/globex/owned-2', '../../admin/delete-all', '.%2E\\admin', './x', 'ok-1', 'a..b'];
+    const page = hostile.map((email, i) => [String(i + 1), email, '1.00', '{}']);
+    const r = await writePage(state, sink, 'walk', page);
+    expect(r).toEqual({ written: 2, refused: 5, unchanged: 0 });
+    expect(api.log.map((l) => `${l.method} ${l.path}`).sort()).toEqual(['PUT /items/a..b', 'PUT /items/ok-1']);
+    const letters = await state.query<{ reason: string }>(`SELECT reason FROM tidemark.dead_letters WHERE integration = 'walk' ORDER BY (record->>'id')::int`);
+    expect(letters.rows.map((l) => l.reason)).toEqual([
+      expect.stringMatching(/^sink\.path evaluated to "\/\.\.\/globex\/owned-1", whose segment "\.\." would leave \/items: a record's value cannot choose another path$/),
+      expect.stringContaining('segment "%2e%2e"'),
+      expect.stringContaining('segment ".."'),
+      expect.stringContaining('segment ".%2E"'),
+      expect.stringContaining('segment "."'),
+    ]);
+    await sink.close();
+  });
+
   it('stops at once when the run is cancelled, committing nothing of the page', async () => {
     const api = await fake({ latencyMs: 200 });
     const sink = await openSink(sinkConfig(api.url, { concurrency: 2 }), 'cancelled');

@@ -1,6 +1,7 @@
 import jsonata from 'jsonata';
 import type { HttpSinkConfig } from '../../config/http-sink-schema';
 import { fieldsRead } from '../../config/jsonata-fields';
+import { dotSegmentOf } from '../../util/dot-segments';
 import { HttpSinkSetupError } from './http-sink-errors';
 
 type Compiled = ReturnType<typeof jsonata>;
@@ -67,6 +68,9 @@ export class DeliveryTemplates {
       if (!p.ok) return { ok: false, reason: `sink.path failed: ${p.reason}` };
       if (typeof p.value !== 'string' && typeof p.value !== 'number') return { ok: false, reason: `sink.path evaluated to ${JSON.stringify(p.value)}, not a path` };
       const path = String(p.value);
+      // A record's value stays inside sink.url's path: no `..` to another tenant's prefix or another endpoint.
+      const dots = dotSegmentOf(path);
+      if (dots !== undefined) return { ok: false, reason: `sink.path evaluated to ${JSON.stringify(path)}, whose segment "${dots}" would leave ${this.base.pathname}: a record's value cannot choose another path` };
       url.pathname = `${url.pathname.replace(/\/+$/, '')}${path.startsWith('/') ? '' : '/'}${path}`;
     }
     let body: unknown;

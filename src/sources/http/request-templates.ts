@@ -1,5 +1,6 @@
 import jsonata from 'jsonata';
 import type { HttpRequestTemplates } from '../../config/http-request-schema';
+import { dotSegmentOf } from '../../util/dot-segments';
 import { HttpSourceError } from './http-errors';
 
 /** The pagination values a request carries, for the templates: only those this request has are bound. */
@@ -57,6 +58,9 @@ export class RequestTemplates {
     if (this.path) {
       const v = await run(this.path, bindings, 'request.path');
       if (typeof v !== 'string' || !v.startsWith('/')) throw new HttpSourceError('request.path', `must evaluate to a path starting with "/" (got ${JSON.stringify(v)})`);
+      // Built from the API's cursor or a parent's fields: those values must not walk to another path of the origin.
+      const dots = dotSegmentOf(v);
+      if (dots !== undefined) throw new HttpSourceError('request.path', `evaluated to ${JSON.stringify(v)}, whose segment "${dots}" would move the request to another path: a value from the API (cursor, parent field) cannot do that`);
       out.path = v;
     }
     if (this.body) {
