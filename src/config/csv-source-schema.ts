@@ -24,6 +24,8 @@ export const csvSourceSchema = z
     kind: z.literal('csv'),
     /** Relative to the config file (unless it starts with a ${NAME} reference); ${NAME} refs resolve in the worker. */
     path: z.string({ error: 'must be the path of a CSV file' }).min(1, 'must be the path of a CSV file'),
+    /** The file must resolve (symlinks followed) inside this directory; set for a template whose path names an instance. */
+    within: z.string({ error: 'must be a directory path' }).min(1, 'must be a directory path').optional(),
     delimiter: z
       .string({ error: 'must be a string, e.g. "," or ";" or "\\t"' })
       .min(1, 'must not be empty')

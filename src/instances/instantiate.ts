@@ -4,6 +4,7 @@ import { integrationSchemaWith, type Integration, type Template } from '../confi
 import { mapStrings } from '../config/template-schema';
 import type { InstanceRow } from '../db/state/instances-read';
 import { InstanceParamsError } from './errors';
+import { csvWithinOf } from './csv-within';
 import { instanceRef } from './instance-id';
 import { paramPlacementProblems } from './param-placement';
 import { SecretCipher, secretAad } from './secret-cipher';
@@ -51,7 +52,10 @@ export function instantiate(t: Template, row: Pick<InstanceRow, 'instanceId' | '
     const s = row.secrets[name] as InstanceRow['secrets'][string];
     return 'env' in s ? s.env : secretEnvName(name);
   };
-  const raw = mapStrings(t.raw, (s) => replaceTemplateRefs(s, (kind, name) => (kind === 'instance' ? (values[name] as string) : `\${${secretVar(name)}}`))) as Record<string, unknown>;
+  const substitute = (s: string) => replaceTemplateRefs(s, (kind, name) => (kind === 'instance' ? (values[name] as string) : `\${${secretVar(name)}}`));
+  const raw = mapStrings(t.raw, substitute) as Record<string, unknown>;
+  const within = csvWithinOf(t.raw.source, substitute);
+  if (within !== undefined) raw.source = { ...(raw.source as object), within };
   const sink = raw.sink as { key?: unknown; instanceColumn?: unknown } | undefined;
   // A shared target: the instance column joins the key, so instances never overwrite each other's rows.
   if (sink && typeof sink.instanceColumn === 'string' && Array.isArray(sink.key)) sink.key = [sink.instanceColumn, ...sink.key];

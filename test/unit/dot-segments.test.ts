@@ -9,9 +9,12 @@ describe('paths built from data cannot walk out of their prefix', () => {
   });
 
   it("a source's request.path from a parent's field or the API's cursor refuses such a segment, naming the field", async () => {
-    const t = new RequestTemplates({ method: 'GET', params: {}, headers: {}, path: "'/repos/' & $parent.full_name & '/issues'" });
-    await expect(t.build({ parent: { full_name: 'acme/widgets' } })).resolves.toMatchObject({ path: '/repos/acme/widgets/issues' });
-    await expect(t.build({ parent: { full_name: '../../admin' } })).rejects.toThrow(/request\.path: evaluated to "\/repos\/\.\.\/\.\.\/admin\/issues", whose segment "\.\." would move the request to another path/);
-    await expect(t.build({ parent: { full_name: 'acme/%2e%2e' } })).rejects.toThrow(/segment "%2e%2e"/);
+    // A child stream binds $parent into the template this way (childSourceConfig); $cursor comes from the API.
+    const child = (name: string) => new RequestTemplates({ method: 'GET', params: {}, headers: {}, path: `($parent := ${JSON.stringify({ full_name: name })}; ('/repos/' & $parent.full_name & '/issues'))` });
+    await expect(child('acme/widgets').build({})).resolves.toMatchObject({ path: '/repos/acme/widgets/issues' });
+    await expect(child('../../admin').build({})).rejects.toThrow(/request\.path: evaluated to "\/repos\/\.\.\/\.\.\/admin\/issues", whose segment "\.\." would move the request to another path/);
+    await expect(child('acme/%2e%2e').build({})).rejects.toThrow(/segment "%2e%2e"/);
+    const byCursor = new RequestTemplates({ method: 'GET', params: {}, headers: {}, path: "'/exports/' & $cursor" });
+    await expect(byCursor.build({ cursor: '../admin' })).rejects.toThrow(/segment "\.\."/);
   });
 });

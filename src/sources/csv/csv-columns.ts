@@ -2,7 +2,7 @@ import type { CsvSourceConfig } from '../../config/csv-source-schema';
 import { IDENT_RE } from '../../config/identifiers';
 import type { ColumnSpec } from '../source';
 import { CsvHeaderError } from './csv-errors';
-import { valueCheck, type ValueCheck } from './csv-value-check';
+import { show, valueCheck, type ValueCheck } from './csv-value-check';
 
 /** A target column and where its value is in a CSV record. */
 export interface CsvColumn {
@@ -16,7 +16,7 @@ export interface CsvColumn {
  * without `columns`, every column as text under its header name.
  */
 export function planColumns(header: readonly string[], cfg: Pick<CsvSourceConfig, 'columns'>, path: string): CsvColumn[] {
-  const list = header.map((h) => JSON.stringify(h)).join(', ');
+  const list = `${header.slice(0, 20).map(show).join(', ')}${header.length > 20 ? `, … (${header.length} columns)` : ''}`;
   const indexOf = (name: string, field: string): number => {
     const i = header.indexOf(name);
     if (i === -1) throw new CsvHeaderError(`${field}: the header of ${path} has no column "${name}" (it has ${list})`);
@@ -33,7 +33,7 @@ export function planColumns(header: readonly string[], cfg: Pick<CsvSourceConfig
   return header.map((name, i) => {
     if (!IDENT_RE.test(name)) {
       throw new CsvHeaderError(
-        `source.header: column ${i + 1} of ${path} is ${JSON.stringify(name)}, which is not a plain SQL identifier: map the columns you want under source.columns, e.g. ${JSON.stringify(name)}: { name: ..., type: text }`,
+        `source.header: column ${i + 1} of ${path} is ${show(name)}, which is not a plain SQL identifier: map the columns you want under source.columns, e.g. ${show(name)}: { name: ..., type: text }`,
       );
     }
     return column(indexOf(name, 'source.header'), name, 'text');

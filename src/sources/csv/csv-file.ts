@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { READ_NO_FOLLOW } from './confined-path';
 import { fingerprint, TAIL_BYTES } from './csv-cursor';
 import { CsvFileError } from './csv-errors';
 import { readError, readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
@@ -29,7 +30,7 @@ export class CsvFile {
   static async open(path: string, dialect: CsvDialect): Promise<CsvFile> {
     let fh: FileHandle;
     try {
-      fh = await open(path, 'r');
+      fh = await open(path, READ_NO_FOLLOW);
     } catch (err) {
       throw readError(err, path, 0, 1);
     }

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { READ_NO_FOLLOW } from './confined-path';
 import { pipeline, type TransformCallback } from 'node:stream';
 import { CsvError, Parser, type Options } from 'csv-parse';
 import { CsvFileError, CsvFormatError } from './csv-errors';
@@ -100,7 +101,13 @@ export function parserOptions(d: CsvDialect): Options {
  * `from.line` is the number of line breaks before the offset, so lines are numbered as in the file.
  */
 export async function* readRecords(path: string, from: { offset: number; line: number }, dialect: CsvDialect): AsyncGenerator<CsvRecord[]> {
-  const file = createReadStream(path, { start: from.offset, highWaterMark: CHUNK_BYTES });
+  let fh: FileHandle;
+  try {
+    fh = await open(path, READ_NO_FOLLOW);
+  } catch (err) {
+    throw readError(err, path, from.offset, from.line + 1);
+  }
+  const file = fh.createReadStream({ start: from.offset, highWaterMark: CHUNK_BYTES });
   const parser = new OffsetParser({ ...parserOptions(dialect), readableHighWaterMark: 2 } as Options);
   pipeline(file, parser, () => undefined); // a read error reaches the consumer through the parser
   let end = from.offset;
@@ -141,13 +148,19 @@ function lineBreaks(fields: readonly string[]): number {
 export function readError(err: unknown, path: string, offset: number, line: number): unknown {
   if (err instanceof CsvError) {
     const e = new CsvFormatError(
-      `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${err.message.replace(/ at line \d+/, '')}. ` +
+      `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${capped(err.message.replace(/ at line \d+/, ''))}. ` +
         'Records before it were committed and the checkpoint is just before it: fix the file (or the source\'s delimiter/quote/escape), then run again (`tidemark resume <id>` for a backfill, the next sync for a sync)',
     );
     [e.unclosedQuote, e.offset] = [err.code === 'CSV_QUOTE_NOT_CLOSED', offset];
     return e;
   }
   const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ELOOP') return new CsvFileError(`source.path ${path} was replaced by a symlink after the run resolved it: refused (a run reads the file its path resolved to when it started)`);
   if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') return new CsvFileError(`source.path ${path} cannot be read (${code}): ${(err as Error).message}`);
   return err;
+}
+
+/** csv-parse quotes the field it failed on ("value is …"): a message must not carry a file's contents. */
+function capped(message: string): string {
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }

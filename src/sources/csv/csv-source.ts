@@ -8,6 +8,7 @@ import type { EncodedPage, Page, PrepareOptions, ReadOptions, Source, SourcePlan
 import { planColumns } from './csv-columns';
 import { laterCsvCursor, parseCsvCursor, type CsvCursor } from './csv-cursor';
 import { CsvFileChangedError, CsvFormatError, CsvHeaderError } from './csv-errors';
+import { confinedPath } from './confined-path';
 import { CsvFile } from './csv-file';
 import { readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
 import { isBad, RowConverter } from './csv-rows';
@@ -29,7 +30,8 @@ import { sleep } from '../../util/sleep';
  */
 export async function createCsvSource(cfg: CsvSourceConfig, resolve: ResolveEnv, integration = '<integration>'): Promise<Source> {
   // loadConfig made a config-relative path absolute; a path from ${NAME} or a config built in code is relative to the worker.
-  return new CsvSource(resolvePath(resolve(cfg.path, 'path')), cfg, integration);
+  const within = cfg.within === undefined ? undefined : resolvePath(resolve(cfg.within, 'within'));
+  return new CsvSource(await confinedPath(resolvePath(resolve(cfg.path, 'path')), within), cfg, integration);
 }
 
 /** A page with the records the source itself rejected (carried to dead letters like a pipeline's rejects). */

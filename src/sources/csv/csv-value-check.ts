@@ -71,7 +71,8 @@ export function valueCheck(type: string): ValueCheck | undefined {
   }
 }
 
-function show(v: string): string {
+/** A file's text quoted in a message, at most 60 characters: a message must not carry a file's contents (a header line). */
+export function show(v: string): string {
   return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
 }
 
