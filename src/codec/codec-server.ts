@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { z } from 'zod';
+import { isLoopback } from '../ui/security';
 
 /**
  * The Temporal codec-server protocol (what the Web UI and `temporal --codec-endpoint` call):
@@ -13,7 +14,7 @@ export interface CodecServerOptions {
   codec: PayloadCodec;
   /** Browser origins allowed to call (the Temporal UI's address); others get no CORS headers. */
   origins: readonly string[];
-  /** When set, requests need `Authorization: Bearer <token>`. */
+  /** When set, requests need `Authorization: Bearer <token>`; when not, only loopback Host names are served. */
   token?: string;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
@@ -44,6 +45,24 @@ class HttpError extends Error {
   }
 }
 
+/** The same minimum as TIDEMARK_UI_TOKEN's (WeakUiTokenError): the codec token guards the key as much. */
+export const MIN_CODEC_TOKEN_LENGTH = 16;
+
+/** Refused before listening: without a token, anyone who reaches the port could decode, and forge ciphertext. */
+export function checkCodecBinding(host: string, token: string | undefined): void {
+  if (token !== undefined && token.length < MIN_CODEC_TOKEN_LENGTH) {
+    throw new Error(`TIDEMARK_CODEC_TOKEN is ${token.length} characters long: use at least ${MIN_CODEC_TOKEN_LENGTH} (e.g. \`openssl rand -hex 24\`)`);
+  }
+  if (!isLoopback(host) && !token) {
+    throw new Error(
+      `tidemark codec-server: binding to ${host} lets other machines decode and encode with TIDEMARK_ENCRYPTION_KEY: set TIDEMARK_CODEC_TOKEN to a long random secret (at least ${MIN_CODEC_TOKEN_LENGTH} characters; callers then send "Authorization: Bearer <token>"), or drop --host to bind to 127.0.0.1`,
+    );
+  }
+}
+
+/** The Host header without its port ("[::1]:8888" → "[::1]"), as tidemark ui's loopbackHostOnly reads it. */
+const hostName = (req: IncomingMessage): string => (req.headers.host ?? '').replace(/:\d+$/, '');
+
 export function createCodecServer(opts: CodecServerOptions): Server {
   const maxBody = opts.maxBodyBytes ?? 16 * 1024 * 1024;
   return createServer((req, res) => {
@@ -55,6 +74,10 @@ export function createCodecServer(opts: CodecServerOptions): Server {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, opts: CodecServerOptions, maxBody: number): Promise<void> {
+  // Without a token, a web page whose own name resolves to 127.0.0.1 (DNS rebinding) must not reach us.
+  if (!opts.token && !isLoopback(hostName(req))) {
+    throw new HttpError(403, `Host "${hostName(req)}" refused: without TIDEMARK_CODEC_TOKEN only localhost names are served`);
+  }
   const origin = req.headers.origin;
   if (origin && opts.origins.includes(origin)) {
     res.setHeader('Access-Control-Allow-Origin', origin);

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
+import { request, type Server } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmCodec, parseKey } from '../../src/codec/aes-gcm-codec';
+import { createCodecServer } from '../../src/codec/codec-server';
 import { freePort } from '../../src/dev/free-port';
 import { runCli, startCli, waitExit } from '../helpers/cli';
 
@@ -105,5 +108,84 @@ describe('tidemark codec-server', () => {
     const r = await runCli(['codec-server', '--port', '1'], { TIDEMARK_ENCRYPTION_KEY: '' });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/TIDEMARK_ENCRYPTION_KEY is not set/);
+  });
+
+  it('refuses to bind beyond localhost without a token, or with a short one, before listening', async () => {
+    // A port held here: were the check missing (or after listen), the CLI would fail with EADDRINUSE, never serve.
+    const held = createServer();
+    await new Promise<void>((resolve) => held.listen(0, '0.0.0.0', resolve));
+    const port = String((held.address() as AddressInfo).port);
+    try {
+      const open = await runCli(['codec-server', '--port', port, '--host', '0.0.0.0'], { TIDEMARK_ENCRYPTION_KEY: key, TIDEMARK_CODEC_TOKEN: '' });
+      expect(open.code).not.toBe(0);
+      expect(open.stderr).toMatch(/binding to 0\.0\.0\.0 .*set TIDEMARK_CODEC_TOKEN/);
+      const weak = await runCli(['codec-server', '--port', port, '--host', '0.0.0.0'], { TIDEMARK_ENCRYPTION_KEY: key, TIDEMARK_CODEC_TOKEN: 'short' });
+      expect(weak.code).not.toBe(0);
+      expect(weak.stderr).toMatch(/TIDEMARK_CODEC_TOKEN is 5 characters long: use at least 16/);
+    } finally {
+      held.close();
+    }
+  });
+});
+
+/** A request with a chosen Host header (fetch picks its own), as a DNS-rebinding page's browser would send. */
+function raw(port: number, method: string, path: string, headers: Record<string, string>, body = ''): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    // No host header given: send none at all.
+    const req = request({ host: '127.0.0.1', port, method, path, setHost: 'host' in headers, headers: { 'content-type': 'text/plain', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function listen(opts: { token?: string }): Promise<{ server: Server; port: number }> {
+  const server = createCodecServer({ codec: new AesGcmCodec(parseKey(key)), origins: [ui], ...opts });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+describe('codec server Host check (DNS rebinding)', () => {
+  it('without a token, serves only loopback Host names, preflights included', async () => {
+    const { server, port } = await listen({});
+    try {
+      const [secret] = await new AesGcmCodec(parseKey(key)).encode([defaultPayloadConverter.toPayload('the plaintext')]);
+      const payload = JSON.stringify({ payloads: [asJson(secret as Payload)] });
+      for (const host of ['evil.example', `evil.example:${port}`, '127.attacker.example']) {
+        const r = await raw(port, 'POST', '/decode', { host, origin: 'http://evil.example' }, payload);
+        expect(r.status, host).toBe(403);
+        expect(r.body).not.toContain(Buffer.from('the plaintext').toString('base64'));
+        expect(JSON.parse(r.body)).toEqual({ error: expect.stringMatching(/refused: without TIDEMARK_CODEC_TOKEN only localhost names/) });
+      }
+      expect((await raw(port, 'POST', '/decode', {}, payload)).status).toBe(400); // no Host at all: node itself refuses
+      expect((await raw(port, 'POST', '/encode', { host: 'evil.example' }, payload)).status).toBe(403);
+      expect((await raw(port, 'OPTIONS', '/decode', { host: 'evil.example', origin: ui, 'access-control-request-method': 'POST' })).status).toBe(403);
+
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, 'LOCALHOST', `[::1]:${port}`, '[::1]']) {
+        const r = await raw(port, 'POST', '/decode', { host }, payload);
+        expect(r.status, host).toBe(200);
+        const [decoded] = (JSON.parse(r.body) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads;
+        expect(defaultPayloadConverter.fromPayload(fromJson(decoded as { metadata: Record<string, string>; data: string }))).toBe('the plaintext');
+      }
+      expect((await raw(port, 'OPTIONS', '/decode', { host: `localhost:${port}`, origin: ui, 'access-control-request-method': 'POST' })).status).toBe(204);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('with a token, any Host is served, but only with the bearer', async () => {
+    const { server, port } = await listen({ token });
+    try {
+      const body = JSON.stringify({ payloads: [] });
+      expect((await raw(port, 'POST', '/decode', { host: 'codec.internal.example' }, body)).status).toBe(401);
+      expect((await raw(port, 'POST', '/decode', { host: 'codec.internal.example', authorization: 'Bearer nope' }, body)).status).toBe(401);
+      expect((await raw(port, 'POST', '/decode', { host: 'codec.internal.example', authorization: `Bearer ${token}` }, body)).status).toBe(200);
+      expect((await raw(port, 'POST', '/encode', { host: `localhost:${port}`, authorization: `Bearer ${token}` }, body)).status).toBe(200);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -45,7 +45,7 @@ describe('a CSV file is read where its path resolves, inside its directory', () 
   it("a link to another tenant's file or to /proc fails the run, naming both paths; nothing is written; a link inside the directory reads", async () => {
     const run = (tenant: string) => runCsv(dst.url, csvConfig({ path: join(up, tenant, 'orders.csv'), within: join(up, tenant) }), { runKey: `confine/${tenant}/${Math.random()}` });
     await expect(run('acme')).rejects.toMatchObject({ type: 'CsvFileError', nonRetryable: true, message: `source.path ${join(up, 'acme', 'orders.csv')} resolves to ${join(up, 'globex', 'orders.csv')}, outside ${join(up, 'acme')} (source.within): a symlink may not lead a run out of its directory` });
-    const evil = await run('evil').catch((e: unknown) => e as Error);
+    const evil = (await run('evil').catch((e: unknown) => e)) as Error;
     expect(evil).toMatchObject({ type: 'CsvFileError', message: `source.path ${join(up, 'evil', 'orders.csv')} resolves to /proc/${process.pid}/environ, a system file, not a CSV file: refused` });
     expect(evil.message).not.toMatch(/DST_URL|PATH=/);
     expect(await sql(dst.url, `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'copy'`)).toEqual([{ n: 0 }]);
