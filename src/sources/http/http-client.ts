@@ -2,6 +2,7 @@ import type { HttpResponsePolicy } from '../../config/http-response-schema';
 import type { HttpAuth } from './auth';
 import { CredentialsRefusedError } from './auth';
 import { backoffMs } from './backoff';
+import { fetchFollowing } from './follow-redirects';
 import { HttpRetriesExhaustedError, HttpSourceError, HttpStatusError } from './http-errors';
 import type { CallerLimiter } from './rate-limiter';
 import { safeUrl } from './redact';
@@ -139,7 +140,9 @@ export class HttpClient {
     // A slow response is still a wait: keep the activity heartbeating until it ends or times out.
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const res = await fetch(target, { method: req.method ?? 'GET', headers, body: req.body, signal });
+      const res = await fetchFollowing({ url: target, method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), signal, redact: this.o.redact }, async (url, h) => {
+        await this.o.auth?.apply({ url, headers: h }, opts.signal);
+      });
       // The same signal bounds the body: a stalled body times out too. Decoded as res.text() does (BOM, U+FFFD).
       const bytes = Buffer.from(await res.arrayBuffer());
       if (res.ok) {
