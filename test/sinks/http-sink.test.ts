@@ -217,7 +217,7 @@ describe('HTTP sink delivery', () => {
     expect(api.log.map((l) => `${l.method} ${l.path}`).sort()).toEqual(['PUT /items/a..b', 'PUT /items/ok-1']);
     const letters = await state.query<{ reason: string }>(`SELECT reason FROM tidemark.dead_letters WHERE integration = 'walk' ORDER BY (record->>'id')::int`);
     expect(letters.rows.map((l) => l.reason)).toEqual([
-      expect.stringMatching(/^sink\.path evaluated to "\/\.\.\/globex\/owned-1", whose segment "\.\." would leave \/items: a record's value cannot choose another path$/),
+      expect.stringMatching(/^sink\.path evaluated to "\/\.\.\/globex\/owned-1", whose segment "\.\." would leave sink\.url's path: a record's value cannot choose another path$/),
       expect.stringContaining('segment "%2e%2e"'),
       expect.stringContaining('segment ".."'),
       expect.stringContaining('segment ".%2E"'),

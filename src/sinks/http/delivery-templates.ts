@@ -70,8 +70,11 @@ export class DeliveryTemplates {
       const path = String(p.value);
       // A record's value stays inside sink.url's path: no `..` to another tenant's prefix or another endpoint.
       const dots = dotSegmentOf(path);
-      if (dots !== undefined) return { ok: false, reason: `sink.path evaluated to ${JSON.stringify(path)}, whose segment "${dots}" would leave ${this.base.pathname}: a record's value cannot choose another path` };
-      url.pathname = `${url.pathname.replace(/\/+$/, '')}${path.startsWith('/') ? '' : '/'}${path}`;
+      const refused = { ok: false as const, reason: `sink.path evaluated to ${JSON.stringify(path)}, whose segment "${dots ?? path}" would leave sink.url's path: a record's value cannot choose another path` };
+      if (dots !== undefined) return refused;
+      const under = url.pathname.replace(/\/+$/, '');
+      url.pathname = `${under}${path.startsWith('/') ? '' : '/'}${path}`;
+      if (!url.pathname.startsWith(`${under}/`)) return refused; // whatever the parser made of it, it stays below
     }
     let body: unknown;
     if (this.body) {
