@@ -56,11 +56,15 @@ export const ENV_REF = /\$\{[A-Za-z_][A-Za-z0-9_]*\}/;
 export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** An http(s) URL, or one that starts with a ${NAME} reference (resolved in the worker). `what`: the URL's role. */
+/** A URL with user:password: fetch refuses it, and the password would show in messages (checked again once resolved). */
+export const USERINFO_REFUSED = 'holds a user name or password ("https://user:…@host"): put them in auth: { type: basic, username, password } instead';
+
 export const httpUrl = (what: string) =>
   z
     .string({ error: `must be ${what}` })
     .min(1, 'must not be empty')
-    .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)');
+    .refine((u) => /^\$\{/.test(u) || /^https?:\/\//i.test(u), 'must be an http:// or https:// URL (or start with a ${NAME} reference)')
+    .refine((u) => !/^https?:\/\/[^/?#]*@/i.test(u), USERINFO_REFUSED);
 
 /** Static request headers (sources and sinks alike); credentials as ${NAME} references, checked by each schema. */
 export const staticHeaders = z

@@ -9,6 +9,9 @@ import { instanceRef } from './instance-id';
 import { paramPlacementProblems } from './param-placement';
 import { SecretCipher, secretAad } from './secret-cipher';
 
+/** Variables the worker itself runs on: its encryption key, databases, Temporal connection, default OAuth seed. */
+const WORKER_OWN = /^(TIDEMARK_|TEMPORAL_|PG[A-Z]+$)|^(DATABASE_URL|OAUTH_REFRESH_TOKEN)$/;
+
 export interface Instantiated {
   /** The concrete integration, id `<template>/<instance-id>`. */
   integration: Integration;
@@ -33,6 +36,12 @@ export function instanceProblems(t: Template, params: Record<string, string>, se
   if (unknownSecrets.length) problems.push(`unknown secret(s) ${unknownSecrets.join(', ')}: template ${t.id} uses ${t.secrets.length ? t.secrets.join(', ') : 'no secrets'}`);
   if (params.id !== undefined) problems.push('"id" is not a parameter: ${instance.id} is the instance id');
   problems.push(...paramPlacementProblems(t, params));
+  // The worker's own keys and connections would go to a customer's API as its credential (a security acceptance
+  // run); checked when an instance is added and again when it runs (a row stored before this check).
+  for (const [k, s] of Object.entries(secrets)) {
+    const env = (s as { env?: unknown } | null)?.env;
+    if (typeof env === 'string' && WORKER_OWN.test(env)) problems.push(`secret ${k}: ${env} is tidemark's own setting, not a customer's secret: name the variable that holds this customer's credential, or use --secret-file ${k}=FILE`);
+  }
   return problems;
 }
 

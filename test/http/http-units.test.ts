@@ -6,7 +6,7 @@ import { InvalidCursorError } from '../../src/cursor/cursor';
 import { backoffMs, parseRetryAfter } from '../../src/sources/http/backoff';
 import { laterHttpCursor, parseHttpCursor } from '../../src/sources/http/cursors';
 import { CapWatch, PageCap } from '../../src/sources/http/page-cap';
-import { makeRedactor, safeUrl } from '../../src/sources/http/redact';
+import { makeRedactor, safeUrl, urlSecrets } from '../../src/sources/http/redact';
 import { compareTimes, timeKey } from '../../src/sources/http/time-key';
 
 describe('http source building blocks', () => {
@@ -58,6 +58,22 @@ describe('http source building blocks', () => {
     expect(shown).not.toMatch(/s3cr3t|pw@|user:/);
     expect(shown).toContain('from=2024-01-01T00:00:00Z');
     expect(redact('abc stays: too short to be a secret')).toContain('abc');
+  });
+
+  it('secrets of a configured URL: references after the origin; sig and pwd parameters by name', () => {
+    const env: Record<string, string> = { HOST: 'api.example.com', HOOK: 'HOOKPATHSECRET30', API_URL: 'https://api.example.com', WHOLE: 'https://h.example/x?sig=ENVURLSIG5&page=2' };
+    const resolve = (text: string) => text.replace(/\$\{(\w+)\}/g, (_, n: string) => env[n] ?? '');
+    const of = (u: string) => urlSecrets(u, resolve(u), resolve);
+    expect(of('https://${HOST}/hooks/${HOOK}/items')).toEqual(['HOOKPATHSECRET30']);
+    expect(of('${API_URL}/hooks/${HOOK}')).toEqual(['HOOKPATHSECRET30']);
+    expect(of('${WHOLE}')).toEqual([]); // its origin and path stay readable; its sig is masked by name, below
+    expect(safeUrl(new URL('https://h.example/x?sig=abcdef&pwd=ghijkl&signature=mnopqr&page=2'), (t) => t)).toBe('https://h.example/x?sig=***&pwd=***&signature=***&page=2');
+  });
+
+  it('a URL with user:password is refused when the config loads, without echoing it', () => {
+    const source = (url: string) => ({ integrations: [{ id: 'u', source: { kind: 'http', url, columns: { id: 'bigint' } }, sink: { table: 'a.b', key: ['id'] } }] });
+    expect(() => parseConfig(source('http://bob:hunter22@127.0.0.1:1/items'))).toThrow(/source\.url: holds a user name or password \("https:\/\/user:…@host"\): put them in auth: \{ type: basic, username, password \} instead/);
+    expect(() => parseConfig(source('http://bob:hunter22@127.0.0.1:1/items'))).not.toThrow(/hunter22/);
   });
 
   it('the example config `tidemark mock-api` prints is valid, one integration per style', () => {

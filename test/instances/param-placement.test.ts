@@ -112,4 +112,13 @@ describe('where instance parameters may go', () => {
     await expect(add).rejects.toThrow(InstanceParamsError);
     await expect(add).rejects.toThrow(/subdomain="attacker\.example\/x\?" may not go into source\.url/);
   });
+
+  it("`instances add` refuses the worker's own variables as a customer's secret (its key would go to the API as a token)", async () => {
+    for (const name of ['TIDEMARK_ENCRYPTION_KEY', 'DATABASE_URL', 'TEMPORAL_ADDRESS', 'PGPASSWORD', 'OAUTH_REFRESH_TOKEN']) {
+      const add = addInstance({ config, template: 'tickets', instance: 'keyleak', params: good, secrets: { token: { env: name } }, env: { DST_URL: 'postgres://127.0.0.1:1/none' } });
+      await expect(add, name).rejects.toThrow(new RegExp(`secret token: ${name} is tidemark's own setting, not a customer's secret`));
+    }
+    // A row stored before this check does not run with it either.
+    expect(() => instantiate(config.templates!.find((t) => t.id === 'tickets')!, { instanceId: 'old', params: good, secrets: { token: { env: 'TIDEMARK_ENCRYPTION_KEY' } } }, {})).toThrow(/secret token: TIDEMARK_ENCRYPTION_KEY is tidemark's own setting/);
+  });
 });

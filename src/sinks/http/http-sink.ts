@@ -13,6 +13,7 @@ import { deliverPage, type Refusal } from './deliver-page';
 import { DeliveryClient, type DeliveryStats } from './delivery-client';
 import { contentHashOf, idempotencyKeyOf, recordKeyOf, requestShapeOf } from './delivery-keys';
 import { DeliveryTemplates, type Delivery } from './delivery-templates';
+import { USERINFO_REFUSED } from '../../config/http-schema-parts';
 import { HttpSinkSetupError } from './http-sink-errors';
 import { RecordDecoder } from './record-values';
 
@@ -51,6 +52,8 @@ export class HttpSink implements Sink {
   ) {
     const env = ctx.env ?? process.env;
     const url = new URL(resolveEnvRefs(cfg.url, 'sink.url', env));
+    // As the config check does for a URL written out: one from ${NAME} is checked once resolved.
+    if (url.username || url.password) throw new HttpSinkSetupError('url', USERINFO_REFUSED);
     const headers = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, resolveEnvRefs(v, `sink.headers.${k}`, env)]));
     const secrets = [cfg.url, ...Object.values(cfg.headers)].flatMap((v) => envRefsIn(v)).map((name) => env[name] ?? '');
     this.auth = createAuth(cfg.auth, { integration: ctx.integration, env, stateDbUrl: ctx.stateDbUrl, cache: ctx.tokenCache, timeoutMs: cfg.timeout });

@@ -29,7 +29,8 @@ import { inSlices, rowMaker, rowPages } from './records';
 import { copyDataMaker, copyPagesOf } from './copy-pages';
 import { RequestTemplates } from './request-templates';
 import { createAuth } from './auth';
-import { makeRedactor, safeUrl } from './redact';
+import { makeRedactor, safeUrl, urlSecrets } from './redact';
+import { USERINFO_REFUSED } from '../../config/http-schema-parts';
 import { readBound, splitTimeRange, timeRangeScale } from './time-split';
 
 import type { ResolveEnv } from '../../config/env-refs';
@@ -63,9 +64,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const headers = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, resolved(v, `headers.${k}`)]));
   const params = Object.fromEntries(Object.entries(cfg.params).map(([k, v]) => [k, resolved(v, `params.${k}`)]));
   const rawUrl = resolve(cfg.url, 'url');
-  // Only the query string's references are secrets: a host from ${API_HOST} may show in messages.
-  const query = cfg.url.includes('?') ? cfg.url.slice(cfg.url.indexOf('?')) : '';
-  for (const name of envRefsIn(query)) secrets.push(resolve(`\${${name}}`, 'url'));
+  secrets.push(...urlSecrets(cfg.url, rawUrl, resolve));
   const credential = createAuth(cfg.auth, { integration: auth.integration, env: auth.env, stateDbUrl: auth.stateDbUrl, timeoutMs: cfg.timeout });
   // Tokens received later (OAuth2) are masked too: the credential knows every value it sent or got.
   const masked = makeRedactor(secrets);
@@ -77,6 +76,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
     throw new HttpSourceError('url', `${JSON.stringify(redact(rawUrl))} is not a valid URL`);
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new HttpSourceError('url', `must be http:// or https:// (got ${base.protocol})`);
+  if (base.username || base.password) throw new HttpSourceError('url', USERINFO_REFUSED);
   for (const [k, v] of Object.entries(params)) base.searchParams.set(k, v);
 
   const lease = leaseLimiter(base.origin, cfg.requestsPerSecond, auth.integration);

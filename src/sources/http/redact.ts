@@ -1,9 +1,10 @@
+import { envRefsIn } from '../../config/env-refs';
 /**
  * Secrets out of messages: values of `${NAME}` references (tokens in headers, keys in query strings),
  * user:password in URLs and parameters whose name says secret are masked before a URL appears in an
  * error (which lands in workflow history) or a log line.
  */
-const SECRET_PARAM = /token|key|secret|password|passwd|signature|auth|session|credential/i;
+const SECRET_PARAM = /token|key|secret|password|passwd|pwd|signature|^sig$|auth|session|credential/i;
 
 /** Whether a query parameter's name says it carries a secret. */
 export function isSecretParam(name: string): boolean {
@@ -40,4 +41,25 @@ function readable(url: string): string {
   } catch {
     return url;
   }
+}
+
+/**
+ * The values in a configured URL that are secrets (a security acceptance run found them in messages): every
+ * `${NAME}` after the origin (a webhook token in the path, a key in the query), and the password of user:password.
+ * A host from `${API_HOST}` stays readable; a URL taken whole from one reference has its secret-named parameters
+ * masked by safeUrl.
+ */
+export function urlSecrets(configured: string, resolved: string, resolve: (ref: string, field: string) => string): string[] {
+  const out: string[] = [];
+  // The origin: written out, or a leading reference (`${API_URL}/v1/orders`).
+  const host = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*|\$\{[^}]+\})/i.exec(configured)?.[0] ?? '';
+  for (const name of envRefsIn(configured.slice(host.length))) out.push(resolve(`\${${name}}`, 'url'));
+  let url: URL | undefined;
+  try {
+    url = new URL(resolved);
+  } catch {
+    return out;
+  }
+  if (url.password) out.push(url.password);
+  return out;
 }

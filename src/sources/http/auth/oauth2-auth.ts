@@ -32,7 +32,10 @@ export function createOAuth2Auth(cfg: OAuth2AuthConfig, ctx: AuthContext): HttpA
     return undefined;
   };
 
-  const secrets = new Set<string>([clientSecret, ...(seed ? [seed] : [])]);
+  // The client's Basic header too (client_secret_basic: base64 of the form-encoded id:secret, RFC 6749 §2.3.1),
+  // which a token endpoint may echo in an error body.
+  const basic = [`${clientId}:${clientSecret}`, `${formUrlEncode(clientId)}:${formUrlEncode(clientSecret)}`].map((s) => Buffer.from(s).toString('base64'));
+  const secrets = new Set<string>([clientSecret, ...basic, ...(seed ? [seed] : [])]);
   const redact = (text: string) => maskAll(text, secrets);
   const endpoint: TokenEndpoint = {
     tokenUrl,
@@ -175,4 +178,9 @@ function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promis
     signal.addEventListener('abort', onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** application/x-www-form-urlencoded as oauth4webapi encodes client_secret_basic's parts (also -_.!~*'(), space as +). */
+function formUrlEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[-_.!~*'()]|%20/g, (c) => (c === '%20' ? '+' : `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
 }
