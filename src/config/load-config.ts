@@ -121,10 +121,11 @@ export function loadConfig(file?: string, cwd?: string, opts: ParseOptions = {})
   const sources = [...config.integrations.map((it) => it.source), ...(config.templates ?? []).map((t) => t.raw.source)];
   for (const source of sources) {
     if (!source || typeof source !== 'object') continue;
-    const s = source as { kind?: unknown; module?: unknown; path?: unknown };
+    const s = source as { kind?: unknown; module?: unknown; path?: unknown; within?: unknown };
     if (typeof s.module === 'string' && !isAbsolute(s.module)) s.module = resolve(dirname(path), s.module);
     // A CSV source's file too, unless the path starts with a ${NAME} reference (resolved in the worker).
     if (s.kind === 'csv' && typeof s.path === 'string' && !isAbsolute(s.path) && !s.path.startsWith('${')) s.path = resolve(dirname(path), s.path);
+    if (s.kind === 'csv' && typeof s.within === 'string' && !isAbsolute(s.within) && !s.within.startsWith('${')) s.within = resolve(dirname(path), s.within);
   }
   // A custom sink's module too (templates' raw sinks have the same shape).
   for (const sink of [...config.integrations.map((it) => it.sink), ...(config.templates ?? []).map((t) => t.raw.sink)]) {

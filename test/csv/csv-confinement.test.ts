@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig, type Template } from '../../src/config';
+import { loadConfig, parseConfig, type Template } from '../../src/config';
 import { instantiate } from '../../src/instances';
 import { confinedPath } from '../../src/sources/csv/confined-path';
 import { CsvFile } from '../../src/sources/csv/csv-file';
@@ -40,6 +40,16 @@ describe('a CSV file is read where its path resolves, inside its directory', () 
     expect(at(`${up}/\${instance.id}/orders.csv`)).toBe(join(up, 'acme'));
     expect(at(`${up}/\${instance.id}.csv`)).toBe(join(up, 'acme.csv'));
     expect(at(`${up}/shared/orders.csv`)).toBeUndefined();
+    // A region before the id names a folder the region's tenants share: the id's segment confines.
+    const regional = instantiate(template(`${up}/\${instance.region}/\${instance.id}/orders.csv`), { instanceId: 'acme', params: { region: 'eu' }, secrets: {} }, {});
+    expect((regional.integration.source as { within?: string }).within).toBe(join(up, 'eu', 'acme'));
+  });
+
+  it('a relative within is read from the config file, like the path', () => {
+    const dir = tempDir('tm-csv-cfg-');
+    const file = join(dir, 'tidemark.yaml');
+    writeFileSync(file, 'integrations:\n  - id: f\n    source: { kind: csv, path: data/orders.csv, within: data }\n    sink: { url: "${DST_URL}", table: copy.items, key: [id] }\n');
+    expect(loadConfig(file).integrations[0]!.source).toMatchObject({ path: join(dir, 'data', 'orders.csv'), within: join(dir, 'data') });
   });
 
   it("a link to another tenant's file or to /proc fails the run, naming both paths; nothing is written; a link inside the directory reads", async () => {
@@ -61,6 +71,15 @@ describe('a CSV file is read where its path resolves, inside its directory', () 
     renameSync(path, `${path}.old`);
     symlinkSync(join(up, 'globex', 'orders.csv'), path);
     await expect(CsvFile.open(real, { delimiter: ',', quote: '"', encoding: 'utf8' })).rejects.toThrow(/was replaced by a symlink after the run resolved it: refused/);
+    // A directory on the way swapped for a link after the check.
+    mkdirSync(join(up, 'fine', 'in'));
+    writeFileSync(join(up, 'fine', 'in', 'orders.csv'), 'id,name\n1,a\n');
+    const inner = await confinedPath(join(up, 'fine', 'in', 'orders.csv'), join(up, 'fine'));
+    renameSync(join(up, 'fine', 'in'), join(up, 'fine', 'in.old'));
+    symlinkSync(join(up, 'globex'), join(up, 'fine', 'in'));
+    await expect(CsvFile.open(inner, { delimiter: ',', quote: '"', encoding: 'utf8' })).rejects.toThrow(`source.path ${inner} now leads to ${join(up, 'globex', 'orders.csv')}`);
+    symlinkSync(join(up, 'fine', 'gone.csv'), join(up, 'fine', 'dangling.csv'));
+    await expect(confinedPath(join(up, 'fine', 'dangling.csv'))).rejects.toThrow(/is a symlink to a file that does not exist/);
   });
 
   it("a header's text in an error is cut to 60 characters", async () => {

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { READ_NO_FOLLOW } from './confined-path';
+import { checkOpened, READ_NO_FOLLOW } from './confined-path';
 import { fingerprint, TAIL_BYTES } from './csv-cursor';
 import { CsvFileError } from './csv-errors';
 import { readError, readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
@@ -34,6 +34,7 @@ export class CsvFile {
     } catch (err) {
       throw readError(err, path, 0, 1);
     }
+    await checkOpened(fh, path);
     const file = new CsvFile(path, fh, dialect);
     if (!(await fh.stat()).isFile()) {
       await fh.close();

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { READ_NO_FOLLOW } from './confined-path';
+import { checkOpened, READ_NO_FOLLOW } from './confined-path';
 import { pipeline, type TransformCallback } from 'node:stream';
 import { CsvError, Parser, type Options } from 'csv-parse';
 import { CsvFileError, CsvFormatError } from './csv-errors';
@@ -107,6 +107,7 @@ export async function* readRecords(path: string, from: { offset: number; line: n
   } catch (err) {
     throw readError(err, path, from.offset, from.line + 1);
   }
+  await checkOpened(fh, path);
   const file = fh.createReadStream({ start: from.offset, highWaterMark: CHUNK_BYTES });
   const parser = new OffsetParser({ ...parserOptions(dialect), readableHighWaterMark: 2 } as Options);
   pipeline(file, parser, () => undefined); // a read error reaches the consumer through the parser
