@@ -23,6 +23,10 @@ async function server(routes: Record<string, (self: string) => [number, string]>
   const srv = createServer((req, res) => {
     const path = req.url ?? '/';
     seen.push({ path, headers: req.headers });
+    if (path.startsWith('/denied')) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"who are you"}');
+      return;
+    }
     const route = routes[path.split('?')[0] as string];
     if (route) {
       const [status, location] = route(`http://127.0.0.1:${(srv.address() as AddressInfo).port}`);
@@ -58,7 +62,7 @@ const configFor = (path: string, auth: Record<string, unknown>) =>
 beforeAll(async () => {
   dst = await createTestDatabase('http_redirects');
   other = await server();
-  api = await server({ '/same': () => [301, '/final'], '/cross': () => [302, `${other.url}/final?from=api`], '/loop': () => [307, '/loop'] });
+  api = await server({ '/same': () => [301, '/final'], '/cross': () => [302, `${other.url}/final?from=api`], '/loop': () => [307, '/loop'], '/data': () => [302, 'data:application/json,{"data":[]}'], '/other-401': () => [302, `${other.url}/denied`] });
 });
 afterAll(async () => {
   for (const s of [api, other]) await new Promise((res) => s?.srv.close(res));
@@ -88,5 +92,14 @@ describe('http source: redirects', () => {
     const err = (await r.run({ runKey: 'loop/1' }).catch((e: unknown) => e)) as Error;
     expect(err).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/url: more than 5 redirects: point source\.url at where the API answers/) });
     expect(err.message).not.toContain(QUERY_KEY);
+  });
+
+  it('a redirect to a data: URL fails; a 401 from another origin is not taken for a refused credential', async () => {
+    config = configFor('/data', { type: 'api_key', in: 'header', name: 'X-API-Key', value: '${KEY}' });
+    await expect(r.run({ runKey: 'data/1' })).rejects.toMatchObject({ nonRetryable: true, message: expect.stringMatching(/the API redirected to a data: URL: only http\(s\) is followed/) });
+    config = configFor('/other-401', { type: 'bearer', token: '${KEY}' });
+    const err = (await r.run({ runKey: 'other401/1' }).catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ nonRetryable: true, type: 'HttpStatusError' });
+    expect(err.message).not.toMatch(/source\.auth/);
   });
 });

@@ -140,7 +140,7 @@ export class HttpClient {
     // A slow response is still a wait: keep the activity heartbeating until it ends or times out.
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const res = await fetchFollowing({ url: target, method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), signal, redact: this.o.redact }, async (url, h) => {
+      const { res, foreign } = await fetchFollowing({ url: target, method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), signal, redact: this.o.redact }, async (url, h) => {
         await this.o.auth?.apply({ url, headers: h }, opts.signal);
       });
       // The same signal bounds the body: a stalled body times out too. Decoded as res.text() does (BOM, U+FFFD).
@@ -160,7 +160,8 @@ export class HttpClient {
         }
       }
       // A 401 with a configured credential: send() refreshes it once (OAuth2) or fails naming source.auth.
-      if (res.status === 401 && this.o.auth && this.o.auth.type !== 'none') return { ok: false, reason: '401 Unauthorized', unauthorized: true };
+      // (Not from another origin a redirect led to: no credential went there, a fresh one cannot help.)
+      if (res.status === 401 && !foreign && this.o.auth && this.o.auth.type !== 'none') return { ok: false, reason: '401 Unauthorized', unauthorized: true };
       const text = utf8.decode(bytes);
       const verdict = judge(this.o.policy, res.status, res.headers);
       switch (verdict.kind) {
