@@ -85,7 +85,7 @@ async function sendUnit(unit: Delivery[], e: Engine, out: PageDeliveryResult, ro
     return;
   }
   if (unit.length === 1) {
-    out.refused.push({ delivery: first, reason: `${e.method} ${built.url.pathname} → ${outcome.status}${outcome.body ? `: ${outcome.body.slice(0, 300)}` : ''}`, status: outcome.status, body: outcome.body });
+    out.refused.push({ delivery: first, reason: `${e.method} ${e.client.redact(built.url.pathname)} → ${outcome.status}${outcome.body ? `: ${outcome.body.slice(0, 300)}` : ''}`, status: outcome.status, body: outcome.body });
     return;
   }
   await splitAndSend(unit, e, out);
@@ -96,7 +96,7 @@ async function sendUnit(unit: Delivery[], e: Engine, out: PageDeliveryResult, ro
  * their item's message, and the others (an item's 429 / 5xx) sent again after a backoff, up to sink.retries rounds.
  */
 async function sortItems(unit: Delivery[], outcome: { status: number; body?: string }, url: URL, e: Engine, out: PageDeliveryResult, round: number): Promise<void> {
-  const where = `${e.method} ${url.pathname}`;
+  const where = `${e.method} ${e.client.redact(url.pathname)}`;
   const items = await (e.results as BulkResults).read(outcome.body ?? '', outcome.status, unit.map((d) => d.record), where);
   const again: Delivery[] = [];
   let last = '';
@@ -112,8 +112,8 @@ async function sortItems(unit: Delivery[], outcome: { status: number; body?: str
     }
   });
   if (!again.length) return;
-  if (round >= e.client.retries) throw new DeliveryRetriesExhaustedError(e.method, url.pathname, round + 1, `${again.length} item(s) not applied, last ${last}`);
-  await e.client.pause(round, { signal: e.signal, onIdle: e.onIdle }, `${e.method} ${url.pathname}: ${again.length} item(s) of a bulk answer not applied (last ${last})`);
+  if (round >= e.client.retries) throw new DeliveryRetriesExhaustedError(e.method, e.client.redact(url.pathname), round + 1, `${again.length} item(s) not applied, last ${last}`);
+  await e.client.pause(round, { signal: e.signal, onIdle: e.onIdle }, `${e.method} ${e.client.redact(url.pathname)}: ${again.length} item(s) of a bulk answer not applied (last ${last})`);
   await sendUnit(again, e, out, round + 1);
 }
 
