@@ -55,6 +55,11 @@ async function main(): Promise<void> {
     await run('sync', 'syncWorkflow', { integration: 'items' });
     await run('sync-deletes', 'syncWorkflow', { integration: 'items-deletes' });
     await run('backfill', 'backfillWorkflow', { integration: 'items' });
+    // Failed for good by the activity (an integration the worker does not have): the failure path replays too.
+    for (const [kind, type] of [['sync-failed', 'syncWorkflow'], ['backfill-failed', 'backfillWorkflow']] as const) {
+      await client.workflow.execute(type, { taskQueue: kit.taskQueue, workflowId: `record-${kind}`, args: [{ integration: 'nope' }] }).catch(() => undefined);
+      await save(kind, `record-${kind}`);
+    }
 
     // Sharded, slowed down so the tune signal lands while shards run.
     const tuned = await client.workflow.start('backfillWorkflow', { taskQueue: kit.taskQueue, workflowId: 'record-backfill-sharded-tuned', args: [{ integration: 'items', shards: 3, rate: 4000 }] });

@@ -16,7 +16,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.history')).sort();
 describe('workflow replay', () => {
   it('has a recorded history of every workflow kind', () => {
     const kinds = files.map((f) => f.replace(/\.history$/, ''));
-    expect(kinds).toEqual(expect.arrayContaining(['sync', 'sync-deletes', 'backfill', 'backfill-sharded-tuned', 'backfill-resume']));
+    expect(kinds).toEqual(expect.arrayContaining(['sync', 'sync-deletes', 'backfill', 'backfill-sharded-tuned', 'backfill-resume', 'sync-failed', 'backfill-failed']));
   });
 
   it('replays each recorded history with the current workflow code', async () => {
