@@ -63,7 +63,7 @@ describe('http source building blocks', () => {
   it('secrets of a configured URL: references after the origin; sig and pwd parameters by name', () => {
     const env: Record<string, string> = { HOST: 'api.example.com', HOOK: 'HOOKPATHSECRET30', API_URL: 'https://api.example.com', WHOLE: 'https://h.example/x?sig=ENVURLSIG5&page=2' };
     const resolve = (text: string) => text.replace(/\$\{(\w+)\}/g, (_, n: string) => env[n] ?? '');
-    const of = (u: string) => urlSecrets(u, resolve(u), resolve);
+    const of = (u: string) => urlSecrets(u, resolve);
     expect(of('https://${HOST}/hooks/${HOOK}/items')).toEqual(['HOOKPATHSECRET30']);
     expect(of('${API_URL}/hooks/${HOOK}')).toEqual(['HOOKPATHSECRET30']);
     expect(of('${WHOLE}')).toEqual([]); // its origin and path stay readable; its sig is masked by name, below

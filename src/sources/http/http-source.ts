@@ -64,7 +64,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
   const headers = Object.fromEntries(Object.entries(cfg.headers).map(([k, v]) => [k, resolved(v, `headers.${k}`)]));
   const params = Object.fromEntries(Object.entries(cfg.params).map(([k, v]) => [k, resolved(v, `params.${k}`)]));
   const rawUrl = resolve(cfg.url, 'url');
-  secrets.push(...urlSecrets(cfg.url, rawUrl, resolve));
+  secrets.push(...urlSecrets(cfg.url, resolve));
   const credential = createAuth(cfg.auth, { integration: auth.integration, env: auth.env, stateDbUrl: auth.stateDbUrl, timeoutMs: cfg.timeout });
   // Tokens received later (OAuth2) are masked too: the credential knows every value it sent or got.
   const masked = makeRedactor(secrets);

@@ -45,21 +45,12 @@ function readable(url: string): string {
 
 /**
  * The values in a configured URL that are secrets (a security acceptance run found them in messages): every
- * `${NAME}` after the origin (a webhook token in the path, a key in the query), and the password of user:password.
- * A host from `${API_HOST}` stays readable; a URL taken whole from one reference has its secret-named parameters
- * masked by safeUrl.
+ * `${NAME}` after the origin (a webhook token in the path, a key in the query). A host from `${API_HOST}` stays
+ * readable; a URL taken whole from one reference has its secret-named parameters masked by safeUrl, and one with
+ * user:password is refused (USERINFO_REFUSED).
  */
-export function urlSecrets(configured: string, resolved: string, resolve: (ref: string, field: string) => string): string[] {
-  const out: string[] = [];
+export function urlSecrets(configured: string, resolve: (ref: string, field: string) => string): string[] {
   // The origin: written out, or a leading reference (`${API_URL}/v1/orders`).
   const host = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#]*|\$\{[^}]+\})/i.exec(configured)?.[0] ?? '';
-  for (const name of envRefsIn(configured.slice(host.length))) out.push(resolve(`\${${name}}`, 'url'));
-  let url: URL | undefined;
-  try {
-    url = new URL(resolved);
-  } catch {
-    return out;
-  }
-  if (url.password) out.push(url.password);
-  return out;
+  return envRefsIn(configured.slice(host.length)).map((name) => resolve(`\${${name}}`, 'url'));
 }
