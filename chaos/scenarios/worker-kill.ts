@@ -1,3 +1,4 @@
+import { temporal } from '@temporalio/proto';
 import { workflowIdFor } from '../../src/client';
 import { compareTables } from '../lib/compare';
 import { ordersIntegration } from '../lib/configs';
@@ -39,6 +40,12 @@ async function body(h: Harness): Promise<void> {
     return known.running;
   };
   const committed = () => h.watch.committed('orders');
+  // The attempt number of the backfill's running activity (0: none started): a retry shows as a higher one.
+  const attemptRunning = async () => {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    const started = pending.filter((a) => a.activityType?.name === 'runIntegration' && a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+    return Math.max(0, ...started.map((a) => a.attempt ?? 0));
+  };
 
   // Kill k lands at a random row count inside the k-th slice of 3%..85% of the table: spread over the
   // run, and always with rows left. Every other kill waits for a page transaction to be open (killed
@@ -60,7 +67,12 @@ async function body(h: Harness): Promise<void> {
     const at = await committed();
     h.log(`kill ${done}/${kills}: SIGKILL at ${at} committed rows; new worker; the retry waits for the 30 s heartbeat timeout`);
     worker = await h.ws.startWorker();
-    await until(async () => (await committed()) > at || !(await running()), 'the retry to commit a page', 10 * 60_000, 100);
+    // The retry is the next attempt committing a page. A commit alone is not enough: the killed worker's last
+    // COMMIT can still land after `at` was read, and the next kill would then hit an idle worker (a CI run: 2
+    // kills, 2 attempts).
+    await until(async () => (await attemptRunning()) > done || !(await running()), `attempt ${done + 1} of the backfill to start`, 10 * 60_000, 250);
+    const resumedAt = await committed();
+    await until(async () => (await committed()) > resumedAt || !(await running()), 'the retry to commit a page', 10 * 60_000, 100);
   }
   f.check(done === kills, `only ${done} of ${kills} kills happened before the backfill ended (use more --rows)`);
   f.detail(`${done} SIGKILLs (${midPage} with a page transaction open), a new worker each time`);

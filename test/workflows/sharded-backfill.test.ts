@@ -76,8 +76,9 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       expect(slots.map((s) => s.status)).toEqual(['done', 'done', 'done', 'done']);
       const sizes = slots.map((s) => Number(s.rows_done));
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(ROWS);
-      // From a sample, not exact: each shard within 40% of a quarter.
-      for (const n of sizes) expect(Math.abs(n - ROWS / 4)).toBeLessThan(ROWS * 0.1);
+      // A table this small is cut on its own keys, not a sample: each shard a quarter, give or take a run of equal
+      // timestamps (10 rows).
+      for (const n of sizes) expect(Math.abs(n - ROWS / 4)).toBeLessThanOrEqual(10);
       // Each shard ends exactly at its upper key; the next one starts right after it.
       for (const s of slots.slice(0, 3)) expect(s.cursor).toBe(s.until_cursor);
       // The run's end cursor is where the whole range ended (the result's), not the last shard to commit.
