@@ -11,7 +11,8 @@ export interface SinkRetryBatch {
   columns: ColumnSpec[];
   ids: string[];
   rows: (string | null)[][];
-  cursor: Cursor;
+  /** Each row's letter's cursor: a letter the sink refuses again is made anew with it (the record's own, not the batch's). */
+  cursors: Cursor[];
 }
 
 /** Records per transaction: a retry of thousands of letters commits as it goes (each batch is whole or nothing). */
@@ -30,12 +31,12 @@ export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | Cust
     const sink = await createSink(cfg, integration, env, stateDbUrl);
     try {
       await sink.prepare(b.columns);
-      for (let at = 0; at < b.rows.length; at += RECORDS_PER_TX) {
+      for (const { at, end } of runsOfOneCursor(b.cursors, RECORDS_PER_TX)) {
         const runId = `dead-letters-retry-${randomUUID()}`;
-        const ids = b.ids.slice(at, at + RECORDS_PER_TX);
+        const ids = b.ids.slice(at, end);
         await db.query('BEGIN');
         try {
-          const res = await sink.write(db, { rows: b.rows.slice(at, at + RECORDS_PER_TX), cursor: b.cursor }, { integration, runId, resending: ids });
+          const res = await sink.write(db, { rows: b.rows.slice(at, end), cursor: b.cursors[at] ?? null }, { integration, runId, resending: ids });
           stillFailing.push(...(await settleRetriedLetters(db, integration, [...new Set(ids)], runId)));
           await db.query('COMMIT');
           written += res.written;
@@ -49,6 +50,23 @@ export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | Cust
     }
   }
   return { written, stillFailing };
+}
+
+/**
+ * Stretches `[at, end)` of rows with one cursor, at most `max` long: a page carries one cursor, and the letters a
+ * sink makes of what it refuses take the page's (an acceptance run: every re-filed letter had the first one's).
+ * Letters of one page are neighbours (listed by id), so this is one write per page they came from.
+ */
+export function runsOfOneCursor(cursors: readonly Cursor[], max: number): Array<{ at: number; end: number }> {
+  const out: Array<{ at: number; end: number }> = [];
+  for (let at = 0; at < cursors.length; ) {
+    const key = JSON.stringify(cursors[at] ?? null);
+    let end = at + 1;
+    while (end < cursors.length && end - at < max && JSON.stringify(cursors[end] ?? null) === key) end++;
+    out.push({ at, end });
+    at = end;
+  }
+  return out;
 }
 
 /**

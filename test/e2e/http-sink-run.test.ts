@@ -144,29 +144,39 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     await expectLedgerEqualsApi(api, 'stale-api');
   }, 120_000);
 
-  it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep one letter, with the new status', async () => {
-    const opts: DeliveryFakeOptions = { reject: (item) => [5, 6, 7].includes(Number(item.id)) };
+  it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep one letter, with the new status and their own cursor', async () => {
+    // Refused records of three pages (100 rows each): their letters hold three cursors.
+    const opts: DeliveryFakeOptions = { reject: (item) => [5, 150, 250].includes(Number(item.id)) };
     const api = await fake(opts);
     // One request at a time: the retry sends the letters in their order, so the 409 injected below meets the first.
     const sink = { kind: 'http', url: '${API_URL}/items', key: ['id'], headers: { Authorization: 'Bearer ${API_TOKEN}' }, concurrency: 1, backoff: { initial: '5ms', max: '20ms' }, stateUrl: '${DB_URL}' };
     const config = parseConfig({ integrations: [{ id: 'each-run', source, sink, batchSize: 100, retryDeadLetters: 'eachRun' }] });
     expect(await run(config, 'backfill', 'each-run', api)).toMatchObject({ rows: ROWS, done: true });
     const pendingLetters = async () =>
-      (await state.query<{ id: string; rid: string; http_status: number; reason: string }>(`SELECT id::text, record->>'id' AS rid, http_status, reason FROM tidemark.dead_letters WHERE integration = 'each-run' AND retried_at IS NULL ORDER BY id`)).rows;
+      (
+        await state.query<{ id: string; rid: string; http_status: number; reason: string; cursor: string }>(
+          `SELECT id::text, record->>'id' AS rid, http_status, reason, cursor::text FROM tidemark.dead_letters WHERE integration = 'each-run' AND retried_at IS NULL ORDER BY id`,
+        )
+      ).rows;
     const first = await pendingLetters();
-    expect(first.map((l) => l.rid).sort()).toEqual(['5', '6', '7']);
-    const [still, ...pass] = first.map((l) => l.rid);
+    expect(first.map((l) => l.rid)).toEqual(['5', '150', '250']);
+    expect(new Set(first.map((l) => l.cursor)).size).toBe(3);
+    const cursorBefore = new Map(first.map((l) => [l.rid, l.cursor]));
 
-    // The first letter's record is still refused, now with 409; the two others pass: the next sync (nothing new in the source) delivers them first.
-    opts.reject = (item) => String(item.id) === still;
+    // The first letter's record is still refused, now with 409; the last one by the API's rule; the middle one passes:
+    // the next sync (nothing new in the source) delivers it first.
+    opts.reject = (item) => String(item.id) === '250';
     api.faults.push({ kind: 'status', status: 409, body: { error: 'conflict: duplicate email' } });
     const sync = await run(config, 'sync', 'each-run', api);
     expect(sync).toMatchObject({ done: true });
-    expect(pass.every((id) => api.store.has(id!))).toBe(true);
-    expect(api.store.has(still!)).toBe(false);
+    expect(api.store.has('150')).toBe(true);
+    expect(api.store.has('5') || api.store.has('250')).toBe(false);
     const after = await pendingLetters();
-    // One letter for the record, not two: made anew as the latest refusal (a new number), the refusals counted.
-    expect(after.map((l) => l.rid)).toEqual([still]);
+    // One letter a record, not two: made anew as the latest refusal (a new number), the refusals counted.
+    expect(after.map((l) => l.rid)).toEqual(['5', '250']);
+    expect(after.every((l) => !first.some((f) => f.id === l.id))).toBe(true);
+    // Each keeps its record's cursor (an acceptance run: every letter made anew had the first one's).
+    for (const l of after) expect(l.cursor, `letter of record ${l.rid}`).toBe(cursorBefore.get(l.rid));
     expect((await state.query<{ seen: number; first: boolean }>(`SELECT seen, created_at = (SELECT min(created_at) FROM tidemark.dead_letters WHERE integration = 'each-run') AS first FROM tidemark.dead_letters WHERE id = $1::bigint`, [after[0]!.id])).rows).toEqual([{ seen: 2, first: true }]);
     expect(after[0]!.http_status).toBe(409);
     expect(after[0]!.reason).toMatch(/→ 409: .*conflict: duplicate email/);
