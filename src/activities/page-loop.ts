@@ -141,6 +141,12 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
       }
       if (loop.deadline !== undefined && Date.now() >= loop.deadline) {
         await landAhead();
+        // The source may have said already that nothing follows (its last answer said so; the read ahead came back
+        // empty): then the run read everything, and is not "stopped early" with a backlog the next run must catch up
+        // (an acceptance run: status said "catching up" after an API's has_more: false). Not waited for.
+        const next = nextPage();
+        peeked = next; // a read still in flight settles before the source closes (finally)
+        if ((await settledNow(next))?.done) return { cursor: loop.position.cursor };
         return { cursor: loop.position.cursor, stoppedBy: 'time-budget' };
       }
     }
@@ -152,6 +158,11 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     await iter.return(undefined);
     await settleCounters(loop, tally);
   }
+}
+
+/** The promise's result when it has settled already (a failure counts as no result), else undefined: never waits for it. */
+async function settledNow<T>(p: Promise<T>): Promise<T | undefined> {
+  return Promise.race([p.catch(() => undefined), new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
 }
 
 /**

@@ -206,6 +206,14 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     const rest = await run({ runKey: 'wf/7c', mode: 'sync' });
     expect(rest).toMatchObject({ rows: ROWS - 1000, done: true });
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    // Out of time on a page the source said was its last (short): done, not "stopped early" with a backlog to catch
+    // up that is not there (an acceptance run: status said "catching up" after an API's has_more: false).
+    await insertOrders(src.url, ROWS + 1, ROWS + 10, { start: '2025-01-01 00:00:00+00' });
+    const last = await run({ runKey: 'wf/7d', mode: 'sync' }, undefined, cfg);
+    expect(last).toMatchObject({ rows: 10, done: true });
+    expect(last.stoppedBy).toBeUndefined();
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+    await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}`);
   });
 
   it('collapses duplicate keys within a batch (last wins)', async () => {
