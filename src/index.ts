@@ -27,7 +27,7 @@ export { PermanentError } from './errors';
 export { createWorker, workflowsPath, type CreateWorkerOptions } from './worker';
 export { defineSource, type SimpleSource, type SourceContext, type SourceFactory } from './sources/define-source';
 export { registerSource } from './sources/registry';
-export { defineSink, type SinkContext, type SinkFactory } from './sinks/define-sink';
+export { defineSink, type CustomSink, type SinkContext, type SinkFactory } from './sinks/define-sink';
 export { registerSink } from './sinks/registry';
 export type { Sink, SinkPage, SinkWriteContext, SinkWriteResult } from './sinks/sink';
 export type { SinkConfig, HttpSinkConfig, PostgresSinkConfig, CustomSinkConfig } from './config';

@@ -47,6 +47,7 @@ interface LazyModules {
   './stuck-task': typeof import('./stuck-task');
   './blocked-lines': typeof import('./blocked-lines');
   './close-client': typeof import('./close-client');
+  './module-problems': typeof import('./module-problems');
 }
 
 // Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles

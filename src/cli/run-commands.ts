@@ -188,6 +188,8 @@ async function startAndMaybeWait(
   joinRunningBackfill = false,
 ): Promise<void> {
   const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
+  const modules = (await lazy('./module-problems')).moduleProblems(integration);
+  if (modules.length) refuse(`error: ${modules.join('\n')}`);
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
   const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);
   if (problem) refuse(`error: ${input.integration}: ${problem}`);

@@ -2,6 +2,7 @@ import type { Client, ScheduleDescription, ScheduleOverlapPolicy } from '@tempor
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import type { ApplyReport, ScheduleView } from '../schedules';
+import { refuse } from './arg-parsers';
 import { lazy } from './lazy';
 
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
@@ -83,6 +84,9 @@ export function registerSchedule(program: Command): void {
       const { temporalSettings } = await lazy('../config/temporal-env');
       const config = loadCliConfig(cmd);
       assertSchedulesValid(config, findConfigFile(configFile(cmd))); // before connecting: a bad config starts nothing
+      const { moduleProblems } = await lazy('./module-problems');
+      const modules = config.integrations.filter((it) => it.schedule).flatMap(moduleProblems);
+      if (modules.length) refuse(`error: ${modules.join('\n')}`);
       const onReport = (r: ApplyReport) => console.log(reportLine(r));
       await withClient((client) => applySchedules(client, config, { taskQueue: temporalSettings().taskQueue, prune: !!opts.prune, onReport }));
     });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { relative } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { Command } from 'commander';
-import { wholeNumber } from './arg-parsers';
+import { refuse, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
 
 export function registerWorker(program: Command): void {
@@ -26,6 +26,9 @@ export function registerWorker(program: Command): void {
       const maxConcurrentRuns = opts.maxConcurrentRuns ?? envInt('TIDEMARK_MAX_CONCURRENT_RUNS');
       const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
       const config = (await lazy('./context')).loadCliConfig(cmd);
+      // A module that cannot load fails every run of its integration: refused before the worker starts, as a bad key is.
+      const modules = config.integrations.flatMap((await lazy('./module-problems')).moduleProblems);
+      if (modules.length) refuse(`error: ${modules.join('\n')}`);
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
       const { activitySlots, connectWorker, createWorker, instanceMetricsFromEnv, SHUTDOWN_FORCE_MS } = await lazy('../worker');

@@ -31,7 +31,7 @@ export async function createSource(cfg: SourceConfig, integration: string, env: 
   if (isCsvSource(cfg)) return createCsvSource(cfg, resolve, integration);
   const { kind, module, ...options } = cfg as { kind: string; module?: string } & Record<string, unknown>;
   const made = await sourceFactory(kind, module)(options, { env: resolve });
-  return asSource(kind, made);
+  return asSource(kind, made, module);
 }
 
 /**

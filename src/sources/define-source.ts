@@ -59,8 +59,8 @@ const SAME_CURSOR_PAGES = 5;
 const SEEN_CURSORS = 10_000;
 
 /** Adapts a SimpleSource to the Source contract (built-in sources implement Source directly). */
-export function asSource(kind: string, s: Source | SimpleSource): Source {
-  checkShape(kind, s);
+export function asSource(kind: string, s: Source | SimpleSource, module?: string): Source {
+  checkShape(kind, s, module);
   if (isFullSource(s)) return s;
   const columns: ColumnSpec[] = s.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull ?? false }));
   return {
@@ -108,16 +108,17 @@ export function asSource(kind: string, s: Source | SimpleSource): Source {
 }
 
 /** What a source factory returned must be a source: else the run fails at once, saying what it got. */
-function checkShape(kind: string, s: unknown): asserts s is Source | SimpleSource {
+function checkShape(kind: string, s: unknown, module?: string): asserts s is Source | SimpleSource {
+  const named = `${kind} source${module ? ` (source.module ${module})` : ''}`;
   const o = s as Partial<SimpleSource> & Partial<Source>;
   const full = o && typeof o === 'object' && typeof o.pages === 'function' && typeof o.prepare === 'function';
   if (o && typeof o === 'object' && (full || (typeof o.read === 'function' && Array.isArray(o.columns)))) {
     const bad = full ? undefined : (o.columns as unknown[]).find((c) => typeof (c as { name?: unknown })?.name !== 'string' || typeof (c as { type?: unknown })?.type !== 'string');
     if (bad === undefined) return;
-    throw new SourceContractError(`${kind} source: every entry of columns needs a name and a PostgreSQL type (strings), found ${JSON.stringify(bad)}`);
+    throw new SourceContractError(`${named}: every entry of columns needs a name and a PostgreSQL type (strings), found ${JSON.stringify(bad)}`);
   }
   const found = o && typeof o === 'object' ? `an object with ${Object.keys(o).join(', ') || 'no keys'}` : JSON.stringify(s) ?? typeof s;
-  throw new SourceContractError(`${kind} source: its factory must return { columns, read } (defineSource) or a Source with prepare() and pages(), found ${found}`);
+  throw new SourceContractError(`${named}: its factory must return { columns, read } (defineSource) or a Source with prepare() and pages(), found ${found}`);
 }
 
 /**

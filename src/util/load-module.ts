@@ -9,6 +9,18 @@ const requireHere = createRequire(__filename);
  * when the worker itself runs under a TypeScript loader, and its error says so (a bare "Unexpected identifier" did not).
  */
 export function loadUserModule(path: string): Record<string, unknown> {
+  try {
+    return load(path);
+  } catch (err) {
+    // Node's "Require stack:" lists tidemark's own files: not the user's concern, and it ran into runs.error and the CLI.
+    const e = err as Error & { code?: string };
+    const message = typeof e.message === 'string' ? e.message.replace(/\nRequire stack:(?:\n- [^\n]*)*/, '') : undefined;
+    if (message === undefined || message === e.message) throw err;
+    throw Object.assign(new Error(message, { cause: err }), { code: e.code });
+  }
+}
+
+function load(path: string): Record<string, unknown> {
   if (!/^\.[cm]?ts$/.test(extname(path))) return requireHere(path) as Record<string, unknown>;
   let api: { require(id: string, from: string): unknown } | undefined;
   try {
