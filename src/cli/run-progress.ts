@@ -26,6 +26,16 @@ export interface RunView {
   waitingForWriters?: NonNullable<Progress['waitingForWriters']>;
   /** Reading activities not heard of for SILENT_S or more (a worker killed): see silentReaders. */
   silent?: Silent;
+  /** Reading activities whose next attempt no worker has taken (see unclaimedReaders): their rate is not counted. */
+  unclaimed?: Unclaimed;
+}
+
+export interface Unclaimed {
+  /** Of `of` reading activities, `count` wait for a worker on `taskQueue`, the longest for `seconds`. */
+  count: number;
+  of: number;
+  seconds: number;
+  taskQueue: string;
 }
 
 /**
@@ -49,6 +59,32 @@ export function silentReaders(pending: readonly temporal.api.workflow.v1.IPendin
   const ages = started.map(lastHeard).flatMap((t) => (Number.isFinite(t) ? [Math.round((now - t) / 1000)] : []));
   const silent = ages.filter((a) => a >= SILENT_S);
   return silent.length ? { count: silent.length, of: started.length, seconds: Math.max(...silent) } : undefined;
+}
+
+/**
+ * Reading activities (runIntegration) whose next attempt is due and no worker has taken: every worker gone (killed)
+ * once the heartbeat timeout passed. Their last heartbeat's rate and ETA are from before (an acceptance run read a
+ * rate and "ETA 16s" for minutes with no worker alive). An attempt still in its retry backoff is not counted.
+ */
+export function unclaimedReaders(pending: readonly temporal.api.workflow.v1.IPendingActivityInfo[], taskQueue: string, now = Date.now()): Unclaimed | undefined {
+  const readers = pending.filter((p) => p.activityType?.name === 'runIntegration');
+  // 1 = PENDING_ACTIVITY_STATE_SCHEDULED: the attempt waits for a worker to take it.
+  const due = readers.flatMap((p) => {
+    const at = optionalTsToMs(p.scheduledTime) ?? lastHeard(p);
+    return p.state === 1 && Number.isFinite(at) && at <= now ? [Math.round((now - at) / 1000)] : [];
+  });
+  return due.length ? { count: due.length, of: readers.length, seconds: Math.max(...due), taskQueue } : undefined;
+}
+
+/** An activity's last heartbeat as progress now: one no worker runs (state 2 = started) reads nothing, so no rate and no ETA from it. */
+export function liveProgress(p: temporal.api.workflow.v1.IPendingActivityInfo, beat: Progress): Progress {
+  return p.state === 2 ? beat : { ...beat, rate: 0, etaSeconds: undefined };
+}
+
+/** `status`: reading attempts no worker has taken. */
+export function unclaimedLine(u: Unclaimed): string {
+  const who = u.of > 1 ? `${u.count} of ${u.of} shards wait` : 'the run waits';
+  return `${who} for a worker on task queue "${u.taskQueue}" (${u.seconds} s so far; no rate or ETA until one takes over): start one with \`tidemark worker\`; it goes on from the checkpoint`;
 }
 
 /** When an attempt was last heard of: the later of its heartbeat and its start (a retried attempt keeps the attempt before's last heartbeat until its own first). -Infinity: never. */
@@ -84,7 +120,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     const payloads = p.heartbeatDetails?.payloads;
     const decoded = payloads?.length ? await decodeFromPayloadsAtIndex<Progress>(client.options.loadedDataConverter, 0, payloads) : undefined;
     // A first attempt waiting for writers beats with that alone: no progress yet.
-    if (decoded && typeof decoded.rows === 'number') progresses.push(decoded);
+    if (decoded && typeof decoded.rows === 'number') progresses.push(liveProgress(p, decoded));
     // Heartbeats are throttled: the wait's may outlive it by a while, so past its bound it is not shown.
     const w = decoded?.waitingForWriters;
     if (w && Date.now() - Date.parse(w.since) <= w.waitMs + 2_000) waiting = w;
@@ -94,6 +130,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const failing = pending.find((p) => p.lastFailure?.message);
   const plan = pending.find((p) => p.activityType?.name === 'planBackfill');
   const silent = silentReaders(pending);
+  const unclaimed = d.status.name === 'RUNNING' ? unclaimedReaders(pending, d.taskQueue) : undefined;
   return {
     workflowId: d.workflowId,
     runId: d.runId,
@@ -105,6 +142,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     ...(plan ? { planning: planningOf(plan) } : {}),
     ...(waiting ? { waitingForWriters: waiting } : {}),
     ...(silent ? { silent } : {}),
+    ...(unclaimed ? { unclaimed } : {}),
     ...(views ? { shards: { running: views.filter((v) => v.status === 'running').length, done: views.filter((v) => v.status === 'done').length, total: views.length } } : {}),
   };
 }

@@ -26,7 +26,7 @@ export function registerStatus(program: Command): void {
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, runningRunKeys, slotStatusText } = await lazy('../db/state');
-      const { describeRun, lastRunLine, progressLine, silentLine, writersWaitLine } = await lazy('./run-progress');
+      const { describeRun, lastRunLine, progressLine, silentLine, unclaimedLine, writersWaitLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
@@ -51,6 +51,7 @@ export function registerStatus(program: Command): void {
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.silent && view.status === 'RUNNING') console.log(`  silent     ${silentLine(view.silent)}`);
+          if (view.unclaimed) console.log(`  no worker  ${unclaimedLine(view.unclaimed)}`);
           if (view.lastFailure && view.status === 'RUNNING') {
             console.log(view.recovered ? `  recovered  attempt ${view.attempt} is reading; the one before failed: ${view.lastFailure}` : `  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
           }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { temporal } from '@temporalio/proto';
-import { SILENT_S, planningOf, silentLine, silentReaders } from '../../src/cli/run-progress';
+import type { Progress } from '../../src/activities/types';
+import { SILENT_S, combineShards, liveProgress, planningOf, progressLine, silentLine, silentReaders, unclaimedLine, unclaimedReaders } from '../../src/cli/run-progress';
 
 const NOW = Date.parse('2026-12-03T00:00:00Z');
 /** A pending activity as DescribeWorkflowExecution returns it (state 2: started, 1: scheduled). */
@@ -37,5 +38,23 @@ describe('status: a reading attempt that went silent (its worker killed)', () =>
     expect(planningOf({ ...pending('planBackfill', 2, 45, 2), attempt: 2 }, NOW)).toEqual({ attempt: 2, silentS: 2 });
     // Scheduled, never started: no time (waiting for a worker).
     expect(planningOf({ activityType: { name: 'planBackfill' }, state: 1 }, NOW)).toEqual({ attempt: 1 });
+  });
+
+  it('no worker: attempts due and not taken are named, their old rate and ETA dropped (an acceptance run read "87,931 rows/s, ETA 16s" 100 s after both workers died)', () => {
+    const scheduled = (dueAgoS: number, attempt = 2): temporal.api.workflow.v1.IPendingActivityInfo => ({ ...pending('runIntegration', 1, 40, 45), attempt, scheduledTime: msToTs(NOW - dueAgoS * 1000) });
+    // Due 70 s ago, nobody took it; a second shard still in its retry backoff (due in 5 s) is not counted; a running one neither.
+    const u = unclaimedReaders([scheduled(70), scheduled(-5), pending('runIntegration', 2, 1)], 'tidemark', NOW);
+    expect(u).toEqual({ count: 1, of: 3, seconds: 70, taskQueue: 'tidemark' });
+    expect(unclaimedLine(u!)).toMatch(/^1 of 3 shards wait for a worker on task queue "tidemark" \(70 s so far; no rate or ETA until one takes over\): start one with `tidemark worker`/);
+    expect(unclaimedLine({ count: 1, of: 1, seconds: 9, taskQueue: 'q' })).toMatch(/^the run waits for a worker on task queue "q"/);
+    expect(unclaimedReaders([pending('runIntegration', 2, 1), pending('planBackfill', 1, 80)], 'tidemark', NOW)).toBeUndefined();
+
+    const beat: Progress = { rows: 560_000, pages: 112, rate: 87_931, etaSeconds: 16, remaining: 1_440_000, total: 2_000_000, cursor: ['x'] } as unknown as Progress;
+    const stale = liveProgress(scheduled(70), beat);
+    expect(progressLine(stale)).toMatch(/^560,000 \/ 2,000,000 \(28%\) rows, 0 rows\/s, ETA \?/);
+    expect(liveProgress(pending('runIntegration', 2, 1), beat)).toBe(beat);
+    // Shards: only the running one's rate counts; the ETA is from it.
+    const combined = combineShards([liveProgress(pending('runIntegration', 2, 1), { ...beat, rate: 1000, remaining: 10_000 }), stale], undefined);
+    expect(combined).toMatchObject({ rate: 1000, etaSeconds: 1450 });
   });
 });
