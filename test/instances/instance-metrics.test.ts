@@ -69,6 +69,9 @@ describe('per-instance Prometheus gauges (TIDEMARK_INSTANCE_METRICS_ADDRESS)', (
     await addInstance({ config, template: 'shop', instance: 'globex', env });
     expect(await run('shop/acme', 'backfill', 'wf/a1')).toMatchObject({ rows: 120, done: true });
     expect(await run('plain', 'backfill', 'wf/p1')).toMatchObject({ rows: 30, done: true });
+    // A sync skipped after acme's backfill (another run was writing) did nothing: the backfill stays its last run
+    // (an acceptance run read rows 0 here).
+    await sql(dst.url, `INSERT INTO tidemark.runs (run_id, integration, kind, status, started_at, finished_at) VALUES ('wf/a-skipped', 'shop/acme', 'sync', 'skipped', now(), now())`);
     // globex fails twice after its run row exists: the target wants a column the source lacks (NOT NULL).
     await sql(dst.url, 'CREATE SCHEMA tenant_globex; CREATE TABLE tenant_globex.orders (id bigint PRIMARY KEY, required text NOT NULL)');
     for (const key of ['wf/g1', 'wf/g2']) await expect(run('shop/globex', 'backfill', key)).rejects.toThrow();

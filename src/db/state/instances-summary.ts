@@ -27,7 +27,9 @@ export async function summarizeRuns(client: pg.Client, integrations: string[]): 
      SELECT ids.integration, last.status, last.error, coalesce(last.rows_committed, 0)::text AS rows,
             ok.finished_at::text AS last_success, fails.n::text AS failures, cp.cursor::text AS cursor, cp.caught_up, dl.n::text AS dead_letters
        FROM ids
-       LEFT JOIN LATERAL (SELECT status, error, rows_committed FROM tidemark.runs r WHERE r.integration = ids.integration
+       -- A skipped run (another was writing) did nothing: the run before it is the latest one (an acceptance run read
+       -- "rows 0" for a backfill of 1,500 rows beside a skipped sync).
+       LEFT JOIN LATERAL (SELECT status, error, rows_committed FROM tidemark.runs r WHERE r.integration = ids.integration AND status <> 'skipped'
                            ORDER BY started_at DESC LIMIT 1) last ON true
        LEFT JOIN LATERAL (SELECT finished_at, started_at FROM tidemark.runs r WHERE r.integration = ids.integration AND status IN ('completed', 'partial')
                            ORDER BY started_at DESC LIMIT 1) ok ON true

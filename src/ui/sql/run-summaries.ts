@@ -10,7 +10,8 @@ SELECT i.id AS integration, l.run_id, l.kind, l.status, l.started_at::text, l.fi
                             -- a running sharded run's shards count on their own rows until rolled up (tidemark.run_shards)
                             r.rows_committed + coalesce((SELECT sum(rs.rows_committed) FROM tidemark.run_shards rs WHERE rs.run_id = r.run_id), 0) AS rows_committed
                        FROM tidemark.runs r
-                      WHERE r.integration = i.id ORDER BY r.started_at DESC LIMIT 1) l ON true
+                      -- a skipped run (another was writing) did nothing: not the latest (see instances-summary)
+                      WHERE r.integration = i.id AND r.status <> 'skipped' ORDER BY r.started_at DESC LIMIT 1) l ON true
   LEFT JOIN LATERAL (SELECT started_at, finished_at FROM tidemark.runs
                       WHERE integration = i.id AND status IN ('completed', 'partial') ORDER BY started_at DESC LIMIT 1) s ON true
   LEFT JOIN LATERAL (SELECT count(*) AS n FROM tidemark.runs
