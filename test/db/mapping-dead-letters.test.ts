@@ -6,8 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { parseConfig, type Config, type PostgresSinkConfig } from '../../src/config';
 import { retryDeadLetters } from '../../src/transform/retry-dead-letters';
+import { migrate } from '../../src/db/migrate';
+import { insertDeadLetters } from '../../src/db/state/dead-letters';
 import { runCli } from '../helpers/cli';
 import { sql } from '../helpers/fixtures';
+import pg from 'pg';
+const stateClient = async (url: string) => {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  return c;
+};
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 let src: TestDatabase;
@@ -216,5 +224,29 @@ describe('mapping, validation and dead letters', () => {
       message: expect.stringContaining('mapping.nope: source field "missing_col" does not exist'),
     });
     expect(await sql(dst.url, `SELECT to_regclass('public.never_created')::text AS t`)).toEqual([{ t: null }]);
+  });
+  it('--retry of an API source\'s letters needs no source credential: its columns are in the config (an acceptance run: every customer\'s token was asked for)', async () => {
+    const cfg = parseConfig({
+      integrations: [
+        {
+          id: 'api-letters',
+          source: { kind: 'http', url: 'http://127.0.0.1:9/users', headers: { Authorization: 'Bearer ${SRC_TOKEN}' }, pagination: { style: 'link_header', sinceParam: 'since' }, columns: { id: 'bigint', email: 'text', updated_at: 'timestamptz' } },
+          sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.api_users', key: ['id'], create: true },
+          mapping: { id: 'id', email: { from: 'email', transform: 'lower' }, updated_at: 'updated_at' },
+          validate: { email: { required: true, pattern: '@' } },
+        },
+      ],
+    });
+    await sql(dst.url, 'CREATE TABLE public.api_users (id bigint PRIMARY KEY, email text, updated_at timestamptz)');
+    const c = await stateClient(dst.url);
+    try {
+      await migrate(c);
+      await insertDeadLetters(c, 'api-letters', 'wf/api', ['2025-01-01T00:00:00Z', 7], [{ record: { id: 7, email: 'Ann@Example.COM', updated_at: '2025-01-01T00:00:00Z' }, reason: 'email: is required', stage: 'validate' }]);
+    } finally {
+      await c.end();
+    }
+    const r = await retryDeadLetters(cfg.integrations[0]!, { DST_URL: dst.url }); // no SRC_TOKEN here
+    expect(r).toMatchObject({ pending: 1, written: 1, stillFailing: [] });
+    expect(await sql(dst.url, 'SELECT id::text, email FROM public.api_users')).toEqual([{ id: '7', email: 'ann@example.com' }]);
   });
 });
