@@ -232,7 +232,7 @@ describe('mapping, validation and dead letters', () => {
           id: 'api-letters',
           source: { kind: 'http', url: 'http://127.0.0.1:9/users', headers: { Authorization: 'Bearer ${SRC_TOKEN}' }, pagination: { style: 'link_header', sinceParam: 'since' }, columns: { id: 'bigint', email: 'text', updated_at: 'timestamptz' } },
           sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.api_users', key: ['id'], create: true },
-          mapping: { id: 'id', email: { from: 'email', transform: 'lower' }, updated_at: 'updated_at' },
+          mapping: { id: 'id', email: '=$lowercase(email)', updated_at: 'updated_at' }, // an expression: reads typed values
           validate: { email: { required: true, pattern: '@' } },
         },
       ],
