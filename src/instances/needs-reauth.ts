@@ -27,7 +27,7 @@ export async function noteInstanceFailure(ctx: Context, db: pg.Client | undefine
   // The source's hint names config fields and the workers' environment; when the template's credentials are the
   // instance's secrets, say so (an acceptance run: the hint sent an operator to source.headers for an encrypted
   // secret). Once: shards share one refused token request's error.
-  if (template && usesSecretCredentials(template.raw) && !e.message.includes(HINT_MARK)) e.message += `. For instance ${id} the credentials are its secrets (\`tidemark instances list\` shows how each is kept): once the customer re-authorized, put the new one in place (a --secret variable: its new value on the workers; a --secret-file: \`instances remove\`, then \`instances add\` with the new file), then \`tidemark instances resume ${ref.template} ${ref.instance}\``;
+  if (template && usesSecretCredentials(template.raw) && !e.message.includes(HINT_MARK)) e.message += `. For instance ${id} the credentials are its secrets (\`tidemark instances list\` shows how each is kept): once the customer re-authorized, put the new one in place (a --secret variable: its new value in every worker's environment, which takes restarting them; a --secret-file: \`instances remove\`, then \`instances add\` with the new file), then \`tidemark instances resume ${ref.template} ${ref.instance}\``;
   if (!db) return;
   try {
     await setInstanceStatus(db, ref.template, ref.instance, 'needs_reauth', reason);
