@@ -5,6 +5,7 @@ interface DevOptions {
   dataDir: string;
   temporalPort: number;
   uiPort?: number;
+  metricsPort?: number;
   pgPort: number;
 }
 
@@ -17,6 +18,7 @@ export function registerDev(program: Command): void {
     .option('--temporal-port <port>', 'Temporal gRPC port', parsePort, 7233)
     .option('--ui-port <port>', 'Temporal Web UI port (default: Temporal port + 1000)', parsePort)
     .option('--pg-port <port>', 'PostgreSQL port (unused when DATABASE_URL is set)', parsePort, 5432)
+    .option('--metrics-port <port>', "the Temporal server's own Prometheus /metrics port (default: one it picks at random)", parsePort)
     .action((opts: DevOptions, cmd: Command) => runDev(opts, cmd.getOptionValueSource('dataDir') === 'default'));
 }
 
@@ -31,6 +33,7 @@ async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> 
     [uiPort, 'Temporal Web UI', '--ui-port'],
   ];
   if (!process.env.DATABASE_URL) ports.push([opts.pgPort, 'PostgreSQL', '--pg-port']);
+  if (opts.metricsPort !== undefined) ports.push([opts.metricsPort, 'Temporal metrics', '--metrics-port']);
   for (const [port, what, flag] of ports) {
     if (!(await isPortFree(port))) {
       throw new Error(`Port ${port} (${what}) is already in use: pass ${flag} <port> to use another one`);
@@ -63,6 +66,7 @@ async function runDev(opts: DevOptions, defaultDataDir: boolean): Promise<void> 
       ...(pgDataDir ? { pgDataDir } : {}),
       temporalPort: opts.temporalPort,
       uiPort,
+      ...(opts.metricsPort !== undefined ? { temporalMetricsPort: opts.metricsPort } : {}),
       pgPort: opts.pgPort,
       ui: true,
       onLog: (text) => process.stderr.write(text),

@@ -12,6 +12,8 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port; a free one when omitted and `ui` is on. */
   uiPort?: number;
+  /** The server's own Prometheus `/metrics` port; one the server picks at random when omitted. */
+  metricsPort?: number;
   /** SQLite file that keeps workflows across restarts; in-memory when omitted. */
   dbFile?: string;
   /** Serve the Web UI. Default: on when `uiPort` is given. */
@@ -78,6 +80,7 @@ const SEARCH_ATTRIBUTES = [INTEGRATION_ATTRIBUTE, TEMPLATE_ATTRIBUTE, INSTANCE_A
 async function launch(cli: string, port: number, uiPort: number | undefined, opts: DevServerOptions): Promise<RunningDevServer> {
   const args = ['server', 'start-dev', '--ip', HOST, '--port', String(port)];
   args.push(...(uiPort !== undefined ? ['--ui-port', String(uiPort)] : ['--headless']));
+  if (opts.metricsPort !== undefined) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.dbFile) args.push('--db-filename', path.resolve(opts.dbFile));
   args.push('--log-level', 'warn');
   // Task-queue fairness (server 1.29+): run activities carry their integration or instance as fairness key

@@ -11,6 +11,8 @@ export interface StackOptions {
   temporalPort?: number;
   /** Web UI port (with `ui`); a free one when omitted. */
   uiPort?: number;
+  /** Temporal's own /metrics port; random when omitted. */
+  temporalMetricsPort?: number;
   pgPort?: number;
   ui?: boolean;
   /** Receives the Temporal server's log output. */
@@ -38,6 +40,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     startDevServer({
       port: opts.temporalPort,
       uiPort: opts.uiPort,
+      ...(opts.temporalMetricsPort !== undefined ? { metricsPort: opts.temporalMetricsPort } : {}),
       ui: opts.ui,
       dbFile: dataDir ? path.join(dataDir, 'temporal.sqlite') : undefined,
       onLog: opts.onLog,

@@ -51,8 +51,8 @@ describe('tidemark dev', () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tidemark-cli-dev-'));
     await fs.chmod(dataDir, 0o755); // PostgreSQL runs as the `postgres` user when we are root
     cleanups.push(() => fs.rm(dataDir, { recursive: true, force: true }));
-    const [temporalPort, uiPort, pgPort] = [await freePort(), await freePort(), await freePort()];
-    const dev = runDev(['--data-dir', dataDir, '--temporal-port', `${temporalPort}`, '--ui-port', `${uiPort}`, '--pg-port', `${pgPort}`]);
+    const [temporalPort, uiPort, pgPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const dev = runDev(['--data-dir', dataDir, '--temporal-port', `${temporalPort}`, '--ui-port', `${uiPort}`, '--pg-port', `${pgPort}`, '--metrics-port', `${metricsPort}`]);
     cleanups.push(async () => dev.child.exitCode === null && dev.child.kill('SIGKILL'));
 
     await waitFor(() => dev.stdout().includes('TEMPORAL_UI=') || dev.child.exitCode !== null, 'the ready lines');
@@ -69,6 +69,8 @@ describe('tidemark dev', () => {
     const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
     await connection.workflowService.describeNamespace({ namespace: 'default' });
     await connection.close();
+    // Temporal's own metrics on the port given (not one it picks at random: an acceptance run's port range).
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
 
     // Twice, a moment apart, as a SIGTERM to `npx tidemark dev`'s process group arrives (the group's, then npx's exit
     // taken as another): one clean stop, not "second signal" (an acceptance run).
