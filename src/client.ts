@@ -109,6 +109,20 @@ const GRPC_UNIMPLEMENTED = 12;
  * has as running (runningRunKeys): a workflow started under another id (`temporal workflow start -w …`, the UI)
  * is found through them.
  */
+/**
+ * A backfill of the integration running under a workflow id other than tidemark's own (started from the Temporal UI
+ * or CLI with an id of the operator's): a backfill started now would queue behind it on the integration's lock and
+ * then read everything again (an acceptance run: 2.1M rows read twice). Undefined: none.
+ */
+export async function runningBackfillElsewhere(client: Client, integration: string, runKeys: readonly string[] = []): Promise<string | undefined> {
+  for (const handle of await runningWorkflowsOf(client, integration, runKeys)) {
+    if (handle.workflowId === workflowIdFor(integration)) continue;
+    const d = await handle.describe().catch(() => undefined);
+    if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') return d.workflowId;
+  }
+  return undefined;
+}
+
 export async function runningWorkflowsOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<WorkflowHandle[]> {
   const ids = new Set<string>();
   // A run key names its run too: an id reused later for another integration's workflow is not this one's (review).

@@ -176,6 +176,15 @@ describe('operator commands against a backfill started with `temporal workflow s
     } finally {
       await ui.close();
     }
+    // Another backfill from the CLI is refused: it would queue on the lock, then read everything again (an
+    // acceptance run: 2.1M rows read twice); resume follows the running one.
+    const second = await runCli(['backfill', 'orders'], env, cwd);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('orders: a backfill is running as workflow my-own-backfill (started under an id of its own): another would wait for it and then read everything again');
+    await expect(client.workflow.getHandle(workflowIdFor('orders')).describe()).resolves.toMatchObject({ status: { name: expect.not.stringMatching(/^RUNNING$/) } });
+    const resumed = await runCli(['resume', 'orders'], env, cwd);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toContain('my-own-backfill is a backfill of orders, still running: it continues from its checkpoint by itself; nothing new started');
     const cancel = await runCli(['cancel', 'orders'], env, cwd);
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.stdout).toMatch(/cancellation requested for my-own-backfill/);
