@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { isPostgresSource, stateDbUrlOf, type Config, type Integration } from '../config';
 import { createSource } from '../sources/create-source';
+import { checkCursorShape } from '../sources/cursor-shape';
 import type { Cursor } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
 import * as state from '../db/state';
@@ -61,6 +62,9 @@ export function makeRunIntegration(deps: ActivityDeps) {
       const it = resolved.integration;
       res.integrationId = it.id;
       const runDeps = resolved.instance ? { ...deps, env: resolved.env } : deps; // an instance's decrypted secrets, for this run only
+      // A `from` of the wrong shape fails at once, from the config alone: not after the lock (an acceptance run waited
+      // 4-11 s behind a schedule's syncs to be told). Its values in the column types are checked where the source reads.
+      if (input.mode === 'backfill' && input.from !== undefined && input.from !== null) checkCursorShape(it.source, input.from);
       const sinkUrl = stateDbUrlOf(it, runDeps.env);
       openSourceEarly(runDeps, it, sinkUrl, res, sourceAppName(input, ctx.info.attempt));
       res.stateDb = await openStateSession(sinkUrl, { applicationName: runLockTag(input, ctx.info.attempt) });

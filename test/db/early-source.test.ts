@@ -65,6 +65,16 @@ describe('the source opened beside the state session', () => {
     expect(row?.status).toBe('skipped');
   });
 
+  it('a backfill `from` of the wrong shape fails at once, not after waiting for the lock another run holds (an acceptance run: 4-11 s)', async () => {
+    await run({ runKey: 'early/first3' });
+    const t0 = Date.now();
+    const failed = await whileBusy(() => run({ runKey: 'early/badfrom', mode: 'backfill', from: '2024-01-01' as never }).catch((e: unknown) => e));
+    expect(failed).toMatchObject({ nonRetryable: true, type: 'InvalidCursorError' });
+    expect(Date.now() - t0).toBeLessThan(5_000); // a backfill waits for the lock for good: this would hang
+    // Bad input leaves the database as it was: no run row.
+    expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE run_id = 'early/badfrom'`)).toEqual([]);
+  });
+
   it('a busy sync whose source cannot connect reports busy, not the source', async () => {
     await run({ runKey: 'early/first2' });
     const r = await whileBusy(() => run({ runKey: 'early/busy2' }, { srcUrl: 'postgres://nobody@127.0.0.1:1/none' }));
