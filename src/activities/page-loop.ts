@@ -78,11 +78,19 @@ export interface PageLoop {
 export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPage>): Promise<{ cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] }> {
   const { ctx, input } = loop;
   const tally = new ReadTally();
-  const iter = prefetch(tally.counting(pages))[Symbol.asyncIterator]();
+  const source = { ended: false };
+  const iter = prefetch(tally.counting(pages), source)[Symbol.asyncIterator]();
   let rolledUp = Date.now();
   /** The next page, already sent (see send-ahead.ts), or already read. */
   let ahead: AheadPage | undefined;
   let peeked: Promise<IteratorResult<EncodedPage>> | undefined;
+  /** The page taken from the reader and not written yet came back as the end (see the time budget below). */
+  let peekedEnd = false;
+  const peek = (p: Promise<IteratorResult<EncodedPage>>) => {
+    peeked = p;
+    peekedEnd = false;
+    p.then((r) => void (peeked === p && r.done && (peekedEnd = true)), () => undefined);
+  };
   const nextPage = () => {
     const next = peeked ?? loop.alive.during(() => iter.next());
     peeked = undefined;
@@ -90,10 +98,14 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
   };
   // A stop between pages: the page sent ahead lands first (committed, it counts; else it is simply not written).
   // Heartbeating meanwhile: the page ahead may wait on another session's row lock for a while.
-  const landAhead = async () => {
+  // True when no page was lost on the way: none was ahead, or it committed.
+  const landAhead = async (): Promise<boolean> => {
     const a = ahead;
     ahead = undefined;
-    if (a && (await loop.alive.during(() => a.committed))) landed(loop, a);
+    if (!a) return true;
+    if (!(await loop.alive.during(() => a.committed))) return false;
+    landed(loop, a);
+    return true;
   };
   try {
     for (;;) {
@@ -123,8 +135,8 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
           // The page sent ahead is fenced on this page's cursor; when that equals the checkpoint before it (a page
           // whose cursor did not advance), this page's rollback would leave the fence standing: no page goes ahead.
           if (!r.done && !sameCursor(page.cursor, loop.position.cursor)) ahead = sendAhead(loop, loop.sink.sink, r.value, page.cursor, tally);
-          if (!ahead) peeked = next;
-        } else peeked = next;
+          if (!ahead) peek(next);
+        } else peek(next);
       }
       await loop.alive.during(() => writing);
       loop.beat();
@@ -140,13 +152,12 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
         await loop.stopForCancellation();
       }
       if (loop.deadline !== undefined && Date.now() >= loop.deadline) {
-        await landAhead();
-        // The source may have said already that nothing follows (its last answer said so; the read ahead came back
-        // empty): then the run read everything, and is not "stopped early" with a backlog the next run must catch up
-        // (an acceptance run: status said "catching up" after an API's has_more: false). Not waited for.
-        const next = nextPage();
-        peeked = next; // a read still in flight settles before the source closes (finally)
-        if ((await settledNow(next))?.done) return { cursor: loop.position.cursor };
+        const whole = await landAhead();
+        // The source said already that nothing follows (its last answer said so; the read ahead came back empty), and
+        // every page it gave is committed: the run read everything, and is not "stopped early" with a backlog the next
+        // run must catch up (an acceptance run: status said "catching up" after an API's has_more: false). Known
+        // without asking for another page (the review: pulling one started the read of the page after it).
+        if (whole && (peeked ? peekedEnd : source.ended)) return { cursor: loop.position.cursor };
         return { cursor: loop.position.cursor, stoppedBy: 'time-budget' };
       }
     }
@@ -158,11 +169,6 @@ export async function runPageLoop(loop: PageLoop, pages: AsyncIterable<EncodedPa
     await iter.return(undefined);
     await settleCounters(loop, tally);
   }
-}
-
-/** The promise's result when it has settled already (a failure counts as no result), else undefined: never waits for it. */
-async function settledNow<T>(p: Promise<T>): Promise<T | undefined> {
-  return Promise.race([p.catch(() => undefined), new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)))]);
 }
 
 /**

@@ -160,8 +160,9 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
       ).rows;
     const first = await pendingLetters();
     expect(first.map((l) => l.rid)).toEqual(['5', '150', '250']);
-    expect(new Set(first.map((l) => l.cursor)).size).toBe(3);
     const cursorBefore = new Map(first.map((l) => [l.rid, l.cursor]));
+    // Pages of about 100 rows (the tuner may grow them): the first and the last letter come from different pages.
+    expect(cursorBefore.get('5')).not.toBe(cursorBefore.get('250'));
 
     // The first letter's record is still refused, now with 409; the last one by the API's rule; the middle one passes:
     // the next sync (nothing new in the source) delivers it first.
@@ -263,8 +264,9 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
       }
       return out;
     });
-    // Several runs, each stopped by its time box (but the last), each continuing from the previous checkpoint.
-    expect(results.length).toBeGreaterThanOrEqual(3);
+    // Several runs, each stopped by its time box (but the last, which read to the source's end: done, even when out of
+    // time on that page), each continuing from the previous checkpoint.
+    expect(results.length).toBeGreaterThanOrEqual(2);
     expect(results.slice(0, -1).every((r) => r.stoppedBy === 'time-budget' && !r.done)).toBe(true);
     expect(results.at(-1)?.done).toBe(true);
     expect(results.reduce((n, r) => n + r.rows, 0)).toBe(RECORDS);
