@@ -109,8 +109,8 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
   const superseded = (await settleSuperseded(db, it, batches, newestFailing(it, validate, stillFailing))) + (await settleStillFailing(db, it, validate, stillFailing));
   const ready = batches.filter((b) => b.rows.length);
   if (!isPostgresSink(it.sink)) {
-    const cursorOf = new Map(letters.map((l) => [l.id, JSON.parse(l.cursor ?? 'null') as SinkRetryBatch['cursors'][number]]));
-    const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, cursors: b.ids.map((id) => cursorOf.get(id) ?? null) })));
+    const letterOf = new Map(letters.map((l) => [l.id, { record: l.record, cursor: JSON.parse(l.cursor ?? 'null') as SinkRetryBatch['letters'][number]['cursor'] }]));
+    const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, letters: b.ids.map((id) => letterOf.get(id) ?? { record: 'null', cursor: null }) })));
     stillFailing.push(...sent.stillFailing);
     await state.updateDeadLetterReasons(db, stillFailing);
     return { pending: letters.length, written: sent.written, superseded, stillFailing, ...asked };

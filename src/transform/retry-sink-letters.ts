@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { CustomSinkConfig, HttpSinkConfig } from '../config/sink-schema';
 import type { Cursor } from '../cursor/cursor';
+import { keepLetterCursors } from '../db/state/dead-letters-keep-cursor';
 import { settleRetriedLetters } from '../db/state/dead-letters-settle-retry';
 import { createSink } from '../sinks/create-sink';
 import type { ColumnSpec } from '../sources/source';
@@ -11,8 +12,8 @@ export interface SinkRetryBatch {
   columns: ColumnSpec[];
   ids: string[];
   rows: (string | null)[][];
-  /** Each row's letter's cursor: a letter the sink refuses again is made anew with it (the record's own, not the batch's). */
-  cursors: Cursor[];
+  /** Each row's letter: its record as stored (JSON text) and cursor, which a letter the sink files again keeps. */
+  letters: Array<{ record: string; cursor: Cursor }>;
 }
 
 /** Records per transaction: a retry of thousands of letters commits as it goes (each batch is whole or nothing). */
@@ -31,12 +32,14 @@ export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | Cust
     const sink = await createSink(cfg, integration, env, stateDbUrl);
     try {
       await sink.prepare(b.columns);
-      for (const { at, end } of runsOfOneCursor(b.cursors, RECORDS_PER_TX)) {
+      for (let at = 0; at < b.rows.length; at += RECORDS_PER_TX) {
         const runId = `dead-letters-retry-${randomUUID()}`;
-        const ids = b.ids.slice(at, end);
+        const ids = b.ids.slice(at, at + RECORDS_PER_TX);
+        const letters = b.letters.slice(at, at + RECORDS_PER_TX);
         await db.query('BEGIN');
         try {
-          const res = await sink.write(db, { rows: b.rows.slice(at, end), cursor: b.cursors[at] ?? null }, { integration, runId, resending: ids });
+          const res = await sink.write(db, { rows: b.rows.slice(at, at + RECORDS_PER_TX), cursor: letters[0]?.cursor ?? null }, { integration, runId, resending: ids });
+          await keepLetterCursors(db, integration, runId, letters);
           stillFailing.push(...(await settleRetriedLetters(db, integration, [...new Set(ids)], runId)));
           await db.query('COMMIT');
           written += res.written;
@@ -50,23 +53,6 @@ export async function retryThroughSink(db: pg.Client, cfg: HttpSinkConfig | Cust
     }
   }
   return { written, stillFailing };
-}
-
-/**
- * Stretches `[at, end)` of rows with one cursor, at most `max` long: a page carries one cursor, and the letters a
- * sink makes of what it refuses take the page's (an acceptance run: every re-filed letter had the first one's).
- * Letters of one page are neighbours (listed by id), so this is one write per page they came from.
- */
-export function runsOfOneCursor(cursors: readonly Cursor[], max: number): Array<{ at: number; end: number }> {
-  const out: Array<{ at: number; end: number }> = [];
-  for (let at = 0; at < cursors.length; ) {
-    const key = JSON.stringify(cursors[at] ?? null);
-    let end = at + 1;
-    while (end < cursors.length && end - at < max && JSON.stringify(cursors[end] ?? null) === key) end++;
-    out.push({ at, end });
-    at = end;
-  }
-  return out;
 }
 
 /**
