@@ -165,3 +165,30 @@ describe('start-up on a large table without statistics', () => {
     await p.close();
   });
 });
+
+describe('a sharded total where many rows share the first cursor column', () => {
+  it('ranges ending inside a tie group count their share of it: the shards add up to the table (an acceptance run: 937,801 for 600,010)', async () => {
+    const T = '2025-06-01 00:00:00+00';
+    await sql(
+      db.url,
+      `CREATE TABLE public.ties (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL);
+       INSERT INTO public.ties SELECT g, '${T}'::timestamptz FROM generate_series(1, 150000) g;
+       INSERT INTO public.ties SELECT g, '2025-06-02 00:00:00+00'::timestamptz FROM generate_series(150001, 150010) g;
+       CREATE INDEX ON public.ties (updated_at, id);
+       ANALYZE public.ties;`,
+    );
+    const s = await source('public.ties', ['updated_at', 'id']);
+    try {
+      await s.prepare({});
+      // Two shards cut inside the group, then three (a middle shard whose both ends are in it).
+      const two = [await s.estimateRemaining(null, [T, '75000']), await s.estimateRemaining([T, '75000'], null)];
+      expect(two).toEqual([75_000, 75_010]);
+      const three = [await s.estimateRemaining(null, [T, '40000']), await s.estimateRemaining([T, '40000'], [T, '110000']), await s.estimateRemaining([T, '110000'], null)];
+      expect(three).toEqual([40_000, 70_000, 40_010]);
+      // A sync from a checkpoint inside the group: the rest of it, not none of it.
+      expect(await s.estimateRemaining([T, '149990'])).toBe(20);
+    } finally {
+      await s.close();
+    }
+  });
+});

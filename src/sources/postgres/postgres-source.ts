@@ -16,6 +16,7 @@ import { checkNoNulls, NULL_PROBE_MS } from './null-check';
 import { SourceSetupError } from './source-errors';
 import { SourceSession } from './source-session';
 import { splitRange } from './split-range';
+import { tieShare } from './tie-share';
 
 export { SourceSetupError, SourceStatementTimeoutError } from './source-errors';
 
@@ -192,8 +193,12 @@ export class PostgresSource implements Source {
       // Estimated on the first cursor column alone: the planner multiplies two row comparisons' selectivities as if
       // independent (a shard in the middle of 4: 0.75 × 0.5, not 0.25: sharded totals 25 % too high), where a
       // scalar range on one column is read from its histogram.
-      const scalar = this.keyset.length > 1 && from && to ? firstColumnRange(this.keyset[0] as KeysetColumn, from?.[0], this.highWater, to?.[0]) : range;
-      const estimate = await estimateRows(client, this.table, scalar);
+      const middle = this.keyset.length > 1 && !!from && !!to;
+      const scalar = middle ? firstColumnRange(this.keyset[0] as KeysetColumn, from?.[0], this.highWater, to?.[0]) : range;
+      const planned = (await estimateRows(client, this.table, scalar)).range;
+      // Both forms estimate by the first column: a group of equal first values at an end is counted whole or not at
+      // all, where only its part inside the range belongs (see tie-share.ts).
+      const estimate = { range: this.keyset.length > 1 ? ((await this.tieCorrected(client, planned, from, to, middle)) ?? planned) : planned };
       if (estimate.range <= EXACT_COUNT_BELOW) {
         const from = `${quoteTable(this.table)} WHERE ${range.text}`;
         const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM (SELECT 1 FROM ${from} LIMIT ${EXACT_COUNT_BELOW + 1}) s`, range.values);
@@ -205,6 +210,26 @@ export class PostgresSource implements Source {
       }
       return Math.max(estimate.range, EXACT_COUNT_BELOW + 1);
     });
+  }
+
+  /**
+   * A first-column estimate of the range with its ends' tie groups counted by their share (undefined: a group too large
+   * to count). `middle`: the estimate was `first >= from AND first <= to` (both ends' groups in); else row comparisons,
+   * estimated as `first > from` (the lower group out) and `first <= to` (the upper group in).
+   */
+  private async tieCorrected(client: pg.Client, planned: number, from: KeysetCursor | null, to: KeysetCursor | null, middle: boolean): Promise<number | undefined> {
+    let n = planned;
+    if (from) {
+      const share = await tieShare(client, this.table, this.keyset, from, !middle, this.highWater);
+      if (share === undefined) return undefined;
+      n += middle ? -share : share;
+    }
+    if (to) {
+      const beyond = await tieShare(client, this.table, this.keyset, to, true, this.highWater);
+      if (beyond === undefined) return undefined;
+      n -= beyond;
+    }
+    return Math.max(0, Math.round(n));
   }
 
   /** Shard boundaries of the rows after `after`, from a block sample of the whole table (see split-range.ts). */
