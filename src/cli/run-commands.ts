@@ -188,7 +188,7 @@ async function startAndMaybeWait(
   joinRunningBackfill = false,
 ): Promise<void> {
   const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
-  const modules = (await lazy('./module-problems')).moduleProblems(integration);
+  const modules = (await lazy('./module-problems')).moduleProblems(integration, { load: false });
   if (modules.length) refuse(`error: ${modules.join('\n')}`);
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
   const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);

@@ -85,7 +85,7 @@ export function registerSchedule(program: Command): void {
       const config = loadCliConfig(cmd);
       assertSchedulesValid(config, findConfigFile(configFile(cmd))); // before connecting: a bad config starts nothing
       const { moduleProblems } = await lazy('./module-problems');
-      const modules = config.integrations.filter((it) => it.schedule).flatMap(moduleProblems);
+      const modules = config.integrations.filter((it) => it.schedule).flatMap((it) => moduleProblems(it, { load: false }));
       if (modules.length) refuse(`error: ${modules.join('\n')}`);
       const onReport = (r: ApplyReport) => console.log(reportLine(r));
       await withClient((client) => applySchedules(client, config, { taskQueue: temporalSettings().taskQueue, prune: !!opts.prune, onReport }));

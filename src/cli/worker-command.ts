@@ -27,7 +27,8 @@ export function registerWorker(program: Command): void {
       const maxSourceConnections = opts.maxSourceConnections ?? envInt('TIDEMARK_MAX_SOURCE_CONNECTIONS');
       const config = (await lazy('./context')).loadCliConfig(cmd);
       // A module that cannot load fails every run of its integration: refused before the worker starts, as a bad key is.
-      const modules = config.integrations.flatMap((await lazy('./module-problems')).moduleProblems);
+      const { moduleProblems } = await lazy('./module-problems');
+      const modules = config.integrations.flatMap((it) => moduleProblems(it, { load: true }));
       if (modules.length) refuse(`error: ${modules.join('\n')}`);
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
