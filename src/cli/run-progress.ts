@@ -36,6 +36,8 @@ export interface Unclaimed {
   of: number;
   seconds: number;
   taskQueue: string;
+  /** Workers alive on the task queue (livePollers; undefined: not known): with some, the activities wait for a free slot. */
+  pollers?: number;
 }
 
 /**
@@ -84,7 +86,23 @@ export function liveProgress(p: temporal.api.workflow.v1.IPendingActivityInfo, b
 /** `status`: reading attempts no worker has taken. */
 export function unclaimedLine(u: Unclaimed): string {
   const who = u.of > 1 ? `${u.count} of ${u.of} shards wait` : 'the run waits';
+  // Workers that poll but take nothing have every activity slot busy (--max-activities), e.g. more shards than slots.
+  if (u.pollers) return `${who} for a free activity slot on the ${u.pollers} worker(s) polling task queue "${u.taskQueue}" (${u.seconds} s so far; no rate from them until taken)`;
   return `${who} for a worker on task queue "${u.taskQueue}" (${u.seconds} s so far; no rate or ETA until one takes over): start one with \`tidemark worker\`; it goes on from the checkpoint`;
+}
+
+/**
+ * Workers alive on the task queue: those that polled it for workflow tasks within 75 s (a long poll lasts about a
+ * minute). Workflow tasks, not activities: a worker with every activity slot busy stops polling for activities, and a
+ * killed one's last poll ages from its death. Undefined when Temporal does not say.
+ */
+export async function livePollers(client: Client, taskQueue: string, now = Date.now()): Promise<number | undefined> {
+  try {
+    const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: 1 /* TASK_QUEUE_TYPE_WORKFLOW */ });
+    return (r.pollers ?? []).filter((p) => now - (optionalTsToMs(p.lastAccessTime) ?? 0) < 75_000).length;
+  } catch {
+    return undefined;
+  }
 }
 
 /** When an attempt was last heard of: the later of its heartbeat and its start (a retried attempt keeps the attempt before's last heartbeat until its own first). -Infinity: never. */
@@ -130,7 +148,9 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
   const failing = pending.find((p) => p.lastFailure?.message);
   const plan = pending.find((p) => p.activityType?.name === 'planBackfill');
   const silent = silentReaders(pending);
-  const unclaimed = d.status.name === 'RUNNING' ? unclaimedReaders(pending, d.taskQueue) : undefined;
+  const due = d.status.name === 'RUNNING' ? unclaimedReaders(pending, d.taskQueue) : undefined;
+  const pollers = due ? await livePollers(client, d.taskQueue) : undefined;
+  const unclaimed = due && pollers !== undefined ? { ...due, pollers } : due;
   return {
     workflowId: d.workflowId,
     runId: d.runId,

@@ -51,7 +51,7 @@ export function registerStatus(program: Command): void {
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
           if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
           if (view.silent && view.status === 'RUNNING') console.log(`  silent     ${silentLine(view.silent)}`);
-          if (view.unclaimed) console.log(`  no worker  ${unclaimedLine(view.unclaimed)}`);
+          if (view.unclaimed) console.log(`  ${view.unclaimed.pollers ? 'queued    ' : 'no worker '} ${unclaimedLine(view.unclaimed)}`);
           if (view.lastFailure && view.status === 'RUNNING') {
             console.log(view.recovered ? `  recovered  attempt ${view.attempt} is reading; the one before failed: ${view.lastFailure}` : `  retrying   attempt ${view.attempt}: ${view.lastFailure}`);
           }
