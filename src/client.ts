@@ -103,19 +103,14 @@ export async function latestWorkflowOf(client: Client, integration: string): Pro
 const GRPC_UNIMPLEMENTED = 12;
 
 /**
- * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
- * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
- * consistent, so the manual id is also checked directly. `runKeys`: the integration's runs the state database
- * has as running (runningRunKeys): a workflow started under another id (`temporal workflow start -w …`, the UI)
- * is found through them.
- */
-/**
  * A backfill of the integration running under a workflow id other than tidemark's own (started from the Temporal UI
  * or CLI with an id of the operator's): a backfill started now would queue behind it on the integration's lock and
  * then read everything again (an acceptance run: 2.1M rows read twice). Undefined: none.
  */
 export async function runningBackfillElsewhere(client: Client, integration: string, runKeys: readonly string[] = []): Promise<string | undefined> {
-  for (const handle of await runningWorkflowsOf(client, integration, runKeys)) {
+  // A check, not a gate: a listing that fails (visibility not answering) lets the backfill start as before (the review).
+  const running = await runningWorkflowsOf(client, integration, runKeys).catch(() => []);
+  for (const handle of running) {
     if (handle.workflowId === workflowIdFor(integration)) continue;
     const d = await handle.describe().catch(() => undefined);
     if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') return d.workflowId;
@@ -123,6 +118,13 @@ export async function runningBackfillElsewhere(client: Client, integration: stri
   return undefined;
 }
 
+/**
+ * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
+ * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually
+ * consistent, so the manual id is also checked directly. `runKeys`: the integration's runs the state database
+ * has as running (runningRunKeys): a workflow started under another id (`temporal workflow start -w …`, the UI)
+ * is found through them.
+ */
 export async function runningWorkflowsOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<WorkflowHandle[]> {
   const ids = new Set<string>();
   // A run key names its run too: an id reused later for another integration's workflow is not this one's (review).

@@ -178,6 +178,18 @@ function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<st
   };
 }
 
+/** A backfill of the integration running under another workflow id (see runningBackfillElsewhere); undefined: none. */
+async function backfillElsewhere(client: import('@temporalio/client').Client, integration: import('../config').Integration): Promise<string | undefined> {
+  // The state database's running runs name workflows started under any id (as `cancel` finds them). stateUrl may
+  // throw (a variable not set here): then Temporal's listing alone.
+  const { stateUrl } = await lazy('./context');
+  const { runningRunKeysAt } = await lazy('../db/running-run-keys-at');
+  const runKeys = await Promise.resolve()
+    .then(() => runningRunKeysAt(stateUrl(integration), integration.id))
+    .catch(() => []);
+  return (await lazy('../client')).runningBackfillElsewhere(client, integration.id, runKeys);
+}
+
 async function startAndMaybeWait(
   cmd: Command,
   kind: 'sync' | 'backfill',
@@ -196,25 +208,17 @@ async function startAndMaybeWait(
   // The target's too (missing without sink.create, no unique index on the key), when the sink answers here.
   const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink);
   if (sinkProblem) refuse(`error: ${input.integration}: ${sinkProblem}`);
-  const { connectClient, runningBackfillElsewhere, startIntegrationRun, IntegrationBusyError } = await lazy('../client');
+  const { connectClient, startIntegrationRun, IntegrationBusyError } = await lazy('../client');
   const client = await connectClient();
   const since = Date.now();
   try {
-    if (kind === 'backfill') {
-      // Runs the state database has as running name workflows started under any id (as `cancel` finds them).
-      const { stateUrl } = await lazy('./context');
-      const { runningRunKeysAt } = await lazy('../db/running-run-keys-at');
-      const runKeys = await Promise.resolve()
-        .then(() => runningRunKeysAt(stateUrl(integration), input.integration))
-        .catch(() => []);
-      const other = await runningBackfillElsewhere(client, input.integration, runKeys);
-      if (other && joinRunningBackfill) {
-        console.log(`${other} is a backfill of ${input.integration}, still running: it continues from its checkpoint by itself; nothing new started`);
-        if (wait) await waitAndReport(client, client.workflow.getHandle(other), since, input.integration);
-        return;
-      }
-      if (other) refuse(`error: ${input.integration}: a backfill is running as workflow ${other} (started under an id of its own): another would wait for it and then read everything again. Follow it with \`tidemark status ${input.integration}\`, or stop it first (\`tidemark cancel ${input.integration}\`)`);
+    const other = kind === 'backfill' ? await backfillElsewhere(client, integration) : undefined;
+    if (other && joinRunningBackfill) {
+      console.log(`${other} is a backfill of ${input.integration}, still running: it continues from its checkpoint by itself; nothing new started`);
+      if (wait) await waitAndReport(client, client.workflow.getHandle(other), since, input.integration);
+      return;
     }
+    if (other) refuse(`error: ${input.integration}: a backfill is running as workflow ${other} (started under an id of its own): another would wait for it and then read everything again. Follow it with \`tidemark status ${input.integration}\`, or stop it first (\`tidemark cancel ${input.integration}\`)`);
     const started = await startIntegrationRun(client, kind, input, undefined, { cronSchedule }).catch(async (err: unknown) => {
       if (!joinRunningBackfill || !(err instanceof IntegrationBusyError)) throw err;
       const running = client.workflow.getHandle(err.workflowId);
