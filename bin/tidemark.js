@@ -107,11 +107,27 @@ const launched = commandOf(process.argv) === 'worker' && workerLaunch();
 const underLauncher = !launched && Number(process.env.TIDEMARK_LAUNCHER_PID) === process.ppid;
 if (underLauncher || process.env.npm_command) {
   const parent = process.ppid;
+  // A stop signal that already reached tidemark (a SIGTERM to npx's process group reaches both) is the stop: the
+  // parent's exit that follows is not another one (the review: a second SIGTERM read as "second signal").
+  let signalled = false;
+  if (!underLauncher) {
+    for (const sig of ['SIGINT', 'SIGTERM']) {
+      const note = () => {
+        signalled = true;
+        // A command with no handler of its own dies of the signal, as it would without this listener.
+        if (process.listenerCount(sig) === 1) {
+          process.removeListener(sig, note);
+          process.kill(process.pid, sig);
+        }
+      };
+      process.prependListener(sig, note);
+    }
+  }
   const watch = setInterval(
     () => {
       if (process.ppid === parent) return;
       clearInterval(watch);
-      process.kill(process.pid, underLauncher ? 'SIGKILL' : 'SIGTERM');
+      if (!signalled) process.kill(process.pid, underLauncher ? 'SIGKILL' : 'SIGTERM');
     },
     underLauncher ? 100 : 500,
   );

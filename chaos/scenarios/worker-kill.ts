@@ -62,6 +62,7 @@ async function body(h: Harness): Promise<void> {
       const open = await until(() => h.watch.pageInFlight(), 'a page transaction', 5_000, 5).then(() => true, () => false);
       if (open) midPage++;
     } else await sleep(randomInt(0, 500));
+    const attemptKilled = await attemptRunning();
     await worker.kill();
     done++;
     const at = await committed();
@@ -70,7 +71,7 @@ async function body(h: Harness): Promise<void> {
     // The retry is the next attempt committing a page. A commit alone is not enough: the killed worker's last
     // COMMIT can still land after `at` was read, and the next kill would then hit an idle worker (a CI run: 2
     // kills, 2 attempts).
-    await until(async () => (await attemptRunning()) > done || !(await running()), `attempt ${done + 1} of the backfill to start`, 10 * 60_000, 250);
+    await until(async () => (await attemptRunning()) > attemptKilled || !(await running()), `the attempt after ${attemptKilled} to start`, 10 * 60_000, 250);
     const resumedAt = await committed();
     await until(async () => (await committed()) > resumedAt || !(await running()), 'the retry to commit a page', 10 * 60_000, 100);
   }

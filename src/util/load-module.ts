@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { extname } from 'node:path';
+import { extname, resolve, sep } from 'node:path';
 
 const requireHere = createRequire(__filename);
 
@@ -12,12 +12,21 @@ export function loadUserModule(path: string): Record<string, unknown> {
   try {
     return load(path);
   } catch (err) {
-    // Node's "Require stack:" lists tidemark's own files: not the user's concern, and it ran into runs.error and the CLI.
+    // Node's "Require stack:" lists tidemark's own files too: not the user's concern (it ran into runs.error and the
+    // CLI). The user's own entries stay: they say which of their files asked for what is missing (the review).
     const e = err as Error & { code?: string };
-    const message = typeof e.message === 'string' ? e.message.replace(/\nRequire stack:(?:\n- [^\n]*)*/, '') : undefined;
+    const message = typeof e.message === 'string' ? e.message.replace(/\nRequire stack:((?:\n- [^\n]*)*)/, (_, list: string) => userEntries(list)) : undefined;
     if (message === undefined || message === e.message) throw err;
     throw Object.assign(new Error(message, { cause: err }), { code: e.code });
   }
+}
+
+/** tidemark's own folder (src/ or dist/ is below it): its files in a require stack are left out. */
+const OWN = resolve(__dirname, '..', '..');
+
+function userEntries(list: string): string {
+  const kept = list.split('\n').filter((l) => l.startsWith('- ') && !l.slice(2).startsWith(OWN + sep));
+  return kept.length ? `\nRequire stack:\n${kept.join('\n')}` : '';
 }
 
 function load(path: string): Record<string, unknown> {
