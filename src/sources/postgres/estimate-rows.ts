@@ -13,6 +13,8 @@ export interface RowEstimate {
   range: number;
   /** the table's size now, in pages (summed over its partitions) */
   pages: number;
+  /** `range` counted on a block sample (the range's own condition on real rows), not from the planner's statistics */
+  sampled?: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function estimateRows(client: pg.Client, table: QualifiedName, rang
   const seen = Number(sample.rows[0]?.n ?? 0);
   if (seen > 0 || pct >= 100) {
     const scale = 100 / pct;
-    return { table: Math.round(seen * scale), range: Math.round(Number(sample.rows[0]?.r ?? 0) * scale), pages: nowPages };
+    return { table: Math.round(seen * scale), range: Math.round(Number(sample.rows[0]?.r ?? 0) * scale), pages: nowPages, sampled: true };
   }
   // No row in the sampled pages (a sparse table): the planner's guesses from the size and row width.
   return { table: await planRows(client, `SELECT 1 FROM ${name}`), range: await planRows(client, `SELECT 1 FROM ${name} WHERE ${range.text}`, range.values), pages: nowPages };

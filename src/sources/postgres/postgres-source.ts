@@ -195,10 +195,13 @@ export class PostgresSource implements Source {
       // scalar range on one column is read from its histogram.
       const middle = this.keyset.length > 1 && !!from && !!to;
       const scalar = middle ? firstColumnRange(this.keyset[0] as KeysetColumn, from?.[0], this.highWater, to?.[0]) : range;
-      const planned = (await estimateRows(client, this.table, scalar)).range;
-      // Both forms estimate by the first column: a group of equal first values at an end is counted whole or not at
-      // all, where only its part inside the range belongs (see tie-share.ts).
-      const estimate = { range: this.keyset.length > 1 ? ((await this.tieCorrected(client, planned, from, to, middle)) ?? planned) : planned };
+      const first = await estimateRows(client, this.table, scalar);
+      const planned = first.range;
+      // The planner estimates both forms by the first column: a group of equal first values at an end is counted whole
+      // or not at all, where only its part inside the range belongs (see tie-share.ts). A block sample evaluates row
+      // comparisons exactly on its rows: only the first-column form needs it then.
+      const corrects = this.keyset.length > 1 && (middle || !first.sampled);
+      const estimate = { range: corrects ? ((await this.tieCorrected(client, planned, from, to, middle)) ?? planned) : planned };
       if (estimate.range <= EXACT_COUNT_BELOW) {
         const from = `${quoteTable(this.table)} WHERE ${range.text}`;
         const r = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM (SELECT 1 FROM ${from} LIMIT ${EXACT_COUNT_BELOW + 1}) s`, range.values);
