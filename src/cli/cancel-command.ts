@@ -7,13 +7,12 @@ export function registerCancel(program: Command): void {
     .description('stop the running workflows of <id> (manual, cron, scheduled) at the next batch boundary; the checkpoint stays consistent')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const { connectClient, runningWorkflowsOf } = await lazy('../client');
-      const { loadIntegration, stateUrl } = await lazy('./context');
+      const { loadIntegration } = await lazy('./context');
       const { integration } = loadIntegration(cmd, id);
       const client = await connectClient();
       try {
         // Runs the state database has as running: a workflow started under an id of the operator's choosing.
-        const { runningRunKeysAt } = await lazy('../db/running-run-keys-at');
-        const runKeys = await Promise.resolve().then(() => runningRunKeysAt(stateUrl(integration), id)).catch(() => []);
+        const runKeys = await (await lazy('../db/running-run-keys-at')).runningRunKeysOf(integration);
         const running = await runningWorkflowsOf(client, id, runKeys);
         if (!running.length) {
           console.error(`${id}: no running workflow to cancel`);

@@ -180,13 +180,8 @@ function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<st
 
 /** A backfill of the integration running under another workflow id (see runningBackfillElsewhere); undefined: none. */
 async function backfillElsewhere(client: import('@temporalio/client').Client, integration: import('../config').Integration): Promise<string | undefined> {
-  // The state database's running runs name workflows started under any id (as `cancel` finds them). stateUrl may
-  // throw (a variable not set here): then Temporal's listing alone.
-  const { stateUrl } = await lazy('./context');
-  const { runningRunKeysAt } = await lazy('../db/running-run-keys-at');
-  const runKeys = await Promise.resolve()
-    .then(() => runningRunKeysAt(stateUrl(integration), integration.id))
-    .catch(() => []);
+  // The state database's running runs name workflows started under any id (as `cancel` finds them).
+  const runKeys = await (await lazy('../db/running-run-keys-at')).runningRunKeysOf(integration);
   return (await lazy('../client')).runningBackfillElsewhere(client, integration.id, runKeys);
 }
 

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../client';
-import { stateDbUrlOf } from '../../config/sink-schema';
-import { runningRunKeysAt } from '../../db/running-run-keys-at';
+import { runningRunKeysOf } from '../../db/running-run-keys-at';
 import { parseBatchSize, parseRate, wholeNumber } from '../../cli/arg-parsers';
 import type { TuneInput } from '../../workflows/validate-input';
 import { ActionRefusedError, field, type Form } from './action-error';
@@ -58,7 +57,7 @@ export async function resume(client: Client, taskQueue: string, it: Integration,
 export async function cancel(client: Client, it: Integration, env: NodeJS.ProcessEnv): Promise<string> {
   const id = it.id;
   // Runs the state database has as running: a workflow started under an id of the operator's choosing.
-  const running = await runningWorkflowsOf(client, id, await Promise.resolve().then(() => runningRunKeysAt(stateDbUrlOf(it, env), id)).catch(() => []));
+  const running = await runningWorkflowsOf(client, id, await runningRunKeysOf(it, env));
   if (!running.length) throw new ActionRefusedError('cancel', id, 'no running workflow to cancel', 409);
   for (const handle of running) await handle.cancel();
   return `cancellation requested for ${running.map((h) => h.workflowId).join(', ')}; it stops after the batch in flight commits`;
