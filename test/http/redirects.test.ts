@@ -102,4 +102,38 @@ describe('http source: redirects', () => {
     expect(err).toMatchObject({ nonRetryable: true, type: 'HttpStatusError' });
     expect(err.message).not.toMatch(/source\.auth/);
   });
+
+  it('relative next links resolve against where a redirect led, and the cursor keeps that URL without the key', async () => {
+    // /v1/list moved to /v2/list (its redirect drops the query); page 1 links to page 2 by a query-only reference.
+    const seen: string[] = [];
+    const moved = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      seen.push(`${u.pathname}?page=${u.searchParams.get('page') ?? ''}`);
+      if (u.pathname === '/v1/list') return void res.writeHead(301, { location: '/v2/list' }).end();
+      const page = u.searchParams.get('page') ?? '1';
+      const data = page === '1' ? [{ id: 1, name: 'one' }, { id: 2, name: 'two' }] : [{ id: 3, name: 'three' }];
+      res.writeHead(200, { 'content-type': 'application/json', ...(page === '1' ? { link: '<?page=2>; rel="next"' } : {}) }).end(JSON.stringify({ data }));
+    });
+    await new Promise<void>((ok) => moved.listen(0, '127.0.0.1', ok));
+    try {
+      const url = `http://127.0.0.1:${(moved.address() as AddressInfo).port}/v1/list`;
+      config = parseConfig({
+        integrations: [
+          {
+            id: 'api',
+            source: { kind: 'http', url, records: 'data', columns: { id: 'bigint', name: 'text' }, pagination: { style: 'link_header' }, auth: { type: 'api_key', in: 'query', name: 'api_key', value: '${QUERY_KEY}' } },
+            sink: { url: '${DST_URL}', table: 'redir.moved', key: ['id'], create: true },
+          },
+        ],
+      });
+      // Resolved against the URL asked, page 2's link was /v1/list?page=2, which the move sent back to page 1: 2 rows, "done".
+      await expect(r.run({ runKey: 'moved/1' })).resolves.toMatchObject({ rows: 3, done: true });
+      expect(seen).toEqual(['/v1/list?page=', '/v2/list?page=', '/v2/list?page=2']);
+      expect(await sql(dst.url, 'SELECT count(*)::int AS n FROM redir.moved')).toEqual([{ n: 3 }]);
+      const [cp] = await sql(dst.url, `SELECT cursor AS c FROM tidemark.checkpoints WHERE integration = 'api' AND slot = 'backfill'`);
+      expect(cp?.c).toEqual({ next: '/v2/list?page=2' });
+    } finally {
+      await new Promise((ok) => moved.close(ok));
+    }
+  });
 });

@@ -21,13 +21,14 @@ export interface FirstRequest {
  * Another origin (a CDN, a presigned download): followed with no configured header and no credential. From https to
  * http: refused, like a next link leaving the origin. 303 (and 301/302 after a POST) continue as a GET, as fetch does.
  */
-export async function fetchFollowing(first: FirstRequest, reapply: (url: URL, headers: Record<string, string>) => Promise<void>): Promise<{ res: Response; foreign: boolean }> {
+export async function fetchFollowing(first: FirstRequest, reapply: (url: URL, headers: Record<string, string>) => Promise<void>): Promise<{ res: Response; foreign: boolean; url: URL }> {
   let { url, method, headers, body } = first;
   const origin = first.url.origin;
   for (let hop = 0; ; hop++) {
     const res = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), signal: first.signal, redirect: 'manual' });
     const location = REDIRECTS.has(res.status) ? res.headers.get('location') : null;
-    if (location === null) return { res, foreign: url.origin !== origin };
+    // `url`: where the answer came from, the base of any relative link in it (RFC 3986 5.1.3).
+    if (location === null) return { res, foreign: url.origin !== origin, url };
     await res.arrayBuffer().catch(() => undefined); // free the connection
     const shown = safeUrl(url, first.redact);
     if (hop >= MAX_REDIRECTS) throw new HttpSourceError('url', `more than ${MAX_REDIRECTS} redirects: point source.url at where the API answers`, shown);

@@ -63,6 +63,8 @@ export interface HttpResponse {
   headers: Headers;
   /** the status is one the policy skips: no body, read as an empty page */
   skipped?: number;
+  /** where the answer came from after redirects (the base of its relative links), without the credentials auth added */
+  url?: URL;
 }
 
 export interface HttpClientStats {
@@ -98,7 +100,7 @@ export class HttpClient {
     for (let attempt = 0; ; attempt++) {
       await this.o.limiter.acquire(opts.signal, opts.onIdle);
       const outcome = await this.attempt(req, shown, opts);
-      if (outcome.ok) return { body: outcome.body, headers: outcome.headers, ...(outcome.skipped ? { skipped: outcome.skipped } : {}) };
+      if (outcome.ok) return { body: outcome.body, headers: outcome.headers, ...(outcome.skipped ? { skipped: outcome.skipped } : {}), ...(outcome.url ? { url: outcome.url } : {}) };
       if (outcome.unauthorized) {
         // One fresh credential per request (an expired or revoked OAuth token); it does not count as a retry.
         const auth = this.o.auth as HttpAuth;
@@ -128,7 +130,7 @@ export class HttpClient {
     req: HttpRequest,
     shown: string,
     opts: RequestOptions,
-  ): Promise<{ ok: true; body: unknown; headers: Headers; skipped?: number } | { ok: false; reason: string; retryAfterMs?: number; unauthorized?: boolean }> {
+  ): Promise<{ ok: true; body: unknown; headers: Headers; skipped?: number; url?: URL } | { ok: false; reason: string; retryAfterMs?: number; unauthorized?: boolean }> {
     this.stats.requests++;
     // The credential goes onto a copy: an api_key in the query never reaches cursors, next links or messages.
     // Outside the try: its errors (config, a refused or unavailable token endpoint) are not network glitches.
@@ -140,21 +142,22 @@ export class HttpClient {
     // A slow response is still a wait: keep the activity heartbeating until it ends or times out.
     const ticker = opts.onIdle ? setInterval(opts.onIdle, IDLE_TICK_MS) : undefined;
     try {
-      const { res, foreign } = await fetchFollowing({ url: target, method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), signal, redact: this.o.redact }, async (url, h) => {
+      const { res, foreign, url: answered } = await fetchFollowing({ url: target, method: req.method ?? 'GET', headers, ...(req.body !== undefined ? { body: req.body } : {}), signal, redact: this.o.redact }, async (url, h) => {
         await this.o.auth?.apply({ url, headers: h }, opts.signal);
       });
       // The same signal bounds the body: a stalled body times out too. Decoded as res.text() does (BOM, U+FFFD).
       const bytes = Buffer.from(await res.arrayBuffer());
+      const moved = answered.href === target.href ? {} : { url: withoutAddedSecrets(answered, req.url, this.o.redact) };
       if (res.ok) {
         const type = res.headers.get('content-type') ?? '';
         // A web page instead of JSON is a wrong URL, not a glitch: retrying cannot fix it.
         if (/^text\/html/i.test(type)) throw new HttpSourceError('url', `the response is ${type.split(';')[0]}, not JSON: is this the API's list endpoint?`, shown);
         const fast = req.rawRecords === undefined ? undefined : rawRecords(bytes, req.rawRecords);
-        if (fast) return { ok: true, body: fast.body, headers: res.headers };
+        if (fast) return { ok: true, body: fast.body, headers: res.headers, ...moved };
         const text = utf8.decode(bytes);
         await yieldToIo(); // the body's decoding and its parse are each a block of CPU: I/O runs between (see yieldToIo)
         try {
-          return { ok: true, body: JSON.parse(text) as unknown, headers: res.headers };
+          return { ok: true, body: JSON.parse(text) as unknown, headers: res.headers, ...moved };
         } catch {
           return { ok: false, reason: `invalid or truncated JSON body (${text.length} bytes, ends ${JSON.stringify(text.slice(-20))})` };
         }
@@ -169,7 +172,7 @@ export class HttpClient {
           throw new HttpStatusError(res.status, shown, this.o.redact(text.slice(0, 300).trim()), req.method ?? 'GET');
         case 'skip':
           this.stats.skipped++;
-          return { ok: true, body: undefined, headers: res.headers, skipped: res.status };
+          return { ok: true, body: undefined, headers: res.headers, skipped: res.status, ...moved };
         case 'rate_limited':
           this.stats.rateLimited++;
           return { ok: false, reason: `${res.status} ${res.statusText} (rate limited)`, retryAfterMs: verdict.waitMs };
@@ -185,6 +188,13 @@ export class HttpClient {
       if (ticker) clearInterval(ticker);
     }
   }
+}
+
+/** A redirect's target without the query credentials auth put on it (values that are secrets and not in the request's own URL). */
+function withoutAddedSecrets(url: URL, requested: URL, redact: (text: string) => string): URL {
+  const u = new URL(url);
+  for (const [k, v] of [...u.searchParams]) if (redact(v) !== v && requested.searchParams.get(k) !== v) u.searchParams.delete(k);
+  return u;
 }
 
 /** undici reports resets and refusals as TypeError('fetch failed' | 'terminated') with the cause inside. */
