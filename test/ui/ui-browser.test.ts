@@ -46,6 +46,12 @@ const config = parseConfig({
       schedule: { every: '1h', paused: true },
     },
     {
+      id: 'slow',
+      source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.orders', cursor: ['updated_at', 'id'] },
+      sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.slow', key: ['id'], create: true },
+      batchSize: 500,
+    },
+    {
       id: 'letters',
       source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.orders', cursor: ['updated_at', 'id'] },
       sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.letters', key: ['id'] },
@@ -239,6 +245,35 @@ describe('tidemark ui in headless Chromium', () => {
     const d = await handle.describe();
     expect(d.state.paused).toBe(true);
     expect(d.state.note).toBe('maintenance <window>');
+    await page.close();
+  });
+
+  it('cancels a running backfill from the page: it stops after the batch in flight, its row says cancelled, the checkpoint holds', async () => {
+    const page = await authedPage();
+    await page.goto(`${ui.url}/i/slow`);
+    await page.click('form[action="/i/slow/actions/backfill"] button');
+    await waitText(page, '#result', /started backfillWorkflow tidemark-slow/, 15_000);
+    const handle = client.workflow.getHandle('tidemark-slow');
+    const runId = (await handle.describe()).runId;
+    // A page committed (500 ms apart with afterBatch), so the cancel lands mid-run.
+    const committed = async () => Number((await sql<{ n: string }>(dst.url, `SELECT coalesce(sum(rows_done), 0)::text AS n FROM tidemark.checkpoints WHERE integration = 'slow' AND slot = 'backfill'`))[0]?.n);
+    const deadline = Date.now() + 20_000;
+    while ((await committed()) === 0 && Date.now() < deadline) await sleep(100);
+    await page.goto(`${ui.url}/i/slow`);
+    await page.click('form[action="/i/slow/actions/cancel"] button');
+    await waitText(page, '#result', /cancellation requested for tidemark-slow; it stops after the batch in flight commits/, 15_000);
+    await expect(client.workflow.getHandle('tidemark-slow', runId).result()).rejects.toThrow();
+    expect((await client.workflow.getHandle('tidemark-slow', runId).describe()).status.name).toBe('CANCELLED');
+    expect(await sql(dst.url, `SELECT kind, status FROM tidemark.runs WHERE integration = 'slow'`)).toEqual([{ kind: 'backfill', status: 'cancelled' }]);
+    // Stopped part way, and the checkpoint covers exactly the rows committed.
+    const done = await committed();
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(ROWS);
+    expect(await sql(dst.url, 'SELECT count(*)::int AS n FROM copy.slow')).toEqual([{ n: done }]);
+    // Nothing runs any more: a second cancel is refused with its reason.
+    await page.goto(`${ui.url}/i/slow`);
+    await page.click('form[action="/i/slow/actions/cancel"] button');
+    await waitText(page, '#result', /no running workflow to cancel/, 15_000);
     await page.close();
   });
 });
