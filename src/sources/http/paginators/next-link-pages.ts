@@ -6,14 +6,16 @@ import { getPath } from '../json-path';
 import { NextLinks } from '../next-links';
 import { formatTime } from '../time-format';
 import type { PageContext, RecordPage } from './page-context';
+import { SeenPositions } from './seen-positions';
 
 type Style = Extract<HttpPagination, { style: 'link_header' | 'next_url' }>;
 
 /**
  * The API hands over the next page's URL: in a `Link: <…>; rel="next"` header (GitHub, Shopify) or in
  * the body (Salesforce `nextRecordsUrl`, HAL `_links.next.href`). The API owns order and boundaries;
- * the list ends where it gives no next link (a short page alone does not end it). The cursor holds
- * the next link (see NextLinks: same origin, no credentials).
+ * the list ends where it gives no next link, or a link to the page just read (a short page alone does not
+ * end it); a link to a page met earlier in the read fails it (the list loops). The cursor holds the next
+ * link (see NextLinks: same origin, no credentials).
  *
  * Without a sinceParam, the list is read to its end and the last page's own link is kept: the next
  * run reads that page again and follows on (harmless: the sink upserts), which suits lists that grow
@@ -33,6 +35,8 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
   let at: URL | undefined = after && 'next' in after ? links.open(after.next) : undefined;
   // A link from the stored cursor (a resumed pass), not one this run was handed: it may have expired since.
   let stored = at !== undefined;
+  const seen = new SeenPositions(field, 'next link');
+  if (at) seen.start(links.store(at));
   for (;;) {
     // The first request carries the filter and page size; next links carry their own.
     const size = ctx.pageSize(opts);
@@ -47,6 +51,7 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
       if (!(stored && passes && err instanceof HttpStatusError && STALE_LINK.has(err.status))) throw err;
       onStaleLink?.(`the stored next link answered ${err.status} (expired?): the pass was read again from its since (${since ?? 'the start'})`);
       [at, stored] = [undefined, false];
+      seen.reset();
       continue;
     }
     stored = false;
@@ -56,6 +61,7 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
     // A link to the page just read would loop forever: that is the end, like no link.
     if (next && next.href !== requested.href) {
       const stored = links.store(next);
+      seen.next(stored, answer.url);
       yield { records: records, cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };
       at = next;
       continue;

@@ -5,7 +5,7 @@ import { HttpSourceError } from '../http-errors';
 import { getPath } from '../json-path';
 import { CapWatch } from '../page-cap';
 import { formatTime } from '../time-format';
-import { type PageContext, type RecordPage, mayHaveMore, moreFlag } from './page-context';
+import { type PageContext, type RecordPage, mayHaveMore, moreFlag, moreSaid } from './page-context';
 
 type Style = Extract<HttpPagination, { style: 'offset' }>;
 
@@ -13,7 +13,8 @@ type Style = Extract<HttpPagination, { style: 'offset' }>;
  * `offset=n&limit=k` in the API's order, which must not change when a record is updated (e.g. by id),
  * as with page numbers (see ./page-number-pages). The cursor counts the records written, so the page
  * size may change inside a pass. A pass ends where the API says (total count reached, has-more false,
- * end flag true) or at an empty page: a short page proves nothing (the API may cap its pages silently).
+ * end flag true) or at an empty page: a short page proves nothing (the API may cap its pages silently). An
+ * empty page that its own answer's total or has-more flag contradicts fails the run instead.
  *
  * With a sinceParam (or request templates reading $since), a pass holds `since = T` fixed and the next one starts at U = now - lag taken when
  * this pass began (overlapping by the changes after U, never leaving a gap). Without one, every pass
@@ -39,6 +40,14 @@ export async function* offsetPages(ctx: PageContext, p: Style, after: OffsetCurs
     watch.answer(size, records.length, said);
     offset += records.length;
     const total = p.total ? getPath(body, p.total) : undefined;
+    // An empty page where the API's own answer says more follow: ending would skip the rest unseen, asking again
+    // would get the same empty page (the offset did not move).
+    if (!records.length && typeof total === 'number' && offset < total) {
+      throw new HttpSourceError('pagination.total', `the API answered an empty page at offset ${offset}, but its total ("${p.total}") in the same answer is ${total}: tidemark stops rather than skip ${total - offset} records. If that total counts records the list cannot page to, leave pagination.total out`, url);
+    }
+    if (!records.length && typeof total !== 'number' && said === true) {
+      throw new HttpSourceError('pagination.hasMore', `the API answered an empty page at offset ${offset} and says more records follow (${moreSaid(p)}): tidemark stops rather than end the list here`, url);
+    }
     const last = typeof total === 'number' ? offset >= total || records.length === 0 : !mayHaveMore(said, records.length);
     // At the cap, the pass goes on as a new search after the last record read (HubSpot: id > $anchor), from offset 0.
     if (!last && p.maxOffset !== undefined && offset >= p.maxOffset) [anchor, offset] = [nextAnchor(p, records, anchor, url), 0];

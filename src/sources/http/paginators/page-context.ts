@@ -54,6 +54,11 @@ export function moreFlag(body: unknown, p: { hasMore?: string; endFlag?: string 
   return p.hasMore === undefined ? undefined : flagOf(getPath(body, p.hasMore));
 }
 
+/** How the API said more pages follow, for messages: its has-more flag true, or its end flag false. */
+export function moreSaid(p: { hasMore?: string; endFlag?: string }): string {
+  return p.endFlag !== undefined ? `"${p.endFlag}" is false` : `"${p.hasMore}" is true`;
+}
+
 /**
  * Whether more pages may follow. The API's flag decides when it sends one; otherwise only an empty page
  * ends the list: an API may cap its pages silently, so a page shorter than asked proves nothing.

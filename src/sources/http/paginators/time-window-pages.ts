@@ -56,6 +56,9 @@ export async function* timeWindowPages(ctx: PageContext, p: Style, after: TimeWi
     // Shorter than asked and the API says there is more, or as short as its known cap: the API cut it.
     const capped = records.length < size && (said === true || (ctx.cap.cap !== undefined && records.length >= ctx.cap.cap));
     if (said === true && records.length < size) ctx.cap.learn(records.length);
+    if (said === true && records.length === 0) {
+      throw new HttpSourceError('pagination.hasMore', `the API answered an empty page for [${from}, ${to}) and says more records follow ("${p.hasMore}" is true): tidemark stops rather than take the window as complete`, url);
+    }
     if (said === false || records.length === 0 || (records.length === skip && records.length < size && !capped)) {
       // The window is complete: the API says so, or nothing lies past what was already read.
       if (records.length > skip || to === highWater) yield { records: records.slice(skip), cursor: { from: to } };
