@@ -103,6 +103,9 @@ export function registerInstances(program: Command): void {
       const r = await addInstance({ config, template, instance, params: Object.fromEntries(opts.param), secrets, ...(opts.weight !== undefined ? { weight: opts.weight } : {}) });
       const schedule = r.schedule ? `schedule ${r.schedule.scheduleId} ${r.schedule.outcome} (${r.schedule.detail})` : `no schedule (the template has none): \`tidemark sync ${r.id}\` runs it`;
       console.log(`${r.id}: ${r.outcome}; ${schedule}`);
+      // Only the name is stored; the workers read the variable when a run starts (a restart picks up a new one).
+      const unset = opts.secret.filter(([, env]) => !process.env[env]).map(([k, env]) => `${k}=${env}`);
+      if (unset.length) console.error(`note: not set in this shell: ${unset.join(', ')}; the workers need them in their environment (restarted with them), or this instance's runs fail at their start`);
     });
 
   instances

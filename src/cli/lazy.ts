@@ -18,6 +18,7 @@ interface LazyModules {
   '../config/cron': typeof import('../config/cron');
   '../config/load-config': typeof import('../config/load-config');
   '../config/temporal-env': typeof import('../config/temporal-env');
+  '../config/unset-env-refs': typeof import('../config/unset-env-refs');
   '../pg/connect': typeof import('../pg/connect');
   '../db/move-checkpoint': typeof import('../db/move-checkpoint');
   '../db/state-session': typeof import('../db/state-session');

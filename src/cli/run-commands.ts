@@ -197,6 +197,10 @@ async function startAndMaybeWait(
   const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
   const modules = (await lazy('./module-problems')).moduleProblems(integration, { load: false });
   if (modules.length) refuse(`error: ${modules.join('\n')}`);
+  // The worker reads these, not this shell; lacking here, they may well lack there too (the run would fail at its start).
+  const envRefs = await lazy('../config/unset-env-refs');
+  const unset = envRefs.unsetEnvRefs(integration, process.env);
+  if (unset.length) console.error(`note: not set in this shell; the workers need them, or the run fails at its start: ${envRefs.describeUnset(input.integration, unset)}`);
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
   const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);
   if (problem) refuse(`error: ${input.integration}: ${problem}`);

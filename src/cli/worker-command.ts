@@ -30,6 +30,13 @@ export function registerWorker(program: Command): void {
       const { moduleProblems } = await lazy('./module-problems');
       const modules = config.integrations.flatMap((it) => moduleProblems(it, { load: true }));
       if (modules.length) refuse(`error: ${modules.join('\n')}`);
+      // A variable the config names and this worker lacks fails every run of its integration: said now, not at each run
+      // (the worker still starts: the other integrations run, and a run that lacks one names it).
+      const { describeUnset, unsetEnvRefs } = await lazy('../config/unset-env-refs');
+      for (const it of config.integrations) {
+        const unset = unsetEnvRefs(it, process.env);
+        if (unset.length) console.error(`tidemark worker: warning: not set in this worker's environment, so every run of it fails until the worker restarts with them: ${describeUnset(it.id, unset)}`);
+      }
       const s = (await lazy('../config/temporal-env')).temporalSettings();
       const { Runtime } = await lazy('@temporalio/worker');
       const { activitySlots, connectWorker, createWorker, instanceMetricsFromEnv, SHUTDOWN_FORCE_MS } = await lazy('../worker');

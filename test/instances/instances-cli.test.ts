@@ -112,6 +112,12 @@ describe('tidemark instances (dev server)', () => {
     for (const text of [listed, json, ...stored.map((r) => r.s!)]) expect(text).not.toContain(src.name);
     expect(listed).toMatch(/^shop\/acme {2}active {2}region=eu {2}secrets db \(env SRC_URL\) {2}weight 1 \(default\) {2}\[tidemark-shop\.acme-schedule\]\nshop\/globex {2}active {2}region=eu {2}secrets db \(encrypted\)/);
     expect(JSON.parse(json)).toMatchObject([{ id: 'shop/acme', status: 'active', params: { region: 'eu' }, secrets: { db: 'env SRC_URL' } }, { id: 'shop/globex', secrets: { db: 'encrypted' } }]);
+    // A variable this shell lacks: added (the workers may have it), with a note that they need it.
+    const lacking = await cli('instances', 'add', 'shop', 'initech', '--param', 'region=eu', '--secret', 'db=TM_TEST_INITECH_DB');
+    expect(lacking.code).toBe(0);
+    expect(lacking.stdout).toMatch(/^shop\/initech: added/);
+    expect(lacking.stderr).toBe("note: not set in this shell: db=TM_TEST_INITECH_DB; the workers need them in their environment (restarted with them), or this instance's runs fail at their start\n");
+    await out('instances', 'remove', 'shop', 'initech');
   });
 
   it('<template>/<instance-id> works where commands take <id>: sync, status, runs, checkpoint', async () => {
