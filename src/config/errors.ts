@@ -36,8 +36,15 @@ function withSuggestion(message: string, issue: z.core.$ZodIssue, suggest: Param
   // By its message too: the config schema passes its inner issues on as custom ones.
   const unknown = issue.code === 'unrecognized_keys' ? issue.keys : /^Unrecognized keys?: /.test(message) ? [...message.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string) : [];
   if (!unknown.length || !suggest) return message;
-  const hints = unknown.map((k) => [k, suggest(issue.path, k, unknown)] as const).filter(([, s]) => s !== undefined);
-  return hints.length ? `${message} (did you mean ${hints.map(([k, s]) => `"${s}" for "${k}"`).join(', ')}?)` : message;
+  const found = unknown.map((k) => [k, suggest(issue.path, k, unknown)] as const).filter(([, s]) => s !== undefined);
+  // A key spelled right that this variant lacks (hasMore under style link_header): "did you mean hasMore" would not help.
+  const elsewhere = found.filter(([k, s]) => s === k).map(([k]) => `"${k}"`);
+  const hints = found.filter(([k, s]) => s !== k);
+  const notes = [
+    ...(hints.length ? [`did you mean ${hints.map(([k, s]) => `"${s}" for "${k}"`).join(', ')}?`] : []),
+    ...(elsewhere.length ? [`${elsewhere.join(', ')} ${elsewhere.length > 1 ? 'belong' : 'belongs'} to another style or kind, not the one given here`] : []),
+  ];
+  return notes.length ? `${message} (${notes.join('; ')})` : message;
 }
 
 /** zod's words for a field that is not there ("Invalid input: expected string, received undefined") as a user says it. */

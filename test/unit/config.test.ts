@@ -136,6 +136,19 @@ describe('config', () => {
     expect(err).toContain('integrations[0]: Unrecognized key: "batchsize" (did you mean "batchSize" for "batchsize"?)');
   });
 
+  it('a key spelled right that belongs to another pagination style is said to be so, not "did you mean" itself (an acceptance run)', () => {
+    const raw = { integrations: [{ id: 'gh', source: { kind: 'http', url: 'http://127.0.0.1:1/issues', records: '.', columns: { id: 'bigint' }, pagination: { style: 'link_header', hasMore: 'has_more', next: 'foo', rell: 'next' } }, sink: { table: 'public.i', key: ['id'] } }] };
+    const err = (() => {
+      try {
+        parseConfig(raw);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(err).toMatch(/pagination: Unrecognized keys: "hasMore", "next", "rell" \(did you mean "rel" for "rell"\?; "hasMore", "next" belong to another style or kind, not the one given here\)/);
+  });
+
   it('an HTTP source: a sink key not among its declared columns is refused before anything runs (an acceptance run)', () => {
     const raw = (key: string[], extra: Record<string, unknown> = {}) => ({
       integrations: [{ id: 'api', source: { kind: 'http', url: 'http://127.0.0.1:1/items', records: 'data', columns: { name: 'text' }, pagination: { style: 'cursor' } }, sink: { table: 'public.items', key, ...extra } }],
