@@ -123,6 +123,13 @@ describe('tidemark checkpoint: the checkpoint is where a sync starts', () => {
     const wrongType = await cli(['checkpoint', 'set', 'orders', '["yesterday-ish","1"]', '--yes']);
     expect(wrongType.code).not.toBe(0);
     expect(wrongType.stderr).toMatch(/yesterday-ish/);
+    // A time word PostgreSQL reads afresh in every statement would be a cursor that never moves (an acceptance run:
+    // '["now","0"]' taken, then every sync "completed" with 0 rows while rows arrived).
+    for (const word of ['now', 'Today', 'tomorrow', 'yesterday 10:00']) {
+      const relative = await cli(['checkpoint', 'set', 'orders', JSON.stringify([word, '1']), '--yes']);
+      expect(relative.code, word).not.toBe(0);
+      expect(relative.stderr).toContain(`expected a fixed point in time for updated_at (timestamp with time zone), not ${JSON.stringify(word)}: PostgreSQL reads that afresh in every statement`);
+    }
     expect(await cursorNow()).toBe(before);
 
     // A run writing holds the integration's advisory lock (see state.tryLockIntegration).

@@ -20,6 +20,8 @@ import { tieShare } from './tie-share';
 
 export { SourceSetupError, SourceStatementTimeoutError } from './source-errors';
 
+/** PostgreSQL's time words that mean a different time in each statement (epoch and infinity are fixed). */
+const RELATIVE_TIME = /\b(now|today|tomorrow|yesterday)\b/i;
 /** Remaining rows are counted exactly (a count bounded to this many + 1) on tables estimated this small. */
 const EXACT_COUNT_BELOW = 100_000;
 
@@ -113,6 +115,8 @@ export class PostgresSource implements Source {
   async later(a: Cursor, b: Cursor): Promise<Cursor> {
     const x = this.parseCursor(a);
     const y = this.parseCursor(b);
+    this.refuseRelativeTimes(x);
+    this.refuseRelativeTimes(y);
     if (!x) return y;
     if (!y) return x;
     const q = cursorGreaterQuery(this.keyset, x, y);
@@ -130,9 +134,24 @@ export class PostgresSource implements Source {
     }
   }
 
+  /**
+   * `now`, `today`, `tomorrow`, `yesterday` are valid times to PostgreSQL, read afresh by every statement: as a cursor
+   * (every external one passes later(): --from, checkpoint set, the UI) one that never moves, every new row behind it
+   * (an acceptance run: checkpoint set '["now","0"]', then syncs "completed" with 0 rows while rows arrived).
+   */
+  private refuseRelativeTimes(c: KeysetCursor): void {
+    c?.forEach((v, i) => {
+      const k = this.keyset[i];
+      if (k && /^(timestamp|date|time)/.test(k.type) && RELATIVE_TIME.test(v)) {
+        throw new InvalidCursorError(c, `a fixed point in time for ${k.name} (${k.type}), not ${JSON.stringify(v)}: PostgreSQL reads that afresh in every statement, so the cursor would never move and rows would be skipped; give the time itself, e.g. "2024-05-01 10:00:00+00"`);
+      }
+    });
+  }
+
   /** Throws InvalidCursorError when a value of `c` is not valid in its cursor column's type. */
   async checkValues(c: KeysetCursor): Promise<void> {
     if (!c) return;
+    this.refuseRelativeTimes(c);
     try {
       await this.session.run('checking a cursor', (client) => client.query(`SELECT ROW(${this.keyset.map((k, i) => `$${i + 1}::${k.type}`).join(', ')})::text`, c));
     } catch (err) {
