@@ -159,10 +159,20 @@ function watchStuck(client: Client, handle: WorkflowHandle): { found: Promise<st
   // from a timer and crashed the CLI after it had printed the result. One controller a look: each call adds an abort
   // listener to its signal, and eleven on one signal made Node warn of a leak.
   let abort = new AbortController();
+  // The attempt of each activity last said to be retrying: each new failed attempt is one line, not one per look.
+  const told = new Map<string, number>();
   const found = new Promise<string>((resolve) => {
     const look = async () => {
       abort = new AbortController();
-      const stuck = await client.withAbortSignal(abort.signal, async () => (await lazy('./stuck-task')).stuckTask(client, handle)).catch(() => undefined);
+      const stuck = await client
+        .withAbortSignal(abort.signal, async () => {
+          const tasks = await lazy('./stuck-task');
+          const d = await handle.describe();
+          // An activity failing and retried (a source that cannot be reached): said as it happens, not only when it gives up.
+          for (const line of await tasks.retryLines(client, d, told)) if (!stopped) console.error(line);
+          return tasks.stuckTask(client, handle, d);
+        })
+        .catch(() => undefined);
       if (stuck) resolve(stuck);
       else if (!stopped) timer = setTimeout(() => void look(), 3_000);
     };

@@ -24,6 +24,22 @@ export async function stuckTask(client: Client, handle: WorkflowHandle, describe
 }
 
 /**
+ * A line per activity whose failed attempt `told` has not seen yet (it is updated): `retrying: …`. Under `--wait`
+ * an unreachable source was silent for minutes (a backfill's retries never end) while `status` said why at once.
+ */
+export async function retryLines(client: Client, d: WorkflowExecutionDescription, told: Map<string, number>): Promise<string[]> {
+  const lines: string[] = [];
+  for (const a of d.raw.pendingActivities ?? []) {
+    const attempt = a.attempt ?? 1;
+    const id = a.activityId ?? '';
+    if (attempt < 2 || !a.lastFailure || (told.get(id) ?? 0) >= attempt) continue;
+    told.set(id, attempt);
+    lines.push(`retrying: attempt ${attempt - 1} of ${a.activityType?.name ?? 'the activity'} failed: ${await failureText(client, a.lastFailure)}`);
+  }
+  return lines;
+}
+
+/**
  * The message of the workflow task failure recorded last, when the task's latest recorded end is a failure (not a
  * completion or a timeout), decoded with this process's key when it can be; else undefined.
  */

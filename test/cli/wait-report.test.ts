@@ -1,6 +1,8 @@
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../src/cli/run-commands';
-import { runCli } from '../helpers/cli';
+import { freePort } from '../../src/dev';
+import { runCli, startCli, waitExit } from '../helpers/cli';
 import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
 import { digest } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
@@ -9,13 +11,17 @@ const ROWS = 2_000;
 let stack: CliStack;
 let env: NodeJS.ProcessEnv;
 let cwd: string;
+let dead: string;
 
 beforeAll(async () => {
+  // A source nothing listens for: the run fails to connect, and Temporal retries it.
+  dead = `postgres://tm:tm@127.0.0.1:${await freePort()}/nowhere`;
   stack = await startCliStack({
     name: 'wait',
     queue: 'wait-report',
     rows: ROWS,
-    yaml: `${ORDERS_YAML}    batchSize: 500\n`,
+    yaml: `${ORDERS_YAML}    batchSize: 500\n  - id: unreach\n    source: {kind: postgres, url: "\${DEAD_URL}", table: public.orders, cursor: [updated_at, id]}\n    sink: {kind: postgres, url: "\${DST_URL}", table: copy.unreach, key: [id], create: true}\n`,
+    workerEnv: { DEAD_URL: dead },
     worker: { afterBatch: () => sleep(300) }, // 4 pages: the run takes at least 1.2 s, so the duration printed means something
   });
   ({ env, cwd } = stack);
@@ -44,6 +50,24 @@ describe('--wait reports how long the run took and its rate', () => {
     const r = await runCli(['sync', 'orders', '--wait'], env, cwd);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/completed: 0 rows in \d+\.\d s \(0 rows\/s\), cursor \[".*"\], done/);
+  });
+
+  it('--wait says each failed attempt as it is retried, not only when the run gives up (an acceptance run: minutes of silence)', async () => {
+    const w = await startCli(['sync', 'unreach', '--wait'], { ...env, DEAD_URL: dead }, /retrying: attempt \d+ of runIntegration failed/, cwd);
+    const client = new Client({ connection: await Connection.connect({ address: stack.server.address }) });
+    try {
+      w.child.kill('SIGINT');
+      await waitExit(w.child);
+      const out = w.output();
+      expect(out).toMatch(/^started syncWorkflow tidemark-unreach/m);
+      expect(out).toMatch(/^retrying: attempt \d+ of runIntegration failed: cannot reach the source database at 127\.0\.0\.1:\d+\/nowhere .*ECONNREFUSED/m);
+      // One line per failed attempt, however often the CLI looks.
+      const attempts = [...out.matchAll(/retrying: attempt (\d+) /g)].map((m) => m[1]);
+      expect(new Set(attempts).size).toBe(attempts.length);
+    } finally {
+      await client.workflow.getHandle('tidemark-unreach').terminate('test over').catch(() => undefined);
+      await client.connection.close();
+    }
   });
 
   it('formats long durations in minutes and hours', () => {
