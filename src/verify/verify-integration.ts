@@ -4,7 +4,7 @@ import { splitTableName } from '../config/identifiers';
 import { isPostgresSink, isPostgresSource, type Integration, type PostgresSinkConfig, type PostgresSourceConfig } from '../config/schema';
 import { closeQuietly, connectNamed } from '../pg/connect';
 import { prepareStateSession } from '../db/state-session';
-import { requireTable } from '../sources/postgres/describe-table';
+import { describeTable, requireTable } from '../sources/postgres/describe-table';
 import { parseInstanceRef } from '../instances/instance-id';
 import { deleteMissing, type DeleteSummary } from './delete-ranges';
 import type { KeySides } from './missing-keys';
@@ -181,7 +181,10 @@ async function describeSides(src: pg.Client, dst: pg.Client, sink: PostgresSinkC
   const srcTable = splitTableName(source.table);
   const dstTable = splitTableName(sink.table);
   const info = await requireTable(src, srcTable, 'source');
-  const dstInfo = await requireTable(dst, dstTable, 'sink');
+  // Not there yet with sink.create: no run has made it (an acceptance run was told to set the create it had).
+  const dstInfo = sink.create
+    ? await describeTable(dst, dstTable, 'sink').then((i) => i ?? Promise.reject(new VerifyError(`the target ${sink.table} does not exist yet: sink.create makes it on the first run; run a backfill of this integration first, then verify`)))
+    : await requireTable(dst, dstTable, 'sink');
   // Reading it reads its children too: their rows would count as its own, and --delete would delete them.
   if (dstInfo.inheritedBy !== undefined) {
     throw new VerifyError(`the target ${sink.table} has inheritance children (INHERITS): verify would count their rows as its own and --delete would delete them; compare it by hand (SELECT … FROM ONLY ${sink.table})`);

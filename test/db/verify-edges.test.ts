@@ -51,6 +51,14 @@ describe('verify --repair', () => {
     );
   });
 
+  it('a target not made yet under sink.create says to run a backfill first, not to set the create it has (an acceptance run)', async () => {
+    await seedOrders(src.url, { rows: 5, table: 'public.fresh' });
+    await expect(verifyIntegration(one(configOf('public.fresh', 'copy.fresh')), { env: env() })).rejects.toThrow(
+      'the target copy.fresh does not exist yet: sink.create makes it on the first run; run a backfill of this integration first, then verify',
+    );
+    await expect(verifyIntegration(one(configOf('public.fresh', 'copy.fresh', {}, { create: false })), { env: env() })).rejects.toThrow('sink table copy.fresh does not exist: create it, or set sink.create: true');
+  });
+
   it('writes each value into its own column when source.columns lists them in another order than the table', async () => {
     await sql(src.url, `CREATE TABLE people (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, first_name text, last_name text);
       INSERT INTO people SELECT g, '2024-01-01'::timestamptz + g * interval '1 s', 'F' || g, 'L' || g FROM generate_series(1, 50) g`);
