@@ -37,6 +37,7 @@ function typed(r: RunRow) {
     rows_committed: Number(r.rows_committed),
     rows_written: Number(r.rows_written),
     rows_rejected: Number(r.rows_rejected),
+    rows_deleted: Number(r.rows_deleted),
     pages: Number(r.pages),
     start_cursor: json(r.start_cursor),
     end_cursor: json(r.end_cursor),
@@ -63,6 +64,7 @@ export function runsTable(runs: readonly RunRow[]): string {
   runs.forEach((r, k) => {
     out.push(line(rows[k] as string[]));
     if (r.error) out.push(`    error: ${r.error}`);
+    if (Number(r.rows_deleted) > 0) out.push(`    deleted: ${r.rows_deleted} target row(s) whose key the source no longer has (deletes)`);
     for (const w of r.warnings) out.push(`    warning: ${w}`);
   });
   return out.join('\n');

@@ -4,7 +4,7 @@ import { formatDuration } from '../../src/cli/run-commands';
 import { freePort } from '../../src/dev';
 import { runCli, startCli, waitExit } from '../helpers/cli';
 import { ORDERS_YAML, startCliStack, type CliStack } from '../helpers/cli-stack';
-import { digest } from '../helpers/fixtures';
+import { digest, sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
 
 const ROWS = 2_000;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     name: 'wait',
     queue: 'wait-report',
     rows: ROWS,
-    yaml: `${ORDERS_YAML}    batchSize: 500\n  - id: unreach\n    source: {kind: postgres, url: "\${DEAD_URL}", table: public.orders, cursor: [updated_at, id]}\n    sink: {kind: postgres, url: "\${DST_URL}", table: copy.unreach, key: [id], create: true}\n`,
+    yaml: `${ORDERS_YAML}    batchSize: 500\n    deletes: {reconcileEvery: 1h}\n  - id: unreach\n    source: {kind: postgres, url: "\${DEAD_URL}", table: public.orders, cursor: [updated_at, id]}\n    sink: {kind: postgres, url: "\${DST_URL}", table: copy.unreach, key: [id], create: true}\n`,
     workerEnv: { DEAD_URL: dead },
     worker: { afterBatch: () => sleep(300) }, // 4 pages: the run takes at least 1.2 s, so the duration printed means something
   });
@@ -50,6 +50,16 @@ describe('--wait reports how long the run took and its rate', () => {
     const r = await runCli(['sync', 'orders', '--wait'], env, cwd);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/completed: 0 rows in \d+\.\d s \(0 rows\/s\), cursor \[".*"\], done/);
+  });
+
+  it('a sync that reconciled deletes says how many target rows it deleted, and so does `runs` (an acceptance run: "0 rows" alone)', async () => {
+    await sql(stack.src.url, 'DELETE FROM public.orders WHERE id IN (SELECT id FROM public.orders ORDER BY id LIMIT 5)');
+    const r = await runCli(['sync', 'orders', '--wait', '--force-deletes'], env, cwd);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/completed: 0 rows .*\ndeleted: 5 target row\(s\) whose key the source no longer has \(deletes\)\n/);
+    expect((await runCli(['runs', 'orders'], env, cwd)).stdout).toContain('    deleted: 5 target row(s) whose key the source no longer has (deletes)');
+    const [latest] = JSON.parse((await runCli(['runs', 'orders', '--json'], env, cwd)).stdout) as { rows_deleted: number }[];
+    expect(latest?.rows_deleted).toBe(5);
   });
 
   it('--wait says each failed attempt as it is retried, not only when the run gives up (an acceptance run: minutes of silence)', async () => {

@@ -13,6 +13,7 @@ const run = (over: Partial<RunRow>): RunRow => ({
   rows_committed: '1200',
   rows_written: '1100',
   rows_rejected: '0',
+  rows_deleted: '0',
   pages: '3',
   start_cursor: '["2024-01-01 00:00:00+00", "7"]',
   end_cursor: '["2024-01-02 00:00:00+00", "1207"]',
@@ -26,7 +27,7 @@ describe('tidemark runs: the table', () => {
     const text = runsTable([
       run({}),
       run({ kind: 'backfill', status: 'failed', finished_at: null, rows_read: '0', rows_written: '0', pages: '0', start_cursor: null, end_cursor: null, error: 'source table public.nope does not exist', warnings: ['no index on (updated_at, id)'] }),
-      run({ rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', end_cursor: null }),
+      run({ rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', end_cursor: null, rows_deleted: '5' }),
       // As the state table holds them: a JSON null (jsonb 'null'), not SQL NULL (an acceptance run still saw null → null).
       run({ status: 'failed', rows_read: '0', rows_committed: '0', rows_written: '0', pages: '0', start_cursor: 'null', end_cursor: 'null' }),
     ]);
@@ -37,6 +38,8 @@ describe('tidemark runs: the table', () => {
       '    error: source table public.nope does not exist',
       '    warning: no index on (updated_at, id)',
       '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      completed         1     0          0        0         0      0  ["2024-01-01 00:00:00+00","7"] → (nothing new)',
+      // A sync that reconciled deletes (an acceptance run: 5 target rows deleted, nothing in `runs` said so).
+      '    deleted: 5 target row(s) whose key the source no longer has (deletes)',
       '2026-12-01 10:00:00  2026-12-01 10:00:02  sync      failed            1     0          0        0         0      0  (beginning) → (nothing committed)',
     ]);
   });

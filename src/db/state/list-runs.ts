@@ -12,6 +12,8 @@ export interface RunRow {
   rows_committed: string;
   rows_written: string;
   rows_rejected: string;
+  /** target rows a deletes reconciliation removed (their keys gone from the source) */
+  rows_deleted: string;
   pages: string;
   start_cursor: string | null;
   end_cursor: string | null;
@@ -23,7 +25,7 @@ export interface RunRow {
 // Counters are the run's row plus its shards' rows not rolled up yet (see run-shard-counters): exact at any time.
 const COLUMNS = `r.run_id, r.kind, r.status, r.started_at::text, r.finished_at::text, r.attempts::text,
             (r.rows_read + coalesce(s.rows_read, 0))::text AS rows_read, (r.rows_committed + coalesce(s.rows_committed, 0))::text AS rows_committed,
-            (r.rows_written + coalesce(s.rows_written, 0))::text AS rows_written, (r.rows_rejected + coalesce(s.rows_rejected, 0))::text AS rows_rejected,
+            (r.rows_written + coalesce(s.rows_written, 0))::text AS rows_written, (r.rows_rejected + coalesce(s.rows_rejected, 0))::text AS rows_rejected, r.rows_deleted::text,
             (r.pages + coalesce(s.pages, 0))::text AS pages, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
             to_json(r.warnings)::text AS warnings`;
 
