@@ -113,7 +113,12 @@ export async function prepareRun(
   const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
   log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total, ...(upsertOnly ? { changedPagesUpserted: upsertOnly } : {}) });
   const keyWarning = pipeline ? undefined : sinkKeyNotUnique(it, start.plan.uniqueKeys);
-  const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : [])];
+  // Rows written before a column was added hold NULL in it until they change (an acceptance run: nothing said so).
+  const added = sink.kind === 'postgres' ? sink.sink.added : [];
+  const addedWarning = added.length
+    ? `sink.schemaChanges add_columns: added ${added.map((c) => `"${c.name}" (${c.type})`).join(', ')} to the target; rows written before hold NULL there until they change: \`tidemark verify ${it.id} --repair\` (or a backfill) fills them`
+    : undefined;
+  const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : []), ...(addedWarning ? [addedWarning] : [])];
   for (const w of warnings) log.warn(w, { integration: it.id });
   await state.addRunWarnings(db, input.runKey, warnings);
   ctx.heartbeat(meter.snapshot(start.cursor));

@@ -29,6 +29,8 @@ export interface PreparedTarget {
   replaceBlocked: string | undefined;
   /** Why replaced pages cannot go ahead, or undefined. */
   aheadBlocked: string | undefined;
+  /** Columns sink.schemaChanges: add_columns added to the target just now (rows written before hold NULL there). */
+  added: ColumnSpec[];
 }
 
 export interface PrepareOptions {
@@ -75,7 +77,8 @@ export async function prepareTarget(
   // Only a run (which knows its integration) changes the target's shape; repairs and retries never do.
   const mode = integration ? schemaChangesOf(cfg) : 'fail';
   const drift = { table, source: sourceColumns, target: info.columns, mode, integration } as const;
-  if (await reconcileColumns(client, drift)) info = (await describeTable(client, table, 'sink')) ?? info;
+  const added = await reconcileColumns(client, drift);
+  if (added.length) info = (await describeTable(client, table, 'sink')) ?? info;
   const missing = keyIndexMissing(info, cfg);
   if (missing) throw new SinkSetupError('sink.key', missing);
   const stage = quoteIdent(`tm_stage_${createHash('sha1').update(`${target}|${names.join(',')}`).digest('hex').slice(0, 12)}`);
@@ -106,7 +109,7 @@ export async function prepareTarget(
   const textKey = !inherited && key.every((k) => k.type && !k.type.endsWith(']') && exact.has(k.name)) ? key : undefined;
   const blockers =
     cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type or compares loosely (citext, numeric, a nondeterministic collation)' };
-  return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead };
+  return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead, added };
 }
 
 /**

@@ -23,9 +23,9 @@ export interface DriftCheck {
  * fails, since the target would silently stop being filled or start rejecting values. "Retyped" is
  * judged against the source's own previous type, not the target's (a target may hold a compatible
  * type on purpose); a change already mirrored in the target (same column dropped there, or altered
- * to the new type) is accepted. Returns whether the target was altered.
+ * to the new type) is accepted. Returns the columns added to the target (none: it was not altered).
  */
-export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promise<boolean> {
+export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promise<ColumnSpec[]> {
   await client.query('BEGIN');
   try {
     // Shards of one backfill prepare at once: one of them decides, the others then see its result.
@@ -51,7 +51,7 @@ export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promis
     }
     if (c.integration) await saveSourceColumns(client, c.integration, c.source);
     await client.query('COMMIT');
-    return added.length > 0;
+    return added;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;

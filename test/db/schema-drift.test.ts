@@ -70,6 +70,11 @@ describe('schema drift between runs', () => {
       { id: '4', color: 'red', price: '2.25' },
     ]);
     expect(await s.runRow('added/sync')).toMatchObject({ status: 'completed', written: '2' });
+    // The run says so, and how to fill the old rows (an acceptance run: nothing did).
+    const [warned] = await sql<{ w: string[] }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = 'added/sync'`);
+    expect(warned?.w).toContainEqual(
+      'sink.schemaChanges add_columns: added "color" (text), "price" (numeric(8,2)) to the target; rows written before hold NULL there until they change: `tidemark verify added --repair` (or a backfill) fills them',
+    );
     const [seen] = await sql<{ columns: unknown }>(dst.url, `SELECT columns FROM tidemark.source_columns WHERE integration = 'added'`);
     expect(seen?.columns).toEqual([
       { name: 'id', type: 'bigint' },
