@@ -17,6 +17,7 @@ import { SourceSetupError } from './source-errors';
 import { SourceSession } from './source-session';
 import { splitRange } from './split-range';
 import { tieShare } from './tie-share';
+import { futureRowsWarning } from './future-rows';
 
 export { SourceSetupError, SourceStatementTimeoutError } from './source-errors';
 
@@ -97,6 +98,7 @@ export class PostgresSource implements Source {
       if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater);
     }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
+    const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, this.cfg.timeZone);
     const zone = hwQuery?.values[1] ? ` (${hwQuery.values[1]} time)` : '';
     const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}${zone}`;
     return {
@@ -104,7 +106,7 @@ export class PostgresSource implements Source {
       highWater: this.highWater,
       describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
       uniqueKeys: info.uniqueKeys,
-      ...(warning || inherited || late ? { warnings: [warning, inherited, late].filter((w): w is string => !!w) } : {}),
+      ...(warning || inherited || late || future ? { warnings: [warning, inherited, late, future].filter((w): w is string => !!w) } : {}),
     };
   }
 
