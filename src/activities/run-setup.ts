@@ -116,7 +116,10 @@ export async function prepareRun(
   // Rows written before a column was added hold NULL in it until they change (an acceptance run: nothing said so).
   const added = sink.kind === 'postgres' ? sink.sink.added : [];
   const addedWarning = added.length
-    ? `sink.schemaChanges add_columns: added ${added.map((c) => `"${c.name}" (${c.type})`).join(', ')} to the target; rows written before hold NULL there until they change: \`tidemark verify ${it.id} --repair\` (or a backfill) fills them`
+    ? `sink.schemaChanges add_columns: added ${added.map((c) => `"${c.name}" (${c.type})`).join(', ')} to the target; rows written before hold NULL there until they change: ${
+        // verify compares a PostgreSQL source with its target as they are, without a mapping between them.
+        it.source.kind === 'postgres' && !it.mapping ? `\`tidemark verify ${it.id} --repair\` (or a backfill) fills them` : `a backfill (\`tidemark backfill ${it.id}\`) fills them`
+      }`
     : undefined;
   const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : []), ...(addedWarning ? [addedWarning] : [])];
   for (const w of warnings) log.warn(w, { integration: it.id });

@@ -1,4 +1,7 @@
-import { envRefsIn } from './env-refs';
+import { envRefsIn, secretEnvName } from './env-refs';
+
+/** An instance's encrypted secret, left as this reference where the key is absent: the workers decrypt it themselves. */
+const SECRET_PREFIX = secretEnvName('');
 import type { Integration } from './schema';
 
 export interface UnsetEnvRef {
@@ -16,7 +19,7 @@ export function unsetEnvRefs(it: Integration, env: NodeJS.ProcessEnv): UnsetEnvR
   const out: UnsetEnvRef[] = [];
   const walk = (value: unknown, field: string): void => {
     if (typeof value === 'string') {
-      for (const variable of envRefsIn(value)) if (env[variable] === undefined || env[variable] === '') out.push({ field, variable });
+      for (const variable of envRefsIn(value)) if (!variable.startsWith(SECRET_PREFIX) && (env[variable] === undefined || env[variable] === '')) out.push({ field, variable });
     } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${field}[${i}]`));
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, field ? `${field}.${k}` : k);
   };

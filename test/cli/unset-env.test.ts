@@ -29,12 +29,13 @@ beforeAll(async () => {
 });
 
 describe('environment references the process lacks', () => {
+  // X-Secret: an instance's encrypted secret as the CLI leaves it without the key; the workers decrypt it, no variable.
   it('are listed with their fields; set ones and instance references are not', () => {
     const config = parseConfig({
       integrations: [
         {
           id: 'a',
-          source: { kind: 'http', url: 'https://x.example/${TM_TEST_PATH}', records: 'data', columns: { id: 'text' }, pagination: { style: 'starting_after' }, headers: { 'X-Key': '${TM_TEST_KEY}', 'X-Set': '${TM_TEST_SET}' } },
+          source: { kind: 'http', url: 'https://x.example/${TM_TEST_PATH}', records: 'data', columns: { id: 'text' }, pagination: { style: 'starting_after' }, headers: { 'X-Key': '${TM_TEST_KEY}', 'X-Set': '${TM_TEST_SET}', 'X-Secret': '${__TIDEMARK_SECRET_db}' } },
           sink: { url: '${TM_TEST_SET}', table: 'public.a', key: ['id'] },
         },
       ],

@@ -47,4 +47,9 @@ describe('rows whose cursor time lies ahead of now', () => {
     await run('ahead/3', 'sync');
     expect((await warnings('ahead/3')).find((w) => /ahead of now/.test(w))).toMatch(/^1 row of public\.orders has updated_at ahead of now \(the latest \d{4}-.*\): a run reads rows up to now - lag only, so it waits until that time has passed and is not in the target/);
   });
+
+  it('a stored checkpoint holding "now" (set by SQL, or before this check) fails the sync, naming the value, instead of reading nothing for ever', async () => {
+    await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor = '["now", "0"]' WHERE integration = 'ahead' AND slot = 'sync'`);
+    await expect(run('ahead/4', 'sync')).rejects.toMatchObject({ nonRetryable: true, message: expect.stringContaining('expected a fixed point in time for updated_at (timestamp with time zone), not "now"') });
+  });
 });

@@ -43,7 +43,8 @@ beforeAll(async () => {
       if (fault?.kind === 'empty-then-more' && n === fault.page) return json({ ok: true, messages: [], has_more: true, response_metadata: { next_cursor: `c${n + 1}` } });
       const next = fault?.kind === 'loop' && n === fault.page ? 'c2' : more ? `c${n + 1}` : '';
       const meta = fault?.kind === 'no-token' && n === fault.page ? {} : { next_cursor: next };
-      return json({ ok: true, messages: page(n), has_more: more, response_metadata: meta });
+      const flag = fault?.kind === 'no-token' && n === fault.page ? true : more; // a "page full" flag on the last page
+      return json({ ok: true, messages: page(n), has_more: flag, response_metadata: meta });
     }
     if (u.pathname === '/issues') {
       // GitHub: a Link header, page numbers inside it.
@@ -110,9 +111,12 @@ describe('http source: an answer that says more follow but gives no way on fails
     expect(err).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/source\.pagination\.next: the API says more records follow \("has_more" is true\) but its answer has no next cursor at "response_metadata\.nextCursor"/) });
     // The first page was read and kept; nothing after it was taken for the end.
     expect(await written()).toBe(3);
-    fault = { page: 2, kind: 'no-token' };
+  });
+
+  it('cursor: has_more true without a token after answers that had one ends the list (a "page full" flag on an exactly full last page)', async () => {
+    fault = { page: 4, kind: 'no-token' };
     config = slack();
-    expect(await failure('typo/2')).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/no next cursor at "response_metadata\.next_cursor"/) });
+    await expect(r.run({ runKey: 'full/1' })).resolves.toMatchObject({ rows: 12, done: true });
   });
 
   it('cursor: a token handed out again after another page fails at once instead of reading forever', async () => {
@@ -121,6 +125,9 @@ describe('http source: an answer that says more follow but gives no way on fails
     const err = await failure('loop/1');
     expect(err).toMatchObject({ nonRetryable: true, message: expect.stringMatching(/source\.pagination\.next: the next cursor after page 3 of this read is the one after page 1: the API's list loops back/) });
     expect(requests).toBe(3);
+    // The pages before are kept, and the checkpoint stays before the page whose token points back into the loop.
+    expect(await written()).toBe(6);
+    expect(await sql(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'api' AND slot = 'backfill'`)).toEqual([{ cursor: { token: 'c3' } }]);
   });
 
   it('cursor: an empty page with has_more true and a new token goes on (Slack may answer so)', async () => {

@@ -147,7 +147,7 @@ export class HttpClient {
       });
       // The same signal bounds the body: a stalled body times out too. Decoded as res.text() does (BOM, U+FFFD).
       const bytes = Buffer.from(await res.arrayBuffer());
-      const moved = answered.href === target.href ? {} : { url: withoutAddedSecrets(answered, req.url, this.o.redact) };
+      const moved = answered.href === target.href ? {} : { url: withoutAddedSecrets(answered, target, req.url, this.o.redact) };
       if (res.ok) {
         const type = res.headers.get('content-type') ?? '';
         // A web page instead of JSON is a wrong URL, not a glitch: retrying cannot fix it.
@@ -190,10 +190,16 @@ export class HttpClient {
   }
 }
 
-/** A redirect's target without the query credentials auth put on it (values that are secrets and not in the request's own URL). */
-function withoutAddedSecrets(url: URL, requested: URL, redact: (text: string) => string): URL {
+/**
+ * A redirect's target without the query credentials auth put on the request: parameters auth added (in `sent`, not in
+ * the URL asked) by name, and any other whose value is a secret the URL asked did not hold.
+ */
+function withoutAddedSecrets(url: URL, sent: URL, asked: URL, redact: (text: string) => string): URL {
   const u = new URL(url);
-  for (const [k, v] of [...u.searchParams]) if (redact(v) !== v && requested.searchParams.get(k) !== v) u.searchParams.delete(k);
+  for (const [k, v] of [...u.searchParams]) {
+    const added = sent.searchParams.has(k) && !asked.searchParams.has(k);
+    if (added || (redact(v) !== v && asked.searchParams.get(k) !== v)) u.searchParams.delete(k);
+  }
   return u;
 }
 

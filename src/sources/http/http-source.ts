@@ -125,8 +125,9 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
       // Relative next links resolve against where the answer came from after a redirect on the source's origin (RFC
       // 3986 5.1.3), not the URL asked; a page's cursor may hold that URL. Another origin's answer keeps the URL asked.
       const requested = answered && answered.origin === url.origin ? answered : url;
+      const moved = requested === url ? {} : { asked: url };
       // A status the policy skips reads as an empty page: the list ends there.
-      if (skipped !== undefined) return { body: {}, headers, records: [], url: safeUrl(url, redact), requested };
+      if (skipped !== undefined) return { body: {}, headers, records: [], url: safeUrl(url, redact), requested, ...moved };
       throwApiErrors(body, cfg.responses, safeUrl(url, redact), req.method ?? 'GET', redact);
       const records = getPath(body, cfg.records);
       if (!Array.isArray(records)) {
@@ -137,7 +138,7 @@ export async function createHttpSource(cfg: HttpSourceConfig, resolve: ResolveEn
         const keys = (body && typeof body === 'object' && !Array.isArray(body) ? `top-level keys: ${Object.keys(body).join(', ') || 'none'}` : `the body is ${Array.isArray(body) ? 'an array: use records: "."' : typeof body}`) + said;
         throw new HttpSourceError('records', `the response has no array at "${cfg.records}" (${keys})`, safeUrl(url, redact), req.method);
       }
-      return { body, headers, records, url: safeUrl(url, redact), requested };
+      return { body, headers, records, url: safeUrl(url, redact), requested, ...moved };
     },
     pageSize: (opts) => cap.limit(Math.min(cfg.pageSize ?? opts.limit, maxPage)),
     cap,

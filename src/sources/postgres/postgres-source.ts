@@ -111,14 +111,15 @@ export class PostgresSource implements Source {
   }
 
   parseCursor(value: unknown): KeysetCursor {
-    return parseKeysetCursor(value, this.cfg.cursor);
+    const c = parseKeysetCursor(value, this.cfg.cursor);
+    // Once prepared (the column types known): a stored checkpoint holding "now" is refused too, not read for ever.
+    this.refuseRelativeTimes(c);
+    return c;
   }
 
   async later(a: Cursor, b: Cursor): Promise<Cursor> {
     const x = this.parseCursor(a);
     const y = this.parseCursor(b);
-    this.refuseRelativeTimes(x);
-    this.refuseRelativeTimes(y);
     if (!x) return y;
     if (!y) return x;
     const q = cursorGreaterQuery(this.keyset, x, y);
@@ -138,7 +139,7 @@ export class PostgresSource implements Source {
 
   /**
    * `now`, `today`, `tomorrow`, `yesterday` are valid times to PostgreSQL, read afresh by every statement: as a cursor
-   * (every external one passes later(): --from, checkpoint set, the UI) one that never moves, every new row behind it
+   * (every one passes parseCursor: --from, checkpoint set, the UI, a stored checkpoint) one that never moves, every new row behind it
    * (an acceptance run: checkpoint set '["now","0"]', then syncs "completed" with 0 rows while rows arrived).
    */
   private refuseRelativeTimes(c: KeysetCursor): void {

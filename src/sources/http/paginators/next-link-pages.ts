@@ -58,8 +58,8 @@ export async function* nextLinkPages(ctx: PageContext, p: Style, links: NextLink
     const { body, headers, records, requested } = answer;
     const raw = p.style === 'link_header' ? NextLinks.fromHeader(headers, p.rel) : getPath(body, p.next);
     const next = typeof raw === 'string' && raw !== '' ? links.resolve(raw, requested, field) : undefined;
-    // A link to the page just read would loop forever: that is the end, like no link.
-    if (next && next.href !== requested.href) {
+    // A link to the page just read would loop forever: that is the end, like no link (as asked, or where a redirect led).
+    if (next && next.href !== requested.href && next.href !== answer.asked?.href) {
       const stored = links.store(next);
       seen.next(stored, answer.url);
       yield { records: records, cursor: passes ? { since, next: stored, until: until as string } : { next: stored } };

@@ -38,6 +38,8 @@ export interface PageAnswer {
   records: unknown[];
   url: string;
   requested: URL;
+  /** the URL asked, when a redirect answered from another (`requested`) */
+  asked?: URL;
 }
 
 /** The API's has-more flag, when the body has one at `path`'s value. */
