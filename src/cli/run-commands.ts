@@ -1,5 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
+import type { SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
 import { parseBatchSize, parseRate, refuse, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
@@ -91,7 +92,7 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
     console.log(`completed: ${r.rows} rows in ${formatDuration(secs)} (${rate} rows/s), cursor ${JSON.stringify(r.cursor)}, ${how}`);
-    const deleted = (r as RunResult & { deleted?: number }).deleted;
+    const deleted = (r as SyncWorkflowResult).deleted;
     if (deleted) console.log(`deleted: ${deleted} target row(s) whose key the source no longer has (deletes)`);
     if (r.rejected) console.log(`dead letters: ${r.rejected} record(s) of this run were refused and kept aside: \`tidemark dead-letters ${integration}\` shows them, \`--retry\` writes them after a fix`);
     for (const w of r.warnings ?? []) console.log(`warning: ${w}`);
