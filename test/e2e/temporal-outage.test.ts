@@ -44,8 +44,11 @@ describe('backfill --wait through a Temporal outage', () => {
     try {
       while ((await count()) < 2_000) await sleep(50);
       await server.stop();
-      await sleep(20_000); // long enough for the wait's own call to give up (the CLI used to print "failed")
       expect(await count()).toBeLessThan(ROWS); // the run was not over before the outage
+      // Down until the wait's own call gives up (the CLI used to print "failed"). The client's gRPC retries take about
+      // 20 s, give or take a fifth: a fixed 20 s sleep restarted the server first on a CI run, and nothing was lost.
+      const downSince = Date.now();
+      while (!wait.output().includes('lost contact with Temporal') && Date.now() - downSince < 90_000) await sleep(250);
       server = await start();
       await waitExit(wait.child);
       expect(wait.output()).toContain('lost contact with Temporal');
