@@ -14,9 +14,12 @@ export async function stuckTask(client: Client, handle: WorkflowHandle, describe
   const d = described ?? (await handle.describe().catch(() => undefined));
   const attempt = d?.status.name === 'RUNNING' ? (d.raw.pendingWorkflowTask?.attempt ?? 0) : 0;
   if (attempt < STUCK_ATTEMPTS) return undefined;
-  const reason = await lastTaskFailure(client, handle);
-  // Timeouts (a worker too busy to answer in time) are not failures: the run may yet go on.
-  if (reason === undefined) return undefined;
+  const end = await lastTaskEnd(client, handle);
+  if (end === undefined) return undefined;
+  // Only the first failed or timed-out attempt is recorded; the later ones are transient, with no event. A first
+  // attempt that timed out (a busy worker) followed by failures read as healthy under load: at this many attempts
+  // the task has not completed either way.
+  const reason = end.failure ?? `its first attempt timed out and no later one completed (the history keeps no reason for those)`;
   return (
     `the workers fail this workflow's task (attempt ${attempt}): ${reason}. It cannot run or see a cancel until that is fixed ` +
     `(the worker's log says why); end it with \`temporal workflow terminate --workflow-id ${handle.workflowId}\``
@@ -40,15 +43,16 @@ export async function retryLines(client: Client, d: WorkflowExecutionDescription
 }
 
 /**
- * The message of the workflow task failure recorded last, when the task's latest recorded end is a failure (not a
- * completion or a timeout), decoded with this process's key when it can be; else undefined.
+ * How the workflow task's latest recorded attempt ended, when it did not complete: its failure (decoded with this
+ * process's key when it can be) or a timeout (no failure). Undefined: it completed, or nothing is recorded.
  */
-async function lastTaskFailure(client: Client, handle: WorkflowHandle): Promise<string | undefined> {
+async function lastTaskEnd(client: Client, handle: WorkflowHandle): Promise<{ failure?: string } | undefined> {
   const history = await handle.fetchHistory().catch(() => undefined);
   const last = [...(history?.events ?? [])]
     .reverse()
     .find((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes || e.workflowTaskTimedOutEventAttributes);
-  return last?.workflowTaskFailedEventAttributes ? failureText(client, last.workflowTaskFailedEventAttributes.failure) : undefined;
+  if (last?.workflowTaskFailedEventAttributes) return { failure: await failureText(client, last.workflowTaskFailedEventAttributes.failure) };
+  return last?.workflowTaskTimedOutEventAttributes ? {} : undefined;
 }
 
 /** A failure from Temporal (a task's, an activity's last) as its message, decoded when this process has the key. */
