@@ -106,13 +106,6 @@ export async function prepareRun(
     await reading.catch(() => undefined); // what it started, the caller closes
     throw err;
   }
-  await reading;
-  const total = await estimate;
-  const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
-  // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.
-  const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
-  log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total, ...(upsertOnly ? { changedPagesUpserted: upsertOnly } : {}) });
-  const keyWarning = pipeline ? undefined : sinkKeyNotUnique(it, start.plan.uniqueKeys);
   // Rows written before a column was added hold NULL in it until they change (an acceptance run: nothing said so).
   const added = sink.kind === 'postgres' ? sink.sink.added : [];
   const addedWarning = added.length
@@ -121,7 +114,19 @@ export async function prepareRun(
         it.source.kind === 'postgres' && !it.mapping ? `\`tidemark verify ${it.id} --repair\` (or a backfill) fills them` : `a backfill (\`tidemark backfill ${it.id}\`) fills them`
       }`
     : undefined;
-  const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : []), ...(addedWarning ? [addedWarning] : [])];
+  // Recorded at once: an attempt that fails after altering the table (its first read) leaves the next one nothing to add.
+  if (addedWarning) {
+    log.warn(addedWarning, { integration: it.id });
+    await state.addRunWarnings(db, input.runKey, [addedWarning]);
+  }
+  await reading;
+  const total = await estimate;
+  const meter = new ProgressMeter({ integration: it.id, slot: start.slot, attempt: ctx.info.attempt }, total, start.slotRowsBefore);
+  // Why mostly changed pages are upserted rather than replaced (replace-rows.ts), when they are.
+  const upsertOnly = sink.kind === 'postgres' ? sink.sink.replaceBlocker : undefined;
+  log.info('run starting', { integration: it.id, mode: input.mode, read: start.plan.describe, after: start.cursor, remaining: total, ...(upsertOnly ? { changedPagesUpserted: upsertOnly } : {}) });
+  const keyWarning = pipeline ? undefined : sinkKeyNotUnique(it, start.plan.uniqueKeys);
+  const warnings = [...(start.plan.warnings ?? []), ...start.warnings, ...(keyWarning ? [keyWarning] : [])];
   for (const w of warnings) log.warn(w, { integration: it.id });
   await state.addRunWarnings(db, input.runKey, warnings);
   ctx.heartbeat(meter.snapshot(start.cursor));

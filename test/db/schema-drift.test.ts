@@ -32,8 +32,8 @@ async function scenario(name: string, sink: Record<string, unknown> = {}) {
       },
     ],
   });
-  const run = (runKey: string, mode: RunInput['mode']): Promise<RunResult> => {
-    const acts = createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: dst.url } });
+  const run = (runKey: string, mode: RunInput['mode'], srcUrl = src.url): Promise<RunResult> => {
+    const acts = createActivities({ config: () => config, env: { SRC_URL: srcUrl, DST_URL: dst.url } });
     return new MockActivityEnvironment().run(acts.runIntegration, { integration: name, mode, runKey }) as Promise<RunResult>;
   };
   /** Target rows and their row versions: equal snapshots mean nothing was written. */
@@ -87,6 +87,27 @@ describe('schema drift between runs', () => {
     // A backfill fills the old rows too.
     expect(await s.run('added/backfill2', 'backfill')).toMatchObject({ rows: 20, done: true });
     expect(await sql(dst.url, `SELECT count(*)::text AS n FROM copy.added WHERE price IS NULL`)).toEqual([{ n: '0' }]);
+  });
+
+  it('add_columns: an attempt that ends after adding the column still records the warning (the next finds nothing to add)', async () => {
+    const s = await scenario('addfail');
+    await sql(src.url, `ALTER TABLE public.addfail ADD COLUMN color text; UPDATE public.addfail SET color = 'red', updated_at = '2025-01-01' WHERE id = 3`);
+    // A reader whose rows cannot be read (a policy that raises): the attempt's plan explains its read and adds the
+    // column to the target, then its first read fails.
+    await sql(src.url, `DROP ROLE IF EXISTS addfail_reader; CREATE ROLE addfail_reader LOGIN PASSWORD 'reader';
+      GRANT USAGE ON SCHEMA public TO addfail_reader; GRANT SELECT ON public.addfail TO addfail_reader;
+      CREATE FUNCTION public.addfail_boom() RETURNS boolean LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'the reader fails'; END$$;
+      ALTER TABLE public.addfail ENABLE ROW LEVEL SECURITY; CREATE POLICY boom ON public.addfail USING (public.addfail_boom())`);
+    const reader = new URL(src.url);
+    [reader.username, reader.password] = ['addfail_reader', 'reader'];
+    await expect(s.run('addfail/sync', 'sync', reader.toString())).rejects.toThrow(/the reader fails/);
+    expect(await s.targetColumns()).toContain('color text');
+    const [warned] = await sql<{ w: string[] }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = 'addfail/sync'`);
+    expect(warned?.w).toContainEqual(expect.stringMatching(/^sink\.schemaChanges add_columns: added "color" \(text\) to the target/));
+    // The retried attempt adds nothing, and the warning stays once.
+    expect(await s.run('addfail/sync', 'sync')).toMatchObject({ rows: 1, done: true });
+    const [after] = await sql<{ w: string[] }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = 'addfail/sync'`);
+    expect(after?.w.filter((w) => w.includes('add_columns'))).toHaveLength(1);
   });
 
   it('add_columns: a new column of a type the sink database lacks fails, naming the type, until it is created there', async () => {
