@@ -88,6 +88,12 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
       return;
     }
     const r = first.r;
+    if (r.stoppedBy === 'busy') {
+      // The workflow completed, but it read nothing: another run held the integration. No exit 0 for that (an acceptance run).
+      console.error(`skipped: another run of ${integration} was writing (\`tidemark status ${integration}\` shows it), so this one read nothing; the checkpoint is unchanged. Run it again once that run ends`);
+      process.exitCode = 1;
+      return;
+    }
     const secs = await runSeconds(handle, since);
     const how = r.done ? 'done' : `stopped early (${r.stoppedBy ?? 'not finished'}); the next run continues`;
     const rate = Math.round(r.rows / secs).toLocaleString('en-US');
@@ -224,7 +230,9 @@ async function startAndMaybeWait(
   const client = await connectClient();
   const since = Date.now();
   try {
-    const other = kind === 'backfill' ? await backfillElsewhere(client, integration) : undefined;
+    const other = await backfillElsewhere(client, integration);
+    // A sync beside it would find the integration busy and be skipped (a backfill under another id: the Temporal UI or CLI).
+    if (other && kind === 'sync') refuse(`error: ${input.integration}: a backfill is running as workflow ${other} (started under an id of its own): a sync now would find the integration busy and read nothing. Follow it with \`tidemark status ${input.integration}\`; the next sync continues after it`);
     if (other && joinRunningBackfill) {
       console.log(`${other} is a backfill of ${input.integration}, still running: it continues from its checkpoint by itself; nothing new started`);
       if (wait) await waitAndReport(client, client.workflow.getHandle(other), since, input.integration);

@@ -184,6 +184,11 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect(second.code).toBe(2);
     expect(second.stderr).toContain('orders: a backfill is running as workflow my-own-backfill (started under an id of its own): another would wait for it and then read everything again');
     expect(await ours()).toBe(before); // nothing started under tidemark's own id
+    // A sync too: it would be skipped as busy, and `--wait` said "completed" with exit 0 (an acceptance run).
+    const sync = await runCli(['sync', 'orders', '--wait'], env, cwd);
+    expect(sync.code).toBe(2);
+    expect(sync.stderr).toContain('orders: a backfill is running as workflow my-own-backfill (started under an id of its own): a sync now would find the integration busy and read nothing');
+    expect(await ours()).toBe(before);
     const resumed = await runCli(['resume', 'orders'], env, cwd);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain('my-own-backfill is a backfill of orders, still running: it continues from its checkpoint by itself; nothing new started');
