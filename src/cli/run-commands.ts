@@ -221,7 +221,8 @@ async function startAndMaybeWait(
   const unset = envRefs.unsetEnvRefs(integration, process.env);
   if (unset.length) console.error(`note: not set in this shell; the workers need them, or the run fails at its start: ${envRefs.describeUnset(input.integration, unset)}`);
   // The source's setup, when it answers here: a config error it finds starts nothing and writes nothing.
-  const problem = await (await lazy('../sources/create-source')).sourceSetupProblem(integration.source, integration.id);
+  const sources = await lazy('../sources/create-source');
+  const problem = await sources.sourceSetupProblem(integration.source, integration.id, process.env, 5_000, sources.sinkKeyFromSource(integration));
   if (problem) refuse(`error: ${input.integration}: ${problem}`);
   // The target's too (missing without sink.create, no unique index on the key), when the sink answers here.
   const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink);

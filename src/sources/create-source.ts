@@ -1,4 +1,5 @@
-import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
+import { isCsvSource, isHttpSource, isPostgresSource, type Integration, type SourceConfig } from '../config/schema';
+import { isPostgresSink } from '../config/sink-schema';
 import { resolveEnvRefs } from '../config/env-refs';
 import { resolvePgUrl } from '../config/pg-url';
 import { connectNamed } from '../pg/connect';
@@ -109,6 +110,12 @@ export function cursorValueProblem(cfg: SourceConfig, integration: string, value
   return askSource(cfg, integration, env, timeoutMs, ask, (err) => prepared && (err.name === 'InvalidCursorError' || (typeof err.code === 'string' && err.code.startsWith('22'))));
 }
 
+/** The sink key a PostgreSQL sink reads straight from the source's columns (no mapping), with the instance column it adds. */
+export function sinkKeyFromSource(it: Integration): { key: readonly string[]; added: readonly string[] } | undefined {
+  const sink = it.sink;
+  return isPostgresSink(sink) && !it.mapping ? { key: sink.key, added: sink.instanceColumn ? [sink.instanceColumn] : [] } : undefined;
+}
+
 /**
  * A PostgreSQL source's setup, checked before a workflow starts (`sync`, `backfill`, `resume`): what its prepare()
  * refuses for the config's own fault (a missing table, a cursor column the table lacks or that is not unique, a
@@ -116,6 +123,25 @@ export function cursorValueProblem(cfg: SourceConfig, integration: string, value
  * refused password the worker may not share). Found by an acceptance run: such configs started a workflow and
  * wrote state before failing.
  */
-export function sourceSetupProblem(cfg: SourceConfig, integration: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
-  return askSource(cfg, integration, env, timeoutMs, (source) => source.prepare({}).then(() => undefined), (err) => err.name === 'SourceSetupError' || err.name === 'TableNotFoundError');
+export function sourceSetupProblem(
+  cfg: SourceConfig,
+  integration: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 5_000,
+  /** A sink key read straight from the source's columns (no mapping), and the columns tidemark adds (an instance's). */
+  sinkKey?: { key: readonly string[]; added: readonly string[] },
+): Promise<string | undefined> {
+  return askSource(
+    cfg,
+    integration,
+    env,
+    timeoutMs,
+    async (source) => {
+      const names = [...(await source.prepare({})).columns.map((c) => c.name), ...(sinkKey?.added ?? [])];
+      // As the run's prepareTarget words it; found there only after a workflow had started and a run row was written.
+      const i = sinkKey?.key.findIndex((k) => !names.includes(k)) ?? -1;
+      if (i >= 0) throw Object.assign(new Error(`sink.key[${i}]: column "${sinkKey?.key[i]}" is not among the source's columns (${names.join(', ')})`), { name: 'SourceSetupError' });
+    },
+    (err) => err.name === 'SourceSetupError' || err.name === 'TableNotFoundError',
+  );
 }

@@ -234,17 +234,23 @@ describe('operator commands against a backfill started with `temporal workflow s
       'integrations:\n  - id: nokey\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.nokey, key: [id]}\n' +
       '  - id: notarget\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.notarget, key: [id]}\n');
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.notarget, key: [id]}\n' +
+      '  - id: keytypo\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.keytypo, key: [idd], create: true}\n');
     const nokey = await runCli(['backfill', 'nokey', '--config', 'bad-sink.yaml'], env, cwd);
     expect(nokey.code).toBe(2);
     expect(nokey.stderr).toContain('error: nokey: sink.key: copy.nokey has no primary key or unique index on (id), which the upsert needs: CREATE UNIQUE INDEX ON copy.nokey (id)');
     const notarget = await runCli(['sync', 'notarget', '--config', 'bad-sink.yaml'], env, cwd);
     expect(notarget.code).toBe(2);
     expect(notarget.stderr).toContain('error: notarget: sink table copy.notarget does not exist: create it, or set sink.create: true');
-    for (const id of ['badcursor', 'notable', 'nokey', 'notarget']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
+    // A key the source lacks (found by the run only, an acceptance run: a workflow started and a failed run row).
+    const keytypo = await runCli(['sync', 'keytypo', '--config', 'bad-sink.yaml', '--wait'], env, cwd);
+    expect(keytypo.code).toBe(2);
+    expect(keytypo.stderr).toMatch(/error: keytypo: sink\.key\[0\]: column "idd" is not among the source's columns \(id, updated_at, /);
+    for (const id of ['badcursor', 'notable', 'nokey', 'notarget', 'keytypo']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
     // No run row (run alone, this file may not have made the state tables at all: nothing written either way).
     const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
-    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget')`)).toEqual([]);
+    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget', 'keytypo')`)).toEqual([]);
   });
   it('status names what a blocked run waits for: the lock on the target, then on the source, and who holds it', async () => {
     await sql(dst.url, `DO $$ BEGIN IF to_regclass('copy.orders') IS NOT NULL THEN TRUNCATE copy.orders; END IF; END $$`); // run alone, not made yet
