@@ -281,6 +281,8 @@ describe('csv source through the activity', () => {
       type: 'CsvFormatError',
       message: expect.stringContaining(`${path} is not valid CSV in the record that starts on line 2501`),
     });
+    // The hint names the integration (it printed a literal `<id>`: an acceptance run).
+    await expect(runCsv(dst.url, cfg, { runKey: 'broken/1' })).rejects.toThrow(/`tidemark resume csv` for a backfill/);
     expect(await count(dst.url, 'copy.items')).toBe(2499);
     const before = await versions(dst.url);
     writeFileSync(path, lines(false)); // fixed in place: the bytes before the checkpoint are unchanged

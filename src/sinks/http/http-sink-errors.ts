@@ -53,7 +53,7 @@ export class DeliveryRetriesExhaustedError extends Error {
     readonly attempts: number,
     readonly lastReason: string,
   ) {
-    super(`${method} ${url} failed ${attempts} times (last: ${lastReason}); the page is retried from its checkpoint with the same idempotency keys`);
+    super(`${method} ${url} failed ${attempts} times (last: ${lastReason}); whatever sends the page again (the activity's next attempt, \`tidemark resume\` or the next sync) starts from its checkpoint with the same idempotency keys`);
   }
 }
 

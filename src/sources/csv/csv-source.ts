@@ -233,6 +233,8 @@ export class CsvSource implements Source {
         this.heldBack = `the last record of ${this.path} ends inside a quoted field and the file changed ${Math.round(quiet / 1000)} s ago: it is read once it is finished (if it stays so, the run fails naming the line)`;
         return;
       }
+      // The reader knows the file, not the integration: its hint names the command to run.
+      if (err instanceof CsvFormatError) err.message = err.message.replace('`tidemark resume <id>`', `\`tidemark resume ${this.integration}\``);
       throw err;
     }
     if (rows.length + rejected.length) yield await take();
