@@ -95,7 +95,10 @@ export function registerSchedule(program: Command): void {
     .command('list')
     .description("tidemark's schedules: spec, overlap policy, paused (note), actions taken and skipped, running runs, next times")
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      // It lists what Temporal holds, config or not; a config named with --config must still load (it was ignored).
+      const context = await lazy('./context');
+      if (context.configFile(cmd) !== undefined) context.loadCliConfig(cmd);
       const { listSchedules } = await lazy('../schedules');
       const views = await withClient((client) => listSchedules(client));
       if (opts.json) console.log(JSON.stringify(views, null, 2));

@@ -144,6 +144,10 @@ describe('Temporal Schedules (dev server)', () => {
     expect(await out('schedule', 'apply', '--prune')).toBe('other: no-schedule (no schedule in the config)\n');
     await until(scheduleIds, (ids) => ids.length === 0, 'no schedule in the listing');
     expect(await out('schedule', 'list')).toMatch(/^no tidemark schedules/);
+    // A config named with --config must load, as for every other command (it was ignored: an acceptance run).
+    const missing = await cli('schedule', 'list', '--config', 'no-such.yaml');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such\.yaml/);
     const gone = await cli('schedule', 'pause', 'orders');
     expect(gone.code).toBe(1);
     expect(gone.stderr).toBe('unknown integration "orders": the config defines "other", and Temporal has no schedule tidemark-orders-schedule\n');
