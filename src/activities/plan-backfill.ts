@@ -3,7 +3,7 @@ import { RunCancelledError } from './run-cancelled';
 import { sourceAppName } from './run-lock';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
-import type { Cursor } from '../cursor/cursor';
+import { asFromError, type Cursor } from '../cursor/cursor';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
@@ -67,7 +67,13 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   const source = await createSource(it.source, it.id, env, { applicationName: sourceAppName({ integration: input.integration, mode: 'backfill', runKey: input.runKey }, Context.current().info.attempt) });
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
-    const from = source.parseCursor(input.from ?? null);
+    const from = (() => {
+      try {
+        return source.parseCursor(input.from ?? null);
+      } catch (err) {
+        throw asFromError(err);
+      }
+    })();
     const plan = await source.prepare({ newRange: true, signal: Context.current().cancellationSignal });
     const bounds = await source.split(from, input.shards);
     return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })), warnings: plan.warnings ?? [] };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { storedCursor } from './stored-cursor';
-import type { Cursor } from '../cursor/cursor';
+import { asFromError, type Cursor } from '../cursor/cursor';
 import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot, type CheckpointRow } from '../db/state';
 import { PermanentError } from '../errors';
 import type { PrepareOptions, Source, SourcePlan } from '../sources/source';
@@ -52,8 +52,12 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
     // (later() compares in them) before anything is written. Found by chaos bad-input: a bad `from`
     // used to delete an earlier sharded backfill's slots, and bad values used to claim the slot,
     // start a run and create the target before the first query failed.
-    cursor = source.parseCursor(input.from ?? null);
-    await source.later(cursor, cursor);
+    try {
+      cursor = source.parseCursor(input.from ?? null);
+      await source.later(cursor, cursor);
+    } catch (err) {
+      throw asFromError(err);
+    }
     // A new unsharded backfill supersedes an earlier sharded one: `resume` must find this one.
     await deleteBackfillSlots(state, input.integration, 'shards');
   } else {

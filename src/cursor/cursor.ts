@@ -25,6 +25,12 @@ export class InvalidCursorError extends PermanentError {
   }
 }
 
+/** A backfill's `from` refused: the message names the input field (the bare one read like a stored checkpoint's). */
+export function asFromError(err: unknown): unknown {
+  if (err instanceof InvalidCursorError && !err.message.startsWith('from: ')) err.message = `from: ${err.message}`;
+  return err;
+}
+
 /** Validates a keyset cursor against the configured cursor columns. */
 export function parseKeysetCursor(value: unknown, columns: readonly string[]): KeysetCursor {
   const parsed = keysetCursorSchema.safeParse(value ?? null);

@@ -43,7 +43,7 @@ describe('custom sources (source.module)', () => {
   it('resumes from its own cursor shape and validates cursors from outside', async () => {
     const r = await run({ runKey: 'c/2', from: 2000 });
     expect(r).toEqual({ cursor: 2500, rows: 500, done: true });
-    await expect(run({ runKey: 'c/3', from: 'x' })).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidCursorError', message: expect.stringMatching(/counter cursor must be an integer/) });
+    await expect(run({ runKey: 'c/3', from: 'x' })).rejects.toMatchObject({ nonRetryable: true, type: 'InvalidCursorError', message: expect.stringMatching(/^from: invalid cursor .*counter cursor must be an integer/) });
   });
 
   it('a relative module path in a config built in code means the current directory (not tidemark\'s own folder)', async () => {
