@@ -87,7 +87,7 @@ export function liveProgress(p: temporal.api.workflow.v1.IPendingActivityInfo, b
 export function unclaimedLine(u: Unclaimed): string {
   const who = u.of > 1 ? `${u.count} of ${u.of} shards wait` : 'the run waits';
   // Workers that poll but take nothing have every activity slot busy (--max-activities), e.g. more shards than slots.
-  if (u.pollers) return `${who} for a free activity slot on the ${u.pollers} worker(s) polling task queue "${u.taskQueue}" (${u.seconds} s so far; no rate from them until taken)`;
+  if (u.pollers) return `${who} for a free activity slot on the ${u.pollers} worker(s) seen polling task queue "${u.taskQueue}" in the last 75 s (${u.seconds} s so far; no rate from them until taken; a worker that stopped stays listed that long, then this says no worker is left)`;
   return `${who} for a worker on task queue "${u.taskQueue}" (${u.seconds} s so far; no rate or ETA until one takes over): start one with \`tidemark worker\`; it goes on from the checkpoint`;
 }
 

@@ -48,7 +48,7 @@ describe('status: a reading attempt that went silent (its worker killed)', () =>
     expect(unclaimedLine(u!)).toMatch(/^1 of 3 shards wait for a worker on task queue "tidemark" \(70 s so far; no rate or ETA until one takes over\): start one with `tidemark worker`/);
     expect(unclaimedLine({ count: 1, of: 1, seconds: 9, taskQueue: 'q' })).toMatch(/^the run waits for a worker on task queue "q"/);
     // Workers poll but every slot is busy (more shards than --max-activities): not "start a worker" (the review).
-    expect(unclaimedLine({ count: 4, of: 8, seconds: 9, taskQueue: 'q', pollers: 2 })).toBe('4 of 8 shards wait for a free activity slot on the 2 worker(s) polling task queue "q" (9 s so far; no rate from them until taken)');
+    expect(unclaimedLine({ count: 4, of: 8, seconds: 9, taskQueue: 'q', pollers: 2 })).toBe('4 of 8 shards wait for a free activity slot on the 2 worker(s) seen polling task queue "q" in the last 75 s (9 s so far; no rate from them until taken; a worker that stopped stays listed that long, then this says no worker is left)');
     expect(unclaimedReaders([pending('runIntegration', 2, 1), pending('planBackfill', 1, 80)], 'tidemark', NOW)).toBeUndefined();
 
     const beat: Progress = { rows: 560_000, pages: 112, rate: 87_931, etaSeconds: 16, remaining: 1_440_000, total: 2_000_000, cursor: ['x'] } as unknown as Progress;
