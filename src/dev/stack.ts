@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { lockDataDir } from './data-dir-lock';
 import { closeQuietly, connect, pgAddress } from '../pg/connect';
 import { startDevServer, type RunningDevServer } from './dev-server';
 import { checkPgDataDir, startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
@@ -36,6 +38,12 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
   // Refused before Temporal starts (and writes its SQLite file there): nothing left behind by a refusal.
   if (!externalDb && pgDataDir) await checkPgDataDir(pgDataDir);
   if (externalDb) await checkExternalDb(externalDb);
+  // Before anything starts there: a second stack on the folder disturbed the first one's Temporal server.
+  let release = () => undefined as void;
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true });
+    release = lockDataDir(dataDir, externalDb ? undefined : pgDataDir);
+  }
   const [temporal, postgres] = await Promise.allSettled([
     startDevServer({
       port: opts.temporalPort,
@@ -55,6 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
       temporal.status === 'fulfilled' ? temporal.value.stop() : undefined,
       postgres.status === 'fulfilled' ? postgres.value?.stop() : undefined,
     ]);
+    release();
     throw temporal.status === 'rejected' ? temporal.reason : (postgres as PromiseRejectedResult).reason;
   }
   const server: RunningDevServer = temporal.value;
@@ -64,7 +73,7 @@ export async function startStack(opts: StackOptions = {}): Promise<RunningStack>
     temporalAddress: server.address,
     databaseUrl: db?.url ?? (externalDb as string),
     uiUrl: server.uiUrl,
-    stop: () => (stopping ??= Promise.all([server.stop(), db?.stop()]).then(() => undefined)),
+    stop: () => (stopping ??= Promise.all([server.stop(), db?.stop()]).then(() => release())),
     exited: Promise.race([server.exited, ...(db ? [db.exited] : [])]),
   };
 }

@@ -72,6 +72,18 @@ describe('tidemark dev', () => {
     // Temporal's own metrics on the port given (not one it picks at random: an acceptance run's port range).
     expect((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).status).toBe(200);
 
+    // A second stack on the same data dir is refused before it starts anything (it started a second Temporal server
+    // on the SQLite file, and the first one logged SQLITE_BUSY and shard-ownership errors: an acceptance run).
+    const [t2, u2, p2] = [await freePort(), await freePort(), await freePort()];
+    const second = runDev(['--data-dir', dataDir, '--temporal-port', `${t2}`, '--ui-port', `${u2}`, '--pg-port', `${p2}`]);
+    cleanups.push(async () => second.child.exitCode === null && second.child.kill('SIGKILL'));
+    expect(await second.exit).toBe(1);
+    expect(second.stderr()).toContain(`the data dir ${dataDir} is in use by another \`tidemark dev\` (pid ${dev.child.pid}): stop it first, or pick another --data-dir`);
+    expect(await canConnect(t2)).toBe(false);
+    const again = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    await again.workflowService.describeNamespace({ namespace: 'default' });
+    await again.close();
+
     // Twice, a moment apart, as a SIGTERM to `npx tidemark dev`'s process group arrives (the group's, then npx's exit
     // taken as another): one clean stop, not "second signal" (an acceptance run).
     dev.child.kill('SIGTERM');
@@ -83,6 +95,7 @@ describe('tidemark dev', () => {
     expect(await canConnect(pgPort)).toBe(false);
     await fs.access(path.join(dataDir, 'temporal.sqlite'));
     await fs.access(path.join(dataDir, 'pg', 'PG_VERSION'));
+    await expect(fs.access(path.join(dataDir, 'tidemark-dev.pid'))).rejects.toThrow(); // released on stop
   });
 
   it('a server that dies (Temporal, then in another run PostgreSQL) is named, the rest stopped, exit 1 (it exited 0 or ran on)', async () => {
