@@ -91,6 +91,10 @@ export function registerStatus(program: Command): void {
             const v = await describeRun(client, handle);
             if (v?.progress) bar.update(v.progress);
             if (v && v.status === 'RUNNING') return undefined;
+            if (v?.status === 'COMPLETED') {
+              const r = (await handle.result().catch(() => undefined)) as { rows?: number; done?: boolean } | undefined;
+              if (r?.done && typeof r.rows === 'number') bar.finish(r.rows);
+            }
             bar.stop();
             console.log(`${id}: ${v?.status ?? 'gone'}`);
             // As `--wait` does: 0 only when the run it watched completed, so a script can tell the outcome.
