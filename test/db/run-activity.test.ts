@@ -4,6 +4,7 @@ import { DefaultLogger, type LogEntry } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
 import type { Config, PostgresSinkConfig } from '../../src/config';
+import { lagOf } from '../../src/instances/status-all';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 
@@ -48,6 +49,14 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     const last = beats[beats.length - 1]!;
     expect(last).toMatchObject({ rows: ROWS, pages: ROWS / 1000, total: ROWS, remaining: 0, slot: 'backfill' });
     expect(last.cursor).toEqual(r.cursor);
+  });
+
+  it('a backfill hands the sync its cursor and where it caught up to: lag is not the newest row\'s age (years for old rows)', async () => {
+    expect(await run({ runKey: 'wf/lag' })).toMatchObject({ rows: ROWS, done: true });
+    const [cp] = await sql<{ cursor: string[]; caught_up: string | null }>(dst.url, `SELECT cursor, caught_up FROM tidemark.checkpoints WHERE integration = 'orders' AND slot = 'sync'`);
+    expect(cp?.cursor[0]).toMatch(/^2024-/);
+    expect(Date.now() - Date.parse(cp!.caught_up!.replace(' ', 'T').replace(/\+00$/, 'Z'))).toBeLessThan(120_000);
+    expect(lagOf(cp?.cursor, Date.now(), cp?.caught_up)).toBeLessThan(120);
   });
 
   it('a retried attempt resumes after the heartbeat cursor and writes nothing twice', async () => {

@@ -13,12 +13,19 @@ export async function finishCheckpoint(client: pg.Client, integration: string, s
   );
 }
 
-/** Hand-off: the first incremental run after a backfill continues from where the backfill read to. */
+/**
+ * Hand-off: the first incremental run after a backfill continues from where the backfill read to. It caught up to
+ * the backfill's high-water mark (its slots' caught_up, set by finishCheckpoint just before), as a sync would have:
+ * without it, lag read as the newest row's age (years, for a quiet table: an acceptance run).
+ */
 export async function seedSyncCheckpoint(client: pg.Client, integration: string, cursor: unknown): Promise<boolean> {
   const r = await client.query(
-    `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, status)
-     VALUES ($1::text, 'sync', $2::jsonb, $2::jsonb, 'done')
-     ON CONFLICT (integration, slot) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()
+    `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, status, caught_up)
+     VALUES ($1::text, 'sync', $2::jsonb, $2::jsonb, 'done',
+             (SELECT b.caught_up FROM tidemark.checkpoints b
+               WHERE b.integration = $1::text AND (b.slot = 'backfill' OR b.slot LIKE 'backfill/%') AND b.caught_up IS NOT NULL
+               ORDER BY b.updated_at DESC LIMIT 1))
+     ON CONFLICT (integration, slot) DO UPDATE SET cursor = EXCLUDED.cursor, caught_up = EXCLUDED.caught_up, updated_at = now()
       WHERE tidemark.checkpoints.cursor IS NULL OR tidemark.checkpoints.cursor = 'null'::jsonb`,
     [integration, JSON.stringify(cursor)],
   );
