@@ -14,6 +14,13 @@ export function loadCliConfig(cmd: Command): Config {
 
 /** Instances named on the command line, resolved by preloadInstances before the command's action runs. */
 const instances = new Map<string, Integration>();
+/** Those not active (paused, needs_reauth): why a run of one would fail at its start. */
+const inactive = new Map<string, string>();
+
+/** Why a run of this instance cannot start (paused, needs new credentials), or undefined. */
+export function inactiveInstance(id: string): string | undefined {
+  return inactive.get(id);
+}
 
 /**
  * Resolves `<template>/<instance-id>` arguments (a read of the template's state database) before a command
@@ -23,11 +30,12 @@ const instances = new Map<string, Integration>();
  */
 export async function preloadInstances(cmd: Command, ids: string[]): Promise<void> {
   const config = loadCliConfig(cmd);
-  const { resolveIntegration } = await lazy('../instances');
+  const { resolveIntegration, InstanceNotActiveError } = await lazy('../instances');
   for (const id of ids) {
     const r = await resolveIntegration(config, id, process.env, { inactive: true, decrypt: !!process.env.TIDEMARK_ENCRYPTION_KEY });
     for (const [k, v] of Object.entries(r.env)) if (process.env[k] === undefined) process.env[k] = v;
     instances.set(id, r.integration);
+    if (r.instance && r.instance.status !== 'active') inactive.set(id, new InstanceNotActiveError(id, r.instance.status, r.instance.reason).message);
   }
 }
 

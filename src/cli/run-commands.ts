@@ -213,7 +213,11 @@ async function startAndMaybeWait(
   /** resume: a backfill still running is the one to continue (it does by itself): said, and followed with --wait. */
   joinRunningBackfill = false,
 ): Promise<void> {
-  const { integration } = (await lazy('./context')).loadIntegration(cmd, input.integration);
+  const context = await lazy('./context');
+  const { integration } = context.loadIntegration(cmd, input.integration);
+  // The worker would refuse it at its start, after a workflow began (an acceptance run).
+  const inactive = context.inactiveInstance(input.integration);
+  if (inactive) refuse(`error: ${inactive}`);
   const modules = (await lazy('./module-problems')).moduleProblems(integration, { load: false });
   if (modules.length) refuse(`error: ${modules.join('\n')}`);
   // The worker reads these, not this shell; lacking here, they may well lack there too (the run would fail at its start).

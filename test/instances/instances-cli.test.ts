@@ -160,6 +160,11 @@ describe('tidemark instances (dev server)', () => {
     // Its schedule alone is not unpaused behind the instance's back (an acceptance run: every tick then failed, unseen).
     expect(await fails('schedule', 'unpause', 'shop/acme')).toContain('instance shop/acme is paused (card declined): `tidemark instances resume shop acme` resumes it and unpauses its schedule');
     expect((await describeSchedule('shop/acme')).state.paused).toBe(true);
+    // A run of it is refused before a workflow starts (it started one that failed at once: an acceptance run).
+    const sync = await cli('sync', 'shop/acme', '--wait');
+    expect(sync.code).toBe(2);
+    expect(sync.stderr).toContain('error: instance shop/acme is paused (card declined): nothing runs until `tidemark instances resume shop acme`');
+    expect(sync.stdout).not.toContain('started');
     expect(await out('instances', 'resume', 'shop', 'acme')).toBe('shop/acme: active (schedule unpaused)\n');
     expect((await describeSchedule('shop/acme')).state.paused).toBe(false);
     // An instance's schedule is triggered like an integration's (found by an acceptance run: refused before).
