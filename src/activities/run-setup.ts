@@ -117,7 +117,10 @@ export async function prepareRun(
   // Recorded at once: an attempt that fails after altering the table (its first read) leaves the next one nothing to add.
   if (addedWarning) {
     log.warn(addedWarning, { integration: it.id });
-    await state.addRunWarnings(db, input.runKey, [addedWarning]);
+    await state.addRunWarnings(db, input.runKey, [addedWarning]).catch(async (err: unknown) => {
+      await reading.catch(() => undefined); // what it started, the caller closes
+      throw err;
+    });
   }
   await reading;
   const total = await estimate;

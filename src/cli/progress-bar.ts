@@ -13,11 +13,11 @@ export class ProgressBar {
     const total = p.total ?? p.rows;
     this.lastRows = Math.max(this.lastRows, p.rows);
     // `etaText`, not `eta`: cli-progress fills {eta} itself (INF before the first rows), over the payload's.
-    const payload = { rate: formatRate(p.rate), etaText: formatEta(p.etaSeconds) };
+    const payload = { rate: formatRate(p.rate), etaText: formatEta(p.etaSeconds), totalText: `~${Math.max(total, p.rows)}` };
     if (this.tty) {
       if (!this.bar) {
         this.bar = new SingleBar(
-          { format: '  {bar} {percentage}% | {value}/~{total} rows | {rate} | ETA {etaText}', hideCursor: true, clearOnComplete: false },
+          { format: '  {bar} {percentage}% | {value}/{totalText} rows | {rate} | ETA {etaText}', hideCursor: true, clearOnComplete: false },
           Presets.shades_classic,
         );
         this.bar.start(total, p.rows, payload);
@@ -39,7 +39,7 @@ export class ProgressBar {
     const final = Math.max(this.lastRows, rows);
     if (this.bar) {
       this.bar.setTotal(final);
-      this.bar.update(final);
+      this.bar.update(final, { totalText: `${final}`, etaText: 'done' });
     } else if (!this.tty && this.lastLine) console.log(`  ${final}/${final} rows | done`);
   }
 

@@ -90,7 +90,7 @@ export async function waitAndReport(client: Client, handle: WorkflowHandle, sinc
     const r = first.r;
     if (r.stoppedBy === 'busy') {
       // The workflow completed, but it read nothing: another run held the integration. No exit 0 for that (an acceptance run).
-      console.error(`skipped: another run of ${integration} was writing (\`tidemark status ${integration}\` shows it), so this one read nothing; the checkpoint is unchanged. Run it again once that run ends`);
+      console.error(`skipped: ${integration} was busy (another run of it was writing, or its template was at its maxConcurrentRuns), so this run read nothing; the checkpoint is unchanged. \`tidemark runs ${integration}\` says which; run it again once that run ends`);
       process.exitCode = 1;
       return;
     }
@@ -237,7 +237,7 @@ async function startAndMaybeWait(
   try {
     const other = await backfillElsewhere(client, integration);
     // A sync beside it would find the integration busy and be skipped (a backfill under another id: the Temporal UI or CLI).
-    if (other && kind === 'sync') refuse(`error: ${input.integration}: a backfill is running as workflow ${other} (started under an id of its own): a sync now would find the integration busy and read nothing. Follow it with \`tidemark status ${input.integration}\`; the next sync continues after it`);
+    if (other && kind === 'sync' && !cronSchedule) refuse(`error: ${input.integration}: a backfill is running as workflow ${other} (started under an id of its own): a sync now would find the integration busy and read nothing. Follow it with \`tidemark status ${input.integration}\`; the next sync continues after it`);
     if (other && joinRunningBackfill) {
       console.log(`${other} is a backfill of ${input.integration}, still running: it continues from its checkpoint by itself; nothing new started`);
       if (wait) await waitAndReport(client, client.workflow.getHandle(other), since, input.integration);

@@ -19,7 +19,11 @@ export async function stuckTask(client: Client, handle: WorkflowHandle, describe
   // Only the first failed or timed-out attempt is recorded; the later ones are transient, with no event. A first
   // attempt that timed out (a busy worker) followed by failures read as healthy under load: at this many attempts
   // the task has not completed either way.
-  const reason = end.failure ?? `its first attempt timed out and no later one completed (the history keeps no reason for those)`;
+  // Only a timeout recorded: five in a row are no busy moment (each is a task timeout, 10 s by default); failing
+  // attempts add up slowly (the server backs off), so waiting for more left --wait silent for minutes.
+  const reason =
+    end.failure ??
+    `its first attempt timed out and no later one completed (the history keeps no reason for those: a worker without the key or the code fails them, one too busy to answer in time times them out)`;
   return (
     `the workers fail this workflow's task (attempt ${attempt}): ${reason}. It cannot run or see a cancel until that is fixed ` +
     `(the worker's log says why); end it with \`temporal workflow terminate --workflow-id ${handle.workflowId}\``
