@@ -162,7 +162,7 @@ describe('operator commands against a backfill started with `temporal workflow s
     await sql(dst.url, 'TRUNCATE copy.orders');
     await promisify(execFile)(inject('temporalCliPath'), [
       'workflow', 'start', '--address', server.address, '--type', 'backfillWorkflow', '--task-queue', QUEUE,
-      '--workflow-id', 'my-own-backfill', '--input', '{"integration":"orders","rate":2000}',
+      '--workflow-id', 'my-own-backfill', '--input', '{"integration":"orders","rate":1000}',
     ]);
     const done = async () => Number((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM copy.orders'))[0]!.n);
     while ((await done()) < 500) await sleep(50);
