@@ -67,13 +67,12 @@ async function cutRange(it: Integration, env: NodeJS.ProcessEnv, input: PlanInpu
   const source = await createSource(it.source, it.id, env, { applicationName: sourceAppName({ integration: input.integration, mode: 'backfill', runKey: input.runKey }, Context.current().info.attempt) });
   try {
     if (!source.split) throw new ShardingNotSupportedError(`integration ${it.id}: a ${source.kind} source cannot split its key range; run the backfill without --shards`);
-    const from = (() => {
-      try {
-        return source.parseCursor(input.from ?? null);
-      } catch (err) {
-        throw asFromError(err);
-      }
-    })();
+    let from: Cursor;
+    try {
+      from = source.parseCursor(input.from ?? null);
+    } catch (err) {
+      throw asFromError(err);
+    }
     const plan = await source.prepare({ newRange: true, signal: Context.current().cancellationSignal });
     const bounds = await source.split(from, input.shards);
     return { from, highWater: plan.highWater, ranges: [from, ...bounds].map((lower, i) => ({ from: lower, until: bounds[i] ?? null })), warnings: plan.warnings ?? [] };

@@ -16,11 +16,10 @@ export async function stuckTask(client: Client, handle: WorkflowHandle, describe
   if (attempt < STUCK_ATTEMPTS) return undefined;
   const end = await lastTaskEnd(client, handle);
   if (end === undefined) return undefined;
-  // Only the first failed or timed-out attempt is recorded; the later ones are transient, with no event. A first
-  // attempt that timed out (a busy worker) followed by failures read as healthy under load: at this many attempts
-  // the task has not completed either way.
-  // Only a timeout recorded: five in a row are no busy moment (each is a task timeout, 10 s by default); failing
-  // attempts add up slowly (the server backs off), so waiting for more left --wait silent for minutes.
+  // Only the first failed or timed-out attempt is recorded; later ones leave no event. A first attempt that timed
+  // out (a busy worker) followed by failures read as healthy under load, so a recorded timeout counts too: at this
+  // many attempts the task has not completed either way (five task timeouts of 10 s are no busy moment), and a
+  // higher bar left --wait silent for minutes, as the server backs off failing attempts.
   const reason =
     end.failure ??
     `its first attempt timed out and no later one completed (the history keeps no reason for those: a worker without the key or the code fails them, one too busy to answer in time times them out)`;

@@ -70,14 +70,14 @@ describe('a CSV file is read where its path resolves, inside its directory', () 
     const real = await confinedPath(path);
     renameSync(path, `${path}.old`);
     symlinkSync(join(up, 'globex', 'orders.csv'), path);
-    await expect(CsvFile.open(real, { delimiter: ',', quote: '"', encoding: 'utf8' })).rejects.toThrow(/was replaced by a symlink after the run resolved it: refused/);
+    await expect(CsvFile.open(real, { delimiter: ',', quote: '"', encoding: 'utf8' }, 'acme')).rejects.toThrow(/was replaced by a symlink after the run resolved it: refused/);
     // A directory on the way swapped for a link after the check.
     mkdirSync(join(up, 'fine', 'in'));
     writeFileSync(join(up, 'fine', 'in', 'orders.csv'), 'id,name\n1,a\n');
     const inner = await confinedPath(join(up, 'fine', 'in', 'orders.csv'), join(up, 'fine'));
     renameSync(join(up, 'fine', 'in'), join(up, 'fine', 'in.old'));
     symlinkSync(join(up, 'globex'), join(up, 'fine', 'in'));
-    await expect(CsvFile.open(inner, { delimiter: ',', quote: '"', encoding: 'utf8' })).rejects.toThrow(`source.path ${inner} now leads to ${join(up, 'globex', 'orders.csv')}`);
+    await expect(CsvFile.open(inner, { delimiter: ',', quote: '"', encoding: 'utf8' }, 'acme')).rejects.toThrow(`source.path ${inner} now leads to ${join(up, 'globex', 'orders.csv')}`);
     symlinkSync(join(up, 'fine', 'gone.csv'), join(up, 'fine', 'dangling.csv'));
     await expect(confinedPath(join(up, 'fine', 'dangling.csv'))).rejects.toThrow(/is a symlink to a file that does not exist/);
   });

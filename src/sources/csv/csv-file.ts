@@ -25,17 +25,19 @@ export class CsvFile {
     readonly path: string,
     private readonly fh: FileHandle,
     readonly dialect: CsvDialect,
+    /** Named in read errors' hints (the command that resumes). */
+    private readonly integration: string,
   ) {}
 
-  static async open(path: string, dialect: CsvDialect): Promise<CsvFile> {
+  static async open(path: string, dialect: CsvDialect, integration: string): Promise<CsvFile> {
     let fh: FileHandle;
     try {
       fh = await open(path, READ_NO_FOLLOW);
     } catch (err) {
-      throw readError(err, path, 0, 1);
+      throw readError(err, path, 0, 1, integration);
     }
     await checkOpened(fh, path);
-    const file = new CsvFile(path, fh, dialect);
+    const file = new CsvFile(path, fh, dialect, integration);
     if (!(await fh.stat()).isFile()) {
       await fh.close();
       throw new CsvFileError(`source.path ${path} is not a regular file`);
@@ -71,7 +73,7 @@ export class CsvFile {
     }
     const bom = this.dialect.encoding === 'utf8' && start.equals(UTF8_BOM) ? UTF8_BOM.length : 0;
     let first: CsvRecord | undefined;
-    for await (const records of readRecords(this.path, { offset: bom, line: 0 }, this.dialect)) {
+    for await (const records of readRecords(this.path, { offset: bom, line: 0 }, this.dialect, this.integration)) {
       first = records[0];
       break;
     }
@@ -114,7 +116,7 @@ export class CsvFile {
     let n = 0;
     let end = from;
     try {
-      sampling: for await (const records of readRecords(this.path, { offset: from, line: 0 }, this.dialect)) {
+      sampling: for await (const records of readRecords(this.path, { offset: from, line: 0 }, this.dialect, this.integration)) {
         for (const r of records) {
           if (r.end > to) break sampling;
           end = r.end;

@@ -100,12 +100,12 @@ export function parserOptions(d: CsvDialect): Options {
  * parsed from each read chunk: memory holds a few chunks and their records, whatever the file's size.
  * `from.line` is the number of line breaks before the offset, so lines are numbered as in the file.
  */
-export async function* readRecords(path: string, from: { offset: number; line: number }, dialect: CsvDialect): AsyncGenerator<CsvRecord[]> {
+export async function* readRecords(path: string, from: { offset: number; line: number }, dialect: CsvDialect, integration: string): AsyncGenerator<CsvRecord[]> {
   let fh: FileHandle;
   try {
     fh = await open(path, READ_NO_FOLLOW);
   } catch (err) {
-    throw readError(err, path, from.offset, from.line + 1);
+    throw readError(err, path, from.offset, from.line + 1, integration);
   }
   await checkOpened(fh, path);
   const file = fh.createReadStream({ start: from.offset, highWaterMark: CHUNK_BYTES });
@@ -129,7 +129,7 @@ export async function* readRecords(path: string, from: { offset: number; line: n
       yield records;
     }
   } catch (err) {
-    throw readError(err, path, end, lines + 1);
+    throw readError(err, path, end, lines + 1, integration);
   } finally {
     parser.destroy();
     file.destroy();
@@ -146,11 +146,12 @@ function lineBreaks(fields: readonly string[]): number {
   return n;
 }
 
-export function readError(err: unknown, path: string, offset: number, line: number): unknown {
+/** A read failure as a CsvFormatError / CsvFileError, whose hint names the integration's resume command. */
+export function readError(err: unknown, path: string, offset: number, line: number, integration: string): unknown {
   if (err instanceof CsvError) {
     const e = new CsvFormatError(
       `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${capped(err.message.replace(/ at line \d+/, ''))}. ` +
-        'Records before it were committed and the checkpoint is just before it: fix the file (or the source\'s delimiter/quote/escape), then run again (`tidemark resume <id>` for a backfill, the next sync for a sync)',
+        `Records before it were committed and the checkpoint is just before it: fix the file (or the source's delimiter/quote/escape), then run again (\`tidemark resume ${integration}\` for a backfill, the next sync for a sync)`,
     );
     [e.unclosedQuote, e.offset] = [err.code === 'CSV_QUOTE_NOT_CLOSED', offset];
     return e;

@@ -80,7 +80,7 @@ export class CsvSource implements Source {
   }
 
   async prepare(opts: PrepareOptions): Promise<SourcePlan> {
-    const file = (this.file ??= await CsvFile.open(this.path, this.dialect));
+    const file = (this.file ??= await CsvFile.open(this.path, this.dialect, this.integration));
     const { bom, first, head } = await this.settledHead(file);
     const header = this.cfg.header === true ? first?.fields : this.cfg.header;
     if (!header) throw new CsvHeaderError(`source.path ${this.path} is empty, but header: true needs a first line naming the columns (or give the names: header: [a, b, …])`);
@@ -188,7 +188,7 @@ export class CsvSource implements Source {
     const from = await this.startOf(parseCsvCursor(after));
     let linesBefore = from.line; // line breaks before the record at hand
     try {
-      reading: for await (const records of readRecords(this.path, from, this.dialect)) {
+      reading: for await (const records of readRecords(this.path, from, this.dialect, this.integration)) {
         for (const rec of records) {
           if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
           const r = s.converter.convert(rec);
@@ -233,8 +233,6 @@ export class CsvSource implements Source {
         this.heldBack = `the last record of ${this.path} ends inside a quoted field and the file changed ${Math.round(quiet / 1000)} s ago: it is read once it is finished (if it stays so, the run fails naming the line)`;
         return;
       }
-      // The reader knows the file, not the integration: its hint names the command to run.
-      if (err instanceof CsvFormatError) err.message = err.message.replace('`tidemark resume <id>`', `\`tidemark resume ${this.integration}\``);
       throw err;
     }
     if (rows.length + rejected.length) yield await take();
