@@ -112,10 +112,28 @@ export async function retryDeadLettersOn(db: pg.Client, it: Integration, env: No
     const letterOf = new Map(letters.map((l) => [l.id, { record: l.record, cursor: JSON.parse(l.cursor ?? 'null') as SinkRetryBatch['letters'][number]['cursor'] }]));
     const sent = await retryThroughSink(db, it.sink as HttpSinkConfig | CustomSinkConfig, it.id, env, stateDbUrlOf(it, env), ready.map((b) => ({ ...b, letters: b.ids.map((id) => letterOf.get(id) ?? { record: 'null', cursor: null }) })));
     stillFailing.push(...sent.stillFailing);
-    await state.updateDeadLetterReasons(db, stillFailing);
+    await state.updateDeadLetterReasons(db, keepLines(letters, stillFailing));
     return { pending: letters.length, written: sent.written, superseded, stillFailing, ...asked };
   }
-  return { ...(await retryIntoTable(db, it, it.sink, letters.length, ready, stillFailing)), superseded, ...asked };
+  const written = await retryIntoTable(db, it, it.sink, ready, stillFailing);
+  await state.updateDeadLetterReasons(db, keepLines(letters, stillFailing));
+  return { pending: letters.length, written, superseded, stillFailing, ...asked };
+}
+
+/** The file line a letter's reason named (a CSV source's `line N: `). */
+const LINE = /^line \d+: /;
+
+/**
+ * `failing` (in place) with each new reason led by the line its letter's reason named, where it lost it: a retry's
+ * own wording (a value the config or the target still refuses) dropped where to fix it (an acceptance run).
+ */
+function keepLines(letters: ReadonlyArray<{ id: string; reason: string }>, failing: RetryReport['stillFailing']): RetryReport['stillFailing'] {
+  const reasonOf = new Map(letters.map((l) => [l.id, l.reason]));
+  for (const f of failing) {
+    const line = LINE.exec(reasonOf.get(f.id) ?? '')?.[0];
+    if (line && !LINE.test(f.reason)) f.reason = line + f.reason;
+  }
+  return failing;
 }
 
 /**
@@ -229,7 +247,8 @@ function textRow(record: Record<string, unknown>): { columns: ColumnSpec[]; row:
   return { columns: names.map((name) => ({ name, type: 'text', notNull: false })), row: names.map((c) => (record[c] ?? null) as string | null) };
 }
 
-async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: PostgresSinkConfig, pending: number, batches: readonly Batch[], stillFailing: RetryReport['stillFailing']): Promise<Omit<RetryReport, 'superseded'>> {
+/** Writes the batches' rows; those the target still refuses go to `stillFailing`. Returns the rows written. */
+async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: PostgresSinkConfig, batches: readonly Batch[], stillFailing: RetryReport['stillFailing']): Promise<number> {
   let written = 0;
   for (const b of batches) {
     // No integration id: the rows are typed as text here, which is no change of the source's columns.
@@ -256,8 +275,7 @@ async function retryIntoTable(db: pg.Client, it: Integration, sinkConfig: Postgr
     stillFailing.push(...bad.map((r) => ({ id: b.ids[r.index] as string, reason: describeRefusal(r.error) })));
     written += result.written;
   }
-  await state.updateDeadLetterReasons(db, stillFailing);
-  return { pending, written, stillFailing };
+  return written;
 }
 
 /**

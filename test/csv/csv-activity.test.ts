@@ -183,6 +183,27 @@ describe('csv source through the activity', () => {
     ]);
   });
 
+  it('a line that is not UTF-8 under encoding utf8 is a dead letter naming the byte, not a row of U+FFFD (it was written silently); a real U+FFFD is data', async () => {
+    const path = join(dir, 'latin.csv');
+    // Line 3 is Latin-1 (é as the single byte E9); line 4 holds a real U+FFFD (EF BF BD); line 5 is after the bad one.
+    writeFileSync(path, Buffer.concat([Buffer.from('id,name\n1,plain\n2,caf'), Buffer.from([0xe9]), Buffer.from(' au lait\n3,\uFFFD kept\n4,after\n')]));
+    const r = await runCsv(dst.url, csvConfig({ path }), { runKey: 'latin/1' });
+    expect(r).toMatchObject({ rows: 4, done: true });
+    expect(await sql(dst.url, 'SELECT id, name FROM copy.items ORDER BY id')).toEqual([
+      { id: '1', name: 'plain' },
+      { id: '3', name: '\uFFFD kept' },
+      { id: '4', name: 'after' },
+    ]);
+    const letters = await deadLetters();
+    expect(letters).toEqual([{ reason: expect.stringMatching(/^line 3: not valid UTF-8 at byte 21 of the file \(in name\): .*set the source's encoding: latin1/), record: { id: '2', name: 'caf\uFFFD au lait' } }]);
+    // --retry never writes the U+FFFD values: the line must be read again from the file.
+    const retry = await retryDeadLetters(csvConfig({ path }).integrations[0]!, { DST_URL: dst.url });
+    expect(retry).toMatchObject({ pending: 1, written: 0, stillFailing: [{ reason: expect.stringMatching(/^line 3: not valid UTF-8 .*\(not re-processed: its values hold U\+FFFD/) }] });
+    // Read as Latin-1, the whole file is rows (line 4's three bytes become three Latin-1 characters, as they are).
+    expect(await runCsv(dst.url, csvConfig({ path, encoding: 'latin1' }), { runKey: 'latin/2', mode: 'backfill' })).toMatchObject({ rows: 4, done: true });
+    expect(await sql(dst.url, "SELECT name FROM copy.items WHERE id = '2'")).toEqual([{ name: 'café au lait' }]);
+  });
+
   it('sends records with a wrong field count or a value the column type rejects to dead letters; the run goes on', async () => {
     const path = join(dir, 'bad.csv');
     writeFileSync(path, BAD_ROWS);
@@ -208,9 +229,9 @@ describe('csv source through the activity', () => {
     const same = await retryDeadLetters(cfg.integrations[0]!, { DST_URL: dst.url });
     expect(same).toMatchObject({ pending: 4, written: 0, stillFailing: [
       { reason: expect.stringMatching(/^line 3: expected 3 fields, got 2: 2,b \(not re-processed: .*fix the line in the file and read it again/) },
-      { reason: 'amount: "abc" is not a number' },
+      { reason: 'line 4: amount: "abc" is not a number' },
       { reason: expect.stringMatching(/^line 6: expected 3 fields, got 4: 5,e,5,extra \(not re-processed/) },
-      { reason: 'id: "x6" is not an integer' },
+      { reason: 'line 7: id: "x6" is not an integer' },
     ] });
     expect(await count(dst.url, 'copy.items')).toBe(3);
     // Amount as text in the config: "abc" passes the source now, and the target's numeric column refuses it; that
@@ -220,8 +241,8 @@ describe('csv source through the activity', () => {
     expect(again.stillFailing.map((f) => f.reason)).toEqual([
       expect.stringMatching(/^line 3: expected 3 fields, got 2: 2,b \(not re-processed/),
       expect.stringMatching(/^line 6: expected 3 fields, got 4/),
-      'id: "x6" is not an integer',
-      expect.stringMatching(/^the target refuses a value in column amount: invalid input syntax for type numeric: "abc" \(SQLSTATE 22P02\)$/),
+      'line 7: id: "x6" is not an integer',
+      expect.stringMatching(/^line 4: the target refuses a value in column amount: invalid input syntax for type numeric: "abc" \(SQLSTATE 22P02\)$/),
     ]);
     expect((await deadLetters()).filter((d) => d.reason.includes('(not re-processed: its values')).map((d) => (d.reason.match(/not re-processed/g) ?? []).length)).toEqual([1, 1]);
   });

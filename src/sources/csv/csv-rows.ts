@@ -14,21 +14,30 @@ export interface BadRecord extends Rejected {
  * columns like any dead letter, so `tidemark dead-letters` shows and re-processes it the usual way.
  */
 export class RowConverter {
+  /**
+   * The columns of the last converted record whose values hold U+FFFD (UTF-8 files only): what the decoder puts in
+   * place of bytes that are not UTF-8, or a real U+FFFD in the file. The source checks the line's bytes to tell.
+   */
+  replacedIn: string[] | undefined;
+
   constructor(
     private readonly columns: readonly CsvColumn[],
     private readonly fieldCount: number,
     private readonly nullValue: string | null,
+    private readonly utf8: boolean,
   ) {}
 
   convert(rec: CsvRecord): Row | BadRecord {
     const row: Row = new Array<string | null>(this.columns.length);
     let problems: string[] | undefined;
+    this.replacedIn = undefined;
     for (let i = 0; i < this.columns.length; i++) {
       const c = this.columns[i] as CsvColumn;
       const raw = rec.fields[c.index];
       const v = raw === undefined || raw === this.nullValue ? null : raw;
       row[i] = v;
       if (v === null) continue;
+      if (this.utf8 && v.includes('\uFFFD')) (this.replacedIn ??= []).push(c.spec.name);
       const problem = v.includes('\0') ? 'contains a NUL character, which PostgreSQL cannot store in text' : c.check?.(v);
       if (problem) (problems ??= []).push(`${c.spec.name}: ${problem}`);
     }
@@ -39,7 +48,8 @@ export class RowConverter {
     return row;
   }
 
-  private record(row: Row): SourceRecord {
+  /** A row as a dead letter's record: keyed by the target columns. */
+  record(row: Row): SourceRecord {
     const r: SourceRecord = {};
     this.columns.forEach((c, i) => (r[c.spec.name] = row[i] ?? null));
     return r;

@@ -11,7 +11,8 @@ import { CsvFileChangedError, CsvFormatError, CsvHeaderError } from './csv-error
 import { confinedPath } from './confined-path';
 import { CsvFile } from './csv-file';
 import { readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
-import { isBad, RowConverter } from './csv-rows';
+import { isBad, RowConverter, type BadRecord } from './csv-rows';
+import { invalidUtf8At, notUtf8Reason } from './invalid-utf8';
 import { sleep } from '../../util/sleep';
 
 /**
@@ -91,7 +92,7 @@ export class CsvSource implements Source {
     const named = this.cfg.header === true;
     this.state = {
       file,
-      converter: new RowConverter(columns, header.length, this.cfg.nullValue),
+      converter: new RowConverter(columns, header.length, this.cfg.nullValue, this.dialect.encoding === 'utf8'),
       head,
       dataStart: named ? (first?.end ?? bom) : bom,
       dataLine: named ? (first?.lines ?? 0) : 0,
@@ -191,7 +192,9 @@ export class CsvSource implements Source {
       reading: for await (const records of readRecords(this.path, from, this.dialect, this.integration)) {
         for (const rec of records) {
           if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
-          const r = s.converter.convert(rec);
+          let r = s.converter.convert(rec);
+          const replacedIn = s.converter.replacedIn;
+          if (replacedIn && !isBad(r)) r = await this.utf8Checked(rec, r, replacedIn);
           if (rec.end === s.highWater && !(await s.file.tail(rec.end)).endsLine) {
             // The file's last record, without a line break: perhaps half written. Too few or too many fields
             // says it is (a dead letter would stay behind once the line is finished), else a quiet file says it is not.
@@ -236,6 +239,14 @@ export class CsvSource implements Source {
       throw err;
     }
     if (rows.length + rejected.length) yield await take();
+  }
+
+  /** The row, or a letter when its line's bytes are not UTF-8 (its values' U+FFFD came from the decoder, not the file). */
+  private async utf8Checked(rec: CsvRecord, row: Row, columns: string[]): Promise<Row | BadRecord> {
+    const s = this.ready();
+    const at = invalidUtf8At(await s.file.bytes(rec.start, rec.end));
+    if (at === undefined) return row;
+    return { record: s.converter.record(row), reason: notUtf8Reason(rec.line, rec.start + at, columns), misshapen: false };
   }
 
   /** Where a cursor's next record starts in this file, after checking it is the file the cursor was taken on. */
