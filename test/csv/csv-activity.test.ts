@@ -313,6 +313,14 @@ describe('csv source through the activity', () => {
     const after = await versions(dst.url);
     for (const [id, x] of before) expect(after.get(id), `row ${id} rewritten`).toBe(x);
   });
+
+  it('a quote inside an unquoted value names its field counted from 1 and by the header (csv-parse says "field 1" for the second)', async () => {
+    const path = join(dir, 'stray-quote.csv');
+    writeFileSync(path, 'id,name,amount\n1,a,1\n2,b "c",2\n');
+    settled(path);
+    await expect(runCsv(dst.url, csvConfig({ path }), { runKey: 'stray/1' })).rejects.toThrow(/line 3 \(byte 21\): Invalid Opening Quote: a quote is found in field 2 \("name"\), value is "b "/);
+    expect(await count(dst.url, 'copy.items')).toBe(1);
+  });
 });
 
 /** Whether the pipeline path carries a source's own rejects (Page.rejected) through to dead letters. */

@@ -34,7 +34,7 @@ export class CsvFile {
     try {
       fh = await open(path, READ_NO_FOLLOW);
     } catch (err) {
-      throw readError(err, path, 0, 1, integration);
+      throw readError(err, path, 0, 1, { integration });
     }
     await checkOpened(fh, path);
     const file = new CsvFile(path, fh, dialect, integration);
@@ -73,7 +73,7 @@ export class CsvFile {
     }
     const bom = this.dialect.encoding === 'utf8' && start.equals(UTF8_BOM) ? UTF8_BOM.length : 0;
     let first: CsvRecord | undefined;
-    for await (const records of readRecords(this.path, { offset: bom, line: 0 }, this.dialect, this.integration)) {
+    for await (const records of readRecords(this.path, { offset: bom, line: 0 }, this.dialect, { integration: this.integration })) {
       first = records[0];
       break;
     }
@@ -116,7 +116,7 @@ export class CsvFile {
     let n = 0;
     let end = from;
     try {
-      sampling: for await (const records of readRecords(this.path, { offset: from, line: 0 }, this.dialect, this.integration)) {
+      sampling: for await (const records of readRecords(this.path, { offset: from, line: 0 }, this.dialect, { integration: this.integration })) {
         for (const r of records) {
           if (r.end > to) break sampling;
           end = r.end;

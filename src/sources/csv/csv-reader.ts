@@ -24,6 +24,12 @@ export interface CsvRecord {
   lines: number;
 }
 
+/** What read errors name: the integration (its resume command) and, once known, the header's column names. */
+export interface ReadContext {
+  integration: string;
+  header?: readonly string[];
+}
+
 /** A record over this size is a broken file (typically an unclosed quote), not data: it stops the run. */
 export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 const CHUNK_BYTES = 256 * 1024;
@@ -100,12 +106,12 @@ export function parserOptions(d: CsvDialect): Options {
  * parsed from each read chunk: memory holds a few chunks and their records, whatever the file's size.
  * `from.line` is the number of line breaks before the offset, so lines are numbered as in the file.
  */
-export async function* readRecords(path: string, from: { offset: number; line: number }, dialect: CsvDialect, integration: string): AsyncGenerator<CsvRecord[]> {
+export async function* readRecords(path: string, from: { offset: number; line: number }, dialect: CsvDialect, context: ReadContext): AsyncGenerator<CsvRecord[]> {
   let fh: FileHandle;
   try {
     fh = await open(path, READ_NO_FOLLOW);
   } catch (err) {
-    throw readError(err, path, from.offset, from.line + 1, integration);
+    throw readError(err, path, from.offset, from.line + 1, context);
   }
   await checkOpened(fh, path);
   const file = fh.createReadStream({ start: from.offset, highWaterMark: CHUNK_BYTES });
@@ -129,7 +135,7 @@ export async function* readRecords(path: string, from: { offset: number; line: n
       yield records;
     }
   } catch (err) {
-    throw readError(err, path, end, lines + 1, integration);
+    throw readError(err, path, end, lines + 1, context);
   } finally {
     parser.destroy();
     file.destroy();
@@ -147,11 +153,11 @@ function lineBreaks(fields: readonly string[]): number {
 }
 
 /** A read failure as a CsvFormatError / CsvFileError, whose hint names the integration's resume command. */
-export function readError(err: unknown, path: string, offset: number, line: number, integration: string): unknown {
+export function readError(err: unknown, path: string, offset: number, line: number, context: ReadContext): unknown {
   if (err instanceof CsvError) {
     const e = new CsvFormatError(
-      `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${capped(err.message.replace(/ at line \d+/, ''))}. ` +
-        `Records before it were committed and the checkpoint is just before it: fix the file (or the source's delimiter/quote/escape), then run again (\`tidemark resume ${integration}\` for a backfill, the next sync for a sync)`,
+      `${path} is not valid CSV in the record that starts on line ${line} (byte ${offset}): ${capped(fieldNamed(err, context.header).replace(/ at line \d+/, ''))}. ` +
+        `Records before it were committed and the checkpoint is just before it: fix the file (or the source's delimiter/quote/escape), then run again (\`tidemark resume ${context.integration}\` for a backfill, the next sync for a sync)`,
     );
     [e.unclosedQuote, e.offset] = [err.code === 'CSV_QUOTE_NOT_CLOSED', offset];
     return e;
@@ -165,4 +171,15 @@ export function readError(err: unknown, path: string, offset: number, line: numb
 /** csv-parse quotes the field it failed on ("value is …"): a message must not carry a file's contents. */
 function capped(message: string): string {
   return message.length > 200 ? `${message.slice(0, 200)}…` : message;
+}
+
+/**
+ * csv-parse's message with its field counted from 1 and named by the header ("a quote is found on field 1" meant the
+ * second field: an acceptance run counted from 1 and looked at the wrong column).
+ */
+function fieldNamed(err: CsvError, header: readonly string[] | undefined): string {
+  const index = (err as CsvError & { column?: unknown }).column;
+  if (typeof index !== 'number') return err.message;
+  const name = header?.[index];
+  return err.message.replace(/ on field \d+/, ` in field ${index + 1}${name === undefined ? '' : ` (${JSON.stringify(name)})`}`);
 }

@@ -47,6 +47,8 @@ interface Batch {
 interface Prepared {
   file: CsvFile;
   converter: RowConverter;
+  /** The column names, from the header line or the config (read errors name a field by them). */
+  header: readonly string[];
   head: string;
   /** Where the first data record starts, and the lines before it. */
   dataStart: number;
@@ -93,6 +95,7 @@ export class CsvSource implements Source {
     this.state = {
       file,
       converter: new RowConverter(columns, header.length, this.cfg.nullValue, this.dialect.encoding === 'utf8'),
+      header,
       head,
       dataStart: named ? (first?.end ?? bom) : bom,
       dataLine: named ? (first?.lines ?? 0) : 0,
@@ -189,7 +192,7 @@ export class CsvSource implements Source {
     const from = await this.startOf(parseCsvCursor(after));
     let linesBefore = from.line; // line breaks before the record at hand
     try {
-      reading: for await (const records of readRecords(this.path, from, this.dialect, this.integration)) {
+      reading: for await (const records of readRecords(this.path, from, this.dialect, { integration: this.integration, header: s.header })) {
         for (const rec of records) {
           if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
           let r = s.converter.convert(rec);
