@@ -265,6 +265,9 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
     // A retryable failure leaves the run 'running': the next attempt continues it (unless this was the last one).
     await state.finishRun(stateDb, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
   }
+  // A shard's failure names its slot, as `status` lists them: `--wait`'s retry lines and the run's failure did not
+  // say which of the shards failed (an acceptance run).
+  if (sharded && failure instanceof Error && !(err instanceof CancelledFailure)) failure.message = `shard ${state.shardSlot(input.shard as number)}: ${failure.message}`;
   return failure;
 }
 

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/activities';
 import { startIntegrationRun } from '../../src/client';
 import { describeRun } from '../../src/cli/run-progress';
+import { retryLines } from '../../src/cli/stuck-task';
 import { parseConfig } from '../../src/config';
 import { createTestDatabase, timeSkippingEnv, type TestDatabase } from '../setup/database';
 import { digest, insertOrders, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
@@ -243,6 +245,43 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
       expect(Date.now() - tunedAt).toBeLessThan(15_000);
     });
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
+  it('a shard`s failed attempt names its slot in --wait`s retry line, and a shard that fails for good names it in the run`s failure (an acceptance run: which shard?)', async () => {
+    const taskQueue = uniqueQueue('shardfail');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // Shard 2: its first attempt fails after a page, the second waits (the retry line is read meanwhile). The others finish.
+    const hook = async ({ shard, attempt }: { shard?: number; attempt: number }) => {
+      if (shard !== 2) return;
+      if (attempt === 1) throw new Error('injected: the source went away');
+      await gate;
+    };
+    const w = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars(), { afterBatch: hook });
+    await w.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 4 }, taskQueue);
+      let lines: string[] = [];
+      await until(async () => {
+        lines = await retryLines(env.client, await handle.describe(), new Map());
+        return lines.length > 0;
+      }, 'the shard`s retry');
+      expect(lines).toEqual([expect.stringMatching(/^retrying: attempt 1 of runIntegration failed: shard backfill\/2: injected: the source went away/)]);
+      release();
+      expect(await handle.result()).toMatchObject({ rows: ROWS, done: true });
+    });
+    expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+
+    await sql(dst.url, 'DROP SCHEMA copy CASCADE; DROP SCHEMA tidemark CASCADE');
+    const fatal = async ({ shard }: { shard?: number }) => {
+      if (shard === 1) throw ApplicationFailure.nonRetryable('injected: a permanent refusal', 'InjectedError');
+    };
+    const w2 = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars(), { afterBatch: fatal });
+    await w2.runUntil(async () => {
+      const handle = await startIntegrationRun(env.client, 'backfill', { integration: 'orders', shards: 4 }, taskQueue);
+      const err = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String((err.cause?.cause as Error | undefined)?.message)).toMatch(/^shard backfill\/1: injected: a permanent refusal/);
+    });
   });
 
   it('a source that cannot split fails a sharded backfill at once with a clear error', async () => {
