@@ -33,6 +33,7 @@ interface LazyModules {
   '../schedules': typeof import('../schedules');
   '../sources/create-source': typeof import('../sources/create-source');
   '../sinks/sink-setup-problem': typeof import('../sinks/sink-setup-problem');
+  '../sources/declared-columns': typeof import('../sources/declared-columns');
   '../sources/cursor-shape': typeof import('../sources/cursor-shape');
   '../sources/shard-support': typeof import('../sources/shard-support');
   '../transform/retry-dead-letters': typeof import('../transform/retry-dead-letters');

@@ -228,8 +228,10 @@ async function startAndMaybeWait(
   const sources = await lazy('../sources/create-source');
   const problem = await sources.sourceSetupProblem(integration.source, integration.id, process.env, 5_000, sources.sinkKeyFromSource(integration));
   if (problem) refuse(`error: ${input.integration}: ${problem}`);
-  // The target's too (missing without sink.create, no unique index on the key), when the sink answers here.
-  const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink);
+  // The target's too (missing without sink.create, no unique index on the key, a declared type it lacks), when the
+  // sink answers here. With a mapping, the source's columns are not the target's.
+  const declared = integration.mapping ? [] : (await lazy('../sources/declared-columns')).declaredColumns(integration.source);
+  const sinkProblem = await (await lazy('../sinks/sink-setup-problem')).sinkSetupProblem(integration.sink, declared);
   if (sinkProblem) refuse(`error: ${input.integration}: ${sinkProblem}`);
   const { connectClient, startIntegrationRun, IntegrationBusyError } = await lazy('../client');
   const client = await connectClient();

@@ -1,18 +1,22 @@
 import type pg from 'pg';
 import { resolvePgUrl } from '../config/pg-url';
 import { splitTableName } from '../config/identifiers';
-import { isPostgresSink, type SinkConfig } from '../config/sink-schema';
+import { isPostgresSink, schemaChangesOf, type SinkConfig } from '../config/sink-schema';
 import { connect } from '../pg/connect';
 import { describeTable, TableNotFoundError, type TableInfo } from '../sources/postgres/describe-table';
+import type { ColumnSpec } from '../sources/source';
+import { SinkSetupError } from './sink-errors';
+import { requireTypesInTarget } from './target-types';
 
 /**
  * A PostgreSQL sink's setup, checked before a workflow starts (`sync`, `backfill`, `resume`), like the source's
- * (sourceSetupProblem): a target that is missing without `sink.create`, or that has no unique index on `sink.key`.
+ * (sourceSetupProblem): a target that is missing without `sink.create`, that has no unique index on `sink.key`, or
+ * a type `declared` (declaredColumns) the run would create or add a column with that the sink database lacks.
  * Those the run would refuse for good, after a run row was written. Undefined when the target is fine, or when
  * the CLI cannot tell (no such variable here, no connection in time): the run then judges, as before.
  * The run checks more (columns against the source's, a dropped target it would recreate under a checkpoint).
  */
-export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
+export async function sinkSetupProblem(cfg: SinkConfig, declared: readonly ColumnSpec[] = [], env: NodeJS.ProcessEnv = process.env, timeoutMs = 5_000): Promise<string | undefined> {
   if (!isPostgresSink(cfg)) return undefined;
   let client: pg.Client;
   try {
@@ -22,11 +26,16 @@ export async function sinkSetupProblem(cfg: SinkConfig, env: NodeJS.ProcessEnv =
   }
   try {
     const info = await describeTable(client, splitTableName(cfg.table), 'sink');
-    if (!info) return cfg.create ? undefined : new TableNotFoundError(cfg.table, 'sink').message;
-    const missing = keyIndexMissing(info, cfg);
-    return missing && `sink.key: ${missing}`;
-  } catch {
-    return undefined;
+    if (!info && !cfg.create) return new TableNotFoundError(cfg.table, 'sink').message;
+    // Types the run would create or add the target's columns with: a misspelt one (bigintt) failed the run after it
+    // started (an acceptance run). Those of columns the target already has are never used.
+    const have = new Set(info?.columns.map((c) => c.name));
+    const adds = info ? (schemaChangesOf(cfg) === 'add_columns' ? declared.filter((c) => !have.has(c.name)) : []) : declared;
+    await requireTypesInTarget(client, adds, info ? 'sink.schemaChanges' : 'sink.create');
+    const missing = info && keyIndexMissing(info, cfg);
+    return missing ? `sink.key: ${missing}` : undefined;
+  } catch (err) {
+    return err instanceof SinkSetupError ? err.message : undefined;
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -237,7 +237,10 @@ describe('operator commands against a backfill started with `temporal workflow s
       '  - id: notarget\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
       '    sink: {kind: postgres, url: "${DST_URL}", table: copy.notarget, key: [id]}\n' +
       '  - id: keytypo\n    source: {kind: postgres, url: "${SRC_URL}", table: public.orders, cursor: [updated_at, id]}\n' +
-      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.keytypo, key: [idd], create: true}\n');
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.keytypo, key: [idd], create: true}\n' +
+      '  - id: typetypo\n    source: {kind: csv, path: typed.csv, columns: {id: {type: bigint}, amount: {type: bigintt}}}\n' +
+      '    sink: {kind: postgres, url: "${DST_URL}", table: copy.typetypo, key: [id], create: true}\n');
+    writeFileSync(join(cwd, 'typed.csv'), 'id,amount\n1,10\n');
     const nokey = await runCli(['backfill', 'nokey', '--config', 'bad-sink.yaml'], env, cwd);
     expect(nokey.code).toBe(2);
     expect(nokey.stderr).toContain('error: nokey: sink.key: copy.nokey has no primary key or unique index on (id), which the upsert needs: CREATE UNIQUE INDEX ON copy.nokey (id)');
@@ -248,10 +251,14 @@ describe('operator commands against a backfill started with `temporal workflow s
     const keytypo = await runCli(['sync', 'keytypo', '--config', 'bad-sink.yaml', '--wait'], env, cwd);
     expect(keytypo.code).toBe(2);
     expect(keytypo.stderr).toMatch(/error: keytypo: sink\.key\[0\]: column "idd" is not among the source's columns \(id, updated_at, /);
-    for (const id of ['badcursor', 'notable', 'nokey', 'notarget', 'keytypo']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
+    // A misspelt type of a declared column (a CSV's, an API's) the target would be created with (an acceptance run: the run found it).
+    const typetypo = await runCli(['backfill', 'typetypo', '--config', 'bad-sink.yaml', '--wait'], env, cwd);
+    expect(typetypo.code).toBe(2);
+    expect(typetypo.stderr).toContain('error: typetypo: sink.create: the sink database has no type for column(s) "amount" (bigintt): a type named in source.columns');
+    for (const id of ['badcursor', 'notable', 'nokey', 'notarget', 'keytypo', 'typetypo']) await expect(client.workflow.getHandle(workflowIdFor(id)).describe()).rejects.toThrow(/not found/i);
     // No run row (run alone, this file may not have made the state tables at all: nothing written either way).
     const [state] = await sql<{ t: string | null }>(dst.url, `SELECT to_regclass('tidemark.runs')::text AS t`);
-    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget', 'keytypo')`)).toEqual([]);
+    if (state!.t) expect(await sql(dst.url, `SELECT 1 FROM tidemark.runs WHERE integration IN ('badcursor', 'notable', 'nokey', 'notarget', 'keytypo', 'typetypo')`)).toEqual([]);
   });
   it('status names what a blocked run waits for: the lock on the target, then on the source, and who holds it', async () => {
     await sql(dst.url, `DO $$ BEGIN IF to_regclass('copy.orders') IS NOT NULL THEN TRUNCATE copy.orders; END IF; END $$`); // run alone, not made yet
