@@ -1,7 +1,9 @@
 import { describeRefusal } from '../activities/constraint-errors';
 import { isRefusedRow, writeIsolatingBadRows } from '../activities/isolate-bad-rows';
 import { isCsvSource, isHttpSource, isPostgresSource, type Integration } from '../config/schema';
-import { isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
+import { isHttpSink, isPostgresSink, type CustomSinkConfig, type HttpSinkConfig, type PostgresSinkConfig, stateDbUrlOf } from '../config/sink-schema';
+import { canonicalJson } from '../sinks/http/delivery-keys';
+import { sentForms } from '../sinks/http/record-values';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
@@ -220,25 +222,52 @@ function text(v: unknown): string | null {
 /**
  * Of the validation letters that still fail, those whose key a later run has written (the record's next version,
  * which passed): superseded, taken out of `stillFailing` (in place). Known only where the record holds the target's
- * key as it is, a postgres sink without mapping; elsewhere they stay failing, for the operator to settle.
+ * key as it is, without a mapping: a postgres sink's row (by the cursor), an HTTP sink's delivery ledger (delivered
+ * since the letter's last refusal); elsewhere they stay failing, for the operator to settle.
  */
-async function settleStillFailing(db: pg.Client, it: Integration, validate: readonly { id: string; record: string }[], stillFailing: RetryReport['stillFailing']): Promise<number> {
-  if (!isPostgresSink(it.sink) || it.mapping || !stillFailing.length) return 0;
+async function settleStillFailing(db: pg.Client, it: Integration, validate: readonly Letter[], stillFailing: RetryReport['stillFailing']): Promise<number> {
+  if (it.mapping || !stillFailing.length) return 0;
   const failing = new Set(stillFailing.map((f) => f.id));
   const letters = validate.filter((l) => failing.has(l.id));
+  const stale = isPostgresSink(it.sink) ? await rowsWrittenSince(db, it, it.sink, letters) : isHttpSink(it.sink) ? await deliveredSinceLetters(db, it, it.sink, letters) : [];
+  if (!stale.length) return 0;
+  await state.markDeadLettersSuperseded(db, stale);
+  const gone = new Set(stale);
+  stillFailing.splice(0, stillFailing.length, ...stillFailing.filter((f) => !gone.has(f.id)));
+  return stale.length;
+}
+
+type Letter = Pick<state.DeadLetterRow, 'id' | 'record' | 'created_at' | 'last_seen_at'>;
+
+/**
+ * The letters an HTTP sink's ledger shows a delivery of their key since their last refusal. A letter holds its record
+ * as text, the ledger its key as sent (an id 292, not "292"; a timestamp in RFC 3339): each of the forms a value may
+ * have been sent in is asked for.
+ */
+async function deliveredSinceLetters(db: pg.Client, it: Integration, sink: HttpSinkConfig, letters: readonly Letter[]): Promise<string[]> {
+  const items = letters.flatMap((l) => {
+    const record = JSON.parse(l.record) as Record<string, unknown>;
+    const since = l.last_seen_at ?? l.created_at;
+    return keyForms(sink.key.map((k) => record[k])).map((values) => ({ id: l.id, recordKey: canonicalJson(values), since }));
+  });
+  return [...(await state.deliveredSince(db, it.id, items))];
+}
+
+/** Every combination of the forms the key's values may have been sent in (a key of one or two fields: a few). */
+function keyForms(values: readonly unknown[]): unknown[][] {
+  return values.reduce<unknown[][]>((combos, v) => combos.flatMap((c) => (typeof v === 'string' ? sentForms(v) : [v ?? null]).map((f) => [...c, f])), [[]]);
+}
+
+/** The letters whose key a later run wrote to the target table (supersededRows, by the cursor where there is one). */
+async function rowsWrittenSince(db: pg.Client, it: Integration, sink: PostgresSinkConfig, letters: readonly Letter[]): Promise<string[]> {
   const records = letters.map((l) => JSON.parse(l.record) as Record<string, unknown>);
   const names = [...new Set(records.flatMap((r) => Object.keys(r)))];
   const b = { columns: names.map((name) => ({ name, type: 'text', notNull: false })), ids: letters.map((l) => l.id), rows: records.map((r) => names.map((n) => text(r[n]))) };
   // Best effort: a key the rules refused may not even cast to the key's type (an id "abc" for a bigint key); then none is
   // settled here, and the letters stay failing as before.
   // (Its statements run outside a transaction, so a refused cast leaves the session usable.)
-  const found = await supersededRows(db, it.id, it.sink, b, cursorOf(it)).catch(() => new Set<number>());
-  const stale = [...found].map((i) => b.ids[i] as string);
-  if (!stale.length) return 0;
-  await state.markDeadLettersSuperseded(db, stale);
-  const gone = new Set(stale);
-  stillFailing.splice(0, stillFailing.length, ...stillFailing.filter((f) => !gone.has(f.id)));
-  return stale.length;
+  const found = await supersededRows(db, it.id, sink, b, cursorOf(it)).catch(() => new Set<number>());
+  return [...found].map((i) => b.ids[i] as string);
 }
 
 /** A target row the table refused, as text by column (how it was kept). */

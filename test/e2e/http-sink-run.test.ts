@@ -144,6 +144,33 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     await expectLedgerEqualsApi(api, 'stale-api');
   }, 120_000);
 
+  it('a record the rules refused whose next version passed and was delivered is settled by --retry (superseded), not left failing (an acceptance run)', async () => {
+    const api = await fake({ latencyMs: 1 });
+    const sink = { kind: 'http', url: '${API_URL}/items', key: ['id'], headers: { Authorization: 'Bearer ${API_TOKEN}' }, backoff: { initial: '5ms', max: '20ms' }, stateUrl: '${DB_URL}' };
+    const config = parseConfig({ integrations: [{ id: 'rules-api', source: { ...source, lag: '0s' }, sink, batchSize: 100, validate: { status: { enum: ['new', 'paid', 'refunded'] } } }] });
+    await state.query(`UPDATE orders SET status = 'bogus' WHERE id IN (291, 292, 293)`);
+    try {
+      expect(await run(config, 'backfill', 'rules-api', api)).toMatchObject({ done: true });
+      expect(['291', '292', '293'].some((id) => api.store.has(id))).toBe(false);
+      // Order 292 is fixed at the source; the next sync delivers its new version, which passes the rules.
+      await state.query(`UPDATE orders SET status = 'paid', updated_at = now() - interval '1 minute' WHERE id = 292`);
+      expect(await run(config, 'sync', 'rules-api', api)).toMatchObject({ rows: 1, done: true });
+      expect(api.store.get('292')?.status).toBe('paid');
+      const retried = await retryDeadLetters(config.integrations[0]!, vars(api));
+      expect(retried).toMatchObject({ pending: 3, superseded: 1, written: 0 });
+      expect(retried.stillFailing.map((f) => f.reason)).toEqual([expect.stringMatching(/status/), expect.stringMatching(/status/)]);
+      const letters = (await state.query<{ rid: string; superseded: boolean; pending: boolean }>(`SELECT record->>'id' AS rid, superseded, retried_at IS NULL AS pending FROM tidemark.dead_letters WHERE integration = 'rules-api' ORDER BY (record->>'id')::int`)).rows;
+      expect(letters).toEqual([
+        { rid: '291', superseded: false, pending: true },
+        { rid: '292', superseded: true, pending: false },
+        { rid: '293', superseded: false, pending: true },
+      ]);
+      await expectLedgerEqualsApi(api, 'rules-api');
+    } finally {
+      await state.query(`UPDATE orders SET status = 'new' WHERE id IN (291, 292, 293)`);
+    }
+  }, 120_000);
+
   it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep one letter, with the new status and their own cursor', async () => {
     // Refused records of three pages (100 rows each): their letters hold three cursors.
     const opts: DeliveryFakeOptions = { reject: (item) => [5, 150, 250].includes(Number(item.id)) };

@@ -38,6 +38,19 @@ const asTimestamp: Decode = (t) => {
   return `${m[1]}T${m[2]}${m[3] ? `${m[3]}${m[4] ?? ':00'}` : ''}`;
 };
 
+/**
+ * The JSON values a column's PostgreSQL text may have been sent as, whatever its type (text, a number, a timestamp,
+ * a boolean): for matching a record kept as text (a dead letter) to the delivery ledger's keys, which hold them as sent.
+ */
+export function sentForms(text: string): unknown[] {
+  const forms: unknown[] = [];
+  for (const decode of [asText, asInteger, asDecimal, asTimestamp, asBoolean]) {
+    const v = decode(text);
+    if (!forms.some((f) => f === v)) forms.push(v);
+  }
+  return forms;
+}
+
 /** How a column's PostgreSQL text becomes a JSON value in the record sent to the API. */
 function decoderOf(type: string): Decode {
   const t = type.toLowerCase().trim();
