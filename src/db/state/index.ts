@@ -38,4 +38,4 @@ export * from './flush-commits';
 export * from './steal-range';
 export * from './steal-waiter';
 export * from './running-runs';
-export * from './deliveries-after';
+export * from './deliveries-since';
