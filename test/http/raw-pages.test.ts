@@ -21,7 +21,7 @@ import { createTestDatabase, type TestDatabase } from '../setup/database';
  */
 const orders = new OrdersDataset(1_500, 11).snapshot().sort((a, b) => a.id - b.id);
 const byTime = [...orders].sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || a.id - b.id);
-let broken: 'tab' | 'element' | undefined;
+let broken: 'tab' | 'element' | 'now' | ' yesterday' | undefined;
 let server: Server;
 let base: string;
 let db: TestDatabase;
@@ -45,6 +45,7 @@ beforeAll(async () => {
     let text = JSON.stringify({ object: 'list', data, has_more: start >= 0 && start + limit < orders.length }, null, 2);
     if (broken === 'tab') text = text.replace('"status": "', '"status": "\t'); // a raw tab inside a string: not JSON
     if (broken === 'element') text = text.replace('"data": [', '"data": [42, ');
+    if (broken === 'now' || broken === ' yesterday') text = text.replace(/"created_at": "[^"]*"/, `"created_at": "${broken}"`);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(text);
   });
@@ -128,6 +129,27 @@ describe('COPY pages from the answers\' bytes', () => {
       const fromRecords = await failure((s) => s.pages(null, { limit: 400 }));
       expect(fromBytes).toBe(fromRecords);
       expect(fromBytes).toMatch(kind === 'tab' ? /invalid or truncated JSON body/ : /element 0 of the records array is 42, not an object/);
+    }
+    broken = undefined;
+  });
+
+  it('a time PostgreSQL reads relative to the write ("now", " yesterday") fails both paths naming the column (it was stored as the sync`s time)', async () => {
+    for (const word of ['now', ' yesterday'] as const) {
+      broken = word;
+      const messages: string[] = [];
+      for (const read of [(s: Source) => s.copyPages!(null, { limit: 400 }), (s: Source) => s.pages(null, { limit: 400 })]) {
+        const s = await sourceFor({ style: 'starting_after', idField: 'id' });
+        try {
+          for await (const _ of read(s)) void _;
+          messages.push('no error');
+        } catch (err) {
+          messages.push((err as Error).message);
+        } finally {
+          await s.close();
+        }
+      }
+      expect(messages[0]).toBe(messages[1]);
+      expect(messages[0]).toMatch(new RegExp(`^source\\.columns\\.created_at: the record's "created_at" is "${word}", which PostgreSQL would store as a time relative to the write`));
     }
     broken = undefined;
   });

@@ -3,6 +3,7 @@ import { toPgText } from '../define-source';
 import { HttpSourceError } from './http-errors';
 import { compilePath } from './json-path';
 import { parseTime } from './time-format';
+import { checkNotRelative, isTimeType } from './relative-time';
 import { yieldToIo } from '../../util/yield-to-io';
 import { prefetch } from '../combinators/prefetch';
 import type { Page } from '../source';
@@ -26,6 +27,14 @@ function cellOf(c: HttpColumn): Cell {
       const t = parseTime(v, format);
       if (t === undefined) throw new HttpSourceError(`columns.${c.name}.format`, `the record's "${c.from}" is ${JSON.stringify(v)}, not a time in ${typeof format === 'string' ? format : JSON.stringify(format.pattern)}`);
       return t;
+    };
+  }
+  if (isTimeType(c.type)) {
+    return (record) => {
+      const v = get(record);
+      if (v === undefined || v === null) return null;
+      if (typeof v === 'string') checkNotRelative(v, c);
+      return toPgText(v);
     };
   }
   return (record) => {

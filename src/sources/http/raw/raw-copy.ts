@@ -2,6 +2,7 @@ import type { HttpColumn } from '../../../config/http-source-schema';
 import { copyCellOf, copyEscape, type Cell } from '../records';
 import type { MemberIndex } from './json-scan';
 import { plainOf, spanOf, type RawSpan } from './raw-records';
+import { checkNotRelative, isTimeType } from '../relative-time';
 
 /**
  * Records read as bytes (raw-records.ts) → COPY text, byte for byte what copyRowMaker + copyText write
@@ -11,9 +12,12 @@ import { plainOf, spanOf, type RawSpan } from './raw-records';
  * time formats, json and text columns given objects) goes through JSON.parse and the same cells as before.
  */
 
-type Kind = 'jsonb' | 'json' | 'text';
+/** `time`: text, but a string starting with a letter is checked not to be a relative word (relative-time.ts). */
+type Kind = 'jsonb' | 'json' | 'text' | 'time';
 
 interface RawColumn {
+  /** the column's name, for messages */
+  name: string;
   /** the record's top-level key */
   key: string;
   keyBytes: Buffer;
@@ -118,7 +122,7 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
     // A key Object.prototype has reads differently from a parsed object when the record lacks it.
     if (c.from === '.' || c.from.includes('.') || 'format' in c || c.from in Object.prototype) return undefined;
     const t = c.type.trim().toLowerCase();
-    return { key: c.from, keyBytes: Buffer.from(c.from), kind: t === 'jsonb' ? 'jsonb' : t === 'json' ? 'json' : 'text', cols: [] as number[] };
+    return { name: c.name, key: c.from, keyBytes: Buffer.from(c.from), kind: t === 'jsonb' ? 'jsonb' : t === 'json' ? 'json' : isTimeType(t) ? 'time' : 'text', cols: [] as number[] };
   });
   const cells: Cell[] = columns.map(copyCellOf);
   for (const r of raw) if (r) r.cols = raw.flatMap((o, i) => (o?.key === r.key ? [i] : []));
@@ -161,12 +165,21 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
           out.bytes(NULL, 0, 2);
           continue;
         }
-        value(out, col.kind, buf, a, ve[i] as number, flags[i] as number);
+        if (col.kind === 'time') checkTimeToken(buf, a, ve[i] as number, col);
+        value(out, col.kind === 'time' ? 'text' : col.kind, buf, a, ve[i] as number, flags[i] as number);
       }
       out.byte(0x0a);
     }
     return out.buf.subarray(0, out.n);
   };
+}
+
+/** A time column's JSON token: a string that does not start with a digit is read to check it is not a relative word. */
+function checkTimeToken(buf: Buffer, a: number, e: number, col: RawColumn): void {
+  if (buf[a] !== 0x22) return;
+  const first = buf[a + 1] as number;
+  if (first >= 0x30 && first <= 0x39) return; // a digit: an ISO time, the usual case
+  checkNotRelative(JSON.parse(buf.toString('utf8', a, e)) as string, { name: col.name, from: col.key });
 }
 
 /** The columns reading the key of the member at `o` in the index. */
@@ -176,7 +189,7 @@ function matchKey(buf: Buffer, index: MemberIndex, o: number, raw: readonly (Raw
 }
 
 /** One field's JSON token `a..e` as COPY text for a column of `kind`. */
-function value(out: Out, kind: Kind, buf: Buffer, a: number, e: number, flags: number): void {
+function value(out: Out, kind: Exclude<Kind, 'time'>, buf: Buffer, a: number, e: number, flags: number): void {
   const c = buf[a];
   if (c === 0x6e) return out.bytes(NULL, 0, 2); // null
   if (c === 0x74 || c === 0x66) return out.bytes(buf, a, e); // true, false: String() and JSON.stringify agree
