@@ -174,11 +174,14 @@ async function settleSuperseded(db: pg.Client, it: Integration, batches: Batch[]
 
 /**
  * The newest still-failing validation letter of each key (a postgres sink's key read from the source record's fields
- * of those names, as text): best effort, a key the mapping renames is not known.
+ * of those names, as text; an HTTP sink's in each form it may be sent in): best effort, a key the mapping renames is
+ * not known. An older letter of such a key is not applied (an HTTP sink's re-send would also read, in the ledger, as a
+ * delivery after the newer letter, which would settle it: the review).
  */
 function newestFailing(it: Integration, validate: readonly { id: string; record: string }[], stillFailing: RetryReport['stillFailing']): Map<string, bigint> {
   const out = new Map<string, bigint>();
-  if (!isPostgresSink(it.sink) || !stillFailing.length) return out;
+  if (!(isPostgresSink(it.sink) || isHttpSink(it.sink)) || !stillFailing.length) return out;
+  const http = isHttpSink(it.sink);
   const key = it.sink.key;
   // The source record's field `k` is the target's key column `k` only when the mapping copies it as it is (the review:
   // a mapping `id: order_id` beside a source `id` settled another order's letter).
@@ -192,8 +195,9 @@ function newestFailing(it: Integration, validate: readonly { id: string; record:
     if (!failing.has(l.id)) continue;
     const record = JSON.parse(l.record) as Record<string, unknown>;
     if (!key.every((k) => k in record)) continue;
-    const k = JSON.stringify(key.map((c) => text(record[c])));
-    if ((out.get(k) ?? -1n) < BigInt(l.id)) out.set(k, BigInt(l.id));
+    // An HTTP sink's rows are keyed as sent (rowKeys): every form the letter's text values may have been sent in.
+    const keys = http ? keyForms(key.map((c) => record[c])).map((values) => canonicalJson(values)) : [JSON.stringify(key.map((c) => text(record[c])))];
+    for (const k of keys) if ((out.get(k) ?? -1n) < BigInt(l.id)) out.set(k, BigInt(l.id));
   }
   return out;
 }

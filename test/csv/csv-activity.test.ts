@@ -186,22 +186,35 @@ describe('csv source through the activity', () => {
   it('a line that is not UTF-8 under encoding utf8 is a dead letter naming the byte, not a row of U+FFFD (it was written silently); a real U+FFFD is data', async () => {
     const path = join(dir, 'latin.csv');
     // Line 3 is Latin-1 (é as the single byte E9); line 4 holds a real U+FFFD (EF BF BD); line 5 is after the bad one.
-    writeFileSync(path, Buffer.concat([Buffer.from('id,name\n1,plain\n2,caf'), Buffer.from([0xe9]), Buffer.from(' au lait\n3,\uFFFD kept\n4,after\n')]));
-    const r = await runCsv(dst.url, csvConfig({ path }), { runKey: 'latin/1' });
-    expect(r).toMatchObject({ rows: 4, done: true });
+    // Line 6: a real U+FFFD in a mapped column and a Latin-1 byte in one the config drops (note): a good row. Line 7: a
+    // Latin-1 byte beside a value its type refuses: the UTF-8 letter, which --retry never writes, whatever the config.
+    const lines = [Buffer.from('id,name,amount,note\n1,plain,1,\n2,caf'), Buffer.from([0xe9]), Buffer.from(' au lait,2,\n3,\uFFFD kept,3,\n4,after,4,\n5,\uFFFD again,5,x'), Buffer.from([0xe9]), Buffer.from('\n6,b'), Buffer.from([0xe9]), Buffer.from('b\uFFFD,abc,\n')];
+    writeFileSync(path, Buffer.concat(lines));
+    const columns = { id: 'id', name: 'name', amount: { type: 'integer' } };
+    const r = await runCsv(dst.url, csvConfig({ path, columns }), { runKey: 'latin/1' });
+    expect(r).toMatchObject({ rows: 6, done: true });
     expect(await sql(dst.url, 'SELECT id, name FROM copy.items ORDER BY id')).toEqual([
       { id: '1', name: 'plain' },
       { id: '3', name: '\uFFFD kept' },
       { id: '4', name: 'after' },
+      { id: '5', name: '\uFFFD again' },
     ]);
     const letters = await deadLetters();
-    expect(letters).toEqual([{ reason: expect.stringMatching(/^line 3: not valid UTF-8 at byte 21 of the file \(in name\): .*set the source's encoding: latin1/), record: { id: '2', name: 'caf\uFFFD au lait' } }]);
+    expect(letters).toEqual([
+      { reason: expect.stringMatching(/^line 3: not valid UTF-8 in name \(byte 3 of its value, 0xE9\): .*If the file is Latin-1 .*set the source's encoding: latin1/), record: { id: '2', name: 'caf\uFFFD au lait', amount: '2' } },
+      { reason: expect.stringMatching(/^line 7: not valid UTF-8 in name \(byte 1 of its value, 0xE9\): .*; the line also has: amount: "abc" is not an integer$/), record: { id: '6', name: 'b\uFFFDb\uFFFD', amount: 'abc' } },
+    ]);
     // --retry never writes the U+FFFD values: the line must be read again from the file.
-    const retry = await retryDeadLetters(csvConfig({ path }).integrations[0]!, { DST_URL: dst.url });
-    expect(retry).toMatchObject({ pending: 1, written: 0, stillFailing: [{ reason: expect.stringMatching(/^line 3: not valid UTF-8 .*\(not re-processed: its values hold U\+FFFD/) }] });
-    // Read as Latin-1, the whole file is rows (line 4's three bytes become three Latin-1 characters, as they are).
-    expect(await runCsv(dst.url, csvConfig({ path, encoding: 'latin1' }), { runKey: 'latin/2', mode: 'backfill' })).toMatchObject({ rows: 4, done: true });
+    // Even with amount as text, which would pass line 7's "abc".
+    const retry = await retryDeadLetters(csvConfig({ path, columns: { ...columns, amount: 'amount' } }).integrations[0]!, { DST_URL: dst.url });
+    expect(retry).toMatchObject({ pending: 2, written: 0, stillFailing: [{ reason: expect.stringMatching(/^line 3: not valid UTF-8 .*\(not re-processed: its values hold U\+FFFD/) }, { reason: expect.stringMatching(/^line 7: not valid UTF-8 .*\(not re-processed/) }] });
+    // Read as Latin-1, line 3 is a row (a real U+FFFD's three bytes become three Latin-1 characters, as they are).
+    expect(await runCsv(dst.url, csvConfig({ path, columns, encoding: 'latin1' }), { runKey: 'latin/2', mode: 'backfill' })).toMatchObject({ rows: 6, done: true });
     expect(await sql(dst.url, "SELECT name FROM copy.items WHERE id = '2'")).toEqual([{ name: 'café au lait' }]);
+    // Its row written by the re-read, line 3's letter is settled (superseded); line 7's key is still refused (abc).
+    const settledAfter = await retryDeadLetters(csvConfig({ path, columns, encoding: 'latin1' }).integrations[0]!, { DST_URL: dst.url });
+    expect(settledAfter.superseded).toBe(1);
+    expect(settledAfter.stillFailing.map((f) => f.reason)).toEqual([expect.stringMatching(/^line 7: /), expect.stringMatching(/^line 7: amount: "abc" is not an integer/)]);
   });
 
   it('sends records with a wrong field count or a value the column type rejects to dead letters; the run goes on', async () => {

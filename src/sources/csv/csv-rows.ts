@@ -18,7 +18,7 @@ export class RowConverter {
    * The columns of the last converted record whose values hold U+FFFD (UTF-8 files only): what the decoder puts in
    * place of bytes that are not UTF-8, or a real U+FFFD in the file. The source checks the line's bytes to tell.
    */
-  replacedIn: string[] | undefined;
+  replacedIn: { name: string; index: number }[] | undefined;
 
   constructor(
     private readonly columns: readonly CsvColumn[],
@@ -37,7 +37,7 @@ export class RowConverter {
       const v = raw === undefined || raw === this.nullValue ? null : raw;
       row[i] = v;
       if (v === null) continue;
-      if (this.utf8 && v.includes('\uFFFD')) (this.replacedIn ??= []).push(c.spec.name);
+      if (this.utf8 && v.includes('\uFFFD')) (this.replacedIn ??= []).push({ name: c.spec.name, index: c.index });
       const problem = v.includes('\0') ? 'contains a NUL character, which PostgreSQL cannot store in text' : c.check?.(v);
       if (problem) (problems ??= []).push(`${c.spec.name}: ${problem}`);
     }

@@ -12,7 +12,7 @@ import { confinedPath } from './confined-path';
 import { CsvFile } from './csv-file';
 import { readRecords, type CsvDialect, type CsvRecord } from './csv-reader';
 import { isBad, RowConverter, type BadRecord } from './csv-rows';
-import { invalidUtf8At, notUtf8Reason } from './invalid-utf8';
+import { notUtf8Columns, notUtf8Reason } from './invalid-utf8';
 import { sleep } from '../../util/sleep';
 
 /**
@@ -197,7 +197,7 @@ export class CsvSource implements Source {
           if (rec.end > s.highWater) break reading; // appended after this run started: the next run's
           let r = s.converter.convert(rec);
           const replacedIn = s.converter.replacedIn;
-          if (replacedIn && !isBad(r)) r = await this.utf8Checked(rec, r, replacedIn);
+          if (replacedIn && !(isBad(r) && r.misshapen)) r = await this.utf8Checked(rec, r, replacedIn);
           if (rec.end === s.highWater && !(await s.file.tail(rec.end)).endsLine) {
             // The file's last record, without a line break: perhaps half written. Too few or too many fields
             // says it is (a dead letter would stay behind once the line is finished), else a quiet file says it is not.
@@ -244,12 +244,16 @@ export class CsvSource implements Source {
     if (rows.length + rejected.length) yield await take();
   }
 
-  /** The row, or a letter when its line's bytes are not UTF-8 (its values' U+FFFD came from the decoder, not the file). */
-  private async utf8Checked(rec: CsvRecord, row: Row, columns: string[]): Promise<Row | BadRecord> {
+  /**
+   * The row (or value letter) as it is, or a letter when a mapped column's bytes are not UTF-8 (its U+FFFD came from
+   * the decoder, not the file). A value letter becomes that letter too: fixed in the config, `--retry` would write it.
+   */
+  private async utf8Checked(rec: CsvRecord, r: Row | BadRecord, columns: readonly { name: string; index: number }[]): Promise<Row | BadRecord> {
     const s = this.ready();
-    const at = invalidUtf8At(await s.file.bytes(rec.start, rec.end));
-    if (at === undefined) return row;
-    return { record: s.converter.record(row), reason: notUtf8Reason(rec.line, rec.start + at, columns), misshapen: false };
+    const bad = notUtf8Columns(await s.file.bytes(rec.start, rec.end), this.dialect, columns);
+    if (!bad.length) return r;
+    if (isBad(r)) return { ...r, reason: notUtf8Reason(rec.line, bad, r.reason.replace(/^line \d+: /, '')) };
+    return { record: s.converter.record(r), reason: notUtf8Reason(rec.line, bad), misshapen: false };
   }
 
   /** Where a cursor's next record starts in this file, after checking it is the file the cursor was taken on. */

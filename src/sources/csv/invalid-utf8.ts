@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import { parse } from 'csv-parse/sync';
+import { parserOptions, type CsvDialect } from './csv-reader';
 
 const REPLACEMENT = Buffer.from('\uFFFD');
 
@@ -17,13 +19,38 @@ export function invalidUtf8At(buf: Buffer): number | undefined {
   return 0; // not reached: invalid bytes always decode to a U+FFFD
 }
 
+/** A column whose value's bytes are not UTF-8: where in the value the first bad sequence starts, and its byte. */
+export interface NotUtf8 {
+  name: string;
+  at: number;
+  byte: number;
+}
+
+/**
+ * The columns of `columns` whose values in the record's raw bytes (`line`, one record, parsed again as Latin-1, which
+ * keeps every byte) are not UTF-8: a U+FFFD the file holds as such is data, and bytes in a column the config drops
+ * are never written (the review: a good row was a letter for those).
+ */
+export function notUtf8Columns(line: Buffer, dialect: CsvDialect, columns: readonly { name: string; index: number }[]): NotUtf8[] {
+  if (isUtf8(line)) return [];
+  const [fields] = parse(line, parserOptions({ ...dialect, encoding: 'latin1' })) as string[][];
+  return columns.flatMap(({ name, index }) => {
+    const bytes = Buffer.from(fields?.[index] ?? '', 'latin1');
+    const at = invalidUtf8At(bytes);
+    return at === undefined ? [] : [{ name, at, byte: bytes[at] as number }];
+  });
+}
+
 /**
  * The dead letter's reason for a line that is not UTF-8 under `encoding: utf8`: its values would hold U+FFFD in
- * place of the bytes, which is silent damage (an acceptance run found it written so), so the line is a letter.
+ * place of the bytes, which is silent damage (an acceptance run found it written so), so the line is a letter. It
+ * leads any other problem of the line: `dead-letters --retry` knows it by its start and never writes its values.
  */
-export function notUtf8Reason(line: number, byte: number, columns: readonly string[]): string {
+export function notUtf8Reason(line: number, bad: readonly NotUtf8[], other?: string): string {
+  const where = bad.map((b) => `${b.name} (byte ${b.at} of its value, 0x${b.byte.toString(16).toUpperCase().padStart(2, '0')})`).join(', ');
   return (
-    `line ${line}: not valid UTF-8 at byte ${byte} of the file (in ${columns.join(', ')}): its values would hold U+FFFD in place of those bytes. ` +
-    'If the file is Latin-1 (ISO-8859-1), set the source\'s encoding: latin1 and read it again; else fix the line and read it again (a backfill)'
+    `line ${line}: not valid UTF-8 in ${where}: its values would hold U+FFFD in place of those bytes. ` +
+    "If the file is Latin-1 (ISO-8859-1), set the source's encoding: latin1 and read it again; else fix the line and read it again (a backfill)" +
+    (other ? `; the line also has: ${other}` : '')
   );
 }
