@@ -77,7 +77,21 @@ export function parseHttpCursor(style: HttpPagination['style'], value: unknown):
   if (value === null || value === undefined) return null;
   const r = schemas[style].safeParse(value);
   if (!r.success) throw new InvalidCursorError(value, `${EXPECTED[style]} (http source, pagination style ${style})`);
+  const inverted = invertedRange(r.data as Record<string, unknown>);
+  if (inverted) throw new InvalidCursorError(value, `${inverted} (http source, pagination style ${style})`);
   return r.data as Cursor;
+}
+
+/**
+ * A range a cursor states backwards: a slice's `to` at or before its `from`, a pass's `until` before its `since`. Read
+ * as it is, a hand-written one (`--from`, `checkpoint set`) made a backfill of nothing that completed (an acceptance run).
+ */
+function invertedRange(c: Record<string, unknown>): string | undefined {
+  const [lo, hi, loName, hiName, strict] = 'to' in c ? [c.from, c.to, 'from', 'to', true] : [c.since, c.until, 'since', 'until', false];
+  if (typeof lo !== 'string' || typeof hi !== 'string') return undefined;
+  const order = compareTimes(hi, lo);
+  if (order > 0 || (order === 0 && !strict)) return undefined;
+  return `"${hiName}" ${strict ? 'after' : 'at or after'} "${loName}" (${JSON.stringify(hi)} is ${order === 0 ? 'the same time as' : 'before'} ${JSON.stringify(lo)})`;
 }
 
 /**
