@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
 import { isPermanent, PermanentError } from '../errors';
 
 /** Permanent errors fail the run at once with their class name as the failure type; the rest retry. */
@@ -12,6 +12,23 @@ export function toFailure(err: unknown): unknown {
   // with different configs failed runs at random, and the message read like the user's own config).
   const whose = WORKER_CONFIG_ERRORS.has(e.name) ? ` (in the config of the worker that ran this, pid ${process.pid} on ${hostname()}: every worker on a task queue must load the same config; restart the workers after changing it)` : '';
   return ApplicationFailure.create({ message: `${e.message}${whose}`, type, nonRetryable: true });
+}
+
+/**
+ * The failure with its message led by `prefix` (a shard's slot), as a new object: an error may be shared between the
+ * shards of one worker (a token refresh they wait on together), which collected each shard's prefix in place (the review).
+ */
+export function prefixed(failure: unknown, prefix: string): unknown {
+  if (failure instanceof ApplicationFailure) {
+    const f = failure;
+    return new ApplicationFailure(`${prefix}${f.message}`, f.type, f.nonRetryable, f.details as unknown[] | undefined, f.cause, f.nextRetryDelay, f.category);
+  }
+  if (!(failure instanceof Error) || failure instanceof TemporalFailure) return failure;
+  // What Temporal keeps of a thrown error: its name (the failure's type, which retry policies match), message, stack, cause.
+  const e = new Error(`${prefix}${failure.message}`, { cause: failure.cause });
+  e.name = failure.name;
+  if (failure.stack) e.stack = failure.stack;
+  return e;
 }
 
 /** Errors that say what the worker's own config lacks (an integration, a template, an instance of one). */

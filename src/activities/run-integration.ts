@@ -14,7 +14,7 @@ import { InstanceNotActiveError, UnknownInstanceError } from '../instances/error
 import { readInstance } from '../db/state/instances-read';
 import { resolveIntegration } from '../instances/resolve-integration';
 import { templateSlotsFor } from '../instances/template-slots';
-import { errorMessage, failsForGood, isInputError, toFailure } from './failures';
+import { errorMessage, failsForGood, isInputError, prefixed, toFailure } from './failures';
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork, stopLooking } from './steal-work';
@@ -237,7 +237,7 @@ async function finishRun(db: pg.Client, input: RunInput, id: string, slot: strin
   const done = stoppedBy === undefined;
   if (done) {
     await state.finishCheckpoint(db, id, slot, input.runKey);
-    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor);
+    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor, 'backfill');
   }
   const { warnings, rejected } = sharded ? { warnings: [], rejected: 0 } : await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
   log.info('run finished', { integration: id, rows, done, stoppedBy });
@@ -267,8 +267,7 @@ async function recordFailure(ctx: Context, err: unknown, input: RunInput, res: R
   }
   // A shard's failure names its slot, as `status` lists them: `--wait`'s retry lines and the run's failure did not
   // say which of the shards failed (an acceptance run).
-  if (sharded && failure instanceof Error && !(err instanceof CancelledFailure)) failure.message = `shard ${state.shardSlot(input.shard as number)}: ${failure.message}`;
-  return failure;
+  return sharded && !(err instanceof CancelledFailure) ? prefixed(failure, `shard ${state.shardSlot(input.shard as number)}: `) : failure;
 }
 
 /** Called only at a batch boundary, so the checkpoint already covers everything written. */

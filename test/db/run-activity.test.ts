@@ -59,6 +59,27 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     expect(lagOf(cp?.cursor, Date.now(), cp?.caught_up)).toBeLessThan(120);
   });
 
+  it('a second backfill from the start moves the sync checkpoint to where it ended; one from a --from does not (an acceptance run: the sync read again what it had read)', async () => {
+    expect(await run({ runKey: 'wf/again1' })).toMatchObject({ rows: ROWS, done: true });
+    const syncCursor = async () => (await sql<{ cursor: unknown }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'orders' AND slot = 'sync'`))[0]?.cursor;
+    const first = await syncCursor();
+    await insertOrders(src.url, ROWS + 1, ROWS + 300, { start: '2025-03-01' });
+    try {
+      const second = await run({ runKey: 'wf/again2' });
+      expect(second).toMatchObject({ rows: ROWS + 300, done: true });
+      expect(await syncCursor()).toEqual(second.cursor);
+      expect(second.cursor).not.toEqual(first);
+      expect(await run({ runKey: 'wf/again3', mode: 'sync' })).toMatchObject({ rows: 0, done: true });
+      // From a --from, the part before it was not read by this backfill: the sync checkpoint stays where it was.
+      await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor = $1::jsonb WHERE integration = 'orders' AND slot = 'sync'`, [JSON.stringify(first)]);
+      const partial = await run({ runKey: 'wf/again4', from: ['2024-01-01 00:08:00.000123+00', '4800'] });
+      expect(partial).toMatchObject({ done: true });
+      expect(await syncCursor()).toEqual(first);
+    } finally {
+      await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}`);
+    }
+  });
+
   it('a retried attempt resumes after the heartbeat cursor and writes nothing twice', async () => {
     // Attempt 1 commits 2 batches, then its worker "dies".
     const crash = new Error('worker died');
