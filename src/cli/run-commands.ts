@@ -1,17 +1,10 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { SyncWorkflowResult } from '../activities/reconcile-deletes';
 import type { RunResult } from '../activities/types';
 import { parseBatchSize, parseRate, refuse, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
 
-function parseJson(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch {
-    throw new InvalidArgumentError(`not valid JSON: ${value} (a cursor is e.g. '["2024-05-01 10:00:00+00","42"]')`);
-  }
-}
 
 /**
  * `--from` checked against the integration's source config before anything starts: valid JSON of the cursor's shape,
@@ -19,15 +12,24 @@ function parseJson(value: string): unknown {
  * parser's null (`--from null`: from the start) into an empty string.
  */
 async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> {
-  let value: unknown;
-  try {
-    value = parseJson(raw);
-  } catch (err) {
-    cmd.error(`error: option '--from <cursor-json>' argument '${raw}' is invalid. ${(err as Error).message}`);
-  }
   const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
   const { checkCursorShape } = await lazy('../sources/cursor-shape');
   const hint = `give a cursor as \`tidemark checkpoint show ${id}\` prints it, or null for the start`;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    // The shape this source's cursors take (an API's is no PostgreSQL row: an acceptance run was shown one).
+    const shape = (() => {
+      try {
+        checkCursorShape(integration.source, { '\u0000': raw }); // no source's shape: its error says the expected one
+      } catch (err) {
+        return / expected (.*)$/.exec((err as Error).message)?.[1];
+      }
+      return undefined;
+    })();
+    cmd.error(`error: option '--from <cursor-json>' argument '${raw}' is invalid: not valid JSON${shape ? ` (${id}'s cursors are ${shape})` : ''}; ${hint}`);
+  }
   try {
     checkCursorShape(integration.source, value);
   } catch (err) {

@@ -44,7 +44,8 @@ describe('CLI errors: non-zero exit, a message naming the problem, nothing start
   it('a bad --from or --shards is rejected by argument parsing', async () => {
     const r = await runCli(['backfill', 'orders', '--from', '{not json'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/--from.*not valid JSON/);
+    // With the shape this source's cursors take (an API's integration was shown a PostgreSQL row: an acceptance run).
+    expect(r.stderr).toMatch(/--from.*not valid JSON \(orders's cursors are .+\); give a cursor as `tidemark checkpoint show orders` prints it/);
     const s = await runCli(['backfill', 'orders', '--shards', '0'], { TEMPORAL_ADDRESS: deadTemporal }, cwd);
     expect(s.code).not.toBe(0);
     expect(s.stderr).toMatch(/--shards.*whole number from 1 to 64/);
