@@ -29,7 +29,21 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
  * adds a "did you mean".
  */
 export function issuesFromZod(error: z.ZodError, suggest?: (path: readonly PropertyKey[], key: string, unknownHere: readonly string[]) => string | undefined): ConfigIssue[] {
-  return error.issues.map((i) => ({ path: formatPath(i.path), message: withSuggestion(plainer(i.message), i, suggest) }));
+  return error.issues.flatMap(matchedBranch).map((i) => ({ path: formatPath(i.path), message: withSuggestion(plainer(i.message), i, suggest) }));
+}
+
+/**
+ * A union's issue as the issues of the one option the value's type matched (a column given as an object: the object
+ * form's, `format` named and its bad value shown), where only one did; else as it is (its message names the options).
+ * A column's misspelt format said only "must be a PostgreSQL type name or { type, … }" (an acceptance run).
+ */
+export function matchedBranch(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union' || !issue.errors.length) return [issue];
+  // An option the value is not even of (a string for an object, `false` for the literal true): refused at its root.
+  const typeOnly = (errs: readonly z.core.$ZodIssue[]) => errs.length === 1 && (errs[0]?.code === 'invalid_type' || errs[0]?.code === 'invalid_value') && errs[0].path.length === 0;
+  const matched = issue.errors.filter((errs) => !typeOnly(errs));
+  if (matched.length !== 1) return [issue];
+  return (matched[0] as z.core.$ZodIssue[]).flatMap((i) => matchedBranch({ ...i, path: [...issue.path, ...i.path] }));
 }
 
 function withSuggestion(message: string, issue: z.core.$ZodIssue, suggest: Parameters<typeof issuesFromZod>[1]): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { matchedBranch } from './errors';
 
 /**
  * Sources and sinks dispatch on `kind` before parsing, so a built-in kind reports its own fields' errors
@@ -9,7 +10,7 @@ import { z } from 'zod';
 export function parseInto<T>(schema: z.ZodType<T>, raw: unknown, ctx: z.RefinementCtx): T | undefined {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  for (const issue of result.error.issues.flatMap(matchedBranch)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
   return undefined;
 }
 

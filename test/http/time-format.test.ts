@@ -62,5 +62,18 @@ describe('time formats, sent and read, exact', () => {
     expect(bad({ style: 'time_window', format: 'unix' })).toContain('integrations[0].source.pagination.format: "unix" is not a time format');
     expect(bad({ style: 'page', sinceFormat: '%Y-%m-%d %q' })).toContain('integrations[0].source.pagination.sinceFormat: "%Y-%m-%d %q": unknown directive "%q"');
     expect(bad({ style: 'time_window', fieldFormat: '%H:%M' })).toContain('must contain %Y, %m and %d');
+    // A column's too, in its object form: the field and the value, not "must be a type name or { type, … }" (an acceptance run).
+    const column = (spec: Record<string, unknown>) => {
+      try {
+        parseConfig({ integrations: [{ id: 'x', source: { kind: 'http', url: 'https://api.example.com/x', pagination: { style: 'offset' }, columns: { id: 'bigint', at: spec } }, sink: { table: 't', key: ['id'] } }] });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(column({ type: 'timestamptz', format: 'epoch_second' })).toContain('integrations[0].source.columns.at.format: "epoch_second" is not a time format: use iso | epoch_seconds');
+    expect(column({ type: 'text', from: 3 })).toContain('integrations[0].source.columns.at.from: ');
+    expect(column({ type: 'text', formt: 'iso' })).toMatch(/integrations\[0\]\.source\.columns\.at: Unrecognized key: "formt" \(did you mean "format"/);
+    expect(column(['text'] as unknown as Record<string, unknown>)).toContain('integrations[0].source.columns.at: must be a PostgreSQL type name or { type, from?, notNull?, format? }');
   });
 });
