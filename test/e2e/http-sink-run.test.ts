@@ -171,6 +171,30 @@ describe('HTTP sink through the worker (tidemark.yaml → workflow → activity 
     }
   }, 120_000);
 
+  it('an older refused delivery is not re-sent while a newer version of its key still fails the rules: the API never gets the old one (the review)', async () => {
+    const opts: DeliveryFakeOptions = { latencyMs: 1, reject: (item) => String(item.id) === '281' };
+    const api = await fake(opts);
+    const sink = { kind: 'http', url: '${API_URL}/items', key: ['id'], headers: { Authorization: 'Bearer ${API_TOKEN}' }, backoff: { initial: '5ms', max: '20ms' }, stateUrl: '${DB_URL}' };
+    const config = parseConfig({ integrations: [{ id: 'older-api', source: { ...source, lag: '0s' }, sink, batchSize: 100, validate: { status: { enum: ['new', 'paid', 'refunded'] } } }] });
+    try {
+      expect(await run(config, 'backfill', 'older-api', api)).toMatchObject({ done: true });
+      // Order 281's next version fails the rules: a newer, validation letter beside the API's refusal of the first.
+      await state.query(`UPDATE orders SET status = 'bogus', updated_at = now() - interval '1 minute' WHERE id = 281`);
+      expect(await run(config, 'sync', 'older-api', api)).toMatchObject({ done: true });
+      opts.reject = undefined;
+      const retried = await retryDeadLetters(config.integrations[0]!, vars(api));
+      expect(retried).toMatchObject({ pending: 2, written: 0, superseded: 1 });
+      expect(retried.stillFailing.map((f) => f.reason)).toEqual([expect.stringMatching(/status/)]);
+      expect(api.store.has('281')).toBe(false);
+      // Nothing in the ledger for it either: a later --retry cannot read the old version's delivery as the new one's.
+      expect((await ledger(state, 'older-api')).has('[281]')).toBe(false);
+      const again = await retryDeadLetters(config.integrations[0]!, vars(api));
+      expect(again).toMatchObject({ pending: 1, superseded: 0, written: 0 });
+    } finally {
+      await state.query(`UPDATE orders SET status = 'new' WHERE id = 281`);
+    }
+  }, 120_000);
+
   it('retryDeadLetters: eachRun re-sends pending letters before the first page; still-refused ones keep one letter, with the new status and their own cursor', async () => {
     // Refused records of three pages (100 rows each): their letters hold three cursors.
     const opts: DeliveryFakeOptions = { reject: (item) => [5, 150, 250].includes(Number(item.id)) };
