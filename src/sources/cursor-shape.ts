@@ -2,19 +2,22 @@ import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '
 import { parseKeysetCursor, type Cursor } from '../cursor/cursor';
 import { parseCsvCursor } from './csv/csv-cursor';
 import { childCursorParser } from './http/children/child-cursor';
-import { parseHttpCursor } from './http/cursors';
+import { checkHttpRange, parseHttpCursor } from './http/cursors';
 
 /**
  * A cursor from outside (`backfill --from`) checked against the source's config alone, with no connection and no
  * secret: its shape (a postgres source's one value per cursor column, an http style's fields, a CSV offset). The
  * values themselves are checked by the worker against the source's column types. A custom kind's cursor is its
- * own: undefined (not checked here). Throws the source's InvalidCursorError.
+ * own: undefined (not checked here). An http cursor's range must not be stated backwards (checkHttpRange). Throws the
+ * source's InvalidCursorError.
  */
 export function checkCursorShape(cfg: SourceConfig, value: unknown): Cursor | undefined {
   if (isPostgresSource(cfg)) return parseKeysetCursor(value, cfg.cursor);
   if (isCsvSource(cfg)) return parseCsvCursor(value);
   if (isHttpSource(cfg)) {
-    return cfg.parent ? childCursorParser(cfg.parent.pagination.style, cfg.pagination.style)(value) : parseHttpCursor(cfg.pagination.style, value);
+    if (cfg.parent) return childCursorParser(cfg.parent.pagination.style, cfg.pagination.style)(value);
+    checkHttpRange(cfg.pagination.style, value);
+    return parseHttpCursor(cfg.pagination.style, value);
   }
   return undefined;
 }

@@ -77,15 +77,21 @@ export function parseHttpCursor(style: HttpPagination['style'], value: unknown):
   if (value === null || value === undefined) return null;
   const r = schemas[style].safeParse(value);
   if (!r.success) throw new InvalidCursorError(value, `${EXPECTED[style]} (http source, pagination style ${style})`);
-  const inverted = invertedRange(r.data as Record<string, unknown>);
-  if (inverted) throw new InvalidCursorError(value, `${inverted} (http source, pagination style ${style})`);
   return r.data as Cursor;
 }
 
 /**
- * A range a cursor states backwards: a slice's `to` at or before its `from`, a pass's `until` before its `since`. Read
- * as it is, a hand-written one (`--from`, `checkpoint set`) made a backfill of nothing that completed (an acceptance run).
+ * A cursor from outside (`--from`) that states its range backwards: a slice's `to` at or before its `from`, a pass's
+ * `until` before its `since`. Read as it is, a hand-written one made a backfill of nothing that completed (an
+ * acceptance run). Not asked of stored cursors: a pass's `until` is its run's `now − lag`, which can fall before its
+ * `since` (a `lag` raised since, clocks apart), and such a pass simply reads nothing.
  */
+export function checkHttpRange(style: HttpPagination['style'], value: unknown): void {
+  const c = parseHttpCursor(style, value) as Record<string, unknown> | null;
+  const inverted = c && invertedRange(c);
+  if (inverted) throw new InvalidCursorError(value, `${inverted} (http source, pagination style ${style})`);
+}
+
 function invertedRange(c: Record<string, unknown>): string | undefined {
   const [lo, hi, loName, hiName, strict] = 'to' in c ? [c.from, c.to, 'from', 'to', true] : [c.since, c.until, 'since', 'until', false];
   if (typeof lo !== 'string' || typeof hi !== 'string') return undefined;
