@@ -155,7 +155,7 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const ended = slots.find((s) => s.end !== undefined);
       const last = slots.find((s) => s.until === null) ?? slots[slots.length - 1];
       const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
-      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor, 'backfill/0');
+      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor);
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
       if (done && cursor !== null) await state.setRunEndCursor(db, input.runKey, cursor);
       const run = await state.readRun(db, input.runKey);

@@ -3,6 +3,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { isPostgresSource, stateDbUrlOf, type Config, type Integration } from '../config';
 import { createSource } from '../sources/create-source';
+import type { Source } from '../sources/source';
 import { checkCursorShape } from '../sources/cursor-shape';
 import type { Cursor } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
@@ -197,10 +198,10 @@ async function runLocked(ctx: Context, deps: ActivityDeps, input: RunInput, it: 
       // The result names the last page: it must be on disk before it leaves (finishRun writes nothing for a shard's time box).
       if (position.durable !== position.cursor) await state.flushCommits(db);
       markDurable(position, ended.cursor);
-      if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
+      if (ended.stoppedBy !== undefined || !scale) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source);
       await state.finishCheckpoint(db, it.id, start.slot, input.runKey);
       const took = await stealWork(db, scale, input, { pageSize: readOpts.limit, rated: it.source.kind === 'http' && it.source.requestsPerSecond !== undefined }, { beat, stop: () => ctx.cancellationSignal.aborted || (deadline !== undefined && Date.now() >= deadline) }, looker);
-      if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source.notes?.());
+      if (!took) return finishLoop(db, input, it.id, start.slot, ended, run.rowsOfThisRun(), beat, run.source);
       log.info('range finished: took the end of another shard\'s range', { integration: it.id, shard: input.shard, from: took.cursor, until: took.until });
       Object.assign(position, { cursor: took.cursor });
       markDurable(position, took.cursor);
@@ -217,11 +218,12 @@ async function finishLoop(
   ended: { cursor: Cursor; stoppedBy?: RunResult['stoppedBy'] },
   rows: number,
   beat: () => void,
-  notes: string[] = [],
+  source: Source,
 ): Promise<RunResult> {
   // The source's own report (an API's retries and waits), on the run's row for `runs` and `status`.
+  const notes = source.notes?.() ?? [];
   if (notes.length) await state.addRunWarnings(db, input.runKey, notes);
-  const result = await finishRun(db, input, id, slot, ended.cursor, ended.stoppedBy, rows);
+  const result = await finishRun(db, input, id, slot, ended.cursor, ended.stoppedBy, rows, source);
   beat();
   return result;
 }
@@ -232,16 +234,29 @@ async function retryLettersFirst(db: pg.Client, it: Integration, deps: ActivityD
   if (r.pending) log.info('dead letters retried before the first page', { integration: it.id, pending: r.pending, written: r.written, stillFailing: r.stillFailing.length });
 }
 
-async function finishRun(db: pg.Client, input: RunInput, id: string, slot: string, cursor: Cursor, stoppedBy: RunResult['stoppedBy'], rows: number): Promise<RunResult> {
+async function finishRun(db: pg.Client, input: RunInput, id: string, slot: string, cursor: Cursor, stoppedBy: RunResult['stoppedBy'], rows: number, source: Source): Promise<RunResult> {
   const sharded = input.shard !== undefined;
   const done = stoppedBy === undefined;
   if (done) {
     await state.finishCheckpoint(db, id, slot, input.runKey);
-    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor, 'backfill');
+    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor, { replace: await readPast(db, id, slot, cursor, source) });
   }
   const { warnings, rejected } = sharded ? { warnings: [], rejected: 0 } : await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
   log.info('run finished', { integration: id, rows, done, stoppedBy });
   return { cursor, rows, done, ...(stoppedBy ? { stoppedBy } : {}), ...(warnings.length ? { warnings } : {}), ...(rejected ? { rejected } : {}) };
+}
+
+/**
+ * Whether a completed backfill read past the sync checkpoint from the source's start (its slot's start is null): then
+ * the next sync goes on from where it ended, not from the older checkpoint (an acceptance run: a second backfill left
+ * the sync to read 300 rows again). Never backwards (a resumed old backfill ends before syncs since), and not from a
+ * `--from`, which did not read what lies before its start.
+ */
+async function readPast(db: pg.Client, id: string, slot: string, cursor: Cursor, source: Source): Promise<boolean> {
+  const [own, sync] = await Promise.all([state.readCheckpoint(db, id, slot), state.readCheckpoint(db, id, 'sync')]);
+  if (!own || own.startCursor !== null || !sync || sync.cursor === null) return false;
+  const later = await source.later(cursor, sync.cursor).catch(() => undefined);
+  return JSON.stringify(later) === JSON.stringify(cursor) && JSON.stringify(cursor) !== JSON.stringify(sync.cursor);
 }
 
 /** Records a failed or cancelled run on its row (when it has one) and returns the failure to throw. */

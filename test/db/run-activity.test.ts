@@ -59,7 +59,7 @@ describe('runIntegration activity (real PostgreSQL)', () => {
     expect(lagOf(cp?.cursor, Date.now(), cp?.caught_up)).toBeLessThan(120);
   });
 
-  it('a second backfill from the start moves the sync checkpoint to where it ended; one from a --from does not (an acceptance run: the sync read again what it had read)', async () => {
+  it('a second backfill from the start moves the sync checkpoint forward to where it ended; one from a --from does not, nor one ending before it (an acceptance run: the sync read again what it had read)', async () => {
     expect(await run({ runKey: 'wf/again1' })).toMatchObject({ rows: ROWS, done: true });
     const syncCursor = async () => (await sql<{ cursor: unknown }>(dst.url, `SELECT cursor FROM tidemark.checkpoints WHERE integration = 'orders' AND slot = 'sync'`))[0]?.cursor;
     const first = await syncCursor();
@@ -75,6 +75,11 @@ describe('runIntegration activity (real PostgreSQL)', () => {
       const partial = await run({ runKey: 'wf/again4', from: ['2024-01-01 00:08:00.000123+00', '4800'] });
       expect(partial).toMatchObject({ done: true });
       expect(await syncCursor()).toEqual(first);
+      // Never backwards: a sync checkpoint past where a backfill from the start ends (syncs ran since it began) stays.
+      const ahead = ['2030-01-01 00:00:00+00', '1'];
+      await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor = $1::jsonb WHERE integration = 'orders' AND slot = 'sync'`, [JSON.stringify(ahead)]);
+      expect(await run({ runKey: 'wf/again5' })).toMatchObject({ done: true });
+      expect(await syncCursor()).toEqual(ahead);
     } finally {
       await sql(src.url, `DELETE FROM public.orders WHERE id > ${ROWS}`);
     }

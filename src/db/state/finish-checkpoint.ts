@@ -18,10 +18,9 @@ export async function finishCheckpoint(client: pg.Client, integration: string, s
  * the backfill's high-water mark (its slots' caught_up, set by finishCheckpoint just before), as a sync would have:
  * without it, lag read as the newest row's age (years, for a quiet table: an acceptance run).
  */
-export async function seedSyncCheckpoint(client: pg.Client, integration: string, cursor: unknown, firstSlot: 'backfill' | 'backfill/0'): Promise<boolean> {
-  // A sync checkpoint there already moves too when the backfill read from the source's start (its first slot's start,
-  // `firstSlot`, is null): it read everything up to `cursor`, so the next sync need not read again what lies between
-  // (an acceptance run: a second backfill left the sync 300 rows behind). From a `--from`, only an unset one moves.
+export async function seedSyncCheckpoint(client: pg.Client, integration: string, cursor: unknown, opts: { replace?: boolean } = {}): Promise<boolean> {
+  // `replace`: a sync checkpoint there already moves too (the caller's judgement: a backfill from the start that read
+  // past it; an acceptance run: a second backfill left the sync 300 rows behind). Else only an unset one is seeded.
   const r = await client.query(
     `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, status, caught_up)
      VALUES ($1::text, 'sync', $2::jsonb, $2::jsonb, 'done',
@@ -29,10 +28,8 @@ export async function seedSyncCheckpoint(client: pg.Client, integration: string,
                WHERE b.integration = $1::text AND (b.slot = 'backfill' OR b.slot LIKE 'backfill/%') AND b.caught_up IS NOT NULL
                ORDER BY b.updated_at DESC LIMIT 1))
      ON CONFLICT (integration, slot) DO UPDATE SET cursor = EXCLUDED.cursor, caught_up = EXCLUDED.caught_up, updated_at = now()
-      WHERE tidemark.checkpoints.cursor IS NULL OR tidemark.checkpoints.cursor = 'null'::jsonb
-         OR EXISTS (SELECT 1 FROM tidemark.checkpoints f
-                     WHERE f.integration = $1::text AND f.slot = $3::text AND coalesce(f.start_cursor, 'null'::jsonb) = 'null'::jsonb)`,
-    [integration, JSON.stringify(cursor), firstSlot],
+      WHERE tidemark.checkpoints.cursor IS NULL OR tidemark.checkpoints.cursor = 'null'::jsonb OR $3::boolean`,
+    [integration, JSON.stringify(cursor), opts.replace ?? false],
   );
   return (r.rowCount ?? 0) > 0;
 }
