@@ -215,6 +215,14 @@ describe('csv source through the activity', () => {
     const settledAfter = await retryDeadLetters(csvConfig({ path, columns, encoding: 'latin1' }).integrations[0]!, { DST_URL: dst.url });
     expect(settledAfter.superseded).toBe(1);
     expect(settledAfter.stillFailing.map((f) => f.reason)).toEqual([expect.stringMatching(/^line 7: /), expect.stringMatching(/^line 7: amount: "abc" is not an integer/)]);
+
+    // A delimiter of several bytes ("│"): the line is split again by its bytes, and the second column is named (the review).
+    await resetTarget(dst.url);
+    const boxed = join(dir, 'boxed.csv');
+    writeFileSync(boxed, Buffer.concat([Buffer.from('id│name\n1│ok\n2│caf'), Buffer.from([0xe9]), Buffer.from('\n3│\uFFFD fine\n')]));
+    expect(await runCsv(dst.url, csvConfig({ path: boxed, delimiter: '│' }), { runKey: 'latin/3' })).toMatchObject({ rows: 3, done: true });
+    expect((await deadLetters()).map((l) => l.reason)).toEqual([expect.stringMatching(/^line 3: not valid UTF-8 in name \(byte 3 of its value, 0xE9\)/)]);
+    expect(await count(dst.url, 'copy.items')).toBe(2);
   });
 
   it('sends records with a wrong field count or a value the column type rejects to dead letters; the run goes on', async () => {

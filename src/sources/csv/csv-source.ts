@@ -250,7 +250,7 @@ export class CsvSource implements Source {
    */
   private async utf8Checked(rec: CsvRecord, r: Row | BadRecord, columns: readonly { name: string; index: number }[]): Promise<Row | BadRecord> {
     const s = this.ready();
-    const bad = notUtf8Columns(await s.file.bytes(rec.start, rec.end), this.dialect, columns);
+    const bad = notUtf8Columns(await s.file.bytes(rec.start, rec.end), this.dialect, rec.fields.length, columns);
     if (!bad.length) return r;
     if (isBad(r)) return { ...r, reason: notUtf8Reason(rec.line, bad, r.reason.replace(/^line \d+: /, '')) };
     return { record: s.converter.record(r), reason: notUtf8Reason(rec.line, bad), misshapen: false };

@@ -24,6 +24,8 @@ export interface NotUtf8 {
   name: string;
   at: number;
   byte: number;
+  /** `at` counts in the value, or in the line when the line could not be split again (see notUtf8Columns). */
+  of: 'value' | 'line';
 }
 
 /**
@@ -31,13 +33,20 @@ export interface NotUtf8 {
  * keeps every byte) are not UTF-8: a U+FFFD the file holds as such is data, and bytes in a column the config drops
  * are never written (the review: a good row was a letter for those).
  */
-export function notUtf8Columns(line: Buffer, dialect: CsvDialect, columns: readonly { name: string; index: number }[]): NotUtf8[] {
-  if (isUtf8(line)) return [];
-  const [fields] = parse(line, parserOptions({ ...dialect, encoding: 'latin1' })) as string[][];
+export function notUtf8Columns(line: Buffer, dialect: CsvDialect, fieldCount: number, columns: readonly { name: string; index: number }[]): NotUtf8[] {
+  const lineAt = invalidUtf8At(line);
+  if (lineAt === undefined) return [];
+  // The dialect's characters as the bytes they are in the file (a delimiter such as "│" is three): csv-parse reads
+  // its options in the parse's encoding.
+  const asBytes = (ch: string | undefined) => (ch === undefined ? undefined : Buffer.from(ch, 'utf8').toString('latin1'));
+  const options = parserOptions({ ...dialect, encoding: 'latin1', delimiter: asBytes(dialect.delimiter) as string, quote: dialect.quote === false ? false : (asBytes(dialect.quote) as string), ...(dialect.escape !== undefined ? { escape: asBytes(dialect.escape) } : {}) });
+  const [fields] = parse(line, options) as string[][];
+  // Not split as it was read: every mapped column that holds U+FFFD is named, by the line's first bad byte (fail closed).
+  if (fields?.length !== fieldCount) return columns.map(({ name }) => ({ name, at: lineAt, byte: line[lineAt] as number, of: 'line' }));
   return columns.flatMap(({ name, index }) => {
-    const bytes = Buffer.from(fields?.[index] ?? '', 'latin1');
+    const bytes = Buffer.from(fields[index] ?? '', 'latin1');
     const at = invalidUtf8At(bytes);
-    return at === undefined ? [] : [{ name, at, byte: bytes[at] as number }];
+    return at === undefined ? [] : [{ name, at, byte: bytes[at] as number, of: 'value' as const }];
   });
 }
 
@@ -47,7 +56,7 @@ export function notUtf8Columns(line: Buffer, dialect: CsvDialect, columns: reado
  * leads any other problem of the line: `dead-letters --retry` knows it by its start and never writes its values.
  */
 export function notUtf8Reason(line: number, bad: readonly NotUtf8[], other?: string): string {
-  const where = bad.map((b) => `${b.name} (byte ${b.at} of its value, 0x${b.byte.toString(16).toUpperCase().padStart(2, '0')})`).join(', ');
+  const where = bad.map((b) => `${b.name} (byte ${b.at} of its ${b.of}, 0x${b.byte.toString(16).toUpperCase().padStart(2, '0')})`).join(', ');
   return (
     `line ${line}: not valid UTF-8 in ${where}: its values would hold U+FFFD in place of those bytes. ` +
     "If the file is Latin-1 (ISO-8859-1), set the source's encoding: latin1 and read it again; else fix the line and read it again (a backfill)" +
