@@ -21,7 +21,7 @@ import { createTestDatabase, type TestDatabase } from '../setup/database';
  */
 const orders = new OrdersDataset(1_500, 11).snapshot().sort((a, b) => a.id - b.id);
 const byTime = [...orders].sort((a, b) => Date.parse(a.updated_at) - Date.parse(b.updated_at) || a.id - b.id);
-let broken: 'tab' | 'element' | 'now' | ' yesterday' | undefined;
+let broken: 'tab' | 'element' | 'now' | ' yesterday' | '2024-01-02 10:00 tomorrow' | undefined;
 let server: Server;
 let base: string;
 let db: TestDatabase;
@@ -45,7 +45,7 @@ beforeAll(async () => {
     let text = JSON.stringify({ object: 'list', data, has_more: start >= 0 && start + limit < orders.length }, null, 2);
     if (broken === 'tab') text = text.replace('"status": "', '"status": "\t'); // a raw tab inside a string: not JSON
     if (broken === 'element') text = text.replace('"data": [', '"data": [42, ');
-    if (broken === 'now' || broken === ' yesterday') text = text.replace(/"created_at": "[^"]*"/, `"created_at": "${broken}"`);
+    if (broken === 'now' || broken === ' yesterday' || broken === '2024-01-02 10:00 tomorrow') text = text.replace(/"created_at": "[^"]*"/, `"created_at": "${broken}"`);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(text);
   });
@@ -134,7 +134,7 @@ describe('COPY pages from the answers\' bytes', () => {
   });
 
   it('a time PostgreSQL reads relative to the write ("now", " yesterday") fails both paths naming the column (it was stored as the sync`s time)', async () => {
-    for (const word of ['now', ' yesterday'] as const) {
+    for (const word of ['now', ' yesterday', '2024-01-02 10:00 tomorrow'] as const) {
       broken = word;
       const messages: string[] = [];
       for (const read of [(s: Source) => s.copyPages!(null, { limit: 400 }), (s: Source) => s.pages(null, { limit: 400 })]) {

@@ -1,7 +1,10 @@
 import { HttpSourceError } from './http-errors';
 
-/** Words PostgreSQL reads as a time relative to the moment it reads them (`now`, `today`, `tomorrow`, `yesterday`). */
-const RELATIVE = /^\s*(now|today|tomorrow|yesterday)\b/i;
+/**
+ * Words PostgreSQL reads as a time relative to the moment it reads them (`now`, `today`, `tomorrow`, `yesterday`),
+ * wherever they stand in the value (`today 12:00`, `10:00 tomorrow`: it splits them off).
+ */
+const RELATIVE = /(^|[^a-z])(now|today|tomorrow|yesterday)(?![a-z])/i;
 
 /** Whether a time or date column takes its value through this check (`format` columns parse strictly instead). */
 export function isTimeType(type: string): boolean {

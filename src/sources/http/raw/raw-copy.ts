@@ -174,12 +174,18 @@ export function rawCopyMaker(columns: readonly HttpColumn[]): RawCopy {
   };
 }
 
-/** A time column's JSON token: a string that does not start with a digit is read to check it is not a relative word. */
+/**
+ * A time column's JSON token: a string holding an "o" or a "y" (each relative word does; an ISO time neither) or an
+ * escape is read to check it is not a relative word.
+ */
 function checkTimeToken(buf: Buffer, a: number, e: number, col: RawColumn): void {
   if (buf[a] !== 0x22) return;
-  const first = buf[a + 1] as number;
-  if (first >= 0x30 && first <= 0x39) return; // a digit: an ISO time, the usual case
-  checkNotRelative(JSON.parse(buf.toString('utf8', a, e)) as string, { name: col.name, from: col.key });
+  let suspect = false;
+  for (let i = a + 1; i < e - 1 && !suspect; i++) {
+    const c = buf[i] as number;
+    suspect = c === 0x6f || c === 0x4f || c === 0x79 || c === 0x59 || c === 0x5c; // o, O, y, Y, a backslash
+  }
+  if (suspect) checkNotRelative(JSON.parse(buf.toString('utf8', a, e)) as string, { name: col.name, from: col.key });
 }
 
 /** The columns reading the key of the member at `o` in the index. */
