@@ -19,16 +19,20 @@ export function toFailure(err: unknown): unknown {
  * shards of one worker (a token refresh they wait on together), which collected each shard's prefix in place (the review).
  */
 export function prefixed(failure: unknown, prefix: string): unknown {
-  if (failure instanceof ApplicationFailure) {
-    const f = failure;
-    return new ApplicationFailure(`${prefix}${f.message}`, f.type, f.nonRetryable, f.details as unknown[] | undefined, f.cause, f.nextRetryDelay, f.category);
-  }
-  if (!(failure instanceof Error) || failure instanceof TemporalFailure) return failure;
-  // What Temporal keeps of a thrown error: its name (the failure's type, which retry policies match), message, stack, cause.
-  const e = new Error(`${prefix}${failure.message}`, { cause: failure.cause });
-  e.name = failure.name;
-  if (failure.stack) e.stack = failure.stack;
-  return e;
+  if (!(failure instanceof Error) || (failure instanceof TemporalFailure && !(failure instanceof ApplicationFailure))) return failure;
+  const f = failure instanceof ApplicationFailure ? failure : undefined;
+  // As Temporal makes a failure of a thrown error: its class's name is the type (what retry policies match).
+  const copy = ApplicationFailure.create({
+    message: `${prefix}${failure.message}`,
+    type: f ? (f.type ?? undefined) : (failure.constructor?.name ?? failure.name),
+    nonRetryable: f?.nonRetryable ?? false,
+    ...(f?.details ? { details: f.details as unknown[] } : {}),
+    ...(failure.cause instanceof Error ? { cause: failure.cause } : {}),
+    ...(f?.nextRetryDelay ? { nextRetryDelay: f.nextRetryDelay } : {}),
+    ...(f?.category ? { category: f.category } : {}),
+  });
+  if (failure.stack) copy.stack = failure.stack;
+  return copy;
 }
 
 /** Errors that say what the worker's own config lacks (an integration, a template, an instance of one). */

@@ -24,7 +24,7 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
       try {
         checkCursorShape(integration.source, { '\u0000': raw }); // no source's shape: its error says the expected one
       } catch (err) {
-        return / expected (.*)$/.exec((err as Error).message)?.[1];
+        return (err as { expected?: string }).expected;
       }
       return undefined;
     })();

@@ -251,6 +251,8 @@ type Letter = Pick<state.DeadLetterRow, 'id' | 'record' | 'created_at' | 'last_s
 async function deliveredSinceLetters(db: pg.Client, it: Integration, sink: HttpSinkConfig, letters: readonly Letter[]): Promise<string[]> {
   const items = letters.flatMap((l) => {
     const record = JSON.parse(l.record) as Record<string, unknown>;
+    // A record without its key (the letter may be for that) matches no delivery: [null] is no record's key.
+    if (!sink.key.every((k) => record[k] !== undefined && record[k] !== null)) return [];
     const since = l.last_seen_at ?? l.created_at;
     return keyForms(sink.key.map((k) => record[k])).map((values) => ({ id: l.id, recordKey: canonicalJson(values), since }));
   });
