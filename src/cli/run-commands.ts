@@ -5,7 +5,6 @@ import type { RunResult } from '../activities/types';
 import { parseBatchSize, parseRate, refuse, wholeNumber } from './arg-parsers';
 import { lazy } from './lazy';
 
-
 /**
  * `--from` checked against the integration's source config before anything starts: valid JSON of the cursor's shape,
  * and its values in the source's column types when a PostgreSQL source answers here (else the worker checks them). Parsed here, not by commander, which turns an option
@@ -20,14 +19,12 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
     value = JSON.parse(raw);
   } catch {
     // The shape this source's cursors take (an API's is no PostgreSQL row: an acceptance run was shown one).
-    const shape = (() => {
-      try {
-        checkCursorShape(integration.source, { '\u0000': raw }); // no source's shape: its error says the expected one
-      } catch (err) {
-        return (err as { expected?: string }).expected;
-      }
-      return undefined;
-    })();
+    let shape: string | undefined;
+    try {
+      checkCursorShape(integration.source, { '\u0000': raw }); // no source's shape: its error says the expected one
+    } catch (err) {
+      shape = (err as { expected?: string }).expected;
+    }
     cmd.error(`error: option '--from <cursor-json>' argument '${raw}' is invalid: not valid JSON${shape ? ` (${id}'s cursors are ${shape})` : ''}; ${hint}`);
   }
   try {

@@ -10,6 +10,7 @@ import * as state from '../db/state';
 import { encodeCopyRows } from '../pg/copy-text';
 import { PostgresSink } from '../sinks/postgres-sink';
 import { createSource } from '../sources/create-source';
+import { declaredColumns } from '../sources/declared-columns';
 import type { ColumnSpec } from '../sources/source';
 import { RecordPipeline, type SourceRecord } from './record-pipeline';
 import { retryThroughSink, rowOfSentRecord, type SinkRetryBatch } from './retry-sink-letters';
@@ -322,7 +323,7 @@ async function sourceColumnsFor(it: Integration, records: readonly SourceRecord[
   if (RecordPipeline.readsTypedValues(it.mapping)) {
     // An API's columns are in the config (what its source's prepare returns): no request, so no source credential is
     // needed to retry letters (an acceptance run: an operator would have needed every customer's source token).
-    if (isHttpSource(it.source) && !it.source.parent) return it.source.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
+    if (isHttpSource(it.source) && !it.source.parent) return declaredColumns(it.source);
     const source = await createSource(it.source, it.id, env);
     try {
       return (await source.prepare({})).columns;
