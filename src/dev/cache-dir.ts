@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import { sleep } from '../util/sleep';
 import path from 'node:path';
+import { processAlive } from './process-alive';
 
 /** Root of tidemark's tool cache: TIDEMARK_CACHE_DIR, else $XDG_CACHE_HOME/tidemark, else ~/.cache/tidemark. */
 export function cacheDir(): string {
@@ -101,14 +102,7 @@ async function acquireLock(lockDir: string, done: () => Promise<boolean>): Promi
 
 async function lockIsStale(lockDir: string): Promise<boolean> {
   const pid = Number.parseInt(await fs.readFile(path.join(lockDir, 'pid'), 'utf8').catch(() => ''), 10);
-  if (Number.isInteger(pid) && pid > 0) {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  }
+  if (Number.isInteger(pid) && pid > 0) return !processAlive(pid);
   const stat = await fs.stat(lockDir).catch(() => undefined);
   return stat !== undefined && Date.now() - stat.mtimeMs > LOCK_STALE_MS;
 }

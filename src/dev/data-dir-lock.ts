@@ -1,22 +1,13 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { processAlive } from './process-alive';
 
 /** Data dirs this process holds: a second stack of the same process on one is refused as well. */
 const held = new Set<string>();
 
-/** Whether a process with this pid runs (signal 0 tests without sending; EPERM: it runs under another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A live PostgreSQL server process: a pid of a stale postmaster.pid may since belong to anything (or be reused). */
 function livePostgres(pid: number): boolean {
-  if (pid === process.pid || pid === process.ppid || !alive(pid)) return false;
+  if (pid === process.pid || pid === process.ppid || !processAlive(pid)) return false;
   try {
     return /postgres|postmaster/.test(readFileSync(`/proc/${pid}/comm`, 'utf8'));
   } catch {
@@ -56,7 +47,7 @@ export function lockDataDir(dataDir: string, pgDataDir?: string): () => void {
       const holder = pidIn(lock);
       // Another process taking over the same stale lock at once won the race: it holds it now.
       if (tries > 0) refuse(holder ?? 0, 'another `tidemark dev`');
-      if (holder !== undefined && holder !== process.pid && alive(holder)) refuse(holder, 'another `tidemark dev`');
+      if (holder !== undefined && holder !== process.pid && processAlive(holder)) refuse(holder, 'another `tidemark dev`');
       rmSync(lock, { force: true }); // stale: its process is gone
     }
   }
