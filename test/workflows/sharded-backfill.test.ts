@@ -248,8 +248,11 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
 
   it('a shard that fails for good names its slot in the run`s failure (an acceptance run: which shard?)', async () => {
     const taskQueue = uniqueQueue('shardfail');
+    // The other shards are still reading when shard 1 fails (300 ms a page): the cancel the failure sends them does
+    // not race their completion, which the time-skipping server answered with ACTIVITY_UNKNOWN and a stuck workflow.
     const fatal = async ({ shard }: { shard?: number }) => {
       if (shard === 1) throw ApplicationFailure.nonRetryable('injected: a permanent refusal', 'InjectedError');
+      await sleep(300);
     };
     const w2 = await testWorker(env, taskQueue, ordersConfig({}, { batchSize: 700 }), vars(), { afterBatch: fatal });
     await w2.runUntil(async () => {
