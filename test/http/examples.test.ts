@@ -73,6 +73,34 @@ describe('examples/*.yaml, end to end against their fakes: backfill, changes, sy
   }
 });
 
+// Stripe lists a charge, and Slack a message, a while after its creation time: the examples' `lag` keeps each pass that
+// far behind now, so a record listed late still lies ahead of the cursor. Here a record shows up in the list just
+// inside the lag after the backfill (created 118 s / 58 s before it is listed), and the next sync reads it.
+const LATE: [string, () => Promise<FakeApi>, number][] = [
+  ['stripe-charges', () => startStripeFake(RECORDS, 82, TOKEN), 120_000],
+  ['slack-messages', () => startSlackFake(RECORDS, 83, { token: TOKEN }), 60_000],
+];
+
+describe('examples/*.yaml with their lag as written: a record listed late is read by the next sync', () => {
+  for (const [name, start, lagMs] of LATE) {
+    it(`${name} (lag ${lagMs / 1000} s)`, async () => {
+      api = await start();
+      config = exampleConfig(name);
+      const full = await r.run({ runKey: `${name}-late/backfill` });
+      expect(full).toMatchObject({ rows: RECORDS, done: true });
+      const before = api.data.snapshot();
+      // Created 2 s inside the lag before now: after the backfill's range (it ended `lag` before the backfill began).
+      const m = api.data.mutate(40, Date.now() - lagMs + 2_000);
+      expect(m.inserted.length).toBeGreaterThan(0);
+      await pause(3_100); // the next pass's end (now - lag) moves past their creation
+      const want = newOnly(m, before);
+      const sync = await r.run({ runKey: `${name}-late/sync`, mode: 'sync', after: full.cursor });
+      expect(sync).toMatchObject({ rows: want.rows, done: true });
+      await expectExactCopy(dst.url, { snapshot: () => want.target });
+    });
+  }
+});
+
 describe('examples/*.yaml under change during a pass: nothing is skipped', () => {
   it('github-issues: an issue edited after its page was read (sorted by created, it keeps its place); the next sync has every version', async () => {
     // An issue on the first page whichever the sort (created or updated), edited before the third page is read.
