@@ -39,10 +39,13 @@ function typed(r: RunRow) {
     rows_rejected: Number(r.rows_rejected),
     rows_deleted: Number(r.rows_deleted),
     pages: Number(r.pages),
+    shards: r.shards === null ? null : Number(r.shards),
     start_cursor: json(r.start_cursor),
     end_cursor: json(r.end_cursor),
   };
 }
+
+const shardCount = (n: string) => `${n} shard${n === '1' ? '' : 's'}`;
 
 const HEAD = ['started', 'finished', 'kind', 'status', 'attempts', 'read', 'committed', 'written', 'rejected', 'pages', 'cursor (start → end)'];
 
@@ -52,8 +55,11 @@ export function runsTable(runs: readonly RunRow[]): string {
   // A null start is the source's beginning; a null end, no page committed (a run that failed before reading showed `null → null`).
   // (A cursor column holds a JSON null, not SQL NULL, for the beginning: both read so.)
   const cursor = (c: string | null, none: string) => ((c === null ? null : JSON.parse(c)) === null ? none : JSON.stringify(JSON.parse(c as string))); // jsonb text has spaces after commas
-  const range = (r: RunRow) => `${cursor(r.start_cursor, '(beginning)')} → ${cursor(r.end_cursor, r.status === 'running' ? '…' : r.status === 'completed' ? '(nothing new)' : '(nothing committed)')}`;
-  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), r.kind, r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, range(r)]);
+  // A sharded resume has no one start: each unfinished shard continues from its own checkpoint.
+  const start = (r: RunRow) => (r.kind === 'resume' && r.shards !== null ? `(the checkpoints of ${shardCount(r.shards)})` : cursor(r.start_cursor, '(beginning)'));
+  const range = (r: RunRow) => `${start(r)} → ${cursor(r.end_cursor, r.status === 'running' ? '…' : r.status === 'completed' ? '(nothing new)' : '(nothing committed)')}`;
+  const kind = (r: RunRow) => (r.shards === null ? r.kind : `${r.kind} (${shardCount(r.shards)})`);
+  const rows = runs.map((r) => [time(r.started_at), time(r.finished_at), kind(r), r.status, r.attempts, r.rows_read, r.rows_committed, r.rows_written, r.rows_rejected, r.pages, range(r)]);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
   const line = (cells: string[]) =>
     cells

@@ -14,6 +14,7 @@ import m013 from './013-relaxed-page-fence';
 import m014 from './014-dead-letter-txid';
 import m015 from './015-checkpoint-caught-up';
 import m016 from './016-dead-letter-repeats';
+import m017 from './017-run-shards';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -33,4 +34,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 14, name: '014-dead-letter-txid', sql: m014 },
   { id: 15, name: '015-checkpoint-caught-up', sql: m015 },
   { id: 16, name: '016-dead-letter-repeats', sql: m016 },
+  { id: 17, name: '017-run-shards', sql: m017 },
 ];

@@ -15,6 +15,8 @@ export interface RunRow {
   /** target rows a deletes reconciliation removed (their keys gone from the source) */
   rows_deleted: string;
   pages: string;
+  /** key ranges a sharded run reads (a resume: the unfinished shards it continues); null: one */
+  shards: string | null;
   start_cursor: string | null;
   end_cursor: string | null;
   error: string | null;
@@ -26,7 +28,7 @@ export interface RunRow {
 const COLUMNS = `r.run_id, r.kind, r.status, r.started_at::text, r.finished_at::text, r.attempts::text,
             (r.rows_read + coalesce(s.rows_read, 0))::text AS rows_read, (r.rows_committed + coalesce(s.rows_committed, 0))::text AS rows_committed,
             (r.rows_written + coalesce(s.rows_written, 0))::text AS rows_written, (r.rows_rejected + coalesce(s.rows_rejected, 0))::text AS rows_rejected, r.rows_deleted::text,
-            (r.pages + coalesce(s.pages, 0))::text AS pages, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
+            (r.pages + coalesce(s.pages, 0))::text AS pages, r.shards::text, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
             to_json(r.warnings)::text AS warnings`;
 
 // Connections keep every value as text (see pg/connect): the array arrives as JSON text.
