@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type pg from 'pg';
 import { printStatusAll, type StatusAllOptions } from './instances-command';
 import { lazy } from './lazy';
 import { failureMessage } from './run-commands';
@@ -26,7 +27,7 @@ export function registerStatus(program: Command): void {
       const { connectClient, latestWorkflowOf, runningWorkflowsOf, workflowIdFor } = await lazy('../client');
       const { closeQuietly, connect } = await lazy('../pg/connect');
       const { listCheckpoints, listRuns, listShardSlots, readCheckpoint, runningRunKeys, slotStatusText } = await lazy('../db/state');
-      const { describeRun, lastRunLine, progressLine, silentLine, unclaimedLine, writersWaitLine } = await lazy('./run-progress');
+      const { describeRun, lastRunLine, progressLine, silentLine, unclaimedLine, withCommittedRows, writersWaitLine } = await lazy('./run-progress');
       const client = await connectClient();
       const db = await connect(stateUrl(integration), { applicationName: 'tidemark-cli' }).catch(() => undefined);
       try {
@@ -49,7 +50,7 @@ export function registerStatus(program: Command): void {
           }
           if (view.waitingForWriters && view.status === 'RUNNING') console.log(`  waiting    ${writersWaitLine(view.waitingForWriters)}`);
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
-          if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.progress)}`);
+          if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.shards && db ? withCommittedRows(view.progress, await shardRowsDone(db, id)) : view.progress)}`);
           if (view.silent && view.status === 'RUNNING') console.log(`  silent     ${silentLine(view.silent)}`);
           if (view.unclaimed) console.log(`  ${view.unclaimed.pollers ? 'queued    ' : 'no worker '} ${unclaimedLine(view.unclaimed)}`);
           if (view.lastFailure && view.status === 'RUNNING') {
@@ -89,7 +90,7 @@ export function registerStatus(program: Command): void {
           const { pollUntil } = await lazy('../util/poll');
           await pollUntil(async () => {
             const v = await describeRun(client, handle);
-            if (v?.progress) bar.update(v.progress);
+            if (v?.progress) bar.update(v.shards && db ? withCommittedRows(v.progress, await shardRowsDone(db, id)) : v.progress);
             if (v && v.status === 'RUNNING') return undefined;
             if (v?.status === 'COMPLETED') {
               const r = (await handle.result().catch(() => undefined)) as { rows?: number; done?: boolean } | undefined;
@@ -117,4 +118,10 @@ async function endReason(handle: { result: () => Promise<unknown> }): Promise<st
       (e: unknown) => e,
     ),
   );
+}
+
+/** The rows the shards of the integration's last sharded plan committed (0 when the database cannot say). */
+async function shardRowsDone(db: pg.Client, id: string): Promise<number> {
+  const { listShardSlots } = await lazy('../db/state');
+  return (await listShardSlots(db, id).catch(() => [])).reduce((n, s) => n + Number(s.rowsDone), 0);
 }

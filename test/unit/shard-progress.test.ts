@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/activities';
-import { combineShards } from '../../src/cli/run-progress';
+import { combineShards, progressLine, withCommittedRows } from '../../src/cli/run-progress';
 import { cutAtEqualCounts } from '../../src/sources/postgres/split-range';
 import { parseBackfillInput, parseTuneInput } from '../../src/workflows/validate-input';
 
@@ -26,6 +26,20 @@ describe('sharded progress and inputs', () => {
     ]);
     expect(p).toMatchObject({ slot: 'backfill/*', rows: 9000, rate: 400, remaining: 6000, total: 15000, etaSeconds: 15, cursor: [['backfill/1'], ['backfill/2']] });
     expect(combineShards([], undefined)).toBeUndefined();
+  });
+
+  it('the shards\' committed rows stand in for heartbeats that trail them (never fewer rows, the ETA from what is left)', () => {
+    const p = combineShards([shard('backfill/1', 1000, 100, 4000), shard('backfill/2', 3000, 300, 2000)], [
+      { index: 0, status: 'done', rows: 5000 },
+      { index: 1, status: 'running' },
+      { index: 2, status: 'running' },
+    ])!;
+    // The state database has 1,200 rows more than the heartbeats say (each shard's heartbeat is held back a while).
+    expect(withCommittedRows(p, 10_200)).toMatchObject({ rows: 10_200, total: 15_000, remaining: 4_800, etaSeconds: 12, rate: 400 });
+    expect(progressLine(withCommittedRows(p, 10_200))).toMatch(/^10,200 \/ 15,000 \(68%\) rows, 400 rows\/s, ETA 12s, /);
+    // Heartbeats ahead (a page committed and beaten while the database was read first), or no database: as they are.
+    expect(withCommittedRows(p, 8_000)).toBe(p);
+    expect(withCommittedRows({ ...p, remaining: undefined, total: undefined, etaSeconds: undefined }, 9_500)).toMatchObject({ rows: 9_500, remaining: undefined, etaSeconds: undefined });
   });
 
   it('boundaries cut sorted keys into parts of equal count, never twice the same, fewer when keys run out', () => {
