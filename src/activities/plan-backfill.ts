@@ -117,9 +117,8 @@ export function makePlanBackfill(deps: ActivityDeps) {
         throw err;
       });
       // The row first: a workflow cancelled while this planned has recorded the run cancelled, and then gets no slots.
-      if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began)))) throw new RunCancelledError(input.runKey);
+      if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began), ranges.length))) throw new RunCancelledError(input.runKey);
       await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
-      await state.setRunShards(db, input.runKey, ranges.length);
       for (const w of warnings) log.warn(w, { integration: it.id });
       await state.addRunWarnings(db, input.runKey, warnings);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
@@ -136,11 +135,10 @@ async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Pro
   if (!slots.length) return { sharded: false, todo: [], total: 0 };
   const refusal = resumeRefusal(it.id, found);
   if (refusal) throw new NothingToResumeError(refusal);
-  if (!(await state.startRun(db, input.runKey, it.id, 'resume', null))) throw new RunCancelledError(input.runKey);
+  const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
+  if (!(await state.startRun(db, input.runKey, it.id, 'resume', null, {}, todo.length))) throw new RunCancelledError(input.runKey);
   await state.takeOverShardSlots(db, it.id, input.runKey);
   await state.abandonBackfillRuns(db, it.id, input.runKey);
-  const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
-  await state.setRunShards(db, input.runKey, todo.length);
   log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
   return { sharded: true, todo, total: slots.length };
 }

@@ -27,7 +27,6 @@ export * from './instances-set-status';
 export * from './instances-set-weight';
 export * from './record-page';
 export * from './run-shard-counters';
-export * from './run-shards';
 export * from './instances-summary';
 export * from './deliveries-read';
 export * from './deliveries-save';

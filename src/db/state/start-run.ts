@@ -16,18 +16,20 @@ export interface AttemptInfo {
  * recorded the run cancelled already (cancelledByWorkflow), nothing changed. Temporal's attempt number
  * is a floor: attempts that failed before they reached the state database (it was down) count too, and the row's
  * start is when the activity was first scheduled, not when an attempt first got through (an acceptance run).
+ * `shards`: the key ranges a sharded run reads (see migration 017).
  */
-export async function startRun(client: pg.Client, runId: string, integration: string, kind: RunKind, startCursor: Cursor, at: AttemptInfo = {}): Promise<boolean> {
+export async function startRun(client: pg.Client, runId: string, integration: string, kind: RunKind, startCursor: Cursor, at: AttemptInfo = {}, shards?: number): Promise<boolean> {
   const r = await client.query(
-    `INSERT INTO tidemark.runs (run_id, integration, kind, status, start_cursor, end_cursor, attempts, started_at)
-     VALUES ($1::text, $2::text, $3::text, 'running', $4::jsonb, $4::jsonb, greatest(1, coalesce($5::int, 1)), coalesce(to_timestamp($6::float8 / 1000), now()))
+    `INSERT INTO tidemark.runs (run_id, integration, kind, status, start_cursor, end_cursor, attempts, started_at, shards)
+     VALUES ($1::text, $2::text, $3::text, 'running', $4::jsonb, $4::jsonb, greatest(1, coalesce($5::int, 1)), coalesce(to_timestamp($6::float8 / 1000), now()), $7::int)
      ON CONFLICT (run_id) DO UPDATE SET attempts = greatest(tidemark.runs.attempts + 1, coalesce($5::int, 0)), status = 'running', error = NULL, finished_at = NULL,
+       shards = coalesce(EXCLUDED.shards, tidemark.runs.shards),
        -- A row an earlier attempt made without reading (it failed first: recordFailure) starts where this attempt starts.
        start_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.start_cursor ELSE tidemark.runs.start_cursor END,
        end_cursor = CASE WHEN tidemark.runs.pages = 0 THEN EXCLUDED.end_cursor ELSE tidemark.runs.end_cursor END
      -- A run its workflow recorded as cancelled stays so (a plan that finished after the cancel: recordCancelled).
      WHERE NOT ${cancelledByWorkflow('tidemark.runs')}`,
-    [runId, integration, kind, JSON.stringify(startCursor), at.attempt ?? null, at.scheduledAt ?? null],
+    [runId, integration, kind, JSON.stringify(startCursor), at.attempt ?? null, at.scheduledAt ?? null, shards ?? null],
   );
   return (r.rowCount ?? 0) > 0;
 }
