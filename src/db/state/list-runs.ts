@@ -25,10 +25,12 @@ export interface RunRow {
 }
 
 // Counters are the run's row plus its shards' rows not rolled up yet (see run-shard-counters): exact at any time.
+// `shards` is read from the row as JSON: `status` does not migrate, and must still list runs from a database a newer
+// CLI has not migrated yet (migration 017 added the column).
 const COLUMNS = `r.run_id, r.kind, r.status, r.started_at::text, r.finished_at::text, r.attempts::text,
             (r.rows_read + coalesce(s.rows_read, 0))::text AS rows_read, (r.rows_committed + coalesce(s.rows_committed, 0))::text AS rows_committed,
             (r.rows_written + coalesce(s.rows_written, 0))::text AS rows_written, (r.rows_rejected + coalesce(s.rows_rejected, 0))::text AS rows_rejected, r.rows_deleted::text,
-            (r.pages + coalesce(s.pages, 0))::text AS pages, r.shards::text, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
+            (r.pages + coalesce(s.pages, 0))::text AS pages, to_jsonb(r) ->> 'shards' AS shards, r.start_cursor::text, coalesce(s.end_cursor, r.end_cursor)::text AS end_cursor, r.error,
             to_json(r.warnings)::text AS warnings`;
 
 // Connections keep every value as text (see pg/connect): the array arrives as JSON text.
