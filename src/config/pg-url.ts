@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PermanentError } from '../errors';
+import { PermanentError, UrlUserinfoError, urlUserinfoProblem } from '../errors';
 import { resolveEnvRefs } from './env-refs';
 
 const PG_URL = /^postgres(ql)?:\/\/\S/;
@@ -14,6 +14,7 @@ export const pgUrl = z.string().min(1, 'must not be empty').superRefine((v, ctx)
   const unclosed = /\$\{(?![A-Za-z_][A-Za-z0-9_.]*\})/.exec(v);
   if (unclosed) ctx.addIssue({ code: 'custom', message: `has a "\${" without its closing "}" (at character ${unclosed.index + 1}): write \${NAME}` });
   else if (!v.startsWith('${') && !PG_URL.test(v)) ctx.addIssue({ code: 'custom', message: `must be a PostgreSQL URL (${EXAMPLE}) or \${NAME} of a variable holding one` });
+  else if (!v.includes('${') && urlUserinfoProblem(v)) ctx.addIssue({ code: 'custom', message: `${urlUserinfoProblem(v)} (the value is not shown: it may hold a password)` });
 });
 
 /** A URL field whose `${NAME}` resolved to something that is not a PostgreSQL URL. */
@@ -28,5 +29,7 @@ export class NotPgUrlError extends PermanentError {
 export function resolvePgUrl(value: string, field: string, env: NodeJS.ProcessEnv = process.env): string {
   const url = resolveEnvRefs(value, field, env);
   if (!PG_URL.test(url)) throw new NotPgUrlError(field);
+  const problem = urlUserinfoProblem(url);
+  if (problem) throw new UrlUserinfoError(field, problem);
   return url;
 }

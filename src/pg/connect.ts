@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { UrlUserinfoError, urlUserinfoProblem } from '../errors';
 
 /**
  * Every value stays text: identity parsers (text in, text out) keep timestamps exact to the
@@ -44,6 +45,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<p
 
 /** Where a PostgreSQL URL points (host:port/database), never its password: for errors that must name a database. */
 export function pgAddress(url: string): string | undefined {
+  if (urlUserinfoProblem(url)) return undefined; // its "host" and "path" are pieces of the password
   try {
     const u = new URL(url);
     return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
@@ -58,6 +60,8 @@ export function pgAddress(url: string): string | undefined {
  * `code`, so retries and permanent failures are told apart as before.
  */
 export async function connectNamed(url: string, what: string, detail: string | undefined, opts: ConnectOptions = {}): Promise<pg.Client> {
+  const problem = urlUserinfoProblem(url);
+  if (problem) throw new UrlUserinfoError(detail ?? `the URL of ${what}`, problem);
   try {
     return await connect(url, opts);
   } catch (err) {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig, parseDuration, postgresSinkOf, resolveEnvRefs, MissingEnvError } from '../../src/config';
 import { schemaChangesOf } from '../../src/config/schema';
 import { resolvePgUrl } from '../../src/config/pg-url';
+import { connectNamed } from '../../src/pg/connect';
 
 const valid = {
   integrations: [
@@ -60,7 +61,7 @@ describe('config', () => {
     expect(issuesOf(withIntegration((i) => (i.source.table = table))).join('\n')).toContain(path);
   });
 
-  it('PostgreSQL URLs: a literal must be postgres://…, a reference must be closed; a resolved value is checked too (acceptance run)', () => {
+  it('PostgreSQL URLs: a literal must be postgres://…, a reference must be closed; a resolved value is checked too (acceptance run)', async () => {
     expect(issuesOf(withIntegration((i) => (i.source.url = 'not a url')))).toEqual(['integrations[0].source.url: must be a PostgreSQL URL (postgres://user:password@host:5432/database) or ${NAME} of a variable holding one']);
     expect(issuesOf(withIntegration((i) => (i.source.url = '${SOURCE_DATABASE_URL')))).toEqual(['integrations[0].source.url: has a "${" without its closing "}" (at character 1): write ${NAME}']);
     expect(issuesOf(withIntegration((i) => (i.sink.url = 'postgres://u:${PW@h/db')))).toEqual(['integrations[0].sink.url: has a "${" without its closing "}" (at character 14): write ${NAME}']);
@@ -69,6 +70,30 @@ describe('config', () => {
     expect(() => resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: 'localhost:5432/db' })).toThrow(
       'integrations[orders].source.url is not a PostgreSQL URL once its ${…} references are filled in: it must read postgres://user:password@host:5432/database (the value is not shown: it may hold a password)',
     );
+    // A password with a reserved character written as it is (an acceptance run: the URL's host became "ss" and the
+    // error printed "ss:5432/w%rd:x@127.0.0.1:21432/src", most of the password). Refused before any connection,
+    // naming the field and the fix, without a character of the value.
+    const ENCODE = /percent-encoded \(\/ \? # @ % as %2F %3F %23 %40 %25: encodeURIComponent\(password\)\)/;
+    for (const bad of ['postgres://src_reader:p@zq/w%rd:x@127.0.0.1:21432/src', 'postgres://u:a#b?c@h/db', 'postgres://u:50%off@h/db', 'postgres://u:x?y@h:5432/db']) {
+      let message = '';
+      try {
+        resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: bad });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^integrations\[orders\]\.source\.url: its user name or password holds a character that must be percent-encoded/);
+      expect(message).toMatch(ENCODE);
+      for (const piece of ['zq', 'w%rd', 'a#b', '50%off', 'x?y']) expect(message).not.toContain(piece);
+      expect(issuesOf(withIntegration((i) => (i.source.url = bad)))).toEqual([expect.stringMatching(/^integrations\[0\]\.source\.url: its user name or password holds .*\(the value is not shown: it may hold a password\)$/)]);
+    }
+    // Where a URL reaches a connection without the config's check (verify, the state database): refused the same way.
+    const refused = (await connectNamed('postgres://u:p@zq/w%rd:x@127.0.0.1:1/db', 'the state database', 'integrations[orders].sink.url').catch((err: unknown) => err)) as Error;
+    expect(refused).toMatchObject({ name: 'UrlUserinfoError', message: expect.stringMatching(/^integrations\[orders\]\.sink\.url: its user name or password holds/) });
+    expect(refused.message).not.toMatch(/zq|w%rd/);
+    // Encoded, and other reserved characters that need no encoding, pass.
+    for (const ok of ['postgres://src_reader:p%40ss%2Fw%25rd%3Ax@127.0.0.1:21432/src', 'postgres://u:p@ss@h/db', 'postgres://u:a:b@h/db?sslmode=disable', 'postgres:///db?host=/tmp']) {
+      expect(resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: ok })).toBe(ok);
+    }
   });
 
   it('rejects injected column names, bad ids, kinds, durations and duplicate ids, each naming its field', () => {
