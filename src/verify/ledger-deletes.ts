@@ -61,7 +61,7 @@ export async function reconcileLedgerDeletes(it: LedgerIntegration, opts: Ledger
     opts.onProgress?.();
   };
   const stateUrl = stateDbUrlOf(it, env);
-  const src = await connectNamed(resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-reconcile' });
+  const src = await connectNamed(resolveEnvRefs(it.source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-reconcile', rowSecurityOff: true });
   let state: pg.Client | undefined;
   const sink = new HttpSink(it.sink, { integration: it.id, env, stateDbUrl: stateUrl });
   try {

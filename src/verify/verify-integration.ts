@@ -97,7 +97,7 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('verify cancelled');
     opts.onProgress?.();
   };
-  const src = await connectNamed(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-verify' });
+  const src = await connectNamed(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-verify', rowSecurityOff: true });
   const dst = await connectNamed(resolveEnvRefs(sink.url, `integrations[${it.id}].sink.url`, env), 'the target database', `integrations[${it.id}].sink.url`, { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
     await closeQuietly(src);
     throw err;

@@ -33,3 +33,25 @@ export class SourceStatementTimeoutError extends Error {
     );
   }
 }
+
+/**
+ * Row-level security would filter the source table for the role tidemark reads as (its session sets row_security
+ * off, so PostgreSQL refuses instead: 42501). An acceptance run read what a policy showed without a word, and a
+ * deletes reconciliation then removed the hidden rows from the target.
+ */
+export class SourceRowSecurityError extends PermanentError {
+  override readonly name = 'SourceRowSecurityError';
+  constructor(readonly table: string) {
+    super(
+      `source table ${table} has row-level security that hides rows from the role tidemark reads as: it would read only what the policies show ` +
+        '(and a deletes reconciliation would remove the rest from the target). Read as a role the policies do not filter: the table\'s owner, or one with BYPASSRLS (ALTER ROLE … BYPASSRLS), ' +
+        'or a policy that shows this role every row',
+    );
+  }
+}
+
+/** PostgreSQL's refusal of a query that row-level security would filter (row_security = off). */
+export function isRowSecurityRefusal(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '42501' && /row-level security/i.test(String((err as Error | null)?.message));
+}
+

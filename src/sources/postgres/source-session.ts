@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { closeQuietly } from '../../pg/connect';
 import { abortError } from '../../util/abort-error';
 import { cancelBackend } from './cancel-query';
-import { SourceStatementTimeoutError } from './source-errors';
+import { isRowSecurityRefusal, SourceRowSecurityError, SourceStatementTimeoutError } from './source-errors';
 
 /** How long close() waits for the connection to end after cancelling a stuck statement. */
 const CLOSE_WAIT_MS = 5_000;
@@ -49,6 +49,7 @@ export class SourceSession {
       if ((err as { code?: unknown } | null)?.code === '57014') {
         throw new SourceStatementTimeoutError(this.table, what, this.timeoutMs, /statement timeout/i.test((err as Error).message));
       }
+      if (isRowSecurityRefusal(err)) throw new SourceRowSecurityError(this.table);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities, type RunResult } from '../../src/activities';
+import { verifyIntegration } from '../../src/verify';
+import { ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { createTestDatabase, type TestDatabase } from '../setup/database';
+
+// A source table with row-level security that hides rows from the role tidemark reads as (acceptance L): the run
+// read what the policy showed without a word, and a deletes reconciliation then removed the hidden rows from the
+// target. The source session sets row_security off (as pg_dump does): PostgreSQL refuses instead of filtering.
+let src: TestDatabase;
+let dst: TestDatabase;
+const role = `tm_rls_reader_${randomBytes(3).toString('hex')}`;
+let readerUrl: string;
+
+beforeAll(async () => {
+  [src, dst] = await Promise.all([createTestDatabase('rlssrc_src'), createTestDatabase('rlssrc_dst')]);
+  await seedOrders(src.url, { rows: 2000 });
+  await sql(src.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw'; GRANT SELECT ON public.orders TO ${role};
+    ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY most ON public.orders FOR SELECT TO ${role} USING (id % 20 <> 0)`);
+  const u = new URL(src.url);
+  [u.username, u.password] = [role, 'pw'];
+  readerUrl = u.toString();
+});
+afterAll(async () => {
+  await Promise.all([src?.drop(), dst?.drop()]);
+  await sql(dst.url.replace(/\/[^/]*$/, '/postgres'), `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+});
+
+describe('a source table with row-level security for the reading role', () => {
+  it('is refused, naming the table and the fix, before a row is written; verify --delete deletes nothing', async () => {
+    const config = ordersConfig({ lag: '0s' }, { batchSize: 500 });
+    // The table as its owner sees it: every row in the target.
+    const owner = createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: dst.url } });
+    expect(await new MockActivityEnvironment().run(owner.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/owner' })).toMatchObject({ rows: 2000, done: true });
+
+    const reader = createActivities({ config: () => config, env: { SRC_URL: readerUrl, DST_URL: dst.url } });
+    const failed = await (new MockActivityEnvironment().run(reader.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/reader' }) as Promise<RunResult>).catch((e: unknown) => e as Error);
+    expect(failed).toMatchObject({ type: 'SourceRowSecurityError', nonRetryable: true });
+    expect((failed as Error).message).toMatch(/^source table public\.orders has row-level security that hides rows from the role tidemark reads as: .*BYPASSRLS/);
+
+    // verify (and the deletes reconciliation, which is verify --delete) reads the source the same way: it fails
+    // rather than call the hidden rows deleted.
+    await expect(verifyIntegration(config.integrations[0]!, { delete: true, env: { SRC_URL: readerUrl, DST_URL: dst.url } })).rejects.toThrow(/row-level security/);
+    expect(await sql(dst.url, 'SELECT count(*)::int AS n FROM copy.orders')).toEqual([{ n: 2000 }]);
+
+    // Its owner (or a BYPASSRLS role) reads every row: unchanged.
+    await sql(src.url, `ALTER ROLE ${role} BYPASSRLS`);
+    expect(await new MockActivityEnvironment().run(reader.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/bypass' })).toMatchObject({ rows: 2000, done: true });
+  });
+});
