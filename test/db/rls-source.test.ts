@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities, type RunResult } from '../../src/activities';
+import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { verifyIntegration } from '../../src/verify';
 import { ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -13,6 +13,7 @@ let src: TestDatabase;
 let dst: TestDatabase;
 const role = `tm_rls_reader_${randomBytes(3).toString('hex')}`;
 let readerUrl: string;
+const backfill = (runKey: string): RunInput => ({ integration: 'orders', mode: 'backfill', runKey });
 
 beforeAll(async () => {
   [src, dst] = await Promise.all([createTestDatabase('rlssrc_src'), createTestDatabase('rlssrc_dst')]);
@@ -33,10 +34,10 @@ describe('a source table with row-level security for the reading role', () => {
     const config = ordersConfig({ lag: '0s' }, { batchSize: 500 });
     // The table as its owner sees it: every row in the target.
     const owner = createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: dst.url } });
-    expect(await new MockActivityEnvironment().run(owner.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/owner' })).toMatchObject({ rows: 2000, done: true });
+    expect(await new MockActivityEnvironment().run(owner.runIntegration, backfill('rls/owner'))).toMatchObject({ rows: 2000, done: true });
 
     const reader = createActivities({ config: () => config, env: { SRC_URL: readerUrl, DST_URL: dst.url } });
-    const failed = await (new MockActivityEnvironment().run(reader.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/reader' }) as Promise<RunResult>).catch((e: unknown) => e as Error);
+    const failed = await (new MockActivityEnvironment().run(reader.runIntegration, backfill('rls/reader')) as Promise<RunResult>).catch((e: unknown) => e as Error);
     expect(failed).toMatchObject({ type: 'SourceRowSecurityError', nonRetryable: true });
     expect((failed as Error).message).toMatch(/^source table public\.orders has row-level security that hides rows from the role tidemark reads as: .*BYPASSRLS/);
 
@@ -47,6 +48,6 @@ describe('a source table with row-level security for the reading role', () => {
 
     // Its owner (or a BYPASSRLS role) reads every row: unchanged.
     await sql(src.url, `ALTER ROLE ${role} BYPASSRLS`);
-    expect(await new MockActivityEnvironment().run(reader.runIntegration, { integration: 'orders', mode: 'backfill', runKey: 'rls/bypass' })).toMatchObject({ rows: 2000, done: true });
+    expect(await new MockActivityEnvironment().run(reader.runIntegration, backfill('rls/bypass'))).toMatchObject({ rows: 2000, done: true });
   });
 });
