@@ -106,18 +106,21 @@ export async function prepareRun(
     await reading.catch(() => undefined); // what it started, the caller closes
     throw err;
   }
-  // Rows written before a column was added hold NULL in it until they change (an acceptance run: nothing said so).
-  const added = sink.kind === 'postgres' ? sink.sink.added : [];
-  const addedWarning = added.length
-    ? `sink.schemaChanges add_columns: added ${added.map((c) => `"${c.name}" (${c.type})`).join(', ')} to the target; rows written before hold NULL there until they change: ${
-        // verify compares a PostgreSQL source with its target as they are, without a mapping between them.
-        it.source.kind === 'postgres' && !it.mapping ? `\`tidemark verify ${it.id} --repair\` (or a backfill) fills them` : `a backfill (\`tidemark backfill ${it.id}\`) fills them`
-      }`
-    : undefined;
+  // Rows written before a column was added hold NULL in it until they change (an acceptance run: nothing said so), also
+  // when someone added it to the target by hand once the source had it (acceptance L: the run could not alter a table it
+  // does not own, a DBA did, and the next run said nothing).
+  const { added, adopted } = sink.kind === 'postgres' ? sink.sink : { added: [], adopted: [] };
+  // verify compares a PostgreSQL source with its target as they are, without a mapping between them.
+  const fill = it.source.kind === 'postgres' && !it.mapping ? `\`tidemark verify ${it.id} --repair\` (or a backfill) fills them` : `a backfill (\`tidemark backfill ${it.id}\`) fills them`;
+  const named = (cols: readonly { name: string; type: string }[]) => cols.map((c) => `"${c.name}" (${c.type})`).join(', ');
+  const columnWarnings = [
+    ...(added.length ? [`sink.schemaChanges add_columns: added ${named(added)} to the target; rows written before hold NULL there until they change: ${fill}`] : []),
+    ...(adopted.length ? [`new in the source since the last run: ${named(adopted)}, which the target already had (added by hand); rows written before hold what the target gave them (NULL or its default) until they change: ${fill}`] : []),
+  ];
   // Recorded at once: an attempt that fails after altering the table (its first read) leaves the next one nothing to add.
-  if (addedWarning) {
-    log.warn(addedWarning, { integration: it.id });
-    await state.addRunWarnings(db, input.runKey, [addedWarning]).catch(async (err: unknown) => {
+  if (columnWarnings.length) {
+    for (const w of columnWarnings) log.warn(w, { integration: it.id });
+    await state.addRunWarnings(db, input.runKey, columnWarnings).catch(async (err: unknown) => {
       await reading.catch(() => undefined); // what it started, the caller closes
       throw err;
     });

@@ -98,7 +98,7 @@ export class PostgresSink {
     const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
     [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
     [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];
-    this.added = t.added;
+    [this.added, this.adopted] = [t.added, t.adopted];
     this.replaceGuard = t.replaceBlocked ? '' : replaceGuardSql(this.table, t.columns.length, this.cfg.key);
     // A page of new keys needs no upsert: COPY into the target is the same insert, at COPY speed (an
     // initial load, or new rows into a filled table). The first page with a key already there (or
@@ -183,6 +183,8 @@ export class PostgresSink {
 
   /** Columns sink.schemaChanges: add_columns added to the target when this sink prepared (none: it was not altered). */
   added: readonly ColumnSpec[] = [];
+  /** Columns new in the source since the last run that the target already had (see reconcileColumns). */
+  adopted: readonly ColumnSpec[] = [];
 
   /** Why mostly changed pages are upserted rather than replaced (see replace-rows.ts); undefined: they are replaced. */
   get replaceBlocker(): string | undefined {

@@ -31,6 +31,8 @@ export interface PreparedTarget {
   aheadBlocked: string | undefined;
   /** Columns sink.schemaChanges: add_columns added to the target just now (rows written before hold NULL there). */
   added: ColumnSpec[];
+  /** Columns new in the source since the last run that the target already had (added by hand): the same, unasked. */
+  adopted: ColumnSpec[];
 }
 
 export interface PrepareOptions {
@@ -77,7 +79,7 @@ export async function prepareTarget(
   // Only a run (which knows its integration) changes the target's shape; repairs and retries never do.
   const mode = integration ? schemaChangesOf(cfg) : 'fail';
   const drift = { table, source: sourceColumns, target: info.columns, mode, integration } as const;
-  const added = await reconcileColumns(client, drift);
+  const { added, adopted } = await reconcileColumns(client, drift);
   if (added.length) info = (await describeTable(client, table, 'sink')) ?? info;
   const missing = keyIndexMissing(info, cfg);
   if (missing) throw new SinkSetupError('sink.key', missing);
@@ -109,7 +111,7 @@ export async function prepareTarget(
   const textKey = !inherited && key.every((k) => k.type && !k.type.endsWith(']') && exact.has(k.name)) ? key : undefined;
   const blockers =
     cfg.replacePages === false ? { replace: 'sink.replacePages is false' } : inherited ? { replace: 'it has inheritance children' } : textKey ? await replaceBlockers(client, table, names, cfg.key) : { replace: 'its key has an array type or compares loosely (citext, numeric, a nondeterministic collation)' };
-  return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead, added };
+  return { columns: names, stage, upsertSql, skipUnchangedSql: inherited ? upsertSql : skipUnchangedSql, copyColumns: cols, textKey, replaceBlocked: blockers.replace, aheadBlocked: blockers.replace ?? blockers.ahead, added, adopted };
 }
 
 /**

@@ -23,9 +23,11 @@ export interface DriftCheck {
  * fails, since the target would silently stop being filled or start rejecting values. "Retyped" is
  * judged against the source's own previous type, not the target's (a target may hold a compatible
  * type on purpose); a change already mirrored in the target (same column dropped there, or altered
- * to the new type) is accepted. Returns the columns added to the target (none: it was not altered).
+ * to the new type) is accepted. Returns the columns added to the target (none: it was not altered), and those new in
+ * the source since the last run that the target had already (added by hand: acceptance L's DBA, after the run could
+ * not alter a table it does not own); the rows written before hold whatever the target gave them, in both.
  */
-export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promise<ColumnSpec[]> {
+export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promise<{ added: ColumnSpec[]; adopted: ColumnSpec[] }> {
   await client.query('BEGIN');
   try {
     // Shards of one backfill prepare at once: one of them decides, the others then see its result.
@@ -43,6 +45,8 @@ export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promis
       }
     }
     const added = c.source.filter((col) => !targetType.has(col.name));
+    const seenNames = new Set((seen ?? []).map((col) => col.name));
+    const adopted = seen ? c.source.filter((col) => !seenNames.has(col.name) && targetType.has(col.name)) : [];
     if (c.mode === 'fail') changes.push(...added.map((col): ColumnChange => ({ column: col.name, change: 'added', now: col.type })));
     if (changes.length) throw new SchemaDriftError(`${c.table.schema}.${c.table.name}`, changes, fixes(c, changes));
     if (added.length) {
@@ -51,7 +55,7 @@ export async function reconcileColumns(client: pg.Client, c: DriftCheck): Promis
     }
     if (c.integration) await saveSourceColumns(client, c.integration, c.source);
     await client.query('COMMIT');
-    return added;
+    return { added, adopted };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
