@@ -17,7 +17,9 @@ export async function migrate(client: pg.Client): Promise<number> {
   await client.query('BEGIN');
   try {
     await client.query(`SELECT pg_advisory_xact_lock(('x' || $1::text)::bit(64)::bigint)`, [MIGRATION_LOCK_KEY]);
-    await client.query('CREATE SCHEMA IF NOT EXISTS tidemark');
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema is there (acceptance
+    // L: a role a DBA gave its own pre-made schema `tidemark` could never migrate).
+    await client.query("DO $$BEGIN IF to_regnamespace('tidemark') IS NULL THEN CREATE SCHEMA tidemark; END IF; END$$");
     await client.query(
       'CREATE TABLE IF NOT EXISTS tidemark.migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
@@ -32,9 +34,30 @@ export async function migrate(client: pg.Client): Promise<number> {
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if ((err as { code?: unknown }).code === '42501') throw await StatePrivilegeError.of(client, err as Error);
     throw err;
   }
   return count;
+}
+
+/**
+ * The state database's role may not create schema `tidemark` or its tables: the message names the role, the
+ * database and the two ways to fix it (PostgreSQL's own said only "permission denied for database sink").
+ */
+export class StatePrivilegeError extends PermanentError {
+  override readonly name = 'StatePrivilegeError';
+  static async of(client: pg.Client, cause: Error): Promise<StatePrivilegeError> {
+    const who = await client
+      .query<{ u: string; d: string }>('SELECT current_user AS u, current_database() AS d')
+      .then((r) => r.rows[0])
+      .catch(() => undefined);
+    const [user, db] = [who?.u ?? '<role>', who?.d ?? '<database>'];
+    return new StatePrivilegeError(
+      `tidemark keeps its state in schema tidemark of the state database (${db}), and its role ${user} may not create it or its tables (${cause.message}): ` +
+        `GRANT CREATE ON DATABASE ${db} TO ${user} (tidemark then makes and owns the schema), or have an administrator make it for the role: CREATE SCHEMA tidemark AUTHORIZATION ${user}`,
+      { cause },
+    );
+  }
 }
 
 /**
