@@ -6,6 +6,7 @@ import { copyIn } from '../pg/copy-in';
 import { copyOut } from '../pg/copy-out';
 import { encodeCopyRows } from '../pg/copy-text';
 import { PageLanes } from './page-lanes';
+import { SinkSetupError } from './sink-errors';
 import { prepareTarget } from './prepare-target';
 import { deleteKeysSql, replaceGuardSql, TARGET_CHANGED } from './replace-rows';
 import { dropUnchangedRows, pageKeys, targetRowsSql, type KeyColumn, type PageKeys } from './unchanged-rows';
@@ -95,6 +96,12 @@ export class PostgresSink {
   }
 
   async prepare(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean; continuesFrom?: string } = {}): Promise<void> {
+    return this.prepareUnnamed(sourceColumns, opts).catch((err: unknown) => {
+      throw this.privilegeNamed(err);
+    });
+  }
+
+  private async prepareUnnamed(sourceColumns: readonly ColumnSpec[], opts: { allowDirect?: boolean; keyUniqueInPage?: boolean; continuesFrom?: string }): Promise<void> {
     const t = await prepareTarget(this.client, this.cfg, this.table, this.integration, sourceColumns, opts);
     [this.columns, this.stage, this.upsertSql, this.skipUnchangedSql, this.copyColumns] = [t.columns, t.stage, t.upsertSql, t.skipUnchangedSql, t.copyColumns];
     [this.textKey, this.replaceBlocked, this.aheadBlocked] = [t.textKey, t.replaceBlocked, t.aheadBlocked];
@@ -207,6 +214,25 @@ export class PostgresSink {
    * conflict (the whole transaction rolls back), COPY into staging and upsert from it.
    */
   async writeCopy(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
+    return this.writeCopyUnnamed(data, count, alsoInTx).catch((err: unknown) => {
+      throw this.privilegeNamed(err);
+    });
+  }
+
+  /**
+   * A privilege the sink's role lacks (42501), named with the role, the table and the grant: PostgreSQL says only
+   * "permission denied for table orders3_copy" or "… to create temporary tables in database" (acceptance L).
+   */
+  private privilegeNamed(err: unknown): unknown {
+    if ((err as { code?: unknown } | null)?.code !== '42501' || err instanceof SinkSetupError) return err;
+    const [role, db, table] = [this.client.user ?? "tidemark's role", this.client.database ?? 'the database', `${this.table.schema}.${this.table.name}`];
+    const grant = /temporary/i.test((err as Error).message)
+      ? `GRANT TEMPORARY ON DATABASE ${db} TO ${role} (pages are upserted through a temporary staging table)`
+      : `GRANT SELECT, INSERT, UPDATE ON ${table} TO ${role} (DELETE too for deletes and verify --delete; ownership for sink.schemaChanges: add_columns)`;
+    return Object.assign(new SinkSetupError('sink.table', `the role ${role} lacks a privilege the target ${table} needs (${(err as Error).message}): ${grant}`), { cause: err });
+  }
+
+  private async writeCopyUnnamed(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {
     if (!this.upsertSql) throw new Error('PostgresSink.prepare() must run before writing');
     this.replacing = undefined; // set again (before the first await) if this page is replaced
     if (this.direct) {

@@ -52,4 +52,29 @@ describe('a sink role without CREATE on its database', () => {
     expect(failed).toMatchObject({ type: 'SinkSetupError', nonRetryable: true });
     expect(failed.message).toMatch(new RegExp(`^sink\\.create: creating the target other\\.orders as role ${role} was refused \\(permission denied for database ${dst.name}\\): GRANT CREATE ON DATABASE ${dst.name} TO ${role}, or create schema other for it`));
   });
+
+  it('a privilege missing on the source table or the target is named with its side, role and grant', async () => {
+    // The source read as the same role, which may not read public.orders yet.
+    const srcRole = new URL(src.url);
+    [srcRole.username, srcRole.password] = [role, 'pw'];
+    const config = ordersConfig({ lag: '0s' }, { batchSize: 500 });
+    const run = (key: string, env: Record<string, string>, mode: RunInput['mode'] = 'backfill') =>
+      new MockActivityEnvironment().run(createActivities({ config: () => config, env }).runIntegration, { ...backfill(key), mode }) as Promise<RunResult>;
+    const failure = (p: Promise<RunResult>) => p.then(() => new Error('completed'), (e: unknown) => e as Error);
+
+    const noSelect = await failure(run('lp/src', { SRC_URL: srcRole.toString(), DST_URL: roleUrl }));
+    expect(noSelect).toMatchObject({ type: 'SourcePrivilegeError', nonRetryable: true });
+    expect(noSelect.message).toMatch(new RegExp(`^source table public\\.orders: the role ${role} may not read it \\(permission denied for table orders\\): GRANT USAGE ON SCHEMA <its schema> TO ${role} and GRANT SELECT ON public\\.orders TO ${role}`));
+
+    // A target the role may insert into but not update: the first page that must upsert says what to grant.
+    await sql(dst.url, `CREATE TABLE copy.owned (LIKE copy.orders INCLUDING ALL); INSERT INTO copy.owned SELECT * FROM copy.orders WHERE id <= 100; GRANT SELECT, INSERT ON copy.owned TO ${role}`);
+    const owned = ordersConfig({ lag: '0s' }, { batchSize: 500, sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.owned', key: ['id'], create: true } });
+    const noUpdate = await failure(new MockActivityEnvironment().run(createActivities({ config: () => owned, env: { SRC_URL: src.url, DST_URL: roleUrl } }).runIntegration, backfill('lp/upd')) as Promise<RunResult>);
+    expect(noUpdate).toMatchObject({ type: 'SinkSetupError', nonRetryable: true });
+    expect(noUpdate.message).toMatch(new RegExp(`^sink\\.table: the role ${role} lacks a privilege the target copy\\.owned needs \\(permission denied for table owned\\): GRANT SELECT, INSERT, UPDATE ON copy\\.owned TO ${role}`));
+    // Granted, it goes on and the target is exact.
+    await sql(dst.url, `GRANT UPDATE ON copy.owned TO ${role}`);
+    expect(await new MockActivityEnvironment().run(createActivities({ config: () => owned, env: { SRC_URL: src.url, DST_URL: roleUrl } }).runIntegration, backfill('lp/upd2'))).toMatchObject({ rows: 1500, done: true });
+    expect(await digest(dst.url, 'copy.owned')).toEqual(await digest(src.url, 'public.orders'));
+  });
 });

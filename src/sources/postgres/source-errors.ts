@@ -55,3 +55,19 @@ export function isRowSecurityRefusal(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === '42501' && /row-level security/i.test(String((err as Error | null)?.message));
 }
 
+/** The role tidemark reads the source as may not read the table (42501, other than row-level security). */
+export class SourcePrivilegeError extends PermanentError {
+  override readonly name = 'SourcePrivilegeError';
+  constructor(
+    readonly table: string,
+    readonly role: string,
+    cause: Error,
+  ) {
+    super(
+      `source table ${table}: the role ${role} may not read it (${cause.message}): GRANT USAGE ON SCHEMA <its schema> TO ${role} and GRANT SELECT ON ${table} TO ${role} ` +
+        '(SELECT on the whole table, not on some columns: tidemark reads every column it copies, and its cursor)',
+      { cause },
+    );
+  }
+}
+

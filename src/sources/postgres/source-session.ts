@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { closeQuietly } from '../../pg/connect';
 import { abortError } from '../../util/abort-error';
 import { cancelBackend } from './cancel-query';
-import { isRowSecurityRefusal, SourceRowSecurityError, SourceStatementTimeoutError } from './source-errors';
+import { isRowSecurityRefusal, SourcePrivilegeError, SourceRowSecurityError, SourceStatementTimeoutError } from './source-errors';
 
 /** How long close() waits for the connection to end after cancelling a stuck statement. */
 const CLOSE_WAIT_MS = 5_000;
@@ -50,6 +50,8 @@ export class SourceSession {
         throw new SourceStatementTimeoutError(this.table, what, this.timeoutMs, /statement timeout/i.test((err as Error).message));
       }
       if (isRowSecurityRefusal(err)) throw new SourceRowSecurityError(this.table);
+      // PostgreSQL says "permission denied for table orders3": not which side, which role, nor the grant (acceptance L).
+      if ((err as { code?: unknown } | null)?.code === '42501') throw new SourcePrivilegeError(this.table, this.client.user ?? 'tidemark\'s role', err as Error);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
