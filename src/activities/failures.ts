@@ -5,6 +5,7 @@ import { isPermanent, PermanentError } from '../errors';
 
 /** Permanent errors fail the run at once with their class name as the failure type; the rest retry. */
 export function toFailure(err: unknown): unknown {
+  if (!(err instanceof ApplicationFailure) && (err as { code?: unknown } | null)?.code === '25006') return readOnlyNamed(err as Error);
   if (err instanceof ApplicationFailure || !isPermanent(err)) return err;
   const e = err as Error & { code?: string };
   const type = err instanceof PermanentError ? e.name : `PostgresError${e.code ?? ''}`;
@@ -12,6 +13,16 @@ export function toFailure(err: unknown): unknown {
   // with different configs failed runs at random, and the message read like the user's own config).
   const whose = WORKER_CONFIG_ERRORS.has(e.name) ? ` (in the config of the worker that ran this, pid ${process.pid} on ${hostname()}: every worker on a task queue must load the same config; restart the workers after changing it)` : '';
   return ApplicationFailure.create({ message: `${e.message}${whose}`, type, nonRetryable: true });
+}
+
+/**
+ * "cannot execute INSERT in a read-only transaction", retried as before (a standby being promoted), with what to look
+ * at: an acceptance run's sink role had default_transaction_read_only on, and the retries named neither database.
+ */
+function readOnlyNamed(err: Error): Error {
+  if (/read-only \(default_transaction_read_only/.test(err.message)) return err;
+  const why = "the database's sessions are read-only (default_transaction_read_only for the sink role or its database, or sink.url points at a standby)";
+  return Object.assign(new Error(`${err.message}: ${why}`, { cause: err }), { code: '25006' });
 }
 
 /**

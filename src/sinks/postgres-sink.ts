@@ -221,11 +221,17 @@ export class PostgresSink {
 
   /**
    * A privilege the sink's role lacks (42501), named with the role, the table and the grant: PostgreSQL says only
-   * "permission denied for table orders3_copy" or "… to create temporary tables in database" (acceptance L).
+   * "permission denied for table orders3_copy" or "… to create temporary tables in database" (acceptance L). A
+   * read-only session, a lock or statement timeout: the same error (retried), naming the database, role and target.
    */
   private privilegeNamed(err: unknown): unknown {
-    if ((err as { code?: unknown } | null)?.code !== '42501' || err instanceof SinkSetupError) return err;
+    const code = (err as { code?: unknown } | null)?.code;
     const [role, db, table] = [this.client.user ?? "tidemark's role", this.client.database ?? 'the database', `${this.table.schema}.${this.table.name}`];
+    // Retried as before (a standby being promoted, a lock released), but saying which database and what to look at.
+    const retried = (why: string) => Object.assign(new Error(`the sink database ${db} (role ${role}, target ${table}): ${(err as Error).message}: ${why}`, { cause: err }), { code });
+    if (code === '55P03') return retried('a lock on the target was not granted within the role\'s lock_timeout (see pg_locks for who holds it)');
+    if (code === '57014') return retried('the statement was cancelled: the role\'s or database\'s statement_timeout, or an operator\'s pg_cancel_backend');
+    if (code !== '42501' || err instanceof SinkSetupError) return err;
     const grant = /temporary/i.test((err as Error).message)
       ? `GRANT TEMPORARY ON DATABASE ${db} TO ${role} (pages are upserted through a temporary staging table)`
       : `GRANT SELECT, INSERT, UPDATE ON ${table} TO ${role} (DELETE too for deletes and verify --delete; ownership for sink.schemaChanges: add_columns)`;

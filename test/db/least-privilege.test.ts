@@ -77,4 +77,17 @@ describe('a sink role without CREATE on its database', () => {
     expect(await new MockActivityEnvironment().run(createActivities({ config: () => owned, env: { SRC_URL: src.url, DST_URL: roleUrl } }).runIntegration, backfill('lp/upd2'))).toMatchObject({ rows: 1500, done: true });
     expect(await digest(dst.url, 'copy.owned')).toEqual(await digest(src.url, 'public.orders'));
   });
+
+  it('a sink role whose sessions are read-only gets a retried failure that says so and where to look', async () => {
+    await sql(dst.url, `ALTER ROLE ${role} IN DATABASE ${dst.name} SET default_transaction_read_only = on`);
+    try {
+      const config = ordersConfig({ lag: '0s' }, { batchSize: 500 });
+      const acts = createActivities({ config: () => config, env: { SRC_URL: src.url, DST_URL: roleUrl } });
+      const failed = (await (new MockActivityEnvironment().run(acts.runIntegration, backfill('lp/ro')) as Promise<RunResult>).catch((e: unknown) => e)) as Error & { nonRetryable?: boolean };
+      expect(failed.message).toMatch(/read-only transaction: the database's sessions are read-only \(default_transaction_read_only for the sink role or its database, or sink\.url points at a standby\)$/);
+      expect(failed.nonRetryable).not.toBe(true); // a standby being promoted comes back
+    } finally {
+      await sql(dst.url, `ALTER ROLE ${role} IN DATABASE ${dst.name} RESET default_transaction_read_only`);
+    }
+  });
 });
