@@ -43,7 +43,10 @@ function sourceUrl(it: Integration, env: NodeJS.ProcessEnv): string | undefined 
 export function blockedLine(b: BlockedSession): string {
   const what = b.app.endsWith(':source') ? "the run's source read" : "the run's write";
   const holders = b.blockers.map((h) => {
-    const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim())].filter(Boolean);
+    // Another role's session shows "<insufficient privilege>" for its query (and nothing for its state) to a role without pg_read_all_stats.
+    const hidden = h.query === '<insufficient privilege>';
+    const query = hidden ? "another role's session: its details need pg_read_all_stats" : h.query && JSON.stringify(h.query.replace(/\s+/g, ' ').trim());
+    const detail = [h.state && (h.xactS !== null ? `${h.state} for ${formatDuration(h.xactS * 1000)}` : h.state), h.app && `application ${h.app}`, query].filter(Boolean);
     return `pid ${h.pid}${detail.length ? ` (${detail.join(', ')})` : ''}`;
   });
   // pg_blocking_pids says pid 0 for a prepared transaction: it has no session to name.

@@ -12,6 +12,10 @@ describe('status: the waiting line', () => {
     );
     // Another role's session: no state or query to show.
     expect(blockedLine({ ...base, blockers: [{ pid: 9, state: null, app: null, query: null, xactS: null }] })).toContain('held by pid 9: it goes on');
+    // As PostgreSQL shows it to a role without pg_read_all_stats (acceptance L printed the placeholder as its query).
+    expect(blockedLine({ ...base, blockers: [{ pid: 10, state: null, app: 'psql', query: '<insufficient privilege>', xactS: null }] })).toContain(
+      "held by pid 10 (application psql, another role's session: its details need pg_read_all_stats): it goes on",
+    );
     expect(blockedLine({ ...base, blockers: [] })).toContain('held by a session that has released it since');
   });
 });
