@@ -55,6 +55,12 @@ export const postgresSourceSchema = z.strictObject({
    * carry cursor values from before they commit); those still open then are named in a run warning. 0: no wait.
    */
   writersWait: duration.refine((ms) => ms <= 60_000, 'must be at most 60s (a run waits this long before every read; a longer transaction is for lag to cover)').default(5_000),
+  /**
+   * Row-level security on the table for the reading role. `refuse` (default): read with row_security off, as pg_dump
+   * does, so a table any policy applies to is refused rather than read in part. `apply`: read what the policies show
+   * (a role meant to see some rows, or a read-all policy), and never reconcile deletes from it.
+   */
+  rowSecurity: z.enum(['refuse', 'apply']).default('refuse'),
 });
 
 /** Deletes in the source reach the target by reconciliation (key ranges compared), never by guessing. */

@@ -22,7 +22,7 @@ export async function createSource(cfg: SourceConfig, integration: string, env: 
   const field = (name: string) => `integrations[${integration}].source.${name}`;
   if (isPostgresSource(cfg)) {
     const url = resolvePgUrl(cfg.url, field('url'), env);
-    return new PostgresSource(await connectNamed(url, 'the source database', field('url'), { applicationName: opts.applicationName ?? 'tidemark-source', rowSecurityOff: true, ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
+    return new PostgresSource(await connectNamed(url, 'the source database', field('url'), { applicationName: opts.applicationName ?? 'tidemark-source', rowSecurityOff: cfg.rowSecurity !== 'apply', ...(opts.connectTimeoutMs ? { connectTimeoutMs: opts.connectTimeoutMs } : {}) }), cfg);
   }
   const resolve = (value: string, name: string) => resolveEnvRefs(value, field(name), env);
   if (isHttpSource(cfg)) {

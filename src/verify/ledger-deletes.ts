@@ -56,6 +56,8 @@ export async function reconcileLedgerDeletes(it: LedgerIntegration, opts: Ledger
   const env = opts.env ?? process.env;
   const cols = keySourceColumns(it.sink.key, it.mapping);
   if ('problem' in cols) throw new VerifyError(`integrations[${it.id}].sink.key[${cols.index}]: ${cols.problem}`);
+  // Rows its policies hide would read as deleted from the source.
+  if (it.source.rowSecurity === 'apply') throw new VerifyError(`integrations[${it.id}]: sink.deletes cannot go with source.rowSecurity: apply (what the policies show): the records they hide would be deleted`);
   const check = () => {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('reconciliation cancelled');
     opts.onProgress?.();

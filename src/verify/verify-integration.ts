@@ -89,6 +89,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
   const sink = it.sink;
   if (it.mapping) throw new VerifyError(`verify compares columns as they are; ${it.id} has a mapping, so source and target rows differ by design${fix}`);
   if ((opts.dryRun || opts.force) && !opts.delete) throw new VerifyError('--dry-run and --force apply to --delete: add --delete');
+  // Rows its policies hide would read as deleted from the source.
+  if (opts.delete && source.rowSecurity === 'apply') throw new VerifyError(`${it.id} reads its source with source.rowSecurity: apply (what the policies show): deleting the target rows it does not see would delete the ones they hide${fix}`);
   if (opts.delete && opts.sharedTarget) {
     throw new VerifyError(`${it.id}: deleting the target rows its source no longer has would also delete other writers' rows: ${opts.sharedTarget}. Give the template a sink.instanceColumn (or each writer a table of its own) to reconcile deletes`);
   }
@@ -97,7 +99,7 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('verify cancelled');
     opts.onProgress?.();
   };
-  const src = await connectNamed(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-verify', rowSecurityOff: true });
+  const src = await connectNamed(resolveEnvRefs(source.url, `integrations[${it.id}].source.url`, env), 'the source database', `integrations[${it.id}].source.url`, { applicationName: 'tidemark-verify', rowSecurityOff: source.rowSecurity !== 'apply' });
   const dst = await connectNamed(resolveEnvRefs(sink.url, `integrations[${it.id}].sink.url`, env), 'the target database', `integrations[${it.id}].sink.url`, { applicationName: 'tidemark-verify' }).catch(async (err: unknown) => {
     await closeQuietly(src);
     throw err;

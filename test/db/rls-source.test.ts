@@ -39,12 +39,25 @@ describe('a source table with row-level security for the reading role', () => {
     const reader = createActivities({ config: () => config, env: { SRC_URL: readerUrl, DST_URL: dst.url } });
     const failed = await (new MockActivityEnvironment().run(reader.runIntegration, backfill('rls/reader')) as Promise<RunResult>).catch((e: unknown) => e as Error);
     expect(failed).toMatchObject({ type: 'SourceRowSecurityError', nonRetryable: true });
-    expect((failed as Error).message).toMatch(/^source table public\.orders has row-level security that hides rows from the role tidemark reads as: .*BYPASSRLS/);
+    expect((failed as Error).message).toMatch(/^source table public\.orders: row-level security applies to the role tidemark reads as \(query would be affected by row-level security policy for table "orders"\), so a read could miss rows .*BYPASSRLS.*source\.rowSecurity: apply/);
 
     // verify (and the deletes reconciliation, which is verify --delete) reads the source the same way: it fails
     // rather than call the hidden rows deleted.
     await expect(verifyIntegration(config.integrations[0]!, { delete: true, env: { SRC_URL: readerUrl, DST_URL: dst.url } })).rejects.toThrow(/row-level security/);
     expect(await sql(dst.url, 'SELECT count(*)::int AS n FROM copy.orders')).toEqual([{ n: 2000 }]);
+
+    // source.rowSecurity: apply reads what the policies show, on purpose (a role meant to see some rows) ...
+    const applied = ordersConfig({ lag: '0s', rowSecurity: 'apply' }, { batchSize: 500, sink: { kind: 'postgres', url: '${DST_URL}', table: 'copy.shown', key: ['id'], create: true } });
+    const shown = createActivities({ config: () => applied, env: { SRC_URL: readerUrl, DST_URL: dst.url } });
+    expect(await new MockActivityEnvironment().run(shown.runIntegration, backfill('rls/apply'))).toMatchObject({ rows: 1900, done: true });
+    // ... and never reconciles deletes from it: the rows they hide would read as deleted.
+    await expect(verifyIntegration(applied.integrations[0]!, { delete: true, env: { SRC_URL: readerUrl, DST_URL: dst.url } })).rejects.toThrow(/source\.rowSecurity: apply .*would delete the ones they hide/);
+
+    // A read-all policy applies too (row_security off refuses whenever a policy applies): refused by default, read
+    // whole with apply.
+    await sql(src.url, `DROP POLICY most ON public.orders; CREATE POLICY everything ON public.orders FOR SELECT TO ${role} USING (true)`);
+    await expect(new MockActivityEnvironment().run(reader.runIntegration, backfill('rls/all'))).rejects.toMatchObject({ type: 'SourceRowSecurityError' });
+    expect(await new MockActivityEnvironment().run(shown.runIntegration, backfill('rls/all-apply'))).toMatchObject({ rows: 2000, done: true });
 
     // Its owner (or a BYPASSRLS role) reads every row: unchanged.
     await sql(src.url, `ALTER ROLE ${role} BYPASSRLS`);

@@ -35,17 +35,21 @@ export class SourceStatementTimeoutError extends Error {
 }
 
 /**
- * Row-level security would filter the source table for the role tidemark reads as (its session sets row_security
- * off, so PostgreSQL refuses instead: 42501). An acceptance run read what a policy showed without a word, and a
- * deletes reconciliation then removed the hidden rows from the target.
+ * Row-level security applies to the source table for the role tidemark reads as (its session sets row_security off,
+ * so PostgreSQL refuses instead of filtering: 42501). An acceptance run read what a policy showed without a word, and
+ * a deletes reconciliation then removed the hidden rows from the target.
  */
 export class SourceRowSecurityError extends PermanentError {
   override readonly name = 'SourceRowSecurityError';
-  constructor(readonly table: string) {
+  constructor(
+    readonly table: string,
+    cause: Error & { hint?: string },
+  ) {
     super(
-      `source table ${table} has row-level security that hides rows from the role tidemark reads as: it would read only what the policies show ` +
-        '(and a deletes reconciliation would remove the rest from the target). Read as a role the policies do not filter: the table\'s owner, or one with BYPASSRLS (ALTER ROLE … BYPASSRLS), ' +
-        'or a policy that shows this role every row',
+      `source table ${table}: row-level security applies to the role tidemark reads as (${cause.message}${cause.hint ? `; ${cause.hint}` : ''}), so a read could miss rows ` +
+        'its policies hide (and a deletes reconciliation would remove them from the target). Read as a role no policy applies to (one with BYPASSRLS, or the table\'s owner ' +
+        'unless the table FORCEs row-level security), or set source.rowSecurity: apply to read what the policies show (deletes are then never reconciled)',
+      { cause },
     );
   }
 }

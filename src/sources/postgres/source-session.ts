@@ -49,7 +49,7 @@ export class SourceSession {
       if ((err as { code?: unknown } | null)?.code === '57014') {
         throw new SourceStatementTimeoutError(this.table, what, this.timeoutMs, /statement timeout/i.test((err as Error).message));
       }
-      if (isRowSecurityRefusal(err)) throw new SourceRowSecurityError(this.table);
+      if (isRowSecurityRefusal(err)) throw new SourceRowSecurityError(this.table, err as Error);
       // PostgreSQL says "permission denied for table orders3": not which side, which role, nor the grant (acceptance L).
       if ((err as { code?: unknown } | null)?.code === '42501') throw new SourcePrivilegeError(this.table, this.client.user ?? 'tidemark\'s role', err as Error);
       throw err;
