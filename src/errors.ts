@@ -22,12 +22,14 @@ export function isPermanent(err: unknown): boolean {
  * "ss" and the error named "ss:5432/w%rd:x@host/db", most of the password. Nothing of the value goes in the answer.
  */
 export function urlUserinfoProblem(url: string): string | undefined {
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([\s\S]*)$/i.exec(url);
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)([^?#]*)([\s\S]*)$/i.exec(url);
   if (!m) return undefined;
-  const [, authority = '', rest = ''] = m;
-  const userinfo = authority.includes('@') ? authority.slice(0, authority.lastIndexOf('@')) : '';
-  if (!rest.includes('@') && !/%(?![0-9A-Fa-f]{2})/.test(userinfo)) return undefined;
-  return 'its user name or password holds a character that must be percent-encoded (/ ? # @ % as %2F %3F %23 %40 %25: encodeURIComponent(password)); an @ after the host reads so too (write it %40)';
+  const [, , path = '', after = ''] = m;
+  // A password holding "/" leaves its "@host" in the path; one holding "?" or "#" leaves it in the query or fragment,
+  // before any "=" or "&" (a parameter's value may hold an "@": ?user=sa@project.iam). A bare "%" is fine: the
+  // driver encodes it.
+  if (!path.includes('@') && !/^[?#][^=&]*@/.test(after)) return undefined;
+  return 'its user name or password holds a character that must be percent-encoded (/ ? # as %2F %3F %23, and @ % as %40 %25: encodeURIComponent(password))';
 }
 
 /** A URL whose user name or password needs percent-encoding (see urlUserinfoProblem); the value is never shown. */

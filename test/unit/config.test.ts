@@ -73,8 +73,8 @@ describe('config', () => {
     // A password with a reserved character written as it is (an acceptance run: the URL's host became "ss" and the
     // error printed "ss:5432/w%rd:x@127.0.0.1:21432/src", most of the password). Refused before any connection,
     // naming the field and the fix, without a character of the value.
-    const ENCODE = /percent-encoded \(\/ \? # @ % as %2F %3F %23 %40 %25: encodeURIComponent\(password\)\)/;
-    for (const bad of ['postgres://src_reader:p@zq/w%rd:x@127.0.0.1:21432/src', 'postgres://u:a#b?c@h/db', 'postgres://u:50%off@h/db', 'postgres://u:x?y@h:5432/db']) {
+    const ENCODE = /percent-encoded \(\/ \? # as %2F %3F %23, and @ % as %40 %25: encodeURIComponent\(password\)\)/;
+    for (const bad of ['postgres://src_reader:p@zq/w%rd:x@127.0.0.1:21432/src', 'postgres://u:a#b?c@h/db', 'postgres://u:12?y@h:5432/db', 'postgres://u:x?y@h:5432/db']) {
       let message = '';
       try {
         resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: bad });
@@ -83,7 +83,7 @@ describe('config', () => {
       }
       expect(message).toMatch(/^integrations\[orders\]\.source\.url: its user name or password holds a character that must be percent-encoded/);
       expect(message).toMatch(ENCODE);
-      for (const piece of ['zq', 'w%rd', 'a#b', '50%off', 'x?y']) expect(message).not.toContain(piece);
+      for (const piece of ['zq', 'w%rd', 'a#b', '12?y', 'x?y']) expect(message).not.toContain(piece);
       expect(issuesOf(withIntegration((i) => (i.source.url = bad)))).toEqual([expect.stringMatching(/^integrations\[0\]\.source\.url: its user name or password holds .*\(the value is not shown: it may hold a password\)$/)]);
     }
     // Where a URL reaches a connection without the config's check (verify, the state database): refused the same way.
@@ -91,7 +91,8 @@ describe('config', () => {
     expect(refused).toMatchObject({ name: 'UrlUserinfoError', message: expect.stringMatching(/^integrations\[orders\]\.sink\.url: its user name or password holds/) });
     expect(refused.message).not.toMatch(/zq|w%rd/);
     // Encoded, and other reserved characters that need no encoding, pass.
-    for (const ok of ['postgres://src_reader:p%40ss%2Fw%25rd%3Ax@127.0.0.1:21432/src', 'postgres://u:p@ss@h/db', 'postgres://u:a:b@h/db?sslmode=disable', 'postgres:///db?host=/tmp']) {
+    // A bare % (the driver encodes it) and an @ in a parameter's value (Cloud SQL's IAM users) are no such problem (review).
+    for (const ok of ['postgres://src_reader:p%40ss%2Fw%25rd%3Ax@127.0.0.1:21432/src', 'postgres://u:p@ss@h/db', 'postgres://u:a:b@h/db?sslmode=disable', 'postgres:///db?host=/tmp', 'postgres://u:50%off@h/db', 'postgres://h/db?user=sa@proj.iam&sslmode=require', 'postgres://u@h/db?application_name=a@b', 'postgres://u:p@[::1]:5432/db']) {
       expect(resolvePgUrl('${SRC}', 'integrations[orders].source.url', { SRC: ok })).toBe(ok);
     }
   });
