@@ -18,6 +18,8 @@ export interface RunView {
    */
   recovered?: boolean;
   progress?: Progress;
+  /** Sharded backfill: each running shard's rows as its last heartbeat said (its slot's rows, see withCommittedRows). */
+  shardRows?: { slot: string; rows: number }[];
   /** Sharded backfill: shards running / done / in the plan. */
   shards?: { running: number; done: number; total: number };
   /** A sharded backfill (or a resume) being planned: its planBackfill attempt, and seconds since a worker last heard of it. */
@@ -159,6 +161,7 @@ export async function describeRun(client: Client, handle: WorkflowHandle): Promi
     attempt: (failing ?? pending[0])?.attempt ?? undefined,
     ...(failing?.lastFailure ? { lastFailure: await failureText(client, failing.lastFailure), ...(recovered(failing) ? { recovered: true } : {}) } : {}),
     progress: sharded ? combineShards(progresses, views) : progresses[0],
+    ...(sharded ? { shardRows: progresses.map((p) => ({ slot: p.slot, rows: p.rows })) } : {}),
     ...(plan ? { planning: planningOf(plan) } : {}),
     ...(waiting ? { waitingForWriters: waiting } : {}),
     ...(silent ? { silent } : {}),
@@ -203,15 +206,17 @@ export function combineShards(running: Progress[], views: ShardView[] | undefine
 }
 
 /**
- * A sharded run's progress with its shards' committed rows (the state database's rows_done, what the shard lines of
- * `status` show), when they are ahead of the heartbeats: Temporal holds a shard's heartbeat back for up to a couple of
- * seconds, and an acceptance run read 1,500 rows of progress above shard lines that summed to 2,644.
+ * A sharded run's progress with the rows its running shards committed since their last heartbeats (the state
+ * database's rows_done of each one's slot, what the shard lines of `status` show): Temporal holds a shard's heartbeat
+ * back for up to a couple of seconds, and an acceptance run read 1,500 rows of progress above shard lines that summed
+ * to 2,644. Shard by shard (a heartbeat's rows are its slot's, from before this run too), so finished and waiting
+ * shards, counted otherwise, are not counted again.
  */
-export function withCommittedRows(p: Progress, committed: number): Progress {
-  const ahead = committed - p.rows;
+export function withCommittedRows(p: Progress, running: readonly { slot: string; rows: number }[], slotRows: ReadonlyMap<string, number>): Progress {
+  const ahead = running.reduce((n, s) => n + Math.max(0, (slotRows.get(s.slot) ?? 0) - s.rows), 0);
   if (ahead <= 0) return p;
   const remaining = p.remaining === undefined ? undefined : Math.max(p.remaining - ahead, 0);
-  return { ...p, rows: committed, ...(remaining !== undefined ? { remaining, etaSeconds: p.rate > 0 ? Math.round(remaining / p.rate) : undefined } : {}) };
+  return { ...p, rows: p.rows + ahead, ...(remaining !== undefined ? { remaining, etaSeconds: p.rate > 0 ? Math.round(remaining / p.rate) : undefined } : {}) };
 }
 
 export function formatRate(n: number): string {

@@ -50,7 +50,7 @@ export function registerStatus(program: Command): void {
           }
           if (view.waitingForWriters && view.status === 'RUNNING') console.log(`  waiting    ${writersWaitLine(view.waitingForWriters)}`);
           // A closed workflow's last heartbeat is history, not progress (no rate, no ETA); its failure says why it ended.
-          if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.shards && db ? withCommittedRows(view.progress, await shardRowsDone(db, id)) : view.progress)}`);
+          if (view.progress && view.status === 'RUNNING') console.log(`  progress   ${progressLine(view.shardRows && db ? withCommittedRows(view.progress, view.shardRows, await slotRows(db, id)) : view.progress)}`);
           if (view.silent && view.status === 'RUNNING') console.log(`  silent     ${silentLine(view.silent)}`);
           if (view.unclaimed) console.log(`  ${view.unclaimed.pollers ? 'queued    ' : 'no worker '} ${unclaimedLine(view.unclaimed)}`);
           if (view.lastFailure && view.status === 'RUNNING') {
@@ -90,7 +90,7 @@ export function registerStatus(program: Command): void {
           const { pollUntil } = await lazy('../util/poll');
           await pollUntil(async () => {
             const v = await describeRun(client, handle);
-            if (v?.progress) bar.update(v.shards && db ? withCommittedRows(v.progress, await shardRowsDone(db, id)) : v.progress);
+            if (v?.progress) bar.update(v.shardRows && db ? withCommittedRows(v.progress, v.shardRows, await slotRows(db, id)) : v.progress);
             if (v && v.status === 'RUNNING') return undefined;
             if (v?.status === 'COMPLETED') {
               const r = (await handle.result().catch(() => undefined)) as { rows?: number; done?: boolean } | undefined;
@@ -120,8 +120,8 @@ async function endReason(handle: { result: () => Promise<unknown> }): Promise<st
   );
 }
 
-/** The rows the shards of the integration's last sharded plan committed (0 when the database cannot say). */
-async function shardRowsDone(db: pg.Client, id: string): Promise<number> {
+/** The rows each shard slot of the integration's last sharded plan committed (none when the database cannot say). */
+async function slotRows(db: pg.Client, id: string): Promise<Map<string, number>> {
   const { listShardSlots } = await lazy('../db/state');
-  return (await listShardSlots(db, id).catch(() => [])).reduce((n, s) => n + Number(s.rowsDone), 0);
+  return new Map((await listShardSlots(db, id).catch(() => [])).map((s) => [`backfill/${s.index}`, Number(s.rowsDone)]));
 }

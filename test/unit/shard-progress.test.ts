@@ -28,18 +28,28 @@ describe('sharded progress and inputs', () => {
     expect(combineShards([], undefined)).toBeUndefined();
   });
 
-  it('the shards\' committed rows stand in for heartbeats that trail them (never fewer rows, the ETA from what is left)', () => {
+  it('the rows running shards committed since their last heartbeats are added, shard by shard (never fewer, the ETA from what is left)', () => {
     const p = combineShards([shard('backfill/1', 1000, 100, 4000), shard('backfill/2', 3000, 300, 2000)], [
       { index: 0, status: 'done', rows: 5000 },
       { index: 1, status: 'running' },
       { index: 2, status: 'running' },
     ])!;
-    // The state database has 1,200 rows more than the heartbeats say (each shard's heartbeat is held back a while).
-    expect(withCommittedRows(p, 10_200)).toMatchObject({ rows: 10_200, total: 15_000, remaining: 4_800, etaSeconds: 12, rate: 400 });
-    expect(progressLine(withCommittedRows(p, 10_200))).toMatch(/^10,200 \/ 15,000 \(68%\) rows, 400 rows\/s, ETA 12s, /);
-    // Heartbeats ahead (a page committed and beaten while the database was read first), or no database: as they are.
-    expect(withCommittedRows(p, 8_000)).toBe(p);
-    expect(withCommittedRows({ ...p, remaining: undefined, total: undefined, etaSeconds: undefined }, 9_500)).toMatchObject({ rows: 9_500, remaining: undefined, etaSeconds: undefined });
+    const running = [
+      { slot: 'backfill/1', rows: 1000 },
+      { slot: 'backfill/2', rows: 3000 },
+    ];
+    // Shard 1 committed 1,200 rows since its heartbeat; shard 2's heartbeat is ahead of what the database showed a moment
+    // before; shard 0 finished (before this run, in a resume: its slot's rows are not added again).
+    const slots = new Map([
+      ['backfill/0', 50_000],
+      ['backfill/1', 2_200],
+      ['backfill/2', 2_900],
+    ]);
+    expect(withCommittedRows(p, running, slots)).toMatchObject({ rows: 10_200, total: 15_000, remaining: 4_800, etaSeconds: 12, rate: 400 });
+    expect(progressLine(withCommittedRows(p, running, slots))).toMatch(/^10,200 \/ 15,000 \(68%\) rows, 400 rows\/s, ETA 12s, /);
+    // Nothing committed since the heartbeats (or no database): as they are.
+    expect(withCommittedRows(p, running, new Map())).toBe(p);
+    expect(withCommittedRows({ ...p, remaining: undefined, total: undefined, etaSeconds: undefined }, running, slots)).toMatchObject({ rows: 10_200, remaining: undefined, etaSeconds: undefined });
   });
 
   it('boundaries cut sorted keys into parts of equal count, never twice the same, fewer when keys run out', () => {
