@@ -21,7 +21,7 @@ export function toFailure(err: unknown): unknown {
  */
 function readOnlyNamed(err: Error): Error {
   if (/read-only \(default_transaction_read_only/.test(err.message)) return err;
-  const why = "the database's sessions are read-only (default_transaction_read_only for the sink role or its database, or sink.url points at a standby)";
+  const why = "the database's sessions are read-only (default_transaction_read_only for the sink role or its database, or sink.url or sink.stateUrl points at a standby)";
   return Object.assign(new Error(`${err.message}: ${why}`, { cause: err }), { code: '25006' });
 }
 

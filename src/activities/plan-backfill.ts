@@ -136,7 +136,7 @@ async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Pro
   const refusal = resumeRefusal(it.id, found);
   if (refusal) throw new NothingToResumeError(refusal);
   const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
-  if (!(await state.startRun(db, input.runKey, it.id, 'resume', null, {}, todo.length))) throw new RunCancelledError(input.runKey);
+  if (!(await state.startRun(db, input.runKey, it.id, 'resume', null, {}, todo.length || undefined))) throw new RunCancelledError(input.runKey);
   await state.takeOverShardSlots(db, it.id, input.runKey);
   await state.abandonBackfillRuns(db, it.id, input.runKey);
   log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });

@@ -19,7 +19,7 @@ export async function migrate(client: pg.Client): Promise<number> {
     await client.query(`SELECT pg_advisory_xact_lock(('x' || $1::text)::bit(64)::bigint)`, [MIGRATION_LOCK_KEY]);
     // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when the schema is there (acceptance
     // L: a role a DBA gave its own pre-made schema `tidemark` could never migrate).
-    await client.query("DO $$BEGIN IF to_regnamespace('tidemark') IS NULL THEN CREATE SCHEMA tidemark; END IF; END$$");
+    await client.query("DO $$BEGIN IF to_regnamespace('tidemark') IS NULL THEN CREATE SCHEMA IF NOT EXISTS tidemark; END IF; END$$");
     await client.query(
       'CREATE TABLE IF NOT EXISTS tidemark.migrations (id int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
     );
@@ -52,11 +52,14 @@ export class StatePrivilegeError extends PermanentError {
       .then((r) => r.rows[0])
       .catch(() => undefined);
     const [user, db] = [who?.u ?? '<role>', who?.d ?? '<database>'];
-    return new StatePrivilegeError(
-      `tidemark keeps its state in schema tidemark of the state database (${db}), and its role ${user} may not create it or its tables (${cause.message}): ` +
-        `GRANT CREATE ON DATABASE ${db} TO ${user} (tidemark then makes and owns the schema), or have an administrator make it for the role: CREATE SCHEMA tidemark AUTHORIZATION ${user}`,
-      { cause },
-    );
+    const state = `tidemark keeps its state in schema tidemark of the state database (${db}), and its role ${user}`;
+    // A migration altering a table another role made (an administrator migrated first), or a schema the role may not use.
+    const fix = /must be owner/i.test(cause.message)
+      ? `may not alter tidemark's tables (${cause.message}): run tidemark once as the role that owns them to migrate, or make ${user} their owner (ALTER TABLE tidemark.<table> OWNER TO ${user}, or ALTER SCHEMA tidemark OWNER TO ${user} for a new schema)`
+      : /for schema/i.test(cause.message)
+        ? `may not use or create in schema tidemark (${cause.message}): GRANT USAGE, CREATE ON SCHEMA tidemark TO ${user}`
+        : `may not create it or its tables (${cause.message}): GRANT CREATE ON DATABASE ${db} TO ${user} (tidemark then makes and owns the schema), or have an administrator make it for the role: CREATE SCHEMA tidemark AUTHORIZATION ${user}`;
+    return new StatePrivilegeError(`${state} ${fix}`, { cause });
   }
 }
 

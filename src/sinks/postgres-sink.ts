@@ -232,10 +232,15 @@ export class PostgresSink {
     if (code === '55P03') return retried('a lock on the target was not granted within the role\'s lock_timeout (see pg_locks for who holds it)');
     if (code === '57014') return retried('the statement was cancelled: the role\'s or database\'s statement_timeout, or an operator\'s pg_cancel_backend');
     if (code !== '42501' || err instanceof SinkSetupError) return err;
+    // Only what names the target (or the staging tables): a refusal on tidemark's own tables, in the page's transaction,
+    // or a trigger's, or the target's row-level security, is not a grant on the target (review).
+    const message = (err as Error).message;
+    const onTarget = new RegExp(`^permission denied for table "?${this.table.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?$`).test(message);
+    if (!onTarget && !/temporary tables/i.test(message)) return err;
     const grant = /temporary/i.test((err as Error).message)
       ? `GRANT TEMPORARY ON DATABASE ${db} TO ${role} (pages are upserted through a temporary staging table)`
       : `GRANT SELECT, INSERT, UPDATE ON ${table} TO ${role} (DELETE too for deletes and verify --delete; ownership for sink.schemaChanges: add_columns)`;
-    return Object.assign(new SinkSetupError('sink.table', `the role ${role} lacks a privilege the target ${table} needs (${(err as Error).message}): ${grant}`), { cause: err });
+    return Object.assign(new SinkSetupError('sink.table', `the role ${role} lacks a privilege the target ${table} needs (${message}): ${grant}`), { cause: err, code });
   }
 
   private async writeCopyUnnamed(data: Buffer, count: number, alsoInTx: InTx | ScriptedTx): Promise<BatchResult> {

@@ -68,10 +68,15 @@ export class SourcePrivilegeError extends PermanentError {
     cause: Error,
   ) {
     super(
-      `source table ${table}: the role ${role} may not read it (${cause.message}): GRANT USAGE ON SCHEMA <its schema> TO ${role} and GRANT SELECT ON ${table} TO ${role} ` +
+      `source table ${table}: the role ${role} may not read it (${cause.message}): GRANT USAGE ON SCHEMA ${schemaOf(table)} TO ${role} and GRANT SELECT ON ${table} TO ${role} ` +
         '(SELECT on the whole table, not on some columns: tidemark reads every column it copies, and its cursor)',
       { cause },
     );
   }
 }
 
+/** The schema part of a table name as the config writes it (`schema.table`; `public` when there is none). */
+function schemaOf(table: string): string {
+  const dot = table.lastIndexOf('.');
+  return dot > 0 ? table.slice(0, dot) : 'public';
+}
