@@ -115,7 +115,7 @@ export async function prepareRun(
   const named = (cols: readonly { name: string; type: string }[]) => cols.map((c) => `"${c.name}" (${c.type})`).join(', ');
   const columnWarnings = [
     ...(added.length ? [`sink.schemaChanges add_columns: added ${named(added)} to the target; rows written before hold NULL there until they change: ${fill}`] : []),
-    ...(adopted.length ? [`new in the source since the last run: ${named(adopted)}, which the target already had (added by hand); rows written before hold what the target gave them (NULL or its default) until they change: ${fill}`] : []),
+    ...(adopted.length ? [`new in the source since the last run: ${named(adopted)}, which the target already had (added by hand, or kept from before); rows written before hold what the target has there (NULL, its default or older values) until they change: ${fill}`] : []),
   ];
   // Recorded at once: an attempt that fails after altering the table (its first read) leaves the next one nothing to add.
   if (columnWarnings.length) {

@@ -136,7 +136,7 @@ describe('schema drift between runs', () => {
     const [warned] = await sql<{ w: string[] }>(dst.url, `SELECT warnings AS w FROM tidemark.runs WHERE run_id = 'strict/sync2'`);
     const adopted = (w: string[] | undefined) => (w ?? []).filter((x) => x.startsWith('new in the source'));
     expect(adopted(warned?.w)).toEqual([
-      'new in the source since the last run: "color" (text), which the target already had (added by hand); rows written before hold what the target gave them (NULL or its default) until they change: `tidemark verify strict --repair` (or a backfill) fills them',
+      'new in the source since the last run: "color" (text), which the target already had (added by hand, or kept from before); rows written before hold what the target has there (NULL, its default or older values) until they change: `tidemark verify strict --repair` (or a backfill) fills them',
     ]);
     // Once: the next run has seen it.
     await sql(src.url, `UPDATE public.strict SET color = 'blue', updated_at = '2025-01-02' WHERE id = 4`);
