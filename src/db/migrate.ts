@@ -34,7 +34,7 @@ export async function migrate(client: pg.Client): Promise<number> {
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if ((err as { code?: unknown }).code === '42501') throw await StatePrivilegeError.of(client, err as Error);
+    if ((err as { code?: unknown }).code === '42501') throw StatePrivilegeError.of(client, err as Error);
     throw err;
   }
   return count;
@@ -46,12 +46,8 @@ export async function migrate(client: pg.Client): Promise<number> {
  */
 export class StatePrivilegeError extends PermanentError {
   override readonly name = 'StatePrivilegeError';
-  static async of(client: pg.Client, cause: Error): Promise<StatePrivilegeError> {
-    const who = await client
-      .query<{ u: string; d: string }>('SELECT current_user AS u, current_database() AS d')
-      .then((r) => r.rows[0])
-      .catch(() => undefined);
-    const [user, db] = [who?.u ?? '<role>', who?.d ?? '<database>'];
+  static of(client: pg.Client, cause: Error): StatePrivilegeError {
+    const [user, db] = [client.user ?? '<role>', client.database ?? '<database>'];
     const state = `tidemark keeps its state in schema tidemark of the state database (${db}), and its role ${user}`;
     // A migration altering a table another role made (an administrator migrated first), or a schema the role may not use.
     const fix = /must be owner/i.test(cause.message)

@@ -235,7 +235,7 @@ export class PostgresSink {
     // Only what names the target (or the staging tables): a refusal on tidemark's own tables, in the page's transaction,
     // or a trigger's, or the target's row-level security, is not a grant on the target (review).
     const message = (err as Error).message;
-    const onTarget = new RegExp(`^permission denied for table "?${this.table.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"?$`).test(message);
+    const onTarget = message.replace(/"/g, '') === `permission denied for table ${this.table.name}`;
     if (!onTarget && !/temporary tables/i.test(message)) return err;
     const grant = /temporary/i.test((err as Error).message)
       ? `GRANT TEMPORARY ON DATABASE ${db} TO ${role} (pages are upserted through a temporary staging table)`

@@ -128,10 +128,9 @@ async function createTarget(client: pg.Client, table: QualifiedName, target: str
     // The schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even when it is there
     // (acceptance L: a role owning its schema could not create a table in it: "permission denied for database").
     const missing = (await client.query<{ m: string }>('SELECT (to_regnamespace($1::text) IS NULL)::text AS m', [quoteIdent(table.schema)])).rows[0]?.m === 'true';
-    await client.query(`${missing ? `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}; ` : ''}${createTableSql(target, columns, key)}`).catch(async (err: unknown) => {
+    await client.query(`${missing ? `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(table.schema)}; ` : ''}${createTableSql(target, columns, key)}`).catch((err: unknown) => {
       if ((err as { code?: unknown }).code !== '42501') throw err;
-      const who = (await client.query<{ u: string; d: string }>('SELECT current_user AS u, current_database() AS d').catch(() => undefined))?.rows[0];
-      const [user, db] = [who?.u ?? '<role>', who?.d ?? '<database>'];
+      const [user, db] = [client.user ?? '<role>', client.database ?? '<database>'];
       const grant = missing ? `GRANT CREATE ON DATABASE ${db} TO ${user}, or create schema ${table.schema} for it (CREATE SCHEMA ${quoteIdent(table.schema)} AUTHORIZATION ${user})` : `GRANT CREATE ON SCHEMA ${quoteIdent(table.schema)} TO ${user}`;
       throw new SinkSetupError('sink.create', `creating the target ${table.schema}.${table.name} as role ${user} was refused (${(err as Error).message}): ${grant}; or create the table yourself and give the role SELECT, INSERT and UPDATE on it (DELETE too for deletes and verify --delete)`);
     });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
-import { digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { asRole, digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 // A sink role as a DBA hands it out (acceptance L): no CREATE on the database, its own schemas made for it. CREATE
@@ -19,9 +19,7 @@ beforeAll(async () => {
   await seedOrders(src.url, { rows: 1500 });
   // CONNECT and TEMP come from PUBLIC; CREATE on the database does not.
   await sql(dst.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw'`);
-  const u = new URL(dst.url);
-  [u.username, u.password] = [role, 'pw'];
-  roleUrl = u.toString();
+  roleUrl = asRole(dst.url, role);
 });
 afterAll(async () => {
   await Promise.all([src?.drop(), dst?.drop()]);
@@ -55,14 +53,12 @@ describe('a sink role without CREATE on its database', () => {
 
   it('a privilege missing on the source table or the target is named with its side, role and grant', async () => {
     // The source read as the same role, which may not read public.orders yet.
-    const srcRole = new URL(src.url);
-    [srcRole.username, srcRole.password] = [role, 'pw'];
     const config = ordersConfig({ lag: '0s' }, { batchSize: 500 });
     const run = (key: string, env: Record<string, string>, mode: RunInput['mode'] = 'backfill') =>
       new MockActivityEnvironment().run(createActivities({ config: () => config, env }).runIntegration, { ...backfill(key), mode }) as Promise<RunResult>;
     const failure = (p: Promise<RunResult>) => p.then(() => new Error('completed'), (e: unknown) => e as Error);
 
-    const noSelect = await failure(run('lp/src', { SRC_URL: srcRole.toString(), DST_URL: roleUrl }));
+    const noSelect = await failure(run('lp/src', { SRC_URL: asRole(src.url, role), DST_URL: roleUrl }));
     expect(noSelect).toMatchObject({ type: 'SourcePrivilegeError', nonRetryable: true });
     expect(noSelect.message).toMatch(new RegExp(`^source table public\\.orders: the role ${role} may not read it \\(permission denied for table orders\\): GRANT USAGE ON SCHEMA public TO ${role} and GRANT SELECT ON public\\.orders TO ${role}`));
 

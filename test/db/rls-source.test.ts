@@ -3,7 +3,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
 import { verifyIntegration } from '../../src/verify';
-import { ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { asRole, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 // A source table with row-level security that hides rows from the role tidemark reads as (acceptance L): the run
@@ -20,9 +20,7 @@ beforeAll(async () => {
   await seedOrders(src.url, { rows: 2000 });
   await sql(src.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw'; GRANT SELECT ON public.orders TO ${role};
     ALTER TABLE public.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY most ON public.orders FOR SELECT TO ${role} USING (id % 20 <> 0)`);
-  const u = new URL(src.url);
-  [u.username, u.password] = [role, 'pw'];
-  readerUrl = u.toString();
+  readerUrl = asRole(src.url, role);
 });
 afterAll(async () => {
   await Promise.all([src?.drop(), dst?.drop()]);

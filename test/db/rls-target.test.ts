@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunResult } from '../../src/activities';
-import { digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
+import { asRole, digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
 // A target with row-level security that applies to the sink's role: COPY into it is refused ("COPY FROM not
@@ -16,9 +16,7 @@ beforeAll(async () => {
   [src, dst] = await Promise.all([createTestDatabase('rls_src'), createTestDatabase('rls_dst')]);
   await seedOrders(src.url, { rows: 3000 });
   await sql(dst.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw'; GRANT ALL ON DATABASE ${dst.name} TO ${role}; CREATE SCHEMA copy AUTHORIZATION ${role}`);
-  const u = new URL(dst.url);
-  [u.username, u.password] = [role, 'pw'];
-  roleUrl = u.toString();
+  roleUrl = asRole(dst.url, role);
   await sql(roleUrl, `CREATE TABLE copy.orders (id bigint PRIMARY KEY, updated_at timestamptz NOT NULL, status text NOT NULL, total numeric(12,2), note text);
     ALTER TABLE copy.orders ENABLE ROW LEVEL SECURITY; ALTER TABLE copy.orders FORCE ROW LEVEL SECURITY;
     CREATE POLICY everything ON copy.orders USING (true) WITH CHECK (true)`);

@@ -69,3 +69,10 @@ export function ordersConfig(overrides: Record<string, unknown> = {}, integratio
     ],
   });
 }
+
+/** `url` logging in as `role` (a role a test created, to check what tidemark does without a superuser's rights). */
+export function asRole(url: string, role: string, password = 'pw'): string {
+  const u = new URL(url);
+  [u.username, u.password] = [role, password];
+  return u.toString();
+}

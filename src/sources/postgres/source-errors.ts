@@ -1,4 +1,5 @@
 import { formatDuration } from '../../config/duration';
+import { splitTableName } from '../../config/identifiers';
 import { PermanentError } from '../../errors';
 
 /** A source setting that cannot work with this table: fix the config or the table, retrying will not help. */
@@ -68,15 +69,9 @@ export class SourcePrivilegeError extends PermanentError {
     cause: Error,
   ) {
     super(
-      `source table ${table}: the role ${role} may not read it (${cause.message}): GRANT USAGE ON SCHEMA ${schemaOf(table)} TO ${role} and GRANT SELECT ON ${table} TO ${role} ` +
+      `source table ${table}: the role ${role} may not read it (${cause.message}): GRANT USAGE ON SCHEMA ${splitTableName(table).schema} TO ${role} and GRANT SELECT ON ${table} TO ${role} ` +
         '(SELECT on the whole table, not on some columns: tidemark reads every column it copies, and its cursor)',
       { cause },
     );
   }
-}
-
-/** The schema part of a table name as the config writes it (`schema.table`; `public` when there is none). */
-function schemaOf(table: string): string {
-  const dot = table.lastIndexOf('.');
-  return dot > 0 ? table.slice(0, dot) : 'public';
 }
