@@ -16,25 +16,39 @@ import type { BenchContext, BenchPath, Measurement } from './types';
 const WARMUP = 'bench-warmup';
 const WARMUP_SOURCE = 'public.bench_warmup';
 
-/** A 100-row integration the worker runs once before the timed backfill, so the timed run sees a warm worker. */
-async function ensureWarmupSource(srcUrl: string): Promise<void> {
-  await withClient(srcUrl, async (c) => {
+/**
+ * Rows of the warm-up integration: enough pages of the run's size that the per-row code (COPY text, the page's
+ * checks) is optimised by V8 before the timed run, as in a worker that has been running for a while. 100 rows in
+ * one page left it to be compiled inside the timed run, once per worker process (which weighed on runs on several).
+ */
+const WARMUP_ROWS = 20_000;
+const WARMUP_TARGET = 'bench.warmup';
+
+/** The warm-up source, and its target emptied: each warm-up backfill takes the timed run's path (a direct load). */
+async function ensureWarmupSource(ctx: BenchContext): Promise<void> {
+  await withClient(ctx.srcUrl, async (c) => {
     await c.query(`CREATE TABLE IF NOT EXISTS ${WARMUP_SOURCE} (${COLUMN_DDL}, PRIMARY KEY (id))`);
     await c.query(`CREATE INDEX IF NOT EXISTS bench_warmup_cursor ON ${WARMUP_SOURCE} (updated_at, id)`);
     await c.query(
-      `INSERT INTO ${WARMUP_SOURCE} SELECT g, timestamptz '2024-01-01' + g * interval '1 second', 'c', 'new', 1, NULL FROM generate_series(1, 100) g ON CONFLICT DO NOTHING`,
+      `INSERT INTO ${WARMUP_SOURCE} SELECT g, timestamptz '2024-01-01' + g * interval '1 second', 'c' || g, 'new', g, NULL FROM generate_series(1, ${WARMUP_ROWS}) g ON CONFLICT DO NOTHING`,
     );
+  });
+  await emptyWarmupTarget(ctx);
+}
+async function emptyWarmupTarget(ctx: BenchContext): Promise<void> {
+  await withClient(ctx.dstUrl, async (c) => {
+    if ((await c.query(`SELECT to_regclass('${WARMUP_TARGET}') AS t`)).rows[0].t) await c.query(`TRUNCATE ${WARMUP_TARGET}`);
   });
 }
 function warmupIntegration(ctx: BenchContext) {
-  return { ...benchIntegration({ sourceTable: WARMUP_SOURCE, batchSize: 100 }), id: WARMUP, sink: { ...benchIntegration(ctx).sink, table: 'bench.warmup' } };
+  return { ...benchIntegration({ sourceTable: WARMUP_SOURCE, batchSize: ctx.batchSize }), id: WARMUP, sink: { ...benchIntegration(ctx).sink, table: WARMUP_TARGET } };
 }
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
 
 /**
  * Untimed backfills of the warm-up integration until every one of `count` worker processes polling the task queue has
- * run a workflow task and an activity that wrote its 100 rows (which process takes a task is the server's choice),
+ * run a workflow task and an activity that wrote its rows (which process takes a task is the server's choice),
  * so a timed run on several workers starts as warm as the one-worker run does (its sandbox built, its page code run
  * once). Backfills, not syncs: a sync after the first reads nothing, and left the page code of the processes that
  * ran only those cold (loaded and compiled inside the timed run).
@@ -44,6 +58,7 @@ async function warmUpEach(ctx: BenchContext, count: number): Promise<{ runs: num
   const [wf, act] = [new Set<string>(), new Set<string>()];
   const t0 = performance.now();
   for (let runs = 1; runs <= 12; runs++) {
+    await emptyWarmupTarget(ctx);
     const handle = await t.client.workflow.start('backfillWorkflow', { taskQueue: t.taskQueue, workflowId: `bench-warmup-${process.pid}-${Date.now()}`, args: [{ integration: WARMUP }] });
     await handle.result();
     for (const e of (await handle.fetchHistory()).events ?? []) {
@@ -206,15 +221,16 @@ export async function runTidemark(ctx: BenchContext, rep: number, form: WorkerFo
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
   const configFile = join(dir, 'tidemark.yaml');
   writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmupIntegration(ctx)] }));
-  await ensureWarmupSource(ctx.srcUrl);
+  await ensureWarmupSource(ctx);
   const worker = await startWorker(ctx, configFile, form);
   try {
     const idle = memoryOf(worker.pid);
     const sampler = new RssSampler(worker.pid).start();
     const launcher = worker.launcherPid ? new RssSampler(worker.launcherPid).start() : undefined;
-    // Untimed: the first workflow task on a new worker builds its workflow sandbox and loads the activity code.
+    // Untimed: the first workflow task on a new worker builds its workflow sandbox and loads the activity code; a
+    // backfill (a sync after the first of the bench reads nothing) runs its page code warm.
     const w0 = performance.now();
-    await t.client.workflow.execute('syncWorkflow', { taskQueue: t.taskQueue, workflowId: `bench-warmup-${process.pid}-${Date.now()}`, args: [{ integration: WARMUP }] });
+    await warmUpEach(ctx, 1);
     const warmupSeconds = seconds(w0);
     worker.resetMemory();
     const workflowId = `bench-${ctx.rows}-${process.pid}-${rep}-${Date.now()}`;
@@ -279,7 +295,7 @@ async function runOnWorkers(ctx: BenchContext, rep: number, shards: number, coun
   const dir = mkdtempSync(join(tmpdir(), 'tm-bench-'));
   const configFile = join(dir, 'tidemark.yaml');
   writeFileSync(configFile, stringify({ integrations: [benchIntegration(ctx), warmupIntegration(ctx)] }));
-  await ensureWarmupSource(ctx.srcUrl);
+  await ensureWarmupSource(ctx);
   const workers: WorkerProcess[] = [];
   try {
     for (let i = 0; i < count; i++) workers.push(await startWorker(ctx, configFile, 'bin'));
