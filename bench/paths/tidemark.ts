@@ -346,7 +346,7 @@ const shardsOnWorkers = (shards: number, workers: number): BenchPath => ({
   ...tidemarkPath,
   id: `tidemark-shards-${shards}-workers-${workers}`,
   label: `tidemark, ${shards} shards on ${workers} worker processes`,
-  describe: `backfillWorkflow with shards: ${shards}, ${workers} default worker processes polling the task queue (untimed warm-up syncs until each process ran a workflow task and an activity; memory: the highest worker peak)`,
+  describe: `backfillWorkflow with shards: ${shards}, ${workers} default worker processes polling the task queue (untimed warm-up backfills of 20,000 rows until each process ran a workflow task and an activity; memory: the highest worker peak)`,
   run: (ctx, rep) => runTidemark(ctx, rep, 'bin', shards, workers),
 });
 
