@@ -1,12 +1,12 @@
 import { CancelledFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toFailure } from '../../src/activities/failures';
 import { parseConfig, type PostgresSourceConfig } from '../../src/config';
 import { connect } from '../../src/pg/connect';
 import { isPermanent } from '../../src/errors';
 import { PostgresSource, SourceStatementTimeoutError } from '../../src/sources/postgres/postgres-source';
-import { seedOrders, sql } from '../helpers/fixtures';
+import { asRole, seedOrders, sql } from '../helpers/fixtures';
 import { sleep } from '../helpers/temporal';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -26,11 +26,13 @@ beforeEach(async () => {
   locker = undefined;
 });
 
-async function source(extra: Record<string, unknown> = {}): Promise<PostgresSource> {
+async function source(extra: Record<string, unknown> = {}, url = db.url, onClient?: (c: pg.Client) => void): Promise<PostgresSource> {
   const cfg = parseConfig({
-    integrations: [{ id: 'x', source: { kind: 'postgres', url: db.url, table: 'public.orders', cursor: ['updated_at', 'id'], ...extra }, sink: { table: 't', key: ['id'] } }],
+    integrations: [{ id: 'x', source: { kind: 'postgres', url, table: 'public.orders', cursor: ['updated_at', 'id'], ...extra }, sink: { table: 't', key: ['id'] } }],
   });
-  return new PostgresSource(await connect(db.url, { applicationName: 'tidemark-source-test' }), cfg.integrations[0]!.source as PostgresSourceConfig);
+  const client = await connect(url, { applicationName: 'tidemark-source-test' });
+  onClient?.(client);
+  return new PostgresSource(client, cfg.integrations[0]!.source as PostgresSourceConfig);
 }
 
 /** Holds an ACCESS EXCLUSIVE lock on the source table until the test ends: every read of it blocks. */
@@ -133,5 +135,65 @@ describe('bounded source statements', () => {
     expect(err).not.toBeInstanceOf(CancelledFailure);
     expect(String(err)).toMatch(/worker shutting down/);
     await s.close();
+  });
+});
+
+describe('a cancel when the role can open no second session (acceptance L)', () => {
+  // CONNECTION LIMIT 1: the source's own session takes the role's one slot, so pg_cancel_backend cannot be sent.
+  const role = `tm_cancel_${process.pid}`;
+  beforeAll(async () => {
+    await sql(db.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1`);
+    await sql(db.url, `GRANT SELECT ON public.orders TO ${role}`);
+  });
+  afterAll(async () => {
+    await sql(db.url, `DROP OWNED BY ${role}`).catch(() => undefined);
+    await sql(db.url.replace(/\/[^/]*$/, '/postgres'), `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+  });
+
+  it('an aborted read is still cancelled on the server: the protocol CancelRequest takes no slot', async () => {
+    const s = await source({}, asRole(db.url, role));
+    await s.prepare({});
+    await lockTable();
+    const abort = new AbortController();
+    const read = firstPage(s.copyPages(null, { limit: 100, signal: abort.signal })).catch((e: unknown) => e);
+    const backend = await blockedOnLock();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      abort.abort(new Error('run cancelled by the test'));
+      expect(String(await read)).toMatch(/run cancelled by the test/);
+      await sleep(300);
+      expect((await sourceBackends()).find((b) => b.pid === backend.pid)?.state).toBe('idle');
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      await s.close();
+    }
+  });
+
+  it('when no cancel can be sent at all, it says so: the backend, and how to end its statement', async () => {
+    let client: pg.Client | undefined;
+    const s = await source({}, asRole(db.url, role), (c) => (client = c));
+    await s.prepare({});
+    await lockTable();
+    const read = firstPage(s.copyPages(null, { limit: 100 })).catch((e: unknown) => e);
+    const backend = await blockedOnLock();
+    // A session without a cancel key, as behind a pooler that does not pass BackendKeyData on.
+    (client as unknown as { secretKey: number | null }).secretKey = null;
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await s.close();
+      expect(await read).toBeInstanceOf(Error);
+      expect(warn).toHaveBeenCalledTimes(1);
+      const line = String(warn.mock.calls[0]![0]);
+      expect(line).toContain(`could not cancel the statement on source table public.orders (backend ${backend.pid})`);
+      expect(line).toContain(`SELECT pg_cancel_backend(${backend.pid})`);
+      expect(line).toMatch(/too many connections for role/);
+      expect(line).toMatch(/no cancel key/);
+      // It is true: the statement still waits on the server.
+      expect((await sourceBackends()).find((b) => b.pid === backend.pid)?.state).toBe('active');
+    } finally {
+      warn.mockRestore();
+      await sql(db.url, 'SELECT pg_cancel_backend($1::int)', [backend.pid]);
+    }
   });
 });

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { closeQuietly } from '../../pg/connect';
 import { abortError } from '../../util/abort-error';
+import { formatDuration } from '../../config/duration';
+import { warnInActivity } from '../../util/activity-log';
 import { cancelBackend } from './cancel-query';
 import { isRowSecurityRefusal, SourcePrivilegeError, SourceRowSecurityError, SourceStatementTimeoutError } from './source-errors';
 
@@ -70,9 +72,21 @@ export class SourceSession {
   /** Cancels the statement in flight on the server (once, however many aborts ask). */
   private cancel(): Promise<boolean> {
     if (this.pid === undefined) return Promise.resolve(false);
-    this.cancelling ??= cancelBackend(this.client, this.pid).finally(() => {
-      this.cancelling = undefined;
-    });
+    const pid = this.pid;
+    this.cancelling ??= cancelBackend(this.client, pid)
+      .then(({ cancelled, failure }) => {
+        // Nothing silent (acceptance L): the statement may go on holding its locks and a connection slot.
+        if (failure) {
+          warnInActivity(
+            `could not cancel the statement on source table ${this.table} (backend ${pid}): it may go on running on the server, holding its locks and a connection, until source.statementTimeout (${formatDuration(this.timeoutMs)}) ends it; to end it now, run SELECT pg_cancel_backend(${pid}) as its role or a superuser`,
+            { table: this.table, pid, reason: failure },
+          );
+        }
+        return cancelled;
+      })
+      .finally(() => {
+        this.cancelling = undefined;
+      });
     return this.cancelling;
   }
 
