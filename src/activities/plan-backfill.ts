@@ -169,8 +169,9 @@ export function makeFinishBackfill(deps: ActivityDeps) {
 
 /** A run cancelled between attempts (no activity running to record it): its row says cancelled, not running for good. */
 export function makeRecordCancelled(deps: ActivityDeps) {
-  return async function recordCancelled(input: { integration: string; runKey: string; kind?: state.RunKind }): Promise<void> {
-    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey, input.kind ? { integration: input.integration, kind: input.kind } : undefined), RECORD_CANCEL_CONNECT_MS);
+  return async function recordCancelled(input: { integration: string; runKey: string; kind?: state.RunKind; startedAt?: number }): Promise<void> {
+    const started = input.kind ? { integration: input.integration, kind: input.kind, ...(input.startedAt ? { at: input.startedAt } : {}) } : undefined;
+    await withStateDb(deps, input.integration, (db) => state.markRunCancelled(db, input.runKey, started), RECORD_CANCEL_CONNECT_MS);
   };
 }
 

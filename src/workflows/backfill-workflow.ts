@@ -51,7 +51,7 @@ export async function backfillWorkflow(input: unknown): Promise<RunResult> {
     shards = Array.from({ length: plan.total }, (_, index) => ({ index, status: plan.todo.includes(index) ? 'pending' : 'done' }));
     await runShards(plan.todo, (index) => inTimeBoxes(() => runIntegration({ ...base, tuning, shard: index, shards: plan.todo.length })), shards);
     return finishBackfill({ integration: parsed.integration, runKey });
-  }, () => recordCancelled({ integration: parsed.integration, runKey, kind: base.mode })));
+  }, () => recordCancelled({ integration: parsed.integration, runKey, kind: base.mode, startedAt: info.runStartTime.getTime() })));
   await condition(allHandlersFinished);
   return result;
 }

@@ -33,7 +33,7 @@ async function sync({ integration, forceDeletes, fairnessWeight }: ReturnType<ty
         ...(last && last.cursor !== undefined ? { after: last.cursor } : {}),
         runKey,
       }),
-    () => recordCancelled({ integration, runKey, kind: 'sync' }),
+    () => recordCancelled({ integration, runKey, kind: 'sync', startedAt: info.runStartTime.getTime() }),
   );
   const { reconcileDeletes: wanted, ...result } = run;
   // A run cut short (busy, time budget) leaves reconciliation to the next one.

@@ -131,8 +131,10 @@ describe('sharded backfills (time-skipping server, real PostgreSQL)', () => {
         // The cancel reaches the plan (it heartbeats) long before its 60 s wait ends.
         await until(async () => !(await planWaits()), 'the plan to stop');
         expect(await shardSlots()).toEqual([]);
-        const runs = await sql(dst.url, `SELECT kind, status, error FROM tidemark.runs WHERE run_id LIKE $1`, [`${handle.workflowId}/%`]);
-        expect(runs).toEqual([{ kind: 'backfill', status: 'cancelled', error: 'cancelled before its first page' }]);
+        const runs = await sql<{ started: string }>(dst.url, `SELECT kind, status, error, (extract(epoch FROM started_at) * 1000)::text AS started FROM tidemark.runs WHERE run_id LIKE $1`, [`${handle.workflowId}/%`]);
+        expect(runs).toEqual([{ kind: 'backfill', status: 'cancelled', error: 'cancelled before its first page', started: expect.any(String) }]);
+        // Its start is when the run started, not when it was cancelled (acceptance L).
+        expect(Math.abs(Number(runs[0]!.started) - (await handle.describe()).startTime.getTime())).toBeLessThan(250);
       });
     } finally {
       await writer.query('ROLLBACK');

@@ -33,9 +33,11 @@ export function cancelledByWorkflow(alias: string): string {
  * A run cancelled while no activity of it ran (waiting to retry after a failure): nothing recorded the cancel, so the
  * workflow does (recordCancelled). Only a row still `running`: one the activity finished keeps its own outcome.
  * With `started` (the run's integration and kind): a run with no row yet (cancelled during its plan or its wait for
- * writers) gets one, `cancelled`, so `runs` shows it and a plan finishing after the cancel writes nothing (startRun).
+ * writers, or after attempts that could not reach the state database) gets one, `cancelled`, so `runs` shows it and a
+ * plan finishing after the cancel writes nothing (startRun). `started.at` (ms): when its workflow run started, the
+ * row's start (not the cancel's time: acceptance L).
  */
-export async function markRunCancelled(client: pg.Client, runId: string, started?: { integration: string; kind: RunKind }): Promise<void> {
+export async function markRunCancelled(client: pg.Client, runId: string, started?: { integration: string; kind: RunKind; at?: number }): Promise<void> {
   // Shard counters not rolled up yet stay in run_shards, where readers of the run add them.
   const retrying = `'cancelled while waiting to retry' || coalesce(' after: ' || tidemark.runs.error, '')`;
   if (!started) {
@@ -43,10 +45,10 @@ export async function markRunCancelled(client: pg.Client, runId: string, started
     return;
   }
   await client.query(
-    `INSERT INTO tidemark.runs (run_id, integration, kind, status, attempts, finished_at, error)
-     VALUES ($1::text, $2::text, $3::text, 'cancelled', 1, now(), 'cancelled before its first page')
+    `INSERT INTO tidemark.runs (run_id, integration, kind, status, attempts, started_at, finished_at, error)
+     VALUES ($1::text, $2::text, $3::text, 'cancelled', 1, least(now(), coalesce(to_timestamp($4::float8 / 1000), now())), now(), 'cancelled before its first page')
      ON CONFLICT (run_id) DO UPDATE SET status = 'cancelled', finished_at = now(), error = ${retrying} WHERE tidemark.runs.status = 'running'`,
-    [runId, started.integration, started.kind],
+    [runId, started.integration, started.kind, started.at ?? null],
   );
 }
 
