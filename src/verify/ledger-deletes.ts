@@ -13,7 +13,7 @@ import { requireTable } from '../sources/postgres/describe-table';
 import { absentKeysSql } from './key-sql';
 import type { KeyColumn } from './range-sql';
 import { finishReconciliation, recordDeletes, startReconciliation } from './reconciliations';
-import { IntegrationBusyError, VerifyError } from './verify-errors';
+import { IntegrationBusyError, VerifyError, verifyPrivilegeError } from './verify-errors';
 
 export type LedgerIntegration = Integration & { source: PostgresSourceConfig; sink: HttpSinkConfig & { deletes: NonNullable<HttpSinkConfig['deletes']> } };
 
@@ -79,6 +79,8 @@ export async function reconcileLedgerDeletes(it: LedgerIntegration, opts: Ledger
     });
     const gone = await findGone(src, state, it.id, table, srcKey, opts.pageSize ?? 5000, check);
     return await deleteInOneTransaction(state, sink, it, gone, opts);
+  } catch (err) {
+    throw (await verifyPrivilegeError(err, { integration: it.id, source: { table: it.source.table, client: src } })) ?? err;
   } finally {
     await sink.close();
     await closeQuietly(src);

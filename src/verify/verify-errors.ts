@@ -1,3 +1,5 @@
+import { splitTableName } from '../config/identifiers';
+import type pg from 'pg';
 import { PermanentError } from '../errors';
 
 export class VerifyError extends PermanentError {
@@ -32,5 +34,53 @@ export class IntegrationBusyError extends Error {
   override readonly name = 'IntegrationBusyError';
   constructor(readonly integration: string) {
     super(`integration "${integration}" is busy (a run is writing to the target): run verify again when it is done`);
+  }
+}
+
+/** What a verify (or a ledger reconciliation) was doing on each side, to name the grant a refusal needs. */
+export interface VerifySides {
+  integration: string;
+  source: { table: string; client: pg.Client };
+  /** the target table (absent for the delivery ledger, whose state tables are tidemark's own) */
+  target?: { table: string; client: pg.Client; repair: boolean; delete: boolean };
+}
+
+/**
+ * PostgreSQL's "permission denied for table orders" names neither the side, the role nor the grant, and both sides'
+ * tables may have that name (acceptance L): on a refusal (42501) each side's own session is asked what its role lacks
+ * (has_*_privilege), and a VerifyError says which side, which role and which GRANTs. Undefined for any other error.
+ */
+export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Promise<VerifyError | undefined> {
+  if ((err as { code?: unknown } | null)?.code !== '42501') return undefined;
+  const { source: s, target: t } = sides;
+  const targetPrivs = t ? ['SELECT', ...(t.repair ? ['INSERT', 'UPDATE'] : []), ...(t.delete ? ['DELETE'] : [])] : [];
+  const lacks = [
+    ...(await grantsLacking(s.client, s.table, ['SELECT'], 'the source')),
+    ...(t ? await grantsLacking(t.client, t.table, targetPrivs, 'the target') : []),
+  ];
+  const fix = lacks.length
+    ? lacks.join('; ')
+    : `the roles have the grants on the source and target tables, so the refusal is elsewhere (tidemark's schema in the target database, a trigger, a function): see README › Production › Database privileges`;
+  return new VerifyError(`${sides.integration}: PostgreSQL refused a privilege (${(err as Error).message}): ${fix} (the refused statement changed nothing)`, { cause: err });
+}
+
+/** "the source public.orders refused the role r: GRANT …", or nothing (it has them all, or the session cannot say). */
+async function grantsLacking(client: pg.Client, table: string, privs: string[], side: string): Promise<string[]> {
+  const { schema, name } = splitTableName(table);
+  try {
+    // As JSON: tidemark's sessions return every value as text.
+    const r = await client.query<{ j: string }>(
+      // By oid from the catalogs: a name would be looked up in the schema, which a role without USAGE cannot.
+      `SELECT json_build_object('usage', has_schema_privilege(n.oid, 'USAGE'), 'missing', array(SELECT p FROM unnest($3::text[]) p WHERE NOT has_table_privilege(c.oid, p)))::text AS j
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1::text AND c.relname = $2::text`,
+      [schema, name, privs],
+    );
+    if (!r.rows[0]) return [];
+    const { usage, missing } = JSON.parse(r.rows[0].j) as { usage: boolean; missing: string[] };
+    const role = client.user ?? 'its role';
+    const grants = [...(usage ? [] : [`GRANT USAGE ON SCHEMA ${schema} TO ${role}`]), ...(missing.length ? [`GRANT ${missing.join(', ')} ON ${table} TO ${role}`] : [])];
+    return grants.length ? [`${side} ${table} refused the role ${role}: ${grants.join(' and ')}`] : [];
+  } catch {
+    return [];
   }
 }

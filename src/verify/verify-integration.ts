@@ -12,7 +12,7 @@ import { boundariesSql, nullKeyCountSql, rangeDigestSql, type Bound, type KeyCol
 import { byteOrderColumns, keyCollations } from './key-collations';
 import { lossyKeyTypes } from './key-types';
 import { repairRanges } from './repair-ranges';
-import { IntegrationBusyError, VerifyError } from './verify-errors';
+import { IntegrationBusyError, VerifyError, verifyPrivilegeError, type VerifySides } from './verify-errors';
 
 export { IntegrationBusyError, TooManyDeletesError, VerifyError } from './verify-errors';
 export type { DeleteSummary } from './delete-ranges';
@@ -104,6 +104,11 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     await closeQuietly(src);
     throw err;
   });
+  const sides: VerifySides = {
+    integration: it.id,
+    source: { table: source.table, client: src },
+    target: { table: sink.table, client: dst, repair: !!opts.repair && !opts.dryRun, delete: !!opts.delete && !opts.dryRun },
+  };
   try {
     // A hung query fails instead of hanging a scheduled reconciliation that heartbeats on a timer.
     await Promise.all([src, dst].map((c) => c.query(`SET statement_timeout = ${Math.floor(source.statementTimeout)}`)));
@@ -163,6 +168,8 @@ export async function verifyIntegration(it: Integration, opts: VerifyOptions = {
     if (nullKeys > 0) report.nullKeyRows = nullKeys;
     report.consistent = report.differing.every((d) => d.after && !differs(d.after)) && nullKeys === 0;
     return report;
+  } catch (err) {
+    throw (await verifyPrivilegeError(err, sides)) ?? err;
   } finally {
     await closeQuietly(src);
     await closeQuietly(dst);
