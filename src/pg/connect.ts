@@ -30,6 +30,7 @@ export interface ConnectOptions {
 // (to cancel a query stuck on the first one: see sources/postgres/cancel-query.ts).
 const configs = new WeakMap<pg.Client, pg.ClientConfig>();
 const typedClients = new WeakSet<pg.Client>();
+const rowSecurityOffClients = new WeakSet<pg.Client>();
 
 export async function connect(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
   const config: pg.ClientConfig = {
@@ -41,6 +42,7 @@ export async function connect(url: string, opts: ConnectOptions = {}): Promise<p
   const client = new pg.Client({ ...config, types: opts.typed ? undefined : textTypes });
   configs.set(client, config);
   if (opts.typed) typedClients.add(client);
+  if (opts.rowSecurityOff) rowSecurityOffClients.add(client);
   // A dropped connection emits 'error' on the client; without a listener that would crash the worker.
   client.on('error', () => undefined);
   await client.connect();
@@ -78,13 +80,17 @@ export async function connectNamed(url: string, what: string, detail: string | u
 }
 
 /**
- * Another session like `client`'s: the same URL, application name, value types and session settings
- * (undefined for clients not made by connect()). The caller closes it.
+ * Another session like `client`'s: the same URL, application name, value types and session settings, row_security
+ * included (undefined for clients not made by connect()). The caller closes it.
  */
 export async function connectLike(client: pg.Client): Promise<pg.Client | undefined> {
   const config = configs.get(client);
   if (!config?.connectionString) return undefined;
-  return connect(config.connectionString, { typed: typedClients.has(client), ...(config.application_name ? { applicationName: config.application_name } : {}) });
+  return connect(config.connectionString, {
+    typed: typedClients.has(client),
+    rowSecurityOff: rowSecurityOffClients.has(client),
+    ...(config.application_name ? { applicationName: config.application_name } : {}),
+  });
 }
 
 /** Settings to open another session like `client`'s (the same URL; `undefined` for clients not made by connect()). */

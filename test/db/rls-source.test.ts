@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput, type RunResult } from '../../src/activities';
+import { closeQuietly, connect, connectLike } from '../../src/pg/connect';
 import { verifyIntegration } from '../../src/verify';
 import { asRole, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -60,5 +61,18 @@ describe('a source table with row-level security for the reading role', () => {
     // Its owner (or a BYPASSRLS role) reads every row: unchanged.
     await sql(src.url, `ALTER ROLE ${role} BYPASSRLS`);
     expect(await new MockActivityEnvironment().run(reader.runIntegration, backfill('rls/bypass'))).toMatchObject({ rows: 2000, done: true });
+  });
+
+  it('a second session like a source session (a lane, a cancel) keeps row_security off', async () => {
+    for (const off of [true, false]) {
+      const first = await connect(readerUrl, { rowSecurityOff: off });
+      const second = await connectLike(first);
+      try {
+        expect((await second!.query<{ row_security: string }>('SHOW row_security')).rows[0]!.row_security).toBe(off ? 'off' : 'on');
+      } finally {
+        await closeQuietly(first);
+        await closeQuietly(second);
+      }
+    }
   });
 });
