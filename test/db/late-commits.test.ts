@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities, type Progress, type RunInput, type RunResult } from '../../src/activities';
 import { writersWaitLine } from '../../src/cli/run-progress';
 import { parseConfig, type Config } from '../../src/config';
-import { sql } from '../helpers/fixtures';
+import { asRole, sql } from '../helpers/fixtures';
 import { openStateSession } from '../../src/db/state-session';
 import * as state from '../../src/db/state';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
@@ -85,23 +85,81 @@ describe('late commits (a writer open while a run starts)', () => {
     expect(beats.at(-1)).toMatchObject({ rows: 1, slot: 'sync' });
   });
 
-  it('a writer still open after writersWait is named in a run warning (its row would be missed, and verify finds it)', async () => {
+  it('a writer still open after writersWait holds the run before its start (the rows committed after it began wait too), named in a run warning', async () => {
+    await sync(configOf('0s'), 'late/3-before');
     const writer = await openWriter('too late');
+    const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const [{ start }] = (await sql<{ start: string }>(src.url, 'SELECT xact_start::text AS start FROM pg_stat_activity WHERE pid = $1::int', [pid])) as [{ start: string }];
     try {
-      await sql(src.url, `INSERT INTO public.events (v) VALUES ('newer')`);
-      expect(await sync(configOf('300ms'), 'late/3')).toMatchObject({ rows: 1, done: true });
-      const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-      expect(await warningsOf('late/3')).toContainEqual(
-        expect.stringMatching(new RegExp(`^1 transaction\\(s\\) writing public\\.events were still open after this run waited 0\\.3 s for them \\(pid ${pid}\\): rows they commit later with a cursor value this run reads past \\(up to .+\\) would be missed by incremental syncs`)),
-      );
-      // writersWait 0: no wait, no warning (the operator's choice).
-      expect(await sync(configOf('0s'), 'late/4')).toMatchObject({ done: true });
+      await sql(src.url, `INSERT INTO public.events (v) VALUES ('newer')`); // committed, but after the writer began
+      expect(await sync(configOf('300ms'), 'late/3')).toMatchObject({ rows: 0, done: true });
+      expect(await warningsOf('late/3')).toEqual([
+        expect.stringMatching(
+          new RegExp(`^1 transaction\\(s\\) writing public\\.events were still open after this run waited 0\\.3 s for them \\(pid ${pid}\\): so that the rows they commit later are not missed, this run reads only up to updated_at < ${start.replace(/[+.]/g, '\\$&')} \\(the start of the oldest, less source\\.lag\\), not .+; a later run reads on once they end`),
+        ),
+      ]);
+      // writersWait 0: no wait, no hold, no warning (the operator's choice): it reads the newer row.
+      expect(await sync(configOf('0s'), 'late/4')).toMatchObject({ rows: 1, done: true });
       expect(await warningsOf('late/4')).toEqual([]);
     } finally {
-      await writer.query('COMMIT');
+      // Rolled back: after the run without a wait (late/4) its row would be behind the cursor, as that run's choice.
+      await writer.query('ROLLBACK');
       await writer.end();
     }
     expect(() => configOf('61s')).toThrow(/source\.writersWait: must be at most 60s/);
+  });
+
+  it('held back, then committed: the next sync reads the late row and the ones after it, nothing missed', async () => {
+    await sync(configOf('0s'), 'late/5-before');
+    const writer = await openWriter('held');
+    await sql(src.url, `INSERT INTO public.events (v) VALUES ('after held')`);
+    expect(await sync(configOf('300ms'), 'late/5')).toMatchObject({ rows: 0, done: true });
+    await writer.query('COMMIT');
+    await writer.end();
+    expect(await sync(configOf('300ms'), 'late/6')).toMatchObject({ rows: 2, done: true });
+    expect(await warningsOf('late/6')).toEqual([]);
+    const ids = (await sql<{ id: string }>(src.url, 'SELECT id::text FROM public.events ORDER BY id')).map((r) => r.id);
+    expect(await copied()).toEqual(ids);
+  });
+
+  it('a timestamp without time zone is held on the writers\' clock (source.timeZone)', async () => {
+    await sql(src.url, `CREATE TABLE public.local_events (id bigserial PRIMARY KEY, at timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'America/Los_Angeles'), v text); CREATE INDEX ON public.local_events (at, id)`);
+    const config = parseConfig({
+      integrations: [{ id: 'local', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.local_events', cursor: ['at', 'id'], writersWait: '300ms', timeZone: 'America/Los_Angeles' }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.local_copy', key: ['id'], create: true } }],
+    });
+    await sql(src.url, `INSERT INTO public.local_events (v) VALUES ('before')`);
+    const writer = new pg.Client({ connectionString: src.url });
+    await writer.connect();
+    await writer.query(`BEGIN; INSERT INTO public.local_events (v) VALUES ('held')`);
+    await sql(src.url, `INSERT INTO public.local_events (v) VALUES ('after')`);
+    expect(await sync(config, 'late/local-1', 'local')).toMatchObject({ rows: 1, done: true });
+    expect((await warningsOf('late/local-1'))[0]).toMatch(/this run reads only up to at < \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \(the start of the oldest/);
+    await writer.query('COMMIT');
+    await writer.end();
+    expect(await sync(config, 'late/local-2', 'local')).toMatchObject({ rows: 2, done: true });
+    expect((await sql<{ n: string }>(dst.url, 'SELECT count(*)::text AS n FROM public.local_copy'))[0]!.n).toBe('3');
+  });
+
+  it('a writer whose start the role may not see (no pg_read_all_stats): the run warns its rows would be missed, and names the grant', async () => {
+    const role = `tm_late_${process.pid}`;
+    await sql(src.url, `CREATE ROLE ${role} LOGIN PASSWORD 'pw'; GRANT SELECT ON public.events TO ${role}`);
+    const writer = await openWriter('unseen');
+    try {
+      const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const asReader = { SRC_URL: asRole(src.url, role), DST_URL: dst.url };
+      const r = (await new MockActivityEnvironment().run(createActivities({ config: () => configOf('300ms'), env: asReader }).runIntegration, { integration: 'events', mode: 'sync', runKey: 'late/7' } as RunInput)) as RunResult;
+      expect(r).toMatchObject({ done: true });
+      expect(await warningsOf('late/7')).toEqual([
+        expect.stringMatching(
+          new RegExp(`^1 transaction\\(s\\) writing public\\.events were still open after this run waited 0\\.3 s for them \\(pid ${pid}\\): rows they commit later with a cursor value this run reads past \\(up to .+\\) would be missed by incremental syncs; the run would read only up to their start instead if its role could see when they began \\(GRANT pg_read_all_stats TO ${role}\\)`),
+        ),
+      ]);
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+      await sql(src.url, `DROP OWNED BY ${role}`).catch(() => undefined);
+      await sql(src.url, `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    }
   });
 
   it('a prepared transaction (two-phase commit) holding the table is named by its gid', async () => {

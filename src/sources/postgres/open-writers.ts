@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { quoteTable, type QualifiedName } from '../../config/identifiers';
+import type { HighWaterQuery } from './naive-time';
 import { abortError } from '../../util/abort-error';
 import { sleep } from '../../util/sleep';
 
@@ -11,10 +12,11 @@ import { sleep } from '../../util/sleep';
  * and their rows are visible to its read. pg_locks needs no privilege (unlike other roles' xact_start).
  *
  * Bounded by `waitMs`: a transaction still open then (a long batch job, a session idle in transaction) is returned
- * (its pid, or a prepared transaction's gid) for a run warning: its rows will be missed unless `lag` covers it.
+ * (its pid, or a prepared transaction's gid): the run's range ends before it began (heldBefore), or, when that cannot
+ * be known, a run warning says its rows will be missed unless `lag` covers it.
  * Not covered: a transaction that began earlier but has not written the table yet (lag is the guard there).
  */
-export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal, onWait?: (who: string[]) => void): Promise<string[]> {
+export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal, onWait?: (who: string[]) => void): Promise<OpenWriter[]> {
   if (waitMs <= 0) return [];
   // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
   // never locks the parent), in this database: table oids repeat in a database cloned from it.
@@ -27,7 +29,7 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   );
   let open = r.rows;
   const deadline = Date.now() + waitMs;
-  if (open.length && onWait) onWait(await named(client, open));
+  if (open.length && onWait) onWait((await named(client, open)).map((w) => w.name));
   for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
     if (Date.now() >= deadline) return named(client, open);
     await sleep(Math.min(pause, Math.max(0, deadline - Date.now())), signal);
@@ -41,8 +43,15 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
   return [];
 }
 
+/** A transaction writing the table: its session's pid (null for a prepared transaction) and how a warning names it. */
+export interface OpenWriter {
+  vxid: string;
+  pid: number | null;
+  name: string;
+}
+
 /** Who the open writers are: a session's pid, or a prepared transaction's gid (it has no session: COMMIT PREPARED ends it). */
-async function named(client: pg.Client, open: { vxid: string; pid: number | null }[]): Promise<string[]> {
+async function named(client: pg.Client, open: { vxid: string; pid: number | null }[]): Promise<OpenWriter[]> {
   const prepared = open.filter((w) => w.pid === null).map((w) => w.vxid);
   const gids = new Map<string, string>();
   if (prepared.length) {
@@ -53,14 +62,49 @@ async function named(client: pg.Client, open: { vxid: string; pid: number | null
     );
     for (const row of r.rows) gids.set(row.vxid, row.gid);
   }
-  return open.map((w) => (w.pid !== null ? `pid ${w.pid}` : gids.has(w.vxid) ? `prepared transaction ${JSON.stringify(gids.get(w.vxid))}` : 'a prepared transaction'));
+  return open.map((w) => ({ ...w, name: w.pid !== null ? `pid ${w.pid}` : gids.has(w.vxid) ? `prepared transaction ${JSON.stringify(gids.get(w.vxid))}` : 'a prepared transaction' }));
 }
 
-/** The run warning for writers still open after the wait. */
-export function openWritersWarning(table: string, who: string[], waitMs: number, highWater: string | null): string {
+/**
+ * The range's end held before the writers still open: `now() - lag` with the start of the oldest of them for now().
+ * A row stamped by now() (a DEFAULT, a trigger) carries its transaction's start, so none of their rows falls behind
+ * the cursor; the next run reads on from there, and a transaction that stays open holds every run at its start.
+ * Undefined when their starts are not known: a prepared transaction (only its PREPARE time is kept), or a session of
+ * another role whose xact_start this role may not see (pg_read_all_stats). `hw` is the run's high-water query, so
+ * the end is on the first cursor column's own clock (a timestamp without time zone in source.timeZone).
+ */
+export async function heldBefore(client: pg.Client, open: OpenWriter[], hw: HighWaterQuery, highWater: string): Promise<string | undefined> {
+  if (open.some((w) => w.pid === null)) return undefined;
+  const [lag, zone] = hw.values;
+  const start = zone === undefined ? 'min(a.xact_start)' : '(min(a.xact_start) AT TIME ZONE $4::text)';
+  // state is NULL only for a session this role may not see; a visible one whose transaction ended is idle (no start).
+  const r = await client.query<{ hw: string; hidden: string }>(
+    `SELECT least($2::${zone === undefined ? 'timestamptz' : 'timestamp'}, ${start} - $1::interval)::text AS hw, coalesce(bool_or(a.state IS NULL), false)::text AS hidden
+       FROM pg_stat_activity a WHERE a.pid = ANY($3::int[])`,
+    [lag, highWater, open.map((w) => w.pid), ...(zone === undefined ? [] : [zone])],
+  );
+  const row = r.rows[0];
+  return !row || row.hidden === 'true' ? undefined : row.hw;
+}
+
+const whoOf = (open: OpenWriter[]) => `${open.slice(0, 5).map((w) => w.name).join(', ')}${open.length > 5 ? ', …' : ''}`;
+const waited = (open: OpenWriter[], table: string, waitMs: number) =>
+  `${open.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${whoOf(open)})`;
+
+/** The run warning for writers still open after the wait, whose rows this run may miss (see heldBefore). */
+export function openWritersWarning(table: string, open: OpenWriter[], waitMs: number, highWater: string | null, role?: string): string {
   const below = highWater === null ? 'cursor values this run reads past' : `a cursor value this run reads past (up to ${highWater})`;
+  const hold =
+    highWater !== null && role && open.every((w) => w.pid !== null)
+      ? `; the run would read only up to their start instead if its role could see when they began (GRANT pg_read_all_stats TO ${role})`
+      : '';
+  return `${waited(open, table, waitMs)}: rows they commit later with ${below} would be missed by incremental syncs${hold}. A source.lag longer than such transactions last covers them; \`tidemark verify\` finds rows missed`;
+}
+
+/** The run warning for writers still open after the wait, which the run's range ends before (see heldBefore). */
+export function heldBackWarning(table: string, open: OpenWriter[], waitMs: number, firstColumn: string, held: string, highWater: string): string {
   return (
-    `${who.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${who.slice(0, 5).join(', ')}${who.length > 5 ? ', …' : ''}): ` +
-    `rows they commit later with ${below} would be missed by incremental syncs. A source.lag longer than such transactions last covers them; \`tidemark verify\` finds rows missed`
+    `${waited(open, table, waitMs)}: so that the rows they commit later are not missed, this run reads only up to ${firstColumn} < ${held} ` +
+    `(the start of the oldest, less source.lag), not ${highWater}; a later run reads on once they end, and one that stays open holds every run there`
   );
 }

@@ -11,7 +11,7 @@ import { requireTable } from './describe-table';
 import { estimateRows } from './estimate-rows';
 import { keysetIndexWarning } from './explain-order';
 import { highWaterQuery } from './naive-time';
-import { openWritersWarning, waitForOpenWriters } from './open-writers';
+import { heldBackWarning, heldBefore, openWritersWarning, waitForOpenWriters } from './open-writers';
 import { checkNoNulls, NULL_PROBE_MS } from './null-check';
 import { SourceSetupError } from './source-errors';
 import { SourceSession } from './source-session';
@@ -95,7 +95,11 @@ export class PostgresSource implements Source {
       const onWait = opts.onWritersWait;
       const waiting = onWait ? (who: string[]) => onWait({ table: this.cfg.table, who, waitMs: this.cfg.writersWait }) : undefined;
       const open = opts.newRange ? await waitForOpenWriters(this.client, this.table, this.cfg.writersWait, opts.signal, waiting) : [];
-      if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater);
+      const held = open.length && hwQuery && this.highWater !== null ? await heldBefore(this.client, open, hwQuery, this.highWater) : undefined;
+      if (held !== undefined && this.highWater !== null) {
+        late = heldBackWarning(this.cfg.table, open, this.cfg.writersWait, this.cfg.cursor[0] as string, held, this.highWater);
+        this.highWater = held;
+      } else if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater, this.client.user);
     }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
     const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, this.cfg.timeZone);
