@@ -112,7 +112,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
         // Bad input (a cursor the source refuses) writes nothing, nor does a cancel (its workflow records it).
         if (isInputError(err) || err instanceof CancelledFailure) throw err;
         const final = failsForGood(Context.current(), toFailure(err));
-        const started = await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor, state.attemptInfoOf(Context.current().info)).catch(() => false);
+        const started = await state.startRun(db, input.runKey, it.id, 'backfill', (input.from ?? null) as Cursor, state.attemptInfoOf(Context.current().info, began)).catch(() => false);
         if (started) await state.finishRun(db, input.runKey, final ? 'failed' : 'running', errorMessage(err)).catch(() => undefined);
         throw err;
       });
