@@ -22,7 +22,7 @@ import { parseSettings, runBeside } from './lib/settings';
 import { startBenchStack, type BenchStack, type Durability } from './lib/stack';
 import { TARGET_TABLE } from './lib/targets';
 import { barePath, bareLabel, mappingPath, upsertChangedPath, upsertNewPath, upsertSamePath } from './paths/bare-loop';
-import { limitPath } from './paths/limit';
+import { limitPath, limitShardsPath } from './paths/limit';
 import { mappingCost } from './mapping-cost';
 import { httpSinkBench } from './paths/http-sink';
 import { naivePath } from './paths/naive';
@@ -55,7 +55,7 @@ const REPO = resolve(__dirname, '..');
 /** --scaling: the limit, tidemark as the brief runs it, and the compiled worker with a prebuilt bundle, plain and tuned (their memory). */
 const SCALING_PATHS: BenchPath[] = [limitPath, tidemarkPath, ...tidemarkWorkerVariants.filter((p) => p.id.startsWith('x-tidemark-dist-prebundled'))];
 const CORE: BenchPath[] = [limitPath, naivePath, barePath, tidemarkPath, ...shardedPaths, upsertNewPath, upsertChangedPath, upsertSamePath, syncChangedPath, mappingPath, httpPath, ...httpSlicePaths];
-const PROTOTYPES: BenchPath[] = [...tidemarkWorkerVariants, ...prototypePaths];
+const PROTOTYPES: BenchPath[] = [limitShardsPath, ...tidemarkWorkerVariants, ...prototypePaths];
 const ALL: BenchPath[] = [...CORE, ...PROTOTYPES];
 const ALIASES: Record<string, string[]> = {
   'bare-loop': ['bare'],
