@@ -77,9 +77,10 @@ export async function heldBefore(client: pg.Client, open: OpenWriter[], hw: High
   if (open.some((w) => w.pid === null)) return undefined;
   const [lag, zone] = hw.values;
   const start = zone === undefined ? 'min(a.xact_start)' : '(min(a.xact_start) AT TIME ZONE $4::text)';
-  // state is NULL only for a session this role may not see; a visible one whose transaction ended is idle (no start).
+  // state is NULL for a session this role may not see, 'disabled' with track_activities off: its start is unknown,
+  // so no hold (the warning says its rows may be missed). A visible one whose transaction ended is idle (no start).
   const r = await client.query<{ hw: string; hidden: string }>(
-    `SELECT least($2::${zone === undefined ? 'timestamptz' : 'timestamp'}, ${start} - $1::interval)::text AS hw, coalesce(bool_or(a.state IS NULL), false)::text AS hidden
+    `SELECT least($2::${zone === undefined ? 'timestamptz' : 'timestamp'}, ${start} - $1::interval)::text AS hw, coalesce(bool_or(a.state IS NULL OR (a.xact_start IS NULL AND a.state <> 'idle')), false)::text AS hidden
        FROM pg_stat_activity a WHERE a.pid = ANY($3::int[])`,
     [lag, highWater, open.map((w) => w.pid), ...(zone === undefined ? [] : [zone])],
   );
