@@ -118,6 +118,15 @@ export async function runningBackfillElsewhere(client: Client, integration: stri
   return undefined;
 }
 
+/** A backfill of the integration running under any workflow id, tidemark's own included; undefined: none. */
+export async function runningBackfillOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<string | undefined> {
+  for (const handle of await runningWorkflowsOf(client, integration, runKeys).catch(() => [])) {
+    const d = await handle.describe().catch(() => undefined);
+    if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') return d.workflowId;
+  }
+  return undefined;
+}
+
 /**
  * Every running workflow of an integration, however it was started: manual (`tidemark-<id>`), cron
  * (`tidemark-<id>-cron`) and scheduled (`tidemark-<id>-scheduled-<time>`). Visibility is eventually

@@ -45,7 +45,20 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
  */
 async function resumeRefusalOf(cmd: Command, id: string): Promise<string | undefined> {
   const { integration } = (await lazy('./context')).loadIntegration(cmd, id);
-  return (await lazy('../activities/resume-refusal')).resumeRefusalIfReachable(integration, process.env);
+  const refusal = await (await lazy('../activities/resume-refusal')).resumeRefusalIfReachable(integration, process.env);
+  if (!refusal) return undefined;
+  // A backfill started a moment ago has no checkpoint yet, but it is the one to continue: followed, not refused
+  // (CI: `resume` beside a backfill just started said "no backfill to resume").
+  const { connectClient, runningBackfillOf } = await lazy('../client');
+  // Temporal not answering: the refusal stands (it would start nothing anyway).
+  const client = await connectClient().catch(() => undefined);
+  if (!client) return refusal;
+  try {
+    const runKeys = await (await lazy('../db/running-run-keys-at')).runningRunKeysOf(integration);
+    return (await runningBackfillOf(client, integration.id, runKeys)) ? undefined : refusal;
+  } finally {
+    await (await lazy('./close-client')).closeClient(client);
+  }
 }
 
 /** "12.3 s", "4 min 05 s", "2 h 03 min". */

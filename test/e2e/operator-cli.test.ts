@@ -307,6 +307,22 @@ describe('operator commands against a backfill started with `temporal workflow s
     expect((await runCli(['status', 'orders'], env, cwd)).stdout).not.toContain('waiting    ');
   });
 
+  it('resume beside a backfill that has no checkpoint of its own yet (just started) follows it, not "already completed"', async () => {
+    // The backfill above completed; this one runs on a task queue no worker polls, so it never claims a slot.
+    const handle = await client.workflow.start('backfillWorkflow', { taskQueue: 'nobody-polls-this', workflowId: workflowIdFor('orders'), args: [{ integration: 'orders' }] });
+    try {
+      const joined = await runCli(['resume', 'orders'], env, cwd);
+      expect(joined.code, joined.stderr).toBe(0);
+      expect(joined.stdout).toContain(`${workflowIdFor('orders')} is this backfill, still running`);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await handle.terminate('test done');
+    }
+    const refused = await runCli(['resume', 'orders'], env, cwd);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/the last backfill of "orders" already completed/);
+  });
+
   it('status names the writers a run waits for before it reads; --wait prints the run\'s warnings (a writer still open after writersWait) under its outcome', async () => {
     // `never` (run last: an earlier test proves it never ran), its writersWait of 20 s.
     const { default: pg } = await import('pg');
