@@ -23,6 +23,8 @@ export interface KeysetColumn {
   name: string;
   /** SQL type as printed by format_type(), used for explicit parameter casts. */
   type: string;
+  /** A domain's base type (format_type()): what decides whether the column has a clock (a high-water mark). */
+  baseType?: string;
 }
 
 export interface KeysetQueryInput {

@@ -44,6 +44,10 @@ export interface TableInfo {
    * derived from it alone can be kept per database (exact-equality.ts).
    */
   shape: string;
+  /** Domain columns' base types (format_type()), by column name. */
+  baseTypes: Record<string, string>;
+  /** A source's unique indexes left out of uniqueKeys: a key column's nondeterministic collation is not the index's. */
+  looseKeys?: { columns: string[]; index: string; loose: string[] }[];
 }
 
 /**
@@ -53,10 +57,18 @@ export interface TableInfo {
  * is absent, never a table without columns.
  */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
-  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null; partition_key: string | null }>(
+  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null; partition_key: string | null; bases: string }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
+            -- A domain's base type, through domains over domains: a domain over timestamptz has its clock.
+            (SELECT coalesce(json_object_agg(a.attname, (
+                      WITH RECURSIVE d(typ, typmod, depth) AS (
+                        SELECT y.typbasetype, y.typtypmod, 1 FROM pg_type y WHERE y.oid = a.atttypid
+                        UNION ALL SELECT y.typbasetype, y.typtypmod, d.depth + 1 FROM d JOIN pg_type y ON y.oid = d.typ WHERE y.typtype = 'd')
+                      SELECT format_type(d.typ, d.typmod) FROM d ORDER BY d.depth DESC LIMIT 1)), '{}')
+               FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+              WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped AND ty.typtype = 'd')::text AS bases,
             (SELECT json_agg(json_build_array(a.attname, a.atttypid, a.attcollation) ORDER BY a.attnum)
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
@@ -68,6 +80,13 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
                                LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
                               WHERE k.ord <= i.indnkeyatts) AS cols,
                             CASE WHEN NOT i.indisvalid THEN 'invalid' WHEN i.indpred IS NOT NULL THEN 'partial' WHEN i.indexprs IS NOT NULL THEN 'expression' END AS why,
+                            -- Key columns whose own collation is nondeterministic (values unequal in bytes compare
+                            -- equal) but the index's is another: unique there, not in the column's comparison.
+                            (SELECT array_agg(a.attname::text ORDER BY k.ord)
+                               FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+                               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                               JOIN pg_collation co ON co.oid = a.attcollation
+                              WHERE k.ord <= i.indnkeyatts AND NOT co.collisdeterministic AND i.indcollation[k.ord - 1] <> a.attcollation) AS loose,
                             (SELECT quote_ident(conname) FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid LIMIT 1) AS constraint,
                             EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = i.indexrelid AND conrelid = t.oid AND contype = 'p') AS primary
                        FROM pg_index i
@@ -84,11 +103,13 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
   );
   const row = r.rows[0];
   if (!row) return undefined;
-  type Index = { cols: string[]; immediate: boolean; index: string; why: 'invalid' | 'partial' | 'expression' | null; constraint: string | null; primary: boolean };
+  type Index = { cols: string[]; immediate: boolean; index: string; why: 'invalid' | 'partial' | 'expression' | null; constraint: string | null; primary: boolean; loose: string[] | null };
   const keys = JSON.parse(row.keys) as Index[];
   // A DEFERRABLE unique constraint keeps committed rows unique (a source's keyset may rest on it), but ON CONFLICT
   // cannot use it ("ON CONFLICT does not support deferrable unique constraints"): a target's key needs another.
-  const usable = keys.filter((k) => !k.why && (k.immediate || role === 'source'));
+  // A source's keyset compares by the columns' collations: an index unique under another proves nothing there
+  // (an acceptance run: 8 of 32 rows read, 'ax' and 'AX' one value to the keyset, two to the index).
+  const usable = keys.filter((k) => !k.why && (k.immediate || role === 'source') && !(role === 'source' && k.loose));
   const partitionKey = row.partition_key ? (JSON.parse(row.partition_key) as string[]) : undefined;
   const keyNotes: KeyNotes = {
     deferrable: keys.filter((k) => !k.why && !k.immediate).map((k) => ({ columns: k.cols, constraint: k.constraint, primary: k.primary })),
@@ -100,6 +121,8 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
     uniqueKeys: usable.map((k) => k.cols),
     ...(role === 'sink' ? { keyNotes } : {}),
     shape: row.shape ?? '[]',
+    baseTypes: JSON.parse(row.bases) as Record<string, string>,
+    ...(role === 'source' && keys.some((k) => k.loose) ? { looseKeys: keys.filter((k) => !k.why && k.loose).map((k) => ({ columns: k.cols, index: k.index, loose: k.loose as string[] })) } : {}),
     ...(row.children ? { inheritedBy: row.children } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteIdent, quoteTable, type QualifiedName } from '../../config/identifiers';
 import type { KeysetColumn } from '../../cursor/keyset-sql';
+import type { HighWaterQuery } from './naive-time';
 
 /** How long the count may take: through the keyset index it is a few ms; without one it is skipped, not a scan. */
 const PROBE_MS = 2_000;
@@ -13,17 +14,18 @@ const COUNT_UP_TO = 1_000;
  * the keyset index; undefined when there are none, the column has no clock, or the count would scan (no index: the
  * keyset index warning says so already).
  */
-export async function futureRowsWarning(client: pg.Client, table: QualifiedName, first: KeysetColumn, timeZone: string | undefined): Promise<string | undefined> {
-  const type = first.type.replace(/\(\d+\)/, '');
-  // One round trip (a run's start-up): the zone inlined as a literal, as the script takes no parameters.
-  const zone = timeZone === undefined ? undefined : `'${timeZone.replace(/'/g, "''")}'`;
-  const now = type === 'timestamp with time zone' ? 'now()' : type === 'timestamp without time zone' && zone ? `(now() AT TIME ZONE ${zone})` : undefined;
-  if (!now) return undefined;
+export async function futureRowsWarning(client: pg.Client, table: QualifiedName, first: KeysetColumn, hw: HighWaterQuery | null): Promise<string | undefined> {
+  if (!hw) return undefined;
+  // One round trip (a run's start-up): the zone inlined as a literal, as the script takes no parameters. A day is
+  // ahead once it has begun nowhere yet: with no zone configured, past the day in UTC+14 (Etc/GMT-14).
+  const zoneName = hw.zone ? (hw.zone.assumed ? 'Etc/GMT-14' : hw.zone.name) : undefined;
+  const at = zoneName === undefined ? 'now()' : `(now() AT TIME ZONE '${zoneName.replace(/'/g, "''")}')`;
+  const ahead = hw.clock === 'date' ? `${at}::date` : `${at} + interval '1 minute'`;
   const col = quoteIdent(first.name);
   try {
     const results = (await client.query(
       `BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL statement_timeout = ${PROBE_MS};
-       SELECT count(*)::int AS n, max(${col})::text AS top FROM (SELECT ${col} FROM ${quoteTable(table)} WHERE ${col} > ${now} + interval '1 minute' LIMIT ${COUNT_UP_TO + 1}) x;
+       SELECT count(*)::int AS n, max(${col})::text AS top FROM (SELECT ${col} FROM ${quoteTable(table)} WHERE ${col} > ${ahead} LIMIT ${COUNT_UP_TO + 1}) x;
        ROLLBACK`,
     )) as unknown as pg.QueryResult<{ n: string; top: string | null }>[];
     const r = results.find((x) => x.command === 'SELECT') as pg.QueryResult<{ n: string; top: string | null }>;

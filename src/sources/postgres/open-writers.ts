@@ -77,10 +77,12 @@ export async function heldBefore(client: pg.Client, open: OpenWriter[], hw: High
   if (open.some((w) => w.pid === null)) return undefined;
   const [lag, zone] = hw.values;
   const start = zone === undefined ? 'min(a.xact_start)' : '(min(a.xact_start) AT TIME ZONE $4::text)';
+  // A day: the day the writer began in (less lag), so its rows of that day wait for the next run.
+  const held = hw.clock === 'date' ? `(${start} - $1::interval)::date` : `${start} - $1::interval`;
   // state is NULL for a session this role may not see, 'disabled' with track_activities off: its start is unknown,
   // so no hold (the warning says its rows may be missed). A visible one whose transaction ended is idle (no start).
   const r = await client.query<{ hw: string; hidden: string }>(
-    `SELECT least($2::${zone === undefined ? 'timestamptz' : 'timestamp'}, ${start} - $1::interval)::text AS hw, coalesce(bool_or(a.state IS NULL OR (a.xact_start IS NULL AND a.state <> 'idle')), false)::text AS hidden
+    `SELECT least($2::${hw.clock}, ${held})::text AS hw, coalesce(bool_or(a.state IS NULL OR (a.xact_start IS NULL AND a.state <> 'idle')), false)::text AS hidden
        FROM pg_stat_activity a WHERE a.pid = ANY($3::int[])`,
     [lag, highWater, open.map((w) => w.pid), ...(zone === undefined ? [] : [zone])],
   );

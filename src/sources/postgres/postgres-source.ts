@@ -74,12 +74,15 @@ export class PostgresSource implements Source {
     if (!info.uniqueKeys.some((key) => key.every((k) => this.cfg.cursor.includes(k)))) {
       const c = this.cfg.cursor;
       const example = c.length === 1 && c[0] !== 'id' ? ` (e.g. [${c[0]}, id])` : '';
+      const loose = info.looseKeys?.find((key) => key.columns.every((k) => c.includes(k)));
       throw new SourceSetupError(
         'source.cursor',
-        `[${c.join(', ')}] is not unique in ${this.cfg.table}: no valid unique index or primary key has only these columns (partial, expression and invalid indexes prove nothing; a view has none). End it with a unique column${example} backed by a unique index or primary key`,
+        loose
+          ? `[${c.join(', ')}] is not unique in ${this.cfg.table} as the keyset compares it: ${loose.loose.join(', ')} ${loose.loose.length === 1 ? 'has a nondeterministic collation' : 'have nondeterministic collations'} (values that differ compare equal), and index ${loose.index} is unique under another collation, so rows it holds apart would be one cursor value and all but one skipped at a page boundary. Back the cursor with a unique index in the column's own collation, or end it with a unique column${example}`
+          : `[${c.join(', ')}] is not unique in ${this.cfg.table}: no valid unique index or primary key has only these columns (partial, expression and invalid indexes prove nothing; a view has none). End it with a unique column${example} backed by a unique index or primary key`,
       );
     }
-    this.keyset = this.cfg.cursor.map((n) => ({ name: n, type: (byName.get(n) as ColumnSpec).type }));
+    this.keyset = this.cfg.cursor.map((n) => ({ name: n, type: (byName.get(n) as ColumnSpec).type, ...(info.baseTypes[n] ? { baseType: info.baseTypes[n] } : {}) }));
     this.select = columns.map((c) => c.name);
     this.cursorIndex = this.cfg.cursor.map((n) => this.select.indexOf(n));
     // Checked before the NULL probe: a missing source.timeZone is a config error, whatever the data.
@@ -102,8 +105,8 @@ export class PostgresSource implements Source {
       } else if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater, this.client.user);
     }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
-    const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, this.cfg.timeZone);
-    const zone = hwQuery?.values[1] ? ` (${hwQuery.values[1]} time)` : '';
+    const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, hwQuery);
+    const zone = !hwQuery?.zone ? '' : hwQuery.zone.assumed ? ` (the day in ${hwQuery.zone.name}, the last to end on earth: set source.timeZone to the writers' zone to read each day as soon as it ends there)` : ` (${hwQuery.zone.name} time)`;
     const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}${zone}`;
     return {
       columns,
