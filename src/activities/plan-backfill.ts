@@ -3,7 +3,9 @@ import { RunCancelledError } from './run-cancelled';
 import { sourceAppName } from './run-lock';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
-import { asFromError, type Cursor } from '../cursor/cursor';
+import { asFromError, type Cursor, type JsonValue } from '../cursor/cursor';
+import { cursorIdentity } from '../sources/cursor-shape';
+import { checkCursorOf } from './stored-cursor';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
@@ -118,7 +120,7 @@ export function makePlanBackfill(deps: ActivityDeps) {
       });
       // The row first: a workflow cancelled while this planned has recorded the run cancelled, and then gets no slots.
       if (!(await state.startRun(db, input.runKey, it.id, 'backfill', from, state.attemptInfoOf(Context.current().info, began), ranges.length))) throw new RunCancelledError(input.runKey);
-      await state.createShardSlots(db, it.id, input.runKey, highWater, ranges);
+      await state.createShardSlots(db, it.id, input.runKey, highWater, ranges, cursorIdentity(it.source));
       for (const w of warnings) log.warn(w, { integration: it.id });
       await state.addRunWarnings(db, input.runKey, warnings);
       const note = ranges.length < input.shards ? `${input.shards} shards asked for, ${ranges.length} made: the range has too few rows to cut further` : undefined;
@@ -135,12 +137,20 @@ async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Pro
   if (!slots.length) return { sharded: false, todo: [], total: 0 };
   const refusal = resumeRefusal(it.id, found);
   if (refusal) throw new NothingToResumeError(refusal);
+  // Slots of other cursor columns: refused before they are taken over (each shard would refuse its own).
+  checkCursorOf(await state.readCheckpoint(db, it.id, state.shardSlot(slots[0]!.index)), cursorIdentity(it.source), it.id, state.shardSlot(slots[0]!.index));
   const todo = slots.filter((s) => s.status !== 'done').map((s) => s.index);
   if (!(await state.startRun(db, input.runKey, it.id, 'resume', null, {}, todo.length || undefined))) throw new RunCancelledError(input.runKey);
   await state.takeOverShardSlots(db, it.id, input.runKey);
   await state.abandonBackfillRuns(db, it.id, input.runKey);
   log.info('resuming sharded backfill', { integration: it.id, shards: slots.length, unfinished: todo });
   return { sharded: true, todo, total: slots.length };
+}
+
+/** What the shard slots' cursor is a position of (all are made alike). */
+async function slotCursorOf(db: pg.Client, integration: string): Promise<JsonValue> {
+  const first = (await state.listShardSlots(db, integration))[0];
+  return first ? ((await state.readCheckpoint(db, integration, state.shardSlot(first.index)))?.cursorOf ?? null) : null;
 }
 
 /** After every shard returned: done when all slots are; the sync checkpoint continues from where the last range ends. */
@@ -155,7 +165,7 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const ended = slots.find((s) => s.end !== undefined);
       const last = slots.find((s) => s.until === null) ?? slots[slots.length - 1];
       const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
-      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor);
+      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor, { cursorOf: (await slotCursorOf(db, input.integration)) ?? null });
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
       if (done && cursor !== null) await state.setRunEndCursor(db, input.runKey, cursor);
       const run = await state.readRun(db, input.runKey);

@@ -5,7 +5,7 @@ import { isPostgresSource, stateDbUrlOf, type Config, type Integration } from '.
 import { createSource } from '../sources/create-source';
 import type { Source } from '../sources/source';
 import { checkCursorShape } from '../sources/cursor-shape';
-import type { Cursor } from '../cursor/cursor';
+import type { Cursor, JsonValue } from '../cursor/cursor';
 import { closeQuietly } from '../pg/connect';
 import * as state from '../db/state';
 import { openStateSession } from '../db/state-session';
@@ -239,7 +239,7 @@ async function finishRun(db: pg.Client, input: RunInput, id: string, slot: strin
   const done = stoppedBy === undefined;
   if (done) {
     await state.finishCheckpoint(db, id, slot, input.runKey);
-    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor, { replace: await readPast(db, id, slot, cursor, source) });
+    if (input.mode !== 'sync' && !sharded && cursor !== null) await state.seedSyncCheckpoint(db, id, cursor, await syncHandOff(db, id, slot, cursor, source));
   }
   const { warnings, rejected } = sharded ? { warnings: [], rejected: 0 } : await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
   log.info('run finished', { integration: id, rows, done, stoppedBy });
@@ -250,13 +250,16 @@ async function finishRun(db: pg.Client, input: RunInput, id: string, slot: strin
  * Whether a completed backfill read past the sync checkpoint from the source's start (its slot's start is null): then
  * the next sync goes on from where it ended, not from the older checkpoint (an acceptance run: a second backfill left
  * the sync to read 300 rows again). Never backwards (a resumed old backfill ends before syncs since), and not from a
- * `--from`, which did not read what lies before its start.
+ * `--from`, which did not read what lies before its start. A sync checkpoint of other cursor columns is replaced by a
+ * backfill from the start (its position means nothing now). With what the cursor is a position of, saved with it.
  */
-async function readPast(db: pg.Client, id: string, slot: string, cursor: Cursor, source: Source): Promise<boolean> {
+async function syncHandOff(db: pg.Client, id: string, slot: string, cursor: Cursor, source: Source): Promise<{ replace: boolean; cursorOf: JsonValue }> {
   const [own, sync] = await Promise.all([state.readCheckpoint(db, id, slot), state.readCheckpoint(db, id, 'sync')]);
-  if (!own || own.startCursor !== null || !sync || sync.cursor === null) return false;
+  const cursorOf = own?.cursorOf ?? null;
+  if (!own || own.startCursor !== null || !sync || sync.cursor === null) return { replace: false, cursorOf };
+  if (sync.cursorOf !== null && cursorOf !== null && JSON.stringify(sync.cursorOf) !== JSON.stringify(cursorOf)) return { replace: true, cursorOf };
   const later = await source.later(cursor, sync.cursor).catch(() => undefined);
-  return JSON.stringify(later) === JSON.stringify(cursor) && JSON.stringify(cursor) !== JSON.stringify(sync.cursor);
+  return { replace: JSON.stringify(later) === JSON.stringify(cursor) && JSON.stringify(cursor) !== JSON.stringify(sync.cursor), cursorOf };
 }
 
 /** Records a failed or cancelled run on its row (when it has one) and returns the failure to throw. */

@@ -9,6 +9,7 @@ import { PostgresSink } from '../sinks/postgres-sink';
 import type { Sink } from '../sinks/sink';
 import { throttle, type RateLimit } from '../sources/combinators/throttle';
 import { createSource } from '../sources/create-source';
+import { cursorIdentity } from '../sources/cursor-shape';
 import { withInstanceColumn } from '../instances/instance-column';
 import type { ColumnSpec, Source, WritersWait } from '../sources/source';
 import { RecordPipeline } from '../transform/record-pipeline';
@@ -72,7 +73,7 @@ export async function prepareRun(
   const opened = await alive.during(() => res.opening ?? createSource(it.source, it.id, deps.env, { stateDbUrl: sinkUrl, applicationName: sourceAppName(input, ctx.info.attempt) }));
   const source = (res.source = throttle(withInstanceColumn(opened, it), rate));
   const hb = ctx.info.heartbeatDetails as Progress | undefined;
-  const start = await alive.during(() => withWritersWaitShown(ctx, alive, (shown) => startPosition(db, source, input, hb?.cursor, ctx.cancellationSignal, shown)));
+  const start = await alive.during(() => withWritersWaitShown(ctx, alive, (shown) => startPosition(db, source, input, hb?.cursor, { signal: ctx.cancellationSignal, onWritersWait: shown, cursorOf: cursorIdentity(it.source) })));
   // A sharded run's row is started by planBackfill and finished by finishBackfill; shards add to it.
   if (!sharded && !(await state.startRun(db, input.runKey, it.id, input.mode, start.cursor, state.attemptInfoOf(ctx.info, began)))) {
     throw new RunCancelledError(input.runKey);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { storedCursor } from './stored-cursor';
-import { asFromError, type Cursor } from '../cursor/cursor';
+import { checkCursorOf, storedCursor } from './stored-cursor';
+import { asFromError, type Cursor, type JsonValue } from '../cursor/cursor';
 import { claimCheckpoint, deleteBackfillSlots, LostOwnershipError, readCheckpoint, shardSlot, type CheckpointRow } from '../db/state';
 import { PermanentError } from '../errors';
 import type { PrepareOptions, Source, SourcePlan } from '../sources/source';
@@ -25,6 +25,13 @@ export interface StartPosition {
   warnings: string[];
 }
 
+export interface StartOptions {
+  signal?: AbortSignal | undefined;
+  onWritersWait?: PrepareOptions['onWritersWait'];
+  /** What the source's cursor is a position of (cursorIdentity): a slot saved for another is refused, and claims save it. */
+  cursorOf?: JsonValue;
+}
+
 /**
  * Where a run starts, and the claim of its checkpoint slot:
  * - sync: the 'sync' checkpoint, with a fresh high-water mark (see syncStart: the previous run's result
@@ -35,11 +42,14 @@ export interface StartPosition {
  * - shard: the slot planBackfill made (or a resume took over) for this run, its cursor, range and high-water mark.
  * In every case the newer heartbeat cursor of a previous attempt wins over an older checkpoint.
  */
-export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, signal?: AbortSignal, onWritersWait?: PrepareOptions['onWritersWait']): Promise<StartPosition> {
-  if (input.shard !== undefined) return shardPosition(state, source, input, heartbeatCursor);
+export async function startPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, opts: StartOptions = {}): Promise<StartPosition> {
+  const { signal, onWritersWait, cursorOf = null } = opts;
+  if (input.shard !== undefined) return shardPosition(state, source, input, heartbeatCursor, cursorOf);
   const slot = input.mode === 'sync' ? 'sync' : 'backfill';
   const cp = await readCheckpoint(state, input.integration, slot);
   const own = cp?.owner === input.runKey;
+  // A slot this run reads from (not a new backfill's, which starts afresh) must be of the cursor configured now.
+  if (input.mode !== 'backfill' || own) checkCursorOf(cp, cursorOf, input.integration, slot);
   let plan: SourcePlan;
   let cursor: Cursor;
   const warnings: string[] = [];
@@ -71,16 +81,17 @@ export async function startPosition(state: pg.Client, source: Source, input: Run
   if (heartbeatCursor !== undefined) cursor = await source.later(cursor, storedCursor(source, heartbeatCursor, input.integration, slot));
   // A new run restarts the slot's counters; a retried attempt or a resume keeps them.
   const reset = !own && input.mode !== 'resume';
-  await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset });
+  await claimCheckpoint(state, { integration: input.integration, slot, owner: input.runKey, cursor, highWater: plan.highWater, reset, cursorOf });
   const kept = cp && (own || input.mode === 'resume') ? cp.rowsDone : 0;
   return { slot, cursor, plan, runRowsBefore: own ? kept : 0, slotRowsBefore: kept, until: null, warnings };
 }
 
-async function shardPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined): Promise<StartPosition> {
+async function shardPosition(state: pg.Client, source: Source, input: RunInput, heartbeatCursor: Cursor | undefined, cursorOf: JsonValue): Promise<StartPosition> {
   const slot = shardSlot(input.shard as number);
   const cp = await readCheckpoint(state, input.integration, slot);
   // planBackfill (or a resume) claimed every shard for this run; anything else means a newer run took over.
   if (!cp || cp.owner !== input.runKey) throw new LostOwnershipError(input.integration, slot, input.runKey);
+  checkCursorOf(cp, cursorOf, input.integration, slot);
   const plan = await source.prepare({ highWater: cp.highWater });
   let cursor = storedCursor(source, cp.cursor, input.integration, slot);
   const until = storedCursor(source, cp.untilCursor, input.integration, slot);

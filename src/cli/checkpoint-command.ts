@@ -40,7 +40,8 @@ async function moveCheckpoint(integration: Integration, cursor: Cursor, yes: boo
   const { stateUrl } = await lazy('./context');
   const { moveCheckpoint: move, showCursor: show } = await lazy('../db/move-checkpoint');
   const busy = () => new IntegrationWritingError(id);
-  const { before } = await move(stateUrl(integration), id, cursor, { applicationName: 'tidemark-cli', busy, apply: yes });
+  const { cursorIdentity } = await lazy('../sources/cursor-shape');
+  const { before } = await move(stateUrl(integration), id, cursor, { applicationName: 'tidemark-cli', busy, apply: yes, cursorOf: cursorIdentity(integration.source) });
   const what = `the sync checkpoint of ${id} from ${show(before)} to ${show(cursor)}: the next sync (scheduled or not) reads ${cursor === null ? 'from the beginning' : `rows after ${show(cursor)}`}`;
   if (cursor !== null && (await (await lazy('../sources/create-source')).nothingAfter(integration.source, id, cursor))) {
     console.error(`note: the source has no row after ${show(cursor)} now: syncs read nothing until rows pass it (check the cursor if that is not meant)`);

@@ -1,4 +1,4 @@
-import type { Cursor } from '../cursor/cursor';
+import type { Cursor, JsonValue } from '../cursor/cursor';
 import { moveSyncCheckpoint, readCheckpoint } from './state';
 import { withStateSession } from './state-session';
 
@@ -8,6 +8,8 @@ export interface CheckpointMoveOptions {
   busy: () => Error;
   /** false: only read where the checkpoint is (a dry run). */
   apply: boolean;
+  /** What `cursor` is a position of (cursorIdentity of the integration's source): saved with it. */
+  cursorOf?: JsonValue;
 }
 
 /**
@@ -19,7 +21,7 @@ export async function moveCheckpoint(stateUrl: string, integration: string, curs
   const lock = { integration, busy: opts.busy };
   return withStateSession(stateUrl, { applicationName: opts.applicationName, lock }, async (db) => {
     const before = (await readCheckpoint(db, integration, 'sync'))?.cursor ?? null;
-    if (opts.apply) await moveSyncCheckpoint(db, integration, cursor);
+    if (opts.apply) await moveSyncCheckpoint(db, integration, cursor, opts.cursorOf ?? null);
     return { before };
   });
 }

@@ -1,5 +1,5 @@
 import { isCsvSource, isHttpSource, isPostgresSource, type SourceConfig } from '../config/schema';
-import { parseKeysetCursor, type Cursor } from '../cursor/cursor';
+import { parseKeysetCursor, type Cursor, type JsonValue } from '../cursor/cursor';
 import { parseCsvCursor } from './csv/csv-cursor';
 import { childCursorParser } from './http/children/child-cursor';
 import { checkHttpRange, parseHttpCursor } from './http/cursors';
@@ -20,4 +20,13 @@ export function checkCursorShape(cfg: SourceConfig, value: unknown): Cursor | un
     return parseHttpCursor(cfg.pagination.style, value);
   }
   return undefined;
+}
+
+/**
+ * What a cursor of this source is a position of, saved with each checkpoint (migration 018): a PostgreSQL source's
+ * cursor columns, in order. Two configs whose cursors have one shape but other meanings differ here. null: nothing to
+ * compare (a CSV offset, an API's cursor, whose shape says it all, or a custom kind's).
+ */
+export function cursorIdentity(cfg: SourceConfig): JsonValue {
+  return isPostgresSource(cfg) ? { columns: [...cfg.cursor] } : null;
 }

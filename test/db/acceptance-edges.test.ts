@@ -85,8 +85,13 @@ describe('acceptance edges (PostgreSQL)', () => {
     await run(before, { integration: 'recur', runKey: 'acc/recur/1', mode: 'sync' });
     const after = parseConfig({ integrations: [{ ...before.integrations[0]!, source: { ...before.integrations[0]!.source, cursor: ['id'] } }] });
     const err = await run(after, { integration: 'recur', runKey: 'acc/recur/2', mode: 'sync' }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ type: 'StoredCursorMismatchError', nonRetryable: true });
-    expect((err as Error).message).toMatch(
+    expect(err).toMatchObject({ type: 'CheckpointCursorChangedError', nonRetryable: true });
+    expect((err as Error).message).toMatch(/^the sync checkpoint of recur was saved for cursor \[updated_at, id\], but source\.cursor is now \[id\]: .* `tidemark checkpoint reset recur --yes` makes the next sync start from the beginning/);
+    // A checkpoint saved before its columns were recorded (migration 018): its shape still tells.
+    await sql(dst.url, `UPDATE tidemark.checkpoints SET cursor_of = NULL WHERE integration = 'recur'`);
+    const older = await run(after, { integration: 'recur', runKey: 'acc/recur/3', mode: 'sync' }).catch((e: unknown) => e);
+    expect(older).toMatchObject({ type: 'StoredCursorMismatchError', nonRetryable: true });
+    expect((older as Error).message).toMatch(
       /^the sync checkpoint holds cursor \["2024-01-01 00:00:20\+00","20"\], which does not fit source\.cursor now \(expected null or an array of 1 strings \(values of id\)\): the cursor or the source changed since it was saved\. `tidemark checkpoint reset recur --yes` makes the next sync start from the beginning/,
     );
     expect(await sql(dst.url, `SELECT status FROM tidemark.runs WHERE run_id = 'acc/recur/2'`)).toEqual([{ status: 'failed' }]);

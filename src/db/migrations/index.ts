@@ -15,6 +15,7 @@ import m014 from './014-dead-letter-txid';
 import m015 from './015-checkpoint-caught-up';
 import m016 from './016-dead-letter-repeats';
 import m017 from './017-run-shards';
+import m018 from './018-checkpoint-cursor-of';
 
 /** Numbered migrations, applied in order, never edited once released: add a new one instead. */
 export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }> = [
@@ -35,4 +36,5 @@ export const MIGRATIONS: ReadonlyArray<{ id: number; name: string; sql: string }
   { id: 15, name: '015-checkpoint-caught-up', sql: m015 },
   { id: 16, name: '016-dead-letter-repeats', sql: m016 },
   { id: 17, name: '017-run-shards', sql: m017 },
+  { id: 18, name: '018-checkpoint-cursor-of', sql: m018 },
 ];

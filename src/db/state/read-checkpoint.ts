@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Cursor } from '../../cursor/cursor';
+import type { Cursor, JsonValue } from '../../cursor/cursor';
 
 export interface CheckpointRow {
   cursor: Cursor;
@@ -11,11 +11,13 @@ export interface CheckpointRow {
   untilCursor: Cursor;
   status: 'running' | 'done';
   updatedAt: string;
+  /** What the cursor is a position of when it was saved (cursorIdentity); null: not recorded (before migration 018). */
+  cursorOf: JsonValue;
 }
 
 export async function readCheckpoint(client: pg.Client, integration: string, slot: string): Promise<CheckpointRow | undefined> {
   const r = await client.query<Record<string, string | null>>(
-    `SELECT cursor::text, rows_done::text, owner, high_water, start_cursor::text, until_cursor::text, status, updated_at::text
+    `SELECT cursor::text, rows_done::text, owner, high_water, start_cursor::text, until_cursor::text, status, updated_at::text, cursor_of::text
        FROM tidemark.checkpoints WHERE integration = $1::text AND slot = $2::text`,
     [integration, slot],
   );
@@ -30,5 +32,6 @@ export async function readCheckpoint(client: pg.Client, integration: string, slo
     untilCursor: row.until_cursor ? (JSON.parse(row.until_cursor) as Cursor) : null,
     status: row.status as 'running' | 'done',
     updatedAt: row.updated_at as string,
+    cursorOf: row.cursor_of ? (JSON.parse(row.cursor_of) as JsonValue) : null,
   };
 }

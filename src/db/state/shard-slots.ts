@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { Cursor } from '../../cursor/cursor';
+import type { Cursor, JsonValue } from '../../cursor/cursor';
 
 /** Slot name of shard `index` of an integration's backfill. */
 export function shardSlot(index: number): string {
@@ -30,15 +30,15 @@ export interface ShardSlot {
  * A new sharded backfill replaces the integration's previous backfill slots (sharded or not) with one
  * slot per range, all owned by the new run: any writer of the old ones is fenced off (saveCheckpoint).
  */
-export async function createShardSlots(client: pg.Client, integration: string, owner: string, highWater: string | null, ranges: ShardRange[]): Promise<void> {
+export async function createShardSlots(client: pg.Client, integration: string, owner: string, highWater: string | null, ranges: ShardRange[], cursorOf: JsonValue = null): Promise<void> {
   await client.query('BEGIN');
   try {
     await deleteBackfillSlots(client, integration);
     await client.query(
-      `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, until_cursor, owner, high_water, status, rows_done)
-       SELECT $1::text, 'backfill/' || (r.i - 1), r.f, r.f, r.u, $2::text, $3::text, 'running', 0
+      `INSERT INTO tidemark.checkpoints (integration, slot, cursor, start_cursor, until_cursor, owner, high_water, status, rows_done, cursor_of)
+       SELECT $1::text, 'backfill/' || (r.i - 1), r.f, r.f, r.u, $2::text, $3::text, 'running', 0, $6::jsonb
          FROM unnest($4::jsonb[], $5::jsonb[]) WITH ORDINALITY AS r(f, u, i)`,
-      [integration, owner, highWater, ranges.map((r) => JSON.stringify(r.from)), ranges.map((r) => JSON.stringify(r.until))],
+      [integration, owner, highWater, ranges.map((r) => JSON.stringify(r.from)), ranges.map((r) => JSON.stringify(r.until)), cursorOf === null ? null : JSON.stringify(cursorOf)],
     );
     await client.query('COMMIT');
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Cursor } from '../../cursor/cursor';
 import { moveCheckpoint, showCursor as show } from '../../db/move-checkpoint';
 import { stateDbUrlOf } from '../../config/sink-schema';
 import { checkCursorWithSource } from '../../sources/create-source';
+import { cursorIdentity } from '../../sources/cursor-shape';
 import { ActionRefusedError } from './action-error';
 
 /**
@@ -16,7 +17,7 @@ export async function rewindCheckpoint(it: Integration, raw: string | undefined,
   const cursor = text === '' ? null : await checkCursor(it, text, env);
   const busy = () => new ActionRefusedError('rewind', it.id, 'a run of this integration is writing (it holds the integration lock): cancel it first, then move the checkpoint', 409);
   const url = stateDbUrlOf(it, env);
-  const { before } = await moveCheckpoint(url, it.id, cursor, { applicationName: 'tidemark-ui', busy, apply: true });
+  const { before } = await moveCheckpoint(url, it.id, cursor, { applicationName: 'tidemark-ui', busy, apply: true, cursorOf: cursorIdentity(it.source) });
   return `moved the sync checkpoint from ${show(before)} to ${show(cursor)}: the next sync reads ${cursor === null ? 'from the beginning' : `rows after ${show(cursor)}`}`;
 }
 
