@@ -66,7 +66,8 @@ export function boundariesSql(table: QualifiedName, key: readonly KeyColumn[], r
   const asText = key.map((k) => `${quoteIdent(k.name)}::text`).join(', ');
   return (
     `SELECT array_to_json(ARRAY[${asText}])::text AS b FROM (` +
-    `SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS rn, count(*) OVER () AS c FROM ${quoteTable(table)} WHERE (${cols}) IS NOT NULL) s ` +
-    `WHERE (rn - 1) % greatest(ceil(c::numeric / ${Math.max(1, Math.floor(ranges))}), 1) = 0 ORDER BY rn`
+    // Names no key column can have unquoted (a key column "rn" or "c" made them ambiguous: an acceptance run).
+    `SELECT ${cols}, row_number() OVER (ORDER BY ${order}) AS "tidemark.rn", count(*) OVER () AS "tidemark.n" FROM ${quoteTable(table)} WHERE (${cols}) IS NOT NULL) s ` +
+    `WHERE (s."tidemark.rn" - 1) % greatest(ceil(s."tidemark.n"::numeric / ${Math.max(1, Math.floor(ranges))}), 1) = 0 ORDER BY s."tidemark.rn"`
   );
 }

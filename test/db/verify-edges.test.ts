@@ -71,6 +71,19 @@ describe('verify --repair', () => {
     expect(await sql(dst.url, 'SELECT first_name, last_name FROM copy.people WHERE id = 5')).toEqual([{ first_name: 'F5', last_name: 'Changed' }]);
   });
 
+  it('key columns named like its own query\'s names (c, rn): verify, --repair and --delete work (an acceptance run: "column reference is ambiguous")', async () => {
+    await sql(src.url, `CREATE TABLE odd_keys (c int, rn int, updated_at timestamptz NOT NULL, v text, PRIMARY KEY (c, rn));
+      INSERT INTO odd_keys SELECT g % 7, g, '2024-01-01'::timestamptz + g * interval '1 s', 'v' || g FROM generate_series(1, 300) g`);
+    const config = configOf('public.odd_keys', 'copy.odd_keys', { cursor: ['updated_at', 'c', 'rn'] }, { key: ['c', 'rn'] });
+    await backfill(config);
+    await sql(src.url, `UPDATE odd_keys SET v = 'changed' WHERE rn = 10; DELETE FROM odd_keys WHERE rn IN (20, 21)`);
+    const r = await verifyIntegration(one(config), { env: env(), ranges: 8, repair: true, delete: true, force: true });
+    expect(repairedSum(r)).toBe(1);
+    expect(r.deletes).toMatchObject({ deleted: 2 });
+    expect(await sql(dst.url, `SELECT count(*)::int AS n, count(*) FILTER (WHERE v = 'changed')::int AS changed FROM copy.odd_keys`)).toEqual([{ n: 298, changed: 1 }]);
+    expect((await verifyIntegration(one(config), { env: env(), ranges: 8 })).consistent).toBe(true);
+  });
+
   it('counts only the rows that changed, even when the first range differs by stale rows alone (no whole-range rewrites)', async () => {
     await seedOrders(src.url, { rows: 20_000, table: 'public.many' });
     const config = configOf('public.many', 'copy.many');
