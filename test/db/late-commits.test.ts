@@ -98,9 +98,9 @@ describe('late commits (a writer open while a run starts)', () => {
           new RegExp(`^1 transaction\\(s\\) writing public\\.events were still open after this run waited 0\\.3 s for them \\(pid ${pid}\\): so that the rows they commit later are not missed, this run reads only up to updated_at < ${start.replace(/[+.]/g, '\\$&')} \\(the start of the oldest, less source\\.lag\\), not .+; a later run reads on once they end`),
         ),
       ]);
-      // writersWait 0: no wait, no hold, no warning (the operator's choice): it reads the newer row.
+      // writersWait 0: no wait, no hold (the operator's choice): it reads the newer row, and says the writer was open.
       expect(await sync(configOf('0s'), 'late/4')).toMatchObject({ rows: 1, done: true });
-      expect(await warningsOf('late/4')).toEqual([]);
+      expect(await warningsOf('late/4')).toEqual([expect.stringMatching(/source\.writersWait is 0, so it neither waited for them nor held its range before them/)]);
     } finally {
       // Rolled back: after the run without a wait (late/4) its row would be behind the cursor, as that run's choice.
       await writer.query('ROLLBACK');
@@ -159,6 +159,38 @@ describe('late commits (a writer open while a run starts)', () => {
       await writer.end();
       await sql(src.url, `DROP OWNED BY ${role}`).catch(() => undefined);
       await sql(src.url, `DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+    }
+  });
+
+  it('a cursor with no clock (an id first): the warning says neither lag nor a hold can cover the writer, not to set the lag it refuses (an acceptance run)', async () => {
+    const config = parseConfig({
+      integrations: [{ id: 'by-id', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.events', cursor: ['id'], writersWait: '200ms' }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.events_by_id', key: ['id'], create: true } }],
+    });
+    const writer = await openWriter('by-id');
+    try {
+      expect(await sync(config, 'late/by-id', 'by-id')).toMatchObject({ done: true });
+      const [w] = await warningsOf('late/by-id');
+      expect(w).toMatch(/would be missed by incremental syncs\. The first cursor column has no clock, so neither source\.lag nor a hold can cover them: put a timestamp column first \(e\.g\. \[updated_at, id\]\) and set source\.lag, or raise source\.writersWait/);
+      expect(w).not.toMatch(/A source\.lag longer/);
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+  });
+
+  it('writersWait 0: no wait and no hold, but a writer open at the start is named in a run warning (an acceptance run: nothing said)', async () => {
+    const writer = await openWriter('zero');
+    try {
+      const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const began = Date.now();
+      expect(await sync(configOf('0'), 'late/zero')).toMatchObject({ done: true });
+      expect(Date.now() - began).toBeLessThan(5_000);
+      expect(await warningsOf('late/zero')).toEqual([
+        expect.stringMatching(new RegExp(`^1 transaction\\(s\\) writing public\\.events were open when this run started, and source\\.writersWait is 0, so it neither waited for them nor held its range before them \\(pid ${pid}\\): rows they commit later .* would be missed`)),
+      ]);
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
     }
   });
 

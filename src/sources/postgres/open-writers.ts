@@ -18,16 +18,7 @@ import { sleep } from '../../util/sleep';
  */
 export async function waitForOpenWriters(client: pg.Client, table: QualifiedName, waitMs: number, signal?: AbortSignal, onWait?: (who: string[]) => void): Promise<OpenWriter[]> {
   if (waitMs <= 0) return [];
-  // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
-  // never locks the parent), in this database: table oids repeat in a database cloned from it.
-  const r = await client.query<{ vxid: string; pid: number | null }>(
-    `WITH RECURSIVE tree(oid) AS (SELECT to_regclass($1::text)::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid)
-     SELECT DISTINCT virtualtransaction AS vxid, pid FROM pg_locks
-      WHERE locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation IN (SELECT oid FROM tree) AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-        AND granted AND pid IS DISTINCT FROM pg_backend_pid()`,
-    [quoteTable(table)],
-  );
-  let open = r.rows;
+  let open = await writing(client, table);
   const deadline = Date.now() + waitMs;
   if (open.length && onWait) onWait((await named(client, open)).map((w) => w.name));
   for (let pause = 20; open.length; pause = Math.min(pause * 2, 500)) {
@@ -41,6 +32,25 @@ export async function waitForOpenWriters(client: pg.Client, table: QualifiedName
     open = open.filter((w) => left.has(w.vxid));
   }
   return [];
+}
+
+/** The transactions writing the table now, named: with source.writersWait 0 there is no wait, but a warning. */
+export async function openWritersNow(client: pg.Client, table: QualifiedName): Promise<OpenWriter[]> {
+  const open = await writing(client, table);
+  return open.length ? named(client, open) : [];
+}
+
+async function writing(client: pg.Client, table: QualifiedName): Promise<{ vxid: string; pid: number | null }[]> {
+  // The table and its partitions and INHERITS children (a read of it reads theirs; a writer of a partition alone
+  // never locks the parent), in this database: table oids repeat in a database cloned from it.
+  const r = await client.query<{ vxid: string; pid: number | null }>(
+    `WITH RECURSIVE tree(oid) AS (SELECT to_regclass($1::text)::oid UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid)
+     SELECT DISTINCT virtualtransaction AS vxid, pid FROM pg_locks
+      WHERE locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation IN (SELECT oid FROM tree) AND mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+        AND granted AND pid IS DISTINCT FROM pg_backend_pid()`,
+    [quoteTable(table)],
+  );
+  return r.rows;
 }
 
 /** A transaction writing the table: its session's pid (null for a prepared transaction) and how a warning names it. */
@@ -92,7 +102,9 @@ export async function heldBefore(client: pg.Client, open: OpenWriter[], hw: High
 
 const whoOf = (open: OpenWriter[]) => `${open.slice(0, 5).map((w) => w.name).join(', ')}${open.length > 5 ? ', …' : ''}`;
 const waited = (open: OpenWriter[], table: string, waitMs: number) =>
-  `${open.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${whoOf(open)})`;
+  waitMs <= 0
+    ? `${open.length} transaction(s) writing ${table} were open when this run started, and source.writersWait is 0, so it neither waited for them nor held its range before them (${whoOf(open)})`
+    : `${open.length} transaction(s) writing ${table} were still open after this run waited ${Number((waitMs / 1000).toFixed(1))} s for them (${whoOf(open)})`;
 
 /** The run warning for writers still open after the wait, whose rows this run may miss (see heldBefore). */
 export function openWritersWarning(table: string, open: OpenWriter[], waitMs: number, highWater: string | null, role?: string): string {
@@ -101,7 +113,12 @@ export function openWritersWarning(table: string, open: OpenWriter[], waitMs: nu
     highWater !== null && role && open.every((w) => w.pid !== null)
       ? `; the run would read only up to their start instead if its role could see when they began (GRANT pg_read_all_stats TO ${role})`
       : '';
-  return `${waited(open, table, waitMs)}: rows they commit later with ${below} would be missed by incremental syncs${hold}. A source.lag longer than such transactions last covers them; \`tidemark verify\` finds rows missed`;
+  // No clock (an id first): neither lag nor a hold can keep a range short of them (lag is refused for such a column).
+  const fix =
+    highWater === null
+      ? 'The first cursor column has no clock, so neither source.lag nor a hold can cover them: put a timestamp column first (e.g. [updated_at, id]) and set source.lag, or raise source.writersWait above how long they last'
+      : 'A source.lag longer than such transactions last covers them';
+  return `${waited(open, table, waitMs)}: rows they commit later with ${below} would be missed by incremental syncs${hold}. ${fix}; \`tidemark verify\` finds rows missed`;
 }
 
 /** The run warning for writers still open after the wait, which the run's range ends before (see heldBefore). */

@@ -11,7 +11,7 @@ import { requireTable } from './describe-table';
 import { estimateRows } from './estimate-rows';
 import { keysetIndexWarning } from './explain-order';
 import { highWaterQuery } from './naive-time';
-import { heldBackWarning, heldBefore, openWritersWarning, waitForOpenWriters } from './open-writers';
+import { heldBackWarning, heldBefore, openWritersNow, openWritersWarning, waitForOpenWriters } from './open-writers';
 import { checkNoNulls, NULL_PROBE_MS } from './null-check';
 import { SourceSetupError } from './source-errors';
 import { SourceSession } from './source-session';
@@ -103,6 +103,11 @@ export class PostgresSource implements Source {
         late = heldBackWarning(this.cfg.table, open, this.cfg.writersWait, this.cfg.cursor[0] as string, held, this.highWater);
         this.highWater = held;
       } else if (open.length) late = openWritersWarning(this.cfg.table, open, this.cfg.writersWait, this.highWater, this.client.user);
+      else if (opts.newRange && this.cfg.writersWait <= 0) {
+        // The wait turned off: no hold either, but a writer open now is named (an acceptance run: nothing said).
+        const now = await openWritersNow(this.client, this.table);
+        if (now.length) late = openWritersWarning(this.cfg.table, now, 0, this.highWater);
+      }
     }
     const warning = await keysetIndexWarning(this.client, this.table, this.cfg.cursor, this.pageQuery(null, 1000));
     const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, hwQuery);
