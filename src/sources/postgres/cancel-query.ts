@@ -46,12 +46,13 @@ export async function cancelBackend(client: pg.Client, pid: number): Promise<Can
  * true means sent. The socket is the session's own host and port (its Unix socket for a path).
  */
 function sendCancelRequest(client: pg.Client, pid: number): Promise<true | string> {
-  const key = (client as unknown as { secretKey?: number | null }).secretKey;
+  const { secretKey: key, processID } = client as unknown as { secretKey?: number | null; processID?: number | null };
   if (typeof key !== 'number') return Promise.resolve('the session has no cancel key (a pooler in between?)');
   const packet = Buffer.alloc(16);
   packet.writeInt32BE(16, 0);
   packet.writeInt32BE(80877102, 4); // the CancelRequest code
-  packet.writeInt32BE(pid, 8);
+  // The process id the server gave with the key (BackendKeyData): behind a pooler it is the pooler's, not the backend's.
+  packet.writeInt32BE(typeof processID === 'number' ? processID : pid, 8);
   packet.writeInt32BE(key, 12);
   const host = client.host ?? 'localhost';
   const port = client.port ?? 5432;
