@@ -1,4 +1,4 @@
-import { splitTableName } from '../config/identifiers';
+import { quoteIdent, splitTableName } from '../config/identifiers';
 import type pg from 'pg';
 import { PermanentError } from '../errors';
 
@@ -52,6 +52,13 @@ export interface VerifySides {
  */
 export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Promise<VerifyError | undefined> {
   if ((err as { code?: unknown } | null)?.code !== '42501') return undefined;
+  // A policy's refusal, not a missing grant: no GRANT would help (the review).
+  if (/row-level security/i.test((err as Error).message)) {
+    return new VerifyError(
+      `${sides.integration}: row-level security refused a row (${(err as Error).message}): verify compares and repairs whole tables, so its roles must see and write every row (a role with BYPASSRLS, or policies that let it) (the refused statement changed nothing)`,
+      { cause: err },
+    );
+  }
   const { source: s, target: t } = sides;
   const targetPrivs = t ? ['SELECT', ...(t.repair ? ['INSERT', 'UPDATE'] : []), ...(t.delete ? ['DELETE'] : [])] : [];
   const lacks = [
@@ -63,6 +70,9 @@ export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Pr
     : `the roles have the grants on the source and target tables, so the refusal is elsewhere (tidemark's schema in the target database, a trigger, a function): see README › Production › Database privileges`;
   return new VerifyError(`${sides.integration}: PostgreSQL refused a privilege (${(err as Error).message}): ${fix} (the refused statement changed nothing)`, { cause: err });
 }
+
+/** A name as it can be pasted into SQL: quoted when it is not plain lower case (a role "Analysts", a schema "my-data"). */
+const ident = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : quoteIdent(n));
 
 /** "the source public.orders refused the role r: GRANT …", or nothing (it has them all, or the session cannot say). */
 async function grantsLacking(client: pg.Client, table: string, privs: string[], side: string): Promise<string[]> {
@@ -78,9 +88,11 @@ async function grantsLacking(client: pg.Client, table: string, privs: string[], 
     if (!r.rows[0]) return [];
     const { usage, missing } = JSON.parse(r.rows[0].j) as { usage: boolean; missing: string[] };
     const role = client.user ?? 'its role';
-    const grants = [...(usage ? [] : [`GRANT USAGE ON SCHEMA ${schema} TO ${role}`]), ...(missing.length ? [`GRANT ${missing.join(', ')} ON ${table} TO ${role}`] : [])];
+    const who = client.user ? ident(client.user) : role;
+    const grants = [...(usage ? [] : [`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${who}`]), ...(missing.length ? [`GRANT ${missing.join(', ')} ON ${ident(schema)}.${ident(name)} TO ${who}`] : [])];
     return grants.length ? [`${side} ${table} refused the role ${role}: ${grants.join(' and ')}`] : [];
-  } catch {
-    return [];
+  } catch (err) {
+    // Said, not dropped: the message would otherwise claim the roles have every grant (the review).
+    return [`could not ask ${side} which grants its role lacks (${(err as Error).message})`];
   }
 }

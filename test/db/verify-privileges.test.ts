@@ -2,7 +2,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities, type RunInput } from '../../src/activities';
 import { verifyIntegration } from '../../src/verify';
-import { VerifyError } from '../../src/verify/verify-errors';
+import { verifyPrivilegeError, VerifyError } from '../../src/verify/verify-errors';
 import { asRole, digest, ordersConfig, seedOrders, sql } from '../helpers/fixtures';
 import { createTestDatabase, type TestDatabase } from '../setup/database';
 
@@ -64,5 +64,35 @@ describe('verify as a role that lacks a grant', () => {
     await sql(dst.url, `GRANT DELETE ON copy.orders TO ${role}`);
     expect(await verifyIntegration(it0(), { env: asUs(), delete: true })).toMatchObject({ consistent: true, deletes: { deleted: 1 } });
     expect(await digest(dst.url, 'copy.orders')).toEqual(await digest(src.url, 'public.orders'));
+  });
+
+  it('row-level security refusing a repaired row: the range reports it, nothing changes; such a refusal is never blamed on a grant', async () => {
+    await sql(dst.url, `GRANT INSERT, UPDATE ON copy.orders TO ${role}; ALTER TABLE copy.orders ENABLE ROW LEVEL SECURITY; CREATE POLICY read_all ON copy.orders FOR SELECT USING (true)`);
+    try {
+      await sql(src.url, `UPDATE public.orders SET status = 'rls' WHERE id = 5`);
+      const report = await verifyIntegration(it0(), { env: asUs(), repair: true });
+      expect(report.consistent).toBe(false);
+      expect(report.differing).toEqual([expect.objectContaining({ repairError: expect.stringMatching(/new row violates row-level security policy/) })]);
+      expect(await sql(dst.url, `SELECT status FROM copy.orders WHERE id = 5`)).toEqual([{ status: 'new' }]);
+      // The same refusal met elsewhere (SQLSTATE 42501, as a missing grant): said as a policy's, with no GRANT.
+      const refused = Object.assign(new Error(report.differing[0]!.repairError as string), { code: '42501' });
+      const said = await verifyPrivilegeError(refused, { integration: 'orders', source: { client: undefined as never, table: 'public.orders' } });
+      expect(said?.message).toMatch(/^orders: row-level security refused a row \(new row violates row-level security policy.*\): verify compares and repairs whole tables, so its roles must see and write every row \(a role with BYPASSRLS/);
+      expect(said?.message).not.toContain('GRANT');
+    } finally {
+      await sql(dst.url, `DROP POLICY read_all ON copy.orders; ALTER TABLE copy.orders DISABLE ROW LEVEL SECURITY`);
+    }
+  });
+
+  it('a role whose name needs quotes gets a GRANT that can be pasted as it is', async () => {
+    const upper = `TM Upper ${process.pid}`;
+    await sql(src.url, `CREATE ROLE "${upper}" LOGIN PASSWORD 'pw'`);
+    try {
+      const err = (await verifyIntegration(it0(), { env: { SRC_URL: asRole(src.url, encodeURIComponent(upper)), DST_URL: dst.url } }).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(VerifyError);
+      expect(err.message).toContain(`GRANT SELECT ON public.orders TO "${upper}" (the refused`);
+    } finally {
+      await sql(src.url, `DROP OWNED BY "${upper}"; DROP ROLE "${upper}"`).catch(() => undefined);
+    }
   });
 });
