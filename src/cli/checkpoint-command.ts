@@ -30,6 +30,8 @@ async function checkCursor(integration: Integration, raw: string): Promise<Curso
   } catch (err) {
     throw new BadCursorArgumentError(raw, `not valid JSON (${(err as Error).message})`);
   }
+  const unsafe = (await lazy('./unsafe-numbers')).unsafeNumberProblem(raw, value);
+  if (unsafe) throw new BadCursorArgumentError(raw, unsafe);
   const { checkCursorWithSource } = await lazy('../sources/create-source');
   return checkCursorWithSource(integration.source, integration.id, value);
 }

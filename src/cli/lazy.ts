@@ -50,6 +50,7 @@ interface LazyModules {
   './blocked-lines': typeof import('./blocked-lines');
   './close-client': typeof import('./close-client');
   './module-problems': typeof import('./module-problems');
+  './unsafe-numbers': typeof import('./unsafe-numbers');
 }
 
 // Compiled (dist/*.js) or run through tsx, the CLI is CommonJS and require loads the module (tsx compiles

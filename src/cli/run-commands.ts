@@ -27,6 +27,8 @@ async function fromArg(cmd: Command, id: string, raw: string): Promise<unknown> 
     }
     cmd.error(`error: option '--from <cursor-json>' argument '${raw}' is invalid: not valid JSON${shape ? ` (${id}'s cursors are ${shape})` : ''}; ${hint}`);
   }
+  const unsafe = (await lazy('./unsafe-numbers')).unsafeNumberProblem(raw, value);
+  if (unsafe) refuse(`error: --from ${raw}: ${unsafe}`);
   try {
     checkCursorShape(integration.source, value);
   } catch (err) {
