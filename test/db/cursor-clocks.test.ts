@@ -110,3 +110,18 @@ describe('the first cursor column\'s clock', () => {
     await expect((await source('public.ints', ['id'], { lag: '5s' })).prepare({})).rejects.toThrow(/source\.lag: needs a timestamp or date as the first cursor column, but "id" is integer/);
   });
 });
+
+describe('the table changing under a run', () => {
+  it('a column dropped between pages: an error naming the table and that the retry describes it again, not a bare "does not exist" (an acceptance run)', async () => {
+    await sql(db.url, `CREATE TABLE public.shrinking (id int PRIMARY KEY, note text); INSERT INTO public.shrinking SELECT g, 'n' || g FROM generate_series(1, 5) g`);
+    const s = await source('public.shrinking', ['id']);
+    await s.prepare({});
+    const pages = s.pages(null, { limit: 2 })[Symbol.asyncIterator]();
+    expect((await pages.next()).value?.rows).toHaveLength(2);
+    await sql(db.url, `ALTER TABLE public.shrinking DROP COLUMN note`);
+    const err = await pages.next().then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.name).toBe('SourceTableChangedError');
+    expect(err?.message).toMatch(/^source table public\.shrinking changed while the run read it \(column "note" does not exist: dropped or renamed since the run described the table\); the run is retried from its checkpoint/);
+  });
+});
+

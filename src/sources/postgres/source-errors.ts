@@ -75,3 +75,19 @@ export class SourcePrivilegeError extends PermanentError {
     );
   }
 }
+
+/**
+ * The table changed under a run (42703 undefined_column, 42P01 undefined_table): a column dropped or renamed, or the
+ * table itself, after the run described it. PostgreSQL's bare "column "note" does not exist" named neither the
+ * table nor what to do (an acceptance run). Retryable: the next attempt describes the table again from its
+ * checkpoint, and a config that no longer fits it then fails naming the field.
+ */
+export class SourceTableChangedError extends Error {
+  override readonly name = 'SourceTableChangedError';
+  constructor(
+    readonly table: string,
+    cause: Error,
+  ) {
+    super(`source table ${table} changed while the run read it (${cause.message}: dropped or renamed since the run described the table); the run is retried from its checkpoint and describes the table again`, { cause });
+  }
+}

@@ -4,7 +4,7 @@ import { abortError } from '../../util/abort-error';
 import { formatDuration } from '../../config/duration';
 import { warnInActivity } from '../../util/activity-log';
 import { cancelBackend } from './cancel-query';
-import { isRowSecurityRefusal, SourcePrivilegeError, SourceRowSecurityError, SourceStatementTimeoutError } from './source-errors';
+import { isRowSecurityRefusal, SourcePrivilegeError, SourceRowSecurityError, SourceStatementTimeoutError, SourceTableChangedError } from './source-errors';
 
 /** How long close() waits for the connection to end after cancelling a stuck statement. */
 const CLOSE_WAIT_MS = 5_000;
@@ -54,6 +54,7 @@ export class SourceSession {
       if (isRowSecurityRefusal(err)) throw new SourceRowSecurityError(this.table, err as Error);
       // PostgreSQL says "permission denied for table orders3": not which side, which role, nor the grant (acceptance L).
       if ((err as { code?: unknown } | null)?.code === '42501') throw new SourcePrivilegeError(this.table, this.client.user ?? 'tidemark\'s role', err as Error);
+      if (['42703', '42P01'].includes(String((err as { code?: unknown } | null)?.code))) throw new SourceTableChangedError(this.table, err as Error);
       throw err;
     } finally {
       signal?.removeEventListener('abort', onAbort);
