@@ -77,6 +77,8 @@ export interface SourcePlan {
   describe: string;
   /** Column sets unique in the source, when known: a sink key covering one cannot repeat within a page. */
   uniqueKeys?: string[][];
+  /** A partitioned source's partition key: its unique keys include it, though the rest may be unique alone. */
+  partitionKey?: string[];
   /** Things an operator should fix (e.g. no index serves the keyset order, with the CREATE INDEX to run): logged and shown by `status`. */
   warnings?: string[];
 }

@@ -48,6 +48,20 @@ describe('acceptance edges (PostgreSQL)', () => {
     expect(ok!.warnings.filter((w) => w.startsWith('sink.key'))).toEqual([]);
   });
 
+  it('a partitioned source whose unique index is (region, id) and a sink.key of id: the warning says the key is unique only with the partition key, not that rows surely collapse', async () => {
+    await sql(src.url, `CREATE TABLE public.parted (region text NOT NULL, id int NOT NULL, updated_at timestamptz NOT NULL, PRIMARY KEY (region, id)) PARTITION BY LIST (region);
+      CREATE TABLE public.parted_eu PARTITION OF public.parted FOR VALUES IN ('eu'); CREATE TABLE public.parted_us PARTITION OF public.parted FOR VALUES IN ('us');
+      INSERT INTO public.parted SELECT CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 20) g`);
+    const config = parseConfig({
+      integrations: [{ id: 'parted', source: { kind: 'postgres', url: '${SRC_URL}', table: 'public.parted', cursor: ['updated_at', 'region', 'id'] }, sink: { kind: 'postgres', url: '${DST_URL}', table: 'public.parted_copy', key: ['id'], create: true }, batchSize: 7 }],
+    });
+    expect(await run(config, { integration: 'parted', runKey: 'acc/parted' })).toMatchObject({ rows: 20, done: true });
+    const [row] = await sql<{ warnings: string[] }>(dst.url, `SELECT warnings FROM tidemark.runs WHERE run_id = 'acc/parted'`);
+    expect(row!.warnings.filter((w) => w.startsWith('sink.key'))).toEqual([
+      'sink.key (id) is unique in the source only together with its partition key (region), as PostgreSQL requires of a partitioned table\'s unique indexes: if a key repeats across partitions, those rows overwrite each other in the target (the last in cursor order wins); keys drawn from one sequence or identity never do',
+    ]);
+  });
+
   it('a target dropped after a run: a sync refuses to recreate it empty and go on from its checkpoint; a backfill creates and fills it', async () => {
     await sql(src.url, `CREATE TABLE public.late (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
       INSERT INTO public.late SELECT g, '2024-01-01'::timestamptz + g * interval '1 s' FROM generate_series(1, 20) g`);

@@ -44,6 +44,8 @@ export interface TableInfo {
    * derived from it alone can be kept per database (exact-equality.ts).
    */
   shape: string;
+  /** A partitioned source's partition key columns (its unique indexes must include them). */
+  partitionKey?: string[];
   /** Domain columns' base types (format_type()), by column name. */
   baseTypes: Record<string, string>;
   /** A source's unique indexes left out of uniqueKeys: a key column's nondeterministic collation is not the index's. */
@@ -120,6 +122,7 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
     columns: JSON.parse(row.columns) as ColumnSpec[],
     uniqueKeys: usable.map((k) => k.cols),
     ...(role === 'sink' ? { keyNotes } : {}),
+    ...(role === 'source' && partitionKey ? { partitionKey } : {}),
     shape: row.shape ?? '[]',
     baseTypes: JSON.parse(row.bases) as Record<string, string>,
     ...(role === 'source' && keys.some((k) => k.loose) ? { looseKeys: keys.filter((k) => !k.why && k.loose).map((k) => ({ columns: k.cols, index: k.index, loose: k.loose as string[] })) } : {}),

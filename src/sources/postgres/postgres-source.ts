@@ -118,6 +118,7 @@ export class PostgresSource implements Source {
       highWater: this.highWater,
       describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
       uniqueKeys: info.uniqueKeys,
+      ...(info.partitionKey ? { partitionKey: info.partitionKey } : {}),
       ...(warning || inherited || late || future ? { warnings: [warning, inherited, late, future].filter((w): w is string => !!w) } : {}),
     };
   }
