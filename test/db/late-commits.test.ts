@@ -89,7 +89,8 @@ describe('late commits (a writer open while a run starts)', () => {
     await sync(configOf('0s'), 'late/3-before');
     const writer = await openWriter('too late');
     const pid = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const [{ start }] = (await sql<{ start: string }>(src.url, 'SELECT xact_start::text AS start FROM pg_stat_activity WHERE pid = $1::int', [pid])) as [{ start: string }];
+    // In UTC, as tidemark's sessions print times, whatever the server's TimeZone (DATABASE_URL: the review).
+    const [{ start }] = (await sql<{ start: string }>(src.url, "SELECT (xact_start AT TIME ZONE 'UTC')::text || '+00' AS start FROM pg_stat_activity WHERE pid = $1::int", [pid])) as [{ start: string }];
     try {
       await sql(src.url, `INSERT INTO public.events (v) VALUES ('newer')`); // committed, but after the writer began
       expect(await sync(configOf('300ms'), 'late/3')).toMatchObject({ rows: 0, done: true });
