@@ -352,4 +352,38 @@ describe('operator commands against a backfill started with `temporal workflow s
       await writer.end();
     }
   }, 240_000);
+
+  it('a run cancelled before its row existed (while it waits for writers) is recorded cancelled with its workflow\'s start time, not the cancel\'s', async () => {
+    const { default: pg } = await import('pg');
+    const writer = new pg.Client({ connectionString: src.url });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE public.orders IN ROW EXCLUSIVE MODE');
+      const started = await runCli(['sync', 'never'], env, cwd);
+      expect(started.code, started.stderr).toBe(0);
+      const handle = client.workflow.getHandle(workflowIdFor('never'));
+      await vi.waitFor(async () => expect((await describeRun(client, handle))?.waitingForWriters).toBeDefined(), { timeout: 60_000, interval: 200 });
+      await sleep(2_000);
+      const { runId, startTime } = await handle.describe();
+      const cancelled = await runCli(['cancel', 'never'], env, cwd);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      const at = Date.now();
+      const row = await vi.waitFor(
+        async () => {
+          const [r] = await sql<{ status: string; started_at: string }>(dst.url, `SELECT status, started_at::text FROM tidemark.runs WHERE run_id = $1`, [`${workflowIdFor('never')}/${runId}`]);
+          expect(r?.status).toBe('cancelled');
+          return r!;
+        },
+        { timeout: 30_000, interval: 250 },
+      );
+      // PostgreSQL's text of the workflow's start (microseconds, +00): within a second of Temporal's, and seconds before the cancel.
+      const recorded = new Date(row.started_at.replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
+      expect(Math.abs(recorded - startTime.getTime())).toBeLessThan(1_000);
+      expect(at - recorded).toBeGreaterThan(2_000);
+    } finally {
+      await writer.query('ROLLBACK');
+      await writer.end();
+    }
+  }, 120_000);
 });
