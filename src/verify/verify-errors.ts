@@ -63,11 +63,13 @@ export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Pr
   const targetPrivs = t ? ['SELECT', ...(t.repair ? ['INSERT', 'UPDATE'] : []), ...(t.delete ? ['DELETE'] : [])] : [];
   const lacks = [
     ...(await grantsLacking(s.client, s.table, ['SELECT'], 'the source')),
-    ...(t ? await grantsLacking(t.client, t.table, targetPrivs, 'the target') : []),
+    ...(t ? await grantsLacking(t.client, t.table, targetPrivs, 'the target', t.delete) : []),
   ];
   const fix = lacks.length
     ? lacks.join('; ')
-    : `the roles have the grants on the source and target tables, so the refusal is elsewhere (tidemark's schema in the target database, a trigger, a function): see README › Production › Database privileges`;
+    : t
+      ? `the roles have the grants on the source and target tables, so the refusal is elsewhere (tidemark's schema in the target database, a trigger, a function): see README › Production › Database privileges`
+      : `the role has the grants on the source table, so the refusal is elsewhere (tidemark's schema in the state database, a trigger, a function): see README › Production › Database privileges`;
   return new VerifyError(`${sides.integration}: PostgreSQL refused a privilege (${(err as Error).message}): ${fix} (the refused statement changed nothing)`, { cause: err });
 }
 
@@ -75,21 +77,23 @@ export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Pr
 const ident = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : quoteIdent(n));
 
 /** "the source public.orders refused the role r: GRANT …", or nothing (it has them all, or the session cannot say). */
-async function grantsLacking(client: pg.Client, table: string, privs: string[], side: string): Promise<string[]> {
+async function grantsLacking(client: pg.Client, table: string, privs: string[], side: string, temporary = false): Promise<string[]> {
   const { schema, name } = splitTableName(table);
   try {
     // As JSON: tidemark's sessions return every value as text.
     const r = await client.query<{ j: string }>(
       // By oid from the catalogs: a name would be looked up in the schema, which a role without USAGE cannot.
-      `SELECT json_build_object('usage', has_schema_privilege(n.oid, 'USAGE'), 'missing', array(SELECT p FROM unnest($3::text[]) p WHERE NOT has_table_privilege(c.oid, p)))::text AS j
+      // TEMPORARY on the database: --delete lists the keys to delete in a temporary table.
+      `SELECT json_build_object('usage', has_schema_privilege(n.oid, 'USAGE'), 'missing', array(SELECT p FROM unnest($3::text[]) p WHERE NOT has_table_privilege(c.oid, p)),
+                               'temporary', NOT $4::boolean OR has_database_privilege(current_database(), 'TEMPORARY'), 'database', current_database())::text AS j
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1::text AND c.relname = $2::text`,
-      [schema, name, privs],
+      [schema, name, privs, temporary],
     );
     if (!r.rows[0]) return [];
-    const { usage, missing } = JSON.parse(r.rows[0].j) as { usage: boolean; missing: string[] };
+    const { usage, missing, temporary: temp, database } = JSON.parse(r.rows[0].j) as { usage: boolean; missing: string[]; temporary: boolean; database: string };
     const role = client.user ?? 'its role';
     const who = client.user ? ident(client.user) : role;
-    const grants = [...(usage ? [] : [`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${who}`]), ...(missing.length ? [`GRANT ${missing.join(', ')} ON ${ident(schema)}.${ident(name)} TO ${who}`] : [])];
+    const grants = [...(usage ? [] : [`GRANT USAGE ON SCHEMA ${ident(schema)} TO ${who}`]), ...(missing.length ? [`GRANT ${missing.join(', ')} ON ${ident(schema)}.${ident(name)} TO ${who}`] : []), ...(temp ? [] : [`GRANT TEMPORARY ON DATABASE ${ident(database)} TO ${who}`])];
     return grants.length ? [`${side} ${table} refused the role ${role}: ${grants.join(' and ')}`] : [];
   } catch (err) {
     // Said, not dropped: the message would otherwise claim the roles have every grant (the review).

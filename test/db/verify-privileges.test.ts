@@ -84,6 +84,20 @@ describe('verify as a role that lacks a grant', () => {
     }
   });
 
+  it('--delete without TEMPORARY on the target database (its keys are listed in a temporary table) names that grant', async () => {
+    const [{ db }] = (await sql<{ db: string }>(dst.url, 'SELECT current_database() AS db')) as [{ db: string }];
+    await sql(dst.url, `REVOKE TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
+    try {
+      await sql(src.url, 'DELETE FROM public.orders WHERE id = 8');
+      const err = await refusal({ delete: true });
+      expect(err).toBeInstanceOf(VerifyError);
+      expect(err.message).toContain(`the target copy.orders refused the role ${role}: GRANT TEMPORARY ON DATABASE ${db} TO ${role} (the refused`);
+      expect(await sql(dst.url, 'SELECT count(*)::text AS n FROM copy.orders WHERE id = 8')).toEqual([{ n: '1' }]);
+    } finally {
+      await sql(dst.url, `GRANT TEMPORARY ON DATABASE ${db} TO PUBLIC`);
+    }
+  });
+
   it('a role whose name needs quotes gets a GRANT that can be pasted as it is', async () => {
     const upper = `TM Upper ${process.pid}`;
     await sql(src.url, `CREATE ROLE "${upper}" LOGIN PASSWORD 'pw'`);
