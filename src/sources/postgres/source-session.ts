@@ -71,13 +71,17 @@ export class SourceSession {
   }
 
   /** Cancels the statement in flight on the server (once, however many aborts ask). */
+  private warnedPid: number | undefined;
+
   private cancel(): Promise<boolean> {
     if (this.pid === undefined) return Promise.resolve(false);
     const pid = this.pid;
     this.cancelling ??= cancelBackend(this.client, pid)
       .then(({ cancelled, failure }) => {
         // Nothing silent (acceptance L): the statement may go on holding its locks and a connection slot.
-        if (failure) {
+        // Once per backend: an abort and the close after it both try (a review saw the warning twice).
+        if (failure && this.warnedPid !== pid) {
+          this.warnedPid = pid;
           warnInActivity(
             `could not cancel the statement on source table ${this.table} (backend ${pid}): it may go on running on the server, holding its locks and a connection, until source.statementTimeout (${formatDuration(this.timeoutMs)}) ends it; to end it now, run SELECT pg_cancel_backend(${pid}) as its role or a superuser`,
             { table: this.table, pid, reason: failure },
