@@ -22,7 +22,7 @@ export class StoredCursorMismatchError extends PermanentError {
 function howToGoOn(integration: string, slot: string): string {
   return slot === 'sync'
     ? `\`tidemark checkpoint reset ${integration} --yes\` makes the next sync start from the beginning; \`tidemark checkpoint set ${integration} '<cursor>' --yes\` starts it at a cursor of the new shape`
-    : `start a new backfill: \`tidemark backfill ${integration}\` (\`--from '<cursor>'\` to start at a cursor of the new shape)`;
+    : `Start a new backfill: \`tidemark backfill ${integration}\` (\`--from '<cursor>'\` to start at a cursor of the new shape)`;
 }
 
 /**

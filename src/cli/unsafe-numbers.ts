@@ -7,6 +7,8 @@ export function unsafeNumberProblem(raw: string, value: unknown): string | undef
   const rounded = firstUnsafe(value);
   if (rounded === undefined) return undefined;
   const typed = raw.match(/-?\d{16,}/)?.[0] ?? String(rounded);
+  // Past 2^53 some integers still read exactly (2^53 itself): only a number that changed is refused.
+  if (typed === BigInt(rounded).toString()) return undefined;
   return `the number ${typed} is too large for a JSON number to hold exactly (it reads as ${BigInt(rounded).toString()}); give it as a string, "${typed}", as \`tidemark checkpoint show\` prints cursors`;
 }
 

@@ -79,6 +79,8 @@ export interface SourcePlan {
   uniqueKeys?: string[][];
   /** A partitioned source's partition key: its unique keys include it, though the rest may be unique alone. */
   partitionKey?: string[];
+  /** Columns whose collation is nondeterministic ('AX' and 'ax' one value in the source, two in a target in another). */
+  nondeterministic?: string[];
   /** Things an operator should fix (e.g. no index serves the keyset order, with the CREATE INDEX to run): logged and shown by `status`. */
   warnings?: string[];
 }

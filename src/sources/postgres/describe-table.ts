@@ -46,6 +46,8 @@ export interface TableInfo {
   shape: string;
   /** A partitioned source's partition key columns (its unique indexes must include them). */
   partitionKey?: string[];
+  /** Columns with a nondeterministic collation (values unequal in bytes compare equal). */
+  nondeterministic?: string[];
   /** Domain columns' base types (format_type()), by column name. */
   baseTypes: Record<string, string>;
   /** A source's unique indexes left out of uniqueKeys: a key column's nondeterministic collation is not the index's. */
@@ -59,7 +61,7 @@ export interface TableInfo {
  * is absent, never a table without columns.
  */
 export async function describeTable(client: pg.Client, table: QualifiedName, role: 'source' | 'sink'): Promise<TableInfo | undefined> {
-  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null; partition_key: string | null; bases: string }>(
+  const r = await client.query<{ columns: string; keys: string; shape: string; children: string | null; partition_key: string | null; bases: string; loose: string | null }>(
     `SELECT (SELECT coalesce(json_agg(json_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod), 'notNull', a.attnotnull) ORDER BY a.attnum), '[]')
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS columns,
@@ -71,6 +73,8 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
                       SELECT format_type(d.typ, d.typmod) FROM d ORDER BY d.depth DESC LIMIT 1)), '{}')
                FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped AND ty.typtype = 'd')::text AS bases,
+            (SELECT array_to_json(array_agg(a.attname::text ORDER BY a.attnum))::text FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation
+              WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped AND NOT co.collisdeterministic) AS loose,
             (SELECT json_agg(json_build_array(a.attname, a.atttypid, a.attcollation) ORDER BY a.attnum)
                FROM pg_attribute a
               WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped)::text AS shape,
@@ -125,6 +129,7 @@ export async function describeTable(client: pg.Client, table: QualifiedName, rol
     ...(role === 'source' && partitionKey ? { partitionKey } : {}),
     shape: row.shape ?? '[]',
     baseTypes: JSON.parse(row.bases) as Record<string, string>,
+    ...(row.loose ? { nondeterministic: JSON.parse(row.loose) as string[] } : {}),
     ...(role === 'source' && keys.some((k) => k.loose) ? { looseKeys: keys.filter((k) => !k.why && k.loose).map((k) => ({ columns: k.cols, index: k.index, loose: k.loose as string[] })) } : {}),
     ...(row.children ? { inheritedBy: row.children } : {}),
   };

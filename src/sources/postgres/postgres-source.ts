@@ -113,13 +113,16 @@ export class PostgresSource implements Source {
     const future = this.highWater === null ? undefined : await futureRowsWarning(this.client, this.table, this.keyset[0] as KeysetColumn, hwQuery);
     const zone = !hwQuery?.zone ? '' : hwQuery.zone.assumed ? ` (the day in ${hwQuery.zone.name}, the last to end on earth: set source.timeZone to the writers' zone to read each day as soon as it ends there)` : ` (${hwQuery.zone.name} time)`;
     const range = this.highWater === null ? 'to the end' : `up to ${this.cfg.cursor[0]} < ${this.highWater}${zone}`;
+    // Shown where users look (status, runs), not only in the worker's log (an acceptance run: today's rows missing, unexplained).
+    const assumedDay = hwQuery?.zone?.assumed && this.highWater !== null ? `this run reads ${this.cfg.table} up to ${this.cfg.cursor[0]} < ${this.highWater}: a day is read once it is over in ${hwQuery.zone.name}, the last zone on earth to end it, as source.timeZone is not set; set it to the writers' zone to read each day as soon as it ends there` : undefined;
     return {
       columns,
       highWater: this.highWater,
       describe: `${this.cfg.table} by (${this.cfg.cursor.join(', ')}) ${range}`,
       uniqueKeys: info.uniqueKeys,
       ...(info.partitionKey ? { partitionKey: info.partitionKey } : {}),
-      ...(warning || inherited || late || future ? { warnings: [warning, inherited, late, future].filter((w): w is string => !!w) } : {}),
+      ...(info.nondeterministic ? { nondeterministic: info.nondeterministic } : {}),
+      ...(warning || inherited || late || future || assumedDay ? { warnings: [warning, inherited, late, future, assumedDay].filter((w): w is string => !!w) } : {}),
     };
   }
 
