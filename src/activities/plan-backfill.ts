@@ -165,7 +165,15 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const ended = slots.find((s) => s.end !== undefined);
       const last = slots.find((s) => s.until === null) ?? slots[slots.length - 1];
       const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
-      if (done && cursor !== null) await state.seedSyncCheckpoint(db, input.integration, cursor, { cursorOf: (await slotCursorOf(db, input.integration)) ?? null });
+      if (done && cursor !== null) {
+        // A sync checkpoint of other cursor columns is replaced by a backfill from the start, as unsharded (review).
+        const cursorOf = await slotCursorOf(db, input.integration);
+        const sync = await state.readCheckpoint(db, input.integration, 'sync');
+        const start = (await state.readRun(db, input.runKey))?.start_cursor;
+        const fromStart = start == null || start === 'null';
+        const replace = fromStart && cursorOf !== null && sync?.cursorOf != null && JSON.stringify(sync.cursorOf) !== JSON.stringify(cursorOf);
+        await state.seedSyncCheckpoint(db, input.integration, cursor, { cursorOf, replace });
+      }
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');
       if (done && cursor !== null) await state.setRunEndCursor(db, input.runKey, cursor);
       const run = await state.readRun(db, input.runKey);

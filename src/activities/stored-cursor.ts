@@ -22,7 +22,7 @@ export class StoredCursorMismatchError extends PermanentError {
 function howToGoOn(integration: string, slot: string): string {
   return slot === 'sync'
     ? `\`tidemark checkpoint reset ${integration} --yes\` makes the next sync start from the beginning; \`tidemark checkpoint set ${integration} '<cursor>' --yes\` starts it at a cursor of the new shape`
-    : `Start a new backfill: \`tidemark backfill ${integration}\` (\`--from '<cursor>'\` to start at a cursor of the new shape)`;
+    : `Start a new backfill: \`tidemark backfill ${integration}\` (\`--from '<cursor>'\` to start at a cursor of the new columns)`;
 }
 
 /**
@@ -37,18 +37,20 @@ export class CheckpointCursorChangedError extends PermanentError {
     readonly saved: JsonValue,
     readonly now: JsonValue,
   ) {
-    super(`the ${slot} checkpoint of ${integration} was saved for cursor ${describe(saved)}, but source.cursor is now ${describe(now)}: its position is not a position in the new cursor, and reading from it would skip rows. ${howToGoOn(integration, slot)}`);
+    super(`the ${slot} checkpoint of ${integration} was saved for cursor ${describeOf(saved)}, but source.cursor is now ${describeOf(now)}: its position is not a position in the new cursor, and reading from it would skip rows. ${howToGoOn(integration, slot)}`);
   }
 }
 
-const describe = (of: JsonValue): string => {
+const describeOf = (of: JsonValue): string => {
   const columns = (of as { columns?: unknown } | null)?.columns;
   return Array.isArray(columns) ? `[${columns.join(', ')}]` : JSON.stringify(of);
 };
 
 /** Refuses a slot saved for another cursor than `now` (cursorIdentity); one saved before migration 018 (null) passes. */
-export function checkCursorOf(saved: { cursorOf: JsonValue } | undefined, now: JsonValue, integration: string, slot: string): void {
+export function checkCursorOf(saved: { cursorOf: JsonValue; cursor: Cursor; untilCursor?: Cursor } | undefined, now: JsonValue, integration: string, slot: string): void {
   if (!saved || saved.cursorOf === null || now === null) return;
+  // From the beginning to the end is the same range in any columns (a reset, a first sync of an empty table: review).
+  if (saved.cursor === null && (saved.untilCursor ?? null) === null) return;
   if (JSON.stringify(saved.cursorOf) !== JSON.stringify(now)) throw new CheckpointCursorChangedError(integration, slot, saved.cursorOf, now);
 }
 

@@ -90,7 +90,8 @@ export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'samp
     where.push(q.cursor.length === 1 ? `${cols[0]} > ${params[0]}` : `(${cols.join(', ')}) > (${params.join(', ')})`);
   }
   const first = q.cursor[0] as KeysetColumn;
-  if (q.upper !== null) where.push(`${quoteIdent(first.name)} < ${param(q.upper, first.type)}`);
+  // The mark in the base type: a domain's CHECK would refuse a mark outside it (a weekday domain on a Saturday: review).
+  if (q.upper !== null) where.push(`${quoteIdent(first.name)} < ${param(q.upper, first.baseType ?? first.type)}`);
   if (q.until) {
     if (q.until.length !== q.cursor.length) throw new Error(`upper cursor has ${q.until.length} values for ${q.cursor.length} columns`);
     const params = q.cursor.map((c, i) => param(q.until![i] as string, c.type));
@@ -103,9 +104,9 @@ export function keysetRange(q: Omit<KeysetQueryInput, 'select' | 'limit' | 'samp
 export function firstColumnRange(col: KeysetColumn, lo: string | undefined, upper: string | null, hi: string | undefined): SqlQuery {
   const values: string[] = [];
   const where: string[] = [];
-  const add = (op: string, v: string) => where.push(`${quoteIdent(col.name)} ${op} $${values.push(v)}::${col.type}`);
+  const add = (op: string, v: string, type = col.type) => where.push(`${quoteIdent(col.name)} ${op} $${values.push(v)}::${type}`);
   if (lo !== undefined) add('>=', lo);
-  if (upper !== null) add('<', upper);
+  if (upper !== null) add('<', upper, col.baseType ?? col.type);
   if (hi !== undefined) add('<=', hi);
   return { text: where.length ? where.join(' AND ') : 'true', values };
 }

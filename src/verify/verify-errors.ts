@@ -74,7 +74,8 @@ export async function verifyPrivilegeError(err: unknown, sides: VerifySides): Pr
 }
 
 /** A name as it can be pasted into SQL: quoted when it is not plain lower case (a role "Analysts", a schema "my-data"). */
-const ident = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : quoteIdent(n));
+const RESERVED = new Set(['all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'both', 'case', 'cast', 'check', 'collate', 'column', 'constraint', 'create', 'current_user', 'default', 'desc', 'distinct', 'do', 'else', 'end', 'except', 'false', 'for', 'foreign', 'from', 'grant', 'group', 'having', 'in', 'into', 'leading', 'limit', 'not', 'null', 'offset', 'on', 'only', 'or', 'order', 'primary', 'references', 'select', 'session_user', 'some', 'table', 'then', 'to', 'true', 'union', 'unique', 'user', 'using', 'when', 'where', 'with']);
+const ident = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) && !RESERVED.has(n) ? n : quoteIdent(n));
 
 /** "the source public.orders refused the role r: GRANT …", or nothing (it has them all, or the session cannot say). */
 async function grantsLacking(client: pg.Client, table: string, privs: string[], side: string, temporary = false): Promise<string[]> {

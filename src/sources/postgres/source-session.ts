@@ -34,6 +34,7 @@ export class SourceSession {
   async run<T>(what: string, fn: (client: pg.Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw abortError(signal);
     await this.open();
+    this.warnedPid = undefined; // a new statement: its own cancel may fail, and is said
     this.active++;
     const work = fn(this.client).finally(() => this.active--);
     // On abort: cancel on the server, which makes `work` fail at once; should the cancel itself fail

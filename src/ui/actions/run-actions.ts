@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../client';
+import { runningBackfillOf, runningWorkflowsOf, startIntegrationRun, workflowIdFor } from '../../client';
 import { runningRunKeysOf } from '../../db/running-run-keys-at';
 import { parseBatchSize, parseRate, wholeNumber } from '../../cli/arg-parsers';
 import type { TuneInput } from '../../workflows/validate-input';
@@ -48,6 +48,9 @@ export async function backfill(client: Client, taskQueue: string, it: Integratio
 export async function resume(client: Client, taskQueue: string, it: Integration, env: NodeJS.ProcessEnv): Promise<string> {
   const id = it.id;
   const refusal = await resumeRefusalIfReachable(it, env);
+  // A backfill running already (one just started has no checkpoint yet) is the one to continue, as the CLI says.
+  const running = await runningBackfillOf(client, id, await runningRunKeysOf(it, env));
+  if (running) return `${running} is this backfill, still running: it continues from its checkpoint by itself; nothing new started`;
   if (refusal) throw new ActionRefusedError('resume', id, refusal, 409);
   const handle = await startIntegrationRun(client, 'backfill', { integration: id, resume: true }, taskQueue);
   return `resumed: backfillWorkflow ${handle.workflowId} (run ${handle.firstExecutionRunId}) continues from the checkpoint`;
