@@ -109,22 +109,22 @@ const GRPC_UNIMPLEMENTED = 12;
  */
 export async function runningBackfillElsewhere(client: Client, integration: string, runKeys: readonly string[] = []): Promise<string | undefined> {
   // A check, not a gate: a listing that fails (visibility not answering) lets the backfill start as before (the review).
-  const running = await runningWorkflowsOf(client, integration, runKeys).catch(() => []);
-  for (const handle of running) {
-    if (handle.workflowId === workflowIdFor(integration)) continue;
-    const d = await handle.describe().catch(() => undefined);
-    if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') return d.workflowId;
-  }
-  return undefined;
+  return (await runningBackfills(client, integration, runKeys)).find((id) => id !== workflowIdFor(integration));
 }
 
 /** A backfill of the integration running under any workflow id, tidemark's own included; undefined: none. */
 export async function runningBackfillOf(client: Client, integration: string, runKeys: readonly string[] = []): Promise<string | undefined> {
+  return (await runningBackfills(client, integration, runKeys))[0];
+}
+
+/** The workflow ids of the integration's running backfills; none when Temporal's listing fails. */
+async function runningBackfills(client: Client, integration: string, runKeys: readonly string[]): Promise<string[]> {
+  const ids: string[] = [];
   for (const handle of await runningWorkflowsOf(client, integration, runKeys).catch(() => [])) {
     const d = await handle.describe().catch(() => undefined);
-    if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') return d.workflowId;
+    if (d?.status.name === 'RUNNING' && d.type === 'backfillWorkflow') ids.push(d.workflowId);
   }
-  return undefined;
+  return ids;
 }
 
 /**

@@ -3,9 +3,9 @@ import { RunCancelledError } from './run-cancelled';
 import { sourceAppName } from './run-lock';
 import { stateDbUrlOf, type Integration } from '../config';
 import { resolveIntegration } from '../instances/resolve-integration';
-import { asFromError, type Cursor, type JsonValue } from '../cursor/cursor';
+import { asFromError, type Cursor } from '../cursor/cursor';
 import { cursorIdentity } from '../sources/cursor-shape';
-import { checkCursorOf } from './stored-cursor';
+import { checkCursorOf, savedForOther } from './stored-cursor';
 import type pg from 'pg';
 import { withStateSession } from '../db/state-session';
 import * as state from '../db/state';
@@ -147,12 +147,6 @@ async function resumePlan(db: pg.Client, it: Integration, input: PlanInput): Pro
   return { sharded: true, todo, total: slots.length };
 }
 
-/** What the shard slots' cursor is a position of (all are made alike). */
-async function slotCursorOf(db: pg.Client, integration: string): Promise<JsonValue> {
-  const first = (await state.listShardSlots(db, integration))[0];
-  return first ? ((await state.readCheckpoint(db, integration, state.shardSlot(first.index)))?.cursorOf ?? null) : null;
-}
-
 /** After every shard returned: done when all slots are; the sync checkpoint continues from where the last range ends. */
 export function makeFinishBackfill(deps: ActivityDeps) {
   return async function finishBackfill(input: { integration: string; runKey: string }): Promise<RunResult> {
@@ -167,11 +161,11 @@ export function makeFinishBackfill(deps: ActivityDeps) {
       const cursor = ended ? (ended.end as Cursor) : (last?.cursor ?? null);
       if (done && cursor !== null) {
         // A sync checkpoint of other cursor columns is replaced by a backfill from the start, as unsharded (review).
-        const cursorOf = await slotCursorOf(db, input.integration);
+        // What the slots' cursor is a position of (all are made alike).
+        const cursorOf = (await state.readCheckpoint(db, input.integration, state.shardSlot((slots[0] as state.ShardSlot).index)))?.cursorOf ?? null;
         const sync = await state.readCheckpoint(db, input.integration, 'sync');
         const start = (await state.readRun(db, input.runKey))?.start_cursor;
-        const fromStart = start == null || start === 'null';
-        const replace = fromStart && cursorOf !== null && sync?.cursorOf != null && JSON.stringify(sync.cursorOf) !== JSON.stringify(cursorOf);
+        const replace = (start == null || start === 'null') && savedForOther(sync?.cursorOf, cursorOf);
         await state.seedSyncCheckpoint(db, input.integration, cursor, { cursorOf, replace });
       }
       await state.finishRun(db, input.runKey, done ? 'completed' : 'partial');

@@ -19,6 +19,7 @@ import { errorMessage, failsForGood, isInputError, prefixed, toFailure } from '.
 import { KeepAlive } from './keep-alive';
 import { markDurable, runPageLoop, type LoopPosition, type PageLoop } from './page-loop';
 import { movedEnd, stealWork, stopLooking } from './steal-work';
+import { savedForOther } from './stored-cursor';
 import type { EncodedPage, ReadOptions } from '../sources/source';
 import type { RateLimit } from '../sources/combinators/throttle';
 import { startEarly, type EarlyPages } from '../sources/combinators/start-early';
@@ -257,7 +258,7 @@ async function syncHandOff(db: pg.Client, id: string, slot: string, cursor: Curs
   const [own, sync] = await Promise.all([state.readCheckpoint(db, id, slot), state.readCheckpoint(db, id, 'sync')]);
   const cursorOf = own?.cursorOf ?? null;
   if (!own || own.startCursor !== null || !sync || sync.cursor === null) return { replace: false, cursorOf };
-  if (sync.cursorOf !== null && cursorOf !== null && JSON.stringify(sync.cursorOf) !== JSON.stringify(cursorOf)) return { replace: true, cursorOf };
+  if (savedForOther(sync.cursorOf, cursorOf)) return { replace: true, cursorOf };
   const later = await source.later(cursor, sync.cursor).catch(() => undefined);
   return { replace: JSON.stringify(later) === JSON.stringify(cursor) && JSON.stringify(cursor) !== JSON.stringify(sync.cursor), cursorOf };
 }

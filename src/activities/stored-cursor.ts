@@ -51,7 +51,12 @@ export function checkCursorOf(saved: { cursorOf: JsonValue; cursor: Cursor; unti
   if (!saved || saved.cursorOf === null || now === null) return;
   // From the beginning to the end is the same range in any columns (a reset, a first sync of an empty table: review).
   if (saved.cursor === null && (saved.untilCursor ?? null) === null) return;
-  if (JSON.stringify(saved.cursorOf) !== JSON.stringify(now)) throw new CheckpointCursorChangedError(integration, slot, saved.cursorOf, now);
+  if (savedForOther(saved.cursorOf, now)) throw new CheckpointCursorChangedError(integration, slot, saved.cursorOf as JsonValue, now);
+}
+
+/** Whether a slot was saved for other cursor columns than `now` (both recorded: cursorIdentity). */
+export function savedForOther(saved: JsonValue | undefined, now: JsonValue): boolean {
+  return saved != null && now !== null && JSON.stringify(saved) !== JSON.stringify(now);
 }
 
 /** `source.parseCursor` of a cursor read from checkpoint slot `slot`. */
